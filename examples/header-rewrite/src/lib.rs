@@ -1,0 +1,105 @@
+//! Example filter: edits request and response headers and logs each request.
+//!
+//! Configuration (JSON):
+//!
+//! ```json
+//! {
+//!   "request_headers_to_set": {"x-example": "header-rewrite"},
+//!   "request_headers_to_remove": ["x-internal"],
+//!   "response_headers_to_set": {"x-powered-by": "weir"},
+//!   "response_headers_to_remove": ["server-timing"]
+//! }
+//! ```
+//!
+//! Every field is optional. "Set" replaces any existing value.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::Deserialize;
+use weir_sdk::prelude::*;
+use weir_sdk::proxy_wasm;
+
+/// The filter's configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Request headers to set (replacing existing values).
+    #[serde(default)]
+    pub request_headers_to_set: BTreeMap<String, String>,
+    /// Request headers to remove.
+    #[serde(default)]
+    pub request_headers_to_remove: Vec<String>,
+    /// Response headers to set (replacing existing values).
+    #[serde(default)]
+    pub response_headers_to_set: BTreeMap<String, String>,
+    /// Response headers to remove.
+    #[serde(default)]
+    pub response_headers_to_remove: Vec<String>,
+}
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Trace);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { config: Rc::default() }) });
+}}
+
+struct Root {
+    config: Rc<Config>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        match parse_config::<Config>(&bytes) {
+            Ok(config) => {
+                self.config = Rc::new(config);
+                true
+            }
+            Err(e) => {
+                log::error!("header-rewrite: {e}");
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Rewrite { config: self.config.clone() }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+struct Rewrite {
+    config: Rc<Config>,
+}
+
+impl Context for Rewrite {}
+
+impl HttpContext for Rewrite {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        for name in &self.config.request_headers_to_remove {
+            self.set_http_request_header(name, None);
+        }
+        for (name, value) in &self.config.request_headers_to_set {
+            self.set_http_request_header(name, Some(value));
+        }
+        let method = self.get_http_request_header(":method").unwrap_or_default();
+        let path = self.get_http_request_header(":path").unwrap_or_default();
+        log::info!("header-rewrite: {method} {path}");
+        Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        for name in &self.config.response_headers_to_remove {
+            self.set_http_response_header(name, None);
+        }
+        for (name, value) in &self.config.response_headers_to_set {
+            self.set_http_response_header(name, Some(value));
+        }
+        Action::Continue
+    }
+}

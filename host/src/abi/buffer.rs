@@ -1,0 +1,162 @@
+//! `proxy_get_buffer_bytes`, `proxy_set_buffer_bytes`, `proxy_get_buffer_status`, and 0.1.0's
+//! `proxy_get_configuration`.
+//!
+//! Bodies are the chunk (or everything buffered) the current body callback sees. Writes follow
+//! Envoy: `start == 0` drains `length` bytes and prepends the data (so `(0, len)` replaces all),
+//! `start >= size` appends, anything else is `BadArgument`.
+
+use bytes::{Bytes, BytesMut};
+use wasmtime::{Caller, Linker};
+use weir_abi::{BufferType, Status};
+
+use super::ENV;
+use crate::wasm::HostState;
+use crate::wasm::memory::{self, HostResult, status};
+
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.func_wrap(ENV, "proxy_get_buffer_bytes", get_buffer_bytes)?;
+    linker.func_wrap(ENV, "proxy_set_buffer_bytes", set_buffer_bytes)?;
+    linker.func_wrap(ENV, "proxy_get_buffer_status", get_buffer_status)?;
+    linker.func_wrap(
+        ENV,
+        "proxy_get_configuration",
+        |mut caller: Caller<'_, HostState>, ptr_ptr: i32, size_ptr: i32| -> HostResult {
+            match read_buffer(caller.data(), BufferType::PluginConfiguration as u32) {
+                Ok(bytes) => memory::copy_out_status(&mut caller, &bytes, ptr_ptr, size_ptr),
+                Err(s) => Ok(s.raw() as i32),
+            }
+        },
+    )?;
+    Ok(())
+}
+
+/// The current content of a buffer, or Envoy's status for an unavailable one.
+fn read_buffer(state: &HostState, kind: u32) -> Result<Bytes, Status> {
+    let kind = BufferType::from_raw(kind).ok_or(Status::BadArgument)?;
+    match kind {
+        BufferType::HttpRequestBody | BufferType::HttpResponseBody => {
+            let stream = state.effective_stream().ok_or(Status::NotFound)?;
+            let data = stream.data.borrow();
+            let body =
+                if kind == BufferType::HttpRequestBody { &data.request_body } else { &data.response_body };
+            Ok(Bytes::copy_from_slice(body))
+        }
+        BufferType::HttpCallResponseBody => state
+            .callout_response
+            .as_ref()
+            .filter(|c| !c.grpc)
+            .map(|c| c.body.clone())
+            .ok_or(Status::NotFound),
+        BufferType::GrpcReceiveBuffer => {
+            state.callout_response.as_ref().filter(|c| c.grpc).map(|c| c.body.clone()).ok_or(Status::NotFound)
+        }
+        BufferType::VmConfiguration => Ok(state.env.vm_configuration.clone()),
+        BufferType::PluginConfiguration => {
+            state.root_of(state.effective_context).map(|r| r.configuration.clone()).ok_or(Status::NotFound)
+        }
+        BufferType::CallData => state.call_data.clone().ok_or(Status::NotFound),
+        // Network (TCP) filters are not supported: there is no connection data.
+        BufferType::DownstreamData | BufferType::UpstreamData => Err(Status::NotFound),
+    }
+}
+
+fn get_buffer_bytes(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    start: i32,
+    max: i32,
+    ptr_ptr: i32,
+    size_ptr: i32,
+) -> HostResult {
+    let bytes = match read_buffer(caller.data(), kind as u32) {
+        Ok(bytes) => bytes,
+        Err(s) => return Ok(s.raw() as i32),
+    };
+    let start = start as u32 as usize;
+    let Some(end) = start.checked_add(max as u32 as usize) else {
+        return Ok(Status::BadArgument.raw() as i32);
+    };
+    let end = end.min(bytes.len());
+    if start >= end {
+        // Envoy writes nothing and answers Ok for an empty range.
+        return Ok(Status::Ok.raw() as i32);
+    }
+    memory::copy_out_status(&mut caller, &bytes[start..end], ptr_ptr, size_ptr)
+}
+
+fn get_buffer_status(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    len_ptr: i32,
+    flags_ptr: i32,
+) -> HostResult {
+    let len = match read_buffer(caller.data(), kind as u32) {
+        Ok(bytes) => bytes.len() as u32,
+        Err(s) => return Ok(s.raw() as i32),
+    };
+    if let Err(s) = memory::write_u32(&mut caller, len_ptr, len) {
+        return Ok(s.raw() as i32);
+    }
+    Ok(status(memory::write_u32(&mut caller, flags_ptr, 0)))
+}
+
+fn set_buffer_bytes(
+    mut caller: Caller<'_, HostState>,
+    kind: i32,
+    start: i32,
+    len: i32,
+    data_ptr: i32,
+    data_len: i32,
+) -> HostResult {
+    let result = memory::with_bytes(&mut caller, data_ptr, data_len, |data, state| {
+        let kind = BufferType::from_raw(kind as u32).ok_or(Status::BadArgument)?;
+        let request = match kind {
+            BufferType::HttpRequestBody => true,
+            BufferType::HttpResponseBody => false,
+            _ => return Err(Status::BadArgument),
+        };
+        let stream = state.effective_stream().ok_or(Status::NotFound)?;
+        let mut stream = stream.data.borrow_mut();
+        let body = if request { &mut stream.request_body } else { &mut stream.response_body };
+        splice(body, start as u32 as usize, len as u32 as usize, data)
+    });
+    Ok(status(result.and_then(|r| r)))
+}
+
+/// Envoy's `Buffer::copyFrom` semantics.
+fn splice(body: &mut BytesMut, start: usize, len: usize, data: &[u8]) -> Result<(), Status> {
+    if start == 0 {
+        let drain = len.min(body.len());
+        let rest = body.split_off(drain);
+        body.clear();
+        body.extend_from_slice(data);
+        body.extend_from_slice(&rest);
+        Ok(())
+    } else if start >= body.len() {
+        body.extend_from_slice(data);
+        Ok(())
+    } else {
+        Err(Status::BadArgument)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_follows_envoy() {
+        let mut b = BytesMut::from(&b"hello"[..]);
+        splice(&mut b, 0, 0, b">").unwrap();
+        assert_eq!(&b[..], b">hello");
+        splice(&mut b, 0, 6, b"bye").unwrap();
+        assert_eq!(&b[..], b"bye");
+        splice(&mut b, 3, 0, b"!").unwrap();
+        assert_eq!(&b[..], b"bye!");
+        splice(&mut b, 0, 1, b"B").unwrap();
+        assert_eq!(&b[..], b"Bye!");
+        assert_eq!(splice(&mut b, 1, 0, b"x"), Err(Status::BadArgument));
+        splice(&mut b, 0, 99, b"").unwrap();
+        assert!(b.is_empty());
+    }
+}

@@ -1,0 +1,57 @@
+//! `proxy_log`, `proxy_get_log_level`: guest logs become `tracing` events labelled with the
+//! plugin name.
+
+use tracing::level_filters::LevelFilter;
+use wasmtime::{Caller, Linker};
+use weir_abi::{LogLevel, Status};
+
+use super::ENV;
+use crate::wasm::HostState;
+use crate::wasm::memory::{self, HostResult, status};
+
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.func_wrap(ENV, "proxy_log", proxy_log)?;
+    linker.func_wrap(ENV, "proxy_get_log_level", proxy_get_log_level)?;
+    Ok(())
+}
+
+fn proxy_log(mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32) -> HostResult {
+    let Some(level) = LogLevel::from_raw(level as u32) else {
+        return Ok(Status::BadArgument.raw() as i32);
+    };
+    let result = memory::with_bytes(&mut caller, ptr, len, |message, state| {
+        emit(state, level, &String::from_utf8_lossy(message));
+    });
+    Ok(status(result))
+}
+
+/// Writes one guest log line (also used by WASI stdout/stderr).
+pub(crate) fn emit(state: &HostState, level: LogLevel, message: &str) {
+    let plugin = state.plugin_name();
+    let vm_id = state.vm_id();
+    match level {
+        LogLevel::Trace => tracing::trace!(target: "weir::wasm", plugin, vm_id, "{message}"),
+        LogLevel::Debug => tracing::debug!(target: "weir::wasm", plugin, vm_id, "{message}"),
+        LogLevel::Info => tracing::info!(target: "weir::wasm", plugin, vm_id, "{message}"),
+        LogLevel::Warn => tracing::warn!(target: "weir::wasm", plugin, vm_id, "{message}"),
+        LogLevel::Error | LogLevel::Critical => {
+            tracing::error!(target: "weir::wasm", plugin, vm_id, "{message}")
+        }
+    }
+}
+
+/// The guest-visible log level: the most verbose level `weir::wasm` events are enabled at.
+fn current_level() -> LogLevel {
+    match LevelFilter::current() {
+        LevelFilter::TRACE => LogLevel::Trace,
+        LevelFilter::DEBUG => LogLevel::Debug,
+        LevelFilter::INFO => LogLevel::Info,
+        LevelFilter::WARN => LogLevel::Warn,
+        LevelFilter::ERROR => LogLevel::Error,
+        _ => LogLevel::Critical,
+    }
+}
+
+fn proxy_get_log_level(mut caller: Caller<'_, HostState>, ret: i32) -> HostResult {
+    Ok(status(memory::write_u32(&mut caller, ret, current_level().raw())))
+}

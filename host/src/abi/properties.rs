@@ -1,0 +1,177 @@
+//! `proxy_get_property` / `proxy_set_property` with Envoy's attribute names and encodings:
+//! strings as raw bytes, integers as 8-byte little-endian, booleans as one byte, times as
+//! nanoseconds. Paths are `\0`-separated segments.
+//!
+//! `proxy_set_property` writes filter state of the stream (or of the root context outside a
+//! stream); `proxy_get_property` reads it back by its first segment, after the built-in
+//! attributes, as Envoy does.
+
+use std::net::SocketAddr;
+use std::time::UNIX_EPOCH;
+
+use bytes::Bytes;
+use wasmtime::{Caller, Linker};
+use weir_abi::Status;
+
+use super::ENV;
+use crate::http::HttpStream;
+use crate::wasm::HostState;
+use crate::wasm::memory::{self, HostResult, status};
+
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.func_wrap(ENV, "proxy_get_property", get_property)?;
+    linker.func_wrap(ENV, "proxy_set_property", set_property)?;
+    Ok(())
+}
+
+/// A property path split into its segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PropertyPath(pub Vec<Vec<u8>>);
+
+impl PropertyPath {
+    /// Splits the raw `\0`-separated path.
+    pub(crate) fn parse(raw: &[u8]) -> PropertyPath {
+        let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
+        PropertyPath(raw.split(|b| *b == 0).map(<[u8]>::to_vec).collect())
+    }
+
+    fn segments(&self) -> Vec<&str> {
+        self.0.iter().map(|s| std::str::from_utf8(s).unwrap_or("\u{fffd}")).collect()
+    }
+}
+
+fn int(v: i64) -> Bytes {
+    Bytes::copy_from_slice(&v.to_le_bytes())
+}
+
+fn text(v: impl Into<String>) -> Bytes {
+    Bytes::from(v.into())
+}
+
+fn addr(a: SocketAddr) -> Bytes {
+    text(a.to_string())
+}
+
+fn get_property(mut caller: Caller<'_, HostState>, pp: i32, ps: i32, vpp: i32, vsp: i32) -> HostResult {
+    let value =
+        memory::with_bytes(&mut caller, pp, ps, |raw, state| lookup(state, &PropertyPath::parse(raw)));
+    match value.and_then(|r| r) {
+        Ok(value) => memory::copy_out_status(&mut caller, &value, vpp, vsp),
+        Err(s) => Ok(s.raw() as i32),
+    }
+}
+
+fn set_property(mut caller: Caller<'_, HostState>, pp: i32, ps: i32, vp: i32, vs: i32) -> HostResult {
+    let result = memory::with_two(&mut caller, (pp, ps), (vp, vs), |path, value, state| {
+        let key = path.strip_suffix(&[0]).unwrap_or(path).to_vec();
+        let value = Bytes::copy_from_slice(value);
+        match state.effective_stream() {
+            Some(stream) => {
+                stream.data.borrow_mut().filter_state.insert(key, value);
+            }
+            None => {
+                state.root_properties.insert(key, value);
+            }
+        }
+    });
+    Ok(status(result))
+}
+
+/// Resolves a property for the effective context.
+pub(crate) fn lookup(state: &HostState, path: &PropertyPath) -> Result<Bytes, Status> {
+    let segments = path.segments();
+    let Some(first) = segments.first() else {
+        return Err(Status::NotFound);
+    };
+    let root = state.root_of(state.effective_context);
+    let plugin_value = match *first {
+        "plugin_name" => root.map(|r| text(&*r.plugin_name)),
+        "plugin_root_id" => root.map(|r| text(&*r.root_id)),
+        "plugin_vm_id" => Some(text(state.vm_id())),
+        _ => None,
+    };
+    if let Some(value) = plugin_value {
+        return if segments.len() == 1 { Ok(value) } else { Err(Status::NotFound) };
+    }
+    if let Some(stream) = state.effective_stream() {
+        let data = stream.data.borrow();
+        if let Some(value) = stream_attribute(&data, &segments) {
+            return Ok(value);
+        }
+        if segments.len() == 1
+            && let Some(value) = data.filter_state.get(&path.0[0])
+        {
+            return Ok(value.clone());
+        }
+        return Err(Status::NotFound);
+    }
+    if segments.len() == 1
+        && let Some(value) = state.root_properties.get(&path.0[0])
+    {
+        return Ok(value.clone());
+    }
+    Err(Status::NotFound)
+}
+
+/// The built-in attributes of an HTTP stream.
+fn stream_attribute(s: &HttpStream, segments: &[&str]) -> Option<Bytes> {
+    let req = &s.request_headers;
+    let info = &s.info;
+    let header =
+        |map: Option<&crate::http::HeaderMap>, name: &str| map.and_then(|m| m.get(name.as_bytes()).cloned());
+    match segments {
+        ["request", "path"] => req.get(b":path").cloned(),
+        ["request", "url_path"] => req.get_str(":path").map(|p| text(p.split('?').next().unwrap_or(p))),
+        ["request", "query"] => req.get_str(":path").map(|p| text(p.split_once('?').map_or("", |(_, q)| q))),
+        ["request", "host"] => req.get(b":authority").cloned(),
+        ["request", "scheme"] => req.get(b":scheme").cloned(),
+        ["request", "method"] => req.get(b":method").cloned(),
+        ["request", "referer"] => req.get(b"referer").cloned(),
+        ["request", "useragent"] => req.get(b"user-agent").cloned(),
+        ["request", "id"] => req.get(b"x-request-id").cloned(),
+        ["request", "protocol"] => Some(text(info.protocol)),
+        ["request", "time"] => {
+            let nanos = info.start_time.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+            Some(int(i64::try_from(nanos).ok()?))
+        }
+        ["request", "duration"] => {
+            let elapsed = info.start_time.elapsed().ok()?.as_nanos();
+            (s.phase == crate::http::Phase::Done).then(|| int(i64::try_from(elapsed).unwrap_or(i64::MAX)))
+        }
+        ["request", "size"] => Some(int(info.request_body_bytes as i64)),
+        ["request", "headers", name] => header(Some(req), name),
+        ["response", "code"] => info.response_code.map(|c| int(i64::from(c))),
+        ["response", "code_details"] => {
+            (!info.response_code_details.is_empty()).then(|| text(info.response_code_details.clone()))
+        }
+        ["response", "flags"] => info.response_code.map(|_| int(0)),
+        ["response", "size"] => info.response_code.map(|_| int(info.response_body_bytes as i64)),
+        ["response", "headers", name] => header(s.response_headers.as_ref(), name),
+        ["response", "trailers", name] => header(s.response_trailers.as_ref(), name),
+        ["request", "trailers", name] => header(s.request_trailers.as_ref(), name),
+        ["source", "address"] => Some(addr(info.downstream_remote)),
+        ["source", "port"] => Some(int(i64::from(info.downstream_remote.port()))),
+        ["destination", "address"] => Some(addr(info.downstream_local)),
+        ["destination", "port"] => Some(int(i64::from(info.downstream_local.port()))),
+        ["connection", "id"] => Some(int(info.connection_id as i64)),
+        ["connection", "mtls"] => Some(Bytes::from_static(&[0])),
+        ["connection", "requested_server_name"] => Some(Bytes::new()),
+        ["upstream", "address"] => info.upstream_address.map(addr),
+        ["upstream", "port"] => info.upstream_address.map(|a| int(i64::from(a.port()))),
+        ["xds", "cluster_name"] => info.cluster_name.clone().map(text),
+        ["xds", "route_name"] | ["route_name"] => Some(text(info.route_name.clone())),
+        ["xds", "listener_name"] => Some(text(info.listener_name.clone())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_paths() {
+        assert_eq!(PropertyPath::parse(b"request\0path").0, vec![b"request".to_vec(), b"path".to_vec()]);
+        assert_eq!(PropertyPath::parse(b"x\0").0, vec![b"x".to_vec()]);
+    }
+}

@@ -1,0 +1,103 @@
+//! Stream control: `proxy_continue_stream`, `proxy_close_stream`, `proxy_send_local_response`,
+//! and 0.1.0's `proxy_continue_request`, `proxy_continue_response`, `proxy_clear_route_cache`.
+//!
+//! These only record what the plugin asked and wake the stream; the stream driver acts once the
+//! callback has returned (as Envoy defers actions until after the VM call).
+
+use bytes::Bytes;
+use wasmtime::{Caller, Linker};
+use weir_abi::{Status, StreamType, decode_pairs};
+
+use super::ENV;
+use crate::http::{HttpStream, LocalReply};
+use crate::wasm::HostState;
+use crate::wasm::memory::{self, HostResult, status};
+
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        ENV,
+        "proxy_continue_stream",
+        |mut c: Caller<'_, HostState>, kind: i32| -> HostResult {
+            Ok(status(continue_stream(c.data_mut(), kind as u32)))
+        },
+    )?;
+    linker.func_wrap(ENV, "proxy_close_stream", |mut c: Caller<'_, HostState>, kind: i32| -> HostResult {
+        Ok(status(close_stream(c.data_mut(), kind as u32)))
+    })?;
+    linker.func_wrap(ENV, "proxy_continue_request", |mut c: Caller<'_, HostState>| -> HostResult {
+        Ok(status(continue_stream(c.data_mut(), StreamType::Request.raw())))
+    })?;
+    linker.func_wrap(ENV, "proxy_continue_response", |mut c: Caller<'_, HostState>| -> HostResult {
+        Ok(status(continue_stream(c.data_mut(), StreamType::Response.raw())))
+    })?;
+    linker.func_wrap(ENV, "proxy_clear_route_cache", |mut c: Caller<'_, HostState>| -> HostResult {
+        Ok(status(with_stream(c.data_mut(), |s| s.clear_route_cache = true)))
+    })?;
+    linker.func_wrap(ENV, "proxy_send_local_response", send_local_response)?;
+    Ok(())
+}
+
+/// Runs `f` on the effective HTTP context's stream and wakes its driver. Root contexts have no
+/// stream: Envoy answers `Ok` and does nothing.
+fn with_stream(state: &mut HostState, f: impl FnOnce(&mut HttpStream)) -> Result<(), Status> {
+    if let Some(stream) = state.effective_stream() {
+        f(&mut stream.data.borrow_mut());
+        stream.wake.notify_one();
+    }
+    Ok(())
+}
+
+fn continue_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
+    match StreamType::from_raw(kind) {
+        Some(StreamType::Request) => with_stream(state, |s| s.continue_request = true),
+        Some(StreamType::Response) => with_stream(state, |s| s.continue_response = true),
+        Some(StreamType::Downstream | StreamType::Upstream) => Err(Status::Unimplemented),
+        None => Err(Status::BadArgument),
+    }
+}
+
+fn close_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
+    match StreamType::from_raw(kind) {
+        Some(StreamType::Request | StreamType::Response) => with_stream(state, |s| s.close_requested = true),
+        Some(StreamType::Downstream | StreamType::Upstream) => Err(Status::Unimplemented),
+        None => Err(Status::BadArgument),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn send_local_response(
+    mut caller: Caller<'_, HostState>,
+    status_code: i32,
+    details_ptr: i32,
+    details_len: i32,
+    body_ptr: i32,
+    body_len: i32,
+    headers_ptr: i32,
+    headers_len: i32,
+    grpc_status: i32,
+) -> HostResult {
+    let details = match memory::read(&caller, details_ptr, details_len) {
+        Ok(d) => String::from_utf8_lossy(&d).replace(' ', "_"),
+        Err(s) => return Ok(s.raw() as i32),
+    };
+    let body = match memory::read(&caller, body_ptr, body_len) {
+        Ok(b) => Bytes::from(b),
+        Err(s) => return Ok(s.raw() as i32),
+    };
+    let headers = match memory::read(&caller, headers_ptr, headers_len) {
+        Ok(raw) => match decode_pairs(&raw) {
+            Ok(pairs) => pairs
+                .into_iter()
+                .map(|(k, v)| (Bytes::copy_from_slice(&k.to_ascii_lowercase()), Bytes::copy_from_slice(v)))
+                .collect(),
+            Err(_) => return Ok(Status::BadArgument.raw() as i32),
+        },
+        Err(s) => return Ok(s.raw() as i32),
+    };
+    let state = caller.data_mut();
+    if state.effective_stream().is_none() {
+        return Ok(Status::BadArgument.raw() as i32);
+    }
+    let reply = LocalReply { status: status_code as u32, body, headers, grpc_status, details };
+    Ok(status(with_stream(state, |s| s.local_reply = Some(reply))))
+}

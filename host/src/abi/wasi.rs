@@ -1,0 +1,205 @@
+//! The WASI preview1 functions Envoy gives proxy-wasm modules (`wasi_snapshot_preview1` and the
+//! older `wasi_unstable`), with Envoy's answers: stdout/stderr go to the log at info/error,
+//! nothing else is a file, there are no arguments, environment variables come from the plugin
+//! config, clocks and randomness are real, `proc_exit` stops the VM.
+
+use std::time::Instant;
+
+use wasmtime::{Caller, Linker};
+use weir_abi::LogLevel;
+
+use crate::wasm::HostState;
+use crate::wasm::memory::{self, HostResult};
+
+const SUCCESS: i32 = 0;
+const EBADF: i32 = 8;
+const EFAULT: i32 = 21;
+const EINVAL: i32 = 28;
+const ENOENT: i32 = 44;
+const ENOSYS: i32 = 52;
+const ENOTSUP: i32 = 58;
+
+/// Largest `random_get` request Envoy serves.
+const RANDOM_MAX: u32 = 64 * 1024;
+
+pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    for module in ["wasi_snapshot_preview1", "wasi_unstable"] {
+        linker.func_wrap(module, "fd_write", fd_write)?;
+        linker.func_wrap(module, "fd_read", |_: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32| {
+            ENOSYS
+        })?;
+        linker.func_wrap(module, "fd_seek", |_: Caller<'_, HostState>, _: i32, _: i64, _: i32, _: i32| {
+            SUCCESS
+        })?;
+        linker.func_wrap(module, "fd_close", |_: Caller<'_, HostState>, _: i32| SUCCESS)?;
+        linker.func_wrap(module, "fd_fdstat_get", fd_fdstat_get)?;
+        linker.func_wrap(module, "fd_prestat_get", |_: Caller<'_, HostState>, _: i32, _: i32| EBADF)?;
+        linker.func_wrap(
+            module,
+            "fd_prestat_dir_name",
+            |_: Caller<'_, HostState>, _: i32, _: i32, _: i32| ENOSYS,
+        )?;
+        linker.func_wrap(
+            module,
+            "path_open",
+            |_: Caller<'_, HostState>,
+             _: i32,
+             _: i32,
+             _: i32,
+             _: i32,
+             _: i32,
+             _: i64,
+             _: i64,
+             _: i32,
+             _: i32| ENOENT,
+        )?;
+        linker.func_wrap(module, "environ_get", environ_get)?;
+        linker.func_wrap(module, "environ_sizes_get", environ_sizes_get)?;
+        linker.func_wrap(module, "args_get", |_: Caller<'_, HostState>, _: i32, _: i32| SUCCESS)?;
+        linker.func_wrap(module, "args_sizes_get", args_sizes_get)?;
+        linker.func_wrap(module, "clock_time_get", clock_time_get)?;
+        linker.func_wrap(module, "random_get", random_get)?;
+        linker.func_wrap(module, "sched_yield", |_: Caller<'_, HostState>| SUCCESS)?;
+        linker.func_wrap(
+            module,
+            "poll_oneoff",
+            |_: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32| ENOSYS,
+        )?;
+        linker.func_wrap(
+            module,
+            "proc_exit",
+            |_: Caller<'_, HostState>, code: i32| -> wasmtime::Result<()> {
+                Err(wasmtime::Error::new(crate::wasm::ProcExit(code)))
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn read_u32(caller: &Caller<'_, HostState>, ptr: i32) -> Option<u32> {
+    let bytes = memory::read(caller, ptr, 4).ok()?;
+    Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
+fn fd_write(
+    mut caller: Caller<'_, HostState>,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    nwritten: i32,
+) -> HostResult {
+    let level = match fd {
+        1 => LogLevel::Info,
+        2 => LogLevel::Error,
+        _ => return Ok(EBADF),
+    };
+    let mut text = Vec::new();
+    for i in 0..iovs_len.max(0) {
+        let entry = iovs.wrapping_add(i * 8);
+        let (Some(buf), Some(len)) = (read_u32(&caller, entry), read_u32(&caller, entry.wrapping_add(4)))
+        else {
+            return Ok(EFAULT);
+        };
+        match memory::read(&caller, buf as i32, len as i32) {
+            Ok(bytes) => text.extend_from_slice(&bytes),
+            Err(_) => return Ok(EFAULT),
+        }
+    }
+    let written = text.len() as u32;
+    if text.last() == Some(&b'\n') {
+        text.pop();
+    }
+    if !text.is_empty() {
+        super::log::emit(caller.data(), level, &String::from_utf8_lossy(&text));
+    }
+    Ok(match memory::write_u32(&mut caller, nwritten, written) {
+        Ok(()) => SUCCESS,
+        Err(_) => EFAULT,
+    })
+}
+
+fn fd_fdstat_get(mut caller: Caller<'_, HostState>, fd: i32, stat: i32) -> HostResult {
+    if fd != 1 && fd != 2 {
+        return Ok(EBADF);
+    }
+    let mut out = [0u8; 24];
+    // fs_rights_base = FD_WRITE (64)
+    out[8] = 64;
+    Ok(match memory::write(&mut caller, stat, &out) {
+        Ok(()) => SUCCESS,
+        Err(_) => EFAULT,
+    })
+}
+
+fn environ_get(mut caller: Caller<'_, HostState>, mut array: i32, mut buf: i32) -> HostResult {
+    let env = caller.data().env.environment.clone();
+    for (k, v) in env.iter() {
+        let entry = format!("{k}={v}\0");
+        if memory::write_u32(&mut caller, array, buf as u32).is_err()
+            || memory::write(&mut caller, buf, entry.as_bytes()).is_err()
+        {
+            return Ok(EFAULT);
+        }
+        buf = buf.wrapping_add(entry.len() as i32);
+        array = array.wrapping_add(4);
+    }
+    Ok(SUCCESS)
+}
+
+fn environ_sizes_get(mut caller: Caller<'_, HostState>, count: i32, size: i32) -> HostResult {
+    let env = caller.data().env.environment.clone();
+    let total: usize = env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    if memory::write_u32(&mut caller, count, env.len() as u32).is_err()
+        || memory::write_u32(&mut caller, size, total as u32).is_err()
+    {
+        return Ok(EFAULT);
+    }
+    Ok(SUCCESS)
+}
+
+fn args_sizes_get(mut caller: Caller<'_, HostState>, argc: i32, size: i32) -> HostResult {
+    if memory::write_u32(&mut caller, argc, 0).is_err() || memory::write_u32(&mut caller, size, 0).is_err() {
+        return Ok(EFAULT);
+    }
+    Ok(SUCCESS)
+}
+
+fn clock_time_get(mut caller: Caller<'_, HostState>, id: i32, _precision: i64, ret: i32) -> HostResult {
+    let nanos = match id {
+        0 => super::clock::now_nanos(),
+        1 => monotonic_nanos(),
+        _ => return Ok(ENOTSUP),
+    };
+    Ok(match memory::write_u64(&mut caller, ret, nanos) {
+        Ok(()) => SUCCESS,
+        Err(_) => EFAULT,
+    })
+}
+
+fn monotonic_nanos() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let start = START.get_or_init(Instant::now);
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn random_get(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> HostResult {
+    let len = len as u32;
+    if len > RANDOM_MAX {
+        return Ok(EINVAL);
+    }
+    if len == 0 {
+        return Ok(SUCCESS);
+    }
+    let mut bytes = vec![0u8; len as usize];
+    fill_random(&mut bytes);
+    Ok(match memory::write(&mut caller, ptr, &bytes) {
+        Ok(()) => SUCCESS,
+        Err(_) => EFAULT,
+    })
+}
+
+fn fill_random(out: &mut [u8]) {
+    if let Err(e) = getrandom::fill(out) {
+        tracing::error!("random_get: the system random source failed: {e}");
+    }
+}

@@ -1,0 +1,84 @@
+//! `proxy_http_call`: an HTTP request to a named cluster, run on the VM's worker; the response
+//! (or failure, with no headers) is delivered by `proxy_on_http_call_response`.
+
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use weir_abi::Status;
+
+use super::{CalloutKind, CalloutState};
+use crate::http::{HeaderMap, full_body};
+use crate::services::WorkerServices;
+use crate::upstream::Cluster;
+use crate::wasm::HostState;
+
+/// Largest call response body kept (bigger responses fail the callout).
+const MAX_RESPONSE_BODY: usize = 16 * 1024 * 1024;
+
+/// Starts an HTTP callout for the effective context; returns its token.
+pub(crate) fn dispatch(
+    state: &mut HostState,
+    cluster: &str,
+    headers: HeaderMap,
+    body: Bytes,
+    timeout: Option<Duration>,
+) -> Result<u32, Status> {
+    let worker = state.env.worker.clone().ok_or(Status::BadArgument)?;
+    let cluster = worker.upstreams().get(cluster).cloned().ok_or(Status::BadArgument)?;
+    for required in [&b":method"[..], b":path", b":authority"] {
+        if headers.get(required).is_none_or(|v| v.is_empty()) {
+            return Err(Status::BadArgument);
+        }
+    }
+    let token = state.callouts.next_token();
+    let instance = state.env.instance;
+    let weak = Rc::downgrade(&worker);
+    let task = tokio::task::spawn_local(async move {
+        let call = run(cluster, headers, body);
+        let result = match timeout {
+            Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| Err("timeout".into())),
+            None => call.await,
+        };
+        deliver(&weak, instance, token, result);
+    });
+    state.callouts.insert(token, state.effective_context, CalloutKind::Http, Some(task.abort_handle()));
+    Ok(token)
+}
+
+async fn run(cluster: Rc<Cluster>, headers: HeaderMap, body: Bytes) -> Result<CalloutState, String> {
+    let request = crate::http::upstream_request(&headers, full_body(body), cluster.http2())?;
+    let (_, connection) = cluster.connect().await.map_err(|e| e.to_string())?;
+    let response = connection.send(request).await.map_err(|e| e.to_string())?;
+    let (parts, body) = response.into_parts();
+    let mut headers = crate::http::response_map(&parts);
+    headers.remove(b"transfer-encoding");
+    let limited = http_body_util::Limited::new(body, MAX_RESPONSE_BODY);
+    let collected = limited.collect().await.map_err(|e| e.to_string())?;
+    let trailers = collected.trailers().map(crate::http::header_map_from_http).unwrap_or_default();
+    Ok(CalloutState {
+        grpc: false,
+        headers,
+        body: collected.to_bytes(),
+        trailers,
+        status: 0,
+        message: Bytes::new(),
+    })
+}
+
+fn deliver(worker: &Weak<WorkerServices>, instance: u64, token: u32, result: Result<CalloutState, String>) {
+    let Some(vm) = worker.upgrade().and_then(|w| w.vm(instance)) else {
+        return;
+    };
+    let Ok(mut vm) = vm.try_borrow_mut() else {
+        tracing::error!("HTTP callout {token}: VM busy, response dropped");
+        return;
+    };
+    if let Err(reason) = &result {
+        tracing::debug!(vm_id = %vm.state().vm_id(), "HTTP callout {token} failed: {reason}");
+    }
+    if let Err(error) = vm.on_http_call_response(token, result.ok()) {
+        tracing::error!(vm_id = %vm.state().vm_id(), "proxy_on_http_call_response failed: {error}");
+    }
+}

@@ -1,0 +1,135 @@
+//! Callouts a plugin starts (`proxy_http_call`, `proxy_grpc_call`, `proxy_grpc_stream`): the
+//! tokens in flight per VM, the result being delivered, and the tasks that run them on the
+//! VM's worker.
+
+pub(crate) mod http;
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use tokio::task::AbortHandle;
+use weir_abi::MapType;
+
+use crate::http::HeaderMap;
+
+/// What kind of callout a token is.
+#[derive(Debug)]
+pub enum CalloutKind {
+    /// `proxy_http_call`.
+    Http,
+    /// `proxy_grpc_call`.
+    GrpcCall,
+    /// `proxy_grpc_stream`.
+    GrpcStream,
+}
+
+/// One callout in flight.
+#[derive(Debug)]
+pub struct Pending {
+    /// The context that started it and gets its callbacks.
+    pub context: u32,
+    /// Its kind.
+    pub kind: CalloutKind,
+    abort: Option<AbortHandle>,
+}
+
+/// The callouts of one VM, by token. Tokens are unique per VM.
+#[derive(Debug, Default)]
+pub struct PendingCallouts {
+    next_token: u32,
+    entries: HashMap<u32, Pending>,
+}
+
+impl PendingCallouts {
+    /// A fresh, non-zero token.
+    pub fn next_token(&mut self) -> u32 {
+        loop {
+            self.next_token = self.next_token.wrapping_add(1);
+            if self.next_token != 0 && !self.entries.contains_key(&self.next_token) {
+                return self.next_token;
+            }
+        }
+    }
+
+    /// Records a callout.
+    pub fn insert(&mut self, token: u32, context: u32, kind: CalloutKind, abort: Option<AbortHandle>) {
+        self.entries.insert(token, Pending { context, kind, abort });
+    }
+
+    /// The callout of a token, if still pending.
+    pub fn get(&self, token: u32) -> Option<&Pending> {
+        self.entries.get(&token)
+    }
+
+    /// Removes a finished callout.
+    pub fn take(&mut self, token: u32) -> Option<Pending> {
+        self.entries.remove(&token)
+    }
+
+    /// Cancels a callout without callbacks.
+    pub fn cancel(&mut self, token: u32) -> bool {
+        match self.entries.remove(&token) {
+            Some(pending) => {
+                if let Some(abort) = pending.abort {
+                    abort.abort();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Cancels every callout of a context that ended (Envoy cancels them on stream end).
+    pub fn forget_context(&mut self, context: u32) {
+        let tokens: Vec<u32> =
+            self.entries.iter().filter(|(_, p)| p.context == context).map(|(t, _)| *t).collect();
+        for token in tokens {
+            self.cancel(token);
+        }
+    }
+
+    /// Number of callouts in flight.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether none are in flight.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A callout result, readable by the guest while its callback runs.
+#[derive(Debug, Clone, Default)]
+pub struct CalloutState {
+    /// gRPC (metadata maps, receive buffer) rather than HTTP.
+    pub grpc: bool,
+    /// Response headers / initial metadata.
+    pub headers: HeaderMap,
+    /// Response body / received message.
+    pub body: Bytes,
+    /// Response trailers / trailing metadata.
+    pub trailers: HeaderMap,
+    /// gRPC status (or 0).
+    pub status: u32,
+    /// gRPC status message.
+    pub message: Bytes,
+}
+
+impl CalloutState {
+    /// The map of a call-response or gRPC map type.
+    pub fn map(&self, kind: MapType) -> &HeaderMap {
+        match kind {
+            MapType::HttpCallResponseTrailers | MapType::GrpcReceiveTrailingMetadata => &self.trailers,
+            _ => &self.headers,
+        }
+    }
+
+    /// Mutable [`CalloutState::map`].
+    pub fn map_mut(&mut self, kind: MapType) -> &mut HeaderMap {
+        match kind {
+            MapType::HttpCallResponseTrailers | MapType::GrpcReceiveTrailingMetadata => &mut self.trailers,
+            _ => &mut self.headers,
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! `weir.yaml`: loading, the schema, and validation.
+//!
+//! A config is parsed into [`Config`], then [`validate`]d as a whole; every error names the
+//! offending field (`listeners[0].virtual_hosts[1].routes[2].route.cluster`) and the reason.
+
+pub mod duration;
+mod schema;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use schema::*;
+pub use validate::validate;
+
+/// A config that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The YAML does not fit the schema.
+    #[error("{origin}: {message}")]
+    Parse {
+        /// The file (or `<inline>`).
+        origin: String,
+        /// The parser's message, which names the field and position.
+        message: String,
+    },
+    /// A field holds a value that is not allowed.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Path of the field, e.g. `listeners[0].http_filters[1]`.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid { field: field.into(), reason: reason.into() }
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates a config file. Relative plugin paths are resolved against
+    /// the file's directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let mut config = Config::parse(&text, &path.display().to_string())?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for plugin in &mut config.plugins {
+            if plugin.wasm.is_relative() {
+                plugin.wasm = base.join(&plugin.wasm);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates YAML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let config: Config = serde_norway::from_str(text)
+            .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
+        validate(&config)?;
+        Ok(config)
+    }
+
+    /// Looks up a plugin by name.
+    pub fn plugin(&self, name: &str) -> Option<&PluginConfig> {
+        self.plugins.iter().find(|p| p.name == name)
+    }
+
+    /// Looks up a cluster by name.
+    pub fn cluster(&self, name: &str) -> Option<&ClusterConfig> {
+        self.clusters.iter().find(|c| c.name == name)
+    }
+}

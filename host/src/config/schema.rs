@@ -1,0 +1,288 @@
+//! The `weir.yaml` schema. Every field is documented here; `docs/config.md` is the user-facing
+//! reference and mirrors these docs.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration;
+
+/// The whole proxy configuration: one immutable snapshot.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The admin server (stats, readiness, config dump). Omit to run without one.
+    #[serde(default)]
+    pub admin: Option<AdminConfig>,
+    /// Listeners accepting downstream HTTP connections. At least one.
+    pub listeners: Vec<ListenerConfig>,
+    /// Upstream clusters that routes and plugin callouts refer to by name.
+    #[serde(default)]
+    pub clusters: Vec<ClusterConfig>,
+    /// proxy-wasm plugins that listeners and routes refer to by name.
+    #[serde(default)]
+    pub plugins: Vec<PluginConfig>,
+}
+
+/// The admin server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address to bind, e.g. `127.0.0.1:9901`. Port 0 picks a free port.
+    pub address: SocketAddr,
+}
+
+/// One downstream listener (Envoy: a listener with an HTTP connection manager).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// Unique name, used in stats and logs.
+    pub name: String,
+    /// Address to bind, e.g. `0.0.0.0:10000`. Port 0 picks a free port (see `/listeners`).
+    pub address: SocketAddr,
+    /// Plugins (by name) run on every request of this listener, in order: request callbacks run
+    /// first to last, response callbacks last to first (Envoy's `http_filters`).
+    #[serde(default)]
+    pub http_filters: Vec<String>,
+    /// Virtual hosts, chosen by the request's `:authority`.
+    pub virtual_hosts: Vec<VirtualHostConfig>,
+    /// Largest request or response body a plugin may buffer, in bytes. A request over it gets
+    /// 413, a response 500 (Envoy's `per_connection_buffer_limit_bytes` default is 1 MiB).
+    #[serde(default = "default_buffer_limit")]
+    pub buffer_limit_bytes: usize,
+}
+
+fn default_buffer_limit() -> usize {
+    1024 * 1024
+}
+
+/// A virtual host: a set of domains and their routes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualHostConfig {
+    /// Unique name within the listener.
+    pub name: String,
+    /// Domains served: exact (`api.example.com`), suffix wildcard (`*.example.com`), prefix
+    /// wildcard (`api.*`) or `*`. Matched against `:authority` without its port first, then with.
+    pub domains: Vec<String>,
+    /// Routes, tried in order; the first match wins.
+    pub routes: Vec<RouteConfig>,
+}
+
+/// One route: a match and what to do with matching requests.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Name, exposed to plugins as the `route_name` property and used in stats.
+    #[serde(default)]
+    pub name: String,
+    /// Which requests this route takes.
+    #[serde(rename = "match")]
+    pub matcher: RouteMatch,
+    /// Forward to a cluster. Exactly one of `route` and `direct_response` is required.
+    #[serde(default)]
+    pub route: Option<RouteAction>,
+    /// Answer directly without an upstream.
+    #[serde(default)]
+    pub direct_response: Option<DirectResponse>,
+    /// Plugins (by name) for this route instead of the listener's `http_filters`. An empty list
+    /// runs no plugin on this route.
+    #[serde(default)]
+    pub http_filters: Option<Vec<String>>,
+}
+
+/// Path and header conditions of a route. Exactly one of `prefix`, `path`, `regex`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteMatch {
+    /// The path starts with this prefix.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// The path (without query) is exactly this.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The path (without query) fully matches this regular expression (RE2-like syntax).
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// Every header matcher must match too.
+    #[serde(default)]
+    pub headers: Vec<HeaderMatcher>,
+}
+
+/// A condition on one request header.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderMatcher {
+    /// Header name (case-insensitive).
+    pub name: String,
+    /// The header's value equals this.
+    #[serde(default)]
+    pub exact: Option<String>,
+    /// The header's value starts with this.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// The header's value fully matches this regular expression.
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// `true`: the header is present (any value); `false`: it is absent.
+    #[serde(default)]
+    pub present: Option<bool>,
+    /// Inverts the result.
+    #[serde(default)]
+    pub invert: bool,
+}
+
+/// Forwarding to an upstream cluster.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteAction {
+    /// The cluster to forward to. Exactly one of `cluster` and `cluster_header`.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// Forward to the cluster named by this request header (read after the plugins ran, as in
+    /// Envoy). A missing header or unknown cluster gets 503, as in Envoy.
+    #[serde(default)]
+    pub cluster_header: Option<String>,
+    /// Whole-request timeout, from the request's end to the response's end (Envoy default 15s;
+    /// `0s` disables it).
+    #[serde(default = "default_route_timeout", with = "duration")]
+    pub timeout: Duration,
+    /// Replaces the matched `prefix` of the path before forwarding.
+    #[serde(default)]
+    pub prefix_rewrite: Option<String>,
+    /// Replaces `:authority` before forwarding.
+    #[serde(default)]
+    pub host_rewrite: Option<String>,
+}
+
+fn default_route_timeout() -> Duration {
+    Duration::from_secs(15)
+}
+
+/// A fixed response.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response body (sent as `text/plain`).
+    #[serde(default)]
+    pub body: String,
+}
+
+/// An upstream cluster.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Unique name, referred to by routes and by plugins' HTTP/gRPC callouts.
+    pub name: String,
+    /// Endpoints as `host:port` (IP literals).
+    pub endpoints: Vec<SocketAddr>,
+    /// TCP connect timeout (Envoy default 5s).
+    #[serde(default = "default_connect_timeout", with = "duration")]
+    pub connect_timeout: Duration,
+    /// Speak HTTP/2 with prior knowledge (h2c) to the endpoints; needed for gRPC.
+    #[serde(default)]
+    pub http2: bool,
+}
+
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// A proxy-wasm plugin (Envoy's `envoy.filters.http.wasm` `config`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Unique name; the `plugin_name` property, and the label on its logs and metrics.
+    pub name: String,
+    /// Path of the `.wasm` module (relative paths are relative to the config file).
+    pub wasm: PathBuf,
+    /// Root context id passed to the module (Envoy's `root_id`); selects a root context in
+    /// modules that hold several.
+    #[serde(default)]
+    pub root_id: String,
+    /// VM id (Envoy's `vm_config.vm_id`). Plugins with the same module and `vm_id` share one VM
+    /// per worker, and shared data and queues are scoped by it.
+    #[serde(default)]
+    pub vm_id: String,
+    /// Plugin configuration, read by the module in `proxy_on_configure`. A string is passed as
+    /// is; any other YAML value is passed as its JSON encoding.
+    #[serde(default)]
+    pub configuration: Option<serde_json::Value>,
+    /// VM configuration, read by the module in `proxy_on_vm_start`; same encoding rules.
+    #[serde(default)]
+    pub vm_configuration: Option<serde_json::Value>,
+    /// Environment variables visible to the module through WASI `environ_get`.
+    #[serde(default)]
+    pub environment_variables: BTreeMap<String, String>,
+    /// What happens to requests when the plugin's VM has failed (trapped or exceeded a limit).
+    #[serde(default)]
+    pub failure_policy: FailurePolicy,
+    /// Resource limits for each of this plugin's VMs.
+    #[serde(default)]
+    pub limits: PluginLimits,
+}
+
+/// Envoy's `failure_policy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FailurePolicy {
+    /// Requests that reach a failed plugin get 503.
+    #[default]
+    FailClosed,
+    /// A failed plugin is skipped; requests continue through the rest of the chain.
+    FailOpen,
+    /// A failed VM is replaced by a new one (requests get 503 until it is ready).
+    FailReload,
+}
+
+/// Per-VM resource limits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Largest linear memory, in bytes (rounded down to 64 KiB pages). Default 256 MiB.
+    #[serde(default = "default_max_memory")]
+    pub max_memory_bytes: u64,
+    /// Longest a single callback may run before its VM is stopped (wall time, checked every
+    /// 10 ms). Default 1s.
+    #[serde(default = "default_callback_timeout", with = "duration")]
+    pub max_callback_time: Duration,
+}
+
+fn default_max_memory() -> u64 {
+    256 * 1024 * 1024
+}
+
+fn default_callback_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits { max_memory_bytes: default_max_memory(), max_callback_time: default_callback_timeout() }
+    }
+}
+
+impl PluginConfig {
+    /// The configuration bytes handed to `proxy_on_configure`.
+    pub fn configuration_bytes(&self) -> Vec<u8> {
+        value_bytes(self.configuration.as_ref())
+    }
+
+    /// The configuration bytes handed to `proxy_on_vm_start`.
+    pub fn vm_configuration_bytes(&self) -> Vec<u8> {
+        value_bytes(self.vm_configuration.as_ref())
+    }
+}
+
+fn value_bytes(value: Option<&serde_json::Value>) -> Vec<u8> {
+    match value {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(serde_json::Value::String(s)) => s.clone().into_bytes(),
+        Some(other) => other.to_string().into_bytes(),
+    }
+}

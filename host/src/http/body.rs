@@ -1,0 +1,426 @@
+//! Request and response bodies flowing through the plugin chain: [`FilteredBody`] wraps the
+//! source body and runs every data and trailers frame through the plugins' body callbacks,
+//! honouring `StopIterationAndBuffer` (the plugin then sees everything buffered so far), pauses
+//! at end of stream, and the buffer limit.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use weir_abi::{DataStatus, TrailersStatus};
+
+use super::chain::{Chain, Direction, Halt};
+use super::convert::{header_map_from_http, http_trailers_from_map};
+use super::{BoxBody, BoxError, LocalReply};
+
+/// Why a filtered body ended early.
+#[derive(Debug, thiserror::Error)]
+#[error("stream stopped by a plugin: {0:?}")]
+pub struct BodyHalted(pub Halt);
+
+enum Wait {
+    None,
+    /// The plugin at this position holds the end of the data and must continue the stream.
+    Data(usize),
+    /// The plugin at this position paused trailers.
+    Trailers(usize),
+}
+
+/// A body passed through the plugin chain in one direction.
+pub struct FilteredBody {
+    inner: BoxBody,
+    chain: Rc<Chain>,
+    direction: Direction,
+    order: Vec<usize>,
+    limit: usize,
+    out: VecDeque<Frame<Bytes>>,
+    wait: Wait,
+    inner_done: bool,
+    ended: bool,
+    waiter: Option<Pin<Box<dyn Future<Output = ()>>>>,
+}
+
+impl FilteredBody {
+    /// Wraps `inner`; plugins are called in `order` (chain indices).
+    pub fn new(
+        inner: BoxBody,
+        chain: Rc<Chain>,
+        direction: Direction,
+        order: Vec<usize>,
+        limit: usize,
+    ) -> Self {
+        FilteredBody {
+            inner,
+            chain,
+            direction,
+            order,
+            limit,
+            out: VecDeque::new(),
+            wait: Wait::None,
+            inner_done: false,
+            ended: false,
+            waiter: None,
+        }
+    }
+
+    fn slot_index(&self, pos: usize) -> usize {
+        self.order[pos]
+    }
+
+    /// Runs `chunk` through the plugins from position `from`; returns it if it got through all.
+    fn run_data(&mut self, from: usize, mut chunk: BytesMut, eos: bool) -> Result<Option<BytesMut>, Halt> {
+        let dir = self.direction as usize;
+        for pos in from..self.order.len() {
+            let index = self.slot_index(pos);
+            let slot = &self.chain.slots[index];
+            if slot.ctx.get().is_none() || slot.failed.get() {
+                continue;
+            }
+            let view = {
+                let mut state = slot.body[dir].borrow_mut();
+                if state.buffering {
+                    state.buffer.extend_from_slice(&chunk);
+                    std::mem::take(&mut state.buffer)
+                } else {
+                    chunk
+                }
+            };
+            let size = view.len();
+            self.set_view(view);
+            let status = self.chain.call(index, |vm, ctx| match self.direction {
+                Direction::Request => vm.on_request_body(ctx, size, eos),
+                Direction::Response => vm.on_response_body(ctx, size, eos),
+            });
+            let view = self.take_view();
+            let status = status?.unwrap_or(0);
+            self.chain.check(self.direction, index)?;
+            let mut state = slot.body[dir].borrow_mut();
+            match DataStatus::from_raw(status) {
+                Some(DataStatus::Continue) | None => {
+                    state.buffering = false;
+                    chunk = view;
+                }
+                Some(DataStatus::StopIterationAndBuffer | DataStatus::StopIterationAndWatermark) => {
+                    if view.len() > self.limit {
+                        drop(state);
+                        return Err(self.too_large());
+                    }
+                    state.buffering = true;
+                    state.buffer = view;
+                    if eos {
+                        self.wait = Wait::Data(pos);
+                    }
+                    return Ok(None);
+                }
+                Some(DataStatus::StopIterationNoBuffer) => {
+                    state.buffering = false;
+                    if eos {
+                        self.wait = Wait::Data(pos);
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(chunk))
+    }
+
+    fn set_view(&self, view: BytesMut) {
+        let mut data = self.chain.stream.data.borrow_mut();
+        match self.direction {
+            Direction::Request => {
+                data.request_body = view;
+                data.continue_request = false;
+            }
+            Direction::Response => {
+                data.response_body = view;
+                data.continue_response = false;
+            }
+        }
+    }
+
+    fn take_view(&self) -> BytesMut {
+        let mut data = self.chain.stream.data.borrow_mut();
+        match self.direction {
+            Direction::Request => std::mem::take(&mut data.request_body),
+            Direction::Response => std::mem::take(&mut data.response_body),
+        }
+    }
+
+    fn too_large(&self) -> Halt {
+        let (status, body, details) = match self.direction {
+            Direction::Request => (413, "Payload Too Large", "request_payload_too_large"),
+            Direction::Response => (500, "Internal Server Error", "response_payload_too_large"),
+        };
+        self.chain.stream.data.borrow_mut().local_reply = Some(LocalReply {
+            status,
+            body: Bytes::from_static(body.as_bytes()),
+            headers: Vec::new(),
+            grpc_status: -1,
+            details: details.to_string(),
+        });
+        Halt::LocalReply(0)
+    }
+
+    /// Runs trailers through the plugins from position `from`, flushing buffered data first.
+    fn run_trailers(&mut self, from: usize) -> Result<bool, Halt> {
+        let dir = self.direction as usize;
+        for pos in from..self.order.len() {
+            let index = self.slot_index(pos);
+            let slot = &self.chain.slots[index];
+            if slot.ctx.get().is_none() || slot.failed.get() {
+                continue;
+            }
+            let buffered = {
+                let mut state = slot.body[dir].borrow_mut();
+                state.buffering = false;
+                std::mem::take(&mut state.buffer)
+            };
+            let count = self.trailer_count();
+            self.clear_continue();
+            let status = self.chain.call(index, |vm, ctx| match self.direction {
+                Direction::Request => vm.on_request_trailers(ctx, count),
+                Direction::Response => vm.on_response_trailers(ctx, count),
+            })?;
+            self.chain.check(self.direction, index)?;
+            if !buffered.is_empty()
+                && let Some(chunk) = self.run_data(pos + 1, buffered, false)?
+            {
+                self.out.push_back(Frame::data(chunk.freeze()));
+            }
+            if status.is_some_and(|s| TrailersStatus::from_raw(s) != Some(TrailersStatus::Continue)) {
+                self.wait = Wait::Trailers(pos);
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn trailer_count(&self) -> usize {
+        let data = self.chain.stream.data.borrow();
+        let map = match self.direction {
+            Direction::Request => data.request_trailers.as_ref(),
+            Direction::Response => data.response_trailers.as_ref(),
+        };
+        map.map_or(0, |m| m.len())
+    }
+
+    fn clear_continue(&self) {
+        let mut data = self.chain.stream.data.borrow_mut();
+        match self.direction {
+            Direction::Request => data.continue_request = false,
+            Direction::Response => data.continue_response = false,
+        }
+    }
+
+    fn emit_trailers(&mut self) {
+        let data = self.chain.stream.data.borrow();
+        let map = match self.direction {
+            Direction::Request => data.request_trailers.as_ref(),
+            Direction::Response => data.response_trailers.as_ref(),
+        };
+        if let Some(map) = map {
+            self.out.push_back(Frame::trailers(http_trailers_from_map(map)));
+        }
+    }
+
+    /// Checks whether a paused plugin continued; `Ok(true)` if it did.
+    fn take_continue(&self) -> Result<bool, Halt> {
+        let mut data = self.chain.stream.data.borrow_mut();
+        if data.local_reply.is_some() {
+            return Err(Halt::LocalReply(0));
+        }
+        if data.close_requested {
+            return Err(Halt::Reset);
+        }
+        let flag = match self.direction {
+            Direction::Request => &mut data.continue_request,
+            Direction::Response => &mut data.continue_response,
+        };
+        Ok(std::mem::take(flag))
+    }
+
+    fn resume(&mut self) -> Result<(), Halt> {
+        match std::mem::replace(&mut self.wait, Wait::None) {
+            Wait::None => Ok(()),
+            Wait::Data(pos) => {
+                let index = self.slot_index(pos);
+                let held = {
+                    let mut state = self.chain.slots[index].body[self.direction as usize].borrow_mut();
+                    state.buffering = false;
+                    std::mem::take(&mut state.buffer)
+                };
+                let eos = self.inner_done;
+                if let Some(chunk) = self.run_data(pos + 1, held, eos)?
+                    && (!chunk.is_empty() || eos)
+                {
+                    self.out.push_back(Frame::data(chunk.freeze()));
+                }
+                Ok(())
+            }
+            Wait::Trailers(pos) => {
+                if self.run_trailers(pos + 1)? {
+                    self.emit_trailers();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn halt(&mut self, halt: Halt) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.ended = true;
+        self.chain.set_halt(halt.clone());
+        if self.direction == Direction::Response {
+            self.chain.finish();
+        }
+        Poll::Ready(Some(Err(Box::new(BodyHalted(halt)))))
+    }
+
+    fn end(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.ended = true;
+        if self.direction == Direction::Response {
+            self.chain.finish();
+        }
+        Poll::Ready(None)
+    }
+}
+
+impl Body for FilteredBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        loop {
+            if let Some(frame) = this.out.pop_front() {
+                return Poll::Ready(Some(Ok(frame)));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            if !matches!(this.wait, Wait::None) {
+                match this.take_continue() {
+                    Err(halt) => return this.halt(halt),
+                    Ok(true) => {
+                        this.waiter = None;
+                        if let Err(halt) = this.resume() {
+                            return this.halt(halt);
+                        }
+                        continue;
+                    }
+                    Ok(false) => {}
+                }
+                let shared = this.chain.stream.clone();
+                let waiter =
+                    this.waiter.get_or_insert_with(|| Box::pin(async move { shared.wake.notified().await }));
+                match waiter.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        this.waiter = None;
+                        continue;
+                    }
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            if this.inner_done {
+                return this.end();
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Err(e))) => {
+                    this.ended = true;
+                    if this.direction == Direction::Response {
+                        this.chain.finish();
+                    }
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    let frame = match frame.into_data() {
+                        Ok(data) => {
+                            let eos = this.inner.is_end_stream();
+                            this.inner_done = eos;
+                            this.count(data.len());
+                            match this.run_data(0, BytesMut::from(data), eos) {
+                                Ok(Some(chunk)) => {
+                                    if !chunk.is_empty() || eos {
+                                        this.out.push_back(Frame::data(chunk.freeze()));
+                                    }
+                                }
+                                Ok(None) => {}
+                                Err(halt) => return this.halt(halt),
+                            }
+                            continue;
+                        }
+                        Err(frame) => frame,
+                    };
+                    if let Ok(trailers) = frame.into_trailers() {
+                        this.inner_done = true;
+                        this.set_trailers(header_map_from_http(&trailers));
+                        match this.run_trailers(0) {
+                            Ok(true) => this.emit_trailers(),
+                            Ok(false) => {}
+                            Err(halt) => return this.halt(halt),
+                        }
+                    }
+                }
+                Poll::Ready(None) => {
+                    this.inner_done = true;
+                    // The source ended without flagging its last chunk: deliver end of stream
+                    // as an empty chunk, as Envoy does for chunked bodies.
+                    if this.any_context() {
+                        match this.run_data(0, BytesMut::new(), true) {
+                            Ok(Some(chunk)) if !chunk.is_empty() => {
+                                this.out.push_back(Frame::data(chunk.freeze()))
+                            }
+                            Ok(_) => {}
+                            Err(halt) => return this.halt(halt),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended && self.out.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+impl FilteredBody {
+    fn count(&self, n: usize) {
+        let mut data = self.chain.stream.data.borrow_mut();
+        match self.direction {
+            Direction::Request => data.info.request_body_bytes += n as u64,
+            Direction::Response => data.info.response_body_bytes += n as u64,
+        }
+    }
+
+    fn set_trailers(&self, map: super::HeaderMap) {
+        let mut data = self.chain.stream.data.borrow_mut();
+        match self.direction {
+            Direction::Request => data.request_trailers = Some(map),
+            Direction::Response => data.response_trailers = Some(map),
+        }
+    }
+
+    fn any_context(&self) -> bool {
+        self.order.iter().any(|i| self.chain.slots[*i].ctx.get().is_some())
+    }
+}
+
+impl Drop for FilteredBody {
+    fn drop(&mut self) {
+        if self.direction == Direction::Response {
+            self.chain.finish();
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Runs one exchange through a chain of plugins with Envoy's semantics: contexts are created
+//! when a plugin first sees request headers; request callbacks run first to last, response
+//! callbacks last to first over the plugins that saw the request; a paused plugin holds the
+//! exchange until it continues, answers or resets it; a failed VM fails the request (503) and
+//! later requests follow the plugin's failure policy.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use bytes::BytesMut;
+use weir_abi::HeadersStatus;
+
+use super::{LocalReply, StreamShared};
+use crate::config::FailurePolicy;
+use crate::plugin::PluginHandle;
+use crate::wasm::{Vm, VmError};
+
+/// Why an exchange stopped flowing normally.
+#[derive(Debug, Clone)]
+pub enum Halt {
+    /// A plugin sent a local reply; response callbacks run from this plugin index down.
+    LocalReply(usize),
+    /// A plugin asked to reset the stream.
+    Reset,
+    /// A plugin's VM failed: the request gets 503 (`wasm_fail_stream`).
+    Failed {
+        /// The plugin.
+        plugin: String,
+        /// What happened.
+        error: VmError,
+    },
+}
+
+/// Request or response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Downstream to upstream.
+    Request,
+    /// Upstream to downstream.
+    Response,
+}
+
+/// Body state of one plugin in one direction.
+#[derive(Debug, Default)]
+pub(crate) struct BodyState {
+    /// The plugin answered `StopIterationAndBuffer`: later chunks are appended and it sees all.
+    pub(crate) buffering: bool,
+    /// What it holds.
+    pub(crate) buffer: BytesMut,
+}
+
+pub(crate) struct Slot {
+    pub(crate) handle: Rc<PluginHandle>,
+    pub(crate) ctx: Cell<Option<u32>>,
+    pub(crate) failed: Cell<bool>,
+    pub(crate) body: [RefCell<BodyState>; 2],
+}
+
+/// The plugins of one exchange and their contexts.
+pub struct Chain {
+    pub(crate) stream: Rc<StreamShared>,
+    pub(crate) slots: Vec<Slot>,
+    /// Plugins (indices) the response runs through, in call order.
+    pub(crate) response_order: RefCell<Vec<usize>>,
+    finished: Cell<bool>,
+    halt: RefCell<Option<Halt>>,
+    halted: tokio::sync::Notify,
+}
+
+impl Chain {
+    /// A chain over `plugins` for `stream`. No guest code runs yet.
+    pub fn new(stream: Rc<StreamShared>, plugins: &[Rc<PluginHandle>]) -> Chain {
+        Chain {
+            stream,
+            slots: plugins
+                .iter()
+                .map(|handle| Slot {
+                    handle: handle.clone(),
+                    ctx: Cell::new(None),
+                    failed: Cell::new(false),
+                    body: Default::default(),
+                })
+                .collect(),
+            response_order: RefCell::new(Vec::new()),
+            finished: Cell::new(false),
+            halt: RefCell::new(None),
+            halted: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The shared stream.
+    pub fn stream(&self) -> &Rc<StreamShared> {
+        &self.stream
+    }
+
+    /// Whether any plugin is in the chain.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Calls the plugin at `index` with `f`, turning VM failures into [`Halt::Failed`].
+    pub(crate) fn call<R>(
+        &self,
+        index: usize,
+        f: impl FnOnce(&mut Vm, u32) -> Result<R, VmError>,
+    ) -> Result<Option<R>, Halt> {
+        let slot = &self.slots[index];
+        let Some(ctx) = slot.ctx.get() else {
+            return Ok(None);
+        };
+        if slot.failed.get() {
+            return Ok(None);
+        }
+        let result = match slot.handle.vm.try_borrow_mut() {
+            Ok(mut vm) => f(&mut vm, ctx),
+            Err(_) => Err(VmError::Busy),
+        };
+        match result {
+            Ok(r) => Ok(Some(r)),
+            Err(error) => {
+                slot.failed.set(true);
+                let plugin = slot.handle.name().to_string();
+                tracing::error!(plugin = %plugin, "plugin failed, request gets 503: {error}");
+                slot.handle.record_failure(&error);
+                Err(Halt::Failed { plugin, error })
+            }
+        }
+    }
+
+    /// Creates the plugin's HTTP context if needed. `Ok(false)`: skip it (failed VM under
+    /// `FAIL_OPEN`).
+    fn ensure_context(&self, index: usize) -> Result<bool, Halt> {
+        let slot = &self.slots[index];
+        if slot.ctx.get().is_some() {
+            return Ok(true);
+        }
+        let handle = &slot.handle;
+        let failure = handle.vm.try_borrow().ok().and_then(|vm| vm.failure().cloned());
+        if let Some(error) = failure {
+            return match handle.plugin.config.failure_policy {
+                FailurePolicy::FailOpen => Ok(false),
+                FailurePolicy::FailClosed | FailurePolicy::FailReload => Err(Halt::Failed {
+                    plugin: handle.name().to_string(),
+                    error: VmError::Failed(error.to_string()),
+                }),
+            };
+        }
+        let created = match handle.vm.try_borrow_mut() {
+            Ok(mut vm) => vm.create_http_context(handle.root_context, self.stream.clone()),
+            Err(_) => Err(VmError::Busy),
+        };
+        match created {
+            Ok(ctx) => {
+                slot.ctx.set(Some(ctx));
+                Ok(true)
+            }
+            Err(error) => {
+                handle.record_failure(&error);
+                Err(Halt::Failed { plugin: handle.name().to_string(), error })
+            }
+        }
+    }
+
+    /// Runs `proxy_on_request_headers` through the chain, waiting where a plugin pauses.
+    pub async fn request_headers(&self, end_of_stream: bool) -> Result<(), Halt> {
+        for index in 0..self.slots.len() {
+            if !self.ensure_context(index)? {
+                continue;
+            }
+            self.response_order.borrow_mut().insert(0, index);
+            self.stream.data.borrow_mut().continue_request = false;
+            let count = self.stream.data.borrow().request_headers.len();
+            let status = self.call(index, |vm, ctx| vm.on_request_headers(ctx, count, end_of_stream))?;
+            self.check(Direction::Request, index)?;
+            if status.is_some_and(stops_headers) {
+                self.wait(Direction::Request, index).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `proxy_on_response_headers` over the plugins that saw the request, last first.
+    pub async fn response_headers(&self, end_of_stream: bool) -> Result<(), Halt> {
+        let order = self.response_order.borrow().clone();
+        for index in order {
+            self.stream.data.borrow_mut().continue_response = false;
+            let count = self.stream.data.borrow().response_headers.as_ref().map_or(0, |h| h.len());
+            let status = self.call(index, |vm, ctx| vm.on_response_headers(ctx, count, end_of_stream))?;
+            self.check(Direction::Response, index)?;
+            if status.is_some_and(stops_headers) {
+                self.wait(Direction::Response, index).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Restricts the response to plugins `index` down to 0 (a local reply sent by `index`
+    /// during the request phase is seen only by plugins that saw the request up to it).
+    pub fn start_response_at(&self, index: usize) {
+        self.response_order.borrow_mut().retain(|i| *i <= index);
+    }
+
+    /// After a callback: did the plugin answer or reset the stream?
+    pub(crate) fn check(&self, direction: Direction, index: usize) -> Result<(), Halt> {
+        let data = self.stream.data.borrow();
+        if data.local_reply.is_some() {
+            return Err(Halt::LocalReply(index));
+        }
+        if data.close_requested {
+            return Err(Halt::Reset);
+        }
+        let _ = direction;
+        Ok(())
+    }
+
+    /// Waits until the plugin at `index` continues the stream (or answers / resets it).
+    pub(crate) async fn wait(&self, direction: Direction, index: usize) -> Result<(), Halt> {
+        loop {
+            let notified = self.stream.wake.notified();
+            {
+                let mut data = self.stream.data.borrow_mut();
+                if data.local_reply.is_some() {
+                    return Err(Halt::LocalReply(index));
+                }
+                if data.close_requested {
+                    return Err(Halt::Reset);
+                }
+                let flag = match direction {
+                    Direction::Request => &mut data.continue_request,
+                    Direction::Response => &mut data.continue_response,
+                };
+                if *flag {
+                    *flag = false;
+                    return Ok(());
+                }
+            }
+            if self.slots[index].failed.get() {
+                return Err(Halt::Failed {
+                    plugin: self.slots[index].handle.name().to_string(),
+                    error: VmError::Failed("VM failed while the stream was paused".into()),
+                });
+            }
+            notified.await;
+        }
+    }
+
+    /// Records that a body stopped the exchange, for whoever waits in [`Chain::halted`].
+    pub(crate) fn set_halt(&self, halt: Halt) {
+        *self.halt.borrow_mut() = Some(halt);
+        self.halted.notify_one();
+    }
+
+    /// Takes a recorded halt, if a body stopped the exchange.
+    pub fn take_halt(&self) -> Option<Halt> {
+        self.halt.borrow_mut().take()
+    }
+
+    /// Resolves when a body callback stopped the exchange (local reply, reset, failure).
+    pub async fn halted(&self) -> Halt {
+        loop {
+            let notified = self.halted.notified();
+            if let Some(halt) = self.halt.borrow().clone() {
+                return halt;
+            }
+            notified.await;
+        }
+    }
+
+    /// The local reply a plugin requested, taken out of the stream.
+    pub fn take_local_reply(&self) -> Option<LocalReply> {
+        self.stream.data.borrow_mut().local_reply.take()
+    }
+
+    /// Ends every context (`proxy_on_log`, `proxy_on_done`, `proxy_on_delete`), once.
+    pub fn finish(&self) {
+        if self.finished.replace(true) {
+            return;
+        }
+        self.stream.data.borrow_mut().phase = super::Phase::Done;
+        for slot in &self.slots {
+            let Some(ctx) = slot.ctx.take() else { continue };
+            let result = match slot.handle.vm.try_borrow_mut() {
+                Ok(mut vm) if !slot.failed.get() && vm.failure().is_none() => vm.finish_http_context(ctx),
+                Ok(mut vm) => {
+                    vm.state_mut().contexts.remove(&ctx);
+                    Ok(())
+                }
+                Err(_) => Err(VmError::Busy),
+            };
+            if let Err(error) = result {
+                tracing::error!(plugin = %slot.handle.name(), "plugin failed while ending a stream: {error}");
+                slot.handle.record_failure(&error);
+            }
+        }
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn stops_headers(status: u32) -> bool {
+    !matches!(
+        HeadersStatus::from_raw(status),
+        Some(HeadersStatus::Continue | HeadersStatus::ContinueAndEndStream)
+    )
+}

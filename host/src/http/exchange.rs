@@ -1,0 +1,295 @@
+//! One request/response exchange from start to end: route, plugin chain on request headers,
+//! upstream (or local/direct reply), plugin chain on response headers, then filtered bodies.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Incoming};
+
+use super::chain::{Chain, Direction, Halt};
+use super::convert::{downstream_response, protocol_name, request_map, response_map, upstream_request};
+use super::{
+    BoxBody, BoxError, FilteredBody, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, full_body,
+};
+use crate::router::{Route, RouteTable, RouteTarget};
+use crate::upstream::{UpstreamError, Upstreams};
+
+/// A listener's configuration as one worker runs it (an immutable snapshot).
+pub struct ListenerContext {
+    /// Listener name.
+    pub name: String,
+    /// Its routes.
+    pub routes: RouteTable,
+    /// The worker's clusters.
+    pub upstreams: Rc<Upstreams>,
+    /// Largest body a plugin may buffer.
+    pub buffer_limit: usize,
+}
+
+/// The downstream connection a request arrived on.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionInfo {
+    /// Peer address.
+    pub remote: SocketAddr,
+    /// Local address.
+    pub local: SocketAddr,
+    /// Process-unique id.
+    pub id: u64,
+}
+
+/// Entry point for one request.
+#[derive(Debug)]
+pub struct Exchange;
+
+impl Exchange {
+    /// Serves one request. An `Err` resets the downstream stream.
+    pub async fn serve(
+        listener: Rc<ListenerContext>,
+        conn: ConnectionInfo,
+        request: Request<Incoming>,
+    ) -> Result<Response<BoxBody>, BoxError> {
+        let (parts, body) = request.into_parts();
+        let mut headers = request_map(&parts);
+        if headers.get(b"x-forwarded-proto").is_none() {
+            let scheme = headers.get(b":scheme").cloned().unwrap_or_else(|| Bytes::from_static(b"http"));
+            headers.add(Bytes::from_static(b"x-forwarded-proto"), scheme);
+        }
+        if headers.get(b"x-request-id").is_none() {
+            headers.add(Bytes::from_static(b"x-request-id"), Bytes::from(uuid::Uuid::new_v4().to_string()));
+        }
+        let route = listener.routes.find(&headers);
+        let plugins =
+            route.as_ref().map_or_else(|| listener.routes.default_plugins.clone(), |r| r.plugins.clone());
+        let info = StreamInfo {
+            downstream_remote: conn.remote,
+            downstream_local: conn.local,
+            connection_id: conn.id,
+            start_time: SystemTime::now(),
+            protocol: protocol_name(parts.version),
+            listener_name: listener.name.clone(),
+            route_name: route.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+            cluster_name: route.as_ref().and_then(|r| match &r.target {
+                RouteTarget::Cluster(c) => Some(c.clone()),
+                _ => None,
+            }),
+            ..StreamInfo::default()
+        };
+        let end_of_stream = body.is_end_stream();
+        let stream = Rc::new(StreamShared::new(HttpStream {
+            request_headers: headers,
+            info,
+            ..HttpStream::default()
+        }));
+        let chain = Rc::new(Chain::new(stream.clone(), &plugins));
+        let run = Run { listener, chain, stream };
+        run.go(route, body, end_of_stream).await
+    }
+}
+
+struct Run {
+    listener: Rc<ListenerContext>,
+    chain: Rc<Chain>,
+    stream: Rc<StreamShared>,
+}
+
+impl Run {
+    async fn go(
+        self,
+        route: Option<Rc<Route>>,
+        body: Incoming,
+        end_of_stream: bool,
+    ) -> Result<Response<BoxBody>, BoxError> {
+        if let Err(halt) = self.chain.request_headers(end_of_stream).await {
+            return self.halted(halt).await;
+        }
+        let route = if std::mem::take(&mut self.stream.data.borrow_mut().clear_route_cache) {
+            let headers = self.stream.data.borrow().request_headers.clone();
+            self.listener.routes.find(&headers)
+        } else {
+            route
+        };
+        let Some(route) = route else {
+            return self.local(LocalReply::host(404, Bytes::new(), "route_not_found"), None).await;
+        };
+        let cluster_name = match &route.target {
+            RouteTarget::Direct { status, body } => {
+                let reply = LocalReply::host(u32::from(*status), body.clone(), "direct_response");
+                return self.local(reply, None).await;
+            }
+            RouteTarget::Cluster(name) => name.clone(),
+            RouteTarget::ClusterHeader(header) => {
+                let value = self.stream.data.borrow().request_headers.get_str(header).map(str::to_string);
+                match value {
+                    Some(name) => name,
+                    None => {
+                        return self
+                            .local(LocalReply::host(503, Bytes::new(), "cluster_not_found"), None)
+                            .await;
+                    }
+                }
+            }
+        };
+        let Some(cluster) = self.listener.upstreams.get(&cluster_name).cloned() else {
+            return self.local(LocalReply::host(503, Bytes::new(), "cluster_not_found"), None).await;
+        };
+        self.stream.data.borrow_mut().info.cluster_name = Some(cluster_name);
+
+        let request_body: BoxBody = if end_of_stream {
+            super::empty_body()
+        } else {
+            let order = (0..self.chain.slots.len()).collect();
+            super::boxed(FilteredBody::new(
+                super::boxed(body.map_err(|e| Box::new(e) as BoxError)),
+                self.chain.clone(),
+                Direction::Request,
+                order,
+                self.listener.buffer_limit,
+            ))
+        };
+        let upstream_headers = {
+            let mut headers = self.stream.data.borrow().request_headers.clone();
+            route.rewrite(&mut headers);
+            headers
+        };
+        let request = match upstream_request(&upstream_headers, request_body, cluster.http2()) {
+            Ok(request) => request,
+            Err(reason) => {
+                tracing::debug!("cannot build upstream request: {reason}");
+                return self.local(LocalReply::host(400, Bytes::new(), "invalid_request"), None).await;
+            }
+        };
+        let exchange = async {
+            let (addr, connection) = cluster.connect().await?;
+            self.stream.data.borrow_mut().info.upstream_address = Some(addr);
+            connection.send(request).await
+        };
+        let timed = async {
+            match route.timeout {
+                Some(limit) => {
+                    tokio::time::timeout(limit, exchange).await.unwrap_or(Err(UpstreamError::Timeout))
+                }
+                None => exchange.await,
+            }
+        };
+        let outcome = tokio::select! {
+            response = timed => Ok(response),
+            halt = self.chain.halted() => Err(halt),
+        };
+        let response = match outcome {
+            Ok(response) => response,
+            Err(halt) => return self.halted(halt).await,
+        };
+        match response {
+            Ok(response) => self.respond(response).await,
+            Err(error) => {
+                if let Some(halt) = self.chain.take_halt() {
+                    return self.halted(halt).await;
+                }
+                self.local(upstream_failure(&error), None).await
+            }
+        }
+    }
+
+    async fn respond(self, response: Response<Incoming>) -> Result<Response<BoxBody>, BoxError> {
+        let (parts, body) = response.into_parts();
+        let end_of_stream = body.is_end_stream();
+        {
+            let mut data = self.stream.data.borrow_mut();
+            data.phase = Phase::Response;
+            data.response_headers = Some(response_map(&parts));
+            data.info.response_code = Some(parts.status.as_u16());
+            data.info.response_code_details = "via_upstream".into();
+        }
+        if let Err(halt) = self.chain.response_headers(end_of_stream).await {
+            return self.halted(halt).await;
+        }
+        let body = super::boxed(body.map_err(|e| Box::new(e) as BoxError));
+        Ok(self.downstream(body))
+    }
+
+    /// Builds the downstream response from the (possibly modified) response headers, with the
+    /// body flowing through the response plugins.
+    fn downstream(self, body: BoxBody) -> Response<BoxBody> {
+        let order = self.chain.response_order.borrow().clone();
+        let headers = self.stream.data.borrow().response_headers.clone().unwrap_or_default();
+        let body = FilteredBody::new(
+            body,
+            self.chain.clone(),
+            Direction::Response,
+            order,
+            self.listener.buffer_limit,
+        );
+        downstream_response(&headers, super::boxed(body))
+    }
+
+    async fn halted(self, halt: Halt) -> Result<Response<BoxBody>, BoxError> {
+        match halt {
+            Halt::LocalReply(index) => match self.chain.take_local_reply() {
+                Some(reply) => self.local(reply, Some(index)).await,
+                None => Err("local reply vanished".into()),
+            },
+            Halt::Reset => Err("stream reset by a plugin".into()),
+            Halt::Failed { plugin, .. } => {
+                tracing::debug!(plugin = %plugin, "answering 503 for a failed plugin");
+                Ok(plain_reply(&LocalReply::host(503, Bytes::new(), "wasm_fail_stream"), &self.stream))
+            }
+        }
+    }
+
+    /// Sends a local reply through the response plugins (from `from` down, when a plugin sent
+    /// it during the request phase).
+    async fn local(self, reply: LocalReply, from: Option<usize>) -> Result<Response<BoxBody>, BoxError> {
+        if let Some(index) = from {
+            self.chain.start_response_at(index);
+        }
+        let end_of_stream = reply.body.is_empty();
+        {
+            let mut data = self.stream.data.borrow_mut();
+            data.phase = Phase::Response;
+            data.response_headers = Some(reply.header_map());
+            data.info.response_code = u16::try_from(reply.status).ok();
+            data.info.response_code_details = reply.details.replace(' ', "_");
+        }
+        match self.chain.response_headers(end_of_stream).await {
+            Ok(()) => Ok(self.downstream(full_body(reply.body))),
+            Err(Halt::LocalReply(_)) => match self.chain.take_local_reply() {
+                // A second local reply while sending one goes out as is (as Envoy avoids loops).
+                Some(second) => Ok(plain_reply(&second, &self.stream)),
+                None => Err("local reply vanished".into()),
+            },
+            Err(Halt::Reset) => Err("stream reset by a plugin".into()),
+            Err(Halt::Failed { .. }) => {
+                Ok(plain_reply(&LocalReply::host(503, Bytes::new(), "wasm_fail_stream"), &self.stream))
+            }
+        }
+    }
+}
+
+fn plain_reply(reply: &LocalReply, stream: &StreamShared) -> Response<BoxBody> {
+    {
+        let mut data = stream.data.borrow_mut();
+        data.info.response_code = u16::try_from(reply.status).ok();
+        data.info.response_code_details = reply.details.replace(' ', "_");
+    }
+    super::local_reply_response(reply)
+}
+
+fn upstream_failure(error: &UpstreamError) -> LocalReply {
+    match error {
+        UpstreamError::Timeout => {
+            LocalReply::host(504, "upstream request timeout", "upstream_response_timeout")
+        }
+        other => LocalReply::host(
+            503,
+            format!(
+                "upstream connect error or disconnect/reset before headers. reset reason: {}",
+                other.reset_reason()
+            ),
+            "upstream_reset_before_response_started",
+        ),
+    }
+}

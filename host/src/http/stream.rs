@@ -1,0 +1,176 @@
+//! The state of one HTTP request/response exchange as plugins see it, shared between the stream
+//! driver and the hostcalls of every plugin in the chain (all on one worker thread).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::Notify;
+
+use super::HeaderMap;
+
+/// A stream's state plus the signal the driver waits on while a plugin has paused it.
+#[derive(Debug, Default)]
+pub struct StreamShared {
+    /// The state. Borrowed briefly by hostcalls and by the driver, never across an `.await`.
+    pub data: RefCell<HttpStream>,
+    /// Woken when a plugin continues, closes or answers the stream.
+    pub wake: Notify,
+}
+
+impl StreamShared {
+    /// Wraps a stream.
+    pub fn new(stream: HttpStream) -> StreamShared {
+        StreamShared { data: RefCell::new(stream), wake: Notify::new() }
+    }
+}
+
+/// Which callbacks have run; decides which maps and buffers a hostcall may touch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Request headers, body and trailers are being processed.
+    #[default]
+    Request,
+    /// Response headers, body and trailers are being processed.
+    Response,
+    /// The exchange is over (`proxy_on_log` and later).
+    Done,
+}
+
+/// A local reply requested with `proxy_send_local_response`.
+#[derive(Debug, Clone, Default)]
+pub struct LocalReply {
+    /// Status code (not range-checked, as in Envoy).
+    pub status: u32,
+    /// Body.
+    pub body: Bytes,
+    /// Extra response headers.
+    pub headers: Vec<(Bytes, Bytes)>,
+    /// gRPC status, or -1 for none.
+    pub grpc_status: i32,
+    /// Response code details (spaces become `_`).
+    pub details: String,
+}
+
+/// Facts about the exchange exposed as properties.
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    /// Downstream peer address.
+    pub downstream_remote: SocketAddr,
+    /// Address the downstream connection arrived on.
+    pub downstream_local: SocketAddr,
+    /// Downstream connection id (unique per process).
+    pub connection_id: u64,
+    /// When the request started.
+    pub start_time: SystemTime,
+    /// `HTTP/1.1`, `HTTP/2`, ...
+    pub protocol: &'static str,
+    /// Name of the listener.
+    pub listener_name: String,
+    /// Name of the matched route.
+    pub route_name: String,
+    /// Name of the cluster the route points at, when known.
+    pub cluster_name: Option<String>,
+    /// Address of the upstream endpoint, once connected.
+    pub upstream_address: Option<SocketAddr>,
+    /// Response status, once known.
+    pub response_code: Option<u16>,
+    /// Response code details (`via_upstream`, `wasm_fail_stream`, ...).
+    pub response_code_details: String,
+    /// Total request body bytes received.
+    pub request_body_bytes: u64,
+    /// Total response body bytes sent.
+    pub response_body_bytes: u64,
+}
+
+impl Default for StreamInfo {
+    fn default() -> Self {
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        StreamInfo {
+            downstream_remote: unspecified,
+            downstream_local: unspecified,
+            connection_id: 0,
+            start_time: SystemTime::UNIX_EPOCH,
+            protocol: "HTTP/1.1",
+            listener_name: String::new(),
+            route_name: String::new(),
+            cluster_name: None,
+            upstream_address: None,
+            response_code: None,
+            response_code_details: String::new(),
+            request_body_bytes: 0,
+            response_body_bytes: 0,
+        }
+    }
+}
+
+/// One exchange.
+#[derive(Debug, Default)]
+pub struct HttpStream {
+    /// Request headers, pseudo-headers included.
+    pub request_headers: HeaderMap,
+    /// Request trailers, when the request has them.
+    pub request_trailers: Option<HeaderMap>,
+    /// Response headers, from the response phase on.
+    pub response_headers: Option<HeaderMap>,
+    /// Response trailers, when the response has them.
+    pub response_trailers: Option<HeaderMap>,
+    /// The request body a body callback sees (the current chunk, or everything buffered).
+    pub request_body: BytesMut,
+    /// The response body a body callback sees.
+    pub response_body: BytesMut,
+    /// Where the exchange is.
+    pub phase: Phase,
+    /// A local reply requested by a plugin.
+    pub local_reply: Option<LocalReply>,
+    /// A plugin asked to continue the request (`proxy_continue_stream(Request)`).
+    pub continue_request: bool,
+    /// A plugin asked to continue the response.
+    pub continue_response: bool,
+    /// A plugin asked to reset the stream (`proxy_close_stream`).
+    pub close_requested: bool,
+    /// A plugin asked for the route to be chosen again (`clear_route_cache`).
+    pub clear_route_cache: bool,
+    /// Properties set with `proxy_set_property`, readable by later plugins (filter state).
+    pub filter_state: HashMap<Vec<u8>, Bytes>,
+    /// Facts exposed as properties.
+    pub info: StreamInfo,
+}
+
+impl HttpStream {
+    /// The header map of the given ABI map type, if it exists in this phase.
+    pub fn map(&self, map: weir_abi::MapType) -> Option<&HeaderMap> {
+        use weir_abi::MapType as M;
+        match map {
+            M::HttpRequestHeaders => Some(&self.request_headers),
+            M::HttpRequestTrailers => self.request_trailers.as_ref(),
+            M::HttpResponseHeaders => self.response_headers.as_ref(),
+            M::HttpResponseTrailers => self.response_trailers.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The mutable header map of the given ABI map type, if it exists in this phase.
+    pub fn map_mut(&mut self, map: weir_abi::MapType) -> Option<&mut HeaderMap> {
+        use weir_abi::MapType as M;
+        match map {
+            M::HttpRequestHeaders => Some(&mut self.request_headers),
+            M::HttpRequestTrailers => self.request_trailers.as_mut(),
+            M::HttpResponseHeaders => self.response_headers.as_mut(),
+            M::HttpResponseTrailers => self.response_trailers.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// Whether the driver should stop waiting: something was requested by a plugin.
+    pub fn has_request_outcome(&self) -> bool {
+        self.local_reply.is_some() || self.close_requested || self.continue_request
+    }
+
+    /// Same for the response direction.
+    pub fn has_response_outcome(&self) -> bool {
+        self.local_reply.is_some() || self.close_requested || self.continue_response
+    }
+}

@@ -1,0 +1,110 @@
+//! `weir`: run the proxy, or validate a config.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use weir_host::config::Config;
+use weir_host::server::{RunningServer, ServerOptions, validate};
+
+/// weir: a fast proxy that runs proxy-wasm filters built for Envoy, unchanged.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Config file (see docs/config.md).
+    #[arg(short = 'c', long = "config")]
+    config: PathBuf,
+    /// Check the config (schema, references, plugins load and accept their configuration), then
+    /// exit: 0 if valid.
+    #[arg(long)]
+    validate: bool,
+    /// Worker threads (default: number of cores).
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `weir=debug`.
+    #[arg(long, default_value = "info", env = "WEIR_LOG")]
+    log_level: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.validate {
+        return match validate(config) {
+            Ok(()) => {
+                println!("{}: configuration is valid", args.config.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mut options = ServerOptions::default();
+    if let Some(n) = args.concurrency {
+        options.concurrency = n;
+    }
+    let server = match RunningServer::start(config, options) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    wait_for_signals(&server, &args.config);
+    drop(server);
+    ExitCode::SUCCESS
+}
+
+/// Blocks until SIGTERM or SIGINT; SIGHUP reloads the config file.
+fn wait_for_signals(server: &RunningServer, path: &std::path::Path) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("signal runtime: {e}");
+            return;
+        }
+    };
+    runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            tracing::error!("cannot install signal handlers");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => {
+                    let state = server.state().clone();
+                    let path = path.to_path_buf();
+                    let outcome = tokio::task::spawn_blocking(move || {
+                        Config::load(&path).map_err(|e| e.to_string())
+                            .and_then(|c| state.reload(c).map_err(|e| e.to_string()))
+                    }).await;
+                    match outcome {
+                        Ok(Ok(())) => tracing::info!("SIGHUP: configuration reloaded"),
+                        Ok(Err(e)) => tracing::error!("SIGHUP: reload refused, previous configuration keeps serving: {e}"),
+                        Err(e) => tracing::error!("SIGHUP: reload failed: {e}"),
+                    }
+                }
+            }
+        }
+        tracing::info!("shutting down");
+    });
+}

@@ -1,0 +1,9 @@
+//! Plugins: loaded once per process ([`LoadedPlugin`]: module compiled, config resolved), then
+//! instantiated on every worker ([`WorkerPlugins`]: one VM per module and `vm_id`, one root
+//! context per plugin).
+
+mod loaded;
+mod worker;
+
+pub use loaded::{LoadedPlugin, PluginStats};
+pub use worker::{PluginHandle, WorkerPlugins};

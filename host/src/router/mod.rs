@@ -1,0 +1,194 @@
+//! Two-level routing as in Envoy: a virtual host by `:authority`, then the first route whose
+//! path and header conditions match.
+
+mod matcher;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+pub use matcher::{DomainMatcher, HeaderCondition, PathMatcher};
+
+use crate::config::{ListenerConfig, RouteConfig};
+use crate::http::HeaderMap;
+use crate::plugin::PluginHandle;
+
+/// What a matched route does.
+#[derive(Debug, Clone)]
+pub enum RouteTarget {
+    /// Forward to a named cluster.
+    Cluster(String),
+    /// Forward to the cluster named by this request header.
+    ClusterHeader(String),
+    /// Answer with a fixed response.
+    Direct {
+        /// Status.
+        status: u16,
+        /// Body.
+        body: String,
+    },
+}
+
+/// A compiled route.
+pub struct Route {
+    /// Route name (`route_name` property).
+    pub name: String,
+    path: PathMatcher,
+    headers: Vec<HeaderCondition>,
+    /// What to do.
+    pub target: RouteTarget,
+    /// Whole-request timeout (`None`: disabled).
+    pub timeout: Option<Duration>,
+    /// Prefix to replace the matched prefix with.
+    pub prefix_rewrite: Option<String>,
+    /// New `:authority`.
+    pub host_rewrite: Option<String>,
+    /// The plugins run for requests on this route.
+    pub plugins: Rc<[Rc<PluginHandle>]>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route").field("name", &self.name).field("target", &self.target).finish()
+    }
+}
+
+impl Route {
+    /// Applies `prefix_rewrite` and `host_rewrite` to the headers sent upstream.
+    pub fn rewrite(&self, headers: &mut HeaderMap) {
+        if let (Some(new_prefix), PathMatcher::Prefix(prefix)) = (&self.prefix_rewrite, &self.path)
+            && let Some(path) = headers.get_str(":path")
+            && let Some(rest) = path.strip_prefix(prefix.as_str())
+        {
+            let rewritten = format!("{new_prefix}{rest}");
+            headers.set(":path", rewritten);
+        }
+        if let Some(host) = &self.host_rewrite {
+            headers.set(":authority", host.clone());
+        }
+    }
+}
+
+struct VirtualHost {
+    domains: Vec<DomainMatcher>,
+    routes: Vec<Rc<Route>>,
+}
+
+/// The routes of one listener.
+pub struct RouteTable {
+    vhosts: Vec<VirtualHost>,
+    /// The listener-wide plugins (used when no route matches).
+    pub default_plugins: Rc<[Rc<PluginHandle>]>,
+}
+
+impl std::fmt::Debug for RouteTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteTable").field("vhosts", &self.vhosts.len()).finish()
+    }
+}
+
+impl RouteTable {
+    /// Compiles a listener's routes; `plugin` resolves plugin names to this worker's handles.
+    /// The config was validated, so names and regexes are known to be good; anything that
+    /// still fails is reported.
+    pub fn build(
+        listener: &ListenerConfig,
+        plugin: &dyn Fn(&str) -> Option<Rc<PluginHandle>>,
+    ) -> Result<RouteTable, String> {
+        let resolve = |names: &[String]| -> Result<Rc<[Rc<PluginHandle>]>, String> {
+            names
+                .iter()
+                .map(|n| plugin(n).ok_or_else(|| format!("plugin `{n}` is not loaded")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Rc::from)
+        };
+        let default_plugins = resolve(&listener.http_filters)?;
+        let mut vhosts = Vec::new();
+        for vhost in &listener.virtual_hosts {
+            let domains = vhost.domains.iter().map(|d| DomainMatcher::new(d)).collect();
+            let mut routes = Vec::new();
+            for route in &vhost.routes {
+                let plugins = match &route.http_filters {
+                    Some(names) => resolve(names)?,
+                    None => default_plugins.clone(),
+                };
+                routes.push(Rc::new(compile_route(route, plugins)?));
+            }
+            vhosts.push(VirtualHost { domains, routes });
+        }
+        Ok(RouteTable { vhosts, default_plugins })
+    }
+
+    /// The route for a request, if any.
+    pub fn find(&self, headers: &HeaderMap) -> Option<Rc<Route>> {
+        let authority = headers.get_str(":authority").unwrap_or("");
+        let path = headers.get_str(":path").unwrap_or("/");
+        let vhost = self.vhost(authority)?;
+        vhost
+            .routes
+            .iter()
+            .find(|r| r.path.matches(path) && r.headers.iter().all(|h| h.matches(headers)))
+            .cloned()
+    }
+
+    fn vhost(&self, authority: &str) -> Option<&VirtualHost> {
+        let host = strip_port(authority);
+        let mut best: Option<(&VirtualHost, (u8, usize))> = None;
+        for candidate in [host, authority] {
+            for vhost in &self.vhosts {
+                for domain in &vhost.domains {
+                    if let Some(rank) = domain.rank(candidate)
+                        && best.is_none_or(|(_, b)| rank > b)
+                    {
+                        best = Some((vhost, rank));
+                    }
+                }
+            }
+            if best.is_some() {
+                break;
+            }
+        }
+        best.map(|(v, _)| v)
+    }
+}
+
+fn strip_port(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority.split(']').next().map_or(authority, |h| &authority[..h.len() + 1]);
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    }
+}
+
+fn compile_route(route: &RouteConfig, plugins: Rc<[Rc<PluginHandle>]>) -> Result<Route, String> {
+    let path = PathMatcher::new(&route.matcher)?;
+    let headers = route.matcher.headers.iter().map(HeaderCondition::new).collect::<Result<Vec<_>, _>>()?;
+    let (target, timeout, prefix_rewrite, host_rewrite) = match (&route.route, &route.direct_response) {
+        (Some(action), _) => {
+            let target = match (&action.cluster, &action.cluster_header) {
+                (Some(c), _) => RouteTarget::Cluster(c.clone()),
+                (None, Some(h)) => RouteTarget::ClusterHeader(h.to_ascii_lowercase()),
+                (None, None) => {
+                    return Err("route has neither cluster nor cluster_header".into());
+                }
+            };
+            let timeout = (!action.timeout.is_zero()).then_some(action.timeout);
+            (target, timeout, action.prefix_rewrite.clone(), action.host_rewrite.clone())
+        }
+        (None, Some(direct)) => {
+            (RouteTarget::Direct { status: direct.status, body: direct.body.clone() }, None, None, None)
+        }
+        (None, None) => return Err("route has no action".into()),
+    };
+    Ok(Route {
+        name: route.name.clone(),
+        path,
+        headers,
+        target,
+        timeout,
+        prefix_rewrite,
+        host_rewrite,
+        plugins,
+    })
+}

@@ -1,0 +1,284 @@
+//! Starting, reloading and stopping a weir process: listeners bound once per worker with
+//! SO_REUSEPORT, worker threads, the admin server.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::thread::JoinHandle;
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::Config;
+use crate::plugin::WorkerPlugins;
+use crate::services::{ProcessServices, WorkerServices};
+use crate::snapshot::Snapshot;
+use crate::upstream::Upstreams;
+use crate::wasm::WasmRuntime;
+use crate::worker::{self, WorkerCommand, WorkerStart};
+
+/// Why the server could not start or reload.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A plugin could not be loaded.
+    #[error(transparent)]
+    Load(#[from] crate::wasm::LoadError),
+    /// A socket could not be bound.
+    #[error("cannot bind {address} for listener `{listener}`: {source}")]
+    Bind {
+        /// Listener name.
+        listener: String,
+        /// Address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Anything else (thread, runtime).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Options that are not part of the config file.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Worker threads (default: number of cores).
+    pub concurrency: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions { concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()) }
+    }
+}
+
+/// Process-wide state shared with the admin server.
+pub struct ServerState {
+    /// The running snapshot.
+    pub snapshot: ArcSwap<Snapshot>,
+    /// Bound listener addresses by name.
+    pub listeners: Vec<(String, SocketAddr)>,
+    workers: Mutex<Vec<mpsc::UnboundedSender<WorkerCommand>>>,
+    reload_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerState").field("listeners", &self.listeners).finish_non_exhaustive()
+    }
+}
+
+impl ServerState {
+    /// Validates and applies a new config on every worker. On any failure the running config
+    /// stays and the error says why.
+    pub fn reload(&self, config: Config) -> Result<(), StartError> {
+        let _guard = self.reload_lock.lock();
+        let current = self.snapshot.load_full();
+        let snapshot = Arc::new(Snapshot::prepare(config, current.runtime.clone(), current.process.clone())?);
+        canary(&snapshot)?;
+        let workers = self.workers.lock().clone();
+        let mut failures = Vec::new();
+        for worker in &workers {
+            let (tx, rx) = oneshot::channel();
+            if worker.send(WorkerCommand::Reload(snapshot.clone(), tx)).is_err() {
+                failures.push("a worker has stopped".to_string());
+                continue;
+            }
+            match rx.blocking_recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failures.push(e),
+                Err(_) => failures.push("a worker stopped during reload".into()),
+            }
+        }
+        if failures.is_empty() {
+            self.snapshot.store(snapshot);
+            tracing::info!("configuration reloaded");
+            Ok(())
+        } else {
+            // Workers that applied it keep running it until the next good reload; report.
+            Err(StartError::Other(format!("reload failed: {}", failures.join("; "))))
+        }
+    }
+}
+
+/// Checks that a snapshot's plugins start and accept their configuration, on a throwaway VM
+/// set (Envoy's "configuration canary"), without touching running workers.
+pub fn canary(snapshot: &Snapshot) -> Result<(), StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError::Other(format!("runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let services = Rc::new(WorkerServices::new(Rc::new(Upstreams::new(&snapshot.config.clusters)), tx));
+        WorkerPlugins::build(&snapshot.runtime, &snapshot.plugins, &snapshot.process, &services)
+            .map(|_| ())
+            .map_err(StartError::from)
+    })
+}
+
+/// Validates a config completely: schema, references, and every plugin loaded and configured.
+pub fn validate(config: Config) -> Result<(), StartError> {
+    let runtime = WasmRuntime::new()?;
+    let snapshot = Snapshot::prepare(config, runtime, Arc::new(ProcessServices::default()))?;
+    canary(&snapshot)
+}
+
+/// A running weir.
+pub struct RunningServer {
+    state: Arc<ServerState>,
+    shutdown: watch::Sender<bool>,
+    threads: Vec<JoinHandle<()>>,
+    admin: Option<crate::admin::AdminServer>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer").field("state", &self.state).finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// Loads plugins, binds listeners, starts workers and the admin server. Returns once every
+    /// worker is serving.
+    pub fn start(config: Config, options: ServerOptions) -> Result<RunningServer, StartError> {
+        let runtime = WasmRuntime::new()?;
+        let process = Arc::new(ProcessServices::default());
+        let snapshot = Arc::new(Snapshot::prepare(config, runtime, process)?);
+        canary(&snapshot)?;
+        let concurrency = options.concurrency.max(1);
+        let mut per_worker: Vec<Vec<std::net::TcpListener>> = (0..concurrency).map(|_| Vec::new()).collect();
+        let mut addresses = Vec::new();
+        for listener in &snapshot.config.listeners {
+            let sockets = bind(listener.address, concurrency).map_err(|source| StartError::Bind {
+                listener: listener.name.clone(),
+                address: listener.address,
+                source,
+            })?;
+            let actual = sockets.first().and_then(|s| s.local_addr().ok()).unwrap_or(listener.address);
+            addresses.push((listener.name.clone(), actual));
+            for (slot, socket) in per_worker.iter_mut().zip(sockets) {
+                slot.push(socket);
+            }
+        }
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let connection_ids = Arc::new(AtomicU64::new(0));
+        let mut threads = Vec::new();
+        let mut senders = Vec::new();
+        let mut readies = Vec::new();
+        for (index, sockets) in per_worker.into_iter().enumerate() {
+            let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+            let (ready_tx, ready_rx) = oneshot::channel();
+            let start = WorkerStart {
+                index,
+                snapshot: snapshot.clone(),
+                sockets,
+                connection_ids: connection_ids.clone(),
+                shutdown: shutdown_rx.clone(),
+                commands: cmd_rx,
+                ready: ready_tx,
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("weir-worker-{index}"))
+                .spawn(move || worker::run(start))
+                .map_err(|e| StartError::Other(format!("cannot start worker thread: {e}")))?;
+            threads.push(thread);
+            senders.push(cmd_tx);
+            readies.push(ready_rx);
+        }
+        let mut failure = None;
+        for ready in readies {
+            match ready.blocking_recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failure = Some(e),
+                Err(_) => failure = Some("a worker exited during start".into()),
+            }
+        }
+        let state = Arc::new(ServerState {
+            snapshot: ArcSwap::new(snapshot.clone()),
+            listeners: addresses,
+            workers: Mutex::new(senders),
+            reload_lock: Mutex::new(()),
+        });
+        let mut server = RunningServer { state, shutdown: shutdown_tx, threads, admin: None };
+        if let Some(e) = failure {
+            server.stop();
+            return Err(StartError::Other(e));
+        }
+        if let Some(admin) = &snapshot.config.admin {
+            match crate::admin::AdminServer::start(admin.address, server.state.clone()) {
+                Ok(a) => server.admin = Some(a),
+                Err(e) => {
+                    server.stop();
+                    return Err(StartError::Other(format!("admin server on {}: {e}", admin.address)));
+                }
+            }
+        }
+        tracing::info!(listeners = ?server.state.listeners, workers = concurrency, "weir is serving");
+        Ok(server)
+    }
+
+    /// Shared state (snapshot, listeners) — also what the admin API uses.
+    pub fn state(&self) -> &Arc<ServerState> {
+        &self.state
+    }
+
+    /// The bound address of a listener.
+    pub fn listener_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.state.listeners.iter().find(|(n, _)| n == name).map(|(_, a)| *a)
+    }
+
+    /// The admin server's address, if it runs.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|a| a.addr())
+    }
+
+    /// Applies a new config (see [`ServerState::reload`]).
+    pub fn reload(&self, config: Config) -> Result<(), StartError> {
+        self.state.reload(config)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and joins the workers.
+    pub fn stop(&mut self) {
+        let _ = self.shutdown.send(true);
+        self.state.workers.lock().clear();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        if let Some(admin) = self.admin.take() {
+            admin.stop();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Binds `count` sockets to `addr` with SO_REUSEPORT (port 0 is resolved by the first).
+fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    let first = bind_one(addr)?;
+    let actual = first.local_addr()?;
+    let mut sockets = vec![first];
+    for _ in 1..count {
+        sockets.push(bind_one(actual)?);
+    }
+    Ok(sockets)
+}
+
+fn bind_one(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}

@@ -1,0 +1,177 @@
+//! Metrics defined by plugins (`proxy_define_metric` and friends), process-wide by name as in
+//! Envoy, exported under `wasmcustom_<name>` on the admin `/stats/prometheus`.
+//!
+//! Metric ids encode the kind in their two low bits (Envoy's scheme), so `get_metric` on a
+//! histogram can answer `BadArgument` without a lookup.
+
+use std::collections::HashMap;
+
+use parking_lot::{Mutex, RwLock};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use weir_abi::{MetricType, Status};
+
+#[derive(Debug, Clone)]
+enum Metric {
+    Counter(Counter),
+    Gauge(Gauge),
+    Histogram(Histogram),
+}
+
+/// Plugin-defined metrics of the whole process.
+#[derive(Debug, Default)]
+pub struct PluginMetrics {
+    by_name: RwLock<HashMap<(u32, String), u32>>,
+    metrics: RwLock<Vec<Metric>>,
+    registry: Mutex<Registry>,
+}
+
+const TYPE_MASK: u32 = 0x3;
+
+/// Envoy's default histogram buckets (milliseconds-oriented).
+const BUCKETS: [f64; 19] = [
+    0.5, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0, 60000.0,
+    300000.0, 600000.0, 1800000.0, 3600000.0,
+];
+
+impl PluginMetrics {
+    /// Defines (or finds) a metric; returns its id.
+    pub fn define(&self, kind: MetricType, name: &str) -> u32 {
+        let key = (kind.raw(), name.to_string());
+        if let Some(id) = self.by_name.read().get(&key) {
+            return *id;
+        }
+        let mut by_name = self.by_name.write();
+        if let Some(id) = by_name.get(&key) {
+            return *id;
+        }
+        let metric = match kind {
+            MetricType::Counter => Metric::Counter(Counter::default()),
+            MetricType::Gauge => Metric::Gauge(Gauge::default()),
+            MetricType::Histogram => Metric::Histogram(Histogram::new(BUCKETS)),
+        };
+        let exported = format!("wasmcustom_{}", sanitize(name));
+        {
+            let mut registry = self.registry.lock();
+            let help = format!("plugin-defined {} `{name}`", kind_name(kind));
+            match &metric {
+                Metric::Counter(c) => registry.register(exported, help, c.clone()),
+                Metric::Gauge(g) => registry.register(exported, help, g.clone()),
+                Metric::Histogram(h) => registry.register(exported, help, h.clone()),
+            }
+        }
+        let mut metrics = self.metrics.write();
+        let id = ((metrics.len() as u32) << 2) | kind.raw();
+        metrics.push(metric);
+        by_name.insert(key, id);
+        id
+    }
+
+    fn lookup(&self, id: u32) -> Option<Metric> {
+        self.metrics.read().get((id >> 2) as usize).cloned()
+    }
+
+    /// `proxy_increment_metric`: counters take positive deltas only; gauges any; histograms
+    /// none.
+    pub fn increment(&self, id: u32, delta: i64) -> Result<(), Status> {
+        match MetricType::from_raw(id & TYPE_MASK) {
+            Some(MetricType::Counter) => match self.lookup(id) {
+                Some(Metric::Counter(c)) if delta > 0 => {
+                    c.inc_by(delta as u64);
+                    Ok(())
+                }
+                Some(Metric::Counter(_)) => Err(Status::BadArgument),
+                _ => Err(Status::NotFound),
+            },
+            Some(MetricType::Gauge) => match self.lookup(id) {
+                Some(Metric::Gauge(g)) => {
+                    g.inc_by(delta);
+                    Ok(())
+                }
+                _ => Err(Status::NotFound),
+            },
+            _ => Err(Status::BadArgument),
+        }
+    }
+
+    /// `proxy_record_metric`: adds to a counter, sets a gauge, records into a histogram.
+    pub fn record(&self, id: u32, value: u64) -> Result<(), Status> {
+        match self.lookup(id) {
+            Some(Metric::Counter(c)) if id & TYPE_MASK == MetricType::Counter.raw() => {
+                c.inc_by(value);
+                Ok(())
+            }
+            Some(Metric::Gauge(g)) if id & TYPE_MASK == MetricType::Gauge.raw() => {
+                g.set(i64::try_from(value).unwrap_or(i64::MAX));
+                Ok(())
+            }
+            Some(Metric::Histogram(h)) if id & TYPE_MASK == MetricType::Histogram.raw() => {
+                h.observe(value as f64);
+                Ok(())
+            }
+            _ => Err(Status::NotFound),
+        }
+    }
+
+    /// `proxy_get_metric`: counters and gauges; histograms are `BadArgument`.
+    pub fn get(&self, id: u32) -> Result<u64, Status> {
+        if id & TYPE_MASK == MetricType::Histogram.raw() {
+            return Err(Status::BadArgument);
+        }
+        match self.lookup(id) {
+            Some(Metric::Counter(c)) if id & TYPE_MASK == MetricType::Counter.raw() => Ok(c.get()),
+            Some(Metric::Gauge(g)) if id & TYPE_MASK == MetricType::Gauge.raw() => Ok(g.get() as u64),
+            _ => Err(Status::NotFound),
+        }
+    }
+
+    /// Prometheus text exposition of every plugin metric.
+    pub fn encode(&self, out: &mut String) {
+        let registry = self.registry.lock();
+        if let Err(e) = prometheus_client::encoding::text::encode_registry(out, &registry) {
+            tracing::warn!("cannot encode plugin metrics: {e}");
+        }
+    }
+}
+
+fn kind_name(kind: MetricType) -> &'static str {
+    match kind {
+        MetricType::Counter => "counter",
+        MetricType::Gauge => "gauge",
+        MetricType::Histogram => "histogram",
+    }
+}
+
+/// Prometheus names allow `[a-zA-Z0-9_:]`; anything else becomes `_`.
+pub fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_envoy() {
+        let m = PluginMetrics::default();
+        let c = m.define(MetricType::Counter, "reqs.total");
+        let g = m.define(MetricType::Gauge, "inflight");
+        let h = m.define(MetricType::Histogram, "latency");
+        assert_eq!(m.define(MetricType::Counter, "reqs.total"), c);
+        assert_eq!(m.increment(c, 0), Err(Status::BadArgument));
+        m.increment(c, 2).unwrap();
+        m.record(c, 3).unwrap();
+        assert_eq!(m.get(c), Ok(5));
+        m.increment(g, -4).unwrap();
+        assert_eq!(m.get(g), Ok((-4i64) as u64));
+        assert_eq!(m.get(h), Err(Status::BadArgument));
+        assert_eq!(m.increment(h, 1), Err(Status::BadArgument));
+        m.record(h, 7).unwrap();
+        assert_eq!(m.get(1 << 10), Err(Status::NotFound));
+        let mut text = String::new();
+        m.encode(&mut text);
+        assert!(text.contains("wasmcustom_reqs_total_total 5"), "{text}");
+    }
+}

@@ -1,0 +1,81 @@
+//! Services hostcalls reach beyond their own VM: process-wide ones (shared data, queues,
+//! plugin metrics) and per-worker ones (upstream clusters for callouts, queue notifications).
+
+mod metrics;
+mod shared_data;
+mod shared_queue;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use metrics::{PluginMetrics, sanitize as sanitize_metric_name};
+pub use shared_data::SharedData;
+pub use shared_queue::{QueueReady, SharedQueues};
+
+use crate::upstream::Upstreams;
+use crate::wasm::Vm;
+
+/// State shared by every worker of the process.
+#[derive(Debug, Default)]
+pub struct ProcessServices {
+    /// Shared data, per `vm_id`.
+    pub shared_data: SharedData,
+    /// Shared queues, per `vm_id`.
+    pub queues: SharedQueues,
+    /// Plugin-defined metrics.
+    pub metrics: PluginMetrics,
+    next_vm_instance: AtomicU64,
+}
+
+impl ProcessServices {
+    /// A process-unique id for a new VM instance.
+    pub fn next_vm_instance(&self) -> u64 {
+        self.next_vm_instance.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// A VM shared by the plugins of one worker that have the same module and `vm_id`.
+pub type VmCell = RefCell<Vm>;
+
+/// Services of one worker thread.
+pub struct WorkerServices {
+    /// Upstream clusters and connection pools, for the data path and for callouts.
+    pub upstreams: RefCell<Rc<Upstreams>>,
+    /// Where `proxy_on_queue_ready` notifications for this worker's VMs are sent.
+    pub queue_ready: UnboundedSender<QueueReady>,
+    vms: RefCell<HashMap<u64, Weak<VmCell>>>,
+}
+
+impl std::fmt::Debug for WorkerServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerServices").finish_non_exhaustive()
+    }
+}
+
+impl WorkerServices {
+    /// Services around a cluster set and a queue-notification channel.
+    pub fn new(upstreams: Rc<Upstreams>, queue_ready: UnboundedSender<QueueReady>) -> WorkerServices {
+        WorkerServices { upstreams: RefCell::new(upstreams), queue_ready, vms: RefCell::new(HashMap::new()) }
+    }
+
+    /// The current clusters.
+    pub fn upstreams(&self) -> Rc<Upstreams> {
+        self.upstreams.borrow().clone()
+    }
+
+    /// Remembers a VM of this worker so callouts and queue notifications can reach it.
+    pub fn register_vm(&self, instance: u64, vm: &Rc<VmCell>) {
+        let mut vms = self.vms.borrow_mut();
+        vms.retain(|_, weak| weak.strong_count() > 0);
+        vms.insert(instance, Rc::downgrade(vm));
+    }
+
+    /// A VM of this worker by instance id, if it is still alive.
+    pub fn vm(&self, instance: u64) -> Option<Rc<VmCell>> {
+        self.vms.borrow().get(&instance).and_then(Weak::upgrade)
+    }
+}

@@ -1,0 +1,162 @@
+//! Per-VM host state (`Store` data): the guest's memory and allocator, its contexts, and the
+//! services hostcalls reach.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use wasmtime::{Memory, StoreLimits, TypedFunc};
+
+use crate::callout::{CalloutState, PendingCallouts};
+use crate::http::StreamShared;
+use crate::services::{ProcessServices, WorkerServices};
+
+/// What a VM is given when it is created.
+#[derive(Clone)]
+pub struct VmEnv {
+    /// The VM id (Envoy's `vm_config.vm_id`): scopes shared data and queues.
+    pub vm_id: Arc<str>,
+    /// Process-unique id of this VM instance (routes callout results and queue notifications).
+    pub instance: u64,
+    /// Bytes returned for `BufferType::VmConfiguration`.
+    pub vm_configuration: Bytes,
+    /// WASI environment variables.
+    pub environment: Arc<Vec<(String, String)>>,
+    /// Process-wide services: shared data, queues, metrics.
+    pub process: Arc<ProcessServices>,
+    /// The worker's services (clusters for callouts, timers). `None` for VMs that only validate
+    /// a plugin off the data path.
+    pub worker: Option<Rc<WorkerServices>>,
+}
+
+impl VmEnv {
+    /// An environment with no worker and fresh process services, for validation and tests.
+    pub fn detached() -> VmEnv {
+        VmEnv {
+            vm_id: Arc::from(""),
+            instance: 0,
+            vm_configuration: Bytes::new(),
+            environment: Arc::new(Vec::new()),
+            process: Arc::new(ProcessServices::default()),
+            worker: None,
+        }
+    }
+}
+
+/// What the host knows about a plugin's root context.
+#[derive(Debug, Clone)]
+pub struct RootContextInfo {
+    /// Plugin name (`plugin_name` property).
+    pub plugin_name: Arc<str>,
+    /// Root id (`plugin_root_id` property).
+    pub root_id: Arc<str>,
+    /// Bytes returned for `BufferType::PluginConfiguration`.
+    pub configuration: Bytes,
+    /// Tick period set by `proxy_set_tick_period_milliseconds` (`None`: no ticks).
+    pub tick_period: Option<Duration>,
+    /// Bumped whenever the tick period changes, so an old timer stops.
+    pub tick_generation: u64,
+    /// The host asked the root context to finish and it answered "not yet"
+    /// (`proxy_on_done` returned false): `proxy_done` is now expected.
+    pub done_pending: bool,
+    /// The guest called `proxy_done`.
+    pub done_called: bool,
+}
+
+impl RootContextInfo {
+    /// A root context for a plugin.
+    pub fn new(plugin_name: &str, root_id: &str, configuration: Bytes) -> RootContextInfo {
+        RootContextInfo {
+            plugin_name: Arc::from(plugin_name),
+            root_id: Arc::from(root_id),
+            configuration,
+            tick_period: None,
+            tick_generation: 0,
+            done_pending: false,
+            done_called: false,
+        }
+    }
+}
+
+/// One context inside the VM.
+pub enum ContextEntry {
+    /// A plugin's root context.
+    Root(RootContextInfo),
+    /// An HTTP stream context, child of root context `root`.
+    Http {
+        /// Its root context.
+        root: u32,
+        /// The stream it sees.
+        stream: Rc<StreamShared>,
+    },
+}
+
+/// The `Store` data of one VM.
+pub struct HostState {
+    pub(crate) memory: Option<Memory>,
+    pub(crate) malloc: Option<TypedFunc<i32, i32>>,
+    pub(crate) limits: StoreLimits,
+    pub(crate) env: VmEnv,
+    /// The context hostcalls act on (set before each callback, changed by
+    /// `proxy_set_effective_context`).
+    pub(crate) effective_context: u32,
+    pub(crate) contexts: HashMap<u32, ContextEntry>,
+    /// HTTP and gRPC callouts in flight, by token.
+    pub(crate) callouts: PendingCallouts,
+    /// The callout whose response is being delivered (readable through the call-response
+    /// header maps and buffers during the callback).
+    pub(crate) callout_response: Option<CalloutState>,
+    /// Arguments of the foreign function being delivered (`BufferType::CallData`).
+    pub(crate) call_data: Option<Bytes>,
+    /// Properties set with `proxy_set_property` outside a stream (root contexts).
+    pub(crate) root_properties: HashMap<Vec<u8>, Bytes>,
+}
+
+impl HostState {
+    /// Fresh state for a new VM.
+    pub fn new(env: VmEnv) -> HostState {
+        HostState {
+            memory: None,
+            malloc: None,
+            limits: StoreLimits::default(),
+            env,
+            effective_context: 0,
+            contexts: HashMap::new(),
+            callouts: PendingCallouts::default(),
+            callout_response: None,
+            call_data: None,
+            root_properties: HashMap::new(),
+        }
+    }
+
+    /// The VM id.
+    pub fn vm_id(&self) -> &str {
+        &self.env.vm_id
+    }
+
+    /// The root context info for `context_id` (itself a root, or an HTTP context's root).
+    pub(crate) fn root_of(&self, context_id: u32) -> Option<&RootContextInfo> {
+        match self.contexts.get(&context_id)? {
+            ContextEntry::Root(info) => Some(info),
+            ContextEntry::Http { root, .. } => match self.contexts.get(root)? {
+                ContextEntry::Root(info) => Some(info),
+                ContextEntry::Http { .. } => None,
+            },
+        }
+    }
+
+    /// The stream of the effective context, when it is an HTTP context.
+    pub(crate) fn effective_stream(&self) -> Option<&Rc<StreamShared>> {
+        match self.contexts.get(&self.effective_context)? {
+            ContextEntry::Http { stream, .. } => Some(stream),
+            ContextEntry::Root(_) => None,
+        }
+    }
+
+    /// The plugin name of the effective context, for log lines.
+    pub(crate) fn plugin_name(&self) -> &str {
+        self.root_of(self.effective_context).map(|r| &*r.plugin_name).unwrap_or("")
+    }
+}

@@ -1,0 +1,305 @@
+//! One instance of a module on one worker: its store, its contexts, and the checked calls into
+//! it. A VM that traps or exceeds a limit is marked failed and runs nothing more.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use wasmtime::{Engine, Store, StoreLimitsBuilder, Trap};
+
+use super::error::ProcExit;
+use super::exports::GuestExports;
+use super::{
+    CompiledModule, ContextEntry, EPOCH_TICK, HostState, LoadError, RootContextInfo, VmEnv, VmError,
+};
+use crate::http::StreamShared;
+
+/// Limits applied to one VM.
+#[derive(Debug, Clone, Copy)]
+pub struct VmLimits {
+    /// Largest linear memory, in bytes.
+    pub max_memory_bytes: u64,
+    /// Longest a single callback may run.
+    pub max_callback_time: Duration,
+}
+
+impl Default for VmLimits {
+    fn default() -> Self {
+        VmLimits { max_memory_bytes: 256 * 1024 * 1024, max_callback_time: Duration::from_secs(1) }
+    }
+}
+
+/// A running module instance.
+pub struct Vm {
+    store: Store<HostState>,
+    exports: GuestExports,
+    next_context_id: u32,
+    failed: Option<VmError>,
+    deadline_ticks: u64,
+    max_callback_time: Duration,
+}
+
+impl std::fmt::Debug for Vm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vm")
+            .field("vm_id", &self.store.data().vm_id())
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vm {
+    /// Instantiates `module` and runs its initializer (`_initialize`, else `_start`).
+    pub fn new(
+        engine: &Engine,
+        module: &CompiledModule,
+        env: VmEnv,
+        limits: VmLimits,
+    ) -> Result<Vm, LoadError> {
+        let fail = |reason: String| LoadError::Start { plugin: module.name().to_string(), reason };
+        let mut state = HostState::new(env);
+        state.limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(limits.max_memory_bytes).unwrap_or(usize::MAX))
+            .instances(1)
+            .build();
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limits);
+        let deadline_ticks = limits.max_callback_time.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1;
+        store.set_epoch_deadline(deadline_ticks);
+        let instance =
+            module.instance_pre().instantiate(&mut store).map_err(|e| fail(format!("instantiate: {e:#}")))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| fail("module exports no `memory`".into()))?;
+        let exports = GuestExports::resolve(&instance, &mut store).map_err(fail)?;
+        store.data_mut().memory = Some(memory);
+        store.data_mut().malloc = exports.malloc.clone();
+        let mut vm = Vm {
+            store,
+            exports,
+            next_context_id: 1,
+            failed: None,
+            deadline_ticks,
+            max_callback_time: limits.max_callback_time,
+        };
+        let init = vm.exports.initialize.clone().or_else(|| vm.exports.start.clone());
+        if let Some(init) = init {
+            match vm.call(0, |store, _| init.call(store, ())) {
+                Ok(()) | Err(VmError::Exit(0)) => vm.failed = None,
+                Err(e) => return Err(fail(format!("initialisation failed: {e}"))),
+            }
+        }
+        Ok(vm)
+    }
+
+    /// Why the VM failed, if it has.
+    pub fn failure(&self) -> Option<&VmError> {
+        self.failed.as_ref()
+    }
+
+    /// The host state (for inspection by the owner).
+    pub fn state(&self) -> &HostState {
+        self.store.data()
+    }
+
+    /// Mutable host state.
+    pub fn state_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
+    /// Guest linear memory size in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().memory.map_or(0, |m| m.data_size(&self.store))
+    }
+
+    fn next_id(&mut self) -> u32 {
+        let id = self.next_context_id;
+        self.next_context_id = self.next_context_id.wrapping_add(1).max(1);
+        id
+    }
+
+    /// Runs one guest call for context `ctx` under the callback deadline; any failure marks the
+    /// VM failed.
+    pub(crate) fn call<R>(
+        &mut self,
+        ctx: u32,
+        f: impl FnOnce(&mut Store<HostState>, &GuestExports) -> wasmtime::Result<R>,
+    ) -> Result<R, VmError> {
+        if let Some(failed) = &self.failed {
+            return Err(VmError::Failed(failed.to_string()));
+        }
+        self.store.data_mut().effective_context = ctx;
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        let result = f(&mut self.store, &self.exports);
+        result.map_err(|err| {
+            let error = classify(err, self.max_callback_time);
+            self.failed = Some(error.clone());
+            error
+        })
+    }
+
+    /// Creates a plugin's root context and delivers `proxy_on_context_create(id, 0)`.
+    pub fn create_root_context(&mut self, info: RootContextInfo) -> Result<u32, VmError> {
+        let id = self.next_id();
+        self.store.data_mut().contexts.insert(id, ContextEntry::Root(info));
+        if let Some(f) = self.exports.on_context_create.clone() {
+            self.call(id, |s, _| f.call(s, (id as i32, 0)))?;
+        }
+        Ok(id)
+    }
+
+    /// `proxy_on_vm_start(root, vm_configuration_size)`; a missing export counts as success.
+    pub fn on_vm_start(&mut self, root: u32) -> Result<bool, VmError> {
+        let size = self.store.data().env.vm_configuration.len() as i32;
+        match self.exports.on_vm_start.clone() {
+            Some(f) => self.call(root, |s, _| f.call(s, (root as i32, size))).map(|r| r != 0),
+            None => Ok(true),
+        }
+    }
+
+    /// `proxy_on_configure(root, plugin_configuration_size)`; a missing export counts as success.
+    pub fn on_configure(&mut self, root: u32) -> Result<bool, VmError> {
+        let size = self.store.data().root_of(root).map_or(0, |r| r.configuration.len()) as i32;
+        match self.exports.on_configure.clone() {
+            Some(f) => self.call(root, |s, _| f.call(s, (root as i32, size))).map(|r| r != 0),
+            None => Ok(true),
+        }
+    }
+
+    /// `proxy_on_tick(root)`.
+    pub fn on_tick(&mut self, root: u32) -> Result<(), VmError> {
+        match self.exports.on_tick.clone() {
+            Some(f) => self.call(root, |s, _| f.call(s, root as i32)),
+            None => Ok(()),
+        }
+    }
+
+    /// `proxy_on_queue_ready(root, queue_id)`.
+    pub fn on_queue_ready(&mut self, root: u32, queue: u32) -> Result<(), VmError> {
+        match self.exports.on_queue_ready.clone() {
+            Some(f) => self.call(root, |s, _| f.call(s, (root as i32, queue as i32))),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates an HTTP context under `root` for `stream` (`proxy_on_context_create(id, root)`).
+    pub fn create_http_context(&mut self, root: u32, stream: Rc<StreamShared>) -> Result<u32, VmError> {
+        let id = self.next_id();
+        self.store.data_mut().contexts.insert(id, ContextEntry::Http { root, stream });
+        if let Some(f) = self.exports.on_context_create.clone()
+            && let Err(e) = self.call(id, |s, _| f.call(s, (id as i32, root as i32)))
+        {
+            self.store.data_mut().contexts.remove(&id);
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// `proxy_on_request_headers`. A missing export continues.
+    pub fn on_request_headers(&mut self, ctx: u32, count: usize, eos: bool) -> Result<u32, VmError> {
+        match self.exports.on_request_headers.clone() {
+            Some(f) => self.call(ctx, |s, _| f.call(s, ctx as i32, count as i32, eos)).map(|r| r as u32),
+            None => Ok(0),
+        }
+    }
+
+    /// `proxy_on_response_headers`. A missing export continues.
+    pub fn on_response_headers(&mut self, ctx: u32, count: usize, eos: bool) -> Result<u32, VmError> {
+        match self.exports.on_response_headers.clone() {
+            Some(f) => self.call(ctx, |s, _| f.call(s, ctx as i32, count as i32, eos)).map(|r| r as u32),
+            None => Ok(0),
+        }
+    }
+
+    /// `proxy_on_request_body`. A missing export continues.
+    pub fn on_request_body(&mut self, ctx: u32, size: usize, eos: bool) -> Result<u32, VmError> {
+        self.body(self.exports.on_request_body.clone(), ctx, size, eos)
+    }
+
+    /// `proxy_on_response_body`. A missing export continues.
+    pub fn on_response_body(&mut self, ctx: u32, size: usize, eos: bool) -> Result<u32, VmError> {
+        self.body(self.exports.on_response_body.clone(), ctx, size, eos)
+    }
+
+    fn body(
+        &mut self,
+        f: Option<wasmtime::TypedFunc<(i32, i32, i32), i32>>,
+        ctx: u32,
+        size: usize,
+        eos: bool,
+    ) -> Result<u32, VmError> {
+        match f {
+            Some(f) => {
+                self.call(ctx, |s, _| f.call(s, (ctx as i32, size as i32, i32::from(eos)))).map(|r| r as u32)
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// `proxy_on_request_trailers`. A missing export continues.
+    pub fn on_request_trailers(&mut self, ctx: u32, count: usize) -> Result<u32, VmError> {
+        match self.exports.on_request_trailers.clone() {
+            Some(f) => self.call(ctx, |s, _| f.call(s, (ctx as i32, count as i32))).map(|r| r as u32),
+            None => Ok(0),
+        }
+    }
+
+    /// `proxy_on_response_trailers`. A missing export continues.
+    pub fn on_response_trailers(&mut self, ctx: u32, count: usize) -> Result<u32, VmError> {
+        match self.exports.on_response_trailers.clone() {
+            Some(f) => self.call(ctx, |s, _| f.call(s, (ctx as i32, count as i32))).map(|r| r as u32),
+            None => Ok(0),
+        }
+    }
+
+    /// Ends an HTTP context as Envoy does: `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`,
+    /// then forgets it. Errors are returned after the context is forgotten.
+    pub fn finish_http_context(&mut self, ctx: u32) -> Result<(), VmError> {
+        let result = self.finish_calls(ctx);
+        let state = self.store.data_mut();
+        state.contexts.remove(&ctx);
+        state.callouts.forget_context(ctx);
+        result
+    }
+
+    fn finish_calls(&mut self, ctx: u32) -> Result<(), VmError> {
+        if let Some(f) = self.exports.on_log.clone() {
+            self.call(ctx, |s, _| f.call(s, ctx as i32))?;
+        }
+        if let Some(f) = self.exports.on_done.clone() {
+            self.call(ctx, |s, _| f.call(s, ctx as i32))?;
+        }
+        if let Some(f) = self.exports.on_delete.clone() {
+            self.call(ctx, |s, _| f.call(s, ctx as i32))?;
+        }
+        Ok(())
+    }
+
+    /// Asks a root context to finish (`proxy_on_done`); returns whether it is done at once
+    /// (`true`) or will call `proxy_done` later.
+    pub fn root_on_done(&mut self, root: u32) -> Result<bool, VmError> {
+        match self.exports.on_done.clone() {
+            Some(f) => self.call(root, |s, _| f.call(s, root as i32)).map(|r| r != 0),
+            None => Ok(true),
+        }
+    }
+
+    /// Deletes a root context (`proxy_on_delete`) and forgets it.
+    pub fn delete_root_context(&mut self, root: u32) -> Result<(), VmError> {
+        let result = match self.exports.on_delete.clone() {
+            Some(f) => self.call(root, |s, _| f.call(s, root as i32)),
+            None => Ok(()),
+        };
+        self.store.data_mut().contexts.remove(&root);
+        result
+    }
+}
+
+fn classify(err: wasmtime::Error, limit: Duration) -> VmError {
+    if let Some(exit) = err.downcast_ref::<ProcExit>() {
+        return VmError::Exit(exit.0);
+    }
+    if let Some(Trap::Interrupt) = err.downcast_ref::<Trap>() {
+        return VmError::Timeout(limit);
+    }
+    VmError::Trap(format!("{err:?}"))
+}

@@ -1,0 +1,171 @@
+//! Worker threads: each runs a current-thread tokio runtime with its own listener sockets
+//! (SO_REUSEPORT), its own VMs and its own upstream pools, as Envoy's workers do.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::http::{ListenerContext, ListenerHandle, serve_listener};
+use crate::plugin::WorkerPlugins;
+use crate::router::RouteTable;
+use crate::services::{QueueReady, WorkerServices};
+use crate::snapshot::Snapshot;
+use crate::upstream::Upstreams;
+
+/// Messages from the control thread to a worker.
+pub enum WorkerCommand {
+    /// Apply a new snapshot; answer whether this worker could.
+    Reload(Arc<Snapshot>, oneshot::Sender<Result<(), String>>),
+}
+
+/// What a worker needs to start.
+pub struct WorkerStart {
+    /// Worker index (for logs).
+    pub index: usize,
+    /// The snapshot to run.
+    pub snapshot: Arc<Snapshot>,
+    /// One bound socket per listener, in config order.
+    pub sockets: Vec<std::net::TcpListener>,
+    /// Shared connection id counter.
+    pub connection_ids: Arc<AtomicU64>,
+    /// Turns true on shutdown.
+    pub shutdown: watch::Receiver<bool>,
+    /// Commands.
+    pub commands: mpsc::UnboundedReceiver<WorkerCommand>,
+    /// Reports whether the worker started.
+    pub ready: oneshot::Sender<Result<(), String>>,
+}
+
+struct Worker {
+    services: Rc<WorkerServices>,
+    listeners: Vec<ListenerHandle>,
+    _plugins: RefCell<Rc<WorkerPlugins>>,
+}
+
+/// Runs a worker until shutdown. Call on the worker's own thread.
+pub fn run(start: WorkerStart) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = start.ready.send(Err(format!("worker {}: cannot build runtime: {e}", start.index)));
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, worker_main(start));
+}
+
+async fn worker_main(start: WorkerStart) {
+    let WorkerStart { index, snapshot, sockets, connection_ids, shutdown, mut commands, ready } = start;
+    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+    let upstreams = Rc::new(Upstreams::new(&snapshot.config.clusters));
+    let services = Rc::new(WorkerServices::new(upstreams, queue_tx));
+    let (plugins, contexts) = match build(&snapshot, &services) {
+        Ok(built) => built,
+        Err(e) => {
+            let _ = ready.send(Err(format!("worker {index}: {e}")));
+            return;
+        }
+    };
+    let mut listeners = Vec::new();
+    for (socket, context) in sockets.into_iter().zip(contexts) {
+        let listener =
+            match socket.set_nonblocking(true).and_then(|()| tokio::net::TcpListener::from_std(socket)) {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = ready.send(Err(format!("worker {index}: listener socket: {e}")));
+                    return;
+                }
+            };
+        let handle: ListenerHandle = Rc::new(RefCell::new(context));
+        listeners.push(handle.clone());
+        tokio::task::spawn_local(serve_listener(listener, handle, connection_ids.clone(), shutdown.clone()));
+    }
+    tokio::task::spawn_local(deliver_queue_ready(Rc::downgrade(&services), queue_rx));
+    let worker = Worker { services, listeners, _plugins: RefCell::new(plugins) };
+    let _ = ready.send(Ok(()));
+    let mut shutdown = shutdown;
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(WorkerCommand::Reload(snapshot, reply)) => {
+                    let _ = reply.send(worker.reload(&snapshot));
+                }
+                None => break,
+            },
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+        }
+    }
+    tracing::debug!(worker = index, "worker stopping");
+}
+
+type Built = (Rc<WorkerPlugins>, Vec<Rc<ListenerContext>>);
+
+fn build(snapshot: &Snapshot, services: &Rc<WorkerServices>) -> Result<Built, String> {
+    let plugins = WorkerPlugins::build(&snapshot.runtime, &snapshot.plugins, &snapshot.process, services)
+        .map_err(|e| e.to_string())?;
+    let plugins = Rc::new(plugins);
+    let upstreams = services.upstreams();
+    let mut contexts = Vec::new();
+    for listener in &snapshot.config.listeners {
+        let routes = RouteTable::build(listener, &|name| plugins.get(name))
+            .map_err(|e| format!("listener `{}`: {e}", listener.name))?;
+        contexts.push(Rc::new(ListenerContext {
+            name: listener.name.clone(),
+            routes,
+            upstreams: upstreams.clone(),
+            buffer_limit: listener.buffer_limit_bytes,
+        }));
+    }
+    Ok((plugins, contexts))
+}
+
+impl Worker {
+    fn reload(&self, snapshot: &Snapshot) -> Result<(), String> {
+        if snapshot.config.listeners.len() != self.listeners.len() {
+            return Err("a reload cannot add or remove listeners".into());
+        }
+        let previous = self.services.upstreams();
+        *self.services.upstreams.borrow_mut() = Rc::new(Upstreams::new(&snapshot.config.clusters));
+        match build(snapshot, &self.services) {
+            Ok((plugins, contexts)) => {
+                for (handle, context) in self.listeners.iter().zip(contexts) {
+                    *handle.borrow_mut() = context;
+                }
+                *self._plugins.borrow_mut() = plugins;
+                Ok(())
+            }
+            Err(e) => {
+                *self.services.upstreams.borrow_mut() = previous;
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn deliver_queue_ready(
+    services: std::rc::Weak<WorkerServices>,
+    mut rx: mpsc::UnboundedReceiver<QueueReady>,
+) {
+    while let Some(ready) = rx.recv().await {
+        let Some(vm) = services.upgrade().and_then(|s| s.vm(ready.vm_instance)) else {
+            continue;
+        };
+        let Ok(mut vm) = vm.try_borrow_mut() else {
+            continue;
+        };
+        if vm.failure().is_some() {
+            continue;
+        }
+        if let Err(e) = vm.on_queue_ready(ready.context_id, ready.token) {
+            tracing::error!(vm_id = %vm.state().vm_id(), "proxy_on_queue_ready failed: {e}");
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Data-driven conformance cases (`tests/conformance/<case>/case.yaml`): one filter chain, its
+//! configuration, requests and expectations. Each case runs against real Envoy and against
+//! weir with the same `.wasm` files and the same echo upstream; both must meet every
+//! expectation, and their answers must agree with each other (see [`compare`]).
+
+mod config_gen;
+mod expect;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::Full;
+use serde::Deserialize;
+
+pub use config_gen::{envoy_config, weir_config};
+pub use expect::{Expect, UpstreamExpect, check, compare};
+
+use crate::client::{self, Reply};
+use crate::echo::EchoServer;
+use crate::envoy::Envoy;
+use crate::weir::Weir;
+
+/// One case file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// What the case shows.
+    pub description: String,
+    /// The plugin chain, in order.
+    #[serde(default)]
+    pub plugins: Vec<PluginSpec>,
+    /// Extra clusters besides `upstream` (the echo server).
+    #[serde(default)]
+    pub clusters: Vec<ClusterSpec>,
+    /// Virtual hosts (weir's schema); default: `*` → prefix `/` → `upstream`, route `default`.
+    #[serde(default)]
+    pub virtual_hosts: Option<serde_json::Value>,
+    /// Requests, sent in order to each host.
+    pub requests: Vec<RequestSpec>,
+    /// Counters that must have these values in each host's stats after the requests.
+    #[serde(default)]
+    pub stats: BTreeMap<String, u64>,
+    /// Hosts whose answers may differ from each other (only expectations are checked).
+    #[serde(default)]
+    pub no_compare: bool,
+}
+
+/// A plugin in the chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSpec {
+    /// Built filter name (`target/filters/<filter>.wasm`).
+    pub filter: String,
+    /// Plugin name (default: the filter name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Root id.
+    #[serde(default)]
+    pub root_id: String,
+    /// VM id.
+    #[serde(default)]
+    pub vm_id: String,
+    /// Plugin configuration (string as is, anything else as JSON).
+    #[serde(default)]
+    pub configuration: Option<serde_json::Value>,
+    /// VM configuration.
+    #[serde(default)]
+    pub vm_configuration: Option<serde_json::Value>,
+    /// `FAIL_CLOSED` (default), `FAIL_OPEN`, `FAIL_RELOAD`.
+    #[serde(default)]
+    pub failure_policy: Option<String>,
+}
+
+impl PluginSpec {
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.filter)
+    }
+}
+
+/// An extra cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// Name.
+    pub name: String,
+    /// `echo` (default) or `dead` (a closed port).
+    #[serde(default)]
+    pub target: ClusterTarget,
+    /// Speak h2c.
+    #[serde(default)]
+    pub http2: bool,
+}
+
+/// Where an extra cluster points.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterTarget {
+    /// The echo server.
+    #[default]
+    Echo,
+    /// A port nothing listens on.
+    Dead,
+}
+
+/// One request and what must come back.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// Label in reports.
+    pub name: String,
+    /// Method (default GET).
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Path with query.
+    pub path: String,
+    /// `:authority` (default `example.com`).
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// Headers.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Send again (every 100 ms) until the expectations hold, at most this many times; for
+    /// effects that take time (timers, queues).
+    #[serde(default)]
+    pub retry: u32,
+    /// Expectations.
+    pub expect: Expect,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+/// Loads every case under `dir`, sorted by name.
+pub fn load_all(dir: &Path) -> anyhow::Result<Vec<(String, Case)>> {
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))? {
+        let path = entry?.path();
+        let file = path.join("case.yaml");
+        if !file.exists() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file)?;
+        let case: Case = serde_norway::from_str(&text).with_context(|| format!("{}", file.display()))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        cases.push((name, case));
+    }
+    cases.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(cases)
+}
+
+/// The conformance case directory.
+pub fn cases_dir() -> PathBuf {
+    crate::paths::workspace().join("tests").join("conformance")
+}
+
+/// What one host answered to every request of a case.
+pub type Answers = Vec<Reply>;
+
+/// Runs a case against both hosts; returns every failure found (empty: pass).
+pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
+    let echo = EchoServer::start()?;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let envoy = Envoy::start(&envoy_config(case, echo.addr(), dead)?).await?;
+    let envoy_addr = envoy.listener("main").await?;
+    let weir = Weir::start_async(weir_config(case, echo.addr(), dead)?, 1).await?;
+    let weir_addr = weir.listener("main")?;
+
+    let mut failures = Vec::new();
+    let envoy_answers = send_all(case, envoy_addr, "envoy", &mut failures).await?;
+    let weir_answers = send_all(case, weir_addr, "weir", &mut failures).await?;
+    if !case.no_compare {
+        for (request, (e, w)) in case.requests.iter().zip(envoy_answers.iter().zip(&weir_answers)) {
+            failures
+                .extend(compare(e, w).into_iter().map(|d| format!("[{}] envoy vs weir: {d}", request.name)));
+        }
+    }
+    for (name, value) in &case.stats {
+        let envoy_stats = envoy.stats().await?;
+        check_stat(&envoy_stats, name, *value, "envoy", &mut failures);
+        let weir_stats = client::send(weir.admin()?, client::get("/stats", &[])).await?.text();
+        check_stat(&weir_stats, name, *value, "weir", &mut failures);
+    }
+    if !failures.is_empty() {
+        failures.push(format!("--- envoy log tail ---\n{}", envoy.log_tail()));
+    }
+    Ok(failures)
+}
+
+fn check_stat(stats: &str, name: &str, want: u64, host: &str, failures: &mut Vec<String>) {
+    let found = stats
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")).and_then(|v| v.trim().parse::<u64>().ok()));
+    if found != Some(want) {
+        failures.push(format!("[{host}] stat {name}: want {want}, found {found:?}"));
+    }
+}
+
+async fn send_all(
+    case: &Case,
+    addr: std::net::SocketAddr,
+    host: &str,
+    failures: &mut Vec<String>,
+) -> anyhow::Result<Answers> {
+    let mut answers = Vec::new();
+    for request in &case.requests {
+        let mut attempt = 0;
+        loop {
+            let reply = client::send(addr, build(request)?)
+                .await
+                .with_context(|| format!("[{host}] {}", request.name))?;
+            let problems = check(&request.expect, &reply);
+            if problems.is_empty() || attempt >= request.retry {
+                failures.extend(problems.into_iter().map(|p| format!("[{host}] {}: {p}", request.name)));
+                answers.push(reply);
+                break;
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(answers)
+}
+
+fn build(spec: &RequestSpec) -> anyhow::Result<http::Request<Full<Bytes>>> {
+    let mut builder = http::Request::builder()
+        .method(spec.method.as_str())
+        .uri(spec.path.as_str())
+        .header("host", spec.authority.as_deref().unwrap_or("example.com"));
+    for (k, v) in &spec.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let body = spec.body.clone().unwrap_or_default();
+    builder.body(Full::new(Bytes::from(body))).context("bad request spec")
+}
+
+/// Fails unless every referenced filter is built.
+pub fn check_filters(case: &Case) -> anyhow::Result<()> {
+    for plugin in &case.plugins {
+        crate::paths::filter(&plugin.filter)?;
+    }
+    if case.requests.is_empty() {
+        bail!("case has no requests");
+    }
+    Ok(())
+}

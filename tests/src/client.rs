@@ -1,0 +1,69 @@
+//! A small HTTP/1.1 client for tests (a fresh connection per request).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+
+/// A response as tests see it.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status.
+    pub status: u16,
+    /// Headers, names lower-case, in order.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// First value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Body as lossy UTF-8.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends one request to `addr` and reads the whole response (10 s limit).
+pub async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> anyhow::Result<Reply> {
+    tokio::time::timeout(Duration::from_secs(10), send_inner(addr, request))
+        .await
+        .context("request timed out after 10s")?
+}
+
+async fn send_inner(addr: SocketAddr, request: Request<Full<Bytes>>) -> anyhow::Result<Reply> {
+    let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connect {addr}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let response = sender.send_request(request).await?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(Reply {
+        status: parts.status.as_u16(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body,
+    })
+}
+
+/// A GET with headers.
+pub fn get(path: &str, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
+    let mut builder = Request::builder().method("GET").uri(path).header("host", "example.com");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder.body(Full::new(Bytes::new())).unwrap_or_default()
+}

@@ -1,0 +1,147 @@
+//! An upstream that answers every request with a JSON description of what it received, so a
+//! test can assert what a proxy forwarded.
+//!
+//! Request headers steer the answer:
+//! - `x-echo-status: 503` sets the status;
+//! - `x-echo-header: name=value` (repeatable, comma-separated) adds response headers;
+//! - `x-echo-body: text` replaces the JSON body with `text`;
+//! - `x-echo-delay-ms: 200` waits before answering.
+//!
+//! JSON answers carry `x-echo: 1` and `content-type: application/json`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+/// What the echo server saw.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Echo {
+    /// Method.
+    pub method: String,
+    /// Path with query.
+    pub path: String,
+    /// Headers in arrival order, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// Body as (lossy) UTF-8.
+    pub body: String,
+    /// Trailers.
+    pub trailers: Vec<(String, String)>,
+}
+
+impl Echo {
+    /// First value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A running echo server; stops on drop.
+pub struct EchoServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EchoServer {
+    /// Starts on 127.0.0.1 with an ephemeral port (HTTP/1.1 and h2c).
+    pub fn start() -> anyhow::Result<EchoServer> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name("echo".into()).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("echo runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("echo listener");
+                loop {
+                    tokio::select! {
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            tokio::spawn(async move {
+                                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                                let _ = builder.serve_connection(TokioIo::new(stream), service_fn(answer)).await;
+                            });
+                        }
+                        _ = &mut stop_rx => break,
+                    }
+                }
+            });
+        })?;
+        Ok(EchoServer { addr, stop: Some(stop_tx), thread: Some(thread) })
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let collected = body.collect().await.ok();
+    let trailers = collected.as_ref().and_then(|c| c.trailers()).map(pairs).unwrap_or_default();
+    let body = collected.map(|c| c.to_bytes()).unwrap_or_default();
+    let headers = pairs(&parts.headers);
+    let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(ms) = get("x-echo-delay-ms").and_then(|v| v.parse::<u64>().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let echo = Echo {
+        method: parts.method.to_string(),
+        path: parts.uri.path_and_query().map_or("/".into(), |p| p.to_string()),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        trailers,
+    };
+    let status = get("x-echo-status")
+        .and_then(|s| s.parse::<u16>().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut builder = Response::builder().status(status);
+    for spec in parts.headers.get_all("x-echo-header") {
+        for item in spec.to_str().unwrap_or("").split(',') {
+            if let Some((k, v)) = item.trim().split_once('=') {
+                builder = builder.header(k.trim(), v.trim());
+            }
+        }
+    }
+    let body = match get("x-echo-body") {
+        Some(text) => Bytes::from(text),
+        None => {
+            builder = builder.header("x-echo", "1").header("content-type", "application/json");
+            Bytes::from(serde_json::to_vec(&echo).unwrap_or_default())
+        }
+    };
+    Ok(builder.body(Full::new(body)).unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+}
+
+fn pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect()
+}

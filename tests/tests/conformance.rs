@@ -1,0 +1,39 @@
+//! The conformance suite: every case in `tests/conformance/` against real Envoy and weir.
+//!
+//! Needs `cargo xtask envoy` and `cargo xtask build-filters` (both done by `cargo xtask test`).
+//! A missing Envoy or filter is a failure, never a skip.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use weir_tests::case;
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let cases = match case::load_all(&case::cases_dir()) {
+        Ok(cases) => cases,
+        Err(e) => {
+            eprintln!("cannot load conformance cases: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let trials = cases
+        .into_iter()
+        .map(|(name, case)| {
+            Trial::test(name, move || {
+                case::check_filters(&case).map_err(|e| Failed::from(format!("{e:#}")))?;
+                weir_tests::envoy_required().map_err(|e| Failed::from(format!("{e:#}")))?;
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Failed::from(e.to_string()))?;
+                let failures =
+                    runtime.block_on(case::run(&case)).map_err(|e| Failed::from(format!("{e:#}")))?;
+                if failures.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Failed::from(format!("{}\n{}", case.description, failures.join("\n"))))
+                }
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}

@@ -1,0 +1,251 @@
+//! `cargo xtask demo`: the example filters, unchanged, in real Envoy and in weir, side by side.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::{envoy, filters, util};
+
+/// Children killed (by PID) when dropped.
+struct Procs(Vec<(String, Child)>);
+
+impl Procs {
+    fn spawn(&mut self, name: &str, cmd: &mut Command) -> anyhow::Result<()> {
+        let child = cmd.spawn().with_context(|| format!("cannot start {name}"))?;
+        println!("started {name} (pid {})", child.id());
+        self.0.push((name.to_string(), child));
+        Ok(())
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for (name, child) in self.0.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+            println!("stopped {name} (pid {})", child.id());
+        }
+    }
+}
+
+/// Runs the demo.
+pub fn run() -> anyhow::Result<()> {
+    println!("==> building filters, weir and the demo upstream");
+    let built = filters::build()?;
+    println!("    {} filters in target/filters", built.len());
+    util::run(util::cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "weir-host",
+        "--bin",
+        "weir",
+        "-p",
+        "weir-tests",
+        "--bin",
+        "weir-echo",
+    ]))?;
+    let envoy_bin = envoy::install()?;
+    let bin = util::target().join("debug");
+    let dir = util::target().join("demo");
+    std::fs::create_dir_all(&dir)?;
+
+    let mut procs = Procs(Vec::new());
+    let echo = start_echo(&mut procs, &bin.join("weir-echo"))?;
+    let ports = Ports {
+        weir: util::free_port()?,
+        weir_admin: util::free_port()?,
+        envoy: util::free_port()?,
+        envoy_admin: util::free_port()?,
+    };
+    let filters_dir = util::target().join("filters");
+    std::fs::write(dir.join("weir.yaml"), weir_yaml(&ports, echo, &filters_dir))?;
+    std::fs::write(dir.join("envoy.yaml"), envoy_yaml(&ports, echo, &filters_dir))?;
+
+    procs.spawn(
+        "weir",
+        Command::new(bin.join("weir"))
+            .args(["--concurrency", "1", "--log-level", "warn", "-c"])
+            .arg(dir.join("weir.yaml"))
+            .stdout(Stdio::null()),
+    )?;
+    procs.spawn(
+        "envoy",
+        Command::new(&envoy_bin)
+            .args(["--disable-hot-restart", "--concurrency", "1", "-l", "error", "-c"])
+            .arg(dir.join("envoy.yaml"))
+            .stdout(Stdio::null()),
+    )?;
+    let local = |port| SocketAddr::from(([127, 0, 0, 1], port));
+    util::wait_http(local(ports.weir_admin), "/ready", "LIVE", Duration::from_secs(30)).context("weir")?;
+    util::wait_http(local(ports.envoy_admin), "/ready", "LIVE", Duration::from_secs(60)).context("envoy")?;
+    println!("\n==> same .wasm filters, same requests: Envoy {} vs weir", envoy::VERSION);
+    type Demo<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let requests: [Demo; 3] = [
+        ("GET /hello without x-api-key", "/hello", &[]),
+        ("GET /hello with x-api-key", "/hello", &[("x-api-key", "k1")]),
+        (
+            "GET /hello with x-api-key and x-internal",
+            "/hello",
+            &[("x-api-key", "k1"), ("x-internal", "secret")],
+        ),
+    ];
+    let mut all_equal = true;
+    for (label, path, headers) in requests {
+        println!("\n-- {label}");
+        let e = util::http(local(ports.envoy), "GET", path, headers, "")?;
+        let w = util::http(local(ports.weir), "GET", path, headers, "")?;
+        let (es, ws) = (summary(&e), summary(&w));
+        println!("   envoy: {es}");
+        println!("   weir:  {ws}");
+        all_equal &= es == ws;
+    }
+    println!();
+    if !all_equal {
+        bail!("Envoy and weir answered differently");
+    }
+    println!("==> both hosts behaved identically");
+    Ok(())
+}
+
+struct Ports {
+    weir: u16,
+    weir_admin: u16,
+    envoy: u16,
+    envoy_admin: u16,
+}
+
+fn start_echo(procs: &mut Procs, binary: &Path) -> anyhow::Result<SocketAddr> {
+    let mut child = Command::new(binary).stdout(Stdio::piped()).spawn().context("cannot start weir-echo")?;
+    let stdout = child.stdout.take().context("echo stdout")?;
+    println!("started upstream (pid {})", child.id());
+    procs.0.push(("upstream".into(), child));
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    line.trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .with_context(|| format!("unexpected upstream output {line:?}"))
+}
+
+/// What a response shows of the filters' work.
+fn summary(r: &util::Response) -> String {
+    let mut parts = vec![format!("{}", r.status)];
+    for name in ["x-denied-by", "x-powered-by"] {
+        if let Some(v) = r.header(name) {
+            parts.push(format!("{name}: {v}"));
+        }
+    }
+    if r.header("x-echo").is_some() {
+        let seen: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+        let headers = seen["headers"].as_array().cloned().unwrap_or_default();
+        let has = |n: &str| headers.iter().any(|h| h[0] == n);
+        parts.push(format!(
+            "upstream saw x-example={} x-internal={}",
+            if has("x-example") { "yes" } else { "no" },
+            if has("x-internal") { "yes" } else { "no" }
+        ));
+    } else {
+        parts.push(format!("body {:?}", r.body.trim()));
+    }
+    parts.join(", ")
+}
+
+const REWRITE: &str = r#"{"request_headers_to_set":{"x-example":"header-rewrite"},"request_headers_to_remove":["x-internal"],"response_headers_to_set":{"x-powered-by":"weir-demo"}}"#;
+const REQUIRE: &str = r#"{"header":"x-api-key","status":403,"body":"missing x-api-key\n"}"#;
+
+fn weir_yaml(p: &Ports, echo: SocketAddr, filters: &Path) -> String {
+    format!(
+        r#"admin:
+  address: 127.0.0.1:{admin}
+listeners:
+  - name: main
+    address: 127.0.0.1:{port}
+    http_filters: [require-header, header-rewrite]
+    virtual_hosts:
+      - name: all
+        domains: ["*"]
+        routes:
+          - name: default
+            match: {{ prefix: / }}
+            route: {{ cluster: upstream }}
+clusters:
+  - name: upstream
+    endpoints: ["{echo}"]
+plugins:
+  - name: require-header
+    wasm: {filters}/require-header.wasm
+    configuration: '{REQUIRE}'
+  - name: header-rewrite
+    wasm: {filters}/header-rewrite.wasm
+    configuration: '{REWRITE}'
+"#,
+        admin = p.weir_admin,
+        port = p.weir,
+        filters = filters.display(),
+    )
+}
+
+fn envoy_yaml(p: &Ports, echo: SocketAddr, filters: &Path) -> String {
+    let wasm = |name: &str, config: &str| {
+        format!(
+            r#"          - name: {name}
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: {name}
+                vm_config:
+                  runtime: envoy.wasm.runtime.v8
+                  code: {{ local: {{ filename: {filters}/{name}.wasm }} }}
+                configuration:
+                  "@type": type.googleapis.com/google.protobuf.StringValue
+                  value: '{config}'
+"#,
+            filters = filters.display()
+        )
+    };
+    format!(
+        r#"admin:
+  address: {{ socket_address: {{ address: 127.0.0.1, port_value: {admin} }} }}
+static_resources:
+  listeners:
+  - name: main
+    address: {{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: main
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {{ prefix: / }}
+                route: {{ cluster: upstream }}
+          http_filters:
+{require}{rewrite}          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: upstream
+    type: STATIC
+    load_assignment:
+      cluster_name: upstream
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {{ address: {{ socket_address: {{ address: {ip}, port_value: {eport} }} }} }}
+"#,
+        admin = p.envoy_admin,
+        port = p.envoy,
+        require = wasm("require-header", REQUIRE),
+        rewrite = wasm("header-rewrite", REWRITE),
+        ip = echo.ip(),
+        eport = echo.port(),
+    )
+}

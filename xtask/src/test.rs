@@ -1,0 +1,209 @@
+//! `cargo xtask test`: every check CI runs, in order, one summary line per step, stopping at
+//! the first failure.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+use crate::{envoy, filters, util};
+
+struct Step {
+    name: &'static str,
+    run: fn() -> anyhow::Result<String>,
+}
+
+/// Runs every step.
+pub fn run() -> anyhow::Result<()> {
+    let steps = [
+        Step { name: "fmt", run: fmt },
+        Step { name: "clippy (native)", run: clippy_native },
+        Step { name: "clippy (wasm32-wasip1)", run: clippy_wasm },
+        Step { name: "doc", run: doc },
+        Step { name: "build filters", run: build_filters },
+        Step { name: "install Envoy", run: install_envoy },
+        Step { name: "unit + integration tests", run: tests },
+        Step { name: "validate configs", run: validate_configs },
+        Step { name: "conformance (Envoy + weir)", run: conformance },
+    ];
+    let started = Instant::now();
+    for step in steps {
+        let t = Instant::now();
+        println!("==> {}", step.name);
+        match (step.run)() {
+            Ok(detail) => println!("ok   {:<28} {:>6.1}s  {detail}", step.name, t.elapsed().as_secs_f64()),
+            Err(e) => {
+                println!("FAIL {:<28} {:>6.1}s", step.name, t.elapsed().as_secs_f64());
+                return Err(e.context(format!("step `{}` failed", step.name)));
+            }
+        }
+    }
+    println!("all checks passed in {:.0}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn fmt() -> anyhow::Result<String> {
+    util::run(util::cargo().args(["fmt", "--all", "--", "--check"]))?;
+    Ok(String::new())
+}
+
+fn clippy_native() -> anyhow::Result<String> {
+    util::run(util::cargo().args([
+        "clippy",
+        "--quiet",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    Ok(String::new())
+}
+
+fn clippy_wasm() -> anyhow::Result<String> {
+    filters::ensure_target()?;
+    let mut cmd = util::cargo();
+    cmd.args(["clippy", "--quiet", "--target", filters::TARGET, "-p", "weir-sdk", "-p", "weir-abi"]);
+    for c in filters::crates()? {
+        cmd.args(["-p", &c.package]);
+    }
+    cmd.args(["--", "-D", "warnings"]);
+    util::run(&mut cmd)?;
+    Ok(String::new())
+}
+
+fn doc() -> anyhow::Result<String> {
+    util::run(
+        util::cargo().args(["doc", "--quiet", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    Ok(String::new())
+}
+
+fn build_filters() -> anyhow::Result<String> {
+    let built = filters::build()?;
+    Ok(format!("{} filters in target/filters", built.len()))
+}
+
+fn install_envoy() -> anyhow::Result<String> {
+    let path = envoy::install()?;
+    Ok(format!("Envoy {} at {}", envoy::VERSION, path.display()))
+}
+
+fn nextest_available() -> bool {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn tests() -> anyhow::Result<String> {
+    if !nextest_available() {
+        bail!("cargo-nextest is required: `cargo install cargo-nextest --locked`");
+    }
+    util::run(util::cargo().args([
+        "nextest",
+        "run",
+        "--workspace",
+        "--no-fail-fast",
+        "-E",
+        "not binary(conformance)",
+    ]))?;
+    Ok(String::new())
+}
+
+/// Every Envoy config and every weir config in the repository.
+fn configs() -> anyhow::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut envoy = Vec::new();
+    let mut weir = Vec::new();
+    for dir in ["examples", "envoy-configs", "filters"] {
+        collect(&util::root().join(dir), &mut envoy, &mut weir)?;
+    }
+    envoy.sort();
+    weir.sort();
+    Ok((envoy, weir))
+}
+
+fn collect(dir: &std::path::Path, envoy: &mut Vec<PathBuf>, weir: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "target" || n == "node_modules") {
+                continue;
+            }
+            collect(&path, envoy, weir)?;
+            continue;
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        if text.contains("static_resources:") || text.contains("dynamic_resources:") {
+            envoy.push(path);
+        } else if text.contains("listeners:") && text.contains("virtual_hosts:") {
+            weir.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn validate_configs() -> anyhow::Result<String> {
+    let envoy_bin = envoy::install()?;
+    let (envoy_configs, weir_configs) = configs()?;
+    for config in &envoy_configs {
+        let output = Command::new(&envoy_bin)
+            .current_dir(util::root())
+            .args(["--mode", "validate", "--disable-hot-restart", "-l", "error", "-c"])
+            .arg(config)
+            .output()
+            .with_context(|| format!("running envoy on {}", config.display()))?;
+        if !output.status.success() {
+            bail!(
+                "envoy --mode validate rejected {}:\n{}{}",
+                config.display(),
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+    util::run(util::cargo().args(["build", "--quiet", "-p", "weir-host", "--bin", "weir"]))?;
+    let weir_bin = util::target().join("debug").join("weir");
+    for config in &weir_configs {
+        let output = Command::new(&weir_bin)
+            .current_dir(util::root())
+            .args(["--validate", "-c"])
+            .arg(config)
+            .output()?;
+        if !output.status.success() {
+            bail!(
+                "weir --validate rejected {}:\n{}",
+                config.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+    Ok(format!(
+        "{} Envoy configs (envoy --mode validate), {} weir configs (weir --validate)",
+        envoy_configs.len(),
+        weir_configs.len()
+    ))
+}
+
+fn conformance() -> anyhow::Result<String> {
+    let output = util::cargo()
+        .args(["test", "-p", "weir-tests", "--test", "conformance", "--", "--test-threads", "2"])
+        .output()
+        .context("running the conformance suite")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    if !output.status.success() {
+        bail!("conformance cases failed");
+    }
+    let passed = stdout.lines().find(|l| l.starts_with("test result:")).unwrap_or("").to_string();
+    Ok(format!("each case ran against Envoy {} and weir; {passed}", envoy::VERSION))
+}
