@@ -85,6 +85,7 @@ async fn worker_main(start: WorkerStart) {
         tokio::task::spawn_local(serve_listener(listener, handle, connection_ids.clone(), shutdown.clone()));
     }
     tokio::task::spawn_local(deliver_queue_ready(Rc::downgrade(&services), queue_rx));
+    tokio::task::spawn_local(housekeeping(Rc::downgrade(&services)));
     let worker = Worker { services, listeners, _plugins: RefCell::new(plugins) };
     let _ = ready.send(Ok(()));
     let mut shutdown = shutdown;
@@ -147,6 +148,16 @@ impl Worker {
                 Err(e)
             }
         }
+    }
+}
+
+/// Periodic chores: deleting retired root contexts that are done.
+async fn housekeeping(services: std::rc::Weak<WorkerServices>) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        interval.tick().await;
+        let Some(services) = services.upgrade() else { return };
+        services.sweep_retired(false);
     }
 }
 

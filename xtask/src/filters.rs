@@ -22,7 +22,7 @@ pub struct FilterCrate {
 /// Every Rust filter crate in `filters/` and `examples/`.
 pub fn crates() -> anyhow::Result<Vec<FilterCrate>> {
     let mut out = Vec::new();
-    for parent in ["filters", "examples"] {
+    for parent in ["filters", "examples", "tests/filters"] {
         let dir = util::root().join(parent);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;

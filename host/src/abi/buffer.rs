@@ -47,14 +47,18 @@ fn read_buffer(state: &HostState, kind: u32) -> Result<Bytes, Status> {
             .filter(|c| !c.grpc)
             .map(|c| c.body.clone())
             .ok_or(Status::NotFound),
+        // Envoy's gRPC receive buffer always exists (empty outside a gRPC callback).
         BufferType::GrpcReceiveBuffer => {
-            state.callout_response.as_ref().filter(|c| c.grpc).map(|c| c.body.clone()).ok_or(Status::NotFound)
+            Ok(state.callout_response.as_ref().filter(|c| c.grpc).map(|c| c.body.clone()).unwrap_or_default())
         }
         BufferType::VmConfiguration => Ok(state.env.vm_configuration.clone()),
-        BufferType::PluginConfiguration => {
-            state.root_of(state.effective_context).map(|r| r.configuration.clone()).ok_or(Status::NotFound)
-        }
-        BufferType::CallData => state.call_data.clone().ok_or(Status::NotFound),
+        // Only while the plugin is being started or configured (Envoy's `temp_plugin_`).
+        BufferType::PluginConfiguration => state
+            .root_of(state.effective_context)
+            .filter(|_| state.configuring)
+            .map(|r| r.configuration.clone())
+            .ok_or(Status::NotFound),
+        BufferType::CallData => Ok(state.call_data.clone().unwrap_or_default()),
         // Network (TCP) filters are not supported: there is no connection data.
         BufferType::DownstreamData | BufferType::UpstreamData => Err(Status::NotFound),
     }
@@ -115,6 +119,12 @@ fn set_buffer_bytes(
             BufferType::HttpResponseBody => false,
             _ => return Err(Status::BadArgument),
         };
+        // Only a body the context holds now (its body callback, or while it buffers) can be
+        // written; Envoy has no buffer behind the call otherwise.
+        let access = state.effective_access().ok_or(Status::BadArgument)?;
+        if !(if request { access.request_body } else { access.response_body }) {
+            return Err(Status::BadArgument);
+        }
         let stream = state.effective_stream().ok_or(Status::NotFound)?;
         let mut stream = stream.data.borrow_mut();
         let body = if request { &mut stream.request_body } else { &mut stream.response_body };

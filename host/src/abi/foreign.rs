@@ -12,6 +12,7 @@ use wasmtime::{Caller, Linker};
 use weir_abi::Status;
 
 use super::ENV;
+use super::proto::proto_strings;
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult, status};
 
@@ -65,57 +66,5 @@ fn run(state: &mut HostState, name: &[u8], args: &[u8]) -> Result<Vec<u8>, Statu
             Ok(Vec::new())
         }
         _ => Err(Status::NotFound),
-    }
-}
-
-/// Reads the length-delimited and varint fields of a protobuf message: `(field, bytes)`.
-/// Varints are returned as their decimal text. `None` if the message is malformed.
-fn proto_strings(mut buf: &[u8]) -> Option<Vec<(u64, Vec<u8>)>> {
-    let mut out = Vec::new();
-    while !buf.is_empty() {
-        let (key, rest) = varint(buf)?;
-        buf = rest;
-        let field = key >> 3;
-        match key & 7 {
-            0 => {
-                let (v, rest) = varint(buf)?;
-                out.push((field, v.to_string().into_bytes()));
-                buf = rest;
-            }
-            2 => {
-                let (len, rest) = varint(buf)?;
-                let len = usize::try_from(len).ok()?;
-                let value = rest.get(..len)?;
-                out.push((field, value.to_vec()));
-                buf = &rest[len..];
-            }
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
-fn varint(buf: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value = 0u64;
-    for (i, byte) in buf.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((value, &buf[i + 1..]));
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_protobuf_fields() {
-        // field 1 = "ab", field 2 = "c", field 3 = varint 150
-        let msg = [0x0a, 2, b'a', b'b', 0x12, 1, b'c', 0x18, 0x96, 0x01];
-        let fields = proto_strings(&msg).unwrap();
-        assert_eq!(fields, vec![(1, b"ab".to_vec()), (2, b"c".to_vec()), (3, b"150".to_vec())]);
-        assert!(proto_strings(&[0x0a, 5, b'a']).is_none());
     }
 }

@@ -1,54 +1,119 @@
 //! gRPC callouts: `proxy_grpc_call`, `proxy_grpc_stream`, `proxy_grpc_send`,
 //! `proxy_grpc_cancel`, `proxy_grpc_close`, and `proxy_get_status`.
 //!
-//! Not implemented yet: the calls return `Unimplemented` (listed in `docs/abi-conformance.md`),
-//! `proxy_get_status` answers as Envoy does outside a callout.
+//! The `service` argument is a cluster name, or (as Envoy accepts) a serialized
+//! `envoy.config.core.v3.GrpcService` whose `envoy_grpc.cluster_name` names the cluster. An
+//! unknown cluster is `ParseFailure` at once, with no callback (Envoy).
 
+use std::time::Duration;
+
+use bytes::Bytes;
 use wasmtime::{Caller, Linker};
 use weir_abi::Status;
 
 use super::ENV;
+use super::http_call::read_pairs;
+use super::proto::proto_strings;
+use crate::callout::grpc;
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult, status};
 
-const UNIMPLEMENTED: i32 = Status::Unimplemented as i32;
-
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        ENV,
-        "proxy_grpc_call",
-        |_: Caller<'_, HostState>,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32| UNIMPLEMENTED,
-    )?;
-    linker.func_wrap(
-        ENV,
-        "proxy_grpc_stream",
-        |_: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| {
-            UNIMPLEMENTED
-        },
-    )?;
+    linker.func_wrap(ENV, "proxy_grpc_call", grpc_call)?;
+    linker.func_wrap(ENV, "proxy_grpc_stream", grpc_stream)?;
     linker.func_wrap(
         ENV,
         "proxy_grpc_send",
-        |_: Caller<'_, HostState>, _: i32, _: i32, _: i32, _: i32| UNIMPLEMENTED,
+        |mut c: Caller<'_, HostState>, token: i32, mp: i32, ms: i32, end: i32| -> HostResult {
+            let result = memory::with_bytes(&mut c, mp, ms, |message, state| {
+                grpc::send(state, token as u32, message, end != 0)
+            });
+            Ok(status(result.and_then(|r| r)))
+        },
     )?;
-    linker.func_wrap(ENV, "proxy_grpc_cancel", |_: Caller<'_, HostState>, _: i32| UNIMPLEMENTED)?;
-    linker.func_wrap(ENV, "proxy_grpc_close", |_: Caller<'_, HostState>, _: i32| UNIMPLEMENTED)?;
+    linker.func_wrap(ENV, "proxy_grpc_cancel", |mut c: Caller<'_, HostState>, token: i32| -> HostResult {
+        Ok(status(grpc::cancel(c.data_mut(), token as u32)))
+    })?;
+    linker.func_wrap(ENV, "proxy_grpc_close", |mut c: Caller<'_, HostState>, token: i32| -> HostResult {
+        Ok(status(grpc::close(c.data_mut(), token as u32)))
+    })?;
     linker.func_wrap(ENV, "proxy_get_status", get_status)?;
     Ok(())
 }
 
+/// The cluster a `service` argument names.
+fn cluster_name(service: &[u8]) -> Result<String, Status> {
+    let from_proto = proto_strings(service)
+        .and_then(|fields| fields.into_iter().find(|(n, _)| *n == 1))
+        .and_then(|(_, envoy_grpc)| proto_strings(&envoy_grpc))
+        .and_then(|fields| fields.into_iter().find(|(n, _)| *n == 1))
+        .map(|(_, name)| name);
+    let name = from_proto.unwrap_or_else(|| service.to_vec());
+    String::from_utf8(name).map_err(|_| Status::ParseFailure)
+}
+
+fn text(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> Result<String, Status> {
+    String::from_utf8(memory::read(caller, ptr, len)?).map_err(|_| Status::BadArgument)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn grpc_call(
+    mut caller: Caller<'_, HostState>,
+    sp: i32,
+    ss: i32,
+    np: i32,
+    ns: i32,
+    mp: i32,
+    ms: i32,
+    hp: i32,
+    hs: i32,
+    bp: i32,
+    bs: i32,
+    timeout_ms: i32,
+    token_ptr: i32,
+) -> HostResult {
+    let started = (|| {
+        let cluster = cluster_name(&memory::read(&caller, sp, ss)?)?;
+        let service = text(&caller, np, ns)?;
+        let method = text(&caller, mp, ms)?;
+        let metadata = read_pairs(&caller, hp, hs)?;
+        let message = Bytes::from(memory::read(&caller, bp, bs)?);
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u32 as u64));
+        grpc::dispatch_call(caller.data_mut(), &cluster, &service, &method, metadata, message, timeout)
+    })();
+    match started {
+        Ok(token) => Ok(status(memory::write_u32(&mut caller, token_ptr, token))),
+        Err(s) => Ok(s.raw() as i32),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn grpc_stream(
+    mut caller: Caller<'_, HostState>,
+    sp: i32,
+    ss: i32,
+    np: i32,
+    ns: i32,
+    mp: i32,
+    ms: i32,
+    hp: i32,
+    hs: i32,
+    token_ptr: i32,
+) -> HostResult {
+    let started = (|| {
+        let cluster = cluster_name(&memory::read(&caller, sp, ss)?)?;
+        let service = text(&caller, np, ns)?;
+        let method = text(&caller, mp, ms)?;
+        let metadata = read_pairs(&caller, hp, hs)?;
+        grpc::dispatch_stream(caller.data_mut(), &cluster, &service, &method, metadata)
+    })();
+    match started {
+        Ok(token) => Ok(status(memory::write_u32(&mut caller, token_ptr, token))),
+        Err(s) => Ok(s.raw() as i32),
+    }
+}
+
+/// The status of the callout being delivered; outside a callout Envoy answers Ok with code 0.
 fn get_status(
     mut caller: Caller<'_, HostState>,
     code_ptr: i32,
@@ -57,13 +122,23 @@ fn get_status(
 ) -> HostResult {
     let (code, message) = match &caller.data().callout_response {
         Some(c) => (c.status, c.message.clone()),
-        None => (0, bytes::Bytes::new()),
+        None => (0, Bytes::new()),
     };
     if let Err(s) = memory::write_u32(&mut caller, code_ptr, code) {
         return Ok(s.raw() as i32);
     }
-    match memory::copy_out(&mut caller, &message, msg_ptr_ptr, msg_size_ptr)? {
-        Ok(()) => Ok(status(Ok(()))),
-        Err(s) => Ok(s.raw() as i32),
+    memory::copy_out_status(&mut caller, &message, msg_ptr_ptr, msg_size_ptr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_is_a_cluster_name_or_a_grpc_service() {
+        assert_eq!(cluster_name(b"grpc-backend").unwrap(), "grpc-backend");
+        // GrpcService { envoy_grpc { cluster_name: "rls" } }
+        let proto = [0x0a, 5, 0x0a, 3, b'r', b'l', b's'];
+        assert_eq!(cluster_name(&proto).unwrap(), "rls");
     }
 }

@@ -1,13 +1,15 @@
-//! Header map hostcalls. Request, response and trailer maps belong to the effective HTTP
-//! context; call-response and gRPC metadata maps exist only while a callout result is being
-//! delivered. An unavailable map is `BadArgument` (Envoy), an absent header `NotFound`.
+//! Header map hostcalls, with Envoy's availability rules. A context sees its request or response
+//! maps only inside the matching callback (or while it keeps that part paused), and read-only
+//! during `proxy_on_log`; call-response and gRPC metadata maps only while a callout result is
+//! delivered. Reading an unavailable map is `BadArgument` (`NotFound` while logging), listing
+//! its pairs is `Ok` with none, an absent header is `NotFound` (`Ok` and empty for ABI 0.1.0).
 //! Changing request headers clears the route cache, as Envoy's Wasm filter does.
 
 use std::rc::Rc;
 
 use bytes::Bytes;
 use wasmtime::{Caller, Linker};
-use weir_abi::{MapType, Status, decode_pairs, encode_pairs};
+use weir_abi::{AbiVersion, MapType, Status, decode_pairs, encode_pairs};
 
 use super::ENV;
 use crate::http::{HeaderMap, StreamShared};
@@ -54,40 +56,58 @@ enum Source {
     Callout(MapType),
 }
 
-fn source(state: &HostState, kind: u32) -> Result<Source, Status> {
+/// The map a read may use. `Ok(None)`: the map exists in the ABI but not now.
+fn readable(state: &HostState, kind: u32) -> Result<Option<Source>, Status> {
     let kind = MapType::from_raw(kind).ok_or(Status::BadArgument)?;
-    match kind {
+    let available = match kind {
+        MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers => {
+            state.callout_response.as_ref().is_some_and(|c| !c.grpc)
+        }
+        MapType::GrpcReceiveInitialMetadata | MapType::GrpcReceiveTrailingMetadata => {
+            state.callout_response.as_ref().is_some_and(|c| c.grpc)
+        }
         MapType::HttpRequestHeaders
         | MapType::HttpRequestTrailers
         | MapType::HttpResponseHeaders
         | MapType::HttpResponseTrailers => {
-            let stream = state.effective_stream().ok_or(Status::BadArgument)?;
-            Ok(Source::Stream(stream.clone(), kind))
-        }
-        MapType::HttpCallResponseHeaders
-        | MapType::HttpCallResponseTrailers
-        | MapType::GrpcReceiveInitialMetadata
-        | MapType::GrpcReceiveTrailingMetadata => {
-            let grpc =
-                matches!(kind, MapType::GrpcReceiveInitialMetadata | MapType::GrpcReceiveTrailingMetadata);
-            match &state.callout_response {
-                Some(c) if c.grpc == grpc => Ok(Source::Callout(kind)),
-                _ => Err(Status::BadArgument),
+            let Some(a) = state.effective_access() else { return Ok(None) };
+            let open = match kind {
+                MapType::HttpRequestHeaders => a.request_headers || a.log,
+                MapType::HttpRequestTrailers => a.request_trailers && !a.log,
+                MapType::HttpResponseHeaders => a.response_headers || a.log,
+                _ => a.response_trailers || a.log,
+            };
+            if !open {
+                return Ok(None);
             }
+            return Ok(state.effective_stream().map(|s| Source::Stream(s.clone(), kind)));
         }
+    };
+    Ok(available.then_some(Source::Callout(kind)))
+}
+
+/// The map a write may use (only the stream's own maps, while the context holds them).
+/// Trailers may be added at the end of a body, as Envoy's `addDecodedTrailers` allows.
+fn writable(state: &HostState, kind: u32) -> Result<(Rc<StreamShared>, MapType), Status> {
+    let kind = MapType::from_raw(kind).ok_or(Status::BadArgument)?;
+    let a = state.effective_access().ok_or(Status::BadArgument)?;
+    let open = match kind {
+        MapType::HttpRequestHeaders => a.request_headers,
+        MapType::HttpRequestTrailers => a.request_trailers || (a.request_body && a.end_of_stream),
+        MapType::HttpResponseHeaders => a.response_headers,
+        MapType::HttpResponseTrailers => a.response_trailers || (a.response_body && a.end_of_stream),
+        _ => false,
+    };
+    match (open, state.effective_stream()) {
+        (true, Some(stream)) => Ok((stream.clone(), kind)),
+        _ => Err(Status::BadArgument),
     }
 }
 
-fn with_map<R>(state: &HostState, kind: u32, f: impl FnOnce(&HeaderMap) -> R) -> Result<R, Status> {
-    match source(state, kind)? {
-        Source::Stream(stream, kind) => {
-            let data = stream.data.borrow();
-            data.map(kind).map(f).ok_or(Status::BadArgument)
-        }
-        Source::Callout(kind) => {
-            let callout = state.callout_response.as_ref().ok_or(Status::BadArgument)?;
-            Ok(f(callout.map(kind)))
-        }
+fn with_map<R>(state: &HostState, source: Source, f: impl FnOnce(&HeaderMap) -> R) -> Option<R> {
+    match source {
+        Source::Stream(stream, kind) => stream.data.borrow().map(kind).map(f),
+        Source::Callout(kind) => state.callout_response.as_ref().map(|c| f(c.map(kind))),
     }
 }
 
@@ -96,19 +116,29 @@ fn with_map_mut<R>(
     kind: u32,
     f: impl FnOnce(&mut HeaderMap) -> R,
 ) -> Result<R, Status> {
-    match source(state, kind)? {
-        Source::Stream(stream, kind) => {
-            let mut data = stream.data.borrow_mut();
-            let result = data.map_mut(kind).map(f).ok_or(Status::BadArgument)?;
-            if kind == MapType::HttpRequestHeaders {
-                data.clear_route_cache = true;
-            }
-            Ok(result)
+    let (stream, kind) = writable(state, kind)?;
+    let mut data = stream.data.borrow_mut();
+    if data.map(kind).is_none() {
+        // Adding trailers at the end of a body creates them.
+        match kind {
+            MapType::HttpRequestTrailers => data.request_trailers = Some(HeaderMap::default()),
+            MapType::HttpResponseTrailers => data.response_trailers = Some(HeaderMap::default()),
+            _ => return Err(Status::BadArgument),
         }
-        Source::Callout(kind) => {
-            let callout = state.callout_response.as_mut().ok_or(Status::BadArgument)?;
-            Ok(f(callout.map_mut(kind)))
-        }
+    }
+    let result = data.map_mut(kind).map(f).ok_or(Status::BadArgument)?;
+    if kind == MapType::HttpRequestHeaders {
+        data.clear_route_cache = true;
+    }
+    Ok(result)
+}
+
+/// Envoy aliases the legacy `host` header to `:authority` in request header maps.
+fn key_for(kind: i32, key: &[u8]) -> Bytes {
+    if kind as u32 == MapType::HttpRequestHeaders.raw() && key.eq_ignore_ascii_case(b"host") {
+        Bytes::from_static(b":authority")
+    } else {
+        Bytes::copy_from_slice(key)
     }
 }
 
@@ -120,7 +150,7 @@ fn edit_kv(
     f: impl FnOnce(&mut HeaderMap, Bytes, Bytes),
 ) -> Result<(), Status> {
     memory::with_two(caller, key, value, |k, v, state| {
-        with_map_mut(state, kind as u32, |map| f(map, Bytes::copy_from_slice(k), Bytes::copy_from_slice(v)))
+        with_map_mut(state, kind as u32, |map| f(map, key_for(kind, k), Bytes::copy_from_slice(v)))
     })
     .and_then(|r| r)
 }
@@ -133,8 +163,16 @@ fn get_value(
     vpp: i32,
     vsp: i32,
 ) -> HostResult {
+    let legacy = caller.data().env.abi == AbiVersion::V0_1_0;
     let found = memory::with_bytes(&mut caller, kp, ks, |key, state| {
-        with_map(state, kind as u32, |map| map.get(key).cloned()).and_then(|v| v.ok_or(Status::NotFound))
+        let in_log = state.effective_access().is_some_and(|a| a.log);
+        match readable(state, kind as u32)? {
+            Some(source) => with_map(state, source, |map| map.get(&key_for(kind, key)).cloned()).flatten(),
+            // Envoy: an unavailable map is NotFound while logging, BadArgument otherwise.
+            None if in_log => None,
+            None => return Err(Status::BadArgument),
+        }
+        .map_or_else(|| if legacy { Ok(Bytes::new()) } else { Err(Status::NotFound) }, Ok)
     });
     match found.and_then(|r| r) {
         Ok(value) => memory::copy_out_status(&mut caller, &value, vpp, vsp),
@@ -142,11 +180,16 @@ fn get_value(
     }
 }
 
+/// Envoy answers Ok with no pairs for a map that is not available now.
 fn get_pairs(mut caller: Caller<'_, HostState>, kind: i32, ptr_ptr: i32, size_ptr: i32) -> HostResult {
-    let encoded = with_map(caller.data(), kind as u32, |map| {
+    let encoded = readable(caller.data(), kind as u32).map(|source| {
         let mut out = Vec::new();
-        if !map.is_empty() {
-            encode_pairs(map.entries(), &mut out);
+        if let Some(source) = source {
+            with_map(caller.data(), source, |map| {
+                if !map.is_empty() {
+                    encode_pairs(map.entries(), &mut out);
+                }
+            });
         }
         out
     });
@@ -157,8 +200,10 @@ fn get_pairs(mut caller: Caller<'_, HostState>, kind: i32, ptr_ptr: i32, size_pt
 }
 
 fn get_size(mut caller: Caller<'_, HostState>, kind: i32, size_ptr: i32) -> HostResult {
-    let size = with_map(caller.data(), kind as u32, |map| {
-        map.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() as u32
+    let size = writable(caller.data(), kind as u32).and_then(|(stream, kind)| {
+        let data = stream.data.borrow();
+        let map = data.map(kind).ok_or(Status::BadArgument)?;
+        Ok(map.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() as u32)
     });
     match size {
         Ok(size) => Ok(status(memory::write_u32(&mut caller, size_ptr, size))),
@@ -170,7 +215,7 @@ fn set_pairs(mut caller: Caller<'_, HostState>, kind: i32, ptr: i32, size: i32) 
     let result = memory::with_bytes(&mut caller, ptr, size, |buf, state| {
         let pairs = decode_pairs(buf).map_err(|_| Status::BadArgument)?;
         let owned: Vec<(Bytes, Bytes)> =
-            pairs.into_iter().map(|(k, v)| (Bytes::copy_from_slice(k), Bytes::copy_from_slice(v))).collect();
+            pairs.into_iter().map(|(k, v)| (key_for(kind, k), Bytes::copy_from_slice(v))).collect();
         with_map_mut(state, kind as u32, |map| map.replace_all(owned))
     });
     Ok(status(result.and_then(|r| r)))

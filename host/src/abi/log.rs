@@ -1,7 +1,6 @@
 //! `proxy_log`, `proxy_get_log_level`: guest logs become `tracing` events labelled with the
 //! plugin name.
 
-use tracing::level_filters::LevelFilter;
 use wasmtime::{Caller, Linker};
 use weir_abi::{LogLevel, Status};
 
@@ -40,15 +39,15 @@ pub(crate) fn emit(state: &HostState, level: LogLevel, message: &str) {
     }
 }
 
-/// The guest-visible log level: the most verbose level `weir::wasm` events are enabled at.
+/// The guest-visible log level: trace or debug when `weir::wasm` events are enabled at those
+/// levels, info otherwise (Envoy's default for the `wasm` logger).
 fn current_level() -> LogLevel {
-    match LevelFilter::current() {
-        LevelFilter::TRACE => LogLevel::Trace,
-        LevelFilter::DEBUG => LogLevel::Debug,
-        LevelFilter::INFO => LogLevel::Info,
-        LevelFilter::WARN => LogLevel::Warn,
-        LevelFilter::ERROR => LogLevel::Error,
-        _ => LogLevel::Critical,
+    if tracing::enabled!(target: "weir::wasm", tracing::Level::TRACE) {
+        LogLevel::Trace
+    } else if tracing::enabled!(target: "weir::wasm", tracing::Level::DEBUG) {
+        LogLevel::Debug
+    } else {
+        LogLevel::Info
     }
 }
 

@@ -11,6 +11,7 @@ mod http_call;
 mod log;
 mod metrics;
 mod properties;
+mod proto;
 mod shared_data;
 mod shared_queue;
 mod stream;

@@ -2,9 +2,10 @@
 //! strings as raw bytes, integers as 8-byte little-endian, booleans as one byte, times as
 //! nanoseconds. Paths are `\0`-separated segments.
 //!
-//! `proxy_set_property` writes filter state of the stream (or of the root context outside a
-//! stream); `proxy_get_property` reads it back by its first segment, after the built-in
-//! attributes, as Envoy does.
+//! `proxy_set_property` writes filter state of the stream (root contexts have none: NotFound);
+//! `proxy_get_property` reads it back by its first segment, after the built-in attributes, as
+//! Envoy does. The deprecated top-level `cluster_name` and `route_name` are NotFound, as in
+//! Envoy 1.40; use `xds.cluster_name` / `xds.route_name`.
 
 use std::net::SocketAddr;
 use std::time::UNIX_EPOCH;
@@ -65,16 +66,12 @@ fn set_property(mut caller: Caller<'_, HostState>, pp: i32, ps: i32, vp: i32, vs
     let result = memory::with_two(&mut caller, (pp, ps), (vp, vs), |path, value, state| {
         let key = path.strip_suffix(&[0]).unwrap_or(path).to_vec();
         let value = Bytes::copy_from_slice(value);
-        match state.effective_stream() {
-            Some(stream) => {
-                stream.data.borrow_mut().filter_state.insert(key, value);
-            }
-            None => {
-                state.root_properties.insert(key, value);
-            }
-        }
+        // Root contexts have no stream and so no filter state: Envoy answers NotFound.
+        let stream = state.effective_stream().ok_or(Status::NotFound)?;
+        stream.data.borrow_mut().filter_state.insert(key, value);
+        Ok(())
     });
-    Ok(status(result))
+    Ok(status(result.and_then(|r| r)))
 }
 
 /// Resolves a property for the effective context.
@@ -104,11 +101,6 @@ pub(crate) fn lookup(state: &HostState, path: &PropertyPath) -> Result<Bytes, St
             return Ok(value.clone());
         }
         return Err(Status::NotFound);
-    }
-    if segments.len() == 1
-        && let Some(value) = state.root_properties.get(&path.0[0])
-    {
-        return Ok(value.clone());
     }
     Err(Status::NotFound)
 }
@@ -159,7 +151,7 @@ fn stream_attribute(s: &HttpStream, segments: &[&str]) -> Option<Bytes> {
         ["upstream", "address"] => info.upstream_address.map(addr),
         ["upstream", "port"] => info.upstream_address.map(|a| int(i64::from(a.port()))),
         ["xds", "cluster_name"] => info.cluster_name.clone().map(text),
-        ["xds", "route_name"] | ["route_name"] => Some(text(info.route_name.clone())),
+        ["xds", "route_name"] => Some(text(info.route_name.clone())),
         ["xds", "listener_name"] => Some(text(info.listener_name.clone())),
         _ => None,
     }

@@ -47,11 +47,25 @@ fn with_stream(state: &mut HostState, f: impl FnOnce(&mut HttpStream)) -> Result
     Ok(())
 }
 
+/// Continuing lets go of the paused part: the context can no longer touch those maps and
+/// bodies (Envoy drops its pointers).
 fn continue_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
     match StreamType::from_raw(kind) {
-        Some(StreamType::Request) => with_stream(state, |s| s.continue_request = true),
-        Some(StreamType::Response) => with_stream(state, |s| s.continue_response = true),
-        Some(StreamType::Downstream | StreamType::Upstream) => Err(Status::Unimplemented),
+        Some(StreamType::Request) => {
+            if let Some(a) = state.effective_access_mut() {
+                (a.request_headers, a.request_body, a.request_trailers) = (false, false, false);
+            }
+            with_stream(state, |s| s.continue_request = true)
+        }
+        Some(StreamType::Response) => {
+            if let Some(a) = state.effective_access_mut() {
+                (a.response_headers, a.response_body, a.response_trailers) = (false, false, false);
+            }
+            with_stream(state, |s| s.continue_response = true)
+        }
+        // TCP streams do not exist in HTTP filters: Envoy accepts Downstream as a no-op.
+        Some(StreamType::Downstream) => Ok(()),
+        Some(StreamType::Upstream) => Err(Status::Unimplemented),
         None => Err(Status::BadArgument),
     }
 }
@@ -59,7 +73,8 @@ fn continue_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
 fn close_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
     match StreamType::from_raw(kind) {
         Some(StreamType::Request | StreamType::Response) => with_stream(state, |s| s.close_requested = true),
-        Some(StreamType::Downstream | StreamType::Upstream) => Err(Status::Unimplemented),
+        // No TCP connection to close in an HTTP filter: Envoy answers Ok and does nothing.
+        Some(StreamType::Downstream | StreamType::Upstream) => Ok(()),
         None => Err(Status::BadArgument),
     }
 }
@@ -95,9 +110,7 @@ fn send_local_response(
         Err(s) => return Ok(s.raw() as i32),
     };
     let state = caller.data_mut();
-    if state.effective_stream().is_none() {
-        return Ok(Status::BadArgument.raw() as i32);
-    }
+    // From a root context there is no stream to answer: Envoy accepts the call and does nothing.
     let reply = LocalReply { status: status_code as u32, body, headers, grpc_status, details };
     Ok(status(with_stream(state, |s| s.local_reply = Some(reply))))
 }

@@ -2,6 +2,7 @@
 //! tokens in flight per VM, the result being delivered, and the tasks that run them on the
 //! VM's worker.
 
+pub(crate) mod grpc;
 pub(crate) mod http;
 
 use std::collections::HashMap;
@@ -19,8 +20,8 @@ pub enum CalloutKind {
     Http,
     /// `proxy_grpc_call`.
     GrpcCall,
-    /// `proxy_grpc_stream`.
-    GrpcStream,
+    /// `proxy_grpc_stream`, with its request sender (`None` once half-closed).
+    GrpcStream(Option<tokio::sync::mpsc::UnboundedSender<grpc::StreamCommand>>),
 }
 
 /// One callout in flight.
@@ -59,6 +60,11 @@ impl PendingCallouts {
     /// The callout of a token, if still pending.
     pub fn get(&self, token: u32) -> Option<&Pending> {
         self.entries.get(&token)
+    }
+
+    /// Mutable access to a pending callout.
+    pub fn get_mut(&mut self, token: u32) -> Option<&mut Pending> {
+        self.entries.get_mut(&token)
     }
 
     /// Removes a finished callout.

@@ -271,18 +271,30 @@ impl Chain {
         self.stream.data.borrow_mut().local_reply.take()
     }
 
-    /// Ends every context (`proxy_on_log`, `proxy_on_done`, `proxy_on_delete`), once.
+    /// Ends every context (`proxy_on_log`, `proxy_on_done`, `proxy_on_delete`), once. Like
+    /// Envoy, plugins that never saw the request (a plugin before them answered) still get a
+    /// context for logging.
     pub fn finish(&self) {
         if self.finished.replace(true) {
             return;
         }
         self.stream.data.borrow_mut().phase = super::Phase::Done;
         for slot in &self.slots {
-            let Some(ctx) = slot.ctx.take() else { continue };
+            if slot.failed.get() {
+                continue;
+            }
             let result = match slot.handle.vm.try_borrow_mut() {
-                Ok(mut vm) if !slot.failed.get() && vm.failure().is_none() => vm.finish_http_context(ctx),
+                Ok(mut vm) if vm.failure().is_none() => {
+                    let ctx = match slot.ctx.take() {
+                        Some(ctx) => Ok(ctx),
+                        None => vm.create_http_context(slot.handle.root_context, self.stream.clone()),
+                    };
+                    ctx.and_then(|ctx| vm.finish_http_context(ctx))
+                }
                 Ok(mut vm) => {
-                    vm.state_mut().contexts.remove(&ctx);
+                    if let Some(ctx) = slot.ctx.take() {
+                        vm.state_mut().contexts.remove(&ctx);
+                    }
                     Ok(())
                 }
                 Err(_) => Err(VmError::Busy),

@@ -16,6 +16,33 @@ pub struct PluginHandle {
     pub vm: Rc<VmCell>,
     /// Its root context id in that VM.
     pub root_context: u32,
+    worker: std::rc::Weak<WorkerServices>,
+}
+
+impl Drop for PluginHandle {
+    /// The plugin is gone from this worker (reload or shutdown) and no request uses it any
+    /// more: its root context gets `proxy_on_done`, then `proxy_on_delete` now or, if it asked
+    /// for time, once it calls `proxy_done`.
+    fn drop(&mut self) {
+        let Ok(mut vm) = self.vm.try_borrow_mut() else { return };
+        if vm.failure().is_some() {
+            return;
+        }
+        match vm.root_on_done(self.root_context) {
+            Ok(true) => {
+                if let Err(e) = vm.delete_root_context(self.root_context) {
+                    tracing::warn!(plugin = %self.plugin.name(), "proxy_on_delete failed: {e}");
+                }
+            }
+            Ok(false) => {
+                drop(vm);
+                if let Some(worker) = self.worker.upgrade() {
+                    worker.retire(self.vm.clone(), self.root_context);
+                }
+            }
+            Err(e) => tracing::warn!(plugin = %self.plugin.name(), "proxy_on_done failed: {e}"),
+        }
+    }
 }
 
 impl std::fmt::Debug for PluginHandle {
@@ -85,6 +112,7 @@ impl WorkerPlugins {
                 let env = VmEnv {
                     vm_id: Arc::from(plugin.config.vm_id.as_str()),
                     instance,
+                    abi: plugin.module.abi(),
                     vm_configuration: plugin.vm_configuration.clone(),
                     environment: plugin.environment.clone(),
                     process: process.clone(),
@@ -120,7 +148,7 @@ impl WorkerPlugins {
             }
             root
         };
-        Ok(PluginHandle { plugin: plugin.clone(), vm, root_context })
+        Ok(PluginHandle { plugin: plugin.clone(), vm, root_context, worker: Rc::downgrade(worker) })
     }
 
     /// A plugin by name.

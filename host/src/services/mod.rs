@@ -48,6 +48,24 @@ pub struct WorkerServices {
     /// Where `proxy_on_queue_ready` notifications for this worker's VMs are sent.
     pub queue_ready: UnboundedSender<QueueReady>,
     vms: RefCell<HashMap<u64, Weak<VmCell>>>,
+    retired: RefCell<Vec<Retired>>,
+}
+
+/// A root context whose plugin was removed and that asked for time to finish (its
+/// `proxy_on_done` returned false): deleted once it calls `proxy_done`, or at its deadline.
+struct Retired {
+    vm: Rc<VmCell>,
+    root: u32,
+    deadline: std::time::Instant,
+}
+
+/// How long a retired root context may take before it is deleted anyway.
+pub const RETIRE_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Drop for WorkerServices {
+    fn drop(&mut self) {
+        self.sweep_retired(true);
+    }
 }
 
 impl std::fmt::Debug for WorkerServices {
@@ -59,7 +77,12 @@ impl std::fmt::Debug for WorkerServices {
 impl WorkerServices {
     /// Services around a cluster set and a queue-notification channel.
     pub fn new(upstreams: Rc<Upstreams>, queue_ready: UnboundedSender<QueueReady>) -> WorkerServices {
-        WorkerServices { upstreams: RefCell::new(upstreams), queue_ready, vms: RefCell::new(HashMap::new()) }
+        WorkerServices {
+            upstreams: RefCell::new(upstreams),
+            queue_ready,
+            vms: RefCell::new(HashMap::new()),
+            retired: RefCell::new(Vec::new()),
+        }
     }
 
     /// The current clusters.
@@ -72,6 +95,33 @@ impl WorkerServices {
         let mut vms = self.vms.borrow_mut();
         vms.retain(|_, weak| weak.strong_count() > 0);
         vms.insert(instance, Rc::downgrade(vm));
+    }
+
+    /// Keeps a root context alive until it calls `proxy_done` (or [`RETIRE_GRACE`] passes).
+    pub fn retire(&self, vm: Rc<VmCell>, root: u32) {
+        let deadline = std::time::Instant::now() + RETIRE_GRACE;
+        self.retired.borrow_mut().push(Retired { vm, root, deadline });
+    }
+
+    /// Deletes retired root contexts that are done (all of them with `force`). Call outside any
+    /// VM callback.
+    pub fn sweep_retired(&self, force: bool) {
+        let now = std::time::Instant::now();
+        let due: Vec<Retired> = {
+            let mut retired = self.retired.borrow_mut();
+            let (due, keep): (Vec<_>, Vec<_>) = retired.drain(..).partition(|r| {
+                force || now >= r.deadline || r.vm.try_borrow().is_ok_and(|vm| vm.root_done_called(r.root))
+            });
+            *retired = keep;
+            due
+        };
+        for r in due {
+            if let Ok(mut vm) = r.vm.try_borrow_mut()
+                && let Err(e) = vm.delete_root_context(r.root)
+            {
+                tracing::warn!(vm_id = %vm.state().vm_id(), "proxy_on_delete failed: {e}");
+            }
+        }
     }
 
     /// A VM of this worker by instance id, if it is still alive.

@@ -39,15 +39,26 @@ impl Cluster {
 
     /// Picks an endpoint (round robin) and returns a ready connection to it.
     pub async fn connect(&self) -> Result<(SocketAddr, Connection), UpstreamError> {
+        let pool = self.pick()?;
+        let addr = pool.addr();
+        let conn = pool.acquire().await?;
+        Ok((addr, conn))
+    }
+
+    /// Like [`Cluster::connect`], always over HTTP/2 (for gRPC).
+    pub async fn connect_h2(&self) -> Result<(SocketAddr, Connection), UpstreamError> {
+        let pool = self.pick()?;
+        let conn = pool.acquire_h2().await?;
+        Ok((pool.addr(), conn))
+    }
+
+    fn pick(&self) -> Result<Rc<Pool>, UpstreamError> {
         let count = self.endpoints.len();
         if count == 0 {
             return Err(UpstreamError::ConnectFailure("no endpoints".into()));
         }
         let index = self.next.get() % count;
         self.next.set(index.wrapping_add(1));
-        let pool = self.endpoints[index].clone();
-        let addr = pool.addr();
-        let conn = pool.acquire().await?;
-        Ok((addr, conn))
+        Ok(self.endpoints[index].clone())
     }
 }

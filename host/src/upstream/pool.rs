@@ -75,16 +75,7 @@ impl Pool {
     /// A ready connection: an idle one if any, else a new one.
     pub async fn acquire(self: Rc<Self>) -> Result<Connection, UpstreamError> {
         if self.http2 {
-            let existing = self.shared_h2.borrow().clone();
-            if let Some(mut sender) = existing
-                && !sender.is_closed()
-                && sender.ready().await.is_ok()
-            {
-                return Ok(Connection { inner: Sender::H2(sender), pool: None });
-            }
-            let sender = self.connect_h2().await?;
-            *self.shared_h2.borrow_mut() = Some(sender.clone());
-            return Ok(Connection { inner: Sender::H2(sender), pool: None });
+            return self.acquire_h2().await;
         }
         let reusable = {
             let mut idle = self.idle.borrow_mut();
@@ -96,6 +87,21 @@ impl Pool {
             None => self.connect_h1().await?,
         };
         Ok(Connection { inner: Sender::H1(sender), pool: Some(self) })
+    }
+
+    /// A multiplexed HTTP/2 connection (shared by every request to this endpoint), whatever
+    /// the cluster's protocol (gRPC needs HTTP/2).
+    pub async fn acquire_h2(&self) -> Result<Connection, UpstreamError> {
+        let existing = self.shared_h2.borrow().clone();
+        if let Some(mut sender) = existing
+            && !sender.is_closed()
+            && sender.ready().await.is_ok()
+        {
+            return Ok(Connection { inner: Sender::H2(sender), pool: None });
+        }
+        let sender = self.connect_h2().await?;
+        *self.shared_h2.borrow_mut() = Some(sender.clone());
+        Ok(Connection { inner: Sender::H2(sender), pool: None })
     }
 
     fn release(&self, sender: http1::SendRequest<BoxBody>) {

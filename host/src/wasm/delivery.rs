@@ -2,7 +2,8 @@
 //! a delivery to an HTTP context its stream is woken, so a paused stream sees what the callback
 //! asked for (continue, local reply) or that the VM failed.
 
-use crate::callout::CalloutState;
+use crate::callout::grpc::GrpcEvent;
+use crate::callout::{CalloutKind, CalloutState};
 use crate::wasm::{ContextEntry, Vm, VmError};
 
 impl Vm {
@@ -38,5 +39,57 @@ impl Vm {
         if let Some(ContextEntry::Http { stream, .. }) = self.state().contexts.get(&ctx) {
             stream.wake.notify_one();
         }
+    }
+}
+
+impl Vm {
+    /// Delivers one gRPC event for `token` to the context that started the callout.
+    pub fn on_grpc_event(&mut self, token: u32, event: GrpcEvent) -> Result<(), VmError> {
+        let Some(pending) = self.state().callouts.get(token) else {
+            return Ok(());
+        };
+        let ctx = pending.context;
+        let unary = matches!(pending.kind, CalloutKind::GrpcCall);
+        if !self.state().contexts.contains_key(&ctx) {
+            self.state_mut().callouts.take(token);
+            return Ok(());
+        }
+        let (state, size) = match &event {
+            GrpcEvent::InitialMetadata(map) => {
+                (CalloutState { grpc: true, headers: map.clone(), ..Default::default() }, map.len())
+            }
+            GrpcEvent::Message(body) => {
+                (CalloutState { grpc: true, body: body.clone(), ..Default::default() }, body.len())
+            }
+            GrpcEvent::TrailingMetadata(map) => {
+                (CalloutState { grpc: true, trailers: map.clone(), ..Default::default() }, map.len())
+            }
+            GrpcEvent::Close { status, message } => (
+                CalloutState { grpc: true, status: *status, message: message.clone(), ..Default::default() },
+                *status as usize,
+            ),
+        };
+        let finished =
+            matches!(event, GrpcEvent::Close { .. }) || (unary && matches!(event, GrpcEvent::Message(_)));
+        if finished {
+            self.state_mut().callouts.take(token);
+        }
+        self.state_mut().callout_response = Some(state);
+        let args = (ctx as i32, token as i32, size as i32);
+        let result = self.call(ctx, |s, e| {
+            let f = match event {
+                GrpcEvent::InitialMetadata(_) => &e.on_grpc_receive_initial_metadata,
+                GrpcEvent::Message(_) => &e.on_grpc_receive,
+                GrpcEvent::TrailingMetadata(_) => &e.on_grpc_receive_trailing_metadata,
+                GrpcEvent::Close { .. } => &e.on_grpc_close,
+            };
+            match f {
+                Some(f) => f.call(s, args),
+                None => Ok(()),
+            }
+        });
+        self.state_mut().callout_response = None;
+        self.wake_stream(ctx);
+        result
     }
 }

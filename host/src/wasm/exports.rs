@@ -35,7 +35,6 @@ type F<P, R> = Option<TypedFunc<P, R>>;
 /// Handles to every callback a proxy-wasm module may export. Missing exports are `None` and
 /// treated as Envoy treats them (the default action).
 #[derive(Default)]
-#[allow(dead_code)] // gRPC and foreign-function callbacks are wired with gRPC callouts.
 pub struct GuestExports {
     pub(crate) initialize: F<(), ()>,
     pub(crate) start: F<(), ()>,
@@ -59,7 +58,6 @@ pub struct GuestExports {
     pub(crate) on_grpc_receive: F<(i32, i32, i32), ()>,
     pub(crate) on_grpc_receive_trailing_metadata: F<(i32, i32, i32), ()>,
     pub(crate) on_grpc_close: F<(i32, i32, i32), ()>,
-    pub(crate) on_foreign_function: F<(i32, i32, i32), ()>,
 }
 
 impl std::fmt::Debug for GuestExports {
@@ -99,7 +97,6 @@ impl GuestExports {
             on_grpc_receive: r.get("proxy_on_grpc_receive")?,
             on_grpc_receive_trailing_metadata: r.get("proxy_on_grpc_receive_trailing_metadata")?,
             on_grpc_close: r.get("proxy_on_grpc_close")?,
-            on_foreign_function: r.get("proxy_on_foreign_function")?,
         })
     }
 }

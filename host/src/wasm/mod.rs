@@ -15,5 +15,5 @@ pub(crate) use error::ProcExit;
 pub use error::{LoadError, VmError};
 pub use exports::GuestExports;
 pub use module::CompiledModule;
-pub use state::{ContextEntry, HostState, RootContextInfo, VmEnv};
+pub use state::{Access, ContextEntry, HostState, RootContextInfo, VmEnv};
 pub use vm::{Vm, VmLimits};

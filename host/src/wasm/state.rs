@@ -20,6 +20,8 @@ pub struct VmEnv {
     pub vm_id: Arc<str>,
     /// Process-unique id of this VM instance (routes callout results and queue notifications).
     pub instance: u64,
+    /// The module's ABI version (a few answers differ for 0.1.0).
+    pub abi: weir_abi::AbiVersion,
     /// Bytes returned for `BufferType::VmConfiguration`.
     pub vm_configuration: Bytes,
     /// WASI environment variables.
@@ -37,6 +39,7 @@ impl VmEnv {
         VmEnv {
             vm_id: Arc::from(""),
             instance: 0,
+            abi: weir_abi::AbiVersion::V0_2_1,
             vm_configuration: Bytes::new(),
             environment: Arc::new(Vec::new()),
             process: Arc::new(ProcessServices::default()),
@@ -80,6 +83,29 @@ impl RootContextInfo {
     }
 }
 
+/// Which parts of its stream an HTTP context may touch right now. Envoy gives a filter context
+/// a map or body only while the matching callback runs (or while the context keeps that part
+/// paused), and read-only maps during `proxy_on_log`; weir follows the same windows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Access {
+    /// Request headers (during `on_request_headers`, and while paused there).
+    pub request_headers: bool,
+    /// The request body (during `on_request_body`, and while buffering).
+    pub request_body: bool,
+    /// Request trailers.
+    pub request_trailers: bool,
+    /// Response headers.
+    pub response_headers: bool,
+    /// The response body.
+    pub response_body: bool,
+    /// Response trailers.
+    pub response_trailers: bool,
+    /// `end_of_stream` of the current body callback (trailers may be added then).
+    pub end_of_stream: bool,
+    /// `proxy_on_log` is running: request/response headers and response trailers are readable.
+    pub log: bool,
+}
+
 /// One context inside the VM.
 pub enum ContextEntry {
     /// A plugin's root context.
@@ -90,6 +116,8 @@ pub enum ContextEntry {
         root: u32,
         /// The stream it sees.
         stream: Rc<StreamShared>,
+        /// What it may touch now.
+        access: Access,
     },
 }
 
@@ -110,8 +138,9 @@ pub struct HostState {
     pub(crate) callout_response: Option<CalloutState>,
     /// Arguments of the foreign function being delivered (`BufferType::CallData`).
     pub(crate) call_data: Option<Bytes>,
-    /// Properties set with `proxy_set_property` outside a stream (root contexts).
-    pub(crate) root_properties: HashMap<Vec<u8>, Bytes>,
+    /// `proxy_on_vm_start` / `proxy_on_configure` is running: the plugin configuration is
+    /// readable (Envoy's `temp_plugin_`).
+    pub(crate) configuring: bool,
 }
 
 impl HostState {
@@ -127,7 +156,7 @@ impl HostState {
             callouts: PendingCallouts::default(),
             callout_response: None,
             call_data: None,
-            root_properties: HashMap::new(),
+            configuring: false,
         }
     }
 
@@ -151,6 +180,22 @@ impl HostState {
     pub(crate) fn effective_stream(&self) -> Option<&Rc<StreamShared>> {
         match self.contexts.get(&self.effective_context)? {
             ContextEntry::Http { stream, .. } => Some(stream),
+            ContextEntry::Root(_) => None,
+        }
+    }
+
+    /// The access window of the effective context (`None` for root contexts).
+    pub(crate) fn effective_access(&self) -> Option<Access> {
+        match self.contexts.get(&self.effective_context)? {
+            ContextEntry::Http { access, .. } => Some(*access),
+            ContextEntry::Root(_) => None,
+        }
+    }
+
+    /// Mutable access window of the effective context.
+    pub(crate) fn effective_access_mut(&mut self) -> Option<&mut Access> {
+        match self.contexts.get_mut(&self.effective_context)? {
+            ContextEntry::Http { access, .. } => Some(access),
             ContextEntry::Root(_) => None,
         }
     }

@@ -9,7 +9,7 @@ use wasmtime::{Engine, Store, StoreLimitsBuilder, Trap};
 use super::error::ProcExit;
 use super::exports::GuestExports;
 use super::{
-    CompiledModule, ContextEntry, EPOCH_TICK, HostState, LoadError, RootContextInfo, VmEnv, VmError,
+    Access, CompiledModule, ContextEntry, EPOCH_TICK, HostState, LoadError, RootContextInfo, VmEnv, VmError,
 };
 use crate::http::StreamShared;
 
@@ -150,19 +150,31 @@ impl Vm {
     /// `proxy_on_vm_start(root, vm_configuration_size)`; a missing export counts as success.
     pub fn on_vm_start(&mut self, root: u32) -> Result<bool, VmError> {
         let size = self.store.data().env.vm_configuration.len() as i32;
-        match self.exports.on_vm_start.clone() {
-            Some(f) => self.call(root, |s, _| f.call(s, (root as i32, size))).map(|r| r != 0),
-            None => Ok(true),
-        }
+        self.configuring(|vm| {
+            vm.call(root, |s, e| match &e.on_vm_start {
+                Some(f) => f.call(s, (root as i32, size)).map(|r| r != 0),
+                None => Ok(true),
+            })
+        })
     }
 
     /// `proxy_on_configure(root, plugin_configuration_size)`; a missing export counts as success.
     pub fn on_configure(&mut self, root: u32) -> Result<bool, VmError> {
         let size = self.store.data().root_of(root).map_or(0, |r| r.configuration.len()) as i32;
-        match self.exports.on_configure.clone() {
-            Some(f) => self.call(root, |s, _| f.call(s, (root as i32, size))).map(|r| r != 0),
-            None => Ok(true),
-        }
+        self.configuring(|vm| {
+            vm.call(root, |s, e| match &e.on_configure {
+                Some(f) => f.call(s, (root as i32, size)).map(|r| r != 0),
+                None => Ok(true),
+            })
+        })
+    }
+
+    /// Runs `f` with the plugin configuration readable (Envoy's `temp_plugin_` window).
+    fn configuring<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.store.data_mut().configuring = true;
+        let result = f(self);
+        self.store.data_mut().configuring = false;
+        result
     }
 
     /// `proxy_on_tick(root)`.
@@ -184,103 +196,150 @@ impl Vm {
     /// Creates an HTTP context under `root` for `stream` (`proxy_on_context_create(id, root)`).
     pub fn create_http_context(&mut self, root: u32, stream: Rc<StreamShared>) -> Result<u32, VmError> {
         let id = self.next_id();
-        self.store.data_mut().contexts.insert(id, ContextEntry::Http { root, stream });
-        if let Some(f) = self.exports.on_context_create.clone()
-            && let Err(e) = self.call(id, |s, _| f.call(s, (id as i32, root as i32)))
-        {
+        self.store
+            .data_mut()
+            .contexts
+            .insert(id, ContextEntry::Http { root, stream, access: Access::default() });
+        let created = self.call(id, |s, e| match &e.on_context_create {
+            Some(f) => f.call(s, (id as i32, root as i32)),
+            None => Ok(()),
+        });
+        if let Err(e) = created {
             self.store.data_mut().contexts.remove(&id);
             return Err(e);
         }
         Ok(id)
     }
 
+    /// Changes an HTTP context's access window.
+    pub(crate) fn set_access(&mut self, ctx: u32, f: impl FnOnce(&mut Access)) {
+        if let Some(ContextEntry::Http { access, .. }) = self.store.data_mut().contexts.get_mut(&ctx) {
+            f(access);
+        }
+    }
+
+    /// Runs an HTTP callback with a part of the stream opened, closing it again when the
+    /// callback answered "continue" (Envoy drops its pointer then).
+    fn windowed(
+        &mut self,
+        ctx: u32,
+        open: fn(&mut Access, bool),
+        body_eos: Option<bool>,
+        call: impl FnOnce(&mut Store<HostState>, &GuestExports) -> wasmtime::Result<i32>,
+    ) -> Result<u32, VmError> {
+        self.set_access(ctx, |a| {
+            open(a, true);
+            if let Some(eos) = body_eos {
+                a.end_of_stream = eos;
+            }
+        });
+        let status = self.call(ctx, call).map(|r| r as u32);
+        if let Ok(0) = status {
+            self.set_access(ctx, |a| open(a, false));
+        }
+        status
+    }
+
     /// `proxy_on_request_headers`. A missing export continues.
     pub fn on_request_headers(&mut self, ctx: u32, count: usize, eos: bool) -> Result<u32, VmError> {
-        match self.exports.on_request_headers.clone() {
-            Some(f) => self.call(ctx, |s, _| f.call(s, ctx as i32, count as i32, eos)).map(|r| r as u32),
+        let status = self.windowed(ctx, open_request_headers, None, |s, e| match &e.on_request_headers {
+            Some(f) => f.call(s, ctx as i32, count as i32, eos),
             None => Ok(0),
+        });
+        // ContinueAndEndStream also lets go of the headers.
+        if let Ok(2) = status {
+            self.set_access(ctx, |a| a.request_headers = false);
         }
+        status
     }
 
     /// `proxy_on_response_headers`. A missing export continues.
     pub fn on_response_headers(&mut self, ctx: u32, count: usize, eos: bool) -> Result<u32, VmError> {
-        match self.exports.on_response_headers.clone() {
-            Some(f) => self.call(ctx, |s, _| f.call(s, ctx as i32, count as i32, eos)).map(|r| r as u32),
+        let status = self.windowed(ctx, open_response_headers, None, |s, e| match &e.on_response_headers {
+            Some(f) => f.call(s, ctx as i32, count as i32, eos),
             None => Ok(0),
+        });
+        if let Ok(2) = status {
+            self.set_access(ctx, |a| a.response_headers = false);
         }
+        status
     }
 
     /// `proxy_on_request_body`. A missing export continues.
     pub fn on_request_body(&mut self, ctx: u32, size: usize, eos: bool) -> Result<u32, VmError> {
-        self.body(self.exports.on_request_body.clone(), ctx, size, eos)
+        self.windowed(ctx, open_request_body, Some(eos), |s, e| match &e.on_request_body {
+            Some(f) => f.call(s, (ctx as i32, size as i32, i32::from(eos))),
+            None => Ok(0),
+        })
     }
 
     /// `proxy_on_response_body`. A missing export continues.
     pub fn on_response_body(&mut self, ctx: u32, size: usize, eos: bool) -> Result<u32, VmError> {
-        self.body(self.exports.on_response_body.clone(), ctx, size, eos)
-    }
-
-    fn body(
-        &mut self,
-        f: Option<wasmtime::TypedFunc<(i32, i32, i32), i32>>,
-        ctx: u32,
-        size: usize,
-        eos: bool,
-    ) -> Result<u32, VmError> {
-        match f {
-            Some(f) => {
-                self.call(ctx, |s, _| f.call(s, (ctx as i32, size as i32, i32::from(eos)))).map(|r| r as u32)
-            }
+        self.windowed(ctx, open_response_body, Some(eos), |s, e| match &e.on_response_body {
+            Some(f) => f.call(s, (ctx as i32, size as i32, i32::from(eos))),
             None => Ok(0),
-        }
+        })
     }
 
     /// `proxy_on_request_trailers`. A missing export continues.
     pub fn on_request_trailers(&mut self, ctx: u32, count: usize) -> Result<u32, VmError> {
-        match self.exports.on_request_trailers.clone() {
-            Some(f) => self.call(ctx, |s, _| f.call(s, (ctx as i32, count as i32))).map(|r| r as u32),
+        self.windowed(ctx, open_request_trailers, None, |s, e| match &e.on_request_trailers {
+            Some(f) => f.call(s, (ctx as i32, count as i32)),
             None => Ok(0),
-        }
+        })
     }
 
     /// `proxy_on_response_trailers`. A missing export continues.
     pub fn on_response_trailers(&mut self, ctx: u32, count: usize) -> Result<u32, VmError> {
-        match self.exports.on_response_trailers.clone() {
-            Some(f) => self.call(ctx, |s, _| f.call(s, (ctx as i32, count as i32))).map(|r| r as u32),
+        self.windowed(ctx, open_response_trailers, None, |s, e| match &e.on_response_trailers {
+            Some(f) => f.call(s, (ctx as i32, count as i32)),
             None => Ok(0),
-        }
+        })
     }
 
-    /// Ends an HTTP context as Envoy does: `proxy_on_log`, `proxy_on_done`, `proxy_on_delete`,
-    /// then forgets it. Errors are returned after the context is forgotten.
+    /// Ends an HTTP context as Envoy does: `proxy_on_log` (maps readable), `proxy_on_done`,
+    /// `proxy_on_delete`, then forgets it. Errors are returned after the context is forgotten.
     pub fn finish_http_context(&mut self, ctx: u32) -> Result<(), VmError> {
-        let result = self.finish_calls(ctx);
+        self.set_access(ctx, |a| *a = Access { log: true, ..Access::default() });
+        let logged = self.call(ctx, |s, e| match &e.on_log {
+            Some(f) => f.call(s, ctx as i32),
+            None => Ok(()),
+        });
+        self.set_access(ctx, |a| *a = Access::default());
+        let result = logged.and_then(|()| {
+            self.call(ctx, |s, e| match &e.on_done {
+                Some(f) => f.call(s, ctx as i32).map(|_| ()),
+                None => Ok(()),
+            })
+        });
+        let result = result.and_then(|()| {
+            self.call(ctx, |s, e| match &e.on_delete {
+                Some(f) => f.call(s, ctx as i32),
+                None => Ok(()),
+            })
+        });
         let state = self.store.data_mut();
         state.contexts.remove(&ctx);
         state.callouts.forget_context(ctx);
         result
     }
 
-    fn finish_calls(&mut self, ctx: u32) -> Result<(), VmError> {
-        if let Some(f) = self.exports.on_log.clone() {
-            self.call(ctx, |s, _| f.call(s, ctx as i32))?;
+    /// Asks a root context to finish (`proxy_on_done`). `Ok(true)`: done now; `Ok(false)`: the
+    /// guest will call `proxy_done` when its work ends.
+    pub fn root_on_done(&mut self, root: u32) -> Result<bool, VmError> {
+        let done = self.call(root, |s, e| match &e.on_done {
+            Some(f) => f.call(s, root as i32).map(|r| r != 0),
+            None => Ok(true),
+        })?;
+        if !done && let Some(ContextEntry::Root(info)) = self.store.data_mut().contexts.get_mut(&root) {
+            info.done_pending = true;
         }
-        if let Some(f) = self.exports.on_done.clone() {
-            self.call(ctx, |s, _| f.call(s, ctx as i32))?;
-        }
-        if let Some(f) = self.exports.on_delete.clone() {
-            self.call(ctx, |s, _| f.call(s, ctx as i32))?;
-        }
-        Ok(())
+        Ok(done)
     }
 
-    /// Asks a root context to finish (`proxy_on_done`); returns whether it is done at once
-    /// (`true`) or will call `proxy_done` later.
-    pub fn root_on_done(&mut self, root: u32) -> Result<bool, VmError> {
-        match self.exports.on_done.clone() {
-            Some(f) => self.call(root, |s, _| f.call(s, root as i32)).map(|r| r != 0),
-            None => Ok(true),
-        }
+    /// Whether a root context that answered "not yet" has since called `proxy_done`.
+    pub fn root_done_called(&self, root: u32) -> bool {
+        matches!(self.store.data().contexts.get(&root), Some(ContextEntry::Root(info)) if info.done_called)
     }
 
     /// Deletes a root context (`proxy_on_delete`) and forgets it.
@@ -292,6 +351,30 @@ impl Vm {
         self.store.data_mut().contexts.remove(&root);
         result
     }
+}
+
+fn open_request_headers(a: &mut Access, on: bool) {
+    a.request_headers = on;
+}
+
+fn open_response_headers(a: &mut Access, on: bool) {
+    a.response_headers = on;
+}
+
+fn open_request_body(a: &mut Access, on: bool) {
+    a.request_body = on;
+}
+
+fn open_response_body(a: &mut Access, on: bool) {
+    a.response_body = on;
+}
+
+fn open_request_trailers(a: &mut Access, on: bool) {
+    a.request_trailers = on;
+}
+
+fn open_response_trailers(a: &mut Access, on: bool) {
+    a.response_trailers = on;
 }
 
 fn classify(err: wasmtime::Error, limit: Duration) -> VmError {
