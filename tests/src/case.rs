@@ -126,6 +126,9 @@ pub struct RequestSpec {
     /// Body.
     #[serde(default)]
     pub body: Option<String>,
+    /// Repeat `body` this many times (large bodies arrive in several chunks).
+    #[serde(default)]
+    pub body_repeat: Option<usize>,
     /// Send again (every 100 ms) until the expectations hold, at most this many times; for
     /// effects that take time (timers, queues).
     #[serde(default)]
@@ -174,7 +177,9 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
     let weir_addr = weir.listener("main")?;
 
     let mut failures = Vec::new();
-    let envoy_answers = send_all(case, envoy_addr, "envoy", &mut failures).await?;
+    let envoy_answers = send_all(case, envoy_addr, "envoy", &mut failures)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}\n--- envoy log tail ---\n{}", envoy.log_tail()))?;
     let weir_answers = send_all(case, weir_addr, "weir", &mut failures).await?;
     if !case.no_compare {
         for (request, (e, w)) in case.requests.iter().zip(envoy_answers.iter().zip(&weir_answers)) {
@@ -237,7 +242,7 @@ fn build(spec: &RequestSpec) -> anyhow::Result<http::Request<Full<Bytes>>> {
     for (k, v) in &spec.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }
-    let body = spec.body.clone().unwrap_or_default();
+    let body = spec.body.clone().unwrap_or_default().repeat(spec.body_repeat.unwrap_or(1));
     builder.body(Full::new(Bytes::from(body))).context("bad request spec")
 }
 

@@ -94,14 +94,8 @@ fn prometheus(state: &ServerState) -> String {
 
 /// Envoy's `/stats` text format (`name: value`), for the plugin metrics.
 fn envoy_stats(state: &ServerState) -> String {
-    let mut prom = String::new();
-    state.snapshot.load().process.metrics.encode(&mut prom);
     let mut out = String::new();
-    for line in prom.lines().filter(|l| !l.starts_with('#')) {
-        if let Some((name, value)) = line.rsplit_once(' ') {
-            let _ = writeln!(out, "{}: {value}", name.replacen("wasmcustom_", "wasmcustom.", 1));
-        }
-    }
+    state.snapshot.load().process.metrics.envoy_text(&mut out);
     out
 }
 

@@ -11,7 +11,7 @@ use weir_abi::Status;
 use super::{CalloutKind, CalloutState};
 use crate::http::{HeaderMap, full_body};
 use crate::services::WorkerServices;
-use crate::upstream::Cluster;
+use crate::upstream::{Cluster, UpstreamError};
 use crate::wasm::HostState;
 
 /// Largest call response body kept (bigger responses fail the callout).
@@ -38,7 +38,9 @@ pub(crate) fn dispatch(
     let task = tokio::task::spawn_local(async move {
         let call = run(cluster, headers, body);
         let result = match timeout {
-            Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| Err("timeout".into())),
+            Some(limit) => {
+                tokio::time::timeout(limit, call).await.unwrap_or_else(|_| Ok(local_reply(&UpstreamError::Timeout)))
+            }
             None => call.await,
         };
         deliver(&weak, instance, token, result);
@@ -47,12 +49,23 @@ pub(crate) fn dispatch(
     Ok(token)
 }
 
+/// Runs the call. Like Envoy's async client, a connection failure or timeout is answered with the
+/// router's local reply (503 / 504) rather than a failed callout; only a reset after the
+/// response started is a failure.
 async fn run(cluster: Rc<Cluster>, headers: HeaderMap, body: Bytes) -> Result<CalloutState, String> {
     let request = crate::http::upstream_request(&headers, full_body(body), cluster.http2())?;
-    let (_, connection) = cluster.connect().await.map_err(|e| e.to_string())?;
-    let response = connection.send(request).await.map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let exchange = async {
+        let (_, connection) = cluster.connect().await?;
+        connection.send(request).await
+    };
+    let response = match exchange.await {
+        Ok(response) => response,
+        Err(error) => return Ok(local_reply(&error)),
+    };
     let (parts, body) = response.into_parts();
     let mut headers = crate::http::response_map(&parts);
+    crate::http::add_service_time(&mut headers, started);
     headers.remove(b"transfer-encoding");
     let limited = http_body_util::Limited::new(body, MAX_RESPONSE_BODY);
     let collected = limited.collect().await.map_err(|e| e.to_string())?;
@@ -65,6 +78,15 @@ async fn run(cluster: Rc<Cluster>, headers: HeaderMap, body: Bytes) -> Result<Ca
         status: 0,
         message: Bytes::new(),
     })
+}
+
+fn local_reply(error: &UpstreamError) -> CalloutState {
+    let (status, body, _) = error.local_reply();
+    let mut headers = HeaderMap::with_capacity(3);
+    headers.add(Bytes::from_static(b":status"), Bytes::from(status.to_string()));
+    headers.add(Bytes::from_static(b"content-length"), Bytes::from(body.len().to_string()));
+    headers.add(Bytes::from_static(b"content-type"), Bytes::from_static(b"text/plain"));
+    CalloutState { headers, body: Bytes::from(body), ..CalloutState::default() }
 }
 
 fn deliver(worker: &Weak<WorkerServices>, instance: u64, token: u32, result: Result<CalloutState, String>) {

@@ -40,20 +40,25 @@ pub struct FilteredBody {
     out: VecDeque<Frame<Bytes>>,
     wait: Wait,
     inner_done: bool,
+    /// The source is HTTP/1: end of stream arrives as its own empty chunk (as Envoy's HTTP/1
+    /// codec delivers it), never on the last data chunk.
+    split_eos: bool,
     ended: bool,
     waiter: Option<Pin<Box<dyn Future<Output = ()>>>>,
 }
 
 impl FilteredBody {
-    /// Wraps `inner`; plugins are called in `order` (chain indices).
+    /// Wraps `inner`; plugins are called in `order` (chain indices). `split_eos`: see the field.
     pub fn new(
         inner: BoxBody,
         chain: Rc<Chain>,
         direction: Direction,
         order: Vec<usize>,
         limit: usize,
+        split_eos: bool,
     ) -> Self {
         FilteredBody {
+            split_eos,
             inner,
             chain,
             direction,
@@ -342,17 +347,29 @@ impl Body for FilteredBody {
                 Poll::Ready(Some(Ok(frame))) => {
                     let frame = match frame.into_data() {
                         Ok(data) => {
-                            let eos = this.inner.is_end_stream();
-                            this.inner_done = eos;
+                            let last = this.inner.is_end_stream();
+                            this.inner_done = last;
                             this.count(data.len());
-                            match this.run_data(0, BytesMut::from(data), eos) {
-                                Ok(Some(chunk)) => {
-                                    if !chunk.is_empty() || eos {
+                            // With `split_eos` the end of stream follows as an empty chunk, run
+                            // at once: the sink may stop polling once the declared length is
+                            // written, and plugins must still see end of stream.
+                            let chunks: &[(bool, bool)] = match (last, this.split_eos) {
+                                (true, true) => &[(true, false), (false, true)],
+                                (last, _) => &[(true, last)],
+                            };
+                            let mut data = Some(BytesMut::from(data));
+                            for &(with_data, eos) in chunks {
+                                let chunk = if with_data { data.take().unwrap_or_default() } else { BytesMut::new() };
+                                match this.run_data(0, chunk, eos) {
+                                    Ok(Some(chunk)) if !chunk.is_empty() || eos => {
                                         this.out.push_back(Frame::data(chunk.freeze()));
                                     }
+                                    Ok(_) => {}
+                                    Err(halt) => return this.halt(halt),
                                 }
-                                Ok(None) => {}
-                                Err(halt) => return this.halt(halt),
+                                if !matches!(this.wait, Wait::None) {
+                                    break;
+                                }
                             }
                             continue;
                         }

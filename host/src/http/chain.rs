@@ -279,31 +279,48 @@ impl Chain {
             return;
         }
         self.stream.data.borrow_mut().phase = super::Phase::Done;
+        // Envoy logs every filter first, then destroys them (on_done, on_delete) in order.
+        let mut logged = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
+            let ctx = slot.ctx.take();
             if slot.failed.get() {
                 continue;
             }
             let result = match slot.handle.vm.try_borrow_mut() {
                 Ok(mut vm) if vm.failure().is_none() => {
-                    let ctx = match slot.ctx.take() {
+                    let ctx = match ctx {
                         Some(ctx) => Ok(ctx),
                         None => vm.create_http_context(slot.handle.root_context, self.stream.clone()),
                     };
-                    ctx.and_then(|ctx| vm.finish_http_context(ctx))
+                    ctx.and_then(|ctx| vm.log_http_context(ctx).map(|()| ctx))
                 }
                 Ok(mut vm) => {
-                    if let Some(ctx) = slot.ctx.take() {
+                    if let Some(ctx) = ctx {
                         vm.state_mut().contexts.remove(&ctx);
                     }
-                    Ok(())
+                    continue;
                 }
                 Err(_) => Err(VmError::Busy),
             };
-            if let Err(error) = result {
-                tracing::error!(plugin = %slot.handle.name(), "plugin failed while ending a stream: {error}");
-                slot.handle.record_failure(&error);
+            match result {
+                Ok(ctx) => logged.push((slot, ctx)),
+                Err(error) => Self::report(slot, &error),
             }
         }
+        for (slot, ctx) in logged {
+            let result = match slot.handle.vm.try_borrow_mut() {
+                Ok(mut vm) => vm.destroy_http_context(ctx),
+                Err(_) => Err(VmError::Busy),
+            };
+            if let Err(error) = result {
+                Self::report(slot, &error);
+            }
+        }
+    }
+
+    fn report(slot: &Slot, error: &VmError) {
+        tracing::error!(plugin = %slot.handle.name(), "plugin failed while ending a stream: {error}");
+        slot.handle.record_failure(error);
     }
 }
 

@@ -70,6 +70,13 @@ pub fn response_map(parts: &http::response::Parts) -> HeaderMap {
     map
 }
 
+/// Adds `x-envoy-upstream-service-time` (milliseconds since `started`), which Envoy's router
+/// adds to upstream responses and plugins may read.
+pub fn add_service_time(map: &mut HeaderMap, started: std::time::Instant) {
+    let ms = started.elapsed().as_millis().to_string();
+    map.add(Bytes::from_static(b"x-envoy-upstream-service-time"), Bytes::from(ms));
+}
+
 /// Trailers (an `http::HeaderMap`) → plugin header map.
 pub fn header_map_from_http(headers: &http::HeaderMap) -> HeaderMap {
     let mut map = HeaderMap::with_capacity(headers.len());

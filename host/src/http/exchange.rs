@@ -138,6 +138,7 @@ impl Run {
         };
         self.stream.data.borrow_mut().info.cluster_name = Some(cluster_name);
 
+        let downstream_http1 = self.stream.data.borrow().info.protocol != "HTTP/2";
         let request_body: BoxBody = if end_of_stream {
             super::empty_body()
         } else {
@@ -148,6 +149,7 @@ impl Run {
                 Direction::Request,
                 order,
                 self.listener.buffer_limit,
+                downstream_http1,
             ))
         };
         let upstream_headers = {
@@ -162,6 +164,7 @@ impl Run {
                 return self.local(LocalReply::host(400, Bytes::new(), "invalid_request"), None).await;
             }
         };
+        let started = std::time::Instant::now();
         let exchange = async {
             let (addr, connection) = cluster.connect().await?;
             self.stream.data.borrow_mut().info.upstream_address = Some(addr);
@@ -184,7 +187,7 @@ impl Run {
             Err(halt) => return self.halted(halt).await,
         };
         match response {
-            Ok(response) => self.respond(response).await,
+            Ok(response) => self.respond(response, started).await,
             Err(error) => {
                 if let Some(halt) = self.chain.take_halt() {
                     return self.halted(halt).await;
@@ -194,13 +197,19 @@ impl Run {
         }
     }
 
-    async fn respond(self, response: Response<Incoming>) -> Result<Response<BoxBody>, BoxError> {
+    async fn respond(
+        self,
+        response: Response<Incoming>,
+        started: std::time::Instant,
+    ) -> Result<Response<BoxBody>, BoxError> {
         let (parts, body) = response.into_parts();
         let end_of_stream = body.is_end_stream();
         {
+            let mut headers = response_map(&parts);
+            super::add_service_time(&mut headers, started);
             let mut data = self.stream.data.borrow_mut();
             data.phase = Phase::Response;
-            data.response_headers = Some(response_map(&parts));
+            data.response_headers = Some(headers);
             data.info.response_code = Some(parts.status.as_u16());
             data.info.response_code_details = "via_upstream".into();
         }
@@ -208,21 +217,18 @@ impl Run {
             return self.halted(halt).await;
         }
         let body = super::boxed(body.map_err(|e| Box::new(e) as BoxError));
-        Ok(self.downstream(body))
+        // An HTTP/1 upstream ends its body with a separate empty chunk, as in Envoy.
+        let split_eos = parts.version < http::Version::HTTP_2;
+        Ok(self.downstream(body, split_eos))
     }
 
     /// Builds the downstream response from the (possibly modified) response headers, with the
     /// body flowing through the response plugins.
-    fn downstream(self, body: BoxBody) -> Response<BoxBody> {
+    fn downstream(self, body: BoxBody, split_eos: bool) -> Response<BoxBody> {
         let order = self.chain.response_order.borrow().clone();
         let headers = self.stream.data.borrow().response_headers.clone().unwrap_or_default();
-        let body = FilteredBody::new(
-            body,
-            self.chain.clone(),
-            Direction::Response,
-            order,
-            self.listener.buffer_limit,
-        );
+        let body =
+            FilteredBody::new(body, self.chain.clone(), Direction::Response, order, self.listener.buffer_limit, split_eos);
         downstream_response(&headers, super::boxed(body))
     }
 
@@ -255,7 +261,7 @@ impl Run {
             data.info.response_code_details = reply.details.replace(' ', "_");
         }
         match self.chain.response_headers(end_of_stream).await {
-            Ok(()) => Ok(self.downstream(full_body(reply.body))),
+            Ok(()) => Ok(self.downstream(full_body(reply.body), false)),
             Err(Halt::LocalReply(_)) => match self.chain.take_local_reply() {
                 // A second local reply while sending one goes out as is (as Envoy avoids loops).
                 Some(second) => Ok(plain_reply(&second, &self.stream)),
@@ -279,17 +285,6 @@ fn plain_reply(reply: &LocalReply, stream: &StreamShared) -> Response<BoxBody> {
 }
 
 fn upstream_failure(error: &UpstreamError) -> LocalReply {
-    match error {
-        UpstreamError::Timeout => {
-            LocalReply::host(504, "upstream request timeout", "upstream_response_timeout")
-        }
-        other => LocalReply::host(
-            503,
-            format!(
-                "upstream connect error or disconnect/reset before headers. reset reason: {}",
-                other.reset_reason()
-            ),
-            "upstream_reset_before_response_started",
-        ),
-    }
+    let (status, body, details) = error.local_reply();
+    LocalReply::host(u32::from(status), body, details)
 }

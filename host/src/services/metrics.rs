@@ -127,6 +127,21 @@ impl PluginMetrics {
         }
     }
 
+    /// Envoy's `/stats` text (`wasmcustom.<name>: <value>`) for counters and gauges, sorted.
+    pub fn envoy_text(&self, out: &mut String) {
+        let by_name = self.by_name.read();
+        let mut names: Vec<(&String, u32)> = by_name.iter().map(|((_, name), id)| (name, *id)).collect();
+        names.sort();
+        for (name, id) in names {
+            let line = match self.lookup(id) {
+                Some(Metric::Counter(c)) => format!("wasmcustom.{name}: {}\n", c.get()),
+                Some(Metric::Gauge(g)) => format!("wasmcustom.{name}: {}\n", g.get()),
+                Some(Metric::Histogram(_)) | None => continue,
+            };
+            out.push_str(&line);
+        }
+    }
+
     /// Prometheus text exposition of every plugin metric.
     pub fn encode(&self, out: &mut String) {
         let registry = self.registry.lock();

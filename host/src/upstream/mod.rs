@@ -38,9 +38,22 @@ impl UpstreamError {
     pub fn reset_reason(&self) -> &'static str {
         match self {
             UpstreamError::UnknownCluster(_) => "cluster not found",
-            UpstreamError::ConnectFailure(_) | UpstreamError::ConnectTimeout => "connection failure",
+            UpstreamError::ConnectFailure(_) => "remote connection failure",
+            UpstreamError::ConnectTimeout => "connection timeout",
             UpstreamError::Reset(_) => "connection termination",
             UpstreamError::Timeout => "timeout",
+        }
+    }
+
+    /// The local reply Envoy's router makes for this failure: status, body and details.
+    pub fn local_reply(&self) -> (u16, String, &'static str) {
+        match self {
+            UpstreamError::Timeout => (504, "upstream request timeout".into(), "upstream_response_timeout"),
+            other => (
+                503,
+                format!("upstream connect error or disconnect/reset before headers. reset reason: {}", other.reset_reason()),
+                "upstream_reset_before_response_started",
+            ),
         }
     }
 }

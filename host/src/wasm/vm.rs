@@ -297,31 +297,42 @@ impl Vm {
         })
     }
 
-    /// Ends an HTTP context as Envoy does: `proxy_on_log` (maps readable), `proxy_on_done`,
-    /// `proxy_on_delete`, then forgets it. Errors are returned after the context is forgotten.
-    pub fn finish_http_context(&mut self, ctx: u32) -> Result<(), VmError> {
+    /// `proxy_on_log` with the stream's maps readable (Envoy's access-log phase).
+    pub fn log_http_context(&mut self, ctx: u32) -> Result<(), VmError> {
         self.set_access(ctx, |a| *a = Access { log: true, ..Access::default() });
         let logged = self.call(ctx, |s, e| match &e.on_log {
             Some(f) => f.call(s, ctx as i32),
             None => Ok(()),
         });
         self.set_access(ctx, |a| *a = Access::default());
-        let result = logged.and_then(|()| {
-            self.call(ctx, |s, e| match &e.on_done {
+        if logged.is_err() {
+            self.forget_http_context(ctx);
+        }
+        logged
+    }
+
+    /// `proxy_on_done` then `proxy_on_delete`, then forgets the context (and cancels its
+    /// callouts). The context is forgotten even when a call fails.
+    pub fn destroy_http_context(&mut self, ctx: u32) -> Result<(), VmError> {
+        let result = self
+            .call(ctx, |s, e| match &e.on_done {
                 Some(f) => f.call(s, ctx as i32).map(|_| ()),
                 None => Ok(()),
             })
-        });
-        let result = result.and_then(|()| {
-            self.call(ctx, |s, e| match &e.on_delete {
-                Some(f) => f.call(s, ctx as i32),
-                None => Ok(()),
-            })
-        });
+            .and_then(|()| {
+                self.call(ctx, |s, e| match &e.on_delete {
+                    Some(f) => f.call(s, ctx as i32),
+                    None => Ok(()),
+                })
+            });
+        self.forget_http_context(ctx);
+        result
+    }
+
+    fn forget_http_context(&mut self, ctx: u32) {
         let state = self.store.data_mut();
         state.contexts.remove(&ctx);
         state.callouts.forget_context(ctx);
-        result
     }
 
     /// Asks a root context to finish (`proxy_on_done`). `Ok(true)`: done now; `Ok(false)`: the

@@ -322,9 +322,13 @@ fn run_one(op: &Op, scope: &mut Scope) {
                     pairs.push((to.clone(), String::from_utf8_lossy(&v).into_owned()));
                 }
             }
-            let s = match raw::http_call(cluster, &raw::encode_pairs(&pairs), body.as_bytes(), *timeout_ms) {
+            // Through the SDK, which must know the token to route the response.
+            let headers: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let body = (!body.is_empty()).then_some(body.as_bytes());
+            let timeout = std::time::Duration::from_millis(u64::from(*timeout_ms));
+            let s = match proxy_wasm::hostcalls::dispatch_http_call(cluster, headers, body, vec![], timeout) {
                 Ok(_) => 0,
-                Err(s) => s,
+                Err(s) => s as u32,
             };
             status(scope, id, s);
         }
@@ -335,17 +339,25 @@ fn run_one(op: &Op, scope: &mut Scope) {
             {
                 message = String::from_utf8_lossy(&v).into_owned();
             }
-            let meta = raw::encode_pairs(metadata);
-            match raw::grpc_call(cluster, service, method, &meta, message.as_bytes(), *timeout_ms) {
+            let meta: Vec<(&str, &[u8])> = metadata.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+            let timeout = std::time::Duration::from_millis(u64::from(*timeout_ms));
+            match proxy_wasm::hostcalls::dispatch_grpc_call(
+                cluster,
+                service,
+                method,
+                meta,
+                Some(message.as_bytes()),
+                timeout,
+            ) {
                 Ok(token) => {
                     scope.last_grpc = Some(token);
                     status(scope, id, 0);
                 }
-                Err(s) => status(scope, id, s),
+                Err(s) => status(scope, id, s as u32),
             }
         }
         Op::GrpcStream { cluster, service, method, messages, half_close, id } => {
-            match raw::grpc_stream(cluster, service, method, &raw::encode_pairs(&[])) {
+            match proxy_wasm::hostcalls::open_grpc_stream(cluster, service, method, vec![]).map_err(|s| s as u32) {
                 Ok(token) => {
                     scope.last_grpc = Some(token);
                     let last = messages.len().saturating_sub(1);

@@ -57,43 +57,6 @@ unsafe extern "C" {
         rs: *mut usize,
     ) -> u32;
     fn proxy_get_status(code: *mut u32, mp: *mut *mut u8, ms: *mut usize) -> u32;
-    fn proxy_http_call(
-        up: *const u8,
-        us: usize,
-        hp: *const u8,
-        hs: usize,
-        bp: *const u8,
-        bs: usize,
-        tp: *const u8,
-        ts: usize,
-        timeout: u32,
-        token: *mut u32,
-    ) -> u32;
-    fn proxy_grpc_call(
-        sp: *const u8,
-        ss: usize,
-        np: *const u8,
-        ns: usize,
-        mp: *const u8,
-        ms: usize,
-        hp: *const u8,
-        hs: usize,
-        bp: *const u8,
-        bs: usize,
-        timeout: u32,
-        token: *mut u32,
-    ) -> u32;
-    fn proxy_grpc_stream(
-        sp: *const u8,
-        ss: usize,
-        np: *const u8,
-        ns: usize,
-        mp: *const u8,
-        ms: usize,
-        hp: *const u8,
-        hs: usize,
-        token: *mut u32,
-    ) -> u32;
     fn proxy_grpc_send(token: u32, mp: *const u8, ms: usize, end: u32) -> u32;
     fn proxy_grpc_close(token: u32) -> u32;
     fn proxy_grpc_cancel(token: u32) -> u32;
@@ -369,70 +332,8 @@ pub fn get_status() -> Result<(u32, Vec<u8>), u32> {
     take(status, ptr, size).map(|m| (code, m.unwrap_or_default()))
 }
 
-/// `proxy_http_call`.
-pub fn http_call(cluster: &str, headers: &[u8], body: &[u8], timeout: u32) -> Result<u32, u32> {
-    // SAFETY: plain hostcall with valid pointers.
-    with_token(|t| unsafe {
-        proxy_http_call(
-            cluster.as_ptr(),
-            cluster.len(),
-            headers.as_ptr(),
-            headers.len(),
-            body.as_ptr(),
-            body.len(),
-            std::ptr::null(),
-            0,
-            timeout,
-            t,
-        )
-    })
-}
 
-/// `proxy_grpc_call`.
-pub fn grpc_call(
-    cluster: &str,
-    service: &str,
-    method: &str,
-    metadata: &[u8],
-    message: &[u8],
-    timeout: u32,
-) -> Result<u32, u32> {
-    // SAFETY: plain hostcall with valid pointers.
-    with_token(|t| unsafe {
-        proxy_grpc_call(
-            cluster.as_ptr(),
-            cluster.len(),
-            service.as_ptr(),
-            service.len(),
-            method.as_ptr(),
-            method.len(),
-            metadata.as_ptr(),
-            metadata.len(),
-            message.as_ptr(),
-            message.len(),
-            timeout,
-            t,
-        )
-    })
-}
 
-/// `proxy_grpc_stream`.
-pub fn grpc_stream(cluster: &str, service: &str, method: &str, metadata: &[u8]) -> Result<u32, u32> {
-    // SAFETY: plain hostcall with valid pointers.
-    with_token(|t| unsafe {
-        proxy_grpc_stream(
-            cluster.as_ptr(),
-            cluster.len(),
-            service.as_ptr(),
-            service.len(),
-            method.as_ptr(),
-            method.len(),
-            metadata.as_ptr(),
-            metadata.len(),
-            t,
-        )
-    })
-}
 
 /// `proxy_grpc_send`.
 pub fn grpc_send(token: u32, message: &[u8], end: bool) -> u32 {
