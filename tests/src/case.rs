@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use serde::Deserialize;
 
-pub use config_gen::{envoy_config, weir_config};
+pub use config_gen::{Targets, envoy_config, weir_config};
 pub use expect::{Expect, UpstreamExpect, check, compare};
 
 use crate::client::{self, Reply};
@@ -104,6 +104,8 @@ pub enum ClusterTarget {
     Echo,
     /// A port nothing listens on.
     Dead,
+    /// The tonic gRPC test server (HTTP/2).
+    Grpc,
 }
 
 /// One request and what must come back.
@@ -170,10 +172,18 @@ pub type Answers = Vec<Reply>;
 /// Runs a case against both hosts; returns every failure found (empty: pass).
 pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
     let echo = EchoServer::start()?;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let envoy = Envoy::start(&envoy_config(case, echo.addr(), dead)?).await?;
+    let grpc = match case.clusters.iter().any(|c| c.target == ClusterTarget::Grpc) {
+        true => Some(crate::grpc::GrpcServer::start()?),
+        false => None,
+    };
+    let targets = Targets {
+        echo: echo.addr(),
+        dead: std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
+        grpc: grpc.as_ref().map(|g| g.addr()),
+    };
+    let envoy = Envoy::start(&envoy_config(case, &targets)?).await?;
     let envoy_addr = envoy.listener("main").await?;
-    let weir = Weir::start_async(weir_config(case, echo.addr(), dead)?, 1).await?;
+    let weir = Weir::start_async(weir_config(case, &targets)?, 1).await?;
     let weir_addr = weir.listener("main")?;
 
     let mut failures = Vec::new();

@@ -10,6 +10,7 @@ pub mod case;
 pub mod client;
 pub mod echo;
 pub mod envoy;
+pub mod grpc;
 pub mod paths;
 pub mod weir;
 

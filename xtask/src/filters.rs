@@ -60,6 +60,49 @@ pub fn ensure_target() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every AssemblyScript filter (a directory with `package.json` and `assembly/index.ts`).
+pub fn assemblyscript() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for parent in ["filters", "examples", "tests/filters"] {
+        let Ok(entries) = std::fs::read_dir(util::root().join(parent)) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.join("package.json").exists() && path.join("assembly/index.ts").exists() {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Builds an AssemblyScript filter with its pinned toolchain (`npm ci`, then `asc`).
+fn build_assemblyscript(dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let installed = dir.join("node_modules/.package-lock.json");
+    let fresh = match (std::fs::metadata(&installed), std::fs::metadata(dir.join("package-lock.json"))) {
+        (Ok(i), Ok(l)) => i.modified().ok() >= l.modified().ok(),
+        _ => false,
+    };
+    if !fresh {
+        util::run(Command::new("npm").current_dir(dir).args(["ci", "--no-audit", "--no-fund", "--silent"]))
+            .context("npm ci (Node.js and npm are needed for AssemblyScript test filters)")?;
+    }
+    util::run(
+        Command::new("npx")
+            .current_dir(dir)
+            .args([
+                "--no-install",
+                "asc",
+                "assembly/index.ts",
+                "--use",
+                "abort=abort_proc_exit",
+                "--optimize",
+                "-b",
+            ])
+            .arg(out),
+    )
+}
+
 /// Builds all filters; returns the `.wasm` paths.
 pub fn build() -> anyhow::Result<Vec<PathBuf>> {
     ensure_target()?;
@@ -81,6 +124,12 @@ pub fn build() -> anyhow::Result<Vec<PathBuf>> {
         let from = built_dir.join(format!("{}.wasm", c.package.replace('-', "_")));
         let to = out_dir.join(format!("{}.wasm", c.name));
         std::fs::copy(&from, &to).with_context(|| format!("copy {} to {}", from.display(), to.display()))?;
+        built.push(to);
+    }
+    for dir in assemblyscript() {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let to = out_dir.join(format!("{name}.wasm"));
+        build_assemblyscript(&dir, &to).with_context(|| format!("building {}", dir.display()))?;
         built.push(to);
     }
     Ok(built)

@@ -248,7 +248,7 @@ async fn run(
     if let Some(status) = grpc_status(&headers) {
         // Trailers-only response.
         on_event(GrpcEvent::TrailingMetadata(headers.clone()));
-        return (status, headers.get(b"grpc-message").cloned().unwrap_or_default());
+        return (status, upstream_message(status, &headers));
     }
     on_event(GrpcEvent::InitialMetadata(headers));
     let mut buffer = BytesMut::new();
@@ -268,7 +268,7 @@ async fn run(
                 if let Ok(trailers) = frame.into_trailers() {
                     let map = header_map_from_http(&trailers);
                     let status = grpc_status(&map).unwrap_or(code::INTERNAL);
-                    let message = map.get(b"grpc-message").cloned().unwrap_or_default();
+                    let message = upstream_message(status, &map);
                     on_event(GrpcEvent::TrailingMetadata(map));
                     return (status, message);
                 }
@@ -276,6 +276,18 @@ async fn run(
         }
     }
     (code::INTERNAL, Bytes::from_static(b"stream ended without grpc-status"))
+}
+
+/// The status message for a status the server sent, shaped as Envoy's async client reports it:
+/// `via_upstream` for OK, else the raw (still percent-encoded) `grpc-message` followed by
+/// `{via_upstream}`.
+fn upstream_message(status: u32, trailers: &HeaderMap) -> Bytes {
+    if status == code::OK {
+        return Bytes::from_static(b"via_upstream");
+    }
+    let mut message = trailers.get(b"grpc-message").map(|m| m.to_vec()).unwrap_or_default();
+    message.extend_from_slice(b"{via_upstream}");
+    Bytes::from(message)
 }
 
 fn grpc_status(map: &HeaderMap) -> Option<u32> {

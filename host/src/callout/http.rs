@@ -38,9 +38,9 @@ pub(crate) fn dispatch(
     let task = tokio::task::spawn_local(async move {
         let call = run(cluster, headers, body);
         let result = match timeout {
-            Some(limit) => {
-                tokio::time::timeout(limit, call).await.unwrap_or_else(|_| Ok(local_reply(&UpstreamError::Timeout)))
-            }
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or_else(|_| Ok(local_reply(&UpstreamError::Timeout))),
             None => call.await,
         };
         deliver(&weak, instance, token, result);

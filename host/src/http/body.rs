@@ -359,7 +359,8 @@ impl Body for FilteredBody {
                             };
                             let mut data = Some(BytesMut::from(data));
                             for &(with_data, eos) in chunks {
-                                let chunk = if with_data { data.take().unwrap_or_default() } else { BytesMut::new() };
+                                let chunk =
+                                    if with_data { data.take().unwrap_or_default() } else { BytesMut::new() };
                                 match this.run_data(0, chunk, eos) {
                                     Ok(Some(chunk)) if !chunk.is_empty() || eos => {
                                         this.out.push_back(Frame::data(chunk.freeze()));

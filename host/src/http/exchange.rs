@@ -227,8 +227,14 @@ impl Run {
     fn downstream(self, body: BoxBody, split_eos: bool) -> Response<BoxBody> {
         let order = self.chain.response_order.borrow().clone();
         let headers = self.stream.data.borrow().response_headers.clone().unwrap_or_default();
-        let body =
-            FilteredBody::new(body, self.chain.clone(), Direction::Response, order, self.listener.buffer_limit, split_eos);
+        let body = FilteredBody::new(
+            body,
+            self.chain.clone(),
+            Direction::Response,
+            order,
+            self.listener.buffer_limit,
+            split_eos,
+        );
         downstream_response(&headers, super::boxed(body))
     }
 

@@ -18,7 +18,8 @@ use bytes::Bytes;
 pub use body::{BodyHalted, FilteredBody};
 pub use chain::{Chain, Direction, Halt};
 pub use convert::{
-    add_service_time, header_map_from_http, http_trailers_from_map, request_map, response_map, upstream_request,
+    add_service_time, header_map_from_http, http_trailers_from_map, request_map, response_map,
+    upstream_request,
 };
 pub use exchange::{ConnectionInfo, Exchange, ListenerContext};
 pub use headers::HeaderMap;

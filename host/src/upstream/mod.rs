@@ -51,7 +51,10 @@ impl UpstreamError {
             UpstreamError::Timeout => (504, "upstream request timeout".into(), "upstream_response_timeout"),
             other => (
                 503,
-                format!("upstream connect error or disconnect/reset before headers. reset reason: {}", other.reset_reason()),
+                format!(
+                    "upstream connect error or disconnect/reset before headers. reset reason: {}",
+                    other.reset_reason()
+                ),
                 "upstream_reset_before_response_started",
             ),
         }

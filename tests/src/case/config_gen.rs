@@ -16,14 +16,26 @@ fn default_vhosts() -> Value {
     }])
 }
 
-fn clusters(case: &Case, echo: SocketAddr, dead: SocketAddr) -> Vec<(String, SocketAddr, bool)> {
-    let mut out = vec![("upstream".to_string(), echo, false)];
+/// Where a case's clusters point.
+#[derive(Debug, Clone, Copy)]
+pub struct Targets {
+    /// The echo server.
+    pub echo: SocketAddr,
+    /// A closed port.
+    pub dead: SocketAddr,
+    /// The gRPC test server, when the case uses one.
+    pub grpc: Option<SocketAddr>,
+}
+
+fn clusters(case: &Case, targets: &Targets) -> Vec<(String, SocketAddr, bool)> {
+    let mut out = vec![("upstream".to_string(), targets.echo, false)];
     for c in &case.clusters {
-        let addr = match c.target {
-            ClusterTarget::Echo => echo,
-            ClusterTarget::Dead => dead,
+        let (addr, http2) = match c.target {
+            ClusterTarget::Echo => (targets.echo, c.http2),
+            ClusterTarget::Dead => (targets.dead, c.http2),
+            ClusterTarget::Grpc => (targets.grpc.unwrap_or(targets.dead), true),
         };
-        out.push((c.name.clone(), addr, c.http2));
+        out.push((c.name.clone(), addr, http2));
     }
     out
 }
@@ -37,7 +49,7 @@ fn config_string(value: &Option<Value>) -> Option<String> {
 }
 
 /// weir's `weir.yaml` for the case.
-pub fn weir_config(case: &Case, echo: SocketAddr, dead: SocketAddr) -> anyhow::Result<String> {
+pub fn weir_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
     let mut plugins = Vec::new();
     for p in &case.plugins {
         let mut plugin = json!({
@@ -65,7 +77,7 @@ pub fn weir_config(case: &Case, echo: SocketAddr, dead: SocketAddr) -> anyhow::R
             "http_filters": case.plugins.iter().map(|p| p.name()).collect::<Vec<_>>(),
             "virtual_hosts": case.virtual_hosts.clone().unwrap_or_else(default_vhosts),
         }],
-        "clusters": clusters(case, echo, dead).into_iter().map(|(name, addr, http2)| json!({
+        "clusters": clusters(case, targets).into_iter().map(|(name, addr, http2)| json!({
             "name": name, "endpoints": [addr.to_string()], "http2": http2,
         })).collect::<Vec<_>>(),
         "plugins": plugins,
@@ -74,7 +86,7 @@ pub fn weir_config(case: &Case, echo: SocketAddr, dead: SocketAddr) -> anyhow::R
 }
 
 /// Envoy's bootstrap for the case.
-pub fn envoy_config(case: &Case, echo: SocketAddr, dead: SocketAddr) -> anyhow::Result<String> {
+pub fn envoy_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
     let mut filters = Vec::new();
     for p in &case.plugins {
         let wasm = crate::paths::filter(&p.filter)?;
@@ -114,7 +126,7 @@ pub fn envoy_config(case: &Case, echo: SocketAddr, dead: SocketAddr) -> anyhow::
         .iter()
         .map(envoy_vhost)
         .collect::<anyhow::Result<_>>()?;
-    let clusters: Vec<Value> = clusters(case, echo, dead)
+    let clusters: Vec<Value> = clusters(case, targets)
         .into_iter()
         .map(|(name, addr, http2)| envoy_cluster(&name, addr, http2))
         .collect();

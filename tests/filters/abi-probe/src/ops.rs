@@ -357,7 +357,9 @@ fn run_one(op: &Op, scope: &mut Scope) {
             }
         }
         Op::GrpcStream { cluster, service, method, messages, half_close, id } => {
-            match proxy_wasm::hostcalls::open_grpc_stream(cluster, service, method, vec![]).map_err(|s| s as u32) {
+            match proxy_wasm::hostcalls::open_grpc_stream(cluster, service, method, vec![])
+                .map_err(|s| s as u32)
+            {
                 Ok(token) => {
                     scope.last_grpc = Some(token);
                     let last = messages.len().saturating_sub(1);

@@ -332,9 +332,6 @@ pub fn get_status() -> Result<(u32, Vec<u8>), u32> {
     take(status, ptr, size).map(|m| (code, m.unwrap_or_default()))
 }
 
-
-
-
 /// `proxy_grpc_send`.
 pub fn grpc_send(token: u32, message: &[u8], end: bool) -> u32 {
     // SAFETY: plain hostcall with a valid slice.
