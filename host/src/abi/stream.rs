@@ -47,8 +47,8 @@ fn with_stream(state: &mut HostState, f: impl FnOnce(&mut HttpStream)) -> Result
     Ok(())
 }
 
-/// Continuing lets go of the paused part: the context can no longer touch those maps and
-/// bodies (Envoy drops its pointers).
+/// Continuing lets go of the request's maps and body: the context can no longer touch them
+/// (Envoy drops those pointers on either direction's continue).
 fn continue_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
     match StreamType::from_raw(kind) {
         Some(StreamType::Request) => {
@@ -57,9 +57,10 @@ fn continue_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
             }
             with_stream(state, |s| s.continue_request = true)
         }
+        // Envoy lets go of the request parts here too (and keeps the response ones).
         Some(StreamType::Response) => {
             if let Some(a) = state.effective_access_mut() {
-                (a.response_headers, a.response_body, a.response_trailers) = (false, false, false);
+                (a.request_headers, a.request_body, a.request_trailers) = (false, false, false);
             }
             with_stream(state, |s| s.continue_response = true)
         }

@@ -213,8 +213,17 @@ impl Run {
             data.info.response_code = Some(parts.status.as_u16());
             data.info.response_code_details = "via_upstream".into();
         }
-        if let Err(halt) = self.chain.response_headers(end_of_stream).await {
-            return self.halted(halt).await;
+        match self.chain.response_headers(end_of_stream).await {
+            Ok(()) => {}
+            // A local reply sent while encoding replaces the response as is (Envoy does not run
+            // it through the response filters again).
+            Err(Halt::LocalReply(_)) => {
+                return match self.chain.take_local_reply() {
+                    Some(reply) => Ok(plain_reply(&reply, &self.stream)),
+                    None => Err("local reply vanished".into()),
+                };
+            }
+            Err(halt) => return self.halted(halt).await,
         }
         let body = super::boxed(body.map_err(|e| Box::new(e) as BoxError));
         // An HTTP/1 upstream ends its body with a separate empty chunk, as in Envoy.

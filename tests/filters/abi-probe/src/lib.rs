@@ -108,7 +108,18 @@ impl Probe {
         self.scope.size = size;
         self.scope.eos = eos;
         ops::run(ops(&program), &mut self.scope);
+        self.flush_report();
         self.scope.action.take().unwrap_or(Action::Continue)
+    }
+
+    /// Moves recorded results into response headers when this context can write them.
+    fn flush_report(&mut self) {
+        let report = std::mem::take(&mut self.scope.report);
+        for (id, value) in report {
+            if raw::replace_header(2, &format!("x-probe-{id}"), &value) != 0 {
+                self.scope.report.push((id, value));
+            }
+        }
     }
 }
 
@@ -154,11 +165,7 @@ impl HttpContext for Probe {
     }
 
     fn on_http_response_headers(&mut self, headers: usize, eos: bool) -> Action {
-        let action = self.phase(|p| &p.response_headers, headers, eos);
-        for (id, value) in std::mem::take(&mut self.scope.report) {
-            raw::replace_header(2, &format!("x-probe-{id}"), &value);
-        }
-        action
+        self.phase(|p| &p.response_headers, headers, eos)
     }
 
     fn on_http_response_body(&mut self, size: usize, eos: bool) -> Action {
