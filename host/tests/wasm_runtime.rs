@@ -39,7 +39,8 @@ fn modules_without_an_abi_marker_are_refused() {
 #[test]
 fn a_wrong_callback_signature_is_named() {
     let runtime = WasmRuntime::new().unwrap();
-    let compiled = runtime.compile("sig", &module(r#"(func (export "proxy_on_configure") (param i32))"#)).unwrap();
+    let compiled =
+        runtime.compile("sig", &module(r#"(func (export "proxy_on_configure") (param i32))"#)).unwrap();
     let err = Vm::new(runtime.engine(), &compiled, VmEnv::detached(), VmLimits::default()).unwrap_err();
     assert!(err.to_string().contains("proxy_on_configure"), "{err}");
 }
@@ -48,10 +49,7 @@ fn a_wrong_callback_signature_is_named() {
 fn a_callback_that_loops_forever_is_stopped_and_the_vm_fails() {
     let runtime = WasmRuntime::new().unwrap();
     let compiled = runtime
-        .compile(
-            "loop",
-            &module(r#"(func (export "proxy_on_tick") (param i32) (loop $l (br $l)))"#),
-        )
+        .compile("loop", &module(r#"(func (export "proxy_on_tick") (param i32) (loop $l (br $l)))"#))
         .unwrap();
     let limits = VmLimits { max_callback_time: Duration::from_millis(50), ..VmLimits::default() };
     let mut vm = Vm::new(runtime.engine(), &compiled, VmEnv::detached(), limits).unwrap();
@@ -89,7 +87,8 @@ fn memory_growth_past_the_limit_is_refused() {
 #[test]
 fn a_trap_in_initialize_fails_the_load_with_a_backtrace() {
     let runtime = WasmRuntime::new().unwrap();
-    let compiled = runtime.compile("init", &module(r#"(func $boom (export "_initialize") unreachable)"#)).unwrap();
+    let compiled =
+        runtime.compile("init", &module(r#"(func $boom (export "_initialize") unreachable)"#)).unwrap();
     let err = Vm::new(runtime.engine(), &compiled, VmEnv::detached(), VmLimits::default()).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("initialisation failed") && text.contains("boom"), "{text}");

@@ -240,7 +240,7 @@ async fn run(
     let (parts, mut body) = response.into_parts();
     if parts.status != http::StatusCode::OK {
         return (
-            from_http_status(parts.status.as_u16()),
+            status_for_http(parts.status.as_u16()),
             Bytes::from(format!("HTTP status {}", parts.status)),
         );
     }
@@ -307,7 +307,7 @@ fn take_message(buffer: &mut BytesMut) -> Option<Bytes> {
 }
 
 /// The gRPC status for a non-200 HTTP response (gRPC's HTTP-to-gRPC mapping).
-fn from_http_status(status: u16) -> u32 {
+pub fn status_for_http(status: u16) -> u32 {
     match status {
         400 => 13,
         401 => 16,
@@ -365,6 +365,6 @@ mod tests {
         assert_eq!(take_message(&mut buffer).unwrap(), "hello");
         assert_eq!(take_message(&mut buffer).unwrap(), "");
         assert!(take_message(&mut buffer).is_none());
-        assert_eq!(from_http_status(503), 14);
+        assert_eq!(status_for_http(503), 14);
     }
 }

@@ -267,6 +267,8 @@ impl Run {
         if let Some(index) = from {
             self.chain.start_response_at(index);
         }
+        let grpc = self.stream.data.borrow().is_grpc_request();
+        let reply = if grpc { reply.into_grpc() } else { reply };
         let end_of_stream = reply.body.is_empty();
         {
             let mut data = self.stream.data.borrow_mut();
@@ -291,10 +293,14 @@ impl Run {
 }
 
 fn plain_reply(reply: &LocalReply, stream: &StreamShared) -> Response<BoxBody> {
-    {
+    let grpc = {
         let mut data = stream.data.borrow_mut();
         data.info.response_code = u16::try_from(reply.status).ok();
         data.info.response_code_details = reply.details.replace(' ', "_");
+        data.is_grpc_request()
+    };
+    if grpc {
+        return super::local_reply_response(&reply.clone().into_grpc());
     }
     super::local_reply_response(reply)
 }

@@ -36,6 +36,43 @@ impl LocalReply {
     }
 }
 
+impl LocalReply {
+    /// The same reply for a gRPC client, as Envoy sends it: HTTP 200, trailers-only, the gRPC
+    /// status given by the plugin (or mapped from the HTTP status) and the body as
+    /// `grpc-message`.
+    pub fn into_grpc(self) -> LocalReply {
+        let status = u32::try_from(self.grpc_status).ok().filter(|s| *s <= 16).unwrap_or_else(|| {
+            crate::callout::grpc::status_for_http(u16::try_from(self.status).unwrap_or(500))
+        });
+        let mut headers = self.headers;
+        headers.push((Bytes::from_static(b"content-type"), Bytes::from_static(b"application/grpc")));
+        headers.push((Bytes::from_static(b"grpc-status"), Bytes::from(status.to_string())));
+        if !self.body.is_empty() {
+            headers.push((Bytes::from_static(b"grpc-message"), percent_encode(&self.body)));
+        }
+        LocalReply {
+            status: 200,
+            body: Bytes::new(),
+            headers,
+            grpc_status: status as i32,
+            details: self.details,
+        }
+    }
+}
+
+/// gRPC's `grpc-message` encoding: bytes outside printable ASCII, and `%`, as `%XX`.
+fn percent_encode(text: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(text.len());
+    for &b in text {
+        if (0x20..=0x7e).contains(&b) && b != b'%' {
+            out.push(b);
+        } else {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+        }
+    }
+    Bytes::from(out)
+}
+
 /// A reply that bypasses plugins (used when the chain itself cannot run).
 pub fn local_reply_response(reply: &LocalReply) -> Response<BoxBody> {
     super::convert::downstream_response(&reply.header_map(), full_body(reply.body.clone()))

@@ -164,6 +164,11 @@ impl HttpStream {
         }
     }
 
+    /// Whether the client speaks gRPC (`content-type: application/grpc...`).
+    pub fn is_grpc_request(&self) -> bool {
+        self.request_headers.get(b"content-type").is_some_and(|v| v.starts_with(b"application/grpc"))
+    }
+
     /// Whether the driver should stop waiting: something was requested by a plugin.
     pub fn has_request_outcome(&self) -> bool {
         self.local_reply.is_some() || self.close_requested || self.continue_request
