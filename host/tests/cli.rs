@@ -1,5 +1,7 @@
 //! The `weir` binary: help, config validation with field-naming errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::process::Command;
 

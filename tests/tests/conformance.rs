@@ -3,6 +3,8 @@
 //! Needs `cargo xtask envoy` and `cargo xtask build-filters` (both done by `cargo xtask test`).
 //! A missing Envoy or filter is a failure, never a skip.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use libtest_mimic::{Arguments, Failed, Trial};
 use weir_tests::case;
 
