@@ -1,5 +1,5 @@
 //! `abi-probe`: a test filter written directly against the `proxy-wasm` crate (no weir-sdk).
-//! Its configuration ([`program::Program`]) lists hostcalls to make in each callback; results
+//! Its configuration (the `Program` type) lists hostcalls to make in each callback; results
 //! come back as `x-probe-<id>` response headers, so a conformance case can compare exactly what
 //! Envoy and weir return.
 
