@@ -3,21 +3,43 @@
 //! Write a proxy-wasm filter once, compile it to `wasm32-wasip1`, and run the same `.wasm` in
 //! Envoy (`envoy.filters.http.wasm`) and in `weir`.
 //!
-//! weir-sdk is built on the [`proxy_wasm`] crate (re-exported for the raw API) and adds:
+//! weir-sdk sits on the [`proxy_wasm`] crate (re-exported: implement its `RootContext` and
+//! `HttpContext` traits as usual) and adds what filters keep needing:
 //!
-//! - [`config`]: typed plugin configuration parsed once in `on_configure`, with errors that
-//!   name the field.
+//! - [`host`]: hostcalls that return `Result` with the host's status instead of panicking on an
+//!   unexpected one, and header values as bytes with UTF-8 views;
+//! - [`config`]: typed configuration parsed once in `on_configure`, errors naming the field;
+//! - [`rules`]: per-route configuration (route name, authority, path prefix), which Envoy's
+//!   Wasm filter lacks;
+//! - [`runtime`]: runtime values pushed by the control plane (RTDS), read the same way in both
+//!   hosts, cached per VM and refreshed when their version moves;
+//! - [`shared`]: compare-and-swap updates of shared data with bounded retries;
+//! - [`metrics`]: counter, gauge and histogram handles defined once;
+//! - [`reply`]: local replies in one call.
 //!
-//! The order of callbacks and what each return value means is in `docs/lifecycle.md`.
+//! Filters are testable without Envoy: `weir_host::testing` runs a compiled filter in-process
+//! on the weir host (see its docs). The order of callbacks and the meaning of their return
+//! values are in `docs/lifecycle.md`.
 
 pub mod config;
+pub mod host;
+pub mod metrics;
+pub mod reply;
+pub mod rules;
+pub mod runtime;
+pub mod shared;
 
 pub use proxy_wasm;
+pub use weir_abi::{MapType, Status};
 
 /// The usual imports for a filter.
 pub mod prelude {
     pub use proxy_wasm::traits::{Context, HttpContext, RootContext};
-    pub use proxy_wasm::types::{Action, ContextType, LogLevel, Status};
+    pub use proxy_wasm::types::{Action, ContextType, LogLevel};
 
     pub use crate::config::{ConfigError, parse_config};
+    pub use crate::metrics::{Counter, Gauge, Histogram};
+    pub use crate::reply::{json_error, reply};
+    pub use crate::rules::Rules;
+    pub use crate::{MapType, Status, host, runtime};
 }

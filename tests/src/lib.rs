@@ -8,7 +8,7 @@
 
 pub mod case;
 pub mod client;
-pub mod echo;
+pub use weir_host::testing::echo;
 pub mod envoy;
 pub mod grpc;
 pub mod paths;

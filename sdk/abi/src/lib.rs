@@ -7,6 +7,7 @@
 
 mod enums;
 mod pairs;
+pub mod runtime;
 
 pub use enums::{
     AbiVersion, Action, BufferType, ContextType, DataStatus, HeadersStatus, LogLevel, MapType, MetricType,

@@ -53,19 +53,21 @@ pub struct EchoServer {
 
 impl EchoServer {
     /// Starts on 127.0.0.1 with an ephemeral port (HTTP/1.1 and h2c).
-    pub fn start() -> anyhow::Result<EchoServer> {
+    pub fn start() -> std::io::Result<EchoServer> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new().name("echo".into()).spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("echo runtime");
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("echo server runtime: {e}");
+                    return;
+                }
+            };
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("echo listener");
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
                 loop {
                     tokio::select! {
                         accepted = listener.accept() => {

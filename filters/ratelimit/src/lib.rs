@@ -1,0 +1,1 @@
+//! The ratelimit filter (work in progress).

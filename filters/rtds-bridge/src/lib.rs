@@ -1,0 +1,1 @@
+//! The rtds-bridge filter (work in progress).

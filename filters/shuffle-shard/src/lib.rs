@@ -1,0 +1,1 @@
+//! The shuffle-shard filter (work in progress).

@@ -1,0 +1,24 @@
+//! Run a compiled filter in-process on the weir host, from a plain Rust test: no Envoy, no
+//! network beyond loopback. The harness starts weir with your plugin chain in front of an echo
+//! upstream, lets you set runtime values as the control plane would, and returns both the
+//! response and what the upstream received.
+//!
+//! ```no_run
+//! use weir_host::testing::Harness;
+//!
+//! let harness = Harness::builder("target/filters/shuffle-shard.wasm")
+//!     .configuration(r#"{"header": "x-customer-id"}"#)
+//!     .start()?;
+//! harness.set_runtime(&[("shuffle_sharding.total_hosts", serde_json::json!(10))]);
+//! let response = harness.get("/orders", &[("x-customer-id", "customer-A")])?;
+//! assert_eq!(response.status, 200);
+//! let upstream = response.upstream.expect("forwarded");
+//! assert!(upstream.header("x-shard-hosts").is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod echo;
+mod harness;
+
+pub use echo::{Echo, EchoServer};
+pub use harness::{Harness, HarnessBuilder, TestResponse};

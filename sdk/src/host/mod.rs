@@ -1,0 +1,204 @@
+//! Hostcalls that never panic: every call returns `Result<_, Status>` with the status the host
+//! gave, so a filter decides what an unexpected answer means instead of trapping the VM.
+//! Header values and bodies are bytes; [`Value::as_str`] gives a UTF-8 view when there is one.
+
+#![allow(unsafe_code)]
+
+mod raw;
+
+use std::ptr::null_mut;
+
+use weir_abi::{BufferType, MapType, MetricType, Status};
+
+/// Bytes returned by the host (a header value, a body, a property).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Value(pub Vec<u8>);
+
+impl Value {
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The value as UTF-8, if it is.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+
+    /// The value as (lossy) UTF-8.
+    pub fn to_string_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+
+    /// An 8-byte little-endian integer (how Envoy encodes integer properties).
+    pub fn as_i64(&self) -> Option<i64> {
+        <[u8; 8]>::try_from(self.0.as_slice()).ok().map(i64::from_le_bytes)
+    }
+}
+
+fn status(raw: u32) -> Result<(), Status> {
+    match raw {
+        0 => Ok(()),
+        other => Err(Status::from_raw(other).unwrap_or(Status::InternalFailure)),
+    }
+}
+
+/// Takes ownership of host-allocated bytes.
+fn owned(raw_status: u32, ptr: *mut u8, size: usize) -> Result<Option<Value>, Status> {
+    status(raw_status)?;
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the host allocated `size` bytes at `ptr` with this module's allocator (the
+    // `proxy_on_memory_allocate` export) and handed ownership over.
+    Ok(Some(Value(unsafe { Vec::from_raw_parts(ptr, size, size) })))
+}
+
+/// One header (first value), or `None` when absent.
+pub fn header(map: MapType, name: &str) -> Result<Option<Value>, Status> {
+    let (mut ptr, mut size) = (null_mut(), 0usize);
+    // SAFETY: valid pointers to locals and to `name`.
+    let s = unsafe { raw::proxy_get_header_map_value(map.raw(), name.as_ptr(), name.len(), &mut ptr, &mut size) };
+    match owned(s, ptr, size) {
+        Err(Status::NotFound) => Ok(None),
+        // 0.1.0 hosts answer Ok and empty for an absent header.
+        other => other,
+    }
+}
+
+/// Every header of a map, in order.
+pub fn headers(map: MapType) -> Result<Vec<(String, Value)>, Status> {
+    let (mut ptr, mut size) = (null_mut(), 0usize);
+    // SAFETY: valid pointers to locals.
+    let s = unsafe { raw::proxy_get_header_map_pairs(map.raw(), &mut ptr, &mut size) };
+    let bytes = owned(s, ptr, size)?.unwrap_or_default();
+    let pairs = weir_abi::decode_pairs(&bytes.0).map_err(|_| Status::SerializationFailure)?;
+    Ok(pairs
+        .into_iter()
+        .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), Value(v.to_vec())))
+        .collect())
+}
+
+/// Sets a header (replacing every value).
+pub fn set_header(map: MapType, name: &str, value: &[u8]) -> Result<(), Status> {
+    // SAFETY: valid slices.
+    status(unsafe { raw::proxy_replace_header_map_value(map.raw(), name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
+}
+
+/// Adds a header value.
+pub fn add_header(map: MapType, name: &str, value: &[u8]) -> Result<(), Status> {
+    // SAFETY: valid slices.
+    status(unsafe { raw::proxy_add_header_map_value(map.raw(), name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
+}
+
+/// Removes a header.
+pub fn remove_header(map: MapType, name: &str) -> Result<(), Status> {
+    // SAFETY: valid slice.
+    status(unsafe { raw::proxy_remove_header_map_value(map.raw(), name.as_ptr(), name.len()) })
+}
+
+/// A property (`["request", "path"]`), or `None` when the host has none.
+pub fn property(path: &[&str]) -> Result<Option<Value>, Status> {
+    let joined = path.join("\0");
+    let (mut ptr, mut size) = (null_mut(), 0usize);
+    // SAFETY: valid pointers.
+    let s = unsafe { raw::proxy_get_property(joined.as_ptr(), joined.len(), &mut ptr, &mut size) };
+    match owned(s, ptr, size) {
+        Err(Status::NotFound) => Ok(None),
+        other => other,
+    }
+}
+
+/// Sets a property (filter state readable by later filters).
+pub fn set_property(path: &[&str], value: &[u8]) -> Result<(), Status> {
+    let joined = path.join("\0");
+    // SAFETY: valid slices.
+    status(unsafe { raw::proxy_set_property(joined.as_ptr(), joined.len(), value.as_ptr(), value.len()) })
+}
+
+/// A range of a buffer (`None` when empty).
+pub fn buffer(kind: BufferType, start: usize, max: usize) -> Result<Option<Value>, Status> {
+    let (mut ptr, mut size) = (null_mut(), 0usize);
+    // SAFETY: valid pointers to locals.
+    let s = unsafe { raw::proxy_get_buffer_bytes(kind.raw(), start, max, &mut ptr, &mut size) };
+    owned(s, ptr, size)
+}
+
+/// Replaces `len` bytes at `start` of a buffer (`(0, whole length)` replaces it all).
+pub fn set_buffer(kind: BufferType, start: usize, len: usize, value: &[u8]) -> Result<(), Status> {
+    // SAFETY: valid slice.
+    status(unsafe { raw::proxy_set_buffer_bytes(kind.raw(), start, len, value.as_ptr(), value.len()) })
+}
+
+/// A shared-data value and its CAS version, or `None` when the key is absent.
+pub fn shared_get(key: &str) -> Result<Option<(Value, u32)>, Status> {
+    let (mut ptr, mut size, mut cas) = (null_mut(), 0usize, 0u32);
+    // SAFETY: valid pointers to locals.
+    let s = unsafe { raw::proxy_get_shared_data(key.as_ptr(), key.len(), &mut ptr, &mut size, &mut cas) };
+    match owned(s, ptr, size) {
+        Ok(value) => Ok(Some((value.unwrap_or_default(), cas))),
+        Err(Status::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes shared data; `cas` 0 writes unconditionally, otherwise `CasMismatch` if it moved.
+pub fn shared_set(key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
+    // SAFETY: valid slices.
+    status(unsafe { raw::proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas) })
+}
+
+/// Defines (or finds) a metric.
+pub fn define_metric(kind: MetricType, name: &str) -> Result<u32, Status> {
+    let mut id = 0;
+    // SAFETY: valid pointers.
+    status(unsafe { raw::proxy_define_metric(kind.raw(), name.as_ptr(), name.len(), &mut id) })?;
+    Ok(id)
+}
+
+/// Adds to a counter or gauge.
+pub fn increment_metric(id: u32, delta: i64) -> Result<(), Status> {
+    // SAFETY: plain call.
+    status(unsafe { raw::proxy_increment_metric(id, delta) })
+}
+
+/// Records a histogram value, sets a gauge, or adds to a counter.
+pub fn record_metric(id: u32, value: u64) -> Result<(), Status> {
+    // SAFETY: plain call.
+    status(unsafe { raw::proxy_record_metric(id, value) })
+}
+
+/// Reads a counter or gauge.
+pub fn metric(id: u32) -> Result<u64, Status> {
+    let mut value = 0;
+    // SAFETY: valid pointer.
+    status(unsafe { raw::proxy_get_metric(id, &mut value) })?;
+    Ok(value)
+}
+
+/// Sends a local reply (taking effect when the callback returns).
+pub fn send_local_response(status_code: u32, details: &str, body: &[u8], headers: &[(&str, &[u8])]) -> Result<(), Status> {
+    let mut encoded = Vec::new();
+    weir_abi::encode_pairs(headers, &mut encoded);
+    // SAFETY: valid slices.
+    status(unsafe {
+        raw::proxy_send_local_response(
+            status_code,
+            details.as_ptr(),
+            details.len(),
+            body.as_ptr(),
+            body.len(),
+            encoded.as_ptr(),
+            encoded.len(),
+            -1,
+        )
+    })
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch.
+pub fn now_nanos() -> Result<u64, Status> {
+    let mut t = 0;
+    // SAFETY: valid pointer.
+    status(unsafe { raw::proxy_get_current_time_nanoseconds(&mut t) })?;
+    Ok(t)
+}
