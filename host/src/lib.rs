@@ -30,6 +30,7 @@ pub mod runtime_values;
 pub mod server;
 pub mod services;
 pub mod snapshot;
+pub mod stats;
 pub mod testing;
 pub mod upstream;
 pub mod wasm;

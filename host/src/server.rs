@@ -79,7 +79,7 @@ impl ServerState {
     pub fn reload(&self, config: Config) -> Result<(), StartError> {
         let _guard = self.reload_lock.lock();
         let current = self.snapshot.load_full();
-        let snapshot = Arc::new(Snapshot::prepare(config, current.runtime.clone(), current.process.clone())?);
+        let snapshot = Arc::new(Snapshot::prepare(config, current.runtime.clone(), current.process.clone(), Some(&current))?);
         canary(&snapshot)?;
         let workers = self.workers.lock().clone();
         let mut failures = Vec::new();
@@ -116,7 +116,7 @@ pub fn canary(snapshot: &Snapshot) -> Result<(), StartError> {
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async {
         let (tx, _rx) = mpsc::unbounded_channel();
-        let services = Rc::new(WorkerServices::new(Rc::new(Upstreams::new(&snapshot.config.clusters)), tx));
+        let services = Rc::new(WorkerServices::new(Rc::new(Upstreams::new(&snapshot.clusters)), tx));
         WorkerPlugins::build(&snapshot.runtime, &snapshot.plugins, &snapshot.process, &services)
             .map(|_| ())
             .map_err(StartError::from)
@@ -126,7 +126,7 @@ pub fn canary(snapshot: &Snapshot) -> Result<(), StartError> {
 /// Validates a config completely: schema, references, and every plugin loaded and configured.
 pub fn validate(config: Config) -> Result<(), StartError> {
     let runtime = WasmRuntime::new()?;
-    let snapshot = Snapshot::prepare(config, runtime, Arc::new(ProcessServices::default()))?;
+    let snapshot = Snapshot::prepare(config, runtime, Arc::new(ProcessServices::default()), None)?;
     canary(&snapshot)
 }
 
@@ -150,7 +150,7 @@ impl RunningServer {
     pub fn start(config: Config, options: ServerOptions) -> Result<RunningServer, StartError> {
         let runtime = WasmRuntime::new()?;
         let process = Arc::new(ProcessServices::default());
-        let snapshot = Arc::new(Snapshot::prepare(config, runtime, process)?);
+        let snapshot = Arc::new(Snapshot::prepare(config, runtime, process, None)?);
         canary(&snapshot)?;
         let concurrency = options.concurrency.max(1);
         let mut per_worker: Vec<Vec<std::net::TcpListener>> = (0..concurrency).map(|_| Vec::new()).collect();

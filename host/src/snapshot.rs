@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::plugin::LoadedPlugin;
 use crate::services::ProcessServices;
+use crate::upstream::ClusterManager;
 use crate::wasm::{LoadError, WasmRuntime};
 
 /// An immutable, ready-to-run configuration.
@@ -20,14 +21,18 @@ pub struct Snapshot {
     pub runtime: Arc<WasmRuntime>,
     /// The process's shared services.
     pub process: Arc<ProcessServices>,
+    /// Its clusters (process-wide state).
+    pub clusters: Arc<ClusterManager>,
 }
 
 impl Snapshot {
-    /// Compiles every plugin of `config`.
+    /// Compiles every plugin of `config` and builds its clusters (reusing unchanged clusters
+    /// of `previous`).
     pub fn prepare(
         config: Config,
         runtime: Arc<WasmRuntime>,
         process: Arc<ProcessServices>,
+        previous: Option<&Snapshot>,
     ) -> Result<Snapshot, LoadError> {
         let mut cache = HashMap::new();
         let plugins = config
@@ -35,6 +40,16 @@ impl Snapshot {
             .iter()
             .map(|p| LoadedPlugin::load(&runtime, p, &mut cache))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Snapshot { config, plugins, runtime, process })
+        let clusters =
+            Arc::new(ClusterManager::build(&config.clusters, previous.map(|p| &*p.clusters), &process.stats));
+        Ok(Snapshot { config, plugins, runtime, process, clusters })
+    }
+
+    /// Every `vm_id` its plugins use (where runtime values are published).
+    pub fn vm_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.plugins.iter().map(|p| p.config.vm_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        ids
     }
 }

@@ -61,7 +61,7 @@ pub fn run(start: WorkerStart) {
 async fn worker_main(start: WorkerStart) {
     let WorkerStart { index, snapshot, sockets, connection_ids, shutdown, mut commands, ready } = start;
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-    let upstreams = Rc::new(Upstreams::new(&snapshot.config.clusters));
+    let upstreams = Rc::new(Upstreams::new(&snapshot.clusters));
     let services = Rc::new(WorkerServices::new(upstreams, queue_tx));
     let (plugins, contexts) = match build(&snapshot, &services) {
         Ok(built) => built,
@@ -116,7 +116,7 @@ fn build(snapshot: &Snapshot, services: &Rc<WorkerServices>) -> Result<Built, St
     let upstreams = services.upstreams();
     let mut contexts = Vec::new();
     for listener in &snapshot.config.listeners {
-        let routes = RouteTable::build(listener, &|name| plugins.get(name))
+        let routes = RouteTable::build(listener, &|name| plugins.get(name), &snapshot.process.stats)
             .map_err(|e| format!("listener `{}`: {e}", listener.name))?;
         contexts.push(Rc::new(ListenerContext {
             name: listener.name.clone(),
@@ -134,7 +134,7 @@ impl Worker {
             return Err("a reload cannot add or remove listeners".into());
         }
         let previous = self.services.upstreams();
-        *self.services.upstreams.borrow_mut() = Rc::new(Upstreams::new(&snapshot.config.clusters));
+        *self.services.upstreams.borrow_mut() = Rc::new(Upstreams::new(&snapshot.clusters));
         match build(snapshot, &self.services) {
             Ok((plugins, contexts)) => {
                 for (handle, context) in self.listeners.iter().zip(contexts) {

@@ -3,6 +3,7 @@
 //! A config is parsed into [`Config`], then [`validate`]d as a whole; every error names the
 //! offending field (`listeners[0].virtual_hosts[1].routes[2].route.cluster`) and the reason.
 
+mod cluster;
 pub mod duration;
 mod schema;
 mod validate;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::duration;
+pub use super::cluster::*;
 
 /// The whole proxy configuration: one immutable snapshot.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -156,6 +157,47 @@ pub struct RouteAction {
     /// Replaces `:authority` before forwarding.
     #[serde(default)]
     pub host_rewrite: Option<String>,
+    /// Retries (Envoy's `retry_policy`).
+    #[serde(default)]
+    pub retry_policy: Option<RetryPolicy>,
+    /// What consistent-hashing load balancers (`ring_hash`, `maglev`) hash on.
+    #[serde(default)]
+    pub hash_policy: Option<HashPolicy>,
+}
+
+/// When and how often to retry a request upstream.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Comma-separated conditions: `5xx` (a 5xx response or a connection failure),
+    /// `gateway-error` (502, 503, 504), `connect-failure`, `reset` (the connection broke before
+    /// a response), `retriable-status-codes` (see `retriable_status_codes`).
+    pub retry_on: String,
+    /// Retries after the first attempt (Envoy default 1).
+    #[serde(default = "one")]
+    pub num_retries: u32,
+    /// Timeout of each attempt (default: the route timeout only).
+    #[serde(default, with = "duration::option")]
+    pub per_try_timeout: Option<Duration>,
+    /// Status codes retried with `retriable-status-codes`.
+    #[serde(default)]
+    pub retriable_status_codes: Vec<u16>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The key of consistent hashing. Exactly one field.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashPolicy {
+    /// Hash this request header (requests without it are spread round robin).
+    #[serde(default)]
+    pub header: Option<String>,
+    /// Hash the path (without query).
+    #[serde(default)]
+    pub path: bool,
 }
 
 fn default_route_timeout() -> Duration {
@@ -171,26 +213,6 @@ pub struct DirectResponse {
     /// Response body (sent as `text/plain`).
     #[serde(default)]
     pub body: String,
-}
-
-/// An upstream cluster.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterConfig {
-    /// Unique name, referred to by routes and by plugins' HTTP/gRPC callouts.
-    pub name: String,
-    /// Endpoints as `host:port` (IP literals).
-    pub endpoints: Vec<SocketAddr>,
-    /// TCP connect timeout (Envoy default 5s).
-    #[serde(default = "default_connect_timeout", with = "duration")]
-    pub connect_timeout: Duration,
-    /// Speak HTTP/2 with prior knowledge (h2c) to the endpoints; needed for gRPC.
-    #[serde(default)]
-    pub http2: bool,
-}
-
-fn default_connect_timeout() -> Duration {
-    Duration::from_secs(5)
 }
 
 /// A proxy-wasm plugin (Envoy's `envoy.filters.http.wasm` `config`).

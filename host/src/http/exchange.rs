@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 
 use super::chain::{Chain, Direction, Halt};
-use super::convert::{downstream_response, protocol_name, request_map, response_map, upstream_request};
+use super::convert::{downstream_response, protocol_name, request_map, response_map};
 use super::{
     BoxBody, BoxError, FilteredBody, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, full_body,
 };
@@ -139,9 +139,7 @@ impl Run {
         self.stream.data.borrow_mut().info.cluster_name = Some(cluster_name);
 
         let downstream_http1 = self.stream.data.borrow().info.protocol != "HTTP/2";
-        let request_body: BoxBody = if end_of_stream {
-            super::empty_body()
-        } else {
+        let request_body: Option<BoxBody> = (!end_of_stream).then(|| {
             let order = (0..self.chain.slots.len()).collect();
             super::boxed(FilteredBody::new(
                 super::boxed(body.map_err(|e| Box::new(e) as BoxError)),
@@ -151,31 +149,17 @@ impl Run {
                 self.listener.buffer_limit,
                 downstream_http1,
             ))
-        };
+        });
         let upstream_headers = {
             let mut headers = self.stream.data.borrow().request_headers.clone();
             route.rewrite(&mut headers);
             headers
         };
-        let request = match upstream_request(&upstream_headers, request_body, cluster.http2()) {
-            Ok(request) => request,
-            Err(reason) => {
-                tracing::debug!("cannot build upstream request: {reason}");
-                return self.local(LocalReply::host(400, Bytes::new(), "invalid_request"), None).await;
-            }
-        };
-        let started = std::time::Instant::now();
-        let exchange = async {
-            let (addr, connection) = cluster.connect().await?;
-            self.stream.data.borrow_mut().info.upstream_address = Some(addr);
-            connection.send(request).await
-        };
+        let forwarded = super::forward::forward(&cluster, &route, &upstream_headers, request_body, &self.stream);
         let timed = async {
             match route.timeout {
-                Some(limit) => {
-                    tokio::time::timeout(limit, exchange).await.unwrap_or(Err(UpstreamError::Timeout))
-                }
-                None => exchange.await,
+                Some(limit) => tokio::time::timeout(limit, forwarded).await.unwrap_or(Err(UpstreamError::Timeout)),
+                None => forwarded.await,
             }
         };
         let outcome = tokio::select! {
@@ -187,7 +171,7 @@ impl Run {
             Err(halt) => return self.halted(halt).await,
         };
         match response {
-            Ok(response) => self.respond(response, started).await,
+            Ok(forwarded) => self.respond(forwarded.response, forwarded.started).await,
             Err(error) => {
                 if let Some(halt) = self.chain.take_halt() {
                     return self.halted(halt).await;
@@ -199,7 +183,7 @@ impl Run {
 
     async fn respond(
         self,
-        response: Response<Incoming>,
+        response: Response<crate::upstream::UpstreamBody>,
         started: std::time::Instant,
     ) -> Result<Response<BoxBody>, BoxError> {
         let (parts, body) = response.into_parts();

@@ -5,6 +5,7 @@ mod body;
 mod chain;
 mod convert;
 mod exchange;
+mod forward;
 mod headers;
 mod local_reply;
 mod server;

@@ -2,11 +2,13 @@
 //! path and header conditions match.
 
 mod matcher;
+mod retry;
 
 use std::rc::Rc;
 use std::time::Duration;
 
 pub use matcher::{DomainMatcher, HeaderCondition, PathMatcher};
+pub use retry::{HashOn, Retry};
 
 use crate::config::{ListenerConfig, RouteConfig};
 use crate::http::HeaderMap;
@@ -42,8 +44,14 @@ pub struct Route {
     pub prefix_rewrite: Option<String>,
     /// New `:authority`.
     pub host_rewrite: Option<String>,
+    /// Retry policy.
+    pub retry: Option<Retry>,
+    /// Consistent-hash key.
+    pub hash: Option<HashOn>,
     /// The plugins run for requests on this route.
     pub plugins: Rc<[Rc<PluginHandle>]>,
+    /// Stats handles.
+    pub stats: crate::stats::RouteStats,
 }
 
 impl std::fmt::Debug for Route {
@@ -93,6 +101,7 @@ impl RouteTable {
     pub fn build(
         listener: &ListenerConfig,
         plugin: &dyn Fn(&str) -> Option<Rc<PluginHandle>>,
+        stats: &crate::stats::Stats,
     ) -> Result<RouteTable, String> {
         let resolve = |names: &[String]| -> Result<Rc<[Rc<PluginHandle>]>, String> {
             names
@@ -111,7 +120,8 @@ impl RouteTable {
                     Some(names) => resolve(names)?,
                     None => default_plugins.clone(),
                 };
-                routes.push(Rc::new(compile_route(route, plugins)?));
+                let stats = stats.route(&listener.name, &route.name);
+                routes.push(Rc::new(compile_route(route, plugins, stats)?));
             }
             vhosts.push(VirtualHost { domains, routes });
         }
@@ -161,9 +171,16 @@ fn strip_port(authority: &str) -> &str {
     }
 }
 
-fn compile_route(route: &RouteConfig, plugins: Rc<[Rc<PluginHandle>]>) -> Result<Route, String> {
+fn compile_route(
+    route: &RouteConfig,
+    plugins: Rc<[Rc<PluginHandle>]>,
+    stats: crate::stats::RouteStats,
+) -> Result<Route, String> {
     let path = PathMatcher::new(&route.matcher)?;
     let headers = route.matcher.headers.iter().map(HeaderCondition::new).collect::<Result<Vec<_>, _>>()?;
+    let action = route.route.as_ref();
+    let retry = action.and_then(|a| a.retry_policy.as_ref()).map(Retry::new).transpose()?;
+    let hash = action.and_then(|a| a.hash_policy.as_ref()).map(HashOn::new).transpose()?;
     let (target, timeout, prefix_rewrite, host_rewrite) = match (&route.route, &route.direct_response) {
         (Some(action), _) => {
             let target = match (&action.cluster, &action.cluster_header) {
@@ -189,6 +206,9 @@ fn compile_route(route: &RouteConfig, plugins: Rc<[Rc<PluginHandle>]>) -> Result
         timeout,
         prefix_rewrite,
         host_rewrite,
+        retry,
+        hash,
         plugins,
+        stats,
     })
 }

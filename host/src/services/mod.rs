@@ -8,6 +8,7 @@ mod shared_queue;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -28,6 +29,8 @@ pub struct ProcessServices {
     pub queues: SharedQueues,
     /// Plugin-defined metrics.
     pub metrics: PluginMetrics,
+    /// Proxy statistics.
+    pub stats: Arc<crate::stats::Stats>,
     next_vm_instance: AtomicU64,
 }
 

@@ -100,12 +100,9 @@ impl HarnessBuilder {
         config.listeners[0].http_filters = self.plugins.iter().map(|p| p.name.clone()).collect();
         config.plugins = self.plugins;
         for (name, addr, http2) in self.clusters {
-            config.clusters.push(ClusterConfig {
-                name,
-                endpoints: vec![addr],
-                connect_timeout: Duration::from_secs(5),
-                http2,
-            });
+            let mut cluster = ClusterConfig::new(&name, vec![addr.to_string()]);
+            cluster.http2 = http2;
+            config.clusters.push(cluster);
         }
         crate::config::validate(&config)?;
         let vm_ids: Vec<String> = config.plugins.iter().map(|p| p.vm_id.clone()).collect();

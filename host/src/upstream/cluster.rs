@@ -1,64 +1,74 @@
-//! A cluster: its endpoints and round-robin selection.
+//! A cluster on one worker: picks endpoints from the process-wide endpoint set and keeps this
+//! worker's connection pools.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 
-use super::UpstreamError;
 use super::pool::{Connection, Pool};
-use crate::config::ClusterConfig;
+use super::state::ClusterState;
+use super::{Endpoint, UpstreamError, lb};
 
 /// One upstream cluster on one worker.
 #[derive(Debug)]
 pub struct Cluster {
-    config: ClusterConfig,
-    endpoints: Vec<Rc<Pool>>,
-    next: Cell<usize>,
+    state: Arc<ClusterState>,
+    pools: RefCell<HashMap<SocketAddr, Rc<Pool>>>,
+    rr: Cell<usize>,
 }
 
 impl Cluster {
-    /// A cluster with a connection pool per endpoint.
-    pub fn new(config: ClusterConfig) -> Cluster {
-        let endpoints = config
-            .endpoints
-            .iter()
-            .map(|addr| Rc::new(Pool::new(*addr, config.http2, config.connect_timeout)))
-            .collect();
-        Cluster { config, endpoints, next: Cell::new(0) }
+    /// The worker's view of a cluster.
+    pub fn new(state: Arc<ClusterState>) -> Cluster {
+        Cluster { state, pools: RefCell::new(HashMap::new()), rr: Cell::new(fastrand::usize(..1024)) }
     }
 
     /// Its name.
     pub fn name(&self) -> &str {
-        &self.config.name
+        self.state.name()
     }
 
     /// Whether endpoints speak HTTP/2.
     pub fn http2(&self) -> bool {
-        self.config.http2
+        self.state.config.http2
     }
 
-    /// Picks an endpoint (round robin) and returns a ready connection to it.
+    /// The process-wide state (breakers, outlier detection, stats).
+    pub fn state(&self) -> &Arc<ClusterState> {
+        &self.state
+    }
+
+    /// Picks an endpoint with the cluster's policy (`key`: consistent-hash key).
+    pub fn pick(&self, key: Option<u64>) -> Result<Arc<Endpoint>, UpstreamError> {
+        let set = self.state.endpoints();
+        lb::pick(self.state.config.lb_policy, &set, &self.rr, key).ok_or(UpstreamError::NoHealthyUpstream)
+    }
+
+    fn pool(&self, addr: SocketAddr) -> Rc<Pool> {
+        self.pools.borrow_mut().entry(addr).or_insert_with(|| Rc::new(Pool::new(addr, self.state.clone()))).clone()
+    }
+
+    /// A ready connection to `endpoint`.
+    pub async fn connect_to(&self, endpoint: &Endpoint) -> Result<Connection, UpstreamError> {
+        self.pool(endpoint.addr).acquire().await
+    }
+
+    /// Picks an endpoint and returns a ready connection to it (for callouts).
     pub async fn connect(&self) -> Result<(SocketAddr, Connection), UpstreamError> {
-        let pool = self.pick()?;
-        let addr = pool.addr();
-        let conn = pool.acquire().await?;
-        Ok((addr, conn))
+        let endpoint = self.pick(None)?;
+        let connection = self.connect_to(&endpoint).await;
+        if connection.is_err() {
+            self.state.record_outcome(&endpoint, None);
+        }
+        Ok((endpoint.addr, connection?))
     }
 
     /// Like [`Cluster::connect`], always over HTTP/2 (for gRPC).
     pub async fn connect_h2(&self) -> Result<(SocketAddr, Connection), UpstreamError> {
-        let pool = self.pick()?;
-        let conn = pool.acquire_h2().await?;
-        Ok((pool.addr(), conn))
-    }
-
-    fn pick(&self) -> Result<Rc<Pool>, UpstreamError> {
-        let count = self.endpoints.len();
-        if count == 0 {
-            return Err(UpstreamError::ConnectFailure("no endpoints".into()));
-        }
-        let index = self.next.get() % count;
-        self.next.set(index.wrapping_add(1));
-        Ok(self.endpoints[index].clone())
+        let endpoint = self.pick(None)?;
+        let connection = self.pool(endpoint.addr).acquire_h2().await?;
+        Ok((endpoint.addr, connection))
     }
 }

@@ -1,17 +1,27 @@
-//! Upstream clusters of one worker: endpoints, load balancing and pooled connections.
-//! Every worker has its own [`Upstreams`] (no locks on the data path, as Envoy's per-worker
-//! connection pools).
+//! Upstream clusters: process-wide state ([`ClusterManager`], [`ClusterState`]: endpoints,
+//! health, breakers, balancing tables) and each worker's view ([`Upstreams`], [`Cluster`]:
+//! connection pools, no locks on the data path).
 
+mod background;
+mod breaker;
 mod cluster;
+mod endpoint;
+mod hashing;
+mod lb;
+mod manager;
 mod pool;
+mod state;
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
+pub use background::spawn_background;
 pub use cluster::Cluster;
-pub use pool::Connection;
-
-use crate::config::ClusterConfig;
+pub use endpoint::{ActiveGuard, Endpoint};
+pub use hashing::hash;
+pub use manager::ClusterManager;
+pub use pool::{Connection, UpstreamBody};
+pub use state::{ClusterState, EndpointSet};
 
 /// A failure talking to an upstream, reported to the downstream as Envoy reports it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -19,6 +29,12 @@ pub enum UpstreamError {
     /// No cluster of that name.
     #[error("unknown cluster `{0}`")]
     UnknownCluster(String),
+    /// The cluster has no endpoint at all.
+    #[error("no healthy upstream")]
+    NoHealthyUpstream,
+    /// A circuit breaker refused the request.
+    #[error("circuit breaker open")]
+    Overflow,
     /// The TCP connection could not be made.
     #[error("connection failure: {0}")]
     ConnectFailure(String),
@@ -38,6 +54,8 @@ impl UpstreamError {
     pub fn reset_reason(&self) -> &'static str {
         match self {
             UpstreamError::UnknownCluster(_) => "cluster not found",
+            UpstreamError::NoHealthyUpstream => "no healthy upstream",
+            UpstreamError::Overflow => "overflow",
             UpstreamError::ConnectFailure(_) => "remote connection failure",
             UpstreamError::ConnectTimeout => "connection timeout",
             UpstreamError::Reset(_) => "connection termination",
@@ -45,16 +63,24 @@ impl UpstreamError {
         }
     }
 
+    /// Whether the request never reached an endpoint (safe to retry anywhere).
+    pub fn before_request(&self) -> bool {
+        matches!(self, UpstreamError::ConnectFailure(_) | UpstreamError::ConnectTimeout | UpstreamError::Overflow)
+    }
+
     /// The local reply Envoy's router makes for this failure: status, body and details.
     pub fn local_reply(&self) -> (u16, String, &'static str) {
         match self {
             UpstreamError::Timeout => (504, "upstream request timeout".into(), "upstream_response_timeout"),
+            UpstreamError::NoHealthyUpstream => (503, "no healthy upstream".into(), "no_healthy_upstream"),
+            UpstreamError::Overflow => (
+                503,
+                "upstream connect error or disconnect/reset before headers. reset reason: overflow".into(),
+                "upstream_reset_before_response_started{overflow}",
+            ),
             other => (
                 503,
-                format!(
-                    "upstream connect error or disconnect/reset before headers. reset reason: {}",
-                    other.reset_reason()
-                ),
+                format!("upstream connect error or disconnect/reset before headers. reset reason: {}", other.reset_reason()),
                 "upstream_reset_before_response_started",
             ),
         }
@@ -68,10 +94,10 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// Builds a worker's clusters from config.
-    pub fn new(configs: &[ClusterConfig]) -> Upstreams {
+    /// The worker's view of every cluster of a manager.
+    pub fn new(manager: &ClusterManager) -> Upstreams {
         Upstreams {
-            clusters: configs.iter().map(|c| (c.name.clone(), Rc::new(Cluster::new(c.clone())))).collect(),
+            clusters: manager.iter().map(|state| (state.name().to_string(), Rc::new(Cluster::new(state.clone())))).collect(),
         }
     }
 

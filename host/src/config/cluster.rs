@@ -1,0 +1,177 @@
+//! Cluster configuration: endpoints, load balancing, health checking, outlier detection and
+//! circuit breakers.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration;
+
+/// An upstream cluster.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Unique name, referred to by routes and by plugins' HTTP/gRPC callouts.
+    pub name: String,
+    /// Endpoints as `ip:port` or `hostname:port`. Hostnames are resolved at start and every
+    /// `dns_refresh_rate` (Envoy's STRICT_DNS: every address becomes an endpoint).
+    pub endpoints: Vec<String>,
+    /// TCP connect timeout (Envoy default 5s).
+    #[serde(default = "default_connect_timeout", with = "duration")]
+    pub connect_timeout: Duration,
+    /// Speak HTTP/2 with prior knowledge (h2c) to the endpoints; needed for gRPC.
+    #[serde(default)]
+    pub http2: bool,
+    /// How to pick an endpoint.
+    #[serde(default)]
+    pub lb_policy: LbPolicy,
+    /// How often hostnames are resolved again.
+    #[serde(default = "default_dns_refresh", with = "duration")]
+    pub dns_refresh_rate: Duration,
+    /// Active HTTP health checking.
+    #[serde(default)]
+    pub health_check: Option<HealthCheck>,
+    /// Passive ejection of failing endpoints.
+    #[serde(default)]
+    pub outlier_detection: Option<OutlierDetection>,
+    /// Limits that refuse requests (503) instead of queueing without bound.
+    #[serde(default)]
+    pub circuit_breakers: CircuitBreakers,
+}
+
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_dns_refresh() -> Duration {
+    Duration::from_secs(5)
+}
+
+impl ClusterConfig {
+    /// A cluster with defaults for everything but its name and endpoints.
+    pub fn new(name: &str, endpoints: Vec<String>) -> ClusterConfig {
+        ClusterConfig {
+            name: name.to_string(),
+            endpoints,
+            connect_timeout: default_connect_timeout(),
+            http2: false,
+            lb_policy: LbPolicy::default(),
+            dns_refresh_rate: default_dns_refresh(),
+            health_check: None,
+            outlier_detection: None,
+            circuit_breakers: CircuitBreakers::default(),
+        }
+    }
+}
+
+/// Load-balancing policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LbPolicy {
+    /// Each endpoint in turn (per worker).
+    #[default]
+    RoundRobin,
+    /// The less loaded of two random endpoints (power of two choices).
+    LeastRequest,
+    /// Uniformly random.
+    Random,
+    /// Consistent hashing on a ring (1024 points per endpoint); needs the route's `hash_policy`.
+    RingHash,
+    /// Maglev consistent hashing (table of 65537); needs the route's `hash_policy`.
+    Maglev,
+}
+
+/// Active HTTP health checking of every endpoint.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    /// Path requested (`GET`).
+    pub path: String,
+    /// Time between checks of an endpoint.
+    #[serde(default = "default_hc_interval", with = "duration")]
+    pub interval: Duration,
+    /// A check not answered in this time fails.
+    #[serde(default = "default_hc_timeout", with = "duration")]
+    pub timeout: Duration,
+    /// Failed checks in a row before an endpoint is marked unhealthy.
+    #[serde(default = "default_three")]
+    pub unhealthy_threshold: u32,
+    /// Passed checks in a row before it is healthy again.
+    #[serde(default = "default_two")]
+    pub healthy_threshold: u32,
+    /// Statuses that pass (default: 200).
+    #[serde(default = "default_expected")]
+    pub expected_statuses: Vec<u16>,
+}
+
+fn default_hc_interval() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_hc_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_three() -> u32 {
+    3
+}
+
+fn default_two() -> u32 {
+    2
+}
+
+fn default_expected() -> Vec<u16> {
+    vec![200]
+}
+
+/// Ejection of endpoints that keep failing (Envoy's outlier detection, consecutive 5xx).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierDetection {
+    /// 5xx responses (or connection failures) in a row that eject an endpoint (default 5).
+    #[serde(default = "default_five")]
+    pub consecutive_5xx: u32,
+    /// First ejection length; the n-th ejection lasts n times this (default 30s).
+    #[serde(default = "default_ejection", with = "duration")]
+    pub base_ejection_time: Duration,
+    /// At most this share of the endpoints is ejected at once (default 10, at least one).
+    #[serde(default = "default_ten")]
+    pub max_ejection_percent: u32,
+}
+
+fn default_five() -> u32 {
+    5
+}
+
+fn default_ten() -> u32 {
+    10
+}
+
+fn default_ejection() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// Circuit breakers of a cluster (process-wide, as in Envoy; defaults as Envoy's).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreakers {
+    /// Open upstream connections.
+    #[serde(default = "default_1024")]
+    pub max_connections: u32,
+    /// Requests waiting for a connection.
+    #[serde(default = "default_1024")]
+    pub max_pending_requests: u32,
+    /// Requests in flight.
+    #[serde(default = "default_1024")]
+    pub max_requests: u32,
+}
+
+fn default_1024() -> u32 {
+    1024
+}
+
+impl Default for CircuitBreakers {
+    fn default() -> Self {
+        CircuitBreakers { max_connections: 1024, max_pending_requests: 1024, max_requests: 1024 }
+    }
+}

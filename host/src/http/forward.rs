@@ -1,0 +1,79 @@
+//! Sending a request upstream: circuit breakers, endpoint choice (with the route's hash key),
+//! per-try timeouts, retries with jittered back-off, outlier detection and cluster stats.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use http::Response;
+
+use super::convert::upstream_request;
+use super::{BoxBody, HeaderMap, StreamShared, empty_body};
+use crate::router::{Retry, Route};
+use crate::stats::seconds;
+use crate::upstream::{Cluster, UpstreamBody, UpstreamError};
+
+/// A response from the upstream and when the successful attempt started.
+pub(super) struct Forwarded {
+    pub response: Response<UpstreamBody>,
+    pub started: Instant,
+}
+
+/// Forwards the request. `body` is `None` for a request without a body: only those are
+/// retried (a streamed body cannot be replayed).
+pub(super) async fn forward(
+    cluster: &Rc<Cluster>,
+    route: &Route,
+    headers: &HeaderMap,
+    mut body: Option<BoxBody>,
+    stream: &StreamShared,
+) -> Result<Forwarded, UpstreamError> {
+    let state = cluster.state();
+    let key = route.hash.as_ref().and_then(|h| h.key(headers));
+    let retry = route.retry.clone().unwrap_or_default();
+    let attempts = if body.is_none() { 1 + retry.num_retries } else { 1 };
+    let mut last_error = UpstreamError::NoHealthyUpstream;
+    for attempt in 1..=attempts {
+        if attempt > 1 {
+            state.stats.retries.inc();
+            tokio::time::sleep(Retry::backoff(attempt - 1)).await;
+        }
+        let _request = state.breakers.request()?;
+        let endpoint = cluster.pick(key)?;
+        let _active = endpoint.begin();
+        stream.data.borrow_mut().info.upstream_address = Some(endpoint.addr);
+        let request = upstream_request(headers, body.take().unwrap_or_else(empty_body), cluster.http2())
+            .map_err(UpstreamError::Reset)?;
+        let started = Instant::now();
+        let exchange = async { cluster.connect_to(&endpoint).await?.send(request).await };
+        let result = match retry.per_try_timeout {
+            Some(limit) => tokio::time::timeout(limit, exchange).await.unwrap_or(Err(UpstreamError::Timeout)),
+            None => exchange.await,
+        };
+        match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                state.record_outcome(&endpoint, Some(status));
+                state.stats.requests.record(status);
+                state.stats.latency.observe(seconds(started.elapsed()));
+                endpoint.stats.requests.record(status);
+                if attempt < attempts && retry.on_status(status) {
+                    continue;
+                }
+                return Ok(Forwarded { response, started });
+            }
+            Err(error) => {
+                if !matches!(error, UpstreamError::Overflow) {
+                    state.record_outcome(&endpoint, None);
+                    state.stats.requests.record(503);
+                    endpoint.stats.requests.record(503);
+                }
+                if attempt < attempts && retry.on_error(&error) {
+                    last_error = error;
+                    continue;
+                }
+                return Err(error);
+            }
+        }
+    }
+    Err(last_error)
+}

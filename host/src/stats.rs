@@ -1,0 +1,209 @@
+//! Proxy statistics, exported on the admin `/stats/prometheus`: downstream (per listener), per
+//! route, per cluster and per endpoint. Handles are resolved when a configuration is built, so
+//! a request only touches atomics.
+
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(String, String)>;
+
+/// Latency buckets in seconds: 0.5 ms to ~33 s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LatencyBuckets;
+
+impl MetricConstructor<Histogram> for LatencyBuckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(exponential_buckets(0.0005, 2.0, 17))
+    }
+}
+
+type Latency = Family<Labels, Histogram, LatencyBuckets>;
+
+/// Counters by HTTP status class (1xx..5xx).
+#[derive(Debug, Clone, Default)]
+pub struct ByClass([Counter; 5]);
+
+impl ByClass {
+    fn new(family: &Family<Labels, Counter>, labels: &Labels) -> ByClass {
+        ByClass(std::array::from_fn(|i| {
+            let mut l = labels.clone();
+            l.push(("code_class".into(), format!("{}xx", i + 1)));
+            family.get_or_create_owned(&l)
+        }))
+    }
+
+    /// Counts one response with `status`.
+    pub fn record(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.0[class].inc();
+    }
+}
+
+/// Handles for one listener.
+#[derive(Debug, Clone)]
+pub struct ListenerStats {
+    /// Responses by class.
+    pub requests: ByClass,
+    /// Open downstream connections.
+    pub connections: Gauge,
+    /// Request duration.
+    pub latency: Histogram,
+}
+
+/// Handles for one route.
+#[derive(Debug, Clone)]
+pub struct RouteStats {
+    /// Responses by class.
+    pub requests: ByClass,
+    /// Request duration.
+    pub latency: Histogram,
+}
+
+/// Handles for one cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterStats {
+    /// Upstream responses by class.
+    pub requests: ByClass,
+    /// Retries attempted.
+    pub retries: Counter,
+    /// Connection failures (refused, timed out).
+    pub connect_failures: Counter,
+    /// Requests refused by a circuit breaker.
+    pub overflow: Counter,
+    /// Open upstream connections.
+    pub connections: Gauge,
+    /// Upstream request duration (to response headers).
+    pub latency: Histogram,
+}
+
+/// Handles for one endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointStats {
+    /// Responses by class.
+    pub requests: ByClass,
+    /// 1 when healthy (health check and outlier detection), else 0.
+    pub healthy: Gauge,
+}
+
+/// Every proxy statistic of the process.
+#[derive(Debug)]
+pub struct Stats {
+    registry: Mutex<Registry>,
+    listener_requests: Family<Labels, Counter>,
+    listener_connections: Family<Labels, Gauge>,
+    listener_latency: Latency,
+    route_requests: Family<Labels, Counter>,
+    route_latency: Latency,
+    cluster_requests: Family<Labels, Counter>,
+    cluster_retries: Family<Labels, Counter>,
+    cluster_connect_failures: Family<Labels, Counter>,
+    cluster_overflow: Family<Labels, Counter>,
+    cluster_connections: Family<Labels, Gauge>,
+    cluster_latency: Latency,
+    endpoint_requests: Family<Labels, Counter>,
+    endpoint_healthy: Family<Labels, Gauge>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("weir");
+        let stats = Stats {
+            registry: Mutex::new(Registry::default()),
+            listener_requests: Family::default(),
+            listener_connections: Family::default(),
+            listener_latency: Family::new_with_constructor(LatencyBuckets),
+            route_requests: Family::default(),
+            route_latency: Family::new_with_constructor(LatencyBuckets),
+            cluster_requests: Family::default(),
+            cluster_retries: Family::default(),
+            cluster_connect_failures: Family::default(),
+            cluster_overflow: Family::default(),
+            cluster_connections: Family::default(),
+            cluster_latency: Family::new_with_constructor(LatencyBuckets),
+            endpoint_requests: Family::default(),
+            endpoint_healthy: Family::default(),
+        };
+        let s = &stats;
+        registry.register("downstream_rq", "Downstream responses by status class", s.listener_requests.clone());
+        registry.register("downstream_cx_active", "Open downstream connections", s.listener_connections.clone());
+        registry.register("downstream_rq_time_seconds", "Downstream request duration", s.listener_latency.clone());
+        registry.register("route_rq", "Responses per route by status class", s.route_requests.clone());
+        registry.register("route_rq_time_seconds", "Request duration per route", s.route_latency.clone());
+        registry.register("cluster_upstream_rq", "Upstream responses by status class", s.cluster_requests.clone());
+        registry.register("cluster_upstream_rq_retry", "Upstream retries", s.cluster_retries.clone());
+        registry.register("cluster_upstream_cx_connect_fail", "Upstream connect failures", s.cluster_connect_failures.clone());
+        registry.register("cluster_upstream_rq_overflow", "Requests refused by circuit breakers", s.cluster_overflow.clone());
+        registry.register("cluster_upstream_cx_active", "Open upstream connections", s.cluster_connections.clone());
+        registry.register("cluster_upstream_rq_time_seconds", "Upstream time to response headers", s.cluster_latency.clone());
+        registry.register("endpoint_upstream_rq", "Upstream responses per endpoint", s.endpoint_requests.clone());
+        registry.register("endpoint_healthy", "1 when the endpoint takes traffic", s.endpoint_healthy.clone());
+        *stats.registry.lock() = registry;
+        stats
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+impl Stats {
+    /// Handles for a listener.
+    pub fn listener(&self, name: &str) -> ListenerStats {
+        let l = labels(&[("listener", name)]);
+        ListenerStats {
+            requests: ByClass::new(&self.listener_requests, &l),
+            connections: self.listener_connections.get_or_create_owned(&l),
+            latency: self.listener_latency.get_or_create_owned(&l),
+        }
+    }
+
+    /// Handles for a route.
+    pub fn route(&self, listener: &str, route: &str) -> RouteStats {
+        let l = labels(&[("listener", listener), ("route", route)]);
+        RouteStats {
+            requests: ByClass::new(&self.route_requests, &l),
+            latency: self.route_latency.get_or_create_owned(&l),
+        }
+    }
+
+    /// Handles for a cluster.
+    pub fn cluster(&self, name: &str) -> ClusterStats {
+        let l = labels(&[("cluster", name)]);
+        ClusterStats {
+            requests: ByClass::new(&self.cluster_requests, &l),
+            retries: self.cluster_retries.get_or_create_owned(&l),
+            connect_failures: self.cluster_connect_failures.get_or_create_owned(&l),
+            overflow: self.cluster_overflow.get_or_create_owned(&l),
+            connections: self.cluster_connections.get_or_create_owned(&l),
+            latency: self.cluster_latency.get_or_create_owned(&l),
+        }
+    }
+
+    /// Handles for an endpoint.
+    pub fn endpoint(&self, cluster: &str, endpoint: &str) -> EndpointStats {
+        let l = labels(&[("cluster", cluster), ("endpoint", endpoint)]);
+        EndpointStats {
+            requests: ByClass::new(&self.endpoint_requests, &l),
+            healthy: self.endpoint_healthy.get_or_create_owned(&l),
+        }
+    }
+
+    /// Prometheus text exposition.
+    pub fn encode(&self, out: &mut String) {
+        let registry = self.registry.lock();
+        if let Err(e) = prometheus_client::encoding::text::encode_registry(out, &registry) {
+            tracing::warn!("cannot encode stats: {e}");
+        }
+    }
+}
+
+/// Seconds as `f64`, for histograms.
+pub fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}

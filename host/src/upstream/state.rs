@@ -1,0 +1,137 @@
+//! A cluster as the whole process sees it: its endpoints (resolved, health-checked, ejected),
+//! the load-balancing tables built over the healthy ones, and its circuit breakers. Workers
+//! read the endpoint set lock-free; changes swap in a new set.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+
+use super::Endpoint;
+use super::breaker::Breakers;
+use super::hashing;
+use crate::config::{ClusterConfig, LbPolicy};
+use crate::stats::{ClusterStats, Stats};
+
+/// The endpoints a worker balances over.
+#[derive(Debug, Default)]
+pub struct EndpointSet {
+    /// Every endpoint.
+    pub all: Vec<Arc<Endpoint>>,
+    /// Those taking traffic; every endpoint when none is healthy (Envoy's panic mode).
+    pub healthy: Vec<Arc<Endpoint>>,
+    /// Maglev table over `healthy` (for `maglev`).
+    pub maglev: Vec<u32>,
+    /// Ring over `healthy` (for `ring_hash`).
+    pub ring: Vec<(u64, u32)>,
+}
+
+/// Process-wide state of one cluster.
+#[derive(Debug)]
+pub struct ClusterState {
+    /// Its config.
+    pub config: ClusterConfig,
+    /// Stats handles.
+    pub stats: ClusterStats,
+    /// Circuit breakers.
+    pub breakers: Breakers,
+    set: ArcSwap<EndpointSet>,
+    known: Mutex<HashMap<SocketAddr, Arc<Endpoint>>>,
+    process_stats: Arc<Stats>,
+    /// Health checks, ejection expiry and DNS refresh run for this cluster.
+    pub(super) background_started: std::sync::atomic::AtomicBool,
+}
+
+impl ClusterState {
+    /// A cluster over already-resolved addresses.
+    pub fn new(config: ClusterConfig, addrs: Vec<SocketAddr>, stats: Arc<Stats>) -> Arc<ClusterState> {
+        let cluster_stats = stats.cluster(&config.name);
+        let state = Arc::new(ClusterState {
+            breakers: Breakers::new(config.circuit_breakers.clone(), cluster_stats.clone()),
+            stats: cluster_stats,
+            config,
+            set: ArcSwap::from_pointee(EndpointSet::default()),
+            known: Mutex::new(HashMap::new()),
+            process_stats: stats,
+            background_started: std::sync::atomic::AtomicBool::new(false),
+        });
+        state.set_addresses(addrs);
+        state
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// The current endpoint set.
+    pub fn endpoints(&self) -> arc_swap::Guard<Arc<EndpointSet>> {
+        self.set.load()
+    }
+
+    /// Replaces the addresses (DNS refresh); endpoints that stay keep their health.
+    pub fn set_addresses(&self, addrs: Vec<SocketAddr>) {
+        let mut known = self.known.lock();
+        let mut all = Vec::with_capacity(addrs.len());
+        for addr in addrs {
+            let endpoint = known
+                .entry(addr)
+                .or_insert_with(|| Arc::new(Endpoint::new(addr, self.process_stats.endpoint(&self.config.name, &addr.to_string()))))
+                .clone();
+            if !all.iter().any(|e: &Arc<Endpoint>| e.addr == addr) {
+                all.push(endpoint);
+            }
+        }
+        known.retain(|addr, _| all.iter().any(|e| e.addr == *addr));
+        drop(known);
+        self.rebuild(all);
+    }
+
+    /// Recomputes the healthy set and tables after a health change.
+    pub fn refresh(&self) {
+        let all = self.set.load().all.clone();
+        self.rebuild(all);
+    }
+
+    fn rebuild(&self, all: Vec<Arc<Endpoint>>) {
+        let mut healthy: Vec<Arc<Endpoint>> = all.iter().filter(|e| e.is_healthy()).cloned().collect();
+        if healthy.is_empty() {
+            healthy = all.clone();
+        }
+        let names: Vec<String> = healthy.iter().map(|e| e.addr.to_string()).collect();
+        let (maglev, ring) = match self.config.lb_policy {
+            LbPolicy::Maglev => (hashing::maglev(&names), Vec::new()),
+            LbPolicy::RingHash => (Vec::new(), hashing::ring(&names)),
+            _ => (Vec::new(), Vec::new()),
+        };
+        self.set.store(Arc::new(EndpointSet { all, healthy, maglev, ring }));
+    }
+
+    /// Records an upstream outcome (`None`: connection failure) for outlier detection; ejects
+    /// the endpoint when it crosses the threshold and the ejection cap allows.
+    pub fn record_outcome(&self, endpoint: &Endpoint, status: Option<u16>) {
+        let Some(outlier) = &self.config.outlier_detection else { return };
+        let failed = status.is_none_or(|s| s >= 500);
+        if !endpoint.record_outcome(failed, outlier.consecutive_5xx) {
+            return;
+        }
+        let set = self.set.load();
+        let ejected = set.all.iter().filter(|e| e.is_ejected()).count();
+        let cap = (set.all.len() * outlier.max_ejection_percent as usize / 100).max(1);
+        if ejected < cap {
+            tracing::warn!(cluster = %self.name(), endpoint = %endpoint.addr, "outlier detection: ejecting endpoint");
+            endpoint.eject(outlier.base_ejection_time);
+            self.refresh();
+        }
+    }
+
+    /// Returns ejected endpoints whose time is over; refreshes when any did.
+    pub fn expire_ejections(&self) {
+        let changed = self.set.load().all.iter().fold(false, |acc, e| e.expire_ejection() || acc);
+        if changed {
+            self.refresh();
+        }
+    }
+}
