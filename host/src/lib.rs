@@ -20,9 +20,11 @@
 //! ```
 
 pub mod abi;
+pub mod access_log;
 pub mod admin;
 pub mod callout;
 pub mod config;
+pub mod control;
 pub mod http;
 pub mod plugin;
 pub mod router;

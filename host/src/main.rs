@@ -21,6 +21,9 @@ struct Args {
     /// Worker threads (default: number of cores).
     #[arg(long)]
     concurrency: Option<usize>,
+    /// On SIGTERM, how long requests in flight may take to finish, e.g. `10s`.
+    #[arg(long, default_value = "10s", value_parser = weir_host::config::duration::parse)]
+    drain_timeout: std::time::Duration,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `weir=debug`.
     #[arg(long, default_value = "info", env = "WEIR_LOG")]
     log_level: String,
@@ -51,7 +54,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let mut options = ServerOptions::default();
+    let mut options = ServerOptions { drain_timeout: args.drain_timeout, ..ServerOptions::default() };
     if let Some(n) = args.concurrency {
         options.concurrency = n;
     }

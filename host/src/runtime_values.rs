@@ -89,7 +89,11 @@ fn merge(layers: &[(String, Layer)]) -> Layer {
 
 /// Writes `snapshot` under the contract's keys into the shared data of every `vm_id`: the
 /// snapshot first, then its version, so a reader that sees the new version finds the new values.
-pub fn publish<'a>(process: &ProcessServices, vm_ids: impl IntoIterator<Item = &'a str>, snapshot: &Snapshot) {
+pub fn publish<'a>(
+    process: &ProcessServices,
+    vm_ids: impl IntoIterator<Item = &'a str>,
+    snapshot: &Snapshot,
+) {
     let bytes = match serde_json::to_vec(snapshot) {
         Ok(b) => Bytes::from(b),
         Err(e) => {

@@ -49,11 +49,23 @@ pub enum StartError {
 pub struct ServerOptions {
     /// Worker threads (default: number of cores).
     pub concurrency: usize,
+    /// On shutdown, how long requests in flight may take to finish (default 10s).
+    pub drain_timeout: std::time::Duration,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()) }
+        ServerOptions {
+            concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            drain_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// Options with `workers` worker threads.
+    pub fn with_concurrency(workers: usize) -> ServerOptions {
+        ServerOptions { concurrency: workers, ..ServerOptions::default() }
     }
 }
 
@@ -65,6 +77,8 @@ pub struct ServerState {
     pub listeners: Vec<(String, SocketAddr)>,
     workers: Mutex<Vec<mpsc::UnboundedSender<WorkerCommand>>>,
     reload_lock: Mutex<()>,
+    /// The control thread's runtime (background tasks).
+    pub control: tokio::runtime::Handle,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -79,7 +93,12 @@ impl ServerState {
     pub fn reload(&self, config: Config) -> Result<(), StartError> {
         let _guard = self.reload_lock.lock();
         let current = self.snapshot.load_full();
-        let snapshot = Arc::new(Snapshot::prepare(config, current.runtime.clone(), current.process.clone(), Some(&current))?);
+        let snapshot = Arc::new(Snapshot::prepare(
+            config,
+            current.runtime.clone(),
+            current.process.clone(),
+            Some(&current),
+        )?);
         canary(&snapshot)?;
         let workers = self.workers.lock().clone();
         let mut failures = Vec::new();
@@ -96,6 +115,7 @@ impl ServerState {
             }
         }
         if failures.is_empty() {
+            crate::upstream::spawn_background(&snapshot.clusters, &self.control);
             self.snapshot.store(snapshot);
             tracing::info!("configuration reloaded");
             Ok(())
@@ -133,6 +153,7 @@ pub fn validate(config: Config) -> Result<(), StartError> {
 /// A running weir.
 pub struct RunningServer {
     state: Arc<ServerState>,
+    control: Option<crate::control::Control>,
     shutdown: watch::Sender<bool>,
     threads: Vec<JoinHandle<()>>,
     admin: Option<crate::admin::AdminServer>,
@@ -183,6 +204,7 @@ impl RunningServer {
                 shutdown: shutdown_rx.clone(),
                 commands: cmd_rx,
                 ready: ready_tx,
+                drain_timeout: options.drain_timeout,
             };
             let thread = std::thread::Builder::new()
                 .name(format!("weir-worker-{index}"))
@@ -200,13 +222,18 @@ impl RunningServer {
                 Err(_) => failure = Some("a worker exited during start".into()),
             }
         }
+        let control = crate::control::Control::start()
+            .map_err(|e| StartError::Other(format!("cannot start the control thread: {e}")))?;
+        crate::upstream::spawn_background(&snapshot.clusters, control.handle());
         let state = Arc::new(ServerState {
             snapshot: ArcSwap::new(snapshot.clone()),
             listeners: addresses,
             workers: Mutex::new(senders),
             reload_lock: Mutex::new(()),
+            control: control.handle().clone(),
         });
-        let mut server = RunningServer { state, shutdown: shutdown_tx, threads, admin: None };
+        let mut server =
+            RunningServer { state, control: Some(control), shutdown: shutdown_tx, threads, admin: None };
         if let Some(e) = failure {
             server.stop();
             return Err(StartError::Other(e));
@@ -254,6 +281,7 @@ impl RunningServer {
         if let Some(admin) = self.admin.take() {
             admin.stop();
         }
+        self.control.take();
     }
 }
 

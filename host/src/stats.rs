@@ -130,19 +130,59 @@ impl Default for Stats {
             endpoint_healthy: Family::default(),
         };
         let s = &stats;
-        registry.register("downstream_rq", "Downstream responses by status class", s.listener_requests.clone());
-        registry.register("downstream_cx_active", "Open downstream connections", s.listener_connections.clone());
-        registry.register("downstream_rq_time_seconds", "Downstream request duration", s.listener_latency.clone());
+        registry.register(
+            "downstream_rq",
+            "Downstream responses by status class",
+            s.listener_requests.clone(),
+        );
+        registry.register(
+            "downstream_cx_active",
+            "Open downstream connections",
+            s.listener_connections.clone(),
+        );
+        registry.register(
+            "downstream_rq_time_seconds",
+            "Downstream request duration",
+            s.listener_latency.clone(),
+        );
         registry.register("route_rq", "Responses per route by status class", s.route_requests.clone());
         registry.register("route_rq_time_seconds", "Request duration per route", s.route_latency.clone());
-        registry.register("cluster_upstream_rq", "Upstream responses by status class", s.cluster_requests.clone());
+        registry.register(
+            "cluster_upstream_rq",
+            "Upstream responses by status class",
+            s.cluster_requests.clone(),
+        );
         registry.register("cluster_upstream_rq_retry", "Upstream retries", s.cluster_retries.clone());
-        registry.register("cluster_upstream_cx_connect_fail", "Upstream connect failures", s.cluster_connect_failures.clone());
-        registry.register("cluster_upstream_rq_overflow", "Requests refused by circuit breakers", s.cluster_overflow.clone());
-        registry.register("cluster_upstream_cx_active", "Open upstream connections", s.cluster_connections.clone());
-        registry.register("cluster_upstream_rq_time_seconds", "Upstream time to response headers", s.cluster_latency.clone());
-        registry.register("endpoint_upstream_rq", "Upstream responses per endpoint", s.endpoint_requests.clone());
-        registry.register("endpoint_healthy", "1 when the endpoint takes traffic", s.endpoint_healthy.clone());
+        registry.register(
+            "cluster_upstream_cx_connect_fail",
+            "Upstream connect failures",
+            s.cluster_connect_failures.clone(),
+        );
+        registry.register(
+            "cluster_upstream_rq_overflow",
+            "Requests refused by circuit breakers",
+            s.cluster_overflow.clone(),
+        );
+        registry.register(
+            "cluster_upstream_cx_active",
+            "Open upstream connections",
+            s.cluster_connections.clone(),
+        );
+        registry.register(
+            "cluster_upstream_rq_time_seconds",
+            "Upstream time to response headers",
+            s.cluster_latency.clone(),
+        );
+        registry.register(
+            "endpoint_upstream_rq",
+            "Upstream responses per endpoint",
+            s.endpoint_requests.clone(),
+        );
+        registry.register(
+            "endpoint_healthy",
+            "1 when the endpoint takes traffic",
+            s.endpoint_healthy.clone(),
+        );
         *stats.registry.lock() = registry;
         stats
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU64;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::http::{ListenerContext, ListenerHandle, serve_listener};
+use crate::http::{ConnectionTracker, ListenerContext, ListenerHandle, serve_listener};
 use crate::plugin::WorkerPlugins;
 use crate::router::RouteTable;
 use crate::services::{QueueReady, WorkerServices};
@@ -37,6 +37,8 @@ pub struct WorkerStart {
     pub commands: mpsc::UnboundedReceiver<WorkerCommand>,
     /// Reports whether the worker started.
     pub ready: oneshot::Sender<Result<(), String>>,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub drain_timeout: std::time::Duration,
 }
 
 struct Worker {
@@ -59,7 +61,16 @@ pub fn run(start: WorkerStart) {
 }
 
 async fn worker_main(start: WorkerStart) {
-    let WorkerStart { index, snapshot, sockets, connection_ids, shutdown, mut commands, ready } = start;
+    let WorkerStart {
+        index,
+        snapshot,
+        sockets,
+        connection_ids,
+        shutdown,
+        mut commands,
+        ready,
+        drain_timeout,
+    } = start;
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let upstreams = Rc::new(Upstreams::new(&snapshot.clusters));
     let services = Rc::new(WorkerServices::new(upstreams, queue_tx));
@@ -71,6 +82,7 @@ async fn worker_main(start: WorkerStart) {
         }
     };
     let mut listeners = Vec::new();
+    let tracker = Rc::new(ConnectionTracker::default());
     for (socket, context) in sockets.into_iter().zip(contexts) {
         let listener =
             match socket.set_nonblocking(true).and_then(|()| tokio::net::TcpListener::from_std(socket)) {
@@ -82,7 +94,13 @@ async fn worker_main(start: WorkerStart) {
             };
         let handle: ListenerHandle = Rc::new(RefCell::new(context));
         listeners.push(handle.clone());
-        tokio::task::spawn_local(serve_listener(listener, handle, connection_ids.clone(), shutdown.clone()));
+        tokio::task::spawn_local(serve_listener(
+            listener,
+            handle,
+            connection_ids.clone(),
+            shutdown.clone(),
+            tracker.clone(),
+        ));
     }
     tokio::task::spawn_local(deliver_queue_ready(Rc::downgrade(&services), queue_rx));
     tokio::task::spawn_local(housekeeping(Rc::downgrade(&services)));
@@ -104,7 +122,15 @@ async fn worker_main(start: WorkerStart) {
             }
         }
     }
-    tracing::debug!(worker = index, "worker stopping");
+    let left = tracker.drain(drain_timeout).await;
+    if left > 0 {
+        tracing::warn!(
+            worker = index,
+            connections = left,
+            "drain timeout: closing connections with requests in flight"
+        );
+    }
+    tracing::debug!(worker = index, "worker stopped");
 }
 
 type Built = (Rc<WorkerPlugins>, Vec<Rc<ListenerContext>>);
@@ -118,11 +144,30 @@ fn build(snapshot: &Snapshot, services: &Rc<WorkerServices>) -> Result<Built, St
     for listener in &snapshot.config.listeners {
         let routes = RouteTable::build(listener, &|name| plugins.get(name), &snapshot.process.stats)
             .map_err(|e| format!("listener `{}`: {e}", listener.name))?;
+        let access_log = match &listener.access_log {
+            Some(path) => Some(
+                snapshot
+                    .process
+                    .access_logs
+                    .sink(path)
+                    .map_err(|e| format!("listener `{}`: access log {path}: {e}", listener.name))?,
+            ),
+            None => None,
+        };
+        let nonzero = |d: std::time::Duration| (!d.is_zero()).then_some(d);
         contexts.push(Rc::new(ListenerContext {
             name: listener.name.clone(),
             routes,
             upstreams: upstreams.clone(),
             buffer_limit: listener.buffer_limit_bytes,
+            request_timeout: nonzero(listener.request_timeout),
+            stats: snapshot.process.stats.listener(&listener.name),
+            access_log,
+            limits: crate::http::ConnectionLimits {
+                max_headers: listener.max_request_headers,
+                max_header_bytes: listener.max_request_headers_kb as usize * 1024,
+                headers_timeout: nonzero(listener.request_headers_timeout),
+            },
         }));
     }
     Ok((plugins, contexts))

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use weir_host::testing::Harness;
 
 fn filter(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters").join(format!("{name}.wasm"));
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters").join(format!("{name}.wasm"));
     assert!(path.exists(), "{} missing: run `cargo xtask build-filters`", path.display());
     path
 }
@@ -31,7 +32,9 @@ fn a_filter_runs_in_process_and_the_upstream_view_is_returned() {
 fn runtime_values_are_published_to_the_plugins_vm() {
     let harness = Harness::builder(filter("abi-probe"))
         .vm_id("rt")
-        .configuration(r#"{"request_headers": [{"op": "shared_get", "key": "weir.runtime.version", "id": "version"}]}"#)
+        .configuration(
+            r#"{"request_headers": [{"op": "shared_get", "key": "weir.runtime.version", "id": "version"}]}"#,
+        )
         .start()
         .unwrap();
     let before = harness.get("/", &[]).unwrap();
@@ -43,6 +46,7 @@ fn runtime_values_are_published_to_the_plugins_vm() {
 
 #[test]
 fn a_plugin_that_rejects_its_configuration_does_not_start() {
-    let err = Harness::builder(filter("require-header")).configuration(r#"{"header": ""}"#).start().unwrap_err();
+    let err =
+        Harness::builder(filter("require-header")).configuration(r#"{"header": ""}"#).start().unwrap_err();
     assert!(err.to_string().contains("proxy_on_configure returned false"), "{err}");
 }

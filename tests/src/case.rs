@@ -106,6 +106,8 @@ pub enum ClusterTarget {
     Dead,
     /// The tonic gRPC test server (HTTP/2).
     Grpc,
+    /// An echo server of its own, answering with `x-echo-server: <cluster name>`.
+    Tagged,
 }
 
 /// One request and what must come back.
@@ -176,10 +178,17 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
         true => Some(crate::grpc::GrpcServer::start()?),
         false => None,
     };
+    let tagged: Vec<(String, EchoServer)> = case
+        .clusters
+        .iter()
+        .filter(|c| c.target == ClusterTarget::Tagged)
+        .map(|c| EchoServer::start_tagged(Some(c.name.clone())).map(|e| (c.name.clone(), e)))
+        .collect::<Result<_, _>>()?;
     let targets = Targets {
         echo: echo.addr(),
         dead: std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
         grpc: grpc.as_ref().map(|g| g.addr()),
+        tagged: tagged.iter().map(|(n, e)| (n.clone(), e.addr())).collect(),
     };
     let envoy = Envoy::start(&envoy_config(case, &targets)?).await?;
     let envoy_addr = envoy.listener("main").await?;

@@ -16,8 +16,8 @@ impl Weir {
     /// context (or `spawn_blocking`).
     pub fn start(yaml: &str, concurrency: usize) -> anyhow::Result<Weir> {
         let config = Config::parse(yaml, "test config")?;
-        let server =
-            RunningServer::start(config, ServerOptions { concurrency }).context("weir did not start")?;
+        let server = RunningServer::start(config, ServerOptions::with_concurrency(concurrency))
+            .context("weir did not start")?;
         Ok(Weir { server })
     }
 

@@ -52,6 +52,7 @@ pub async fn handle(
             Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e.to_string()),
         },
         (Method::GET, "/plugins") => json(&plugins(&state)),
+        (Method::GET, "/clusters") => json(&clusters(&state)),
         (Method::POST, "/reload") => {
             let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             reload(&state, &body).await
@@ -78,6 +79,7 @@ async fn reload(state: &Arc<ServerState>, body: &[u8]) -> AdminResponse {
 fn prometheus(state: &ServerState) -> String {
     let snapshot = state.snapshot.load();
     let mut out = String::new();
+    snapshot.process.stats.encode(&mut out);
     snapshot.process.metrics.encode(&mut out);
     let _ = writeln!(out, "# HELP weir_plugin_failures_total Plugin callbacks that failed.");
     let _ = writeln!(out, "# TYPE weir_plugin_failures_total counter");
@@ -97,6 +99,31 @@ fn envoy_stats(state: &ServerState) -> String {
     let mut out = String::new();
     state.snapshot.load().process.metrics.envoy_text(&mut out);
     out
+}
+
+/// Clusters and their endpoints: health, ejection, load.
+fn clusters(state: &ServerState) -> serde_json::Value {
+    let snapshot = state.snapshot.load();
+    let mut clusters: Vec<serde_json::Value> = snapshot
+        .clusters
+        .iter()
+        .map(|c| {
+            let set = c.endpoints();
+            serde_json::json!({
+                "name": c.name(),
+                "lb_policy": c.config.lb_policy,
+                "active_requests": c.breakers.active_requests(),
+                "endpoints": set.all.iter().map(|e| serde_json::json!({
+                    "address": e.addr.to_string(),
+                    "healthy": e.is_healthy(),
+                    "ejected": e.is_ejected(),
+                    "active_requests": e.active_requests(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    clusters.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    serde_json::Value::Array(clusters)
 }
 
 fn plugins(state: &ServerState) -> serde_json::Value {

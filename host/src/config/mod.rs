@@ -7,6 +7,7 @@ mod cluster;
 pub mod duration;
 mod schema;
 mod validate;
+mod validate_cluster;
 
 use std::path::{Path, PathBuf};
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::duration;
 pub use super::cluster::*;
+use super::duration;
 
 /// The whole proxy configuration: one immutable snapshot.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -54,6 +54,36 @@ pub struct ListenerConfig {
     /// 413, a response 500 (Envoy's `per_connection_buffer_limit_bytes` default is 1 MiB).
     #[serde(default = "default_buffer_limit")]
     pub buffer_limit_bytes: usize,
+    /// Access log: `-` for standard output, or a file path (appended). One JSON line per
+    /// request. Omit for none.
+    #[serde(default)]
+    pub access_log: Option<String>,
+    /// Largest request header block in KiB; larger requests get 431 (Envoy default 60).
+    #[serde(default = "default_headers_kb")]
+    pub max_request_headers_kb: u32,
+    /// Most request headers; more get 431 (Envoy default 100).
+    #[serde(default = "default_max_headers")]
+    pub max_request_headers: usize,
+    /// Time allowed to send request headers on a connection (slow clients are disconnected);
+    /// `0s` disables. Default 10s.
+    #[serde(default = "default_headers_timeout", with = "duration")]
+    pub request_headers_timeout: Duration,
+    /// Time allowed to receive a whole request, body included; past it the client gets 408
+    /// (`request timeout`). `0s` (the default, as Envoy) disables it.
+    #[serde(default, with = "duration")]
+    pub request_timeout: Duration,
+}
+
+fn default_headers_kb() -> u32 {
+    60
+}
+
+fn default_max_headers() -> usize {
+    100
+}
+
+fn default_headers_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_buffer_limit() -> usize {
@@ -67,7 +97,7 @@ pub struct VirtualHostConfig {
     /// Unique name within the listener.
     pub name: String,
     /// Domains served: exact (`api.example.com`), suffix wildcard (`*.example.com`), prefix
-    /// wildcard (`api.*`) or `*`. Matched against `:authority` without its port first, then with.
+    /// wildcard (`api.*`) or `*`. Matched against the whole `:authority`, port included.
     pub domains: Vec<String>,
     /// Routes, tried in order; the first match wins.
     pub routes: Vec<RouteConfig>,

@@ -14,12 +14,7 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     unique(config.plugins.iter().map(|p| p.name.as_str()), "plugins")?;
 
     for (i, cluster) in config.clusters.iter().enumerate() {
-        if cluster.endpoints.is_empty() {
-            return Err(ConfigError::invalid(
-                format!("clusters[{i}].endpoints"),
-                format!("cluster `{}` has no endpoints", cluster.name),
-            ));
-        }
+        super::validate_cluster::check(cluster, &format!("clusters[{i}]"))?;
     }
     for (i, plugin) in config.plugins.iter().enumerate() {
         if plugin.name.is_empty() {
@@ -128,6 +123,12 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
                         "exactly one of `cluster` and `cluster_header` is required",
                     ));
                 }
+            }
+            if let Some(retry) = &action.retry_policy {
+                super::validate_cluster::check_retry(retry, &format!("{at}.route.retry_policy"))?;
+            }
+            if let Some(hash) = &action.hash_policy {
+                super::validate_cluster::check_hash(hash, &format!("{at}.route.hash_policy"))?;
             }
             if action.prefix_rewrite.is_some() && m.prefix.is_none() {
                 return Err(ConfigError::invalid(

@@ -65,7 +65,11 @@ pub struct Chain {
     finished: Cell<bool>,
     halt: RefCell<Option<Halt>>,
     halted: tokio::sync::Notify,
+    finisher: RefCell<Option<Finisher>>,
 }
+
+/// Runs once when the exchange ends (stats, access log).
+pub type Finisher = Box<dyn FnOnce(&super::HttpStream)>;
 
 impl Chain {
     /// A chain over `plugins` for `stream`. No guest code runs yet.
@@ -85,6 +89,7 @@ impl Chain {
             finished: Cell::new(false),
             halt: RefCell::new(None),
             halted: tokio::sync::Notify::new(),
+            finisher: RefCell::new(None),
         }
     }
 
@@ -244,6 +249,11 @@ impl Chain {
         }
     }
 
+    /// Sets what runs when the exchange ends.
+    pub fn on_finish(&self, finisher: Finisher) {
+        *self.finisher.borrow_mut() = Some(finisher);
+    }
+
     /// Records that a body stopped the exchange, for whoever waits in [`Chain::halted`].
     pub(crate) fn set_halt(&self, halt: Halt) {
         *self.halt.borrow_mut() = Some(halt);
@@ -315,6 +325,9 @@ impl Chain {
             if let Err(error) = result {
                 Self::report(slot, &error);
             }
+        }
+        if let Some(finisher) = self.finisher.borrow_mut().take() {
+            finisher(&self.stream.data.borrow());
         }
     }
 

@@ -28,6 +28,25 @@ pub struct ListenerContext {
     pub upstreams: Rc<Upstreams>,
     /// Largest body a plugin may buffer.
     pub buffer_limit: usize,
+    /// Whole-request deadline (`None`: none).
+    pub request_timeout: Option<std::time::Duration>,
+    /// Stats handles.
+    pub stats: crate::stats::ListenerStats,
+    /// Access log, if any.
+    pub access_log: Option<std::sync::Arc<crate::access_log::Sink>>,
+    /// Limits applied to each downstream connection.
+    pub limits: ConnectionLimits,
+}
+
+/// Limits of a downstream connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Most request headers (more: 431).
+    pub max_headers: usize,
+    /// Largest request head in bytes (larger: 431).
+    pub max_header_bytes: usize,
+    /// Time to receive request headers (then the connection closes).
+    pub headers_timeout: Option<std::time::Duration>,
 }
 
 /// The downstream connection a request arrived on.
@@ -85,9 +104,61 @@ impl Exchange {
             ..HttpStream::default()
         }));
         let chain = Rc::new(Chain::new(stream.clone(), &plugins));
+        chain.on_finish(finisher(&listener, route.as_ref()));
+        let deadline = listener.request_timeout;
         let run = Run { listener, chain, stream };
-        run.go(route, body, end_of_stream).await
+        match deadline {
+            Some(limit) => match tokio::time::timeout(limit, run.go(route, body, end_of_stream)).await {
+                Ok(response) => response,
+                Err(_) => Ok(super::local_reply_response(&LocalReply::host(
+                    408,
+                    "request timeout",
+                    "request_overall_timeout",
+                ))),
+            },
+            None => run.go(route, body, end_of_stream).await,
+        }
     }
+}
+
+/// What runs when an exchange ends: listener and route stats, the access log line.
+fn finisher(listener: &ListenerContext, route: Option<&Rc<Route>>) -> super::chain::Finisher {
+    let stats = listener.stats.clone();
+    let route_stats = route.map(|r| r.stats.clone());
+    let access_log = listener.access_log.clone();
+    Box::new(move |stream: &HttpStream| {
+        let info = &stream.info;
+        let status = info.response_code.unwrap_or(0);
+        let elapsed = info.start_time.elapsed().unwrap_or_default();
+        stats.requests.record(status);
+        stats.latency.observe(crate::stats::seconds(elapsed));
+        if let Some(route) = &route_stats {
+            route.requests.record(status);
+            route.latency.observe(crate::stats::seconds(elapsed));
+        }
+        if let Some(sink) = &access_log {
+            let headers = &stream.request_headers;
+            let text = |name: &str| headers.get_str(name).unwrap_or("");
+            sink.write(&crate::access_log::Entry {
+                start_time: humantime::format_rfc3339_millis(info.start_time).to_string(),
+                method: text(":method"),
+                path: text(":path"),
+                authority: text(":authority"),
+                protocol: info.protocol,
+                response_code: status,
+                response_code_details: &info.response_code_details,
+                bytes_received: info.request_body_bytes,
+                bytes_sent: info.response_body_bytes,
+                duration_ms: elapsed.as_millis() as u64,
+                upstream_host: info.upstream_address.map(|a| a.to_string()),
+                upstream_cluster: info.cluster_name.as_deref(),
+                route_name: &info.route_name,
+                downstream_remote_address: info.downstream_remote.to_string(),
+                request_id: text("x-request-id"),
+                user_agent: text("user-agent"),
+            });
+        }
+    })
 }
 
 struct Run {
@@ -155,10 +226,13 @@ impl Run {
             route.rewrite(&mut headers);
             headers
         };
-        let forwarded = super::forward::forward(&cluster, &route, &upstream_headers, request_body, &self.stream);
+        let forwarded =
+            super::forward::forward(&cluster, &route, &upstream_headers, request_body, &self.stream);
         let timed = async {
             match route.timeout {
-                Some(limit) => tokio::time::timeout(limit, forwarded).await.unwrap_or(Err(UpstreamError::Timeout)),
+                Some(limit) => {
+                    tokio::time::timeout(limit, forwarded).await.unwrap_or(Err(UpstreamError::Timeout))
+                }
                 None => forwarded.await,
             }
         };

@@ -22,10 +22,10 @@ pub use convert::{
     add_service_time, header_map_from_http, http_trailers_from_map, request_map, response_map,
     upstream_request,
 };
-pub use exchange::{ConnectionInfo, Exchange, ListenerContext};
+pub use exchange::{ConnectionInfo, ConnectionLimits, Exchange, ListenerContext};
 pub use headers::HeaderMap;
 pub use local_reply::local_reply_response;
-pub use server::{ListenerHandle, serve_listener};
+pub use server::{ConnectionTracker, ListenerHandle, serve_listener};
 pub use stream::{HttpStream, LocalReply, Phase, StreamInfo, StreamShared};
 
 /// Errors carried by bodies.

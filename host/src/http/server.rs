@@ -1,15 +1,17 @@
-//! Accepting downstream connections and serving HTTP/1.1 and HTTP/2 (prior knowledge) on them.
+//! Accepting downstream connections and serving HTTP/1.1 and HTTP/2 (prior knowledge) on them,
+//! with header limits and timeouts; draining open connections on shutdown.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::LocalExec;
 use super::exchange::{ConnectionInfo, Exchange, ListenerContext};
@@ -18,13 +20,34 @@ use super::exchange::{ConnectionInfo, Exchange, ListenerContext};
 /// flight keep the snapshot they started with.
 pub type ListenerHandle = Rc<RefCell<Rc<ListenerContext>>>;
 
-/// Accepts connections until `shutdown` turns true, then lets open connections finish their
-/// in-flight requests.
+/// Open connections of a worker, so shutdown can wait for them.
+#[derive(Debug, Default)]
+pub struct ConnectionTracker {
+    open: Cell<usize>,
+    closed: Notify,
+}
+
+impl ConnectionTracker {
+    /// Waits until every connection closed, at most `limit`; returns how many are left.
+    pub async fn drain(&self, limit: Duration) -> usize {
+        let _ = tokio::time::timeout(limit, async {
+            while self.open.get() > 0 {
+                self.closed.notified().await;
+            }
+        })
+        .await;
+        self.open.get()
+    }
+}
+
+/// Accepts connections until `shutdown` turns true; open connections then finish their
+/// in-flight requests (HTTP/1.1 keep-alive connections close after the current response).
 pub async fn serve_listener(
     listener: TcpListener,
     context: ListenerHandle,
     connection_ids: Arc<AtomicU64>,
     mut shutdown: watch::Receiver<bool>,
+    tracker: Rc<ConnectionTracker>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -35,21 +58,32 @@ pub async fn serve_listener(
             Ok(pair) => pair,
             Err(e) => {
                 tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(remote);
         let conn = ConnectionInfo { remote, local, id: connection_ids.fetch_add(1, Ordering::Relaxed) + 1 };
+        let current = context.borrow().clone();
+        let (limits, gauge) = (current.limits, current.stats.connections.clone());
         let context = context.clone();
         let mut shutdown = shutdown.clone();
+        let tracker = tracker.clone();
+        tracker.open.set(tracker.open.get() + 1);
+        gauge.inc();
         tokio::task::spawn_local(async move {
             let service = service_fn(move |request| {
                 let snapshot = context.borrow().clone();
                 Exchange::serve(snapshot, conn, request)
             });
-            let builder = auto::Builder::new(LocalExec);
+            let mut builder = auto::Builder::new(LocalExec);
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .max_headers(limits.max_headers)
+                .max_buf_size(limits.max_header_bytes.max(8192))
+                .header_read_timeout(limits.headers_timeout);
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             let result = tokio::select! {
@@ -62,6 +96,9 @@ pub async fn serve_listener(
             if let Err(e) = result {
                 tracing::debug!(remote = %conn.remote, "connection ended: {e}");
             }
+            gauge.dec();
+            tracker.open.set(tracker.open.get().saturating_sub(1));
+            tracker.closed.notify_waiters();
         });
     }
 }

@@ -140,34 +140,20 @@ impl RouteTable {
             .cloned()
     }
 
+    /// Envoy's precedence, against the whole `:authority` (a port included, as Envoy does
+    /// without `strip_matching_host_port`).
     fn vhost(&self, authority: &str) -> Option<&VirtualHost> {
-        let host = strip_port(authority);
         let mut best: Option<(&VirtualHost, (u8, usize))> = None;
-        for candidate in [host, authority] {
-            for vhost in &self.vhosts {
-                for domain in &vhost.domains {
-                    if let Some(rank) = domain.rank(candidate)
-                        && best.is_none_or(|(_, b)| rank > b)
-                    {
-                        best = Some((vhost, rank));
-                    }
+        for vhost in &self.vhosts {
+            for domain in &vhost.domains {
+                if let Some(rank) = domain.rank(authority)
+                    && best.is_none_or(|(_, b)| rank > b)
+                {
+                    best = Some((vhost, rank));
                 }
-            }
-            if best.is_some() {
-                break;
             }
         }
         best.map(|(v, _)| v)
-    }
-}
-
-fn strip_port(authority: &str) -> &str {
-    if authority.starts_with('[') {
-        return authority.split(']').next().map_or(authority, |h| &authority[..h.len() + 1]);
-    }
-    match authority.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => authority,
     }
 }
 

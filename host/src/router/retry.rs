@@ -57,7 +57,9 @@ impl Retry {
             }
             UpstreamError::Reset(_) => self.reset || self.five_xx || self.gateway_error,
             UpstreamError::Timeout => self.five_xx || self.gateway_error,
-            UpstreamError::UnknownCluster(_) | UpstreamError::NoHealthyUpstream | UpstreamError::Overflow => false,
+            UpstreamError::UnknownCluster(_) | UpstreamError::NoHealthyUpstream | UpstreamError::Overflow => {
+                false
+            }
         }
     }
 

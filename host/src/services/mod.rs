@@ -31,6 +31,8 @@ pub struct ProcessServices {
     pub metrics: PluginMetrics,
     /// Proxy statistics.
     pub stats: Arc<crate::stats::Stats>,
+    /// Access log writers.
+    pub access_logs: crate::access_log::AccessLogs,
     next_vm_instance: AtomicU64,
 }
 

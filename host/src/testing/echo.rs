@@ -54,6 +54,12 @@ pub struct EchoServer {
 impl EchoServer {
     /// Starts on 127.0.0.1 with an ephemeral port (HTTP/1.1 and h2c).
     pub fn start() -> std::io::Result<EchoServer> {
+        EchoServer::start_tagged(None)
+    }
+
+    /// Like [`EchoServer::start`]; with a tag, every answer carries `x-echo-server: <tag>` so a
+    /// test can tell which upstream answered.
+    pub fn start_tagged(tag: Option<String>) -> std::io::Result<EchoServer> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -72,9 +78,11 @@ impl EchoServer {
                     tokio::select! {
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
+                            let tag = tag.clone();
                             tokio::spawn(async move {
                                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                                let _ = builder.serve_connection(TokioIo::new(stream), service_fn(answer)).await;
+                                let service = service_fn(move |request| answer(request, tag.clone()));
+                                let _ = builder.serve_connection(TokioIo::new(stream), service).await;
                             });
                         }
                         _ = &mut stop_rx => break,
@@ -102,7 +110,10 @@ impl Drop for EchoServer {
     }
 }
 
-async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    request: Request<Incoming>,
+    tag: Option<String>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
     let collected = body.collect().await.ok();
     let trailers = collected.as_ref().and_then(|c| c.trailers()).map(pairs).unwrap_or_default();
@@ -124,6 +135,9 @@ async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::OK);
     let mut builder = Response::builder().status(status);
+    if let Some(tag) = &tag {
+        builder = builder.header("x-echo-server", tag.as_str());
+    }
     for spec in parts.headers.get_all("x-echo-header") {
         for item in spec.to_str().unwrap_or("").split(',') {
             if let Some((k, v)) = item.trim().split_once('=') {

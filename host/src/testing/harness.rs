@@ -106,7 +106,7 @@ impl HarnessBuilder {
         }
         crate::config::validate(&config)?;
         let vm_ids: Vec<String> = config.plugins.iter().map(|p| p.vm_id.clone()).collect();
-        let server = RunningServer::start(config, ServerOptions { concurrency: self.concurrency })?;
+        let server = RunningServer::start(config, ServerOptions::with_concurrency(self.concurrency))?;
         let client = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -204,7 +204,8 @@ impl Harness {
 
 async fn send(addr: SocketAddr, request: Request<Bytes>) -> Result<TestResponse, String> {
     let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(async move {
         let _ = conn.await;
     });

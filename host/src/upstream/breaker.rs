@@ -36,7 +36,13 @@ impl Breakers {
     /// Breakers with the configured limits.
     pub fn new(limits: CircuitBreakers, stats: ClusterStats) -> Breakers {
         let connections = Arc::new(Semaphore::new(limits.max_connections.max(1) as usize));
-        Breakers { limits, active: Arc::new(AtomicU32::new(0)), pending: AtomicU32::new(0), connections, stats }
+        Breakers {
+            limits,
+            active: Arc::new(AtomicU32::new(0)),
+            pending: AtomicU32::new(0),
+            connections,
+            stats,
+        }
     }
 
     fn overflow(&self) -> UpstreamError {

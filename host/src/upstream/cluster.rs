@@ -47,7 +47,11 @@ impl Cluster {
     }
 
     fn pool(&self, addr: SocketAddr) -> Rc<Pool> {
-        self.pools.borrow_mut().entry(addr).or_insert_with(|| Rc::new(Pool::new(addr, self.state.clone()))).clone()
+        self.pools
+            .borrow_mut()
+            .entry(addr)
+            .or_insert_with(|| Rc::new(Pool::new(addr, self.state.clone())))
+            .clone()
     }
 
     /// A ready connection to `endpoint`.

@@ -9,7 +9,12 @@ use crate::config::LbPolicy;
 
 /// Picks an endpoint. `rr` is the worker's round-robin position; `key` the request's hash for
 /// consistent hashing (without one, ring hash and Maglev pick at random).
-pub fn pick(policy: LbPolicy, set: &EndpointSet, rr: &Cell<usize>, key: Option<u64>) -> Option<Arc<Endpoint>> {
+pub fn pick(
+    policy: LbPolicy,
+    set: &EndpointSet,
+    rr: &Cell<usize>,
+    key: Option<u64>,
+) -> Option<Arc<Endpoint>> {
     let healthy = &set.healthy;
     let n = healthy.len();
     if n == 0 {

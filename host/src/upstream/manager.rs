@@ -19,11 +19,18 @@ impl ClusterManager {
     /// Builds the clusters, reusing unchanged ones from `previous`. Hostnames are resolved now
     /// (a name that does not resolve leaves the cluster without those endpoints until the next
     /// DNS refresh).
-    pub fn build(configs: &[ClusterConfig], previous: Option<&ClusterManager>, stats: &Arc<Stats>) -> ClusterManager {
+    pub fn build(
+        configs: &[ClusterConfig],
+        previous: Option<&ClusterManager>,
+        stats: &Arc<Stats>,
+    ) -> ClusterManager {
         let mut clusters = HashMap::new();
         for config in configs {
-            let reused = previous.and_then(|p| p.clusters.get(&config.name)).filter(|c| c.config == *config).cloned();
-            let state = reused.unwrap_or_else(|| ClusterState::new(config.clone(), resolve(&config.endpoints), stats.clone()));
+            let reused =
+                previous.and_then(|p| p.clusters.get(&config.name)).filter(|c| c.config == *config).cloned();
+            let state = reused.unwrap_or_else(|| {
+                ClusterState::new(config.clone(), resolve(&config.endpoints), stats.clone())
+            });
             clusters.insert(config.name.clone(), state);
         }
         ClusterManager { clusters }

@@ -65,7 +65,10 @@ impl UpstreamError {
 
     /// Whether the request never reached an endpoint (safe to retry anywhere).
     pub fn before_request(&self) -> bool {
-        matches!(self, UpstreamError::ConnectFailure(_) | UpstreamError::ConnectTimeout | UpstreamError::Overflow)
+        matches!(
+            self,
+            UpstreamError::ConnectFailure(_) | UpstreamError::ConnectTimeout | UpstreamError::Overflow
+        )
     }
 
     /// The local reply Envoy's router makes for this failure: status, body and details.
@@ -80,7 +83,10 @@ impl UpstreamError {
             ),
             other => (
                 503,
-                format!("upstream connect error or disconnect/reset before headers. reset reason: {}", other.reset_reason()),
+                format!(
+                    "upstream connect error or disconnect/reset before headers. reset reason: {}",
+                    other.reset_reason()
+                ),
                 "upstream_reset_before_response_started",
             ),
         }
@@ -97,7 +103,10 @@ impl Upstreams {
     /// The worker's view of every cluster of a manager.
     pub fn new(manager: &ClusterManager) -> Upstreams {
         Upstreams {
-            clusters: manager.iter().map(|state| (state.name().to_string(), Rc::new(Cluster::new(state.clone())))).collect(),
+            clusters: manager
+                .iter()
+                .map(|state| (state.name().to_string(), Rc::new(Cluster::new(state.clone()))))
+                .collect(),
         }
     }
 

@@ -48,12 +48,14 @@ impl Connection {
         let Connection { inner, pool } = self;
         match inner {
             Sender::H1(mut sender) => {
-                let response = sender.send_request(request).await.map_err(|e| UpstreamError::Reset(e.to_string()))?;
+                let response =
+                    sender.send_request(request).await.map_err(|e| UpstreamError::Reset(e.to_string()))?;
                 let release = pool.map(|p| (p, sender));
                 Ok(response.map(|body| UpstreamBody { inner: body, release }))
             }
             Sender::H2(mut sender) => {
-                let response = sender.send_request(request).await.map_err(|e| UpstreamError::Reset(e.to_string()))?;
+                let response =
+                    sender.send_request(request).await.map_err(|e| UpstreamError::Reset(e.to_string()))?;
                 Ok(response.map(|body| UpstreamBody { inner: body, release: None }))
             }
         }
@@ -70,7 +72,10 @@ impl Body for UpstreamBody {
     type Data = Bytes;
     type Error = hyper::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(None) = polled
             && let Some((pool, sender)) = self.release.take()
@@ -213,15 +218,23 @@ impl Pool {
         });
     }
 
-    async fn connect_h1(&self, permit: OwnedSemaphorePermit) -> Result<http1::SendRequest<BoxBody>, UpstreamError> {
+    async fn connect_h1(
+        &self,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<http1::SendRequest<BoxBody>, UpstreamError> {
         let io = self.tcp().await?;
-        let (sender, conn) =
-            http1::Builder::new().handshake(io).await.map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;
+        let (sender, conn) = http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;
         self.drive(conn, permit);
         Ok(sender)
     }
 
-    async fn connect_h2(&self, permit: OwnedSemaphorePermit) -> Result<http2::SendRequest<BoxBody>, UpstreamError> {
+    async fn connect_h2(
+        &self,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<http2::SendRequest<BoxBody>, UpstreamError> {
         let io = self.tcp().await?;
         let (sender, conn) = http2::Builder::new(LocalExec)
             .handshake(io)

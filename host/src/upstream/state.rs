@@ -78,7 +78,12 @@ impl ClusterState {
         for addr in addrs {
             let endpoint = known
                 .entry(addr)
-                .or_insert_with(|| Arc::new(Endpoint::new(addr, self.process_stats.endpoint(&self.config.name, &addr.to_string()))))
+                .or_insert_with(|| {
+                    Arc::new(Endpoint::new(
+                        addr,
+                        self.process_stats.endpoint(&self.config.name, &addr.to_string()),
+                    ))
+                })
                 .clone();
             if !all.iter().any(|e: &Arc<Endpoint>| e.addr == addr) {
                 all.push(endpoint);
@@ -129,7 +134,9 @@ impl ClusterState {
 
     /// Returns ejected endpoints whose time is over; refreshes when any did.
     pub fn expire_ejections(&self) {
-        let changed = self.set.load().all.iter().fold(false, |acc, e| e.expire_ejection() || acc);
+        // Every endpoint is visited (no short-circuit): each expiry clears its own state.
+        let expired = self.set.load().all.iter().filter(|e| e.expire_ejection()).count();
+        let changed = expired > 0;
         if changed {
             self.refresh();
         }

@@ -17,7 +17,7 @@ fn default_vhosts() -> Value {
 }
 
 /// Where a case's clusters point.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Targets {
     /// The echo server.
     pub echo: SocketAddr,
@@ -25,6 +25,8 @@ pub struct Targets {
     pub dead: SocketAddr,
     /// The gRPC test server, when the case uses one.
     pub grpc: Option<SocketAddr>,
+    /// Tagged echo servers by cluster name.
+    pub tagged: Vec<(String, SocketAddr)>,
 }
 
 fn clusters(case: &Case, targets: &Targets) -> Vec<(String, SocketAddr, bool)> {
@@ -34,6 +36,11 @@ fn clusters(case: &Case, targets: &Targets) -> Vec<(String, SocketAddr, bool)> {
             ClusterTarget::Echo => (targets.echo, c.http2),
             ClusterTarget::Dead => (targets.dead, c.http2),
             ClusterTarget::Grpc => (targets.grpc.unwrap_or(targets.dead), true),
+            ClusterTarget::Tagged => {
+                let addr =
+                    targets.tagged.iter().find(|(n, _)| *n == c.name).map_or(targets.dead, |(_, a)| *a);
+                (addr, c.http2)
+            }
         };
         out.push((c.name.clone(), addr, http2));
     }

@@ -1,0 +1,61 @@
+//! Validation of clusters and of the retry and hash policies of routes.
+
+use super::{ClusterConfig, ConfigError, HashPolicy, RetryPolicy};
+
+/// Checks one cluster.
+pub fn check(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigError> {
+    if cluster.endpoints.is_empty() {
+        return Err(ConfigError::invalid(
+            format!("{at}.endpoints"),
+            format!("cluster `{}` has no endpoints", cluster.name),
+        ));
+    }
+    for (j, endpoint) in cluster.endpoints.iter().enumerate() {
+        let port = endpoint.rsplit_once(':').map(|(host, port)| (host, port.parse::<u16>()));
+        if !matches!(port, Some((host, Ok(_))) if !host.is_empty()) {
+            return Err(ConfigError::invalid(
+                format!("{at}.endpoints[{j}]"),
+                format!("`{endpoint}` is not `host:port` or `ip:port`"),
+            ));
+        }
+    }
+    if let Some(hc) = &cluster.health_check {
+        if !hc.path.starts_with('/') {
+            return Err(ConfigError::invalid(format!("{at}.health_check.path"), "must start with `/`"));
+        }
+        if hc.unhealthy_threshold == 0 || hc.healthy_threshold == 0 {
+            return Err(ConfigError::invalid(format!("{at}.health_check"), "thresholds must be at least 1"));
+        }
+        if hc.interval.is_zero() || hc.timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                format!("{at}.health_check"),
+                "interval and timeout must be above 0",
+            ));
+        }
+    }
+    if let Some(od) = &cluster.outlier_detection
+        && od.consecutive_5xx == 0
+    {
+        return Err(ConfigError::invalid(
+            format!("{at}.outlier_detection.consecutive_5xx"),
+            "must be at least 1",
+        ));
+    }
+    let cb = &cluster.circuit_breakers;
+    if cb.max_connections == 0 || cb.max_requests == 0 {
+        return Err(ConfigError::invalid(format!("{at}.circuit_breakers"), "limits must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Checks a route's retry policy.
+pub fn check_retry(policy: &RetryPolicy, at: &str) -> Result<(), ConfigError> {
+    crate::router::Retry::new(policy)
+        .map(|_| ())
+        .map_err(|e| ConfigError::invalid(format!("{at}.retry_on"), e))
+}
+
+/// Checks a route's hash policy.
+pub fn check_hash(policy: &HashPolicy, at: &str) -> Result<(), ConfigError> {
+    crate::router::HashOn::new(policy).map(|_| ()).map_err(|e| ConfigError::invalid(at, e))
+}
