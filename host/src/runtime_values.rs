@@ -2,30 +2,13 @@
 //! proxy-wasm shared data under the keys of the runtime-values contract
 //! ([`weir_abi::runtime`]), in every `vm_id` the plugins use. See `docs/runtime-values.md`.
 
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 use parking_lot::Mutex;
-use serde::Serialize;
-use weir_abi::runtime::{FORMAT, SNAPSHOT_KEY, VERSION_KEY};
+use weir_runtime::{SNAPSHOT_KEY, VERSION_KEY};
 
 use crate::services::ProcessServices;
 
-/// Flattened runtime values of one layer (`"a.b.c"` → scalar JSON value).
-pub type Layer = BTreeMap<String, serde_json::Value>;
-
-/// The snapshot as filters read it.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Snapshot {
-    /// Encoding version.
-    pub format: u32,
-    /// Changes whenever a value changes.
-    pub version: u64,
-    /// Layer names, lowest precedence first.
-    pub layers: Vec<String>,
-    /// Merged values: later layers override earlier ones.
-    pub values: Layer,
-}
+pub use weir_runtime::{Layer, Snapshot};
 
 /// Runtime layers, merged and published.
 #[derive(Debug, Default)]
@@ -65,12 +48,11 @@ impl RuntimeValues {
     /// The merged snapshot.
     pub fn snapshot(&self) -> Snapshot {
         let state = self.state.lock();
-        Snapshot {
-            format: FORMAT,
-            version: state.version,
-            layers: state.layers.iter().map(|(n, _)| n.clone()).collect(),
-            values: merge(&state.layers),
-        }
+        Snapshot::new(
+            state.version,
+            state.layers.iter().map(|(n, _)| n.clone()).collect(),
+            merge(&state.layers),
+        )
     }
 
     /// Writes the snapshot into the shared data of every `vm_id`.
@@ -80,11 +62,7 @@ impl RuntimeValues {
 }
 
 fn merge(layers: &[(String, Layer)]) -> Layer {
-    let mut merged = Layer::new();
-    for (_, layer) in layers {
-        merged.extend(layer.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    merged
+    weir_runtime::merge(layers.iter().map(|(_, layer)| layer))
 }
 
 /// Writes `snapshot` under the contract's keys into the shared data of every `vm_id`: the
@@ -94,13 +72,7 @@ pub fn publish<'a>(
     vm_ids: impl IntoIterator<Item = &'a str>,
     snapshot: &Snapshot,
 ) {
-    let bytes = match serde_json::to_vec(snapshot) {
-        Ok(b) => Bytes::from(b),
-        Err(e) => {
-            tracing::error!("cannot encode the runtime snapshot: {e}");
-            return;
-        }
-    };
+    let bytes = Bytes::from(snapshot.to_bytes());
     let version = Bytes::from(snapshot.version.to_string());
     for vm_id in vm_ids {
         let data = &process.shared_data;

@@ -105,7 +105,8 @@ impl<T: DeserializeOwned> Rules<T> {
             } else {
                 serde_json::from_value(matcher).map_err(err(&format!("{at}.match")))?
             };
-            let overrides = rule.get_mut("config").map(Json::take).unwrap_or(Json::Object(Default::default()));
+            let overrides =
+                rule.get_mut("config").map(Json::take).unwrap_or(Json::Object(Default::default()));
             let mut merged = root.clone();
             merge(&mut merged, overrides);
             let config: T = serde_json::from_value(merged).map_err(err(&format!("{at}.config")))?;
@@ -200,10 +201,12 @@ mod tests {
 
     #[test]
     fn errors_name_the_rule() {
-        let err = Rules::<Limits>::parse(br#"{"limit": 1, "rules": [{"match": {}, "config": {"limit": "x"}}]}"#)
-            .unwrap_err();
+        let err =
+            Rules::<Limits>::parse(br#"{"limit": 1, "rules": [{"match": {}, "config": {"limit": "x"}}]}"#)
+                .unwrap_err();
         assert!(err.message.starts_with("rules[0].config"), "{err}");
-        let err = Rules::<Limits>::parse(br#"{"limit": 1, "rules": [{"match": {"host": "x"}}]}"#).unwrap_err();
+        let err =
+            Rules::<Limits>::parse(br#"{"limit": 1, "rules": [{"match": {"host": "x"}}]}"#).unwrap_err();
         assert!(err.message.starts_with("rules[0].match"), "{err}");
         assert!(Rules::<Limits>::parse(br#"{"limitt": 1}"#).is_err());
     }

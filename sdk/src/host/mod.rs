@@ -58,7 +58,8 @@ fn owned(raw_status: u32, ptr: *mut u8, size: usize) -> Result<Option<Value>, St
 pub fn header(map: MapType, name: &str) -> Result<Option<Value>, Status> {
     let (mut ptr, mut size) = (null_mut(), 0usize);
     // SAFETY: valid pointers to locals and to `name`.
-    let s = unsafe { raw::proxy_get_header_map_value(map.raw(), name.as_ptr(), name.len(), &mut ptr, &mut size) };
+    let s =
+        unsafe { raw::proxy_get_header_map_value(map.raw(), name.as_ptr(), name.len(), &mut ptr, &mut size) };
     match owned(s, ptr, size) {
         Err(Status::NotFound) => Ok(None),
         // 0.1.0 hosts answer Ok and empty for an absent header.
@@ -73,22 +74,23 @@ pub fn headers(map: MapType) -> Result<Vec<(String, Value)>, Status> {
     let s = unsafe { raw::proxy_get_header_map_pairs(map.raw(), &mut ptr, &mut size) };
     let bytes = owned(s, ptr, size)?.unwrap_or_default();
     let pairs = weir_abi::decode_pairs(&bytes.0).map_err(|_| Status::SerializationFailure)?;
-    Ok(pairs
-        .into_iter()
-        .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), Value(v.to_vec())))
-        .collect())
+    Ok(pairs.into_iter().map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), Value(v.to_vec()))).collect())
 }
 
 /// Sets a header (replacing every value).
 pub fn set_header(map: MapType, name: &str, value: &[u8]) -> Result<(), Status> {
     // SAFETY: valid slices.
-    status(unsafe { raw::proxy_replace_header_map_value(map.raw(), name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
+    status(unsafe {
+        raw::proxy_replace_header_map_value(map.raw(), name.as_ptr(), name.len(), value.as_ptr(), value.len())
+    })
 }
 
 /// Adds a header value.
 pub fn add_header(map: MapType, name: &str, value: &[u8]) -> Result<(), Status> {
     // SAFETY: valid slices.
-    status(unsafe { raw::proxy_add_header_map_value(map.raw(), name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
+    status(unsafe {
+        raw::proxy_add_header_map_value(map.raw(), name.as_ptr(), name.len(), value.as_ptr(), value.len())
+    })
 }
 
 /// Removes a header.
@@ -177,7 +179,12 @@ pub fn metric(id: u32) -> Result<u64, Status> {
 }
 
 /// Sends a local reply (taking effect when the callback returns).
-pub fn send_local_response(status_code: u32, details: &str, body: &[u8], headers: &[(&str, &[u8])]) -> Result<(), Status> {
+pub fn send_local_response(
+    status_code: u32,
+    details: &str,
+    body: &[u8],
+    headers: &[(&str, &[u8])],
+) -> Result<(), Status> {
     let mut encoded = Vec::new();
     weir_abi::encode_pairs(headers, &mut encoded);
     // SAFETY: valid slices.

@@ -9,16 +9,40 @@
 #[cfg(target_arch = "wasm32")]
 #[link(wasm_import_module = "env")]
 unsafe extern "C" {
-    pub fn proxy_get_header_map_value(map: u32, kp: *const u8, ks: usize, vp: *mut *mut u8, vs: *mut usize) -> u32;
+    pub fn proxy_get_header_map_value(
+        map: u32,
+        kp: *const u8,
+        ks: usize,
+        vp: *mut *mut u8,
+        vs: *mut usize,
+    ) -> u32;
     pub fn proxy_get_header_map_pairs(map: u32, vp: *mut *mut u8, vs: *mut usize) -> u32;
     pub fn proxy_add_header_map_value(map: u32, kp: *const u8, ks: usize, vp: *const u8, vs: usize) -> u32;
-    pub fn proxy_replace_header_map_value(map: u32, kp: *const u8, ks: usize, vp: *const u8, vs: usize) -> u32;
+    pub fn proxy_replace_header_map_value(
+        map: u32,
+        kp: *const u8,
+        ks: usize,
+        vp: *const u8,
+        vs: usize,
+    ) -> u32;
     pub fn proxy_remove_header_map_value(map: u32, kp: *const u8, ks: usize) -> u32;
     pub fn proxy_get_property(pp: *const u8, ps: usize, vp: *mut *mut u8, vs: *mut usize) -> u32;
     pub fn proxy_set_property(pp: *const u8, ps: usize, vp: *const u8, vs: usize) -> u32;
-    pub fn proxy_get_buffer_bytes(kind: u32, start: usize, max: usize, vp: *mut *mut u8, vs: *mut usize) -> u32;
+    pub fn proxy_get_buffer_bytes(
+        kind: u32,
+        start: usize,
+        max: usize,
+        vp: *mut *mut u8,
+        vs: *mut usize,
+    ) -> u32;
     pub fn proxy_set_buffer_bytes(kind: u32, start: usize, len: usize, vp: *const u8, vs: usize) -> u32;
-    pub fn proxy_get_shared_data(kp: *const u8, ks: usize, vp: *mut *mut u8, vs: *mut usize, cas: *mut u32) -> u32;
+    pub fn proxy_get_shared_data(
+        kp: *const u8,
+        ks: usize,
+        vp: *mut *mut u8,
+        vs: *mut usize,
+        cas: *mut u32,
+    ) -> u32;
     pub fn proxy_set_shared_data(kp: *const u8, ks: usize, vp: *const u8, vs: usize, cas: u32) -> u32;
     pub fn proxy_define_metric(kind: u32, np: *const u8, ns: usize, id: *mut u32) -> u32;
     pub fn proxy_increment_metric(id: u32, delta: i64) -> u32;
@@ -42,7 +66,13 @@ unsafe extern "C" {
 #[allow(clippy::missing_safety_doc, missing_docs)]
 mod native {
     const UNIMPLEMENTED: u32 = 12;
-    pub unsafe fn proxy_get_header_map_value(_: u32, _: *const u8, _: usize, _: *mut *mut u8, _: *mut usize) -> u32 {
+    pub unsafe fn proxy_get_header_map_value(
+        _: u32,
+        _: *const u8,
+        _: usize,
+        _: *mut *mut u8,
+        _: *mut usize,
+    ) -> u32 {
         UNIMPLEMENTED
     }
     pub unsafe fn proxy_get_header_map_pairs(_: u32, _: *mut *mut u8, _: *mut usize) -> u32 {
@@ -51,7 +81,13 @@ mod native {
     pub unsafe fn proxy_add_header_map_value(_: u32, _: *const u8, _: usize, _: *const u8, _: usize) -> u32 {
         UNIMPLEMENTED
     }
-    pub unsafe fn proxy_replace_header_map_value(_: u32, _: *const u8, _: usize, _: *const u8, _: usize) -> u32 {
+    pub unsafe fn proxy_replace_header_map_value(
+        _: u32,
+        _: *const u8,
+        _: usize,
+        _: *const u8,
+        _: usize,
+    ) -> u32 {
         UNIMPLEMENTED
     }
     pub unsafe fn proxy_remove_header_map_value(_: u32, _: *const u8, _: usize) -> u32 {
@@ -69,7 +105,13 @@ mod native {
     pub unsafe fn proxy_set_buffer_bytes(_: u32, _: usize, _: usize, _: *const u8, _: usize) -> u32 {
         UNIMPLEMENTED
     }
-    pub unsafe fn proxy_get_shared_data(_: *const u8, _: usize, _: *mut *mut u8, _: *mut usize, _: *mut u32) -> u32 {
+    pub unsafe fn proxy_get_shared_data(
+        _: *const u8,
+        _: usize,
+        _: *mut *mut u8,
+        _: *mut usize,
+        _: *mut u32,
+    ) -> u32 {
         UNIMPLEMENTED
     }
     pub unsafe fn proxy_set_shared_data(_: *const u8, _: usize, _: *const u8, _: usize, _: u32) -> u32 {
