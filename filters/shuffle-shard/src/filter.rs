@@ -1,0 +1,197 @@
+//! The proxy-wasm side: configuration in the root context, one HTTP context per request that
+//! reads the customer id and the runtime values, computes the shard (pure code in
+//! [`crate::shard`]) and sets the routing and observability headers.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use weir_abi::BufferType;
+use weir_sdk::prelude::*;
+
+use crate::config::{Config, OnMissingCustomer};
+use crate::headers::{hashed_path, shard_headers};
+use crate::metrics::Metrics;
+use crate::params::{Resolved, resolve};
+use crate::shard::assign;
+
+/// The root context: parses the configuration and hands it to each request.
+#[derive(Default)]
+pub struct Root {
+    rules: Option<Rc<Rules<Config>>>,
+    metrics: Metrics,
+    /// The runtime snapshot version for which invalid values were last logged (they are
+    /// logged once per version, counted on every request).
+    warned: Rc<Cell<Option<u64>>>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = match host::buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(status) => {
+                log::error!("shuffle-shard: cannot read the plugin configuration: {status:?}");
+                return false;
+            }
+        };
+        match Rules::<Config>::parse(bytes.as_bytes()) {
+            Ok(rules) => {
+                self.rules = Some(Rc::new(rules));
+                self.metrics = Metrics::define();
+                true
+            }
+            Err(e) => {
+                log::error!("shuffle-shard: {e}");
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        // Never `None`: the Rust SDK traps on it. Without a configuration (the host called us
+        // although on_configure failed) the request is answered 500 instead.
+        Some(Box::new(ShuffleShard {
+            rules: self.rules.clone(),
+            metrics: self.metrics,
+            warned: self.warned.clone(),
+            response: Vec::new(),
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// One request.
+struct ShuffleShard {
+    rules: Option<Rc<Rules<Config>>>,
+    metrics: Metrics,
+    warned: Rc<Cell<Option<u64>>>,
+    /// Headers to copy onto the response (when `response_headers`).
+    response: Vec<(String, String)>,
+}
+
+impl Context for ShuffleShard {}
+
+impl HttpContext for ShuffleShard {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        self.metrics.requests.inc();
+        let Some(rules) = self.rules.clone() else {
+            self.metrics.errors.inc();
+            log::error!("shuffle-shard: request before a successful configuration");
+            return json_error(
+                500,
+                "shard_not_configured",
+                "the shuffle-shard filter has no configuration",
+                &[],
+            );
+        };
+        let config = rules.select_current();
+        let customer = match self.customer_or_policy(config) {
+            Ok(customer) => customer,
+            Err(reply) => return reply,
+        };
+        let snapshot = runtime::snapshot();
+        let resolved = resolve(snapshot.as_deref(), std::str::from_utf8(&customer).ok(), config);
+        self.account(&resolved, snapshot.as_ref().map(|s| s.version));
+        let path = self.request_header(":path").unwrap_or_default();
+        let path = hashed_path(&path, config.hash_query);
+        let Some(assignment) = assign(&customer, path, config.seed, resolved.total, resolved.size) else {
+            // Unreachable: `resolve` never gives total 0. Refuse rather than route unchecked.
+            return self.fail(config, "no host to choose from");
+        };
+        let headers = shard_headers(config, &assignment, &resolved);
+        for (name, value) in &headers {
+            if let Err(status) = host::set_header(MapType::HttpRequestHeaders, name, value.as_bytes()) {
+                log::error!("shuffle-shard: cannot set request header {name}: {status:?}");
+                if *name == config.cluster_header {
+                    return self.fail(config, "cannot set the routing header");
+                }
+                self.metrics.errors.inc();
+            }
+        }
+        if config.response_headers {
+            self.response = headers;
+        }
+        self.metrics.routed.inc();
+        Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        for (name, value) in std::mem::take(&mut self.response) {
+            if let Err(status) = host::set_header(MapType::HttpResponseHeaders, &name, value.as_bytes()) {
+                log::warn!("shuffle-shard: cannot set response header {name}: {status:?}");
+                self.metrics.errors.inc();
+            }
+        }
+        Action::Continue
+    }
+}
+
+impl ShuffleShard {
+    /// The customer id, or what `on_missing_customer` says without one: the default
+    /// customer, or a 400 reply (`Err`, the action to return).
+    fn customer_or_policy(&self, config: &Config) -> Result<Vec<u8>, Action> {
+        if let Some(id) = self.customer_id(config) {
+            return Ok(id);
+        }
+        match (config.on_missing_customer, &config.default_customer) {
+            (OnMissingCustomer::Default, Some(default)) => {
+                self.metrics.defaulted.inc();
+                Ok(default.as_bytes().to_vec())
+            }
+            _ => {
+                self.metrics.rejected.inc();
+                let message = format!("the {} header is required", config.header);
+                Err(json_error(400, "missing_customer_id", &message, &[]))
+            }
+        }
+    }
+
+    /// The customer id (surrounding whitespace removed), `None` when absent or empty.
+    fn customer_id(&self, config: &Config) -> Option<Vec<u8>> {
+        let value = self.request_header(&config.header)?;
+        let trimmed = value.trim_ascii();
+        (!trimmed.is_empty()).then(|| trimmed.to_vec())
+    }
+
+    /// A request header's bytes; a refused hostcall is logged, counted and read as absent.
+    fn request_header(&self, name: &str) -> Option<Vec<u8>> {
+        match host::header(MapType::HttpRequestHeaders, name) {
+            Ok(value) => value.map(|v| v.0),
+            Err(status) => {
+                log::warn!("shuffle-shard: cannot read request header {name}: {status:?}");
+                self.metrics.errors.inc();
+                None
+            }
+        }
+    }
+
+    /// Counts invalid and clamped runtime values; logs invalid ones once per snapshot version.
+    fn account(&self, resolved: &Resolved, version: Option<u64>) {
+        if resolved.clamped {
+            self.metrics.clamped.inc();
+        }
+        if resolved.invalid.is_empty() {
+            return;
+        }
+        self.metrics.invalid_runtime.add(resolved.invalid.len() as u64);
+        if self.warned.get() != version {
+            self.warned.set(version);
+            log::warn!(
+                "shuffle-shard: invalid runtime value(s) {:?} in runtime version {version:?}; using the next \
+                 source (counted in shuffle_shard.invalid_runtime, logged once per version)",
+                resolved.invalid
+            );
+        }
+    }
+
+    /// Answers 500 when the request cannot be routed as configured.
+    fn fail(&self, config: &Config, why: &str) -> Action {
+        self.metrics.errors.inc();
+        log::error!("shuffle-shard: {why} ({})", config.cluster_header);
+        json_error(500, "shard_routing_failed", why, &[])
+    }
+}
