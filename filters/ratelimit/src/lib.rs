@@ -1,1 +1,36 @@
-//! The ratelimit filter (work in progress).
+//! # weir-filter-ratelimit
+//!
+//! Rate limiting for Envoy and weir from one `.wasm`: Envoy `local_ratelimit`-compatible token
+//! buckets kept in proxy-wasm shared data (one key per bucket, refilled lazily inside the same
+//! compare-and-swap update that takes the token), or a global mode that asks an Envoy Rate
+//! Limit Service (`envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit`) over gRPC.
+//! Denied requests get `429` with `x-ratelimit-limit`, `x-ratelimit-remaining`,
+//! `x-ratelimit-reset` and `retry-after`.
+//!
+//! The configuration, shared-data layout, metrics and edge cases are in the crate's README.
+//! The pure parts (durations, descriptors, bucket math, keys, the decision, the RLS wire
+//! format) are plain Rust and tested natively; [`root`] and [`http`] are the proxy-wasm glue.
+
+pub mod actions;
+pub mod bucket;
+pub mod config;
+pub mod duration;
+pub mod headers;
+pub mod http;
+pub mod keys;
+pub mod local;
+pub mod rls;
+pub mod root;
+pub mod settings;
+pub mod store;
+
+#[cfg(test)]
+mod local_tests;
+
+use weir_sdk::prelude::*;
+use weir_sdk::proxy_wasm;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(root::Root::default()) });
+}}

@@ -1,0 +1,138 @@
+//! Local mode: which buckets a request takes from, and the decision.
+//!
+//! As Envoy's `local_ratelimit`: each descriptor of the request is matched against the
+//! configured `descriptors` (same keys in the same order; values equal, or the pattern has
+//! none). Matched buckets are taken from in descriptor order, then the default bucket when
+//! nothing matched or `always_consume_default_token_bucket` is set. The first bucket without a
+//! token denies the request; buckets after it are not touched, tokens taken before it are not
+//! returned (as Envoy).
+
+use crate::actions::Descriptor;
+use crate::bucket::{BucketSpec, Take};
+use crate::config::{Config, DescriptorBucket, OnContention};
+use crate::keys;
+use crate::store::{BucketStore, Checked, take_token};
+
+/// One bucket to take from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketRef {
+    /// Shared-data key.
+    pub key: String,
+    /// Parameters.
+    pub spec: BucketSpec,
+}
+
+/// Whether `pattern` matches `descriptor`.
+pub fn matches(pattern: &DescriptorBucket, descriptor: &Descriptor) -> bool {
+    pattern.entries.len() == descriptor.len()
+        && pattern.entries.iter().zip(descriptor).all(|(p, (key, value))| {
+            p.key == *key && p.value.as_deref().is_none_or(|v| v.is_empty() || v == value)
+        })
+}
+
+/// The buckets a request with these descriptors takes from, without duplicates.
+pub fn buckets(config: &Config, descriptors: &[Descriptor]) -> Vec<BucketRef> {
+    let mut out: Vec<BucketRef> = Vec::new();
+    let mut push = |bucket: BucketRef| {
+        if !out.iter().any(|b| b.key == bucket.key) {
+            out.push(bucket);
+        }
+    };
+    let mut matched = false;
+    for descriptor in descriptors {
+        if let Some(pattern) = config.descriptors.iter().find(|p| matches(p, descriptor)) {
+            matched = true;
+            let spec = pattern.token_bucket.spec();
+            push(BucketRef { key: keys::descriptor_key(&config.scope, &spec, descriptor), spec });
+        }
+    }
+    if let Some(default) = &config.token_bucket
+        && (!matched || config.always_consume_default_token_bucket)
+    {
+        let spec = default.spec();
+        push(BucketRef { key: keys::default_key(&config.scope, &spec), spec });
+    }
+    out
+}
+
+/// What the limit headers report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// `x-ratelimit-limit`.
+    pub limit: u32,
+    /// `x-ratelimit-remaining`.
+    pub remaining: u32,
+    /// Nanoseconds until more tokens (`x-ratelimit-reset`, `retry-after`).
+    pub reset_ns: u64,
+}
+
+impl From<Take> for Report {
+    fn from(t: Take) -> Report {
+        Report { limit: t.limit, remaining: t.remaining, reset_ns: t.reset_ns }
+    }
+}
+
+/// The decision for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verdict {
+    /// Let the request through.
+    pub allowed: bool,
+    /// The bucket that denied, else the one with the fewest tokens left; `None` when no
+    /// bucket applied.
+    pub report: Option<Report>,
+    /// Buckets whose update was given up after `max_cas_attempts` (`ratelimit.contention`).
+    pub contention: u32,
+    /// Shared-data failures and unreadable buckets (`ratelimit.errors`).
+    pub errors: u32,
+}
+
+/// Takes from each bucket in order and decides.
+pub fn decide(store: &dyn BucketStore, config: &Config, buckets: &[BucketRef], now_ns: u64) -> Verdict {
+    let mut verdict = Verdict { allowed: true, ..Verdict::default() };
+    for bucket in buckets {
+        let take = match take_token(store, &bucket.key, &bucket.spec, now_ns, config.max_cas_attempts) {
+            Checked::Taken { take, repaired } => {
+                if repaired {
+                    log::warn!(
+                        "ratelimit: bucket {} held unreadable bytes; replaced by a full bucket",
+                        bucket.key
+                    );
+                    verdict.errors += 1;
+                }
+                take
+            }
+            failure => {
+                match failure {
+                    Checked::Failed(status) => {
+                        log::error!("ratelimit: shared data refused bucket {}: {status:?}", bucket.key);
+                        verdict.errors += 1;
+                    }
+                    _ => {
+                        log::warn!("ratelimit: bucket {} contended past max_cas_attempts", bucket.key);
+                        verdict.contention += 1;
+                    }
+                }
+                if config.on_contention == OnContention::Allow {
+                    continue;
+                }
+                // Deny without knowing the count: report an empty bucket, one interval to go.
+                Take {
+                    allowed: false,
+                    limit: bucket.spec.max_tokens,
+                    remaining: 0,
+                    reset_ns: bucket.spec.fill_interval_ns,
+                }
+            }
+        };
+        let report = Report::from(take);
+        if !take.allowed {
+            verdict.allowed = false;
+            verdict.report = Some(report);
+            return verdict;
+        }
+        if verdict.report.is_none_or(|r| report.remaining < r.remaining) {
+            verdict.report = Some(report);
+        }
+    }
+    verdict
+}
