@@ -30,7 +30,7 @@ pub mod runtime;
 pub mod shared;
 
 pub use proxy_wasm;
-pub use weir_abi::{MapType, Status};
+pub use weir_abi::{BufferType, MapType, MetricType, Status, StreamType};
 
 /// The usual imports for a filter.
 pub mod prelude {
@@ -41,5 +41,5 @@ pub mod prelude {
     pub use crate::metrics::{Counter, Gauge, Histogram};
     pub use crate::reply::{json_error, reply};
     pub use crate::rules::Rules;
-    pub use crate::{MapType, Status, host, runtime};
+    pub use crate::{BufferType, MapType, Status, StreamType, host, runtime};
 }

@@ -25,27 +25,34 @@ pub enum UpdateError {
     },
 }
 
-/// Updates `key` atomically: `f` sees the current bytes (`None` if absent) and decides; on a
-/// CAS conflict it runs again with the new value, at most `max_attempts` times.
+/// Updates `key` atomically: `f` sees the current bytes and decides; on a CAS conflict it runs
+/// again with the new value, at most `max_attempts` times in all (at least once).
 ///
 /// A key that does not exist yet is first created with `initial` (unconditionally, as the ABI
-/// allows no create-if-absent) and then updated through CAS like any other, which keeps
-/// concurrent first writers from overwriting each other's updates except in the instant of
-/// creation.
+/// allows no create-if-absent; this write is not counted as an attempt) and then updated
+/// through CAS like any other, which keeps concurrent first writers from overwriting each
+/// other's updates except in the instant of creation.
 pub fn atomic_update<T>(
     key: &str,
     initial: &[u8],
     max_attempts: u32,
     mut f: impl FnMut(&[u8]) -> Update<T>,
 ) -> Result<T, UpdateError> {
-    for _ in 0..max_attempts.max(1) {
+    let max_attempts = max_attempts.max(1);
+    let mut attempts = 0;
+    let mut created = false;
+    while attempts < max_attempts {
         let (current, cas) = match host::shared_get(key).map_err(UpdateError::Host)? {
             Some((value, cas)) => (value.0, cas),
-            None => {
+            None if !created => {
                 host::shared_set(key, initial, 0).map_err(UpdateError::Host)?;
+                created = true;
                 continue;
             }
+            // Written a moment ago and gone again: no host does this, so say so.
+            None => return Err(UpdateError::Host(Status::NotFound)),
         };
+        attempts += 1;
         match f(&current) {
             Update::Keep(result) => return Ok(result),
             Update::Write(bytes, result) => match host::shared_set(key, &bytes, cas) {
@@ -55,5 +62,5 @@ pub fn atomic_update<T>(
             },
         }
     }
-    Err(UpdateError::Exhausted { attempts: max_attempts.max(1) })
+    Err(UpdateError::Exhausted { attempts: max_attempts })
 }

@@ -1,7 +1,8 @@
 //! A tonic gRPC server for callout tests, speaking raw bytes (no protobuf needed):
 //!
 //! - `/weir.test.Echo/Unary`: answers the request message; a message `fail:<code>` is answered
-//!   with that gRPC status and the message `requested failure`.
+//!   with that gRPC status and the message `requested failure`; `sleep:<ms>` is answered
+//!   after that many milliseconds.
 //! - `/weir.test.Echo/Stream`: answers every message with `echo:<message>`, then status OK
 //!   when the client half-closes.
 
@@ -62,15 +63,20 @@ struct Unary;
 
 impl UnaryService<Bytes> for Unary {
     type Response = Bytes;
-    type Future = std::future::Ready<Result<Response<Bytes>, Status>>;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Response<Bytes>, Status>> + Send>>;
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let message = request.into_inner();
-        let text = String::from_utf8_lossy(&message);
-        if let Some(code) = text.strip_prefix("fail:").and_then(|c| c.parse::<i32>().ok()) {
-            return std::future::ready(Err(Status::new(tonic::Code::from(code), "requested failure")));
-        }
-        std::future::ready(Ok(Response::new(message)))
+        Box::pin(async move {
+            let text = String::from_utf8_lossy(&message);
+            if let Some(code) = text.strip_prefix("fail:").and_then(|c| c.parse::<i32>().ok()) {
+                return Err(Status::new(tonic::Code::from(code), "requested failure"));
+            }
+            if let Some(ms) = text.strip_prefix("sleep:").and_then(|c| c.parse::<u64>().ok()) {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            Ok(Response::new(message))
+        })
     }
 }
 

@@ -4,7 +4,8 @@
 //! Delivery follows Envoy: a unary call ends in `proxy_on_grpc_receive` (success) or
 //! `proxy_on_grpc_close` (failure, with the status); a stream gets initial metadata, each
 //! message, trailing metadata, then `proxy_on_grpc_close`. A cancelled callout gets nothing.
-//! Transport failures are status 14 (UNAVAILABLE), timeouts 4 (DEADLINE_EXCEEDED).
+//! Transport failures and timeouts are status 14 (UNAVAILABLE), as Envoy reports them (a
+//! timeout's message is `upstream request timeout{response_timeout}`).
 
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -21,12 +22,13 @@ use crate::services::WorkerServices;
 use crate::upstream::Cluster;
 use crate::wasm::HostState;
 
+/// The message of a call that ran out of time, as Envoy gives it.
+const TIMEOUT_MESSAGE: &[u8] = b"upstream request timeout{response_timeout}";
+
 /// gRPC status codes used by the host itself.
 pub mod code {
     /// OK.
     pub const OK: u32 = 0;
-    /// DEADLINE_EXCEEDED.
-    pub const DEADLINE_EXCEEDED: u32 = 4;
     /// INTERNAL.
     pub const INTERNAL: u32 = 13;
     /// UNAVAILABLE.
@@ -127,7 +129,7 @@ pub(crate) fn dispatch_call(
         let (status, message) = match timeout {
             Some(limit) => tokio::time::timeout(limit, call)
                 .await
-                .unwrap_or_else(|_| (code::DEADLINE_EXCEEDED, Bytes::from_static(b"deadline exceeded"))),
+                .unwrap_or_else(|_| (code::UNAVAILABLE, Bytes::from_static(TIMEOUT_MESSAGE))),
             None => call.await,
         };
         let outcome = match (status, reply) {

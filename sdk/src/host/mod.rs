@@ -8,7 +8,7 @@ mod raw;
 
 use std::ptr::null_mut;
 
-use weir_abi::{BufferType, MapType, MetricType, Status};
+use weir_abi::{BufferType, MapType, MetricType, Status, StreamType};
 
 /// Bytes returned by the host (a header value, a body, a property).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -208,4 +208,49 @@ pub fn now_nanos() -> Result<u64, Status> {
     // SAFETY: valid pointer.
     status(unsafe { raw::proxy_get_current_time_nanoseconds(&mut t) })?;
     Ok(t)
+}
+
+/// The plugin configuration (only readable in `on_configure`); `None` when there is none.
+pub fn plugin_configuration() -> Result<Option<Value>, Status> {
+    buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+}
+
+/// Resumes a stream paused by a callback (`StreamType::Request` or `Response`).
+pub fn continue_stream(stream: StreamType) -> Result<(), Status> {
+    // SAFETY: plain call.
+    status(unsafe { raw::proxy_continue_stream(stream.raw()) })
+}
+
+/// Starts a unary gRPC call to `cluster`; the answer arrives in `on_grpc_call_response` with
+/// the returned token. `message` is the serialized request; `metadata` is sent as headers.
+pub fn grpc_call(
+    cluster: &str,
+    service: &str,
+    method: &str,
+    metadata: &[(&str, &[u8])],
+    message: &[u8],
+    timeout: std::time::Duration,
+) -> Result<u32, Status> {
+    let mut encoded = Vec::new();
+    weir_abi::encode_pairs(metadata, &mut encoded);
+    let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+    let mut token = 0;
+    // SAFETY: valid slices and a pointer to a local.
+    status(unsafe {
+        raw::proxy_grpc_call(
+            cluster.as_ptr(),
+            cluster.len(),
+            service.as_ptr(),
+            service.len(),
+            method.as_ptr(),
+            method.len(),
+            encoded.as_ptr(),
+            encoded.len(),
+            message.as_ptr(),
+            message.len(),
+            timeout_ms,
+            &mut token,
+        )
+    })?;
+    Ok(token)
 }

@@ -59,6 +59,21 @@ unsafe extern "C" {
         grpc_status: i32,
     ) -> u32;
     pub fn proxy_get_current_time_nanoseconds(time: *mut u64) -> u32;
+    pub fn proxy_continue_stream(stream: u32) -> u32;
+    pub fn proxy_grpc_call(
+        cp: *const u8,
+        cs: usize,
+        sp: *const u8,
+        ss: usize,
+        mp: *const u8,
+        ms: usize,
+        ip: *const u8,
+        is: usize,
+        bp: *const u8,
+        bs: usize,
+        timeout_ms: u32,
+        token: *mut u32,
+    ) -> u32;
 }
 
 /// Native stand-ins: there is no host outside wasm.
@@ -143,6 +158,26 @@ mod native {
         UNIMPLEMENTED
     }
     pub unsafe fn proxy_get_current_time_nanoseconds(_: *mut u64) -> u32 {
+        UNIMPLEMENTED
+    }
+    pub unsafe fn proxy_continue_stream(_: u32) -> u32 {
+        UNIMPLEMENTED
+    }
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn proxy_grpc_call(
+        _: *const u8,
+        _: usize,
+        _: *const u8,
+        _: usize,
+        _: *const u8,
+        _: usize,
+        _: *const u8,
+        _: usize,
+        _: *const u8,
+        _: usize,
+        _: u32,
+        _: *mut u32,
+    ) -> u32 {
         UNIMPLEMENTED
     }
 }

@@ -332,7 +332,17 @@ fn run_one(op: &Op, scope: &mut Scope) {
             };
             status(scope, id, s);
         }
-        Op::GrpcCall { cluster, service, method, message, message_from_header, metadata, timeout_ms, id } => {
+        Op::GrpcCall {
+            cluster,
+            service,
+            method,
+            message,
+            message_from_header,
+            metadata,
+            timeout_ms,
+            timeout_from_header,
+            id,
+        } => {
             let mut message = message.clone();
             if let Some(header) = message_from_header
                 && let Ok(Some(v)) = raw::get_header(0, header)
@@ -340,7 +350,14 @@ fn run_one(op: &Op, scope: &mut Scope) {
                 message = String::from_utf8_lossy(&v).into_owned();
             }
             let meta: Vec<(&str, &[u8])> = metadata.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
-            let timeout = std::time::Duration::from_millis(u64::from(*timeout_ms));
+            let mut timeout_ms = u64::from(*timeout_ms);
+            if let Some(header) = timeout_from_header
+                && let Ok(Some(v)) = raw::get_header(0, header)
+                && let Ok(ms) = String::from_utf8_lossy(&v).parse::<u64>()
+            {
+                timeout_ms = ms;
+            }
+            let timeout = std::time::Duration::from_millis(timeout_ms);
             match proxy_wasm::hostcalls::dispatch_grpc_call(
                 cluster,
                 service,

@@ -268,6 +268,8 @@ pub enum Op {
         #[serde(default = "zero")]
         timeout_ms: u32,
         #[serde(default)]
+        timeout_from_header: Option<String>,
+        #[serde(default)]
         id: Option<String>,
     },
     GrpcStream {
