@@ -1,1 +1,49 @@
-//! The auth filter (work in progress).
+//! # weir-filter-auth
+//!
+//! A proxy-wasm HTTP filter that authenticates requests and enforces per-route access, built
+//! once for `wasm32-wasip1` and run unchanged in Envoy and in weir.
+//!
+//! - **Credentials**: API keys (header or query parameter), HTTP Basic, and JWTs (HS256,
+//!   RS256, ES256) checked against a JWKS given inline or fetched from a cluster by callout
+//!   and cached per worker.
+//! - **Replies** as Envoy's `jwt_authn`: 401 with `WWW-Authenticate` for a missing or invalid
+//!   credential, 403 for an identity a route does not allow.
+//! - **Forwarding**: the consumer's name and chosen claims go to the upstream as request
+//!   headers (any copies sent by the client are removed first); the credential is removed
+//!   unless `forward_credentials`.
+//! - **Routes**: `policy` (allowed consumers and scopes, accepted methods, bypass paths, CORS
+//!   preflight, anonymous access) with per-route overrides through `weir_sdk::rules`.
+//!
+//! Configuration reference, metrics and failure behaviour: `filters/auth/README.md`.
+//! Module map: [`config`] (what operators write) → [`settings`] (checked) → [`authn`] (the
+//! decision, pure) → `stream` / `root` (hostcalls).
+
+pub mod authn;
+pub mod claims;
+pub mod config;
+pub mod config_jwt;
+pub mod credential;
+pub mod denial;
+pub mod jwks;
+pub mod jwt;
+pub mod metrics;
+pub mod provider;
+pub mod remote;
+mod root;
+pub mod secret;
+pub mod settings;
+mod stream;
+
+use weir_sdk::prelude::*;
+use weir_sdk::proxy_wasm;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Trace);
+    proxy_wasm::set_root_context(|context_id| -> Box<dyn RootContext> { Box::new(root::Root::new(context_id)) });
+}}
+
+#[cfg(test)]
+#[path = "../tests/support/sign.rs"]
+mod sign;
+#[cfg(test)]
+mod test_config;

@@ -1,0 +1,220 @@
+//! The decision for one request, without host calls: bypass, find the credential, check it,
+//! check the route's policy. The caller applies the [`Outcome`] (see `stream.rs`).
+//!
+//! JWT checks run cheapest first, as Envoy: structure and header, issuer, `exp`/`nbf`, then
+//! the signature, then the audience (so a 403 for the audience only ever answers a token
+//! whose signature verified).
+
+use std::rc::Rc;
+
+use crate::claims;
+use crate::config::{Method, Policy};
+use crate::credential::{self, Credential, Location, RequestView};
+use crate::denial::{self, Denial};
+use crate::jwks::KeySet;
+use crate::jwt::{self, JwtError};
+use crate::provider::{self, Keys};
+use crate::settings::Settings;
+
+/// What to do with a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The route or path is not authenticated.
+    Bypass,
+    /// No credential, and the route allows that.
+    Anonymous,
+    /// Authenticated and allowed.
+    Allow(Grant),
+    /// Refused.
+    Deny(Denial),
+    /// The token's provider has no keys yet: wait for its JWKS.
+    Wait(Waiting),
+}
+
+/// An allowed request: what to tell the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// How it authenticated.
+    pub method: Method,
+    /// The consumer's name, when known.
+    pub consumer: Option<String>,
+    /// Claim headers to set, lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The credential to remove before forwarding.
+    pub strip: Option<Location>,
+}
+
+/// A token waiting for its provider's keys.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    /// Provider index.
+    pub provider: usize,
+    /// The token.
+    pub token: String,
+    /// Where it was.
+    pub location: Location,
+    /// The route's policy.
+    pub policy: Policy,
+    /// Realm for a refusal.
+    pub realm: String,
+}
+
+/// Looks up a remote provider's keys (`None`: not fetched yet).
+pub type RemoteKeys<'a> = &'a dyn Fn(usize) -> Option<Rc<KeySet>>;
+
+/// Decides for `request` under `policy`; `now` is in seconds since the epoch.
+pub fn decide(
+    settings: &Settings,
+    policy: &Policy,
+    request: &RequestView,
+    now: u64,
+    remote: RemoteKeys<'_>,
+) -> Outcome {
+    if bypassed(policy, request) {
+        return Outcome::Bypass;
+    }
+    let realm = denial::realm(settings, request);
+    let Some(presented) = credential::extract(request, settings, policy) else {
+        if policy.allow_missing {
+            return Outcome::Anonymous;
+        }
+        return Outcome::Deny(denial::missing(settings, policy, &realm));
+    };
+    let method = presented.method;
+    let consumer = match presented.credential {
+        Credential::TooLong if method == Method::Jwt => {
+            return Outcome::Deny(denial::bad_token(JwtError::TooLong, &realm));
+        }
+        Credential::TooLong => {
+            return Outcome::Deny(denial::invalid(method, &realm, "Credential is too long"));
+        }
+        Credential::BasicMalformed => {
+            return Outcome::Deny(denial::invalid(method, &realm, "Basic credentials are malformed"));
+        }
+        Credential::Jwt(token) => {
+            let waiting =
+                Waiting { provider: 0, token, location: presented.location, policy: policy.clone(), realm };
+            return jwt_outcome(settings, waiting, now, remote);
+        }
+        Credential::Basic(user, password) => match settings.store.basic(&user, &password) {
+            Some(c) => c,
+            None => return Outcome::Deny(denial::invalid(method, &realm, "Invalid username or password")),
+        },
+        Credential::ApiKey(key) => match settings.store.api_key(&key) {
+            Some(c) => c,
+            None => return Outcome::Deny(denial::invalid(method, &realm, "Invalid API key")),
+        },
+    };
+    if let Err(why) = denial::authorize(policy, Some(&consumer.name), &consumer.scopes) {
+        return Outcome::Deny(denial::forbidden(method, &why, &realm));
+    }
+    Outcome::Allow(Grant {
+        method,
+        consumer: Some(consumer.name.clone()),
+        headers: Vec::new(),
+        strip: strip(settings, presented.location),
+    })
+}
+
+/// Finishes a token that waited: with the keys that arrived, or refused when the fetch failed.
+pub fn resume(settings: &Settings, waiting: Waiting, now: u64, keys: Option<Rc<KeySet>>) -> Outcome {
+    let realm = waiting.realm.clone();
+    match keys {
+        Some(keys) => jwt_outcome(settings, waiting, now, &|_| Some(keys.clone())),
+        None => Outcome::Deny(denial::bad_token(JwtError::JwksUnavailable, &realm)),
+    }
+}
+
+fn jwt_outcome(settings: &Settings, mut waiting: Waiting, now: u64, remote: RemoteKeys<'_>) -> Outcome {
+    let realm = waiting.realm.clone();
+    let deny = |e: JwtError| Outcome::Deny(denial::bad_token(e, &realm));
+    let Some(jwt) = &settings.jwt else { return deny(JwtError::UnknownIssuer) };
+    let token = match jwt::parse(&waiting.token) {
+        Ok(token) => token,
+        Err(e) => return deny(e),
+    };
+    let index = match provider::select(&jwt.providers, &token.claims) {
+        Ok(i) => i,
+        Err(e) => return deny(e),
+    };
+    let Some(provider) = jwt.providers.get(index) else { return deny(JwtError::UnknownIssuer) };
+    if !provider.algorithms.contains(&token.alg) {
+        return deny(JwtError::UnsupportedAlg);
+    }
+    if let Err(e) = jwt::check_times(&token.claims, now, provider.skew, provider.require_exp) {
+        return deny(e);
+    }
+    let keys = match &provider.keys {
+        Keys::Local(keys) => keys.clone(),
+        Keys::Remote(_) => match remote(index) {
+            Some(keys) => keys,
+            None => {
+                waiting.provider = index;
+                return Outcome::Wait(waiting);
+            }
+        },
+    };
+    if let Err(e) =
+        jwt::verify(&token, &keys).and_then(|()| jwt::check_audience(&token.claims, &provider.audiences))
+    {
+        return deny(e);
+    }
+    let consumer = claims::get(&token.claims, &provider.consumer_claim).and_then(claims::header_text);
+    if let Err(why) = denial::authorize(&waiting.policy, consumer.as_deref(), &claims::scopes(&token.claims))
+    {
+        return Outcome::Deny(denial::forbidden(Method::Jwt, &why, &realm));
+    }
+    let mut headers: Vec<(String, String)> = provider
+        .claim_to_headers
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c.header_name.clone(),
+                claims::get(&token.claims, &c.claim_name).and_then(claims::header_text)?,
+            ))
+        })
+        .collect();
+    if let Some(name) = &provider.payload_header {
+        headers.push((name.clone(), token.payload_b64.clone()));
+    }
+    Outcome::Allow(Grant { method: Method::Jwt, consumer, headers, strip: strip(settings, waiting.location) })
+}
+
+fn strip(settings: &Settings, location: Location) -> Option<Location> {
+    (!settings.forward_credentials).then_some(location)
+}
+
+/// Whether the request skips authentication: the route says so, its path is listed, or it is
+/// a CORS preflight and those pass. Paths with dot segments or encoded dots, slashes or
+/// backslashes never match `bypass_paths` (they could name another resource upstream).
+pub fn bypassed(policy: &Policy, request: &RequestView) -> bool {
+    if policy.bypass {
+        return true;
+    }
+    if policy.bypass_cors_preflight
+        && request.method == "OPTIONS"
+        && request.header("origin").is_some()
+        && request.header("access-control-request-method").is_some()
+    {
+        return true;
+    }
+    let path = request.path_only();
+    if policy.bypass_paths.is_empty() || !plain_path(path) {
+        return false;
+    }
+    policy.bypass_paths.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => path == p,
+    })
+}
+
+fn plain_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let encoded = ["%2e", "%2f", "%5c"].iter().any(|e| lower.contains(e));
+    let dots = path.split('/').any(|segment| segment == "." || segment == "..");
+    !encoded && !dots && !path.contains('\\')
+}
+
+#[cfg(test)]
+#[path = "authn_tests.rs"]
+mod tests;

@@ -1,0 +1,190 @@
+//! Finding the credential a request presents, in a fixed order: a JWT (`jwt.from_headers`,
+//! then `jwt.from_params`), then HTTP Basic, then an API key (header, then query). The first
+//! one present decides; a failing credential is not rescued by another one.
+
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use percent_encoding::percent_decode_str;
+
+use crate::config::{Method, Policy};
+use crate::settings::Settings;
+
+/// Standard base64 as in Basic credentials (padding tolerated).
+const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The request as the filter sees it: method, path, authority and headers (names lower-case).
+#[derive(Debug, Clone, Default)]
+pub struct RequestView {
+    /// `:method`.
+    pub method: String,
+    /// `:path`, with the query.
+    pub path: String,
+    /// `:authority`.
+    pub authority: String,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+impl RequestView {
+    /// From header pairs (pseudo-headers included).
+    pub fn new(pairs: Vec<(String, Vec<u8>)>) -> RequestView {
+        let headers: Vec<(String, Vec<u8>)> =
+            pairs.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let text = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default()
+        };
+        RequestView { method: text(":method"), path: text(":path"), authority: text(":authority"), headers }
+    }
+
+    /// First value of a header.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
+    }
+
+    /// The path without its query.
+    pub fn path_only(&self) -> &str {
+        self.path.split_once('?').map_or(self.path.as_str(), |(p, _)| p)
+    }
+
+    /// First value of a query parameter, percent-decoded (`+` stays `+`, as in Envoy).
+    pub fn query_param(&self, name: &str) -> Option<Vec<u8>> {
+        let (_, query) = self.path.split_once('?')?;
+        query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode_str(k).collect::<Vec<u8>>() == name.as_bytes())
+                .then(|| percent_decode_str(v).collect())
+        })
+    }
+}
+
+/// Where a credential was found (to remove it before forwarding).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A request header.
+    Header(String),
+    /// A query parameter.
+    Query(String),
+}
+
+/// A credential as presented, not yet checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A token (prefix removed).
+    Jwt(String),
+    /// Basic username and password.
+    Basic(Vec<u8>, Vec<u8>),
+    /// `Authorization: Basic` that does not decode to `user:password`.
+    BasicMalformed,
+    /// An API key.
+    ApiKey(Vec<u8>),
+    /// Longer than `max_credential_bytes`.
+    TooLong,
+}
+
+/// The credential found, its method and where it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    /// Its method.
+    pub method: Method,
+    /// The credential.
+    pub credential: Credential,
+    /// Where it was.
+    pub location: Location,
+}
+
+/// The credential the request presents among the methods `policy` accepts, if any.
+pub fn extract(request: &RequestView, settings: &Settings, policy: &Policy) -> Option<Presented> {
+    let max = settings.max_credential_bytes;
+    let usable = |m: Method| settings.configured(m) && policy.accepts(m);
+    let found = |method, credential, location| Some(Presented { method, credential, location });
+    if let Some(jwt) = settings.jwt.as_ref().filter(|_| usable(Method::Jwt)) {
+        for location in &jwt.from_headers {
+            let Some(value) = request.header(&location.name) else { continue };
+            let Some(token) = strip_prefix(value, &location.value_prefix) else { continue };
+            let token = token.trim_ascii();
+            if token.is_empty() {
+                continue;
+            }
+            let credential =
+                if token.len() > max { Credential::TooLong } else { Credential::Jwt(lossy(token)) };
+            return found(Method::Jwt, credential, Location::Header(location.name.clone()));
+        }
+        for param in &jwt.from_params {
+            let Some(token) = request.query_param(param).filter(|t| !t.is_empty()) else { continue };
+            let credential =
+                if token.len() > max { Credential::TooLong } else { Credential::Jwt(lossy(&token)) };
+            return found(Method::Jwt, credential, Location::Query(param.clone()));
+        }
+    }
+    if usable(Method::Basic)
+        && let Some(encoded) = request.header("authorization").and_then(|v| strip_scheme(v, b"basic"))
+    {
+        let credential = if encoded.len() > max { Credential::TooLong } else { basic(encoded) };
+        return found(Method::Basic, credential, Location::Header("authorization".into()));
+    }
+    if let Some(source) = settings.api_key.as_ref().filter(|_| usable(Method::ApiKey)) {
+        let from_header = source
+            .header
+            .as_ref()
+            .and_then(|h| Some((request.header(h)?.to_vec(), Location::Header(h.clone()))));
+        let from_query = || {
+            source.query.as_ref().and_then(|q| Some((request.query_param(q)?, Location::Query(q.clone()))))
+        };
+        if let Some((key, location)) =
+            from_header.filter(|(k, _)| !k.is_empty()).or_else(|| from_query().filter(|(k, _)| !k.is_empty()))
+        {
+            let credential = if key.len() > max { Credential::TooLong } else { Credential::ApiKey(key) };
+            return found(Method::ApiKey, credential, location);
+        }
+    }
+    None
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `value` without `prefix` (compared case-insensitively), or `None` when it lacks it.
+fn strip_prefix<'a>(value: &'a [u8], prefix: &str) -> Option<&'a [u8]> {
+    let head = value.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix.as_bytes()).then(|| &value[prefix.len()..])
+}
+
+/// The parameter of an `Authorization` value with this scheme (`Basic xyz` → `xyz`).
+fn strip_scheme<'a>(value: &'a [u8], scheme: &[u8]) -> Option<&'a [u8]> {
+    let value = value.trim_ascii();
+    let (name, rest) = value.split_at(value.iter().position(|b| *b == b' ').unwrap_or(value.len()));
+    name.eq_ignore_ascii_case(scheme).then(|| rest.trim_ascii())
+}
+
+fn basic(encoded: &[u8]) -> Credential {
+    let Ok(decoded) = BASIC_B64.decode(encoded) else { return Credential::BasicMalformed };
+    match decoded.iter().position(|b| *b == b':') {
+        Some(i) => Credential::Basic(decoded[..i].to_vec(), decoded[i + 1..].to_vec()),
+        None => Credential::BasicMalformed,
+    }
+}
+
+/// `path` without the query parameter `name` (every occurrence); the `?` goes when nothing
+/// is left. Other parameters keep their exact text and order.
+pub fn strip_query_param(path: &str, name: &str) -> String {
+    let Some((base, query)) = path.split_once('?') else { return path.to_string() };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            percent_decode_str(key).collect::<Vec<u8>>() != name.as_bytes()
+        })
+        .collect();
+    if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) }
+}
+
+#[cfg(test)]
+#[path = "credential_tests.rs"]
+mod tests;
