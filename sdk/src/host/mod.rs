@@ -254,3 +254,49 @@ pub fn grpc_call(
     })?;
     Ok(token)
 }
+
+/// Makes later hostcalls act for another context (e.g. a root context resuming a request it
+/// was waiting for).
+pub fn set_effective_context(context_id: u32) -> Result<(), Status> {
+    // SAFETY: plain call.
+    status(unsafe { raw::proxy_set_effective_context(context_id) })
+}
+
+/// Sets the root context's tick period (zero stops the ticks).
+pub fn set_tick_period(period: std::time::Duration) -> Result<(), Status> {
+    let ms = u32::try_from(period.as_millis()).unwrap_or(u32::MAX);
+    // SAFETY: plain call.
+    status(unsafe { raw::proxy_set_tick_period_milliseconds(ms) })
+}
+
+/// Starts an HTTP callout to `cluster`; the answer arrives in `on_http_call_response` with
+/// the returned token. `headers` must hold `:method`, `:path` and `:authority`.
+pub fn http_call(
+    cluster: &str,
+    headers: &[(&str, &[u8])],
+    body: &[u8],
+    trailers: &[(&str, &[u8])],
+    timeout: std::time::Duration,
+) -> Result<u32, Status> {
+    let (mut h, mut t) = (Vec::new(), Vec::new());
+    weir_abi::encode_pairs(headers, &mut h);
+    weir_abi::encode_pairs(trailers, &mut t);
+    let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+    let mut token = 0;
+    // SAFETY: valid slices and a pointer to a local.
+    status(unsafe {
+        raw::proxy_http_call(
+            cluster.as_ptr(),
+            cluster.len(),
+            h.as_ptr(),
+            h.len(),
+            body.as_ptr(),
+            body.len(),
+            t.as_ptr(),
+            t.len(),
+            timeout_ms,
+            &mut token,
+        )
+    })?;
+    Ok(token)
+}
