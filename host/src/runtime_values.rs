@@ -30,6 +30,33 @@ impl RuntimeValues {
         RuntimeValues { state: Mutex::new(State { version: 0, layers }) }
     }
 
+    /// Sets the layer order from the config: `Some(values)` for a layer given in the config
+    /// (a static layer), `None` for one filled later (RTDS), which keeps what it held. Layers
+    /// no longer named are dropped. Returns whether the merged snapshot changed.
+    pub fn configure(&self, layers: Vec<(String, Option<Layer>)>) -> bool {
+        let mut state = self.state.lock();
+        let before = merge(&state.layers);
+        let mut previous = std::mem::take(&mut state.layers);
+        state.layers = layers
+            .into_iter()
+            .map(|(name, values)| {
+                let values = values.unwrap_or_else(|| {
+                    previous
+                        .iter_mut()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| std::mem::take(v))
+                        .unwrap_or_default()
+                });
+                (name, values)
+            })
+            .collect();
+        let changed = merge(&state.layers) != before;
+        if changed {
+            state.version += 1;
+        }
+        changed
+    }
+
     /// Replaces one layer's values; returns whether the merged snapshot changed.
     pub fn set_layer(&self, name: &str, values: Layer) -> bool {
         let mut state = self.state.lock();
@@ -55,9 +82,18 @@ impl RuntimeValues {
         )
     }
 
-    /// Writes the snapshot into the shared data of every `vm_id`.
+    /// Writes the snapshot into the shared data of every `vm_id`, unless nothing was ever set
+    /// (filters then see no snapshot and use their configuration).
     pub fn publish<'a>(&self, process: &ProcessServices, vm_ids: impl IntoIterator<Item = &'a str>) {
-        publish(process, vm_ids, &self.snapshot());
+        let snapshot = self.snapshot();
+        if snapshot.version > 0 {
+            publish(process, vm_ids, &snapshot);
+        }
+    }
+
+    /// Every layer with its own values (for the admin `/runtime`).
+    pub fn layers(&self) -> Vec<(String, Layer)> {
+        self.state.lock().layers.clone()
     }
 }
 
@@ -111,5 +147,29 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_slice(&snapshot).unwrap();
         assert_eq!(parsed["format"], 1);
         assert_eq!(parsed["values"]["a"], 2);
+    }
+
+    #[test]
+    fn configure_keeps_dynamic_layers_and_replaces_static_ones() {
+        let rt = RuntimeValues::default();
+        assert!(rt.configure(vec![
+            ("static".into(), Some(Layer::from([("a".into(), json!(1))]))),
+            ("rtds".into(), None)
+        ]));
+        assert!(rt.set_layer("rtds", Layer::from([("b".into(), json!(2))])));
+        let v = rt.snapshot().version;
+        // Same static values, RTDS layer kept: nothing changes.
+        assert!(!rt.configure(vec![
+            ("static".into(), Some(Layer::from([("a".into(), json!(1))]))),
+            ("rtds".into(), None)
+        ]));
+        assert_eq!(rt.snapshot().version, v);
+        // Static layer moved above RTDS and overriding it.
+        assert!(rt.configure(vec![
+            ("rtds".into(), None),
+            ("static".into(), Some(Layer::from([("b".into(), json!(3))])))
+        ]));
+        assert_eq!(rt.snapshot().values["b"], json!(3));
+        assert_eq!(rt.snapshot().layers, ["rtds", "static"]);
     }
 }

@@ -1,24 +1,23 @@
-//! Starting, reloading and stopping a weir process: listeners bound once per worker with
-//! SO_REUSEPORT, worker threads, the admin server.
+//! Starting and stopping a weir process: listeners bound once per worker with SO_REUSEPORT,
+//! worker threads, the admin server, the xDS client (whose initial fetch, like Envoy's, comes
+//! before listeners accept connections).
 
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use parking_lot::Mutex;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
-use crate::plugin::WorkerPlugins;
-use crate::services::{ProcessServices, WorkerServices};
+use crate::services::ProcessServices;
 use crate::snapshot::Snapshot;
-use crate::upstream::Upstreams;
 use crate::wasm::WasmRuntime;
-use crate::worker::{self, WorkerCommand, WorkerStart};
+use crate::worker::{self, WorkerStart};
+
+pub use crate::state::{ServerState, canary, validate};
 
 /// Why the server could not start or reload.
 #[derive(Debug, thiserror::Error)]
@@ -69,87 +68,6 @@ impl ServerOptions {
     }
 }
 
-/// Process-wide state shared with the admin server.
-pub struct ServerState {
-    /// The running snapshot.
-    pub snapshot: ArcSwap<Snapshot>,
-    /// Bound listener addresses by name.
-    pub listeners: Vec<(String, SocketAddr)>,
-    workers: Mutex<Vec<mpsc::UnboundedSender<WorkerCommand>>>,
-    reload_lock: Mutex<()>,
-    /// The control thread's runtime (background tasks).
-    pub control: tokio::runtime::Handle,
-}
-
-impl std::fmt::Debug for ServerState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerState").field("listeners", &self.listeners).finish_non_exhaustive()
-    }
-}
-
-impl ServerState {
-    /// Validates and applies a new config on every worker. On any failure the running config
-    /// stays and the error says why.
-    pub fn reload(&self, config: Config) -> Result<(), StartError> {
-        let _guard = self.reload_lock.lock();
-        let current = self.snapshot.load_full();
-        let snapshot = Arc::new(Snapshot::prepare(
-            config,
-            current.runtime.clone(),
-            current.process.clone(),
-            Some(&current),
-        )?);
-        canary(&snapshot)?;
-        let workers = self.workers.lock().clone();
-        let mut failures = Vec::new();
-        for worker in &workers {
-            let (tx, rx) = oneshot::channel();
-            if worker.send(WorkerCommand::Reload(snapshot.clone(), tx)).is_err() {
-                failures.push("a worker has stopped".to_string());
-                continue;
-            }
-            match rx.blocking_recv() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => failures.push(e),
-                Err(_) => failures.push("a worker stopped during reload".into()),
-            }
-        }
-        if failures.is_empty() {
-            crate::upstream::spawn_background(&snapshot.clusters, &self.control);
-            self.snapshot.store(snapshot);
-            tracing::info!("configuration reloaded");
-            Ok(())
-        } else {
-            // Workers that applied it keep running it until the next good reload; report.
-            Err(StartError::Other(format!("reload failed: {}", failures.join("; "))))
-        }
-    }
-}
-
-/// Checks that a snapshot's plugins start and accept their configuration, on a throwaway VM
-/// set (Envoy's "configuration canary"), without touching running workers.
-pub fn canary(snapshot: &Snapshot) -> Result<(), StartError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| StartError::Other(format!("runtime: {e}")))?;
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async {
-        let (tx, _rx) = mpsc::unbounded_channel();
-        let services = Rc::new(WorkerServices::new(Rc::new(Upstreams::new(&snapshot.clusters)), tx));
-        WorkerPlugins::build(&snapshot.runtime, &snapshot.plugins, &snapshot.process, &services)
-            .map(|_| ())
-            .map_err(StartError::from)
-    })
-}
-
-/// Validates a config completely: schema, references, and every plugin loaded and configured.
-pub fn validate(config: Config) -> Result<(), StartError> {
-    let runtime = WasmRuntime::new()?;
-    let snapshot = Snapshot::prepare(config, runtime, Arc::new(ProcessServices::default()), None)?;
-    canary(&snapshot)
-}
-
 /// A running weir.
 pub struct RunningServer {
     state: Arc<ServerState>,
@@ -173,6 +91,7 @@ impl RunningServer {
         let process = Arc::new(ProcessServices::default());
         let snapshot = Arc::new(Snapshot::prepare(config, runtime, process, None)?);
         canary(&snapshot)?;
+        crate::state::configure_runtime(&snapshot);
         let concurrency = options.concurrency.max(1);
         let mut per_worker: Vec<Vec<std::net::TcpListener>> = (0..concurrency).map(|_| Vec::new()).collect();
         let mut addresses = Vec::new();
@@ -189,6 +108,7 @@ impl RunningServer {
             }
         }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (serving_tx, serving_rx) = watch::channel(false);
         let connection_ids = Arc::new(AtomicU64::new(0));
         let mut threads = Vec::new();
         let mut senders = Vec::new();
@@ -202,6 +122,7 @@ impl RunningServer {
                 sockets,
                 connection_ids: connection_ids.clone(),
                 shutdown: shutdown_rx.clone(),
+                serving: serving_rx.clone(),
                 commands: cmd_rx,
                 ready: ready_tx,
                 drain_timeout: options.drain_timeout,
@@ -225,13 +146,13 @@ impl RunningServer {
         let control = crate::control::Control::start()
             .map_err(|e| StartError::Other(format!("cannot start the control thread: {e}")))?;
         crate::upstream::spawn_background(&snapshot.clusters, control.handle());
-        let state = Arc::new(ServerState {
-            snapshot: ArcSwap::new(snapshot.clone()),
-            listeners: addresses,
-            workers: Mutex::new(senders),
-            reload_lock: Mutex::new(()),
-            control: control.handle().clone(),
-        });
+        let state = Arc::new(ServerState::new(
+            snapshot.clone(),
+            addresses,
+            control.handle().clone(),
+            senders,
+            serving_tx,
+        ));
         let mut server =
             RunningServer { state, control: Some(control), shutdown: shutdown_tx, threads, admin: None };
         if let Some(e) = failure {
@@ -247,6 +168,15 @@ impl RunningServer {
                 }
             }
         }
+        if let Some(client) = crate::xds::start(&server.state, &snapshot.config) {
+            let limit = snapshot.config.xds.as_ref().map_or(Duration::ZERO, |x| x.initial_fetch_timeout);
+            tracing::info!(?limit, "waiting for the xDS initial fetch");
+            // The client's own timer ends the wait; zero waits as long as it takes (as Envoy).
+            let wait = if limit.is_zero() { Duration::MAX } else { limit + Duration::from_secs(1) };
+            client.wait_initialized(wait);
+            *server.state.xds.lock() = Some(client);
+        }
+        let _ = server.state.serving.send(true);
         tracing::info!(listeners = ?server.state.listeners, workers = concurrency, "weir is serving");
         Ok(server)
     }

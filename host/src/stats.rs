@@ -108,6 +108,11 @@ pub struct Stats {
     cluster_latency: Latency,
     endpoint_requests: Family<Labels, Counter>,
     endpoint_healthy: Family<Labels, Gauge>,
+    /// 1 while the xDS stream to the control plane is up.
+    pub xds_connected: Gauge,
+    xds_updates: Family<Labels, Counter>,
+    /// The version of the runtime snapshot published to filters.
+    pub runtime_version: Gauge,
 }
 
 impl Default for Stats {
@@ -128,6 +133,9 @@ impl Default for Stats {
             cluster_latency: Family::new_with_constructor(LatencyBuckets),
             endpoint_requests: Family::default(),
             endpoint_healthy: Family::default(),
+            xds_connected: Gauge::default(),
+            xds_updates: Family::default(),
+            runtime_version: Gauge::default(),
         };
         let s = &stats;
         registry.register(
@@ -183,6 +191,17 @@ impl Default for Stats {
             "1 when the endpoint takes traffic",
             s.endpoint_healthy.clone(),
         );
+        registry.register("xds_connected", "1 while the xDS stream is up", s.xds_connected.clone());
+        registry.register(
+            "xds_update",
+            "xDS responses by type and result (accepted, rejected)",
+            s.xds_updates.clone(),
+        );
+        registry.register(
+            "runtime_version",
+            "Version of the runtime snapshot published to filters",
+            s.runtime_version.clone(),
+        );
         *stats.registry.lock() = registry;
         stats
     }
@@ -232,6 +251,13 @@ impl Stats {
             requests: ByClass::new(&self.endpoint_requests, &l),
             healthy: self.endpoint_healthy.get_or_create_owned(&l),
         }
+    }
+
+    /// Counts one xDS response of `type_url` (its short name is the label).
+    pub fn xds_update(&self, type_url: &str, accepted: bool) {
+        let short = type_url.rsplit('.').next().unwrap_or(type_url);
+        let result = if accepted { "accepted" } else { "rejected" };
+        self.xds_updates.get_or_create(&labels(&[("type", short), ("result", result)])).inc();
     }
 
     /// Prometheus text exposition.

@@ -33,6 +33,8 @@ pub struct WorkerStart {
     pub connection_ids: Arc<AtomicU64>,
     /// Turns true on shutdown.
     pub shutdown: watch::Receiver<bool>,
+    /// Turns true when listeners may accept (start-up done); connections wait in the backlog.
+    pub serving: watch::Receiver<bool>,
     /// Commands.
     pub commands: mpsc::UnboundedReceiver<WorkerCommand>,
     /// Reports whether the worker started.
@@ -67,6 +69,7 @@ async fn worker_main(start: WorkerStart) {
         sockets,
         connection_ids,
         shutdown,
+        serving,
         mut commands,
         ready,
         drain_timeout,
@@ -99,6 +102,7 @@ async fn worker_main(start: WorkerStart) {
             handle,
             connection_ids.clone(),
             shutdown.clone(),
+            serving.clone(),
             tracker.clone(),
         ));
     }

@@ -152,6 +152,7 @@ fn a_bad_reload_is_refused_and_the_old_config_keeps_serving() {
         environment_variables: Default::default(),
         failure_policy: Default::default(),
         limits: Default::default(),
+        config_discovery: None,
     });
     let err = server.reload(config).unwrap_err();
     assert!(err.to_string().contains("/no/such/file.wasm"), "{err}");

@@ -4,7 +4,9 @@
 //!
 //! - [`convert`]: `Struct` ↔ JSON, `Any` pack/unpack with type checks (what envoy-types lacks);
 //! - [`types`]: the resource type URLs Weir serves and consumes;
+//! - [`client`]: the ADS client weir uses (RTDS, ECDS), with ACK/NACK and reconnect backoff;
 //! - the control plane `weir-cp` (server, state, admin API, CLI) and the client weir uses.
 
+pub mod client;
 pub mod convert;
 pub mod types;

@@ -19,7 +19,11 @@ fn proxy_log(mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32) 
         return Ok(Status::BadArgument.raw() as i32);
     };
     let result = memory::with_bytes(&mut caller, ptr, len, |message, state| {
-        emit(state, level, &String::from_utf8_lossy(message));
+        let message = String::from_utf8_lossy(message);
+        emit(state, level, &message);
+        if state.configuring && level.raw() >= LogLevel::Warn.raw() && state.configure_errors.len() < 4 {
+            state.configure_errors.push(message.into_owned());
+        }
     });
     Ok(status(result))
 }

@@ -35,7 +35,10 @@ pub async fn handle(
     let path = request.uri().path().to_string();
     let method = request.method().clone();
     let response = match (method, path.as_str()) {
-        (Method::GET, "/ready") => reply(StatusCode::OK, "text/plain", "LIVE\n"),
+        (Method::GET, "/ready") if state.is_serving() => reply(StatusCode::OK, "text/plain", "LIVE\n"),
+        (Method::GET, "/ready") => reply(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "INITIALIZING\n"),
+        (Method::GET, "/runtime") => json(&super::runtime::runtime(&state)),
+        (Method::GET, "/xds") => json(&super::runtime::xds(&state)),
         (Method::GET, "/stats/prometheus") => {
             reply(StatusCode::OK, "text/plain; version=0.0.4", prometheus(&state))
         }

@@ -1,7 +1,8 @@
 //! The admin server, on its own port and thread: readiness, stats, config dump, listeners,
-//! plugins.
+//! plugins, clusters, runtime values, xDS status.
 
 mod handlers;
+mod runtime;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -5,6 +5,7 @@
 
 mod cluster;
 pub mod duration;
+mod dynamic;
 mod schema;
 mod validate;
 mod validate_cluster;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::cluster::*;
 use super::duration;
+pub use super::dynamic::{ConfigDiscovery, RtdsLayerConfig, RuntimeConfig, RuntimeLayerConfig, XdsConfig};
 
 /// The whole proxy configuration: one immutable snapshot.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -26,6 +27,12 @@ pub struct Config {
     /// proxy-wasm plugins that listeners and routes refer to by name.
     #[serde(default)]
     pub plugins: Vec<PluginConfig>,
+    /// Runtime values published to filters (Envoy's `layered_runtime`).
+    #[serde(default)]
+    pub runtime: RuntimeConfig,
+    /// The xDS client (RTDS runtime layers, ECDS plugin configs). Omit to run without one.
+    #[serde(default)]
+    pub xds: Option<XdsConfig>,
 }
 
 /// The admin server.
@@ -277,6 +284,9 @@ pub struct PluginConfig {
     /// Resource limits for each of this plugin's VMs.
     #[serde(default)]
     pub limits: PluginLimits,
+    /// Take the configuration from the control plane (ECDS) instead of only from this file.
+    #[serde(default)]
+    pub config_discovery: Option<ConfigDiscovery>,
 }
 
 /// Envoy's `failure_policy`.

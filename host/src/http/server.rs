@@ -47,8 +47,14 @@ pub async fn serve_listener(
     context: ListenerHandle,
     connection_ids: Arc<AtomicU64>,
     mut shutdown: watch::Receiver<bool>,
+    mut serving: watch::Receiver<bool>,
     tracker: Rc<ConnectionTracker>,
 ) {
+    // Until start-up is done (xDS initial fetch), connections wait in the listen backlog.
+    tokio::select! {
+        ready = serving.wait_for(|s| *s) => if ready.is_err() { return },
+        _ = shutdown.changed() => return,
+    }
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,

@@ -134,15 +134,18 @@ impl WorkerPlugins {
                 .map_err(|e| fail(format!("proxy_on_context_create failed: {e}")))?;
             match guard.on_vm_start(root) {
                 Ok(true) => {}
-                Ok(false) => return Err(fail("proxy_on_vm_start returned false".into())),
+                Ok(false) => {
+                    return Err(fail(refused("proxy_on_vm_start returned false", guard.configure_errors())));
+                }
                 Err(e) => return Err(fail(format!("proxy_on_vm_start failed: {e}"))),
             }
             match guard.on_configure(root) {
                 Ok(true) => {}
                 Ok(false) => {
-                    return Err(fail(
-                        "proxy_on_configure returned false: the plugin rejected its configuration".into(),
-                    ));
+                    return Err(fail(refused(
+                        "proxy_on_configure returned false: the plugin rejected its configuration",
+                        guard.configure_errors(),
+                    )));
                 }
                 Err(e) => return Err(fail(format!("proxy_on_configure failed: {e}"))),
             }
@@ -160,4 +163,9 @@ impl WorkerPlugins {
     pub fn vms(&self) -> impl Iterator<Item = &Rc<VmCell>> {
         self.vms.values()
     }
+}
+
+/// A refusal, with what the plugin logged about it.
+fn refused(what: &str, logged: &[String]) -> String {
+    if logged.is_empty() { what.to_string() } else { format!("{what} ({})", logged.join("; ")) }
 }

@@ -33,6 +33,8 @@ pub struct ProcessServices {
     pub stats: Arc<crate::stats::Stats>,
     /// Access log writers.
     pub access_logs: crate::access_log::AccessLogs,
+    /// Runtime values (static and RTDS layers) published to filters.
+    pub runtime: crate::runtime_values::RuntimeValues,
     next_vm_instance: AtomicU64,
 }
 

@@ -8,11 +8,10 @@ use bytes::Bytes;
 use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use parking_lot::Mutex;
 
 use super::echo::{Echo, EchoServer};
 use crate::config::{ClusterConfig, Config, PluginConfig};
-use crate::runtime_values::{Layer, RuntimeValues};
+use crate::runtime_values::Layer;
 use crate::server::{RunningServer, ServerOptions, StartError};
 
 /// A response, and what the upstream saw if the request got there.
@@ -105,13 +104,12 @@ impl HarnessBuilder {
             config.clusters.push(cluster);
         }
         crate::config::validate(&config)?;
-        let vm_ids: Vec<String> = config.plugins.iter().map(|p| p.vm_id.clone()).collect();
         let server = RunningServer::start(config, ServerOptions::with_concurrency(self.concurrency))?;
         let client = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| StartError::Other(format!("client runtime: {e}")))?;
-        Ok(Harness { server, echo, client, runtime: Mutex::new(RuntimeValues::default()), vm_ids })
+        Ok(Harness { server, echo, client })
     }
 }
 
@@ -126,6 +124,7 @@ fn plugin(name: &str, wasm: PathBuf) -> PluginConfig {
         environment_variables: Default::default(),
         failure_policy: Default::default(),
         limits: Default::default(),
+        config_discovery: None,
     }
 }
 
@@ -142,8 +141,6 @@ pub struct Harness {
     server: RunningServer,
     echo: EchoServer,
     client: tokio::runtime::Runtime,
-    runtime: Mutex<RuntimeValues>,
-    vm_ids: Vec<String>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -162,10 +159,9 @@ impl Harness {
     /// values).
     pub fn set_runtime(&self, values: &[(&str, serde_json::Value)]) {
         let layer: Layer = values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let runtime = self.runtime.lock();
-        runtime.set_layer("harness", layer);
-        let process = self.server.state().snapshot.load().process.clone();
-        runtime.publish(&process, self.vm_ids.iter().map(String::as_str));
+        let snapshot = self.server.state().snapshot.load_full();
+        snapshot.process.runtime.set_layer("harness", layer);
+        snapshot.process.runtime.publish(&snapshot.process, snapshot.vm_ids().iter().map(String::as_str));
     }
 
     /// The weir listener's address (to use your own client).

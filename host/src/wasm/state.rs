@@ -141,6 +141,8 @@ pub struct HostState {
     /// `proxy_on_vm_start` / `proxy_on_configure` is running: the plugin configuration is
     /// readable (Envoy's `temp_plugin_`).
     pub(crate) configuring: bool,
+    /// Warn-and-above log lines of the current configure window (a few, for error messages).
+    pub(crate) configure_errors: Vec<String>,
 }
 
 impl HostState {
@@ -157,6 +159,7 @@ impl HostState {
             callout_response: None,
             call_data: None,
             configuring: false,
+            configure_errors: Vec::new(),
         }
     }
 

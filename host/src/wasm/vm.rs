@@ -172,9 +172,16 @@ impl Vm {
     /// Runs `f` with the plugin configuration readable (Envoy's `temp_plugin_` window).
     fn configuring<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
         self.store.data_mut().configuring = true;
+        self.store.data_mut().configure_errors.clear();
         let result = f(self);
         self.store.data_mut().configuring = false;
         result
+    }
+
+    /// What the plugin logged at warn level or above during its last `proxy_on_vm_start` or
+    /// `proxy_on_configure` (its reasons for refusing a configuration, usually).
+    pub fn configure_errors(&self) -> &[String] {
+        &self.store.data().configure_errors
     }
 
     /// `proxy_on_tick(root)`.

@@ -1,0 +1,41 @@
+//! `GET /runtime` (Envoy's format: layers, and per key its final value and its value in each
+//! layer, as strings) and `GET /xds` (the xDS client's status).
+
+use serde_json::{Map, Value, json};
+
+use crate::server::ServerState;
+
+/// Envoy's `/runtime` document, plus the published snapshot's `version`.
+pub fn runtime(state: &ServerState) -> Value {
+    let snapshot = state.snapshot.load();
+    let runtime = &snapshot.process.runtime;
+    let layers = runtime.layers();
+    let merged = runtime.snapshot();
+    let mut entries = Map::new();
+    for (key, value) in &merged.values {
+        let layer_values: Vec<Value> = layers
+            .iter()
+            .map(|(_, values)| Value::String(values.get(key).map(text).unwrap_or_default()))
+            .collect();
+        entries.insert(key.clone(), json!({"final_value": text(value), "layer_values": layer_values}));
+    }
+    json!({
+        "layers": layers.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>(),
+        "version": merged.version,
+        "entries": entries,
+    })
+}
+
+/// A runtime value as Envoy prints it: strings bare, numbers and booleans as text, a
+/// fractional percent as its JSON.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The xDS client's status (`null` when weir runs without xDS).
+pub fn xds(state: &ServerState) -> Value {
+    state.xds_status().and_then(|s| serde_json::to_value(s).ok()).unwrap_or(Value::Null)
+}

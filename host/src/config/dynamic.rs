@@ -1,0 +1,141 @@
+//! The dynamic parts of `weir.yaml`: runtime layers (Envoy's `layered_runtime`), the xDS
+//! client, and plugins whose configuration comes from ECDS.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Config, ConfigError, duration};
+
+/// Runtime values for filters (Envoy's `layered_runtime`): layers merged in order, later layers
+/// override earlier ones. Published to filters through shared data (`docs/runtime-values.md`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// The layers, lowest precedence first.
+    #[serde(default)]
+    pub layers: Vec<RuntimeLayerConfig>,
+}
+
+/// One runtime layer: exactly one of `static_layer` or `rtds_layer`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeLayerConfig {
+    /// Unique layer name (shown in `/runtime` and in the published snapshot's `layers`).
+    pub name: String,
+    /// Values given here: a nested mapping, flattened to dotted keys as Envoy does (lists and
+    /// nulls are refused).
+    #[serde(default)]
+    pub static_layer: Option<serde_json::Value>,
+    /// Values pushed by the control plane over RTDS (needs `xds`).
+    #[serde(default)]
+    pub rtds_layer: Option<RtdsLayerConfig>,
+}
+
+/// An RTDS layer.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtdsLayerConfig {
+    /// The `Runtime` resource to subscribe to (default: the layer's name).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl RuntimeLayerConfig {
+    /// The RTDS resource name, if this is an RTDS layer.
+    pub fn rtds_resource(&self) -> Option<&str> {
+        self.rtds_layer.as_ref().map(|r| r.name.as_deref().unwrap_or(&self.name))
+    }
+}
+
+/// The xDS client: one ADS stream to the control plane (`weir-cp` or any xDS server) for RTDS
+/// layers and ECDS plugin configs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct XdsConfig {
+    /// The cluster that reaches the control plane; it must set `http2: true`. Its endpoints
+    /// are tried in turn.
+    pub cluster: String,
+    /// This proxy's node id, as the control plane sees it (Envoy's `node.id`).
+    #[serde(default = "default_node")]
+    pub node_id: String,
+    /// This proxy's node cluster (Envoy's `node.cluster`).
+    #[serde(default = "default_node")]
+    pub node_cluster: String,
+    /// How long start-up waits for the first answer to every subscription before serving
+    /// without it (Envoy's `initial_fetch_timeout`, default 15s; `0s` waits forever).
+    #[serde(default = "default_initial_fetch_timeout", with = "duration")]
+    pub initial_fetch_timeout: Duration,
+}
+
+fn default_node() -> String {
+    "weir".to_string()
+}
+
+fn default_initial_fetch_timeout() -> Duration {
+    Duration::from_secs(15)
+}
+
+/// A plugin whose configuration comes from ECDS (Envoy's `config_discovery`): the control
+/// plane's `TypedExtensionConfig` of that name replaces the plugin's `configuration` (and its
+/// module, `root_id`, `vm_id` and failure policy when given); what `weir.yaml` says is the
+/// default until then.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigDiscovery {
+    /// The resource name (default: the plugin's name).
+    #[serde(default)]
+    pub resource_name: Option<String>,
+}
+
+/// Checks the runtime layers, the xDS client and plugins' `config_discovery`.
+pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
+    let mut names = std::collections::HashSet::new();
+    for (i, layer) in config.runtime.layers.iter().enumerate() {
+        let at = format!("runtime.layers[{i}]");
+        if layer.name.is_empty() || !names.insert(layer.name.as_str()) {
+            return Err(ConfigError::invalid(format!("{at}.name"), "must be non-empty and unique"));
+        }
+        match (&layer.static_layer, &layer.rtds_layer) {
+            (Some(values), None) => {
+                weir_runtime::flatten(values)
+                    .map_err(|e| ConfigError::invalid(format!("{at}.static_layer"), e.to_string()))?;
+            }
+            (None, Some(_)) if config.xds.is_none() => {
+                return Err(ConfigError::invalid(format!("{at}.rtds_layer"), "needs an `xds` section"));
+            }
+            (None, Some(_)) => {}
+            _ => {
+                return Err(ConfigError::invalid(at, "set exactly one of `static_layer` or `rtds_layer`"));
+            }
+        }
+    }
+    if let Some(xds) = &config.xds {
+        match config.cluster(&xds.cluster) {
+            None => {
+                return Err(ConfigError::invalid(
+                    "xds.cluster",
+                    format!("no cluster named `{}`", xds.cluster),
+                ));
+            }
+            Some(c) if !c.http2 => {
+                return Err(ConfigError::invalid("xds.cluster", "the cluster must set `http2: true` (gRPC)"));
+            }
+            Some(_) => {}
+        }
+    }
+    let mut resources = std::collections::HashSet::new();
+    for (i, plugin) in config.plugins.iter().enumerate() {
+        if let Some(discovery) = &plugin.config_discovery {
+            let at = format!("plugins[{i}].config_discovery");
+            if config.xds.is_none() {
+                return Err(ConfigError::invalid(at, "needs an `xds` section"));
+            }
+            let name = discovery.resource_name.as_deref().unwrap_or(&plugin.name);
+            if !resources.insert(name) {
+                return Err(ConfigError::invalid(at, format!("resource `{name}` is used by another plugin")));
+            }
+        }
+    }
+    Ok(())
+}

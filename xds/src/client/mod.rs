@@ -1,0 +1,154 @@
+//! weir's xDS client: one ADS stream (state of the world) to the control plane, subscribing to
+//! the resource types weir consumes (RTDS runtime layers, ECDS filter configs).
+//!
+//! Each response is handed to a [`Handler`] whole: the handler applies all of it or none, and
+//! the client ACKs (the new version) or NACKs (`error_detail` with the handler's reason, and
+//! the last good version). When the stream breaks, the last applied values stay and the client
+//! reconnects with jittered backoff (500 ms → 30 s), sending the versions it holds.
+
+mod backoff;
+mod session;
+mod status;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use envoy_types::pb::google::protobuf::Any;
+use parking_lot::{Condvar, Mutex};
+
+pub use backoff::Backoff;
+pub use status::{ClientStatus, Nack, TypeStatus};
+
+/// What to connect to and what to ask for.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Control plane endpoints (`host:port`, plaintext HTTP/2), tried in turn.
+    pub endpoints: Vec<String>,
+    /// This node's id (`Node.id`).
+    pub node_id: String,
+    /// This node's cluster (`Node.cluster`).
+    pub node_cluster: String,
+    /// The subscriptions, one per type URL.
+    pub subscriptions: Vec<Subscription>,
+    /// How long start-up waits for the first answer to every subscription; zero waits forever
+    /// (as Envoy's `initial_fetch_timeout`).
+    pub initial_fetch_timeout: Duration,
+    /// Connect timeout per attempt.
+    pub connect_timeout: Duration,
+    /// Reconnect backoff.
+    pub backoff: Backoff,
+}
+
+/// A subscription to named resources of one type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The type URL, e.g. [`crate::types::RUNTIME`].
+    pub type_url: String,
+    /// The resource names.
+    pub resource_names: Vec<String>,
+}
+
+/// Applies what the control plane sends.
+pub trait Handler: Send + Sync + 'static {
+    /// Applies every resource of one response, or none of them and says why (the reason is
+    /// sent back as the NACK's `error_detail`). Runs on a blocking thread: it may take time.
+    fn apply(&self, type_url: &str, version: &str, resources: Vec<Any>) -> Result<(), String>;
+
+    /// The stream to the control plane went up (`true`) or down.
+    fn connection(&self, _connected: bool) {}
+}
+
+/// A running client; stops when dropped.
+#[derive(Debug)]
+pub struct XdsClient {
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+    timer: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    status: Mutex<ClientStatus>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn update(&self, f: impl FnOnce(&mut ClientStatus)) {
+        let mut status = self.status.lock();
+        f(&mut status);
+        if !status.initialized
+            && !status.types.is_empty()
+            && status.types.values().all(|t| t.accepted + t.rejected > 0)
+        {
+            status.initialized = true;
+        }
+        drop(status);
+        self.changed.notify_all();
+    }
+}
+
+impl XdsClient {
+    /// Starts the client on `runtime`.
+    pub fn start(runtime: &tokio::runtime::Handle, config: ClientConfig, handler: Arc<dyn Handler>) -> XdsClient {
+        let shared = Arc::new(Shared::default());
+        shared.update(|s| {
+            for sub in &config.subscriptions {
+                s.types.insert(
+                    sub.type_url.clone(),
+                    TypeStatus { resource_names: sub.resource_names.clone(), ..TypeStatus::default() },
+                );
+            }
+            s.initialized = config.subscriptions.is_empty();
+        });
+        let timer = (!config.initial_fetch_timeout.is_zero()).then(|| {
+            let (shared, timeout) = (shared.clone(), config.initial_fetch_timeout);
+            runtime.spawn(async move {
+                tokio::time::sleep(timeout).await;
+                shared.update(|s| {
+                    if !s.initialized {
+                        tracing::warn!(?timeout, "xDS initial fetch timed out; starting without it");
+                        s.initialized = true;
+                    }
+                });
+            })
+        });
+        let task = runtime.spawn(session::run(config, handler, shared.clone()));
+        XdsClient { shared, task, timer }
+    }
+
+    /// The current status.
+    pub fn status(&self) -> ClientStatus {
+        self.shared.status.lock().clone()
+    }
+
+    /// Blocks until every subscription had its first answer or the initial fetch timed out;
+    /// gives up after `limit` and returns whether it got there. Call from a plain thread.
+    pub fn wait_initialized(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now().checked_add(limit);
+        let mut status = self.shared.status.lock();
+        while !status.initialized {
+            match deadline {
+                Some(deadline) => {
+                    if self.shared.changed.wait_until(&mut status, deadline).timed_out() {
+                        return status.initialized;
+                    }
+                }
+                None => self.shared.changed.wait(&mut status),
+            }
+        }
+        true
+    }
+}
+
+impl Drop for XdsClient {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Some(timer) = &self.timer {
+            timer.abort();
+        }
+    }
+}
+
+fn now() -> Option<SystemTime> {
+    Some(SystemTime::now())
+}

@@ -1,0 +1,203 @@
+//! The reconnect loop and one ADS stream: subscribe, apply, ACK or NACK.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use envoy_types::pb::envoy::config::core::v3::Node;
+use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
+use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
+use envoy_types::pb::google::rpc::Status as RpcStatus;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::status::Nack;
+use super::{ClientConfig, Handler, Shared, now};
+
+/// gRPC code carried in a NACK's `error_detail` (Envoy uses INTERNAL).
+const NACK_CODE: i32 = 13;
+
+/// Why a stream ended.
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("invalid control plane endpoint `{0}`: {1}")]
+    Endpoint(String, String),
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, String),
+    #[error("stream to {0} failed: {1}")]
+    Stream(String, String),
+    #[error("control plane {0} closed the stream")]
+    Closed(String),
+}
+
+/// Runs streams one after another until the task is aborted.
+pub(super) async fn run(config: ClientConfig, handler: Arc<dyn Handler>, shared: Arc<Shared>) {
+    let mut backoff = config.backoff.clone();
+    let mut next = 0usize;
+    loop {
+        let Some(endpoint) = config.endpoints.get(next % config.endpoints.len().max(1)).cloned() else {
+            tracing::error!("xDS: no control plane endpoint configured");
+            return;
+        };
+        next = next.wrapping_add(1);
+        let mut answered = false;
+        let result = session(&config, &endpoint, &handler, &shared, &mut answered).await;
+        if answered {
+            backoff.reset();
+        }
+        let error = match result {
+            Ok(()) => SessionError::Closed(endpoint.clone()),
+            Err(e) => e,
+        };
+        let wait = backoff.next_wait();
+        tracing::warn!(error = %error, retry_in = ?wait, "xDS stream down; keeping the last applied values");
+        let was_connected = shared.status.lock().connected;
+        shared.update(|s| {
+            s.connected = false;
+            s.disconnects += 1;
+            s.last_error = Some(error.to_string());
+        });
+        if was_connected {
+            handler.connection(false);
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn session(
+    config: &ClientConfig,
+    endpoint: &str,
+    handler: &Arc<dyn Handler>,
+    shared: &Shared,
+    answered: &mut bool,
+) -> Result<(), SessionError> {
+    let uri = format!("http://{endpoint}");
+    let channel = tonic::transport::Endpoint::from_shared(uri)
+        .map_err(|e| SessionError::Endpoint(endpoint.into(), e.to_string()))?
+        .connect_timeout(config.connect_timeout)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .map_err(|e| SessionError::Connect(endpoint.into(), error_chain(&e)))?;
+    let (tx, rx) = mpsc::channel::<DiscoveryRequest>(16);
+    let node = Node { id: config.node_id.clone(), cluster: config.node_cluster.clone(), ..Node::default() };
+    // Subscribe to every type, telling the control plane what we already hold.
+    for sub in &config.subscriptions {
+        let version_info =
+            shared.status.lock().types.get(&sub.type_url).map(|t| t.acked_version.clone()).unwrap_or_default();
+        let request = DiscoveryRequest {
+            version_info,
+            node: Some(node.clone()),
+            resource_names: sub.resource_names.clone(),
+            type_url: sub.type_url.clone(),
+            ..DiscoveryRequest::default()
+        };
+        // The channel has room for every initial request.
+        let _ = tx.try_send(request);
+    }
+    let mut client = AggregatedDiscoveryServiceClient::new(channel).max_decoding_message_size(64 << 20);
+    let mut responses = client
+        .stream_aggregated_resources(ReceiverStream::new(rx))
+        .await
+        .map_err(|e| SessionError::Stream(endpoint.into(), e.to_string()))?
+        .into_inner();
+    shared.update(|s| {
+        s.connected = true;
+        s.connects += 1;
+        s.endpoint = Some(endpoint.to_string());
+    });
+    handler.connection(true);
+    tracing::info!(endpoint, "xDS stream up");
+    loop {
+        let response = match responses.message().await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(SessionError::Stream(endpoint.into(), e.to_string())),
+        };
+        *answered = true;
+        let reply = answer(config, &node, handler, shared, response).await;
+        if tx.send(reply).await.is_err() {
+            return Err(SessionError::Stream(endpoint.into(), "request stream closed".into()));
+        }
+    }
+}
+
+/// Applies one response and builds its ACK or NACK.
+async fn answer(
+    config: &ClientConfig,
+    node: &Node,
+    handler: &Arc<dyn Handler>,
+    shared: &Shared,
+    response: DiscoveryResponse,
+) -> DiscoveryRequest {
+    let DiscoveryResponse { version_info, resources, type_url, nonce, .. } = response;
+    let names = config
+        .subscriptions
+        .iter()
+        .find(|s| s.type_url == type_url)
+        .map(|s| s.resource_names.clone());
+    let outcome = match names {
+        None => Err(format!("not subscribed to {type_url}")),
+        Some(_) => match resources.iter().find(|r| r.type_url != type_url) {
+            Some(other) => Err(format!("a {type_url} response holds a {} resource", other.type_url)),
+            None => apply_blocking(handler, &type_url, &version_info, resources).await,
+        },
+    };
+    let acked = shared.status.lock().types.get(&type_url).map(|t| t.acked_version.clone()).unwrap_or_default();
+    let mut request = DiscoveryRequest {
+        version_info: acked,
+        node: Some(node.clone()),
+        resource_names: names.unwrap_or_default(),
+        type_url: type_url.clone(),
+        response_nonce: nonce,
+        ..DiscoveryRequest::default()
+    };
+    match outcome {
+        Ok(()) => {
+            tracing::info!(type_url, version = version_info, "xDS update applied");
+            shared.update(|s| {
+                if let Some(t) = s.types.get_mut(&type_url) {
+                    t.acked_version = version_info.clone();
+                    t.acked_at = now();
+                    t.accepted += 1;
+                }
+            });
+            request.version_info = version_info;
+        }
+        Err(reason) => {
+            tracing::warn!(type_url, version = version_info, reason, "xDS update rejected");
+            shared.update(|s| {
+                if let Some(t) = s.types.get_mut(&type_url) {
+                    t.rejected += 1;
+                    t.last_nack = Some(Nack { version: version_info.clone(), reason: reason.clone(), at: now() });
+                }
+            });
+            request.error_detail = Some(RpcStatus { code: NACK_CODE, message: reason, details: Vec::new() });
+        }
+    }
+    request
+}
+
+async fn apply_blocking(
+    handler: &Arc<dyn Handler>,
+    type_url: &str,
+    version: &str,
+    resources: Vec<envoy_types::pb::google::protobuf::Any>,
+) -> Result<(), String> {
+    // The handler may block (plugin reloads): keep it off the async thread.
+    let (handler, type_url, version) = (handler.clone(), type_url.to_string(), version.to_string());
+    tokio::task::spawn_blocking(move || handler.apply(&type_url, &version, resources))
+        .await
+        .unwrap_or_else(|e| Err(format!("applying the update failed: {e}")))
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
