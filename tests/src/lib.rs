@@ -8,6 +8,7 @@
 
 pub mod case;
 pub mod client;
+pub mod cp;
 pub use weir_host::testing::echo;
 pub mod envoy;
 pub mod grpc;

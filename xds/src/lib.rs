@@ -7,6 +7,8 @@
 //! - [`client`]: the ADS client weir uses (RTDS, ECDS), with ACK/NACK and reconnect backoff;
 //! - the control plane `weir-cp` (server, state, admin API, CLI) and the client weir uses.
 
+pub mod cli;
 pub mod client;
 pub mod convert;
+pub mod cp;
 pub mod types;

@@ -89,7 +89,11 @@ impl Shared {
 
 impl XdsClient {
     /// Starts the client on `runtime`.
-    pub fn start(runtime: &tokio::runtime::Handle, config: ClientConfig, handler: Arc<dyn Handler>) -> XdsClient {
+    pub fn start(
+        runtime: &tokio::runtime::Handle,
+        config: ClientConfig,
+        handler: Arc<dyn Handler>,
+    ) -> XdsClient {
         let shared = Arc::new(Shared::default());
         shared.update(|s| {
             for sub in &config.subscriptions {

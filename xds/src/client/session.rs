@@ -83,8 +83,13 @@ async fn session(
     let node = Node { id: config.node_id.clone(), cluster: config.node_cluster.clone(), ..Node::default() };
     // Subscribe to every type, telling the control plane what we already hold.
     for sub in &config.subscriptions {
-        let version_info =
-            shared.status.lock().types.get(&sub.type_url).map(|t| t.acked_version.clone()).unwrap_or_default();
+        let version_info = shared
+            .status
+            .lock()
+            .types
+            .get(&sub.type_url)
+            .map(|t| t.acked_version.clone())
+            .unwrap_or_default();
         let request = DiscoveryRequest {
             version_info,
             node: Some(node.clone()),
@@ -131,11 +136,8 @@ async fn answer(
     response: DiscoveryResponse,
 ) -> DiscoveryRequest {
     let DiscoveryResponse { version_info, resources, type_url, nonce, .. } = response;
-    let names = config
-        .subscriptions
-        .iter()
-        .find(|s| s.type_url == type_url)
-        .map(|s| s.resource_names.clone());
+    let names =
+        config.subscriptions.iter().find(|s| s.type_url == type_url).map(|s| s.resource_names.clone());
     let outcome = match names {
         None => Err(format!("not subscribed to {type_url}")),
         Some(_) => match resources.iter().find(|r| r.type_url != type_url) {
@@ -143,7 +145,8 @@ async fn answer(
             None => apply_blocking(handler, &type_url, &version_info, resources).await,
         },
     };
-    let acked = shared.status.lock().types.get(&type_url).map(|t| t.acked_version.clone()).unwrap_or_default();
+    let acked =
+        shared.status.lock().types.get(&type_url).map(|t| t.acked_version.clone()).unwrap_or_default();
     let mut request = DiscoveryRequest {
         version_info: acked,
         node: Some(node.clone()),
@@ -169,7 +172,8 @@ async fn answer(
             shared.update(|s| {
                 if let Some(t) = s.types.get_mut(&type_url) {
                     t.rejected += 1;
-                    t.last_nack = Some(Nack { version: version_info.clone(), reason: reason.clone(), at: now() });
+                    t.last_nack =
+                        Some(Nack { version: version_info.clone(), reason: reason.clone(), at: now() });
                 }
             });
             request.error_detail = Some(RpcStatus { code: NACK_CODE, message: reason, details: Vec::new() });

@@ -1,0 +1,72 @@
+//! The `weir-cp` command line: `serve` runs the control plane; the other commands talk to a
+//! running one through its admin API (`--admin`, `WEIR_CP_ADMIN`). See `docs/control-plane.md`.
+
+mod args;
+mod client;
+mod ecds;
+mod error;
+mod runtime;
+mod serve;
+mod status;
+mod value;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+pub use args::{Cli, Command, EcdsCommand, ServeArgs};
+pub use client::AdminClient;
+pub use error::CliError;
+pub use status::render as render_status;
+use tracing_subscriber::EnvFilter;
+
+/// Runs a parsed command line; prints `error: …` to stderr and returns exit status 1 on failure.
+pub fn main(cli: Cli) -> ExitCode {
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logs(if serving { "info" } else { "warn" });
+    let runtime = if serving {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()?
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    };
+    runtime.block_on(dispatch(cli))
+}
+
+/// Logs go to stderr (stdout carries command output); `RUST_LOG` overrides the level.
+fn init_logs(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+async fn dispatch(cli: Cli) -> Result<(), CliError> {
+    let command = match cli.command {
+        Command::Serve(args) => return serve::run(args).await,
+        other => other,
+    };
+    let admin = AdminClient::new(&cli.admin)?;
+    match command {
+        Command::Serve(_) => Ok(()),
+        Command::Set { pairs, layer } => runtime::set(&admin, &layer, &pairs).await,
+        Command::Unset { key, layer } => runtime::unset(&admin, &layer, &key).await,
+        Command::Get { key, layer } => runtime::get(&admin, &layer, key.as_deref()).await,
+        Command::Apply { file, layer, merge, unchecked } => {
+            runtime::apply(&admin, &layer, &file, merge, unchecked).await
+        }
+        Command::Status { json } => status::run(&admin, json).await,
+        Command::Ecds(command) => ecds::run(&admin, command).await,
+    }
+}

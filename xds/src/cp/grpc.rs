@@ -1,0 +1,106 @@
+//! The xDS port: HTTP/2 (prior knowledge) connections, each request routed by its gRPC service
+//! path to ADS, RTDS or ECDS. On shutdown, listening stops, open streams end with `UNAVAILABLE`
+//! and connections are closed with GOAWAY.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::AggregatedDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::extension::v3::extension_config_discovery_service_server::ExtensionConfigDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::runtime::v3::runtime_discovery_service_server::RuntimeDiscoveryServiceServer;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tonic::Status;
+use tonic::codegen::Service;
+use tracing::{debug, warn};
+
+use super::services::Services;
+use super::session::PeerAddr;
+use super::shared::stopped;
+
+const ADS: &str = "/envoy.service.discovery.v3.AggregatedDiscoveryService/";
+const RTDS: &str = "/envoy.service.runtime.v3.RuntimeDiscoveryService/";
+const ECDS: &str = "/envoy.service.extension.v3.ExtensionConfigDiscoveryService/";
+
+/// How long closing connections may take at shutdown.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// The three generated servers.
+#[derive(Clone)]
+struct Router {
+    ads: AggregatedDiscoveryServiceServer<Services>,
+    rtds: RuntimeDiscoveryServiceServer<Services>,
+    ecds: ExtensionConfigDiscoveryServiceServer<Services>,
+}
+
+impl Router {
+    async fn route(
+        mut self,
+        request: http::Request<Incoming>,
+    ) -> Result<http::Response<tonic::body::Body>, Infallible> {
+        let path = request.uri().path();
+        if path.starts_with(ADS) {
+            self.ads.call(request).await
+        } else if path.starts_with(RTDS) {
+            self.rtds.call(request).await
+        } else if path.starts_with(ECDS) {
+            self.ecds.call(request).await
+        } else {
+            let message = format!("weir-cp serves ADS, RTDS and ECDS; no service at {path}");
+            Ok(Status::unimplemented(message).into_http())
+        }
+    }
+}
+
+/// Serves xDS on `listener` until `shutdown` turns true.
+pub async fn serve(listener: TcpListener, services: Services, mut shutdown: watch::Receiver<bool>) {
+    let router = Router {
+        ads: AggregatedDiscoveryServiceServer::new(services.clone()),
+        rtds: RuntimeDiscoveryServiceServer::new(services.clone()),
+        ecds: ExtensionConfigDiscoveryServiceServer::new(services),
+    };
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    tokio::spawn(connection(stream, peer, router.clone(), shutdown.clone()));
+                }
+                Err(e) => {
+                    warn!(error = %e, "xDS accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = stopped(&mut shutdown) => break,
+        }
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+        request.extensions_mut().insert(PeerAddr(peer));
+        router.clone().route(request)
+    });
+    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                debug!(%peer, error = %e, "xDS connection ended");
+            }
+        }
+        () = stopped(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(CLOSE_GRACE, conn).await;
+        }
+    }
+}

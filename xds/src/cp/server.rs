@@ -1,0 +1,120 @@
+//! Starting and stopping the control plane: the xDS port and the admin port over one store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use super::admin::{self, views::StatusView};
+use super::error::StartError;
+use super::grpc;
+use super::services::Services;
+use super::shared::Shared;
+use super::store::Store;
+
+/// How to run weir-cp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Where xDS (ADS, RTDS, ECDS over gRPC) listens; port 0 picks a free port.
+    pub xds_address: SocketAddr,
+    /// Where the admin HTTP API listens (`None`: no admin API); port 0 picks a free port.
+    pub admin_address: Option<SocketAddr>,
+    /// The state file (`None`: state kept in memory only).
+    pub state_file: Option<PathBuf>,
+    /// Runtime layers that always exist (created empty when missing), so proxies subscribing to
+    /// them get an answer before any value is set.
+    pub layers: Vec<String>,
+}
+
+impl ServerConfig {
+    /// For tests: both ports ephemeral on 127.0.0.1, no state file, layer `rtds`.
+    pub fn local() -> ServerConfig {
+        ServerConfig {
+            xds_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_address: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            state_file: None,
+            layers: vec!["rtds".to_string()],
+        }
+    }
+}
+
+/// A running control plane; stops when dropped (or with [`ControlPlane::shutdown`]).
+#[derive(Debug)]
+pub struct ControlPlane {
+    xds: SocketAddr,
+    admin: Option<SocketAddr>,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+async fn bind(what: &'static str, address: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let listener =
+        TcpListener::bind(address).await.map_err(|source| StartError::Bind { what, address, source })?;
+    let local = listener.local_addr().map_err(|source| StartError::Bind { what, address, source })?;
+    Ok((listener, local))
+}
+
+impl ControlPlane {
+    /// Loads the state file, binds both ports and starts serving (on the current tokio runtime).
+    pub async fn start(config: ServerConfig) -> Result<ControlPlane, StartError> {
+        let store = Arc::new(Store::open(config.state_file.as_deref(), &config.layers)?);
+        let shared = Arc::new(Shared::new(store));
+        let (stop, stopped) = watch::channel(false);
+        let (xds_listener, xds) = bind("xds", config.xds_address).await?;
+        let mut tasks = Vec::new();
+        let admin = match config.admin_address {
+            Some(address) => {
+                let (listener, local) = bind("admin", address).await?;
+                tasks.push(tokio::spawn(admin::serve(listener, shared.clone(), stopped.clone())));
+                Some(local)
+            }
+            None => None,
+        };
+        let services = Services::new(shared.clone(), stopped.clone());
+        tasks.push(tokio::spawn(grpc::serve(xds_listener, services, stopped)));
+        info!(%xds, admin = ?admin, state_file = ?config.state_file, "weir-cp serving");
+        Ok(ControlPlane { xds, admin, shared, stop, tasks })
+    }
+
+    /// The bound xDS address.
+    pub fn xds_addr(&self) -> SocketAddr {
+        self.xds
+    }
+
+    /// The bound admin address, if the admin API runs.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin
+    }
+
+    /// The store: change runtime layers and ECDS resources in-process
+    /// (`cp.store().set_value("rtds", "a.b", json!(5))`); streams are notified at once.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.shared.store
+    }
+
+    /// What `GET /status` shows.
+    pub fn status(&self) -> StatusView {
+        let (nodes, counters) = self.shared.status.snapshot();
+        StatusView::of(&self.shared.store.snapshot(), nodes, counters)
+    }
+
+    /// Stops listening, ends every stream with `UNAVAILABLE`, and waits for the servers.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+        info!("weir-cp stopped");
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

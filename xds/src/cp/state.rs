@@ -1,0 +1,135 @@
+//! What weir-cp serves, as persisted in the state file: per resource type a version counter and
+//! the resources, each stamped with the type version at which it last changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::ecds::EcdsConfig;
+use super::kind::Kind;
+
+/// The state file's format number.
+pub const FORMAT: u32 = 1;
+
+/// One resource and the type version at which it last changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry<T> {
+    /// The type version of its last change.
+    pub version: u64,
+    /// The resource.
+    pub value: T,
+}
+
+/// The resources of one type and the type's version counter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeState<T> {
+    /// Monotonic counter, bumped by every change of this type; served as a decimal string.
+    pub version: u64,
+    /// Resources by name.
+    pub resources: BTreeMap<String, Entry<T>>,
+}
+
+impl<T> Default for TypeState<T> {
+    fn default() -> Self {
+        TypeState { version: 0, resources: BTreeMap::new() }
+    }
+}
+
+impl<T> TypeState<T> {
+    /// Stores `value` under `name` as a new version; returns that version.
+    pub fn put(&mut self, name: &str, value: T) -> u64 {
+        self.version += 1;
+        self.resources.insert(name.to_string(), Entry { version: self.version, value });
+        self.version
+    }
+
+    /// Removes `name` as a new version; `None` (no change) if it did not exist.
+    pub fn remove(&mut self, name: &str) -> Option<u64> {
+        self.resources.remove(name)?;
+        self.version += 1;
+        Some(self.version)
+    }
+
+    /// The `(name, version)` of the resources a subscription to `names` selects (empty = all).
+    pub fn stamps(&self, names: &BTreeSet<String>) -> Vec<(String, u64)> {
+        self.selected(names).map(|(name, entry)| (name.clone(), entry.version)).collect()
+    }
+
+    /// The resources a subscription to `names` selects (empty = all), by name.
+    pub fn selected<'a>(
+        &'a self,
+        names: &'a BTreeSet<String>,
+    ) -> impl Iterator<Item = (&'a String, &'a Entry<T>)> {
+        self.resources.iter().filter(move |(name, _)| names.is_empty() || names.contains(*name))
+    }
+}
+
+/// Everything weir-cp serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// Format of the state file ([`FORMAT`]).
+    pub format: u32,
+    /// Runtime layers (RTDS): each a JSON object, served as the `Runtime` resource's `layer`.
+    pub runtime: TypeState<Value>,
+    /// Filter configurations (ECDS).
+    pub ecds: TypeState<EcdsConfig>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State { format: FORMAT, runtime: TypeState::default(), ecds: TypeState::default() }
+    }
+}
+
+impl State {
+    /// The version counter of a type.
+    pub fn version(&self, kind: Kind) -> u64 {
+        match kind {
+            Kind::Rtds => self.runtime.version,
+            Kind::Ecds => self.ecds.version,
+        }
+    }
+
+    /// The `(name, version)` of the resources of `kind` selected by `names` (empty = all).
+    pub fn stamps(&self, kind: Kind, names: &BTreeSet<String>) -> Vec<(String, u64)> {
+        match kind {
+            Kind::Rtds => self.runtime.stamps(names),
+            Kind::Ecds => self.ecds.stamps(names),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn versions_grow_with_every_change() {
+        let mut state = State::default();
+        assert_eq!(state.runtime.put("a", json!({})), 1);
+        assert_eq!(state.runtime.put("b", json!({"x": 1})), 2);
+        assert_eq!(state.runtime.remove("zz"), None);
+        assert_eq!(state.runtime.remove("a"), Some(3));
+        assert_eq!(state.version(Kind::Rtds), 3);
+        assert_eq!(state.version(Kind::Ecds), 0);
+        let all = BTreeSet::new();
+        assert_eq!(state.stamps(Kind::Rtds, &all), vec![("b".to_string(), 2)]);
+        let only: BTreeSet<String> = ["a".to_string()].into();
+        assert!(state.stamps(Kind::Rtds, &only).is_empty());
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let mut state = State::default();
+        state.runtime.put("rtds", json!({"a.b": 1}));
+        let text = serde_json::to_string(&state).unwrap();
+        assert_eq!(serde_json::from_str::<State>(&text).unwrap(), state);
+        assert!(serde_json::from_str::<State>(r#"{"format": 1}"#).is_err());
+    }
+}

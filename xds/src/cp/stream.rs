@@ -1,0 +1,168 @@
+//! The state-of-the-world protocol of one xDS stream, as Envoy's xDS protocol describes it:
+//!
+//! - per type URL, every response carries the type's version and a fresh nonce;
+//! - a request whose `response_nonce` is not the latest nonce sent for its type is **stale** and
+//!   ignored entirely;
+//! - a request with the latest nonce is an **ACK**, or a **NACK** when `error_detail` is set: the
+//!   NACK is recorded and nothing is resent (the client keeps its last ACKed version);
+//! - a request with an empty nonce (a new subscription, or a reconnecting client that sends its
+//!   last `version_info`) is always answered with the current state;
+//! - after that, a response goes out only when what the subscription selects changed: a
+//!   selected resource changed, appeared or disappeared, or the subscribed names changed.
+//!
+//! Empty `resource_names` select every resource of the type (Envoy never subscribes to RTDS or
+//! ECDS as a wildcard; this is a convenience for tools). Requests for types weir-cp does not serve
+//! are logged and ignored; the stream stays open.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use envoy_types::pb::envoy::config::core::v3::ControlPlane;
+use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
+use tracing::{debug, info, warn};
+
+use super::kind::Kind;
+use super::shared::Shared;
+
+/// What was last sent for one type: the subscription and the stamps of what it selected.
+type Fingerprint = (BTreeSet<String>, Vec<(String, u64)>);
+
+/// One type's subscription on a stream.
+#[derive(Debug, Default)]
+struct Watch {
+    names: BTreeSet<String>,
+    nonce: Option<String>,
+    sent_version: String,
+    sent: Option<Fingerprint>,
+}
+
+/// The protocol state of one stream.
+#[derive(Debug)]
+pub struct StreamState {
+    only: Option<Kind>,
+    peer: String,
+    node: Option<String>,
+    watches: BTreeMap<Kind, Watch>,
+}
+
+impl StreamState {
+    /// A stream from `peer`. `only` is the type of a single-type service (RTDS, ECDS); `None`
+    /// for ADS.
+    pub fn new(only: Option<Kind>, peer: String) -> StreamState {
+        StreamState { only, peer, node: None, watches: BTreeMap::new() }
+    }
+
+    /// The node id, once known.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
+    }
+
+    fn register(&mut self, shared: &Shared, request: &DiscoveryRequest) -> String {
+        if let Some(id) = &self.node {
+            return id.clone();
+        }
+        let (id, cluster) = match &request.node {
+            Some(node) if !node.id.is_empty() => (node.id.clone(), node.cluster.clone()),
+            Some(node) => (format!("peer:{}", self.peer), node.cluster.clone()),
+            None => (format!("peer:{}", self.peer), String::new()),
+        };
+        info!(node = %id, cluster = %cluster, peer = %self.peer, "xDS stream opened");
+        shared.status.connect(&id, &cluster);
+        self.node = Some(id.clone());
+        id
+    }
+
+    fn kind_of(&self, type_url: &str) -> Option<Kind> {
+        match (type_url.is_empty(), self.only) {
+            (true, only) => only,
+            (false, None) => Kind::from_type_url(type_url),
+            (false, Some(only)) => Kind::from_type_url(type_url).filter(|k| *k == only),
+        }
+    }
+
+    /// Handles a request; returns the response to send, if any.
+    pub fn on_request(&mut self, shared: &Shared, request: DiscoveryRequest) -> Option<DiscoveryResponse> {
+        let node = self.register(shared, &request);
+        let Some(kind) = self.kind_of(&request.type_url) else {
+            warn!(node = %node, type_url = %request.type_url, "ignoring a request for a type weir-cp does not serve here");
+            shared.status.ignored();
+            return None;
+        };
+        let watch = self.watches.entry(kind).or_default();
+        let fresh = request.response_nonce.is_empty();
+        if !fresh {
+            if watch.nonce.as_deref() != Some(request.response_nonce.as_str()) {
+                debug!(node = %node, r#type = kind.short(), nonce = %request.response_nonce, "stale nonce, request ignored");
+                shared.status.stale();
+                return None;
+            }
+            match &request.error_detail {
+                Some(error) => {
+                    warn!(node = %node, r#type = kind.short(), version = %watch.sent_version,
+                          kept = %request.version_info, reason = %error.message, "NACK");
+                    shared.status.nacked(
+                        &node,
+                        kind,
+                        &watch.sent_version,
+                        &request.version_info,
+                        &error.message,
+                    );
+                }
+                None => {
+                    debug!(node = %node, r#type = kind.short(), version = %request.version_info, "ACK");
+                    shared.status.acked(&node, kind, &request.version_info);
+                }
+            }
+        }
+        let names: BTreeSet<String> = request.resource_names.into_iter().collect();
+        if names != watch.names || watch.sent.is_none() {
+            shared.status.subscribed(&node, kind, names.iter().cloned().collect());
+            watch.names = names;
+        }
+        self.respond(shared, kind, fresh)
+    }
+
+    /// The state changed: the responses for subscriptions whose selection changed.
+    pub fn on_change(&mut self, shared: &Shared) -> Vec<DiscoveryResponse> {
+        let kinds: Vec<Kind> =
+            self.watches.iter().filter(|(_, w)| w.sent.is_some()).map(|(k, _)| *k).collect();
+        kinds.into_iter().filter_map(|kind| self.respond(shared, kind, false)).collect()
+    }
+
+    fn respond(&mut self, shared: &Shared, kind: Kind, force: bool) -> Option<DiscoveryResponse> {
+        let node = self.node.clone().unwrap_or_default();
+        let watch = self.watches.get_mut(&kind)?;
+        let selection = shared.store.select(kind, &watch.names);
+        let fingerprint = (watch.names.clone(), selection.stamps);
+        if !force && watch.sent.as_ref() == Some(&fingerprint) {
+            return None;
+        }
+        let nonce = shared.nonce();
+        let version = selection.version.to_string();
+        debug!(node = %node, r#type = kind.short(), version = %version, nonce = %nonce,
+               resources = selection.resources.len(), "push");
+        shared.status.sent(&node, kind, &version, &nonce);
+        watch.nonce = Some(nonce.clone());
+        watch.sent_version = version.clone();
+        watch.sent = Some(fingerprint);
+        Some(DiscoveryResponse {
+            version_info: version,
+            resources: selection.resources,
+            type_url: kind.type_url().to_string(),
+            nonce,
+            control_plane: Some(ControlPlane { identifier: shared.identifier.clone() }),
+            ..DiscoveryResponse::default()
+        })
+    }
+
+    /// The stream closed.
+    pub fn close(&mut self, shared: &Shared) {
+        if let Some(node) = self.node.take() {
+            info!(node = %node, peer = %self.peer, "xDS stream closed");
+            shared.status.disconnect(&node);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

@@ -1,0 +1,201 @@
+//! The `weir-cp` binary: `serve` on ephemeral ports, then the client commands against it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Client, Service};
+use serde_json::{Value, json};
+use weir_xds::types::RUNTIME;
+
+const BIN: &str = env!("CARGO_BIN_EXE_weir-cp");
+
+/// A `weir-cp serve` child; killed on drop.
+struct Serve {
+    child: Child,
+    xds: String,
+    admin: String,
+}
+
+impl Serve {
+    fn start(state_file: &Path) -> Serve {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--state-file"])
+            .arg(state_file)
+            .env_remove("WEIR_CP_ADMIN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("weir-cp printed no address line");
+        let addrs: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"));
+        let xds = addrs["xds"].as_str().unwrap().to_string();
+        let admin = format!("http://{}", addrs["admin"].as_str().unwrap());
+        Serve { child, xds, admin }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN).arg("--admin").arg(&self.admin).args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "weir-cp {args:?} failed: {stderr}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], needle: &str) {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "weir-cp {args:?} should fail");
+        assert!(stderr.contains(needle), "weir-cp {args:?}: {stderr:?} lacks {needle:?}");
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn set_get_unset_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let cp = Serve::start(&dir.path().join("state.json"));
+    assert!(cp.ok(&["set", "shuffle_sharding.total_hosts=10"]).contains("version 2"));
+    cp.ok(&["set", "a.b=5", "a.c=true", "a.d=\"7\"", "a.e=blue"]);
+    assert_eq!(cp.ok(&["get", "a.b"]).trim(), "5");
+    let layer: Value = serde_json::from_str(&cp.ok(&["get"])).unwrap();
+    assert_eq!(
+        layer,
+        json!({"a.b": 5, "a.c": true, "a.d": "7", "a.e": "blue", "shuffle_sharding.total_hosts": 10})
+    );
+    assert!(cp.ok(&["set", "a.b=5"]).contains("unchanged"));
+    cp.ok(&["unset", "a.b"]);
+    cp.fails(&["unset", "a.b"], "not found");
+    cp.fails(&["get", "a.b"], "not found");
+
+    // Bad keys and values: refused before anything changes.
+    cp.fails(&["set", "a.list=[1,2]"], "lists are not runtime values");
+    cp.fails(&["set", "a.n=null"], "null");
+    cp.fails(&["set", "a..b=1"], "invalid key `a..b`");
+    cp.fails(&["set", "noequals"], "KEY=VALUE");
+    cp.fails(&["set", "a.o={\"x\":1}"], "fractional percent");
+    cp.fails(&["set", "--layer", "bad layer", "a=1"], "invalid layer name");
+
+    // apply replaces a layer from YAML; --unchecked serves what validation refuses.
+    let file = dir.path().join("layer.yaml");
+    std::fs::write(
+        &file,
+        "feature:\n  enabled: true\nhealth:\n  pct: {numerator: 5, denominator: HUNDRED}\n",
+    )
+    .unwrap();
+    cp.ok(&["apply", "-f", file.to_str().unwrap(), "--layer", "ops"]);
+    let ops: Value = serde_json::from_str(&cp.ok(&["get", "--layer", "ops"])).unwrap();
+    assert_eq!(
+        ops,
+        json!({"feature.enabled": true, "health.pct": {"numerator": 5, "denominator": "HUNDRED"}})
+    );
+    std::fs::write(&file, "feature:\n  list: [1, 2]\n").unwrap();
+    cp.fails(&["apply", "-f", file.to_str().unwrap(), "--layer", "ops"], "feature.list");
+    let out = cp.ok(&["apply", "-f", file.to_str().unwrap(), "--layer", "ops", "--unchecked"]);
+    assert!(out.contains("layer ops"), "{out}");
+    let out = cp.run(&["get", "--layer", "ops"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("proxies reject it"));
+    cp.fails(&["set", "--layer", "ops", "x=1"], "unchecked");
+    cp.fails(&["apply", "-f", "/nonexistent.yaml"], "/nonexistent.yaml");
+}
+
+#[test]
+fn status_ecds_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cp = Serve::start(&dir.path().join("state.json"));
+    assert!(cp.ok(&["status"]).contains("no node has connected"));
+
+    // Multi-thread: the stream must keep being driven while the test runs commands.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let client = runtime.block_on(async {
+        let mut c = Client::open(cp.xds.parse().unwrap(), Service::Ads, "edge-1").await.unwrap();
+        c.send(RUNTIME, &["rtds"], "", "", None).await;
+        let r = c.recv().await.unwrap();
+        c.send(RUNTIME, &["rtds"], "", &r.nonce, Some("Invalid runtime entry value for x")).await;
+        c
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let table = loop {
+        let table = cp.ok(&["status"]);
+        if table.contains("Invalid runtime entry value for x") || Instant::now() > deadline {
+            break table;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(table.contains("edge-1") && table.contains("rtds") && table.contains("version 1"), "{table}");
+    let raw: Value = serde_json::from_str(&cp.ok(&["status", "--json"])).unwrap();
+    assert_eq!(raw["nodes"][0]["types"]["rtds"]["nack"]["reason"], "Invalid runtime entry value for x");
+    drop(client);
+
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, r#"{"header": "x-weir"}"#).unwrap();
+    let at_file = format!("@{}", config.display());
+    let args = ["ecds", "set", "rewrite", "--wasm", "/f.wasm", "--vm-id", "weir", "--config", &at_file];
+    assert!(cp.ok(&args).contains("version 1"));
+    let got: Value = serde_json::from_str(&cp.ok(&["ecds", "get", "rewrite"])).unwrap();
+    assert_eq!(got["config"]["configuration"], json!({"header": "x-weir"}));
+    cp.ok(&["ecds", "delete", "rewrite"]);
+    cp.fails(&["ecds", "delete", "rewrite"], "not found");
+    cp.fails(&["ecds", "set", "x", "--wasm", "", "--vm-id", "v"], "wasm");
+
+    // An unreachable admin API.
+    let out = Command::new(BIN).args(["--admin", "http://127.0.0.1:1", "get"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the weir-cp admin API"));
+}
+
+#[test]
+fn serve_restarts_from_its_state_file_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut cp = Serve::start(&state);
+    cp.ok(&["set", "k=1"]);
+    let status = Command::new("kill").args(["-TERM", &cp.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = cp.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "weir-cp did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "{exit}");
+
+    let cp = Serve::start(&state);
+    assert_eq!(cp.ok(&["get", "k"]).trim(), "1");
+    let runtime: Value = serde_json::from_str(&cp.ok(&["status", "--json"])).unwrap();
+    assert_eq!(runtime["versions"]["rtds"], "2");
+    drop(cp);
+
+    std::fs::write(&state, "{ corrupt").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--state-file"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("state.json") && stderr.contains("will not start empty"), "{stderr}");
+}
