@@ -24,6 +24,9 @@ struct Args {
     /// On SIGTERM, how long requests in flight may take to finish, e.g. `10s`.
     #[arg(long, default_value = "10s", value_parser = weir_host::config::duration::parse)]
     drain_timeout: std::time::Duration,
+    /// Keep compiled modules in this directory so restarts skip compilation.
+    #[arg(long, value_name = "DIR")]
+    module_cache: Option<std::path::PathBuf>,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `weir=debug`.
     #[arg(long, default_value = "info", env = "WEIR_LOG")]
     log_level: String,
@@ -54,7 +57,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    let mut options = ServerOptions { drain_timeout: args.drain_timeout, ..ServerOptions::default() };
+    let mut options = ServerOptions {
+        drain_timeout: args.drain_timeout,
+        module_cache: args.module_cache.clone(),
+        ..ServerOptions::default()
+    };
     if let Some(n) = args.concurrency {
         options.concurrency = n;
     }

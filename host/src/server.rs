@@ -50,6 +50,8 @@ pub struct ServerOptions {
     pub concurrency: usize,
     /// On shutdown, how long requests in flight may take to finish (default 10s).
     pub drain_timeout: std::time::Duration,
+    /// Where compiled modules are kept across restarts (none by default).
+    pub module_cache: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerOptions {
@@ -57,6 +59,7 @@ impl Default for ServerOptions {
         ServerOptions {
             concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
             drain_timeout: std::time::Duration::from_secs(10),
+            module_cache: None,
         }
     }
 }
@@ -87,7 +90,7 @@ impl RunningServer {
     /// Loads plugins, binds listeners, starts workers and the admin server. Returns once every
     /// worker is serving.
     pub fn start(config: Config, options: ServerOptions) -> Result<RunningServer, StartError> {
-        let runtime = WasmRuntime::new()?;
+        let runtime = WasmRuntime::with_cache(options.module_cache.clone())?;
         let process = Arc::new(ProcessServices::default());
         let snapshot = Arc::new(Snapshot::prepare(config, runtime, process, None)?);
         canary(&snapshot)?;

@@ -38,7 +38,7 @@ impl Snapshot {
         let plugins = config
             .plugins
             .iter()
-            .map(|p| LoadedPlugin::load(&runtime, p, &mut cache))
+            .map(|p| LoadedPlugin::load(&runtime, p, process.plugin_stats.get(&p.name), &mut cache))
             .collect::<Result<Vec<_>, _>>()?;
         let clusters =
             Arc::new(ClusterManager::build(&config.clusters, previous.map(|p| &*p.clusters), &process.stats));

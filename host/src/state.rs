@@ -86,6 +86,22 @@ impl ServerState {
         Ok(())
     }
 
+    /// Changes the running `weir.yaml` config with `edit` (the plugin management API): the
+    /// result is validated and applied like a reload; nothing changes if `edit` or the apply
+    /// fails. Returns the edit's error as `Config`.
+    pub fn update_config(
+        &self,
+        edit: impl FnOnce(&mut Config) -> Result<(), crate::config::ConfigError>,
+    ) -> Result<(), StartError> {
+        let _guard = self.reload_lock.lock();
+        let mut config = self.base.lock().clone();
+        edit(&mut config)?;
+        let overrides = self.overrides.lock().clone();
+        self.apply(&config, &overrides, true)?;
+        *self.base.lock() = config;
+        Ok(())
+    }
+
     /// Applies ECDS plugin configs (added to those received before). Refused as a whole if the
     /// resulting config is invalid or a plugin does not start or configure.
     pub fn set_extension_configs(&self, updates: Vec<(String, PluginOverride)>) -> Result<(), StartError> {

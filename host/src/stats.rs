@@ -113,6 +113,7 @@ pub struct Stats {
     xds_updates: Family<Labels, Counter>,
     /// The version of the runtime snapshot published to filters.
     pub runtime_version: Gauge,
+    limits_exceeded: Family<Labels, Counter>,
 }
 
 impl Default for Stats {
@@ -136,6 +137,7 @@ impl Default for Stats {
             xds_connected: Gauge::default(),
             xds_updates: Family::default(),
             runtime_version: Gauge::default(),
+            limits_exceeded: Family::default(),
         };
         let s = &stats;
         registry.register(
@@ -202,6 +204,11 @@ impl Default for Stats {
             "Version of the runtime snapshot published to filters",
             s.runtime_version.clone(),
         );
+        registry.register(
+            "plugin_limit_exceeded",
+            "Plugin limits hit, by plugin and limit",
+            s.limits_exceeded.clone(),
+        );
         *stats.registry.lock() = registry;
         stats
     }
@@ -251,6 +258,11 @@ impl Stats {
             requests: ByClass::new(&self.endpoint_requests, &l),
             healthy: self.endpoint_healthy.get_or_create_owned(&l),
         }
+    }
+
+    /// Counts a plugin hitting one of its limits.
+    pub fn limit_exceeded(&self, plugin: &str, limit: &str) {
+        self.limits_exceeded.get_or_create(&labels(&[("plugin", plugin), ("limit", limit)])).inc();
     }
 
     /// Counts one xDS response of `type_url` (its short name is the label).

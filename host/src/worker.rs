@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicU64;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::http::{ConnectionTracker, ListenerContext, ListenerHandle, serve_listener};
-use crate::plugin::WorkerPlugins;
+use crate::plugin::{Recovery, WorkerPlugins};
 use crate::router::RouteTable;
 use crate::services::{QueueReady, WorkerServices};
 use crate::snapshot::Snapshot;
@@ -108,6 +108,18 @@ async fn worker_main(start: WorkerStart) {
     }
     tokio::task::spawn_local(deliver_queue_ready(Rc::downgrade(&services), queue_rx));
     tokio::task::spawn_local(housekeeping(Rc::downgrade(&services)));
+    let (failed_tx, mut failed) = mpsc::unbounded_channel();
+    services.report_failures_to(failed_tx);
+    let (due_tx, mut due) = mpsc::unbounded_channel::<String>();
+    let schedule = |key: String, wait: std::time::Duration| {
+        let due_tx = due_tx.clone();
+        tokio::task::spawn_local(async move {
+            tokio::time::sleep(wait).await;
+            let _ = due_tx.send(key);
+        });
+    };
+    let mut recovery = Recovery::default();
+    let process = snapshot.process.clone();
     let worker = Worker { services, listeners, _plugins: RefCell::new(plugins) };
     let _ = ready.send(Ok(()));
     let mut shutdown = shutdown;
@@ -115,10 +127,27 @@ async fn worker_main(start: WorkerStart) {
         tokio::select! {
             command = commands.recv() => match command {
                 Some(WorkerCommand::Reload(snapshot, reply)) => {
-                    let _ = reply.send(worker.reload(&snapshot));
+                    let old = worker._plugins.borrow().clone();
+                    let result = worker.reload(&snapshot);
+                    if result.is_ok() {
+                        recovery.reset(&old);
+                    }
+                    let _ = reply.send(result);
                 }
                 None => break,
             },
+            Some(key) = failed.recv() => {
+                let plugins = worker._plugins.borrow().clone();
+                if let Some(wait) = recovery.failed(&key, &plugins) {
+                    schedule(key, wait);
+                }
+            }
+            Some(key) = due.recv() => {
+                let plugins = worker._plugins.borrow().clone();
+                if let Some(wait) = recovery.replace(&key, &plugins, &process, &worker.services) {
+                    schedule(key, wait);
+                }
+            }
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
                     break;

@@ -77,7 +77,7 @@ fn memory_growth_past_the_limit_is_refused() {
     let small = VmLimits { max_memory_bytes: 2 * 1024 * 1024, ..VmLimits::default() };
     let mut vm = Vm::new(runtime.engine(), &compiled, VmEnv::detached(), small).unwrap();
     let err = vm.on_tick(1).unwrap_err();
-    assert!(matches!(err, VmError::Trap(_)), "{err}");
+    assert!(matches!(err, VmError::Limit { limit: "max_memory_bytes", .. }), "{err}");
     assert!(vm.memory_bytes() <= 2 * 1024 * 1024);
 
     let roomy = VmLimits { max_memory_bytes: 8 * 1024 * 1024, ..VmLimits::default() };
@@ -113,4 +113,27 @@ fn proc_exit_stops_the_vm() {
         .unwrap();
     let mut vm = Vm::new(runtime.engine(), &compiled, VmEnv::detached(), VmLimits::default()).unwrap();
     assert!(matches!(vm.on_tick(1).unwrap_err(), VmError::Exit(3)));
+}
+
+#[test]
+fn compiled_modules_are_reused_in_memory_and_cached_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = module(r#"(func (export "proxy_on_tick") (param i32))"#);
+    let runtime = WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
+    let first = runtime.compile("a", &bytes).unwrap();
+    // In use: the same compiled module comes back.
+    assert!(std::sync::Arc::ptr_eq(&first, &runtime.compile("b", &bytes).unwrap()));
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].to_string_lossy().contains(first.sha256()));
+    // A new process (runtime) loads it from the cache and runs it.
+    let again = WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
+    let loaded = again.compile("a", &bytes).unwrap();
+    let mut vm = Vm::new(loaded.engine(), &loaded, VmEnv::detached(), VmLimits::default()).unwrap();
+    vm.on_tick(1).unwrap();
+    // A corrupt entry is ignored and replaced.
+    std::fs::write(&entries[0], b"garbage").unwrap();
+    let third = WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
+    assert!(third.compile("a", &bytes).is_ok());
+    assert!(std::fs::read(&entries[0]).unwrap().len() > 7);
 }

@@ -173,10 +173,7 @@ fn rtds_layers_reach_filters_and_bad_layers_are_nacked_keeping_the_last_values()
     stream.respond(RUNTIME, "3", runtime(json!({"shuffle_sharding.default_shard_size": 2})));
     assert_eq!(stream.request(&ads.rt).version_info, "3");
     let reply = shard(&client, &server, "customer-A");
-    assert_eq!(
-        reply.header("x-shard-config"),
-        Some("total=6;size=2;source=runtime;total_source=runtime")
-    );
+    assert_eq!(reply.header("x-shard-config"), Some("total=6;size=2;source=runtime;total_source=runtime"));
 
     // /runtime shows the layers as Envoy does.
     let admin = server.admin_addr().unwrap();

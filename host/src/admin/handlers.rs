@@ -54,7 +54,17 @@ pub async fn handle(
             Ok(v) => json(&v),
             Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e.to_string()),
         },
-        (Method::GET, "/plugins") => json(&plugins(&state)),
+        (Method::GET, "/plugins") => json(&super::plugins::list(&state)),
+        (Method::POST, "/plugins") => plugin_change(&state, None, request).await,
+        (Method::PUT, p) if p.starts_with("/plugins/") => {
+            let name = p.trim_start_matches("/plugins/").to_string();
+            plugin_change(&state, Some(name), request).await
+        }
+        (Method::DELETE, p) if p.starts_with("/plugins/") => {
+            let name = p.trim_start_matches("/plugins/").to_string();
+            let state = state.clone();
+            blocking(move || super::plugins::delete(&state, &name).map(|()| "deleted\n".to_string())).await
+        }
         (Method::GET, "/clusters") => json(&clusters(&state)),
         (Method::POST, "/reload") => {
             let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
@@ -84,17 +94,35 @@ fn prometheus(state: &ServerState) -> String {
     let mut out = String::new();
     snapshot.process.stats.encode(&mut out);
     snapshot.process.metrics.encode(&mut out);
-    let _ = writeln!(out, "# HELP weir_plugin_failures_total Plugin callbacks that failed.");
-    let _ = writeln!(out, "# TYPE weir_plugin_failures_total counter");
-    for plugin in &snapshot.plugins {
-        let _ = writeln!(
-            out,
-            "weir_plugin_failures_total{{plugin=\"{}\"}} {}",
-            plugin.name(),
-            plugin.stats.failures.load(Ordering::Relaxed)
-        );
+    let series: [Series; 7] = [
+        ("weir_plugin_calls_total", "counter", "Plugin HTTP callbacks run.", |s| load(&s.calls)),
+        ("weir_plugin_callback_seconds_total", "counter", "Time spent in plugin callbacks.", |s| {
+            load(&s.time_ns) / 1e9
+        }),
+        ("weir_plugin_failures_total", "counter", "Plugin callbacks that failed.", |s| load(&s.failures)),
+        ("weir_plugin_traps_total", "counter", "Plugin traps (and proc_exit).", |s| load(&s.traps)),
+        ("weir_plugin_timeouts_total", "counter", "Callbacks past max_callback_time.", |s| load(&s.timeouts)),
+        ("weir_plugin_vm_reloads_total", "counter", "Failed VMs replaced (FAIL_RELOAD).", |s| {
+            load(&s.reloads)
+        }),
+        ("weir_plugin_failed_vms", "gauge", "VMs failed and not replaced.", |s| {
+            s.failed_vms.load(Ordering::Relaxed) as f64
+        }),
+    ];
+    for (name, kind, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for plugin in &snapshot.plugins {
+            let _ = writeln!(out, "{name}{{plugin=\"{}\"}} {}", plugin.name(), value(&plugin.stats));
+        }
     }
     out
+}
+
+/// A Prometheus series over plugin stats: name, type, help, value.
+type Series = (&'static str, &'static str, &'static str, fn(&crate::plugin::PluginStats) -> f64);
+
+fn load(counter: &std::sync::atomic::AtomicU64) -> f64 {
+    counter.load(Ordering::Relaxed) as f64
 }
 
 /// Envoy's `/stats` text format (`name: value`), for the plugin metrics.
@@ -129,25 +157,44 @@ fn clusters(state: &ServerState) -> serde_json::Value {
     serde_json::Value::Array(clusters)
 }
 
-fn plugins(state: &ServerState) -> serde_json::Value {
-    let snapshot = state.snapshot.load();
-    serde_json::Value::Array(
-        snapshot
-            .plugins
-            .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "name": p.name(),
-                    "sha256": p.module.sha256(),
-                    "abi_version": p.module.abi().as_str(),
-                    "vm_id": p.config.vm_id,
-                    "root_id": p.config.root_id,
-                    "failure_policy": p.config.failure_policy,
-                    "failures": p.stats.failures.load(Ordering::Relaxed),
-                    "traps": p.stats.traps.load(Ordering::Relaxed),
-                    "timeouts": p.stats.timeouts.load(Ordering::Relaxed),
-                })
-            })
-            .collect(),
-    )
+/// `POST /plugins`, `PUT /plugins/{name}`: a JSON spec, or a module body (`application/wasm`)
+/// with the spec in query parameters.
+async fn plugin_change(
+    state: &Arc<ServerState>,
+    name: Option<String>,
+    request: Request<Incoming>,
+) -> AdminResponse {
+    let is_wasm = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/wasm"));
+    let query = request.uri().query().unwrap_or("").to_string();
+    let body = match request.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return reply(StatusCode::BAD_REQUEST, "text/plain", format!("reading the body: {e}\n")),
+    };
+    let parsed = if is_wasm {
+        super::plugins::spec_from_query(&query).map(|spec| (spec, Some(body)))
+    } else {
+        serde_json::from_slice(&body).map(|spec| (spec, None)).map_err(|e| format!("plugin spec: {e}"))
+    };
+    let (spec, module) = match parsed {
+        Ok(p) => p,
+        Err(e) => return reply(StatusCode::BAD_REQUEST, "text/plain", format!("{e}\n")),
+    };
+    let state = state.clone();
+    blocking(move || {
+        super::plugins::upsert(&state, name.as_deref(), spec, module)
+            .map(|name| format!("plugin `{name}` applied\n"))
+    })
+    .await
+}
+
+/// Runs a configuration change off the admin thread's async loop (it waits for every worker).
+async fn blocking(change: impl FnOnce() -> Result<String, String> + Send + 'static) -> AdminResponse {
+    match tokio::task::spawn_blocking(change).await {
+        Ok(Ok(text)) => reply(StatusCode::OK, "text/plain", text),
+        Ok(Err(e)) => reply(StatusCode::BAD_REQUEST, "text/plain", format!("{e}\n")),
+        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", format!("{e}\n")),
+    }
 }

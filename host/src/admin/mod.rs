@@ -2,6 +2,7 @@
 //! plugins, clusters, runtime values, xDS status.
 
 mod handlers;
+mod plugins;
 mod runtime;
 
 use std::net::SocketAddr;

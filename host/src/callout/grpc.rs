@@ -117,7 +117,7 @@ pub(crate) fn dispatch_call(
     let request = request_for(&cluster, service, method, &metadata, timeout)
         .body(full_body(frame(&message)))
         .map_err(|_| Status::BadArgument)?;
-    let token = state.callouts.next_token();
+    let token = state.next_callout_token()?;
     let (instance, weak) = (state.env.instance, Rc::downgrade(&worker));
     let task = tokio::task::spawn_local(async move {
         let mut reply = None;
@@ -159,7 +159,7 @@ pub(crate) fn dispatch_stream(
     let request = request_for(&cluster, service, method, &metadata, None)
         .body(boxed(ChannelBody { rx }))
         .map_err(|_| Status::BadArgument)?;
-    let token = state.callouts.next_token();
+    let token = state.next_callout_token()?;
     let (instance, weak) = (state.env.instance, Rc::downgrade(&worker));
     let task = tokio::task::spawn_local(async move {
         let (status, message) = run(&cluster, request, |event| deliver(&weak, instance, token, event)).await;

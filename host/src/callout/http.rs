@@ -32,7 +32,7 @@ pub(crate) fn dispatch(
             return Err(Status::BadArgument);
         }
     }
-    let token = state.callouts.next_token();
+    let token = state.next_callout_token()?;
     let instance = state.env.instance;
     let weak = Rc::downgrade(&worker);
     let task = tokio::task::spawn_local(async move {

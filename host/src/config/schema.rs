@@ -313,6 +313,23 @@ pub struct PluginLimits {
     /// 10 ms). Default 1s.
     #[serde(default = "default_callback_timeout", with = "duration")]
     pub max_callback_time: Duration,
+    /// Largest native stack a callback may use, in bytes; deeper recursion traps the VM.
+    /// Default 1 MiB.
+    #[serde(default = "default_max_stack")]
+    pub max_stack_bytes: usize,
+    /// Most HTTP and gRPC callouts one VM may have in flight; past it `proxy_http_call`,
+    /// `proxy_grpc_call` and `proxy_grpc_stream` return `InternalFailure` (counted and logged).
+    /// Default 1024.
+    #[serde(default = "default_max_callouts")]
+    pub max_concurrent_callouts: usize,
+}
+
+fn default_max_stack() -> usize {
+    crate::wasm::DEFAULT_MAX_STACK
+}
+
+fn default_max_callouts() -> usize {
+    1024
 }
 
 fn default_max_memory() -> u64 {
@@ -325,7 +342,12 @@ fn default_callback_timeout() -> Duration {
 
 impl Default for PluginLimits {
     fn default() -> Self {
-        PluginLimits { max_memory_bytes: default_max_memory(), max_callback_time: default_callback_timeout() }
+        PluginLimits {
+            max_memory_bytes: default_max_memory(),
+            max_callback_time: default_callback_timeout(),
+            max_stack_bytes: default_max_stack(),
+            max_concurrent_callouts: default_max_callouts(),
+        }
     }
 }
 

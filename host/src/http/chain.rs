@@ -52,6 +52,8 @@ pub(crate) struct BodyState {
 pub(crate) struct Slot {
     pub(crate) handle: Rc<PluginHandle>,
     pub(crate) ctx: Cell<Option<u32>>,
+    /// The VM instance `ctx` lives in (a replaced VM does not know it).
+    pub(crate) instance: Cell<u64>,
     pub(crate) failed: Cell<bool>,
     pub(crate) body: [RefCell<BodyState>; 2],
 }
@@ -81,6 +83,7 @@ impl Chain {
                 .map(|handle| Slot {
                     handle: handle.clone(),
                     ctx: Cell::new(None),
+                    instance: Cell::new(0),
                     failed: Cell::new(false),
                     body: Default::default(),
                 })
@@ -116,10 +119,15 @@ impl Chain {
         if slot.failed.get() {
             return Ok(None);
         }
+        let started = std::time::Instant::now();
         let result = match slot.handle.vm.try_borrow_mut() {
+            Ok(vm) if vm.instance() != slot.instance.get() => {
+                Err(VmError::Failed("the plugin's VM failed and was replaced".into()))
+            }
             Ok(mut vm) => f(&mut vm, ctx),
             Err(_) => Err(VmError::Busy),
         };
+        slot.handle.plugin.stats.record_call(started.elapsed());
         match result {
             Ok(r) => Ok(Some(r)),
             Err(error) => {
@@ -151,12 +159,15 @@ impl Chain {
             };
         }
         let created = match handle.vm.try_borrow_mut() {
-            Ok(mut vm) => vm.create_http_context(handle.root_context, self.stream.clone()),
+            Ok(mut vm) => vm
+                .create_http_context(handle.root_context.get(), self.stream.clone())
+                .map(|c| (c, vm.instance())),
             Err(_) => Err(VmError::Busy),
         };
         match created {
-            Ok(ctx) => {
+            Ok((ctx, instance)) => {
                 slot.ctx.set(Some(ctx));
+                slot.instance.set(instance);
                 Ok(true)
             }
             Err(error) => {
@@ -297,10 +308,12 @@ impl Chain {
                 continue;
             }
             let result = match slot.handle.vm.try_borrow_mut() {
+                // Its VM was replaced: the context went with the old one.
+                Ok(vm) if ctx.is_some() && vm.instance() != slot.instance.get() => continue,
                 Ok(mut vm) if vm.failure().is_none() => {
                     let ctx = match ctx {
                         Some(ctx) => Ok(ctx),
-                        None => vm.create_http_context(slot.handle.root_context, self.stream.clone()),
+                        None => vm.create_http_context(slot.handle.root_context.get(), self.stream.clone()),
                     };
                     ctx.and_then(|ctx| vm.log_http_context(ctx).map(|()| ctx))
                 }

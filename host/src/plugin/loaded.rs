@@ -3,40 +3,13 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+use super::PluginStats;
 use crate::config::PluginConfig;
-use crate::wasm::{CompiledModule, LoadError, VmError, VmLimits, WasmRuntime};
-
-/// Counters of one plugin across workers.
-#[derive(Debug, Default)]
-pub struct PluginStats {
-    /// Callbacks that failed (trap, timeout, exit).
-    pub failures: AtomicU64,
-    /// Of which: traps.
-    pub traps: AtomicU64,
-    /// Of which: time limit exceeded.
-    pub timeouts: AtomicU64,
-}
-
-impl PluginStats {
-    /// Counts a failure.
-    pub fn record(&self, error: &VmError) {
-        self.failures.fetch_add(1, Ordering::Relaxed);
-        match error {
-            VmError::Trap(_) | VmError::Exit(_) => {
-                self.traps.fetch_add(1, Ordering::Relaxed);
-            }
-            VmError::Timeout(_) => {
-                self.timeouts.fetch_add(1, Ordering::Relaxed);
-            }
-            VmError::Failed(_) | VmError::Busy => {}
-        }
-    }
-}
+use crate::wasm::{CompiledModule, LoadError, VmLimits, WasmRuntime};
 
 /// A plugin ready to be instantiated on workers.
 #[derive(Debug)]
@@ -53,8 +26,8 @@ pub struct LoadedPlugin {
     pub vm_key: String,
     /// Environment variables for WASI.
     pub environment: Arc<Vec<(String, String)>>,
-    /// Counters.
-    pub stats: PluginStats,
+    /// Counters (shared by every generation of the plugin with this name).
+    pub stats: Arc<PluginStats>,
 }
 
 impl LoadedPlugin {
@@ -63,15 +36,17 @@ impl LoadedPlugin {
     pub fn load(
         runtime: &WasmRuntime,
         config: &PluginConfig,
-        cache: &mut HashMap<PathBuf, Arc<CompiledModule>>,
+        stats: Arc<PluginStats>,
+        cache: &mut HashMap<(PathBuf, usize), Arc<CompiledModule>>,
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
-        let module = match cache.get(&config.wasm) {
+        let stack = config.limits.max_stack_bytes;
+        let module = match cache.get(&(config.wasm.clone(), stack)) {
             Some(module) => module.clone(),
             None => {
                 let bytes = std::fs::read(&config.wasm)
                     .map_err(|source| LoadError::Read { path: config.wasm.display().to_string(), source })?;
-                let module = runtime.compile(&config.name, &bytes)?;
-                cache.insert(config.wasm.clone(), module.clone());
+                let module = runtime.compile_with_stack(&config.name, &bytes, stack)?;
+                cache.insert((config.wasm.clone(), stack), module.clone());
                 module
             }
         };
@@ -91,7 +66,7 @@ impl LoadedPlugin {
             ),
             module,
             config: config.clone(),
-            stats: PluginStats::default(),
+            stats,
         }))
     }
 
@@ -105,6 +80,7 @@ impl LoadedPlugin {
         VmLimits {
             max_memory_bytes: self.config.limits.max_memory_bytes,
             max_callback_time: self.config.limits.max_callback_time,
+            max_concurrent_callouts: self.config.limits.max_concurrent_callouts,
         }
     }
 }

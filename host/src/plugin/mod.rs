@@ -3,7 +3,11 @@
 //! context per plugin).
 
 mod loaded;
+mod recovery;
+mod stats;
 mod worker;
 
-pub use loaded::{LoadedPlugin, PluginStats};
+pub use loaded::LoadedPlugin;
+pub use recovery::Recovery;
+pub use stats::{PluginStats, PluginStatsRegistry};
 pub use worker::{PluginHandle, WorkerPlugins};

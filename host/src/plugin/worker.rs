@@ -1,5 +1,6 @@
 //! Plugins instantiated on one worker.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -14,8 +15,8 @@ pub struct PluginHandle {
     pub plugin: Arc<LoadedPlugin>,
     /// Its VM on this worker.
     pub vm: Rc<VmCell>,
-    /// Its root context id in that VM.
-    pub root_context: u32,
+    /// Its root context id in that VM (changes when a failed VM is replaced).
+    pub root_context: Cell<u32>,
     worker: std::rc::Weak<WorkerServices>,
 }
 
@@ -28,16 +29,16 @@ impl Drop for PluginHandle {
         if vm.failure().is_some() {
             return;
         }
-        match vm.root_on_done(self.root_context) {
+        match vm.root_on_done(self.root_context.get()) {
             Ok(true) => {
-                if let Err(e) = vm.delete_root_context(self.root_context) {
+                if let Err(e) = vm.delete_root_context(self.root_context.get()) {
                     tracing::warn!(plugin = %self.plugin.name(), "proxy_on_delete failed: {e}");
                 }
             }
             Ok(false) => {
                 drop(vm);
                 if let Some(worker) = self.worker.upgrade() {
-                    worker.retire(self.vm.clone(), self.root_context);
+                    worker.retire(self.vm.clone(), self.root_context.get());
                 }
             }
             Err(e) => tracing::warn!(plugin = %self.plugin.name(), "proxy_on_done failed: {e}"),
@@ -60,17 +61,24 @@ impl PluginHandle {
         self.plugin.name()
     }
 
-    /// Counts and logs a VM failure.
+    /// Counts a VM failure and tells the worker, which replaces the VM under `FAIL_RELOAD`.
     pub fn record_failure(&self, error: &VmError) {
         self.plugin.stats.record(error);
+        if error.is_new_failure()
+            && let Some(worker) = self.worker.upgrade()
+        {
+            worker.vm_failed(&self.plugin.vm_key);
+        }
     }
 }
 
 /// The plugins of one worker, by name.
 #[derive(Default)]
 pub struct WorkerPlugins {
-    handles: HashMap<String, Rc<PluginHandle>>,
-    vms: HashMap<String, Rc<VmCell>>,
+    pub(super) handles: HashMap<String, Rc<PluginHandle>>,
+    pub(super) vms: HashMap<String, Rc<VmCell>>,
+    /// Plugin names in the order their root contexts were created.
+    pub(super) order: Vec<String>,
 }
 
 impl std::fmt::Debug for WorkerPlugins {
@@ -84,14 +92,14 @@ impl WorkerPlugins {
     /// contexts, and runs `proxy_on_vm_start` and `proxy_on_configure`. Any failure is a load
     /// error naming the plugin.
     pub fn build(
-        runtime: &WasmRuntime,
+        _runtime: &WasmRuntime,
         plugins: &[Arc<LoadedPlugin>],
         process: &Arc<ProcessServices>,
         worker: &Rc<WorkerServices>,
     ) -> Result<WorkerPlugins, LoadError> {
         let mut out = WorkerPlugins::default();
         for plugin in plugins {
-            let handle = out.instantiate(runtime, plugin, process, worker)?;
+            let handle = out.instantiate(plugin, process, worker)?;
             out.handles.insert(plugin.name().to_string(), Rc::new(handle));
         }
         Ok(out)
@@ -99,59 +107,33 @@ impl WorkerPlugins {
 
     fn instantiate(
         &mut self,
-        runtime: &WasmRuntime,
         plugin: &Arc<LoadedPlugin>,
         process: &Arc<ProcessServices>,
         worker: &Rc<WorkerServices>,
     ) -> Result<PluginHandle, LoadError> {
-        let fail = |reason: String| LoadError::Start { plugin: plugin.name().to_string(), reason };
         let vm = match self.vms.get(&plugin.vm_key) {
             Some(vm) => vm.clone(),
             None => {
-                let instance = process.next_vm_instance();
-                let env = VmEnv {
-                    vm_id: Arc::from(plugin.config.vm_id.as_str()),
-                    instance,
-                    abi: plugin.module.abi(),
-                    vm_configuration: plugin.vm_configuration.clone(),
-                    environment: plugin.environment.clone(),
-                    process: process.clone(),
-                    worker: Some(worker.clone()),
-                };
-                let vm = Vm::new(runtime.engine(), &plugin.module, env, plugin.limits())?;
-                let vm = Rc::new(VmCell::new(vm));
-                worker.register_vm(instance, &vm);
+                let vm = Rc::new(VmCell::new(new_vm(plugin, process, worker)?));
+                worker.register_vm(vm.borrow().instance(), &vm);
                 self.vms.insert(plugin.vm_key.clone(), vm.clone());
                 vm
             }
         };
-        let root_context = {
-            let mut guard = vm.try_borrow_mut().map_err(|_| fail("VM busy".into()))?;
-            let info =
-                RootContextInfo::new(plugin.name(), &plugin.config.root_id, plugin.configuration.clone());
-            let root = guard
-                .create_root_context(info)
-                .map_err(|e| fail(format!("proxy_on_context_create failed: {e}")))?;
-            match guard.on_vm_start(root) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Err(fail(refused("proxy_on_vm_start returned false", guard.configure_errors())));
-                }
-                Err(e) => return Err(fail(format!("proxy_on_vm_start failed: {e}"))),
-            }
-            match guard.on_configure(root) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Err(fail(refused(
-                        "proxy_on_configure returned false: the plugin rejected its configuration",
-                        guard.configure_errors(),
-                    )));
-                }
-                Err(e) => return Err(fail(format!("proxy_on_configure failed: {e}"))),
-            }
-            root
+        let root = {
+            let mut guard = vm.try_borrow_mut().map_err(|_| LoadError::Start {
+                plugin: plugin.name().to_string(),
+                reason: "VM busy".into(),
+            })?;
+            start_root(&mut guard, plugin)?
         };
-        Ok(PluginHandle { plugin: plugin.clone(), vm, root_context, worker: Rc::downgrade(worker) })
+        self.order.push(plugin.name().to_string());
+        Ok(PluginHandle {
+            plugin: plugin.clone(),
+            vm,
+            root_context: Cell::new(root),
+            worker: Rc::downgrade(worker),
+        })
     }
 
     /// A plugin by name.
@@ -162,6 +144,46 @@ impl WorkerPlugins {
     /// Every VM of this worker.
     pub fn vms(&self) -> impl Iterator<Item = &Rc<VmCell>> {
         self.vms.values()
+    }
+}
+
+/// A fresh VM for `plugin`'s module on this worker (initializer run, no root context yet).
+pub(super) fn new_vm(
+    plugin: &LoadedPlugin,
+    process: &Arc<ProcessServices>,
+    worker: &Rc<WorkerServices>,
+) -> Result<Vm, LoadError> {
+    let env = VmEnv {
+        vm_id: Arc::from(plugin.config.vm_id.as_str()),
+        instance: process.next_vm_instance(),
+        abi: plugin.module.abi(),
+        vm_configuration: plugin.vm_configuration.clone(),
+        environment: plugin.environment.clone(),
+        process: process.clone(),
+        worker: Some(worker.clone()),
+    };
+    Vm::new(plugin.module.engine(), &plugin.module, env, plugin.limits())
+}
+
+/// Creates `plugin`'s root context in `vm` and runs `proxy_on_vm_start` and
+/// `proxy_on_configure`; any refusal or failure names the plugin and says why.
+pub(super) fn start_root(vm: &mut Vm, plugin: &LoadedPlugin) -> Result<u32, LoadError> {
+    let fail = |reason: String| LoadError::Start { plugin: plugin.name().to_string(), reason };
+    let info = RootContextInfo::new(plugin.name(), &plugin.config.root_id, plugin.configuration.clone());
+    let root =
+        vm.create_root_context(info).map_err(|e| fail(format!("proxy_on_context_create failed: {e}")))?;
+    match vm.on_vm_start(root) {
+        Ok(true) => {}
+        Ok(false) => return Err(fail(refused("proxy_on_vm_start returned false", vm.configure_errors()))),
+        Err(e) => return Err(fail(format!("proxy_on_vm_start failed: {e}"))),
+    }
+    match vm.on_configure(root) {
+        Ok(true) => Ok(root),
+        Ok(false) => Err(fail(refused(
+            "proxy_on_configure returned false: the plugin rejected its configuration",
+            vm.configure_errors(),
+        ))),
+        Err(e) => Err(fail(format!("proxy_on_configure failed: {e}"))),
     }
 }
 

@@ -33,6 +33,8 @@ pub struct ProcessServices {
     pub stats: Arc<crate::stats::Stats>,
     /// Access log writers.
     pub access_logs: crate::access_log::AccessLogs,
+    /// Execution metrics of every plugin, by name.
+    pub plugin_stats: crate::plugin::PluginStatsRegistry,
     /// Runtime values (static and RTDS layers) published to filters.
     pub runtime: crate::runtime_values::RuntimeValues,
     next_vm_instance: AtomicU64,
@@ -56,6 +58,8 @@ pub struct WorkerServices {
     pub queue_ready: UnboundedSender<QueueReady>,
     vms: RefCell<HashMap<u64, Weak<VmCell>>>,
     retired: RefCell<Vec<Retired>>,
+    /// Where failed VMs are reported (their plugin `vm_key`), set by the worker.
+    failures: RefCell<Option<UnboundedSender<String>>>,
 }
 
 /// A root context whose plugin was removed and that asked for time to finish (its
@@ -89,6 +93,7 @@ impl WorkerServices {
             queue_ready,
             vms: RefCell::new(HashMap::new()),
             retired: RefCell::new(Vec::new()),
+            failures: RefCell::new(None),
         }
     }
 
@@ -102,6 +107,26 @@ impl WorkerServices {
         let mut vms = self.vms.borrow_mut();
         vms.retain(|_, weak| weak.strong_count() > 0);
         vms.insert(instance, Rc::downgrade(vm));
+    }
+
+    /// Sends VM failures (by `vm_key`) to `tx` (the worker's VM recovery).
+    pub fn report_failures_to(&self, tx: UnboundedSender<String>) {
+        *self.failures.borrow_mut() = Some(tx);
+    }
+
+    /// A VM with this `vm_key` failed.
+    pub fn vm_failed(&self, vm_key: &str) {
+        if let Some(tx) = self.failures.borrow().as_ref() {
+            let _ = tx.send(vm_key.to_string());
+        }
+    }
+
+    /// `vm` now holds a new instance: callouts, timers and retired contexts of the old one
+    /// are dropped with it.
+    pub fn vm_replaced(&self, old_instance: u64, vm: &Rc<VmCell>, new_instance: u64) {
+        self.vms.borrow_mut().remove(&old_instance);
+        self.register_vm(new_instance, vm);
+        self.retired.borrow_mut().retain(|r| !Rc::ptr_eq(&r.vm, vm));
     }
 
     /// Keeps a root context alive until it calls `proxy_done` (or [`RETIRE_GRACE`] passes).

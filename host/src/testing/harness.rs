@@ -72,6 +72,14 @@ impl HarnessBuilder {
         self
     }
 
+    /// Changes anything else of the last added plugin (failure policy, limits, ...).
+    pub fn with_plugin(mut self, edit: impl FnOnce(&mut PluginConfig)) -> Self {
+        if let Some(p) = self.plugins.last_mut() {
+            edit(p);
+        }
+        self
+    }
+
     /// Adds another plugin after the previous ones.
     pub fn plugin(mut self, wasm: impl AsRef<Path>) -> Self {
         let name = format!("plugin-{}", self.plugins.len());
@@ -130,7 +138,7 @@ fn plugin(name: &str, wasm: PathBuf) -> PluginConfig {
 
 fn config_yaml(upstream: SocketAddr) -> String {
     format!(
-        "listeners:\n  - name: main\n    address: 127.0.0.1:0\n    virtual_hosts:\n      - name: all\n        \
+        "admin:\n  address: 127.0.0.1:0\nlisteners:\n  - name: main\n    address: 127.0.0.1:0\n    virtual_hosts:\n      - name: all\n        \
          domains: ['*']\n        routes:\n          - name: default\n            match: {{ prefix: / }}\n            \
          route: {{ cluster: upstream }}\nclusters:\n  - name: upstream\n    endpoints: ['{upstream}']\n"
     )
@@ -172,6 +180,22 @@ impl Harness {
     /// The running server (admin state, reload).
     pub fn server(&self) -> &RunningServer {
         &self.server
+    }
+
+    /// `GET path` on the admin server (stats, plugins, runtime); the body as text.
+    pub fn admin(&self, path: &str) -> Result<String, String> {
+        let addr = self.server.admin_addr().ok_or("no admin server")?;
+        let request = Request::builder()
+            .uri(path)
+            .header("host", "admin")
+            .body(Bytes::new())
+            .map_err(|e| e.to_string())?;
+        let response = self.client.block_on(async move {
+            tokio::time::timeout(Duration::from_secs(10), send(addr, request))
+                .await
+                .map_err(|_| "admin request timed out after 10s".to_string())?
+        })?;
+        Ok(response.text())
     }
 
     /// `GET path` with headers (`host: example.com` unless given).

@@ -1,63 +1,107 @@
-//! The process-wide wasmtime engine, the linker with every hostcall, and the epoch ticker that
-//! enforces per-callback time budgets.
+//! The process's wasmtime engines (one per guest stack size, since wasmtime fixes the stack
+//! limit per engine), their linkers with every hostcall (built once each), the compiled-module
+//! cache, and the epoch ticker that enforces per-callback time budgets.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
 use wasmtime::{Config, Engine, Linker, OptLevel, Store};
 
 use super::module::CompiledModule;
 use super::{HostState, LoadError, VmEnv};
 
-/// How often the engine's epoch advances; callback deadlines are counted in these ticks.
+/// How often the engines' epoch advances; callback deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// One per process: the engine, the linker (built once) and the epoch ticker.
+/// The guest stack limit when a plugin sets none.
+pub const DEFAULT_MAX_STACK: usize = 1024 * 1024;
+
+/// An engine and the linker built for it.
+pub(super) struct EngineSet {
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<HostState>,
+    pub(super) defined: HashSet<(String, String)>,
+}
+
+/// One per process: engines by stack size, the module cache and the epoch ticker.
 pub struct WasmRuntime {
-    engine: Engine,
-    linker: Linker<HostState>,
-    defined: HashSet<(String, String)>,
+    default: Arc<EngineSet>,
+    engines: Mutex<HashMap<usize, Arc<EngineSet>>>,
+    /// Modules in use, by SHA-256 and stack size: a reload of an unchanged module reuses it.
+    compiled: Mutex<HashMap<(String, usize), std::sync::Weak<CompiledModule>>>,
+    cache_dir: Option<PathBuf>,
     ticker: EpochTicker,
 }
 
 impl std::fmt::Debug for WasmRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasmRuntime").finish_non_exhaustive()
+        f.debug_struct("WasmRuntime").field("cache_dir", &self.cache_dir).finish_non_exhaustive()
     }
 }
 
 impl WasmRuntime {
-    /// Builds the engine and the linker and starts the epoch ticker.
+    /// A runtime without a module cache on disk.
     pub fn new() -> Result<Arc<WasmRuntime>, LoadError> {
-        let mut config = Config::new();
-        config
-            .epoch_interruption(true)
-            .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64))
-            .cranelift_opt_level(OptLevel::Speed)
-            // Guests get a bounded native stack; overflowing it traps the VM, not the proxy.
-            .max_wasm_stack(1024 * 1024);
-        let engine = Engine::new(&config).map_err(|e| LoadError::Engine(e.to_string()))?;
-        let mut linker = Linker::new(&engine);
-        crate::abi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(e.to_string()))?;
-        let defined = {
-            let mut store = Store::new(&engine, HostState::new(VmEnv::detached()));
-            linker.iter(&mut store).map(|(module, name, _)| (module.to_string(), name.to_string())).collect()
-        };
-        let ticker = EpochTicker::start(engine.clone());
-        Ok(Arc::new(WasmRuntime { engine, linker, defined, ticker }))
+        WasmRuntime::with_cache(None)
     }
 
-    /// The engine.
+    /// A runtime that keeps compiled modules in `cache_dir` (created if missing), keyed by
+    /// the module's SHA-256 and the engine's configuration, so a restart skips compilation.
+    pub fn with_cache(cache_dir: Option<PathBuf>) -> Result<Arc<WasmRuntime>, LoadError> {
+        let default = Arc::new(build_engine(DEFAULT_MAX_STACK)?);
+        let ticker = EpochTicker::start();
+        ticker.engines.lock().push(default.engine.clone());
+        let engines = Mutex::new(HashMap::from([(DEFAULT_MAX_STACK, default.clone())]));
+        Ok(Arc::new(WasmRuntime { default, engines, compiled: Mutex::default(), cache_dir, ticker }))
+    }
+
+    /// The engine for guests with `max_stack` bytes of stack (built on first use).
+    pub(super) fn engine_set(&self, max_stack: usize) -> Result<Arc<EngineSet>, LoadError> {
+        let mut engines = self.engines.lock();
+        if let Some(set) = engines.get(&max_stack) {
+            return Ok(set.clone());
+        }
+        let set = Arc::new(build_engine(max_stack)?);
+        self.ticker.engines.lock().push(set.engine.clone());
+        engines.insert(max_stack, set.clone());
+        Ok(set)
+    }
+
+    /// The engine with the default stack limit.
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.default.engine
     }
 
-    /// Compiles and links a module. `name` labels errors (usually the plugin name or path).
+    /// Compiles (or loads from the cache) and links a module for guests with the default
+    /// stack. `name` labels errors (usually the plugin name or path).
     pub fn compile(&self, name: &str, bytes: &[u8]) -> Result<Arc<CompiledModule>, LoadError> {
-        CompiledModule::compile(&self.engine, &self.linker, &self.defined, name, bytes).map(Arc::new)
+        self.compile_with_stack(name, bytes, DEFAULT_MAX_STACK)
+    }
+
+    /// Compiles and links a module for guests with `max_stack` bytes of stack.
+    pub fn compile_with_stack(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        max_stack: usize,
+    ) -> Result<Arc<CompiledModule>, LoadError> {
+        let key = (hex::encode(Sha256::digest(bytes)), max_stack);
+        if let Some(module) = self.compiled.lock().get(&key).and_then(std::sync::Weak::upgrade) {
+            return Ok(module);
+        }
+        let set = self.engine_set(max_stack)?;
+        let module =
+            Arc::new(CompiledModule::compile(&set, self.cache_dir.as_deref(), name, bytes, key.0.clone())?);
+        let mut compiled = self.compiled.lock();
+        compiled.retain(|_, m| m.strong_count() > 0);
+        compiled.insert(key, Arc::downgrade(&module));
+        Ok(module)
     }
 
     /// Whether the ticker thread is alive (for readiness checks).
@@ -66,26 +110,48 @@ impl WasmRuntime {
     }
 }
 
+fn build_engine(max_stack: usize) -> Result<EngineSet, LoadError> {
+    let mut config = Config::new();
+    config
+        .epoch_interruption(true)
+        .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64))
+        .cranelift_opt_level(OptLevel::Speed)
+        // Guests get a bounded native stack; overflowing it traps the VM, not the proxy.
+        .max_wasm_stack(max_stack);
+    let engine = Engine::new(&config).map_err(|e| LoadError::Engine(e.to_string()))?;
+    let mut linker = Linker::new(&engine);
+    crate::abi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(e.to_string()))?;
+    let defined = {
+        let mut store = Store::new(&engine, HostState::new(VmEnv::detached()));
+        linker.iter(&mut store).map(|(module, name, _)| (module.to_string(), name.to_string())).collect()
+    };
+    Ok(EngineSet { engine, linker, defined })
+}
+
 struct EpochTicker {
     stop: Arc<AtomicBool>,
+    engines: Arc<Mutex<Vec<Engine>>>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl EpochTicker {
-    fn start(engine: Engine) -> EpochTicker {
+    fn start() -> EpochTicker {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let engines: Arc<Mutex<Vec<Engine>>> = Arc::default();
+        let (flag, ticked) = (stop.clone(), engines.clone());
         let handle = std::thread::Builder::new()
             .name("weir-epoch".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
+                    for engine in ticked.lock().iter() {
+                        engine.increment_epoch();
+                    }
                 }
             })
             .map_err(|e| tracing::error!("cannot start the epoch ticker, callbacks have no time limit: {e}"))
             .ok();
-        EpochTicker { stop, handle }
+        EpochTicker { stop, engines, handle }
     }
 }
 

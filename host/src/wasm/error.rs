@@ -55,11 +55,20 @@ pub enum LoadError {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum VmError {
     /// The guest trapped (panic, unreachable, out-of-bounds access, stack overflow, ...).
-    #[error("wasm trap: {0}")]
+    #[error("{0}")]
     Trap(String),
     /// A callback ran past the plugin's `max_callback_time`.
     #[error("callback exceeded its time limit of {0:?}")]
     Timeout(std::time::Duration),
+    /// The guest trapped after hitting a resource limit (`max_memory_bytes`: its allocator
+    /// failed; `max_stack_bytes`: stack overflow).
+    #[error("{limit} exceeded: {detail}")]
+    Limit {
+        /// The limit (its config field name).
+        limit: &'static str,
+        /// The trap and backtrace.
+        detail: String,
+    },
     /// The guest called WASI `proc_exit`.
     #[error("module called proc_exit({0})")]
     Exit(i32),
@@ -69,6 +78,13 @@ pub enum VmError {
     /// The VM is already running a callback (re-entrant call).
     #[error("VM is busy in another callback")]
     Busy,
+}
+
+impl VmError {
+    /// A failure that just happened (not a VM that had failed before, nor a re-entrant call).
+    pub fn is_new_failure(&self) -> bool {
+        matches!(self, VmError::Trap(_) | VmError::Timeout(_) | VmError::Exit(_) | VmError::Limit { .. })
+    }
 }
 
 /// A `proc_exit` request, carried through wasmtime as the hostcall's error.

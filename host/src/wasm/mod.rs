@@ -1,19 +1,22 @@
 //! The Wasm runtime: one wasmtime [`Engine`](wasmtime::Engine) per process, modules compiled
 //! once, and per-worker [`Vm`]s that run proxy-wasm callbacks under time and memory limits.
 
+mod cache;
 mod delivery;
 mod engine;
 mod error;
 mod exports;
+mod limiter;
 pub(crate) mod memory;
 mod module;
 mod state;
 mod vm;
 
-pub use engine::{EPOCH_TICK, WasmRuntime};
+pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, WasmRuntime};
 pub(crate) use error::ProcExit;
 pub use error::{LoadError, VmError};
 pub use exports::GuestExports;
+pub use limiter::VmLimiter;
 pub use module::CompiledModule;
 pub use state::{Access, ContextEntry, HostState, RootContextInfo, VmEnv};
 pub use vm::{Vm, VmLimits};

@@ -1,12 +1,12 @@
 //! A compiled, linked proxy-wasm module, ready to be instantiated on any worker.
 
-use std::collections::HashSet;
+use std::path::Path;
 
-use sha2::{Digest, Sha256};
-use wasmtime::{Engine, InstancePre, Linker, Module};
+use wasmtime::{Engine, InstancePre, Module};
 use weir_abi::AbiVersion;
 
-use super::{HostState, LoadError};
+use super::engine::EngineSet;
+use super::{HostState, LoadError, cache};
 
 /// A module compiled once per process; workers instantiate it from [`InstancePre`].
 pub struct CompiledModule {
@@ -29,14 +29,25 @@ impl std::fmt::Debug for CompiledModule {
 
 impl CompiledModule {
     pub(super) fn compile(
-        engine: &Engine,
-        linker: &Linker<HostState>,
-        defined: &HashSet<(String, String)>,
+        set: &EngineSet,
+        cache_dir: Option<&Path>,
         name: &str,
         bytes: &[u8],
+        sha256: String,
     ) -> Result<CompiledModule, LoadError> {
-        let module = Module::new(engine, bytes)
-            .map_err(|e| LoadError::Compile { module: name.to_string(), reason: format!("{e:#}") })?;
+        let (engine, linker, defined) = (&set.engine, &set.linker, &set.defined);
+        let cached = cache_dir.map(|dir| cache::entry(dir, engine, &sha256));
+        let module = match cached.as_deref().and_then(|path| cache::load(engine, path)) {
+            Some(module) => module,
+            None => {
+                let module = Module::new(engine, bytes)
+                    .map_err(|e| LoadError::Compile { module: name.to_string(), reason: format!("{e:#}") })?;
+                if let Some(path) = &cached {
+                    cache::store(path, &module);
+                }
+                module
+            }
+        };
         let abi = AbiVersion::detect(module.exports().map(|e| e.name()))
             .ok_or_else(|| LoadError::NotProxyWasm { module: name.to_string() })?;
         let missing: Vec<String> = module
@@ -53,13 +64,7 @@ impl CompiledModule {
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| LoadError::Link { module: name.to_string(), reason: format!("{e:#}") })?;
-        Ok(CompiledModule {
-            name: name.to_string(),
-            sha256: hex::encode(Sha256::digest(bytes)),
-            abi,
-            module,
-            pre,
-        })
+        Ok(CompiledModule { name: name.to_string(), sha256, abi, module, pre })
     }
 
     /// The name given at compile time.
@@ -80,6 +85,11 @@ impl CompiledModule {
     /// The wasmtime module.
     pub fn module(&self) -> &Module {
         &self.module
+    }
+
+    /// The engine it was compiled for (VMs of it must use this engine).
+    pub fn engine(&self) -> &Engine {
+        self.module.engine()
     }
 
     pub(super) fn instance_pre(&self) -> &InstancePre<HostState> {

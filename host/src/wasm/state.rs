@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use wasmtime::{Memory, StoreLimits, TypedFunc};
+use wasmtime::{Memory, TypedFunc};
 
 use crate::callout::{CalloutState, PendingCallouts};
 use crate::http::StreamShared;
@@ -125,7 +125,9 @@ pub enum ContextEntry {
 pub struct HostState {
     pub(crate) memory: Option<Memory>,
     pub(crate) malloc: Option<TypedFunc<i32, i32>>,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: super::VmLimiter,
+    /// Most callouts in flight (`limits.max_concurrent_callouts`).
+    pub(crate) max_callouts: usize,
     pub(crate) env: VmEnv,
     /// The context hostcalls act on (set before each callback, changed by
     /// `proxy_set_effective_context`).
@@ -151,7 +153,8 @@ impl HostState {
         HostState {
             memory: None,
             malloc: None,
-            limits: StoreLimits::default(),
+            limits: super::VmLimiter::default(),
+            max_callouts: usize::MAX,
             env,
             effective_context: 0,
             contexts: HashMap::new(),
@@ -204,6 +207,17 @@ impl HostState {
     }
 
     /// The plugin name of the effective context, for log lines.
+    pub(crate) fn next_callout_token(&mut self) -> Result<u32, weir_abi::Status> {
+        if self.callouts.len() >= self.max_callouts {
+            let plugin = self.plugin_name().to_string();
+            tracing::warn!(plugin, limit = self.max_callouts, "callout refused: too many in flight");
+            self.env.process.stats.limit_exceeded(&plugin, "max_concurrent_callouts");
+            return Err(weir_abi::Status::InternalFailure);
+        }
+        Ok(self.callouts.next_token())
+    }
+
+    /// The plugin of the effective context (empty if none).
     pub(crate) fn plugin_name(&self) -> &str {
         self.root_of(self.effective_context).map(|r| &*r.plugin_name).unwrap_or("")
     }

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use wasmtime::{Engine, Store, StoreLimitsBuilder, Trap};
+use wasmtime::{Engine, Store, Trap};
 
 use super::error::ProcExit;
 use super::exports::GuestExports;
@@ -20,11 +20,17 @@ pub struct VmLimits {
     pub max_memory_bytes: u64,
     /// Longest a single callback may run.
     pub max_callback_time: Duration,
+    /// Most callouts in flight.
+    pub max_concurrent_callouts: usize,
 }
 
 impl Default for VmLimits {
     fn default() -> Self {
-        VmLimits { max_memory_bytes: 256 * 1024 * 1024, max_callback_time: Duration::from_secs(1) }
+        VmLimits {
+            max_memory_bytes: 256 * 1024 * 1024,
+            max_callback_time: Duration::from_secs(1),
+            max_concurrent_callouts: 1024,
+        }
     }
 }
 
@@ -57,10 +63,11 @@ impl Vm {
     ) -> Result<Vm, LoadError> {
         let fail = |reason: String| LoadError::Start { plugin: module.name().to_string(), reason };
         let mut state = HostState::new(env);
-        state.limits = StoreLimitsBuilder::new()
-            .memory_size(usize::try_from(limits.max_memory_bytes).unwrap_or(usize::MAX))
-            .instances(1)
-            .build();
+        state.limits = super::VmLimiter {
+            max_memory: usize::try_from(limits.max_memory_bytes).unwrap_or(usize::MAX),
+            memory_refusals: 0,
+        };
+        state.max_callouts = limits.max_concurrent_callouts;
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         let deadline_ticks = limits.max_callback_time.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1;
@@ -89,6 +96,11 @@ impl Vm {
             }
         }
         Ok(vm)
+    }
+
+    /// The process-unique instance number of this VM.
+    pub fn instance(&self) -> u64 {
+        self.store.data().env.instance
     }
 
     /// Why the VM failed, if it has.
@@ -131,7 +143,8 @@ impl Vm {
         self.store.set_epoch_deadline(self.deadline_ticks);
         let result = f(&mut self.store, &self.exports);
         result.map_err(|err| {
-            let error = classify(err, self.max_callback_time);
+            let refusals = self.store.data().limits.memory_refusals;
+            let error = classify(err, self.max_callback_time, refusals, self.store.data().limits.max_memory);
             self.failed = Some(error.clone());
             error
         })
@@ -395,12 +408,41 @@ fn open_response_trailers(a: &mut Access, on: bool) {
     a.response_trailers = on;
 }
 
-fn classify(err: wasmtime::Error, limit: Duration) -> VmError {
+fn classify(err: wasmtime::Error, limit: Duration, memory_refusals: u64, max_memory: usize) -> VmError {
     if let Some(exit) = err.downcast_ref::<ProcExit>() {
         return VmError::Exit(exit.0);
     }
     if let Some(Trap::Interrupt) = err.downcast_ref::<Trap>() {
         return VmError::Timeout(limit);
     }
-    VmError::Trap(format!("{err:?}"))
+    let trap = err.downcast_ref::<Trap>().copied();
+    let mut text = match trap {
+        Some(trap) => trap.to_string(),
+        None => err.root_cause().to_string(),
+    };
+    if memory_refusals > 0 {
+        text.push_str(&format!(" after {memory_refusals} memory growth refused at {max_memory} bytes"));
+    }
+    if let Some(trace) = err.downcast_ref::<wasmtime::WasmBacktrace>() {
+        text.push_str(&symbolize(trace));
+    }
+    match trap {
+        Some(Trap::StackOverflow) => VmError::Limit { limit: "max_stack_bytes", detail: text },
+        _ if memory_refusals > 0 => VmError::Limit { limit: "max_memory_bytes", detail: text },
+        _ => VmError::Trap(text),
+    }
+}
+
+/// The guest frames of a trap, innermost first, named from the module's name section.
+fn symbolize(trace: &wasmtime::WasmBacktrace) -> String {
+    let mut out = String::from("\nwasm backtrace:");
+    for (i, frame) in trace.frames().iter().enumerate() {
+        let name = frame.func_name().map_or_else(
+            || format!("<function {}>", frame.func_index()),
+            |n| format!("{:#}", rustc_demangle::demangle(n)),
+        );
+        let offset = frame.module_offset().map_or_else(String::new, |o| format!(" @ {o:#x}"));
+        out.push_str(&format!("\n  {i:>2}: {name}{offset}"));
+    }
+    out
 }

@@ -464,6 +464,9 @@ fn run_one(op: &Op, scope: &mut Scope) {
                 n = std::hint::black_box(n.wrapping_add(1));
             }
         }
+        Op::Recurse => {
+            recurse(std::hint::black_box(0));
+        }
         Op::GrowMemory { mb } => {
             let mut hoard = Vec::with_capacity(*mb * 1024 * 1024);
             hoard.resize(*mb * 1024 * 1024, 1u8);
@@ -471,4 +474,11 @@ fn run_one(op: &Op, scope: &mut Scope) {
         }
         Op::Record { id, value } => scope.report.push((id.clone(), value.clone())),
     }
+}
+
+/// Deeper and deeper, until the host's stack limit stops it. Locals stay in wasm locals (no
+/// shadow-stack frame), so it is the engine's native stack that runs out.
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    std::hint::black_box(recurse(std::hint::black_box(depth + 1))).wrapping_add(depth)
 }

@@ -365,6 +365,8 @@ pub enum Op {
     },
     Panic,
     LoopForever,
+    /// Recurses without end, to overflow the stack.
+    Recurse,
     GrowMemory {
         mb: usize,
     },
