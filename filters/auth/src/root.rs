@@ -5,10 +5,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use weir_abi::BufferType;
+use weir_sdk::BufferType;
 use weir_sdk::host;
 use weir_sdk::prelude::*;
-use weir_sdk::proxy_wasm;
 
 use crate::authn::{self, Outcome};
 use crate::denial;
@@ -81,7 +80,7 @@ impl Root {
         }
         let now = now_secs();
         for Waiter { context_id, waiting } in settled.waiters {
-            if proxy_wasm::hostcalls::set_effective_context(context_id).is_err() {
+            if weir_sdk::host::set_effective_context(context_id).is_err() {
                 continue;
             }
             let outcome = match &now {
@@ -93,7 +92,7 @@ impl Root {
             };
             stream::apply(shared, outcome, true);
         }
-        if let Err(status) = proxy_wasm::hostcalls::set_effective_context(self.id) {
+        if let Err(status) = weir_sdk::host::set_effective_context(self.id) {
             log::error!("auth: cannot return to the root context: {status:?}");
         }
     }

@@ -6,7 +6,6 @@ use std::rc::Rc;
 
 use weir_sdk::host;
 use weir_sdk::prelude::*;
-use weir_sdk::proxy_wasm;
 use weir_sdk::rules::RequestKey;
 
 use crate::authn::{self, Grant, Outcome};
@@ -112,7 +111,7 @@ pub fn apply(shared: &Shared, outcome: Outcome, resumed: bool) -> Action {
         Outcome::Deny(denial) => return deny(shared, &denial),
         Outcome::Wait(_) => return fail(shared, "a resumed request cannot wait again"),
     }
-    if resumed && let Err(status) = proxy_wasm::hostcalls::resume_http_request() {
+    if resumed && let Err(status) = weir_sdk::host::continue_stream(weir_sdk::StreamType::Request) {
         return fail(shared, &format!("continuing the request: {status:?}"));
     }
     Action::Continue

@@ -6,7 +6,6 @@ use std::rc::Rc;
 use std::time::Duration as StdDuration;
 
 use weir_sdk::prelude::*;
-use weir_sdk::proxy_wasm;
 use weir_sdk::rules::Rules;
 
 use crate::actions::{self, Descriptor, RequestView};
@@ -161,7 +160,7 @@ impl RateLimitHttp {
             log::warn!("ratelimit: the rate limit service failed with gRPC status {status_code}");
             return self.service_failed(settings);
         }
-        let bytes = match host::buffer(weir_abi::BufferType::GrpcReceiveBuffer, 0, size) {
+        let bytes = match host::buffer(weir_sdk::BufferType::GrpcReceiveBuffer, 0, size) {
             Ok(bytes) => bytes.unwrap_or_default().0,
             Err(status) => {
                 log::error!("ratelimit: cannot read the rate limit service's answer: {status:?}");
@@ -207,7 +206,7 @@ impl Context for RateLimitHttp {
         self.pending = None;
         let Some(settings) = self.settings.clone() else { return };
         if self.answer(&settings, status_code, response_size) == Action::Continue
-            && let Err(status) = proxy_wasm::hostcalls::resume_http_request()
+            && let Err(status) = weir_sdk::host::continue_stream(weir_sdk::StreamType::Request)
         {
             log::error!("ratelimit: cannot resume the request: {status:?}");
         }

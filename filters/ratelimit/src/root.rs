@@ -46,7 +46,7 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let bytes = match host::buffer(weir_abi::BufferType::PluginConfiguration, 0, usize::MAX) {
+        let bytes = match host::buffer(weir_sdk::BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(bytes) => bytes.unwrap_or_default().0,
             Err(status) => {
                 log::error!("ratelimit: cannot read the plugin configuration: {status:?}");

@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use weir_abi::BufferType;
+use weir_sdk::BufferType;
 use weir_sdk::prelude::*;
 
 use crate::config::{Config, OnMissingCustomer};

@@ -1,6 +1,11 @@
 //! Hostcalls that never panic: every call returns `Result<_, Status>` with the status the host
 //! gave, so a filter decides what an unexpected answer means instead of trapping the VM.
 //! Header values and bodies are bytes; [`Value::as_str`] gives a UTF-8 view when there is one.
+//!
+//! Callouts are not here on purpose: start them with the `proxy_wasm` context methods
+//! (`dispatch_http_call`, `dispatch_grpc_call`, `open_grpc_stream`), whose dispatcher routes the
+//! response to the context that asked (a token it does not know makes it panic). They return
+//! `Result` and panic only on statuses neither Envoy nor weir returns.
 
 #![allow(unsafe_code)]
 
@@ -221,39 +226,6 @@ pub fn continue_stream(stream: StreamType) -> Result<(), Status> {
     status(unsafe { raw::proxy_continue_stream(stream.raw()) })
 }
 
-/// Starts a unary gRPC call to `cluster`; the answer arrives in `on_grpc_call_response` with
-/// the returned token. `message` is the serialized request; `metadata` is sent as headers.
-pub fn grpc_call(
-    cluster: &str,
-    service: &str,
-    method: &str,
-    metadata: &[(&str, &[u8])],
-    message: &[u8],
-    timeout: std::time::Duration,
-) -> Result<u32, Status> {
-    let mut encoded = Vec::new();
-    weir_abi::encode_pairs(metadata, &mut encoded);
-    let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-    let mut token = 0;
-    // SAFETY: valid slices and a pointer to a local.
-    status(unsafe {
-        raw::proxy_grpc_call(
-            cluster.as_ptr(),
-            cluster.len(),
-            service.as_ptr(),
-            service.len(),
-            method.as_ptr(),
-            method.len(),
-            encoded.as_ptr(),
-            encoded.len(),
-            message.as_ptr(),
-            message.len(),
-            timeout_ms,
-            &mut token,
-        )
-    })?;
-    Ok(token)
-}
 
 /// Makes later hostcalls act for another context (e.g. a root context resuming a request it
 /// was waiting for).
@@ -269,34 +241,3 @@ pub fn set_tick_period(period: std::time::Duration) -> Result<(), Status> {
     status(unsafe { raw::proxy_set_tick_period_milliseconds(ms) })
 }
 
-/// Starts an HTTP callout to `cluster`; the answer arrives in `on_http_call_response` with
-/// the returned token. `headers` must hold `:method`, `:path` and `:authority`.
-pub fn http_call(
-    cluster: &str,
-    headers: &[(&str, &[u8])],
-    body: &[u8],
-    trailers: &[(&str, &[u8])],
-    timeout: std::time::Duration,
-) -> Result<u32, Status> {
-    let (mut h, mut t) = (Vec::new(), Vec::new());
-    weir_abi::encode_pairs(headers, &mut h);
-    weir_abi::encode_pairs(trailers, &mut t);
-    let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-    let mut token = 0;
-    // SAFETY: valid slices and a pointer to a local.
-    status(unsafe {
-        raw::proxy_http_call(
-            cluster.as_ptr(),
-            cluster.len(),
-            h.as_ptr(),
-            h.len(),
-            body.as_ptr(),
-            body.len(),
-            t.as_ptr(),
-            t.len(),
-            timeout_ms,
-            &mut token,
-        )
-    })?;
-    Ok(token)
-}

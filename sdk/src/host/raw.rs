@@ -62,32 +62,6 @@ unsafe extern "C" {
     pub fn proxy_continue_stream(stream: u32) -> u32;
     pub fn proxy_set_effective_context(context_id: u32) -> u32;
     pub fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
-    pub fn proxy_http_call(
-        up: *const u8,
-        us: usize,
-        hp: *const u8,
-        hs: usize,
-        bp: *const u8,
-        bs: usize,
-        tp: *const u8,
-        ts: usize,
-        timeout_ms: u32,
-        token: *mut u32,
-    ) -> u32;
-    pub fn proxy_grpc_call(
-        cp: *const u8,
-        cs: usize,
-        sp: *const u8,
-        ss: usize,
-        mp: *const u8,
-        ms: usize,
-        ip: *const u8,
-        is: usize,
-        bp: *const u8,
-        bs: usize,
-        timeout_ms: u32,
-        token: *mut u32,
-    ) -> u32;
 }
 
 /// Native stand-ins: there is no host outside wasm.
@@ -181,38 +155,6 @@ mod native {
         UNIMPLEMENTED
     }
     pub unsafe fn proxy_set_tick_period_milliseconds(_: u32) -> u32 {
-        UNIMPLEMENTED
-    }
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn proxy_http_call(
-        _: *const u8,
-        _: usize,
-        _: *const u8,
-        _: usize,
-        _: *const u8,
-        _: usize,
-        _: *const u8,
-        _: usize,
-        _: u32,
-        _: *mut u32,
-    ) -> u32 {
-        UNIMPLEMENTED
-    }
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn proxy_grpc_call(
-        _: *const u8,
-        _: usize,
-        _: *const u8,
-        _: usize,
-        _: *const u8,
-        _: usize,
-        _: *const u8,
-        _: usize,
-        _: *const u8,
-        _: usize,
-        _: u32,
-        _: *mut u32,
-    ) -> u32 {
         UNIMPLEMENTED
     }
 }
