@@ -20,6 +20,11 @@ pub struct Envoy {
 impl Envoy {
     /// Writes `config` (YAML) and starts Envoy with one worker. Waits until `/ready` says LIVE.
     pub async fn start(config: &str) -> anyhow::Result<Envoy> {
+        Envoy::start_with_workers(config, 1).await
+    }
+
+    /// Like [`Envoy::start`] with `--concurrency workers`.
+    pub async fn start_with_workers(config: &str, workers: usize) -> anyhow::Result<Envoy> {
         let binary = crate::paths::envoy_binary()?;
         let dir =
             tempfile::Builder::new().prefix("envoy-").tempdir_in(std::env::temp_dir()).context("temp dir")?;
@@ -30,15 +35,8 @@ impl Envoy {
         let child = Command::new(&binary)
             .arg("-c")
             .arg(&config_path)
-            .args([
-                "--disable-hot-restart",
-                "--concurrency",
-                "1",
-                "-l",
-                "warning",
-                "--component-log-level",
-                "wasm:info",
-            ])
+            .args(["--disable-hot-restart", "--concurrency", &workers.to_string()])
+            .args(["-l", "warning", "--component-log-level", "wasm:info,config:info"])
             .arg("--admin-address-path")
             .arg(&admin_path)
             .stdout(Stdio::null())
@@ -79,6 +77,11 @@ impl Envoy {
         self.admin
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The bound address of a listener (configured with port 0).
     pub async fn listener(&self, name: &str) -> anyhow::Result<SocketAddr> {
         let reply = client::send(self.admin, client::get("/listeners?format=json", &[])).await?;
@@ -100,11 +103,46 @@ impl Envoy {
         Ok(client::send(self.admin, client::get("/stats", &[])).await?.text())
     }
 
-    /// The last lines of Envoy's log.
+    /// A stat from `/stats` (e.g. `wasmcustom.rtds_bridge.connected`), if present.
+    pub async fn stat(&self, name: &str) -> anyhow::Result<Option<u64>> {
+        let text = self.stats().await?;
+        let prefix = format!("{name}: ");
+        Ok(text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()))
+    }
+
+    /// Downstream connections accepted by each worker on the (non-admin) listeners
+    /// (`listener.<address>.worker_<n>.downstream_cx_total`, summed per worker), in worker order.
+    pub async fn worker_connections(&self) -> anyhow::Result<Vec<u64>> {
+        let text = self.stats().await?;
+        let mut per_worker = std::collections::BTreeMap::<u32, u64>::new();
+        for line in text.lines() {
+            let Some((name, value)) = line.split_once(": ") else { continue };
+            let Some(rest) =
+                name.strip_prefix("listener.").and_then(|r| r.strip_suffix(".downstream_cx_total"))
+            else {
+                continue;
+            };
+            let Some((address, worker)) = rest.rsplit_once(".worker_") else { continue };
+            if address == "admin" {
+                continue;
+            }
+            if let (Ok(worker), Ok(value)) = (worker.parse::<u32>(), value.trim().parse::<u64>()) {
+                *per_worker.entry(worker).or_default() += value;
+            }
+        }
+        Ok(per_worker.into_values().collect())
+    }
+
+    /// The last 40 lines of Envoy's log.
     pub fn log_tail(&self) -> String {
+        self.log_lines(40)
+    }
+
+    /// The last `lines` lines of Envoy's log.
+    pub fn log_lines(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(self.dir.path().join("envoy.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
     }
 
     /// The whole log.

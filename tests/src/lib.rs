@@ -9,6 +9,7 @@
 pub mod case;
 pub mod client;
 pub mod cp;
+pub mod e2e;
 pub use weir_host::testing::echo;
 pub mod envoy;
 pub mod grpc;

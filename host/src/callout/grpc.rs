@@ -181,12 +181,15 @@ pub(crate) fn send(
     message: &[u8],
     end_stream: bool,
 ) -> Result<(), Status> {
+    // As Envoy: a token that is not an open stream is NotFound (the Rust SDK panics on
+    // anything but Ok, BadArgument and NotFound here).
     let pending = state.callouts.get_mut(token).ok_or(Status::NotFound)?;
     let CalloutKind::GrpcStream(sender) = &mut pending.kind else {
-        return Err(Status::BadArgument);
+        return Err(Status::NotFound);
     };
     let tx = sender.as_ref().ok_or(Status::BadArgument)?;
-    tx.send(StreamCommand::Send(frame(message))).map_err(|_| Status::BrokenConnection)?;
+    // The stream ended and its close is on the way: it is gone.
+    tx.send(StreamCommand::Send(frame(message))).map_err(|_| Status::NotFound)?;
     if end_stream {
         let _ = tx.send(StreamCommand::Close);
         *sender = None;
@@ -208,15 +211,15 @@ pub(crate) fn close(state: &mut HostState, token: u32) -> Result<(), Status> {
             state.callouts.cancel(token);
             Ok(())
         }
-        CalloutKind::Http => Err(Status::BadArgument),
+        // Not a gRPC callout: unknown to the gRPC calls, as in Envoy.
+        CalloutKind::Http => Err(Status::NotFound),
     }
 }
 
 /// `proxy_grpc_cancel`: stops a call or stream; no callback follows.
 pub(crate) fn cancel(state: &mut HostState, token: u32) -> Result<(), Status> {
     match state.callouts.get(token).map(|p| matches!(p.kind, CalloutKind::Http)) {
-        None => Err(Status::NotFound),
-        Some(true) => Err(Status::BadArgument),
+        None | Some(true) => Err(Status::NotFound),
         Some(false) => {
             state.callouts.cancel(token);
             Ok(())

@@ -1,0 +1,118 @@
+//! End-to-end support: Envoy (with the rtds-bridge service) and weir side by side, both fed by
+//! a real `weir-cp`, on the shuffle-shard setup checked in as `envoy-configs/shuffle-shard.yaml`
+//! and `examples/shuffle-shard/weir.yaml` (templated here with ephemeral ports and absolute
+//! module paths), plus the polls the tests wait with.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use serde_json::Value;
+
+use crate::client;
+
+/// Replaces every `from` in `text`, failing when there is none (a changed checked-in config
+/// must break the test loudly, not leave a placeholder port in place).
+fn replace(text: &str, from: &str, to: &str) -> anyhow::Result<String> {
+    if !text.contains(from) {
+        bail!("the checked-in config no longer contains `{from}`: update tests/src/e2e.rs");
+    }
+    Ok(text.replace(from, to))
+}
+
+/// `envoy-configs/shuffle-shard.yaml` with weir-cp at `xds`, every shard cluster at
+/// `upstream`, ephemeral listener and admin ports, and absolute `.wasm` paths.
+pub fn envoy_config(xds: SocketAddr, upstream: SocketAddr) -> anyhow::Result<String> {
+    let root = crate::paths::workspace();
+    let text = std::fs::read_to_string(root.join("envoy-configs/shuffle-shard.yaml"))?;
+    let filters = format!("filename: {}/", crate::paths::filters_dir().display());
+    let text = replace(&text, "filename: target/filters/", &filters)?;
+    let text = replace(&text, "port_value: 18000", &format!("port_value: {}", xds.port()))?;
+    let text = replace(&text, "port_value: 8080", &format!("port_value: {}", upstream.port()))?;
+    let text = replace(&text, "port_value: 10000", "port_value: 0")?;
+    replace(&text, "port_value: 9901", "port_value: 0")
+}
+
+/// `examples/shuffle-shard/weir.yaml`, templated like [`envoy_config`].
+pub fn weir_config(xds: SocketAddr, upstream: SocketAddr) -> anyhow::Result<String> {
+    let root = crate::paths::workspace();
+    let text = std::fs::read_to_string(root.join("examples/shuffle-shard/weir.yaml"))?;
+    let module = crate::paths::filter("shuffle-shard")?;
+    let text = replace(&text, "../../target/filters/shuffle-shard.wasm", &module.display().to_string())?;
+    let text = replace(&text, "127.0.0.1:18000", &xds.to_string())?;
+    let text = replace(&text, "127.0.0.1:8080", &upstream.to_string())?;
+    let text = replace(&text, "127.0.0.1:10001", "127.0.0.1:0")?;
+    replace(&text, "127.0.0.1:9902", "127.0.0.1:0")
+}
+
+/// What a proxy answered for one customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The status.
+    pub status: u16,
+    /// `x-shard-hosts` (`0,1,7`), empty when absent.
+    pub hosts: String,
+    /// `x-shard-config`, empty when absent.
+    pub config: String,
+}
+
+impl Answer {
+    /// The number of hosts in the shard.
+    pub fn shard_size(&self) -> usize {
+        self.hosts.split(',').filter(|h| !h.is_empty()).count()
+    }
+}
+
+/// Asks the proxy at `addr` to route `GET /orders` for `customer`.
+pub async fn ask(addr: SocketAddr, customer: &str) -> anyhow::Result<Answer> {
+    let reply = client::send(addr, client::get("/orders", &[("x-customer-id", customer)])).await?;
+    Ok(Answer {
+        status: reply.status,
+        hosts: reply.header("x-shard-hosts").unwrap_or_default().to_string(),
+        config: reply.header("x-shard-config").unwrap_or_default().to_string(),
+    })
+}
+
+/// Calls `check` until it returns `Some` (errors count as "not yet"), every `every`, for at
+/// most `limit`; the error names `what` and the last error or value seen.
+pub async fn poll<T, F, Fut>(what: &str, limit: Duration, every: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        let last = match check().await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => "condition not met".to_string(),
+            Err(e) => format!("{e:#}"),
+        };
+        if Instant::now() > deadline {
+            bail!("{what}: not within {limit:?} (last: {last})");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Node `id` in a weir-cp `/status` document.
+pub fn node<'a>(status: &'a Value, id: &str) -> Option<&'a Value> {
+    status["nodes"].as_array()?.iter().find(|n| n["id"] == id)
+}
+
+/// Whether node `id` is connected and ACKed `version` of `kind` (`rtds`, `ecds`).
+pub fn acked(status: &Value, id: &str, kind: &str, version: &str) -> bool {
+    node(status, id)
+        .is_some_and(|n| n["connected"] == true && n["types"][kind]["acked"]["version"] == version)
+}
+
+/// The nearest-rank percentile `p` (0–100) of `samples`.
+pub fn percentile(samples: &[Duration], p: u32) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (sorted.len() * p as usize).div_ceil(100).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
