@@ -1,61 +1,21 @@
-//! `cargo xtask demo`: the example filters, unchanged, in real Envoy and in weir, side by side.
+//! Part 1 of the demo: the example filters, unchanged, in real Envoy and in weir, side by side.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::{envoy, filters, util};
+use super::procs::Procs;
+use crate::{envoy, util};
 
-/// Children killed (by PID) when dropped.
-struct Procs(Vec<(String, Child)>);
-
-impl Procs {
-    fn spawn(&mut self, name: &str, cmd: &mut Command) -> anyhow::Result<()> {
-        let child = cmd.spawn().with_context(|| format!("cannot start {name}"))?;
-        println!("started {name} (pid {})", child.id());
-        self.0.push((name.to_string(), child));
-        Ok(())
-    }
-}
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for (name, child) in self.0.iter_mut().rev() {
-            let _ = child.kill();
-            let _ = child.wait();
-            println!("stopped {name} (pid {})", child.id());
-        }
-    }
-}
-
-/// Runs the demo.
-pub fn run() -> anyhow::Result<()> {
-    println!("==> building filters, weir and the demo upstream");
-    let built = filters::build()?;
-    println!("    {} filters in target/filters", built.len());
-    util::run(util::cargo().args([
-        "build",
-        "--quiet",
-        "-p",
-        "weir-host",
-        "--bin",
-        "weir",
-        "-p",
-        "weir-tests",
-        "--bin",
-        "weir-echo",
-    ]))?;
-    let envoy_bin = envoy::install()?;
+/// Runs part 1.
+pub fn run(envoy_bin: &Path, dir: &Path) -> anyhow::Result<()> {
+    println!("\n==> part 1: the example filters (require-header, header-rewrite) in both hosts");
     let bin = util::target().join("debug");
-    let dir = util::target().join("demo");
-    std::fs::create_dir_all(&dir)?;
-
-    let mut procs = Procs(Vec::new());
-    let echo = start_echo(&mut procs, &bin.join("weir-echo"))?;
+    let mut procs = Procs::new();
+    let echo = procs.start_echo(&bin.join("weir-echo"))?;
     let ports = Ports {
         weir: util::free_port()?,
         weir_admin: util::free_port()?,
@@ -75,7 +35,7 @@ pub fn run() -> anyhow::Result<()> {
     )?;
     procs.spawn(
         "envoy",
-        Command::new(&envoy_bin)
+        Command::new(envoy_bin)
             .args(["--disable-hot-restart", "--concurrency", "1", "-l", "error", "-c"])
             .arg(dir.join("envoy.yaml"))
             .stdout(Stdio::null()),
@@ -117,19 +77,6 @@ struct Ports {
     weir_admin: u16,
     envoy: u16,
     envoy_admin: u16,
-}
-
-fn start_echo(procs: &mut Procs, binary: &Path) -> anyhow::Result<SocketAddr> {
-    let mut child = Command::new(binary).stdout(Stdio::piped()).spawn().context("cannot start weir-echo")?;
-    let stdout = child.stdout.take().context("echo stdout")?;
-    println!("started upstream (pid {})", child.id());
-    procs.0.push(("upstream".into(), child));
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    line.trim()
-        .strip_prefix("listening on ")
-        .and_then(|a| a.parse().ok())
-        .with_context(|| format!("unexpected upstream output {line:?}"))
 }
 
 /// What a response shows of the filters' work.
