@@ -76,6 +76,8 @@ pub struct ClusterStats {
     pub connect_failures: Counter,
     /// Requests refused by a circuit breaker.
     pub overflow: Counter,
+    /// Requests whose route timeout passed before the upstream answered.
+    pub timeouts: Counter,
     /// Open upstream connections.
     pub connections: Gauge,
     /// Upstream request duration (to response headers).
@@ -104,6 +106,7 @@ pub struct Stats {
     cluster_retries: Family<Labels, Counter>,
     cluster_connect_failures: Family<Labels, Counter>,
     cluster_overflow: Family<Labels, Counter>,
+    cluster_timeouts: Family<Labels, Counter>,
     cluster_connections: Family<Labels, Gauge>,
     cluster_latency: Latency,
     endpoint_requests: Family<Labels, Counter>,
@@ -130,6 +133,7 @@ impl Default for Stats {
             cluster_retries: Family::default(),
             cluster_connect_failures: Family::default(),
             cluster_overflow: Family::default(),
+            cluster_timeouts: Family::default(),
             cluster_connections: Family::default(),
             cluster_latency: Family::new_with_constructor(LatencyBuckets),
             endpoint_requests: Family::default(),
@@ -172,6 +176,11 @@ impl Default for Stats {
             "cluster_upstream_rq_overflow",
             "Requests refused by circuit breakers",
             s.cluster_overflow.clone(),
+        );
+        registry.register(
+            "cluster_upstream_rq_timeout",
+            "Requests whose route timeout passed before the upstream answered",
+            s.cluster_timeouts.clone(),
         );
         registry.register(
             "cluster_upstream_cx_active",
@@ -246,6 +255,7 @@ impl Stats {
             retries: self.cluster_retries.get_or_create_owned(&l),
             connect_failures: self.cluster_connect_failures.get_or_create_owned(&l),
             overflow: self.cluster_overflow.get_or_create_owned(&l),
+            timeouts: self.cluster_timeouts.get_or_create_owned(&l),
             connections: self.cluster_connections.get_or_create_owned(&l),
             latency: self.cluster_latency.get_or_create_owned(&l),
         }

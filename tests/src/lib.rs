@@ -12,6 +12,7 @@ pub mod cp;
 pub mod e2e;
 pub use weir_host::testing::echo;
 pub mod envoy;
+pub mod faults;
 pub mod grpc;
 pub mod paths;
 pub mod weir;

@@ -286,10 +286,19 @@ impl FilteredBody {
 
     fn end(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.ended = true;
-        if self.direction == Direction::Response {
-            self.chain.finish();
+        match self.direction {
+            Direction::Response => self.chain.finish(),
+            // All of the request is upstream now.
+            Direction::Request => self.chain.stream.data.borrow_mut().request_timer_disarmed = true,
         }
         Poll::Ready(None)
+    }
+
+    /// The source has no more: for a request, all of it arrived from downstream.
+    fn downstream_done(&self) {
+        if self.direction == Direction::Request {
+            self.chain.stream.data.borrow_mut().downstream_complete = true;
+        }
     }
 }
 
@@ -349,6 +358,9 @@ impl Body for FilteredBody {
                         Ok(data) => {
                             let last = this.inner.is_end_stream();
                             this.inner_done = last;
+                            if last {
+                                this.downstream_done();
+                            }
                             this.count(data.len());
                             // With `split_eos` the end of stream follows as an empty chunk, run
                             // at once: the sink may stop polling once the declared length is
@@ -378,6 +390,7 @@ impl Body for FilteredBody {
                     };
                     if let Ok(trailers) = frame.into_trailers() {
                         this.inner_done = true;
+                        this.downstream_done();
                         this.set_trailers(header_map_from_http(&trailers));
                         match this.run_trailers(0) {
                             Ok(true) => this.emit_trailers(),
@@ -388,6 +401,7 @@ impl Body for FilteredBody {
                 }
                 Poll::Ready(None) => {
                     this.inner_done = true;
+                    this.downstream_done();
                     // The source ended without flagging its last chunk: deliver end of stream
                     // as an empty chunk, as Envoy does for chunked bodies.
                     if this.any_context() {

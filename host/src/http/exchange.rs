@@ -101,23 +101,35 @@ impl Exchange {
         let stream = Rc::new(StreamShared::new(HttpStream {
             request_headers: headers,
             info,
+            downstream_complete: end_of_stream,
             ..HttpStream::default()
         }));
         let chain = Rc::new(Chain::new(stream.clone(), &plugins));
         chain.on_finish(finisher(&listener, route.as_ref()));
         let deadline = listener.request_timeout;
-        let run = Run { listener, chain, stream };
+        let run = Run { listener, chain, stream: stream.clone() };
         match deadline {
-            Some(limit) => match tokio::time::timeout(limit, run.go(route, body, end_of_stream)).await {
-                Ok(response) => response,
-                Err(_) => Ok(super::local_reply_response(&LocalReply::host(
-                    408,
-                    "request timeout",
-                    "request_overall_timeout",
-                ))),
+            Some(limit) => tokio::select! {
+                response = run.go(route, body, end_of_stream) => response,
+                () = request_timer(&stream, limit) => {
+                    // As Envoy: 504 if the whole request had arrived (a filter or the route
+                    // held it), 408 while it was still arriving.
+                    let status = if stream.data.borrow().downstream_complete { 504 } else { 408 };
+                    let reply = LocalReply::host(status, "request timeout", "request_overall_timeout");
+                    Ok(super::local_reply_response(&reply))
+                }
             },
             None => run.go(route, body, end_of_stream).await,
         }
+    }
+}
+
+/// The listener's `request_timeout`: fires after `limit` unless the request went upstream whole
+/// or the response began before then (Envoy's request timer).
+async fn request_timer(stream: &StreamShared, limit: std::time::Duration) {
+    tokio::time::sleep(limit).await;
+    if stream.data.borrow().request_timer_disarmed {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -226,13 +238,20 @@ impl Run {
             route.rewrite(&mut headers);
             headers
         };
+        if end_of_stream {
+            // Nothing more to send: the request is upstream once forwarding starts.
+            self.stream.data.borrow_mut().request_timer_disarmed = true;
+        }
         let forwarded =
             super::forward::forward(&cluster, &route, &upstream_headers, request_body, &self.stream);
         let timed = async {
             match route.timeout {
-                Some(limit) => {
-                    tokio::time::timeout(limit, forwarded).await.unwrap_or(Err(UpstreamError::Timeout))
-                }
+                Some(limit) => tokio::time::timeout(limit, forwarded).await.unwrap_or_else(|_| {
+                    let state = cluster.state();
+                    state.stats.timeouts.inc();
+                    state.stats.requests.record(504);
+                    Err(UpstreamError::Timeout)
+                }),
                 None => forwarded.await,
             }
         };
@@ -260,6 +279,7 @@ impl Run {
         response: Response<crate::upstream::UpstreamBody>,
         started: std::time::Instant,
     ) -> Result<Response<BoxBody>, BoxError> {
+        self.stream.data.borrow_mut().request_timer_disarmed = true;
         let (parts, body) = response.into_parts();
         let end_of_stream = body.is_end_stream();
         {

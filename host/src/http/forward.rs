@@ -64,8 +64,13 @@ pub(super) async fn forward(
             Err(error) => {
                 if !matches!(error, UpstreamError::Overflow) {
                     state.record_outcome(&endpoint, None);
-                    state.stats.requests.record(503);
-                    endpoint.stats.requests.record(503);
+                    // A per-try timeout is a 504 upstream, as Envoy counts it.
+                    let status = if matches!(error, UpstreamError::Timeout) { 504 } else { 503 };
+                    state.stats.requests.record(status);
+                    endpoint.stats.requests.record(status);
+                    if status == 504 {
+                        state.stats.timeouts.inc();
+                    }
                 }
                 if attempt < attempts && retry.on_error(&error) {
                     last_error = error;

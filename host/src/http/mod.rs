@@ -7,6 +7,7 @@ mod convert;
 mod exchange;
 mod forward;
 mod headers;
+mod io;
 mod local_reply;
 mod server;
 mod stream;

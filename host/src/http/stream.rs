@@ -137,6 +137,11 @@ pub struct HttpStream {
     pub filter_state: HashMap<Vec<u8>, Bytes>,
     /// Facts exposed as properties.
     pub info: StreamInfo,
+    /// The whole request has arrived from downstream.
+    pub downstream_complete: bool,
+    /// The listener's `request_timeout` no longer applies: the request went upstream whole, or
+    /// the response began (as Envoy disarms its request timer).
+    pub request_timer_disarmed: bool,
 }
 
 impl HttpStream {

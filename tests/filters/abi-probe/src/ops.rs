@@ -437,6 +437,12 @@ fn run_one(op: &Op, scope: &mut Scope) {
         Op::ContinueStream { kind, id } => status(scope, &Some(id.clone()), raw::continue_stream(*kind)),
         Op::CloseStream { kind, id } => status(scope, &Some(id.clone()), raw::close_stream(*kind)),
         Op::Log { level, message, id } => status(scope, id, raw::log(*level, message)),
+        Op::LogFlood { count, size, level } => {
+            let message = format!("abi-probe log flood {}", "x".repeat(*size));
+            for _ in 0..*count {
+                let _ = raw::log(*level, &message);
+            }
+        }
         Op::LogLevel { id } => {
             let v = match raw::log_level() {
                 Ok(l) => l.to_string(),

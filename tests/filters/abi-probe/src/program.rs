@@ -65,6 +65,10 @@ fn zero() -> u32 {
     0
 }
 
+fn info() -> u32 {
+    2
+}
+
 fn max() -> usize {
     usize::MAX / 2
 }
@@ -340,6 +344,14 @@ pub enum Op {
         message: String,
         #[serde(default)]
         id: Option<String>,
+    },
+    /// Logs `count` messages of `size` bytes at `level` (default info), to flood the host's log.
+    LogFlood {
+        count: u32,
+        #[serde(default)]
+        size: usize,
+        #[serde(default = "info")]
+        level: u32,
     },
     LogLevel {
         id: String,
