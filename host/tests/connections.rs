@@ -146,18 +146,7 @@ fn a_bad_reload_is_refused_and_the_old_config_keeps_serving() {
     let bad = "listeners:\n  - name: main\n    address: 127.0.0.1:0\n    http_filters: [missing]\n    virtual_hosts: []\n";
     assert!(Config::parse(bad, "bad").is_err());
     let mut config = Config::parse(&simple_config("", &cluster_yaml(&[&a], "")), "x").unwrap();
-    config.plugins.push(weir_host::config::PluginConfig {
-        name: "broken".into(),
-        wasm: "/no/such/file.wasm".into(),
-        root_id: String::new(),
-        vm_id: String::new(),
-        configuration: None,
-        vm_configuration: None,
-        environment_variables: Default::default(),
-        failure_policy: Default::default(),
-        limits: Default::default(),
-        config_discovery: None,
-    });
+    config.plugins.push(weir_host::config::PluginConfig::new("broken", "/no/such/file.wasm".into()));
     let err = server.reload(config).unwrap_err();
     assert!(err.to_string().contains("/no/such/file.wasm"), "{err}");
     assert_eq!(Client::new().get(addr, "x", "/", &[]).status, 200);

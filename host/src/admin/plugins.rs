@@ -139,7 +139,7 @@ pub fn upsert(
                 (None, None) => {
                     let wasm =
                         wasm.clone().ok_or_else(|| ConfigError::invalid("wasm", "a module is required"))?;
-                    config.plugins.push(new_plugin(&name, wasm));
+                    config.plugins.push(PluginConfig::new(&name, wasm));
                     config.plugins.last_mut().ok_or_else(|| ConfigError::invalid("plugins", "internal"))?
                 }
             };
@@ -167,21 +167,6 @@ pub fn delete(state: &Arc<ServerState>, name: &str) -> Result<(), String> {
             Ok(())
         })
         .map_err(|e| e.to_string())
-}
-
-fn new_plugin(name: &str, wasm: PathBuf) -> PluginConfig {
-    PluginConfig {
-        name: name.to_string(),
-        wasm,
-        root_id: String::new(),
-        vm_id: String::new(),
-        configuration: None,
-        vm_configuration: None,
-        environment_variables: Default::default(),
-        failure_policy: FailurePolicy::default(),
-        limits: PluginLimits::default(),
-        config_discovery: None,
-    }
 }
 
 fn apply_spec(plugin: &mut PluginConfig, spec: &PluginSpec, wasm: Option<PathBuf>) {

@@ -352,6 +352,22 @@ impl Default for PluginLimits {
 }
 
 impl PluginConfig {
+    /// A plugin with every optional field at its default.
+    pub fn new(name: &str, wasm: PathBuf) -> PluginConfig {
+        PluginConfig {
+            name: name.to_string(),
+            wasm,
+            root_id: String::new(),
+            vm_id: String::new(),
+            configuration: None,
+            vm_configuration: None,
+            environment_variables: BTreeMap::new(),
+            failure_policy: FailurePolicy::default(),
+            limits: PluginLimits::default(),
+            config_discovery: None,
+        }
+    }
+
     /// The configuration bytes handed to `proxy_on_configure`.
     pub fn configuration_bytes(&self) -> Vec<u8> {
         value_bytes(self.configuration.as_ref())

@@ -1,7 +1,7 @@
 //! The in-process test harness.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -83,7 +83,7 @@ impl HarnessBuilder {
     /// Adds another plugin after the previous ones.
     pub fn plugin(mut self, wasm: impl AsRef<Path>) -> Self {
         let name = format!("plugin-{}", self.plugins.len());
-        self.plugins.push(plugin(&name, wasm.as_ref().to_path_buf()));
+        self.plugins.push(PluginConfig::new(&name, wasm.as_ref().to_path_buf()));
         self
     }
 
@@ -118,21 +118,6 @@ impl HarnessBuilder {
             .build()
             .map_err(|e| StartError::Other(format!("client runtime: {e}")))?;
         Ok(Harness { server, echo, client })
-    }
-}
-
-fn plugin(name: &str, wasm: PathBuf) -> PluginConfig {
-    PluginConfig {
-        name: name.to_string(),
-        wasm,
-        root_id: String::new(),
-        vm_id: String::new(),
-        configuration: None,
-        vm_configuration: None,
-        environment_variables: Default::default(),
-        failure_policy: Default::default(),
-        limits: Default::default(),
-        config_discovery: None,
     }
 }
 
