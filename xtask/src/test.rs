@@ -206,5 +206,8 @@ fn conformance() -> anyhow::Result<String> {
     }
     let passed = stdout.lines().find(|l| l.starts_with("test result:")).unwrap_or("").to_string();
     let cases = stdout.lines().filter(|l| l.starts_with("test ") && l.ends_with(" ok")).count();
-    Ok(format!("{cases} cases, each run against Envoy {} and against weir, all agreeing ({passed})", envoy::VERSION))
+    Ok(format!(
+        "{cases} cases, each run against Envoy {} and against weir, all agreeing ({passed})",
+        envoy::VERSION
+    ))
 }

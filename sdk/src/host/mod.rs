@@ -226,7 +226,6 @@ pub fn continue_stream(stream: StreamType) -> Result<(), Status> {
     status(unsafe { raw::proxy_continue_stream(stream.raw()) })
 }
 
-
 /// Makes later hostcalls act for another context (e.g. a root context resuming a request it
 /// was waiting for).
 pub fn set_effective_context(context_id: u32) -> Result<(), Status> {
@@ -240,4 +239,3 @@ pub fn set_tick_period(period: std::time::Duration) -> Result<(), Status> {
     // SAFETY: plain call.
     status(unsafe { raw::proxy_set_tick_period_milliseconds(ms) })
 }
-
