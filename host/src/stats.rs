@@ -80,6 +80,8 @@ pub struct ClusterStats {
     pub timeouts: Counter,
     /// Open upstream connections.
     pub connections: Gauge,
+    /// Upstream connections opened (a rate close to the request rate means no reuse).
+    pub connections_opened: Counter,
     /// Upstream request duration (to response headers).
     pub latency: Histogram,
 }
@@ -108,6 +110,7 @@ pub struct Stats {
     cluster_overflow: Family<Labels, Counter>,
     cluster_timeouts: Family<Labels, Counter>,
     cluster_connections: Family<Labels, Gauge>,
+    cluster_connections_opened: Family<Labels, Counter>,
     cluster_latency: Latency,
     endpoint_requests: Family<Labels, Counter>,
     endpoint_healthy: Family<Labels, Gauge>,
@@ -135,6 +138,7 @@ impl Default for Stats {
             cluster_overflow: Family::default(),
             cluster_timeouts: Family::default(),
             cluster_connections: Family::default(),
+            cluster_connections_opened: Family::default(),
             cluster_latency: Family::new_with_constructor(LatencyBuckets),
             endpoint_requests: Family::default(),
             endpoint_healthy: Family::default(),
@@ -186,6 +190,11 @@ impl Default for Stats {
             "cluster_upstream_cx_active",
             "Open upstream connections",
             s.cluster_connections.clone(),
+        );
+        registry.register(
+            "cluster_upstream_cx",
+            "Upstream connections opened",
+            s.cluster_connections_opened.clone(),
         );
         registry.register(
             "cluster_upstream_rq_time_seconds",
@@ -257,6 +266,7 @@ impl Stats {
             overflow: self.cluster_overflow.get_or_create_owned(&l),
             timeouts: self.cluster_timeouts.get_or_create_owned(&l),
             connections: self.cluster_connections.get_or_create_owned(&l),
+            connections_opened: self.cluster_connections_opened.get_or_create_owned(&l),
             latency: self.cluster_latency.get_or_create_owned(&l),
         }
     }

@@ -53,6 +53,28 @@ fn h2c_end_to_end() {
     assert_eq!(status, vec![(true, 200); 3]);
 }
 
+/// Upstream HTTP/1.1 connections go back to the pool once the response is read, whether the
+/// body had data or was empty: sequential requests share one connection.
+#[test]
+fn upstream_connections_are_reused() {
+    let a = Backend::start("a");
+    let server = weir(&simple_config("", &cluster_yaml(&[&a], "")));
+    let addr = server.listener_addr("main").unwrap();
+    let client = Client::new();
+    for i in 0..20 {
+        let path = if i % 2 == 0 { "/data" } else { "/empty" };
+        let reply = client.get(addr, "example.com", path, &[]);
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body.is_empty(), path == "/empty");
+    }
+    assert_eq!(a.hits(), 20);
+    assert_eq!(
+        a.connections.load(Ordering::Relaxed),
+        1,
+        "every request after the first reused the connection"
+    );
+}
+
 #[test]
 fn oversized_and_malformed_requests_get_envoy_statuses() {
     let a = Backend::start("a");

@@ -51,7 +51,11 @@ impl Connection {
                 let response =
                     sender.send_request(request).await.map_err(|e| UpstreamError::Reset(e.to_string()))?;
                 let release = pool.map(|p| (p, sender));
-                Ok(response.map(|body| UpstreamBody { inner: body, release }))
+                Ok(response.map(|body| {
+                    let mut body = UpstreamBody { inner: body, release };
+                    body.release_if_ended();
+                    body
+                }))
             }
             Sender::H2(mut sender) => {
                 let response =
@@ -68,6 +72,24 @@ pub struct UpstreamBody {
     release: Option<(Rc<Pool>, http1::SendRequest<BoxBody>)>,
 }
 
+impl UpstreamBody {
+    /// Returns the connection to the pool once the body is read to its end. hyper's server
+    /// stops polling a body as soon as `is_end_stream` says so (after the last data frame, or
+    /// at once for an empty body), so waiting for `Ready(None)` alone would close every
+    /// connection instead of reusing it.
+    fn release_if_ended(&mut self) {
+        if self.inner.is_end_stream() {
+            self.release_now();
+        }
+    }
+
+    fn release_now(&mut self) {
+        if let Some((pool, sender)) = self.release.take() {
+            pool.release(sender);
+        }
+    }
+}
+
 impl Body for UpstreamBody {
     type Data = Bytes;
     type Error = hyper::Error;
@@ -77,10 +99,10 @@ impl Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(None) = polled
-            && let Some((pool, sender)) = self.release.take()
-        {
-            pool.release(sender);
+        match polled {
+            Poll::Ready(None) => self.release_now(),
+            Poll::Ready(Some(Ok(_))) => self.release_if_ended(),
+            _ => {}
         }
         polled
     }
@@ -209,6 +231,7 @@ impl Pool {
     {
         let gauge = self.cluster.stats.connections.clone();
         gauge.inc();
+        self.cluster.stats.connections_opened.inc();
         tokio::task::spawn_local(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("upstream connection ended: {e}");

@@ -26,6 +26,8 @@ pub struct Backend {
     pub healthy: Arc<AtomicBool>,
     pub failing: Arc<AtomicBool>,
     pub hits: Arc<AtomicU64>,
+    /// TCP connections accepted.
+    pub connections: Arc<AtomicU64>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -38,10 +40,13 @@ impl Backend {
         let healthy = Arc::new(AtomicBool::new(true));
         let failing = Arc::new(AtomicBool::new(false));
         let hits = Arc::new(AtomicU64::new(0));
+        let connections = Arc::new(AtomicU64::new(0));
         let (h, f, n, name) = (healthy.clone(), failing.clone(), hits.clone(), id.to_string());
+        let accepted = connections.clone();
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
+                accepted.fetch_add(1, Ordering::Relaxed);
                 let (h, f, n, name) = (h.clone(), f.clone(), n.clone(), name.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
@@ -53,7 +58,7 @@ impl Backend {
                 });
             }
         });
-        Backend { id: id.to_string(), addr, healthy, failing, hits, runtime }
+        Backend { id: id.to_string(), addr, healthy, failing, hits, connections, runtime }
     }
 
     pub fn hits(&self) -> u64 {
@@ -82,11 +87,12 @@ async fn answer(
     }
     let status =
         if failing.load(Ordering::Relaxed) { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let body = if path == "/empty" { Bytes::new() } else { Bytes::from(id.to_string()) };
     Response::builder()
         .status(status)
         .header("x-backend", id)
         .header("x-path", path)
-        .body(Full::new(Bytes::from(id.to_string())))
+        .body(Full::new(body))
         .unwrap()
 }
 
