@@ -9,6 +9,7 @@
 //! - [`host`]: hostcalls that return `Result` with the host's status instead of panicking on an
 //!   unexpected one, and header values as bytes with UTF-8 views;
 //! - [`config`]: typed configuration parsed once in `on_configure`, errors naming the field;
+//! - [`root`]: a ready-made root context for filters whose state is that configuration;
 //! - [`rules`]: per-route configuration (route name, authority, path prefix), which Envoy's
 //!   Wasm filter lacks;
 //! - [`runtime`]: runtime values pushed by the control plane (RTDS), read the same way in both
@@ -25,6 +26,7 @@ pub mod config;
 pub mod host;
 pub mod metrics;
 pub mod reply;
+pub mod root;
 pub mod rules;
 pub mod runtime;
 pub mod shared;
@@ -40,6 +42,7 @@ pub mod prelude {
     pub use crate::config::{ConfigError, parse_config};
     pub use crate::metrics::{Counter, Gauge, Histogram};
     pub use crate::reply::{json_error, reply};
+    pub use crate::root::{ConfigRoot, FilterConfig};
     pub use crate::rules::Rules;
     pub use crate::{BufferType, MapType, Status, StreamType, host, runtime};
 }

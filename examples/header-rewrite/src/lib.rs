@@ -40,38 +40,10 @@ pub struct Config {
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { config: Rc::default() }) });
+    proxy_wasm::set_root_context(|_| ConfigRoot::boxed("header-rewrite", |config| Rewrite { config }));
 }}
 
-struct Root {
-    config: Rc<Config>,
-}
-
-impl Context for Root {}
-
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        let bytes = self.get_plugin_configuration().unwrap_or_default();
-        match parse_config::<Config>(&bytes) {
-            Ok(config) => {
-                self.config = Rc::new(config);
-                true
-            }
-            Err(e) => {
-                log::error!("header-rewrite: {e}");
-                false
-            }
-        }
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Rewrite { config: self.config.clone() }))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
-}
+impl FilterConfig for Config {}
 
 struct Rewrite {
     config: Rc<Config>,

@@ -35,41 +35,12 @@ fn default_status() -> u32 {
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { config: None }) });
+    proxy_wasm::set_root_context(|_| ConfigRoot::boxed("require-header", |config| Require { config }));
 }}
 
-struct Root {
-    config: Option<Rc<Config>>,
-}
-
-impl Context for Root {}
-
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        let bytes = self.get_plugin_configuration().unwrap_or_default();
-        match parse_config::<Config>(&bytes) {
-            Ok(config) if !config.header.is_empty() => {
-                self.config = Some(Rc::new(config));
-                true
-            }
-            Ok(_) => {
-                log::error!("require-header: `header` must not be empty");
-                false
-            }
-            Err(e) => {
-                log::error!("require-header: {e}");
-                false
-            }
-        }
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let config = self.config.clone()?;
-        Some(Box::new(Require { config }))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
+impl FilterConfig for Config {
+    fn validate(&self) -> Result<(), String> {
+        if self.header.is_empty() { Err("`header` must not be empty".into()) } else { Ok(()) }
     }
 }
 

@@ -1,0 +1,94 @@
+//! A ready-made root context for the most common filter shape: a typed configuration parsed
+//! once in `on_configure`, checked, and shared by every HTTP context of the VM.
+//!
+//! ```ignore
+//! use weir_sdk::prelude::*;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Config { header: String }
+//!
+//! impl FilterConfig for Config {
+//!     fn validate(&self) -> Result<(), String> {
+//!         if self.header.is_empty() { Err("`header` must not be empty".into()) } else { Ok(()) }
+//!     }
+//! }
+//!
+//! struct Filter { config: std::rc::Rc<Config> }
+//! impl Context for Filter {}
+//! impl HttpContext for Filter {}
+//!
+//! proxy_wasm::main! {{
+//!     proxy_wasm::set_root_context(|_| ConfigRoot::boxed("my-filter", |config| Filter { config }));
+//! }}
+//! ```
+//!
+//! A configuration that does not parse or validate is refused (`on_configure` returns
+//! `false`, so Envoy and weir both refuse the plugin) with one error log line naming the
+//! filter and the field.
+
+use std::rc::Rc;
+
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::ContextType;
+use serde::de::DeserializeOwned;
+
+use crate::config::parse_config;
+use crate::host;
+
+/// A filter configuration: JSON-deserializable, with optional checks beyond its types.
+pub trait FilterConfig: DeserializeOwned + 'static {
+    /// Checks that types cannot express; `Err(reason)` refuses the configuration.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A root context that parses `C` from the plugin configuration and creates one `H` per
+/// HTTP stream from it.
+pub struct ConfigRoot<C, H> {
+    name: &'static str,
+    config: Option<Rc<C>>,
+    make: fn(Rc<C>) -> H,
+}
+
+impl<C: FilterConfig, H: HttpContext + 'static> ConfigRoot<C, H> {
+    /// The root context of filter `name` (used in log lines), creating stream contexts with
+    /// `make`.
+    pub fn boxed(name: &'static str, make: fn(Rc<C>) -> H) -> Box<dyn RootContext> {
+        Box::new(ConfigRoot { name, config: None, make })
+    }
+
+    fn load(&self) -> Result<C, String> {
+        let bytes = host::plugin_configuration().map_err(|s| format!("reading it: {s:?}"))?;
+        let config =
+            parse_config::<C>(bytes.as_ref().map_or(&[], |v| v.as_bytes())).map_err(|e| e.to_string())?;
+        config.validate().map_err(|reason| format!("invalid plugin configuration: {reason}"))?;
+        Ok(config)
+    }
+}
+
+impl<C, H> Context for ConfigRoot<C, H> {}
+
+impl<C: FilterConfig, H: HttpContext + 'static> RootContext for ConfigRoot<C, H> {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        match self.load() {
+            Ok(config) => {
+                self.config = Some(Rc::new(config));
+                true
+            }
+            Err(e) => {
+                log::error!("{}: {e}", self.name);
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let config = self.config.clone()?;
+        Some(Box::new((self.make)(config)))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
