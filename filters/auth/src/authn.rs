@@ -154,9 +154,13 @@ fn jwt_outcome(settings: &Settings, mut waiting: Waiting, now: u64, remote: Remo
             }
         },
     };
-    if let Err(e) =
-        jwt::verify(&token, &keys).and_then(|()| jwt::check_audience(&token.claims, &provider.audiences))
-    {
+    if !jwt.verified.contains(&waiting.token, &keys) {
+        if let Err(e) = jwt::verify(&token, &keys) {
+            return deny(e);
+        }
+        jwt.verified.insert(&waiting.token, &keys);
+    }
+    if let Err(e) = jwt::check_audience(&token.claims, &provider.audiences) {
         return deny(e);
     }
     let consumer = claims::get(&token.claims, &provider.consumer_claim).and_then(claims::header_text);

@@ -307,3 +307,25 @@ fn claims_to_headers_and_payload() {
         ]
     );
 }
+
+#[test]
+fn verified_tokens_skip_only_the_signature() {
+    let s = settings(&full());
+    let policy = &s.rules.default_config().policy;
+    let token = sign::rs256(&claims("user-1", NOW - 10, NOW + 60));
+    let header = format!("Bearer {token}");
+    let at = |now| decide(&s, policy, &request("/", &[("authorization", &header)]), now, &no_remote);
+    let verified = &s.jwt.as_ref().unwrap().verified;
+    allowed(at(NOW));
+    assert_eq!(verified.len(), 1);
+    allowed(at(NOW + 1));
+    assert_eq!(verified.len(), 1, "the second request found the token verified");
+    // Times are still checked on every request.
+    assert_eq!(jwt_denial(at(NOW + 3600)), (401, "Jwt is expired".into()));
+    // A token whose signature fails is never remembered.
+    let (body, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("Bearer {body}.{}", "A".repeat(342));
+    let out = decide(&s, policy, &request("/", &[("authorization", &forged)]), NOW, &no_remote);
+    assert_eq!(jwt_denial(out), (401, "Jwt verification fails".into()));
+    assert_eq!(verified.len(), 1);
+}

@@ -18,6 +18,14 @@ pub struct JwtConfig {
     /// Query parameters a token is read from, after the headers (percent-decoded).
     #[serde(default)]
     pub from_params: Vec<String>,
+    /// Tokens whose signature verified, kept per VM so a repeated token skips the signature
+    /// check (times, audience and policy are still checked). 0 turns the cache off.
+    #[serde(default = "default_cache_size")]
+    pub verified_cache_size: usize,
+}
+
+fn default_cache_size() -> usize {
+    crate::verified::DEFAULT_SIZE
 }
 
 /// A header that may carry a token (Envoy's `JwtHeader`).

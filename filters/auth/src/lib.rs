@@ -32,6 +32,7 @@ pub mod remote;
 mod root;
 pub mod secret;
 pub mod settings;
+pub mod verified;
 mod stream;
 
 use weir_sdk::prelude::*;

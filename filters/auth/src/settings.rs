@@ -8,6 +8,7 @@ use crate::config::{ApiKeySource, AuthConfig, ConsumerConfig, Method, Policy, Ro
 use crate::config_jwt::{ClaimToHeader, HeaderLocation, JwtConfig};
 use crate::provider::{Keys, Provider, parse_provider};
 use crate::secret::{self, Consumer, Store};
+use crate::verified::VerifiedTokens;
 
 /// Everything a request needs, checked.
 #[derive(Debug)]
@@ -41,6 +42,8 @@ pub struct JwtSettings {
     pub from_params: Vec<String>,
     /// The providers.
     pub providers: Vec<Provider>,
+    /// Tokens whose signature verified.
+    pub verified: VerifiedTokens,
 }
 
 impl Settings {
@@ -217,7 +220,12 @@ fn jwt_settings(config: JwtConfig) -> Result<JwtSettings, String> {
         let provider = parse_provider(p, claim_to_headers).map_err(|e| format!("{at}.{e}"))?;
         providers.push(provider);
     }
-    Ok(JwtSettings { from_headers, from_params: config.from_params, providers })
+    Ok(JwtSettings {
+        from_headers,
+        from_params: config.from_params,
+        providers,
+        verified: VerifiedTokens::new(config.verified_cache_size),
+    })
 }
 
 #[cfg(test)]
