@@ -12,9 +12,10 @@ use crate::config::{Method, Policy};
 use crate::credential::{self, Credential, Location, RequestView};
 use crate::denial::{self, Denial};
 use crate::jwks::KeySet;
-use crate::jwt::{self, JwtError};
+use crate::jwt::{self, JwtError, Token};
 use crate::provider::{self, Keys};
 use crate::settings::Settings;
+use crate::verified::Verified;
 
 /// What to do with a request.
 #[derive(Debug)]
@@ -129,6 +130,17 @@ fn jwt_outcome(settings: &Settings, mut waiting: Waiting, now: u64, remote: Remo
     let realm = waiting.realm.clone();
     let deny = |e: JwtError| Outcome::Deny(denial::bad_token(e, &realm));
     let Some(jwt) = &settings.jwt else { return deny(JwtError::UnknownIssuer) };
+    let keys_of = |index: usize| match jwt.providers.get(index).map(|p| &p.keys) {
+        Some(Keys::Local(keys)) => Some(keys.clone()),
+        Some(Keys::Remote(_)) => remote(index),
+        None => None,
+    };
+    // A token seen before whose provider still has the keys it verified against.
+    if let Some(hit) = jwt.verified.get(&waiting.token)
+        && keys_of(hit.provider).is_some_and(|keys| Rc::ptr_eq(&keys, &hit.keys))
+    {
+        return admit(settings, hit.provider, &hit.token, waiting, now);
+    }
     let token = match jwt::parse(&waiting.token) {
         Ok(token) => token,
         Err(e) => return deny(e),
@@ -144,29 +156,34 @@ fn jwt_outcome(settings: &Settings, mut waiting: Waiting, now: u64, remote: Remo
     if let Err(e) = jwt::check_times(&token.claims, now, provider.skew, provider.require_exp) {
         return deny(e);
     }
-    let keys = match &provider.keys {
-        Keys::Local(keys) => keys.clone(),
-        Keys::Remote(_) => match remote(index) {
-            Some(keys) => keys,
-            None => {
-                waiting.provider = index;
-                return Outcome::Wait(waiting);
-            }
-        },
+    let Some(keys) = keys_of(index) else {
+        waiting.provider = index;
+        return Outcome::Wait(waiting);
     };
-    if !jwt.verified.contains(&waiting.token, &keys) {
-        if let Err(e) = jwt::verify(&token, &keys) {
-            return deny(e);
-        }
-        jwt.verified.insert(&waiting.token, &keys);
-    }
-    if let Err(e) = jwt::check_audience(&token.claims, &provider.audiences) {
+    if let Err(e) = jwt::verify(&token, &keys) {
         return deny(e);
+    }
+    let token = Rc::new(token);
+    jwt.verified.insert(&waiting.token, Verified { provider: index, keys, token: token.clone() });
+    admit(settings, index, &token, waiting, now)
+}
+
+/// The checks after the signature, made on every request: times, audience, route policy;
+/// then what to tell the upstream.
+fn admit(settings: &Settings, index: usize, token: &Token, waiting: Waiting, now: u64) -> Outcome {
+    let realm = &waiting.realm;
+    let Some(provider) = settings.jwt.as_ref().and_then(|jwt| jwt.providers.get(index)) else {
+        return Outcome::Deny(denial::bad_token(JwtError::UnknownIssuer, realm));
+    };
+    if let Err(e) = jwt::check_times(&token.claims, now, provider.skew, provider.require_exp)
+        .and_then(|()| jwt::check_audience(&token.claims, &provider.audiences))
+    {
+        return Outcome::Deny(denial::bad_token(e, realm));
     }
     let consumer = claims::get(&token.claims, &provider.consumer_claim).and_then(claims::header_text);
     if let Err(why) = denial::authorize(&waiting.policy, consumer.as_deref(), &claims::scopes(&token.claims))
     {
-        return Outcome::Deny(denial::forbidden(Method::Jwt, &why, &realm));
+        return Outcome::Deny(denial::forbidden(Method::Jwt, &why, realm));
     }
     let mut headers: Vec<(String, String)> = provider
         .claim_to_headers

@@ -309,7 +309,7 @@ fn claims_to_headers_and_payload() {
 }
 
 #[test]
-fn verified_tokens_skip_only_the_signature() {
+fn verified_tokens_skip_decoding_and_the_signature() {
     let s = settings(&full());
     let policy = &s.rules.default_config().policy;
     let token = sign::rs256(&claims("user-1", NOW - 10, NOW + 60));
@@ -328,4 +328,25 @@ fn verified_tokens_skip_only_the_signature() {
     let out = decide(&s, policy, &request("/", &[("authorization", &forged)]), NOW, &no_remote);
     assert_eq!(jwt_denial(out), (401, "Jwt verification fails".into()));
     assert_eq!(verified.len(), 1);
+}
+
+#[test]
+fn a_new_key_set_invalidates_verified_tokens() {
+    let mut config = full();
+    config["jwt"]["providers"][0].as_object_mut().unwrap().remove("local_jwks");
+    config["jwt"]["providers"][0]["remote_jwks"] = json!({"cluster": "idp", "uri": "http://idp/jwks"});
+    let s = settings(&config);
+    let policy = s.rules.default_config().policy.clone();
+    let header = format!("Bearer {}", sign::rs256(&valid()));
+    let r = request("/", &[("authorization", &header)]);
+    let parse = || crate::jwks::parse(sign::JWKS.as_bytes(), false).unwrap().0;
+    let mut rotated = parse();
+    rotated.keys.retain(|k| k.kid.as_deref() != Some("rsa-1"));
+    let (before, after) = (Rc::new(parse()), Rc::new(rotated));
+    allowed(decide(&s, &policy, &r, NOW, &|_| Some(before.clone())));
+    allowed(decide(&s, &policy, &r, NOW, &|_| Some(before.clone())));
+    assert_eq!(s.jwt.as_ref().unwrap().verified.len(), 1);
+    // The JWKS was refreshed without the token's key: the cached verification no longer counts.
+    let (status, _) = jwt_denial(decide(&s, &policy, &r, NOW, &|_| Some(after.clone())));
+    assert_eq!(status, 401);
 }

@@ -18,8 +18,9 @@ pub struct JwtConfig {
     /// Query parameters a token is read from, after the headers (percent-decoded).
     #[serde(default)]
     pub from_params: Vec<String>,
-    /// Tokens whose signature verified, kept per VM so a repeated token skips the signature
-    /// check (times, audience and policy are still checked). 0 turns the cache off.
+    /// Tokens whose signature verified, kept per VM so a repeated token skips decoding and
+    /// the signature check (times, audience and policy are still checked). 0 turns the cache
+    /// off.
     #[serde(default = "default_cache_size")]
     pub verified_cache_size: usize,
 }

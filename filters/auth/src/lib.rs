@@ -32,8 +32,8 @@ pub mod remote;
 mod root;
 pub mod secret;
 pub mod settings;
-pub mod verified;
 mod stream;
+pub mod verified;
 
 use weir_sdk::prelude::*;
 use weir_sdk::proxy_wasm;

@@ -19,6 +19,10 @@ use super::{HostState, LoadError, VmEnv};
 /// How often the engines' epoch advances; callback deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Set to `perfmap` to have the engines write `/tmp/perf-<pid>.map`, so `perf report` names
+/// the guest's (JIT-compiled) functions; for profiling only.
+pub const PROFILER_ENV: &str = "WEIR_WASM_PROFILER";
+
 /// The guest stack limit when a plugin sets none.
 pub const DEFAULT_MAX_STACK: usize = 1024 * 1024;
 
@@ -118,6 +122,9 @@ fn build_engine(max_stack: usize) -> Result<EngineSet, LoadError> {
         .cranelift_opt_level(OptLevel::Speed)
         // Guests get a bounded native stack; overflowing it traps the VM, not the proxy.
         .max_wasm_stack(max_stack);
+    if std::env::var(PROFILER_ENV).is_ok_and(|v| v == "perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let engine = Engine::new(&config).map_err(|e| LoadError::Engine(e.to_string()))?;
     let mut linker = Linker::new(&engine);
     crate::abi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(e.to_string()))?;
