@@ -71,6 +71,7 @@ impl<C, H> Context for ConfigRoot<C, H> {}
 
 impl<C: FilterConfig, H: HttpContext + 'static> RootContext for ConfigRoot<C, H> {
     fn on_configure(&mut self, _size: usize) -> bool {
+        host::follow_host_log_level();
         match self.load() {
             Ok(config) => {
                 self.config = Some(Rc::new(config));

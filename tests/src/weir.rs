@@ -6,6 +6,18 @@ use anyhow::Context;
 use weir_host::config::Config;
 use weir_host::server::{RunningServer, ServerOptions};
 
+/// Guest logs enabled at info, as the tests run Envoy (`--component-log-level wasm:info`), so
+/// both hosts answer `proxy_get_log_level` alike; the lines themselves are discarded.
+fn wasm_logs_at_info() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("weir::wasm=info"))
+            .with_writer(std::io::sink)
+            .try_init();
+    });
+}
+
 /// A running in-process weir; stops on drop.
 pub struct Weir {
     server: RunningServer,
@@ -15,6 +27,7 @@ impl Weir {
     /// Parses `yaml` and starts weir with `concurrency` workers. Blocking: call from a blocking
     /// context (or `spawn_blocking`).
     pub fn start(yaml: &str, concurrency: usize) -> anyhow::Result<Weir> {
+        wasm_logs_at_info();
         let config = Config::parse(yaml, "test config")?;
         let server = RunningServer::start(config, ServerOptions::with_concurrency(concurrency))
             .context("weir did not start")?;

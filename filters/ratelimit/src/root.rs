@@ -46,6 +46,7 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
+        weir_sdk::host::follow_host_log_level();
         let bytes = match host::buffer(weir_sdk::BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(bytes) => bytes.unwrap_or_default().0,
             Err(status) => {

@@ -133,6 +133,7 @@ impl Context for Bridge {
 
 impl RootContext for Bridge {
     fn on_configure(&mut self, _size: usize) -> bool {
+        weir_sdk::host::follow_host_log_level();
         let bytes = match host::plugin_configuration() {
             Ok(bytes) => bytes.unwrap_or_default(),
             Err(status) => {

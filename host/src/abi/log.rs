@@ -43,15 +43,20 @@ pub(crate) fn emit(state: &HostState, level: LogLevel, message: &str) {
     }
 }
 
-/// The guest-visible log level: trace or debug when `weir::wasm` events are enabled at those
-/// levels, info otherwise (Envoy's default for the `wasm` logger).
+/// The guest-visible log level: the lowest level at which `weir::wasm` events are enabled
+/// (as Envoy answers its `wasm` logger's level), so a guest that follows it skips formatting
+/// lines the host would drop; never above warn, since a plugin's warnings and errors while it
+/// is configured explain a refusal (see `configure_errors`).
 fn current_level() -> LogLevel {
-    if tracing::enabled!(target: "weir::wasm", tracing::Level::TRACE) {
+    use tracing::Level;
+    if tracing::enabled!(target: "weir::wasm", Level::TRACE) {
         LogLevel::Trace
-    } else if tracing::enabled!(target: "weir::wasm", tracing::Level::DEBUG) {
+    } else if tracing::enabled!(target: "weir::wasm", Level::DEBUG) {
         LogLevel::Debug
-    } else {
+    } else if tracing::enabled!(target: "weir::wasm", Level::INFO) {
         LogLevel::Info
+    } else {
+        LogLevel::Warn
     }
 }
 

@@ -13,7 +13,7 @@ mod raw;
 
 use std::ptr::null_mut;
 
-use weir_abi::{BufferType, MapType, MetricType, Status, StreamType};
+use weir_abi::{BufferType, LogLevel, MapType, MetricType, Status, StreamType};
 
 /// Bytes returned by the host (a header value, a body, a property).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -231,6 +231,33 @@ pub fn continue_stream(stream: StreamType) -> Result<(), Status> {
 pub fn set_effective_context(context_id: u32) -> Result<(), Status> {
     // SAFETY: plain call.
     status(unsafe { raw::proxy_set_effective_context(context_id) })
+}
+
+/// The host's log level for Wasm logs (`proxy_get_log_level`; Envoy: its `wasm` logger's
+/// level, weir: the level `weir::wasm` events are enabled at), as a `log` filter.
+pub fn host_log_filter() -> Result<log::LevelFilter, Status> {
+    let mut raw_level = 0u32;
+    // SAFETY: valid pointer.
+    status(unsafe { raw::proxy_get_log_level(&mut raw_level) })?;
+    Ok(match LogLevel::from_raw(raw_level).ok_or(Status::InternalFailure)? {
+        LogLevel::Trace => log::LevelFilter::Trace,
+        LogLevel::Debug => log::LevelFilter::Debug,
+        LogLevel::Info => log::LevelFilter::Info,
+        LogLevel::Warn => log::LevelFilter::Warn,
+        LogLevel::Error => log::LevelFilter::Error,
+        LogLevel::Critical => log::LevelFilter::Off,
+    })
+}
+
+/// Sets the guest's log filter to the host's level, so `log::debug!` lines the host would drop
+/// are not formatted and sent at all (each costs a format and a hostcall). Call it when the
+/// plugin is configured ([`crate::root::ConfigRoot`] does); a host without
+/// `proxy_get_log_level` leaves the filter unchanged. A later change of the host's level is
+/// seen at the next configuration.
+pub fn follow_host_log_level() {
+    if let Ok(filter) = host_log_filter() {
+        log::set_max_level(filter);
+    }
 }
 
 /// Sets the root context's tick period (zero stops the ticks).

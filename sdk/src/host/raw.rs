@@ -62,6 +62,7 @@ unsafe extern "C" {
     pub fn proxy_continue_stream(stream: u32) -> u32;
     pub fn proxy_set_effective_context(context_id: u32) -> u32;
     pub fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
+    pub fn proxy_get_log_level(level: *mut u32) -> u32;
 }
 
 /// Native stand-ins: there is no host outside wasm.
@@ -155,6 +156,9 @@ mod native {
         UNIMPLEMENTED
     }
     pub unsafe fn proxy_set_tick_period_milliseconds(_: u32) -> u32 {
+        UNIMPLEMENTED
+    }
+    pub unsafe fn proxy_get_log_level(_: *mut u32) -> u32 {
         UNIMPLEMENTED
     }
 }
