@@ -7,6 +7,9 @@ use clap::Parser;
 use weir_host::config::Config;
 use weir_host::server::{RunningServer, ServerOptions, validate};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// weir: a fast proxy that runs proxy-wasm filters built for Envoy, unchanged.
 #[derive(Debug, Parser)]
 #[command(version, about)]

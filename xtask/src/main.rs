@@ -4,9 +4,12 @@
 //! - `build-filters`: build every filter and example for `wasm32-wasip1` into `target/filters`.
 //! - `test`: everything CI checks, in order, failing on the first failure.
 //! - `demo`: run the example filters in Envoy and weir side by side.
+//! - `bench`: Envoy and weir under the same load, side by side (not part of CI).
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bench;
+mod bootstrap;
 mod demo;
 mod envoy;
 mod filters;
@@ -32,6 +35,8 @@ enum Command {
     Test,
     /// Build, start an upstream, Envoy and weir with the example filters, show what they do.
     Demo,
+    /// Benchmark Envoy and weir side by side (not part of CI; see docs/performance.md).
+    Bench(bench::Options),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +50,7 @@ fn main() -> std::process::ExitCode {
         }),
         Command::Test => test::run(),
         Command::Demo => demo::run(),
+        Command::Bench(options) => bench::run(options),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -170,7 +170,7 @@ fn validate_configs() -> anyhow::Result<String> {
             );
         }
     }
-    util::run(util::cargo().args(["build", "--quiet", "-p", "weir-host", "--bin", "weir"]))?;
+    util::build_bins(false, &[("weir-host", "weir")])?;
     let weir_bin = util::target().join("debug").join("weir");
     for config in &weir_configs {
         let output = Command::new(&weir_bin)

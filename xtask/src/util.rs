@@ -28,6 +28,19 @@ pub fn cargo() -> Command {
     cmd
 }
 
+/// Builds binaries given as `(package, bin)` pairs, in the release profile when `release`.
+pub fn build_bins(release: bool, bins: &[(&str, &str)]) -> anyhow::Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["build", "--quiet"]);
+    if release {
+        cmd.arg("--release");
+    }
+    for (package, bin) in bins {
+        cmd.args(["-p", package, "--bin", bin]);
+    }
+    run(&mut cmd)
+}
+
 /// Runs a command, failing with its name if it fails.
 pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     let shown = format!("{cmd:?}");

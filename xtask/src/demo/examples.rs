@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::procs::Procs;
-use crate::{envoy, util};
+use crate::{bootstrap, envoy, util};
 
 /// Runs part 1.
 pub fn run(envoy_bin: &Path, dir: &Path) -> anyhow::Result<()> {
@@ -138,61 +138,8 @@ plugins:
 }
 
 fn envoy_yaml(p: &Ports, echo: SocketAddr, filters: &Path) -> String {
-    let wasm = |name: &str, config: &str| {
-        format!(
-            r#"          - name: {name}
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
-              config:
-                name: {name}
-                vm_config:
-                  runtime: envoy.wasm.runtime.v8
-                  code: {{ local: {{ filename: {filters}/{name}.wasm }} }}
-                configuration:
-                  "@type": type.googleapis.com/google.protobuf.StringValue
-                  value: '{config}'
-"#,
-            filters = filters.display()
-        )
-    };
-    format!(
-        r#"admin:
-  address: {{ socket_address: {{ address: 127.0.0.1, port_value: {admin} }} }}
-static_resources:
-  listeners:
-  - name: main
-    address: {{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: main
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {{ prefix: / }}
-                route: {{ cluster: upstream }}
-          http_filters:
-{require}{rewrite}          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-  - name: upstream
-    type: STATIC
-    load_assignment:
-      cluster_name: upstream
-      endpoints:
-      - lb_endpoints:
-        - endpoint: {{ address: {{ socket_address: {{ address: {ip}, port_value: {eport} }} }} }}
-"#,
-        admin = p.envoy_admin,
-        port = p.envoy,
-        require = wasm("require-header", REQUIRE),
-        rewrite = wasm("header-rewrite", REWRITE),
-        ip = echo.ip(),
-        eport = echo.port(),
-    )
+    let http_filters = bootstrap::wasm_filter("require-header", None, filters, REQUIRE)
+        + &bootstrap::wasm_filter("header-rewrite", None, filters, REWRITE);
+    let clusters = bootstrap::static_cluster("upstream", echo);
+    bootstrap::envoy(p.envoy_admin, p.envoy, "route: { cluster: upstream }", &http_filters, &clusters)
 }
