@@ -93,9 +93,8 @@ pub fn decide(
             return Outcome::Deny(denial::invalid(method, &realm, "Basic credentials are malformed"));
         }
         Credential::Jwt(token) => {
-            let waiting =
-                Waiting { provider: 0, token, location: presented.location, policy: policy.clone(), realm };
-            return jwt_outcome(settings, waiting, now, remote);
+            let presented = Presented { token, location: presented.location, policy, realm };
+            return jwt_outcome(settings, presented, now, remote);
         }
         Credential::Basic(user, password) => match settings.store.basic(&user, &password) {
             Some(c) => c,
@@ -119,16 +118,28 @@ pub fn decide(
 
 /// Finishes a token that waited: with the keys that arrived, or refused when the fetch failed.
 pub fn resume(settings: &Settings, waiting: Waiting, now: u64, keys: Option<Rc<KeySet>>) -> Outcome {
-    let realm = waiting.realm.clone();
-    match keys {
-        Some(keys) => jwt_outcome(settings, waiting, now, &|_| Some(keys.clone())),
-        None => Outcome::Deny(denial::bad_token(JwtError::JwksUnavailable, &realm)),
-    }
+    let Some(keys) = keys else {
+        return Outcome::Deny(denial::bad_token(JwtError::JwksUnavailable, &waiting.realm));
+    };
+    let presented = Presented {
+        token: waiting.token,
+        location: waiting.location,
+        policy: &waiting.policy,
+        realm: waiting.realm,
+    };
+    jwt_outcome(settings, presented, now, &|_| Some(keys.clone()))
 }
 
-fn jwt_outcome(settings: &Settings, mut waiting: Waiting, now: u64, remote: RemoteKeys<'_>) -> Outcome {
-    let realm = waiting.realm.clone();
-    let deny = |e: JwtError| Outcome::Deny(denial::bad_token(e, &realm));
+/// A token as presented with a request.
+struct Presented<'a> {
+    token: String,
+    location: Location,
+    policy: &'a Policy,
+    realm: String,
+}
+
+fn jwt_outcome(settings: &Settings, presented: Presented<'_>, now: u64, remote: RemoteKeys<'_>) -> Outcome {
+    let deny = |e: JwtError| Outcome::Deny(denial::bad_token(e, &presented.realm));
     let Some(jwt) = &settings.jwt else { return deny(JwtError::UnknownIssuer) };
     let keys_of = |index: usize| match jwt.providers.get(index).map(|p| &p.keys) {
         Some(Keys::Local(keys)) => Some(keys.clone()),
@@ -136,12 +147,12 @@ fn jwt_outcome(settings: &Settings, mut waiting: Waiting, now: u64, remote: Remo
         None => None,
     };
     // A token seen before whose provider still has the keys it verified against.
-    if let Some(hit) = jwt.verified.get(&waiting.token)
+    if let Some(hit) = jwt.verified.get(&presented.token)
         && keys_of(hit.provider).is_some_and(|keys| Rc::ptr_eq(&keys, &hit.keys))
     {
-        return admit(settings, hit.provider, &hit.token, waiting, now);
+        return admit(settings, hit.provider, &hit.token, &presented, now);
     }
-    let token = match jwt::parse(&waiting.token) {
+    let token = match jwt::parse(&presented.token) {
         Ok(token) => token,
         Err(e) => return deny(e),
     };
@@ -157,21 +168,26 @@ fn jwt_outcome(settings: &Settings, mut waiting: Waiting, now: u64, remote: Remo
         return deny(e);
     }
     let Some(keys) = keys_of(index) else {
-        waiting.provider = index;
-        return Outcome::Wait(waiting);
+        return Outcome::Wait(Waiting {
+            provider: index,
+            token: presented.token,
+            location: presented.location,
+            policy: presented.policy.clone(),
+            realm: presented.realm,
+        });
     };
     if let Err(e) = jwt::verify(&token, &keys) {
         return deny(e);
     }
     let token = Rc::new(token);
-    jwt.verified.insert(&waiting.token, Verified { provider: index, keys, token: token.clone() });
-    admit(settings, index, &token, waiting, now)
+    jwt.verified.insert(&presented.token, Verified { provider: index, keys, token: token.clone() });
+    admit(settings, index, &token, &presented, now)
 }
 
 /// The checks after the signature, made on every request: times, audience, route policy;
 /// then what to tell the upstream.
-fn admit(settings: &Settings, index: usize, token: &Token, waiting: Waiting, now: u64) -> Outcome {
-    let realm = &waiting.realm;
+fn admit(settings: &Settings, index: usize, token: &Token, presented: &Presented<'_>, now: u64) -> Outcome {
+    let realm = &presented.realm;
     let Some(provider) = settings.jwt.as_ref().and_then(|jwt| jwt.providers.get(index)) else {
         return Outcome::Deny(denial::bad_token(JwtError::UnknownIssuer, realm));
     };
@@ -181,7 +197,7 @@ fn admit(settings: &Settings, index: usize, token: &Token, waiting: Waiting, now
         return Outcome::Deny(denial::bad_token(e, realm));
     }
     let consumer = claims::get(&token.claims, &provider.consumer_claim).and_then(claims::header_text);
-    if let Err(why) = denial::authorize(&waiting.policy, consumer.as_deref(), &claims::scopes(&token.claims))
+    if let Err(why) = denial::authorize(presented.policy, consumer.as_deref(), &claims::scopes(&token.claims))
     {
         return Outcome::Deny(denial::forbidden(Method::Jwt, &why, realm));
     }
@@ -198,7 +214,12 @@ fn admit(settings: &Settings, index: usize, token: &Token, waiting: Waiting, now
     if let Some(name) = &provider.payload_header {
         headers.push((name.clone(), token.payload_b64.clone()));
     }
-    Outcome::Allow(Grant { method: Method::Jwt, consumer, headers, strip: strip(settings, waiting.location) })
+    Outcome::Allow(Grant {
+        method: Method::Jwt,
+        consumer,
+        headers,
+        strip: strip(settings, presented.location.clone()),
+    })
 }
 
 fn strip(settings: &Settings, location: Location) -> Option<Location> {

@@ -30,8 +30,10 @@ pub struct RequestView {
 impl RequestView {
     /// From header pairs (pseudo-headers included).
     pub fn new(pairs: Vec<(String, Vec<u8>)>) -> RequestView {
-        let headers: Vec<(String, Vec<u8>)> =
-            pairs.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let mut headers = pairs;
+        for (name, _) in &mut headers {
+            name.make_ascii_lowercase();
+        }
         let text = |name: &str| {
             headers
                 .iter()

@@ -79,7 +79,15 @@ pub fn headers(map: MapType) -> Result<Vec<(String, Value)>, Status> {
     let s = unsafe { raw::proxy_get_header_map_pairs(map.raw(), &mut ptr, &mut size) };
     let bytes = owned(s, ptr, size)?.unwrap_or_default();
     let pairs = weir_abi::decode_pairs(&bytes.0).map_err(|_| Status::SerializationFailure)?;
-    Ok(pairs.into_iter().map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), Value(v.to_vec()))).collect())
+    Ok(pairs.into_iter().map(|(k, v)| (name_text(k), Value(v.to_vec()))).collect())
+}
+
+/// A header name as text (names are ASCII in practice: the fast check first).
+fn name_text(name: &[u8]) -> String {
+    match std::str::from_utf8(name) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(name).into_owned(),
+    }
 }
 
 /// Sets a header (replacing every value).
