@@ -2,77 +2,27 @@
 //! still answer on the connection after hyper gave up on it (Envoy's `408` when the request
 //! headers did not arrive in time; hyper itself just closes).
 
-use std::io::{self, IoSlice};
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, ready};
+use std::io::{self, Write};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// The socket, shared between hyper and the listener.
-#[derive(Debug, Clone)]
-pub struct SharedStream(pub Rc<TcpStream>);
+/// A second handle (a duplicated descriptor) on a downstream socket that hyper owns, kept so
+/// weir can still write a final answer after hyper gave up on the connection. hyper reads and
+/// writes the `TcpStream` itself, without any wrapper in between.
+#[derive(Debug)]
+pub struct AnswerHandle(std::net::TcpStream);
 
-impl SharedStream {
-    /// Best-effort write of a final answer, then the connection is left to close.
+impl AnswerHandle {
+    /// Duplicates the socket's descriptor.
+    pub fn new(stream: &TcpStream) -> io::Result<AnswerHandle> {
+        Ok(AnswerHandle(socket2::SockRef::from(stream).try_clone()?.into()))
+    }
+
+    /// Best-effort write of a final answer (the socket is non-blocking: what does not fit in
+    /// the send buffer is dropped), then the connection is shut down.
     pub fn answer_and_close(&self, bytes: &[u8]) {
-        let _ = self.0.try_write(bytes);
-        let _ = socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Both);
-    }
-}
-
-impl AsyncRead for SharedStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        loop {
-            ready!(self.0.poll_read_ready(cx))?;
-            match self.0.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-}
-
-impl AsyncWrite for SharedStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        loop {
-            ready!(self.0.poll_write_ready(cx))?;
-            match self.0.try_write(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                other => return Poll::Ready(other),
-            }
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            ready!(self.0.poll_write_ready(cx))?;
-            match self.0.try_write_vectored(bufs) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                other => return Poll::Ready(other),
-            }
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write))
+        let _ = (&self.0).write(bytes);
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
     }
 }
 

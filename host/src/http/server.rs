@@ -90,8 +90,8 @@ pub async fn serve_listener(
                 .max_headers(limits.max_headers)
                 .max_buf_size(limits.max_header_bytes.max(8192))
                 .header_read_timeout(limits.headers_timeout);
-            let stream = super::io::SharedStream(Rc::new(stream));
-            let connection = builder.serve_connection(TokioIo::new(stream.clone()), service);
+            let answer = super::io::AnswerHandle::new(&stream);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             let result = tokio::select! {
                 result = connection.as_mut() => result,
@@ -101,8 +101,10 @@ pub async fn serve_listener(
                 }
             };
             if let Err(e) = result {
-                if super::io::is_header_timeout(&*e) {
-                    stream.answer_and_close(super::io::HEADER_TIMEOUT_REPLY);
+                if super::io::is_header_timeout(&*e)
+                    && let Ok(answer) = &answer
+                {
+                    answer.answer_and_close(super::io::HEADER_TIMEOUT_REPLY);
                 }
                 tracing::debug!(remote = %conn.remote, "connection ended: {e}");
             }
