@@ -57,11 +57,14 @@ pub struct Config {
     pub replace_with: Option<String>,
 }
 
-/// The rewritten body.
-pub fn rewrite(config: &Config, body: &[u8]) -> Vec<u8> {
+/// The rewritten body (upper-cased in place, or replaced).
+pub fn rewrite(config: &Config, mut body: Vec<u8>) -> Vec<u8> {
     match &config.replace_with {
         Some(text) => text.as_bytes().to_vec(),
-        None => body.to_ascii_uppercase(),
+        None => {
+            body.make_ascii_uppercase();
+            body
+        }
     }
 }
 
@@ -94,7 +97,7 @@ impl HttpContext for Rewrite {
             return Action::Pause;
         }
         let body = self.get_http_request_body(0, body_size).unwrap_or_default();
-        self.set_http_request_body(0, body_size, &rewrite(&self.config, &body));
+        self.set_http_request_body(0, body_size, &rewrite(&self.config, body));
         Action::Continue
     }
 
@@ -113,7 +116,7 @@ impl HttpContext for Rewrite {
             return Action::Pause;
         }
         let body = self.get_http_response_body(0, body_size).unwrap_or_default();
-        self.set_http_response_body(0, body_size, &rewrite(&self.config, &body));
+        self.set_http_response_body(0, body_size, &rewrite(&self.config, body));
         Action::Continue
     }
 }
@@ -125,9 +128,9 @@ mod tests {
     #[test]
     fn upper_cases_or_replaces() {
         let upper = Config::default();
-        assert_eq!(rewrite(&upper, b"Hello, body 1!"), b"HELLO, BODY 1!");
+        assert_eq!(rewrite(&upper, b"Hello, body 1!".to_vec()), b"HELLO, BODY 1!");
         let replace = Config { direction: Direction::Both, replace_with: Some("gone".into()) };
-        assert_eq!(rewrite(&replace, b"anything"), b"gone");
+        assert_eq!(rewrite(&replace, b"anything".to_vec()), b"gone");
     }
 
     #[test]
