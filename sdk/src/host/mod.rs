@@ -259,9 +259,9 @@ pub fn host_log_filter() -> Result<log::LevelFilter, Status> {
 
 /// Sets the guest's log filter to the host's level, so `log::debug!` lines the host would drop
 /// are not formatted and sent at all (each costs a format and a hostcall). Call it when the
-/// plugin is configured ([`crate::root::ConfigRoot`] does); a host without
-/// `proxy_get_log_level` leaves the filter unchanged. A later change of the host's level is
-/// seen at the next configuration.
+/// plugin is configured ([`crate::root::ConfigRoot`] does). It imports ABI 0.2.1's
+/// `proxy_get_log_level` (Envoy and weir have it); if the call fails the filter is left as it
+/// was. A later change of the host's level is seen at the next configuration.
 pub fn follow_host_log_level() {
     if let Ok(filter) = host_log_filter() {
         log::set_max_level(filter);

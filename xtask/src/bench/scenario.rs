@@ -118,6 +118,17 @@ fn body_rewrite() -> Plugin {
     Plugin { name: "body-rewrite", vm_id: "", config: r#"{"direction":"request"}"#.into() }
 }
 
+/// What an authenticated request shows: the consumer for the upstream, the credential
+/// removed, and a 401 without it.
+fn auth_check() -> Check {
+    Check {
+        upstream_header: Some(("x-auth-consumer", Some("conformance-user"))),
+        upstream_absent: Some("authorization"),
+        denied_without: Some(("authorization", 401)),
+        ..Check::default()
+    }
+}
+
 fn bearer() -> (&'static str, String) {
     ("authorization", format!("Bearer {RS256_TOKEN}"))
 }
@@ -185,12 +196,7 @@ pub fn all() -> Vec<Scenario> {
             vec![auth(None)],
             Route::Cluster,
             vec![bearer()],
-            Check {
-                upstream_header: Some(("x-auth-consumer", Some("conformance-user"))),
-                upstream_absent: Some("authorization"),
-                denied_without: Some(("authorization", 401)),
-                ..Check::default()
-            },
+            auth_check(),
         ),
         get(
             "auth-jwt-rs256-uncached",
@@ -198,12 +204,7 @@ pub fn all() -> Vec<Scenario> {
             vec![auth(Some(0))],
             Route::Cluster,
             vec![bearer()],
-            Check {
-                upstream_header: Some(("x-auth-consumer", Some("conformance-user"))),
-                upstream_absent: Some("authorization"),
-                denied_without: Some(("authorization", 401)),
-                ..Check::default()
-            },
+            auth_check(),
         ),
         get(
             "ratelimit-local",
