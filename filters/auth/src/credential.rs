@@ -35,11 +35,7 @@ impl RequestView {
             name.make_ascii_lowercase();
         }
         let text = |name: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default()
+            headers.iter().find(|(k, _)| k == name).map(|(_, v)| weir_sdk::host::text(v)).unwrap_or_default()
         };
         RequestView { method: text(":method"), path: text(":path"), authority: text(":authority"), headers }
     }
@@ -149,7 +145,7 @@ pub fn extract(request: &RequestView, settings: &Settings, policy: &Policy) -> O
 }
 
 fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    weir_sdk::host::text(bytes)
 }
 
 /// `value` without `prefix` (compared case-insensitively), or `None` when it lacks it.

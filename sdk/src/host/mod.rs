@@ -32,7 +32,7 @@ impl Value {
 
     /// The value as (lossy) UTF-8.
     pub fn to_string_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.0).into_owned()
+        text(&self.0)
     }
 
     /// An 8-byte little-endian integer (how Envoy encodes integer properties).
@@ -79,14 +79,16 @@ pub fn headers(map: MapType) -> Result<Vec<(String, Value)>, Status> {
     let s = unsafe { raw::proxy_get_header_map_pairs(map.raw(), &mut ptr, &mut size) };
     let bytes = owned(s, ptr, size)?.unwrap_or_default();
     let pairs = weir_abi::decode_pairs(&bytes.0).map_err(|_| Status::SerializationFailure)?;
-    Ok(pairs.into_iter().map(|(k, v)| (name_text(k), Value(v.to_vec()))).collect())
+    Ok(pairs.into_iter().map(|(k, v)| (text(k), Value(v.to_vec()))).collect())
 }
 
-/// A header name as text (names are ASCII in practice: the fast check first).
-fn name_text(name: &[u8]) -> String {
-    match std::str::from_utf8(name) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(name).into_owned(),
+/// Bytes as text, invalid UTF-8 replaced by U+FFFD. Header names and values are ASCII in
+/// practice, so the fast validity check runs first (`String::from_utf8_lossy` walks the bytes
+/// one by one even when they are all valid).
+pub fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(valid) => valid.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 
