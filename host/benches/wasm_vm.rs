@@ -8,7 +8,9 @@
 //!   `set_only_100` split the pair;
 //! - `instantiate_warm/*`: a new VM from the module's `InstancePre` (store, instance,
 //!   exports, `_initialize`), plus root context and configure for a real filter;
-//! - `compile_cold/*`: Cranelift compilation + linking of a module (no cache).
+//! - `compile_cold/*`: Cranelift compilation + linking of a module (no cache);
+//! - `compile_cached/*`: the same module from the on-disk cache (`--module-cache`): hash,
+//!   load the compiled artifact, link (what a restart pays).
 //!
 //! Memory per idle VM is printed by the `vm_memory` bench.
 
@@ -87,6 +89,20 @@ fn compile(c: &mut Criterion) {
             println!("{name}.wasm: {} KiB", bytes.len() / 1024);
             group.bench_function(name.replace('-', "_"), |b| {
                 b.iter(|| runtime.compile(name, black_box(&bytes)).unwrap())
+            });
+        }
+    }
+    group.finish();
+    let mut group = c.benchmark_group("compile_cached");
+    let dir = tempfile::tempdir().unwrap();
+    let cached = weir_host::wasm::WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
+    for name in ["header-rewrite", "auth"] {
+        if let Some((_, bytes)) = common::built_filter(name) {
+            drop(cached.compile(name, &bytes).unwrap());
+            // Each compiled module is dropped at once, so the next call finds none in memory
+            // and loads the one on disk.
+            group.bench_function(name.replace('-', "_"), |b| {
+                b.iter(|| cached.compile(name, black_box(&bytes)).unwrap())
             });
         }
     }
