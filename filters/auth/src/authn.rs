@@ -7,12 +7,12 @@
 
 use std::rc::Rc;
 
-use crate::claims;
+use crate::admission::Admission;
 use crate::config::{Method, Policy};
 use crate::credential::{self, Credential, Location, RequestView};
 use crate::denial::{self, Denial};
 use crate::jwks::KeySet;
-use crate::jwt::{self, JwtError, Token};
+use crate::jwt::{self, JwtError};
 use crate::provider::{self, Keys};
 use crate::settings::Settings;
 use crate::verified::Verified;
@@ -74,39 +74,40 @@ pub fn decide(
     if bypassed(policy, request) {
         return Outcome::Bypass;
     }
-    let realm = denial::realm(settings, request);
+    // Only a refusal needs the realm: it is worked out then.
+    let realm = || denial::realm(settings, request);
     let Some(presented) = credential::extract(request, settings, policy) else {
         if policy.allow_missing {
             return Outcome::Anonymous;
         }
-        return Outcome::Deny(denial::missing(settings, policy, &realm));
+        return Outcome::Deny(denial::missing(settings, policy, &realm()));
     };
     let method = presented.method;
     let consumer = match presented.credential {
         Credential::TooLong if method == Method::Jwt => {
-            return Outcome::Deny(denial::bad_token(JwtError::TooLong, &realm));
+            return Outcome::Deny(denial::bad_token(JwtError::TooLong, &realm()));
         }
         Credential::TooLong => {
-            return Outcome::Deny(denial::invalid(method, &realm, "Credential is too long"));
+            return Outcome::Deny(denial::invalid(method, &realm(), "Credential is too long"));
         }
         Credential::BasicMalformed => {
-            return Outcome::Deny(denial::invalid(method, &realm, "Basic credentials are malformed"));
+            return Outcome::Deny(denial::invalid(method, &realm(), "Basic credentials are malformed"));
         }
         Credential::Jwt(token) => {
-            let presented = Presented { token, location: presented.location, policy, realm };
+            let presented = Presented { token, location: presented.location, policy, realm: &realm };
             return jwt_outcome(settings, presented, now, remote);
         }
         Credential::Basic(user, password) => match settings.store.basic(&user, &password) {
             Some(c) => c,
-            None => return Outcome::Deny(denial::invalid(method, &realm, "Invalid username or password")),
+            None => return Outcome::Deny(denial::invalid(method, &realm(), "Invalid username or password")),
         },
         Credential::ApiKey(key) => match settings.store.api_key(&key) {
             Some(c) => c,
-            None => return Outcome::Deny(denial::invalid(method, &realm, "Invalid API key")),
+            None => return Outcome::Deny(denial::invalid(method, &realm(), "Invalid API key")),
         },
     };
     if let Err(why) = denial::authorize(policy, Some(&consumer.name), &consumer.scopes) {
-        return Outcome::Deny(denial::forbidden(method, &why, &realm));
+        return Outcome::Deny(denial::forbidden(method, &why, &realm()));
     }
     Outcome::Allow(Grant {
         method,
@@ -121,11 +122,12 @@ pub fn resume(settings: &Settings, waiting: Waiting, now: u64, keys: Option<Rc<K
     let Some(keys) = keys else {
         return Outcome::Deny(denial::bad_token(JwtError::JwksUnavailable, &waiting.realm));
     };
+    let realm = || waiting.realm.clone();
     let presented = Presented {
         token: waiting.token,
         location: waiting.location,
         policy: &waiting.policy,
-        realm: waiting.realm,
+        realm: &realm,
     };
     jwt_outcome(settings, presented, now, &|_| Some(keys.clone()))
 }
@@ -135,11 +137,12 @@ struct Presented<'a> {
     token: String,
     location: Location,
     policy: &'a Policy,
-    realm: String,
+    /// The realm of a refusal (worked out only for one).
+    realm: &'a dyn Fn() -> String,
 }
 
 fn jwt_outcome(settings: &Settings, presented: Presented<'_>, now: u64, remote: RemoteKeys<'_>) -> Outcome {
-    let deny = |e: JwtError| Outcome::Deny(denial::bad_token(e, &presented.realm));
+    let deny = |e: JwtError| Outcome::Deny(denial::bad_token(e, &(presented.realm)()));
     let Some(jwt) = &settings.jwt else { return deny(JwtError::UnknownIssuer) };
     let keys_of = |index: usize| match jwt.providers.get(index).map(|p| &p.keys) {
         Some(Keys::Local(keys)) => Some(keys.clone()),
@@ -150,7 +153,7 @@ fn jwt_outcome(settings: &Settings, presented: Presented<'_>, now: u64, remote: 
     if let Some(hit) = jwt.verified.get(&presented.token)
         && keys_of(hit.provider).is_some_and(|keys| Rc::ptr_eq(&keys, &hit.keys))
     {
-        return admit(settings, hit.provider, &hit.token, &presented, now);
+        return admit(settings, hit.provider, &hit.admission, &presented, now);
     }
     let token = match jwt::parse(&presented.token) {
         Ok(token) => token,
@@ -173,51 +176,42 @@ fn jwt_outcome(settings: &Settings, presented: Presented<'_>, now: u64, remote: 
             token: presented.token,
             location: presented.location,
             policy: presented.policy.clone(),
-            realm: presented.realm,
+            realm: (presented.realm)(),
         });
     };
     if let Err(e) = jwt::verify(&token, &keys) {
         return deny(e);
     }
-    let token = Rc::new(token);
-    jwt.verified.insert(&presented.token, Verified { provider: index, keys, token: token.clone() });
-    admit(settings, index, &token, &presented, now)
+    let admission = Rc::new(Admission::of(provider, &token));
+    let verified = Verified { provider: index, keys, token: Rc::new(token), admission: admission.clone() };
+    jwt.verified.insert(&presented.token, verified);
+    admit(settings, index, &admission, &presented, now)
 }
 
 /// The checks after the signature, made on every request: times, audience, route policy;
 /// then what to tell the upstream.
-fn admit(settings: &Settings, index: usize, token: &Token, presented: &Presented<'_>, now: u64) -> Outcome {
-    let realm = &presented.realm;
+fn admit(
+    settings: &Settings,
+    index: usize,
+    admission: &Admission,
+    presented: &Presented<'_>,
+    now: u64,
+) -> Outcome {
+    let realm = presented.realm;
     let Some(provider) = settings.jwt.as_ref().and_then(|jwt| jwt.providers.get(index)) else {
-        return Outcome::Deny(denial::bad_token(JwtError::UnknownIssuer, realm));
+        return Outcome::Deny(denial::bad_token(JwtError::UnknownIssuer, &realm()));
     };
-    if let Err(e) = jwt::check_times(&token.claims, now, provider.skew, provider.require_exp)
-        .and_then(|()| jwt::check_audience(&token.claims, &provider.audiences))
-    {
-        return Outcome::Deny(denial::bad_token(e, realm));
+    if let Err(e) = admission.check(provider, now) {
+        return Outcome::Deny(denial::bad_token(e, &realm()));
     }
-    let consumer = claims::get(&token.claims, &provider.consumer_claim).and_then(claims::header_text);
-    if let Err(why) = denial::authorize(presented.policy, consumer.as_deref(), &claims::scopes(&token.claims))
-    {
-        return Outcome::Deny(denial::forbidden(Method::Jwt, &why, realm));
-    }
-    let mut headers: Vec<(String, String)> = provider
-        .claim_to_headers
-        .iter()
-        .filter_map(|c| {
-            Some((
-                c.header_name.clone(),
-                claims::get(&token.claims, &c.claim_name).and_then(claims::header_text)?,
-            ))
-        })
-        .collect();
-    if let Some(name) = &provider.payload_header {
-        headers.push((name.clone(), token.payload_b64.clone()));
+    let consumer = admission.consumer.as_deref();
+    if let Err(why) = denial::authorize(presented.policy, consumer, &admission.scopes) {
+        return Outcome::Deny(denial::forbidden(Method::Jwt, &why, &realm()));
     }
     Outcome::Allow(Grant {
         method: Method::Jwt,
-        consumer,
-        headers,
+        consumer: admission.consumer.clone(),
+        headers: admission.headers.clone(),
         strip: strip(settings, presented.location.clone()),
     })
 }
@@ -234,14 +228,17 @@ pub fn bypassed(policy: &Policy, request: &RequestView) -> bool {
         return true;
     }
     if policy.bypass_cors_preflight
-        && request.method == "OPTIONS"
+        && request.method() == "OPTIONS"
         && request.header("origin").is_some()
         && request.header("access-control-request-method").is_some()
     {
         return true;
     }
+    if policy.bypass_paths.is_empty() {
+        return false;
+    }
     let path = request.path_only();
-    if policy.bypass_paths.is_empty() || !plain_path(path) {
+    if !plain_path(path) {
         return false;
     }
     policy.bypass_paths.iter().any(|p| match p.strip_suffix('*') {

@@ -2,6 +2,9 @@
 //! then `jwt.from_params`), then HTTP Basic, then an API key (header, then query). The first
 //! one present decides; a failing credential is not rescued by another one.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use percent_encoding::percent_decode_str;
@@ -16,15 +19,15 @@ const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// The request as the filter sees it: method, path, authority and headers (names lower-case).
-#[derive(Debug, Clone, Default)]
+/// Read from the host on demand: most requests need one header (the credential's), so the
+/// whole map is not copied into the VM.
+#[derive(Debug, Default)]
 pub struct RequestView {
-    /// `:method`.
-    pub method: String,
-    /// `:path`, with the query.
-    pub path: String,
-    /// `:authority`.
-    pub authority: String,
-    headers: Vec<(String, Vec<u8>)>,
+    /// Given pairs (tests, native use); `None`: the effective context's request headers.
+    pairs: Option<Vec<(String, Vec<u8>)>>,
+    method: OnceCell<String>,
+    path: OnceCell<String>,
+    authority: OnceCell<String>,
 }
 
 impl RequestView {
@@ -34,25 +37,56 @@ impl RequestView {
         for (name, _) in &mut headers {
             name.make_ascii_lowercase();
         }
-        let text = |name: &str| {
-            headers.iter().find(|(k, _)| k == name).map(|(_, v)| weir_sdk::host::text(v)).unwrap_or_default()
-        };
-        RequestView { method: text(":method"), path: text(":path"), authority: text(":authority"), headers }
+        RequestView { pairs: Some(headers), ..RequestView::default() }
     }
 
-    /// First value of a header.
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
+    /// The request headers of the effective context, read when first needed.
+    pub fn from_host() -> RequestView {
+        RequestView::default()
+    }
+
+    /// First value of a header (`name` lower-case). A header the host cannot give is absent.
+    pub fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
+        match &self.pairs {
+            Some(pairs) => pairs.iter().find(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_slice())),
+            None => match weir_sdk::host::header(weir_sdk::MapType::HttpRequestHeaders, name) {
+                Ok(value) => value.map(|v| Cow::Owned(v.0)),
+                Err(status) => {
+                    log::warn!("auth: cannot read request header {name}: {status:?}");
+                    None
+                }
+            },
+        }
+    }
+
+    fn text<'a>(&self, cell: &'a OnceCell<String>, name: &str) -> &'a str {
+        cell.get_or_init(|| self.header(name).map(|v| weir_sdk::host::text(&v)).unwrap_or_default())
+    }
+
+    /// `:method`.
+    pub fn method(&self) -> &str {
+        self.text(&self.method, ":method")
+    }
+
+    /// `:path`, with the query.
+    pub fn path(&self) -> &str {
+        self.text(&self.path, ":path")
+    }
+
+    /// `:authority`.
+    pub fn authority(&self) -> &str {
+        self.text(&self.authority, ":authority")
     }
 
     /// The path without its query.
     pub fn path_only(&self) -> &str {
-        self.path.split_once('?').map_or(self.path.as_str(), |(p, _)| p)
+        let path = self.path();
+        path.split_once('?').map_or(path, |(p, _)| p)
     }
 
     /// First value of a query parameter, percent-decoded (`+` stays `+`, as in Envoy).
     pub fn query_param(&self, name: &str) -> Option<Vec<u8>> {
-        let (_, query) = self.path.split_once('?')?;
+        let (_, query) = self.path().split_once('?')?;
         query.split('&').find_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             (percent_decode_str(k).collect::<Vec<u8>>() == name.as_bytes())
@@ -104,7 +138,7 @@ pub fn extract(request: &RequestView, settings: &Settings, policy: &Policy) -> O
     if let Some(jwt) = settings.jwt.as_ref().filter(|_| usable(Method::Jwt)) {
         for location in &jwt.from_headers {
             let Some(value) = request.header(&location.name) else { continue };
-            let Some(token) = strip_prefix(value, &location.value_prefix) else { continue };
+            let Some(token) = strip_prefix(&value, &location.value_prefix) else { continue };
             let token = token.trim_ascii();
             if token.is_empty() {
                 continue;
@@ -121,7 +155,8 @@ pub fn extract(request: &RequestView, settings: &Settings, policy: &Policy) -> O
         }
     }
     if usable(Method::Basic)
-        && let Some(encoded) = request.header("authorization").and_then(|v| strip_scheme(v, b"basic"))
+        && let Some(value) = request.header("authorization")
+        && let Some(encoded) = strip_scheme(&value, b"basic")
     {
         let credential = if encoded.len() > max { Credential::TooLong } else { basic(encoded) };
         return found(Method::Basic, credential, Location::Header("authorization".into()));

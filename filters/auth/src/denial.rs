@@ -42,7 +42,7 @@ pub fn realm(settings: &Settings, request: &RequestView) -> String {
     if let Some(realm) = &settings.realm {
         return realm.clone();
     }
-    let authority = request.authority.as_str();
+    let authority = request.authority();
     let host = match authority.rsplit_once(':') {
         Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => authority,

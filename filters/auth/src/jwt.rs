@@ -131,20 +131,41 @@ pub fn parse(token: &str) -> Result<Token, JwtError> {
     })
 }
 
+/// A token's `exp` and `nbf` (seconds since the epoch), when present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// `exp`.
+    pub exp: Option<u64>,
+    /// `nbf`.
+    pub nbf: Option<u64>,
+}
+
+impl Window {
+    /// Whether `now` is inside the window, with `skew` seconds of leeway either side.
+    pub fn check(self, now: u64, skew: u64, require_exp: bool) -> Result<(), JwtError> {
+        match self.exp {
+            Some(exp) if now > exp.saturating_add(skew) => return Err(JwtError::Expired),
+            None if require_exp => return Err(JwtError::MissingExpiration),
+            _ => {}
+        }
+        if self.nbf.is_some_and(|nbf| now.saturating_add(skew) < nbf) {
+            return Err(JwtError::NotYetValid);
+        }
+        Ok(())
+    }
+}
+
+/// The token's validity window; `BadTimeClaim` when `exp` or `nbf` is not a number.
+pub fn window(claims: &Claims) -> Result<Window, JwtError> {
+    let exp = claims::numeric_date(claims, "exp").map_err(|_| JwtError::BadTimeClaim)?;
+    let nbf = claims::numeric_date(claims, "nbf").map_err(|_| JwtError::BadTimeClaim)?;
+    Ok(Window { exp, nbf })
+}
+
 /// Checks `exp` and `nbf` against `now` (seconds since the epoch) with `skew` seconds of
 /// leeway, as Envoy: expired when `now > exp + skew`, early when `now + skew < nbf`.
 pub fn check_times(claims: &Claims, now: u64, skew: u64, require_exp: bool) -> Result<(), JwtError> {
-    let exp = claims::numeric_date(claims, "exp").map_err(|_| JwtError::BadTimeClaim)?;
-    let nbf = claims::numeric_date(claims, "nbf").map_err(|_| JwtError::BadTimeClaim)?;
-    match exp {
-        Some(exp) if now > exp.saturating_add(skew) => return Err(JwtError::Expired),
-        None if require_exp => return Err(JwtError::MissingExpiration),
-        _ => {}
-    }
-    if nbf.is_some_and(|nbf| now.saturating_add(skew) < nbf) {
-        return Err(JwtError::NotYetValid);
-    }
-    Ok(())
+    window(claims)?.check(now, skew, require_exp)
 }
 
 /// Checks that the token names one of `accepted` (nothing to check when empty).

@@ -18,6 +18,7 @@
 //! Module map: [`config`] (what operators write) → [`settings`] (checked) → [`authn`] (the
 //! decision, pure) → `stream` / `root` (hostcalls).
 
+pub mod admission;
 pub mod authn;
 pub mod claims;
 pub mod config;

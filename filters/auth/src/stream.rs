@@ -32,8 +32,7 @@ impl Stream {
     fn judge(&mut self) -> Result<Action, String> {
         let shared = self.shared.clone();
         let settings = &shared.settings;
-        let pairs = host::headers(REQUEST).map_err(|s| format!("reading request headers: {s:?}"))?;
-        let request = RequestView::new(pairs.into_iter().map(|(k, v)| (k, v.0)).collect());
+        let request = RequestView::from_host();
         for name in &settings.identity_headers {
             host::remove_header(REQUEST, name).map_err(|s| format!("removing {name}: {s:?}"))?;
         }
@@ -43,8 +42,8 @@ impl Stream {
             let route = host::property(&["xds", "route_name"]).ok().flatten().map(|v| v.to_string_lossy());
             let key = RequestKey {
                 route: route.unwrap_or_default(),
-                authority: request.authority.clone(),
-                path: request.path.clone(),
+                authority: request.authority().to_string(),
+                path: request.path().to_string(),
             };
             &settings.rules.select(&key).policy
         };

@@ -5,7 +5,9 @@
 //! Per-route overrides come from `rules` ([`weir_sdk::rules::Rules`]). Every field is
 //! described in the README.
 
+use std::cell::OnceCell;
 use std::num::NonZeroU32;
+use std::rc::Rc;
 
 use serde::Deserialize;
 
@@ -63,6 +65,9 @@ pub struct Config {
     /// Global mode: where the Rate Limit Service is and how to treat its failures.
     #[serde(default)]
     pub global: Option<GlobalConfig>,
+    /// The default bucket's shared-data key, worked out on first use (not configurable).
+    #[serde(skip)]
+    pub(crate) default_key: OnceCell<Rc<str>>,
 }
 
 /// Where the decision is made.

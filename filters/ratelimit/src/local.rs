@@ -7,6 +7,8 @@
 //! token denies the request; buckets after it are not touched, tokens taken before it are not
 //! returned (as Envoy).
 
+use std::rc::Rc;
+
 use crate::actions::Descriptor;
 use crate::bucket::{BucketSpec, Take};
 use crate::config::{Config, DescriptorBucket, OnContention};
@@ -17,7 +19,7 @@ use crate::store::{BucketStore, Checked, take_token};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketRef {
     /// Shared-data key.
-    pub key: String,
+    pub key: Rc<str>,
     /// Parameters.
     pub spec: BucketSpec,
 }
@@ -43,14 +45,15 @@ pub fn buckets(config: &Config, descriptors: &[Descriptor]) -> Vec<BucketRef> {
         if let Some(pattern) = config.descriptors.iter().find(|p| matches(p, descriptor)) {
             matched = true;
             let spec = pattern.token_bucket.spec();
-            push(BucketRef { key: keys::descriptor_key(&config.scope, &spec, descriptor), spec });
+            push(BucketRef { key: keys::descriptor_key(&config.scope, &spec, descriptor).into(), spec });
         }
     }
     if let Some(default) = &config.token_bucket
         && (!matched || config.always_consume_default_token_bucket)
     {
         let spec = default.spec();
-        push(BucketRef { key: keys::default_key(&config.scope, &spec), spec });
+        let key = config.default_key.get_or_init(|| keys::default_key(&config.scope, &spec).into());
+        push(BucketRef { key: key.clone(), spec });
     }
     out
 }

@@ -109,6 +109,14 @@ pub struct Config {
     /// The customer id used for requests without one when `on_missing_customer` is
     /// `default` (required then).
     pub default_customer: Option<String>,
+    /// `cluster_pattern` split around `{index}` (derived).
+    pub cluster_parts: Vec<String>,
+    /// `<runtime_prefix>.total_hosts` (derived).
+    pub total_key: String,
+    /// `<runtime_prefix>.default_shard_size` (derived).
+    pub default_size_key: String,
+    /// `<runtime_prefix>.customer.` (derived; the per-customer key is this, the id, `.shard_size`).
+    pub customer_key_prefix: String,
 }
 
 impl TryFrom<RawConfig> for Config {
@@ -145,8 +153,12 @@ impl TryFrom<RawConfig> for Config {
             shard_size: raw.shard_size,
             max_total_hosts: raw.max_total_hosts,
             seed: raw.seed,
+            total_key: format!("{}.total_hosts", raw.runtime_prefix),
+            default_size_key: format!("{}.default_shard_size", raw.runtime_prefix),
+            customer_key_prefix: format!("{}.customer.", raw.runtime_prefix),
             runtime_prefix: raw.runtime_prefix,
             cluster_header: raw.cluster_header.to_ascii_lowercase(),
+            cluster_parts: raw.cluster_pattern.split("{index}").map(str::to_string).collect(),
             cluster_pattern: raw.cluster_pattern,
             hosts_header: raw.hosts_header.to_ascii_lowercase(),
             config_header: raw.config_header.to_ascii_lowercase(),

@@ -8,11 +8,12 @@ use std::rc::Rc;
 use weir_sdk::BufferType;
 use weir_sdk::prelude::*;
 
+use crate::cache::ShardCache;
 use crate::config::{Config, OnMissingCustomer};
+use crate::hash;
 use crate::headers::{hashed_path, shard_headers};
 use crate::metrics::Metrics;
 use crate::params::{Resolved, resolve};
-use crate::shard::assign;
 
 /// The root context: parses the configuration and hands it to each request.
 #[derive(Default)]
@@ -22,6 +23,8 @@ pub struct Root {
     /// The runtime snapshot version for which invalid values were last logged (they are
     /// logged once per version, counted on every request).
     warned: Rc<Cell<Option<u64>>>,
+    /// Shards computed on this worker.
+    shards: Rc<ShardCache>,
 }
 
 impl Context for Root {}
@@ -56,6 +59,7 @@ impl RootContext for Root {
             rules: self.rules.clone(),
             metrics: self.metrics,
             warned: self.warned.clone(),
+            shards: self.shards.clone(),
             response: Vec::new(),
         }))
     }
@@ -70,6 +74,7 @@ struct ShuffleShard {
     rules: Option<Rc<Rules<Config>>>,
     metrics: Metrics,
     warned: Rc<Cell<Option<u64>>>,
+    shards: Rc<ShardCache>,
     /// Headers to copy onto the response (when `response_headers`).
     response: Vec<(String, String)>,
 }
@@ -99,11 +104,14 @@ impl HttpContext for ShuffleShard {
         self.account(&resolved, snapshot.as_ref().map(|s| s.version));
         let path = self.request_header(":path").unwrap_or_default();
         let path = hashed_path(&path, config.hash_query);
-        let Some(assignment) = assign(&customer, path, config.seed, resolved.total, resolved.size) else {
+        // `shard::assign`, with the shard from the per-worker cache.
+        let customer_key = hash::customer_key(&customer, config.seed);
+        let cached = self.shards.get(customer_key, resolved.total, resolved.size);
+        let Some(host) = cached.shard.pick(hash::request_key(path, customer_key)) else {
             // Unreachable: `resolve` never gives total 0. Refuse rather than route unchecked.
             return self.fail(config, "no host to choose from");
         };
-        let headers = shard_headers(config, &assignment, &resolved);
+        let headers = shard_headers(config, host, &cached.hosts, &resolved);
         for (name, value) in &headers {
             if let Err(status) = host::set_header(MapType::HttpRequestHeaders, name, value.as_bytes()) {
                 log::error!("shuffle-shard: cannot set request header {name}: {status:?}");
@@ -114,7 +122,7 @@ impl HttpContext for ShuffleShard {
             }
         }
         if config.response_headers {
-            self.response = headers;
+            self.response = headers.into_iter().map(|(name, value)| (name.to_string(), value)).collect();
         }
         self.metrics.routed.inc();
         Action::Continue
@@ -155,7 +163,13 @@ impl ShuffleShard {
     fn customer_id(&self, config: &Config) -> Option<Vec<u8>> {
         let value = self.request_header(&config.header)?;
         let trimmed = value.trim_ascii();
-        (!trimmed.is_empty()).then(|| trimmed.to_vec())
+        if trimmed.is_empty() {
+            None
+        } else if trimmed.len() == value.len() {
+            Some(value)
+        } else {
+            Some(trimmed.to_vec())
+        }
     }
 
     /// A request header's bytes; a refused hostcall is logged, counted and read as absent.

@@ -3,31 +3,65 @@
 
 use crate::config::Config;
 use crate::params::Resolved;
-use crate::shard::Assignment;
 
-/// The cluster of host `index`: `pattern` with every `{index}` replaced (`shard-{index}` →
-/// `shard-7`).
-pub fn cluster_name(pattern: &str, index: u32) -> String {
-    pattern.replace("{index}", &index.to_string())
+/// The cluster of host `index`: the pattern (given as its parts around `{index}`, see
+/// [`Config::cluster_parts`]) with every `{index}` replaced (`shard-{index}` → `shard-7`).
+pub fn cluster_name(parts: &[String], index: u32) -> String {
+    let mut out = String::with_capacity(parts.iter().map(String::len).sum::<usize>() + 10);
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            push_u32(&mut out, index);
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// Appends `n` in decimal (without the formatting machinery, which is slow in Wasm).
+pub fn push_u32(out: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|d| char::from(*d)));
 }
 
 /// A shard's host indices, ascending, comma-separated without spaces (`3,7,9`).
 pub fn hosts_list(hosts: &[u32]) -> String {
     let mut sorted = hosts.to_vec();
     sorted.sort_unstable();
-    sorted.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+    let mut out = String::with_capacity(sorted.len() * 4);
+    for (i, host) in sorted.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_u32(&mut out, *host);
+    }
+    out
 }
 
-/// The headers of one routed request, as (name, value) pairs; disabled headers (empty name)
-/// are left out.
-pub fn shard_headers(config: &Config, assignment: &Assignment, resolved: &Resolved) -> Vec<(String, String)> {
-    let mut out =
-        vec![(config.cluster_header.clone(), cluster_name(&config.cluster_pattern, assignment.host))];
+/// The headers of one routed request to `host` of a shard whose `x-shard-hosts` text is
+/// `hosts`, as (name, value) pairs; disabled headers (empty name) are left out.
+pub fn shard_headers<'c>(
+    config: &'c Config,
+    host: u32,
+    hosts: &str,
+    resolved: &Resolved,
+) -> Vec<(&'c str, String)> {
+    let mut out = Vec::with_capacity(3);
+    out.push((config.cluster_header.as_str(), cluster_name(&config.cluster_parts, host)));
     if !config.hosts_header.is_empty() {
-        out.push((config.hosts_header.clone(), hosts_list(assignment.shard.ranked())));
+        out.push((config.hosts_header.as_str(), hosts.to_string()));
     }
     if !config.config_header.is_empty() {
-        out.push((config.config_header.clone(), resolved.to_string()));
+        out.push((config.config_header.as_str(), resolved.render()));
     }
     out
 }
@@ -48,9 +82,12 @@ mod tests {
 
     #[test]
     fn renders_names_and_lists() {
-        assert_eq!(cluster_name("shard-{index}", 7), "shard-7");
-        assert_eq!(cluster_name("pool-{index}.{index}", 2), "pool-2.2");
-        assert_eq!(hosts_list(&[9, 3, 7]), "3,7,9");
+        let parts = |p: &str| p.split("{index}").map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(cluster_name(&parts("shard-{index}"), 7), "shard-7");
+        assert_eq!(cluster_name(&parts("pool-{index}.{index}"), 2), "pool-2.2");
+        assert_eq!(cluster_name(&parts("{index}"), 4_294_967_295), "4294967295");
+        assert_eq!(cluster_name(&parts("s{index}"), 0), "s0");
+        assert_eq!(hosts_list(&[9, 3, 7, 10, 0]), "0,3,7,9,10");
         assert_eq!(hosts_list(&[]), "");
         assert_eq!(hashed_path(b"/a/b?x=1", false), b"/a/b");
         assert_eq!(hashed_path(b"/a/b?x=1", true), b"/a/b?x=1");
@@ -64,7 +101,7 @@ mod tests {
                 .unwrap();
         let assignment = crate::shard::assign(b"c", b"/", 0, 4, 1).unwrap();
         let resolved = crate::params::resolve(None, Some("c"), &config);
-        let headers = shard_headers(&config, &assignment, &resolved);
+        let headers = shard_headers(&config, assignment.host, "0", &resolved);
         assert_eq!(headers.len(), 1);
         assert_eq!(headers[0].0, "x-shard-cluster");
     }

@@ -16,6 +16,7 @@
 //! config precedence) and [`headers`] (header values) are pure and tested natively;
 //! [`config`] is the typed configuration; `filter` and [`metrics`] talk to the host.
 
+pub mod cache;
 pub mod config;
 mod filter;
 pub mod hash;

@@ -17,6 +17,7 @@ use std::fmt;
 use weir_sdk::runtime::Snapshot;
 
 use crate::config::Config;
+use crate::headers::push_u32;
 
 /// Where the shard size came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,20 +77,28 @@ pub struct Resolved {
 
 /// The `x-shard-config` value: `total=10;size=3;source=runtime;total_source=runtime`, with
 /// `;clamped=true` appended when the size was clamped.
+impl Resolved {
+    /// The `x-shard-config` value (built without the formatting machinery, slow in Wasm).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(64);
+        out.push_str("total=");
+        push_u32(&mut out, self.total);
+        out.push_str(";size=");
+        push_u32(&mut out, self.size);
+        out.push_str(";source=");
+        out.push_str(self.size_source.as_str());
+        out.push_str(";total_source=");
+        out.push_str(self.total_source.as_str());
+        if self.clamped {
+            out.push_str(";clamped=true");
+        }
+        out
+    }
+}
+
 impl fmt::Display for Resolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "total={};size={};source={};total_source={}",
-            self.total,
-            self.size,
-            self.size_source.as_str(),
-            self.total_source.as_str()
-        )?;
-        if self.clamped {
-            f.write_str(";clamped=true")?;
-        }
-        Ok(())
+        f.write_str(&self.render())
     }
 }
 
@@ -104,25 +113,26 @@ fn lookup(snapshot: Option<&Snapshot>, key: &str, max: u32) -> Option<Result<u32
 /// Resolves total and shard size for `customer` (`None` when the id is not UTF-8: the
 /// per-customer key is then not consulted).
 pub fn resolve(snapshot: Option<&Snapshot>, customer: Option<&str>, config: &Config) -> Resolved {
-    let prefix = &config.runtime_prefix;
     let mut invalid = Vec::new();
-    let mut consult = |key: String, max: u32| match lookup(snapshot, &key, max) {
+    let mut consult = |key: &str, max: u32| match lookup(snapshot, key, max) {
         Some(Ok(n)) => Some(n),
         Some(Err(())) => {
-            invalid.push(key);
+            invalid.push(key.to_string());
             None
         }
         None => None,
     };
-    let (total, total_source) = match consult(format!("{prefix}.total_hosts"), config.max_total_hosts) {
+    let (total, total_source) = match consult(&config.total_key, config.max_total_hosts) {
         Some(n) => (n, TotalSource::Runtime),
         None => (config.total_hosts, TotalSource::Config),
     };
-    let customer_size =
-        customer.and_then(|id| consult(format!("{prefix}.customer.{id}.shard_size"), u32::MAX));
+    // The per-customer key is built only when there are runtime values to look it up in.
+    let customer_size = customer
+        .filter(|_| snapshot.is_some_and(|s| !s.values.is_empty()))
+        .and_then(|id| consult(&format!("{}{id}.shard_size", config.customer_key_prefix), u32::MAX));
     let (size, size_source) = match customer_size {
         Some(n) => (n, SizeSource::Customer),
-        None => match consult(format!("{prefix}.default_shard_size"), u32::MAX) {
+        None => match consult(&config.default_size_key, u32::MAX) {
             Some(n) => (n, SizeSource::Runtime),
             None => (config.shard_size, SizeSource::Config),
         },
