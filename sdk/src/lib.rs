@@ -16,12 +16,15 @@
 //!   hosts, cached per VM and refreshed when their version moves;
 //! - [`shared`]: compare-and-swap updates of shared data with bounded retries;
 //! - [`metrics`]: counter, gauge and histogram handles defined once;
-//! - [`reply`]: local replies in one call.
+//! - [`reply`]: local replies in one call;
+//! - [`alloc`]: a size-class allocator, the filters' global allocator on wasm32 (feature
+//!   `fast-alloc`, on by default).
 //!
 //! Filters are testable without Envoy: `weir_host::testing` runs a compiled filter in-process
 //! on the weir host (see its docs). The order of callbacks and the meaning of their return
 //! values are in `docs/lifecycle.md`.
 
+pub mod alloc;
 pub mod config;
 pub mod host;
 pub mod metrics;
@@ -32,6 +35,12 @@ pub mod runtime;
 pub mod shared;
 
 pub use proxy_wasm;
+
+/// Small blocks from size classes, the rest from dlmalloc (see [`alloc`]). Off with
+/// `default-features = false` for a filter that brings its own allocator.
+#[cfg(all(target_arch = "wasm32", feature = "fast-alloc"))]
+#[global_allocator]
+static ALLOCATOR: alloc::SizeClasses = alloc::SizeClasses::new();
 pub use weir_abi::{BufferType, MapType, MetricType, Status, StreamType};
 
 /// The usual imports for a filter.
