@@ -310,6 +310,27 @@ impl Body for FilteredBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        // The callbacks of one poll are one run (see `Chain::end_run`).
+        self.chain.end_run();
+        let frame = self.as_mut().poll_frame_run(cx);
+        self.chain.end_run();
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended && self.out.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+impl FilteredBody {
+    fn poll_frame_run(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         loop {
             if let Some(frame) = this.out.pop_front() {
@@ -416,14 +437,6 @@ impl Body for FilteredBody {
                 }
             }
         }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.ended && self.out.is_empty()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
     }
 }
 

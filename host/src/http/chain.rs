@@ -6,13 +6,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use weir_abi::HeadersStatus;
 
 use super::{LocalReply, StreamShared};
 use crate::config::FailurePolicy;
-use crate::plugin::PluginHandle;
+use crate::plugin::{PluginHandle, PluginStats};
 use crate::wasm::{Vm, VmError};
 
 /// Why an exchange stopped flowing normally.
@@ -56,6 +57,33 @@ pub(crate) struct Slot {
     pub(crate) instance: Cell<u64>,
     pub(crate) failed: Cell<bool>,
     pub(crate) body: [RefCell<BodyState>; 2],
+    /// Callback time in this exchange, added to the plugin's stats when it ends.
+    time: CallTime,
+}
+
+/// Callbacks of one plugin in one exchange and their time, kept here and added to the
+/// process-wide stats (atomics shared by every worker) once, when the exchange ends.
+#[derive(Default)]
+struct CallTime {
+    calls: Cell<u64>,
+    ns: Cell<u64>,
+    max_ns: Cell<u64>,
+}
+
+impl CallTime {
+    fn add(&self, elapsed: Duration) {
+        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.calls.set(self.calls.get() + 1);
+        self.ns.set(self.ns.get().saturating_add(ns));
+        self.max_ns.set(self.max_ns.get().max(ns));
+    }
+
+    fn flush(&self, stats: &PluginStats) {
+        let calls = self.calls.take();
+        if calls > 0 {
+            stats.record_calls(calls, self.ns.take(), self.max_ns.take());
+        }
+    }
 }
 
 /// The plugins of one exchange and their contexts.
@@ -65,6 +93,10 @@ pub struct Chain {
     /// Plugins (indices) the response runs through, in call order.
     pub(crate) response_order: RefCell<Vec<usize>>,
     finished: Cell<bool>,
+    /// When the previous callback of the current run of consecutive callbacks ended: the next
+    /// one's start, so each callback reads the clock once. Cleared whenever the run stops
+    /// (before anything awaits, and when a phase is done).
+    clock: Cell<Option<Instant>>,
     halt: RefCell<Option<Halt>>,
     halted: tokio::sync::Notify,
     finisher: RefCell<Option<Finisher>>,
@@ -86,10 +118,12 @@ impl Chain {
                     instance: Cell::new(0),
                     failed: Cell::new(false),
                     body: Default::default(),
+                    time: CallTime::default(),
                 })
                 .collect(),
-            response_order: RefCell::new(Vec::new()),
+            response_order: RefCell::new(Vec::with_capacity(plugins.len())),
             finished: Cell::new(false),
+            clock: Cell::new(None),
             halt: RefCell::new(None),
             halted: tokio::sync::Notify::new(),
             finisher: RefCell::new(None),
@@ -119,15 +153,13 @@ impl Chain {
         if slot.failed.get() {
             return Ok(None);
         }
-        let started = std::time::Instant::now();
-        let result = match slot.handle.vm.try_borrow_mut() {
+        let result = self.timed(slot, || match slot.handle.vm.try_borrow_mut() {
             Ok(vm) if vm.instance() != slot.instance.get() => {
                 Err(VmError::Failed("the plugin's VM failed and was replaced".into()))
             }
             Ok(mut vm) => f(&mut vm, ctx),
             Err(_) => Err(VmError::Busy),
-        };
-        slot.handle.plugin.stats.record_call(started.elapsed());
+        });
         match result {
             Ok(r) => Ok(Some(r)),
             Err(error) => {
@@ -138,6 +170,21 @@ impl Chain {
                 Err(Halt::Failed { plugin, error })
             }
         }
+    }
+
+    /// Runs one guest callback of `slot`'s plugin, adding its time to the slot.
+    fn timed<R>(&self, slot: &Slot, f: impl FnOnce() -> R) -> R {
+        let started = self.clock.take().unwrap_or_else(Instant::now);
+        let result = f();
+        let ended = Instant::now();
+        self.clock.set(Some(ended));
+        slot.time.add(ended.saturating_duration_since(started));
+        result
+    }
+
+    /// Ends a run of consecutive callbacks: the next callback reads the clock for its start.
+    pub(crate) fn end_run(&self) {
+        self.clock.set(None);
     }
 
     /// Creates the plugin's HTTP context if needed. `Ok(false)`: skip it (failed VM under
@@ -179,6 +226,12 @@ impl Chain {
 
     /// Runs `proxy_on_request_headers` through the chain, waiting where a plugin pauses.
     pub async fn request_headers(&self, end_of_stream: bool) -> Result<(), Halt> {
+        let result = self.request_headers_run(end_of_stream).await;
+        self.end_run();
+        result
+    }
+
+    async fn request_headers_run(&self, end_of_stream: bool) -> Result<(), Halt> {
         for index in 0..self.slots.len() {
             if !self.ensure_context(index)? {
                 continue;
@@ -189,6 +242,7 @@ impl Chain {
             let status = self.call(index, |vm, ctx| vm.on_request_headers(ctx, count, end_of_stream))?;
             self.check(Direction::Request, index)?;
             if status.is_some_and(stops_headers) {
+                self.end_run();
                 self.wait(Direction::Request, index).await?;
             }
         }
@@ -197,13 +251,22 @@ impl Chain {
 
     /// Runs `proxy_on_response_headers` over the plugins that saw the request, last first.
     pub async fn response_headers(&self, end_of_stream: bool) -> Result<(), Halt> {
-        let order = self.response_order.borrow().clone();
-        for index in order {
+        let result = self.response_headers_run(end_of_stream).await;
+        self.end_run();
+        result
+    }
+
+    async fn response_headers_run(&self, end_of_stream: bool) -> Result<(), Halt> {
+        // By position: the order is fixed while the response headers run.
+        let plugins = self.response_order.borrow().len();
+        for position in 0..plugins {
+            let Some(index) = self.response_order.borrow().get(position).copied() else { break };
             self.stream.data.borrow_mut().continue_response = false;
             let count = self.stream.data.borrow().response_headers.as_ref().map_or(0, |h| h.len());
             let status = self.call(index, |vm, ctx| vm.on_response_headers(ctx, count, end_of_stream))?;
             self.check(Direction::Response, index)?;
             if status.is_some_and(stops_headers) {
+                self.end_run();
                 self.wait(Direction::Response, index).await?;
             }
         }
@@ -339,8 +402,16 @@ impl Chain {
                 Self::report(slot, &error);
             }
         }
+        self.flush_times();
         if let Some(finisher) = self.finisher.borrow_mut().take() {
             finisher(&self.stream.data.borrow());
+        }
+    }
+
+    /// Adds this exchange's callback times to the plugins' stats.
+    fn flush_times(&self) {
+        for slot in &self.slots {
+            slot.time.flush(&slot.handle.plugin.stats);
         }
     }
 
@@ -353,6 +424,8 @@ impl Chain {
 impl Drop for Chain {
     fn drop(&mut self) {
         self.finish();
+        // Callbacks after `finish` (none usually) are counted too.
+        self.flush_times();
     }
 }
 

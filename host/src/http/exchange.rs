@@ -190,8 +190,7 @@ impl Run {
             return self.halted(halt).await;
         }
         let route = if std::mem::take(&mut self.stream.data.borrow_mut().clear_route_cache) {
-            let headers = self.stream.data.borrow().request_headers.clone();
-            self.listener.routes.find(&headers)
+            self.listener.routes.find(&self.stream.data.borrow().request_headers)
         } else {
             route
         };

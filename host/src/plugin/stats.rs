@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
@@ -39,12 +38,11 @@ pub struct PluginStats {
 }
 
 impl PluginStats {
-    /// Counts one callback that took `elapsed`.
-    pub fn record_call(&self, elapsed: Duration) {
-        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.calls.fetch_add(1, Ordering::Relaxed);
+    /// Counts `calls` callbacks that took `ns` nanoseconds in all, the longest `max_ns`.
+    pub fn record_calls(&self, calls: u64, ns: u64, max_ns: u64) {
+        self.calls.fetch_add(calls, Ordering::Relaxed);
         self.time_ns.fetch_add(ns, Ordering::Relaxed);
-        self.max_time_ns.fetch_max(ns, Ordering::Relaxed);
+        self.max_time_ns.fetch_max(max_ns, Ordering::Relaxed);
     }
 
     /// Counts a failure. `Failed`/`Busy` (a VM that failed earlier) are not new failures.

@@ -69,36 +69,37 @@ impl PluginMetrics {
         id
     }
 
-    fn lookup(&self, id: u32) -> Option<Metric> {
-        self.metrics.read().get((id >> 2) as usize).cloned()
+    /// Runs `f` on metric `id` under the read lock (no clone: this is on every hostcall).
+    fn with<R>(&self, id: u32, f: impl FnOnce(Option<&Metric>) -> R) -> R {
+        f(self.metrics.read().get((id >> 2) as usize))
     }
 
     /// `proxy_increment_metric`: counters take positive deltas only; gauges any; histograms
     /// none.
     pub fn increment(&self, id: u32, delta: i64) -> Result<(), Status> {
         match MetricType::from_raw(id & TYPE_MASK) {
-            Some(MetricType::Counter) => match self.lookup(id) {
+            Some(MetricType::Counter) => self.with(id, |m| match m {
                 Some(Metric::Counter(c)) if delta > 0 => {
                     c.inc_by(delta as u64);
                     Ok(())
                 }
                 Some(Metric::Counter(_)) => Err(Status::BadArgument),
                 _ => Err(Status::NotFound),
-            },
-            Some(MetricType::Gauge) => match self.lookup(id) {
+            }),
+            Some(MetricType::Gauge) => self.with(id, |m| match m {
                 Some(Metric::Gauge(g)) => {
                     g.inc_by(delta);
                     Ok(())
                 }
                 _ => Err(Status::NotFound),
-            },
+            }),
             _ => Err(Status::BadArgument),
         }
     }
 
     /// `proxy_record_metric`: adds to a counter, sets a gauge, records into a histogram.
     pub fn record(&self, id: u32, value: u64) -> Result<(), Status> {
-        match self.lookup(id) {
+        self.with(id, |m| match m {
             Some(Metric::Counter(c)) if id & TYPE_MASK == MetricType::Counter.raw() => {
                 c.inc_by(value);
                 Ok(())
@@ -112,7 +113,7 @@ impl PluginMetrics {
                 Ok(())
             }
             _ => Err(Status::NotFound),
-        }
+        })
     }
 
     /// `proxy_get_metric`: counters and gauges; histograms are `BadArgument`.
@@ -120,11 +121,11 @@ impl PluginMetrics {
         if id & TYPE_MASK == MetricType::Histogram.raw() {
             return Err(Status::BadArgument);
         }
-        match self.lookup(id) {
+        self.with(id, |m| match m {
             Some(Metric::Counter(c)) if id & TYPE_MASK == MetricType::Counter.raw() => Ok(c.get()),
             Some(Metric::Gauge(g)) if id & TYPE_MASK == MetricType::Gauge.raw() => Ok(g.get() as u64),
             _ => Err(Status::NotFound),
-        }
+        })
     }
 
     /// Envoy's `/stats` text (`wasmcustom.<name>: <value>`) for counters and gauges, sorted.
@@ -133,12 +134,14 @@ impl PluginMetrics {
         let mut names: Vec<(&String, u32)> = by_name.iter().map(|((_, name), id)| (name, *id)).collect();
         names.sort();
         for (name, id) in names {
-            let line = match self.lookup(id) {
-                Some(Metric::Counter(c)) => format!("wasmcustom.{name}: {}\n", c.get()),
-                Some(Metric::Gauge(g)) => format!("wasmcustom.{name}: {}\n", g.get()),
-                Some(Metric::Histogram(_)) | None => continue,
-            };
-            out.push_str(&line);
+            let value = self.with(id, |m| match m {
+                Some(Metric::Counter(c)) => Some(c.get().to_string()),
+                Some(Metric::Gauge(g)) => Some(g.get().to_string()),
+                Some(Metric::Histogram(_)) | None => None,
+            });
+            if let Some(value) = value {
+                out.push_str(&format!("wasmcustom.{name}: {value}\n"));
+            }
         }
     }
 

@@ -90,11 +90,16 @@ pub(crate) fn copy_out(
 ) -> wasmtime::Result<Result<(), Status>> {
     let mut addr = 0u32;
     if !bytes.is_empty() {
-        let Some(malloc) = caller.data().malloc.clone() else {
+        let len = i32::try_from(bytes.len()).map_err(|_| wasmtime::Error::msg("buffer over 2 GiB"))?;
+        // Taken out for the call rather than cloned (a clone touches the type registry's
+        // reference counts on every hostcall that returns data); the guest's allocator makes
+        // no hostcalls, and the function is put back before anything else runs.
+        let Some(malloc) = caller.data_mut().malloc.take() else {
             return Ok(Err(Status::InvalidMemoryAccess));
         };
-        let len = i32::try_from(bytes.len()).map_err(|_| wasmtime::Error::msg("buffer over 2 GiB"))?;
-        let ptr = malloc.call(&mut *caller, len)?;
+        let called = malloc.call(&mut *caller, len);
+        caller.data_mut().malloc = Some(malloc);
+        let ptr = called?;
         if ptr == 0 {
             return Ok(Err(Status::InvalidMemoryAccess));
         }

@@ -2,6 +2,7 @@
 //! services hostcalls reach.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,6 +122,34 @@ pub enum ContextEntry {
     },
 }
 
+/// Contexts by id. Looked up on every callback and hostcall; ids are small sequential
+/// integers, so a multiplicative hash replaces SipHash.
+pub type ContextMap = HashMap<u32, ContextEntry, BuildHasherDefault<IdHasher>>;
+
+/// Hashes one integer id with a multiply (Fibonacci hashing).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// The `Store` data of one VM.
 pub struct HostState {
     pub(crate) memory: Option<Memory>,
@@ -132,7 +161,7 @@ pub struct HostState {
     /// The context hostcalls act on (set before each callback, changed by
     /// `proxy_set_effective_context`).
     pub(crate) effective_context: u32,
-    pub(crate) contexts: HashMap<u32, ContextEntry>,
+    pub(crate) contexts: ContextMap,
     /// HTTP and gRPC callouts in flight, by token.
     pub(crate) callouts: PendingCallouts,
     /// The callout whose response is being delivered (readable through the call-response
@@ -157,7 +186,7 @@ impl HostState {
             max_callouts: usize::MAX,
             env,
             effective_context: 0,
-            contexts: HashMap::new(),
+            contexts: ContextMap::default(),
             callouts: PendingCallouts::default(),
             callout_response: None,
             call_data: None,
