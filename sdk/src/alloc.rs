@@ -146,7 +146,7 @@ mod tests {
         let a = SizeClasses::new();
         let small = Layout::from_size_align(24, 8).unwrap();
         let blocks: Vec<*mut u8> = (0..5000).map(|_| unsafe { a.alloc(small) }).collect();
-        assert!(blocks.iter().all(|p| !p.is_null() && *p as usize % GRAIN == 0));
+        assert!(blocks.iter().all(|p| !p.is_null() && (*p as usize).is_multiple_of(GRAIN)));
         let mut sorted = blocks.clone();
         sorted.sort();
         assert!(sorted.windows(2).all(|w| w[1] as usize - w[0] as usize >= 32), "blocks overlap");
@@ -175,7 +175,7 @@ mod tests {
         unsafe { a.dealloc(p, big) };
         let aligned = Layout::from_size_align(64, 64).unwrap();
         let q = unsafe { a.alloc(aligned) };
-        assert_eq!(q as usize % 64, 0);
+        assert!((q as usize).is_multiple_of(64));
         unsafe { a.dealloc(q, aligned) };
         // Grow a byte string through small classes into a system block and back down.
         let mut layout = Layout::from_size_align(5, 1).unwrap();
