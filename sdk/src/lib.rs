@@ -41,7 +41,7 @@ pub use proxy_wasm;
 #[cfg(all(target_arch = "wasm32", feature = "fast-alloc"))]
 #[global_allocator]
 static ALLOCATOR: alloc::SizeClasses = alloc::SizeClasses::new();
-pub use weir_abi::{BufferType, MapType, MetricType, Status, StreamType};
+pub use weir_abi::{BufferType, IntHasher, MapType, MetricType, Status, StreamType};
 
 /// The usual imports for a filter.
 pub mod prelude {

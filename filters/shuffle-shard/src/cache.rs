@@ -9,8 +9,10 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::rc::Rc;
+
+use weir_sdk::IntHasher;
 
 use crate::headers::hosts_list;
 use crate::shard::Shard;
@@ -30,10 +32,10 @@ pub struct Cached {
 /// (customer key, total, size).
 type Key = (u64, u32, u32);
 
-/// The shard cache.
+/// The shard cache (the key is already a hash: [`IntHasher`] only mixes its integers).
 #[derive(Debug, Default)]
 pub struct ShardCache {
-    entries: RefCell<HashMap<Key, Rc<Cached>, BuildHasherDefault<KeyHasher>>>,
+    entries: RefCell<HashMap<Key, Rc<Cached>, BuildHasherDefault<IntHasher>>>,
 }
 
 impl ShardCache {
@@ -61,31 +63,6 @@ impl ShardCache {
     /// Whether none is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// Mixes the key's integers (the customer key is already a good hash; SipHash would only
-/// cost time in Wasm).
-#[derive(Debug, Default)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 

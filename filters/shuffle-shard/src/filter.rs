@@ -107,7 +107,7 @@ impl HttpContext for ShuffleShard {
         // `shard::assign`, with the shard from the per-worker cache.
         let customer_key = hash::customer_key(&customer, config.seed);
         let cached = self.shards.get(customer_key, resolved.total, resolved.size);
-        let Some(host) = cached.shard.pick(hash::request_key(path, customer_key)) else {
+        let Some(host) = cached.shard.pick_path(customer_key, path) else {
             // Unreachable: `resolve` never gives total 0. Refuse rather than route unchecked.
             return self.fail(config, "no host to choose from");
         };

@@ -78,6 +78,12 @@ impl Shard {
     pub fn pick(&self, request_key: u64) -> Option<u32> {
         self.hosts.iter().map(|&h| (hash::score(h, request_key), h)).min_by(rank).map(|(_, h)| h)
     }
+
+    /// The member serving `path` for the customer with key `customer_key` (the shard's own
+    /// customer): [`Shard::pick`] with the path's request key.
+    pub fn pick_path(&self, customer_key: u64, path: &[u8]) -> Option<u32> {
+        self.pick(hash::request_key(path, customer_key))
+    }
 }
 
 /// Where one request goes: the customer's shard and the chosen member.
@@ -94,7 +100,7 @@ pub struct Assignment {
 pub fn assign(customer_id: &[u8], path: &[u8], seed: u64, total: u32, size: u32) -> Option<Assignment> {
     let c = hash::customer_key(customer_id, seed);
     let shard = Shard::compute(c, total, size);
-    let host = shard.pick(hash::request_key(path, c))?;
+    let host = shard.pick_path(c, path)?;
     Some(Assignment { shard, host })
 }
 

@@ -2,13 +2,14 @@
 //! services hostcalls reach.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use wasmtime::{Memory, TypedFunc};
+use weir_abi::IntHasher;
 
 use crate::callout::{CalloutState, PendingCallouts};
 use crate::http::StreamShared;
@@ -124,31 +125,7 @@ pub enum ContextEntry {
 
 /// Contexts by id. Looked up on every callback and hostcall; ids are small sequential
 /// integers, so a multiplicative hash replaces SipHash.
-pub type ContextMap = HashMap<u32, ContextEntry, BuildHasherDefault<IdHasher>>;
-
-/// Hashes one integer id with a multiply (Fibonacci hashing).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
+pub type ContextMap = HashMap<u32, ContextEntry, BuildHasherDefault<IntHasher>>;
 
 /// The `Store` data of one VM.
 pub struct HostState {

@@ -6,6 +6,7 @@
 //! apart. Values follow proxy-wasm ABI 0.2.1 and Envoy's `proxy-wasm-cpp-host`.
 
 mod enums;
+mod int_hash;
 mod pairs;
 pub mod runtime;
 
@@ -13,4 +14,5 @@ pub use enums::{
     AbiVersion, Action, BufferType, ContextType, DataStatus, HeadersStatus, LogLevel, MapType, MetricType,
     PeerType, Status, StreamType, TrailersStatus,
 };
+pub use int_hash::IntHasher;
 pub use pairs::{Pair, PairsError, decode_pairs, encode_pairs, encoded_pairs_len};
