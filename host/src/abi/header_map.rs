@@ -5,14 +5,12 @@
 //! its pairs is `Ok` with none, an absent header is `NotFound` (`Ok` and empty for ABI 0.1.0).
 //! Changing request headers clears the route cache, as Envoy's Wasm filter does.
 
-use std::rc::Rc;
-
 use bytes::Bytes;
 use wasmtime::{Caller, Linker};
 use weir_abi::{AbiVersion, MapType, Status, decode_pairs, encode_pairs};
 
 use super::ENV;
-use crate::http::{HeaderMap, StreamShared};
+use crate::http::{HeaderMap, Name, StreamShared};
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult, status};
 
@@ -40,7 +38,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         |mut c: Caller<'_, HostState>, t: i32, kp: i32, ks: i32| -> HostResult {
             let result = memory::with_bytes(&mut c, kp, ks, |key, state| {
                 with_map_mut(state, t as u32, |map| {
-                    map.remove(key);
+                    map.remove(lookup_key(t, key));
                 })
             });
             Ok(status(result.and_then(|r| r)))
@@ -51,13 +49,13 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 }
 
 /// Where a map lives.
-enum Source {
-    Stream(Rc<StreamShared>, MapType),
+enum Source<'a> {
+    Stream(&'a StreamShared, MapType),
     Callout(MapType),
 }
 
 /// The map a read may use. `Ok(None)`: the map exists in the ABI but not now.
-fn readable(state: &HostState, kind: u32) -> Result<Option<Source>, Status> {
+fn readable(state: &HostState, kind: u32) -> Result<Option<Source<'_>>, Status> {
     let kind = MapType::from_raw(kind).ok_or(Status::BadArgument)?;
     let available = match kind {
         MapType::HttpCallResponseHeaders | MapType::HttpCallResponseTrailers => {
@@ -70,17 +68,14 @@ fn readable(state: &HostState, kind: u32) -> Result<Option<Source>, Status> {
         | MapType::HttpRequestTrailers
         | MapType::HttpResponseHeaders
         | MapType::HttpResponseTrailers => {
-            let Some(a) = state.effective_access() else { return Ok(None) };
+            let Some((a, stream)) = state.effective_http() else { return Ok(None) };
             let open = match kind {
                 MapType::HttpRequestHeaders => a.request_headers || a.log,
                 MapType::HttpRequestTrailers => a.request_trailers && !a.log,
                 MapType::HttpResponseHeaders => a.response_headers || a.log,
                 _ => a.response_trailers || a.log,
             };
-            if !open {
-                return Ok(None);
-            }
-            return Ok(state.effective_stream().map(|s| Source::Stream(s.clone(), kind)));
+            return Ok(open.then_some(Source::Stream(stream, kind)));
         }
     };
     Ok(available.then_some(Source::Callout(kind)))
@@ -88,9 +83,9 @@ fn readable(state: &HostState, kind: u32) -> Result<Option<Source>, Status> {
 
 /// The map a write may use (only the stream's own maps, while the context holds them).
 /// Trailers may be added at the end of a body, as Envoy's `addDecodedTrailers` allows.
-fn writable(state: &HostState, kind: u32) -> Result<(Rc<StreamShared>, MapType), Status> {
+fn writable(state: &HostState, kind: u32) -> Result<(&StreamShared, MapType), Status> {
     let kind = MapType::from_raw(kind).ok_or(Status::BadArgument)?;
-    let a = state.effective_access().ok_or(Status::BadArgument)?;
+    let (a, stream) = state.effective_http().ok_or(Status::BadArgument)?;
     let open = match kind {
         MapType::HttpRequestHeaders => a.request_headers,
         MapType::HttpRequestTrailers => a.request_trailers || (a.request_body && a.end_of_stream),
@@ -98,24 +93,17 @@ fn writable(state: &HostState, kind: u32) -> Result<(Rc<StreamShared>, MapType),
         MapType::HttpResponseTrailers => a.response_trailers || (a.response_body && a.end_of_stream),
         _ => false,
     };
-    match (open, state.effective_stream()) {
-        (true, Some(stream)) => Ok((stream.clone(), kind)),
-        _ => Err(Status::BadArgument),
-    }
+    if open { Ok((stream, kind)) } else { Err(Status::BadArgument) }
 }
 
-fn with_map<R>(state: &HostState, source: Source, f: impl FnOnce(&HeaderMap) -> R) -> Option<R> {
+fn with_map<R>(state: &HostState, source: Source<'_>, f: impl FnOnce(&HeaderMap) -> R) -> Option<R> {
     match source {
         Source::Stream(stream, kind) => stream.data.borrow().map(kind).map(f),
         Source::Callout(kind) => state.callout_response.as_ref().map(|c| f(c.map(kind))),
     }
 }
 
-fn with_map_mut<R>(
-    state: &mut HostState,
-    kind: u32,
-    f: impl FnOnce(&mut HeaderMap) -> R,
-) -> Result<R, Status> {
+fn with_map_mut<R>(state: &HostState, kind: u32, f: impl FnOnce(&mut HeaderMap) -> R) -> Result<R, Status> {
     let (stream, kind) = writable(state, kind)?;
     let mut data = stream.data.borrow_mut();
     if data.map(kind).is_none() {
@@ -134,11 +122,19 @@ fn with_map_mut<R>(
 }
 
 /// Envoy aliases the legacy `host` header to `:authority` in request header maps.
-fn key_for(kind: i32, key: &[u8]) -> Bytes {
+fn lookup_key(kind: i32, key: &[u8]) -> &[u8] {
     if kind as u32 == MapType::HttpRequestHeaders.raw() && key.eq_ignore_ascii_case(b"host") {
-        Bytes::from_static(b":authority")
+        b":authority"
     } else {
-        Bytes::copy_from_slice(key)
+        key
+    }
+}
+
+/// The name a plugin's key is stored under.
+fn key_for(state: &HostState, kind: i32, key: &[u8]) -> Name {
+    match lookup_key(kind, key) {
+        b":authority" => Name::pseudo(":authority"),
+        key => state.names.parse(key),
     }
 }
 
@@ -147,10 +143,10 @@ fn edit_kv(
     kind: i32,
     key: (i32, i32),
     value: (i32, i32),
-    f: impl FnOnce(&mut HeaderMap, Bytes, Bytes),
+    f: impl FnOnce(&mut HeaderMap, Name, Bytes),
 ) -> Result<(), Status> {
     memory::with_two(caller, key, value, |k, v, state| {
-        with_map_mut(state, kind as u32, |map| f(map, key_for(kind, k), Bytes::copy_from_slice(v)))
+        with_map_mut(state, kind as u32, |map| f(map, key_for(state, kind, k), Bytes::copy_from_slice(v)))
     })
     .and_then(|r| r)
 }
@@ -165,11 +161,10 @@ fn get_value(
 ) -> HostResult {
     let legacy = caller.data().env.abi == AbiVersion::V0_1_0;
     let found = memory::with_bytes(&mut caller, kp, ks, |key, state| {
-        let in_log = state.effective_access().is_some_and(|a| a.log);
         match readable(state, kind as u32)? {
-            Some(source) => with_map(state, source, |map| map.get(&key_for(kind, key)).cloned()).flatten(),
+            Some(source) => with_map(state, source, |map| map.get(lookup_key(kind, key)).cloned()).flatten(),
             // Envoy: an unavailable map is NotFound while logging, BadArgument otherwise.
-            None if in_log => None,
+            None if state.effective_http().is_some_and(|(a, _)| a.log) => None,
             None => return Err(Status::BadArgument),
         }
         .map_or_else(|| if legacy { Ok(Bytes::new()) } else { Err(Status::NotFound) }, Ok)
@@ -203,7 +198,7 @@ fn get_size(mut caller: Caller<'_, HostState>, kind: i32, size_ptr: i32) -> Host
     let size = writable(caller.data(), kind as u32).and_then(|(stream, kind)| {
         let data = stream.data.borrow();
         let map = data.map(kind).ok_or(Status::BadArgument)?;
-        Ok(map.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() as u32)
+        Ok(map.iter().map(|(k, v)| k.as_bytes().len() + v.len()).sum::<usize>() as u32)
     });
     match size {
         Ok(size) => Ok(status(memory::write_u32(&mut caller, size_ptr, size))),
@@ -214,8 +209,8 @@ fn get_size(mut caller: Caller<'_, HostState>, kind: i32, size_ptr: i32) -> Host
 fn set_pairs(mut caller: Caller<'_, HostState>, kind: i32, ptr: i32, size: i32) -> HostResult {
     let result = memory::with_bytes(&mut caller, ptr, size, |buf, state| {
         let pairs = decode_pairs(buf).map_err(|_| Status::BadArgument)?;
-        let owned: Vec<(Bytes, Bytes)> =
-            pairs.into_iter().map(|(k, v)| (key_for(kind, k), Bytes::copy_from_slice(v))).collect();
+        let owned: Vec<(Name, Bytes)> =
+            pairs.into_iter().map(|(k, v)| (key_for(state, kind, k), Bytes::copy_from_slice(v))).collect();
         with_map_mut(state, kind as u32, |map| map.replace_all(owned))
     });
     Ok(status(result.and_then(|r| r)))

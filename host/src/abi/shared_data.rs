@@ -15,9 +15,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 }
 
 fn get(mut caller: Caller<'_, HostState>, kp: i32, ks: i32, vpp: i32, vsp: i32, cas_ptr: i32) -> HostResult {
-    let found = memory::with_bytes(&mut caller, kp, ks, |key, state| {
-        state.env.process.shared_data.get(&state.env.vm_id, key)
-    });
+    let found = memory::with_bytes(&mut caller, kp, ks, |key, state| state.shared_scope().get(key));
     match found.and_then(|r| r) {
         Ok((value, cas)) => {
             if let Err(s) = memory::copy_out(&mut caller, &value, vpp, vsp)? {
@@ -31,7 +29,7 @@ fn get(mut caller: Caller<'_, HostState>, kp: i32, ks: i32, vpp: i32, vsp: i32, 
 
 fn set(mut caller: Caller<'_, HostState>, kp: i32, ks: i32, vp: i32, vs: i32, cas: i32) -> HostResult {
     let result = memory::with_two(&mut caller, (kp, ks), (vp, vs), |key, value, state| {
-        state.env.process.shared_data.set(&state.env.vm_id, key, Bytes::copy_from_slice(value), cas as u32)
+        state.shared_scope().set(key, Bytes::copy_from_slice(value), cas as u32)
     });
     Ok(status(result.and_then(|r| r)))
 }

@@ -89,10 +89,10 @@ fn request_for(
         builder = builder.header("grpc-timeout", format!("{}m", t.as_millis()));
     }
     for (k, v) in metadata.iter() {
-        if k.starts_with(b":") {
+        if k.as_bytes().starts_with(b":") {
             continue;
         }
-        builder = builder.header(k.as_ref(), v.as_ref());
+        builder = builder.header(k.as_bytes(), v.as_ref());
     }
     builder
 }
@@ -242,14 +242,14 @@ async fn run(
         Ok(r) => r,
         Err(e) => return unavailable(e.to_string()),
     };
-    let (parts, mut body) = response.into_parts();
+    let (mut parts, mut body) = response.into_parts();
     if parts.status != http::StatusCode::OK {
         return (
             status_for_http(parts.status.as_u16()),
             Bytes::from(format!("HTTP status {}", parts.status)),
         );
     }
-    let headers = response_map(&parts);
+    let headers = response_map(&mut parts);
     if let Some(status) = grpc_status(&headers) {
         // Trailers-only response.
         on_event(GrpcEvent::TrailingMetadata(headers.clone()));
@@ -271,7 +271,7 @@ async fn run(
             }
             Err(frame) => {
                 if let Ok(trailers) = frame.into_trailers() {
-                    let map = header_map_from_http(&trailers);
+                    let map = header_map_from_http(trailers);
                     let status = grpc_status(&map).unwrap_or(code::INTERNAL);
                     let message = upstream_message(status, &map);
                     on_event(GrpcEvent::TrailingMetadata(map));

@@ -63,13 +63,13 @@ async fn run(cluster: Rc<Cluster>, headers: HeaderMap, body: Bytes) -> Result<Ca
         Ok(response) => response,
         Err(error) => return Ok(local_reply(&error)),
     };
-    let (parts, body) = response.into_parts();
-    let mut headers = crate::http::response_map(&parts);
+    let (mut parts, body) = response.into_parts();
+    let mut headers = crate::http::response_map(&mut parts);
     crate::http::add_service_time(&mut headers, started);
     headers.remove(b"transfer-encoding");
     let limited = http_body_util::Limited::new(body, MAX_RESPONSE_BODY);
     let collected = limited.collect().await.map_err(|e| e.to_string())?;
-    let trailers = collected.trailers().map(crate::http::header_map_from_http).unwrap_or_default();
+    let trailers = collected.trailers().cloned().map(crate::http::header_map_from_http).unwrap_or_default();
     Ok(CalloutState {
         grpc: false,
         headers,

@@ -412,7 +412,7 @@ impl FilteredBody {
                     if let Ok(trailers) = frame.into_trailers() {
                         this.inner_done = true;
                         this.downstream_done();
-                        this.set_trailers(header_map_from_http(&trailers));
+                        this.set_trailers(header_map_from_http(trailers));
                         match this.run_trailers(0) {
                             Ok(true) => this.emit_trailers(),
                             Ok(false) => {}

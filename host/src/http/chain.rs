@@ -6,14 +6,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use weir_abi::HeadersStatus;
 
 use super::{LocalReply, StreamShared};
 use crate::config::FailurePolicy;
-use crate::plugin::{PluginHandle, PluginStats};
+use crate::plugin::{PluginHandle, PluginStats, clock};
 use crate::wasm::{Vm, VmError};
 
 /// Why an exchange stopped flowing normally.
@@ -71,8 +70,7 @@ struct CallTime {
 }
 
 impl CallTime {
-    fn add(&self, elapsed: Duration) {
-        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+    fn add(&self, ns: u64) {
         self.calls.set(self.calls.get() + 1);
         self.ns.set(self.ns.get().saturating_add(ns));
         self.max_ns.set(self.max_ns.get().max(ns));
@@ -93,10 +91,10 @@ pub struct Chain {
     /// Plugins (indices) the response runs through, in call order.
     pub(crate) response_order: RefCell<Vec<usize>>,
     finished: Cell<bool>,
-    /// When the previous callback of the current run of consecutive callbacks ended: the next
-    /// one's start, so each callback reads the clock once. Cleared whenever the run stops
-    /// (before anything awaits, and when a phase is done).
-    clock: Cell<Option<Instant>>,
+    /// When the previous callback of the current run of consecutive callbacks ended
+    /// ([`clock::ticks`]): the next one's start, so each callback reads the clock once.
+    /// Cleared whenever the run stops (before anything awaits, and when a phase is done).
+    clock: Cell<Option<u64>>,
     halt: RefCell<Option<Halt>>,
     halted: tokio::sync::Notify,
     finisher: RefCell<Option<Finisher>>,
@@ -174,11 +172,11 @@ impl Chain {
 
     /// Runs one guest callback of `slot`'s plugin, adding its time to the slot.
     fn timed<R>(&self, slot: &Slot, f: impl FnOnce() -> R) -> R {
-        let started = self.clock.take().unwrap_or_else(Instant::now);
+        let started = self.clock.take().unwrap_or_else(clock::ticks);
         let result = f();
-        let ended = Instant::now();
+        let ended = clock::ticks();
         self.clock.set(Some(ended));
-        slot.time.add(ended.saturating_duration_since(started));
+        slot.time.add(clock::nanos_between(started, ended));
         result
     }
 

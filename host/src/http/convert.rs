@@ -4,16 +4,23 @@
 //! pseudo-headers become the request line / status line on the way out.
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 
 use super::HeaderMap;
+use super::headers::Name;
 
-const HOP_BY_HOP: [&str; 6] =
-    ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"];
+static HOP_BY_HOP: [HeaderName; 6] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::TE,
+];
 
-fn is_hop_by_hop(name: &str) -> bool {
-    HOP_BY_HOP.contains(&name)
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
 }
 
 /// The protocol string of a version, as the `request.protocol` property spells it.
@@ -27,62 +34,88 @@ pub fn protocol_name(version: Version) -> &'static str {
     }
 }
 
-/// Request head → plugin header map (`:authority`, `:path`, `:method`, `:scheme` first).
-pub fn request_map(parts: &http::request::Parts) -> HeaderMap {
-    let mut map = HeaderMap::with_capacity(parts.headers.len() + 6);
-    let authority = parts
-        .uri
-        .authority()
-        .map(|a| Bytes::copy_from_slice(a.as_str().as_bytes()))
-        .or_else(|| parts.headers.get(http::header::HOST).map(|h| Bytes::copy_from_slice(h.as_bytes())))
-        .unwrap_or_default();
-    map.add(Bytes::from_static(b":authority"), authority);
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    map.add(Bytes::from_static(b":path"), Bytes::copy_from_slice(path.as_bytes()));
-    map.add(Bytes::from_static(b":method"), Bytes::copy_from_slice(parts.method.as_str().as_bytes()));
-    let scheme = parts.uri.scheme_str().unwrap_or("http");
-    map.add(Bytes::from_static(b":scheme"), Bytes::copy_from_slice(scheme.as_bytes()));
-    let te_trailers =
-        parts.headers.get(http::header::TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    for (name, value) in &parts.headers {
-        let name = name.as_str();
-        if name == "host" || is_hop_by_hop(name) {
-            continue;
-        }
-        map.add(Bytes::copy_from_slice(name.as_bytes()), Bytes::copy_from_slice(value.as_bytes()));
+/// A method's name, without a copy for the standard ones.
+fn method_bytes(method: &Method) -> Bytes {
+    let known = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    const NAMES: [&str; 9] = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+    match known.iter().position(|m| m == method) {
+        Some(i) => Bytes::from_static(NAMES[i].as_bytes()),
+        None => Bytes::copy_from_slice(method.as_str().as_bytes()),
     }
+}
+
+/// Request head → plugin header map (`:authority`, `:path`, `:method`, `:scheme` first). The
+/// head's headers are moved into the map.
+pub fn request_map(parts: &mut http::request::Parts) -> HeaderMap {
+    let mut headers = std::mem::take(&mut parts.headers);
+    // Room for the pseudo-headers and for what plugins usually add.
+    let mut map = HeaderMap::with_capacity(headers.len() + 12);
+    let host = headers.remove(header::HOST).map(|h| Bytes::copy_from_slice(h.as_bytes()));
+    let authority = match parts.uri.authority() {
+        Some(a) => Bytes::copy_from_slice(a.as_str().as_bytes()),
+        None => host.unwrap_or_default(),
+    };
+    map.add(Name::pseudo(":authority"), authority);
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    map.add(Name::pseudo(":path"), Bytes::copy_from_slice(path.as_bytes()));
+    map.add(Name::pseudo(":method"), method_bytes(&parts.method));
+    let scheme = match parts.uri.scheme_str() {
+        None | Some("http") => Bytes::from_static(b"http"),
+        Some("https") => Bytes::from_static(b"https"),
+        Some(other) => Bytes::copy_from_slice(other.as_bytes()),
+    };
+    map.add(Name::pseudo(":scheme"), scheme);
+    let te_trailers = headers.get(header::TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
+    map.extend_from_http(headers, is_hop_by_hop);
     if te_trailers {
-        map.add(Bytes::from_static(b"te"), Bytes::from_static(b"trailers"));
+        map.add(header::TE, Bytes::from_static(b"trailers"));
     }
     map
 }
 
-/// Response head → plugin header map (`:status` first).
-pub fn response_map(parts: &http::response::Parts) -> HeaderMap {
-    let mut map = HeaderMap::with_capacity(parts.headers.len() + 1);
-    map.add(Bytes::from_static(b":status"), Bytes::copy_from_slice(parts.status.as_str().as_bytes()));
-    for (name, value) in &parts.headers {
-        if is_hop_by_hop(name.as_str()) {
-            continue;
-        }
-        map.add(Bytes::copy_from_slice(name.as_str().as_bytes()), Bytes::copy_from_slice(value.as_bytes()));
-    }
+/// Response head → plugin header map (`:status` first). The head's headers are moved into the
+/// map.
+pub fn response_map(parts: &mut http::response::Parts) -> HeaderMap {
+    let headers = std::mem::take(&mut parts.headers);
+    let mut map = HeaderMap::with_capacity(headers.len() + 8);
+    map.add(Name::pseudo(":status"), status_bytes(parts.status));
+    map.extend_from_http(headers, is_hop_by_hop);
     map
+}
+
+/// A status code as text, without a copy for the usual ones.
+fn status_bytes(status: StatusCode) -> Bytes {
+    match status.as_u16() {
+        200 => Bytes::from_static(b"200"),
+        204 => Bytes::from_static(b"204"),
+        304 => Bytes::from_static(b"304"),
+        404 => Bytes::from_static(b"404"),
+        _ => Bytes::copy_from_slice(status.as_str().as_bytes()),
+    }
 }
 
 /// Adds `x-envoy-upstream-service-time` (milliseconds since `started`), which Envoy's router
 /// adds to upstream responses and plugins may read.
 pub fn add_service_time(map: &mut HeaderMap, started: std::time::Instant) {
+    const SERVICE_TIME: HeaderName = HeaderName::from_static("x-envoy-upstream-service-time");
     let ms = started.elapsed().as_millis().to_string();
-    map.add(Bytes::from_static(b"x-envoy-upstream-service-time"), Bytes::from(ms));
+    map.add(SERVICE_TIME, Bytes::from(ms));
 }
 
 /// Trailers (an `http::HeaderMap`) → plugin header map.
-pub fn header_map_from_http(headers: &http::HeaderMap) -> HeaderMap {
+pub fn header_map_from_http(headers: http::HeaderMap) -> HeaderMap {
     let mut map = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        map.add(Bytes::copy_from_slice(name.as_str().as_bytes()), Bytes::copy_from_slice(value.as_bytes()));
-    }
+    map.extend_from_http(headers, |_| false);
     map
 }
 
@@ -93,18 +126,23 @@ pub fn http_trailers_from_map(map: &HeaderMap) -> http::HeaderMap {
     out
 }
 
+/// The map's regular headers (names and values shared, not copied); pseudo-headers are left
+/// out, and what HTTP cannot carry is dropped with a debug log.
 fn append_regular(map: &HeaderMap, out: &mut http::HeaderMap) {
     for (name, value) in map.iter() {
-        if name.starts_with(b":") {
-            continue;
-        }
-        match (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
-            (Ok(n), Ok(v)) => {
-                out.append(n, v);
+        let valid = match name.http() {
+            Some(name) => HeaderValue::from_maybe_shared(value.clone()).ok().map(|v| (name.clone(), v)),
+            None if name.is_pseudo() => continue,
+            None => None,
+        };
+        match valid {
+            Some((name, value)) => {
+                out.append(name, value);
             }
-            _ => {
-                tracing::debug!(name = %String::from_utf8_lossy(name), "dropping header that HTTP cannot carry")
-            }
+            None => tracing::debug!(
+                name = %String::from_utf8_lossy(name.as_bytes()),
+                "dropping header that HTTP cannot carry"
+            ),
         }
     }
 }
@@ -173,9 +211,10 @@ mod tests {
             .header("x-a", "1")
             .body(())
             .unwrap();
-        let (parts, ()) = request.into_parts();
-        let map = request_map(&parts);
-        let names: Vec<_> = map.iter().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).collect();
+        let (mut parts, ()) = request.into_parts();
+        let map = request_map(&mut parts);
+        let names: Vec<_> =
+            map.iter().map(|(k, _)| String::from_utf8_lossy(k.as_bytes()).into_owned()).collect();
         assert_eq!(names, [":authority", ":path", ":method", ":scheme", "x-a"]);
         assert_eq!(map.get(b":path").unwrap(), "/a?b=1");
         let up = upstream_request(&map, (), false).unwrap();

@@ -6,12 +6,13 @@ use std::rc::Rc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use http::header::HeaderName;
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 
 use super::chain::{Chain, Direction, Halt};
-use super::convert::{downstream_response, protocol_name, request_map, response_map};
+use super::convert::{downstream_response, protocol_name, request_map, response_map, upstream_request};
 use super::{
     BoxBody, BoxError, FilteredBody, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, full_body,
 };
@@ -71,14 +72,18 @@ impl Exchange {
         conn: ConnectionInfo,
         request: Request<Incoming>,
     ) -> Result<Response<BoxBody>, BoxError> {
-        let (parts, body) = request.into_parts();
-        let mut headers = request_map(&parts);
+        const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+        const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+        let (mut parts, body) = request.into_parts();
+        let mut headers = request_map(&mut parts);
         if headers.get(b"x-forwarded-proto").is_none() {
             let scheme = headers.get(b":scheme").cloned().unwrap_or_else(|| Bytes::from_static(b"http"));
-            headers.add(Bytes::from_static(b"x-forwarded-proto"), scheme);
+            headers.add(X_FORWARDED_PROTO, scheme);
         }
         if headers.get(b"x-request-id").is_none() {
-            headers.add(Bytes::from_static(b"x-request-id"), Bytes::from(uuid::Uuid::new_v4().to_string()));
+            let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id);
+            headers.add(X_REQUEST_ID, Bytes::copy_from_slice(id.as_bytes()));
         }
         let route = listener.routes.find(&headers);
         let plugins =
@@ -232,17 +237,28 @@ impl Run {
                 downstream_http1,
             ))
         });
-        let upstream_headers = {
-            let mut headers = self.stream.data.borrow().request_headers.clone();
-            route.rewrite(&mut headers);
-            headers
+        // The upstream request head, built from the request headers as the plugins left them
+        // (the route's rewrites applied to a copy), and the load balancer's hash key.
+        let prepared = {
+            let data = self.stream.data.borrow();
+            let rewritten = route.rewrites().then(|| {
+                let mut headers = data.request_headers.clone();
+                route.rewrite(&mut headers);
+                headers
+            });
+            let headers = rewritten.as_ref().unwrap_or(&data.request_headers);
+            let key = route.hash.as_ref().and_then(|h| h.key(headers));
+            upstream_request(headers, (), cluster.http2()).map(|head| (head, key))
+        };
+        let (head, key) = match prepared {
+            Ok(prepared) => prepared,
+            Err(reason) => return self.local(upstream_failure(&UpstreamError::Reset(reason)), None).await,
         };
         if end_of_stream {
             // Nothing more to send: the request is upstream once forwarding starts.
             self.stream.data.borrow_mut().request_timer_disarmed = true;
         }
-        let forwarded =
-            super::forward::forward(&cluster, &route, &upstream_headers, request_body, &self.stream);
+        let forwarded = super::forward::forward(&cluster, &route, head, key, request_body, &self.stream);
         let timed = async {
             match route.timeout {
                 Some(limit) => tokio::time::timeout(limit, forwarded).await.unwrap_or_else(|_| {
@@ -279,10 +295,10 @@ impl Run {
         started: std::time::Instant,
     ) -> Result<Response<BoxBody>, BoxError> {
         self.stream.data.borrow_mut().request_timer_disarmed = true;
-        let (parts, body) = response.into_parts();
+        let (mut parts, body) = response.into_parts();
         let end_of_stream = body.is_end_stream();
         {
-            let mut headers = response_map(&parts);
+            let mut headers = response_map(&mut parts);
             super::add_service_time(&mut headers, started);
             let mut data = self.stream.data.borrow_mut();
             data.phase = Phase::Response;
@@ -312,16 +328,19 @@ impl Run {
     /// body flowing through the response plugins.
     fn downstream(self, body: BoxBody, split_eos: bool) -> Response<BoxBody> {
         let order = self.chain.response_order.borrow().clone();
-        let headers = self.stream.data.borrow().response_headers.clone().unwrap_or_default();
-        let body = FilteredBody::new(
+        let body = super::boxed(FilteredBody::new(
             body,
             self.chain.clone(),
             Direction::Response,
             order,
             self.listener.buffer_limit,
             split_eos,
-        );
-        downstream_response(&headers, super::boxed(body))
+        ));
+        let data = self.stream.data.borrow();
+        match &data.response_headers {
+            Some(headers) => downstream_response(headers, body),
+            None => downstream_response(&super::HeaderMap::default(), body),
+        }
     }
 
     async fn halted(self, halt: Halt) -> Result<Response<BoxBody>, BoxError> {

@@ -4,10 +4,9 @@
 use std::rc::Rc;
 use std::time::Instant;
 
-use http::Response;
+use http::{Request, Response};
 
-use super::convert::upstream_request;
-use super::{BoxBody, HeaderMap, StreamShared, empty_body};
+use super::{BoxBody, StreamShared, empty_body};
 use crate::router::{Retry, Route};
 use crate::stats::seconds;
 use crate::upstream::{Cluster, UpstreamBody, UpstreamError};
@@ -20,15 +19,17 @@ pub(super) struct Forwarded {
 
 /// Forwards the request. `body` is `None` for a request without a body: only those are
 /// retried (a streamed body cannot be replayed).
+/// `head` is the request without its body; `key` the load balancer's hash key.
 pub(super) async fn forward(
     cluster: &Rc<Cluster>,
     route: &Route,
-    headers: &HeaderMap,
+    head: Request<()>,
+    key: Option<u64>,
     mut body: Option<BoxBody>,
     stream: &StreamShared,
 ) -> Result<Forwarded, UpstreamError> {
     let state = cluster.state();
-    let key = route.hash.as_ref().and_then(|h| h.key(headers));
+    let mut head = Some(head);
     let retry = route.retry.clone().unwrap_or_default();
     let attempts = if body.is_none() { 1 + retry.num_retries } else { 1 };
     let mut last_error = UpstreamError::NoHealthyUpstream;
@@ -41,8 +42,10 @@ pub(super) async fn forward(
         let endpoint = cluster.pick(key)?;
         let _active = endpoint.begin();
         stream.data.borrow_mut().info.upstream_address = Some(endpoint.addr);
-        let request = upstream_request(headers, body.take().unwrap_or_else(empty_body), cluster.http2())
-            .map_err(UpstreamError::Reset)?;
+        // The last attempt takes the head; earlier ones send a copy.
+        let this_head = if attempt < attempts { head.as_ref().map(copy_head) } else { head.take() };
+        let (parts, ()) = this_head.ok_or(UpstreamError::NoHealthyUpstream)?.into_parts();
+        let request = Request::from_parts(parts, body.take().unwrap_or_else(empty_body));
         let started = Instant::now();
         let exchange = async { cluster.connect_to(&endpoint).await?.send(request).await };
         let result = match retry.per_try_timeout {
@@ -81,4 +84,14 @@ pub(super) async fn forward(
         }
     }
     Err(last_error)
+}
+
+/// A copy of a request head (`http::Request` is not `Clone`: its extensions may not be).
+fn copy_head(head: &Request<()>) -> Request<()> {
+    let mut copy = Request::new(());
+    *copy.method_mut() = head.method().clone();
+    *copy.uri_mut() = head.uri().clone();
+    *copy.version_mut() = head.version();
+    *copy.headers_mut() = head.headers().clone();
+    copy
 }

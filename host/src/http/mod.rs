@@ -24,7 +24,7 @@ pub use convert::{
     upstream_request,
 };
 pub use exchange::{ConnectionInfo, ConnectionLimits, Exchange, ListenerContext};
-pub use headers::HeaderMap;
+pub use headers::{HeaderMap, Name, NameCache};
 pub use local_reply::local_reply_response;
 pub use server::{ConnectionTracker, ListenerHandle, serve_listener};
 pub use stream::{HttpStream, LocalReply, Phase, StreamInfo, StreamShared};

@@ -2,6 +2,7 @@
 //! instantiated on every worker ([`WorkerPlugins`]: one VM per module and `vm_id`, one root
 //! context per plugin).
 
+pub(crate) mod clock;
 mod loaded;
 mod recovery;
 mod stats;

@@ -61,6 +61,11 @@ impl std::fmt::Debug for Route {
 }
 
 impl Route {
+    /// Whether the route changes the headers sent upstream (`prefix_rewrite`, `host_rewrite`).
+    pub fn rewrites(&self) -> bool {
+        self.prefix_rewrite.is_some() || self.host_rewrite.is_some()
+    }
+
     /// Applies `prefix_rewrite` and `host_rewrite` to the headers sent upstream.
     pub fn rewrite(&self, headers: &mut HeaderMap) {
         if let (Some(new_prefix), PathMatcher::Prefix(prefix)) = (&self.prefix_rewrite, &self.path)

@@ -2,7 +2,7 @@
 //! plugin metrics) and per-worker ones (upstream clusters for callouts, queue notifications).
 
 mod metrics;
-mod shared_data;
+pub(crate) mod shared_data;
 mod shared_queue;
 
 use std::cell::RefCell;

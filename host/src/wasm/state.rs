@@ -151,6 +151,10 @@ pub struct HostState {
     pub(crate) configuring: bool,
     /// Warn-and-above log lines of the current configure window (a few, for error messages).
     pub(crate) configure_errors: Vec<String>,
+    /// Header names this VM's plugins set, parsed once.
+    pub(crate) names: crate::http::NameCache,
+    /// This VM's shared data scope (its `vm_id`'s), resolved on first use.
+    shared: std::cell::OnceCell<Arc<crate::services::shared_data::Scope>>,
 }
 
 impl HostState {
@@ -169,7 +173,14 @@ impl HostState {
             call_data: None,
             configuring: false,
             configure_errors: Vec::new(),
+            names: crate::http::NameCache::default(),
+            shared: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The shared data of this VM's `vm_id`.
+    pub(crate) fn shared_scope(&self) -> &crate::services::shared_data::Scope {
+        self.shared.get_or_init(|| self.env.process.shared_data.scope(&self.env.vm_id))
     }
 
     /// The VM id.
@@ -185,6 +196,14 @@ impl HostState {
                 ContextEntry::Root(info) => Some(info),
                 ContextEntry::Http { .. } => None,
             },
+        }
+    }
+
+    /// The access window and stream of the effective context, when it is an HTTP context.
+    pub(crate) fn effective_http(&self) -> Option<(Access, &StreamShared)> {
+        match self.contexts.get(&self.effective_context)? {
+            ContextEntry::Http { access, stream, .. } => Some((*access, stream)),
+            ContextEntry::Root(_) => None,
         }
     }
 
