@@ -3,8 +3,11 @@
 //! Write a proxy-wasm filter once, compile it to `wasm32-wasip1`, and run the same `.wasm` in
 //! Envoy (`envoy.filters.http.wasm`) and in `weir`.
 //!
-//! weir-sdk sits on the [`proxy_wasm`] crate (re-exported: implement its `RootContext` and
-//! `HttpContext` traits as usual) and adds what filters keep needing:
+//! A filter implements [`traits::RootContext`] and [`traits::HttpContext`] (the methods and
+//! signatures of the `proxy-wasm` crate's traits, without its panics) and registers its root
+//! context in [`main!`]. weir-sdk is the module's whole proxy-wasm runtime: its exports, a
+//! dispatcher built for the few-microsecond budget of a request ([`dispatch`]), its logger and
+//! allocator. Around that, what filters keep needing:
 //!
 //! - [`host`]: hostcalls that return `Result` with the host's status instead of panicking on an
 //!   unexpected one, and header values as bytes with UTF-8 views;
@@ -20,21 +23,67 @@
 //! - [`alloc`]: a size-class allocator, the filters' global allocator on wasm32 (feature
 //!   `fast-alloc`, on by default).
 //!
+//! ```ignore
+//! use weir_sdk::prelude::*;
+//!
+//! struct Root;
+//! impl Context for Root {}
+//! impl RootContext for Root {
+//!     fn create_http_context(&self, _id: u32) -> Option<Box<dyn HttpContext>> { Some(Box::new(Request)) }
+//!     fn get_type(&self) -> Option<ContextType> { Some(ContextType::HttpContext) }
+//! }
+//! struct Request;
+//! impl Context for Request {}
+//! impl HttpContext for Request {}
+//!
+//! weir_sdk::main! {{
+//!     weir_sdk::set_log_level(LogLevel::Info);
+//!     weir_sdk::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root) });
+//! }}
+//! ```
+//!
 //! Filters are testable without Envoy: `weir_host::testing` runs a compiled filter in-process
 //! on the weir host (see its docs). The order of callbacks and the meaning of their return
 //! values are in `docs/lifecycle.md`.
 
 pub mod alloc;
 pub mod config;
+pub mod dispatch;
 pub mod host;
+mod logger;
 pub mod metrics;
 pub mod reply;
 pub mod root;
 pub mod rules;
 pub mod runtime;
 pub mod shared;
+pub mod traits;
+pub mod types;
 
-pub use proxy_wasm;
+pub use dispatch::{set_http_context, set_root_context};
+pub use logger::set_log_level;
+
+/// The module's initializer (`_initialize`): runs the static constructors, then `$code`, which
+/// registers the root context ([`set_root_context`]) and usually the log level.
+#[macro_export]
+macro_rules! main {
+    ($code:block) => {
+        #[cfg(target_os = "wasi")]
+        unsafe extern "C" {
+            fn __wasm_call_ctors();
+        }
+
+        #[unsafe(no_mangle)]
+        pub extern "C" fn _initialize() {
+            #[cfg(target_os = "wasi")]
+            // SAFETY: called once, first, as the WASI reactor model asks.
+            unsafe {
+                __wasm_call_ctors();
+            }
+            $code;
+        }
+    };
+}
 
 /// Small blocks from size classes, the rest from dlmalloc (see [`alloc`]). Off with
 /// `default-features = false` for a filter that brings its own allocator.
@@ -45,8 +94,8 @@ pub use weir_abi::{BufferType, IntHasher, MapType, MetricType, Status, StreamTyp
 
 /// The usual imports for a filter.
 pub mod prelude {
-    pub use proxy_wasm::traits::{Context, HttpContext, RootContext};
-    pub use proxy_wasm::types::{Action, ContextType, LogLevel};
+    pub use crate::traits::{Context, HttpContext, RootContext};
+    pub use crate::types::{Action, ContextType, LogLevel};
 
     pub use crate::config::{ConfigError, parse_config};
     pub use crate::metrics::{Counter, Gauge, Histogram};

@@ -1,6 +1,6 @@
 //! Local replies in one call.
 
-use proxy_wasm::types::Action;
+use crate::types::Action;
 
 use crate::host;
 

@@ -17,8 +17,8 @@
 //! impl Context for Filter {}
 //! impl HttpContext for Filter {}
 //!
-//! proxy_wasm::main! {{
-//!     proxy_wasm::set_root_context(|_| ConfigRoot::boxed("my-filter", |config| Filter { config }));
+//! weir_sdk::main! {{
+//!     weir_sdk::set_root_context(|_| ConfigRoot::boxed("my-filter", |config| Filter { config }));
 //! }}
 //! ```
 //!
@@ -28,8 +28,8 @@
 
 use std::rc::Rc;
 
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::ContextType;
+use crate::traits::{Context, HttpContext, RootContext};
+use crate::types::ContextType;
 use serde::de::DeserializeOwned;
 
 use crate::config::parse_config;

@@ -20,7 +20,6 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 use weir_sdk::prelude::*;
-use weir_sdk::proxy_wasm;
 
 /// Which body the filter rewrites.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -68,9 +67,9 @@ pub fn rewrite(config: &Config, mut body: Vec<u8>) -> Vec<u8> {
     }
 }
 
-proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| ConfigRoot::boxed("body-rewrite", |config| Rewrite { config }));
+weir_sdk::main! {{
+    weir_sdk::set_log_level(LogLevel::Trace);
+    weir_sdk::set_root_context(|_| ConfigRoot::boxed("body-rewrite", |config| Rewrite { config }));
 }}
 
 impl FilterConfig for Config {}

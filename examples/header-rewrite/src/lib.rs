@@ -18,7 +18,6 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 use weir_sdk::prelude::*;
-use weir_sdk::proxy_wasm;
 
 /// The filter's configuration.
 #[derive(Debug, Default, Deserialize)]
@@ -38,9 +37,9 @@ pub struct Config {
     pub response_headers_to_remove: Vec<String>,
 }
 
-proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| ConfigRoot::boxed("header-rewrite", |config| Rewrite { config }));
+weir_sdk::main! {{
+    weir_sdk::set_log_level(LogLevel::Trace);
+    weir_sdk::set_root_context(|_| ConfigRoot::boxed("header-rewrite", |config| Rewrite { config }));
 }}
 
 impl FilterConfig for Config {}

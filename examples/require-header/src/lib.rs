@@ -13,7 +13,6 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 use weir_sdk::prelude::*;
-use weir_sdk::proxy_wasm;
 
 /// The filter's configuration.
 #[derive(Debug, Deserialize)]
@@ -33,9 +32,9 @@ fn default_status() -> u32 {
     403
 }
 
-proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| ConfigRoot::boxed("require-header", |config| Require { config }));
+weir_sdk::main! {{
+    weir_sdk::set_log_level(LogLevel::Trace);
+    weir_sdk::set_root_context(|_| ConfigRoot::boxed("require-header", |config| Require { config }));
 }}
 
 impl FilterConfig for Config {

@@ -37,11 +37,10 @@ mod stream;
 pub mod verified;
 
 use weir_sdk::prelude::*;
-use weir_sdk::proxy_wasm;
 
-proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Trace);
-    proxy_wasm::set_root_context(|context_id| -> Box<dyn RootContext> { Box::new(root::Root::new(context_id)) });
+weir_sdk::main! {{
+    weir_sdk::set_log_level(LogLevel::Trace);
+    weir_sdk::set_root_context(|context_id| -> Box<dyn RootContext> { Box::new(root::Root::new(context_id)) });
 }}
 
 #[cfg(test)]

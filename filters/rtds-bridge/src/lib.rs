@@ -40,9 +40,8 @@ pub use layers::Layers;
 pub use session::{Outcome, Session};
 
 use weir_sdk::prelude::*;
-use weir_sdk::proxy_wasm;
 
-proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(root::Bridge::default()) });
+weir_sdk::main! {{
+    weir_sdk::set_log_level(LogLevel::Info);
+    weir_sdk::set_root_context(|_| -> Box<dyn RootContext> { Box::new(root::Bridge::default()) });
 }}

@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use prost::Message;
+use weir_sdk::Status as SdkStatus;
+use weir_sdk::host::callout;
 use weir_sdk::prelude::*;
-use weir_sdk::proxy_wasm;
-use weir_sdk::proxy_wasm::types::Status as SdkStatus;
 
 use crate::backoff::Backoff;
 use crate::config::Config;
@@ -246,7 +246,7 @@ impl Bridge {
     /// Drops the current stream and reconnects after the next backoff.
     fn restart(&mut self, reason: &str) {
         if let Some(token) = self.stream.take() {
-            let _ = proxy_wasm::hostcalls::cancel_grpc_stream(token);
+            let _ = callout::grpc_cancel(token);
         }
         self.received = false;
         self.metrics.connected.set(0);
@@ -298,7 +298,7 @@ fn publish_changes(layers: &mut Layers) {
 }
 
 fn send(token: u32, request: &DiscoveryRequest) -> Result<(), SdkStatus> {
-    proxy_wasm::hostcalls::send_grpc_stream_message(token, Some(&request.encode_to_vec()), false)
+    callout::grpc_send(token, Some(&request.encode_to_vec()), false)
 }
 
 /// The name of a gRPC status code.

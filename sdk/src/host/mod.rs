@@ -2,14 +2,17 @@
 //! gave, so a filter decides what an unexpected answer means instead of trapping the VM.
 //! Header values and bodies are bytes; [`Value::as_str`] gives a UTF-8 view when there is one.
 //!
-//! Callouts are not here on purpose: start them with the `proxy_wasm` context methods
-//! (`dispatch_http_call`, `dispatch_grpc_call`, `open_grpc_stream`), whose dispatcher routes the
-//! response to the context that asked (a token it does not know makes it panic). They return
-//! `Result` and panic only on statuses neither Envoy nor weir returns.
+//! Callouts are started with the context methods ([`crate::traits::Context::dispatch_http_call`],
+//! `dispatch_grpc_call`, `open_grpc_stream`), which register the token so the answer reaches
+//! the context that asked; [`callout`] holds the calls they make.
 
 #![allow(unsafe_code)]
 
+pub mod callout;
+mod queue;
 mod raw;
+
+pub use queue::{dequeue, enqueue, register_queue, resolve_queue};
 
 use std::ptr::null_mut;
 
@@ -41,7 +44,7 @@ impl Value {
     }
 }
 
-fn status(raw: u32) -> Result<(), Status> {
+pub(crate) fn status(raw: u32) -> Result<(), Status> {
     match raw {
         0 => Ok(()),
         other => Err(Status::from_raw(other).unwrap_or(Status::InternalFailure)),
@@ -49,7 +52,7 @@ fn status(raw: u32) -> Result<(), Status> {
 }
 
 /// Takes ownership of host-allocated bytes.
-fn owned(raw_status: u32, ptr: *mut u8, size: usize) -> Result<Option<Value>, Status> {
+pub(crate) fn owned(raw_status: u32, ptr: *mut u8, size: usize) -> Result<Option<Value>, Status> {
     status(raw_status)?;
     if ptr.is_null() {
         return Ok(None);
@@ -70,6 +73,14 @@ pub fn header(map: MapType, name: &str) -> Result<Option<Value>, Status> {
         // 0.1.0 hosts answer Ok and empty for an absent header.
         other => other,
     }
+}
+
+/// Replaces every header of a map.
+pub fn set_headers(map: MapType, headers: &[(&str, &[u8])]) -> Result<(), Status> {
+    let mut encoded = Vec::new();
+    weir_abi::encode_pairs(headers, &mut encoded);
+    // SAFETY: valid slice.
+    status(unsafe { raw::proxy_set_header_map_pairs(map.raw(), encoded.as_ptr(), encoded.len()) })
 }
 
 /// Every header of a map, in order.
@@ -200,6 +211,26 @@ pub fn send_local_response(
     body: &[u8],
     headers: &[(&str, &[u8])],
 ) -> Result<(), Status> {
+    local_response(status_code, details, body, headers, -1)
+}
+
+/// Answers a gRPC request locally: HTTP 200, trailers-only with `grpc_status` and `message`
+/// as `grpc-message`.
+pub fn send_grpc_local_response(
+    grpc_status: u32,
+    message: &str,
+    metadata: &[(&str, &[u8])],
+) -> Result<(), Status> {
+    local_response(200, "", message.as_bytes(), metadata, i32::try_from(grpc_status).unwrap_or(i32::MAX))
+}
+
+fn local_response(
+    status_code: u32,
+    details: &str,
+    body: &[u8],
+    headers: &[(&str, &[u8])],
+    grpc_status: i32,
+) -> Result<(), Status> {
     let mut encoded = Vec::new();
     weir_abi::encode_pairs(headers, &mut encoded);
     // SAFETY: valid slices.
@@ -212,7 +243,7 @@ pub fn send_local_response(
             body.len(),
             encoded.as_ptr(),
             encoded.len(),
-            -1,
+            grpc_status,
         )
     })
 }
@@ -234,6 +265,24 @@ pub fn plugin_configuration() -> Result<Option<Value>, Status> {
 pub fn continue_stream(stream: StreamType) -> Result<(), Status> {
     // SAFETY: plain call.
     status(unsafe { raw::proxy_continue_stream(stream.raw()) })
+}
+
+/// Resets a stream (`proxy_close_stream`).
+pub fn close_stream(stream: StreamType) -> Result<(), Status> {
+    // SAFETY: plain call.
+    status(unsafe { raw::proxy_close_stream(stream.raw()) })
+}
+
+/// Tells the host that a root context which answered "not yet" to `on_done` has finished.
+pub fn done() -> Result<(), Status> {
+    // SAFETY: plain call.
+    status(unsafe { raw::proxy_done() })
+}
+
+/// Writes a line to the host's log.
+pub fn log(level: LogLevel, message: &str) -> Result<(), Status> {
+    // SAFETY: valid slice.
+    status(unsafe { raw::proxy_log(level.raw(), message.as_ptr(), message.len()) })
 }
 
 /// Makes later hostcalls act for another context (e.g. a root context resuming a request it

@@ -1,0 +1,231 @@
+//! The dispatcher: the module's contexts by id, and which context started each callout, so
+//! that every callback the host makes ([`exports`]) reaches the right context.
+//!
+//! A host calls a filter's callbacks a few times per request per filter, so the lookup is
+//! made cheap: ids index a table by their low bits ([`table::IdTable`]) instead of going
+//! through a general hash map. Hosts never re-enter a module while one of its callbacks runs
+//! (a local reply or a resumed stream takes effect after it returns), so a callback borrows
+//! the context table for its whole run; if that borrow is ever refused, the callback is
+//! skipped with an error logged instead of trapping.
+
+mod exports;
+mod table;
+
+use std::cell::{Cell, RefCell};
+
+use table::IdTable;
+
+use crate::traits::{Context, HttpContext, RootContext};
+use crate::types::{NewHttpContext, NewRootContext};
+
+/// One context of the module.
+enum Entry {
+    Root(Box<dyn RootContext>),
+    Http(Box<dyn HttpContext>),
+}
+
+impl Entry {
+    fn context(&mut self) -> &mut dyn Context {
+        match self {
+            Entry::Root(root) => &mut **root,
+            Entry::Http(http) => &mut **http,
+        }
+    }
+}
+
+struct Dispatcher {
+    new_root: Cell<Option<NewRootContext>>,
+    new_http: Cell<Option<NewHttpContext>>,
+    contexts: RefCell<IdTable<Entry>>,
+    /// The context whose callback is running (callouts it starts are registered to it).
+    active: Cell<u32>,
+    /// Callout token → the context that started it.
+    http_calls: RefCell<IdTable<u32>>,
+    grpc_calls: RefCell<IdTable<u32>>,
+    grpc_streams: RefCell<IdTable<u32>>,
+}
+
+thread_local! {
+    static DISPATCHER: Dispatcher = const {
+        Dispatcher {
+            new_root: Cell::new(None),
+            new_http: Cell::new(None),
+            contexts: RefCell::new(IdTable::new()),
+            active: Cell::new(0),
+            http_calls: RefCell::new(IdTable::new()),
+            grpc_calls: RefCell::new(IdTable::new()),
+            grpc_streams: RefCell::new(IdTable::new()),
+        }
+    };
+}
+
+/// Sets how root contexts are made (call it in `main!`).
+pub fn set_root_context(new: NewRootContext) {
+    DISPATCHER.with(|d| d.new_root.set(Some(new)));
+}
+
+/// Sets how request contexts are made, instead of the root context's
+/// [`RootContext::create_http_context`].
+pub fn set_http_context(new: NewHttpContext) {
+    DISPATCHER.with(|d| d.new_http.set(Some(new)));
+}
+
+/// The root context used when the module set none: it accepts everything and makes no request
+/// contexts.
+struct NoRoot;
+
+impl Context for NoRoot {}
+impl RootContext for NoRoot {}
+
+/// `proxy_on_context_create`.
+fn create(id: u32, root_id: u32) {
+    DISPATCHER.with(|d| {
+        let entry = if root_id == 0 {
+            Some(Entry::Root(
+                d.new_root.get().map_or_else(|| Box::new(NoRoot) as Box<dyn RootContext>, |f| f(id)),
+            ))
+        } else if let Some(new) = d.new_http.get() {
+            Some(Entry::Http(new(id, root_id)))
+        } else {
+            let Ok(mut contexts) = d.contexts.try_borrow_mut() else {
+                return refused("proxy_on_context_create", id);
+            };
+            match contexts.get_mut(root_id) {
+                Some(Entry::Root(root)) => root.create_http_context(id).map(Entry::Http),
+                _ => {
+                    error(format_args!("context {id} created under {root_id}, which is not a root context"));
+                    None
+                }
+            }
+        };
+        let Some(entry) = entry else {
+            error(format_args!("the root context made no context for request {id}; the filter skips it"));
+            return;
+        };
+        match d.contexts.try_borrow_mut() {
+            Ok(mut contexts) => {
+                if contexts.insert(id, entry).is_some() {
+                    error(format_args!("context {id} created twice; the newer one replaces the older"));
+                }
+            }
+            Err(_) => refused("proxy_on_context_create", id),
+        }
+    });
+}
+
+/// `proxy_on_delete`: forgets the context and the callouts it still waits for.
+fn delete(id: u32) {
+    DISPATCHER.with(|d| {
+        let removed = match d.contexts.try_borrow_mut() {
+            Ok(mut contexts) => contexts.remove(id),
+            Err(_) => return refused("proxy_on_delete", id),
+        };
+        for calls in [&d.http_calls, &d.grpc_calls, &d.grpc_streams] {
+            if let Ok(mut calls) = calls.try_borrow_mut()
+                && calls.len() > 0
+            {
+                calls.retain(|owner| *owner != id);
+            }
+        }
+        // Dropped outside the borrow: a context's `Drop` may use the SDK.
+        drop(removed);
+    });
+}
+
+/// Runs `f` on context `id` (made the active context); `default` if there is none.
+fn with_entry<R>(id: u32, default: R, f: impl FnOnce(&mut Entry) -> R) -> R {
+    DISPATCHER.with(|d| {
+        let Ok(mut contexts) = d.contexts.try_borrow_mut() else {
+            refused("a callback", id);
+            return default;
+        };
+        match contexts.get_mut(id) {
+            Some(entry) => {
+                d.active.set(id);
+                f(entry)
+            }
+            None => default,
+        }
+    })
+}
+
+/// Runs `f` on HTTP context `id`; `default` if there is none.
+fn with_http<R>(id: u32, default: R, f: impl FnOnce(&mut dyn HttpContext) -> R) -> R {
+    with_entry(id, None, |entry| match entry {
+        Entry::Http(http) => Some(f(&mut **http)),
+        Entry::Root(_) => None,
+    })
+    .unwrap_or(default)
+}
+
+/// Runs `f` on root context `id`; `default` if there is none.
+fn with_root<R>(id: u32, default: R, f: impl FnOnce(&mut dyn RootContext) -> R) -> R {
+    with_entry(id, None, |entry| match entry {
+        Entry::Root(root) => Some(f(&mut **root)),
+        Entry::Http(_) => None,
+    })
+    .unwrap_or(default)
+}
+
+#[cold]
+#[inline(never)]
+fn refused(what: &str, id: u32) {
+    error(format_args!("{what} for context {id} arrived while another callback ran; skipped"));
+}
+
+/// Logs a dispatcher error. Out of line, so the callbacks' common path carries no formatting
+/// code.
+#[cold]
+#[inline(never)]
+fn error(message: std::fmt::Arguments<'_>) {
+    log::error!("weir-sdk: {message}");
+}
+
+/// Which table a callout token lives in.
+#[derive(Clone, Copy)]
+enum Calls {
+    Http,
+    Grpc,
+    GrpcStream,
+}
+
+fn register(calls: Calls, token: u32) {
+    DISPATCHER.with(|d| {
+        let table = match calls {
+            Calls::Http => &d.http_calls,
+            Calls::Grpc => &d.grpc_calls,
+            Calls::GrpcStream => &d.grpc_streams,
+        };
+        if let Ok(mut table) = table.try_borrow_mut() {
+            table.insert(token, d.active.get());
+        }
+    });
+}
+
+/// The context that started callout `token`; `take` forgets the token (its last event).
+fn owner(calls: Calls, token: u32, take: bool) -> Option<u32> {
+    DISPATCHER.with(|d| {
+        let table = match calls {
+            Calls::Http => &d.http_calls,
+            Calls::Grpc => &d.grpc_calls,
+            Calls::GrpcStream => &d.grpc_streams,
+        };
+        let mut table = table.try_borrow_mut().ok()?;
+        if take { table.remove(token) } else { table.get_mut(token).copied() }
+    })
+}
+
+/// Remembers that the running context started HTTP callout `token`.
+pub(crate) fn register_http_callout(token: u32) {
+    register(Calls::Http, token);
+}
+
+/// Remembers that the running context started unary gRPC call `token`.
+pub(crate) fn register_grpc_call(token: u32) {
+    register(Calls::Grpc, token);
+}
+
+/// Remembers that the running context opened gRPC stream `token`.
+pub(crate) fn register_grpc_stream(token: u32) {
+    register(Calls::GrpcStream, token);
+}
