@@ -124,7 +124,7 @@ pub fn resume(settings: &Settings, waiting: Waiting, now: u64, keys: Option<Rc<K
     };
     let realm = || waiting.realm.clone();
     let presented = Presented {
-        token: waiting.token,
+        token: waiting.token.into_bytes(),
         location: waiting.location,
         policy: &waiting.policy,
         realm: &realm,
@@ -134,7 +134,7 @@ pub fn resume(settings: &Settings, waiting: Waiting, now: u64, keys: Option<Rc<K
 
 /// A token as presented with a request.
 struct Presented<'a> {
-    token: String,
+    token: Vec<u8>,
     location: Location,
     policy: &'a Policy,
     /// The realm of a refusal (worked out only for one).
@@ -155,7 +155,9 @@ fn jwt_outcome(settings: &Settings, presented: Presented<'_>, now: u64, remote: 
     {
         return admit(settings, hit.provider, &hit.admission, &presented, now);
     }
-    let token = match jwt::parse(&presented.token) {
+    // Not seen before: now it must be text (invalid UTF-8 is replaced, so it fails parsing).
+    let text = weir_sdk::host::text(&presented.token);
+    let token = match jwt::parse(&text) {
         Ok(token) => token,
         Err(e) => return deny(e),
     };
@@ -173,7 +175,7 @@ fn jwt_outcome(settings: &Settings, presented: Presented<'_>, now: u64, remote: 
     let Some(keys) = keys_of(index) else {
         return Outcome::Wait(Waiting {
             provider: index,
-            token: presented.token,
+            token: text,
             location: presented.location,
             policy: presented.policy.clone(),
             realm: (presented.realm)(),
@@ -184,7 +186,7 @@ fn jwt_outcome(settings: &Settings, presented: Presented<'_>, now: u64, remote: 
     }
     let admission = Rc::new(Admission::of(provider, &token));
     let verified = Verified { provider: index, keys, token: Rc::new(token), admission: admission.clone() };
-    jwt.verified.insert(&presented.token, verified);
+    jwt.verified.insert(text.as_bytes(), verified);
     admit(settings, index, &admission, &presented, now)
 }
 

@@ -107,8 +107,9 @@ pub enum Location {
 /// A credential as presented, not yet checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
-    /// A token (prefix removed).
-    Jwt(String),
+    /// A token (prefix removed), as presented: checked as text only when it is not a token
+    /// verified before.
+    Jwt(Vec<u8>),
     /// Basic username and password.
     Basic(Vec<u8>, Vec<u8>),
     /// `Authorization: Basic` that does not decode to `user:password`.
@@ -144,13 +145,12 @@ pub fn extract(request: &RequestView, settings: &Settings, policy: &Policy) -> O
                 continue;
             }
             let credential =
-                if token.len() > max { Credential::TooLong } else { Credential::Jwt(lossy(token)) };
+                if token.len() > max { Credential::TooLong } else { Credential::Jwt(token.to_vec()) };
             return found(Method::Jwt, credential, Location::Header(location.name.clone()));
         }
         for param in &jwt.from_params {
             let Some(token) = request.query_param(param).filter(|t| !t.is_empty()) else { continue };
-            let credential =
-                if token.len() > max { Credential::TooLong } else { Credential::Jwt(lossy(&token)) };
+            let credential = if token.len() > max { Credential::TooLong } else { Credential::Jwt(token) };
             return found(Method::Jwt, credential, Location::Query(param.clone()));
         }
     }
@@ -177,10 +177,6 @@ pub fn extract(request: &RequestView, settings: &Settings, policy: &Policy) -> O
         }
     }
     None
-}
-
-fn lossy(bytes: &[u8]) -> String {
-    weir_sdk::host::text(bytes)
 }
 
 /// `value` without `prefix` (compared case-insensitively), or `None` when it lacks it.

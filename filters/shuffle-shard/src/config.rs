@@ -4,6 +4,8 @@
 //! Per-route overrides use weir-sdk's `rules` (see [`weir_sdk::rules`]): each rule's `config`
 //! is merged over the top level and validated the same way.
 
+use std::rc::Rc;
+
 use serde::Deserialize;
 
 /// What to do with a request that has no (or an empty) customer-id header.
@@ -88,17 +90,17 @@ pub struct Config {
     pub runtime_prefix: String,
     /// Request header set to the chosen host's cluster name, for the route's
     /// `cluster_header`. Any value the client sent is replaced. Default `x-shard-cluster`.
-    pub cluster_header: String,
+    pub cluster_header: Rc<str>,
     /// Cluster name of a host: `{index}` is replaced by the host index. Default
     /// `shard-{index}`.
     pub cluster_pattern: String,
     /// Request header listing the shard's host indices in ascending order (`3,7,9`); empty
     /// disables it. Default `x-shard-hosts`.
-    pub hosts_header: String,
+    pub hosts_header: Rc<str>,
     /// Request header describing where the numbers came from
     /// (`total=10;size=3;source=runtime;total_source=runtime`); empty disables it. Default
     /// `x-shard-config`.
-    pub config_header: String,
+    pub config_header: Rc<str>,
     /// Also set the cluster, hosts and config headers on the response. Default true.
     pub response_headers: bool,
     /// Hash `:path` with its query string; by default only the part before `?` picks the
@@ -157,11 +159,11 @@ impl TryFrom<RawConfig> for Config {
             default_size_key: format!("{}.default_shard_size", raw.runtime_prefix),
             customer_key_prefix: format!("{}.customer.", raw.runtime_prefix),
             runtime_prefix: raw.runtime_prefix,
-            cluster_header: raw.cluster_header.to_ascii_lowercase(),
+            cluster_header: raw.cluster_header.to_ascii_lowercase().into(),
             cluster_parts: raw.cluster_pattern.split("{index}").map(str::to_string).collect(),
             cluster_pattern: raw.cluster_pattern,
-            hosts_header: raw.hosts_header.to_ascii_lowercase(),
-            config_header: raw.config_header.to_ascii_lowercase(),
+            hosts_header: raw.hosts_header.to_ascii_lowercase().into(),
+            config_header: raw.config_header.to_ascii_lowercase().into(),
             response_headers: raw.response_headers,
             hash_query: raw.hash_query,
             on_missing_customer: raw.on_missing_customer,
@@ -225,11 +227,8 @@ mod tests {
     fn defaults() {
         let c: Config = parse_config(b"").unwrap();
         assert_eq!((c.header.as_str(), c.total_hosts, c.shard_size, c.seed), ("x-customer-id", 1, 1, 0));
-        assert_eq!(
-            (c.cluster_header.as_str(), c.cluster_pattern.as_str()),
-            ("x-shard-cluster", "shard-{index}")
-        );
-        assert_eq!((c.hosts_header.as_str(), c.config_header.as_str()), ("x-shard-hosts", "x-shard-config"));
+        assert_eq!((&*c.cluster_header, c.cluster_pattern.as_str()), ("x-shard-cluster", "shard-{index}"));
+        assert_eq!((&*c.hosts_header, &*c.config_header), ("x-shard-hosts", "x-shard-config"));
         assert_eq!((c.max_total_hosts, c.runtime_prefix.as_str()), (10_000, "shuffle_sharding"));
         assert!(c.response_headers && !c.hash_query);
         assert_eq!(c.on_missing_customer, OnMissingCustomer::Reject);

@@ -76,7 +76,7 @@ struct ShuffleShard {
     warned: Rc<Cell<Option<u64>>>,
     shards: Rc<ShardCache>,
     /// Headers to copy onto the response (when `response_headers`).
-    response: Vec<(String, String)>,
+    response: Vec<(Rc<str>, String)>,
 }
 
 impl Context for ShuffleShard {}
@@ -115,14 +115,14 @@ impl HttpContext for ShuffleShard {
         for (name, value) in &headers {
             if let Err(status) = host::set_header(MapType::HttpRequestHeaders, name, value.as_bytes()) {
                 log::error!("shuffle-shard: cannot set request header {name}: {status:?}");
-                if *name == config.cluster_header {
+                if Rc::ptr_eq(name, &config.cluster_header) {
                     return self.fail(config, "cannot set the routing header");
                 }
                 self.metrics.errors.inc();
             }
         }
         if config.response_headers {
-            self.response = headers.into_iter().map(|(name, value)| (name.to_string(), value)).collect();
+            self.response = headers;
         }
         self.metrics.routed.inc();
         Action::Continue

@@ -1,6 +1,8 @@
 //! The header values the filter sets (pure): the routing header, `x-shard-hosts` and
 //! `x-shard-config`.
 
+use std::rc::Rc;
+
 use crate::config::Config;
 use crate::params::Resolved;
 
@@ -30,7 +32,8 @@ pub fn push_u32(out: &mut String, n: u32) {
             break;
         }
     }
-    out.extend(digits[at..].iter().map(|d| char::from(*d)));
+    // ASCII digits: always valid UTF-8, appended in one copy.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// A shard's host indices, ascending, comma-separated without spaces (`3,7,9`).
@@ -49,19 +52,14 @@ pub fn hosts_list(hosts: &[u32]) -> String {
 
 /// The headers of one routed request to `host` of a shard whose `x-shard-hosts` text is
 /// `hosts`, as (name, value) pairs; disabled headers (empty name) are left out.
-pub fn shard_headers<'c>(
-    config: &'c Config,
-    host: u32,
-    hosts: &str,
-    resolved: &Resolved,
-) -> Vec<(&'c str, String)> {
+pub fn shard_headers(config: &Config, host: u32, hosts: &str, resolved: &Resolved) -> Vec<(Rc<str>, String)> {
     let mut out = Vec::with_capacity(3);
-    out.push((config.cluster_header.as_str(), cluster_name(&config.cluster_parts, host)));
+    out.push((config.cluster_header.clone(), cluster_name(&config.cluster_parts, host)));
     if !config.hosts_header.is_empty() {
-        out.push((config.hosts_header.as_str(), hosts.to_string()));
+        out.push((config.hosts_header.clone(), hosts.to_string()));
     }
     if !config.config_header.is_empty() {
-        out.push((config.config_header.as_str(), resolved.render()));
+        out.push((config.config_header.clone(), resolved.render()));
     }
     out
 }
@@ -103,6 +101,6 @@ mod tests {
         let resolved = crate::params::resolve(None, Some("c"), &config);
         let headers = shard_headers(&config, assignment.host, "0", &resolved);
         assert_eq!(headers.len(), 1);
-        assert_eq!(headers[0].0, "x-shard-cluster");
+        assert_eq!(&*headers[0].0, "x-shard-cluster");
     }
 }
