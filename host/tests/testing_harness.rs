@@ -50,3 +50,49 @@ fn a_plugin_that_rejects_its_configuration_does_not_start() {
         Harness::builder(filter("require-header")).configuration(r#"{"header": ""}"#).start().unwrap_err();
     assert!(err.to_string().contains("proxy_on_configure returned false"), "{err}");
 }
+
+/// A module whose response-body, log and done callbacks trap: declaring that it implements
+/// only the header callbacks (`weir_http_callbacks`) must keep weir from making them.
+fn header_only_module(declares: bool) -> tempfile::TempPath {
+    let declaration = if declares {
+        // REQUEST_HEADERS | RESPONSE_HEADERS
+        r#"(func (export "weir_http_callbacks") (result i32) (i32.const 9))"#
+    } else {
+        ""
+    };
+    let wat = format!(
+        r#"(module
+            (memory (export "memory") 1)
+            (func (export "proxy_abi_version_0_2_1"))
+            (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+            (func (export "proxy_on_context_create") (param i32 i32))
+            (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+            (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+            (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 0))
+            (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32) (i32.const 0))
+            (func (export "proxy_on_response_body") (param i32 i32 i32) (result i32) unreachable)
+            (func (export "proxy_on_log") (param i32) unreachable)
+            (func (export "proxy_on_done") (param i32) (result i32) unreachable)
+            (func (export "proxy_on_delete") (param i32))
+            {declaration})"#
+    );
+    let file = tempfile::Builder::new().suffix(".wasm").tempfile().unwrap();
+    std::fs::write(file.path(), wat::parse_str(wat).unwrap()).unwrap();
+    file.into_temp_path()
+}
+
+#[test]
+fn declared_http_callbacks_are_the_only_ones_made() {
+    let declared = header_only_module(true);
+    let harness = Harness::builder(&declared).start().unwrap();
+    for _ in 0..3 {
+        let response = harness.get("/", &[]).unwrap();
+        assert_eq!(response.status, 200, "body, log and done were not called");
+        assert!(response.upstream.is_some());
+    }
+    // Without the declaration the same module gets every callback, and its body callback traps.
+    let undeclared = header_only_module(false);
+    let harness = Harness::builder(&undeclared).start().unwrap();
+    let response = harness.get("/", &[]);
+    assert!(response.is_err(), "the body callback ran and trapped, resetting the stream: {response:?}");
+}

@@ -60,7 +60,7 @@ pub mod shared;
 pub mod traits;
 pub mod types;
 
-pub use dispatch::{set_http_context, set_root_context};
+pub use dispatch::{set_http_callbacks, set_http_context, set_root_context};
 pub use logger::set_log_level;
 
 /// The module's initializer (`_initialize`): runs the static constructors, then `$code`, which
@@ -90,12 +90,12 @@ macro_rules! main {
 #[cfg(all(target_arch = "wasm32", feature = "fast-alloc"))]
 #[global_allocator]
 static ALLOCATOR: alloc::SizeClasses = alloc::SizeClasses::new();
-pub use weir_abi::{BufferType, IntHasher, MapType, MetricType, Status, StreamType};
+pub use weir_abi::{BufferType, HttpCallbacks, IntHasher, MapType, MetricType, Status, StreamType};
 
 /// The usual imports for a filter.
 pub mod prelude {
     pub use crate::traits::{Context, HttpContext, RootContext};
-    pub use crate::types::{Action, ContextType, LogLevel};
+    pub use crate::types::{Action, ContextType, HttpCallbacks, LogLevel};
 
     pub use crate::config::{ConfigError, parse_config};
     pub use crate::metrics::{Counter, Gauge, Histogram};

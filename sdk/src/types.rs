@@ -1,7 +1,8 @@
 //! The types the context traits use, with the names the `proxy-wasm` crate gives them.
 
 pub use weir_abi::{
-    Action, BufferType, ContextType, LogLevel, MapType, MetricType, PeerType, Status, StreamType,
+    Action, BufferType, ContextType, HttpCallbacks, LogLevel, MapType, MetricType, PeerType, Status,
+    StreamType,
 };
 
 use crate::traits::{HttpContext, RootContext};

@@ -69,6 +69,11 @@ pub fn rewrite(config: &Config, mut body: Vec<u8>) -> Vec<u8> {
 
 weir_sdk::main! {{
     weir_sdk::set_log_level(LogLevel::Trace);
+    // Every callback the HTTP context implements; weir makes no others.
+    weir_sdk::set_http_callbacks(HttpCallbacks::REQUEST_HEADERS
+        | HttpCallbacks::REQUEST_BODY
+        | HttpCallbacks::RESPONSE_HEADERS
+        | HttpCallbacks::RESPONSE_BODY);
     weir_sdk::set_root_context(|_| ConfigRoot::boxed("body-rewrite", |config| Rewrite { config }));
 }}
 

@@ -39,6 +39,8 @@ pub struct Config {
 
 weir_sdk::main! {{
     weir_sdk::set_log_level(LogLevel::Trace);
+    // Every callback the HTTP context implements; weir makes no others.
+    weir_sdk::set_http_callbacks(HttpCallbacks::REQUEST_HEADERS | HttpCallbacks::RESPONSE_HEADERS);
     weir_sdk::set_root_context(|_| ConfigRoot::boxed("header-rewrite", |config| Rewrite { config }));
 }}
 

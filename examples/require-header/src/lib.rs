@@ -34,6 +34,8 @@ fn default_status() -> u32 {
 
 weir_sdk::main! {{
     weir_sdk::set_log_level(LogLevel::Trace);
+    // Every callback the HTTP context implements; weir makes no others.
+    weir_sdk::set_http_callbacks(HttpCallbacks::REQUEST_HEADERS);
     weir_sdk::set_root_context(|_| ConfigRoot::boxed("require-header", |config| Require { config }));
 }}
 

@@ -32,5 +32,7 @@ use weir_sdk::prelude::*;
 
 weir_sdk::main! {{
     weir_sdk::set_log_level(LogLevel::Info);
+    // Every callback the HTTP context implements; weir makes no others.
+    weir_sdk::set_http_callbacks(HttpCallbacks::REQUEST_HEADERS | HttpCallbacks::RESPONSE_HEADERS);
     weir_sdk::set_root_context(|_| -> Box<dyn RootContext> { Box::new(filter::Root::default()) });
 }}

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
-use weir_abi::{DataStatus, TrailersStatus};
+use weir_abi::{DataStatus, HttpCallbacks, TrailersStatus};
 
 use super::chain::{Chain, Direction, Halt};
 use super::convert::{header_map_from_http, http_trailers_from_map};
@@ -79,10 +79,15 @@ impl FilteredBody {
     /// Runs `chunk` through the plugins from position `from`; returns it if it got through all.
     fn run_data(&mut self, from: usize, mut chunk: BytesMut, eos: bool) -> Result<Option<BytesMut>, Halt> {
         let dir = self.direction as usize;
+        let callback = match self.direction {
+            Direction::Request => HttpCallbacks::REQUEST_BODY,
+            Direction::Response => HttpCallbacks::RESPONSE_BODY,
+        };
         for pos in from..self.order.len() {
             let index = self.slot_index(pos);
             let slot = &self.chain.slots[index];
-            if slot.ctx.get().is_none() || slot.failed.get() {
+            // A plugin without body callbacks never buffers: the chunk passes it as it is.
+            if slot.ctx.get().is_none() || slot.failed.get() || !self.chain.implements(index, callback) {
                 continue;
             }
             let view = {
@@ -96,7 +101,7 @@ impl FilteredBody {
             };
             let size = view.len();
             self.set_view(view);
-            let status = self.chain.call(index, |vm, ctx| match self.direction {
+            let status = self.chain.call(index, callback, |vm, ctx| match self.direction {
                 Direction::Request => vm.on_request_body(ctx, size, eos),
                 Direction::Response => vm.on_response_body(ctx, size, eos),
             });
@@ -186,7 +191,11 @@ impl FilteredBody {
             };
             let count = self.trailer_count();
             self.clear_continue();
-            let status = self.chain.call(index, |vm, ctx| match self.direction {
+            let callback = match self.direction {
+                Direction::Request => HttpCallbacks::REQUEST_TRAILERS,
+                Direction::Response => HttpCallbacks::RESPONSE_TRAILERS,
+            };
+            let status = self.chain.call(index, callback, |vm, ctx| match self.direction {
                 Direction::Request => vm.on_request_trailers(ctx, count),
                 Direction::Response => vm.on_response_trailers(ctx, count),
             })?;

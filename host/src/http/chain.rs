@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use bytes::BytesMut;
-use weir_abi::HeadersStatus;
+use weir_abi::{HeadersStatus, HttpCallbacks};
 
 use super::{LocalReply, StreamShared};
 use crate::config::FailurePolicy;
@@ -138,10 +138,13 @@ impl Chain {
         self.slots.is_empty()
     }
 
-    /// Calls the plugin at `index` with `f`, turning VM failures into [`Halt::Failed`].
+    /// Calls `callback` of the plugin at `index` with `f`, turning VM failures into
+    /// [`Halt::Failed`]. `Ok(None)`: not called (no context, a failed plugin, or a callback the
+    /// module does not implement, which continues).
     pub(crate) fn call<R>(
         &self,
         index: usize,
+        callback: HttpCallbacks,
         f: impl FnOnce(&mut Vm, u32) -> Result<R, VmError>,
     ) -> Result<Option<R>, Halt> {
         let slot = &self.slots[index];
@@ -149,6 +152,9 @@ impl Chain {
             return Ok(None);
         };
         if slot.failed.get() {
+            return Ok(None);
+        }
+        if !self.implements(index, callback) {
             return Ok(None);
         }
         let result = self.timed(slot, || match slot.handle.vm.try_borrow_mut() {
@@ -168,6 +174,12 @@ impl Chain {
                 Err(Halt::Failed { plugin, error })
             }
         }
+    }
+
+    /// Whether the plugin at `index` implements `callback` (a busy VM counts as yes: the call
+    /// then reports it).
+    pub(crate) fn implements(&self, index: usize, callback: HttpCallbacks) -> bool {
+        self.slots[index].handle.vm.try_borrow().map_or(true, |vm| vm.implements(callback))
     }
 
     /// Runs one guest callback of `slot`'s plugin, adding its time to the slot.
@@ -237,7 +249,9 @@ impl Chain {
             self.response_order.borrow_mut().insert(0, index);
             self.stream.data.borrow_mut().continue_request = false;
             let count = self.stream.data.borrow().request_headers.len();
-            let status = self.call(index, |vm, ctx| vm.on_request_headers(ctx, count, end_of_stream))?;
+            let status = self.call(index, HttpCallbacks::REQUEST_HEADERS, |vm, ctx| {
+                vm.on_request_headers(ctx, count, end_of_stream)
+            })?;
             self.check(Direction::Request, index)?;
             if status.is_some_and(stops_headers) {
                 self.end_run();
@@ -261,7 +275,9 @@ impl Chain {
             let Some(index) = self.response_order.borrow().get(position).copied() else { break };
             self.stream.data.borrow_mut().continue_response = false;
             let count = self.stream.data.borrow().response_headers.as_ref().map_or(0, |h| h.len());
-            let status = self.call(index, |vm, ctx| vm.on_response_headers(ctx, count, end_of_stream))?;
+            let status = self.call(index, HttpCallbacks::RESPONSE_HEADERS, |vm, ctx| {
+                vm.on_response_headers(ctx, count, end_of_stream)
+            })?;
             self.check(Direction::Response, index)?;
             if status.is_some_and(stops_headers) {
                 self.end_run();

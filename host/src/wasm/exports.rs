@@ -2,6 +2,7 @@
 //! guest goes through a handle in [`GuestExports`].
 
 use wasmtime::{AsContextMut, Instance, Store, TypedFunc, WasmParams, WasmResults};
+use weir_abi::HttpCallbacks;
 
 use super::HostState;
 
@@ -58,6 +59,34 @@ pub struct GuestExports {
     pub(crate) on_grpc_receive: F<(i32, i32, i32), ()>,
     pub(crate) on_grpc_receive_trailing_metadata: F<(i32, i32, i32), ()>,
     pub(crate) on_grpc_close: F<(i32, i32, i32), ()>,
+    /// weir's extension: the HTTP callbacks the module implements ([`weir_abi::callbacks`]).
+    pub(crate) http_callbacks: F<(), i32>,
+}
+
+impl GuestExports {
+    /// Forgets the HTTP-only callbacks outside `declared`: the module does not need them, so
+    /// they are treated as not exported (the default action, no call into the VM).
+    pub(crate) fn keep_http(&mut self, declared: HttpCallbacks) {
+        let keep = |callback| declared.contains(callback);
+        if !keep(HttpCallbacks::REQUEST_HEADERS) {
+            self.on_request_headers = None;
+        }
+        if !keep(HttpCallbacks::REQUEST_BODY) {
+            self.on_request_body = None;
+        }
+        if !keep(HttpCallbacks::REQUEST_TRAILERS) {
+            self.on_request_trailers = None;
+        }
+        if !keep(HttpCallbacks::RESPONSE_HEADERS) {
+            self.on_response_headers = None;
+        }
+        if !keep(HttpCallbacks::RESPONSE_BODY) {
+            self.on_response_body = None;
+        }
+        if !keep(HttpCallbacks::RESPONSE_TRAILERS) {
+            self.on_response_trailers = None;
+        }
+    }
 }
 
 impl std::fmt::Debug for GuestExports {
@@ -97,6 +126,7 @@ impl GuestExports {
             on_grpc_receive: r.get("proxy_on_grpc_receive")?,
             on_grpc_receive_trailing_metadata: r.get("proxy_on_grpc_receive_trailing_metadata")?,
             on_grpc_close: r.get("proxy_on_grpc_close")?,
+            http_callbacks: r.get(weir_abi::callbacks::EXPORT)?,
         })
     }
 }

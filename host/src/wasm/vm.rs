@@ -5,6 +5,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use wasmtime::{Engine, Store, Trap};
+use weir_abi::HttpCallbacks;
 
 use super::error::ProcExit;
 use super::exports::GuestExports;
@@ -42,6 +43,9 @@ pub struct Vm {
     failed: Option<VmError>,
     deadline_ticks: u64,
     max_callback_time: Duration,
+    /// The HTTP callbacks the module declared (all when it declares none): `proxy_on_log` and
+    /// `proxy_on_done` of HTTP contexts are made only when declared.
+    http_callbacks: HttpCallbacks,
 }
 
 impl std::fmt::Debug for Vm {
@@ -87,6 +91,7 @@ impl Vm {
             failed: None,
             deadline_ticks,
             max_callback_time: limits.max_callback_time,
+            http_callbacks: HttpCallbacks::ALL,
         };
         let init = vm.exports.initialize.clone().or_else(|| vm.exports.start.clone());
         if let Some(init) = init {
@@ -94,6 +99,14 @@ impl Vm {
                 Ok(()) | Err(VmError::Exit(0)) => vm.failed = None,
                 Err(e) => return Err(fail(format!("initialisation failed: {e}"))),
             }
+        }
+        // Asked after the initializer, which is where a weir-sdk module makes its declaration.
+        if let Some(declared) = vm.exports.http_callbacks.clone() {
+            let raw = vm
+                .call(0, |store, _| declared.call(store, ()))
+                .map_err(|e| fail(format!("{}: {e}", weir_abi::callbacks::EXPORT)))?;
+            vm.http_callbacks = HttpCallbacks::from_raw(raw as u32);
+            vm.exports.keep_http(vm.http_callbacks);
         }
         Ok(vm)
     }
@@ -127,6 +140,24 @@ impl Vm {
         let id = self.next_context_id;
         self.next_context_id = self.next_context_id.wrapping_add(1).max(1);
         id
+    }
+
+    /// Whether the module implements an HTTP callback: exports it and, if it declared its
+    /// callbacks, declared it. One it does not is not made (it would continue).
+    pub(crate) fn implements(&self, callback: HttpCallbacks) -> bool {
+        let e = &self.exports;
+        self.http_callbacks.contains(callback)
+            && match callback {
+                HttpCallbacks::REQUEST_HEADERS => e.on_request_headers.is_some(),
+                HttpCallbacks::REQUEST_BODY => e.on_request_body.is_some(),
+                HttpCallbacks::REQUEST_TRAILERS => e.on_request_trailers.is_some(),
+                HttpCallbacks::RESPONSE_HEADERS => e.on_response_headers.is_some(),
+                HttpCallbacks::RESPONSE_BODY => e.on_response_body.is_some(),
+                HttpCallbacks::RESPONSE_TRAILERS => e.on_response_trailers.is_some(),
+                HttpCallbacks::LOG => e.on_log.is_some(),
+                HttpCallbacks::DONE => e.on_done.is_some(),
+                _ => true,
+            }
     }
 
     /// Runs one guest call for context `ctx` under the callback deadline; any failure marks the
@@ -319,6 +350,9 @@ impl Vm {
 
     /// `proxy_on_log` with the stream's maps readable (Envoy's access-log phase).
     pub fn log_http_context(&mut self, ctx: u32) -> Result<(), VmError> {
+        if !self.http_callbacks.contains(HttpCallbacks::LOG) {
+            return Ok(());
+        }
         self.set_access(ctx, |a| *a = Access { log: true, ..Access::default() });
         let logged = self.call(ctx, |s, e| match &e.on_log {
             Some(f) => f.call(s, ctx as i32),
@@ -334,10 +368,11 @@ impl Vm {
     /// `proxy_on_done` then `proxy_on_delete`, then forgets the context (and cancels its
     /// callouts). The context is forgotten even when a call fails.
     pub fn destroy_http_context(&mut self, ctx: u32) -> Result<(), VmError> {
+        let done = self.http_callbacks.contains(HttpCallbacks::DONE);
         let result = self
             .call(ctx, |s, e| match &e.on_done {
-                Some(f) => f.call(s, ctx as i32).map(|_| ()),
-                None => Ok(()),
+                Some(f) if done => f.call(s, ctx as i32).map(|_| ()),
+                _ => Ok(()),
             })
             .and_then(|()| {
                 self.call(ctx, |s, e| match &e.on_delete {

@@ -5,11 +5,13 @@
 //! `wasm32-wasip1`) and the host (`weir-host`, native) share one definition and cannot drift
 //! apart. Values follow proxy-wasm ABI 0.2.1 and Envoy's `proxy-wasm-cpp-host`.
 
+pub mod callbacks;
 mod enums;
 mod int_hash;
 mod pairs;
 pub mod runtime;
 
+pub use callbacks::HttpCallbacks;
 pub use enums::{
     AbiVersion, Action, BufferType, ContextType, DataStatus, HeadersStatus, LogLevel, MapType, MetricType,
     PeerType, Status, StreamType, TrailersStatus,

@@ -8,13 +8,19 @@
 use std::alloc::{Layout, alloc};
 use std::ptr::NonNull;
 
-use super::{Calls, Entry, create, delete, owner, with_entry, with_http, with_root};
+use super::{Calls, Entry, create, declared, delete, owner, with_entry, with_http, with_root};
 use crate::host;
-use crate::types::Action;
+use crate::types::{Action, HttpCallbacks};
 
 /// The ABI version this module speaks.
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_abi_version_0_2_1() {}
+
+/// The HTTP callbacks the filter declared (weir's extension, see [`weir_abi::callbacks`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn weir_http_callbacks() -> u32 {
+    declared().raw()
+}
 
 /// The host asks for `size` bytes to copy data into; they are released by the SDK code that
 /// takes them over (as a `Vec<u8>` of exactly `size`).
@@ -57,14 +63,20 @@ pub extern "C" fn proxy_on_queue_ready(context_id: u32, queue_id: u32) {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_done(context_id: u32) -> bool {
-    with_entry(context_id, true, |entry| entry.context().on_done())
+    let http = declared().contains(HttpCallbacks::DONE);
+    with_entry(context_id, true, |entry| match entry {
+        Entry::Http(_) if !http => true,
+        entry => entry.context().on_done(),
+    })
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_log(context_id: u32) {
+    let http = declared().contains(HttpCallbacks::LOG);
     with_entry(context_id, (), |entry| match entry {
         Entry::Root(root) => root.on_log(),
-        Entry::Http(http) => http.on_log(),
+        Entry::Http(context) if http => context.on_log(),
+        Entry::Http(_) => {}
     });
 }
 
@@ -75,7 +87,7 @@ pub extern "C" fn proxy_on_delete(context_id: u32) {
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_request_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 {
-    with_http(context_id, Action::Continue, |http| {
+    with_http(context_id, HttpCallbacks::REQUEST_HEADERS, Action::Continue, |http| {
         http.on_http_request_headers(num_headers, end_of_stream != 0)
     })
     .raw()
@@ -83,18 +95,23 @@ pub extern "C" fn proxy_on_request_headers(context_id: u32, num_headers: usize, 
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_request_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 {
-    with_http(context_id, Action::Continue, |http| http.on_http_request_body(body_size, end_of_stream != 0))
-        .raw()
+    with_http(context_id, HttpCallbacks::REQUEST_BODY, Action::Continue, |http| {
+        http.on_http_request_body(body_size, end_of_stream != 0)
+    })
+    .raw()
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_request_trailers(context_id: u32, num_trailers: usize) -> u32 {
-    with_http(context_id, Action::Continue, |http| http.on_http_request_trailers(num_trailers)).raw()
+    with_http(context_id, HttpCallbacks::REQUEST_TRAILERS, Action::Continue, |http| {
+        http.on_http_request_trailers(num_trailers)
+    })
+    .raw()
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_response_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 {
-    with_http(context_id, Action::Continue, |http| {
+    with_http(context_id, HttpCallbacks::RESPONSE_HEADERS, Action::Continue, |http| {
         http.on_http_response_headers(num_headers, end_of_stream != 0)
     })
     .raw()
@@ -102,13 +119,18 @@ pub extern "C" fn proxy_on_response_headers(context_id: u32, num_headers: usize,
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_response_body(context_id: u32, body_size: usize, end_of_stream: u32) -> u32 {
-    with_http(context_id, Action::Continue, |http| http.on_http_response_body(body_size, end_of_stream != 0))
-        .raw()
+    with_http(context_id, HttpCallbacks::RESPONSE_BODY, Action::Continue, |http| {
+        http.on_http_response_body(body_size, end_of_stream != 0)
+    })
+    .raw()
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_response_trailers(context_id: u32, num_trailers: usize) -> u32 {
-    with_http(context_id, Action::Continue, |http| http.on_http_response_trailers(num_trailers)).raw()
+    with_http(context_id, HttpCallbacks::RESPONSE_TRAILERS, Action::Continue, |http| {
+        http.on_http_response_trailers(num_trailers)
+    })
+    .raw()
 }
 
 /// Delivers a callout event to the context that started it, with hostcalls acting for it.

@@ -16,7 +16,7 @@ use std::cell::{Cell, RefCell};
 use table::IdTable;
 
 use crate::traits::{Context, HttpContext, RootContext};
-use crate::types::{NewHttpContext, NewRootContext};
+use crate::types::{HttpCallbacks, NewHttpContext, NewRootContext};
 
 /// One context of the module.
 enum Entry {
@@ -36,6 +36,8 @@ impl Entry {
 struct Dispatcher {
     new_root: Cell<Option<NewRootContext>>,
     new_http: Cell<Option<NewHttpContext>>,
+    /// The HTTP callbacks the filter declared ([`set_http_callbacks`]).
+    callbacks: Cell<HttpCallbacks>,
     contexts: RefCell<IdTable<Entry>>,
     /// The context whose callback is running (callouts it starts are registered to it).
     active: Cell<u32>,
@@ -50,6 +52,7 @@ thread_local! {
         Dispatcher {
             new_root: Cell::new(None),
             new_http: Cell::new(None),
+            callbacks: Cell::new(HttpCallbacks::ALL),
             contexts: RefCell::new(IdTable::new()),
             active: Cell::new(0),
             http_calls: RefCell::new(IdTable::new()),
@@ -68,6 +71,25 @@ pub fn set_root_context(new: NewRootContext) {
 /// [`RootContext::create_http_context`].
 pub fn set_http_context(new: NewHttpContext) {
     DISPATCHER.with(|d| d.new_http.set(Some(new)));
+}
+
+/// Declares the HTTP context callbacks the filter implements; the others are never passed to
+/// its contexts, in any host, and weir does not even make them (see
+/// [`weir_abi::callbacks`]). Without a declaration every callback is passed. Call it in
+/// `main!`:
+///
+/// ```ignore
+/// weir_sdk::set_http_callbacks(HttpCallbacks::REQUEST_HEADERS | HttpCallbacks::RESPONSE_HEADERS);
+/// ```
+///
+/// Declare every callback the filter's `HttpContext` overrides: one left out never runs.
+pub fn set_http_callbacks(callbacks: HttpCallbacks) {
+    DISPATCHER.with(|d| d.callbacks.set(callbacks));
+}
+
+/// The declared HTTP callbacks.
+fn declared() -> HttpCallbacks {
+    DISPATCHER.with(|d| d.callbacks.get())
 }
 
 /// The root context used when the module set none: it accepts everything and makes no request
@@ -149,8 +171,17 @@ fn with_entry<R>(id: u32, default: R, f: impl FnOnce(&mut Entry) -> R) -> R {
     })
 }
 
-/// Runs `f` on HTTP context `id`; `default` if there is none.
-fn with_http<R>(id: u32, default: R, f: impl FnOnce(&mut dyn HttpContext) -> R) -> R {
+/// Runs `f` on HTTP context `id` if the filter declared `callback`; `default` if not, or if
+/// there is no such context.
+fn with_http<R>(
+    id: u32,
+    callback: HttpCallbacks,
+    default: R,
+    f: impl FnOnce(&mut dyn HttpContext) -> R,
+) -> R {
+    if !declared().contains(callback) {
+        return default;
+    }
     with_entry(id, None, |entry| match entry {
         Entry::Http(http) => Some(f(&mut **http)),
         Entry::Root(_) => None,
