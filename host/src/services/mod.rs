@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use metrics::{PluginMetrics, sanitize as sanitize_metric_name};
-pub use shared_data::SharedData;
+pub use shared_data::{Scope as SharedDataScope, SharedData};
 pub use shared_queue::{QueueReady, SharedQueues};
 
 use crate::upstream::Upstreams;

@@ -13,7 +13,7 @@ use weir_abi::Status;
 /// the hash is keyed per process; foldhash is several times cheaper than SipHash on them.
 type Keys = HashMap<Vec<u8>, (Bytes, u32), foldhash::fast::RandomState>;
 
-/// Every VM's shared data: a [`Scope`] per `vm_id`.
+/// Every VM's shared data: a [`Scope`](crate::services::SharedDataScope) per `vm_id`.
 #[derive(Debug, Default)]
 pub struct SharedData {
     scopes: RwLock<HashMap<String, Arc<Scope>>>,
@@ -52,7 +52,7 @@ impl SharedData {
         }
     }
 
-    /// [`Scope::set`] in the scope of `vm_id`.
+    /// [`Scope::set`](crate::services::SharedDataScope::set) in the scope of `vm_id`.
     pub fn set(&self, vm_id: &str, key: &[u8], value: Bytes, cas: u32) -> Result<(), Status> {
         self.scope(vm_id).set(key, value, cas)
     }

@@ -1,8 +1,8 @@
 //! The dispatcher: the module's contexts by id, and which context started each callout, so
-//! that every callback the host makes ([`exports`]) reaches the right context.
+//! that every callback the host makes (`exports`) reaches the right context.
 //!
 //! A host calls a filter's callbacks a few times per request per filter, so the lookup is
-//! made cheap: ids index a table by their low bits ([`table::IdTable`]) instead of going
+//! made cheap: ids index a table by their low bits (`table::IdTable`) instead of going
 //! through a general hash map. Hosts never re-enter a module while one of its callbacks runs
 //! (a local reply or a resumed stream takes effect after it returns), so a callback borrows
 //! the context table for its whole run; if that borrow is ever refused, the callback is
