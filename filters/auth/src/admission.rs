@@ -3,6 +3,8 @@
 //! Kept with the verified token (see [`crate::verified`]), so a repeated token costs no JSON
 //! lookups; the window is still checked against the clock on every request.
 
+use std::rc::Rc;
+
 use crate::claims;
 use crate::jwt::{self, JwtError, Token, Window};
 use crate::provider::Provider;
@@ -15,7 +17,7 @@ pub struct Admission {
     /// Whether the provider accepts the token's audience.
     audience: Result<(), JwtError>,
     /// The consumer claim as header text.
-    pub consumer: Option<String>,
+    pub consumer: Option<Rc<str>>,
     /// `scope` / `scp`.
     pub scopes: Vec<String>,
     /// `claim_to_headers` and the payload header, in that order.
@@ -37,7 +39,7 @@ impl Admission {
         Admission {
             window: jwt::window(&token.claims),
             audience: jwt::check_audience(&token.claims, &provider.audiences),
-            consumer: text(&provider.consumer_claim),
+            consumer: text(&provider.consumer_claim).map(Rc::from),
             scopes: claims::scopes(&token.claims),
             headers,
         }

@@ -38,7 +38,7 @@ pub struct Grant {
     /// How it authenticated.
     pub method: Method,
     /// The consumer's name, when known.
-    pub consumer: Option<String>,
+    pub consumer: Option<Rc<str>>,
     /// Claim headers to set, lower-case names.
     pub headers: Vec<(String, String)>,
     /// The credential to remove before forwarding.
@@ -111,7 +111,7 @@ pub fn decide(
     }
     Outcome::Allow(Grant {
         method,
-        consumer: Some(consumer.name.clone()),
+        consumer: Some(consumer.name.as_str().into()),
         headers: Vec::new(),
         strip: strip(settings, presented.location),
     })

@@ -12,6 +12,8 @@
 //!  "rules": [{"match": {"path_prefix": "/admin"}, "config": {"policy": {"consumers": ["alice"]}}}]}
 //! ```
 
+use std::rc::Rc;
+
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -61,10 +63,10 @@ pub struct AuthConfig {
 pub struct ApiKeySource {
     /// Request header holding the key (e.g. `x-api-key`).
     #[serde(default)]
-    pub header: Option<String>,
+    pub header: Option<Rc<str>>,
     /// Query parameter holding the key (e.g. `api_key`), percent-decoded.
     #[serde(default)]
-    pub query: Option<String>,
+    pub query: Option<Rc<str>>,
 }
 
 /// A consumer: a named identity with its credentials.

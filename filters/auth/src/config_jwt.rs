@@ -1,6 +1,8 @@
 //! JWT configuration: where tokens are read from and the providers (issuers) that sign them.
 //! Names follow Envoy's `jwt_authn` where there is an equivalent.
 
+use std::rc::Rc;
+
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -17,7 +19,7 @@ pub struct JwtConfig {
     pub from_headers: Vec<HeaderLocation>,
     /// Query parameters a token is read from, after the headers (percent-decoded).
     #[serde(default)]
-    pub from_params: Vec<String>,
+    pub from_params: Vec<Rc<str>>,
     /// Tokens whose signature verified, kept per VM so a repeated token skips decoding and
     /// the signature check (times, audience and policy are still checked). 0 turns the cache
     /// off.
@@ -34,7 +36,7 @@ fn default_cache_size() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct HeaderLocation {
     /// Header name.
-    pub name: String,
+    pub name: Rc<str>,
     /// Text before the token (e.g. `Bearer `); a value without it is not a token.
     #[serde(default)]
     pub value_prefix: String,

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::rc::Rc;
 
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -99,9 +100,9 @@ impl RequestView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// A request header.
-    Header(String),
+    Header(Rc<str>),
     /// A query parameter.
-    Query(String),
+    Query(Rc<str>),
 }
 
 /// A credential as presented, not yet checked.

@@ -41,7 +41,7 @@ use weir_sdk::prelude::*;
 weir_sdk::main! {{
     weir_sdk::set_log_level(LogLevel::Trace);
     // Every callback the HTTP context implements; weir makes no others.
-    weir_sdk::set_http_callbacks(HttpCallbacks::REQUEST_HEADERS | HttpCallbacks::DONE);
+    weir_sdk::set_http_callbacks(HttpCallbacks::REQUEST_HEADERS);
     weir_sdk::set_root_context(|context_id| -> Box<dyn RootContext> { Box::new(root::Root::new(context_id)) });
 }}
 

@@ -1,6 +1,8 @@
 //! The checked configuration: secrets hashed, JWKS parsed into keys, header names lower-cased,
 //! every mistake reported with the field it is in. Built once in `on_configure`.
 
+use std::rc::Rc;
+
 use weir_sdk::config::parse_config;
 use weir_sdk::rules::Rules;
 
@@ -29,7 +31,8 @@ pub struct Settings {
     pub jwt: Option<JwtSettings>,
     /// Route policies.
     pub rules: Rules<RouteView>,
-    /// Headers this filter sets for the upstream; removed from every incoming request.
+    /// Headers this filter sets for the upstream; what a client sent of them is removed from
+    /// every request the filter forwards.
     pub identity_headers: Vec<String>,
 }
 
@@ -39,7 +42,7 @@ pub struct JwtSettings {
     /// Headers that may carry a token (lower-case names).
     pub from_headers: Vec<HeaderLocation>,
     /// Query parameters that may carry a token.
-    pub from_params: Vec<String>,
+    pub from_params: Vec<Rc<str>>,
     /// The providers.
     pub providers: Vec<Provider>,
     /// Tokens whose signature verified.
@@ -72,6 +75,17 @@ impl Settings {
         }
     }
 
+    /// The request headers credentials are read from.
+    pub fn credential_headers(&self) -> Vec<&str> {
+        let mut names: Vec<&str> =
+            self.jwt.iter().flat_map(|j| j.from_headers.iter().map(|h| &*h.name)).collect();
+        names.extend(self.api_key.as_ref().and_then(|k| k.header.as_deref()));
+        if self.configured(Method::Basic) {
+            names.push("authorization");
+        }
+        names
+    }
+
     /// Whether any provider fetches its keys.
     pub fn has_remote_jwks(&self) -> bool {
         self.jwt.as_ref().is_some_and(|j| j.providers.iter().any(|p| matches!(p.keys, Keys::Remote(_))))
@@ -99,7 +113,11 @@ fn build(
     };
     let api_key = match config.api_key {
         Some(source) => {
-            let header = source.header.as_deref().map(|h| header_name(h, "api_key.header")).transpose()?;
+            let header = source
+                .header
+                .as_deref()
+                .map(|h| header_name(h, "api_key.header").map(Rc::from))
+                .transpose()?;
             let query = source.query.filter(|q| !q.is_empty());
             if header.is_none() && query.is_none() {
                 return Err("api_key: give `header`, `query` or both".into());
@@ -136,6 +154,13 @@ fn build(
     };
     if ![Method::ApiKey, Method::Basic, Method::Jwt].iter().any(|m| settings.configured(*m)) {
         return Err("nothing to authenticate with: configure `api_key`, Basic credentials or `jwt`".into());
+    }
+    let sources = settings.credential_headers();
+    if let Some(name) = settings.identity_headers.iter().find(|h| sources.contains(&h.as_str())) {
+        return Err(format!(
+            "`{name}` is both a header this filter sets for the upstream (consumer_header, \
+             claim_to_headers or forward_payload_header) and one it reads credentials from"
+        ));
     }
     for (at, policy) in policies {
         if let Some(m) = policy.methods.iter().find(|m| !settings.configured(**m)) {
@@ -192,7 +217,7 @@ fn jwt_settings(config: JwtConfig) -> Result<JwtSettings, String> {
         .iter()
         .map(|h| {
             Ok(HeaderLocation {
-                name: header_name(&h.name, "jwt.from_headers")?,
+                name: header_name(&h.name, "jwt.from_headers")?.into(),
                 value_prefix: h.value_prefix.clone(),
             })
         })

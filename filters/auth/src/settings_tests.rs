@@ -46,6 +46,10 @@ fn errors_name_the_field() {
         ),
         (with(full(), json!({"realm": "a\"b"})), "realm"),
         (with(full(), json!({"consumer_header": "bad header"})), "consumer_header"),
+        (
+            with(full(), json!({"consumer_header": "Authorization"})),
+            "`authorization` is both a header this filter sets for the upstream",
+        ),
         (with(full(), json!({"policy": {"methods": ["jwt"], "colour": 1}})), "unknown field `colour`"),
         (json!({"jwt": {"providers": []}}), "jwt.providers: at least one"),
         (

@@ -13,6 +13,7 @@ use crate::credential::{self, Location, RequestView};
 use crate::denial::{self, Denial};
 use crate::jwt::JwtError;
 use crate::root::Shared;
+use crate::settings::Settings;
 
 const REQUEST: MapType = MapType::HttpRequestHeaders;
 
@@ -33,9 +34,6 @@ impl Stream {
         let shared = self.shared.clone();
         let settings = &shared.settings;
         let request = RequestView::from_host();
-        for name in &settings.identity_headers {
-            host::remove_header(REQUEST, name).map_err(|s| format!("removing {name}: {s:?}"))?;
-        }
         let policy = if settings.rules.is_empty() {
             &settings.rules.default_config().policy
         } else {
@@ -66,12 +64,17 @@ impl Stream {
     }
 }
 
-impl Context for Stream {
-    fn on_done(&mut self) -> bool {
-        if self.waiting {
-            self.shared.cache.borrow_mut().forget(self.id);
+impl Context for Stream {}
+
+/// A request that went away while waiting for a JWKS leaves the wait list when the host
+/// deletes its context (the filter needs no `on_done` callback for it).
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if self.waiting
+            && let Ok(mut cache) = self.shared.cache.try_borrow_mut()
+        {
+            cache.forget(self.id);
         }
-        true
     }
 }
 
@@ -93,6 +96,16 @@ pub fn now_secs() -> Result<u64, String> {
 /// waiting for a JWKS, so an allowed one must be continued explicitly.
 pub fn apply(shared: &Shared, outcome: Outcome, resumed: bool) -> Action {
     let metrics = &shared.metrics;
+    let forwarded = match &outcome {
+        Outcome::Bypass | Outcome::Anonymous => Some(None),
+        Outcome::Allow(grant) => Some(Some(grant)),
+        Outcome::Deny(_) | Outcome::Wait(_) => None,
+    };
+    if let Some(grant) = forwarded
+        && let Err(e) = clear_identity(&shared.settings, grant)
+    {
+        return fail(shared, &e);
+    }
     match outcome {
         Outcome::Bypass => metrics.bypassed.inc(),
         Outcome::Anonymous => metrics.anonymous.inc(),
@@ -114,6 +127,23 @@ pub fn apply(shared: &Shared, outcome: Outcome, resumed: bool) -> Action {
         return fail(shared, &format!("continuing the request: {status:?}"));
     }
     Action::Continue
+}
+
+/// Removes the identity headers the client sent, but for those `grant` sets (setting one
+/// replaces what the client sent anyway): the upstream sees only identities this filter
+/// vouches for. Identity headers are never credential sources (the configuration is refused
+/// otherwise), so removing them after the credential was read changes nothing it saw.
+fn clear_identity(settings: &Settings, grant: Option<&Grant>) -> Result<(), String> {
+    for name in &settings.identity_headers {
+        let set = grant.is_some_and(|g| {
+            (g.consumer.is_some() && settings.consumer_header.as_ref() == Some(name))
+                || g.headers.iter().any(|(header, _)| header == name)
+        });
+        if !set {
+            host::remove_header(REQUEST, name).map_err(|s| format!("removing {name}: {s:?}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes the credential and sets the identity headers.

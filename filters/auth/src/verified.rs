@@ -127,16 +127,10 @@ impl VerifiedTokens {
     }
 }
 
-/// Equal bytes: eight at a time, every word looked at (no early exit).
+/// Equal bytes, every byte looked at (no early exit). Written as a byte-wise fold so that
+/// the compiler vectorises it (16 bytes per step with Wasm SIMD).
 fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (words_a, words_b) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (tail_a, tail_b) = (words_a.remainder(), words_b.remainder());
-    let word = |c: &[u8]| c.try_into().map_or(0, u64::from_ne_bytes);
-    let diff = words_a.zip(words_b).fold(0, |diff, (x, y)| diff | (word(x) ^ word(y)));
-    diff == 0 && tail_a == tail_b
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use weir_sdk::prelude::*;
 use crate::cache::ShardCache;
 use crate::config::{Config, OnMissingCustomer};
 use crate::hash;
-use crate::headers::{hashed_path, shard_headers};
+use crate::headers::{ShardHeaders, hashed_path, shard_headers};
 use crate::metrics::Metrics;
 use crate::params::{Resolved, resolve};
 
@@ -60,7 +60,7 @@ impl RootContext for Root {
             metrics: self.metrics,
             warned: self.warned.clone(),
             shards: self.shards.clone(),
-            response: Vec::new(),
+            response: None,
         }))
     }
 
@@ -76,7 +76,7 @@ struct ShuffleShard {
     warned: Rc<Cell<Option<u64>>>,
     shards: Rc<ShardCache>,
     /// Headers to copy onto the response (when `response_headers`).
-    response: Vec<(Rc<str>, String)>,
+    response: Option<ShardHeaders>,
 }
 
 impl Context for ShuffleShard {}
@@ -112,7 +112,7 @@ impl HttpContext for ShuffleShard {
             return self.fail(config, "no host to choose from");
         };
         let headers = shard_headers(config, host, &cached.hosts, &resolved);
-        for (name, value) in &headers {
+        for (name, value) in headers.iter() {
             if let Err(status) = host::set_header(MapType::HttpRequestHeaders, name, value.as_bytes()) {
                 log::error!("shuffle-shard: cannot set request header {name}: {status:?}");
                 if Rc::ptr_eq(name, &config.cluster_header) {
@@ -122,15 +122,16 @@ impl HttpContext for ShuffleShard {
             }
         }
         if config.response_headers {
-            self.response = headers;
+            self.response = Some(headers);
         }
         self.metrics.routed.inc();
         Action::Continue
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        for (name, value) in std::mem::take(&mut self.response) {
-            if let Err(status) = host::set_header(MapType::HttpResponseHeaders, &name, value.as_bytes()) {
+        let Some(headers) = self.response.take() else { return Action::Continue };
+        for (name, value) in headers.iter() {
+            if let Err(status) = host::set_header(MapType::HttpResponseHeaders, name, value.as_bytes()) {
                 log::warn!("shuffle-shard: cannot set response header {name}: {status:?}");
                 self.metrics.errors.inc();
             }

@@ -10,13 +10,17 @@ use crate::params::Resolved;
 /// [`Config::cluster_parts`]) with every `{index}` replaced (`shard-{index}` → `shard-7`).
 pub fn cluster_name(parts: &[String], index: u32) -> String {
     let mut out = String::with_capacity(parts.iter().map(String::len).sum::<usize>() + 10);
+    push_cluster_name(&mut out, parts, index);
+    out
+}
+
+fn push_cluster_name(out: &mut String, parts: &[String], index: u32) {
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            push_u32(&mut out, index);
+            push_u32(out, index);
         }
         out.push_str(part);
     }
-    out
 }
 
 /// Appends `n` in decimal (without the formatting machinery, which is slow in Wasm).
@@ -50,16 +54,42 @@ pub fn hosts_list(hosts: &[u32]) -> String {
     out
 }
 
+/// The headers of one routed request: up to three (name, value) pairs, the values in one
+/// buffer (one allocation per request instead of one per value).
+#[derive(Debug, Default)]
+pub struct ShardHeaders {
+    text: String,
+    /// Each header's name and the end of its value in `text`.
+    headers: [Option<(Rc<str>, usize)>; 3],
+}
+
+impl ShardHeaders {
+    fn push(&mut self, at: usize, name: &Rc<str>, value: impl FnOnce(&mut String)) {
+        value(&mut self.text);
+        self.headers[at] = Some((name.clone(), self.text.len()));
+    }
+
+    /// The (name, value) pairs, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Rc<str>, &str)> {
+        let mut start = 0;
+        self.headers.iter().flatten().map(move |(name, end)| {
+            let value = self.text.get(start..*end).unwrap_or_default();
+            start = *end;
+            (name, value)
+        })
+    }
+}
+
 /// The headers of one routed request to `host` of a shard whose `x-shard-hosts` text is
-/// `hosts`, as (name, value) pairs; disabled headers (empty name) are left out.
-pub fn shard_headers(config: &Config, host: u32, hosts: &str, resolved: &Resolved) -> Vec<(Rc<str>, String)> {
-    let mut out = Vec::with_capacity(3);
-    out.push((config.cluster_header.clone(), cluster_name(&config.cluster_parts, host)));
+/// `hosts`; disabled headers (empty name) are left out.
+pub fn shard_headers(config: &Config, host: u32, hosts: &str, resolved: &Resolved) -> ShardHeaders {
+    let mut out = ShardHeaders { text: String::with_capacity(96 + hosts.len()), ..ShardHeaders::default() };
+    out.push(0, &config.cluster_header, |text| push_cluster_name(text, &config.cluster_parts, host));
     if !config.hosts_header.is_empty() {
-        out.push((config.hosts_header.clone(), hosts.to_string()));
+        out.push(1, &config.hosts_header, |text| text.push_str(hosts));
     }
     if !config.config_header.is_empty() {
-        out.push((config.config_header.clone(), resolved.render()));
+        out.push(2, &config.config_header, |text| resolved.render_into(text));
     }
     out
 }
@@ -100,7 +130,7 @@ mod tests {
         let assignment = crate::shard::assign(b"c", b"/", 0, 4, 1).unwrap();
         let resolved = crate::params::resolve(None, Some("c"), &config);
         let headers = shard_headers(&config, assignment.host, "0", &resolved);
-        assert_eq!(headers.len(), 1);
-        assert_eq!(&*headers[0].0, "x-shard-cluster");
+        let pairs: Vec<_> = headers.iter().map(|(name, value)| (&**name, value)).collect();
+        assert_eq!(pairs, [("x-shard-cluster", format!("shard-{}", assignment.host).as_str())]);
     }
 }

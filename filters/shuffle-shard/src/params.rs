@@ -81,10 +81,16 @@ impl Resolved {
     /// The `x-shard-config` value (built without the formatting machinery, slow in Wasm).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(64);
+        self.render_into(&mut out);
+        out
+    }
+
+    /// [`Resolved::render`], appended to `out`.
+    pub fn render_into(&self, out: &mut String) {
         out.push_str("total=");
-        push_u32(&mut out, self.total);
+        push_u32(out, self.total);
         out.push_str(";size=");
-        push_u32(&mut out, self.size);
+        push_u32(out, self.size);
         out.push_str(";source=");
         out.push_str(self.size_source.as_str());
         out.push_str(";total_source=");
@@ -92,7 +98,6 @@ impl Resolved {
         if self.clamped {
             out.push_str(";clamped=true");
         }
-        out
     }
 }
 

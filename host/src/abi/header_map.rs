@@ -146,7 +146,10 @@ fn edit_kv(
     f: impl FnOnce(&mut HeaderMap, Name, Bytes),
 ) -> Result<(), Status> {
     memory::with_two(caller, key, value, |k, v, state| {
-        with_map_mut(state, kind as u32, |map| f(map, key_for(state, kind, k), Bytes::copy_from_slice(v)))
+        with_map_mut(state, kind as u32, |map| {
+            let value = map.copy_value(v);
+            f(map, key_for(state, kind, k), value)
+        })
     })
     .and_then(|r| r)
 }
@@ -209,9 +212,11 @@ fn get_size(mut caller: Caller<'_, HostState>, kind: i32, size_ptr: i32) -> Host
 fn set_pairs(mut caller: Caller<'_, HostState>, kind: i32, ptr: i32, size: i32) -> HostResult {
     let result = memory::with_bytes(&mut caller, ptr, size, |buf, state| {
         let pairs = decode_pairs(buf).map_err(|_| Status::BadArgument)?;
-        let owned: Vec<(Name, Bytes)> =
-            pairs.into_iter().map(|(k, v)| (key_for(state, kind, k), Bytes::copy_from_slice(v))).collect();
-        with_map_mut(state, kind as u32, |map| map.replace_all(owned))
+        with_map_mut(state, kind as u32, |map| {
+            let owned: Vec<(Name, Bytes)> =
+                pairs.into_iter().map(|(k, v)| (key_for(state, kind, k), map.copy_value(v))).collect();
+            map.replace_all(owned)
+        })
     });
     Ok(status(result.and_then(|r| r)))
 }

@@ -2,159 +2,68 @@
 //! pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`, `:status`) first, as in Envoy.
 //! Values are raw bytes (not necessarily UTF-8).
 //!
-//! A name HTTP can carry is kept as the [`http::HeaderName`] it came with (from hyper) or was
-//! parsed into once (from a plugin), so names pass from hyper to the plugins and back without
-//! being copied or parsed again; values arriving together share one buffer.
-
-use std::cell::RefCell;
+//! Values cost no allocation of their own: those arriving together (from hyper) share one
+//! buffer, and those plugins set are cut from a spare buffer the map keeps, so passing a
+//! value on (to hyper, or to a plugin asking for it) costs a reference count.
 
 use bytes::{Bytes, BytesMut};
 use http::header::HeaderName;
 
-/// A header name: lower-case bytes, kept with their length (a lookup compares lengths
-/// first, and most names differ in length).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Name {
-    len: usize,
-    repr: Repr,
-}
+pub use super::header_name::{Name, NameCache};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Repr {
-    /// A name HTTP can carry.
-    Http(HeaderName),
-    /// A pseudo-header, or a name HTTP cannot carry (dropped when the headers are sent).
-    Raw(Bytes),
-}
-
-impl Name {
-    /// The name given as bytes (any case): lower-cased, parsed once into a [`HeaderName`]
-    /// when HTTP can carry it.
-    pub fn parse(name: &[u8]) -> Name {
-        if name.first() == Some(&b':') {
-            return Name::raw(Bytes::from(name.to_ascii_lowercase()));
-        }
-        match HeaderName::from_bytes(name) {
-            Ok(header) => Name::from(header),
-            Err(_) => Name::raw(Bytes::from(name.to_ascii_lowercase())),
-        }
-    }
-
-    /// A pseudo-header name (`:path`, ...).
-    pub const fn pseudo(name: &'static str) -> Name {
-        Name::raw(Bytes::from_static(name.as_bytes()))
-    }
-
-    const fn raw(name: Bytes) -> Name {
-        Name { len: name.len(), repr: Repr::Raw(name) }
-    }
-
-    /// The name's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        match &self.repr {
-            Repr::Http(name) => name.as_str().as_bytes(),
-            Repr::Raw(name) => name,
-        }
-    }
-
-    /// The name as HTTP carries it; `None` for pseudo-headers and names HTTP cannot carry.
-    pub fn http(&self) -> Option<&HeaderName> {
-        match &self.repr {
-            Repr::Http(name) => Some(name),
-            Repr::Raw(_) => None,
-        }
-    }
-
-    /// Whether this is `name` (compared without regard to ASCII case; names asked for are
-    /// nearly always lower-case already, so an exact compare runs first).
-    fn is(&self, name: &[u8]) -> bool {
-        if self.len != name.len() {
-            return false;
-        }
-        let own = self.as_bytes();
-        own == name || own.eq_ignore_ascii_case(name)
-    }
-
-    /// Whether this is a pseudo-header.
-    pub fn is_pseudo(&self) -> bool {
-        matches!(&self.repr, Repr::Raw(name) if name.starts_with(b":"))
-    }
-}
-
-impl AsRef<[u8]> for Name {
-    fn as_ref(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl From<HeaderName> for Name {
-    fn from(name: HeaderName) -> Name {
-        Name { len: name.as_str().len(), repr: Repr::Http(name) }
-    }
-}
-
-impl From<&str> for Name {
-    fn from(name: &str) -> Name {
-        Name::parse(name.as_bytes())
-    }
-}
-
-impl From<String> for Name {
-    fn from(name: String) -> Name {
-        Name::parse(name.as_bytes())
-    }
-}
-
-impl From<Bytes> for Name {
-    fn from(name: Bytes) -> Name {
-        Name::parse(&name)
-    }
-}
-
-impl From<&[u8]> for Name {
-    fn from(name: &[u8]) -> Name {
-        Name::parse(name)
-    }
-}
-
-/// The header names a VM's plugins set, parsed once: a plugin sets the same few names on
-/// every request, and parsing a name HTTP does not know allocates. Bounded; names past the
-/// bound are parsed each time.
-#[derive(Debug, Default)]
-pub struct NameCache {
-    names: RefCell<Vec<HeaderName>>,
-}
-
-impl NameCache {
-    /// Most names kept.
-    pub const CAPACITY: usize = 32;
-
-    /// [`Name::parse`], answered from the cache when the name was seen before.
-    pub fn parse(&self, name: &[u8]) -> Name {
-        if let Some(known) = self.names.borrow().iter().find(|n| n.as_str().as_bytes() == name) {
-            return Name::from(known.clone());
-        }
-        let parsed = Name::parse(name);
-        if let Some(header) = parsed.http() {
-            let mut names = self.names.borrow_mut();
-            if names.len() < Self::CAPACITY {
-                names.push(header.clone());
-            }
-        }
-        parsed
-    }
-}
+/// Spare room kept for the values plugins set, allocated with the values that arrive.
+const SPARE: usize = 256;
 
 /// An ordered multi-map of header names to values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct HeaderMap {
     entries: Vec<(Name, Bytes)>,
+    /// Bit `len % 64` is set when a name of that length may be present: a lookup of a name
+    /// that is absent (a plugin setting a header of its own) usually skips the scan.
+    lens: u64,
+    /// Room for values set by plugins ([`HeaderMap::copy_value`]); always empty (`len` 0).
+    spare: BytesMut,
+}
+
+impl PartialEq for HeaderMap {
+    fn eq(&self, other: &HeaderMap) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Eq for HeaderMap {}
+
+fn len_bit(len: usize) -> u64 {
+    1 << (len % 64)
 }
 
 impl HeaderMap {
     /// An empty map with room for `n` headers.
     pub fn with_capacity(n: usize) -> HeaderMap {
-        HeaderMap { entries: Vec::with_capacity(n) }
+        HeaderMap { entries: Vec::with_capacity(n), ..HeaderMap::default() }
+    }
+
+    /// Whether a name of `len` bytes may be present.
+    fn may_hold(&self, len: usize) -> bool {
+        self.lens & len_bit(len) != 0
+    }
+
+    fn push(&mut self, name: Name, value: Bytes) {
+        self.lens |= len_bit(name.len());
+        self.entries.push((name, value));
+    }
+
+    /// `value` as a value of this map: copied into the map's spare buffer, so it costs no
+    /// allocation of its own (a new buffer is taken when the spare one is used up).
+    pub fn copy_value(&mut self, value: &[u8]) -> Bytes {
+        if value.is_empty() {
+            return Bytes::new();
+        }
+        if self.spare.capacity() < value.len() {
+            self.spare = BytesMut::with_capacity(value.len().max(SPARE));
+        }
+        self.spare.extend_from_slice(value);
+        self.spare.split().freeze()
     }
 
     /// Number of entries (pseudo-headers included), as passed to `proxy_on_*_headers`.
@@ -169,6 +78,9 @@ impl HeaderMap {
 
     /// The first value of `name` (Envoy returns only the first of a repeated header).
     pub fn get(&self, name: &[u8]) -> Option<&Bytes> {
+        if !self.may_hold(name.len()) {
+            return None;
+        }
         self.entries.iter().find(|(k, _)| k.is(name)).map(|(_, v)| v)
     }
 
@@ -179,7 +91,8 @@ impl HeaderMap {
 
     /// Every value of `name`.
     pub fn get_all<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Bytes> + 'a {
-        self.entries.iter().filter(move |(k, _)| k.is(name)).map(|(_, v)| v)
+        let scan = if self.may_hold(name.len()) { &self.entries[..] } else { &[] };
+        scan.iter().filter(move |(k, _)| k.is(name)).map(|(_, v)| v)
     }
 
     /// Appends a value (pseudo-headers go before regular headers).
@@ -188,9 +101,10 @@ impl HeaderMap {
         let value = value.into();
         if name.is_pseudo() {
             let at = self.entries.iter().take_while(|(k, _)| k.is_pseudo()).count();
+            self.lens |= len_bit(name.len());
             self.entries.insert(at, (name, value));
         } else {
-            self.entries.push((name, value));
+            self.push(name, value);
         }
     }
 
@@ -211,7 +125,10 @@ impl HeaderMap {
 
     /// Removes every value of `name`; returns whether any was present.
     pub fn remove(&mut self, name: &[u8]) -> bool {
-        // Usually absent (a plugin setting a header of its own): one scan, nothing moved.
+        // Usually absent (a plugin setting a header of its own): no scan, or one.
+        if !self.may_hold(name.len()) {
+            return false;
+        }
         let Some(first) = self.entries.iter().position(|(k, _)| k.is(name)) else { return false };
         let mut at = 0;
         self.entries.retain(|(k, _)| {
@@ -224,6 +141,7 @@ impl HeaderMap {
     /// Replaces the whole map (used by `proxy_set_header_map_pairs`).
     pub fn replace_all(&mut self, pairs: impl IntoIterator<Item = (Name, Bytes)>) {
         self.entries.clear();
+        self.lens = 0;
         for (k, v) in pairs {
             self.add(k, v);
         }
@@ -241,14 +159,17 @@ impl HeaderMap {
 
     /// Appends the headers of an `http::HeaderMap`, leaving out those `skip` names. Names are
     /// moved; values are copied into one buffer that they then share (one allocation, and
-    /// clones that cost a reference count).
+    /// clones that cost a reference count), which also holds the map's spare room.
     pub fn extend_from_http(&mut self, headers: http::HeaderMap, skip: impl Fn(&HeaderName) -> bool) {
-        let total = headers.values().map(|v| v.len()).sum();
-        let mut buffer = BytesMut::with_capacity(total);
+        let total: usize = headers.values().map(|v| v.len()).sum();
+        let mut buffer = BytesMut::with_capacity(total + SPARE);
         for value in headers.values() {
             buffer.extend_from_slice(value.as_bytes());
         }
-        let values = buffer.freeze();
+        let values = buffer.split().freeze();
+        if self.spare.capacity() < SPARE {
+            self.spare = buffer;
+        }
         self.entries.reserve(headers.len());
         // `http` gives a name once, with its first value; later values of it come with `None`.
         let (mut keep, mut at) = (false, 0);
@@ -269,7 +190,7 @@ impl HeaderMap {
                 },
                 None => continue,
             };
-            self.entries.push((name, values.slice(range)));
+            self.push(name, values.slice(range));
         }
     }
 }
@@ -303,32 +224,6 @@ mod tests {
     }
 
     #[test]
-    fn names_http_cannot_carry_stay_raw() {
-        assert!(Name::parse(b"X-Custom").http().is_some_and(|n| n == "x-custom"));
-        assert!(Name::parse(b"content-type").http().is_some_and(|n| n == http::header::CONTENT_TYPE));
-        let raw = Name::parse(b"bad name");
-        assert_eq!((raw.http(), raw.as_bytes()), (None, &b"bad name"[..]));
-        assert_eq!(Name::parse(b":Status"), Name::pseudo(":status"));
-        assert_eq!(Name::parse(b"").as_bytes(), b"");
-    }
-
-    #[test]
-    fn the_name_cache_answers_as_parse_does() {
-        let cache = NameCache::default();
-        for name in
-            [&b"x-shard-cluster"[..], b"x-shard-cluster", b"X-Mixed", b"x-mixed", b":path", b"bad name"]
-        {
-            assert_eq!(cache.parse(name), Name::parse(name), "{}", String::from_utf8_lossy(name));
-        }
-        assert_eq!(cache.names.borrow().len(), 2, "x-shard-cluster and x-mixed");
-        for i in 0..2 * NameCache::CAPACITY {
-            let name = format!("x-{i}");
-            assert_eq!(cache.parse(name.as_bytes()).as_bytes(), name.as_bytes());
-        }
-        assert_eq!(cache.names.borrow().len(), NameCache::CAPACITY);
-    }
-
-    #[test]
     fn takes_http_headers_in_order_with_repeats() {
         let mut headers = http::HeaderMap::new();
         headers.append("x-a", "1".parse().unwrap());
@@ -339,5 +234,28 @@ mod tests {
         map.extend_from_http(headers, |n| n == http::header::CONNECTION);
         assert_eq!(names(&map), ["x-a", "x-a", "x-b"]);
         assert_eq!(map.get_all(b"x-a").collect::<Vec<_>>(), ["1", "2"]);
+    }
+
+    #[test]
+    fn set_values_share_spare_room_and_absent_lengths_skip_the_scan() {
+        let mut headers = http::HeaderMap::new();
+        headers.append("x-a", "1".parse().unwrap());
+        let mut map = HeaderMap::default();
+        map.extend_from_http(headers, |_| false);
+        let long = vec![b'v'; 3 * SPARE];
+        for (name, value) in [("x-b", &b"2"[..]), ("x-long", &long[..]), ("x-c", b""), ("x-d", b"4")] {
+            let value = map.copy_value(value);
+            map.set(name, value);
+        }
+        assert_eq!(names(&map), ["x-a", "x-b", "x-long", "x-c", "x-d"]);
+        assert_eq!(map.get(b"x-b").unwrap(), "2");
+        assert_eq!(map.get(b"x-long").unwrap(), &long[..]);
+        assert_eq!((map.get(b"x-c").unwrap(), map.get(b"x-d").unwrap()), (&Bytes::new(), &Bytes::from("4")));
+        assert_eq!(map.get(b"x-zzzz"), None, "a length that is present, a name that is not");
+        assert_eq!(map.get(b"x-absent-name"), None);
+        assert!(map.remove(b"X-A") && map.get(b"x-a").is_none() && !map.remove(b"x-a"));
+        assert_eq!(map.get_all(b"x-absent-name").count(), 0);
+        map.replace_all([(Name::from("x-zz"), Bytes::from("9"))]);
+        assert_eq!((map.get(b"x-b"), map.get(b"x-zz").map(|v| &v[..])), (None, Some(&b"9"[..])));
     }
 }

@@ -6,6 +6,7 @@ mod chain;
 mod convert;
 mod exchange;
 mod forward;
+mod header_name;
 mod headers;
 mod io;
 mod local_reply;
