@@ -298,14 +298,7 @@ pub fn host_log_filter() -> Result<log::LevelFilter, Status> {
     let mut raw_level = 0u32;
     // SAFETY: valid pointer.
     status(unsafe { raw::proxy_get_log_level(&mut raw_level) })?;
-    Ok(match LogLevel::from_raw(raw_level).ok_or(Status::InternalFailure)? {
-        LogLevel::Trace => log::LevelFilter::Trace,
-        LogLevel::Debug => log::LevelFilter::Debug,
-        LogLevel::Info => log::LevelFilter::Info,
-        LogLevel::Warn => log::LevelFilter::Warn,
-        LogLevel::Error => log::LevelFilter::Error,
-        LogLevel::Critical => log::LevelFilter::Off,
-    })
+    LogLevel::from_raw(raw_level).map(crate::logger::level_filter).ok_or(Status::InternalFailure)
 }
 
 /// Sets the guest's log filter to the host's level, so `log::debug!` lines the host would drop

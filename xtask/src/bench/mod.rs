@@ -320,7 +320,32 @@ pub(crate) fn start_proxy(
     upstream: SocketAddr,
     dir: &Path,
 ) -> anyhow::Result<Proxy> {
-    let ports = config::Ports { listener: util::free_port()?, admin: util::free_port()? };
+    // A port found free can be taken (as a client's source port) before the proxy binds it:
+    // then start again on other ports.
+    let mut attempt = 1;
+    loop {
+        let ports = config::Ports { listener: util::free_port()?, admin: util::free_port()? };
+        match try_start_proxy(kind, ctx, placement, s, procs, upstream, dir, ports) {
+            Err(e) if attempt < 3 && format!("{e:#}").contains("Address already in use") => {
+                eprintln!("    {kind:?}: a port was taken before it could bind; starting again");
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn try_start_proxy(
+    kind: Kind,
+    ctx: &Ctx,
+    placement: &Placement,
+    s: &Scenario,
+    procs: &mut Procs,
+    upstream: SocketAddr,
+    dir: &Path,
+    ports: config::Ports,
+) -> anyhow::Result<Proxy> {
     let (name, bin, yaml, flags): (&'static str, _, _, &[&str]) = match kind {
         Kind::Envoy => (
             "envoy",
