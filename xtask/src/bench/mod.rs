@@ -320,52 +320,35 @@ pub(crate) fn start_proxy(
     upstream: SocketAddr,
     dir: &Path,
 ) -> anyhow::Result<Proxy> {
+    let (name, bin, flags): (&'static str, _, &[&str]) = match kind {
+        Kind::Envoy => ("envoy", &ctx.envoy, &["--disable-hot-restart", "-l", "warn"]),
+        Kind::Weir => ("weir", &ctx.weir, &["--log-level", "warn"]),
+    };
+    let path = dir.join(format!("{name}.yaml"));
+    let log = dir.join(format!("{name}.log"));
+    let mut args = vec!["--concurrency".to_string(), placement.workers.to_string()];
+    args.extend(flags.iter().map(|f| f.to_string()));
+    args.extend(["-c".to_string(), path.display().to_string()]);
     // A port found free can be taken (as a client's source port) before the proxy binds it:
     // then start again on other ports.
     let mut attempt = 1;
     loop {
         let ports = config::Ports { listener: util::free_port()?, admin: util::free_port()? };
-        match try_start_proxy(kind, ctx, placement, s, procs, upstream, dir, ports) {
+        let yaml = match kind {
+            Kind::Envoy => config::envoy(s, ports, upstream, &ctx.filters),
+            Kind::Weir => config::weir(s, ports, upstream, &ctx.filters),
+        };
+        std::fs::write(&path, yaml)?;
+        let pid = procs.spawn(name, placement.proxy.as_deref(), bin, &args, &log)?;
+        match procs::wait_ready(procs, pid, local(ports.admin), Duration::from_secs(120), &log) {
+            Ok(()) => return Ok(Proxy { name, pid, addr: local(ports.listener) }),
             Err(e) if attempt < 3 && format!("{e:#}").contains("Address already in use") => {
-                eprintln!("    {kind:?}: a port was taken before it could bind; starting again");
+                eprintln!("    {name}: a port was taken before it could bind; starting again");
                 attempt += 1;
             }
-            result => return result,
+            Err(e) => return Err(e.context(name)),
         }
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn try_start_proxy(
-    kind: Kind,
-    ctx: &Ctx,
-    placement: &Placement,
-    s: &Scenario,
-    procs: &mut Procs,
-    upstream: SocketAddr,
-    dir: &Path,
-    ports: config::Ports,
-) -> anyhow::Result<Proxy> {
-    let (name, bin, yaml, flags): (&'static str, _, _, &[&str]) = match kind {
-        Kind::Envoy => (
-            "envoy",
-            &ctx.envoy,
-            config::envoy(s, ports, upstream, &ctx.filters),
-            &["--disable-hot-restart", "-l", "warn"],
-        ),
-        Kind::Weir => {
-            ("weir", &ctx.weir, config::weir(s, ports, upstream, &ctx.filters), &["--log-level", "warn"])
-        }
-    };
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(&path, yaml)?;
-    let log = dir.join(format!("{name}.log"));
-    let mut args = vec!["--concurrency".to_string(), placement.workers.to_string()];
-    args.extend(flags.iter().map(|f| f.to_string()));
-    args.extend(["-c".to_string(), path.display().to_string()]);
-    let pid = procs.spawn(name, placement.proxy.as_deref(), bin, &args, &log)?;
-    procs::wait_ready(procs, pid, local(ports.admin), Duration::from_secs(120), &log).context(name)?;
-    Ok(Proxy { name, pid, addr: local(ports.listener) })
 }
 
 fn local(port: u16) -> SocketAddr {
