@@ -115,21 +115,20 @@ async fn answer(
     tag: Option<String>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let collected = body.collect().await.ok();
-    let trailers = collected.as_ref().and_then(|c| c.trailers()).map(pairs).unwrap_or_default();
-    let body = collected.map(|c| c.to_bytes()).unwrap_or_default();
-    let headers = pairs(&parts.headers);
     let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let canned = get("x-echo-body");
+    // A canned answer does not describe the request: its body is read and dropped frame by
+    // frame, never copied (benchmarks send 64 KiB bodies and must not be limited by the upstream).
+    let echo = match canned {
+        Some(_) => {
+            drain(body).await;
+            None
+        }
+        None => Some(describe(&parts, body).await),
+    };
     if let Some(ms) = get("x-echo-delay-ms").and_then(|v| v.parse::<u64>().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let echo = Echo {
-        method: parts.method.to_string(),
-        path: parts.uri.path_and_query().map_or("/".into(), |p| p.to_string()),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-        trailers,
-    };
     let status = get("x-echo-status")
         .and_then(|s| s.parse::<u16>().ok())
         .and_then(|s| StatusCode::from_u16(s).ok())
@@ -145,14 +144,37 @@ async fn answer(
             }
         }
     }
-    let body = match get("x-echo-body") {
-        Some(text) => Bytes::from(text),
-        None => {
+    let body = match (canned, echo) {
+        (Some(text), _) => Bytes::from(text),
+        (None, echo) => {
             builder = builder.header("x-echo", "1").header("content-type", "application/json");
-            Bytes::from(serde_json::to_vec(&echo).unwrap_or_default())
+            Bytes::from(echo.and_then(|e| serde_json::to_vec(&e).ok()).unwrap_or_default())
         }
     };
     Ok(builder.body(Full::new(body)).unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+}
+
+/// Reads the request (body and trailers) into an [`Echo`].
+async fn describe(parts: &http::request::Parts, body: Incoming) -> Echo {
+    let collected = body.collect().await.ok();
+    let trailers = collected.as_ref().and_then(|c| c.trailers()).map(pairs).unwrap_or_default();
+    let body = collected.map(|c| c.to_bytes()).unwrap_or_default();
+    Echo {
+        method: parts.method.to_string(),
+        path: parts.uri.path_and_query().map_or("/".into(), |p| p.to_string()),
+        headers: pairs(&parts.headers),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        trailers,
+    }
+}
+
+/// Reads a body to its end, dropping each frame as it arrives.
+async fn drain(mut body: Incoming) {
+    while let Some(frame) = body.frame().await {
+        if frame.is_err() {
+            return;
+        }
+    }
 }
 
 fn pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
