@@ -5,7 +5,7 @@
 //! Envoy: `start == 0` drains `length` bytes and prepends the data (so `(0, len)` replaces all),
 //! `start >= size` appends, anything else is `BadArgument`.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use wasmtime::{Caller, Linker};
 use weir_abi::{BufferType, Status};
 
@@ -21,8 +21,9 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         ENV,
         "proxy_get_configuration",
         |mut caller: Caller<'_, HostState>, ptr_ptr: i32, size_ptr: i32| -> HostResult {
-            match read_buffer(caller.data(), BufferType::PluginConfiguration as u32) {
-                Ok(bytes) => memory::copy_out_status(&mut caller, &bytes, ptr_ptr, size_ptr),
+            let kind = BufferType::PluginConfiguration as u32;
+            match with_buffer(caller.data(), kind, <[u8]>::len) {
+                Ok(len) => copy_out_range(&mut caller, kind, (0, len), ptr_ptr, size_ptr),
                 Err(s) => Ok(s.raw() as i32),
             }
         },
@@ -30,38 +31,59 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     Ok(())
 }
 
-/// The current content of a buffer, or Envoy's status for an unavailable one.
-fn read_buffer(state: &HostState, kind: u32) -> Result<Bytes, Status> {
+/// Runs `f` on the current content of a buffer (borrowed, not copied), or gives Envoy's status
+/// for an unavailable one.
+fn with_buffer<R>(state: &HostState, kind: u32, f: impl FnOnce(&[u8]) -> R) -> Result<R, Status> {
     let kind = BufferType::from_raw(kind).ok_or(Status::BadArgument)?;
-    match kind {
+    let bytes = match kind {
         BufferType::HttpRequestBody | BufferType::HttpResponseBody => {
             let stream = state.effective_stream().ok_or(Status::NotFound)?;
             let data = stream.data.borrow();
             let body =
                 if kind == BufferType::HttpRequestBody { &data.request_body } else { &data.response_body };
-            Ok(Bytes::copy_from_slice(body))
+            return Ok(f(body));
         }
-        BufferType::HttpCallResponseBody => state
-            .callout_response
-            .as_ref()
-            .filter(|c| !c.grpc)
-            .map(|c| c.body.clone())
-            .ok_or(Status::NotFound),
+        BufferType::HttpCallResponseBody => {
+            state.callout_response.as_ref().filter(|c| !c.grpc).map(|c| &c.body).ok_or(Status::NotFound)?
+        }
         // Envoy's gRPC receive buffer always exists (empty outside a gRPC callback).
-        BufferType::GrpcReceiveBuffer => {
-            Ok(state.callout_response.as_ref().filter(|c| c.grpc).map(|c| c.body.clone()).unwrap_or_default())
-        }
-        BufferType::VmConfiguration => Ok(state.env.vm_configuration.clone()),
+        BufferType::GrpcReceiveBuffer => match state.callout_response.as_ref().filter(|c| c.grpc) {
+            Some(c) => &c.body,
+            None => return Ok(f(&[])),
+        },
+        BufferType::VmConfiguration => &state.env.vm_configuration,
         // Only while the plugin is being started or configured (Envoy's `temp_plugin_`).
         BufferType::PluginConfiguration => state
             .root_of(state.effective_context)
             .filter(|_| state.configuring)
-            .map(|r| r.configuration.clone())
-            .ok_or(Status::NotFound),
-        BufferType::CallData => Ok(state.call_data.clone().unwrap_or_default()),
+            .map(|r| &r.configuration)
+            .ok_or(Status::NotFound)?,
+        BufferType::CallData => match &state.call_data {
+            Some(data) => data,
+            None => return Ok(f(&[])),
+        },
         // Network (TCP) filters are not supported: there is no connection data.
-        BufferType::DownstreamData | BufferType::UpstreamData => Err(Status::NotFound),
-    }
+        BufferType::DownstreamData | BufferType::UpstreamData => return Err(Status::NotFound),
+    };
+    Ok(f(bytes))
+}
+
+/// Copies bytes `start..end` of a buffer into fresh guest memory (see
+/// [`memory::copy_out_with`]), straight from where the host holds them.
+fn copy_out_range(
+    caller: &mut Caller<'_, HostState>,
+    kind: u32,
+    (start, end): (usize, usize),
+    ptr_ptr: i32,
+    size_ptr: i32,
+) -> HostResult {
+    // The guest's allocator runs between measuring and copying; it makes no hostcalls, so the
+    // buffer cannot change, but a shorter one is refused rather than trusted.
+    let fill = |state: &HostState, dst: &mut [u8]| {
+        with_buffer(state, kind, |b| b.get(start..end).map(|src| dst.copy_from_slice(src)))?
+            .ok_or(Status::InternalFailure)
+    };
+    Ok(status(memory::copy_out_with(caller, end - start, fill, ptr_ptr, size_ptr)?))
 }
 
 fn get_buffer_bytes(
@@ -72,20 +94,19 @@ fn get_buffer_bytes(
     ptr_ptr: i32,
     size_ptr: i32,
 ) -> HostResult {
-    let bytes = match read_buffer(caller.data(), kind as u32) {
-        Ok(bytes) => bytes,
-        Err(s) => return Ok(s.raw() as i32),
-    };
     let start = start as u32 as usize;
     let Some(end) = start.checked_add(max as u32 as usize) else {
         return Ok(Status::BadArgument.raw() as i32);
     };
-    let end = end.min(bytes.len());
+    let end = match with_buffer(caller.data(), kind as u32, |b| end.min(b.len())) {
+        Ok(end) => end,
+        Err(s) => return Ok(s.raw() as i32),
+    };
     if start >= end {
         // Envoy writes nothing and answers Ok for an empty range.
         return Ok(Status::Ok.raw() as i32);
     }
-    memory::copy_out_status(&mut caller, &bytes[start..end], ptr_ptr, size_ptr)
+    copy_out_range(&mut caller, kind as u32, (start, end), ptr_ptr, size_ptr)
 }
 
 fn get_buffer_status(
@@ -94,8 +115,8 @@ fn get_buffer_status(
     len_ptr: i32,
     flags_ptr: i32,
 ) -> HostResult {
-    let len = match read_buffer(caller.data(), kind as u32) {
-        Ok(bytes) => bytes.len() as u32,
+    let len = match with_buffer(caller.data(), kind as u32, |b| b.len() as u32) {
+        Ok(len) => len,
         Err(s) => return Ok(s.raw() as i32),
     };
     if let Err(s) = memory::write_u32(&mut caller, len_ptr, len) {

@@ -14,6 +14,7 @@ use http_body::{Body, Frame, SizeHint};
 use weir_abi::{DataStatus, HttpCallbacks, TrailersStatus};
 
 use super::chain::{Chain, Direction, Halt};
+use super::chunk::Chunk;
 use super::convert::{header_map_from_http, http_trailers_from_map};
 use super::{BoxBody, BoxError, LocalReply};
 
@@ -77,7 +78,7 @@ impl FilteredBody {
     }
 
     /// Runs `chunk` through the plugins from position `from`; returns it if it got through all.
-    fn run_data(&mut self, from: usize, mut chunk: BytesMut, eos: bool) -> Result<Option<BytesMut>, Halt> {
+    fn run_data(&mut self, from: usize, mut chunk: Chunk, eos: bool) -> Result<Option<Chunk>, Halt> {
         let dir = self.direction as usize;
         let callback = match self.direction {
             Direction::Request => HttpCallbacks::REQUEST_BODY,
@@ -93,10 +94,10 @@ impl FilteredBody {
             let view = {
                 let mut state = slot.body[dir].borrow_mut();
                 if state.buffering {
-                    state.buffer.extend_from_slice(&chunk);
+                    state.buffer.extend_from_slice(chunk.as_slice());
                     std::mem::take(&mut state.buffer)
                 } else {
-                    chunk
+                    chunk.into_mut()
                 }
             };
             let size = view.len();
@@ -112,7 +113,7 @@ impl FilteredBody {
             match DataStatus::from_raw(status) {
                 Some(DataStatus::Continue) | None => {
                     state.buffering = false;
-                    chunk = view;
+                    chunk = Chunk::Owned(view);
                 }
                 Some(DataStatus::StopIterationAndBuffer | DataStatus::StopIterationAndWatermark) => {
                     if view.len() > self.limit {
@@ -121,6 +122,11 @@ impl FilteredBody {
                     }
                     state.buffering = true;
                     state.buffer = view;
+                    // Room for the rest of a body of known length, so buffering it copies each
+                    // byte once instead of regrowing (and copying) the buffer.
+                    let rest = usize::try_from(self.inner.size_hint().lower()).unwrap_or(usize::MAX);
+                    let room = self.limit.saturating_sub(state.buffer.len());
+                    state.buffer.reserve(rest.min(room));
                     if eos {
                         self.wait = Wait::Data(pos);
                     }
@@ -201,7 +207,7 @@ impl FilteredBody {
             })?;
             self.chain.check(self.direction, index)?;
             if !buffered.is_empty()
-                && let Some(chunk) = self.run_data(pos + 1, buffered, false)?
+                && let Some(chunk) = self.run_data(pos + 1, Chunk::Owned(buffered), false)?
             {
                 self.out.push_back(Frame::data(chunk.freeze()));
             }
@@ -268,7 +274,7 @@ impl FilteredBody {
                     std::mem::take(&mut state.buffer)
                 };
                 let eos = self.inner_done;
-                if let Some(chunk) = self.run_data(pos + 1, held, eos)?
+                if let Some(chunk) = self.run_data(pos + 1, Chunk::Owned(held), eos)?
                     && (!chunk.is_empty() || eos)
                 {
                     self.out.push_back(Frame::data(chunk.freeze()));
@@ -399,10 +405,12 @@ impl FilteredBody {
                                 (true, true) => &[(true, false), (false, true)],
                                 (last, _) => &[(true, last)],
                             };
-                            let mut data = Some(BytesMut::from(data));
+                            let mut data = Some(data);
                             for &(with_data, eos) in chunks {
-                                let chunk =
-                                    if with_data { data.take().unwrap_or_default() } else { BytesMut::new() };
+                                let chunk = match with_data {
+                                    true => data.take().map_or_else(Chunk::empty, Chunk::Arrived),
+                                    false => Chunk::empty(),
+                                };
                                 match this.run_data(0, chunk, eos) {
                                     Ok(Some(chunk)) if !chunk.is_empty() || eos => {
                                         this.out.push_back(Frame::data(chunk.freeze()));
@@ -435,7 +443,7 @@ impl FilteredBody {
                     // The source ended without flagging its last chunk: deliver end of stream
                     // as an empty chunk, as Envoy does for chunked bodies.
                     if this.any_context() {
-                        match this.run_data(0, BytesMut::new(), true) {
+                        match this.run_data(0, Chunk::empty(), true) {
                             Ok(Some(chunk)) if !chunk.is_empty() => {
                                 this.out.push_back(Frame::data(chunk.freeze()))
                             }

@@ -3,6 +3,7 @@
 
 mod body;
 mod chain;
+mod chunk;
 mod convert;
 mod exchange;
 mod forward;

@@ -88,22 +88,51 @@ pub(crate) fn copy_out(
     ptr_ptr: i32,
     size_ptr: i32,
 ) -> wasmtime::Result<Result<(), Status>> {
+    copy_out_with(
+        caller,
+        bytes.len(),
+        |_, dst| {
+            dst.copy_from_slice(bytes);
+            Ok(())
+        },
+        ptr_ptr,
+        size_ptr,
+    )
+}
+
+/// Like [`copy_out`] for `len` bytes that `fill` writes straight into the fresh guest memory
+/// from the host state (so host data such as a body is copied once, not first into a temporary).
+pub(crate) fn copy_out_with(
+    caller: &mut Caller<'_, HostState>,
+    len: usize,
+    fill: impl FnOnce(&HostState, &mut [u8]) -> Result<(), Status>,
+    ptr_ptr: i32,
+    size_ptr: i32,
+) -> wasmtime::Result<Result<(), Status>> {
     let mut addr = 0u32;
-    if !bytes.is_empty() {
-        let len = i32::try_from(bytes.len()).map_err(|_| wasmtime::Error::msg("buffer over 2 GiB"))?;
+    if len > 0 {
+        let size = i32::try_from(len).map_err(|_| wasmtime::Error::msg("buffer over 2 GiB"))?;
         // Taken out for the call rather than cloned (a clone touches the type registry's
         // reference counts on every hostcall that returns data); the guest's allocator makes
         // no hostcalls, and the function is put back before anything else runs.
         let Some(malloc) = caller.data_mut().malloc.take() else {
             return Ok(Err(Status::InvalidMemoryAccess));
         };
-        let called = malloc.call(&mut *caller, len);
+        let called = malloc.call(&mut *caller, size);
         caller.data_mut().malloc = Some(malloc);
         let ptr = called?;
         if ptr == 0 {
             return Ok(Err(Status::InvalidMemoryAccess));
         }
-        if let Err(s) = write(caller, ptr, bytes) {
+        let Some(memory) = caller.data().memory else {
+            return Ok(Err(Status::InvalidMemoryAccess));
+        };
+        let (data, state) = memory.data_and_store_mut(&mut *caller);
+        let (start, end) = range(ptr, size);
+        let Some(dst) = data.get_mut(start..end) else {
+            return Ok(Err(Status::InvalidMemoryAccess));
+        };
+        if let Err(s) = fill(state, dst) {
             return Ok(Err(s));
         }
         addr = ptr as u32;
@@ -111,7 +140,7 @@ pub(crate) fn copy_out(
     if let Err(s) = write_u32(caller, ptr_ptr, addr) {
         return Ok(Err(s));
     }
-    Ok(write_u32(caller, size_ptr, bytes.len() as u32))
+    Ok(write_u32(caller, size_ptr, len as u32))
 }
 
 /// [`copy_out`] with the result folded into a hostcall return value.
