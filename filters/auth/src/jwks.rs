@@ -10,9 +10,10 @@ use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, Mac};
 use p256::ecdsa::signature::Verifier as _;
-use rsa::pkcs1v15;
 use serde::Deserialize;
 use sha2::Sha256;
+
+use crate::rs256::RsaKey;
 
 /// Base64url as found in JWKs: padding tolerated.
 const JWK_B64: GeneralPurpose = GeneralPurpose::new(
@@ -62,7 +63,7 @@ impl Alg {
 
 enum Material {
     Hmac(Vec<u8>),
-    Rsa(Box<pkcs1v15::VerifyingKey<Sha256>>),
+    Rsa(RsaKey),
     Ec(p256::ecdsa::VerifyingKey),
 }
 
@@ -93,8 +94,7 @@ impl Key {
                 }
                 Err(_) => false,
             },
-            Material::Rsa(key) => pkcs1v15::Signature::try_from(signature)
-                .is_ok_and(|sig| rsa::signature::Verifier::verify(key.as_ref(), message, &sig).is_ok()),
+            Material::Rsa(key) => key.verify(message, signature),
             Material::Ec(key) => p256::ecdsa::Signature::from_slice(signature)
                 .is_ok_and(|sig| key.verify(message, &sig).is_ok()),
         }
@@ -198,15 +198,8 @@ fn key(raw: RawKey) -> Result<Key, String> {
             Material::Hmac(secret)
         }
         Alg::Rs256 => {
-            let n = rsa::BigUint::from_bytes_be(&field(&raw.n, "n", "RSA")?);
-            let e = rsa::BigUint::from_bytes_be(&field(&raw.e, "e", "RSA")?);
-            let bits = n.bits();
-            if bits < MIN_RSA_BITS {
-                return Err(format!("RSA key of {bits} bits; at least {MIN_RSA_BITS} needed"));
-            }
-            let public = rsa::RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
-                .map_err(|e| format!("bad RSA key: {e}"))?;
-            Material::Rsa(Box::new(pkcs1v15::VerifyingKey::new(public)))
+            let (n, e) = (field(&raw.n, "n", "RSA")?, field(&raw.e, "e", "RSA")?);
+            Material::Rsa(RsaKey::new(&n, &e, MIN_RSA_BITS, MAX_RSA_BITS)?)
         }
         Alg::Es256 => {
             if raw.crv.as_deref() != Some("P-256") {

@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod provider;
 pub mod remote;
 mod root;
+pub mod rs256;
 pub mod secret;
 pub mod settings;
 mod stream;
