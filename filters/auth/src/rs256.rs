@@ -106,7 +106,9 @@ impl RsaKey {
     /// Montgomery product `out = a * b / R mod n` for `a, b < n` (CIOS, reduction fused into
     /// the multiplication loop). `t` is scratch of `limbs + 2`.
     fn mul(&self, out: &mut [u32], a: &[u32], b: &[u32], t: &mut [u32]) {
-        let (n, k) = (&self.n[..], self.n.len());
+        let k = self.n.len();
+        // Slices of the one length let the compiler drop the bounds checks in the inner loop.
+        let (n, b, t) = (&self.n[..k], &b[..k], &mut t[..k + 2]);
         t.fill(0);
         for &ai in a {
             let ai = u64::from(ai);

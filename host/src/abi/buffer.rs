@@ -41,7 +41,7 @@ fn with_buffer<R>(state: &HostState, kind: u32, f: impl FnOnce(&[u8]) -> R) -> R
             let data = stream.data.borrow();
             let body =
                 if kind == BufferType::HttpRequestBody { &data.request_body } else { &data.response_body };
-            return Ok(f(body));
+            return Ok(f(body.as_slice()));
         }
         BufferType::HttpCallResponseBody => {
             state.callout_response.as_ref().filter(|c| !c.grpc).map(|c| &c.body).ok_or(Status::NotFound)?
@@ -149,7 +149,7 @@ fn set_buffer_bytes(
         let stream = state.effective_stream().ok_or(Status::NotFound)?;
         let mut stream = stream.data.borrow_mut();
         let body = if request { &mut stream.request_body } else { &mut stream.response_body };
-        splice(body, start as u32 as usize, len as u32 as usize, data)
+        body.edit(|body| splice(body, start as u32 as usize, len as u32 as usize, data))
     });
     Ok(status(result.and_then(|r| r)))
 }

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use weir_abi::{DataStatus, HttpCallbacks, TrailersStatus};
 
@@ -95,9 +95,9 @@ impl FilteredBody {
                 let mut state = slot.body[dir].borrow_mut();
                 if state.buffering {
                     state.buffer.extend_from_slice(chunk.as_slice());
-                    std::mem::take(&mut state.buffer)
+                    Chunk::Owned(std::mem::take(&mut state.buffer))
                 } else {
-                    chunk.into_mut()
+                    chunk
                 }
             };
             let size = view.len();
@@ -113,7 +113,7 @@ impl FilteredBody {
             match DataStatus::from_raw(status) {
                 Some(DataStatus::Continue) | None => {
                     state.buffering = false;
-                    chunk = Chunk::Owned(view);
+                    chunk = view;
                 }
                 Some(DataStatus::StopIterationAndBuffer | DataStatus::StopIterationAndWatermark) => {
                     if view.len() > self.limit {
@@ -121,12 +121,11 @@ impl FilteredBody {
                         return Err(self.too_large());
                     }
                     state.buffering = true;
-                    state.buffer = view;
                     // Room for the rest of a body of known length, so buffering it copies each
                     // byte once instead of regrowing (and copying) the buffer.
                     let rest = usize::try_from(self.inner.size_hint().lower()).unwrap_or(usize::MAX);
-                    let room = self.limit.saturating_sub(state.buffer.len());
-                    state.buffer.reserve(rest.min(room));
+                    let room = self.limit.saturating_sub(view.len());
+                    state.buffer = view.into_buffer(rest.min(room));
                     if eos {
                         self.wait = Wait::Data(pos);
                     }
@@ -144,7 +143,7 @@ impl FilteredBody {
         Ok(Some(chunk))
     }
 
-    fn set_view(&self, view: BytesMut) {
+    fn set_view(&self, view: Chunk) {
         let mut data = self.chain.stream.data.borrow_mut();
         match self.direction {
             Direction::Request => {
@@ -158,7 +157,7 @@ impl FilteredBody {
         }
     }
 
-    fn take_view(&self) -> BytesMut {
+    fn take_view(&self) -> Chunk {
         let mut data = self.chain.stream.data.borrow_mut();
         match self.direction {
             Direction::Request => std::mem::take(&mut data.request_body),

@@ -5,21 +5,28 @@
 use bytes::{Bytes, BytesMut};
 
 /// A body chunk: as it arrived, or owned and editable.
-pub(super) enum Chunk {
+#[derive(Debug)]
+pub enum Chunk {
     /// As the source delivered it (often a slice of the connection's read buffer).
     Arrived(Bytes),
     /// A buffer a plugin has seen (and may have edited).
     Owned(BytesMut),
 }
 
+impl Default for Chunk {
+    fn default() -> Chunk {
+        Chunk::empty()
+    }
+}
+
 impl Chunk {
     /// An empty chunk (end of stream without data).
-    pub(super) fn empty() -> Chunk {
+    pub fn empty() -> Chunk {
         Chunk::Arrived(Bytes::new())
     }
 
     /// Its bytes.
-    pub(super) fn as_slice(&self) -> &[u8] {
+    pub fn as_slice(&self) -> &[u8] {
         match self {
             Chunk::Arrived(b) => b,
             Chunk::Owned(b) => b,
@@ -27,20 +34,49 @@ impl Chunk {
     }
 
     /// Whether it holds no bytes.
-    pub(super) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.as_slice().is_empty()
     }
 
     /// An editable buffer; copies only a chunk that arrived shared.
-    pub(super) fn into_mut(self) -> BytesMut {
+    pub fn into_mut(self) -> BytesMut {
         match self {
             Chunk::Arrived(b) => BytesMut::from(b),
             Chunk::Owned(b) => b,
         }
     }
 
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// Runs `edit` on the chunk as an editable buffer (copied once if it arrived shared).
+    pub fn edit<R>(&mut self, edit: impl FnOnce(&mut BytesMut) -> R) -> R {
+        let mut owned = std::mem::take(self).into_mut();
+        let result = edit(&mut owned);
+        *self = Chunk::Owned(owned);
+        result
+    }
+
+    /// The chunk as the start of a buffer with room for `more` bytes, copying the bytes at most
+    /// once (a buffer sized up front is not regrown, and recopied, as the rest arrives).
+    pub fn into_buffer(self, more: usize) -> BytesMut {
+        match self {
+            Chunk::Arrived(b) => {
+                let mut buffer = BytesMut::with_capacity(b.len().saturating_add(more));
+                buffer.extend_from_slice(&b);
+                buffer
+            }
+            Chunk::Owned(mut b) => {
+                b.reserve(more);
+                b
+            }
+        }
+    }
+
     /// The bytes to send on, without a copy.
-    pub(super) fn freeze(self) -> Bytes {
+    pub fn freeze(self) -> Bytes {
         match self {
             Chunk::Arrived(b) => b,
             Chunk::Owned(b) => b.freeze(),
@@ -70,5 +106,15 @@ mod tests {
         assert_eq!(edited.as_ptr(), ptr);
         assert_eq!(Chunk::Owned(edited).freeze().as_ptr(), ptr);
         assert_eq!(&Chunk::Arrived(Bytes::from_static(b"xyz")).into_mut()[..], b"xyz");
+    }
+
+    #[test]
+    fn a_buffer_started_from_a_chunk_has_room_for_the_rest() {
+        let buffer = Chunk::Arrived(Bytes::from_static(b"abc")).into_buffer(100);
+        assert!(buffer.capacity() >= 103);
+        let mut chunk = Chunk::Arrived(Bytes::from_static(b"abc"));
+        chunk.edit(|b| b.extend_from_slice(b"d"));
+        assert!(matches!(&chunk, Chunk::Owned(b) if &b[..] == b"abcd"));
+        assert!(chunk.into_buffer(10).capacity() >= 14);
     }
 }

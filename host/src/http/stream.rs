@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+
+pub use super::chunk::Chunk;
 use tokio::sync::Notify;
 
 use super::HeaderMap;
@@ -118,9 +120,9 @@ pub struct HttpStream {
     /// Response trailers, when the response has them.
     pub response_trailers: Option<HeaderMap>,
     /// The request body a body callback sees (the current chunk, or everything buffered).
-    pub request_body: BytesMut,
+    pub request_body: Chunk,
     /// The response body a body callback sees.
-    pub response_body: BytesMut,
+    pub response_body: Chunk,
     /// Where the exchange is.
     pub phase: Phase,
     /// A local reply requested by a plugin.
