@@ -5,7 +5,6 @@
 //! Envoy: `start == 0` drains `length` bytes and prepends the data (so `(0, len)` replaces all),
 //! `start >= size` appends, anything else is `BadArgument`.
 
-use bytes::BytesMut;
 use wasmtime::{Caller, Linker};
 use weir_abi::{BufferType, Status};
 
@@ -149,45 +148,11 @@ fn set_buffer_bytes(
         let stream = state.effective_stream().ok_or(Status::NotFound)?;
         let mut stream = stream.data.borrow_mut();
         let body = if request { &mut stream.request_body } else { &mut stream.response_body };
-        body.edit(|body| splice(body, start as u32 as usize, len as u32 as usize, data))
+        if body.splice(start as u32 as usize, len as u32 as usize, data) {
+            Ok(())
+        } else {
+            Err(Status::BadArgument)
+        }
     });
     Ok(status(result.and_then(|r| r)))
-}
-
-/// Envoy's `Buffer::copyFrom` semantics.
-fn splice(body: &mut BytesMut, start: usize, len: usize, data: &[u8]) -> Result<(), Status> {
-    if start == 0 {
-        let drain = len.min(body.len());
-        let rest = body.split_off(drain);
-        body.clear();
-        body.extend_from_slice(data);
-        body.extend_from_slice(&rest);
-        Ok(())
-    } else if start >= body.len() {
-        body.extend_from_slice(data);
-        Ok(())
-    } else {
-        Err(Status::BadArgument)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splice_follows_envoy() {
-        let mut b = BytesMut::from(&b"hello"[..]);
-        splice(&mut b, 0, 0, b">").unwrap();
-        assert_eq!(&b[..], b">hello");
-        splice(&mut b, 0, 6, b"bye").unwrap();
-        assert_eq!(&b[..], b"bye");
-        splice(&mut b, 3, 0, b"!").unwrap();
-        assert_eq!(&b[..], b"bye!");
-        splice(&mut b, 0, 1, b"B").unwrap();
-        assert_eq!(&b[..], b"Bye!");
-        assert_eq!(splice(&mut b, 1, 0, b"x"), Err(Status::BadArgument));
-        splice(&mut b, 0, 99, b"").unwrap();
-        assert!(b.is_empty());
-    }
 }

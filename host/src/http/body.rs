@@ -94,8 +94,8 @@ impl FilteredBody {
             let view = {
                 let mut state = slot.body[dir].borrow_mut();
                 if state.buffering {
-                    state.buffer.extend_from_slice(chunk.as_slice());
-                    Chunk::Owned(std::mem::take(&mut state.buffer))
+                    state.buffer.append(chunk);
+                    std::mem::take(&mut state.buffer)
                 } else {
                     chunk
                 }
@@ -206,7 +206,7 @@ impl FilteredBody {
             })?;
             self.chain.check(self.direction, index)?;
             if !buffered.is_empty()
-                && let Some(chunk) = self.run_data(pos + 1, Chunk::Owned(buffered), false)?
+                && let Some(chunk) = self.run_data(pos + 1, buffered, false)?
             {
                 self.out.push_back(Frame::data(chunk.freeze()));
             }
@@ -273,7 +273,7 @@ impl FilteredBody {
                     std::mem::take(&mut state.buffer)
                 };
                 let eos = self.inner_done;
-                if let Some(chunk) = self.run_data(pos + 1, Chunk::Owned(held), eos)?
+                if let Some(chunk) = self.run_data(pos + 1, held, eos)?
                     && (!chunk.is_empty() || eos)
                 {
                     self.out.push_back(Frame::data(chunk.freeze()));

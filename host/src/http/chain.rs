@@ -7,7 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use bytes::BytesMut;
+use super::chunk::Chunk;
 use weir_abi::{HeadersStatus, HttpCallbacks};
 
 use super::{LocalReply, StreamShared};
@@ -46,7 +46,7 @@ pub(crate) struct BodyState {
     /// The plugin answered `StopIterationAndBuffer`: later chunks are appended and it sees all.
     pub(crate) buffering: bool,
     /// What it holds.
-    pub(crate) buffer: BytesMut,
+    pub(crate) buffer: Chunk,
 }
 
 pub(crate) struct Slot {

@@ -59,19 +59,58 @@ impl Chunk {
         result
     }
 
-    /// The chunk as the start of a buffer with room for `more` bytes, copying the bytes at most
-    /// once (a buffer sized up front is not regrown, and recopied, as the rest arrives).
-    pub fn into_buffer(self, more: usize) -> BytesMut {
+    /// The chunk as the start of a buffer with room for `more` bytes. Bytes are copied at most
+    /// once: a chunk that arrived shared is kept as it is when nothing more is expected, and
+    /// otherwise copied into a buffer sized up front, which is not regrown (and recopied) as
+    /// the rest arrives.
+    pub fn into_buffer(self, more: usize) -> Chunk {
         match self {
+            Chunk::Arrived(b) if more == 0 => Chunk::Arrived(b),
             Chunk::Arrived(b) => {
                 let mut buffer = BytesMut::with_capacity(b.len().saturating_add(more));
                 buffer.extend_from_slice(&b);
-                buffer
+                Chunk::Owned(buffer)
             }
             Chunk::Owned(mut b) => {
                 b.reserve(more);
-                b
+                Chunk::Owned(b)
             }
+        }
+    }
+
+    /// Appends `more` (an empty one changes nothing, and copies nothing).
+    pub fn append(&mut self, more: Chunk) {
+        if more.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            *self = more;
+            return;
+        }
+        self.edit(|b| b.extend_from_slice(more.as_slice()));
+    }
+
+    /// Envoy's `Buffer::copyFrom` semantics for `proxy_set_buffer_bytes`: `start == 0` drains
+    /// `len` bytes and prepends `data` (so `(0, size)` replaces all), `start >= size` appends,
+    /// anything else is refused (`false`). Replacing all does not copy the old bytes.
+    pub fn splice(&mut self, start: usize, len: usize, data: &[u8]) -> bool {
+        let size = self.len();
+        if start == 0 && len >= size {
+            *self = Chunk::Owned(BytesMut::from(data));
+            true
+        } else if start == 0 {
+            self.edit(|body| {
+                let rest = body.split_off(len);
+                body.clear();
+                body.extend_from_slice(data);
+                body.extend_from_slice(&rest);
+            });
+            true
+        } else if start >= size {
+            self.edit(|body| body.extend_from_slice(data));
+            true
+        } else {
+            false
         }
     }
 
@@ -111,10 +150,47 @@ mod tests {
     #[test]
     fn a_buffer_started_from_a_chunk_has_room_for_the_rest() {
         let buffer = Chunk::Arrived(Bytes::from_static(b"abc")).into_buffer(100);
-        assert!(buffer.capacity() >= 103);
+        assert!(matches!(buffer, Chunk::Owned(b) if b.capacity() >= 103));
         let mut chunk = Chunk::Arrived(Bytes::from_static(b"abc"));
         chunk.edit(|b| b.extend_from_slice(b"d"));
         assert!(matches!(&chunk, Chunk::Owned(b) if &b[..] == b"abcd"));
-        assert!(chunk.into_buffer(10).capacity() >= 14);
+        assert!(matches!(chunk.into_buffer(10), Chunk::Owned(b) if b.capacity() >= 14));
+        // Nothing more to come: a chunk as it arrived stays as it is.
+        let arrived = Bytes::from_static(b"whole");
+        assert!(
+            matches!(Chunk::Arrived(arrived.clone()).into_buffer(0), Chunk::Arrived(b) if b.as_ptr() == arrived.as_ptr())
+        );
+    }
+
+    #[test]
+    fn appending_copies_only_when_both_sides_hold_bytes() {
+        let first = Bytes::from_static(b"first");
+        let mut buffer = Chunk::empty();
+        buffer.append(Chunk::Arrived(first.clone()));
+        buffer.append(Chunk::empty());
+        assert!(matches!(&buffer, Chunk::Arrived(b) if b.as_ptr() == first.as_ptr()));
+        buffer.append(Chunk::Arrived(Bytes::from_static(b" second")));
+        assert_eq!(buffer.as_slice(), b"first second");
+    }
+
+    #[test]
+    fn splice_follows_envoy() {
+        let mut b = Chunk::Arrived(Bytes::from_static(b"hello"));
+        assert!(b.splice(0, 0, b">"));
+        assert_eq!(b.as_slice(), b">hello");
+        assert!(b.splice(0, 6, b"bye"));
+        assert_eq!(b.as_slice(), b"bye");
+        assert!(b.splice(3, 0, b"!"));
+        assert_eq!(b.as_slice(), b"bye!");
+        assert!(b.splice(0, 1, b"B"));
+        assert_eq!(b.as_slice(), b"Bye!");
+        assert!(b.splice(0, 100, b"all"));
+        assert_eq!(b.as_slice(), b"all");
+        assert!(b.splice(9, 0, b"+"));
+        assert_eq!(b.as_slice(), b"all+");
+        assert!(!b.splice(1, 1, b"x"));
+        assert_eq!(b.as_slice(), b"all+");
+        assert!(b.splice(0, 99, b""));
+        assert!(b.is_empty());
     }
 }
