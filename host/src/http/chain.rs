@@ -7,9 +7,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::chunk::Chunk;
 use weir_abi::{HeadersStatus, HttpCallbacks};
 
+use super::chunk::Chunk;
 use super::{LocalReply, StreamShared};
 use crate::config::FailurePolicy;
 use crate::plugin::{PluginHandle, PluginStats, clock};

@@ -66,28 +66,39 @@ impl Chunk {
     pub fn into_buffer(self, more: usize) -> Chunk {
         match self {
             Chunk::Arrived(b) if more == 0 => Chunk::Arrived(b),
+            chunk => Chunk::Owned(chunk.with_room(more)),
+        }
+    }
+
+    /// An editable buffer holding the chunk with room for `more` bytes after it (the bytes
+    /// copied once if the chunk arrived shared, never regrown for those `more`).
+    fn with_room(self, more: usize) -> BytesMut {
+        match self {
             Chunk::Arrived(b) => {
                 let mut buffer = BytesMut::with_capacity(b.len().saturating_add(more));
                 buffer.extend_from_slice(&b);
-                Chunk::Owned(buffer)
+                buffer
             }
             Chunk::Owned(mut b) => {
                 b.reserve(more);
-                Chunk::Owned(b)
+                b
             }
         }
     }
 
-    /// Appends `more` (an empty one changes nothing, and copies nothing).
+    /// Appends `more` (an empty one changes nothing, and copies nothing; appended to nothing
+    /// it is kept as it is).
     pub fn append(&mut self, more: Chunk) {
         if more.is_empty() {
             return;
         }
-        if self.is_empty() {
+        if matches!(self, Chunk::Arrived(b) if b.is_empty()) {
             *self = more;
             return;
         }
-        self.edit(|b| b.extend_from_slice(more.as_slice()));
+        let mut buffer = std::mem::take(self).with_room(more.len());
+        buffer.extend_from_slice(more.as_slice());
+        *self = Chunk::Owned(buffer);
     }
 
     /// Envoy's `Buffer::copyFrom` semantics for `proxy_set_buffer_bytes`: `start == 0` drains
