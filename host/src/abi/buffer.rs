@@ -9,6 +9,7 @@ use wasmtime::{Caller, Linker};
 use weir_abi::{BufferType, Status};
 
 use super::ENV;
+use crate::http::ByteView;
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult, status};
 
@@ -21,7 +22,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         "proxy_get_configuration",
         |mut caller: Caller<'_, HostState>, ptr_ptr: i32, size_ptr: i32| -> HostResult {
             let kind = BufferType::PluginConfiguration as u32;
-            match with_buffer(caller.data(), kind, <[u8]>::len) {
+            match with_buffer(caller.data(), kind, |b| b.len()) {
                 Ok(len) => copy_out_range(&mut caller, kind, (0, len), ptr_ptr, size_ptr),
                 Err(s) => Ok(s.raw() as i32),
             }
@@ -30,9 +31,9 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     Ok(())
 }
 
-/// Runs `f` on the current content of a buffer (borrowed, not copied), or gives Envoy's status
-/// for an unavailable one.
-fn with_buffer<R>(state: &HostState, kind: u32, f: impl FnOnce(&[u8]) -> R) -> Result<R, Status> {
+/// Runs `f` on the current content of a buffer (borrowed, not copied, and a buffered body not
+/// gathered), or gives Envoy's status for an unavailable one.
+fn with_buffer<R>(state: &HostState, kind: u32, f: impl FnOnce(ByteView<'_>) -> R) -> Result<R, Status> {
     let kind = BufferType::from_raw(kind).ok_or(Status::BadArgument)?;
     let bytes = match kind {
         BufferType::HttpRequestBody | BufferType::HttpResponseBody => {
@@ -40,7 +41,7 @@ fn with_buffer<R>(state: &HostState, kind: u32, f: impl FnOnce(&[u8]) -> R) -> R
             let data = stream.data.borrow();
             let body =
                 if kind == BufferType::HttpRequestBody { &data.request_body } else { &data.response_body };
-            return Ok(f(body.as_slice()));
+            return Ok(f(body.view()));
         }
         BufferType::HttpCallResponseBody => {
             state.callout_response.as_ref().filter(|c| !c.grpc).map(|c| &c.body).ok_or(Status::NotFound)?
@@ -48,7 +49,7 @@ fn with_buffer<R>(state: &HostState, kind: u32, f: impl FnOnce(&[u8]) -> R) -> R
         // Envoy's gRPC receive buffer always exists (empty outside a gRPC callback).
         BufferType::GrpcReceiveBuffer => match state.callout_response.as_ref().filter(|c| c.grpc) {
             Some(c) => &c.body,
-            None => return Ok(f(&[])),
+            None => return Ok(f(ByteView::Whole(&[]))),
         },
         BufferType::VmConfiguration => &state.env.vm_configuration,
         // Only while the plugin is being started or configured (Envoy's `temp_plugin_`).
@@ -59,12 +60,12 @@ fn with_buffer<R>(state: &HostState, kind: u32, f: impl FnOnce(&[u8]) -> R) -> R
             .ok_or(Status::NotFound)?,
         BufferType::CallData => match &state.call_data {
             Some(data) => data,
-            None => return Ok(f(&[])),
+            None => return Ok(f(ByteView::Whole(&[]))),
         },
         // Network (TCP) filters are not supported: there is no connection data.
         BufferType::DownstreamData | BufferType::UpstreamData => return Err(Status::NotFound),
     };
-    Ok(f(bytes))
+    Ok(f(ByteView::Whole(bytes)))
 }
 
 /// Copies bytes `start..end` of a buffer into fresh guest memory (see
@@ -79,8 +80,7 @@ fn copy_out_range(
     // The guest's allocator runs between measuring and copying; it makes no hostcalls, so the
     // buffer cannot change, but a shorter one is refused rather than trusted.
     let fill = |state: &HostState, dst: &mut [u8]| {
-        with_buffer(state, kind, |b| b.get(start..end).map(|src| dst.copy_from_slice(src)))?
-            .ok_or(Status::InternalFailure)
+        with_buffer(state, kind, |b| b.copy_range(start, dst))?.then_some(()).ok_or(Status::InternalFailure)
     };
     Ok(status(memory::copy_out_with(caller, end - start, fill, ptr_ptr, size_ptr)?))
 }

@@ -2,6 +2,7 @@
 //! the conversions between hyper's types and the header maps plugins see.
 
 mod body;
+mod byte_view;
 mod chain;
 mod chunk;
 mod convert;
@@ -20,6 +21,7 @@ use std::pin::Pin;
 use bytes::Bytes;
 
 pub use body::{BodyHalted, FilteredBody};
+pub use byte_view::ByteView;
 pub use chain::{Chain, Direction, Halt};
 pub use convert::{
     add_service_time, header_map_from_http, http_trailers_from_map, request_map, response_map,
