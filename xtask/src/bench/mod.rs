@@ -211,7 +211,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     if !opts.no_save {
         let dir = util::root().join("bench/results");
         std::fs::create_dir_all(&dir)?;
-        let stem = if opts.quick || opts.profile_only { format!("{date}-quick") } else { date.clone() };
+        let base = if opts.quick || opts.profile_only { format!("{date}-quick") } else { date.clone() };
+        let stem = free_stem(&dir, &base);
         std::fs::write(dir.join(format!("{stem}.json")), serde_json::to_string_pretty(&doc)? + "\n")?;
         std::fs::write(dir.join(format!("{stem}.md")), &md)?;
         println!("==> wrote bench/results/{stem}.json and .md");
@@ -459,4 +460,15 @@ pub(crate) fn check(s: &Scenario, addr: SocketAddr) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `base`, or `base-2`, `base-3`, ... when a run of the same day is already there: a second
+/// run never overwrites the first.
+fn free_stem(dir: &std::path::Path, base: &str) -> String {
+    let taken =
+        |stem: &str| dir.join(format!("{stem}.json")).exists() || dir.join(format!("{stem}.md")).exists();
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2..).map(|n| format!("{base}-{n}")).find(|stem| !taken(stem)).unwrap_or_else(|| base.to_string())
 }
