@@ -65,6 +65,33 @@ pub fn table(results: &[ScenarioResult], workers: usize) -> String {
     out
 }
 
+/// Each scenario's rate as a share of the same proxy's `no-filter` rate at the same worker
+/// count (by req/s, and by CPU per request in parentheses): what a chain costs a proxy. Empty
+/// when `no-filter` did not run. Scenarios run one after another, so these shares, unlike the
+/// weir/Envoy ratios, carry the machine's drift between scenarios.
+pub fn share_of_no_filter(results: &[ScenarioResult], workers: usize) -> String {
+    let at = |r: &&ScenarioResult| r.workers == workers;
+    let Some(base) = results.iter().filter(at).find(|r| r.scenario == "no-filter") else {
+        return String::new();
+    };
+    let (be, bw) = (base.envoy.summary(), base.weir.summary());
+    let share = |s: &Summary, b: &Summary| {
+        let pct = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{:.1}%", v * 100.0));
+        format!("{} ({})", pct(ratio(s.rps, b.rps)), pct(ratio(b.cpu_per_1k, s.cpu_per_1k)))
+    };
+    let mut out = String::from(
+        "| scenario | envoy: share of its no-filter req/s (by CPU per request) | weir: share of its no-filter req/s (by CPU per request) |\n\
+         |---|--:|--:|\n",
+    );
+    for res in
+        results.iter().filter(at).filter(|r| r.scenario != "no-filter" && r.scenario != "direct-response")
+    {
+        let (e, w) = (res.envoy.summary(), res.weir.summary());
+        writeln!(out, "| {} | {} | {} |", res.scenario, share(&e, &be), share(&w, &bw)).unwrap();
+    }
+    out
+}
+
 /// The whole markdown report.
 pub fn markdown(doc: &Value, results: &[ScenarioResult], profile: Option<&str>) -> String {
     let s = |v: &Value| v.as_str().unwrap_or("").to_string();
@@ -122,6 +149,15 @@ pub fn markdown(doc: &Value, results: &[ScenarioResult], profile: Option<&str>) 
         writeln!(out, "\n## {w} worker{} (`--concurrency {w}` for both)\n", if w == 1 { "" } else { "s" })
             .unwrap();
         out.push_str(&table(results, w));
+        let shares = share_of_no_filter(results, w);
+        if !shares.is_empty() {
+            out.push_str(
+                "\nShare of no-filter: each proxy's rate in a scenario over its own no-filter rate \
+                 (100% = the filters cost nothing). Scenarios run one after another, so a share \
+                 carries the machine's drift between them; weir/Envoy above does not.\n\n",
+            );
+            out.push_str(&shares);
+        }
     }
     out.push_str("\n## Scenarios\n\n");
     let mut seen = Vec::new();
@@ -139,6 +175,49 @@ pub fn markdown(doc: &Value, results: &[ScenarioResult], profile: Option<&str>) 
 
 #[cfg(test)]
 mod tests {
+    use super::super::load::Outcome;
+    use super::super::measure::{ProxyRuns, Round, ScenarioResult};
+
+    fn runs(rps: f64, cpu_s: f64) -> ProxyRuns {
+        let load = Outcome {
+            requests: (rps * 10.0) as u64,
+            seconds: 10.0,
+            rps,
+            p50_ms: 1.0,
+            p90_ms: 1.0,
+            p99_ms: 1.0,
+            p999_ms: 1.0,
+            mean_ms: 1.0,
+            socket_errors: 0,
+            bad_status: 0,
+        };
+        ProxyRuns { rounds: vec![Round { load, cpu_s, upstream_cpu_s: 0.0 }], rss_kib: None }
+    }
+
+    fn result(scenario: &str, envoy: (f64, f64), weir: (f64, f64)) -> ScenarioResult {
+        ScenarioResult {
+            scenario: scenario.into(),
+            description: String::new(),
+            workers: 1,
+            envoy: runs(envoy.0, envoy.1),
+            weir: runs(weir.0, weir.1),
+        }
+    }
+
+    #[test]
+    fn shares_are_of_each_proxys_own_no_filter_rate() {
+        let results = [
+            result("no-filter", (1000.0, 10.0), (4000.0, 10.0)),
+            result("chain-3", (500.0, 10.0), (3000.0, 8.0)),
+        ];
+        let table = super::share_of_no_filter(&results, 1);
+        // weir by CPU: 2.5 ms per request without filters, 8 / 30000 * 1000 = 2.667 with them.
+        assert!(table.contains("| chain-3 | 50.0% (50.0%) | 75.0% (93.8%) |"), "{table}");
+        assert!(!table.contains("| no-filter |"), "{table}");
+        assert_eq!(super::share_of_no_filter(&results[1..], 1), "", "no no-filter run");
+        assert_eq!(super::share_of_no_filter(&results, 2), "", "no run at that worker count");
+    }
+
     #[test]
     fn thousands() {
         assert_eq!(super::thousands(1234567.4), "1,234,567");
