@@ -54,6 +54,10 @@ pub struct ListenerStats {
     pub connections: Gauge,
     /// Request duration.
     pub latency: Histogram,
+    /// Requests refused for their path (escaped slashes under `REJECT_REQUEST`, a NUL).
+    pub path_rejected: Counter,
+    /// Requests redirected to their normalized path (`UNESCAPE_AND_REDIRECT`).
+    pub path_redirected: Counter,
 }
 
 /// Handles for one route.
@@ -102,6 +106,7 @@ pub struct Stats {
     listener_requests: Family<Labels, Counter>,
     listener_connections: Family<Labels, Gauge>,
     listener_latency: Latency,
+    listener_paths: Family<Labels, Counter>,
     route_requests: Family<Labels, Counter>,
     route_latency: Latency,
     cluster_requests: Family<Labels, Counter>,
@@ -130,6 +135,7 @@ impl Default for Stats {
             listener_requests: Family::default(),
             listener_connections: Family::default(),
             listener_latency: Family::new_with_constructor(LatencyBuckets),
+            listener_paths: Family::default(),
             route_requests: Family::default(),
             route_latency: Family::new_with_constructor(LatencyBuckets),
             cluster_requests: Family::default(),
@@ -162,6 +168,11 @@ impl Default for Stats {
             "downstream_rq_time_seconds",
             "Downstream request duration",
             s.listener_latency.clone(),
+        );
+        registry.register(
+            "downstream_rq_path_normalization",
+            "Requests refused (rejected) or redirected (redirected) for their path",
+            s.listener_paths.clone(),
         );
         registry.register("route_rq", "Responses per route by status class", s.route_requests.clone());
         registry.register("route_rq_time_seconds", "Request duration per route", s.route_latency.clone());
@@ -236,6 +247,13 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+/// `labels` plus one more.
+fn with(labels: &Labels, key: &str, value: &str) -> Labels {
+    let mut out = labels.clone();
+    out.push((key.to_string(), value.to_string()));
+    out
+}
+
 impl Stats {
     /// Handles for a listener.
     pub fn listener(&self, name: &str) -> ListenerStats {
@@ -244,6 +262,8 @@ impl Stats {
             requests: ByClass::new(&self.listener_requests, &l),
             connections: self.listener_connections.get_or_create_owned(&l),
             latency: self.listener_latency.get_or_create_owned(&l),
+            path_rejected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "rejected")),
+            path_redirected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "redirected")),
         }
     }
 

@@ -201,6 +201,7 @@ fn build(snapshot: &Snapshot, services: &Rc<WorkerServices>) -> Result<Built, St
                 max_header_bytes: listener.max_request_headers_kb as usize * 1024,
                 headers_timeout: nonzero(listener.request_headers_timeout),
             },
+            path_options: listener.path_options(),
         }));
     }
     Ok((plugins, contexts))

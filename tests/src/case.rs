@@ -38,6 +38,10 @@ pub struct Case {
     /// Virtual hosts (weir's schema); default: `*` → prefix `/` → `upstream`, route `default`.
     #[serde(default)]
     pub virtual_hosts: Option<serde_json::Value>,
+    /// Listener settings (weir's schema, e.g. `normalize_path: false`), given to Envoy's HTTP
+    /// connection manager too (weir's defaults where the case says nothing).
+    #[serde(default)]
+    pub listener: Option<serde_json::Map<String, serde_json::Value>>,
     /// Requests, sent in order to each host.
     pub requests: Vec<RequestSpec>,
     /// Counters that must have these values in each host's stats after the requests.

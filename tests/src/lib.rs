@@ -14,6 +14,7 @@ pub use weir_host::testing::echo;
 pub mod envoy;
 pub mod faults;
 pub mod grpc;
+pub mod hcm;
 pub mod paths;
 pub mod weir;
 

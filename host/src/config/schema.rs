@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub use super::cluster::*;
 use super::duration;
 pub use super::dynamic::{ConfigDiscovery, RtdsLayerConfig, RuntimeConfig, RuntimeLayerConfig, XdsConfig};
+pub use super::listener::*;
 
 /// The whole proxy configuration: one immutable snapshot.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -41,60 +42,6 @@ pub struct Config {
 pub struct AdminConfig {
     /// Address to bind, e.g. `127.0.0.1:9901`. Port 0 picks a free port.
     pub address: SocketAddr,
-}
-
-/// One downstream listener (Envoy: a listener with an HTTP connection manager).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListenerConfig {
-    /// Unique name, used in stats and logs.
-    pub name: String,
-    /// Address to bind, e.g. `0.0.0.0:10000`. Port 0 picks a free port (see `/listeners`).
-    pub address: SocketAddr,
-    /// Plugins (by name) run on every request of this listener, in order: request callbacks run
-    /// first to last, response callbacks last to first (Envoy's `http_filters`).
-    #[serde(default)]
-    pub http_filters: Vec<String>,
-    /// Virtual hosts, chosen by the request's `:authority`.
-    pub virtual_hosts: Vec<VirtualHostConfig>,
-    /// Largest request or response body a plugin may buffer, in bytes. A request over it gets
-    /// 413, a response 500 (Envoy's `per_connection_buffer_limit_bytes` default is 1 MiB).
-    #[serde(default = "default_buffer_limit")]
-    pub buffer_limit_bytes: usize,
-    /// Access log: `-` for standard output, or a file path (appended). One JSON line per
-    /// request. Omit for none.
-    #[serde(default)]
-    pub access_log: Option<String>,
-    /// Largest request header block in KiB; larger requests get 431 (Envoy default 60).
-    #[serde(default = "default_headers_kb")]
-    pub max_request_headers_kb: u32,
-    /// Most request headers; more get 431 (Envoy default 100).
-    #[serde(default = "default_max_headers")]
-    pub max_request_headers: usize,
-    /// Time allowed to send request headers on a connection (slow clients are disconnected);
-    /// `0s` disables. Default 10s.
-    #[serde(default = "default_headers_timeout", with = "duration")]
-    pub request_headers_timeout: Duration,
-    /// Time allowed to receive a whole request, body included; past it the client gets 408
-    /// (`request timeout`). `0s` (the default, as Envoy) disables it.
-    #[serde(default, with = "duration")]
-    pub request_timeout: Duration,
-}
-
-fn default_headers_kb() -> u32 {
-    60
-}
-
-fn default_max_headers() -> usize {
-    100
-}
-
-fn default_headers_timeout() -> Duration {
-    Duration::from_secs(10)
-}
-
-fn default_buffer_limit() -> usize {
-    1024 * 1024
 }
 
 /// A virtual host: a set of domains and their routes.

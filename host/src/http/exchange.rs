@@ -37,6 +37,8 @@ pub struct ListenerContext {
     pub access_log: Option<std::sync::Arc<crate::access_log::Sink>>,
     /// Limits applied to each downstream connection.
     pub limits: ConnectionLimits,
+    /// Path normalization applied before routing and plugins.
+    pub path_options: weir_path::Options,
 }
 
 /// Limits of a downstream connection.
@@ -76,6 +78,9 @@ impl Exchange {
         const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         let (mut parts, body) = request.into_parts();
         let mut headers = request_map(&mut parts);
+        if let Some(reply) = super::path::normalize(&listener, &mut headers) {
+            return Ok(reply);
+        }
         if headers.get(b"x-forwarded-proto").is_none() {
             let scheme = headers.get(b":scheme").cloned().unwrap_or_else(|| Bytes::from_static(b"http"));
             headers.add(X_FORWARDED_PROTO, scheme);

@@ -12,6 +12,7 @@ mod header_name;
 mod headers;
 mod io;
 mod local_reply;
+mod path;
 mod server;
 mod stream;
 

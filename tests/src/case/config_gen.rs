@@ -78,18 +78,27 @@ pub fn weir_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
     }
     let config = json!({
         "admin": {"address": "127.0.0.1:0"},
-        "listeners": [{
-            "name": "main",
-            "address": "127.0.0.1:0",
-            "http_filters": case.plugins.iter().map(|p| p.name()).collect::<Vec<_>>(),
-            "virtual_hosts": case.virtual_hosts.clone().unwrap_or_else(default_vhosts),
-        }],
+        "listeners": [weir_listener(case)],
         "clusters": clusters(case, targets).into_iter().map(|(name, addr, http2)| json!({
             "name": name, "endpoints": [addr.to_string()], "http2": http2,
         })).collect::<Vec<_>>(),
         "plugins": plugins,
     });
     serde_norway::to_string(&config).context("weir config")
+}
+
+/// The case's weir listener.
+fn weir_listener(case: &Case) -> Value {
+    let mut listener = json!({
+        "name": "main",
+        "address": "127.0.0.1:0",
+        "http_filters": case.plugins.iter().map(|p| p.name()).collect::<Vec<_>>(),
+        "virtual_hosts": case.virtual_hosts.clone().unwrap_or_else(default_vhosts),
+    });
+    if let (Some(fields), Some(extra)) = (listener.as_object_mut(), &case.listener) {
+        fields.extend(extra.clone());
+    }
+    listener
 }
 
 /// Envoy's bootstrap for the case.
@@ -137,6 +146,13 @@ pub fn envoy_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
         .into_iter()
         .map(|(name, addr, http2)| envoy_cluster(&name, addr, http2))
         .collect();
+    let mut hcm = json!({
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "main",
+        "route_config": {"name": "local_route", "virtual_hosts": vhosts},
+        "http_filters": filters,
+    });
+    crate::hcm::apply(&weir_listener(case), &mut hcm)?;
     let bootstrap = json!({
         "admin": {"address": socket(SocketAddr::from(([127, 0, 0, 1], 0)))},
         "static_resources": {
@@ -145,12 +161,7 @@ pub fn envoy_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
                 "address": socket(SocketAddr::from(([127, 0, 0, 1], 0))),
                 "filter_chains": [{"filters": [{
                     "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "main",
-                        "route_config": {"name": "local_route", "virtual_hosts": vhosts},
-                        "http_filters": filters,
-                    }
+                    "typed_config": hcm,
                 }]}]
             }],
             "clusters": clusters,

@@ -78,26 +78,7 @@ impl Layout {
         let mut clusters = Vec::new();
         let mut plugins = Vec::new();
         for (name, side) in self.sides() {
-            let mut route = json!({"cluster": name});
-            if let Some(t) = &side.route_timeout {
-                route["timeout"] = json!(t);
-            }
-            let mut listener = json!({
-                "name": name,
-                "address": "127.0.0.1:0",
-                "http_filters": side.plugin.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
-                "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-                    {"name": "default", "match": {"prefix": "/"}, "route": route}
-                ]}],
-            });
-            for (key, value) in [
-                ("request_headers_timeout", &side.request_headers_timeout),
-                ("request_timeout", &side.request_timeout),
-            ] {
-                if let Some(v) = value {
-                    listener[key] = json!(v);
-                }
-            }
+            let listener = weir_listener(name, side);
             listeners.push(listener);
             clusters.push(json!({"name": name, "endpoints": [side.upstream.to_string()]}));
             if let Some(p) = &side.plugin {
@@ -164,6 +145,7 @@ impl Layout {
                     hcm[key] = json!(duration(v));
                 }
             }
+            crate::hcm::apply(&weir_listener(name, side), &mut hcm)?;
             listeners.push(json!({
                 "name": name,
                 "address": socket(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -185,6 +167,31 @@ impl Layout {
         });
         serde_norway::to_string(&bootstrap).context("envoy config")
     }
+}
+
+/// The weir listener of one side.
+fn weir_listener(name: &str, side: &Side) -> Value {
+    let mut route = json!({"cluster": name});
+    if let Some(t) = &side.route_timeout {
+        route["timeout"] = json!(t);
+    }
+    let mut listener = json!({
+        "name": name,
+        "address": "127.0.0.1:0",
+        "http_filters": side.plugin.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+        "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
+            {"name": "default", "match": {"prefix": "/"}, "route": route}
+        ]}],
+    });
+    for (key, value) in [
+        ("request_headers_timeout", &side.request_headers_timeout),
+        ("request_timeout", &side.request_timeout),
+    ] {
+        if let Some(v) = value {
+            listener[key] = json!(v);
+        }
+    }
+    listener
 }
 
 /// An Envoy `address`.

@@ -1,0 +1,116 @@
+//! A listener's section of `weir.yaml`: where it binds, its chain and routes, and what it
+//! allows a client (header limits, timeouts, body buffering, path normalization).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::VirtualHostConfig;
+use super::duration;
+
+/// One downstream listener (Envoy: a listener with an HTTP connection manager).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// Unique name, used in stats and logs.
+    pub name: String,
+    /// Address to bind, e.g. `0.0.0.0:10000`. Port 0 picks a free port (see `/listeners`).
+    pub address: SocketAddr,
+    /// Plugins (by name) run on every request of this listener, in order: request callbacks run
+    /// first to last, response callbacks last to first (Envoy's `http_filters`).
+    #[serde(default)]
+    pub http_filters: Vec<String>,
+    /// Virtual hosts, chosen by the request's `:authority`.
+    pub virtual_hosts: Vec<VirtualHostConfig>,
+    /// Largest request or response body a plugin may buffer, in bytes. A request over it gets
+    /// 413, a response 500 (Envoy's `per_connection_buffer_limit_bytes` default is 1 MiB).
+    #[serde(default = "default_buffer_limit")]
+    pub buffer_limit_bytes: usize,
+    /// Access log: `-` for standard output, or a file path (appended). One JSON line per
+    /// request. Omit for none.
+    #[serde(default)]
+    pub access_log: Option<String>,
+    /// Largest request header block in KiB; larger requests get 431 (Envoy default 60).
+    #[serde(default = "default_headers_kb")]
+    pub max_request_headers_kb: u32,
+    /// Most request headers; more get 431 (Envoy default 100).
+    #[serde(default = "default_max_headers")]
+    pub max_request_headers: usize,
+    /// Time allowed to send request headers on a connection (slow clients are disconnected);
+    /// `0s` disables. Default 10s.
+    #[serde(default = "default_headers_timeout", with = "duration")]
+    pub request_headers_timeout: Duration,
+    /// Time allowed to receive a whole request, body included; past it the client gets 408
+    /// (`request timeout`). `0s` (the default, as Envoy) disables it.
+    #[serde(default, with = "duration")]
+    pub request_timeout: Duration,
+    /// Normalize the path (RFC 3986) before routing and before plugins, as Envoy's
+    /// `normalize_path`: dot segments resolved (also `%2e` and `..;`), escaped unreserved
+    /// characters decoded, backslashes made slashes. Default `true` (Envoy's default is
+    /// `false`: weir's is the safe one, see docs/security.md).
+    #[serde(default = "yes")]
+    pub normalize_path: bool,
+    /// Merge repeated slashes (`//a///b` → `/a/b`), as Envoy's `merge_slashes`. Default `true`
+    /// (Envoy: `false`).
+    #[serde(default = "yes")]
+    pub merge_slashes: bool,
+    /// What to do with escaped slashes (`%2F`, `%5C`) in the path, as Envoy's
+    /// `path_with_escaped_slashes_action`. Default `UNESCAPE_AND_REDIRECT` (Envoy:
+    /// `KEEP_UNCHANGED`).
+    #[serde(default)]
+    pub path_with_escaped_slashes_action: EscapedSlashesAction,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Envoy's `path_with_escaped_slashes_action`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EscapedSlashesAction {
+    /// Leave them: routes, plugins and the upstream see `%2F` (an upstream that decodes it may
+    /// serve another resource than the one routed).
+    KeepUnchanged,
+    /// Answer 400.
+    RejectRequest,
+    /// Redirect the client (307) to the path with them unescaped (and normalized); gRPC
+    /// requests, which cannot follow a redirect, get `grpc-status: 13`.
+    #[default]
+    UnescapeAndRedirect,
+    /// Unescape them and go on.
+    UnescapeAndForward,
+}
+
+impl ListenerConfig {
+    /// The path options of this listener.
+    pub fn path_options(&self) -> weir_path::Options {
+        weir_path::Options {
+            normalize: self.normalize_path,
+            merge_slashes: self.merge_slashes,
+            escaped_slashes: match self.path_with_escaped_slashes_action {
+                EscapedSlashesAction::KeepUnchanged => weir_path::EscapedSlashes::KeepUnchanged,
+                EscapedSlashesAction::RejectRequest => weir_path::EscapedSlashes::RejectRequest,
+                EscapedSlashesAction::UnescapeAndRedirect => weir_path::EscapedSlashes::UnescapeAndRedirect,
+                EscapedSlashesAction::UnescapeAndForward => weir_path::EscapedSlashes::UnescapeAndForward,
+            },
+        }
+    }
+}
+
+fn default_headers_kb() -> u32 {
+    60
+}
+
+fn default_max_headers() -> usize {
+    100
+}
+
+fn default_headers_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_buffer_limit() -> usize {
+    1024 * 1024
+}

@@ -1,0 +1,26 @@
+//! The Envoy HTTP connection manager fields equivalent to a weir listener's own settings, so
+//! that the Envoy bootstraps the tests generate treat requests as the weir config beside them
+//! does (weir's defaults differ from Envoy's where Envoy's are unsafe, e.g. path
+//! normalization).
+
+use anyhow::Context;
+use serde_json::{Map, Value, json};
+use weir_host::config::{EscapedSlashesAction, ListenerConfig};
+
+/// Adds to `hcm` (an Envoy `HttpConnectionManager` as JSON) the fields that make it behave as
+/// `listener` (a weir listener as JSON, defaults applied by weir's own schema).
+pub fn apply(listener: &Value, hcm: &mut Value) -> anyhow::Result<()> {
+    let listener: ListenerConfig =
+        serde_json::from_value(listener.clone()).context("the weir listener of a generated config")?;
+    let fields: &mut Map<String, Value> = hcm.as_object_mut().context("an HCM is a JSON object")?;
+    fields.insert("normalize_path".into(), json!(listener.normalize_path));
+    fields.insert("merge_slashes".into(), json!(listener.merge_slashes));
+    let action = match listener.path_with_escaped_slashes_action {
+        EscapedSlashesAction::KeepUnchanged => "KEEP_UNCHANGED",
+        EscapedSlashesAction::RejectRequest => "REJECT_REQUEST",
+        EscapedSlashesAction::UnescapeAndRedirect => "UNESCAPE_AND_REDIRECT",
+        EscapedSlashesAction::UnescapeAndForward => "UNESCAPE_AND_FORWARD",
+    };
+    fields.insert("path_with_escaped_slashes_action".into(), json!(action));
+    Ok(())
+}
