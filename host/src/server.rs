@@ -94,6 +94,7 @@ impl RunningServer {
         let process = Arc::new(ProcessServices::default());
         let snapshot = Arc::new(Snapshot::prepare(config, runtime, process, None)?);
         canary(&snapshot)?;
+        snapshot.apply_vm_limits();
         crate::state::configure_runtime(&snapshot);
         let concurrency = options.concurrency.max(1);
         let mut per_worker: Vec<Vec<std::net::TcpListener>> = (0..concurrency).map(|_| Vec::new()).collect();

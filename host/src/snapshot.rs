@@ -45,6 +45,26 @@ impl Snapshot {
         Ok(Snapshot { config, plugins, runtime, process, clusters })
     }
 
+    /// Gives each `vm_id` its per-`vm_id` limits (shared data, queues, metrics): the largest
+    /// value among the plugins of that `vm_id`.
+    pub fn apply_vm_limits(&self) {
+        let mut by_vm: HashMap<&str, (usize, usize, usize)> = HashMap::new();
+        for plugin in &self.plugins {
+            let l = &plugin.config.limits;
+            let entry = by_vm.entry(plugin.config.vm_id.as_str()).or_default();
+            *entry = (
+                entry.0.max(l.max_shared_data_bytes),
+                entry.1.max(l.max_queue_bytes),
+                entry.2.max(l.max_metrics),
+            );
+        }
+        for (vm_id, (shared, queues, metrics)) in by_vm {
+            self.process.shared_data.set_limit(vm_id, shared);
+            self.process.queues.set_limit(vm_id, queues);
+            self.process.metrics.set_limit(vm_id, metrics);
+        }
+    }
+
     /// Every `vm_id` its plugins use (where runtime values are published).
     pub fn vm_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.plugins.iter().map(|p| p.config.vm_id.clone()).collect();

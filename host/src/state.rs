@@ -150,6 +150,7 @@ impl ServerState {
             Some(&current),
         )?);
         canary(&snapshot)?;
+        snapshot.apply_vm_limits();
         configure_runtime(&snapshot);
         let workers = self.workers.lock().clone();
         let mut failures = Vec::new();

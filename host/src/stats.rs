@@ -244,13 +244,29 @@ impl Default for Stats {
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), label_value(v))).collect()
+}
+
+/// A label value as the Prometheus text format needs it (`\\`, `\"` and `\n` escaped):
+/// prometheus-client writes values as given, and names here come from configuration (and so
+/// from the admin API and the control plane).
+pub fn label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `labels` plus one more.
 fn with(labels: &Labels, key: &str, value: &str) -> Labels {
     let mut out = labels.clone();
-    out.push((key.to_string(), value.to_string()));
+    out.push((key.to_string(), label_value(value)));
     out
 }
 

@@ -106,7 +106,11 @@ async fn worker_main(start: WorkerStart) {
             tracker.clone(),
         ));
     }
-    tokio::task::spawn_local(deliver_queue_ready(Rc::downgrade(&services), queue_rx));
+    tokio::task::spawn_local(deliver_queue_ready(
+        Rc::downgrade(&services),
+        snapshot.process.clone(),
+        queue_rx,
+    ));
     tokio::task::spawn_local(housekeeping(Rc::downgrade(&services)));
     let (failed_tx, mut failed) = mpsc::unbounded_channel();
     services.report_failures_to(failed_tx);
@@ -242,9 +246,12 @@ async fn housekeeping(services: std::rc::Weak<WorkerServices>) {
 
 async fn deliver_queue_ready(
     services: std::rc::Weak<WorkerServices>,
+    process: Arc<crate::services::ProcessServices>,
     mut rx: mpsc::UnboundedReceiver<QueueReady>,
 ) {
     while let Some(ready) = rx.recv().await {
+        // Before the callback: an enqueue during it must notify again.
+        process.queues.delivered(ready.token);
         let Some(vm) = services.upgrade().and_then(|s| s.vm(ready.vm_instance)) else {
             continue;
         };

@@ -41,9 +41,11 @@ fn define(mut caller: Caller<'_, HostState>, kind: i32, np: i32, ns: i32, id_ptr
         return Ok(Status::BadArgument.raw() as i32);
     };
     let id = memory::with_bytes(&mut caller, np, ns, |name, state| {
-        state.env.process.metrics.define(kind, &String::from_utf8_lossy(name))
+        let defined =
+            state.env.process.metrics.define(&state.env.vm_id, kind, &String::from_utf8_lossy(name));
+        defined.map_err(|refusal| state.refused(refusal))
     });
-    match id {
+    match id.and_then(|r| r) {
         Ok(id) => Ok(status(memory::write_u32(&mut caller, id_ptr, id))),
         Err(s) => Ok(s.raw() as i32),
     }

@@ -42,5 +42,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
+pub(crate) use log::LogBudget;
+pub use log::MAX_LOG_LINE;
+
 /// Module name of proxy-wasm imports.
 pub(crate) const ENV: &str = "env";

@@ -27,9 +27,13 @@ fn get(mut caller: Caller<'_, HostState>, kp: i32, ks: i32, vpp: i32, vsp: i32, 
     }
 }
 
+/// A write past the `vm_id`'s `max_shared_data_bytes` is `InternalFailure` (Envoy has no
+/// limit; the Rust SDK panics on anything but Ok and CasMismatch, so such a filter's VM
+/// fails under its failure policy).
 fn set(mut caller: Caller<'_, HostState>, kp: i32, ks: i32, vp: i32, vs: i32, cas: i32) -> HostResult {
     let result = memory::with_two(&mut caller, (kp, ks), (vp, vs), |key, value, state| {
-        state.shared_scope().set(key, Bytes::copy_from_slice(value), cas as u32)
+        let written = state.shared_scope().set(key, Bytes::copy_from_slice(value), cas as u32);
+        written.map_err(|refusal| state.refused(refusal))
     });
     Ok(status(result.and_then(|r| r)))
 }

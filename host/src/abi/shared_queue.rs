@@ -26,9 +26,10 @@ fn register(mut caller: Caller<'_, HostState>, np: i32, ns: i32, token_ptr: i32)
             _ => ctx,
         };
         let owner = state.env.worker.as_ref().map(|w| (state.env.instance, root, w.queue_ready.clone()));
-        state.env.process.queues.register(&state.env.vm_id, name, owner)
+        let registered = state.env.process.queues.register(&state.env.vm_id, name, owner);
+        registered.map_err(|refusal| state.refused(refusal))
     });
-    match token {
+    match token.and_then(|r| r) {
         Ok(token) => Ok(status(memory::write_u32(&mut caller, token_ptr, token))),
         Err(s) => Ok(s.raw() as i32),
     }
@@ -54,7 +55,8 @@ fn resolve(
 
 fn enqueue(mut caller: Caller<'_, HostState>, token: i32, vp: i32, vs: i32) -> HostResult {
     let result = memory::with_bytes(&mut caller, vp, vs, |value, state| {
-        state.env.process.queues.enqueue(token as u32, Bytes::copy_from_slice(value))
+        let queued = state.env.process.queues.enqueue(token as u32, Bytes::copy_from_slice(value));
+        queued.map_err(|refusal| state.refused(refusal))
     });
     Ok(status(result.and_then(|r| r)))
 }

@@ -1,5 +1,10 @@
 //! `proxy_set_tick_period_milliseconds`: each root context gets its own tick timer, run on the
 //! VM's worker (Envoy: every root context has its own timer). Period 0 stops it.
+//!
+//! One task per root context, whatever the guest does: setting a period replaces the task
+//! (the old one is stopped at once, not at its next tick), and the task is stopped when its
+//! root context or its VM goes away. An HTTP context reaches its root's timer through
+//! `proxy_set_effective_context`, so calls per request cannot pile up tasks.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -10,7 +15,7 @@ use weir_abi::Status;
 use super::ENV;
 use crate::services::WorkerServices;
 use crate::wasm::memory::HostResult;
-use crate::wasm::{ContextEntry, HostState};
+use crate::wasm::{ContextEntry, HostState, Ticker};
 
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(ENV, "proxy_set_tick_period_milliseconds", set_tick_period)?;
@@ -28,21 +33,18 @@ fn set_tick_period(mut caller: Caller<'_, HostState>, period_ms: i32) -> HostRes
     };
     let period = (period_ms > 0).then(|| Duration::from_millis(period_ms as u32 as u64));
     root.tick_period = period;
-    root.tick_generation += 1;
-    let generation = root.tick_generation;
-    if let (Some(period), Some(worker)) = (period, worker) {
-        tokio::task::spawn_local(tick_loop(Rc::downgrade(&worker), instance, ctx, period, generation));
-    }
+    // Dropping the old ticker stops its task.
+    root.ticker = match (period, worker) {
+        (Some(period), Some(worker)) => {
+            let task = tokio::task::spawn_local(tick_loop(Rc::downgrade(&worker), instance, ctx, period));
+            Some(Ticker(task.abort_handle()))
+        }
+        _ => None,
+    };
     Ok(Status::Ok.raw() as i32)
 }
 
-async fn tick_loop(
-    worker: std::rc::Weak<WorkerServices>,
-    instance: u64,
-    root: u32,
-    period: Duration,
-    generation: u64,
-) {
+async fn tick_loop(worker: std::rc::Weak<WorkerServices>, instance: u64, root: u32, period: Duration) {
     let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -53,11 +55,7 @@ async fn tick_loop(
         let Ok(mut vm) = vm.try_borrow_mut() else {
             continue;
         };
-        let current = match vm.state().contexts.get(&root) {
-            Some(ContextEntry::Root(info)) => info.tick_generation,
-            _ => return,
-        };
-        if current != generation || vm.failure().is_some() {
+        if vm.failure().is_some() || !matches!(vm.state().contexts.get(&root), Some(ContextEntry::Root(_))) {
             return;
         }
         if let Err(error) = vm.on_tick(root) {

@@ -8,6 +8,8 @@ use std::time::Instant;
 use wasmtime::{Caller, Linker};
 use weir_abi::LogLevel;
 
+use super::MAX_LOG_LINE;
+
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult};
 
@@ -76,9 +78,37 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     Ok(())
 }
 
-fn read_u32(caller: &Caller<'_, HostState>, ptr: i32) -> Option<u32> {
-    let bytes = memory::read(caller, ptr, 4).ok()?;
+fn read_u32(data: &[u8], at: usize) -> Option<u32> {
+    let bytes = data.get(at..at.checked_add(4)?)?;
     Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
+/// Most iovecs one `fd_write` may pass (Linux's `IOV_MAX`); more is `EINVAL`.
+const MAX_IOVECS: usize = 1024;
+
+/// Gathers what an `fd_write` writes: its first [`MAX_LOG_LINE`] bytes (the rest is only
+/// counted, so overlapping iovecs cannot make the host copy more than that, however many
+/// there are) and the total length, or the WASI error.
+fn gather(data: &[u8], iovs: i32, iovs_len: i32) -> Result<(Vec<u8>, usize), i32> {
+    let count = usize::try_from(iovs_len).map_err(|_| EINVAL)?;
+    if count > MAX_IOVECS {
+        return Err(EINVAL);
+    }
+    let base = iovs as u32 as usize;
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    for i in 0..count {
+        let entry = base.checked_add(i * 8).ok_or(EFAULT)?;
+        let (Some(buf), Some(len)) = (read_u32(data, entry), read_u32(data, entry + 4)) else {
+            return Err(EFAULT);
+        };
+        let start = buf as usize;
+        let bytes = data.get(start..start.checked_add(len as usize).ok_or(EFAULT)?).ok_or(EFAULT)?;
+        total = total.checked_add(bytes.len()).ok_or(EINVAL)?;
+        let room = MAX_LOG_LINE.saturating_sub(kept.len());
+        kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+    Ok((kept, total))
 }
 
 fn fd_write(
@@ -93,25 +123,25 @@ fn fd_write(
         2 => LogLevel::Error,
         _ => return Ok(EBADF),
     };
-    let mut text = Vec::new();
-    for i in 0..iovs_len.max(0) {
-        let entry = iovs.wrapping_add(i * 8);
-        let (Some(buf), Some(len)) = (read_u32(&caller, entry), read_u32(&caller, entry.wrapping_add(4)))
-        else {
-            return Ok(EFAULT);
-        };
-        match memory::read(&caller, buf as i32, len as i32) {
-            Ok(bytes) => text.extend_from_slice(&bytes),
-            Err(_) => return Ok(EFAULT),
-        }
-    }
-    let written = text.len() as u32;
-    if text.last() == Some(&b'\n') {
+    let Some(memory) = caller.data().memory else {
+        return Ok(EFAULT);
+    };
+    let (data, state) = memory.data_and_store_mut(&mut caller);
+    let (mut text, total) = match gather(data, iovs, iovs_len) {
+        Ok(gathered) => gathered,
+        Err(errno) => return Ok(errno),
+    };
+    let mut line_total = total;
+    if text.last() == Some(&b'\n') && text.len() == total {
         text.pop();
+        line_total -= 1;
     }
     if !text.is_empty() {
-        super::log::emit(caller.data(), level, &String::from_utf8_lossy(&text));
+        super::log::emit(state, level, &text, line_total);
     }
+    // The whole write is reported done (as Envoy does, truncating), so the guest does not
+    // retry the part that was cut.
+    let written = u32::try_from(total).unwrap_or(u32::MAX);
     Ok(match memory::write_u32(&mut caller, nwritten, written) {
         Ok(()) => SUCCESS,
         Err(_) => EFAULT,
@@ -201,5 +231,32 @@ fn random_get(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> HostResu
 fn fill_random(out: &mut [u8]) {
     if let Err(e) = getrandom::fill(out) {
         tracing::error!("random_get: the system random source failed: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iovec(memory: &mut [u8], at: usize, buf: u32, len: u32) {
+        memory[at..at + 4].copy_from_slice(&buf.to_le_bytes());
+        memory[at + 4..at + 8].copy_from_slice(&len.to_le_bytes());
+    }
+
+    #[test]
+    fn overlapping_iovecs_copy_at_most_one_line() {
+        let mut memory = vec![b'a'; 64 * 1024 + 2048 * 8];
+        let table = 64 * 1024;
+        for i in 0..MAX_IOVECS {
+            iovec(&mut memory, table + i * 8, 0, 64 * 1024);
+        }
+        let (kept, total) = gather(&memory, table as i32, MAX_IOVECS as i32).unwrap();
+        assert_eq!(kept.len(), MAX_LOG_LINE);
+        assert_eq!(total, MAX_IOVECS * 64 * 1024);
+        assert_eq!(gather(&memory, table as i32, 2048), Err(EINVAL));
+        assert_eq!(gather(&memory, table as i32, -1), Err(EINVAL));
+        assert_eq!(gather(&memory, i32::MAX, 1), Err(EFAULT));
+        iovec(&mut memory, 0, u32::MAX - 2, 10);
+        assert_eq!(gather(&memory, 0, 1), Err(EFAULT));
     }
 }

@@ -112,7 +112,8 @@ fn prometheus(state: &ServerState) -> String {
     for (name, kind, help, value) in series {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for plugin in &snapshot.plugins {
-            let _ = writeln!(out, "{name}{{plugin=\"{}\"}} {}", plugin.name(), value(&plugin.stats));
+            let plugin_label = crate::stats::label_value(plugin.name());
+            let _ = writeln!(out, "{name}{{plugin=\"{plugin_label}\"}} {}", value(&plugin.stats));
         }
     }
     out

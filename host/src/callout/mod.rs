@@ -105,6 +105,17 @@ impl PendingCallouts {
     }
 }
 
+/// The VM is gone: its callouts stop (their tasks hold requests, responses and connections).
+impl Drop for PendingCallouts {
+    fn drop(&mut self) {
+        for pending in self.entries.values() {
+            if let Some(abort) = &pending.abort {
+                abort.abort();
+            }
+        }
+    }
+}
+
 /// A callout result, readable by the guest while its callback runs.
 #[derive(Debug, Clone, Default)]
 pub struct CalloutState {

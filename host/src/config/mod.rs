@@ -6,6 +6,7 @@
 mod cluster;
 pub mod duration;
 mod dynamic;
+mod limits;
 mod listener;
 mod schema;
 mod validate;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub use super::cluster::*;
 use super::duration;
 pub use super::dynamic::{ConfigDiscovery, RtdsLayerConfig, RuntimeConfig, RuntimeLayerConfig, XdsConfig};
+pub use super::limits::*;
 pub use super::listener::*;
 
 /// The whole proxy configuration: one immutable snapshot.
@@ -247,55 +248,6 @@ pub enum FailurePolicy {
     FailOpen,
     /// A failed VM is replaced by a new one (requests get 503 until it is ready).
     FailReload,
-}
-
-/// Per-VM resource limits.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PluginLimits {
-    /// Largest linear memory, in bytes (rounded down to 64 KiB pages). Default 256 MiB.
-    #[serde(default = "default_max_memory")]
-    pub max_memory_bytes: u64,
-    /// Longest a single callback may run before its VM is stopped (wall time, checked every
-    /// 10 ms). Default 1s.
-    #[serde(default = "default_callback_timeout", with = "duration")]
-    pub max_callback_time: Duration,
-    /// Largest native stack a callback may use, in bytes; deeper recursion traps the VM.
-    /// Default 1 MiB.
-    #[serde(default = "default_max_stack")]
-    pub max_stack_bytes: usize,
-    /// Most HTTP and gRPC callouts one VM may have in flight; past it `proxy_http_call`,
-    /// `proxy_grpc_call` and `proxy_grpc_stream` return `InternalFailure` (counted and logged).
-    /// Default 1024.
-    #[serde(default = "default_max_callouts")]
-    pub max_concurrent_callouts: usize,
-}
-
-fn default_max_stack() -> usize {
-    crate::wasm::DEFAULT_MAX_STACK
-}
-
-fn default_max_callouts() -> usize {
-    1024
-}
-
-fn default_max_memory() -> u64 {
-    256 * 1024 * 1024
-}
-
-fn default_callback_timeout() -> Duration {
-    Duration::from_secs(1)
-}
-
-impl Default for PluginLimits {
-    fn default() -> Self {
-        PluginLimits {
-            max_memory_bytes: default_max_memory(),
-            max_callback_time: default_callback_timeout(),
-            max_stack_bytes: default_max_stack(),
-            max_concurrent_callouts: default_max_callouts(),
-        }
-    }
 }
 
 impl PluginConfig {

@@ -21,12 +21,7 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
         if plugin.name.is_empty() {
             return Err(ConfigError::invalid(format!("plugins[{i}].name"), "must not be empty"));
         }
-        if plugin.limits.max_memory_bytes < 64 * 1024 {
-            return Err(ConfigError::invalid(
-                format!("plugins[{i}].limits.max_memory_bytes"),
-                "must be at least one 64 KiB page",
-            ));
-        }
+        plugin.limits.check(&format!("plugins[{i}].limits"))?;
     }
     for (l, listener) in config.listeners.iter().enumerate() {
         let at = format!("listeners[{l}]");

@@ -81,6 +81,12 @@ impl LoadedPlugin {
             max_memory_bytes: self.config.limits.max_memory_bytes,
             max_callback_time: self.config.limits.max_callback_time,
             max_concurrent_callouts: self.config.limits.max_concurrent_callouts,
+            max_callout_bytes: self.config.limits.max_callout_bytes,
+            max_callout_bytes_in_flight: self.config.limits.max_callout_bytes_in_flight,
+            max_header_map_bytes: self.config.limits.max_header_map_bytes,
+            max_header_map_entries: self.config.limits.max_header_map_entries,
+            max_filter_state_bytes: self.config.limits.max_filter_state_bytes,
+            max_log_lines_per_second: self.config.limits.max_log_lines_per_second,
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct PluginStats {
     pub crash_looping: AtomicBool,
     /// The last failure: when (seconds since the epoch) and what (with the wasm backtrace).
     pub last_failure: Mutex<Option<(f64, String)>>,
+    /// Hostcalls refused because of a limit, by the limit's name.
+    pub refusals: Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl PluginStats {
@@ -59,6 +61,11 @@ impl PluginStats {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         *self.last_failure.lock() = Some((now, error.to_string()));
+    }
+
+    /// Counts a hostcall refused because of `limit`.
+    pub fn refused(&self, limit: &'static str) {
+        *self.refusals.lock().entry(limit).or_default() += 1;
     }
 
     /// The status shown by `/plugins`.
@@ -88,6 +95,7 @@ impl PluginStats {
             "time_total_us": micros(total),
             "time_max_us": micros(self.max_time_ns.load(Ordering::Relaxed)),
             "time_avg_us": if calls == 0 { 0.0 } else { micros(total) / calls as f64 },
+            "limits_refused": self.refusals.lock().clone(),
             "last_failure": self.last_failure.lock().as_ref().map(|(at, error)| json!({"at": at, "error": error})),
         })
     }

@@ -3,6 +3,13 @@
 //!
 //! Metric ids encode the kind in their two low bits (Envoy's scheme), so `get_metric` on a
 //! histogram can answer `BadArgument` without a lookup.
+//!
+//! Names come from guests, so they are checked before anything is registered: at most
+//! [`MAX_NAME`] bytes, and no two metrics may share a Prometheus name once sanitized (`a.b`
+//! and `a_b` would make Prometheus refuse the whole scrape) or collide with the names a
+//! counter or histogram adds (`_total`, `_bucket`, ...): such a definition is `BadArgument`.
+//! Each `vm_id` may define at most `limits.max_metrics` metrics. Nothing a guest names reaches
+//! the exposition unescaped (`# HELP` carries no guest text; `/stats` escapes it).
 
 use std::collections::HashMap;
 
@@ -26,6 +33,27 @@ pub struct PluginMetrics {
     by_name: RwLock<HashMap<(u32, String), u32>>,
     metrics: RwLock<Vec<Metric>>,
     registry: Mutex<Registry>,
+    /// Exposition names taken (sanitized names and the suffixes their kinds add), and the
+    /// metric (kind, name) that took each.
+    taken: Mutex<HashMap<String, (u32, String)>>,
+    /// Metrics defined and limit, per `vm_id`.
+    per_vm: Mutex<HashMap<String, (usize, usize)>>,
+}
+
+/// Longest metric name a guest may define, in bytes.
+pub const MAX_NAME: usize = 256;
+
+/// Metrics a `vm_id` may define until its plugins say otherwise (`PluginLimits` default).
+pub const DEFAULT_LIMIT: usize = 1000;
+
+/// The exposition names a metric of `kind` named `base` (sanitized) uses.
+fn exposed_names(kind: MetricType, base: &str) -> Vec<String> {
+    let suffixes: &[&str] = match kind {
+        MetricType::Counter => &["", "_total", "_created"],
+        MetricType::Gauge => &[""],
+        MetricType::Histogram => &["", "_bucket", "_sum", "_count", "_created"],
+    };
+    suffixes.iter().map(|s| format!("{base}{s}")).collect()
 }
 
 const TYPE_MASK: u32 = 0x3;
@@ -37,36 +65,70 @@ const BUCKETS: [f64; 19] = [
 ];
 
 impl PluginMetrics {
-    /// Defines (or finds) a metric; returns its id.
-    pub fn define(&self, kind: MetricType, name: &str) -> u32 {
+    /// Defines (or finds) a metric for a VM of `vm_id`; returns its id. A name that is too
+    /// long or that would collide with another metric's once exposed is
+    /// `Status(BadArgument)`; a new metric past `vm_id`'s limit is `Limit`.
+    pub fn define(&self, vm_id: &str, kind: MetricType, name: &str) -> Result<u32, super::Refusal> {
         let key = (kind.raw(), name.to_string());
         if let Some(id) = self.by_name.read().get(&key) {
-            return *id;
+            return Ok(*id);
+        }
+        if name.len() > MAX_NAME {
+            return Err(super::Refusal::Status(Status::BadArgument));
         }
         let mut by_name = self.by_name.write();
         if let Some(id) = by_name.get(&key) {
-            return *id;
+            return Ok(*id);
+        }
+        let base = format!("wasmcustom_{}", sanitize(name));
+        let names = exposed_names(kind, &base);
+        {
+            let taken = self.taken.lock();
+            if names
+                .iter()
+                .any(|n| taken.get(n).is_some_and(|owner| *owner != (kind.raw(), name.to_string())))
+            {
+                return Err(super::Refusal::Status(Status::BadArgument));
+            }
+        }
+        {
+            let mut per_vm = self.per_vm.lock();
+            let (defined, limit) = per_vm.entry(vm_id.to_string()).or_insert((0, DEFAULT_LIMIT));
+            if *defined >= *limit {
+                return Err(super::Refusal::Limit("max_metrics"));
+            }
+            *defined += 1;
+        }
+        {
+            let mut taken = self.taken.lock();
+            for n in names {
+                taken.insert(n, (kind.raw(), name.to_string()));
+            }
         }
         let metric = match kind {
             MetricType::Counter => Metric::Counter(Counter::default()),
             MetricType::Gauge => Metric::Gauge(Gauge::default()),
             MetricType::Histogram => Metric::Histogram(Histogram::new(BUCKETS)),
         };
-        let exported = format!("wasmcustom_{}", sanitize(name));
         {
             let mut registry = self.registry.lock();
-            let help = format!("plugin-defined {} `{name}`", kind_name(kind));
+            let help = format!("Plugin-defined {}.", kind_name(kind));
             match &metric {
-                Metric::Counter(c) => registry.register(exported, help, c.clone()),
-                Metric::Gauge(g) => registry.register(exported, help, g.clone()),
-                Metric::Histogram(h) => registry.register(exported, help, h.clone()),
+                Metric::Counter(c) => registry.register(base, help, c.clone()),
+                Metric::Gauge(g) => registry.register(base, help, g.clone()),
+                Metric::Histogram(h) => registry.register(base, help, h.clone()),
             }
         }
         let mut metrics = self.metrics.write();
         let id = ((metrics.len() as u32) << 2) | kind.raw();
         metrics.push(metric);
         by_name.insert(key, id);
-        id
+        Ok(id)
+    }
+
+    /// Sets the most metrics `vm_id` may define.
+    pub fn set_limit(&self, vm_id: &str, count: usize) {
+        self.per_vm.lock().entry(vm_id.to_string()).or_insert((0, DEFAULT_LIMIT)).1 = count;
     }
 
     /// Runs `f` on metric `id` under the read lock (no clone: this is on every hostcall).
@@ -140,7 +202,7 @@ impl PluginMetrics {
                 Some(Metric::Histogram(_)) | None => None,
             });
             if let Some(value) = value {
-                out.push_str(&format!("wasmcustom.{name}: {value}\n"));
+                out.push_str(&format!("wasmcustom.{}: {value}\n", stats_name(name)));
             }
         }
     }
@@ -162,6 +224,12 @@ fn kind_name(kind: MetricType) -> &'static str {
     }
 }
 
+/// A guest's metric name as Envoy's `/stats` text can show it: whitespace and control
+/// characters (which would start a line of their own) become `_`.
+fn stats_name(name: &str) -> String {
+    name.chars().map(|c| if c.is_whitespace() || c.is_control() { '_' } else { c }).collect()
+}
+
 /// Prometheus names allow `[a-zA-Z0-9_:]`; anything else becomes `_`.
 pub fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' }).collect()
@@ -174,10 +242,10 @@ mod tests {
     #[test]
     fn statuses_follow_envoy() {
         let m = PluginMetrics::default();
-        let c = m.define(MetricType::Counter, "reqs.total");
-        let g = m.define(MetricType::Gauge, "inflight");
-        let h = m.define(MetricType::Histogram, "latency");
-        assert_eq!(m.define(MetricType::Counter, "reqs.total"), c);
+        let c = m.define("vm", MetricType::Counter, "reqs.total").unwrap();
+        let g = m.define("vm", MetricType::Gauge, "inflight").unwrap();
+        let h = m.define("vm", MetricType::Histogram, "latency").unwrap();
+        assert_eq!(m.define("vm", MetricType::Counter, "reqs.total"), Ok(c));
         assert_eq!(m.increment(c, 0), Err(Status::BadArgument));
         m.increment(c, 2).unwrap();
         m.record(c, 3).unwrap();
@@ -191,5 +259,37 @@ mod tests {
         let mut text = String::new();
         m.encode(&mut text);
         assert!(text.contains("wasmcustom_reqs_total_total 5"), "{text}");
+    }
+
+    #[test]
+    fn guest_names_cannot_break_the_exposition() {
+        use super::super::Refusal;
+        let m = PluginMetrics::default();
+        let bad = Refusal::Status(Status::BadArgument);
+        m.define("vm", MetricType::Counter, "a.b").unwrap();
+        // Same Prometheus name once sanitized, or a suffix a counter adds.
+        assert_eq!(m.define("vm", MetricType::Counter, "a_b"), Err(bad));
+        assert_eq!(m.define("vm", MetricType::Gauge, "a.b_total"), Err(bad));
+        assert_eq!(m.define("vm", MetricType::Gauge, &"x".repeat(MAX_NAME + 1)), Err(bad));
+        let forged = m.define("vm", MetricType::Gauge, "g 1\n# HELP evil\nevil_metric").unwrap();
+        m.record(forged, 7).unwrap();
+        let mut text = String::new();
+        m.encode(&mut text);
+        assert!(
+            text.lines().all(|l| l.starts_with("# HELP wasmcustom_")
+                || l.starts_with("# TYPE wasmcustom_")
+                || l.starts_with("wasmcustom_")
+                || l == "# EOF"),
+            "{text}"
+        );
+        let mut stats = String::new();
+        m.envoy_text(&mut stats);
+        assert_eq!(stats.lines().filter(|l| l.contains("evil")).count(), 1, "{stats}");
+        m.set_limit("small", 2);
+        m.define("small", MetricType::Counter, "one").unwrap();
+        m.define("small", MetricType::Counter, "two").unwrap();
+        assert_eq!(m.define("small", MetricType::Counter, "three"), Err(Refusal::Limit("max_metrics")));
+        // Finding an existing metric is free.
+        assert!(m.define("small", MetricType::Counter, "one").is_ok());
     }
 }

@@ -20,6 +20,15 @@ pub use shared_queue::{QueueReady, SharedQueues};
 use crate::upstream::Upstreams;
 use crate::wasm::Vm;
 
+/// Why a service refused a guest's call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The status the ABI gives for this case.
+    Status(weir_abi::Status),
+    /// Over one of the plugin's limits (named by its config field).
+    Limit(&'static str),
+}
+
 /// State shared by every worker of the process.
 #[derive(Debug, Default)]
 pub struct ProcessServices {

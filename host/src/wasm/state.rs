@@ -51,7 +51,7 @@ impl VmEnv {
 }
 
 /// What the host knows about a plugin's root context.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RootContextInfo {
     /// Plugin name (`plugin_name` property).
     pub plugin_name: Arc<str>,
@@ -61,8 +61,9 @@ pub struct RootContextInfo {
     pub configuration: Bytes,
     /// Tick period set by `proxy_set_tick_period_milliseconds` (`None`: no ticks).
     pub tick_period: Option<Duration>,
-    /// Bumped whenever the tick period changes, so an old timer stops.
-    pub tick_generation: u64,
+    /// The task delivering its ticks: one per root context, stopped when the period changes
+    /// or the context (or its VM) goes away.
+    pub ticker: Option<Ticker>,
     /// The host asked the root context to finish and it answered "not yet"
     /// (`proxy_on_done` returned false): `proxy_done` is now expected.
     pub done_pending: bool,
@@ -78,10 +79,20 @@ impl RootContextInfo {
             root_id: Arc::from(root_id),
             configuration,
             tick_period: None,
-            tick_generation: 0,
+            ticker: None,
             done_pending: false,
             done_called: false,
         }
+    }
+}
+
+/// A root context's tick task; dropping it stops the task.
+#[derive(Debug)]
+pub struct Ticker(pub tokio::task::AbortHandle);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -131,9 +142,14 @@ pub type ContextMap = HashMap<u32, ContextEntry, BuildHasherDefault<IntHasher>>;
 pub struct HostState {
     pub(crate) memory: Option<Memory>,
     pub(crate) malloc: Option<TypedFunc<i32, i32>>,
-    pub(crate) limits: super::VmLimiter,
-    /// Most callouts in flight (`limits.max_concurrent_callouts`).
-    pub(crate) max_callouts: usize,
+    /// wasmtime's view of the VM's limits (linear memory, tables).
+    pub(crate) limiter: super::VmLimiter,
+    /// What the VM may make the host hold.
+    pub(crate) limits: super::VmLimits,
+    /// Bytes its callouts hold now.
+    pub(crate) in_flight: super::InFlight,
+    /// Its log rate.
+    pub(crate) log_budget: crate::abi::LogBudget,
     pub(crate) env: VmEnv,
     /// The context hostcalls act on (set before each callback, changed by
     /// `proxy_set_effective_context`).
@@ -163,8 +179,10 @@ impl HostState {
         HostState {
             memory: None,
             malloc: None,
-            limits: super::VmLimiter::default(),
-            max_callouts: usize::MAX,
+            limiter: super::VmLimiter::default(),
+            limits: super::VmLimits::default(),
+            in_flight: super::InFlight::new(super::VmLimits::default().max_callout_bytes_in_flight),
+            log_budget: crate::abi::LogBudget::new(0),
             env,
             effective_context: 0,
             contexts: ContextMap::default(),
@@ -231,15 +249,33 @@ impl HostState {
         }
     }
 
-    /// The plugin name of the effective context, for log lines.
+    /// A token for a new callout, unless the VM has `limits.max_concurrent_callouts` in
+    /// flight (`InternalFailure`).
     pub(crate) fn next_callout_token(&mut self) -> Result<u32, weir_abi::Status> {
-        if self.callouts.len() >= self.max_callouts {
-            let plugin = self.plugin_name().to_string();
-            tracing::warn!(plugin, limit = self.max_callouts, "callout refused: too many in flight");
-            self.env.process.stats.limit_exceeded(&plugin, "max_concurrent_callouts");
-            return Err(weir_abi::Status::InternalFailure);
+        if self.callouts.len() >= self.limits.max_concurrent_callouts {
+            return Err(self.limit_exceeded("max_concurrent_callouts"));
         }
         Ok(self.callouts.next_token())
+    }
+
+    /// The status for a service's refusal, counting it when it is a limit.
+    pub(crate) fn refused(&self, refusal: crate::services::Refusal) -> weir_abi::Status {
+        match refusal {
+            crate::services::Refusal::Status(status) => status,
+            crate::services::Refusal::Limit(limit) => self.limit_exceeded(limit),
+        }
+    }
+
+    /// Counts a refusal because of the limit named `limit` (its config field name) for the
+    /// effective context's plugin; returns the status the hostcall answers
+    /// (`InternalFailure`, for callers that have no better one). Logged at debug level only:
+    /// a guest retrying past a cap must not flood the log (the counter says it happened).
+    pub(crate) fn limit_exceeded(&self, limit: &'static str) -> weir_abi::Status {
+        let plugin = self.plugin_name();
+        tracing::debug!(plugin, limit, "hostcall refused: over the plugin's limit");
+        self.env.process.stats.limit_exceeded(plugin, limit);
+        self.env.process.plugin_stats.get(plugin).refused(limit);
+        weir_abi::Status::InternalFailure
     }
 
     /// The plugin of the effective context (empty if none).

@@ -11,29 +11,9 @@ use super::error::ProcExit;
 use super::exports::GuestExports;
 use super::{
     Access, CompiledModule, ContextEntry, EPOCH_TICK, HostState, LoadError, RootContextInfo, VmEnv, VmError,
+    VmLimits,
 };
 use crate::http::StreamShared;
-
-/// Limits applied to one VM.
-#[derive(Debug, Clone, Copy)]
-pub struct VmLimits {
-    /// Largest linear memory, in bytes.
-    pub max_memory_bytes: u64,
-    /// Longest a single callback may run.
-    pub max_callback_time: Duration,
-    /// Most callouts in flight.
-    pub max_concurrent_callouts: usize,
-}
-
-impl Default for VmLimits {
-    fn default() -> Self {
-        VmLimits {
-            max_memory_bytes: 256 * 1024 * 1024,
-            max_callback_time: Duration::from_secs(1),
-            max_concurrent_callouts: 1024,
-        }
-    }
-}
 
 /// A running module instance.
 pub struct Vm {
@@ -67,13 +47,15 @@ impl Vm {
     ) -> Result<Vm, LoadError> {
         let fail = |reason: String| LoadError::Start { plugin: module.name().to_string(), reason };
         let mut state = HostState::new(env);
-        state.limits = super::VmLimiter {
+        state.limiter = super::VmLimiter {
             max_memory: usize::try_from(limits.max_memory_bytes).unwrap_or(usize::MAX),
             memory_refusals: 0,
         };
-        state.max_callouts = limits.max_concurrent_callouts;
+        state.limits = limits;
+        state.in_flight = super::InFlight::new(limits.max_callout_bytes_in_flight);
+        state.log_budget = crate::abi::LogBudget::new(limits.max_log_lines_per_second);
         let mut store = Store::new(engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.limiter);
         let deadline_ticks = limits.max_callback_time.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1;
         store.set_epoch_deadline(deadline_ticks);
         let instance =
@@ -174,11 +156,26 @@ impl Vm {
         self.store.set_epoch_deadline(self.deadline_ticks);
         let result = f(&mut self.store, &self.exports);
         result.map_err(|err| {
-            let refusals = self.store.data().limits.memory_refusals;
-            let error = classify(err, self.max_callback_time, refusals, self.store.data().limits.max_memory);
+            let limiter = &self.store.data().limiter;
+            let error = classify(err, self.max_callback_time, limiter.memory_refusals, limiter.max_memory);
             self.failed = Some(error.clone());
+            // `proc_exit(0)` from an initializer is a normal end (`Vm::new` keeps the VM).
+            if !matches!(error, VmError::Exit(0)) {
+                self.release();
+            }
             error
         })
+    }
+
+    /// A failed VM runs nothing more, so its instance goes now: linear memory, tables,
+    /// contexts, tick timers and callouts in flight are dropped, rather than when the VM is
+    /// replaced (after a backoff, under `FAIL_RELOAD`) or when the configuration changes
+    /// (`FAIL_CLOSED`, `FAIL_OPEN`). A VM that failed at its memory cap would otherwise keep
+    /// that memory. What stays is an empty store with the VM's identity (for logs and the
+    /// callouts and timers that still look it up, which then find it failed).
+    fn release(&mut self) {
+        let husk = Store::new(self.store.engine(), HostState::new(self.store.data().env.clone()));
+        drop(std::mem::replace(&mut self.store, husk));
     }
 
     /// Creates a plugin's root context and delivers `proxy_on_context_create(id, 0)`.
