@@ -133,6 +133,7 @@ impl RunningServer {
             };
             let thread = std::thread::Builder::new()
                 .name(format!("weir-worker-{index}"))
+                .stack_size(crate::wasm::GUEST_THREAD_STACK)
                 .spawn(move || worker::run(start))
                 .map_err(|e| StartError::Other(format!("cannot start worker thread: {e}")))?;
             threads.push(thread);

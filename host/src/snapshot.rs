@@ -40,8 +40,13 @@ impl Snapshot {
             .iter()
             .map(|p| LoadedPlugin::load(&runtime, p, process.plugin_stats.get(&p.name), &mut cache))
             .collect::<Result<Vec<_>, _>>()?;
+        // The control plane's cluster is never a `cluster_header` target.
+        let mut cluster_configs = config.clusters.clone();
+        if let Some(xds) = &config.xds {
+            cluster_configs.iter_mut().filter(|c| c.name == xds.cluster).for_each(|c| c.internal = true);
+        }
         let clusters =
-            Arc::new(ClusterManager::build(&config.clusters, previous.map(|p| &*p.clusters), &process.stats));
+            Arc::new(ClusterManager::build(&cluster_configs, previous.map(|p| &*p.clusters), &process.stats));
         Ok(Snapshot { config, plugins, runtime, process, clusters })
     }
 

@@ -206,8 +206,20 @@ fn publish_runtime(snapshot: &Snapshot) {
 }
 
 /// Checks that a snapshot's plugins start and accept their configuration, on a throwaway VM
-/// set (Envoy's "configuration canary"), without touching running workers.
-pub fn canary(snapshot: &Snapshot) -> Result<(), StartError> {
+/// set (Envoy's "configuration canary"), without touching running workers. Runs on a thread of
+/// its own with the stack guest code needs, whatever thread asks (the admin server's and
+/// tokio's blocking threads have less).
+pub fn canary(snapshot: &Arc<Snapshot>) -> Result<(), StartError> {
+    let snapshot = snapshot.clone();
+    let thread = std::thread::Builder::new()
+        .name("weir-canary".into())
+        .stack_size(crate::wasm::GUEST_THREAD_STACK)
+        .spawn(move || canary_here(&snapshot))
+        .map_err(|e| StartError::Other(format!("cannot start the configuration canary: {e}")))?;
+    thread.join().map_err(|_| StartError::Other("the configuration canary stopped unexpectedly".into()))?
+}
+
+fn canary_here(snapshot: &Snapshot) -> Result<(), StartError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -225,6 +237,6 @@ pub fn canary(snapshot: &Snapshot) -> Result<(), StartError> {
 /// Validates a config completely: schema, references, and every plugin loaded and configured.
 pub fn validate(config: Config) -> Result<(), StartError> {
     let runtime = crate::wasm::WasmRuntime::new()?;
-    let snapshot = Snapshot::prepare(config, runtime, Arc::new(ProcessServices::default()), None)?;
+    let snapshot = Arc::new(Snapshot::prepare(config, runtime, Arc::new(ProcessServices::default()), None)?);
     canary(&snapshot)
 }

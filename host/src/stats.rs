@@ -58,6 +58,9 @@ pub struct ListenerStats {
     pub path_rejected: Counter,
     /// Requests redirected to their normalized path (`UNESCAPE_AND_REDIRECT`).
     pub path_redirected: Counter,
+    /// Responses replaced by a 502 because their head was over `max_response_headers_kb` or
+    /// `max_response_headers`.
+    pub response_headers_too_large: Counter,
 }
 
 /// Handles for one route.
@@ -107,6 +110,7 @@ pub struct Stats {
     listener_connections: Family<Labels, Gauge>,
     listener_latency: Latency,
     listener_paths: Family<Labels, Counter>,
+    listener_large_responses: Family<Labels, Counter>,
     route_requests: Family<Labels, Counter>,
     route_latency: Latency,
     cluster_requests: Family<Labels, Counter>,
@@ -136,6 +140,7 @@ impl Default for Stats {
             listener_connections: Family::default(),
             listener_latency: Family::new_with_constructor(LatencyBuckets),
             listener_paths: Family::default(),
+            listener_large_responses: Family::default(),
             route_requests: Family::default(),
             route_latency: Family::new_with_constructor(LatencyBuckets),
             cluster_requests: Family::default(),
@@ -173,6 +178,11 @@ impl Default for Stats {
             "downstream_rq_path_normalization",
             "Requests refused (rejected) or redirected (redirected) for their path",
             s.listener_paths.clone(),
+        );
+        registry.register(
+            "downstream_rs_headers_too_large",
+            "Responses replaced by a 502: their head was over the listener's response header limits",
+            s.listener_large_responses.clone(),
         );
         registry.register("route_rq", "Responses per route by status class", s.route_requests.clone());
         registry.register("route_rq_time_seconds", "Request duration per route", s.route_latency.clone());
@@ -280,6 +290,7 @@ impl Stats {
             latency: self.listener_latency.get_or_create_owned(&l),
             path_rejected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "rejected")),
             path_redirected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "redirected")),
+            response_headers_too_large: self.listener_large_responses.get_or_create_owned(&l),
         }
     }
 

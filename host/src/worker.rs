@@ -204,8 +204,12 @@ fn build(snapshot: &Snapshot, services: &Rc<WorkerServices>) -> Result<Built, St
                 max_headers: listener.max_request_headers,
                 max_header_bytes: listener.max_request_headers_kb as usize * 1024,
                 headers_timeout: nonzero(listener.request_headers_timeout),
+                max_response_header_bytes: listener.max_response_headers_kb as usize * 1024,
+                max_response_headers: listener.max_response_headers,
             },
             path_options: listener.path_options(),
+            use_remote_address: listener.use_remote_address,
+            preserve_external_request_id: listener.preserve_external_request_id,
         }));
     }
     Ok((plugins, contexts))

@@ -43,7 +43,11 @@ fn the_access_log_gets_one_json_line_per_request() {
     let log = dir.path().join("access.log");
     let yaml = simple_config("", &cluster_yaml(&[&a], "")).replace(
         "    address: 127.0.0.1:0\n    virtual_hosts",
-        &format!("    address: 127.0.0.1:0\n    access_log: {}\n    virtual_hosts", log.display()),
+        // Behind a trusted proxy: the client's x-request-id is kept (and logged).
+        &format!(
+            "    address: 127.0.0.1:0\n    use_remote_address: false\n    access_log: {}\n    virtual_hosts",
+            log.display()
+        ),
     );
     let server = weir(&yaml);
     let addr = server.listener_addr("main").unwrap();

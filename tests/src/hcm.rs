@@ -22,5 +22,7 @@ pub fn apply(listener: &Value, hcm: &mut Value) -> anyhow::Result<()> {
         EscapedSlashesAction::UnescapeAndForward => "UNESCAPE_AND_FORWARD",
     };
     fields.insert("path_with_escaped_slashes_action".into(), json!(action));
+    fields.insert("use_remote_address".into(), json!(listener.use_remote_address));
+    fields.insert("preserve_external_request_id".into(), json!(listener.preserve_external_request_id));
     Ok(())
 }

@@ -69,6 +69,7 @@ static_resources:
           normalize_path: true
           merge_slashes: true
           path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
+          use_remote_address: true
           route_config:
             virtual_hosts:
             - name: all

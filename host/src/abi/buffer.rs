@@ -147,12 +147,16 @@ fn set_buffer_bytes(
         }
         let stream = state.effective_stream().ok_or(Status::NotFound)?;
         let mut stream = stream.data.borrow_mut();
+        let limit = stream.info.body_limit;
         let body = if request { &mut stream.request_body } else { &mut stream.response_body };
-        if body.splice(start as u32 as usize, len as u32 as usize, data) {
-            Ok(())
-        } else {
-            Err(Status::BadArgument)
+        // The body as it would be: `start == 0` drains `len` and prepends, else appends.
+        let (current, start, len) = (body.len(), start as u32 as usize, len as u32 as usize);
+        let after = if start == 0 { current - len.min(current) } else { current } + data.len();
+        if after > limit && after > current {
+            state.limit_exceeded("buffer_limit_bytes");
+            return Err(Status::BadArgument);
         }
+        if body.splice(start, len, data) { Ok(()) } else { Err(Status::BadArgument) }
     });
     Ok(status(result.and_then(|r| r)))
 }

@@ -7,7 +7,6 @@
 //!
 //! Unknown names are `NotFound`, as in Envoy.
 
-use bytes::Bytes;
 use wasmtime::{Caller, Linker};
 use weir_abi::Status;
 
@@ -57,8 +56,7 @@ fn run(state: &mut HostState, name: &[u8], args: &[u8]) -> Result<Vec<u8>, Statu
             let path =
                 fields.iter().find(|(n, _)| *n == 1).map(|(_, v)| v.clone()).ok_or(Status::BadArgument)?;
             let value = fields.iter().find(|(n, _)| *n == 2).map(|(_, v)| v.clone()).unwrap_or_default();
-            let stream = state.effective_stream().ok_or(Status::NotFound)?;
-            stream.data.borrow_mut().filter_state.insert(path, Bytes::from(value));
+            super::properties::set_filter_state(state, &path, &value)?;
             Ok(Vec::new())
         }
         b"declare_property" => {

@@ -52,6 +52,17 @@ fn cluster_name(service: &[u8]) -> Result<String, Status> {
     String::from_utf8(name).map_err(|_| Status::ParseFailure)
 }
 
+/// A call's metadata and message must fit `limits.max_callout_bytes` (checked before
+/// anything is copied out of the guest): `BadArgument` past it.
+fn check_size(caller: &Caller<'_, HostState>, lens: [i32; 2]) -> Result<(), Status> {
+    let size = lens.iter().map(|n| *n as u32 as usize).sum::<usize>();
+    if size > caller.data().limits.max_callout_bytes {
+        caller.data().limit_exceeded("max_callout_bytes");
+        return Err(Status::BadArgument);
+    }
+    Ok(())
+}
+
 fn text(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> Result<String, Status> {
     String::from_utf8(memory::read(caller, ptr, len)?).map_err(|_| Status::BadArgument)
 }
@@ -76,6 +87,7 @@ fn grpc_call(
         let cluster = cluster_name(&memory::read(&caller, sp, ss)?)?;
         let service = text(&caller, np, ns)?;
         let method = text(&caller, mp, ms)?;
+        check_size(&caller, [hs, bs])?;
         let metadata = read_pairs(&caller, hp, hs)?;
         let message = Bytes::from(memory::read(&caller, bp, bs)?);
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u32 as u64));
@@ -104,6 +116,7 @@ fn grpc_stream(
         let cluster = cluster_name(&memory::read(&caller, sp, ss)?)?;
         let service = text(&caller, np, ns)?;
         let method = text(&caller, mp, ms)?;
+        check_size(&caller, [hs, 0])?;
         let metadata = read_pairs(&caller, hp, hs)?;
         grpc::dispatch_stream(caller.data_mut(), &cluster, &service, &method, metadata)
     })();

@@ -22,14 +22,14 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         ENV,
         "proxy_add_header_map_value",
         |mut c: Caller<'_, HostState>, t: i32, kp: i32, ks: i32, vp: i32, vs: i32| -> HostResult {
-            Ok(status(edit_kv(&mut c, t, (kp, ks), (vp, vs), |m, k, v| m.add(k, v))))
+            Ok(status(edit_kv(&mut c, t, (kp, ks), (vp, vs), false, |m, k, v| m.add(k, v))))
         },
     )?;
     linker.func_wrap(
         ENV,
         "proxy_replace_header_map_value",
         |mut c: Caller<'_, HostState>, t: i32, kp: i32, ks: i32, vp: i32, vs: i32| -> HostResult {
-            Ok(status(edit_kv(&mut c, t, (kp, ks), (vp, vs), |m, k, v| m.set(k, v))))
+            Ok(status(edit_kv(&mut c, t, (kp, ks), (vp, vs), true, |m, k, v| m.set(k, v))))
         },
     )?;
     linker.func_wrap(
@@ -138,19 +138,55 @@ fn key_for(state: &HostState, kind: i32, key: &[u8]) -> Name {
     }
 }
 
+/// Checks that `map` stays within the plugin's header-map limits once `replacing` (a name
+/// whose values go away first, for a replace) is gone and `added` entries of `bytes` bytes are
+/// in; counts and answers `BadArgument` if it would not.
+fn check_growth(
+    state: &HostState,
+    map: &HeaderMap,
+    replacing: Option<&[u8]>,
+    added: usize,
+    bytes: usize,
+) -> Result<(), Status> {
+    let (mut entries, mut size) = (added, bytes);
+    for (name, value) in map.iter() {
+        if replacing.is_some_and(|r| name.as_bytes().eq_ignore_ascii_case(r)) {
+            continue;
+        }
+        entries += 1;
+        size += name.as_bytes().len() + value.len();
+    }
+    let limits = &state.limits;
+    let over = if entries > limits.max_header_map_entries {
+        "max_header_map_entries"
+    } else if size > limits.max_header_map_bytes {
+        "max_header_map_bytes"
+    } else {
+        return Ok(());
+    };
+    state.limit_exceeded(over);
+    Err(Status::BadArgument)
+}
+
 fn edit_kv(
     caller: &mut Caller<'_, HostState>,
     kind: i32,
     key: (i32, i32),
     value: (i32, i32),
+    replace: bool,
     f: impl FnOnce(&mut HeaderMap, Name, Bytes),
 ) -> Result<(), Status> {
     memory::with_two(caller, key, value, |k, v, state| {
+        let name = key_for(state, kind, k);
         with_map_mut(state, kind as u32, |map| {
+            let replacing = replace.then(|| name.as_bytes());
+            check_growth(state, map, replacing, 1, name.as_bytes().len() + v.len())?;
             let value = map.copy_value(v);
-            f(map, key_for(state, kind, k), value)
+            f(map, name, value);
+            Ok(())
         })
     })
+    .and_then(|r| r)
     .and_then(|r| r)
 }
 
@@ -211,7 +247,11 @@ fn get_size(mut caller: Caller<'_, HostState>, kind: i32, size_ptr: i32) -> Host
 
 fn set_pairs(mut caller: Caller<'_, HostState>, kind: i32, ptr: i32, size: i32) -> HostResult {
     let result = memory::with_bytes(&mut caller, ptr, size, |buf, state| {
+        // Decoding borrows (at most two words per eight bytes of the buffer); the map it would
+        // make must fit the plugin's header-map limits before anything is copied.
         let pairs = decode_pairs(buf).map_err(|_| Status::BadArgument)?;
+        let bytes = pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
+        check_growth(state, &HeaderMap::default(), None, pairs.len(), bytes)?;
         with_map_mut(state, kind as u32, |map| {
             let owned: Vec<(Name, Bytes)> =
                 pairs.into_iter().map(|(k, v)| (key_for(state, kind, k), map.copy_value(v))).collect();

@@ -45,12 +45,18 @@ fn http_call(
     let started = (|| {
         let cluster =
             String::from_utf8(memory::read(&caller, up_ptr, up_len)?).map_err(|_| Status::BadArgument)?;
+        // Sized before anything is copied out of the guest.
+        let size = [headers_len, body_len, trailers_len].iter().map(|n| *n as u32 as usize).sum::<usize>();
+        if size > caller.data().limits.max_callout_bytes {
+            caller.data().limit_exceeded("max_callout_bytes");
+            return Err(Status::BadArgument);
+        }
         let headers = read_pairs(&caller, headers_ptr, headers_len)?;
         let body = Bytes::from(memory::read(&caller, body_ptr, body_len)?);
         // Request trailers are accepted and ignored (Envoy's async client sends none either).
         let _trailers = read_pairs(&caller, trailers_ptr, trailers_len)?;
         let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u32 as u64));
-        callout::http::dispatch(caller.data_mut(), &cluster, headers, body, timeout)
+        callout::http::dispatch(caller.data_mut(), &cluster, headers, body, size, timeout)
     })();
     match started {
         Ok(token) => Ok(status(memory::write_u32(&mut caller, token_ptr, token))),

@@ -54,6 +54,9 @@ fn addr(a: SocketAddr) -> Bytes {
 }
 
 fn get_property(mut caller: Caller<'_, HostState>, pp: i32, ps: i32, vpp: i32, vsp: i32) -> HostResult {
+    if ps as u32 as usize > MAX_PATH {
+        return Ok(Status::NotFound.raw() as i32);
+    }
     let value =
         memory::with_bytes(&mut caller, pp, ps, |raw, state| lookup(state, &PropertyPath::parse(raw)));
     match value.and_then(|r| r) {
@@ -64,15 +67,34 @@ fn get_property(mut caller: Caller<'_, HostState>, pp: i32, ps: i32, vpp: i32, v
 
 fn set_property(mut caller: Caller<'_, HostState>, pp: i32, ps: i32, vp: i32, vs: i32) -> HostResult {
     let result = memory::with_two(&mut caller, (pp, ps), (vp, vs), |path, value, state| {
-        let key = path.strip_suffix(&[0]).unwrap_or(path).to_vec();
-        let value = Bytes::copy_from_slice(value);
-        // Root contexts have no stream and so no filter state: Envoy answers NotFound.
-        let stream = state.effective_stream().ok_or(Status::NotFound)?;
-        stream.data.borrow_mut().filter_state.insert(key, value);
-        Ok(())
+        let key = path.strip_suffix(&[0]).unwrap_or(path);
+        set_filter_state(state, key, value)
     });
     Ok(status(result.and_then(|r| r)))
 }
+
+/// Stores filter state for the effective context's stream, within the plugin's
+/// `max_filter_state_bytes` (`BadArgument` past it). Root contexts have no stream and so no
+/// filter state: Envoy answers NotFound.
+pub(super) fn set_filter_state(state: &HostState, key: &[u8], value: &[u8]) -> Result<(), Status> {
+    let limit = state.limits.max_filter_state_bytes;
+    if key.len() + value.len() > limit {
+        state.limit_exceeded("max_filter_state_bytes");
+        return Err(Status::BadArgument);
+    }
+    let stream = state.effective_stream().ok_or(Status::NotFound)?;
+    let stored =
+        stream.data.borrow_mut().set_filter_state(key.to_vec(), Bytes::copy_from_slice(value), limit);
+    if !stored {
+        state.limit_exceeded("max_filter_state_bytes");
+        return Err(Status::BadArgument);
+    }
+    Ok(())
+}
+
+/// Longest property path looked up (no attribute comes close); longer ones are NotFound
+/// without being parsed.
+const MAX_PATH: usize = 4096;
 
 /// Resolves a property for the effective context.
 pub(crate) fn lookup(state: &HostState, path: &PropertyPath) -> Result<Bytes, Status> {

@@ -1,11 +1,19 @@
 //! Just enough protobuf decoding for the small messages guests pass to foreign functions and
 //! gRPC service descriptors.
 
+/// Most fields read from one message: the messages guests pass have a handful; a buffer of
+/// thousands of tiny fields must not make the host allocate per field.
+const MAX_FIELDS: usize = 64;
+
 /// Reads the length-delimited and varint fields of a protobuf message: `(field, bytes)`.
-/// Varints are returned as their decimal text. `None` if the message is malformed.
+/// Varints are returned as their decimal text. `None` if the message is malformed or has more
+/// than [`MAX_FIELDS`] fields.
 pub(super) fn proto_strings(mut buf: &[u8]) -> Option<Vec<(u64, Vec<u8>)>> {
     let mut out = Vec::new();
     while !buf.is_empty() {
+        if out.len() == MAX_FIELDS {
+            return None;
+        }
         let (key, rest) = varint(buf)?;
         buf = rest;
         let field = key >> 3;

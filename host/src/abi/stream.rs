@@ -80,6 +80,9 @@ fn close_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
     }
 }
 
+/// Longest response code details a local reply may carry.
+const MAX_DETAILS: usize = 4096;
+
 #[allow(clippy::too_many_arguments)]
 fn send_local_response(
     mut caller: Caller<'_, HostState>,
@@ -92,6 +95,25 @@ fn send_local_response(
     headers_len: i32,
     grpc_status: i32,
 ) -> HostResult {
+    // Sized before anything is copied: the body at most the listener's `buffer_limit_bytes`,
+    // the headers within the plugin's header-map limits, the details a short string.
+    let body_limit = caller.data().effective_stream().map_or(0, |s| s.data.borrow().info.body_limit);
+    let limits = caller.data().limits;
+    let over = if body_len as u32 as usize > body_limit.max(1024) {
+        Some("buffer_limit_bytes")
+    } else if headers_len as u32 as usize
+        > limits.max_header_map_bytes + 10 * limits.max_header_map_entries + 4
+    {
+        Some("max_header_map_bytes")
+    } else if details_len as u32 as usize > MAX_DETAILS {
+        Some("response_code_details")
+    } else {
+        None
+    };
+    if let Some(limit) = over {
+        caller.data().limit_exceeded(limit);
+        return Ok(Status::BadArgument.raw() as i32);
+    }
     let details = match memory::read(&caller, details_ptr, details_len) {
         Ok(d) => String::from_utf8_lossy(&d).replace(' ', "_"),
         Err(s) => return Ok(s.raw() as i32),

@@ -4,7 +4,7 @@
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use weir_abi::Status;
 
@@ -12,17 +12,18 @@ use super::{CalloutKind, CalloutState};
 use crate::http::{HeaderMap, full_body};
 use crate::services::WorkerServices;
 use crate::upstream::{Cluster, UpstreamError};
-use crate::wasm::HostState;
+use crate::wasm::{Charge, HostState};
 
-/// Largest call response body kept (bigger responses fail the callout).
-const MAX_RESPONSE_BODY: usize = 16 * 1024 * 1024;
-
-/// Starts an HTTP callout for the effective context; returns its token.
+/// Starts an HTTP callout for the effective context; returns its token. `size` (the request's
+/// bytes) is held from the VM's in-flight budget until the callout ends, and so is its
+/// response as it arrives (at most `limits.max_callout_bytes` of body: a larger one, or one
+/// past the budget, fails the callout).
 pub(crate) fn dispatch(
     state: &mut HostState,
     cluster: &str,
     headers: HeaderMap,
     body: Bytes,
+    size: usize,
     timeout: Option<Duration>,
 ) -> Result<u32, Status> {
     let worker = state.env.worker.clone().ok_or(Status::BadArgument)?;
@@ -33,10 +34,14 @@ pub(crate) fn dispatch(
         }
     }
     let token = state.next_callout_token()?;
+    let Some(charge) = state.in_flight.charge(size) else {
+        return Err(state.limit_exceeded("max_callout_bytes_in_flight"));
+    };
+    let max_body = state.limits.max_callout_bytes;
     let instance = state.env.instance;
     let weak = Rc::downgrade(&worker);
     let task = tokio::task::spawn_local(async move {
-        let call = run(cluster, headers, body);
+        let call = run(cluster, headers, body, charge, max_body);
         let result = match timeout {
             Some(limit) => tokio::time::timeout(limit, call)
                 .await
@@ -52,7 +57,13 @@ pub(crate) fn dispatch(
 /// Runs the call. Like Envoy's async client, a connection failure or timeout is answered with the
 /// router's local reply (503 / 504) rather than a failed callout; only a reset after the
 /// response started is a failure.
-async fn run(cluster: Rc<Cluster>, headers: HeaderMap, body: Bytes) -> Result<CalloutState, String> {
+async fn run(
+    cluster: Rc<Cluster>,
+    headers: HeaderMap,
+    body: Bytes,
+    mut charge: Charge,
+    max_body: usize,
+) -> Result<CalloutState, String> {
     let request = crate::http::upstream_request(&headers, full_body(body), cluster.http2())?;
     let started = std::time::Instant::now();
     let exchange = async {
@@ -67,17 +78,38 @@ async fn run(cluster: Rc<Cluster>, headers: HeaderMap, body: Bytes) -> Result<Ca
     let mut headers = crate::http::response_map(&mut parts);
     crate::http::add_service_time(&mut headers, started);
     headers.remove(b"transfer-encoding");
-    let limited = http_body_util::Limited::new(body, MAX_RESPONSE_BODY);
-    let collected = limited.collect().await.map_err(|e| e.to_string())?;
-    let trailers = collected.trailers().cloned().map(crate::http::header_map_from_http).unwrap_or_default();
-    Ok(CalloutState {
-        grpc: false,
-        headers,
-        body: collected.to_bytes(),
-        trailers,
-        status: 0,
-        message: Bytes::new(),
-    })
+    let (body, trailers) = collect(body, &mut charge, max_body).await?;
+    Ok(CalloutState { grpc: false, headers, body, trailers, status: 0, message: Bytes::new() })
+}
+
+/// Reads a response body of at most `max` bytes, each chunk held from the in-flight budget.
+async fn collect(
+    mut body: crate::upstream::UpstreamBody,
+    charge: &mut Charge,
+    max: usize,
+) -> Result<(Bytes, HeaderMap), String> {
+    let mut data = BytesMut::new();
+    let mut trailers = HeaderMap::default();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        match frame.into_data() {
+            Ok(chunk) => {
+                if data.len() + chunk.len() > max {
+                    return Err(format!("response body over limits.max_callout_bytes ({max})"));
+                }
+                if !charge.grow(chunk.len()) {
+                    return Err("response over limits.max_callout_bytes_in_flight".into());
+                }
+                data.extend_from_slice(&chunk);
+            }
+            Err(frame) => {
+                if let Ok(map) = frame.into_trailers() {
+                    trailers = crate::http::header_map_from_http(map);
+                }
+            }
+        }
+    }
+    Ok((data.freeze(), trailers))
 }
 
 fn local_reply(error: &UpstreamError) -> CalloutState {

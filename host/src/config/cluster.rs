@@ -37,6 +37,11 @@ pub struct ClusterConfig {
     /// Limits that refuse requests (503) instead of queueing without bound.
     #[serde(default)]
     pub circuit_breakers: CircuitBreakers,
+    /// Not reachable through a route's `cluster_header` (a client that may set that header
+    /// cannot send its requests here): for clusters only plugins' callouts (a JWKS server, a
+    /// rate-limit service) or named routes use. The cluster of `xds.cluster` always is.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 fn default_connect_timeout() -> Duration {
@@ -60,6 +65,7 @@ impl ClusterConfig {
             health_check: None,
             outlier_detection: None,
             circuit_breakers: CircuitBreakers::default(),
+            internal: false,
         }
     }
 }

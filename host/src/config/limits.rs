@@ -84,7 +84,7 @@ impl Default for PluginLimits {
 
 /// Smallest and largest `max_stack_bytes`: guests need some stack, and the worker threads
 /// that run them have room for this much (see `wasm::engine`).
-pub const STACK_RANGE: std::ops::RangeInclusive<usize> = 64 * KIB..=8 * MIB;
+pub const STACK_RANGE: std::ops::RangeInclusive<usize> = 64 * KIB..=crate::wasm::MAX_STACK;
 
 impl PluginLimits {
     /// Checks each limit; errors name the field under `at` (e.g. `plugins[0].limits`).

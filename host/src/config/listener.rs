@@ -37,6 +37,13 @@ pub struct ListenerConfig {
     /// Most request headers; more get 431 (Envoy default 100).
     #[serde(default = "default_max_headers")]
     pub max_request_headers: usize,
+    /// Largest response header block in KiB (as the upstream sent it and the plugins left
+    /// it); a larger one is replaced by a 502 (Envoy's `max_response_headers_kb`, default 60).
+    #[serde(default = "default_headers_kb")]
+    pub max_response_headers_kb: u32,
+    /// Most response headers; more are replaced by a 502 (default 100).
+    #[serde(default = "default_max_headers")]
+    pub max_response_headers: usize,
     /// Time allowed to send request headers on a connection (slow clients are disconnected);
     /// `0s` disables. Default 10s.
     #[serde(default = "default_headers_timeout", with = "duration")]
@@ -55,6 +62,17 @@ pub struct ListenerConfig {
     /// (Envoy: `false`).
     #[serde(default = "yes")]
     pub merge_slashes: bool,
+    /// This listener faces clients directly (Envoy's `use_remote_address`): the connection's
+    /// address is appended to `x-forwarded-for`, `x-forwarded-proto` is set from the
+    /// connection (not taken from the client) and a client's `x-request-id` is replaced
+    /// (unless `preserve_external_request_id`). `false` (Envoy's default) trusts what the
+    /// client sends: for a listener behind another proxy. Default `true`.
+    #[serde(default = "yes")]
+    pub use_remote_address: bool,
+    /// Keep a client's `x-request-id` even with `use_remote_address` (Envoy's field). Default
+    /// `false`.
+    #[serde(default)]
+    pub preserve_external_request_id: bool,
     /// What to do with escaped slashes (`%2F`, `%5C`) in the path, as Envoy's
     /// `path_with_escaped_slashes_action`. Default `UNESCAPE_AND_REDIRECT` (Envoy:
     /// `KEEP_UNCHANGED`).

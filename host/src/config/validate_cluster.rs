@@ -19,6 +19,9 @@ pub fn check(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigError> {
             ));
         }
     }
+    if cluster.dns_refresh_rate < std::time::Duration::from_millis(100) {
+        return Err(ConfigError::invalid(format!("{at}.dns_refresh_rate"), "must be at least 100ms"));
+    }
     if let Some(hc) = &cluster.health_check {
         if !hc.path.starts_with('/') {
             return Err(ConfigError::invalid(format!("{at}.health_check.path"), "must start with `/`"));

@@ -57,10 +57,12 @@ fn method_bytes(method: &Method) -> Bytes {
 /// Request head → plugin header map (`:authority`, `:path`, `:method`, `:scheme` first). The
 /// head's headers are moved into the map.
 pub fn request_map(parts: &mut http::request::Parts) -> HeaderMap {
-    let mut headers = std::mem::take(&mut parts.headers);
+    let headers = std::mem::take(&mut parts.headers);
     // Room for the pseudo-headers and for what plugins usually add.
     let mut map = HeaderMap::with_capacity(headers.len() + 12);
-    let host = headers.remove(header::HOST).map(|h| Bytes::copy_from_slice(h.as_bytes()));
+    // Read, not removed: `http::HeaderMap::remove` moves its last header into the gap, and
+    // plugins see headers in the order the client sent them.
+    let host = headers.get(header::HOST).map(|h| Bytes::copy_from_slice(h.as_bytes()));
     let authority = match parts.uri.authority() {
         Some(a) => Bytes::copy_from_slice(a.as_str().as_bytes()),
         None => host.unwrap_or_default(),
@@ -76,7 +78,7 @@ pub fn request_map(parts: &mut http::request::Parts) -> HeaderMap {
     };
     map.add(Name::pseudo(":scheme"), scheme);
     let te_trailers = headers.get(header::TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    map.extend_from_http(headers, is_hop_by_hop);
+    map.extend_from_http(headers, |name| name == header::HOST || is_hop_by_hop(name));
     if te_trailers {
         map.add(header::TE, Bytes::from_static(b"trailers"));
     }

@@ -6,7 +6,6 @@ use std::rc::Rc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::header::HeaderName;
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
@@ -39,6 +38,10 @@ pub struct ListenerContext {
     pub limits: ConnectionLimits,
     /// Path normalization applied before routing and plugins.
     pub path_options: weir_path::Options,
+    /// Envoy's `use_remote_address`: the listener faces clients (see `http::forwarded`).
+    pub use_remote_address: bool,
+    /// Envoy's `preserve_external_request_id`.
+    pub preserve_external_request_id: bool,
 }
 
 /// Limits of a downstream connection.
@@ -50,6 +53,10 @@ pub struct ConnectionLimits {
     pub max_header_bytes: usize,
     /// Time to receive request headers (then the connection closes).
     pub headers_timeout: Option<std::time::Duration>,
+    /// Largest response head sent downstream, in bytes (larger: 502).
+    pub max_response_header_bytes: usize,
+    /// Most response headers sent downstream (more: 502).
+    pub max_response_headers: usize,
 }
 
 /// The downstream connection a request arrived on.
@@ -74,22 +81,12 @@ impl Exchange {
         conn: ConnectionInfo,
         request: Request<Incoming>,
     ) -> Result<Response<BoxBody>, BoxError> {
-        const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-        const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         let (mut parts, body) = request.into_parts();
         let mut headers = request_map(&mut parts);
         if let Some(reply) = super::path::normalize(&listener, &mut headers) {
             return Ok(reply);
         }
-        if headers.get(b"x-forwarded-proto").is_none() {
-            let scheme = headers.get(b":scheme").cloned().unwrap_or_else(|| Bytes::from_static(b"http"));
-            headers.add(X_FORWARDED_PROTO, scheme);
-        }
-        if headers.get(b"x-request-id").is_none() {
-            let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id);
-            headers.add(X_REQUEST_ID, Bytes::copy_from_slice(id.as_bytes()));
-        }
+        super::forwarded::apply(&listener, conn.remote, &mut headers);
         let route = listener.routes.find(&headers);
         let plugins =
             route.as_ref().map_or_else(|| listener.routes.default_plugins.clone(), |r| r.plugins.clone());
@@ -105,6 +102,7 @@ impl Exchange {
                 RouteTarget::Cluster(c) => Some(c.clone()),
                 _ => None,
             }),
+            body_limit: listener.buffer_limit,
             ..StreamInfo::default()
         };
         let end_of_stream = body.is_end_stream();
@@ -225,7 +223,11 @@ impl Run {
                 }
             }
         };
-        let Some(cluster) = self.listener.upstreams.get(&cluster_name).cloned() else {
+        let from_header = matches!(route.target, RouteTarget::ClusterHeader(_));
+        let cluster = self.listener.upstreams.get(&cluster_name).cloned();
+        // A cluster named by a request header must not be an internal one (the control plane,
+        // a plugin's JWKS or rate-limit service): to the client it does not exist.
+        let Some(cluster) = cluster.filter(|c| !(from_header && c.state().config.internal)) else {
             return self.local(LocalReply::host(503, Bytes::new(), "cluster_not_found"), None).await;
         };
         self.stream.data.borrow_mut().info.cluster_name = Some(cluster_name);
@@ -341,6 +343,22 @@ impl Run {
             self.listener.buffer_limit,
             split_eos,
         ));
+        let too_large = {
+            let data = self.stream.data.borrow();
+            let headers = data.response_headers.as_ref();
+            let limits = &self.listener.limits;
+            let count = headers.map_or(0, |h| h.len());
+            let bytes: usize =
+                headers.map_or(0, |h| h.iter().map(|(k, v)| k.as_bytes().len() + v.len()).sum());
+            count > limits.max_response_headers || bytes > limits.max_response_header_bytes
+        };
+        if too_large {
+            // Envoy's codec refuses an oversized response head the same way: 502 to the client.
+            self.listener.stats.response_headers_too_large.inc();
+            let reply =
+                LocalReply::host(502, "upstream response headers too large", "response_headers_too_large");
+            return plain_reply(&reply, &self.stream);
+        }
         let data = self.stream.data.borrow();
         match &data.response_headers {
             Some(headers) => downstream_response(headers, body),

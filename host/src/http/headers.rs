@@ -123,6 +123,25 @@ impl HeaderMap {
         self.add(name, value);
     }
 
+    /// Sets `name` to one value where its first entry is (later ones removed), or appends it
+    /// when absent: how Envoy updates the headers it keeps in fixed slots (`x-forwarded-*`,
+    /// `x-request-id`, ...).
+    pub fn set_in_place(&mut self, name: impl Into<Name>, value: impl Into<Bytes>) {
+        let name = name.into();
+        let value = value.into();
+        match self.entries.iter().position(|(k, _)| *k == name) {
+            Some(first) => {
+                self.entries[first].1 = value;
+                let mut at = 0;
+                self.entries.retain(|(k, _)| {
+                    at += 1;
+                    at <= first + 1 || *k != name
+                });
+            }
+            None => self.add(name, value),
+        }
+    }
+
     /// Removes every value of `name`; returns whether any was present.
     pub fn remove(&mut self, name: &[u8]) -> bool {
         // Usually absent (a plugin setting a header of its own): no scan, or one.
@@ -217,6 +236,12 @@ mod tests {
         assert_eq!(map.get_all(b"x-a").count(), 2);
         map.set("x-a", "9");
         assert_eq!(names(&map), [":path", ":method", "x-b", "x-a"]);
+        map.add("x-b", "4");
+        map.set_in_place("x-b", "5");
+        assert_eq!(names(&map), [":path", ":method", "x-b", "x-a"]);
+        map.set_in_place("x-new", "6");
+        assert_eq!(names(&map), [":path", ":method", "x-b", "x-a", "x-new"]);
+        assert!(map.remove(b"x-new"));
         map.set(":PATH", "/new");
         assert_eq!(map.entries()[0], (Name::pseudo(":path"), Bytes::from("/new")));
         assert!(map.remove(b"X-B"));

@@ -8,6 +8,7 @@ mod chunk;
 mod convert;
 mod exchange;
 mod forward;
+mod forwarded;
 mod header_name;
 mod headers;
 mod io;

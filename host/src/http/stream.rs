@@ -85,6 +85,8 @@ pub struct StreamInfo {
     pub request_body_bytes: u64,
     /// Total response body bytes sent.
     pub response_body_bytes: u64,
+    /// The listener's `buffer_limit_bytes`: the largest body a plugin may buffer or make.
+    pub body_limit: usize,
 }
 
 impl Default for StreamInfo {
@@ -104,6 +106,7 @@ impl Default for StreamInfo {
             response_code_details: String::new(),
             request_body_bytes: 0,
             response_body_bytes: 0,
+            body_limit: 1024 * 1024,
         }
     }
 }
@@ -169,6 +172,18 @@ impl HttpStream {
             M::HttpResponseTrailers => self.response_trailers.as_mut(),
             _ => None,
         }
+    }
+
+    /// Stores filter state (`proxy_set_property`) unless the stream's filter state would hold
+    /// more than `limit` bytes (keys and values) with it; `false` then, nothing changed.
+    pub fn set_filter_state(&mut self, key: Vec<u8>, value: Bytes, limit: usize) -> bool {
+        let held: usize =
+            self.filter_state.iter().filter(|(k, _)| **k != key).map(|(k, v)| k.len() + v.len()).sum();
+        if held + key.len() + value.len() > limit {
+            return false;
+        }
+        self.filter_state.insert(key, value);
+        true
     }
 
     /// Whether the client speaks gRPC (`content-type: application/grpc...`).

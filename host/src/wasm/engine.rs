@@ -1,6 +1,11 @@
 //! The process's wasmtime engines (one per guest stack size, since wasmtime fixes the stack
 //! limit per engine), their linkers with every hostcall (built once each), the compiled-module
 //! cache, and the epoch ticker that enforces per-callback time budgets.
+//!
+//! An engine for another stack size lives as long as a module compiled for it: a config
+//! cycling through `max_stack_bytes` values does not pile up engines. Guest stacks are at most
+//! [`MAX_STACK`], and every thread that runs guest code has [`GUEST_THREAD_STACK`] of native
+//! stack, so a guest at its limit traps instead of overflowing the thread.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -26,6 +31,13 @@ pub const PROFILER_ENV: &str = "WEIR_WASM_PROFILER";
 /// The guest stack limit when a plugin sets none.
 pub const DEFAULT_MAX_STACK: usize = 1024 * 1024;
 
+/// The largest guest stack limit a plugin may set (`limits.max_stack_bytes`).
+pub const MAX_STACK: usize = 8 * 1024 * 1024;
+
+/// Native stack of every thread that runs guest code (workers, the configuration canary):
+/// room for the largest guest stack plus the host's own frames (hostcalls run on it too).
+pub const GUEST_THREAD_STACK: usize = MAX_STACK + 4 * 1024 * 1024;
+
 /// An engine and the linker built for it.
 pub(super) struct EngineSet {
     pub(super) engine: Engine,
@@ -36,7 +48,8 @@ pub(super) struct EngineSet {
 /// One per process: engines by stack size, the module cache and the epoch ticker.
 pub struct WasmRuntime {
     default: Arc<EngineSet>,
-    engines: Mutex<HashMap<usize, Arc<EngineSet>>>,
+    /// Engines for other stack sizes, while a module compiled for them is alive.
+    engines: Arc<Mutex<HashMap<usize, std::sync::Weak<EngineSet>>>>,
     /// Modules in use, by SHA-256 and stack size: a reload of an unchanged module reuses it.
     compiled: Mutex<HashMap<(String, usize), std::sync::Weak<CompiledModule>>>,
     cache_dir: Option<PathBuf>,
@@ -59,22 +72,32 @@ impl WasmRuntime {
     /// the module's SHA-256 and the engine's configuration, so a restart skips compilation.
     pub fn with_cache(cache_dir: Option<PathBuf>) -> Result<Arc<WasmRuntime>, LoadError> {
         let default = Arc::new(build_engine(DEFAULT_MAX_STACK)?);
-        let ticker = EpochTicker::start();
-        ticker.engines.lock().push(default.engine.clone());
-        let engines = Mutex::new(HashMap::from([(DEFAULT_MAX_STACK, default.clone())]));
+        let engines: Arc<Mutex<HashMap<usize, std::sync::Weak<EngineSet>>>> = Arc::default();
+        let ticker = EpochTicker::start(default.engine.clone(), engines.clone());
         Ok(Arc::new(WasmRuntime { default, engines, compiled: Mutex::default(), cache_dir, ticker }))
     }
 
     /// The engine for guests with `max_stack` bytes of stack (built on first use).
     pub(super) fn engine_set(&self, max_stack: usize) -> Result<Arc<EngineSet>, LoadError> {
+        if max_stack == DEFAULT_MAX_STACK {
+            return Ok(self.default.clone());
+        }
+        if max_stack > MAX_STACK {
+            return Err(LoadError::Engine(format!("a guest stack of {max_stack} bytes is over {MAX_STACK}")));
+        }
         let mut engines = self.engines.lock();
-        if let Some(set) = engines.get(&max_stack) {
-            return Ok(set.clone());
+        engines.retain(|_, set| set.strong_count() > 0);
+        if let Some(set) = engines.get(&max_stack).and_then(std::sync::Weak::upgrade) {
+            return Ok(set);
         }
         let set = Arc::new(build_engine(max_stack)?);
-        self.ticker.engines.lock().push(set.engine.clone());
-        engines.insert(max_stack, set.clone());
+        engines.insert(max_stack, Arc::downgrade(&set));
         Ok(set)
+    }
+
+    /// Engines alive now (the default one and those modules still use).
+    pub fn engines(&self) -> usize {
+        1 + self.engines.lock().values().filter(|set| set.strong_count() > 0).count()
     }
 
     /// The engine with the default stack limit.
@@ -137,28 +160,27 @@ fn build_engine(max_stack: usize) -> Result<EngineSet, LoadError> {
 
 struct EpochTicker {
     stop: Arc<AtomicBool>,
-    engines: Arc<Mutex<Vec<Engine>>>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl EpochTicker {
-    fn start() -> EpochTicker {
+    fn start(default: Engine, others: Arc<Mutex<HashMap<usize, std::sync::Weak<EngineSet>>>>) -> EpochTicker {
         let stop = Arc::new(AtomicBool::new(false));
-        let engines: Arc<Mutex<Vec<Engine>>> = Arc::default();
-        let (flag, ticked) = (stop.clone(), engines.clone());
+        let flag = stop.clone();
         let handle = std::thread::Builder::new()
             .name("weir-epoch".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    for engine in ticked.lock().iter() {
-                        engine.increment_epoch();
+                    default.increment_epoch();
+                    for set in others.lock().values().filter_map(std::sync::Weak::upgrade) {
+                        set.engine.increment_epoch();
                     }
                 }
             })
             .map_err(|e| tracing::error!("cannot start the epoch ticker, callbacks have no time limit: {e}"))
             .ok();
-        EpochTicker { stop, engines, handle }
+        EpochTicker { stop, handle }
     }
 }
 

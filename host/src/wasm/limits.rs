@@ -98,6 +98,15 @@ impl Charge {
     }
 }
 
+impl Charge {
+    /// Gives `bytes` of the reservation back.
+    pub fn shrink(&mut self, bytes: usize) {
+        let bytes = bytes.min(self.bytes);
+        self.bytes -= bytes;
+        self.budget.used.set(self.budget.used.get().saturating_sub(bytes));
+    }
+}
+
 impl Drop for Charge {
     fn drop(&mut self) {
         self.budget.used.set(self.budget.used.get().saturating_sub(self.bytes));

@@ -15,6 +15,8 @@ pub struct CompiledModule {
     abi: AbiVersion,
     module: Module,
     pre: InstancePre<HostState>,
+    /// Keeps the engine (and linker) the module was compiled for alive while it is.
+    _engine: std::sync::Arc<EngineSet>,
 }
 
 impl std::fmt::Debug for CompiledModule {
@@ -29,7 +31,7 @@ impl std::fmt::Debug for CompiledModule {
 
 impl CompiledModule {
     pub(super) fn compile(
-        set: &EngineSet,
+        set: &std::sync::Arc<EngineSet>,
         cache_dir: Option<&Path>,
         name: &str,
         bytes: &[u8],
@@ -64,7 +66,7 @@ impl CompiledModule {
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| LoadError::Link { module: name.to_string(), reason: format!("{e:#}") })?;
-        Ok(CompiledModule { name: name.to_string(), sha256, abi, module, pre })
+        Ok(CompiledModule { name: name.to_string(), sha256, abi, module, pre, _engine: set.clone() })
     }
 
     /// The name given at compile time.
