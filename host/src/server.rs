@@ -90,6 +90,15 @@ impl RunningServer {
     /// Loads plugins, binds listeners, starts workers and the admin server. Returns once every
     /// worker is serving.
     pub fn start(config: Config, options: ServerOptions) -> Result<RunningServer, StartError> {
+        let files = raise_open_files_limit();
+        let connections: usize = config.listeners.iter().map(|l| l.max_connections).sum();
+        if files.is_some_and(|f| (f as usize) < connections) {
+            tracing::warn!(
+                open_files = files,
+                connections,
+                "the open files limit is below the listeners' max_connections: some connections will be refused"
+            );
+        }
         let runtime = WasmRuntime::with_cache(options.module_cache.clone())?;
         let process = Arc::new(ProcessServices::default());
         let snapshot = Arc::new(Snapshot::prepare(config, runtime, process, None)?);
@@ -224,6 +233,21 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Raises the process's soft limit on open files to its hard limit: each connection holds a
+/// descriptor, and the usual soft limit (1024) would refuse connections long before the
+/// listeners' `max_connections`. Returns the limit now in force.
+pub fn raise_open_files_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!("cannot raise the open files limit: {e}");
+        }
+    }
+    getrlimit(Resource::Nofile).current
 }
 
 /// Binds `count` sockets to `addr` with SO_REUSEPORT (port 0 is resolved by the first).

@@ -50,8 +50,10 @@ impl ByClass {
 pub struct ListenerStats {
     /// Responses by class.
     pub requests: ByClass,
-    /// Open downstream connections.
+    /// Open downstream connections (all workers).
     pub connections: Gauge,
+    /// Connections closed at once: the listener had `max_connections` open.
+    pub connections_refused: Counter,
     /// Request duration.
     pub latency: Histogram,
     /// Requests refused for their path (escaped slashes under `REJECT_REQUEST`, a NUL).
@@ -108,6 +110,7 @@ pub struct Stats {
     registry: Mutex<Registry>,
     listener_requests: Family<Labels, Counter>,
     listener_connections: Family<Labels, Gauge>,
+    listener_refused: Family<Labels, Counter>,
     listener_latency: Latency,
     listener_paths: Family<Labels, Counter>,
     listener_large_responses: Family<Labels, Counter>,
@@ -138,6 +141,7 @@ impl Default for Stats {
             registry: Mutex::new(Registry::default()),
             listener_requests: Family::default(),
             listener_connections: Family::default(),
+            listener_refused: Family::default(),
             listener_latency: Family::new_with_constructor(LatencyBuckets),
             listener_paths: Family::default(),
             listener_large_responses: Family::default(),
@@ -168,6 +172,11 @@ impl Default for Stats {
             "downstream_cx_active",
             "Open downstream connections",
             s.listener_connections.clone(),
+        );
+        registry.register(
+            "downstream_cx_overflow",
+            "Connections closed at once: the listener had max_connections open",
+            s.listener_refused.clone(),
         );
         registry.register(
             "downstream_rq_time_seconds",
@@ -287,6 +296,7 @@ impl Stats {
         ListenerStats {
             requests: ByClass::new(&self.listener_requests, &l),
             connections: self.listener_connections.get_or_create_owned(&l),
+            connections_refused: self.listener_refused.get_or_create_owned(&l),
             latency: self.listener_latency.get_or_create_owned(&l),
             path_rejected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "rejected")),
             path_redirected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "redirected")),

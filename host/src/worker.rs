@@ -203,9 +203,16 @@ fn build(snapshot: &Snapshot, services: &Rc<WorkerServices>) -> Result<Built, St
             limits: crate::http::ConnectionLimits {
                 max_headers: listener.max_request_headers,
                 max_header_bytes: listener.max_request_headers_kb as usize * 1024,
-                headers_timeout: nonzero(listener.request_headers_timeout),
                 max_response_header_bytes: listener.max_response_headers_kb as usize * 1024,
                 max_response_headers: listener.max_response_headers,
+                timeouts: crate::http::Timeouts {
+                    headers: nonzero(listener.request_headers_timeout),
+                    idle: nonzero(listener.idle_timeout),
+                    stream_idle: nonzero(listener.stream_idle_timeout),
+                },
+                max_connections: listener.max_connections,
+                http2_max_concurrent_streams: listener.http2_max_concurrent_streams,
+                http2_keepalive_interval: nonzero(listener.http2_keepalive_interval),
             },
             path_options: listener.path_options(),
             use_remote_address: listener.use_remote_address,

@@ -44,10 +44,31 @@ pub struct ListenerConfig {
     /// Most response headers; more are replaced by a 502 (default 100).
     #[serde(default = "default_max_headers")]
     pub max_response_headers: usize,
-    /// Time allowed to send request headers on a connection (slow clients are disconnected);
-    /// `0s` disables. Default 10s.
+    /// Time allowed for a request's head: from a connection's accept to its first request,
+    /// and on HTTP/1 from a request's first byte to its last header (a client too slow gets
+    /// 408 and the connection is closed). `0s` disables. Default 10s.
     #[serde(default = "default_headers_timeout", with = "duration")]
     pub request_headers_timeout: Duration,
+    /// Time a connection may stay without any request (Envoy's `idle_timeout`); it is then
+    /// closed (HTTP/2: GOAWAY first). `0s` disables. Default 1h (Envoy's).
+    #[serde(default = "default_idle_timeout", with = "duration")]
+    pub idle_timeout: Duration,
+    /// Time a request may make no progress (no body data either way); it is then stopped:
+    /// 408 if its response has not begun, else reset, and its upstream connection released.
+    /// `0s` disables. Default 5m (Envoy's).
+    #[serde(default = "default_stream_idle_timeout", with = "duration")]
+    pub stream_idle_timeout: Duration,
+    /// Most open connections on this listener (all workers); more are closed at once and
+    /// counted (`weir_downstream_cx_overflow_total`). Default 10000.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Most concurrent streams on one HTTP/2 connection (Envoy's edge recommendation: 100).
+    #[serde(default = "default_max_streams")]
+    pub http2_max_concurrent_streams: u32,
+    /// How often an idle HTTP/2 connection is pinged (`0s`: never); a ping not answered
+    /// within 20s closes it. Default 60s.
+    #[serde(default = "default_keepalive", with = "duration")]
+    pub http2_keepalive_interval: Duration,
     /// Time allowed to receive a whole request, body included; past it the client gets 408
     /// (`request timeout`). `0s` (the default, as Envoy) disables it.
     #[serde(default, with = "duration")]
@@ -82,6 +103,26 @@ pub struct ListenerConfig {
 
 fn yes() -> bool {
     true
+}
+
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_stream_idle_timeout() -> Duration {
+    Duration::from_secs(300)
+}
+
+fn default_max_connections() -> usize {
+    10_000
+}
+
+fn default_max_streams() -> u32 {
+    100
+}
+
+fn default_keepalive() -> Duration {
+    Duration::from_secs(60)
 }
 
 /// Envoy's `path_with_escaped_slashes_action`.

@@ -324,6 +324,14 @@ impl Body for FilteredBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if self.chain.stream.activity.killed() && !self.ended {
+            // Stopped by the connection's watchdog (`stream_idle_timeout`).
+            self.ended = true;
+            if self.direction == Direction::Response {
+                self.chain.finish();
+            }
+            return Poll::Ready(Some(Err("stream idle timeout".into())));
+        }
         // The callbacks of one poll are one run (see `Chain::end_run`).
         self.chain.end_run();
         let frame = self.as_mut().poll_frame_run(cx);
@@ -389,6 +397,7 @@ impl FilteredBody {
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(Some(Ok(frame))) => {
+                    this.chain.stream.activity.touch();
                     let frame = match frame.into_data() {
                         Ok(data) => {
                             let last = this.inner.is_end_stream();

@@ -51,12 +51,18 @@ pub struct ConnectionLimits {
     pub max_headers: usize,
     /// Largest request head in bytes (larger: 431).
     pub max_header_bytes: usize,
-    /// Time to receive request headers (then the connection closes).
-    pub headers_timeout: Option<std::time::Duration>,
     /// Largest response head sent downstream, in bytes (larger: 502).
     pub max_response_header_bytes: usize,
     /// Most response headers sent downstream (more: 502).
     pub max_response_headers: usize,
+    /// Connection and exchange timeouts (see `http::watchdog`).
+    pub timeouts: super::Timeouts,
+    /// Most open connections of the listener, all workers together.
+    pub max_connections: usize,
+    /// Most concurrent HTTP/2 streams per connection.
+    pub http2_max_concurrent_streams: u32,
+    /// HTTP/2 ping interval (`None`: no pings).
+    pub http2_keepalive_interval: Option<std::time::Duration>,
 }
 
 /// The downstream connection a request arrived on.
@@ -75,12 +81,20 @@ pub struct ConnectionInfo {
 pub struct Exchange;
 
 impl Exchange {
-    /// Serves one request. An `Err` resets the downstream stream.
+    /// Serves one request arrived on a connection `watch` looks after. An `Err` resets the
+    /// downstream stream.
     pub async fn serve(
         listener: Rc<ListenerContext>,
         conn: ConnectionInfo,
+        watch: &super::ConnWatch,
         request: Request<Incoming>,
     ) -> Result<Response<BoxBody>, BoxError> {
+        watch.on_request();
+        // HTTP/1 heads are held to `max_request_headers` by the parser; HTTP/2 ones here.
+        if request.headers().len() > listener.limits.max_headers {
+            let reply = LocalReply::host(431, "Request Header Fields Too Large", "too_many_headers");
+            return Ok(super::local_reply_response(&reply));
+        }
         let (mut parts, body) = request.into_parts();
         let mut headers = request_map(&mut parts);
         if let Some(reply) = super::path::normalize(&listener, &mut headers) {
@@ -114,27 +128,31 @@ impl Exchange {
         }));
         let chain = Rc::new(Chain::new(stream.clone(), &plugins));
         chain.on_finish(finisher(&listener, route.as_ref()));
+        watch.track(&stream);
         let deadline = listener.request_timeout;
         let run = Run { listener, chain, stream: stream.clone() };
-        match deadline {
-            Some(limit) => tokio::select! {
-                response = run.go(route, body, end_of_stream) => response,
-                () = request_timer(&stream, limit) => {
-                    // As Envoy: 504 if the whole request had arrived (a filter or the route
-                    // held it), 408 while it was still arriving.
-                    let status = if stream.data.borrow().downstream_complete { 504 } else { 408 };
-                    let reply = LocalReply::host(status, "request timeout", "request_overall_timeout");
-                    Ok(super::local_reply_response(&reply))
-                }
-            },
-            None => run.go(route, body, end_of_stream).await,
+        tokio::select! {
+            response = run.go(route, body, end_of_stream) => response,
+            () = request_timer(&stream, deadline) => {
+                // As Envoy: 504 if the whole request had arrived (a filter or the route held
+                // it), 408 while it was still arriving.
+                let status = if stream.data.borrow().downstream_complete { 504 } else { 408 };
+                let reply = LocalReply::host(status, "request timeout", "request_overall_timeout");
+                Ok(super::local_reply_response(&reply))
+            }
+            () = stream.activity.stopped() => {
+                // No progress for `stream_idle_timeout` before the response began.
+                let reply = LocalReply::host(408, "stream timeout", "stream_idle_timeout");
+                Ok(super::local_reply_response(&reply))
+            }
         }
     }
 }
 
 /// The listener's `request_timeout`: fires after `limit` unless the request went upstream whole
-/// or the response began before then (Envoy's request timer).
-async fn request_timer(stream: &StreamShared, limit: std::time::Duration) {
+/// or the response began before then (Envoy's request timer); never without a limit.
+async fn request_timer(stream: &StreamShared, limit: Option<std::time::Duration>) {
+    let Some(limit) = limit else { return std::future::pending().await };
     tokio::time::sleep(limit).await;
     if stream.data.borrow().request_timer_disarmed {
         std::future::pending::<()>().await;
@@ -326,6 +344,7 @@ impl Run {
             Err(halt) => return self.halted(halt).await,
         }
         let body = super::boxed(body.map_err(|e| Box::new(e) as BoxError));
+        let body = super::boxed(super::watchdog::ReleasableBody::new(body, &self.stream.activity));
         // An HTTP/1 upstream ends its body with a separate empty chunk, as in Envoy.
         let split_eos = parts.version < http::Version::HTTP_2;
         Ok(self.downstream(body, split_eos))

@@ -16,6 +16,7 @@ mod local_reply;
 mod path;
 mod server;
 mod stream;
+mod watchdog;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -34,6 +35,7 @@ pub use headers::{HeaderMap, Name, NameCache};
 pub use local_reply::local_reply_response;
 pub use server::{ConnectionTracker, ListenerHandle, serve_listener};
 pub use stream::{HttpStream, LocalReply, Phase, StreamInfo, StreamShared};
+pub use watchdog::{Activity, ConnWatch, Timeouts, Verdict};
 
 /// Errors carried by bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,5 +1,6 @@
 //! Accepting downstream connections and serving HTTP/1.1 and HTTP/2 (prior knowledge) on them,
-//! with header limits and timeouts; draining open connections on shutdown.
+//! with header limits, the connection watchdog's timeouts and the listener's connection limit;
+//! draining open connections on shutdown.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -10,15 +11,20 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
-use super::LocalExec;
-use super::exchange::{ConnectionInfo, Exchange, ListenerContext};
+use super::exchange::{ConnectionInfo, ConnectionLimits, Exchange, ListenerContext};
+use super::io::{self, ConnIo};
+use super::{ConnWatch, LocalExec, Verdict};
 
 /// The current configuration of a listener on one worker; swapped on reload, while requests in
 /// flight keep the snapshot they started with.
 pub type ListenerHandle = Rc<RefCell<Rc<ListenerContext>>>;
+
+/// How long a connection closed for being idle, or at shutdown, may take to say goodbye
+/// (HTTP/2 GOAWAY, a response being written).
+const GOODBYE: Duration = Duration::from_secs(1);
 
 /// Open connections of a worker, so shutdown can wait for them.
 #[derive(Debug, Default)]
@@ -68,49 +74,85 @@ pub async fn serve_listener(
                 continue;
             }
         };
+        let current = context.borrow().clone();
+        let gauge = current.stats.connections.clone();
+        // The gauge counts the listener's connections on every worker.
+        if gauge.inc() >= current.limits.max_connections as i64 {
+            gauge.dec();
+            current.stats.connections_refused.inc();
+            drop(stream);
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(remote);
         let conn = ConnectionInfo { remote, local, id: connection_ids.fetch_add(1, Ordering::Relaxed) + 1 };
-        let current = context.borrow().clone();
-        let (limits, gauge) = (current.limits, current.stats.connections.clone());
-        let context = context.clone();
-        let mut shutdown = shutdown.clone();
-        let tracker = tracker.clone();
         tracker.open.set(tracker.open.get() + 1);
-        gauge.inc();
+        let (context, shutdown, tracker) = (context.clone(), shutdown.clone(), tracker.clone());
         tokio::task::spawn_local(async move {
-            let service = service_fn(move |request| {
-                let snapshot = context.borrow().clone();
-                Exchange::serve(snapshot, conn, request)
-            });
-            let mut builder = auto::Builder::new(LocalExec);
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .max_headers(limits.max_headers)
-                .max_buf_size(limits.max_header_bytes.max(8192))
-                .header_read_timeout(limits.headers_timeout);
-            let answer = super::io::AnswerHandle::new(&stream);
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = shutdown.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.as_mut().await
-                }
-            };
-            if let Err(e) = result {
-                if super::io::is_header_timeout(&*e)
-                    && let Ok(answer) = &answer
-                {
-                    answer.answer_and_close(super::io::HEADER_TIMEOUT_REPLY);
-                }
-                tracing::debug!(remote = %conn.remote, "connection ended: {e}");
-            }
+            serve_connection(stream, conn, context, current.limits, shutdown).await;
             gauge.dec();
             tracker.open.set(tracker.open.get().saturating_sub(1));
             tracker.closed.notify_waiters();
         });
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    conn: ConnectionInfo,
+    context: ListenerHandle,
+    limits: ConnectionLimits,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let stream = Rc::new(stream);
+    let watch = Rc::new(ConnWatch::new());
+    let exchanges = watch.clone();
+    let service = service_fn(move |request| {
+        let snapshot = context.borrow().clone();
+        let watch = exchanges.clone();
+        async move { Exchange::serve(snapshot, conn, &watch, request).await }
+    });
+    let mut builder = auto::Builder::new(LocalExec);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .max_headers(limits.max_headers)
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        // The watchdog times request heads from their first byte (hyper's timer would run
+        // on idle keep-alive connections too).
+        .header_read_timeout(None);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .keep_alive_interval(limits.http2_keepalive_interval)
+        .keep_alive_timeout(Duration::from_secs(20));
+    let io = ConnIo::new(stream.clone(), watch.clone());
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        verdict = watch.run(limits.timeouts) => {
+            tracing::debug!(remote = %conn.remote, ?verdict, "closing the connection");
+            match verdict {
+                Verdict::HeadersTimeout => io::answer_and_close(&stream, io::HEADER_TIMEOUT_REPLY),
+                Verdict::Silent | Verdict::Stuck => io::close(&stream),
+                Verdict::Idle => {
+                    connection.as_mut().graceful_shutdown();
+                    if tokio::time::timeout(GOODBYE, connection.as_mut()).await.is_err() {
+                        io::close(&stream);
+                    }
+                }
+            }
+            return;
+        }
+        _ = shutdown.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.as_mut().await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(remote = %conn.remote, "connection ended: {e}");
     }
 }

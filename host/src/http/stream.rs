@@ -20,12 +20,14 @@ pub struct StreamShared {
     pub data: RefCell<HttpStream>,
     /// Woken when a plugin continues, closes or answers the stream.
     pub wake: Notify,
+    /// Its progress, watched by the connection's watchdog (`stream_idle_timeout`).
+    pub activity: super::watchdog::Activity,
 }
 
 impl StreamShared {
     /// Wraps a stream.
     pub fn new(stream: HttpStream) -> StreamShared {
-        StreamShared { data: RefCell::new(stream), wake: Notify::new() }
+        StreamShared { data: RefCell::new(stream), ..StreamShared::default() }
     }
 }
 
