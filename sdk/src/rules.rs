@@ -211,6 +211,11 @@ impl<T> Rules<T> {
         &self.default
     }
 
+    /// Every configuration: the default, then each rule's (to prepare what requests will use).
+    pub fn configs(&self) -> impl Iterator<Item = &T> {
+        std::iter::once(&self.default).chain(self.rules.iter().map(|(_, config)| config))
+    }
+
     /// Number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()

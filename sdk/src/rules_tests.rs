@@ -114,6 +114,7 @@ fn rules_without_paths_never_read_the_path() {
     assert!(!rules.paths);
     let each = rules.select_each(&key("admin", "a", "//%61dmin"));
     assert_eq!(each.iter().map(|c| c.limit).collect::<Vec<_>>(), [5]);
+    assert_eq!(rules.configs().map(|c| c.limit).collect::<Vec<_>>(), [100, 5]);
     let single = Rules::single(Limits { limit: 7, headers: Default::default() });
     assert_eq!(single.select_each(&key("r", "a", "/x")).len(), 1);
 }
