@@ -73,11 +73,12 @@ impl RateLimitHttp {
             Err(status) => {
                 log::error!("ratelimit: the host has no clock: {status:?}");
                 let allowed = settings.on_contention == OnContention::Allow;
-                local::Verdict { allowed, report: None, contention: 0, errors: 1 }
+                local::Verdict { allowed, errors: 1, ..local::Verdict::default() }
             }
         };
         self.metrics.contention.add(u64::from(verdict.contention));
         self.metrics.errors.add(u64::from(verdict.errors));
+        self.metrics.evictions.add(u64::from(verdict.evictions));
         if !verdict.allowed {
             return self.deny(
                 settings.status,

@@ -36,7 +36,10 @@ fn descriptors_pick_their_bucket_and_wildcards_split_by_value() {
     let alice = buckets(&s, &[d(&[("user", "alice")])]);
     let bob = buckets(&s, &[d(&[("user", "bob")])]);
     assert_eq!(alice[0].spec.max_tokens, 2);
-    assert_ne!(alice[0].key, bob[0].key);
+    // Value-less pattern: one table for all users, a slot each.
+    assert_eq!(alice[0].key, bob[0].key);
+    assert_ne!(alice[0].slot, bob[0].slot);
+    assert_eq!(alice[0].slot.as_ref().map(|s| s.slots), Some(20));
     // No match (other key, or more entries): the default bucket.
     let other = buckets(&s, &[d(&[("team", "x")]), d(&[("user", "a"), ("path", "/")])]);
     assert_eq!(other.iter().map(|b| b.spec.max_tokens).collect::<Vec<_>>(), [100]);
@@ -104,8 +107,8 @@ fn contended(on_contention: &str) -> (Verdict, Verdict) {
 #[test]
 fn cas_exhaustion_allows_when_configured_to() {
     let (exhausted, failed) = contended("allow");
-    assert_eq!(exhausted, Verdict { allowed: true, report: None, contention: 1, errors: 0 });
-    assert_eq!(failed, Verdict { allowed: true, report: None, contention: 0, errors: 1 });
+    assert_eq!(exhausted, Verdict { allowed: true, report: None, contention: 1, errors: 0, evictions: 0 });
+    assert_eq!(failed, Verdict { allowed: true, report: None, contention: 0, errors: 1, evictions: 0 });
 }
 
 #[test]
