@@ -162,3 +162,41 @@ pub fn decide(store: &dyn BucketStore, config: &Config, buckets: &[BucketRef], n
     }
     verdict
 }
+
+/// The buckets of one configuration.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    /// The configuration (its CAS attempts and `on_contention` apply to its buckets).
+    pub config: &'a Config,
+    /// Its buckets, in order.
+    pub buckets: Vec<BucketRef>,
+}
+
+/// The decision when several configurations apply to a request (its path's readings select
+/// several rules): each plan's buckets are taken from in turn, a bucket charged by an earlier
+/// plan is not charged again, and the first plan that denies decides (later plans are not
+/// touched). Returns the verdict and the index of the plan whose bucket it reports.
+pub fn decide_each(store: &dyn BucketStore, plans: &[Plan<'_>], now_ns: u64) -> (Verdict, usize) {
+    let mut total = Verdict { allowed: true, ..Verdict::default() };
+    let mut reported = 0;
+    let mut charged: Vec<&BucketRef> = Vec::new();
+    for (i, plan) in plans.iter().enumerate() {
+        let fresh: Vec<BucketRef> = plan.buckets.iter().filter(|b| !charged.contains(b)).cloned().collect();
+        charged.extend(plan.buckets.iter());
+        let verdict = decide(store, plan.config, &fresh, now_ns);
+        total.contention += verdict.contention;
+        total.errors += verdict.errors;
+        total.evictions += verdict.evictions;
+        if let Some(report) = verdict.report
+            && (!verdict.allowed || total.report.is_none_or(|r| report.remaining < r.remaining))
+        {
+            total.report = Some(report);
+            reported = i;
+        }
+        if !verdict.allowed {
+            total.allowed = false;
+            break;
+        }
+    }
+    (total, reported)
+}
