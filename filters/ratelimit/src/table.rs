@@ -100,15 +100,9 @@ pub fn probes(descriptor: &str, slots: u32) -> impl Iterator<Item = u32> {
     (0..PROBES.min(slots)).map(move |i| (start + i) % slots)
 }
 
-/// FNV-1a with a final mix: spreads descriptors over the table (not a secret: see the README).
+/// Spreads descriptors over the table (XXH3; not a secret: see the README).
 fn hash(bytes: &[u8]) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for &b in bytes {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^ (h >> 33)
+    xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
 /// What taking over a slot holding `state` costs at `now`: the tokens its bucket lacks (0:
