@@ -13,8 +13,8 @@
 //!   unexpected one, and header values as bytes with UTF-8 views;
 //! - [`config`]: typed configuration parsed once in `on_configure`, errors naming the field;
 //! - [`root`]: a ready-made root context for filters whose state is that configuration;
-//! - [`rules`]: per-route configuration (route name, authority, path prefix), which Envoy's
-//!   Wasm filter lacks;
+//! - [`rules`]: per-route configuration (route name, authority, path prefix matched on every
+//!   reading of the path, see [`weir_path::views`]), which Envoy's Wasm filter lacks;
 //! - [`runtime`]: runtime values pushed by the control plane (RTDS), read the same way in both
 //!   hosts, cached per VM and refreshed when their version moves;
 //! - [`shared`]: compare-and-swap updates of shared data with bounded retries;

@@ -14,12 +14,31 @@
 //! ```
 //!
 //! `route` matches the route name (`xds.route_name`), `authority` the `:authority` (without
-//! port), `path_prefix` the start of `:path`. Every condition given must hold.
+//! port), `path_prefix` the start of the request's path. Every condition given must hold.
+//!
+//! ## Paths are matched on their readings, never on the raw `:path`
+//!
+//! One resource has many spellings: `/admin`, `//admin`, `/./admin`, `/%61dmin`,
+//! `/x/../admin`, `/x/..;/admin`, `/x/%252e%252e/admin` all reach `/admin` on some upstream,
+//! and Envoy forwards the raw spelling unless its listener normalizes paths (by default it
+//! does not). A rule chosen on the raw `:path` is skipped by a client that spells the path
+//! another way. So `path_prefix` is matched against the readings [`weir_path::views`] gives
+//! (the path as Envoy's `normalize_path` + `merge_slashes` forward it, then as the most
+//! lenient server decodes it; the query never counts), and a path can select several rules:
+//!
+//! - [`Rules::select_each`] / [`Rules::select_each_current`] give every configuration some
+//!   reading selects (one, unless the readings disagree). **A filter that enforces a policy**
+//!   (authentication, authorization, rate limits) must use these and apply all of them, the
+//!   strictest decision winning, so that no spelling of a path escapes its rule.
+//! - [`Rules::select`] / [`Rules::select_current`] give one configuration, chosen on the
+//!   normalized reading (the first). Use them only where a single choice is needed and a
+//!   client gains nothing by picking its spelling (e.g. a shard size).
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use weir_abi::MapType;
+use weir_path::views;
 
 use crate::config::ConfigError;
 use crate::host;
@@ -34,7 +53,8 @@ pub struct RuleMatch {
     /// `:authority` (without port) equals this, case-insensitively.
     #[serde(default)]
     pub authority: Option<String>,
-    /// `:path` starts with this.
+    /// The request's path starts with this, in one of its readings (see the module docs; the
+    /// query is not part of it, so a prefix holding `?` or `#` is refused).
     #[serde(default)]
     pub path_prefix: Option<String>,
 }
@@ -46,7 +66,7 @@ pub struct RequestKey {
     pub route: String,
     /// `:authority`.
     pub authority: String,
-    /// `:path`.
+    /// `:path` as the request carries it (with its query); rules match its readings.
     pub path: String,
 }
 
@@ -63,14 +83,15 @@ impl RequestKey {
 }
 
 impl RuleMatch {
-    /// Whether every given condition holds for `key`.
-    pub fn matches(&self, key: &RequestKey) -> bool {
+    /// Whether every given condition holds for `key`, with `path` as the reading of its path
+    /// (one of [`weir_path::views`]`(&key.path)`).
+    pub fn matches(&self, key: &RequestKey, path: &str) -> bool {
         let host = key.authority.rsplit_once(':').map_or(key.authority.as_str(), |(h, p)| {
             if p.bytes().all(|b| b.is_ascii_digit()) { h } else { key.authority.as_str() }
         });
         self.route.as_ref().is_none_or(|r| *r == key.route)
             && self.authority.as_ref().is_none_or(|a| a.eq_ignore_ascii_case(host))
-            && self.path_prefix.as_ref().is_none_or(|p| key.path.starts_with(p.as_str()))
+            && self.path_prefix.as_ref().is_none_or(|p| path.starts_with(p.as_str()))
     }
 }
 
@@ -79,6 +100,8 @@ impl RuleMatch {
 pub struct Rules<T> {
     default: T,
     rules: Vec<(RuleMatch, T)>,
+    /// Whether some rule has a `path_prefix` (else the path's readings are never worked out).
+    paths: bool,
 }
 
 impl<T: DeserializeOwned> Rules<T> {
@@ -105,6 +128,14 @@ impl<T: DeserializeOwned> Rules<T> {
             } else {
                 serde_json::from_value(matcher).map_err(err(&format!("{at}.match")))?
             };
+            if matcher.path_prefix.as_ref().is_some_and(|p| p.contains(['?', '#'])) {
+                return Err(ConfigError {
+                    message: format!(
+                        "{at}.match.path_prefix: paths are matched without their query; `?` and `#` \
+                         cannot appear"
+                    ),
+                });
+            }
             let overrides =
                 rule.get_mut("config").map(Json::take).unwrap_or(Json::Object(Default::default()));
             let mut merged = root.clone();
@@ -112,22 +143,54 @@ impl<T: DeserializeOwned> Rules<T> {
             let config: T = serde_json::from_value(merged).map_err(err(&format!("{at}.config")))?;
             parsed.push((matcher, config));
         }
-        Ok(Rules { default, rules: parsed })
+        let paths = parsed.iter().any(|(m, _)| m.path_prefix.is_some());
+        Ok(Rules { default, rules: parsed, paths })
     }
 }
 
 impl<T> Rules<T> {
     /// A configuration without rules.
     pub fn single(default: T) -> Rules<T> {
-        Rules { default, rules: Vec::new() }
+        Rules { default, rules: Vec::new(), paths: false }
     }
 
-    /// The configuration for `key`: the first matching rule's, else the default.
+    /// The first rule matching `key` with `path` as its path, else the default.
+    fn first_match(&self, key: &RequestKey, path: &str) -> &T {
+        self.rules.iter().find(|(m, _)| m.matches(key, path)).map_or(&self.default, |(_, c)| c)
+    }
+
+    /// One configuration for `key`: the first rule matching on the normalized reading of its
+    /// path, else the default. **Not for policies**: a path whose readings disagree may select
+    /// other rules too; enforce with [`Rules::select_each`].
     pub fn select(&self, key: &RequestKey) -> &T {
-        self.rules.iter().find(|(m, _)| m.matches(key)).map_or(&self.default, |(_, c)| c)
+        if self.rules.is_empty() {
+            return &self.default;
+        }
+        if !self.paths {
+            return self.first_match(key, "");
+        }
+        let readings = views(&key.path);
+        self.first_match(key, readings.first().map_or("", String::as_str))
     }
 
-    /// The configuration for the current request (reads route name, authority and path).
+    /// Every configuration some reading of `key`'s path selects, in the order of the readings
+    /// (normalized first), each once: usually one. A filter enforcing a policy applies all of
+    /// them and lets the strictest decision win.
+    pub fn select_each(&self, key: &RequestKey) -> Vec<&T> {
+        if self.rules.is_empty() || !self.paths {
+            return vec![self.select(key)];
+        }
+        let mut selected: Vec<&T> = Vec::with_capacity(1);
+        for reading in views(&key.path) {
+            let config = self.first_match(key, &reading);
+            if !selected.iter().any(|s| std::ptr::eq(*s, config)) {
+                selected.push(config);
+            }
+        }
+        selected
+    }
+
+    /// [`Rules::select`] for the current request (reads route name, authority and path).
     pub fn select_current(&self) -> &T {
         if self.rules.is_empty() {
             return &self.default;
@@ -135,9 +198,22 @@ impl<T> Rules<T> {
         self.select(&RequestKey::current())
     }
 
+    /// [`Rules::select_each`] for the current request (reads route name, authority and path).
+    pub fn select_each_current(&self) -> Vec<&T> {
+        if self.rules.is_empty() {
+            return vec![&self.default];
+        }
+        self.select_each(&RequestKey::current())
+    }
+
     /// The default configuration.
     pub fn default_config(&self) -> &T {
         &self.default
+    }
+
+    /// Every configuration: the default, then each rule's (to prepare what requests will use).
+    pub fn configs(&self) -> impl Iterator<Item = &T> {
+        std::iter::once(&self.default).chain(self.rules.iter().map(|(_, config)| config))
     }
 
     /// Number of rules.
@@ -168,46 +244,5 @@ fn merge(base: &mut Json, over: Json) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, Deserialize, PartialEq)]
-    #[serde(deny_unknown_fields)]
-    struct Limits {
-        limit: u32,
-        #[serde(default)]
-        headers: std::collections::BTreeMap<String, String>,
-    }
-
-    fn key(route: &str, authority: &str, path: &str) -> RequestKey {
-        RequestKey { route: route.into(), authority: authority.into(), path: path.into() }
-    }
-
-    #[test]
-    fn rules_override_the_default_and_merge_objects() {
-        let rules: Rules<Limits> = Rules::parse(
-            br#"{"limit": 100, "headers": {"a": "1"}, "rules": [
-                {"match": {"route": "admin"}, "config": {"limit": 5}},
-                {"match": {"authority": "Api.Example.com", "path_prefix": "/batch"}, "config": {"headers": {"b": "2"}}}
-            ]}"#,
-        )
-        .unwrap();
-        assert_eq!(rules.select(&key("admin", "x", "/")).limit, 5);
-        let batch = rules.select(&key("r", "api.example.com:8080", "/batch/1"));
-        assert_eq!(batch.limit, 100);
-        assert_eq!(batch.headers.len(), 2);
-        assert_eq!(rules.select(&key("r", "api.example.com", "/other")).limit, 100);
-    }
-
-    #[test]
-    fn errors_name_the_rule() {
-        let err =
-            Rules::<Limits>::parse(br#"{"limit": 1, "rules": [{"match": {}, "config": {"limit": "x"}}]}"#)
-                .unwrap_err();
-        assert!(err.message.starts_with("rules[0].config"), "{err}");
-        let err =
-            Rules::<Limits>::parse(br#"{"limit": 1, "rules": [{"match": {"host": "x"}}]}"#).unwrap_err();
-        assert!(err.message.starts_with("rules[0].match"), "{err}");
-        assert!(Rules::<Limits>::parse(br#"{"limitt": 1}"#).is_err());
-    }
-}
+#[path = "rules_tests.rs"]
+mod tests;

@@ -124,7 +124,7 @@ pub fn normalize(path: &str, options: &Options) -> Outcome {
 /// Whether no option can change `path`: its path part has no `%`, backslash, `#`, `//` or
 /// segment starting with a dot, and no byte that normalization escapes. Most paths are; they
 /// cost one scan and no allocation.
-fn plain(path: &str) -> bool {
+pub(crate) fn plain(path: &str) -> bool {
     let (path, query) = split_query(path);
     if !path.starts_with('/') {
         return false;

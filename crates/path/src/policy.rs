@@ -9,7 +9,7 @@
 //! policy they select (and so the strictest decision wins).
 
 use crate::canon::escaped_at;
-use crate::{Options, Outcome, normalize};
+use crate::{Options, Outcome, normalize, plain};
 
 /// Rounds of percent-decoding [`decoded`] applies (`%25252e` needs three).
 const DECODE_ROUNDS: usize = 4;
@@ -73,15 +73,28 @@ fn decode_once(bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The distinct readings of `path` (without query) a policy must hold for: Envoy's
-/// normalization (`normalize_path` and `merge_slashes`, escaped slashes kept), then
-/// [`decoded`]. One element when they agree. A path normalization refuses (a NUL) has only its
-/// decoded reading.
+/// normalization (`normalize_path` and `merge_slashes`, escaped slashes kept; the path itself
+/// when normalization leaves it alone), then [`decoded`]. One element when they agree. A path
+/// normalization refuses (a NUL) has only its decoded reading.
+///
+/// Most paths are plain (no escape, backslash, dot segment, repeated slash or `;`): their one
+/// reading is the path itself, found in one scan and one allocation.
 pub fn views(path: &str) -> Vec<String> {
-    let options = Options { normalize: true, merge_slashes: true, ..Options::default() };
     let without_query = path.split(['?', '#']).next().unwrap_or("");
+    if plain(without_query) && !without_query.contains(';') {
+        return vec![without_query.to_string()];
+    }
+    views_of(without_query)
+}
+
+/// [`views`] without the shortcut for plain paths (`path` has no query).
+pub(crate) fn views_of(path: &str) -> Vec<String> {
+    let options = Options { normalize: true, merge_slashes: true, ..Options::default() };
     let mut out = Vec::with_capacity(2);
-    if let Outcome::Forward(normalized) = normalize(without_query, &options) {
-        out.push(normalized);
+    match normalize(path, &options) {
+        Outcome::Unchanged => out.push(path.to_string()),
+        Outcome::Forward(normalized) | Outcome::Redirect(normalized) => out.push(normalized),
+        Outcome::Reject(_) => {}
     }
     let decoded = decoded(path);
     if !out.contains(&decoded) {

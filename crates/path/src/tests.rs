@@ -141,10 +141,22 @@ fn every_spelling_of_admin_reads_as_admin() {
         assert!(views(spelling).iter().any(|v| v == "/admin"), "{spelling}: {:?}", views(spelling));
     }
     assert_eq!(views("/public/x?y=1"), vec!["/public/x".to_string()]);
+    assert_eq!(views("/"), vec!["/".to_string()]);
     assert_eq!(decoded("/a/b/"), "/a/b/");
     assert_eq!(decoded("/a/b/.."), "/a/");
     assert_eq!(decoded("/.."), "/");
     assert_eq!(decoded(""), "/");
+}
+
+#[test]
+fn a_path_normalization_leaves_alone_is_a_reading_of_its_own() {
+    // `;` parameters survive Envoy's normalization; only the decoded reading drops them. Both
+    // readings must be kept: a strict upstream serves `/public;/admin`, not `/public/admin`.
+    assert_eq!(views("/public;/admin"), ["/public;/admin", "/public/admin"]);
+    assert_eq!(views("/admin;jsessionid=1?x=1"), ["/admin;jsessionid=1", "/admin"]);
+    assert_eq!(views("/a/%252e%252e/b"), ["/a/%252e%252e/b", "/b"]);
+    assert_eq!(views("/x/../admin"), ["/admin"]);
+    assert_eq!(views("/a%00b"), ["/a\u{0}b"]);
 }
 
 proptest! {
@@ -173,6 +185,22 @@ proptest! {
         }
         let _ = merge_slashes(&path);
         let _ = unescape_slashes(&path);
+    }
+
+    /// The first reading is what Envoy's normalization forwards; the shortcut for plain paths
+    /// gives what the full computation gives.
+    #[test]
+    fn views_start_with_the_normalized_path(path in "/[a-z./%;\\\\2eEfF5cC?]{0,30}") {
+        let without_query = path.split('?').next().unwrap_or("");
+        let all = views(&path);
+        prop_assert_eq!(&all, &policy::views_of(without_query));
+        let options = Options { normalize: true, merge_slashes: true, ..Options::default() };
+        match normalize(without_query, &options) {
+            Outcome::Unchanged => prop_assert_eq!(all[0].as_str(), without_query),
+            Outcome::Forward(normalized) => prop_assert_eq!(&all[0], &normalized),
+            other => prop_assert!(false, "{other:?}"),
+        }
+        prop_assert_eq!(all.last().cloned(), Some(decoded(&path)));
     }
 
     /// The decoded view never holds a dot segment or an empty segment, and never climbs.

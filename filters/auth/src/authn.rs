@@ -1,5 +1,7 @@
-//! The decision for one request, without host calls: bypass, find the credential, check it,
-//! check the route's policy. The caller applies the [`Outcome`] (see `stream.rs`).
+//! The decision for one request under one policy, without host calls: bypass, find the
+//! credential, check it, check the policy, refuse a repeated credential. A request that
+//! several policies apply to is decided under each ([`crate::strictest`]). The caller
+//! applies the [`Outcome`] (see `stream.rs`).
 //!
 //! JWT checks run cheapest first, as Envoy: structure and header, issuer, `exp`/`nbf`, then
 //! the signature, then the audience (so a 403 for the audience only ever answers a token
@@ -15,6 +17,7 @@ use crate::jwks::KeySet;
 use crate::jwt::{self, JwtError};
 use crate::provider::{self, Keys};
 use crate::settings::Settings;
+use crate::strictest;
 use crate::verified::Verified;
 
 /// What to do with a request.
@@ -54,8 +57,9 @@ pub struct Waiting {
     pub token: String,
     /// Where it was.
     pub location: Location,
-    /// The route's policy.
-    pub policy: Policy,
+    /// The policies the request is judged under (one, unless its path's readings select
+    /// several rules; the token is the same under each): all must allow it.
+    pub policies: Vec<Policy>,
     /// Realm for a refusal.
     pub realm: String,
 }
@@ -74,6 +78,35 @@ pub fn decide(
     if bypassed(policy, request) {
         return Outcome::Bypass;
     }
+    let outcome = check(settings, policy, request, now, remote);
+    if matches!(&outcome, Outcome::Deny(d) if d.status == 401) {
+        return outcome;
+    }
+    // About to let the request through, wait for keys, or refuse an identity the policy does
+    // not allow: only now is the whole header map worth reading (the host gives a filter the
+    // first value of a header, an empty one as absent), to answer 401 for a credential the
+    // upstream could read another value of.
+    let repeated = request.repeated(&settings.credential_headers, &settings.credential_params);
+    let repeated = repeated.unwrap_or_else(|status| {
+        log::error!("auth: cannot read the request headers: {status:?}");
+        Some("(unreadable headers)".into())
+    });
+    match repeated {
+        None => outcome,
+        Some(name) => {
+            Outcome::Deny(denial::repeated(settings, policy, &name, &denial::realm(settings, request)))
+        }
+    }
+}
+
+/// [`decide`] once bypasses are ruled out: find the credential, check it, check the policy.
+fn check(
+    settings: &Settings,
+    policy: &Policy,
+    request: &RequestView,
+    now: u64,
+    remote: RemoteKeys<'_>,
+) -> Outcome {
     // Only a refusal needs the realm: it is worked out then.
     let realm = || denial::realm(settings, request);
     let Some(presented) = credential::extract(request, settings, policy) else {
@@ -117,19 +150,31 @@ pub fn decide(
     })
 }
 
-/// Finishes a token that waited: with the keys that arrived, or refused when the fetch failed.
+/// Finishes a token that waited: with the keys that arrived (under each of its policies, the
+/// strictest outcome winning), or refused when the fetch failed.
 pub fn resume(settings: &Settings, waiting: Waiting, now: u64, keys: Option<Rc<KeySet>>) -> Outcome {
-    let Some(keys) = keys else {
-        return Outcome::Deny(denial::bad_token(JwtError::JwksUnavailable, &waiting.realm));
-    };
+    let unavailable = || Outcome::Deny(denial::bad_token(JwtError::JwksUnavailable, &waiting.realm));
+    let Some(keys) = keys else { return unavailable() };
     let realm = || waiting.realm.clone();
-    let presented = Presented {
-        token: waiting.token.into_bytes(),
-        location: waiting.location,
-        policy: &waiting.policy,
-        realm: &realm,
-    };
-    jwt_outcome(settings, presented, now, &|_| Some(keys.clone()))
+    let mut outcome: Option<Outcome> = None;
+    for policy in &waiting.policies {
+        let presented = Presented {
+            token: waiting.token.as_bytes().to_vec(),
+            location: waiting.location.clone(),
+            policy,
+            realm: &realm,
+        };
+        let next = jwt_outcome(settings, presented, now, &|_| Some(keys.clone()));
+        let kept = match outcome {
+            Some(kept) => strictest::stricter(kept, next),
+            None => next,
+        };
+        if matches!(kept, Outcome::Deny(_)) {
+            return kept;
+        }
+        outcome = Some(kept);
+    }
+    outcome.unwrap_or_else(unavailable)
 }
 
 /// A token as presented with a request.
@@ -177,7 +222,7 @@ fn jwt_outcome(settings: &Settings, presented: Presented<'_>, now: u64, remote: 
             provider: index,
             token: text,
             location: presented.location,
-            policy: presented.policy.clone(),
+            policies: vec![presented.policy.clone()],
             realm: (presented.realm)(),
         });
     };
@@ -223,8 +268,13 @@ fn strip(settings: &Settings, location: Location) -> Option<Location> {
 }
 
 /// Whether the request skips authentication: the route says so, its path is listed, or it is
-/// a CORS preflight and those pass. Paths with dot segments or encoded dots, slashes or
-/// backslashes never match `bypass_paths` (they could name another resource upstream).
+/// a CORS preflight and those pass.
+///
+/// A path is listed only when **every** reading of it is ([`RequestView::readings`]: the path
+/// as Envoy normalizes it, and as the most lenient server decodes it), each matching an entry
+/// exactly or, for an entry ending in `*`, by prefix. So `/public/../admin`,
+/// `/public/%2e%2e/admin`, `/public/..;/admin` or `/public/%252e%252e/admin` never pass as
+/// `/public/*`: some server reads each of them as a path outside `/public/`.
 pub fn bypassed(policy: &Policy, request: &RequestView) -> bool {
     if policy.bypass {
         return true;
@@ -239,21 +289,12 @@ pub fn bypassed(policy: &Policy, request: &RequestView) -> bool {
     if policy.bypass_paths.is_empty() {
         return false;
     }
-    let path = request.path_only();
-    if !plain_path(path) {
-        return false;
-    }
-    policy.bypass_paths.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => path == p,
+    request.readings().iter().all(|reading| {
+        policy.bypass_paths.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => reading.starts_with(prefix),
+            None => reading == p,
+        })
     })
-}
-
-fn plain_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    let encoded = ["%2e", "%2f", "%5c"].iter().any(|e| lower.contains(e));
-    let dots = path.split('/').any(|segment| segment == "." || segment == "..");
-    !encoded && !dots && !path.contains('\\')
 }
 
 #[cfg(test)]

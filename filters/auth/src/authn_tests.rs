@@ -244,12 +244,13 @@ fn bypass_and_anonymous() {
     let bypass = |path: &str| matches!(decide_with(&config, path, &[]), Outcome::Bypass);
     assert!(bypass("/healthz") && bypass("/healthz?full=1") && bypass("/public/a/b"));
     assert!(!bypass("/healthz/x") && !bypass("/healthzz") && !bypass("/public"));
-    assert!(
-        !bypass("/public/../admin")
-            && !bypass("/public/%2e%2e/admin")
-            && !bypass("/public/a%2Fb")
-            && !bypass("/public/.\\x")
-    );
+    // Listed only when every reading of the path is: some server serves these outside /public/.
+    for path in ["/public/../admin", "/public/%2e%2e/admin", "/public/..;/admin", "/public/%252e%252e/admin"]
+    {
+        assert!(!bypass(path), "{path}");
+    }
+    // Every reading of these is under /public/ (an escaped slash or a backslash inside it).
+    assert!(bypass("/public/a%2Fb") && bypass("/public/.\\x"));
     let s = settings(&config);
     let policy = &s.rules.default_config().policy;
     let preflight = request_with(
@@ -349,4 +350,63 @@ fn a_new_key_set_invalidates_verified_tokens() {
     // The JWKS was refreshed without the token's key: the cached verification no longer counts.
     let (status, _) = jwt_denial(decide(&s, &policy, &r, NOW, &|_| Some(after.clone())));
     assert_eq!(status, 401);
+}
+
+#[test]
+fn a_repeated_credential_source_is_refused() {
+    let mut config = full();
+    config["policy"] = json!({"consumers": ["alice"]});
+    let open = with(full(), json!({"policy": {"bypass_paths": ["/healthz"], "allow_missing": true}}));
+    let repeated_in = |config: &Value, path: &str, headers: &[(&str, &str)]| {
+        let d = denied(decide_with(config, path, headers));
+        assert_eq!((d.status, d.body.as_str()), (401, "Credential is repeated"), "{path} {headers:?}");
+        assert_eq!(
+            d.challenges,
+            [
+                "Bearer realm=\"weir-test\", error=\"invalid_request\"",
+                "Basic realm=\"weir-test\"",
+                "ApiKey realm=\"weir-test\""
+            ]
+        );
+    };
+    let repeated = |path: &str, headers: &[(&str, &str)]| repeated_in(&config, path, headers);
+    // The first value would pass, or be forbidden (403): the repeat is what is answered.
+    repeated("/", &[("x-api-key", "key-alice"), ("x-api-key", "key-bob")]);
+    repeated("/", &[("X-Api-Key", "secret"), ("x-api-key", "key-alice")]);
+    repeated(
+        "/",
+        &[("authorization", "Basic YWxpY2U6d29uZGVybGFuZA=="), ("authorization", "Basic Ym9iOng=")],
+    );
+    repeated("/?api_key=key-alice&api_key=secret", &[]);
+    repeated("/?api_key=x&api%5Fkey=y", &[("x-api-key", "key-alice")]);
+    // Also a source the route does not read credentials from (the upstream may).
+    let api_keys_only = with(full(), json!({"policy": {"methods": ["api_key"]}}));
+    let headers = [("x-api-key", "key-alice"), ("authorization", "Basic eDp5"), ("authorization", "x")];
+    let d = denied(decide_with(&api_keys_only, "/", &headers));
+    assert_eq!(
+        (d.status, d.body.as_str(), d.challenges.as_slice()),
+        (401, "Credential is repeated", &["ApiKey realm=\"weir-test\"".to_string()][..])
+    );
+    // A request refused with 401 anyway keeps its refusal (the headers are not read for it).
+    for headers in [
+        vec![("x-api-key", ""), ("x-api-key", "key-alice")],
+        vec![("x-api-key", "key-mallory"), ("x-api-key", "key-alice")],
+        vec![("authorization", "Bearer a"), ("authorization", "Bearer b")],
+    ] {
+        let d = denied(decide_with(&config, "/", &headers));
+        assert_eq!(d.status, 401, "{headers:?}");
+        assert_ne!(d.body, "Credential is repeated");
+    }
+    // Other repeated headers and parameters are not credentials.
+    let g = allowed(decide_with(
+        &config,
+        "/?p=1&p=2",
+        &[("x-api-key", "key-alice"), ("accept", "a"), ("accept", "b")],
+    ));
+    assert_eq!(g.consumer.as_deref(), Some("alice"));
+    // Bypassed paths are not looked at.
+    let bypassed = decide_with(&open, "/healthz", &[("x-api-key", "a"), ("x-api-key", "b")]);
+    assert!(matches!(bypassed, Outcome::Bypass));
+    // Anonymous access would forward the second value unchecked.
+    repeated_in(&open, "/", &[("x-api-key", ""), ("x-api-key", "key-alice")]);
 }

@@ -21,8 +21,9 @@ pub struct JwtConfig {
     #[serde(default)]
     pub from_params: Vec<Rc<str>>,
     /// Tokens whose signature verified, kept per VM so a repeated token skips decoding and
-    /// the signature check (times, audience and policy are still checked). 0 turns the cache
-    /// off.
+    /// the signature check (times, audience and policy are still checked). When full, the
+    /// least recently used token makes room (LRU, as Envoy's `jwt_cache_config`). 0 turns the
+    /// cache off.
     #[serde(default = "default_cache_size")]
     pub verified_cache_size: usize,
 }

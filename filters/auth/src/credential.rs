@@ -9,6 +9,7 @@ use std::rc::Rc;
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use percent_encoding::percent_decode_str;
+use weir_sdk::Status;
 
 use crate::config::{Method, Policy};
 use crate::settings::Settings;
@@ -20,15 +21,19 @@ const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// The request as the filter sees it: method, path, authority and headers (names lower-case).
-/// Read from the host on demand: most requests need one header (the credential's), so the
-/// whole map is not copied into the VM.
+/// Read from the host on demand: judging a request needs a few headers (the credential's), so
+/// the whole map is copied into the VM only for a request about to be let through, to check
+/// that no credential is repeated ([`RequestView::repeated`]); later lookups use that copy.
 #[derive(Debug, Default)]
 pub struct RequestView {
-    /// Given pairs (tests, native use); `None`: the effective context's request headers.
-    pairs: Option<Vec<(String, Vec<u8>)>>,
+    /// Every header, once known: given (tests, native use), or read from the host.
+    pairs: OnceCell<Vec<(String, Vec<u8>)>>,
+    /// The headers are the effective context's request headers.
+    from_host: bool,
     method: OnceCell<String>,
     path: OnceCell<String>,
     authority: OnceCell<String>,
+    readings: OnceCell<Vec<String>>,
 }
 
 impl RequestView {
@@ -38,26 +43,67 @@ impl RequestView {
         for (name, _) in &mut headers {
             name.make_ascii_lowercase();
         }
-        RequestView { pairs: Some(headers), ..RequestView::default() }
+        RequestView { pairs: OnceCell::from(headers), ..RequestView::default() }
     }
 
     /// The request headers of the effective context, read when first needed.
     pub fn from_host() -> RequestView {
-        RequestView::default()
+        RequestView { from_host: true, ..RequestView::default() }
     }
 
     /// First value of a header (`name` lower-case). A header the host cannot give is absent.
     pub fn header(&self, name: &str) -> Option<Cow<'_, [u8]>> {
-        match &self.pairs {
-            Some(pairs) => pairs.iter().find(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_slice())),
-            None => match weir_sdk::host::header(weir_sdk::MapType::HttpRequestHeaders, name) {
-                Ok(value) => value.map(|v| Cow::Owned(v.0)),
-                Err(status) => {
-                    log::warn!("auth: cannot read request header {name}: {status:?}");
-                    None
-                }
-            },
+        if let Some(pairs) = self.pairs.get() {
+            return pairs.iter().find(|(k, _)| k == name).map(|(_, v)| Cow::Borrowed(v.as_slice()));
         }
+        if !self.from_host {
+            return None;
+        }
+        match weir_sdk::host::header(weir_sdk::MapType::HttpRequestHeaders, name) {
+            Ok(value) => value.map(|v| Cow::Owned(v.0)),
+            Err(status) => {
+                log::warn!("auth: cannot read request header {name}: {status:?}");
+                None
+            }
+        }
+    }
+
+    /// Every header, in order (read from the host on the first call).
+    fn all(&self) -> Result<&[(String, Vec<u8>)], Status> {
+        if let Some(pairs) = self.pairs.get() {
+            return Ok(pairs);
+        }
+        let mut pairs: Vec<(String, Vec<u8>)> =
+            weir_sdk::host::headers(weir_sdk::MapType::HttpRequestHeaders)?
+                .into_iter()
+                .map(|(name, value)| (name, value.0))
+                .collect();
+        for (name, _) in &mut pairs {
+            name.make_ascii_lowercase();
+        }
+        Ok(self.pairs.get_or_init(|| pairs))
+    }
+
+    /// The first of `headers` (lower-case) the request carries more than once, else the first
+    /// of `params` its query gives more than once: the filter would check one value while the
+    /// upstream may read another. Reads the whole header map (one hostcall and a copy): the
+    /// first-value lookup cannot tell, as the host gives the first value only, and an empty
+    /// one as absent.
+    pub fn repeated(&self, headers: &[Rc<str>], params: &[Rc<str>]) -> Result<Option<Rc<str>>, Status> {
+        if !headers.is_empty() {
+            let all = self.all()?;
+            if let Some(name) = headers.iter().find(|h| all.iter().filter(|(k, _)| k == &***h).count() > 1) {
+                return Ok(Some(name.clone()));
+            }
+        }
+        if params.is_empty() {
+            return Ok(None);
+        }
+        let Some((_, query)) = self.path().split_once('?') else { return Ok(None) };
+        let repeated = params
+            .iter()
+            .find(|p| query.split('&').filter(|pair| decoded_key(pair) == p.as_bytes()).nth(1).is_some());
+        Ok(repeated.cloned())
     }
 
     fn text<'a>(&self, cell: &'a OnceCell<String>, name: &str) -> &'a str {
@@ -79,10 +125,10 @@ impl RequestView {
         self.text(&self.authority, ":authority")
     }
 
-    /// The path without its query.
-    pub fn path_only(&self) -> &str {
-        let path = self.path();
-        path.split_once('?').map_or(path, |(p, _)| p)
+    /// The readings of the path a policy must hold for ([`weir_path::views`]: normalized,
+    /// then decoded as leniently as any server would; never the query).
+    pub fn readings(&self) -> &[String] {
+        self.readings.get_or_init(|| weir_path::views(self.path()))
     }
 
     /// First value of a query parameter, percent-decoded (`+` stays `+`, as in Envoy).
@@ -94,6 +140,11 @@ impl RequestView {
                 .then(|| percent_decode_str(v).collect())
         })
     }
+}
+
+/// The percent-decoded name of a query `pair` (`name=value` or `name`).
+fn decoded_key(pair: &str) -> Vec<u8> {
+    percent_decode_str(pair.split_once('=').map_or(pair, |(k, _)| k)).collect()
 }
 
 /// Where a credential was found (to remove it before forwarding).
@@ -205,13 +256,7 @@ fn basic(encoded: &[u8]) -> Credential {
 /// is left. Other parameters keep their exact text and order.
 pub fn strip_query_param(path: &str, name: &str) -> String {
     let Some((base, query)) = path.split_once('?') else { return path.to_string() };
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|pair| {
-            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
-            percent_decode_str(key).collect::<Vec<u8>>() != name.as_bytes()
-        })
-        .collect();
+    let kept: Vec<&str> = query.split('&').filter(|pair| decoded_key(pair) != name.as_bytes()).collect();
     if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) }
 }
 

@@ -96,10 +96,32 @@ fn query_param_removal_keeps_the_rest() {
 #[test]
 fn view_helpers() {
     let r = request("/p/q?x=1&x=2&y", &[("X-Mixed", "v")]);
-    assert_eq!(r.path_only(), "/p/q");
+    assert_eq!(r.readings(), ["/p/q"]);
+    assert_eq!(request("//p/./q;a?x", &[]).readings(), ["/p/q;a", "/p/q"]);
     assert_eq!(r.query_param("x"), Some(b"1".to_vec()));
     assert_eq!(r.query_param("y"), Some(Vec::new()));
     assert_eq!(r.query_param("z"), None);
     assert_eq!(r.header("x-mixed").as_deref(), Some(&b"v"[..]));
     assert_eq!((r.method(), r.authority()), ("GET", "example.com:8080"));
+}
+
+#[test]
+fn repeated_credential_sources() {
+    let names = |list: &[&str]| list.iter().map(|n| std::rc::Rc::from(*n)).collect::<Vec<std::rc::Rc<str>>>();
+    let (headers, params) = (names(&["authorization", "x-api-key"]), names(&["api_key"]));
+    let repeated = |path: &str, pairs: &[(&str, &str)]| {
+        request(path, pairs).repeated(&headers, &params).unwrap().map(|n| n.to_string())
+    };
+    assert_eq!(repeated("/", &[("x-api-key", "a")]), None);
+    assert_eq!(repeated("/", &[("x-api-key", "a"), ("x-other", "1"), ("x-other", "2")]), None);
+    assert_eq!(repeated("/", &[("x-api-key", "a"), ("X-Api-Key", "b")]).as_deref(), Some("x-api-key"));
+    assert_eq!(repeated("/", &[("x-api-key", ""), ("x-api-key", "b")]).as_deref(), Some("x-api-key"));
+    assert_eq!(
+        repeated("/", &[("authorization", "Basic x"), ("authorization", "Bearer y")]).as_deref(),
+        Some("authorization")
+    );
+    assert_eq!(repeated("/?api_key=a&x=1", &[]), None);
+    assert_eq!(repeated("/?api_key=a&api%5Fkey=b", &[]).as_deref(), Some("api_key"));
+    assert_eq!(repeated("/?api_key&api_key=b", &[]).as_deref(), Some("api_key"));
+    assert_eq!(repeated("/?api_keys=a&api_key=b", &[]), None);
 }

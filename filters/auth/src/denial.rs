@@ -5,6 +5,9 @@
 //!   `Basic realm="R"`, `ApiKey realm="R"`), without an `error` (RFC 6750 §3.1);
 //! - invalid credential: 401 with the challenge of its method; a bearer token's carries
 //!   `error="invalid_token"`;
+//! - a credential header or parameter given more than once: 401, one challenge per method
+//!   the route accepts, a bearer one with `error="invalid_request"` (RFC 6750 §3.1: the
+//!   request "repeats the same parameter");
 //! - token for another audience: 403 with `Bearer realm="R", error="invalid_token"` (Envoy);
 //! - identity not allowed on the route: 403; a token lacking a scope gets `Bearer realm="R",
 //!   error="insufficient_scope", scope="..."`, other refusals no challenge.
@@ -58,18 +61,41 @@ fn challenge(method: Method, realm: &str) -> String {
     }
 }
 
-/// No credential among the methods the route accepts.
-pub fn missing(settings: &Settings, policy: &Policy, realm: &str) -> Denial {
-    let methods: Vec<Method> = [Method::Jwt, Method::Basic, Method::ApiKey]
+/// The methods configured and accepted by `policy`, in challenge order.
+fn accepted(settings: &Settings, policy: &Policy) -> Vec<Method> {
+    [Method::Jwt, Method::Basic, Method::ApiKey]
         .into_iter()
         .filter(|m| settings.configured(*m) && policy.accepts(*m))
-        .collect();
+        .collect()
+}
+
+/// No credential among the methods the route accepts.
+pub fn missing(settings: &Settings, policy: &Policy, realm: &str) -> Denial {
+    let methods = accepted(settings, policy);
     let body = if methods == [Method::Jwt] { "Jwt is missing" } else { "Credentials are missing" };
     Denial {
         status: 401,
         body: body.into(),
         challenges: methods.iter().map(|m| challenge(*m, realm)).collect(),
         reason: "no credential".into(),
+    }
+}
+
+/// A credential source (`source`: a header or query parameter name) the request gives more
+/// than once: the filter would check one value while the upstream may read another.
+pub fn repeated(settings: &Settings, policy: &Policy, source: &str, realm: &str) -> Denial {
+    let challenges = accepted(settings, policy)
+        .into_iter()
+        .map(|m| match m {
+            Method::Jwt => format!("{}, error=\"invalid_request\"", challenge(m, realm)),
+            _ => challenge(m, realm),
+        })
+        .collect();
+    Denial {
+        status: 401,
+        body: "Credential is repeated".into(),
+        challenges,
+        reason: format!("credential source `{source}` given more than once"),
     }
 }
 

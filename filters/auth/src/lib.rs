@@ -35,6 +35,7 @@ pub mod rs256;
 pub mod secret;
 pub mod settings;
 mod stream;
+pub mod strictest;
 pub mod verified;
 
 use weir_sdk::prelude::*;

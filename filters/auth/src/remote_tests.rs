@@ -20,7 +20,7 @@ fn waiting() -> Waiting {
         provider: 0,
         token: "t".into(),
         location: Location::Header("authorization".into()),
-        policy: Policy::default(),
+        policies: vec![Policy::default()],
         realm: "r".into(),
     }
 }

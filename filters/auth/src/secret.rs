@@ -1,10 +1,14 @@
-//! API keys and Basic passwords, compared in constant time.
+//! API keys and Basic credentials, compared in constant time.
 //!
 //! Every secret is kept as its SHA-256 digest (computed at configuration from a clear-text
 //! entry, or given as hex). A presented secret is hashed once and compared with **every**
 //! stored digest using `subtle`'s constant-time equality, without stopping at a match, so the
 //! time taken tells nothing about which key (or how much of one) matched. Digests all have
 //! the same length, so the key's length does not leak either.
+//!
+//! Basic usernames are kept and compared the same way: a lookup hashes the presented
+//! username and password and compares both with every consumer's, so neither a map probe nor
+//! an early exit tells a client which usernames exist.
 
 use sha2::{Digest as _, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
@@ -55,11 +59,9 @@ pub struct Consumer {
 pub struct Store {
     consumers: Vec<Consumer>,
     api_keys: Vec<(Digest, u32)>,
-    basic: Vec<(String, Digest, u32)>,
+    /// Username digest, password digest, consumer index.
+    basic: Vec<(Digest, Digest, u32)>,
 }
-
-/// Compared against when a Basic username is unknown, so that case costs the same.
-const NO_PASSWORD: Digest = [0u8; 32];
 
 impl Store {
     /// Adds a consumer; returns its index for [`Store::add_api_key`] / [`Store::add_basic`].
@@ -80,10 +82,11 @@ impl Store {
 
     /// Adds Basic credentials for consumer `index`; an error if the username is taken.
     pub fn add_basic(&mut self, username: &str, password: Digest, index: u32) -> Result<(), String> {
-        if self.basic.iter().any(|(u, _, _)| u == username) {
+        let user = digest(username.as_bytes());
+        if self.basic.iter().any(|(u, _, _)| *u == user) {
             return Err(format!("Basic username `{username}` is given twice"));
         }
-        self.basic.push((username.to_string(), password, index));
+        self.basic.push((user, password, index));
         Ok(())
     }
 
@@ -109,16 +112,17 @@ impl Store {
         found.checked_sub(1).and_then(|i| self.consumers.get(i as usize))
     }
 
-    /// The consumer with this Basic username and password. The password is hashed and
-    /// compared in constant time even when the username is unknown.
+    /// The consumer with this Basic username and password. Both are hashed and compared with
+    /// every consumer's in constant time, whether or not the username exists.
     pub fn basic(&self, username: &[u8], password: &[u8]) -> Option<&Consumer> {
-        let entry = self.basic.iter().find(|(u, _, _)| u.as_bytes() == username);
-        let stored = entry.map_or(&NO_PASSWORD, |(_, d, _)| d);
-        let matches: bool = stored.ct_eq(&digest(password)).into();
-        match entry {
-            Some((_, _, index)) if matches => self.consumers.get(*index as usize),
-            _ => None,
+        let (user, presented) = (digest(username), digest(password));
+        // 0: none; otherwise index + 1. Updated without branching on secret data.
+        let mut found = 0u32;
+        for (stored_user, stored_password, index) in &self.basic {
+            let hit = stored_user.ct_eq(&user) & stored_password.ct_eq(&presented);
+            found.conditional_assign(&index.saturating_add(1), hit);
         }
+        found.checked_sub(1).and_then(|i| self.consumers.get(i as usize))
     }
 }
 
@@ -134,6 +138,7 @@ mod tests {
         s.add_api_key(digest(b"key-b"), b).unwrap();
         s.add_api_key(digest(b"key-b2"), b).unwrap();
         s.add_basic("alice", digest(b"s3cret"), a).unwrap();
+        s.add_basic("bob", digest(b"hunter2"), b).unwrap();
         s
     }
 
@@ -152,7 +157,10 @@ mod tests {
         let s = store();
         assert_eq!(s.basic(b"alice", b"s3cret").unwrap().name, "alice");
         assert!(s.basic(b"alice", b"s3cret!").is_none());
-        assert!(s.basic(b"bob", b"s3cret").is_none());
+        assert!(s.basic(b"bob", b"s3cret").is_none(), "another consumer's password");
+        assert_eq!(s.basic(b"bob", b"hunter2").unwrap().name, "bob");
+        assert!(s.basic(b"alic", b"s3cret").is_none());
+        assert!(s.basic(b"mallory", b"s3cret").is_none());
         assert!(s.basic(b"", b"").is_none());
     }
 

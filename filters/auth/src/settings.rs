@@ -34,6 +34,11 @@ pub struct Settings {
     /// Headers this filter sets for the upstream; what a client sent of them is removed from
     /// every request the filter forwards.
     pub identity_headers: Vec<String>,
+    /// Request headers credentials are read from (lower-case, each once): `jwt.from_headers`,
+    /// `api_key.header`, and `authorization` when a consumer has Basic credentials.
+    pub credential_headers: Vec<Rc<str>>,
+    /// Query parameters credentials are read from: `jwt.from_params`, `api_key.query`.
+    pub credential_params: Vec<Rc<str>>,
 }
 
 /// JWT locations and providers.
@@ -75,15 +80,22 @@ impl Settings {
         }
     }
 
-    /// The request headers credentials are read from.
-    pub fn credential_headers(&self) -> Vec<&str> {
-        let mut names: Vec<&str> =
-            self.jwt.iter().flat_map(|j| j.from_headers.iter().map(|h| &*h.name)).collect();
-        names.extend(self.api_key.as_ref().and_then(|k| k.header.as_deref()));
+    /// Works out [`Settings::credential_headers`] and [`Settings::credential_params`].
+    fn find_sources(&mut self) {
+        let mut headers: Vec<Rc<str>> =
+            self.jwt.iter().flat_map(|j| j.from_headers.iter().map(|h| h.name.clone())).collect();
+        headers.extend(self.api_key.as_ref().and_then(|k| k.header.clone()));
         if self.configured(Method::Basic) {
-            names.push("authorization");
+            headers.push("authorization".into());
         }
-        names
+        let mut params: Vec<Rc<str>> = self.jwt.iter().flat_map(|j| j.from_params.iter().cloned()).collect();
+        params.extend(self.api_key.as_ref().and_then(|k| k.query.clone()));
+        for list in [&mut headers, &mut params] {
+            list.sort();
+            list.dedup();
+        }
+        self.credential_headers = headers;
+        self.credential_params = params;
     }
 
     /// Whether any provider fetches its keys.
@@ -141,7 +153,7 @@ fn build(
     }
     identity_headers.sort();
     identity_headers.dedup();
-    let settings = Settings {
+    let mut settings = Settings {
         realm: config.realm,
         consumer_header,
         forward_credentials: config.forward_credentials,
@@ -151,12 +163,15 @@ fn build(
         jwt,
         rules,
         identity_headers,
+        credential_headers: Vec::new(),
+        credential_params: Vec::new(),
     };
+    settings.find_sources();
     if ![Method::ApiKey, Method::Basic, Method::Jwt].iter().any(|m| settings.configured(*m)) {
         return Err("nothing to authenticate with: configure `api_key`, Basic credentials or `jwt`".into());
     }
-    let sources = settings.credential_headers();
-    if let Some(name) = settings.identity_headers.iter().find(|h| sources.contains(&h.as_str())) {
+    let sources = &settings.credential_headers;
+    if let Some(name) = settings.identity_headers.iter().find(|h| sources.iter().any(|s| **s == ***h)) {
         return Err(format!(
             "`{name}` is both a header this filter sets for the upstream (consumer_header, \
              claim_to_headers or forward_payload_header) and one it reads credentials from"

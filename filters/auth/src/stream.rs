@@ -9,11 +9,13 @@ use weir_sdk::prelude::*;
 use weir_sdk::rules::RequestKey;
 
 use crate::authn::{self, Grant, Outcome};
+use crate::config::Policy;
 use crate::credential::{self, Location, RequestView};
 use crate::denial::{self, Denial};
 use crate::jwt::JwtError;
 use crate::root::Shared;
 use crate::settings::Settings;
+use crate::strictest;
 
 const REQUEST: MapType = MapType::HttpRequestHeaders;
 
@@ -34,8 +36,10 @@ impl Stream {
         let shared = self.shared.clone();
         let settings = &shared.settings;
         let request = RequestView::from_host();
-        let policy = if settings.rules.is_empty() {
-            &settings.rules.default_config().policy
+        let now = now_secs()?;
+        let remote = |p| shared.cache.borrow().keys(p);
+        let outcome = if settings.rules.is_empty() {
+            authn::decide(settings, &settings.rules.default_config().policy, &request, now, &remote)
         } else {
             let route = host::property(&["xds", "route_name"]).ok().flatten().map(|v| v.to_string_lossy());
             let key = RequestKey {
@@ -43,10 +47,11 @@ impl Stream {
                 authority: request.authority().to_string(),
                 path: request.path().to_string(),
             };
-            &settings.rules.select(&key).policy
+            // Every rule some reading of the path selects applies (see `strictest`).
+            let policies: Vec<&Policy> =
+                settings.rules.select_each(&key).into_iter().map(|r| &r.policy).collect();
+            strictest::decide_each(settings, &policies, &request, now, &remote)
         };
-        let now = now_secs()?;
-        let outcome = authn::decide(settings, policy, &request, now, &|p| shared.cache.borrow().keys(p));
         let Outcome::Wait(waiting) = outcome else { return Ok(apply(&shared, outcome, false)) };
         let realm = waiting.realm.clone();
         let parked = shared.cache.borrow_mut().wait(self.id, waiting);

@@ -6,8 +6,11 @@
 //! An entry holds the exact token text, the decoded token, its provider and the key set it
 //! verified against; it answers only for that same text, and the caller uses it only while
 //! the provider still has that same key set, so a JWKS refresh (a new key set) starts over.
-//! The cache is per VM (per worker), bounded, and evicts the oldest entry when full (Envoy's
-//! `jwt_authn` has the same kind of cache, `jwt_cache_config`).
+//! The cache is per VM (per worker), bounded, and evicts the least recently used entry when
+//! full, as Envoy's `jwt_authn` cache (`jwt_cache_config`) does: a token found here becomes
+//! the most recent, so the tokens of active clients stay while one-off tokens go first. The
+//! recency order is a doubly linked list threaded through the entries (indices, not
+//! pointers), so a hit, an insertion and an eviction each cost O(1).
 //!
 //! A lookup is on every request's path, so it avoids Wasm's slow spots: the bucket is chosen
 //! by the XXH3 of the token's last 32 bytes (its signature, as random as it gets; a bucket
@@ -17,7 +20,7 @@
 //! and the presented bytes are only checked as UTF-8 for a token not seen before.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 
@@ -51,15 +54,36 @@ pub struct Verified {
     pub admission: Rc<Admission>,
 }
 
-/// The tokens that share a [`bucket_key`].
-type Bucket = Vec<(Rc<[u8]>, Verified)>;
+/// No entry (the end of the recency list).
+const NIL: usize = usize::MAX;
 
-#[derive(Debug, Default)]
+/// One cached token and its neighbours in the recency list.
+#[derive(Debug)]
+struct Entry {
+    token: Rc<[u8]>,
+    verified: Verified,
+    /// The entry used just before this one (towards the least recent), or [`NIL`].
+    older: usize,
+    /// The entry used just after this one (towards the most recent), or [`NIL`].
+    newer: usize,
+}
+
+#[derive(Debug)]
 struct Inner {
-    /// By [`bucket_key`].
-    by_hash: HashMap<u64, Bucket, BuildHasherDefault<IntHasher>>,
-    /// Oldest first.
-    order: VecDeque<Rc<[u8]>>,
+    /// Entries by [`bucket_key`] (indices into `entries`; a bucket may hold several tokens).
+    by_hash: HashMap<u64, Vec<usize>, BuildHasherDefault<IntHasher>>,
+    /// At most `size` entries; a slot is reused in place when its token is evicted.
+    entries: Vec<Entry>,
+    /// The least recently used entry, or [`NIL`].
+    oldest: usize,
+    /// The most recently used entry, or [`NIL`].
+    newest: usize,
+}
+
+impl Default for Inner {
+    fn default() -> Inner {
+        Inner { by_hash: HashMap::default(), entries: Vec::new(), oldest: NIL, newest: NIL }
+    }
 }
 
 /// The bucket of a token: the hash of its last 32 bytes (the signature's end).
@@ -68,14 +92,53 @@ fn bucket_key(token: &[u8]) -> u64 {
 }
 
 impl Inner {
-    fn bucket(&self, token: &[u8]) -> Option<&Bucket> {
-        self.by_hash.get(&bucket_key(token))
+    /// The entry holding exactly `token`.
+    fn find(&self, token: &[u8]) -> Option<usize> {
+        let bucket = self.by_hash.get(&bucket_key(token))?;
+        bucket.iter().copied().find(|&i| self.entries.get(i).is_some_and(|e| same(&e.token, token)))
     }
 
-    fn remove(&mut self, token: &[u8]) {
+    /// Takes entry `i` out of the recency list.
+    fn unlink(&mut self, i: usize) {
+        let Some(entry) = self.entries.get(i) else { return };
+        let (older, newer) = (entry.older, entry.newer);
+        match self.entries.get_mut(older) {
+            Some(e) => e.newer = newer,
+            None => self.oldest = newer,
+        }
+        match self.entries.get_mut(newer) {
+            Some(e) => e.older = older,
+            None => self.newest = older,
+        }
+    }
+
+    /// Puts entry `i` (not in the list) at its most recent end.
+    fn push_newest(&mut self, i: usize) {
+        let previous = self.newest;
+        if let Some(entry) = self.entries.get_mut(i) {
+            entry.older = previous;
+            entry.newer = NIL;
+        }
+        match self.entries.get_mut(previous) {
+            Some(e) => e.newer = i,
+            None => self.oldest = i,
+        }
+        self.newest = i;
+    }
+
+    /// Marks entry `i` as just used.
+    fn touch(&mut self, i: usize) {
+        if self.newest != i {
+            self.unlink(i);
+            self.push_newest(i);
+        }
+    }
+
+    /// Removes slot `i` from the bucket of `token`.
+    fn forget(&mut self, token: &[u8], i: usize) {
         let key = bucket_key(token);
         if let Some(bucket) = self.by_hash.get_mut(&key) {
-            bucket.retain(|(t, _)| !same(t, token));
+            bucket.retain(|&j| j != i);
             if bucket.is_empty() {
                 self.by_hash.remove(&key);
             }
@@ -89,36 +152,48 @@ impl VerifiedTokens {
         VerifiedTokens { size, inner: RefCell::default() }
     }
 
-    /// What is known of `token` (its bytes as presented), if it verified before.
+    /// What is known of `token` (its bytes as presented), if it verified before. A hit makes
+    /// it the most recently used token.
     pub fn get(&self, token: &[u8]) -> Option<Verified> {
-        let inner = self.inner.borrow();
-        inner.bucket(token)?.iter().find(|(t, _)| same(t, token)).map(|(_, v)| v.clone())
+        let mut inner = self.inner.borrow_mut();
+        let i = inner.find(token)?;
+        inner.touch(i);
+        inner.entries.get(i).map(|e| e.verified.clone())
     }
 
-    /// Remembers that `token` verified.
+    /// Remembers that `token` verified, as the most recently used token; when the cache is
+    /// full, the least recently used one makes room.
     pub fn insert(&self, token: &[u8], verified: Verified) {
         if self.size == 0 {
             return;
         }
         let mut inner = self.inner.borrow_mut();
-        let bucket = inner.by_hash.entry(bucket_key(token)).or_default();
-        if let Some(slot) = bucket.iter_mut().find(|(t, _)| same(t, token)) {
-            slot.1 = verified;
+        if let Some(i) = inner.find(token) {
+            if let Some(entry) = inner.entries.get_mut(i) {
+                entry.verified = verified;
+            }
+            inner.touch(i);
             return;
         }
-        let token: Rc<[u8]> = Rc::from(token);
-        bucket.push((token.clone(), verified));
-        inner.order.push_back(token);
-        while inner.order.len() > self.size {
-            if let Some(oldest) = inner.order.pop_front() {
-                inner.remove(&oldest);
-            }
-        }
+        let entry = Entry { token: Rc::from(token), verified, older: NIL, newer: NIL };
+        let i = if inner.entries.len() < self.size {
+            inner.entries.push(entry);
+            inner.entries.len() - 1
+        } else {
+            let i = inner.oldest;
+            inner.unlink(i);
+            let Some(slot) = inner.entries.get_mut(i) else { return };
+            let evicted = std::mem::replace(slot, entry);
+            inner.forget(&evicted.token, i);
+            i
+        };
+        inner.by_hash.entry(bucket_key(token)).or_default().push(i);
+        inner.push_newest(i);
     }
 
     /// How many tokens are kept.
     pub fn len(&self) -> usize {
-        self.inner.borrow().order.len()
+        self.inner.borrow().entries.len()
     }
 
     /// Whether no token is kept.
@@ -134,59 +209,5 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry() -> Verified {
-        let token = crate::jwt::parse("eyJhbGciOiJIUzI1NiJ9.e30.AAAA").unwrap();
-        Verified {
-            provider: 0,
-            keys: Rc::new(KeySet { keys: Vec::new() }),
-            token: Rc::new(token),
-            admission: Rc::new(Admission::unchecked()),
-        }
-    }
-
-    #[test]
-    fn compares_every_byte() {
-        let long = "a".repeat(37);
-        for len in [0, 1, 7, 8, 9, 16, 37] {
-            let a = &long[..len];
-            assert!(same(a.as_bytes(), a.as_bytes()));
-            for at in 0..len {
-                let mut b = a.as_bytes().to_vec();
-                b[at] = b'b';
-                assert!(!same(a.as_bytes(), &b), "len {len}, differs at {at}");
-            }
-        }
-        assert!(!same(b"abc", b"abcd"));
-    }
-
-    #[test]
-    fn answers_for_the_same_text_only() {
-        let cache = VerifiedTokens::new(2);
-        let e = entry();
-        cache.insert(b"t1", e.clone());
-        assert!(cache.get(b"t1").is_some_and(|v| Rc::ptr_eq(&v.keys, &e.keys)));
-        assert!(cache.get(b"t2").is_none());
-    }
-
-    #[test]
-    fn bounded_oldest_first() {
-        let cache = VerifiedTokens::new(2);
-        for t in [b"t1", b"t2", b"t1", b"t3"] {
-            cache.insert(t, entry());
-        }
-        assert_eq!(cache.len(), 2);
-        assert!(cache.get(b"t1").is_none());
-        assert!(cache.get(b"t2").is_some() && cache.get(b"t3").is_some());
-        assert_eq!(
-            cache.inner.borrow().by_hash.values().map(Vec::len).sum::<usize>(),
-            2,
-            "evicted entries leave"
-        );
-        let off = VerifiedTokens::new(0);
-        off.insert(b"t1", entry());
-        assert!(off.get(b"t1").is_none());
-    }
-}
+#[path = "verified_tests.rs"]
+mod tests;

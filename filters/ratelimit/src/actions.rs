@@ -4,6 +4,11 @@
 //! Each `rate_limits` entry yields one descriptor, its entries in action order. An action that
 //! finds nothing drops the whole descriptor, unless it says `skip_if_absent` (then only that
 //! entry is left out), as in Envoy. A descriptor with no entries is dropped.
+//!
+//! `request_path` takes the path's readings ([`weir_path::views`]), not the raw `:path`: a
+//! path whose readings disagree (`/x/%252e%252e/login` is `/login` to a server that decodes
+//! twice) yields its descriptor once per reading, and every one of them is charged, so no
+//! spelling of a path escapes its limit.
 
 use std::net::SocketAddr;
 
@@ -40,8 +45,8 @@ pub enum Action {
     RemoteAddress(RemoteAddress),
     /// A fixed entry.
     GenericKey(GenericKey),
-    /// The request path without its query (weir; Envoy would use `request_headers` on
-    /// `:path`, which keeps the query).
+    /// The request path without its query, in each of its readings (weir; Envoy would use
+    /// `request_headers` on `:path`, which keeps the query and the client's spelling).
     RequestPath(RequestPath),
     /// The consumer named by the auth filter in `consumer_header` (weir).
     Consumer(Consumer),
@@ -76,7 +81,7 @@ pub struct GenericKey {
     pub descriptor_key: String,
 }
 
-/// The path without query.
+/// The path without query, in each of its readings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestPath {
@@ -110,16 +115,12 @@ fn consumer_key() -> String {
 }
 
 impl Action {
-    /// The entry this action adds: `Ok(Some)`, `Ok(None)` to skip it, `Err(())` to drop the
-    /// descriptor.
-    fn entry(
-        &self,
-        request: &dyn RequestView,
-        consumer_header: &str,
-    ) -> Result<Option<(String, String)>, ()> {
+    /// The entries this action may add (one, or one per reading of the path; none to skip
+    /// it), or `Err(())` to drop the descriptor.
+    fn entries(&self, request: &dyn RequestView, consumer_header: &str) -> Result<Vec<(String, String)>, ()> {
         let found = |key: &str, value: Option<String>, skip: bool| match value {
-            Some(v) => Ok(Some((key.to_string(), v))),
-            None if skip => Ok(None),
+            Some(v) => Ok(vec![(key.to_string(), v)]),
+            None if skip => Ok(Vec::new()),
             None => Err(()),
         };
         match self {
@@ -131,11 +132,13 @@ impl Action {
             Action::RemoteAddress(_) => {
                 found("remote_address", request.source_address().map(|a| client_ip(&a)), false)
             }
-            Action::GenericKey(a) => Ok(Some((a.descriptor_key.clone(), a.descriptor_value.clone()))),
-            Action::RequestPath(a) => {
-                let path = request.path().map(|p| p.split(['?', '#']).next().unwrap_or_default().to_string());
-                found(&a.descriptor_key, path, false)
-            }
+            Action::GenericKey(a) => Ok(vec![(a.descriptor_key.clone(), a.descriptor_value.clone())]),
+            Action::RequestPath(a) => match request.path() {
+                Some(path) => {
+                    Ok(weir_path::views(&path).into_iter().map(|v| (a.descriptor_key.clone(), v)).collect())
+                }
+                None => Err(()),
+            },
             Action::Consumer(a) => {
                 let consumer = request.header(consumer_header).filter(|c| !c.is_empty());
                 found(&a.descriptor_key, consumer, a.skip_if_absent)
@@ -144,25 +147,27 @@ impl Action {
     }
 }
 
-/// The descriptors a request yields, one per `rate_limits` entry that produced any entries.
+/// The descriptors a request yields: one per `rate_limits` entry that produced any entries
+/// (one per reading of the path when a `request_path` entry has several).
 pub fn descriptors(
     rate_limits: &[RateLimit],
     consumer_header: &str,
     request: &dyn RequestView,
 ) -> Vec<Descriptor> {
-    let mut out = Vec::new();
+    let mut out: Vec<Descriptor> = Vec::new();
     'limits: for limit in rate_limits {
-        let mut entries = Vec::new();
+        let mut built: Vec<Descriptor> = vec![Vec::new()];
         for action in &limit.actions {
-            match action.entry(request, consumer_header) {
-                Ok(Some(entry)) => entries.push(entry),
-                Ok(None) => {}
-                Err(()) => continue 'limits,
+            let Ok(entries) = action.entries(request, consumer_header) else { continue 'limits };
+            if entries.is_empty() {
+                continue;
             }
+            built = built
+                .iter()
+                .flat_map(|d| entries.iter().map(move |e| d.iter().cloned().chain([e.clone()]).collect()))
+                .collect();
         }
-        if !entries.is_empty() {
-            out.push(entries);
-        }
+        out.extend(built.into_iter().filter(|d| !d.is_empty()));
     }
     out
 }
@@ -255,6 +260,25 @@ mod tests {
         );
         let got = descriptors(&limits, "x-consumer-id", &request);
         assert_eq!(got.iter().map(pairs).collect::<Vec<_>>(), [vec![("a", "1")]]);
+    }
+
+    #[test]
+    fn request_path_yields_every_reading() {
+        let limits =
+            limits(r#"[{"actions": [{"generic_key": {"descriptor_value": "api"}}, {"request_path": {}}]}]"#);
+        let of = |path: &'static str| {
+            let request = Fake { path: Some(path), ..Fake::default() };
+            descriptors(&limits, "x-consumer-id", &request)
+                .iter()
+                .map(|d| pairs(d).into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of("/login?x=1"), ["generic_key=api,path=/login"]);
+        assert_eq!(of("//./%6cogin"), ["generic_key=api,path=/login"]);
+        assert_eq!(
+            of("/x/%252e%252e/login"),
+            ["generic_key=api,path=/x/%252e%252e/login", "generic_key=api,path=/login"]
+        );
     }
 
     #[test]

@@ -32,9 +32,17 @@ pub struct Config {
     #[serde(default)]
     pub rate_limits: Vec<RateLimit>,
     /// Buckets for particular descriptors (Envoy `descriptors`); an entry without `value`
-    /// matches any value and gives every distinct value its own bucket.
+    /// matches any value and gives every distinct value its own bucket, kept in a table of
+    /// `max_dynamic_descriptors` slots.
     #[serde(default)]
     pub descriptors: Vec<DescriptorBucket>,
+    /// Slots of the table each value-less `descriptors` pattern keeps its buckets in: at most
+    /// this many distinct values of it hold a bucket at once, so per-client limits cannot grow
+    /// shared data without bound (Envoy's `max_dynamic_descriptors`: default 20, at least 1;
+    /// here at most [`MAX_DYNAMIC_DESCRIPTORS`]). See [`crate::table`] for what happens when
+    /// the table is full.
+    #[serde(default = "twenty")]
+    pub max_dynamic_descriptors: u32,
     /// Also take from the default bucket when a descriptor bucket matched (Envoy's default:
     /// true).
     #[serde(default = "yes")]
@@ -116,6 +124,14 @@ pub struct DescriptorBucket {
     pub token_bucket: TokenBucket,
 }
 
+impl DescriptorBucket {
+    /// Whether some entry has no value: every distinct value of the descriptor gets its own
+    /// bucket, in the pattern's table ([`crate::table`]).
+    pub fn is_dynamic(&self) -> bool {
+        self.entries.iter().any(|e| e.value.as_deref().is_none_or(str::is_empty))
+    }
+}
+
 /// One `key`/`value` of a descriptor pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +185,14 @@ pub struct GlobalConfig {
     /// Status when the RLS failed and `failure_mode_deny` is set (default 500).
     #[serde(default = "internal_error")]
     pub status_on_error: u32,
+}
+
+/// The largest `max_dynamic_descriptors` accepted (a table of this many slots holds a few
+/// tens of MB of shared data at most).
+pub const MAX_DYNAMIC_DESCRIPTORS: u32 = 100_000;
+
+fn twenty() -> u32 {
+    20
 }
 
 fn yes() -> bool {

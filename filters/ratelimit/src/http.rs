@@ -11,7 +11,7 @@ use weir_sdk::rules::Rules;
 use crate::actions::{self, Descriptor, RequestView};
 use crate::config::{Mode, OnContention, XRateLimitHeaders};
 use crate::headers::{self, Header};
-use crate::local;
+use crate::local::{self, Plan};
 use crate::rls::{self, Decision};
 use crate::root::Metrics;
 use crate::settings::Settings;
@@ -38,10 +38,8 @@ impl RequestView for HostRequest {
 pub struct RateLimitHttp {
     rules: Rc<Rules<Settings>>,
     metrics: Metrics,
-    /// The configuration chosen for this request.
-    settings: Option<Settings>,
-    /// The RLS call in flight.
-    pending: Option<u32>,
+    /// RLS calls in flight, with the configuration each was made for.
+    pending: Vec<(u32, Settings)>,
     /// Headers for the upstream response.
     response_headers: Vec<Header>,
     /// This filter answered the request itself (its reply passes through
@@ -52,93 +50,80 @@ pub struct RateLimitHttp {
 impl RateLimitHttp {
     /// A context for one request.
     pub fn new(rules: Rc<Rules<Settings>>, metrics: Metrics) -> RateLimitHttp {
-        RateLimitHttp {
-            rules,
-            metrics,
-            settings: None,
-            pending: None,
-            response_headers: Vec::new(),
-            replied: false,
-        }
+        RateLimitHttp { rules, metrics, pending: Vec::new(), response_headers: Vec::new(), replied: false }
     }
 
-    fn local(&mut self, settings: &Settings, descriptors: &[Descriptor]) -> Action {
-        let buckets = local::buckets(settings, descriptors);
-        if buckets.is_empty() {
-            self.metrics.allowed.inc();
-            return Action::Continue;
+    /// Charges every local-mode plan; `Some` when the request was denied (answered).
+    fn local(&mut self, plans: &[Plan<'_>]) -> Option<Action> {
+        if plans.iter().all(|p| p.buckets.is_empty()) {
+            return None;
         }
-        let verdict = match host::now_nanos() {
-            Ok(now) => local::decide(&SharedData, settings, &buckets, now),
+        let (verdict, reported) = match host::now_nanos() {
+            Ok(now) => local::decide_each(&SharedData, plans, now),
             Err(status) => {
                 log::error!("ratelimit: the host has no clock: {status:?}");
-                let allowed = settings.on_contention == OnContention::Allow;
-                local::Verdict { allowed, report: None, contention: 0, errors: 1 }
+                let allowed = plans.iter().all(|p| p.config.on_contention == OnContention::Allow);
+                (local::Verdict { allowed, errors: 1, ..local::Verdict::default() }, 0)
             }
         };
         self.metrics.contention.add(u64::from(verdict.contention));
         self.metrics.errors.add(u64::from(verdict.errors));
+        self.metrics.evictions.add(u64::from(verdict.evictions));
+        let config = plans.get(reported).or(plans.first()).map(|p| p.config)?;
         if !verdict.allowed {
-            return self.deny(
-                settings.status,
-                headers::LOCAL_DENIED_BODY,
-                verdict.report.as_ref(),
-                Vec::new(),
-            );
+            let body = headers::LOCAL_DENIED_BODY;
+            return Some(self.deny(config.status, body, verdict.report.as_ref(), Vec::new()));
         }
-        self.metrics.allowed.inc();
         if let (XRateLimitHeaders::DraftVersion03, Some(report)) =
-            (settings.enable_x_ratelimit_headers, verdict.report)
+            (config.enable_x_ratelimit_headers, verdict.report)
         {
             self.response_headers.extend(headers::limit_headers(&report));
         }
-        Action::Continue
+        None
     }
 
-    fn global(&mut self, settings: &Settings, descriptors: &[Descriptor]) -> Action {
-        let Some(global) = &settings.global else { return Action::Continue };
-        if descriptors.is_empty() {
+    /// Asks each Rate Limit Service (one call per distinct `global` block, with the
+    /// descriptors of every configuration using it); the request waits for all answers.
+    fn global(&mut self, calls: Vec<(Settings, Vec<Descriptor>)>) -> Action {
+        for (settings, descriptors) in calls {
+            let Some(global) = &settings.global else { continue };
+            let message = rls::encode_request(&global.domain, &descriptors);
+            let timeout = StdDuration::from_millis(global.timeout.as_millis_ceil());
+            let cluster = global.cluster.clone();
+            match self.dispatch_grpc_call(
+                &cluster,
+                rls::SERVICE,
+                rls::METHOD,
+                Vec::new(),
+                Some(&message),
+                timeout,
+            ) {
+                Ok(token) => self.pending.push((token, settings)),
+                Err(status) => {
+                    log::error!(
+                        "ratelimit: cannot call the rate limit service on cluster {cluster}: {status:?}"
+                    );
+                    if let Some(denied) = self.service_failed(&settings) {
+                        return denied;
+                    }
+                }
+            }
+        }
+        if self.pending.is_empty() {
             self.metrics.allowed.inc();
             return Action::Continue;
         }
-        let message = rls::encode_request(&global.domain, descriptors);
-        let timeout = StdDuration::from_millis(global.timeout.as_millis_ceil());
-        match self.dispatch_grpc_call(
-            &global.cluster,
-            rls::SERVICE,
-            rls::METHOD,
-            Vec::new(),
-            Some(&message),
-            timeout,
-        ) {
-            Ok(token) => {
-                self.pending = Some(token);
-                Action::Pause
-            }
-            Err(status) => {
-                log::error!(
-                    "ratelimit: cannot call the rate limit service on cluster {}: {status:?}",
-                    global.cluster
-                );
-                self.service_failed(settings)
-            }
-        }
+        Action::Pause
     }
 
-    /// The RLS failed: `failure_mode_deny` decides.
-    fn service_failed(&mut self, settings: &Settings) -> Action {
+    /// An RLS call failed: `failure_mode_deny` decides; `Some` when the request was answered.
+    fn service_failed(&mut self, settings: &Settings) -> Option<Action> {
         self.metrics.errors.inc();
-        match &settings.global {
-            Some(global) if global.failure_mode_deny => {
-                self.metrics.denied.inc();
-                self.replied = true;
-                reply(global.status_on_error, b"", &[])
-            }
-            _ => {
-                self.metrics.allowed.inc();
-                Action::Continue
-            }
-        }
+        let global = settings.global.as_ref().filter(|g| g.failure_mode_deny)?;
+        self.metrics.denied.inc();
+        self.replied = true;
+        self.pending.clear();
+        Some(reply(global.status_on_error, b"", &[]))
     }
 
     fn deny(
@@ -150,12 +135,13 @@ impl RateLimitHttp {
     ) -> Action {
         self.metrics.denied.inc();
         self.replied = true;
+        self.pending.clear();
         extra.extend(headers::denial_headers(report));
         reply(status, body, &headers::borrowed(&extra))
     }
 
-    /// Applies the service's answer; `Continue` means let the request go on.
-    fn answer(&mut self, settings: &Settings, status_code: u32, size: usize) -> Action {
+    /// Applies one service's answer; `Some` when the request was answered (denied).
+    fn answer(&mut self, settings: &Settings, status_code: u32, size: usize) -> Option<Action> {
         if status_code != 0 {
             log::warn!("ratelimit: the rate limit service failed with gRPC status {status_code}");
             return self.service_failed(settings);
@@ -180,12 +166,14 @@ impl RateLimitHttp {
                 {
                     self.response_headers.extend(headers::limit_headers(&report));
                 }
-                self.metrics.allowed.inc();
-                Action::Continue
+                None
             }
-            Ok(Decision::Deny(answer)) => {
-                self.deny(settings.status, &answer.body, answer.report.as_ref(), answer.response_headers)
-            }
+            Ok(Decision::Deny(answer)) => Some(self.deny(
+                settings.status,
+                &answer.body,
+                answer.report.as_ref(),
+                answer.response_headers,
+            )),
             Ok(Decision::Unknown(code)) => {
                 log::warn!("ratelimit: the rate limit service answered overall_code {code}");
                 self.service_failed(settings)
@@ -200,29 +188,46 @@ impl RateLimitHttp {
 
 impl Context for RateLimitHttp {
     fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
-        if self.pending != Some(token_id) {
+        let Some(at) = self.pending.iter().position(|(token, _)| *token == token_id) else { return };
+        let (_, settings) = self.pending.swap_remove(at);
+        if self.answer(&settings, status_code, response_size).is_some() || !self.pending.is_empty() {
             return;
         }
-        self.pending = None;
-        let Some(settings) = self.settings.clone() else { return };
-        if self.answer(&settings, status_code, response_size) == Action::Continue
-            && let Err(status) = weir_sdk::host::continue_stream(weir_sdk::StreamType::Request)
-        {
+        self.metrics.allowed.inc();
+        if let Err(status) = weir_sdk::host::continue_stream(weir_sdk::StreamType::Request) {
             log::error!("ratelimit: cannot resume the request: {status:?}");
         }
     }
 }
 
 impl HttpContext for RateLimitHttp {
+    /// Every configuration the path's readings select is charged (see `weir_sdk::rules`): a
+    /// path spelt another way cannot escape a rule's limit. Local buckets first; a denial
+    /// there ends the request before any service is asked.
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let settings = self.rules.select_current().clone();
-        self.settings = Some(settings.clone());
-        let descriptors =
-            actions::descriptors(&settings.rate_limits, &settings.consumer_header, &HostRequest);
-        match settings.mode {
-            Mode::Local => self.local(&settings, &descriptors),
-            Mode::Global => self.global(&settings, &descriptors),
+        let rules = self.rules.clone();
+        let selected = rules.select_each_current();
+        let mut plans: Vec<Plan<'_>> = Vec::new();
+        let mut calls: Vec<(Settings, Vec<Descriptor>)> = Vec::new();
+        for settings in selected {
+            let descriptors =
+                actions::descriptors(&settings.rate_limits, &settings.consumer_header, &HostRequest);
+            match settings.mode {
+                Mode::Local => {
+                    plans.push(Plan { config: settings, buckets: local::buckets(settings, &descriptors) })
+                }
+                Mode::Global if descriptors.is_empty() => {}
+                Mode::Global => match calls.iter_mut().find(|(s, _)| s.global == settings.global) {
+                    Some((_, merged)) => merged
+                        .extend(descriptors.into_iter().filter(|d| !merged.contains(d)).collect::<Vec<_>>()),
+                    None => calls.push((settings.clone(), descriptors)),
+                },
+            }
         }
+        if let Some(denied) = self.local(&plans) {
+            return denied;
+        }
+        self.global(calls)
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {

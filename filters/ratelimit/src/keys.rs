@@ -1,15 +1,24 @@
-//! Shared-data keys, one per bucket:
+//! Shared-data keys. One per fixed bucket (the default bucket, and the bucket of each
+//! descriptor a pattern names with every value given), and a bounded table of slots per
+//! value-less pattern ([`crate::table`]):
 //!
 //! ```text
 //! weir.ratelimit/<scope>/<max_tokens>.<tokens_per_fill>.<fill_interval_ns>/default
 //! weir.ratelimit/<scope>/<max_tokens>.<tokens_per_fill>.<fill_interval_ns>/d:<key>=<value>,<key>=<value>
 //! weir.ratelimit/<scope>/<max_tokens>.<tokens_per_fill>.<fill_interval_ns>/h:<sha256 of the d: form, 32 hex>
+//! weir.ratelimit/<scope>/<max_tokens>.<tokens_per_fill>.<fill_interval_ns>/t<slots>:<pattern>/<slot>
 //! ```
 //!
 //! The bucket's parameters are part of the key, so a configuration that changes a limit starts
 //! from fresh buckets instead of reading state written under other parameters. Scope, keys and
 //! values are percent-escaped (`%`, `/`, `,`, `=`, and bytes outside printable ASCII); a
 //! descriptor part longer than [`MAX_DESCRIPTOR_LEN`] is replaced by its hash.
+//!
+//! A table's `<pattern>` lists the pattern's entries in order: `key` for an entry without a
+//! value, `key=value` for one with (escaped the same way; `h:<hash>` when longer than
+//! [`MAX_DESCRIPTOR_LEN`]). Its `<slots>` is `max_dynamic_descriptors`, and `<slot>` runs from
+//! 0 to `<slots> - 1`: a table never has more keys. A slot's value names the descriptor it
+//! holds by its `d:`/`h:` form ([`descriptor_form`]).
 
 use std::fmt::Write;
 
@@ -17,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::actions::Descriptor;
 use crate::bucket::BucketSpec;
+use crate::config::DescriptorBucket;
 
 /// Prefix of every key this filter writes.
 pub const PREFIX: &str = "weir.ratelimit/";
@@ -29,8 +39,14 @@ pub fn default_key(scope: &str, spec: &BucketSpec) -> String {
     format!("{}default", base(scope, spec))
 }
 
-/// The key of a descriptor's bucket.
+/// The key of a descriptor's own bucket (a pattern with every value given).
 pub fn descriptor_key(scope: &str, spec: &BucketSpec, descriptor: &Descriptor) -> String {
+    format!("{}{}", base(scope, spec), descriptor_form(descriptor))
+}
+
+/// A descriptor as keys name it: `d:<key>=<value>,...`, or `h:<hash>` when that is longer
+/// than [`MAX_DESCRIPTOR_LEN`].
+pub fn descriptor_form(descriptor: &Descriptor) -> String {
     let mut readable = String::from("d:");
     for (i, (key, value)) in descriptor.iter().enumerate() {
         if i > 0 {
@@ -40,15 +56,40 @@ pub fn descriptor_key(scope: &str, spec: &BucketSpec, descriptor: &Descriptor) -
         readable.push('=');
         escape(value, &mut readable);
     }
-    if readable.len() <= MAX_DESCRIPTOR_LEN {
-        return format!("{}{readable}", base(scope, spec));
+    bounded(readable)
+}
+
+/// The key prefix of the slots of a value-less pattern's table (slot `i` is the prefix
+/// followed by `i`).
+pub fn table_prefix(scope: &str, spec: &BucketSpec, slots: u32, pattern: &DescriptorBucket) -> String {
+    let mut form = String::new();
+    for (i, entry) in pattern.entries.iter().enumerate() {
+        if i > 0 {
+            form.push(',');
+        }
+        escape(&entry.key, &mut form);
+        if let Some(value) = entry.value.as_deref().filter(|v| !v.is_empty()) {
+            form.push('=');
+            escape(value, &mut form);
+        }
     }
-    let digest = Sha256::digest(readable.as_bytes());
-    let mut hashed = String::from("h:");
+    let form = if form.len() <= MAX_DESCRIPTOR_LEN { form } else { hashed(&form) };
+    format!("{}t{slots}:{form}/", base(scope, spec))
+}
+
+/// `text`, or its hash when it is longer than [`MAX_DESCRIPTOR_LEN`].
+fn bounded(text: String) -> String {
+    if text.len() <= MAX_DESCRIPTOR_LEN { text } else { hashed(&text) }
+}
+
+/// `h:` and the first 16 bytes of the SHA-256 of `text`, in hex.
+fn hashed(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut out = String::from("h:");
     for byte in &digest[..16] {
-        let _ = write!(hashed, "{byte:02x}");
+        let _ = write!(out, "{byte:02x}");
     }
-    format!("{}{hashed}", base(scope, spec))
+    out
 }
 
 fn base(scope: &str, spec: &BucketSpec) -> String {
@@ -111,6 +152,25 @@ mod tests {
         assert_eq!(key.len(), "weir.ratelimit//10.2.1000000000/h:".len() + 32);
         let other = descriptor_key("", &SPEC, &d(&[("k", &format!("{long}w"))]));
         assert_ne!(key, other);
+    }
+
+    #[test]
+    fn tables_name_their_pattern_and_size() {
+        let pattern: DescriptorBucket = serde_json::from_str(
+            r#"{"entries": [{"key": "user"}, {"key": "path", "value": "/login"}, {"key": "ip", "value": ""}],
+                "token_bucket": {"max_tokens": 10, "tokens_per_fill": 2, "fill_interval": "1s"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            table_prefix("api", &SPEC, 20, &pattern),
+            "weir.ratelimit/api/10.2.1000000000/t20:user,path=%2Flogin,ip/"
+        );
+        assert_ne!(table_prefix("api", &SPEC, 20, &pattern), table_prefix("api", &SPEC, 21, &pattern));
+        assert_eq!(descriptor_form(&d(&[("user", "a")])), "d:user=a");
+        let mut long = pattern.clone();
+        long.entries[0].key = "k".repeat(300);
+        let prefix = table_prefix("", &SPEC, 5, &long);
+        assert!(prefix.starts_with("weir.ratelimit//10.2.1000000000/t5:h:") && prefix.len() < 90, "{prefix}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod rls;
 pub mod root;
 pub mod settings;
 pub mod store;
+pub mod table;
 
 #[cfg(test)]
 mod local_tests;

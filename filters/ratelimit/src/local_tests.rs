@@ -36,7 +36,10 @@ fn descriptors_pick_their_bucket_and_wildcards_split_by_value() {
     let alice = buckets(&s, &[d(&[("user", "alice")])]);
     let bob = buckets(&s, &[d(&[("user", "bob")])]);
     assert_eq!(alice[0].spec.max_tokens, 2);
-    assert_ne!(alice[0].key, bob[0].key);
+    // Value-less pattern: one table for all users, a slot each.
+    assert_eq!(alice[0].key, bob[0].key);
+    assert_ne!(alice[0].slot, bob[0].slot);
+    assert_eq!(alice[0].slot.as_ref().map(|s| s.slots), Some(20));
     // No match (other key, or more entries): the default bucket.
     let other = buckets(&s, &[d(&[("team", "x")]), d(&[("user", "a"), ("path", "/")])]);
     assert_eq!(other.iter().map(|b| b.spec.max_tokens).collect::<Vec<_>>(), [100]);
@@ -104,8 +107,8 @@ fn contended(on_contention: &str) -> (Verdict, Verdict) {
 #[test]
 fn cas_exhaustion_allows_when_configured_to() {
     let (exhausted, failed) = contended("allow");
-    assert_eq!(exhausted, Verdict { allowed: true, report: None, contention: 1, errors: 0 });
-    assert_eq!(failed, Verdict { allowed: true, report: None, contention: 0, errors: 1 });
+    assert_eq!(exhausted, Verdict { allowed: true, report: None, contention: 1, errors: 0, evictions: 0 });
+    assert_eq!(failed, Verdict { allowed: true, report: None, contention: 0, errors: 1, evictions: 0 });
 }
 
 #[test]
@@ -130,4 +133,58 @@ fn a_few_conflicts_within_the_attempts_change_nothing() {
     store.conflicts.set(3);
     assert!(decide(&store, &s, &b, T0).allowed);
     assert!(!decide(&store, &s, &b, T0).allowed, "exactly max_tokens went through");
+}
+
+fn plan(s: &Settings) -> crate::local::Plan<'_> {
+    crate::local::Plan { config: s, buckets: buckets(s, &[]) }
+}
+
+/// The plans of every configuration a path's readings select, as the HTTP context builds them.
+fn plans<'a>(rules: &'a weir_sdk::rules::Rules<Settings>, path: &str) -> Vec<crate::local::Plan<'a>> {
+    let key = weir_sdk::rules::RequestKey { route: "r".into(), authority: "a".into(), path: path.into() };
+    rules.select_each(&key).into_iter().map(plan).collect()
+}
+
+#[test]
+fn every_spelling_of_a_path_is_charged_to_its_rule() {
+    let rules: weir_sdk::rules::Rules<Settings> = weir_sdk::rules::Rules::parse(
+        br#"{"token_bucket": {"max_tokens": 100, "fill_interval": "1h"},
+             "rules": [{"match": {"path_prefix": "/admin"}, "config": {"token_bucket": {"max_tokens": 2}}}]}"#,
+    )
+    .unwrap();
+    let store = FakeStore::default();
+    let charge = |path: &str| crate::local::decide_each(&store, &plans(&rules, path), T0).0.allowed;
+    assert!(charge("/admin") && charge("/x/%252e%252e/admin"), "two tokens");
+    for path in [
+        "/admin",
+        "//admin",
+        "/./admin",
+        "/%61dmin",
+        "/x/../admin",
+        "/public/../admin",
+        "/x/..;/admin",
+        "/x/%252e%252e/admin",
+        "/x%2f..%2fadmin",
+        "/admin;jsessionid=1",
+    ] {
+        assert!(!charge(path), "{path} escaped the /admin limit");
+    }
+    assert!(charge("/orders"), "other paths use the default bucket");
+}
+
+#[test]
+fn several_plans_charge_each_bucket_once_and_the_first_denial_decides() {
+    let shared = settings(r#"{"token_bucket": {"max_tokens": 3, "fill_interval": "1h"}}"#);
+    let strict = settings(r#"{"token_bucket": {"max_tokens": 1, "fill_interval": "1h"}, "status": 503}"#);
+    let store = FakeStore::default();
+    // The same bucket selected twice is charged once.
+    let twice = [plan(&shared), plan(&shared)];
+    let (verdict, _) = crate::local::decide_each(&store, &twice, T0);
+    assert_eq!(verdict.report.map(|r| r.remaining), Some(2));
+    // The strict plan denies on its second request; the report is its bucket's.
+    let both = [plan(&shared), plan(&strict)];
+    assert!(crate::local::decide_each(&store, &both, T0).0.allowed);
+    let (denied, reported) = crate::local::decide_each(&store, &both, T0);
+    assert_eq!((denied.allowed, reported, denied.report.map(|r| r.limit)), (false, 1, Some(1)));
+    assert_eq!(both[reported].config.status, 503);
 }

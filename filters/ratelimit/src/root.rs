@@ -6,8 +6,12 @@ use std::rc::Rc;
 use weir_sdk::prelude::*;
 use weir_sdk::rules::Rules;
 
+use crate::config::Mode;
 use crate::http::RateLimitHttp;
+use crate::keys;
 use crate::settings::Settings;
+use crate::store::SharedData;
+use crate::table;
 
 /// The filter's counters (`wasmcustom.ratelimit.*` in the host's stats).
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,6 +25,9 @@ pub struct Metrics {
     pub errors: Counter,
     /// Bucket updates given up after `max_cas_attempts` CAS conflicts.
     pub contention: Counter,
+    /// Descriptor table slots taken over from a descriptor whose bucket was not full (the
+    /// table of a value-less pattern is too small for its active values).
+    pub evictions: Counter,
 }
 
 impl Metrics {
@@ -31,6 +38,7 @@ impl Metrics {
             denied: Counter::define("ratelimit.denied"),
             errors: Counter::define("ratelimit.errors"),
             contention: Counter::define("ratelimit.contention"),
+            evictions: Counter::define("ratelimit.descriptors_evicted"),
         }
     }
 }
@@ -43,6 +51,31 @@ pub struct Root {
 }
 
 impl Context for Root {}
+
+/// Creates the slots of every descriptor table the configuration uses (see
+/// [`crate::table`]), so requests claim them by compare-and-swap. Best effort: a failure is
+/// logged, and requests then create the missing slots themselves.
+fn prepare_tables(rules: &Rules<Settings>) {
+    let mut done: Vec<String> = Vec::new();
+    for config in rules.configs().filter(|c| c.mode == Mode::Local) {
+        for pattern in config.descriptors.iter().filter(|p| p.is_dynamic()) {
+            let slots = config.max_dynamic_descriptors;
+            let prefix = keys::table_prefix(&config.scope, &pattern.token_bucket.spec(), slots, pattern);
+            if done.contains(&prefix) {
+                continue;
+            }
+            match table::prepare(&SharedData, &prefix, slots) {
+                Ok(created) => {
+                    log::debug!("ratelimit: descriptor table {prefix}*: {created} slot(s) created")
+                }
+                Err(status) => {
+                    log::warn!("ratelimit: cannot create the descriptor table {prefix}*: {status:?}")
+                }
+            }
+            done.push(prefix);
+        }
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
@@ -63,6 +96,7 @@ impl RootContext for Root {
                     default.descriptors.len(),
                     rules.len()
                 );
+                prepare_tables(&rules);
                 self.rules = Some(Rc::new(rules));
                 self.metrics = Metrics::define();
                 true

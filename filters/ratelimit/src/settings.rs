@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 
-use crate::config::{Action, Config, Mode};
+use crate::config::{Action, Config, MAX_DYNAMIC_DESCRIPTORS, Mode};
 
 /// A validated [`Config`].
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +62,13 @@ pub fn check(mut config: Config) -> Result<Config, String> {
                 }
             }
         }
+    }
+    if !(1..=MAX_DYNAMIC_DESCRIPTORS).contains(&config.max_dynamic_descriptors) {
+        return Err(format!(
+            "max_dynamic_descriptors is {}; it must be between 1 and {MAX_DYNAMIC_DESCRIPTORS} (the slots \
+             of each value-less descriptor pattern's table)",
+            config.max_dynamic_descriptors
+        ));
     }
     for (i, d) in config.descriptors.iter().enumerate() {
         if d.entries.is_empty() {
@@ -123,12 +130,21 @@ mod tests {
         assert_eq!(s.status, 429);
         assert_eq!(s.consumer_header, "x-consumer-id");
         assert_eq!(s.max_cas_attempts, 10);
+        assert_eq!(s.max_dynamic_descriptors, 20, "Envoy's default");
     }
 
     #[test]
     fn bad_configs_say_what_is_wrong() {
         let cases = [
             (r#"{}"#, "needs `token_bucket` or `descriptors`"),
+            (
+                r#"{"token_bucket": {"max_tokens": 1, "fill_interval": "1s"}, "max_dynamic_descriptors": 0}"#,
+                "max_dynamic_descriptors is 0",
+            ),
+            (
+                r#"{"token_bucket": {"max_tokens": 1, "fill_interval": "1s"}, "max_dynamic_descriptors": 100001}"#,
+                "between 1 and 100000",
+            ),
             (r#"{"token_bucket": {"max_tokens": 0, "fill_interval": "1s"}}"#, "nonzero"),
             (r#"{"token_bucket": {"max_tokens": 1, "fill_interval": "0s"}}"#, "greater than zero"),
             (

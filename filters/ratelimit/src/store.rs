@@ -7,8 +7,16 @@ use weir_sdk::shared::{Update, UpdateError, atomic_update};
 
 use crate::bucket::{self, BucketSpec, BucketState, Take};
 
-/// Read-modify-write of one key with CAS, as `atomic_update` does it.
+/// Shared data as buckets use it: read-modify-write of one key with CAS, as `atomic_update`
+/// does it, and plain gets and CAS sets for the descriptor tables ([`crate::table`]).
 pub trait BucketStore {
+    /// The value of `key` and its CAS, or `None` when absent.
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, Status>;
+
+    /// Writes `key` if its CAS is still `cas` (0: unconditionally; a key that does not exist is
+    /// written whatever `cas` says, as both hosts do).
+    fn set(&self, key: &str, value: &[u8], cas: u32) -> Result<(), Status>;
+
     /// Runs `f` on the current bytes (creating the key with `initial` first if absent) and
     /// writes what it returns, retrying on CAS conflicts up to `max_attempts` times.
     fn update(
@@ -25,6 +33,14 @@ pub trait BucketStore {
 pub struct SharedData;
 
 impl BucketStore for SharedData {
+    fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, Status> {
+        weir_sdk::host::shared_get(key).map(|found| found.map(|(value, cas)| (value.0, cas)))
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
+        weir_sdk::host::shared_set(key, value, cas)
+    }
+
     fn update(
         &self,
         key: &str,
@@ -46,6 +62,9 @@ pub enum Checked {
         take: Take,
         /// The stored value was unreadable and was replaced.
         repaired: bool,
+        /// A descriptor table slot was taken over from another descriptor whose bucket was
+        /// not full (that descriptor starts over with a full bucket when it comes back).
+        evicted: bool,
     },
     /// Other writers won every attempt.
     Contention {
@@ -77,7 +96,7 @@ pub fn take_token(
     };
     let result = store.update(key, &initial, max_attempts, &mut f);
     match result {
-        Ok(take) => Checked::Taken { take, repaired },
+        Ok(take) => Checked::Taken { take, repaired, evicted: false },
         Err(UpdateError::Exhausted { attempts }) => Checked::Contention { attempts },
         Err(UpdateError::Host(status)) => Checked::Failed(status),
     }
@@ -101,7 +120,7 @@ pub mod fake {
     }
 
     impl FakeStore {
-        fn set(&self, key: &str, bytes: Vec<u8>, cas: u32) -> Result<(), Status> {
+        fn write(&self, key: &str, bytes: Vec<u8>, cas: u32) -> Result<(), Status> {
             let mut data = self.data.borrow_mut();
             if let Some((_, current)) = data.get(key)
                 && cas != 0
@@ -117,6 +136,20 @@ pub mod fake {
     }
 
     impl BucketStore for FakeStore {
+        fn get(&self, key: &str) -> Result<Option<(Vec<u8>, u32)>, Status> {
+            match self.fail_with.get() {
+                Some(status) => Err(status),
+                None => Ok(self.data.borrow().get(key).cloned()),
+            }
+        }
+
+        fn set(&self, key: &str, value: &[u8], cas: u32) -> Result<(), Status> {
+            match self.fail_with.get() {
+                Some(status) => Err(status),
+                None => self.write(key, value.to_vec(), cas),
+            }
+        }
+
         fn update(
             &self,
             key: &str,
@@ -131,12 +164,12 @@ pub mod fake {
             for _ in 0..max_attempts.max(1) {
                 let current = self.data.borrow().get(key).cloned();
                 let Some((bytes, cas)) = current else {
-                    self.set(key, initial.to_vec(), 0).map_err(UpdateError::Host)?;
+                    self.write(key, initial.to_vec(), 0).map_err(UpdateError::Host)?;
                     continue;
                 };
                 match f(&bytes) {
                     Update::Keep(take) => return Ok(take),
-                    Update::Write(next, take) => match self.set(key, next, cas) {
+                    Update::Write(next, take) => match self.write(key, next, cas) {
                         Ok(()) => return Ok(take),
                         Err(Status::CasMismatch) => continue,
                         Err(other) => return Err(UpdateError::Host(other)),
@@ -203,7 +236,7 @@ mod tests {
         let store = FakeStore::default();
         store.data.borrow_mut().insert("k".into(), (b"garbage".to_vec(), 1));
         match take_token(&store, "k", &SPEC, 10, 4) {
-            Checked::Taken { take, repaired } => {
+            Checked::Taken { take, repaired, .. } => {
                 assert!(repaired);
                 assert_eq!((take.allowed, take.remaining), (true, 1));
             }

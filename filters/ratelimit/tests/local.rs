@@ -142,3 +142,32 @@ fn a_bad_configuration_refuses_the_plugin() {
         assert!(err.to_string().contains("proxy_on_configure returned false"), "{config}: {err}");
     }
 }
+
+#[test]
+fn per_client_limits_keep_shared_data_bounded() {
+    let weir = Harness::builder(common::wasm())
+        .vm_id("bounded")
+        .configuration(
+            r#"{"always_consume_default_token_bucket": false,
+                "token_bucket": {"max_tokens": 1000000, "fill_interval": "1h"},
+                "rate_limits": [{"actions": [{"request_headers": {"header_name": "x-client", "descriptor_key": "client"}}]}],
+                "descriptors": [{"entries": [{"key": "client"}], "token_bucket": {"max_tokens": 3, "fill_interval": "1h"}}],
+                "max_dynamic_descriptors": 50}"#,
+        )
+        .start()
+        .unwrap();
+    let addr = weir.addr();
+    let keys = || weir.server().state().snapshot.load_full().process.shared_data.keys("bounded").len();
+    let mut active = 0;
+    for i in 0..2000 {
+        let client = format!("client-{i}");
+        assert_eq!(common::get(addr, "/", &[("x-client", &client)]).unwrap().status, 200);
+        if i % 50 == 0 && common::get(addr, "/", &[("x-client", "steady")]).unwrap().status == 200 {
+            active += 1;
+        }
+    }
+    // The 50 slots of the table, created when the plugin was configured; nothing per client.
+    assert_eq!(keys(), 50, "shared-data keys after 2000 distinct clients");
+    assert_eq!(active, 3, "the steady client keeps its limit through the flood");
+    assert!(common::counter(&weir, "ratelimit.descriptors_evicted") > 1000);
+}
