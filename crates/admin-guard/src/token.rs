@@ -2,6 +2,7 @@
 //! in constant time.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -42,6 +43,7 @@ pub enum TokenError {
 /// A bearer token. `Debug` never shows it.
 #[derive(Clone)]
 pub struct Token {
+    text: Arc<str>,
     digest: [u8; 32],
 }
 
@@ -73,7 +75,7 @@ impl Token {
         if !text.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(unusable("holds characters other than visible ASCII"));
         }
-        Ok(Token { digest: Sha256::digest(text.as_bytes()).into() })
+        Ok(Token { digest: Sha256::digest(text.as_bytes()).into(), text: Arc::from(text) })
     }
 
     /// Reads a token file. A file every user may read is refused.
@@ -105,6 +107,11 @@ impl Token {
         }
     }
 
+    /// The `Authorization` header value a client sends: `Bearer <token>`. Never log it.
+    pub fn authorization(&self) -> String {
+        format!("Bearer {}", self.text)
+    }
+
     /// Whether `presented` (the text after `Bearer `) is this token. The comparison takes the
     /// same time wherever the first difference is, and whatever the lengths.
     pub fn matches(&self, presented: &[u8]) -> bool {
@@ -129,6 +136,7 @@ mod tests {
     fn matches_only_itself_and_never_prints() {
         let token = Token::new(&format!("{TEXT}\n"), "test").unwrap();
         assert!(token.matches(TEXT.as_bytes()));
+        assert_eq!(token.authorization(), format!("Bearer {TEXT}"));
         assert!(!token.matches(b"0123456789abcdef-tokeN"));
         assert!(!token.matches(b""));
         assert_eq!(format!("{token:?}"), "Token(<redacted>)");
