@@ -73,7 +73,11 @@ fn admin_and_ecds_paths_must_resolve_under_the_module_directories() {
     let mut config = config_with(&named);
     let dirs = ModuleDirectories::of(&config);
     let modules = std::fs::canonicalize(&modules).unwrap();
-    assert_eq!(dirs.dirs(), std::slice::from_ref(&modules), "default: the directories of the modules the file names");
+    assert_eq!(
+        dirs.dirs(),
+        std::slice::from_ref(&modules),
+        "default: the directories of the modules the file names"
+    );
     assert_eq!(dirs.admit(&modules.join("sub/other.wasm")).unwrap(), modules.join("sub/other.wasm"));
     assert_eq!(dirs.admit(&modules.join("inside.wasm")).unwrap(), modules.join("named.wasm"));
     assert_eq!(dirs.admit(&modules.join("sub/../named.wasm")).unwrap(), modules.join("named.wasm"));
