@@ -25,4 +25,4 @@ pub use body::{JSON, WASM, YAML, read_body, require_content_type};
 pub use guard::{Access, Guard, GuardConfig, Refusal, Transport};
 pub use host::HostPolicy;
 pub use redact::redacted;
-pub use token::{Token, TokenError};
+pub use token::{MIN_TOKEN_BYTES, Token, TokenError};

@@ -1,6 +1,6 @@
 //! The admin server, on its own port (and optionally a unix socket) and thread: readiness,
 //! stats, config dump, listeners, plugins, clusters, runtime values, xDS status. Who may do what
-//! is in [`handlers`] and `docs/security.md` ("Admin APIs").
+//! is in `handlers.rs` and `docs/security.md` ("Admin APIs").
 
 mod handlers;
 mod plugins;

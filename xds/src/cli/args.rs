@@ -107,7 +107,7 @@ pub struct ServeArgs {
     /// without a token.
     #[arg(long, value_name = "PATH")]
     pub admin_socket: Option<PathBuf>,
-    /// Another `Host` value the admin API answers (besides 127.0.0.1, [::1] and localhost with
+    /// Another `Host` value the admin API answers (besides `127.0.0.1`, `[::1]` and `localhost` with
     /// the admin port, and the bound IP): `NAME` for any port, `NAME:PORT` for one. Repeatable.
     #[arg(long = "admin-allowed-host", value_name = "HOST")]
     pub admin_allowed_hosts: Vec<String>,

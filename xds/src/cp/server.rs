@@ -45,7 +45,7 @@ pub struct AdminSecurity {
     /// A unix socket (mode 0600) on which the admin API also listens; requests through it may
     /// change state without a token.
     pub socket: Option<PathBuf>,
-    /// `Host` values accepted besides 127.0.0.1, [::1] and localhost with the admin port, and
+    /// `Host` values accepted besides `127.0.0.1`, `[::1]` and `localhost` with the admin port, and
     /// the bound IP (`name` for any port, `name:port` for one).
     pub allowed_hosts: Vec<String>,
 }
