@@ -66,9 +66,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    let admin_token = match weir_admin_guard::Token::from_env(weir_host::admin::TOKEN_ENV) {
+        Ok(token) => token,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut options = ServerOptions {
         drain_timeout: args.drain_timeout,
         module_cache: args.module_cache.clone(),
+        admin_token,
         ..ServerOptions::default()
     };
     if let Some(n) = args.concurrency {

@@ -52,6 +52,9 @@ pub struct ServerOptions {
     pub drain_timeout: std::time::Duration,
     /// Where compiled modules are kept across restarts (none by default).
     pub module_cache: Option<std::path::PathBuf>,
+    /// The admin token when it does not come from `admin.token_file` (the `weir` binary reads
+    /// it from `WEIR_ADMIN_TOKEN`). `Debug` never shows it.
+    pub admin_token: Option<weir_admin_guard::Token>,
 }
 
 impl Default for ServerOptions {
@@ -60,6 +63,7 @@ impl Default for ServerOptions {
             concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
             drain_timeout: std::time::Duration::from_secs(10),
             module_cache: None,
+            admin_token: None,
         }
     }
 }
@@ -174,7 +178,7 @@ impl RunningServer {
             return Err(StartError::Other(e));
         }
         if let Some(admin) = &snapshot.config.admin {
-            match crate::admin::AdminServer::start(admin.address, server.state.clone()) {
+            match crate::admin::AdminServer::start(admin, options.admin_token.clone(), server.state.clone()) {
                 Ok(a) => server.admin = Some(a),
                 Err(e) => {
                     server.stop();

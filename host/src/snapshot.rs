@@ -38,7 +38,10 @@ impl Snapshot {
         let plugins = config
             .plugins
             .iter()
-            .map(|p| LoadedPlugin::load(&runtime, p, process.plugin_stats.get(&p.name), &mut cache))
+            .map(|p| {
+                let max = config.module_sources.max_module_bytes;
+                LoadedPlugin::load(&runtime, p, process.plugin_stats.get(&p.name), &mut cache, max)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         // The control plane's cluster is never a `cluster_header` target.
         let mut cluster_configs = config.clusters.clone();

@@ -15,6 +15,7 @@ use weir_runtime::Layer;
 
 use crate::config::Config;
 use crate::plugin::WorkerPlugins;
+use crate::plugin::source::ModuleDirectories;
 use crate::server::StartError;
 use crate::services::{ProcessServices, WorkerServices};
 use crate::snapshot::Snapshot;
@@ -102,13 +103,26 @@ impl ServerState {
         Ok(())
     }
 
-    /// Applies ECDS plugin configs (added to those received before). Refused as a whole if the
-    /// resulting config is invalid or a plugin does not start or configure.
-    pub fn set_extension_configs(&self, updates: Vec<(String, PluginOverride)>) -> Result<(), StartError> {
+    /// Applies ECDS plugin configs (added to those received before). Refused as a whole if a
+    /// module path is not under the module directories, or the resulting config is invalid, or
+    /// a plugin does not start or configure.
+    pub fn set_extension_configs(
+        &self,
+        mut updates: Vec<(String, PluginOverride)>,
+    ) -> Result<(), StartError> {
         let _guard = self.reload_lock.lock();
+        let base = self.base.lock().clone();
+        let dirs = ModuleDirectories::of(&base);
+        for (name, update) in &mut updates {
+            if let Some(wasm) = &mut update.wasm {
+                *wasm = dirs.admit(wasm).map_err(|e| {
+                    let field = format!("extension config `{name}`: vm_config.code.local.filename");
+                    crate::config::ConfigError::invalid(field, e.to_string())
+                })?;
+            }
+        }
         let mut overrides = self.overrides.lock().clone();
         overrides.extend(updates);
-        let base = self.base.lock().clone();
         self.apply(&base, &overrides, false)?;
         *self.overrides.lock() = overrides;
         Ok(())

@@ -18,7 +18,7 @@ fn stats_count_per_listener_route_cluster_and_endpoint() {
         assert_eq!(client.get(addr, "x", "/", &[]).status, 200);
     }
     let admin = server.admin_addr().unwrap();
-    let stats = client.get(admin, "admin", "/stats/prometheus", &[]).text();
+    let stats = client.get(admin, &admin.to_string(), "/stats/prometheus", &[]).text();
     for line in [
         "weir_downstream_rq_total{listener=\"main\",code_class=\"2xx\"} 3",
         "weir_route_rq_total{listener=\"main\",route=\"default\",code_class=\"2xx\"} 3",
@@ -32,7 +32,7 @@ fn stats_count_per_listener_route_cluster_and_endpoint() {
         assert!(stats.contains(line), "missing `{line}` in\n{stats}");
     }
     assert!(stats.contains("weir_downstream_rq_time_seconds_count{listener=\"main\"} 3"), "{stats}");
-    let clusters = client.get(admin, "admin", "/clusters", &[]).text();
+    let clusters = client.get(admin, &admin.to_string(), "/clusters", &[]).text();
     assert!(clusters.contains(&a.addr.to_string()) && clusters.contains("\"healthy\":true"), "{clusters}");
 }
 

@@ -3,18 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::Request;
 use serde_json::{Value, json};
-use support::{Client, Reply};
-use weir_host::testing::Harness;
+use weir_host::testing::{Harness, TestResponse};
 
 fn filter(name: &str) -> PathBuf {
     let path =
@@ -32,28 +28,13 @@ fn harness() -> Harness {
     Harness::builder(filter("header-rewrite")).configuration(&rewrite(0)).concurrency(2).start().unwrap()
 }
 
-fn admin(
-    client: &Client,
-    h: &Harness,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: impl Into<Bytes>,
-) -> Reply {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "admin")
-        .header("content-type", content_type)
-        .body(body.into())
-        .unwrap();
-    client.send(h.server().admin_addr().unwrap(), request).unwrap()
+fn admin(h: &Harness, method: &str, path: &str, content_type: &str, body: impl Into<Bytes>) -> TestResponse {
+    h.admin_change(method, path, content_type, body).unwrap()
 }
 
 #[test]
 fn plugins_are_loaded_swapped_and_removed_at_run_time() {
     let h = harness();
-    let client = Client::new();
     // Load require-header from a path, first in the listener's chain.
     let spec = json!({
         "name": "gate", "wasm": filter("require-header"),
@@ -61,14 +42,13 @@ fn plugins_are_loaded_swapped_and_removed_at_run_time() {
         "failure_policy": "FAIL_CLOSED",
         "attach": {"listener": "main", "position": 0}
     });
-    let r = admin(&client, &h, "POST", "/plugins", "application/json", spec.to_string());
+    let r = admin(&h, "POST", "/plugins", "application/json", spec.to_string());
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(h.get("/", &[]).unwrap().status, 401);
     assert_eq!(h.get("/", &[("x-key", "k")]).unwrap().header("x-version"), Some("0"));
 
     // Swap its config.
     let r = admin(
-        &client,
         &h,
         "PUT",
         "/plugins/gate",
@@ -81,7 +61,6 @@ fn plugins_are_loaded_swapped_and_removed_at_run_time() {
     // A module sent as the body, with the spec in the query.
     let module = std::fs::read(filter("require-header")).unwrap();
     let r = admin(
-        &client,
         &h,
         "PUT",
         "/plugins/gate?configuration=%7B%22header%22%3A%22x-third%22%7D&listener=main&position=1",
@@ -98,15 +77,14 @@ fn plugins_are_loaded_swapped_and_removed_at_run_time() {
     assert!(gate["metrics"]["calls"].as_u64().unwrap() >= 2);
 
     // Remove it: the chain is back to header-rewrite alone.
-    assert_eq!(admin(&client, &h, "DELETE", "/plugins/gate", "text/plain", "").status, 200);
+    assert_eq!(admin(&h, "DELETE", "/plugins/gate", "text/plain", "").status, 200);
     assert_eq!(h.get("/", &[]).unwrap().status, 200);
-    assert_eq!(admin(&client, &h, "DELETE", "/plugins/gate", "text/plain", "").status, 400);
+    assert_eq!(admin(&h, "DELETE", "/plugins/gate", "text/plain", "").status, 400);
 }
 
 #[test]
 fn refused_changes_say_why_and_leave_the_chain_untouched() {
     let h = harness();
-    let client = Client::new();
     let cases = [
         (
             "POST",
@@ -153,7 +131,7 @@ fn refused_changes_say_why_and_leave_the_chain_untouched() {
         ("POST", "/plugins", "application/json", Bytes::from_static(b"{\"nme\": 1}"), "unknown field"),
     ];
     for (method, path, content_type, body, reason) in cases {
-        let r = admin(&client, &h, method, path, content_type, body);
+        let r = admin(&h, method, path, content_type, body);
         assert_eq!(r.status, 400, "{method} {path}: {}", r.text());
         assert!(r.text().contains(reason), "{method} {path}: {}", r.text());
         assert_eq!(h.get("/", &[]).unwrap().header("x-version"), Some("0"));
@@ -183,10 +161,8 @@ fn a_hundred_swaps_under_load_fail_no_request() {
             })
         })
         .collect();
-    let client = Client::new();
     for version in 1..=100 {
         let r = admin(
-            &client,
             &h,
             "PUT",
             "/plugins/plugin-0",

@@ -8,11 +8,13 @@
 mod ads;
 mod support;
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use ads::{AdsStream, ScriptedAds};
-use envoy_types::pb::envoy::config::core::v3::TypedExtensionConfig;
+use envoy_types::pb::envoy::config::core::v3::{
+    AsyncDataSource, DataSource, TypedExtensionConfig, async_data_source, data_source,
+};
 use envoy_types::pb::envoy::extensions::filters::http::wasm::v3::Wasm;
 use envoy_types::pb::envoy::extensions::wasm::v3::{PluginConfig, VmConfig, plugin_config};
 use envoy_types::pb::envoy::service::runtime::v3::Runtime;
@@ -81,12 +83,24 @@ fn runtime(values: serde_json::Value) -> Vec<Any> {
 }
 
 fn ecds(configuration: &str) -> Vec<Any> {
+    ecds_with_module(configuration, None)
+}
+
+/// An ECDS resource that also names its module (`vm_config.code.local.filename`).
+fn ecds_with_module(configuration: &str, filename: Option<&Path>) -> Vec<Any> {
+    let code = filename.map(|f| AsyncDataSource {
+        specifier: Some(async_data_source::Specifier::Local(DataSource {
+            specifier: Some(data_source::Specifier::Filename(f.display().to_string())),
+            ..DataSource::default()
+        })),
+    });
     let plugin = PluginConfig {
         name: "shard".into(),
         configuration: Some(pack(&StringValue { value: configuration.into() })),
         vm: Some(plugin_config::Vm::VmConfig(VmConfig {
             vm_id: "filters".into(),
             runtime: "envoy.wasm.runtime.v8".into(),
+            code,
             ..VmConfig::default()
         })),
         ..PluginConfig::default()
@@ -177,14 +191,14 @@ fn rtds_layers_reach_filters_and_bad_layers_are_nacked_keeping_the_last_values()
 
     // /runtime shows the layers as Envoy does.
     let admin = server.admin_addr().unwrap();
-    let body = client.get(admin, "admin", "/runtime", &[]).text();
+    let body = client.get(admin, &admin.to_string(), "/runtime", &[]).text();
     let runtime: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(runtime["layers"], json!(["static", "rtds"]));
     assert_eq!(
         runtime["entries"]["shuffle_sharding.total_hosts"],
         json!({"final_value": "6", "layer_values": ["6", ""]})
     );
-    let metrics = client.get(admin, "admin", "/stats/prometheus", &[]).text();
+    let metrics = client.get(admin, &admin.to_string(), "/stats/prometheus", &[]).text();
     assert!(metrics.contains(r#"weir_xds_update_total{type="Runtime",result="rejected"} 1"#), "{metrics}");
     assert!(metrics.contains("weir_xds_connected 1"), "{metrics}");
 }
@@ -266,4 +280,56 @@ fn start_serves_after_the_initial_fetch_timeout_and_reconnects_with_the_versions
     assert!(again.request_within(&ads.rt, Duration::from_millis(300)).is_none());
     let status = server.state().xds_status().unwrap();
     assert!(status.connected && status.connects == 2 && status.disconnects == 1, "{status:?}");
+}
+
+#[test]
+fn ecds_modules_must_be_regular_files_under_the_module_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let modules = dir.path().join("modules");
+    std::fs::create_dir(&modules).unwrap();
+    std::fs::copy(shuffle_shard(), modules.join("ok.wasm")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(modules.join("pipe.wasm")).status().unwrap().success());
+    std::os::unix::fs::symlink("/etc/passwd", modules.join("passwd.wasm")).unwrap();
+    std::fs::create_dir(modules.join("dir.wasm")).unwrap();
+    std::fs::write(modules.join("big.wasm"), vec![0u8; 3 << 20]).unwrap();
+    std::fs::copy(shuffle_shard(), dir.path().join("outside.wasm")).unwrap();
+
+    let mut ads = ScriptedAds::start();
+    let echo = EchoServer::start().unwrap();
+    let (weir, mut stream, _) = {
+        let mut config = config(&ads, &echo, "10s");
+        config.module_sources.directories = vec![modules.clone()];
+        config.module_sources.max_module_bytes = 2 << 20;
+        start(&mut ads, config)
+    };
+    stream.respond(RUNTIME, "r1", runtime(json!({})));
+    stream.request(&ads.rt);
+    let good = r#"{"total_hosts": 10, "shard_size": 3}"#;
+    stream.respond(EXTENSION_CONFIG, "e1", ecds_with_module(good, Some(&modules.join("ok.wasm"))));
+    assert!(stream.request(&ads.rt).error_detail.is_none());
+    let server = weir.join().unwrap();
+    let client = Client::new();
+    let hosts = |client: &Client| {
+        shard(client, &server, "customer-A").header("x-shard-hosts").map(|h| h.split(',').count())
+    };
+    assert_eq!(hosts(&client), Some(3));
+
+    let cases = [
+        (PathBuf::from("/dev/zero"), "not under the module directories"),
+        (dir.path().join("outside.wasm"), "not under the module directories"),
+        (modules.join("passwd.wasm"), "resolves to /etc/passwd"),
+        (modules.join("pipe.wasm"), "is a FIFO"),
+        (modules.join("dir.wasm"), "is a directory"),
+        (modules.join("big.wasm"), "over module_sources.max_module_bytes"),
+    ];
+    for (i, (path, reason)) in cases.iter().enumerate() {
+        let started = Instant::now();
+        stream.respond(EXTENSION_CONFIG, &format!("bad{i}"), ecds_with_module(good, Some(path)));
+        let nack = stream.request_within(&ads.rt, Duration::from_secs(5)).expect("an answer within 5 s");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(nack.version_info, "e1", "{}", path.display());
+        let message = nack.error_detail.expect("a NACK").message;
+        assert!(message.contains(reason), "{}: {message}", path.display());
+        assert_eq!(hosts(&client), Some(3), "the running config is kept");
+    }
 }

@@ -213,7 +213,8 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
     for (name, value) in &case.stats {
         let envoy_stats = envoy.stats().await?;
         check_stat(&envoy_stats, name, *value, "envoy", &mut failures);
-        let weir_stats = client::send(weir.admin()?, client::get("/stats", &[])).await?.text();
+        let weir_stats =
+            client::send(weir.admin()?, client::admin_get(weir.admin()?, "/stats")).await?.text();
         check_stat(&weir_stats, name, *value, "weir", &mut failures);
     }
     if !failures.is_empty() {

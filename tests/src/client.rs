@@ -59,6 +59,17 @@ async fn send_inner(addr: SocketAddr, request: Request<Full<Bytes>>) -> anyhow::
     })
 }
 
+/// A GET to an admin API at `admin`, with `Host` set to that address (weir's and weir-cp's
+/// admin APIs refuse other hosts).
+pub fn admin_get(admin: std::net::SocketAddr, path: &str) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method("GET")
+        .uri(path)
+        .header("host", admin.to_string())
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_default()
+}
+
 /// A GET with headers.
 pub fn get(path: &str, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
     let mut builder = Request::builder().method("GET").uri(path).header("host", "example.com");

@@ -42,18 +42,44 @@ pub struct WeirCp {
     /// The admin address.
     pub admin: SocketAddr,
     log: PathBuf,
+    token_file: PathBuf,
+}
+
+/// Writes an admin token file (mode 0600) beside `state_file`, for `serve` and the CLI.
+fn write_token(state_file: &Path) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = state_file.with_extension("token");
+    let _ = std::fs::remove_file(&path);
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
+    let token = format!("weir-tests-{:032x}", seed ^ u128::from(std::process::id()));
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+    writeln!(file, "{token}")?;
+    Ok(path)
+}
+
+/// A `weir-cp` command without the caller's admin settings.
+fn weir_cp() -> anyhow::Result<Command> {
+    let mut command = Command::new(binary()?);
+    for var in ["WEIR_CP_ADMIN", "WEIR_CP_ADMIN_TOKEN", "WEIR_CP_ADMIN_TOKEN_FILE"] {
+        command.env_remove(var);
+    }
+    Ok(command)
 }
 
 impl WeirCp {
     /// Starts `weir-cp serve` with `state_file` on the given addresses (port 0: ephemeral) and
-    /// reads the address line it prints.
+    /// an admin token file beside the state file, and reads the address line it prints.
     pub fn start(state_file: &Path, xds: SocketAddr, admin: SocketAddr) -> anyhow::Result<WeirCp> {
         let log = state_file.with_extension("log");
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
-        let mut child = Command::new(binary()?)
+        let token_file = write_token(state_file)?;
+        let mut child = weir_cp()?
             .args(["serve", "--xds-address", &xds.to_string(), "--admin-address", &admin.to_string()])
             .arg("--state-file")
             .arg(state_file)
+            .arg("--token-file")
+            .arg(&token_file)
             .env("RUST_LOG", "weir_xds=debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
@@ -79,7 +105,7 @@ impl WeirCp {
         let parse = |k: &str| -> anyhow::Result<SocketAddr> {
             addrs[k].as_str().context("address missing")?.parse().context("bad address")
         };
-        Ok(WeirCp { xds: parse("xds")?, admin: parse("admin")?, child, log })
+        Ok(WeirCp { xds: parse("xds")?, admin: parse("admin")?, child, log, token_file })
     }
 
     /// The process id.
@@ -93,11 +119,13 @@ impl WeirCp {
         let _ = self.child.wait();
     }
 
-    /// Runs a `weir-cp` client command against this instance.
+    /// Runs a `weir-cp` client command against this instance (with its admin token).
     pub fn cli(&self, args: &[&str]) -> anyhow::Result<Output> {
-        Ok(Command::new(binary()?)
+        Ok(weir_cp()?
             .arg("--admin")
             .arg(format!("http://{}", self.admin))
+            .arg("--token-file")
+            .arg(&self.token_file)
             .args(args)
             .output()?)
     }
@@ -113,7 +141,7 @@ impl WeirCp {
 
     /// `GET /status` as JSON.
     pub async fn status(&self) -> anyhow::Result<Value> {
-        let reply = client::send(self.admin, client::get("/status", &[])).await?;
+        let reply = client::send(self.admin, client::admin_get(self.admin, "/status")).await?;
         Ok(serde_json::from_slice(&reply.body)?)
     }
 

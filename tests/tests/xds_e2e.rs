@@ -351,7 +351,8 @@ async fn ecds_nack(s: &Setup) -> anyhow::Result<()> {
 }
 
 async fn weir_connected(weir: &Weir) -> anyhow::Result<bool> {
-    let reply = weir_tests::client::send(weir.admin()?, weir_tests::client::get("/xds", &[])).await?;
+    let reply =
+        weir_tests::client::send(weir.admin()?, weir_tests::client::admin_get(weir.admin()?, "/xds")).await?;
     let json: Value = serde_json::from_slice(&reply.body)?;
     Ok(json["connected"] == true)
 }

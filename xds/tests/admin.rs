@@ -4,12 +4,15 @@
 
 use http::Method;
 use serde_json::{Value, json};
+use weir_admin_guard::Token;
 use weir_xds::cli::{AdminClient, CliError};
 use weir_xds::cp::{ControlPlane, ServerConfig};
 
 async fn setup() -> (ControlPlane, AdminClient) {
-    let cp = ControlPlane::start(ServerConfig::local()).await.unwrap();
-    let admin = AdminClient::new(&format!("http://{}", cp.admin_addr().unwrap())).unwrap();
+    let token = Token::new("admin-test-token-0123456789", "test").unwrap();
+    let cp = ControlPlane::start(ServerConfig::local().with_token(token.clone())).await.unwrap();
+    let admin =
+        AdminClient::new(&format!("http://{}", cp.admin_addr().unwrap())).unwrap().with_token(Some(token));
     (cp, admin)
 }
 
@@ -95,6 +98,9 @@ async fn ecds_status_metrics_and_errors() {
     assert_eq!(change["version"], "1");
     let all: Value = admin.call(Method::GET, "/ecds", None).await.unwrap();
     assert_eq!(all["configs"]["f"]["config"]["failure_policy"], "FAIL_OPEN");
+    assert_eq!(all["configs"]["f"]["config"]["configuration"]["bytes"], 7, "redacted: {all}");
+    let all: Value = admin.call(Method::GET, "/ecds?show_secrets=true", None).await.unwrap();
+    assert_eq!(all["configs"]["f"]["config"]["configuration"], json!({"a": 1}));
     let (status, message) = refused(&admin, Method::PUT, "/ecds/g", r#"{"wasm": "/f.wasm"}"#).await;
     assert_eq!(status, 400);
     assert!(message.contains("vm_id"), "{message}");

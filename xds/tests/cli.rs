@@ -5,7 +5,8 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,14 +21,39 @@ struct Serve {
     child: Child,
     xds: String,
     admin: String,
+    token_file: PathBuf,
+}
+
+/// A `weir-cp` command without the caller's admin settings.
+fn weir_cp() -> Command {
+    let mut command = Command::new(BIN);
+    for var in ["WEIR_CP_ADMIN", "WEIR_CP_ADMIN_TOKEN", "WEIR_CP_ADMIN_TOKEN_FILE"] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Writes an admin token file (mode 0600) beside `state_file`.
+fn token_file(state_file: &Path) -> PathBuf {
+    let path = state_file.with_file_name("admin-token");
+    std::fs::write(&path, "cli-test-token-0123456789\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
 }
 
 impl Serve {
     fn start(state_file: &Path) -> Serve {
-        let mut child = Command::new(BIN)
+        Serve::start_with(state_file, &[])
+    }
+
+    fn start_with(state_file: &Path, extra: &[&str]) -> Serve {
+        let token_file = token_file(state_file);
+        let mut child = weir_cp()
             .args(["serve", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--state-file"])
             .arg(state_file)
-            .env_remove("WEIR_CP_ADMIN")
+            .arg("--token-file")
+            .arg(&token_file)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -43,11 +69,23 @@ impl Serve {
         let addrs: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"));
         let xds = addrs["xds"].as_str().unwrap().to_string();
         let admin = format!("http://{}", addrs["admin"].as_str().unwrap());
-        Serve { child, xds, admin }
+        Serve { child, xds, admin, token_file }
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN).arg("--admin").arg(&self.admin).args(args).output().unwrap()
+        weir_cp()
+            .arg("--admin")
+            .arg(&self.admin)
+            .arg("--token-file")
+            .arg(&self.token_file)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command without the token.
+    fn run_anonymous(&self, args: &[&str]) -> Output {
+        weir_cp().arg("--admin").arg(&self.admin).args(args).output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -154,13 +192,18 @@ fn status_ecds_and_errors() {
     let args = ["ecds", "set", "rewrite", "--wasm", "/f.wasm", "--vm-id", "weir", "--config", &at_file];
     assert!(cp.ok(&args).contains("version 1"));
     let got: Value = serde_json::from_str(&cp.ok(&["ecds", "get", "rewrite"])).unwrap();
+    assert_eq!(got["config"]["configuration"]["redacted"], true, "{got}");
+    let got: Value = serde_json::from_str(&cp.ok(&["ecds", "get", "rewrite", "--show-secrets"])).unwrap();
     assert_eq!(got["config"]["configuration"], json!({"header": "x-weir"}));
+    let out = cp.run_anonymous(&["ecds", "get", "--show-secrets"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("(401)") && stderr.contains("--token-file"), "{stderr}");
     cp.ok(&["ecds", "delete", "rewrite"]);
     cp.fails(&["ecds", "delete", "rewrite"], "not found");
     cp.fails(&["ecds", "set", "x", "--wasm", "", "--vm-id", "v"], "wasm");
 
     // An unreachable admin API.
-    let out = Command::new(BIN).args(["--admin", "http://127.0.0.1:1", "get"]).output().unwrap();
+    let out = weir_cp().args(["--admin", "http://127.0.0.1:1", "get"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the weir-cp admin API"));
 }
@@ -190,7 +233,7 @@ fn serve_restarts_from_its_state_file_and_stops_on_sigterm() {
     drop(cp);
 
     std::fs::write(&state, "{ corrupt").unwrap();
-    let out = Command::new(BIN)
+    let out = weir_cp()
         .args(["serve", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--state-file"])
         .arg(&state)
         .output()
@@ -198,4 +241,50 @@ fn serve_restarts_from_its_state_file_and_stops_on_sigterm() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("state.json") && stderr.contains("will not start empty"), "{stderr}");
+}
+
+#[test]
+fn changes_need_the_token_or_the_socket_and_the_state_file_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let socket = dir.path().join("admin.sock");
+    let cp = Serve::start_with(&state, &["--admin-socket", socket.to_str().unwrap()]);
+
+    // No token: refused, saying how to send one; reads need none.
+    let out = cp.run_anonymous(&["set", "k=1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("(401)"), "{stderr}");
+    assert!(cp.run_anonymous(&["status"]).status.success());
+    // A wrong token from the environment: refused.
+    let out = weir_cp()
+        .args(["--admin", &cp.admin, "set", "k=1"])
+        .env("WEIR_CP_ADMIN_TOKEN", "not-the-token-0123456789")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid admin token"));
+    // The right one from the environment.
+    let out = weir_cp()
+        .args(["--admin", &cp.admin, "set", "k=1"])
+        .env("WEIR_CP_ADMIN_TOKEN", "cli-test-token-0123456789")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The unix socket needs no token; it is 0600.
+    assert_eq!(std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777, 0o600);
+    let unix = format!("unix:{}", socket.display());
+    let out = weir_cp().args(["--admin", &unix, "set", "k=2"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(cp.ok(&["get", "k"]).trim(), "2");
+    // The state file (it holds ECDS secrets) is the owner's only.
+    assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o600);
+    drop(cp);
+
+    // A world-readable token file is refused at start.
+    let token = token_file(&state);
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = weir_cp()
+        .args(["--token-file", token.to_str().unwrap(), "serve", "--admin-address", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
 }

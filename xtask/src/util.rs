@@ -78,10 +78,11 @@ pub fn http(
 ) -> anyhow::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: demo.local\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        request.push_str("host: demo.local\r\n");
+    }
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -109,7 +110,8 @@ pub fn http(
 pub fn wait_http(addr: SocketAddr, path: &str, expect: &str, timeout: Duration) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
-        if let Ok(r) = http(addr, "GET", path, &[], "")
+        // An admin port: weir's answers only its own address as `Host`.
+        if let Ok(r) = http(addr, "GET", path, &[("host", &addr.to_string())], "")
             && r.status == 200
             && r.body.contains(expect)
         {

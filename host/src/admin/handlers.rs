@@ -1,18 +1,42 @@
-//! Admin endpoints.
+//! Admin endpoints: every request passes [`Guard::admit`] (no `Origin`, a `Host` of this
+//! server, a token or the unix socket for changes), then the endpoint's content types and body
+//! limit.
+//!
+//! | request | body | needs |
+//! |---|---|---|
+//! | `GET` `/ready` `/runtime` `/xds` `/stats` `/stats/prometheus` `/listeners` `/clusters` | – | – |
+//! | `GET /config_dump`, `GET /plugins` (`?show_secrets=true`: clear) | – | secrets: token or socket |
+//! | `POST /reload` | YAML or JSON, ≤ `admin.max_body_bytes` | token or socket |
+//! | `POST /plugins`, `PUT /plugins/{name}` | JSON ≤ `admin.max_body_bytes`, or `application/wasm` ≤ `module_sources.max_module_bytes` | token or socket |
+//! | `DELETE /plugins/{name}` | – | token or socket |
 
 use std::convert::Infallible;
-use std::fmt::Write;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http::{Method, Request, Response, StatusCode, request};
+use http_body_util::Full;
 use hyper::body::Incoming;
+use weir_admin_guard::{Access, Guard, Refusal, Transport};
 
+use super::uploads::UploadDir;
+use super::{redact, stats};
 use crate::server::ServerState;
 
 type AdminResponse = Response<Full<Bytes>>;
+
+/// What every admin request is served with.
+#[derive(Debug)]
+pub struct Admin {
+    /// The process.
+    pub state: Arc<ServerState>,
+    /// The request checks.
+    pub guard: Guard,
+    /// `admin.max_body_bytes`.
+    pub max_body: usize,
+    /// Where uploaded modules go.
+    pub uploads: UploadDir,
+}
 
 fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> AdminResponse {
     let mut response = Response::new(Full::new(body.into()));
@@ -27,52 +51,87 @@ fn json(value: &serde_json::Value) -> AdminResponse {
     reply(StatusCode::OK, "application/json", value.to_string())
 }
 
-/// Routes one admin request.
+fn refused(refusal: Refusal) -> AdminResponse {
+    let mut response = reply(refusal.status, "text/plain", format!("{}\n", refusal.message));
+    if let Some(challenge) = refusal.challenge.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(http::header::WWW_AUTHENTICATE, challenge);
+    }
+    response
+}
+
+/// Checks and routes one admin request.
 pub async fn handle(
-    state: Arc<ServerState>,
+    admin: Arc<Admin>,
+    transport: Transport,
     request: Request<Incoming>,
 ) -> Result<AdminResponse, Infallible> {
-    let path = request.uri().path().to_string();
-    let method = request.method().clone();
-    let response = match (method, path.as_str()) {
-        (Method::GET, "/ready") if state.is_serving() => reply(StatusCode::OK, "text/plain", "LIVE\n"),
-        (Method::GET, "/ready") => reply(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "INITIALIZING\n"),
-        (Method::GET, "/runtime") => json(&super::runtime::runtime(&state)),
-        (Method::GET, "/xds") => json(&super::runtime::xds(&state)),
-        (Method::GET, "/stats/prometheus") => {
-            reply(StatusCode::OK, "text/plain; version=0.0.4", prometheus(&state))
+    let (parts, body) = request.into_parts();
+    let response = match admin.guard.admit(&parts, transport) {
+        Ok(access) => route(&admin, access, &parts, body).await.unwrap_or_else(refused),
+        Err(refusal) => refused(refusal),
+    };
+    let status = response.status();
+    if (status.is_client_error() && status != StatusCode::NOT_FOUND) || parts.method != Method::GET {
+        tracing::info!(method = %parts.method, path = %parts.uri.path(), ?transport, status = status.as_u16(), "admin request");
+    }
+    Ok(response)
+}
+
+async fn route(
+    admin: &Admin,
+    access: Access,
+    parts: &request::Parts,
+    body: Incoming,
+) -> Result<AdminResponse, Refusal> {
+    let state = &admin.state;
+    let path = parts.uri.path();
+    let secrets = redact::asks_for_secrets(parts.uri.query());
+    if secrets {
+        admin.guard.require(access, "show_secrets")?;
+    }
+    Ok(match (&parts.method, path) {
+        (&Method::GET, "/ready") if state.is_serving() => reply(StatusCode::OK, "text/plain", "LIVE\n"),
+        (&Method::GET, "/ready") => reply(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "INITIALIZING\n"),
+        (&Method::GET, "/runtime") => json(&super::runtime::runtime(state)),
+        (&Method::GET, "/xds") => json(&super::runtime::xds(state)),
+        (&Method::GET, "/stats/prometheus") => {
+            reply(StatusCode::OK, "text/plain; version=0.0.4", stats::prometheus(state))
         }
-        (Method::GET, "/stats") => reply(StatusCode::OK, "text/plain", envoy_stats(&state)),
-        (Method::GET, "/listeners") => json(&serde_json::json!(
+        (&Method::GET, "/stats") => reply(StatusCode::OK, "text/plain", stats::envoy_stats(state)),
+        (&Method::GET, "/listeners") => json(&serde_json::json!(
             state
                 .listeners
                 .iter()
                 .map(|(name, addr)| serde_json::json!({"name": name, "address": addr.to_string()}))
                 .collect::<Vec<_>>()
         )),
-        (Method::GET, "/config_dump") => match serde_json::to_value(&state.snapshot.load().config) {
-            Ok(v) => json(&v),
-            Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e.to_string()),
-        },
-        (Method::GET, "/plugins") => json(&super::plugins::list(&state)),
-        (Method::POST, "/plugins") => plugin_change(&state, None, request).await,
-        (Method::PUT, p) if p.starts_with("/plugins/") => {
-            let name = p.trim_start_matches("/plugins/").to_string();
-            plugin_change(&state, Some(name), request).await
+        (&Method::GET, "/config_dump") => {
+            let config = &state.snapshot.load().config;
+            let dump = if secrets { serde_json::to_value(config) } else { redact::config_dump(config) };
+            match dump {
+                Ok(v) => json(&v),
+                Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e.to_string()),
+            }
         }
-        (Method::DELETE, p) if p.starts_with("/plugins/") => {
+        (&Method::GET, "/plugins") => json(&super::plugins::list(state, secrets)),
+        (&Method::POST, "/plugins") => plugin_change(admin, None, parts, body).await?,
+        (&Method::PUT, p) if p.starts_with("/plugins/") => {
+            let name = p.trim_start_matches("/plugins/").to_string();
+            plugin_change(admin, Some(name), parts, body).await?
+        }
+        (&Method::DELETE, p) if p.starts_with("/plugins/") => {
             let name = p.trim_start_matches("/plugins/").to_string();
             let state = state.clone();
             blocking(move || super::plugins::delete(&state, &name).map(|()| "deleted\n".to_string())).await
         }
-        (Method::GET, "/clusters") => json(&clusters(&state)),
-        (Method::POST, "/reload") => {
-            let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-            reload(&state, &body).await
+        (&Method::GET, "/clusters") => json(&stats::clusters(state)),
+        (&Method::POST, "/reload") => {
+            weir_admin_guard::require_content_type(&parts.headers, weir_admin_guard::YAML)?;
+            let body = weir_admin_guard::read_body(&parts.headers, body, admin.max_body).await?;
+            reload(state, &body).await
         }
         _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
-    };
-    Ok(response)
+    })
 }
 
 async fn reload(state: &Arc<ServerState>, body: &[u8]) -> AdminResponse {
@@ -89,106 +148,50 @@ async fn reload(state: &Arc<ServerState>, body: &[u8]) -> AdminResponse {
     }
 }
 
-fn prometheus(state: &ServerState) -> String {
-    let snapshot = state.snapshot.load();
-    let mut out = String::new();
-    snapshot.process.stats.encode(&mut out);
-    snapshot.process.metrics.encode(&mut out);
-    let series: [Series; 7] = [
-        ("weir_plugin_calls_total", "counter", "Plugin HTTP callbacks run.", |s| load(&s.calls)),
-        ("weir_plugin_callback_seconds_total", "counter", "Time spent in plugin callbacks.", |s| {
-            load(&s.time_ns) / 1e9
-        }),
-        ("weir_plugin_failures_total", "counter", "Plugin callbacks that failed.", |s| load(&s.failures)),
-        ("weir_plugin_traps_total", "counter", "Plugin traps (and proc_exit).", |s| load(&s.traps)),
-        ("weir_plugin_timeouts_total", "counter", "Callbacks past max_callback_time.", |s| load(&s.timeouts)),
-        ("weir_plugin_vm_reloads_total", "counter", "Failed VMs replaced (FAIL_RELOAD).", |s| {
-            load(&s.reloads)
-        }),
-        ("weir_plugin_failed_vms", "gauge", "VMs failed and not replaced.", |s| {
-            s.failed_vms.load(Ordering::Relaxed) as f64
-        }),
-    ];
-    for (name, kind, help, value) in series {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for plugin in &snapshot.plugins {
-            let plugin_label = crate::stats::label_value(plugin.name());
-            let _ = writeln!(out, "{name}{{plugin=\"{plugin_label}\"}} {}", value(&plugin.stats));
-        }
-    }
-    out
-}
-
-/// A Prometheus series over plugin stats: name, type, help, value.
-type Series = (&'static str, &'static str, &'static str, fn(&crate::plugin::PluginStats) -> f64);
-
-fn load(counter: &std::sync::atomic::AtomicU64) -> f64 {
-    counter.load(Ordering::Relaxed) as f64
-}
-
-/// Envoy's `/stats` text format (`name: value`), for the plugin metrics.
-fn envoy_stats(state: &ServerState) -> String {
-    let mut out = String::new();
-    state.snapshot.load().process.metrics.envoy_text(&mut out);
-    out
-}
-
-/// Clusters and their endpoints: health, ejection, load.
-fn clusters(state: &ServerState) -> serde_json::Value {
-    let snapshot = state.snapshot.load();
-    let mut clusters: Vec<serde_json::Value> = snapshot
-        .clusters
-        .iter()
-        .map(|c| {
-            let set = c.endpoints();
-            serde_json::json!({
-                "name": c.name(),
-                "lb_policy": c.config.lb_policy,
-                "active_requests": c.breakers.active_requests(),
-                "endpoints": set.all.iter().map(|e| serde_json::json!({
-                    "address": e.addr.to_string(),
-                    "healthy": e.is_healthy(),
-                    "ejected": e.is_ejected(),
-                    "active_requests": e.active_requests(),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    clusters.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    serde_json::Value::Array(clusters)
-}
-
 /// `POST /plugins`, `PUT /plugins/{name}`: a JSON spec, or a module body (`application/wasm`)
 /// with the spec in query parameters.
 async fn plugin_change(
-    state: &Arc<ServerState>,
+    admin: &Admin,
     name: Option<String>,
-    request: Request<Incoming>,
-) -> AdminResponse {
-    let is_wasm = request
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/wasm"));
-    let query = request.uri().query().unwrap_or("").to_string();
-    let body = match request.into_body().collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return reply(StatusCode::BAD_REQUEST, "text/plain", format!("reading the body: {e}\n")),
+    parts: &request::Parts,
+    body: Incoming,
+) -> Result<AdminResponse, Refusal> {
+    let accepted = ["application/json", "application/wasm"];
+    weir_admin_guard::require_content_type(&parts.headers, &accepted)?;
+    let is_wasm = weir_admin_guard::require_content_type(&parts.headers, weir_admin_guard::WASM).is_ok();
+    let limit = if is_wasm {
+        let max = admin.state.snapshot.load().config.module_sources.max_module_bytes;
+        usize::try_from(max).unwrap_or(usize::MAX)
+    } else {
+        admin.max_body
     };
+    let body = weir_admin_guard::read_body(&parts.headers, body, limit).await?;
+    let query = parts.uri.query().unwrap_or("");
     let parsed = if is_wasm {
-        super::plugins::spec_from_query(&query).map(|spec| (spec, Some(body)))
+        super::plugins::spec_from_query(query).map(|spec| (spec, Some(body)))
     } else {
         serde_json::from_slice(&body).map(|spec| (spec, None)).map_err(|e| format!("plugin spec: {e}"))
     };
     let (spec, module) = match parsed {
         Ok(p) => p,
-        Err(e) => return reply(StatusCode::BAD_REQUEST, "text/plain", format!("{e}\n")),
+        Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, "text/plain", format!("{e}\n"))),
     };
-    let state = state.clone();
-    blocking(move || {
-        super::plugins::upsert(&state, name.as_deref(), spec, module)
+    let state = admin.state.clone();
+    let stored = match module {
+        Some(bytes) => match admin.uploads.store(&bytes) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                let message = format!("cannot store the module: {e}\n");
+                return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", message));
+            }
+        },
+        None => None,
+    };
+    Ok(blocking(move || {
+        super::plugins::upsert(&state, name.as_deref(), spec, stored)
             .map(|name| format!("plugin `{name}` applied\n"))
     })
-    .await
+    .await)
 }
 
 /// Runs a configuration change off the admin thread's async loop (it waits for every worker).

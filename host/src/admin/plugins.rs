@@ -6,12 +6,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
+use super::redact;
 use crate::config::{Config, ConfigError, FailurePolicy, PluginConfig, PluginLimits};
+use crate::plugin::source::ModuleDirectories;
 use crate::server::ServerState;
 
 /// What a client sends to create or change a plugin (JSON; for a module in the body, the same
@@ -22,7 +22,8 @@ pub struct PluginSpec {
     /// The plugin's name (`POST`; `PUT` takes it from the path).
     #[serde(default)]
     pub name: Option<String>,
-    /// Path of the `.wasm` on the proxy's machine (or send the module as the body).
+    /// Path of the `.wasm` on the proxy's machine, under the module directories (or send the
+    /// module as the body).
     #[serde(default)]
     pub wasm: Option<PathBuf>,
     /// Plugin configuration (string as is, anything else as JSON).
@@ -62,8 +63,8 @@ pub struct Attach {
     pub position: Option<usize>,
 }
 
-/// `GET /plugins`.
-pub fn list(state: &ServerState) -> Value {
+/// `GET /plugins`: configurations redacted unless `secrets`.
+pub fn list(state: &ServerState, secrets: bool) -> Value {
     let snapshot = state.snapshot.load();
     let config = &snapshot.config;
     Value::Array(
@@ -79,6 +80,12 @@ pub fn list(state: &ServerState) -> Value {
                     "abi_version": p.module.abi().as_str(),
                     "vm_id": c.vm_id,
                     "root_id": c.root_id,
+                    "configuration": if secrets { c.configuration.clone().into() } else { redact::configuration(c) },
+                    "vm_configuration": if secrets {
+                        c.vm_configuration.clone().into()
+                    } else {
+                        redact::vm_configuration(c)
+                    },
                     "failure_policy": c.failure_policy,
                     "status": p.stats.status(),
                     "limits": c.limits,
@@ -107,18 +114,15 @@ fn attachments(config: &Config, name: &str) -> Vec<String> {
     out
 }
 
-/// `POST /plugins` and `PUT /plugins/{name}` (`existing`): applies `spec`, with `module` bytes
-/// from the body if given.
+/// `POST /plugins` and `PUT /plugins/{name}` (`existing`): applies `spec`, with the module
+/// `uploaded` from the body if given. A `wasm` path in the spec must resolve under the module
+/// directories of the running config (see [`ModuleDirectories`]); the resolved path is kept.
 pub fn upsert(
     state: &Arc<ServerState>,
     existing: Option<&str>,
     spec: PluginSpec,
-    module: Option<Bytes>,
+    uploaded: Option<PathBuf>,
 ) -> Result<String, String> {
-    let wasm = match module {
-        Some(bytes) => Some(store_module(&bytes).map_err(|e| format!("cannot store the module: {e}"))?),
-        None => spec.wasm.clone(),
-    };
     let name = match (existing, &spec.name) {
         (Some(path), Some(body)) if path != body => return Err("the body names another plugin".into()),
         (Some(path), _) => path.to_string(),
@@ -127,6 +131,15 @@ pub fn upsert(
     };
     state
         .update_config(|config| {
+            let wasm = match (uploaded, &spec.wasm) {
+                (Some(path), _) => Some(path),
+                (None, Some(path)) => Some(
+                    ModuleDirectories::of(config)
+                        .admit(path)
+                        .map_err(|e| ConfigError::invalid("wasm", e.to_string()))?,
+                ),
+                (None, None) => None,
+            };
             let at = config.plugins.iter().position(|p| p.name == name);
             let plugin = match (existing, at) {
                 (Some(_), Some(i)) => &mut config.plugins[i],
@@ -228,15 +241,6 @@ fn attach_to(config: &mut Config, name: &str, attach: &Attach) -> Result<(), Con
     let at = attach.position.unwrap_or(chain.len()).min(chain.len());
     chain.insert(at, name.to_string());
     Ok(())
-}
-
-/// Keeps an uploaded module in weir's module directory, named by its hash.
-fn store_module(bytes: &[u8]) -> std::io::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("weir-{}-modules", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{}.wasm", hex::encode(Sha256::digest(bytes))));
-    std::fs::write(&path, bytes)?;
-    Ok(path)
 }
 
 /// A spec from query parameters (`?name=..&listener=..&position=..&configuration=..`), for a

@@ -3,6 +3,7 @@
 //! A config is parsed into [`Config`], then [`validate`]d as a whole; every error names the
 //! offending field (`listeners[0].virtual_hosts[1].routes[2].route.cluster`) and the reason.
 
+mod admin;
 mod cluster;
 pub mod duration;
 mod dynamic;
@@ -53,16 +54,25 @@ impl ConfigError {
 }
 
 impl Config {
-    /// Reads, parses and validates a config file. Relative plugin paths are resolved against
-    /// the file's directory.
+    /// Reads, parses and validates a config file. Relative paths (plugin modules, module
+    /// directories, the admin token file and socket) are resolved against the file's directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         let mut config = Config::parse(&text, &path.display().to_string())?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
         for plugin in &mut config.plugins {
-            if plugin.wasm.is_relative() {
-                plugin.wasm = base.join(&plugin.wasm);
+            resolve(&mut plugin.wasm);
+        }
+        config.module_sources.directories.iter_mut().for_each(resolve);
+        if let Some(admin) = &mut config.admin {
+            for path in [&mut admin.token_file, &mut admin.unix_socket].into_iter().flatten() {
+                resolve(path);
             }
         }
         Ok(config)

@@ -2,12 +2,12 @@
 //! reference and mirrors these docs.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::admin::{AdminConfig, ModuleSources};
 pub use super::cluster::*;
 use super::duration;
 pub use super::dynamic::{ConfigDiscovery, RtdsLayerConfig, RuntimeConfig, RuntimeLayerConfig, XdsConfig};
@@ -35,14 +35,9 @@ pub struct Config {
     /// The xDS client (RTDS runtime layers, ECDS plugin configs). Omit to run without one.
     #[serde(default)]
     pub xds: Option<XdsConfig>,
-}
-
-/// The admin server.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminConfig {
-    /// Address to bind, e.g. `127.0.0.1:9901`. Port 0 picks a free port.
-    pub address: SocketAddr,
+    /// Where plugin modules may come from and how big they may be.
+    #[serde(default)]
+    pub module_sources: ModuleSources,
 }
 
 /// A virtual host: a set of domains and their routes.

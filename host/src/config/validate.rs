@@ -17,6 +17,7 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
         super::validate_cluster::check(cluster, &format!("clusters[{i}]"))?;
     }
     super::dynamic::check(config)?;
+    super::admin::check(config)?;
     for (i, plugin) in config.plugins.iter().enumerate() {
         if plugin.name.is_empty() {
             return Err(ConfigError::invalid(format!("plugins[{i}].name"), "must not be empty"));

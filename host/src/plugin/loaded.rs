@@ -8,6 +8,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::PluginStats;
+use super::source::{SourceError, read_module};
 use crate::config::PluginConfig;
 use crate::wasm::{CompiledModule, LoadError, VmLimits, WasmRuntime};
 
@@ -31,20 +32,30 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
-    /// Reads and compiles the plugin's module (reusing `cache` for modules already compiled in
-    /// this load, keyed by path).
+    /// Reads (a regular file of at most `max_module_bytes`, see [`read_module`]) and compiles
+    /// the plugin's module, reusing `cache` for modules already compiled in this load, keyed by
+    /// path.
     pub fn load(
         runtime: &WasmRuntime,
         config: &PluginConfig,
         stats: Arc<PluginStats>,
         cache: &mut HashMap<(PathBuf, usize), Arc<CompiledModule>>,
+        max_module_bytes: u64,
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let stack = config.limits.max_stack_bytes;
         let module = match cache.get(&(config.wasm.clone(), stack)) {
             Some(module) => module.clone(),
             None => {
-                let bytes = std::fs::read(&config.wasm)
-                    .map_err(|source| LoadError::Read { path: config.wasm.display().to_string(), source })?;
+                let bytes = read_module(&config.wasm, max_module_bytes).map_err(|e| {
+                    let path = config.wasm.display().to_string();
+                    match e {
+                        SourceError::Io { source, .. } => LoadError::Read { path, source },
+                        SourceError::Refused { reason, .. } => LoadError::Read {
+                            path,
+                            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, reason),
+                        },
+                    }
+                })?;
                 let module = runtime.compile_with_stack(&config.name, &bytes, stack)?;
                 cache.insert((config.wasm.clone(), stack), module.clone());
                 module

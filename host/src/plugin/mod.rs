@@ -1,10 +1,12 @@
 //! Plugins: loaded once per process ([`LoadedPlugin`]: module compiled, config resolved), then
 //! instantiated on every worker ([`WorkerPlugins`]: one VM per module and `vm_id`, one root
-//! context per plugin).
+//! context per plugin). Module files are read through [`source`] (regular files under a size
+//! cap; admin and ECDS paths only from the module directories).
 
 pub(crate) mod clock;
 mod loaded;
 mod recovery;
+pub mod source;
 mod stats;
 mod worker;
 

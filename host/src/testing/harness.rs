@@ -112,12 +112,20 @@ impl HarnessBuilder {
             config.clusters.push(cluster);
         }
         crate::config::validate(&config)?;
-        let server = RunningServer::start(config, ServerOptions::with_concurrency(self.concurrency))?;
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).map_err(|e| StartError::Other(format!("admin token: {e}")))?;
+        let admin_token = hex::encode(random);
+        let mut options = ServerOptions::with_concurrency(self.concurrency);
+        options.admin_token = Some(
+            weir_admin_guard::Token::new(&admin_token, "harness")
+                .map_err(|e| StartError::Other(format!("admin token: {e}")))?,
+        );
+        let server = RunningServer::start(config, options)?;
         let client = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| StartError::Other(format!("client runtime: {e}")))?;
-        Ok(Harness { server, echo, client })
+        Ok(Harness { server, echo, client, admin_token })
     }
 }
 
@@ -134,6 +142,7 @@ pub struct Harness {
     server: RunningServer,
     echo: EchoServer,
     client: tokio::runtime::Runtime,
+    admin_token: String,
 }
 
 impl std::fmt::Debug for Harness {
@@ -172,15 +181,44 @@ impl Harness {
         let addr = self.server.admin_addr().ok_or("no admin server")?;
         let request = Request::builder()
             .uri(path)
-            .header("host", "admin")
+            .header("host", addr.to_string())
             .body(Bytes::new())
             .map_err(|e| e.to_string())?;
-        let response = self.client.block_on(async move {
+        Ok(self.send_admin(addr, request)?.text())
+    }
+
+    /// The admin token the harness started weir with (`Authorization: Bearer <token>`).
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// A request to the admin server with the admin token and its own `Host` (a change:
+    /// `POST /plugins`, `PUT`, `DELETE`, `POST /reload`).
+    pub fn admin_change(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<TestResponse, String> {
+        let addr = self.server.admin_addr().ok_or("no admin server")?;
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", addr.to_string())
+            .header("authorization", format!("Bearer {}", self.admin_token))
+            .header("content-type", content_type)
+            .body(body.into())
+            .map_err(|e| e.to_string())?;
+        self.send_admin(addr, request)
+    }
+
+    fn send_admin(&self, addr: SocketAddr, request: Request<Bytes>) -> Result<TestResponse, String> {
+        self.client.block_on(async move {
             tokio::time::timeout(Duration::from_secs(10), send(addr, request))
                 .await
                 .map_err(|_| "admin request timed out after 10s".to_string())?
-        })?;
-        Ok(response.text())
+        })
     }
 
     /// `GET path` with headers (`host: example.com` unless given).

@@ -151,7 +151,8 @@ impl Proxy {
 
     /// `GET` on the admin port (2 s limit); the body as text.
     pub async fn admin_get(&self, path: &str) -> anyhow::Result<String> {
-        let reply = request::get(self.admin, path, &[], Duration::from_secs(2)).await?;
+        let host = self.admin.to_string();
+        let reply = request::get(self.admin, path, &[("host", &host)], Duration::from_secs(2)).await?;
         if reply.status != 200 {
             bail!("admin {path}: {} {}", reply.status, reply.body);
         }

@@ -49,14 +49,17 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// `GET path` with `host: example.com` and `headers`, within `limit`.
+/// `GET path` with `headers` (and `host: example.com` unless they give a host), within `limit`.
 pub async fn get(
     addr: SocketAddr,
     path: &str,
     headers: &[(&str, &str)],
     limit: Duration,
 ) -> anyhow::Result<Reply> {
-    let mut builder = http::Request::builder().method("GET").uri(path).header("host", "example.com");
+    let mut builder = http::Request::builder().method("GET").uri(path);
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        builder = builder.header("host", "example.com");
+    }
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }

@@ -12,9 +12,16 @@ use crate::cp::FailurePolicy;
 #[derive(Debug, Parser)]
 #[command(name = "weir-cp", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Admin API of the weir-cp that client commands talk to.
+    /// Admin API of the weir-cp that client commands talk to: `http://HOST:PORT`, or
+    /// `unix:PATH` for the admin socket of `serve --admin-socket`.
     #[arg(long, global = true, env = "WEIR_CP_ADMIN", default_value = "http://127.0.0.1:18001")]
     pub admin: String,
+    /// File holding the admin token (mode 0600 or 0640). `serve` requires it on changes made
+    /// over TCP; client commands send it. The token itself may come from the environment
+    /// variable WEIR_CP_ADMIN_TOKEN instead (never from a flag: arguments are visible to
+    /// every local user).
+    #[arg(long, global = true, env = "WEIR_CP_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -95,6 +102,19 @@ pub struct ServeArgs {
     /// answer before any value is set. Repeatable.
     #[arg(long = "layer", default_value = "rtds")]
     pub layers: Vec<String>,
+    /// Also serve the admin API on this unix socket (created mode 0600; connections from other
+    /// users than weir-cp's and root are refused). Requests through it may change state
+    /// without a token.
+    #[arg(long, value_name = "PATH")]
+    pub admin_socket: Option<PathBuf>,
+    /// Another `Host` value the admin API answers (besides `127.0.0.1`, `[::1]` and `localhost` with
+    /// the admin port, and the bound IP): `NAME` for any port, `NAME:PORT` for one. Repeatable.
+    #[arg(long = "admin-allowed-host", value_name = "HOST")]
+    pub admin_allowed_hosts: Vec<String>,
+    /// Most nodes `status` remembers. Past it, the node disconnected longest ago is forgotten;
+    /// when all are connected, new nodes are served but not tracked (counted, logged).
+    #[arg(long, default_value_t = crate::cp::status::DEFAULT_MAX_NODES)]
+    pub max_nodes: usize,
 }
 
 /// `weir-cp ecds ...`.
@@ -120,10 +140,14 @@ pub enum EcdsCommand {
         #[arg(long, value_parser = parse_policy)]
         failure_policy: Option<FailurePolicy>,
     },
-    /// Print one ECDS resource, or all (JSON).
+    /// Print one ECDS resource, or all (JSON). Configurations are shown redacted (size and
+    /// SHA-256) unless --show-secrets.
     Get {
         /// The resource name (omitted: all).
         name: Option<String>,
+        /// Show configurations in clear (needs the admin token or the admin socket).
+        #[arg(long)]
+        show_secrets: bool,
     },
     /// Remove an ECDS resource.
     Delete {
@@ -157,6 +181,10 @@ mod tests {
         let cli = Cli::try_parse_from(["weir-cp", "serve", "--layer", "a", "--layer", "b"]).unwrap();
         let Command::Serve(args) = cli.command else { panic!() };
         assert_eq!(args.layers, ["a", "b"]);
+        assert_eq!(args.max_nodes, crate::cp::status::DEFAULT_MAX_NODES);
+        let cli =
+            Cli::try_parse_from(["weir-cp", "--token-file", "/t", "ecds", "get", "--show-secrets"]).unwrap();
+        assert_eq!(cli.token_file.as_deref(), Some(std::path::Path::new("/t")));
         assert_eq!(parse_policy("fail-open"), Ok(FailurePolicy::FailOpen));
     }
 }

@@ -1,5 +1,7 @@
-//! A small HTTP/1.1 client for the admin API (a fresh connection per request, 10 s limit).
+//! A small HTTP/1.1 client for the admin API (a fresh connection per request, 10 s limit), over
+//! TCP or the admin unix socket, with the admin token.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -8,6 +10,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::de::DeserializeOwned;
+use weir_admin_guard::Token;
 
 use super::error::CliError;
 
@@ -22,27 +25,55 @@ pub fn segment(text: &str) -> String {
     utf8_percent_encode(text, SEGMENT).to_string()
 }
 
-/// The admin API at a base URL (`http://host:port`).
+/// Where the admin API listens.
+#[derive(Debug, Clone)]
+enum Endpoint {
+    /// `host:port` over TCP.
+    Tcp(String),
+    /// The admin unix socket.
+    Unix(PathBuf),
+}
+
+/// The admin API at a base URL (`http://host:port`, or `unix:PATH`), with the token to send.
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     url: String,
-    authority: String,
+    endpoint: Endpoint,
+    token: Option<Token>,
 }
 
 impl AdminClient {
     /// Parses the base URL.
     pub fn new(url: &str) -> Result<AdminClient, CliError> {
         let bad = |why: &str| CliError::Argument(format!("bad admin URL `{url}`: {why}"));
+        if let Some(path) = url.strip_prefix("unix:") {
+            let path = path.trim_start_matches("//");
+            if path.is_empty() {
+                return Err(bad("no socket path after `unix:`"));
+            }
+            return Ok(AdminClient {
+                url: url.to_string(),
+                endpoint: Endpoint::Unix(path.into()),
+                token: None,
+            });
+        }
         let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
         if uri.scheme_str() != Some("http") {
-            return Err(bad("only http:// is supported"));
+            return Err(bad("only http:// and unix: are supported"));
         }
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
         let port = authority.port_u16().unwrap_or(80);
         Ok(AdminClient {
             url: url.trim_end_matches('/').to_string(),
-            authority: format!("{}:{port}", authority.host()),
+            endpoint: Endpoint::Tcp(format!("{}:{port}", authority.host())),
+            token: None,
         })
+    }
+
+    /// Sends `token` (`Authorization: Bearer`) with every request.
+    pub fn with_token(mut self, token: Option<Token>) -> AdminClient {
+        self.token = token;
+        self
     }
 
     /// Sends a request; returns the JSON body of a 2xx answer, or the API's error.
@@ -56,13 +87,21 @@ impl AdminClient {
         serde_json::from_slice(&bytes).map_err(|e| CliError::BadReply(format!("{path}: {e}")))
     }
 
-    /// Sends a request; returns the body of a 2xx answer, or the API's error.
+    /// Sends a request (a body as `application/json`); returns the body of a 2xx answer, or
+    /// the API's error.
     pub async fn raw(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Bytes, CliError> {
-        let request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(http::header::HOST, self.authority.as_str())
-            .header(http::header::CONTENT_TYPE, "application/json")
+        let host = match &self.endpoint {
+            Endpoint::Tcp(authority) => authority.as_str(),
+            Endpoint::Unix(_) => "localhost",
+        };
+        let mut request = Request::builder().method(method).uri(path).header(http::header::HOST, host);
+        if body.is_some() {
+            request = request.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        if let Some(token) = &self.token {
+            request = request.header(http::header::AUTHORIZATION, token.authorization());
+        }
+        let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| CliError::Argument(format!("cannot build a request for {path}: {e}")))?;
         let (status, bytes) = tokio::time::timeout(TIMEOUT, self.send(request))
@@ -71,20 +110,39 @@ impl AdminClient {
         if (200..300).contains(&status) {
             return Ok(bytes);
         }
-        let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+        let mut message = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
             .unwrap_or_else(|| String::from_utf8_lossy(&bytes).trim().to_string());
+        if status == 401 {
+            message.push_str(" (the CLI sends the token of --token-file or WEIR_CP_ADMIN_TOKEN)");
+        }
         Err(CliError::Refused { status, message })
     }
 
     async fn send(&self, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), CliError> {
-        let stream = tokio::net::TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| self.unreachable(e.to_string()))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| self.unreachable(e.to_string()))?;
+        match &self.endpoint {
+            Endpoint::Tcp(authority) => {
+                let stream = tokio::net::TcpStream::connect(authority)
+                    .await
+                    .map_err(|e| self.unreachable(e.to_string()))?;
+                self.exchange(TokioIo::new(stream), request).await
+            }
+            Endpoint::Unix(path) => {
+                let stream = tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(|e| self.unreachable(e.to_string()))?;
+                self.exchange(TokioIo::new(stream), request).await
+            }
+        }
+    }
+
+    async fn exchange<I>(&self, io: I, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), CliError>
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(io).await.map_err(|e| self.unreachable(e.to_string()))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -105,8 +163,17 @@ mod tests {
 
     #[test]
     fn urls_and_segments() {
-        assert_eq!(AdminClient::new("http://127.0.0.1:18001/").unwrap().authority, "127.0.0.1:18001");
-        assert_eq!(AdminClient::new("http://localhost").unwrap().authority, "localhost:80");
+        let tcp = |url: &str| match AdminClient::new(url).unwrap().endpoint {
+            Endpoint::Tcp(a) => a,
+            Endpoint::Unix(p) => panic!("{p:?}"),
+        };
+        assert_eq!(tcp("http://127.0.0.1:18001/"), "127.0.0.1:18001");
+        assert_eq!(tcp("http://localhost"), "localhost:80");
+        let unix = AdminClient::new("unix:/run/weir-cp/admin.sock").unwrap();
+        assert!(
+            matches!(unix.endpoint, Endpoint::Unix(p) if p == std::path::Path::new("/run/weir-cp/admin.sock"))
+        );
+        assert!(AdminClient::new("unix:").is_err());
         assert!(AdminClient::new("https://x:1").is_err());
         assert!(AdminClient::new("not a url").is_err());
         assert_eq!(segment("a.b-c_d"), "a.b-c_d");

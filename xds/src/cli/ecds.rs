@@ -40,11 +40,14 @@ pub async fn run(admin: &AdminClient, command: EcdsCommand) -> Result<(), CliErr
             let what = if change.changed { "version" } else { "unchanged, version" };
             println!("ecds {name}: {what} {}", change.version);
         }
-        EcdsCommand::Get { name } => {
-            let path = match &name {
+        EcdsCommand::Get { name, show_secrets } => {
+            let mut path = match &name {
                 Some(name) => format!("/ecds/{}", segment(name)),
                 None => "/ecds".to_string(),
             };
+            if show_secrets {
+                path.push_str("?show_secrets=true");
+            }
             let answer: Value = admin.call(Method::GET, &path, None).await?;
             println!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default());
         }

@@ -42,6 +42,9 @@ pub enum CliError {
         /// What failed.
         reason: String,
     },
+    /// The admin token could not be read.
+    #[error(transparent)]
+    Token(#[from] weir_admin_guard::TokenError),
     /// The server could not start.
     #[error(transparent)]
     Start(#[from] StartError),

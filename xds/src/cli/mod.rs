@@ -1,5 +1,6 @@
 //! The `weir-cp` command line: `serve` runs the control plane; the other commands talk to a
-//! running one through its admin API (`--admin`, `WEIR_CP_ADMIN`). See `docs/control-plane.md`.
+//! running one through its admin API (`--admin`, `WEIR_CP_ADMIN`; the token from `--token-file`
+//! or `WEIR_CP_ADMIN_TOKEN`). See `docs/control-plane.md`.
 
 mod args;
 mod client;
@@ -11,6 +12,7 @@ mod status;
 mod value;
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 
 pub use args::{Cli, Command, EcdsCommand, ServeArgs};
@@ -18,6 +20,7 @@ pub use client::AdminClient;
 pub use error::CliError;
 pub use status::render as render_status;
 use tracing_subscriber::EnvFilter;
+use weir_admin_guard::Token;
 
 /// Runs a parsed command line; prints `error: …` to stderr and returns exit status 1 on failure.
 pub fn main(cli: Cli) -> ExitCode {
@@ -52,12 +55,28 @@ fn init_logs(default: &str) {
         .try_init();
 }
 
+/// The environment variable that may hold the admin token itself.
+pub const TOKEN_ENV: &str = "WEIR_CP_ADMIN_TOKEN";
+
+/// The admin token, from `--token-file` (or `WEIR_CP_ADMIN_TOKEN_FILE`) or `WEIR_CP_ADMIN_TOKEN`;
+/// both at once is an error (which one would win is not obvious).
+pub fn admin_token(file: Option<&Path>) -> Result<Option<Token>, CliError> {
+    match (file, Token::from_env(TOKEN_ENV)?) {
+        (Some(_), Some(_)) => Err(CliError::Argument(format!(
+            "both --token-file (or WEIR_CP_ADMIN_TOKEN_FILE) and {TOKEN_ENV} are set; use one"
+        ))),
+        (Some(file), None) => Ok(Some(Token::from_file(file)?)),
+        (None, token) => Ok(token),
+    }
+}
+
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
+    let token = admin_token(cli.token_file.as_deref())?;
     let command = match cli.command {
-        Command::Serve(args) => return serve::run(args).await,
+        Command::Serve(args) => return serve::run(args, token).await,
         other => other,
     };
-    let admin = AdminClient::new(&cli.admin)?;
+    let admin = AdminClient::new(&cli.admin)?.with_token(token);
     match command {
         Command::Serve(_) => Ok(()),
         Command::Set { pairs, layer } => runtime::set(&admin, &layer, &pairs).await,

@@ -6,11 +6,13 @@ use tracing::info;
 
 use super::args::ServeArgs;
 use super::error::CliError;
-use crate::cp::{ControlPlane, ServerConfig};
+use weir_admin_guard::Token;
 
-/// Starts, prints `{"xds":"ADDR","admin":"ADDR"}` as one line on stdout (so scripts learn the real
+use crate::cp::{AdminSecurity, ControlPlane, ServerConfig};
+
+/// Starts (`token`: what changes over TCP must present), prints `{"xds":"ADDR","admin":"ADDR"}` as one line on stdout (so scripts learn the real
 /// ports when 0 was asked), then serves until stopped.
-pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+pub async fn run(args: ServeArgs, token: Option<Token>) -> Result<(), CliError> {
     if args.state_file.is_none() {
         tracing::warn!("no --state-file: state lives in memory only and is lost on restart");
     }
@@ -19,6 +21,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         admin_address: Some(args.admin_address),
         state_file: args.state_file,
         layers: args.layers,
+        admin: AdminSecurity { token, socket: args.admin_socket, allowed_hosts: args.admin_allowed_hosts },
+        max_nodes: args.max_nodes,
     };
     let cp = ControlPlane::start(config).await?;
     let admin = cp.admin_addr().map(|a| a.to_string()).unwrap_or_default();

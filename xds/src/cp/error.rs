@@ -82,6 +82,14 @@ pub enum StartError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The admin unix socket could not be bound.
+    #[error("cannot listen on the admin socket {path}: {source}")]
+    Socket {
+        /// The socket path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The initial state could not be prepared (a bad `--layer` name, an unwritable state file).
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -38,5 +38,5 @@ pub mod stream;
 pub use ecds::{EcdsConfig, FailurePolicy};
 pub use error::{StartError, StoreError};
 pub use kind::Kind;
-pub use server::{ControlPlane, ServerConfig};
+pub use server::{AdminSecurity, ControlPlane, ServerConfig};
 pub use store::{ApplyMode, Change, Store};

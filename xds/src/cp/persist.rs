@@ -1,5 +1,7 @@
 //! The state file: JSON, written atomically (a temporary file in the same directory, synced, then
-//! renamed over the old one) after every change, read once at start.
+//! renamed over the old one, then the directory synced so the rename survives a crash) after
+//! every change, read once at start. It holds ECDS configurations (API keys, passwords), so it
+//! is created mode 0600, whatever the umask.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,21 +40,51 @@ pub fn load(path: &Path) -> Result<Option<State>, StartError> {
     Ok(Some(state))
 }
 
-/// Writes the state file atomically.
+/// Writes the state file atomically, mode 0600.
 pub fn save(path: &Path, state: &State) -> std::io::Result<()> {
     let text = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
     let temp = temp_path(path);
     let written = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        // A temporary file left by a crash may have other permissions: start afresh.
+        match std::fs::remove_file(&temp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut file = private_file(&temp)?;
         file.write_all(&text)?;
         file.write_all(b"\n")?;
         file.sync_all()?;
-        std::fs::rename(&temp, path)
+        std::fs::rename(&temp, path)?;
+        sync_dir(path)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
     written
+}
+
+/// Creates `path` (it must not exist) readable and writable by its owner only.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Syncs the directory holding `path`, so a rename into it is durable.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// `dir/.name.tmp` beside the state file, so the rename stays on one file system.
@@ -77,6 +109,22 @@ mod tests {
         save(&path, &state).unwrap();
         assert_eq!(load(&path).unwrap(), Some(state));
         assert!(!temp_path(&path).exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_state_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.json");
+        // A stale world-readable temporary file (and an old world-readable state file) do not
+        // leak into the new one.
+        std::fs::write(temp_path(&path), "old").unwrap();
+        std::fs::set_permissions(temp_path(&path), std::fs::Permissions::from_mode(0o666)).unwrap();
+        std::fs::write(&path, "{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        save(&path, &State::default()).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

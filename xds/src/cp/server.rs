@@ -8,12 +8,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
+use weir_admin_guard::Token;
 
 use super::admin::{self, views::StatusView};
 use super::error::StartError;
 use super::grpc;
 use super::services::Services;
 use super::shared::Shared;
+use super::status::DEFAULT_MAX_NODES;
 use super::store::Store;
 
 /// How to run weir-cp.
@@ -28,17 +30,44 @@ pub struct ServerConfig {
     /// Runtime layers that always exist (created empty when missing), so proxies subscribing to
     /// them get an answer before any value is set.
     pub layers: Vec<String>,
+    /// The admin API's own checks: token, unix socket, accepted `Host` names.
+    pub admin: AdminSecurity,
+    /// Most nodes kept in the status registry (see [`Registry`](super::status::Registry)).
+    pub max_nodes: usize,
+}
+
+/// How the admin API tells who may change state (`docs/security.md`, "Admin APIs").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminSecurity {
+    /// The bearer token changes over TCP must present (`--token-file`, `WEIR_CP_ADMIN_TOKEN`).
+    /// Without it (and without a socket) the admin API is read-only.
+    pub token: Option<Token>,
+    /// A unix socket (mode 0600) on which the admin API also listens; requests through it may
+    /// change state without a token.
+    pub socket: Option<PathBuf>,
+    /// `Host` values accepted besides `127.0.0.1`, `[::1]` and `localhost` with the admin port, and
+    /// the bound IP (`name` for any port, `name:port` for one).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl ServerConfig {
-    /// For tests: both ports ephemeral on 127.0.0.1, no state file, layer `rtds`.
+    /// For tests: both ports ephemeral on 127.0.0.1, no state file, layer `rtds`, an admin API
+    /// without a token (read-only over TCP; see [`ServerConfig::with_token`]).
     pub fn local() -> ServerConfig {
         ServerConfig {
             xds_address: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_address: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             state_file: None,
             layers: vec!["rtds".to_string()],
+            admin: AdminSecurity::default(),
+            max_nodes: DEFAULT_MAX_NODES,
         }
+    }
+
+    /// The same, with an admin token (changes through the admin API need it).
+    pub fn with_token(mut self, token: Token) -> ServerConfig {
+        self.admin.token = Some(token);
+        self
     }
 }
 
@@ -63,14 +92,15 @@ impl ControlPlane {
     /// Loads the state file, binds both ports and starts serving (on the current tokio runtime).
     pub async fn start(config: ServerConfig) -> Result<ControlPlane, StartError> {
         let store = Arc::new(Store::open(config.state_file.as_deref(), &config.layers)?);
-        let shared = Arc::new(Shared::new(store));
+        let shared = Arc::new(Shared::new(store, config.max_nodes));
         let (stop, stopped) = watch::channel(false);
         let (xds_listener, xds) = bind("xds", config.xds_address).await?;
         let mut tasks = Vec::new();
         let admin = match config.admin_address {
             Some(address) => {
                 let (listener, local) = bind("admin", address).await?;
-                tasks.push(tokio::spawn(admin::serve(listener, shared.clone(), stopped.clone())));
+                let listeners = admin::Listeners::new(listener, local, &config.admin)?;
+                tasks.push(tokio::spawn(admin::serve(listeners, shared.clone(), stopped.clone())));
                 Some(local)
             }
             None => None,

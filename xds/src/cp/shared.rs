@@ -22,11 +22,11 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Shares `store`.
-    pub fn new(store: Arc<Store>) -> Shared {
+    /// Shares `store`; the registry keeps at most `max_nodes` nodes.
+    pub fn new(store: Arc<Store>, max_nodes: usize) -> Shared {
         Shared {
             store,
-            status: Registry::default(),
+            status: Registry::new(max_nodes),
             next_nonce: AtomicU64::new(1),
             identifier: format!("weir-cp/{}", env!("CARGO_PKG_VERSION")),
             boot: format!("{:08x}", fastrand::u32(..)),

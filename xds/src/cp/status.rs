@@ -1,8 +1,14 @@
 //! What weir-cp knows about its clients, in memory: per node, whether it is connected and, per
 //! resource type, what it subscribed to, what was sent, what it ACKed and its last NACK; plus
 //! process-wide counters. Served by `GET /status` and `GET /metrics`.
+//!
+//! Node ids are whatever clients declare, so the registry is bounded: at most `max_nodes`
+//! entries (`--max-nodes`, default [`DEFAULT_MAX_NODES`]). A new node past the cap takes the
+//! place of the node disconnected longest ago (counted as `evicted`); when every entry is
+//! connected, the new node is still served but not tracked (counted as `untracked`, logged).
+//! Ids, clusters and NACK reasons are cut to a few hundred bytes, subscriptions to 100 names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use parking_lot::Mutex;
@@ -98,64 +104,165 @@ pub struct Counters {
     pub stale: u64,
     /// Requests ignored for an unknown or unexpected type URL.
     pub ignored: u64,
+    /// Disconnected nodes forgotten to stay within the registry's cap.
+    #[serde(default)]
+    pub evicted: u64,
+    /// Streams served without status tracking (the registry was full of connected nodes).
+    #[serde(default)]
+    pub untracked: u64,
+}
+
+/// Most nodes kept by default.
+pub const DEFAULT_MAX_NODES: usize = 20_000;
+/// Longest node id or cluster kept, in bytes.
+const MAX_NAME: usize = 256;
+/// Longest NACK reason kept, in bytes.
+const MAX_REASON: usize = 1024;
+/// Most subscribed names kept per node and type.
+const MAX_SUBSCRIBED: usize = 100;
+
+/// Whether a connecting node is tracked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tracked {
+    /// It is (it was known, or there was room).
+    Yes,
+    /// It is, in place of this node, disconnected longest ago.
+    Evicted(String),
+    /// It is not: every entry is a connected node. Its stream is served all the same.
+    No,
 }
 
 /// The in-memory registry.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
-    inner: Mutex<(BTreeMap<String, NodeStatus>, Counters)>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    nodes: BTreeMap<String, NodeStatus>,
+    /// Disconnected nodes, the longest disconnected first: (sequence, id).
+    idle: BTreeSet<(u64, String)>,
+    /// A disconnected node's sequence in `idle`.
+    idle_seq: HashMap<String, u64>,
+    next_seq: u64,
+    counters: Counters,
+    max_nodes: usize,
+}
+
+impl Default for Registry {
+    fn default() -> Registry {
+        Registry::new(DEFAULT_MAX_NODES)
+    }
 }
 
 fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
+/// `text` cut to at most `max` bytes (at a character boundary), saying how much was cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…(+{} bytes)", &text[..end], text.len() - end)
+}
+
 impl Registry {
-    /// A stream from node `id` opened.
-    pub fn connect(&self, id: &str, cluster: &str) {
-        let mut inner = self.inner.lock();
-        inner.1.connects += 1;
-        let node = inner.0.entry(id.to_string()).or_insert_with(|| NodeStatus {
-            id: id.to_string(),
+    /// A registry of at most `max_nodes` nodes (at least 1).
+    pub fn new(max_nodes: usize) -> Registry {
+        Registry { inner: Mutex::new(Inner { max_nodes: max_nodes.max(1), ..Inner::default() }) }
+    }
+
+    /// A stream from node `id` opened. `id` is the key every later call uses: pass the same
+    /// (unclipped) value.
+    pub fn connect(&self, id: &str, cluster: &str) -> Tracked {
+        let id = clip(id, MAX_NAME);
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        inner.counters.connects += 1;
+        let mut tracked = Tracked::Yes;
+        if !inner.nodes.contains_key(&id) && inner.nodes.len() >= inner.max_nodes {
+            match inner.idle.pop_first() {
+                Some((_, oldest)) => {
+                    inner.idle_seq.remove(&oldest);
+                    inner.nodes.remove(&oldest);
+                    inner.counters.evicted += 1;
+                    tracked = Tracked::Evicted(oldest);
+                }
+                None => {
+                    inner.counters.untracked += 1;
+                    return Tracked::No;
+                }
+            }
+        }
+        if let Some(seq) = inner.idle_seq.remove(&id) {
+            inner.idle.remove(&(seq, id.clone()));
+        }
+        let node = inner.nodes.entry(id.clone()).or_insert_with(|| NodeStatus {
+            id,
             cluster: String::new(),
             connected: false,
             streams: 0,
             since: String::new(),
             types: BTreeMap::new(),
         });
-        node.cluster = cluster.to_string();
+        node.cluster = clip(cluster, MAX_NAME);
         if node.streams == 0 {
             node.since = now();
         }
         node.streams += 1;
         node.connected = true;
+        tracked
     }
 
-    /// A stream from node `id` closed.
+    /// A tracked stream from node `id` closed.
     pub fn disconnect(&self, id: &str) {
-        let mut inner = self.inner.lock();
-        inner.1.disconnects += 1;
-        if let Some(node) = inner.0.get_mut(id) {
+        let id = clip(id, MAX_NAME);
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        inner.counters.disconnects += 1;
+        if let Some(node) = inner.nodes.get_mut(&id) {
             node.streams = node.streams.saturating_sub(1);
-            if node.streams == 0 {
+            if node.streams == 0 && node.connected {
                 node.connected = false;
                 node.since = now();
+                let seq = inner.next_seq;
+                inner.next_seq += 1;
+                inner.idle.insert((seq, id.clone()));
+                inner.idle_seq.insert(id, seq);
             }
         }
     }
 
+    /// A stream that was not tracked closed.
+    pub fn disconnect_untracked(&self) {
+        self.inner.lock().counters.disconnects += 1;
+    }
+
     fn with_type(&self, id: &str, kind: Kind, f: impl FnOnce(&mut TypeStatus, &mut Counters)) {
-        let mut inner = self.inner.lock();
-        let (nodes, counters) = &mut *inner;
-        if let Some(node) = nodes.get_mut(id) {
+        let id = clip(id, MAX_NAME);
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        if let Some(node) = inner.nodes.get_mut(&id) {
             let status = node.types.entry(kind.short().to_string()).or_default();
             status.type_url = kind.type_url().to_string();
-            f(status, counters);
+            f(status, &mut inner.counters);
         }
     }
 
     /// Node `id` now subscribes to `names` of `kind`.
-    pub fn subscribed(&self, id: &str, kind: Kind, names: Vec<String>) {
+    pub fn subscribed(&self, id: &str, kind: Kind, mut names: Vec<String>) {
+        if names.len() > MAX_SUBSCRIBED {
+            let more = names.len() - MAX_SUBSCRIBED;
+            names.truncate(MAX_SUBSCRIBED);
+            names.push(format!("…(+{more} names)"));
+        }
+        let names = names.iter().map(|n| clip(n, MAX_NAME)).collect();
         self.with_type(id, kind, |t, _| t.subscribed = names);
     }
 
@@ -171,7 +278,7 @@ impl Registry {
     /// An ACK arrived.
     pub fn acked(&self, id: &str, kind: Kind, version: &str) {
         self.with_type(id, kind, |t, c| {
-            t.acked = Some(Acked { version: version.into(), at: now() });
+            t.acked = Some(Acked { version: clip(version, MAX_NAME), at: now() });
             t.acks += 1;
             c.acks += 1;
         });
@@ -182,8 +289,8 @@ impl Registry {
         self.with_type(id, kind, |t, c| {
             t.nack = Some(Nack {
                 version: version.into(),
-                reason: reason.into(),
-                kept_version: kept_version.into(),
+                reason: clip(reason, MAX_REASON),
+                kept_version: clip(kept_version, MAX_NAME),
                 at: now(),
             });
             t.nacks += 1;
@@ -193,51 +300,21 @@ impl Registry {
 
     /// A request was ignored for its stale nonce.
     pub fn stale(&self) {
-        self.inner.lock().1.stale += 1;
+        self.inner.lock().counters.stale += 1;
     }
 
     /// A request was ignored for its type URL.
     pub fn ignored(&self) {
-        self.inner.lock().1.ignored += 1;
+        self.inner.lock().counters.ignored += 1;
     }
 
     /// Every node (by id) and the counters.
     pub fn snapshot(&self) -> (Vec<NodeStatus>, Counters) {
         let inner = self.inner.lock();
-        (inner.0.values().cloned().collect(), inner.1)
+        (inner.nodes.values().cloned().collect(), inner.counters)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tracks_nodes_and_counters() {
-        let registry = Registry::default();
-        registry.connect("a", "edge");
-        registry.connect("a", "edge");
-        registry.subscribed("a", Kind::Rtds, vec!["rtds".into()]);
-        registry.sent("a", Kind::Rtds, "3", "n1");
-        registry.acked("a", Kind::Rtds, "3");
-        registry.sent("a", Kind::Rtds, "4", "n2");
-        registry.nacked("a", Kind::Rtds, "4", "3", "bad list");
-        registry.subscribed("ghost", Kind::Rtds, vec![]);
-        registry.disconnect("a");
-        let (nodes, counters) = registry.snapshot();
-        assert_eq!(nodes.len(), 1);
-        let node = &nodes[0];
-        assert!(node.connected, "one of two streams is still open");
-        let rtds = &node.types["rtds"];
-        assert_eq!(rtds.acked.as_ref().unwrap().version, "3");
-        let nack = rtds.nack.as_ref().unwrap();
-        assert_eq!(
-            (nack.version.as_str(), nack.kept_version.as_str(), nack.reason.as_str()),
-            ("4", "3", "bad list")
-        );
-        assert_eq!((rtds.pushes, rtds.acks, rtds.nacks), (2, 1, 1));
-        assert_eq!((counters.connects, counters.disconnects, counters.pushes), (2, 1, 2));
-        registry.disconnect("a");
-        assert!(!registry.snapshot().0[0].connected);
-    }
-}
+#[path = "status_tests.rs"]
+mod tests;

@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 
 use super::kind::Kind;
 use super::shared::Shared;
+use super::status::Tracked;
 
 /// What was last sent for one type: the subscription and the stamps of what it selected.
 type Fingerprint = (BTreeSet<String>, Vec<(String, u64)>);
@@ -41,6 +42,8 @@ pub struct StreamState {
     only: Option<Kind>,
     peer: String,
     node: Option<String>,
+    /// Whether the registry tracks this stream's node (see [`Registry`](super::status::Registry)).
+    tracked: bool,
     watches: BTreeMap<Kind, Watch>,
 }
 
@@ -48,7 +51,7 @@ impl StreamState {
     /// A stream from `peer`. `only` is the type of a single-type service (RTDS, ECDS); `None`
     /// for ADS.
     pub fn new(only: Option<Kind>, peer: String) -> StreamState {
-        StreamState { only, peer, node: None, watches: BTreeMap::new() }
+        StreamState { only, peer, node: None, tracked: false, watches: BTreeMap::new() }
     }
 
     /// The node id, once known.
@@ -66,7 +69,18 @@ impl StreamState {
             None => (format!("peer:{}", self.peer), String::new()),
         };
         info!(node = %id, cluster = %cluster, peer = %self.peer, "xDS stream opened");
-        shared.status.connect(&id, &cluster);
+        self.tracked = match shared.status.connect(&id, &cluster) {
+            Tracked::Yes => true,
+            Tracked::Evicted(oldest) => {
+                debug!(node = %id, forgotten = %oldest, "node registry full: forgot the node disconnected longest ago");
+                true
+            }
+            Tracked::No => {
+                warn!(node = %id, peer = %self.peer,
+                      "node registry full of connected nodes (--max-nodes): serving this node without status tracking");
+                false
+            }
+        };
         self.node = Some(id.clone());
         id
     }
@@ -158,7 +172,11 @@ impl StreamState {
     pub fn close(&mut self, shared: &Shared) {
         if let Some(node) = self.node.take() {
             info!(node = %node, peer = %self.peer, "xDS stream closed");
-            shared.status.disconnect(&node);
+            if self.tracked {
+                shared.status.disconnect(&node);
+            } else {
+                shared.status.disconnect_untracked();
+            }
         }
     }
 }

@@ -143,7 +143,7 @@ pub fn wait_ready(
 ) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Ok(r) = crate::util::http(admin, "GET", "/ready", &[], "")
+        if let Ok(r) = crate::util::http(admin, "GET", "/ready", &[("host", &admin.to_string())], "")
             && r.status == 200
             && r.body.contains("LIVE")
         {

@@ -20,6 +20,8 @@ pub fn run(envoy_bin: &Path, dir: &Path) -> anyhow::Result<()> {
     let filters = util::target().join("filters");
     let state = dir.join("weir-cp.json");
     let _ = std::fs::remove_file(&state);
+    // Changes through weir-cp's admin API need a token: serve and the CLI read the same file.
+    let token = admin_token(dir)?;
     let mut procs = Procs::new();
     let echo = procs.start_echo(&bin.join("weir-echo"))?;
     let line = procs.spawn_reading(
@@ -28,6 +30,9 @@ pub fn run(envoy_bin: &Path, dir: &Path) -> anyhow::Result<()> {
             .args(["serve", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--state-file"])
             .arg(&state)
             .args(["--layer", "rtds"])
+            .arg("--token-file")
+            .arg(&token)
+            .env_remove("WEIR_CP_ADMIN_TOKEN")
             .stderr(Stdio::null()),
     )?;
     let ports: serde_json::Value =
@@ -36,6 +41,9 @@ pub fn run(envoy_bin: &Path, dir: &Path) -> anyhow::Result<()> {
     let cp = |args: &[&str]| -> anyhow::Result<String> {
         let out = Command::new(bin.join("weir-cp"))
             .args(["--admin", &format!("http://{admin}")])
+            .arg("--token-file")
+            .arg(&token)
+            .env_remove("WEIR_CP_ADMIN_TOKEN")
             .args(args)
             .output()?;
         if !out.status.success() {
@@ -153,4 +161,16 @@ fn wait_for(addr: SocketAddr, size: usize, since: Instant) -> anyhow::Result<Dur
         std::thread::sleep(Duration::from_millis(5));
     }
     bail!("{addr} did not change its answer within 10 s")
+}
+
+/// A fresh admin token in `dir/weir-cp.token` (mode 0600).
+fn admin_token(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join("weir-cp.token");
+    let _ = std::fs::remove_file(&path);
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+    writeln!(file, "weir-demo-{:032x}", seed ^ u128::from(std::process::id()))?;
+    Ok(path)
 }

@@ -16,6 +16,8 @@ pub fn render(status: &StatusView) -> String {
         ("pushes", "responses sent", c.pushes),
         ("stale_requests", "requests ignored for a stale nonce", c.stale),
         ("ignored_requests", "requests ignored for their type URL", c.ignored),
+        ("evicted_nodes", "disconnected nodes forgotten to stay within --max-nodes", c.evicted),
+        ("untracked_streams", "streams served without status tracking (registry full)", c.untracked),
     ];
     for (name, help, value) in counters {
         let _ = writeln!(out, "# HELP weir_cp_{name}_total {help}\n# TYPE weir_cp_{name}_total counter");

@@ -1,12 +1,16 @@
-//! The admin HTTP API (HTTP/1.1, JSON), on its own port. See `docs/control-plane.md`.
+//! The admin HTTP API (HTTP/1.1, JSON), on its own port and optionally a unix socket. See
+//! `docs/control-plane.md`; who may do what is in `docs/security.md` ("Admin APIs").
 //!
 //! | path | methods |
 //! |---|---|
 //! | `/ready` | `GET`: `LIVE` once serving |
 //! | `/runtime[/{layer}[/{key}]]` | runtime layers (`GET`, `PUT`, `POST`, `DELETE`; see `docs/control-plane.md`) |
-//! | `/ecds[/{name}]` | ECDS configs (`GET`, `PUT`, `DELETE`) |
+//! | `/ecds[/{name}]` | ECDS configs (`GET`, `PUT`, `DELETE`); configurations redacted unless `?show_secrets=true` (authenticated) |
 //! | `/status` | `GET`: nodes, versions, counters ([`views::StatusView`]) |
 //! | `/metrics` | `GET`: Prometheus text |
+//!
+//! Every request first passes [`weir_admin_guard::Guard::admit`]: no `Origin`, a `Host` of
+//! this server, and for anything but `GET`/`HEAD` a bearer token or the unix socket.
 
 mod ecds;
 mod metrics;
@@ -15,21 +19,29 @@ mod runtime;
 pub mod views;
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Method, Request, StatusCode};
+use http::{Method, Request, StatusCode, request};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
+use weir_admin_guard::unix::{PrivateListener, PrivateSocket};
+use weir_admin_guard::{Access, Guard, GuardConfig, Transport};
 
 use self::reply::{Failure, Reply};
 use self::views::StatusView;
-use super::error::StoreError;
+use super::error::{StartError, StoreError};
+use super::server::AdminSecurity;
 use super::shared::{Shared, stopped};
 use super::store::{Change, Store};
+
+/// What to say when a change is refused because nothing authenticates it.
+const ENABLE_HINT: &str = "start weir-cp with --token-file FILE (or WEIR_CP_ADMIN_TOKEN) and send \
+                           `Authorization: Bearer <token>`, or with --admin-socket PATH and use the socket";
 
 /// Runs a store change off the async workers (it writes the state file).
 async fn with_store(
@@ -46,64 +58,156 @@ async fn with_store(
     }
 }
 
-/// Serves the admin API on `listener` until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let connections = shutdown.clone();
+/// The admin API's sockets and request checks.
+#[derive(Debug)]
+pub struct Listeners {
+    tcp: TcpListener,
+    unix: Option<PrivateSocket>,
+    guard: Arc<Guard>,
+}
+
+impl Listeners {
+    /// The TCP listener bound at `local`, and the unix socket `security` asks for.
+    pub fn new(
+        tcp: TcpListener,
+        local: SocketAddr,
+        security: &AdminSecurity,
+    ) -> Result<Listeners, StartError> {
+        let unix = match &security.socket {
+            Some(path) => Some(
+                PrivateSocket::bind(path)
+                    .map_err(|source| StartError::Socket { path: path.clone(), source })?,
+            ),
+            None => None,
+        };
+        if security.token.is_none() && unix.is_none() {
+            warn!("the admin API is read-only: {ENABLE_HINT}");
+        }
+        let guard = Guard::new(GuardConfig {
+            token: security.token.clone(),
+            local,
+            allowed_hosts: security.allowed_hosts.clone(),
+            enable_hint: ENABLE_HINT.to_string(),
+            realm: "weir-cp admin".to_string(),
+        });
+        Ok(Listeners { tcp, unix, guard: Arc::new(guard) })
+    }
+}
+
+/// Serves the admin API until `shutdown` turns true.
+pub async fn serve(listeners: Listeners, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let Listeners { tcp, unix, guard } = listeners;
+    let unix = unix.and_then(|socket| match socket.listen() {
+        Ok(listener) => {
+            info!(path = %listener.path().display(), "admin API on the unix socket");
+            Some(listener)
+        }
+        Err(e) => {
+            warn!(error = %e, "the admin unix socket cannot be served");
+            None
+        }
+    });
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = tcp.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let shared = shared.clone();
-                    let mut stop = connections.clone();
-                    tokio::spawn(async move {
-                        let service = hyper::service::service_fn(move |request| {
-                            let shared = shared.clone();
-                            async move { Ok::<_, Infallible>(handle(shared, request).await) }
-                        });
-                        let conn = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service);
-                        tokio::select! {
-                            result = conn => if let Err(e) = result {
-                                debug!(%peer, error = %e, "admin connection ended");
-                            },
-                            () = stopped(&mut stop) => {}
-                        }
-                    });
+                    let io = TokioIo::new(stream);
+                    spawn_connection(io, Transport::Tcp, peer.to_string(), &shared, &guard, &shutdown);
                 }
                 Err(e) => {
                     warn!(error = %e, "admin accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+            accepted = accept_unix(unix.as_ref()) => match accepted {
+                Ok(stream) => {
+                    let io = TokioIo::new(stream);
+                    spawn_connection(io, Transport::Unix, "unix".into(), &shared, &guard, &shutdown);
+                }
+                Err(e) => warn!(error = %e, "admin socket accept failed"),
+            },
             () = stopped(&mut shutdown) => break,
         }
     }
 }
 
-async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Reply {
+/// The next connection on the unix socket; never, without one.
+async fn accept_unix(listener: Option<&PrivateListener>) -> std::io::Result<tokio::net::UnixStream> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn spawn_connection<I>(
+    io: I,
+    transport: Transport,
+    peer: String,
+    shared: &Arc<Shared>,
+    guard: &Arc<Guard>,
+    shutdown: &watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (shared, guard, mut stop) = (shared.clone(), guard.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        let service = hyper::service::service_fn(move |request| {
+            let (shared, guard) = (shared.clone(), guard.clone());
+            async move { Ok::<_, Infallible>(handle(shared, &guard, transport, request).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        tokio::select! {
+            result = conn => if let Err(e) = result {
+                debug!(%peer, error = %e, "admin connection ended");
+            },
+            () = stopped(&mut stop) => {}
+        }
+    });
+}
+
+/// One admitted request, as the handlers see it.
+pub struct Call<'a> {
+    /// What every stream and the admin API share.
+    pub shared: &'a Arc<Shared>,
+    /// The request line and headers.
+    pub parts: &'a request::Parts,
+    /// Who sent it.
+    pub access: Access,
+    /// The checks (for `show_secrets`).
+    pub guard: &'a Guard,
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    guard: &Guard,
+    transport: Transport,
+    request: Request<Incoming>,
+) -> Reply {
     let (parts, body) = request.into_parts();
-    let result = route(&shared, &parts.method, &parts.uri, body).await;
+    let result = match guard.admit(&parts, transport) {
+        Ok(access) => {
+            let call = Call { shared: &shared, parts: &parts, access, guard };
+            route(&call, body).await
+        }
+        Err(refusal) => Err(Failure::from(refusal)),
+    };
     match result {
         Ok(reply) => {
             if parts.method != Method::GET {
-                info!(method = %parts.method, path = %parts.uri.path(), status = reply.status().as_u16(), "admin change");
+                info!(method = %parts.method, path = %parts.uri.path(), ?transport, status = reply.status().as_u16(), "admin change");
             }
             reply
         }
         Err(failure) => {
-            info!(method = %parts.method, path = %parts.uri.path(), status = failure.status.as_u16(),
+            info!(method = %parts.method, path = %parts.uri.path(), ?transport, status = failure.status.as_u16(),
                   error = %failure.message, "admin request refused");
             reply::failure(failure)
         }
     }
 }
 
-async fn route(
-    shared: &Arc<Shared>,
-    method: &Method,
-    uri: &http::Uri,
-    body: Incoming,
-) -> Result<Reply, Failure> {
+async fn route(call: &Call<'_>, body: Incoming) -> Result<Reply, Failure> {
+    let (shared, method, uri) = (call.shared, &call.parts.method, &call.parts.uri);
     let segments = uri
         .path()
         .split('/')
@@ -114,8 +218,8 @@ async fn route(
         return Err(Failure::not_found("try /runtime, /ecds, /status, /metrics or /ready"));
     };
     match (first.as_str(), method, rest) {
-        ("runtime", _, _) => runtime::handle(shared, method, uri, rest, body).await,
-        ("ecds", _, _) => ecds::handle(shared, method, uri, rest, body).await,
+        ("runtime", _, _) => runtime::handle(call, rest, body).await,
+        ("ecds", _, _) => ecds::handle(call, rest, body).await,
         ("ready", &Method::GET, []) => Ok(reply::text(StatusCode::OK, "text/plain", "LIVE\n".into())),
         ("status", &Method::GET, []) => Ok(reply::json(StatusCode::OK, &status(shared))),
         ("metrics", &Method::GET, []) => {

@@ -1,16 +1,17 @@
 //! Admin API plumbing: replies, errors, bodies, query strings, path segments.
 
 use bytes::Bytes;
-use http::{Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http::{HeaderMap, Response, StatusCode, header};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use serde::Serialize;
 use serde_json::Value;
+use weir_admin_guard::Refusal;
 
 use crate::cp::error::StoreError;
 
-/// The largest request body accepted.
-const MAX_BODY: usize = 4 << 20;
+/// The largest request body accepted (a runtime layer or an ECDS config): 1 MiB.
+pub const MAX_BODY: usize = 1 << 20;
 
 /// A reply.
 pub type Reply = Response<Full<Bytes>>;
@@ -41,6 +42,12 @@ impl Failure {
             status: StatusCode::METHOD_NOT_ALLOWED,
             message: format!("{method} is not allowed on {path}"),
         }
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Failure {
+        Failure { status: r.status, message: r.message }
     }
 }
 
@@ -80,17 +87,22 @@ fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> R
     reply
 }
 
-/// The reply for a failure.
+/// The reply for a failure (a `401` with its `WWW-Authenticate` challenge).
 pub fn failure(f: Failure) -> Reply {
-    json(f.status, &serde_json::json!({ "error": f.message }))
+    let mut reply = json(f.status, &serde_json::json!({ "error": f.message }));
+    if f.status == StatusCode::UNAUTHORIZED {
+        reply.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"weir-cp admin\""),
+        );
+    }
+    reply
 }
 
-/// Reads the whole body (at most 4 MiB).
-pub async fn body(body: Incoming) -> Result<Bytes, Failure> {
-    match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) => Err(Failure::bad_request(format!("cannot read the request body: {e}"))),
-    }
+/// Reads the whole body (at most [`MAX_BODY`]) if its `Content-Type` is one of `accepted`.
+pub async fn body(headers: &HeaderMap, body: Incoming, accepted: &[&str]) -> Result<Bytes, Failure> {
+    weir_admin_guard::require_content_type(headers, accepted)?;
+    Ok(weir_admin_guard::read_body(headers, body, MAX_BODY).await?)
 }
 
 /// A body holding one JSON value.

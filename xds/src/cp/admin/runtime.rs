@@ -11,9 +11,8 @@
 //! | `DELETE /runtime/{layer}` | remove a layer |
 //!
 //! `validate=false` stores the layer **unchecked** (lists, nulls): only to test that clients
-//! NACK such layers.
-
-use std::sync::Arc;
+//! NACK such layers. Bodies: `PUT` takes `application/json`; `POST` takes `application/json`
+//! or YAML (`application/yaml`, `application/x-yaml`, `text/yaml`); at most 1 MiB.
 
 use http::{Method, StatusCode};
 use hyper::body::Incoming;
@@ -21,19 +20,14 @@ use serde_json::json;
 
 use super::reply::{self, Failure, Reply};
 use super::views::{ChangeView, LayerView, RuntimeView};
-use super::with_store;
+use super::{Call, with_store};
 use crate::cp::layer;
-use crate::cp::shared::Shared;
 use crate::cp::store::ApplyMode;
 
 /// Handles `/runtime/...`; `rest` are the decoded path segments after `runtime`.
-pub async fn handle(
-    shared: &Arc<Shared>,
-    method: &Method,
-    uri: &http::Uri,
-    rest: &[String],
-    body: Incoming,
-) -> Result<Reply, Failure> {
+pub async fn handle(call: &Call<'_>, rest: &[String], body: Incoming) -> Result<Reply, Failure> {
+    let (shared, method, uri, headers) =
+        (call.shared, &call.parts.method, &call.parts.uri, &call.parts.headers);
     match (method, rest) {
         (&Method::GET, []) => Ok(reply::json(StatusCode::OK, &RuntimeView::of(&shared.store.snapshot()))),
         (&Method::GET, [name]) => {
@@ -59,7 +53,7 @@ pub async fn handle(
         }
         (&Method::PUT, [name, key]) => {
             reply::query(uri, &[])?;
-            let value = reply::json_value(&reply::body(body).await?)?;
+            let value = reply::json_value(&reply::body(headers, body, weir_admin_guard::JSON).await?)?;
             let (name, key) = (name.clone(), key.clone());
             let change = with_store(shared, move |store| store.set_value(&name, &key, value)).await?;
             Ok(reply::json(StatusCode::OK, &ChangeView::from(change)))
@@ -81,7 +75,7 @@ pub async fn handle(
                     )));
                 }
             };
-            let value = reply::json_or_yaml(&reply::body(body).await?)?;
+            let value = reply::json_or_yaml(&reply::body(headers, body, weir_admin_guard::YAML).await?)?;
             let name = name.clone();
             let change =
                 with_store(shared, move |store| store.apply_layer(&name, value, mode, checked)).await?;

@@ -54,7 +54,8 @@ impl RuntimeView {
     }
 }
 
-/// One ECDS resource (`GET /ecds/{name}`).
+/// One ECDS resource (`GET /ecds/{name}`). Its `configuration` is
+/// `{"redacted": true, "sha256": …, "bytes": …}` unless `show_secrets` was asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EcdsEntryView {
     /// The ECDS version at which it last changed.
@@ -72,18 +73,27 @@ pub struct EcdsView {
     pub configs: BTreeMap<String, EcdsEntryView>,
 }
 
+impl EcdsEntryView {
+    /// The view of a stored resource; its `configuration` redacted unless `show_secrets`.
+    pub fn of(entry: &Entry<EcdsConfig>, show_secrets: bool) -> EcdsEntryView {
+        let mut config = entry.value.clone();
+        if !show_secrets && let Some(text) = config.configuration_text() {
+            config.configuration = weir_admin_guard::redacted(text.as_bytes());
+        }
+        EcdsEntryView { version: entry.version.to_string(), config }
+    }
+}
+
 impl EcdsView {
-    /// The view of the state.
-    pub fn of(state: &State) -> EcdsView {
+    /// The view of the state; configurations redacted unless `show_secrets`.
+    pub fn of(state: &State, show_secrets: bool) -> EcdsView {
         EcdsView {
             version: state.ecds.version.to_string(),
             configs: state
                 .ecds
                 .resources
                 .iter()
-                .map(|(k, e)| {
-                    (k.clone(), EcdsEntryView { version: e.version.to_string(), config: e.value.clone() })
-                })
+                .map(|(k, e)| (k.clone(), EcdsEntryView::of(e, show_secrets)))
                 .collect(),
         }
     }

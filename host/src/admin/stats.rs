@@ -1,0 +1,76 @@
+//! The read-only views: Prometheus and Envoy-style stats, clusters.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use crate::server::ServerState;
+
+/// `GET /stats/prometheus`.
+pub fn prometheus(state: &ServerState) -> String {
+    let snapshot = state.snapshot.load();
+    let mut out = String::new();
+    snapshot.process.stats.encode(&mut out);
+    snapshot.process.metrics.encode(&mut out);
+    let series: [Series; 7] = [
+        ("weir_plugin_calls_total", "counter", "Plugin HTTP callbacks run.", |s| load(&s.calls)),
+        ("weir_plugin_callback_seconds_total", "counter", "Time spent in plugin callbacks.", |s| {
+            load(&s.time_ns) / 1e9
+        }),
+        ("weir_plugin_failures_total", "counter", "Plugin callbacks that failed.", |s| load(&s.failures)),
+        ("weir_plugin_traps_total", "counter", "Plugin traps (and proc_exit).", |s| load(&s.traps)),
+        ("weir_plugin_timeouts_total", "counter", "Callbacks past max_callback_time.", |s| load(&s.timeouts)),
+        ("weir_plugin_vm_reloads_total", "counter", "Failed VMs replaced (FAIL_RELOAD).", |s| {
+            load(&s.reloads)
+        }),
+        ("weir_plugin_failed_vms", "gauge", "VMs failed and not replaced.", |s| {
+            s.failed_vms.load(Ordering::Relaxed) as f64
+        }),
+    ];
+    for (name, kind, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for plugin in &snapshot.plugins {
+            let plugin_label = crate::stats::label_value(plugin.name());
+            let _ = writeln!(out, "{name}{{plugin=\"{plugin_label}\"}} {}", value(&plugin.stats));
+        }
+    }
+    out
+}
+
+/// A Prometheus series over plugin stats: name, type, help, value.
+type Series = (&'static str, &'static str, &'static str, fn(&crate::plugin::PluginStats) -> f64);
+
+fn load(counter: &std::sync::atomic::AtomicU64) -> f64 {
+    counter.load(Ordering::Relaxed) as f64
+}
+
+/// Envoy's `/stats` text format (`name: value`), for the plugin metrics.
+pub fn envoy_stats(state: &ServerState) -> String {
+    let mut out = String::new();
+    state.snapshot.load().process.metrics.envoy_text(&mut out);
+    out
+}
+
+/// Clusters and their endpoints: health, ejection, load.
+pub fn clusters(state: &ServerState) -> serde_json::Value {
+    let snapshot = state.snapshot.load();
+    let mut clusters: Vec<serde_json::Value> = snapshot
+        .clusters
+        .iter()
+        .map(|c| {
+            let set = c.endpoints();
+            serde_json::json!({
+                "name": c.name(),
+                "lb_policy": c.config.lb_policy,
+                "active_requests": c.breakers.active_requests(),
+                "endpoints": set.all.iter().map(|e| serde_json::json!({
+                    "address": e.addr.to_string(),
+                    "healthy": e.is_healthy(),
+                    "ejected": e.is_ejected(),
+                    "active_requests": e.active_requests(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    clusters.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    serde_json::Value::Array(clusters)
+}
