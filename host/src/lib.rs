@@ -26,6 +26,7 @@ pub mod callout;
 pub mod config;
 pub mod control;
 pub mod http;
+pub mod logging;
 pub mod plugin;
 pub mod router;
 pub mod runtime_values;

@@ -37,15 +37,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Logs are written by a thread of their own, batched, so a plugin flooding the log does not
-    // make workers wait on stderr; nothing is dropped (a full queue makes writers wait).
-    let (writer, _log_guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(64 * 1024)
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).init();
+    let _log_guard = weir_host::logging::init(&args.log_level);
 
     let config = match Config::load(&args.config) {
         Ok(c) => c,

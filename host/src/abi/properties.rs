@@ -188,4 +188,16 @@ mod tests {
         assert_eq!(PropertyPath::parse(b"request\0path").0, vec![b"request".to_vec(), b"path".to_vec()]);
         assert_eq!(PropertyPath::parse(b"x\0").0, vec![b"x".to_vec()]);
     }
+
+    proptest::proptest! {
+        /// Any path a guest passes splits into segments that join back to it.
+        #[test]
+        fn any_path_splits_and_joins(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..MAX_PATH.min(512))) {
+            let path = PropertyPath::parse(&raw);
+            let joined = path.0.join(&0u8);
+            let trimmed = raw.strip_suffix(&[0]).unwrap_or(&raw);
+            proptest::prop_assert_eq!(&joined[..], trimmed);
+            let _ = path.segments();
+        }
+    }
 }

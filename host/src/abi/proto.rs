@@ -59,4 +59,22 @@ mod tests {
         assert_eq!(fields, vec![(1, b"ab".to_vec()), (2, b"c".to_vec()), (3, b"150".to_vec())]);
         assert!(proto_strings(&[0x0a, 5, b'a']).is_none());
     }
+
+    proptest::proptest! {
+        /// Whatever a guest passes: no panic, at most `MAX_FIELDS` fields, each a slice of the
+        /// input (no field longer than what remains).
+        #[test]
+        fn any_bytes_decode_or_are_refused(buf in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            if let Some(fields) = proto_strings(&buf) {
+                proptest::prop_assert!(fields.len() <= MAX_FIELDS);
+                proptest::prop_assert!(fields.iter().map(|(_, v)| v.len()).sum::<usize>() <= buf.len() * 20);
+            }
+        }
+
+        #[test]
+        fn many_tiny_fields_are_refused(n in (MAX_FIELDS + 1)..2000) {
+            let buf: Vec<u8> = std::iter::repeat_n([0x08u8, 0x01], n).flatten().collect();
+            proptest::prop_assert!(proto_strings(&buf).is_none());
+        }
+    }
 }

@@ -259,4 +259,20 @@ mod tests {
         iovec(&mut memory, 0, u32::MAX - 2, 10);
         assert_eq!(gather(&memory, 0, 1), Err(EFAULT));
     }
+
+    proptest::proptest! {
+        /// Any iovec table in any memory: no panic, at most one log line kept, and the
+        /// length reported is the sum the table claims (when it is readable).
+        #[test]
+        fn any_iovec_table_is_bounded(
+            memory in proptest::collection::vec(proptest::num::u8::ANY, 0..4096),
+            iovs in proptest::num::i32::ANY,
+            count in -4i32..2048,
+        ) {
+            if let Ok((kept, total)) = gather(&memory, iovs, count) {
+                proptest::prop_assert!(kept.len() <= MAX_LOG_LINE.min(total));
+                proptest::prop_assert!(count as usize <= MAX_IOVECS);
+            }
+        }
+    }
 }

@@ -33,6 +33,12 @@ pub fn prometheus(state: &ServerState) -> String {
             let _ = writeln!(out, "{name}{{plugin=\"{plugin_label}\"}} {}", value(&plugin.stats));
         }
     }
+    let dropped = crate::logging::dropped_lines();
+    let _ = writeln!(
+        out,
+        "# HELP weir_log_lines_dropped_total Log lines dropped because the log writer fell behind.\n\
+         # TYPE weir_log_lines_dropped_total counter\nweir_log_lines_dropped_total {dropped}"
+    );
     out
 }
 

@@ -109,15 +109,11 @@ impl HeaderMap {
     }
 
     /// Replaces every value of `name` with one value (added if absent). A pseudo-header keeps
-    /// its position; a regular header moves to the end, as Envoy's `setCopy` does.
+    /// its (first) position; a regular header moves to the end, as Envoy's `setCopy` does.
     pub fn set(&mut self, name: impl Into<Name>, value: impl Into<Bytes>) {
         let name = name.into();
-        let value = value.into();
-        if name.is_pseudo()
-            && let Some(slot) = self.entries.iter_mut().find(|(k, _)| *k == name)
-        {
-            slot.1 = value;
-            return;
+        if name.is_pseudo() {
+            return self.set_in_place(name, value);
         }
         self.remove(name.as_bytes());
         self.add(name, value);
@@ -246,6 +242,82 @@ mod tests {
         assert_eq!(map.entries()[0], (Name::pseudo(":path"), Bytes::from("/new")));
         assert!(map.remove(b"X-B"));
         assert!(!map.remove(b"x-b"));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Add(usize, u8),
+        Set(usize, u8),
+        SetInPlace(usize, u8),
+        Remove(usize),
+    }
+
+    const NAMES: [&str; 5] = [":path", "x-a", "X-B", "x-long-name", "y"];
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0..NAMES.len(), any::<u8>()).prop_map(|(n, v)| Op::Add(n, v)),
+            (0..NAMES.len(), any::<u8>()).prop_map(|(n, v)| Op::Set(n, v)),
+            (0..NAMES.len(), any::<u8>()).prop_map(|(n, v)| Op::SetInPlace(n, v)),
+            (0..NAMES.len()).prop_map(Op::Remove),
+        ]
+    }
+
+    /// The model's `add`: pseudo-headers go after the other pseudo-headers, others last.
+    fn append(model: &mut Vec<(String, u8)>, name: String, v: u8) {
+        let at = if name.starts_with(':') {
+            model.iter().take_while(|(k, _)| k.starts_with(':')).count()
+        } else {
+            model.len()
+        };
+        model.insert(at, (name, v));
+    }
+
+    proptest::proptest! {
+        /// The map against a plain list of pairs: same lookups, pseudo-headers first.
+        #[test]
+        fn behaves_as_a_list_of_pairs(ops in proptest::collection::vec(op(), 0..40)) {
+            let mut map = HeaderMap::default();
+            let mut model: Vec<(String, u8)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Add(n, v) => {
+                        map.add(NAMES[n], vec![v]);
+                        append(&mut model, NAMES[n].to_ascii_lowercase(), v);
+                    }
+                    Op::Set(n, v) | Op::SetInPlace(n, v) => {
+                        let in_place = matches!(op, Op::SetInPlace(..));
+                        if in_place { map.set_in_place(NAMES[n], vec![v]) } else { map.set(NAMES[n], vec![v]) }
+                        let name = NAMES[n].to_ascii_lowercase();
+                        match model.iter().position(|(k, _)| *k == name) {
+                            Some(first) if in_place || name.starts_with(':') => {
+                                model[first].1 = v;
+                                let mut i = 0;
+                                model.retain(|(k, _)| { i += 1; i <= first + 1 || *k != name });
+                            }
+                            _ => {
+                                model.retain(|(k, _)| *k != name);
+                                append(&mut model, name, v);
+                            }
+                        }
+                    }
+                    Op::Remove(n) => {
+                        let name = NAMES[n].to_ascii_lowercase();
+                        let had = model.iter().any(|(k, _)| *k == name);
+                        model.retain(|(k, _)| *k != name);
+                        proptest::prop_assert_eq!(map.remove(NAMES[n].as_bytes()), had);
+                    }
+                }
+                let got: Vec<(String, u8)> =
+                    map.iter().map(|(k, v)| (String::from_utf8_lossy(k.as_bytes()).into_owned(), v[0])).collect();
+                proptest::prop_assert_eq!(&got, &model);
+                for name in NAMES {
+                    let want = model.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
+                    proptest::prop_assert_eq!(map.get(name.as_bytes()).map(|v| v[0]), want);
+                }
+            }
+        }
     }
 
     #[test]

@@ -122,6 +122,43 @@ mod tests {
         assert_eq!(buf, [1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, b'a', 0, b'b', b'c', 0]);
     }
 
+    proptest::proptest! {
+        /// Whatever a guest passes: decoding never panics, never allocates more than the
+        /// buffer's size in pairs, and what it returns encodes back to the same bytes.
+        #[test]
+        fn any_buffer_decodes_or_is_refused(buf in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            if let Ok(pairs) = decode_pairs(&buf)
+                && !buf.is_empty()
+            {
+                proptest::prop_assert!(pairs.len() <= buf.len() / 8);
+                let mut again = Vec::new();
+                encode_pairs(&pairs, &mut again);
+                proptest::prop_assert_eq!(&again[..], &buf[..again.len()]);
+            }
+        }
+
+        #[test]
+        fn any_pairs_round_trip(pairs in proptest::collection::vec(
+            (proptest::collection::vec(1u8..=255, 0..16), proptest::collection::vec(1u8..=255, 0..16)), 0..16)
+        ) {
+            let mut buf = Vec::new();
+            encode_pairs(&pairs, &mut buf);
+            let decoded = decode_pairs(&buf).map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            let expected: Vec<(&[u8], &[u8])> = pairs.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+            proptest::prop_assert_eq!(decoded, expected);
+        }
+
+        /// A declared count far larger than the buffer is refused before anything is allocated.
+        #[test]
+        fn huge_counts_are_refused(count in 1u32.., tail in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let mut buf = count.to_le_bytes().to_vec();
+            buf.extend_from_slice(&tail);
+            if (count as usize) * 8 + 4 > buf.len() {
+                proptest::prop_assert_eq!(decode_pairs(&buf), Err(PairsError::Truncated));
+            }
+        }
+    }
+
     #[test]
     fn rejects_malformed() {
         assert_eq!(decode_pairs(&[]), Ok(vec![]));
