@@ -106,6 +106,7 @@ impl RunningServer {
         let runtime = WasmRuntime::with_cache(options.module_cache.clone())?;
         let process = Arc::new(ProcessServices::default());
         let snapshot = Arc::new(Snapshot::prepare(config, runtime, process, None)?);
+        snapshot.apply_node();
         canary(&snapshot)?;
         snapshot.apply_vm_limits();
         crate::state::configure_runtime(&snapshot);

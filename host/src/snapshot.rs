@@ -53,6 +53,16 @@ impl Snapshot {
         Ok(Snapshot { config, plugins, runtime, process, clusters })
     }
 
+    /// Publishes this configuration's node identity to plugins (`xds.node.*`).
+    pub fn apply_node(&self) {
+        let node = self.config.node();
+        *self.process.node.write() = Arc::new(crate::services::NodeIdentity {
+            id: node.id,
+            cluster: node.cluster,
+            metadata: serde_json::Value::Object(node.metadata),
+        });
+    }
+
     /// Gives each `vm_id` its per-`vm_id` limits (shared data, queues, metrics): the largest
     /// value among the plugins of that `vm_id`.
     pub fn apply_vm_limits(&self) {

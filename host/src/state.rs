@@ -163,7 +163,12 @@ impl ServerState {
             current.process.clone(),
             Some(&current),
         )?);
-        canary(&snapshot)?;
+        // Plugins may read the node while they are configured: the canary sees the new one.
+        snapshot.apply_node();
+        if let Err(e) = canary(&snapshot) {
+            current.apply_node();
+            return Err(e);
+        }
         snapshot.apply_vm_limits();
         configure_runtime(&snapshot);
         let workers = self.workers.lock().clone();

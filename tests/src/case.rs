@@ -38,6 +38,10 @@ pub struct Case {
     /// Virtual hosts (weir's schema); default: `*` → prefix `/` → `upstream`, route `default`.
     #[serde(default)]
     pub virtual_hosts: Option<serde_json::Value>,
+    /// The proxy's identity (weir's `node`: `id`, `cluster`, `metadata`), given to Envoy's
+    /// bootstrap `node` too.
+    #[serde(default)]
+    pub node: Option<serde_json::Value>,
     /// Listener settings (weir's schema, e.g. `normalize_path: false`), given to Envoy's HTTP
     /// connection manager too (weir's defaults where the case says nothing).
     #[serde(default)]
@@ -76,6 +80,12 @@ pub struct PluginSpec {
     /// `FAIL_CLOSED` (default), `FAIL_OPEN`, `FAIL_RELOAD`.
     #[serde(default)]
     pub failure_policy: Option<String>,
+    /// Envoy's `allow_on_headers_stop_iteration`.
+    #[serde(default)]
+    pub allow_on_headers_stop_iteration: bool,
+    /// The VM's environment (`{key_values, host_env_keys}`, both hosts' shape).
+    #[serde(default)]
+    pub environment_variables: Option<serde_json::Value>,
 }
 
 impl PluginSpec {
@@ -141,6 +151,10 @@ pub struct RequestSpec {
     /// effects that take time (timers, queues).
     #[serde(default)]
     pub retry: u32,
+    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
+    #[serde(default)]
+    pub http2: bool,
+
     /// Expectations.
     pub expect: Expect,
 }
@@ -242,7 +256,7 @@ async fn send_all(
     for request in &case.requests {
         let mut attempt = 0;
         loop {
-            let reply = client::send(addr, build(request)?)
+            let reply = client::send_with(addr, build(request)?, request.http2)
                 .await
                 .with_context(|| format!("[{host}] {}", request.name))?;
             let problems = check(&request.expect, &reply);
@@ -259,10 +273,13 @@ async fn send_all(
 }
 
 fn build(spec: &RequestSpec) -> anyhow::Result<http::Request<Full<Bytes>>> {
-    let mut builder = http::Request::builder()
-        .method(spec.method.as_str())
-        .uri(spec.path.as_str())
-        .header("host", spec.authority.as_deref().unwrap_or("example.com"));
+    let authority = spec.authority.as_deref().unwrap_or("example.com");
+    let mut builder = http::Request::builder().method(spec.method.as_str());
+    // HTTP/2 carries the authority in the request target (`:authority`), HTTP/1.1 in `Host`.
+    builder = match spec.http2 {
+        true => builder.uri(format!("http://{authority}{}", spec.path)),
+        false => builder.uri(spec.path.as_str()).header("host", authority),
+    };
     for (k, v) in &spec.headers {
         builder = builder.header(k.as_str(), v.as_str());
     }

@@ -18,6 +18,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Bytes,
+    /// Trailers, names lower-case.
+    pub trailers: Vec<(String, String)>,
 }
 
 impl Reply {
@@ -32,30 +34,52 @@ impl Reply {
     }
 }
 
-/// Sends one request to `addr` and reads the whole response (10 s limit).
+/// Sends one request to `addr` over HTTP/1.1 and reads the whole response (10 s limit).
 pub async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> anyhow::Result<Reply> {
-    tokio::time::timeout(Duration::from_secs(10), send_inner(addr, request))
+    send_with(addr, request, false).await
+}
+
+/// Sends one request over HTTP/1.1 or, with `http2`, HTTP/2 with prior knowledge (10 s limit).
+pub async fn send_with(
+    addr: SocketAddr,
+    request: Request<Full<Bytes>>,
+    http2: bool,
+) -> anyhow::Result<Reply> {
+    tokio::time::timeout(Duration::from_secs(10), send_inner(addr, request, http2))
         .await
         .context("request timed out after 10s")?
 }
 
-async fn send_inner(addr: SocketAddr, request: Request<Full<Bytes>>) -> anyhow::Result<Reply> {
+async fn send_inner(addr: SocketAddr, request: Request<Full<Bytes>>, http2: bool) -> anyhow::Result<Reply> {
     let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connect {addr}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let response = sender.send_request(request).await?;
+    let response = if http2 {
+        let (mut sender, conn) =
+            hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), TokioIo::new(stream))
+                .await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        sender.send_request(request).await?
+    } else {
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        sender.send_request(request).await?
+    };
     let (parts, body) = response.into_parts();
-    let body = body.collect().await?.to_bytes();
+    let collected = body.collect().await?;
+    let pairs = |map: &http::HeaderMap| -> Vec<(String, String)> {
+        map.iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect()
+    };
+    let trailers = collected.trailers().map(pairs).unwrap_or_default();
     Ok(Reply {
         status: parts.status.as_u16(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect(),
-        body,
+        headers: pairs(&parts.headers),
+        body: collected.to_bytes(),
+        trailers,
     })
 }
 

@@ -10,6 +10,7 @@ mod header_map;
 mod http_call;
 mod log;
 mod metrics;
+mod node;
 mod properties;
 mod proto;
 mod shared_data;

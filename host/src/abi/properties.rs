@@ -112,6 +112,11 @@ pub(crate) fn lookup(state: &HostState, path: &PropertyPath) -> Result<Bytes, St
     if let Some(value) = plugin_value {
         return if segments.len() == 1 { Ok(value) } else { Err(Status::NotFound) };
     }
+    // The proxy's identity, from any context.
+    if let ["xds", "node", rest @ ..] = segments.as_slice() {
+        let node = state.env.process.node.read().clone();
+        return super::node::property(&node, rest);
+    }
     if let Some(stream) = state.effective_stream() {
         let data = stream.data.borrow();
         if let Some(value) = stream_attribute(&data, &segments) {

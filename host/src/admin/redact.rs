@@ -41,9 +41,13 @@ pub fn config_dump(config: &Config) -> Result<Value, serde_json::Error> {
         let Some(shown) = shown.as_object_mut() else { continue };
         shown.insert("configuration".into(), configuration(plugin));
         shown.insert("vm_configuration".into(), vm_configuration(plugin));
-        let env: Map<String, Value> =
-            plugin.environment_variables.iter().map(|(k, v)| (k.clone(), redacted(v.as_bytes()))).collect();
-        shown.insert("environment_variables".into(), Value::Object(env));
+        let env = &plugin.environment_variables;
+        let values: Map<String, Value> =
+            env.key_values.iter().map(|(k, v)| (k.clone(), redacted(v.as_bytes()))).collect();
+        shown.insert(
+            "environment_variables".into(),
+            serde_json::json!({"key_values": values, "host_env_keys": env.host_env_keys}),
+        );
     }
     Ok(dump)
 }
@@ -61,7 +65,7 @@ mod tests {
         let mut plugin = PluginConfig::new("auth", PathBuf::from("/m.wasm"));
         plugin.configuration = Some(json!({"api_key": "sk-SECRET"}));
         plugin.vm_configuration = Some(json!("hmac-SECRET"));
-        plugin.environment_variables.insert("TOKEN".into(), "env-SECRET".into());
+        plugin.environment_variables.key_values.insert("TOKEN".into(), "env-SECRET".into());
         let mut config = Config::parse(
             "listeners:\n  - name: main\n    address: 127.0.0.1:0\n    virtual_hosts:\n      - name: all\n        \
              domains: ['*']\n        routes:\n          - match: { prefix: / }\n            direct_response: { status: 200 }\n",
@@ -75,7 +79,7 @@ mod tests {
         let shown = &dump["plugins"][0];
         assert_eq!(shown["configuration"]["bytes"], plugin.configuration_bytes().len());
         assert_eq!(shown["vm_configuration"]["bytes"], 11);
-        assert_eq!(shown["environment_variables"]["TOKEN"]["redacted"], true);
+        assert_eq!(shown["environment_variables"]["key_values"]["TOKEN"]["redacted"], true);
         assert_eq!(dump["plugins"][1]["configuration"], Value::Null);
         assert!(asks_for_secrets(Some("a=1&show_secrets=true")));
         assert!(asks_for_secrets(Some("show_secrets")));

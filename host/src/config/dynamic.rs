@@ -56,20 +56,16 @@ pub struct XdsConfig {
     /// The cluster that reaches the control plane; it must set `http2: true`. Its endpoints
     /// are tried in turn.
     pub cluster: String,
-    /// This proxy's node id, as the control plane sees it (Envoy's `node.id`).
-    #[serde(default = "default_node")]
-    pub node_id: String,
-    /// This proxy's node cluster (Envoy's `node.cluster`).
-    #[serde(default = "default_node")]
-    pub node_cluster: String,
+    /// Deprecated: set `node.id`. This proxy's node id, as the control plane sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    /// Deprecated: set `node.cluster`. This proxy's node cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_cluster: Option<String>,
     /// How long start-up waits for the first answer to every subscription before serving
     /// without it (Envoy's `initial_fetch_timeout`, default 15s; `0s` waits forever).
     #[serde(default = "default_initial_fetch_timeout", with = "duration")]
     pub initial_fetch_timeout: Duration,
-}
-
-fn default_node() -> String {
-    "weir".to_string()
 }
 
 fn default_initial_fetch_timeout() -> Duration {

@@ -9,6 +9,7 @@ pub mod duration;
 mod dynamic;
 mod limits;
 mod listener;
+mod node;
 mod schema;
 mod validate;
 mod validate_cluster;
@@ -89,6 +90,24 @@ impl Config {
     /// Looks up a plugin by name.
     pub fn plugin(&self, name: &str) -> Option<&PluginConfig> {
         self.plugins.iter().find(|p| p.name == name)
+    }
+
+    /// This proxy's identity: `node`, else the deprecated `xds.node_id`/`node_cluster`, else
+    /// the defaults.
+    pub fn node(&self) -> NodeConfig {
+        if let Some(node) = &self.node {
+            return node.clone();
+        }
+        let mut node = NodeConfig::default();
+        if let Some(xds) = &self.xds {
+            if let Some(id) = &xds.node_id {
+                node.id = id.clone();
+            }
+            if let Some(cluster) = &xds.node_cluster {
+                node.cluster = cluster.clone();
+            }
+        }
+        node
     }
 
     /// Looks up a cluster by name.

@@ -13,6 +13,7 @@ use super::duration;
 pub use super::dynamic::{ConfigDiscovery, RtdsLayerConfig, RuntimeConfig, RuntimeLayerConfig, XdsConfig};
 pub use super::limits::*;
 pub use super::listener::*;
+pub use super::node::NodeConfig;
 
 /// The whole proxy configuration: one immutable snapshot.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -35,6 +36,10 @@ pub struct Config {
     /// The xDS client (RTDS runtime layers, ECDS plugin configs). Omit to run without one.
     #[serde(default)]
     pub xds: Option<XdsConfig>,
+    /// This proxy's identity (Envoy's bootstrap `node`): sent to the control plane, readable
+    /// by plugins. Default: id and cluster `weir`, no metadata.
+    #[serde(default)]
+    pub node: Option<NodeConfig>,
     /// Where plugin modules may come from and how big they may be.
     #[serde(default)]
     pub module_sources: ModuleSources,
@@ -218,9 +223,11 @@ pub struct PluginConfig {
     /// VM configuration, read by the module in `proxy_on_vm_start`; same encoding rules.
     #[serde(default)]
     pub vm_configuration: Option<serde_json::Value>,
-    /// Environment variables visible to the module through WASI `environ_get`.
+    /// Environment variables visible to the module through WASI `environ_get` (Envoy's
+    /// `vm_config.environment_variables`): `key_values` given here, and `host_env_keys` taken
+    /// from weir's own environment. A plain map is read as `key_values`.
     #[serde(default)]
-    pub environment_variables: BTreeMap<String, String>,
+    pub environment_variables: EnvironmentVariables,
     /// What happens to requests when the plugin's VM has failed (trapped or exceeded a limit).
     #[serde(default)]
     pub failure_policy: FailurePolicy,
@@ -230,6 +237,68 @@ pub struct PluginConfig {
     /// Take the configuration from the control plane (ECDS) instead of only from this file.
     #[serde(default)]
     pub config_discovery: Option<ConfigDiscovery>,
+    /// Envoy's `allow_on_headers_stop_iteration` (Envoy 1.35+): when the plugin answers
+    /// `StopIteration` from `on_request_headers`, the headers are held while its body callbacks
+    /// go on (it can decide on the body before the headers go upstream), until it continues
+    /// (from a body callback, or with `proxy_continue_stream`). Without it (the default, as in
+    /// Envoy) `StopIteration` from headers is stop-all-and-buffer: the body is held by the host
+    /// and reaches the plugin once it continues.
+    #[serde(default)]
+    pub allow_on_headers_stop_iteration: bool,
+}
+
+/// Envoy's `EnvironmentVariables` of a VM.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EnvironmentVariables {
+    /// Variables and their values.
+    pub key_values: BTreeMap<String, String>,
+    /// Names of variables of weir's own environment passed to the module (those weir's
+    /// environment does not have are left out). A name also in `key_values` takes the
+    /// `key_values` value.
+    pub host_env_keys: Vec<String>,
+}
+
+impl EnvironmentVariables {
+    /// The environment the module sees: `host_env_keys` read from this process, then
+    /// `key_values`.
+    pub fn resolve(&self) -> Vec<(String, String)> {
+        let mut env: BTreeMap<String, String> = self
+            .host_env_keys
+            .iter()
+            .filter_map(|key| std::env::var(key).ok().map(|value| (key.clone(), value)))
+            .collect();
+        env.extend(self.key_values.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.into_iter().collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for EnvironmentVariables {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Envoy {
+            #[serde(default)]
+            key_values: BTreeMap<String, String>,
+            #[serde(default)]
+            host_env_keys: Vec<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Envoy(Envoy),
+            Map(BTreeMap<String, String>),
+        }
+        match Form::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom(
+                "expected `{key_values: {NAME: value}, host_env_keys: [NAME]}` or a map of NAME: value",
+            )
+        })? {
+            Form::Envoy(e) => {
+                Ok(EnvironmentVariables { key_values: e.key_values, host_env_keys: e.host_env_keys })
+            }
+            Form::Map(key_values) => Ok(EnvironmentVariables { key_values, host_env_keys: Vec::new() }),
+        }
+    }
 }
 
 /// Envoy's `failure_policy`.
@@ -255,10 +324,11 @@ impl PluginConfig {
             vm_id: String::new(),
             configuration: None,
             vm_configuration: None,
-            environment_variables: BTreeMap::new(),
+            environment_variables: EnvironmentVariables::default(),
             failure_policy: FailurePolicy::default(),
             limits: PluginLimits::default(),
             config_discovery: None,
+            allow_on_headers_stop_iteration: false,
         }
     }
 

@@ -17,6 +17,14 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
         super::validate_cluster::check(cluster, &format!("clusters[{i}]"))?;
     }
     super::dynamic::check(config)?;
+    if let (Some(_), Some(xds)) = (&config.node, &config.xds)
+        && (xds.node_id.is_some() || xds.node_cluster.is_some())
+    {
+        return Err(ConfigError::invalid(
+            "xds.node_id",
+            "`xds.node_id` and `xds.node_cluster` are deprecated: with `node` set, use `node.id` and `node.cluster`",
+        ));
+    }
     super::admin::check(config)?;
     for (i, plugin) in config.plugins.iter().enumerate() {
         if plugin.name.is_empty() {

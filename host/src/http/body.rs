@@ -18,6 +18,23 @@ use super::chunk::Chunk;
 use super::convert::{header_map_from_http, http_trailers_from_map};
 use super::{BoxBody, BoxError, LocalReply};
 
+/// A body over the listener's buffer limit: the local reply Envoy sends for it (request 413,
+/// response 500), recorded in the stream.
+pub(crate) fn too_large(chain: &Chain, direction: Direction) -> Halt {
+    let (status, body, details) = match direction {
+        Direction::Request => (413, "Payload Too Large", "request_payload_too_large"),
+        Direction::Response => (500, "Internal Server Error", "response_payload_too_large"),
+    };
+    chain.stream.data.borrow_mut().local_reply = Some(LocalReply {
+        status,
+        body: Bytes::from_static(body.as_bytes()),
+        headers: Vec::new(),
+        grpc_status: -1,
+        details: details.to_string(),
+    });
+    Halt::LocalReply(0)
+}
+
 /// Why a filtered body ended early.
 #[derive(Debug, thiserror::Error)]
 #[error("stream stopped by a plugin: {0:?}")]
@@ -46,6 +63,10 @@ pub struct FilteredBody {
     split_eos: bool,
     ended: bool,
     waiter: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    /// A plugin added trailers in its end-of-stream body callback (the source had none): the
+    /// plugins from this position get them (their trailers callbacks) after the data, and
+    /// they go out after it.
+    trailers_from: Option<usize>,
 }
 
 impl FilteredBody {
@@ -70,6 +91,7 @@ impl FilteredBody {
             inner_done: false,
             ended: false,
             waiter: None,
+            trailers_from: None,
         }
     }
 
@@ -78,7 +100,7 @@ impl FilteredBody {
     }
 
     /// Runs `chunk` through the plugins from position `from`; returns it if it got through all.
-    fn run_data(&mut self, from: usize, mut chunk: Chunk, eos: bool) -> Result<Option<Chunk>, Halt> {
+    fn run_data(&mut self, from: usize, mut chunk: Chunk, mut eos: bool) -> Result<Option<Chunk>, Halt> {
         let dir = self.direction as usize;
         let callback = match self.direction {
             Direction::Request => HttpCallbacks::REQUEST_BODY,
@@ -102,6 +124,7 @@ impl FilteredBody {
             };
             let size = view.len();
             self.set_view(view);
+            let had_trailers = eos && self.has_trailers();
             let status = self.chain.call(index, callback, |vm, ctx| match self.direction {
                 Direction::Request => vm.on_request_body(ctx, size, eos),
                 Direction::Response => vm.on_response_body(ctx, size, eos),
@@ -109,6 +132,12 @@ impl FilteredBody {
             let view = self.take_view();
             let status = status?.unwrap_or(0);
             self.chain.check(self.direction, index)?;
+            if eos && !had_trailers && self.has_trailers() {
+                // Envoy's addDecodedTrailers/addEncodedTrailers: the body no longer ends with
+                // this chunk for the plugins after it; the trailers do.
+                eos = false;
+                self.trailers_from = Some(pos + 1);
+            }
             let mut state = slot.body[dir].borrow_mut();
             match DataStatus::from_raw(status) {
                 Some(DataStatus::Continue) | None => {
@@ -166,18 +195,7 @@ impl FilteredBody {
     }
 
     fn too_large(&self) -> Halt {
-        let (status, body, details) = match self.direction {
-            Direction::Request => (413, "Payload Too Large", "request_payload_too_large"),
-            Direction::Response => (500, "Internal Server Error", "response_payload_too_large"),
-        };
-        self.chain.stream.data.borrow_mut().local_reply = Some(LocalReply {
-            status,
-            body: Bytes::from_static(body.as_bytes()),
-            headers: Vec::new(),
-            grpc_status: -1,
-            details: details.to_string(),
-        });
-        Halt::LocalReply(0)
+        too_large(&self.chain, self.direction)
     }
 
     /// Runs trailers through the plugins from position `from`, flushing buffered data first.
@@ -278,7 +296,7 @@ impl FilteredBody {
                 {
                     self.out.push_back(Frame::data(chunk.freeze()));
                 }
-                Ok(())
+                self.flush_added_trailers()
             }
             Wait::Trailers(pos) => {
                 if self.run_trailers(pos + 1)? {
@@ -426,6 +444,9 @@ impl FilteredBody {
                                     Ok(_) => {}
                                     Err(halt) => return this.halt(halt),
                                 }
+                                if let Err(halt) = this.flush_added_trailers() {
+                                    return this.halt(halt);
+                                }
                                 if !matches!(this.wait, Wait::None) {
                                     break;
                                 }
@@ -458,6 +479,9 @@ impl FilteredBody {
                             Ok(_) => {}
                             Err(halt) => return this.halt(halt),
                         }
+                        if let Err(halt) = this.flush_added_trailers() {
+                            return this.halt(halt);
+                        }
                     }
                 }
             }
@@ -480,6 +504,25 @@ impl FilteredBody {
             Direction::Request => data.request_trailers = Some(map),
             Direction::Response => data.response_trailers = Some(map),
         }
+    }
+
+    /// Whether the stream has trailers in this direction.
+    fn has_trailers(&self) -> bool {
+        let data = self.chain.stream.data.borrow();
+        match self.direction {
+            Direction::Request => data.request_trailers.is_some(),
+            Direction::Response => data.response_trailers.is_some(),
+        }
+    }
+
+    /// After the last data: trailers a plugin added go through the plugins after it, then out.
+    fn flush_added_trailers(&mut self) -> Result<(), Halt> {
+        if let Some(from) = self.trailers_from.take()
+            && self.run_trailers(from)?
+        {
+            self.emit_trailers();
+        }
+        Ok(())
     }
 
     fn any_context(&self) -> bool {

@@ -234,15 +234,18 @@ impl Chain {
         }
     }
 
-    /// Runs `proxy_on_request_headers` through the chain, waiting where a plugin pauses.
-    pub async fn request_headers(&self, end_of_stream: bool) -> Result<(), Halt> {
-        let result = self.request_headers_run(end_of_stream).await;
+    /// Runs `proxy_on_request_headers` through the chain from plugin `start` on, waiting where
+    /// a plugin pauses. `Ok(Some(i))`: plugin `i` answered `StopIteration` with
+    /// `allow_on_headers_stop_iteration` and the request has a body: the headers stay with it
+    /// while its body callbacks go on (the caller feeds it the body, then resumes at `i + 1`).
+    pub async fn request_headers(&self, start: usize, end_of_stream: bool) -> Result<Option<usize>, Halt> {
+        let result = self.request_headers_run(start, end_of_stream).await;
         self.end_run();
         result
     }
 
-    async fn request_headers_run(&self, end_of_stream: bool) -> Result<(), Halt> {
-        for index in 0..self.slots.len() {
+    async fn request_headers_run(&self, start: usize, end_of_stream: bool) -> Result<Option<usize>, Halt> {
+        for index in start..self.slots.len() {
             if !self.ensure_context(index)? {
                 continue;
             }
@@ -255,10 +258,15 @@ impl Chain {
             self.check(Direction::Request, index)?;
             if status.is_some_and(stops_headers) {
                 self.end_run();
+                let holds = status == Some(HeadersStatus::StopIteration as u32)
+                    && self.slots[index].handle.plugin.config.allow_on_headers_stop_iteration;
+                if holds && !end_of_stream {
+                    return Ok(Some(index));
+                }
                 self.wait(Direction::Request, index).await?;
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Runs `proxy_on_response_headers` over the plugins that saw the request, last first.

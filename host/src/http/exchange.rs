@@ -212,9 +212,21 @@ impl Run {
         body: Incoming,
         end_of_stream: bool,
     ) -> Result<Response<BoxBody>, BoxError> {
-        if let Err(halt) = self.chain.request_headers(end_of_stream).await {
-            return self.halted(halt).await;
-        }
+        let downstream_http1 = self.stream.data.borrow().info.protocol != "HTTP/2";
+        let limit = self.listener.buffer_limit;
+        let phased = super::request_phase::run(
+            &self.chain,
+            &self.stream,
+            body,
+            end_of_stream,
+            limit,
+            downstream_http1,
+        )
+        .await;
+        let phased = match phased {
+            Ok(phased) => phased,
+            Err(halt) => return self.halted(halt).await,
+        };
         let route = if std::mem::take(&mut self.stream.data.borrow_mut().clear_route_cache) {
             self.listener.routes.find(&self.stream.data.borrow().request_headers)
         } else {
@@ -250,16 +262,17 @@ impl Run {
         };
         self.stream.data.borrow_mut().info.cluster_name = Some(cluster_name);
 
-        let downstream_http1 = self.stream.data.borrow().info.protocol != "HTTP/2";
-        let request_body: Option<BoxBody> = (!end_of_stream).then(|| {
-            let order = (0..self.chain.slots.len()).collect();
+        // The body through the plugins that have not seen it yet (all of them, unless one
+        // held the headers to look at the body first).
+        let request_body: Option<BoxBody> = phased.body.map(|body| {
+            let order = (phased.from..self.chain.slots.len()).collect();
             super::boxed(FilteredBody::new(
-                super::boxed(body.map_err(|e| Box::new(e) as BoxError)),
+                body,
                 self.chain.clone(),
                 Direction::Request,
                 order,
-                self.listener.buffer_limit,
-                downstream_http1,
+                limit,
+                downstream_http1 && !phased.whole,
             ))
         });
         // The upstream request head, built from the request headers as the plugins left them

@@ -14,6 +14,8 @@ mod headers;
 mod io;
 mod local_reply;
 mod path;
+mod prefetch;
+mod request_phase;
 mod server;
 mod stream;
 mod watchdog;

@@ -72,9 +72,7 @@ impl LoadedPlugin {
             configuration: Bytes::from(config.configuration_bytes()),
             vm_configuration,
             vm_key,
-            environment: Arc::new(
-                config.environment_variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            ),
+            environment: Arc::new(config.environment_variables.resolve()),
             module,
             config: config.clone(),
             stats,

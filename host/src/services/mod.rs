@@ -46,6 +46,8 @@ pub struct ProcessServices {
     pub plugin_stats: crate::plugin::PluginStatsRegistry,
     /// Runtime values (static and RTDS layers) published to filters.
     pub runtime: crate::runtime_values::RuntimeValues,
+    /// This proxy's identity (the `xds.node` properties), set with each configuration.
+    pub node: parking_lot::RwLock<Arc<NodeIdentity>>,
     next_vm_instance: AtomicU64,
 }
 
@@ -54,6 +56,17 @@ impl ProcessServices {
     pub fn next_vm_instance(&self) -> u64 {
         self.next_vm_instance.fetch_add(1, Ordering::Relaxed) + 1
     }
+}
+
+/// Who this proxy is, as plugins read it (`xds.node.*`).
+#[derive(Debug, Clone, Default)]
+pub struct NodeIdentity {
+    /// Node id.
+    pub id: String,
+    /// Node cluster.
+    pub cluster: String,
+    /// Metadata (a JSON object).
+    pub metadata: serde_json::Value,
 }
 
 /// A VM shared by the plugins of one worker that have the same module and `vm_id`.

@@ -12,7 +12,7 @@ use envoy_types::pb::envoy::extensions::wasm::v3::{FailurePolicy as EnvoyPolicy,
 use envoy_types::pb::google::protobuf::{Any, BytesValue, StringValue};
 use weir_xds::convert as any;
 
-use crate::config::{Config, FailurePolicy};
+use crate::config::{Config, EnvironmentVariables, FailurePolicy};
 
 /// What an ECDS resource sets on a plugin; unset parts keep the `weir.yaml` values.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +27,10 @@ pub struct PluginOverride {
     pub configuration: Option<serde_json::Value>,
     /// `failure_policy` (or the deprecated `fail_open`), when set.
     pub failure_policy: Option<FailurePolicy>,
+    /// `vm_config.environment_variables`, when given.
+    pub environment_variables: Option<EnvironmentVariables>,
+    /// `allow_on_headers_stop_iteration`, when set.
+    pub allow_on_headers_stop_iteration: Option<bool>,
 }
 
 /// Decodes one ECDS resource (its name and what it sets).
@@ -41,8 +45,8 @@ pub fn decode(resource: &Any) -> Result<(String, PluginOverride), String> {
         None => None,
         Some(c) => Some(configuration(c).map_err(at)?),
     };
-    let (wasm_path, vm_id) = match plugin.vm {
-        None => (None, None),
+    let (wasm_path, vm_id, environment_variables) = match plugin.vm {
+        None => (None, None, None),
         Some(plugin_config::Vm::VmConfig(vm)) => {
             let code = vm.code.and_then(|c| c.specifier);
             let path = match code {
@@ -55,7 +59,11 @@ pub fn decode(resource: &Any) -> Result<(String, PluginOverride), String> {
                     return Err(at("vm_config.code.remote is not supported; use a local filename".into()));
                 }
             };
-            (path, Some(vm.vm_id))
+            let env = vm.environment_variables.map(|e| EnvironmentVariables {
+                key_values: e.key_values.into_iter().collect(),
+                host_env_keys: e.host_env_keys,
+            });
+            (path, Some(vm.vm_id), env)
         }
     };
     // `fail_open` is deprecated in Envoy but still honoured when `failure_policy` is unset.
@@ -68,8 +76,18 @@ pub fn decode(resource: &Any) -> Result<(String, PluginOverride), String> {
         Ok(EnvoyPolicy::Unspecified) => fail_open.then_some(FailurePolicy::FailOpen),
         Err(_) => return Err(at(format!("unknown failure_policy {}", plugin.failure_policy))),
     };
+    let allow_on_headers_stop_iteration = plugin.allow_on_headers_stop_iteration.map(|b| b.value);
     let root_id = plugin.root_id;
-    Ok((name, PluginOverride { wasm: wasm_path, root_id, vm_id, configuration, failure_policy }))
+    let o = PluginOverride {
+        wasm: wasm_path,
+        root_id,
+        vm_id,
+        configuration,
+        failure_policy,
+        environment_variables,
+        allow_on_headers_stop_iteration,
+    };
+    Ok((name, o))
 }
 
 /// The configuration bytes as Envoy hands them to the filter: a `StringValue` or `BytesValue`
@@ -107,6 +125,12 @@ pub fn apply(config: &mut Config, overrides: &BTreeMap<String, PluginOverride>) 
         if let Some(p) = o.failure_policy {
             plugin.failure_policy = p;
         }
+        if let Some(env) = &o.environment_variables {
+            plugin.environment_variables = env.clone();
+        }
+        if let Some(allow) = o.allow_on_headers_stop_iteration {
+            plugin.allow_on_headers_stop_iteration = allow;
+        }
     }
 }
 
@@ -127,8 +151,17 @@ mod tests {
                 vm_id: "vm".into(),
                 runtime: "envoy.wasm.runtime.v8".into(),
                 code: code.map(|s| AsyncDataSource { specifier: Some(s) }),
+                environment_variables: Some(
+                    envoy_types::pb::envoy::extensions::wasm::v3::EnvironmentVariables {
+                        host_env_keys: vec!["HOME".into()],
+                        key_values: [("A".to_string(), "1".to_string())].into_iter().collect(),
+                    },
+                ),
                 ..VmConfig::default()
             })),
+            allow_on_headers_stop_iteration: Some(envoy_types::pb::google::protobuf::BoolValue {
+                value: true,
+            }),
             ..PluginConfig::default()
         };
         any::pack(&TypedExtensionConfig {
@@ -153,6 +186,12 @@ mod tests {
         assert_eq!((o.root_id.as_str(), o.vm_id.as_deref()), ("root", Some("vm")));
         assert_eq!(o.configuration, Some(serde_json::Value::String(r#"{"a":1}"#.into())));
         assert_eq!(o.failure_policy, Some(FailurePolicy::FailOpen));
+        let env = o.environment_variables.unwrap();
+        assert_eq!(
+            (env.host_env_keys, env.key_values.get("A").map(String::as_str)),
+            (vec!["HOME".into()], Some("1"))
+        );
+        assert_eq!(o.allow_on_headers_stop_iteration, Some(true));
     }
 
     #[test]

@@ -43,10 +43,12 @@ pub fn start(state: &Arc<ServerState>, config: &Config) -> Option<XdsClient> {
     let xds = config.xds.as_ref()?;
     let endpoints = config.cluster(&xds.cluster).map(|c| c.endpoints.clone()).unwrap_or_default();
     let subscriptions = subscriptions(config);
+    let node = config.node();
     let client_config = ClientConfig {
         endpoints,
-        node_id: xds.node_id.clone(),
-        node_cluster: xds.node_cluster.clone(),
+        node_metadata: weir_xds::convert::json_to_struct(&serde_json::Value::Object(node.metadata)),
+        node_id: node.id,
+        node_cluster: node.cluster,
         subscriptions: subscriptions.clone(),
         initial_fetch_timeout: xds.initial_fetch_timeout,
         connect_timeout: config.cluster(&xds.cluster).map_or(Duration::from_secs(5), |c| c.connect_timeout),

@@ -74,9 +74,15 @@ pub fn weir_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
         if let Some(policy) = &p.failure_policy {
             plugin["failure_policy"] = Value::String(policy.clone());
         }
+        if p.allow_on_headers_stop_iteration {
+            plugin["allow_on_headers_stop_iteration"] = Value::Bool(true);
+        }
+        if let Some(env) = &p.environment_variables {
+            plugin["environment_variables"] = env.clone();
+        }
         plugins.push(plugin);
     }
-    let config = json!({
+    let mut config = json!({
         "admin": {"address": "127.0.0.1:0"},
         "listeners": [weir_listener(case)],
         "clusters": clusters(case, targets).into_iter().map(|(name, addr, http2)| json!({
@@ -84,6 +90,9 @@ pub fn weir_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
         })).collect::<Vec<_>>(),
         "plugins": plugins,
     });
+    if let Some(node) = &case.node {
+        config["node"] = node.clone();
+    }
     serde_norway::to_string(&config).context("weir config")
 }
 
@@ -114,12 +123,18 @@ pub fn envoy_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
         if let Some(c) = config_string(&p.vm_configuration) {
             vm_config["configuration"] = string_value(&c);
         }
+        if let Some(env) = &p.environment_variables {
+            vm_config["environment_variables"] = env.clone();
+        }
         let mut config = json!({
             "name": p.name(),
             "root_id": p.root_id,
             "vm_config": vm_config,
             "failure_policy": p.failure_policy.clone().unwrap_or_else(|| "FAIL_CLOSED".into()),
         });
+        if p.allow_on_headers_stop_iteration {
+            config["allow_on_headers_stop_iteration"] = Value::Bool(true);
+        }
         if let Some(c) = config_string(&p.configuration) {
             config["configuration"] = string_value(&c);
         }
@@ -153,7 +168,7 @@ pub fn envoy_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
         "http_filters": filters,
     });
     crate::hcm::apply(&weir_listener(case), &mut hcm)?;
-    let bootstrap = json!({
+    let mut bootstrap = json!({
         "admin": {"address": socket(SocketAddr::from(([127, 0, 0, 1], 0)))},
         "static_resources": {
             "listeners": [{
@@ -167,6 +182,9 @@ pub fn envoy_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
             "clusters": clusters,
         }
     });
+    if let Some(node) = &case.node {
+        bootstrap["node"] = node.clone();
+    }
     serde_norway::to_string(&bootstrap).context("envoy config")
 }
 

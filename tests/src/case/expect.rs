@@ -33,6 +33,9 @@ pub struct Expect {
     /// The request must not have reached the upstream.
     #[serde(default)]
     pub not_forwarded: bool,
+    /// Response trailers that must be present with these values.
+    #[serde(default)]
+    pub trailers: BTreeMap<String, String>,
 }
 
 /// What the echo upstream must have seen.
@@ -54,6 +57,9 @@ pub struct UpstreamExpect {
     /// Exact body.
     #[serde(default)]
     pub body: Option<String>,
+    /// Trailers present with these values.
+    #[serde(default)]
+    pub trailers: BTreeMap<String, String>,
 }
 
 fn echo_of(reply: &Reply) -> Option<Echo> {
@@ -92,6 +98,12 @@ pub fn check(expect: &Expect, reply: &Reply) -> Vec<String> {
     {
         problems.push(format!("body {:?} lacks {part:?}", reply.text()));
     }
+    for (name, want) in &expect.trailers {
+        match reply.trailers.iter().find(|(k, _)| k == name).map(|(_, v)| v) {
+            Some(got) if got == want => {}
+            got => problems.push(format!("trailer {name}: {got:?} (want {want:?})")),
+        }
+    }
     let echo = echo_of(reply);
     if expect.not_forwarded && echo.is_some() {
         problems.push("request reached the upstream".into());
@@ -127,6 +139,12 @@ fn check_upstream(up: &UpstreamExpect, echo: &Echo, problems: &mut Vec<String>) 
             problems.push(format!("upstream header {name} should be absent, is {got:?}"));
         }
     }
+    for (name, want) in &up.trailers {
+        match echo.trailers.iter().find(|(k, _)| k == name).map(|(_, v)| v) {
+            Some(got) if got == want => {}
+            got => problems.push(format!("upstream trailer {name}: {got:?} (want {want:?})")),
+        }
+    }
     if let Some(body) = &up.body
         && &echo.body != body
     {
@@ -157,6 +175,9 @@ pub fn compare(envoy: &Reply, weir: &Reply) -> Vec<String> {
     if envoy.status != weir.status {
         diffs.push(format!("status: envoy {} weir {}", envoy.status, weir.status));
     }
+    if envoy.trailers != weir.trailers {
+        diffs.push(format!("response trailers: envoy {:?} weir {:?}", envoy.trailers, weir.trailers));
+    }
     let (e, w) = (normalized(&envoy.headers, &IGNORED), normalized(&weir.headers, &IGNORED));
     if e != w {
         diffs.push(format!("response headers:\n  envoy {e:?}\n  weir  {w:?}"));
@@ -175,6 +196,9 @@ pub fn compare(envoy: &Reply, weir: &Reply) -> Vec<String> {
                 (normalized(&e.headers, &IGNORED_UPSTREAM), normalized(&w.headers, &IGNORED_UPSTREAM));
             if eh != wh {
                 diffs.push(format!("upstream headers:\n  envoy {eh:?}\n  weir  {wh:?}"));
+            }
+            if e.trailers != w.trailers {
+                diffs.push(format!("upstream trailers: envoy {:?} weir {:?}", e.trailers, w.trailers));
             }
             if e.header("x-request-id").is_some() != w.header("x-request-id").is_some() {
                 diffs.push("upstream x-request-id present in one host only".into());

@@ -28,6 +28,8 @@ pub struct ClientConfig {
     pub node_id: String,
     /// This node's cluster (`Node.cluster`).
     pub node_cluster: String,
+    /// This node's metadata (`Node.metadata`).
+    pub node_metadata: Option<envoy_types::pb::google::protobuf::Struct>,
     /// The subscriptions, one per type URL.
     pub subscriptions: Vec<Subscription>,
     /// How long start-up waits for the first answer to every subscription; zero waits forever

@@ -80,7 +80,12 @@ async fn session(
         .await
         .map_err(|e| SessionError::Connect(endpoint.into(), error_chain(&e)))?;
     let (tx, rx) = mpsc::channel::<DiscoveryRequest>(16);
-    let node = Node { id: config.node_id.clone(), cluster: config.node_cluster.clone(), ..Node::default() };
+    let node = Node {
+        id: config.node_id.clone(),
+        cluster: config.node_cluster.clone(),
+        metadata: config.node_metadata.clone(),
+        ..Node::default()
+    };
     // Subscribe to every type, telling the control plane what we already hold.
     for sub in &config.subscriptions {
         let version_info = shared

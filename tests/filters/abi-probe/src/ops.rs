@@ -479,6 +479,10 @@ fn run_one(op: &Op, scope: &mut Scope) {
             std::mem::forget(hoard);
         }
         Op::Record { id, value } => scope.report.push((id.clone(), value.clone())),
+        Op::Env { name, id } => {
+            let value = std::env::var(name).unwrap_or_else(|_| "<unset>".into());
+            scope.report.push((id.clone(), value));
+        }
     }
 }
 

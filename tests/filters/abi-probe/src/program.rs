@@ -386,6 +386,11 @@ pub enum Op {
         id: String,
         value: String,
     },
+    /// Reads an environment variable through WASI (`<unset>` when absent).
+    Env {
+        name: String,
+        id: String,
+    },
 }
 
 /// Operations per callback.
