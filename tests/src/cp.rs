@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::client;
 
-/// Builds `weir-cp` once per test process (`cargo build -p weir-xds --bin weir-cp`), or uses
+/// Builds `weir-cp` once per test process (`cargo build -p weir-cp --bin weir-cp`), or uses
 /// `WEIR_CP_BIN`.
 pub fn binary() -> anyhow::Result<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -23,7 +23,7 @@ pub fn binary() -> anyhow::Result<PathBuf> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let output = Command::new(cargo)
             .current_dir(crate::paths::workspace())
-            .args(["build", "--quiet", "-p", "weir-xds", "--bin", "weir-cp"])
+            .args(["build", "--quiet", "-p", "weir-cp", "--bin", "weir-cp"])
             .output()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
         if !output.status.success() {
@@ -80,7 +80,7 @@ impl WeirCp {
             .arg(state_file)
             .arg("--token-file")
             .arg(&token_file)
-            .env("RUST_LOG", "weir_xds=debug")
+            .env("RUST_LOG", "weir_cp=debug,weir_xds=debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
             .spawn()

@@ -17,7 +17,7 @@ pub fn run() -> anyhow::Result<()> {
     println!("==> building filters, weir, weir-cp and the demo upstream");
     let built = filters::build()?;
     println!("    {} filters in target/filters", built.len());
-    util::build_bins(false, &[("weir-host", "weir"), ("weir-xds", "weir-cp"), ("weir-tests", "weir-echo")])?;
+    util::build_bins(false, &[("weir-host", "weir"), ("weir-cp", "weir-cp"), ("weir-tests", "weir-echo")])?;
     let envoy_bin = envoy::install()?;
     let dir = util::target().join("demo");
     std::fs::create_dir_all(&dir)?;

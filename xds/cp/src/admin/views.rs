@@ -1,0 +1,140 @@
+//! The JSON documents the admin API serves (also parsed by the CLI).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ecds::EcdsConfig;
+use crate::kind::Kind;
+use crate::layer;
+use crate::state::{Entry, State};
+use crate::status::{Counters, NodeStatus};
+use crate::store::Change;
+
+/// One runtime layer (`GET /runtime/{layer}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerView {
+    /// The RTDS version at which it last changed.
+    pub version: String,
+    /// Its values, flattened to dotted keys as proxies see them.
+    pub values: BTreeMap<String, Value>,
+    /// Why proxies will reject it, for a layer pushed unchecked with an invalid entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
+}
+
+impl LayerView {
+    /// The view of a stored layer.
+    pub fn of(entry: &Entry<Value>) -> LayerView {
+        LayerView {
+            version: entry.version.to_string(),
+            values: layer::flatten_lenient(&entry.value),
+            invalid: weir_runtime::flatten(&entry.value).err().map(|e| e.to_string()),
+        }
+    }
+}
+
+/// Every runtime layer (`GET /runtime`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeView {
+    /// The RTDS version.
+    pub version: String,
+    /// Layers by name.
+    pub layers: BTreeMap<String, LayerView>,
+}
+
+impl RuntimeView {
+    /// The view of the state.
+    pub fn of(state: &State) -> RuntimeView {
+        RuntimeView {
+            version: state.runtime.version.to_string(),
+            layers: state.runtime.resources.iter().map(|(k, e)| (k.clone(), LayerView::of(e))).collect(),
+        }
+    }
+}
+
+/// One ECDS resource (`GET /ecds/{name}`). Its `configuration` is
+/// `{"redacted": true, "sha256": …, "bytes": …}` unless `show_secrets` was asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcdsEntryView {
+    /// The ECDS version at which it last changed.
+    pub version: String,
+    /// The configuration.
+    pub config: EcdsConfig,
+}
+
+/// Every ECDS resource (`GET /ecds`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EcdsView {
+    /// The ECDS version.
+    pub version: String,
+    /// Resources by name.
+    pub configs: BTreeMap<String, EcdsEntryView>,
+}
+
+impl EcdsEntryView {
+    /// The view of a stored resource; its `configuration` redacted unless `show_secrets`.
+    pub fn of(entry: &Entry<EcdsConfig>, show_secrets: bool) -> EcdsEntryView {
+        let mut config = entry.value.clone();
+        if !show_secrets && let Some(text) = config.configuration_text() {
+            config.configuration = weir_admin_guard::redacted(text.as_bytes());
+        }
+        EcdsEntryView { version: entry.version.to_string(), config }
+    }
+}
+
+impl EcdsView {
+    /// The view of the state; configurations redacted unless `show_secrets`.
+    pub fn of(state: &State, show_secrets: bool) -> EcdsView {
+        EcdsView {
+            version: state.ecds.version.to_string(),
+            configs: state
+                .ecds
+                .resources
+                .iter()
+                .map(|(k, e)| (k.clone(), EcdsEntryView::of(e, show_secrets)))
+                .collect(),
+        }
+    }
+}
+
+/// The answer to a change (`PUT`, `POST`, `DELETE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeView {
+    /// Whether anything changed.
+    pub changed: bool,
+    /// The type's version after the change.
+    pub version: String,
+}
+
+impl From<Change> for ChangeView {
+    fn from(c: Change) -> ChangeView {
+        ChangeView { changed: c.changed, version: c.version.to_string() }
+    }
+}
+
+/// `GET /status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// Current version per type (`rtds`, `ecds`).
+    pub versions: BTreeMap<String, String>,
+    /// Process-wide counters.
+    pub counters: Counters,
+    /// Every node seen since start, by id.
+    pub nodes: Vec<NodeStatus>,
+}
+
+impl StatusView {
+    /// The view of the state and the registry.
+    pub fn of(state: &State, nodes: Vec<NodeStatus>, counters: Counters) -> StatusView {
+        StatusView {
+            versions: Kind::ALL
+                .iter()
+                .map(|k| (k.short().to_string(), state.version(*k).to_string()))
+                .collect(),
+            counters,
+            nodes,
+        }
+    }
+}

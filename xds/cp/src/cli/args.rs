@@ -1,0 +1,190 @@
+//! The command line (clap derive). Every flag is documented here and in `docs/control-plane.md`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::FailurePolicy;
+
+/// weir-cp: the Weir control plane (RTDS runtime values and ECDS filter configs over xDS) and
+/// its command-line client.
+#[derive(Debug, Parser)]
+#[command(name = "weir-cp", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Admin API of the weir-cp that client commands talk to: `http://HOST:PORT`, or
+    /// `unix:PATH` for the admin socket of `serve --admin-socket`.
+    #[arg(long, global = true, env = "WEIR_CP_ADMIN", default_value = "http://127.0.0.1:18001")]
+    pub admin: String,
+    /// File holding the admin token (mode 0600 or 0640). `serve` requires it on changes made
+    /// over TCP; client commands send it. The token itself may come from the environment
+    /// variable WEIR_CP_ADMIN_TOKEN instead (never from a flag: arguments are visible to
+    /// every local user).
+    #[arg(long, global = true, env = "WEIR_CP_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the control plane: xDS (ADS, RTDS, ECDS) and the admin API.
+    Serve(ServeArgs),
+    /// Set runtime values: `weir-cp set a.b=5 c.d=true` (one change, one new version).
+    Set {
+        /// `KEY=VALUE` pairs. VALUE is parsed as JSON when it parses (numbers, booleans,
+        /// "quoted strings", {"numerator": 5, "denominator": "HUNDRED"}), else taken as a string.
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+        /// The runtime layer.
+        #[arg(long, default_value = "rtds")]
+        layer: String,
+    },
+    /// Remove a runtime value.
+    Unset {
+        /// The dotted key.
+        key: String,
+        /// The runtime layer.
+        #[arg(long, default_value = "rtds")]
+        layer: String,
+    },
+    /// Print a runtime value, or every value of a layer (JSON).
+    Get {
+        /// The dotted key (omitted: the whole layer, flattened).
+        key: Option<String>,
+        /// The runtime layer.
+        #[arg(long, default_value = "rtds")]
+        layer: String,
+    },
+    /// Replace a whole runtime layer from a YAML or JSON file.
+    Apply {
+        /// The file (a YAML/JSON object, nested or with dotted keys).
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        /// The runtime layer.
+        #[arg(long, default_value = "rtds")]
+        layer: String,
+        /// Merge into the layer instead of replacing it.
+        #[arg(long)]
+        merge: bool,
+        /// Serve the layer without validation (lists, nulls...). For testing that proxies NACK
+        /// invalid layers only.
+        #[arg(long)]
+        unchecked: bool,
+    },
+    /// Show which node ACKed or NACKed which version.
+    Status {
+        /// Print the raw JSON of `GET /status`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// ECDS filter configurations.
+    #[command(subcommand)]
+    Ecds(EcdsCommand),
+}
+
+/// `weir-cp serve` flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where xDS (gRPC: ADS, RTDS, ECDS) listens. Port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:18000")]
+    pub xds_address: SocketAddr,
+    /// Where the admin HTTP API listens. Port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:18001")]
+    pub admin_address: SocketAddr,
+    /// State file (JSON), loaded at start and rewritten atomically after every change. Without
+    /// it the state lives in memory only and is lost on restart.
+    #[arg(long)]
+    pub state_file: Option<PathBuf>,
+    /// Runtime layers that always exist (created empty), so proxies subscribing to them get an
+    /// answer before any value is set. Repeatable.
+    #[arg(long = "layer", default_value = "rtds")]
+    pub layers: Vec<String>,
+    /// Also serve the admin API on this unix socket (created mode 0600; connections from other
+    /// users than weir-cp's and root are refused). Requests through it may change state
+    /// without a token.
+    #[arg(long, value_name = "PATH")]
+    pub admin_socket: Option<PathBuf>,
+    /// Another `Host` value the admin API answers (besides `127.0.0.1`, `[::1]` and `localhost` with
+    /// the admin port, and the bound IP): `NAME` for any port, `NAME:PORT` for one. Repeatable.
+    #[arg(long = "admin-allowed-host", value_name = "HOST")]
+    pub admin_allowed_hosts: Vec<String>,
+    /// Most nodes `status` remembers. Past it, the node disconnected longest ago is forgotten;
+    /// when all are connected, new nodes are served but not tracked (counted, logged).
+    #[arg(long, default_value_t = crate::status::DEFAULT_MAX_NODES)]
+    pub max_nodes: usize,
+}
+
+/// `weir-cp ecds ...`.
+#[derive(Debug, Subcommand)]
+pub enum EcdsCommand {
+    /// Create or replace an ECDS resource (a Wasm HTTP filter configuration).
+    Set {
+        /// The resource name (the `config_discovery` name in the proxy's filter chain).
+        name: String,
+        /// Path of the `.wasm` module as the proxy sees it.
+        #[arg(long)]
+        wasm: String,
+        /// `vm_config.vm_id`.
+        #[arg(long)]
+        vm_id: String,
+        /// The plugin's `root_id`.
+        #[arg(long, default_value = "")]
+        root_id: String,
+        /// The plugin configuration: JSON text, or `@FILE` to read it from a file.
+        #[arg(long)]
+        config: Option<String>,
+        /// What the proxy does when the plugin fails.
+        #[arg(long, value_parser = parse_policy)]
+        failure_policy: Option<FailurePolicy>,
+    },
+    /// Print one ECDS resource, or all (JSON). Configurations are shown redacted (size and
+    /// SHA-256) unless --show-secrets.
+    Get {
+        /// The resource name (omitted: all).
+        name: Option<String>,
+        /// Show configurations in clear (needs the admin token or the admin socket).
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Remove an ECDS resource.
+    Delete {
+        /// The resource name.
+        name: String,
+    },
+}
+
+fn parse_policy(text: &str) -> Result<FailurePolicy, String> {
+    match text.to_ascii_uppercase().replace('-', "_").as_str() {
+        "FAIL_CLOSED" => Ok(FailurePolicy::FailClosed),
+        "FAIL_OPEN" => Ok(FailurePolicy::FailOpen),
+        "FAIL_RELOAD" => Ok(FailurePolicy::FailReload),
+        _ => Err(format!("`{text}` is not FAIL_CLOSED, FAIL_OPEN or FAIL_RELOAD")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["weir-cp", "set", "a=1", "b=2", "--layer", "l"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Set { ref pairs, ref layer } if pairs.len() == 2 && layer == "l")
+        );
+        let cli = Cli::try_parse_from(["weir-cp", "serve", "--layer", "a", "--layer", "b"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!() };
+        assert_eq!(args.layers, ["a", "b"]);
+        assert_eq!(args.max_nodes, crate::status::DEFAULT_MAX_NODES);
+        let cli =
+            Cli::try_parse_from(["weir-cp", "--token-file", "/t", "ecds", "get", "--show-secrets"]).unwrap();
+        assert_eq!(cli.token_file.as_deref(), Some(std::path::Path::new("/t")));
+        assert_eq!(parse_policy("fail-open"), Ok(FailurePolicy::FailOpen));
+    }
+}

@@ -1,0 +1,165 @@
+//! ECDS resources: a Wasm HTTP filter's configuration, served as a `TypedExtensionConfig` named
+//! like the resource and holding an `envoy.extensions.filters.http.wasm.v3.Wasm`.
+
+use envoy_types::pb::envoy::config::core::v3::{
+    AsyncDataSource, DataSource, TypedExtensionConfig, async_data_source, data_source,
+};
+use envoy_types::pb::envoy::extensions::filters::http::wasm::v3::Wasm;
+use envoy_types::pb::envoy::extensions::wasm::v3::{
+    FailurePolicy as PbPolicy, PluginConfig, VmConfig, plugin_config,
+};
+use envoy_types::pb::google::protobuf::StringValue;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::StoreError;
+use super::keys;
+use weir_xds::convert::pack;
+
+/// The Wasm runtime named in served configs (the only one Envoy's official builds carry).
+pub const WASM_RUNTIME: &str = "envoy.wasm.runtime.v8";
+
+/// What to do when the plugin fails (Envoy's `failure_policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FailurePolicy {
+    /// Fail requests with 503 (Envoy's default).
+    FailClosed,
+    /// Skip the plugin.
+    FailOpen,
+    /// Create a new VM after a backoff.
+    FailReload,
+}
+
+/// One ECDS resource as operators give it (`PUT /ecds/{name}`, `weir-cp ecds set`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcdsConfig {
+    /// Path of the `.wasm` module **as the proxy sees it** (served as `vm_config.code.local.filename`).
+    pub wasm: String,
+    /// `vm_config.vm_id`: plugins with the same id share a VM and its shared data.
+    pub vm_id: String,
+    /// `root_id` of the plugin (empty: the module's default root context).
+    #[serde(default)]
+    pub root_id: String,
+    /// The plugin configuration. A JSON string is served as is; any other value as its JSON text;
+    /// `null` (the default) serves no configuration.
+    #[serde(default)]
+    pub configuration: Value,
+    /// `failure_policy`; unset leaves Envoy's default (fail closed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_policy: Option<FailurePolicy>,
+}
+
+impl EcdsConfig {
+    /// Checks the config before it is stored under `name`.
+    pub fn check(&self, name: &str) -> Result<(), StoreError> {
+        keys::check_name("ECDS resource", name)?;
+        let bad =
+            |reason: &str| StoreError::InvalidEcds { name: name.to_string(), reason: reason.to_string() };
+        if self.wasm.trim().is_empty() {
+            return Err(bad("`wasm` (the module path) must not be empty"));
+        }
+        if self.vm_id.chars().any(char::is_whitespace) {
+            return Err(bad("`vm_id` must not contain whitespace"));
+        }
+        Ok(())
+    }
+
+    /// The configuration text handed to the plugin, if any.
+    pub fn configuration_text(&self) -> Option<String> {
+        match &self.configuration {
+            Value::Null => None,
+            Value::String(text) => Some(text.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// The resource served over ECDS.
+    pub fn to_resource(&self, name: &str) -> TypedExtensionConfig {
+        let code = AsyncDataSource {
+            specifier: Some(async_data_source::Specifier::Local(DataSource {
+                watched_directory: None,
+                specifier: Some(data_source::Specifier::Filename(self.wasm.clone())),
+            })),
+        };
+        let vm = VmConfig {
+            vm_id: self.vm_id.clone(),
+            runtime: WASM_RUNTIME.to_string(),
+            code: Some(code),
+            ..VmConfig::default()
+        };
+        let policy = match self.failure_policy {
+            None => PbPolicy::Unspecified,
+            Some(FailurePolicy::FailClosed) => PbPolicy::FailClosed,
+            Some(FailurePolicy::FailOpen) => PbPolicy::FailOpen,
+            Some(FailurePolicy::FailReload) => PbPolicy::FailReload,
+        };
+        let plugin = PluginConfig {
+            name: name.to_string(),
+            root_id: self.root_id.clone(),
+            configuration: self.configuration_text().map(|value| pack(&StringValue { value })),
+            failure_policy: policy as i32,
+            vm: Some(plugin_config::Vm::VmConfig(vm)),
+            ..PluginConfig::default()
+        };
+        TypedExtensionConfig {
+            name: name.to_string(),
+            typed_config: Some(pack(&Wasm { config: Some(plugin) })),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use weir_xds::convert::unpack;
+
+    fn config() -> EcdsConfig {
+        serde_json::from_value(json!({
+            "wasm": "/filters/auth.wasm", "vm_id": "weir", "root_id": "auth",
+            "configuration": {"keys": 1}, "failure_policy": "FAIL_OPEN"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn builds_the_wasm_filter_resource() {
+        let resource = config().to_resource("auth");
+        assert_eq!(resource.name, "auth");
+        let any = resource.typed_config.unwrap();
+        assert_eq!(any.type_url, weir_xds::types::WASM_FILTER);
+        let plugin = unpack::<Wasm>(&any).unwrap().config.unwrap();
+        assert_eq!((plugin.name.as_str(), plugin.root_id.as_str()), ("auth", "auth"));
+        assert_eq!(plugin.failure_policy, PbPolicy::FailOpen as i32);
+        let text = unpack::<StringValue>(&plugin.configuration.unwrap()).unwrap().value;
+        assert_eq!(text, r#"{"keys":1}"#);
+        let Some(plugin_config::Vm::VmConfig(vm)) = plugin.vm else { panic!("no vm config") };
+        assert_eq!((vm.vm_id.as_str(), vm.runtime.as_str()), ("weir", WASM_RUNTIME));
+        let Some(async_data_source::Specifier::Local(local)) = vm.code.unwrap().specifier else { panic!() };
+        assert_eq!(local.specifier, Some(data_source::Specifier::Filename("/filters/auth.wasm".into())));
+    }
+
+    #[test]
+    fn strings_are_served_raw_and_null_is_none() {
+        let mut c = config();
+        c.configuration = json!("plain: text");
+        assert_eq!(c.configuration_text().as_deref(), Some("plain: text"));
+        c.configuration = Value::Null;
+        assert_eq!(c.configuration_text(), None);
+    }
+
+    #[test]
+    fn checks() {
+        config().check("auth").unwrap();
+        assert!(config().check("a b").is_err());
+        let mut c = config();
+        c.wasm = " ".into();
+        assert!(matches!(c.check("auth"), Err(StoreError::InvalidEcds { .. })));
+        assert!(
+            serde_json::from_value::<EcdsConfig>(json!({"wasm": "x", "vm_id": "v", "extra": 1})).is_err()
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! The resource types weir-cp serves.
+
+use serde::Serialize;
+
+use weir_xds::types;
+
+/// A resource type served by weir-cp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// RTDS: `envoy.service.runtime.v3.Runtime`, one per runtime layer.
+    Rtds,
+    /// ECDS: `envoy.config.core.v3.TypedExtensionConfig`, one per filter configuration.
+    Ecds,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 2] = [Kind::Rtds, Kind::Ecds];
+
+    /// The type URL of its resources.
+    pub fn type_url(self) -> &'static str {
+        match self {
+            Kind::Rtds => types::RUNTIME,
+            Kind::Ecds => types::EXTENSION_CONFIG,
+        }
+    }
+
+    /// The kind of a type URL (any `host/` prefix is accepted).
+    pub fn from_type_url(type_url: &str) -> Option<Kind> {
+        let name = type_url.rsplit('/').next().unwrap_or(type_url);
+        Kind::ALL.into_iter().find(|k| k.type_url().rsplit('/').next() == Some(name))
+    }
+
+    /// Short name used in status, metrics and logs (`rtds`, `ecds`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Kind::Rtds => "rtds",
+            Kind::Ecds => "ecds",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_urls_round_trip() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_type_url(kind.type_url()), Some(kind));
+        }
+        assert_eq!(Kind::from_type_url("envoy.service.runtime.v3.Runtime"), Some(Kind::Rtds));
+        assert_eq!(Kind::from_type_url("type.googleapis.com/envoy.config.cluster.v3.Cluster"), None);
+        assert_eq!(Kind::from_type_url(""), None);
+    }
+}

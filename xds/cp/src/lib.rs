@@ -1,0 +1,46 @@
+//! # weir-cp
+//!
+//! The Weir control plane: a tonic xDS server (state of the world) serving RTDS runtime
+//! layers and ECDS Wasm filter configurations over ADS and the single-type services, an admin
+//! HTTP API to change them, and a state file that survives restarts.
+//!
+//! In-process use (tests of xDS clients):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use weir_cp::{ControlPlane, ServerConfig};
+//! let cp = ControlPlane::start(ServerConfig::local()).await?;
+//! cp.store().set_value("rtds", "shuffle_sharding.total_hosts", serde_json::json!(10))?;
+//! let xds = cp.xds_addr(); // point the client at http://{xds}
+//! # let _ = xds;
+//! cp.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The protocol rules are in [`stream`]; the admin API in [`admin`]; the command line in
+//! [`cli`]; `docs/control-plane.md` is the operator's guide. The resource types and the
+//! `Struct`/`Any` helpers come from `weir-xds`, which weir links without this crate.
+
+pub mod admin;
+pub mod cli;
+pub mod ecds;
+pub mod error;
+mod grpc;
+pub mod keys;
+pub mod kind;
+pub mod layer;
+mod persist;
+mod server;
+mod services;
+mod session;
+mod shared;
+pub mod state;
+pub mod status;
+pub mod store;
+pub mod stream;
+
+pub use ecds::{EcdsConfig, FailurePolicy};
+pub use error::{StartError, StoreError};
+pub use kind::Kind;
+pub use server::{AdminSecurity, ControlPlane, ServerConfig};
+pub use store::{ApplyMode, Change, Store};

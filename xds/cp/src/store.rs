@@ -1,0 +1,243 @@
+//! The store: the served state behind a lock, persisted after every change, with a watch that
+//! wakes every xDS stream when something changed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use envoy_types::pb::envoy::service::runtime::v3::Runtime;
+use envoy_types::pb::google::protobuf::Any;
+use parking_lot::Mutex;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use super::ecds::EcdsConfig;
+use super::error::{StartError, StoreError};
+use super::kind::Kind;
+use super::state::State;
+use super::{keys, layer, persist};
+use weir_xds::convert::{json_to_struct, pack};
+
+/// The outcome of a change request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// Whether anything changed (setting a key to its current value changes nothing).
+    pub changed: bool,
+    /// The type's version after the request.
+    pub version: u64,
+}
+
+/// How `POST /runtime/{layer}` combines the given object with the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApplyMode {
+    /// The object becomes the layer.
+    #[default]
+    Replace,
+    /// The object's keys are set in the layer, other keys stay.
+    Merge,
+}
+
+/// What a subscription selects, at one moment.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// The type's version.
+    pub version: u64,
+    /// `(name, version of last change)` of each selected resource, by name.
+    pub stamps: Vec<(String, u64)>,
+    /// The selected resources, packed, in the same order.
+    pub resources: Vec<Any>,
+}
+
+/// The served state. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Store {
+    state: Mutex<State>,
+    path: Option<PathBuf>,
+    changes: watch::Sender<u64>,
+}
+
+impl Store {
+    /// A store kept in memory only.
+    pub fn in_memory() -> Store {
+        Store { state: Mutex::new(State::default()), path: None, changes: watch::Sender::new(0) }
+    }
+
+    /// Opens the store: loads `path` if it exists (a corrupt file is an error), then makes sure
+    /// the `layers` exist (empty), so proxies subscribing to them get an answer at once.
+    pub fn open(path: Option<&Path>, layers: &[String]) -> Result<Store, StartError> {
+        let state = match path {
+            Some(path) => persist::load(path)?.unwrap_or_default(),
+            None => State::default(),
+        };
+        let store = Store {
+            state: Mutex::new(state),
+            path: path.map(Path::to_path_buf),
+            changes: watch::Sender::new(0),
+        };
+        for name in layers {
+            keys::check_name("layer", name)?;
+            store.modify(|state| {
+                if state.runtime.resources.contains_key(name) {
+                    return Ok(None);
+                }
+                Ok(Some(state.runtime.put(name, Value::Object(serde_json::Map::new()))))
+            })?;
+        }
+        if let Some(path) = &store.path {
+            persist::save(path, &store.state.lock())
+                .map_err(|source| StoreError::Persist { path: path.clone(), source })?;
+        }
+        Ok(store)
+    }
+
+    /// A receiver that sees a new value after every change.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// A copy of the whole state.
+    pub fn snapshot(&self) -> State {
+        self.state.lock().clone()
+    }
+
+    /// The current version of a type.
+    pub fn version(&self, kind: Kind) -> u64 {
+        self.state.lock().version(kind)
+    }
+
+    /// Applies `edit` to a copy of the state; when it reports a change (the new version), the
+    /// copy is persisted, then becomes the state, then streams are woken.
+    fn modify(
+        &self,
+        edit: impl FnOnce(&mut State) -> Result<Option<u64>, StoreError>,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut guard = self.state.lock();
+        let mut next = guard.clone();
+        let Some(version) = edit(&mut next)? else { return Ok(None) };
+        if let Some(path) = &self.path {
+            persist::save(path, &next)
+                .map_err(|source| StoreError::Persist { path: path.clone(), source })?;
+        }
+        *guard = next;
+        drop(guard);
+        self.changes.send_modify(|generation| *generation += 1);
+        Ok(Some(version))
+    }
+
+    fn change(&self, kind: Kind, outcome: Option<u64>) -> Change {
+        match outcome {
+            Some(version) => Change { changed: true, version },
+            None => Change { changed: false, version: self.version(kind) },
+        }
+    }
+
+    /// Replaces layer `name` with `value` unless it already holds the same values.
+    fn put_layer(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&Value) -> Result<Value, StoreError>,
+    ) -> Result<Change, StoreError> {
+        keys::check_name("layer", name)?;
+        let outcome = self.modify(|state| {
+            let empty = Value::Object(serde_json::Map::new());
+            let current = state.runtime.resources.get(name).map(|e| &e.value);
+            let next = edit(current.unwrap_or(&empty))?;
+            if current.is_some_and(|c| layer::same_values(c, &next)) {
+                return Ok(None);
+            }
+            Ok(Some(state.runtime.put(name, next)))
+        })?;
+        Ok(self.change(Kind::Rtds, outcome))
+    }
+
+    /// Sets `key` to `value` in layer `layer` (created if missing). Key and value are checked.
+    pub fn set_value(&self, layer: &str, key: &str, value: Value) -> Result<Change, StoreError> {
+        self.put_layer(layer, |current| layer::set(current, key, value))
+    }
+
+    /// Removes `key` from layer `layer`.
+    pub fn unset_value(&self, layer_name: &str, key: &str) -> Result<Change, StoreError> {
+        if !self.state.lock().runtime.resources.contains_key(layer_name) {
+            return Err(StoreError::NotFound(format!("layer `{layer_name}`")));
+        }
+        self.put_layer(layer_name, |current| layer::unset(current, key))
+    }
+
+    /// Replaces or merges a whole layer. With `checked == false` the layer is stored unchecked
+    /// (it may hold lists and nulls): only for testing that clients NACK such layers.
+    pub fn apply_layer(
+        &self,
+        name: &str,
+        value: Value,
+        mode: ApplyMode,
+        checked: bool,
+    ) -> Result<Change, StoreError> {
+        layer::check_whole(&value, checked)?;
+        self.put_layer(name, |current| {
+            Ok(match mode {
+                ApplyMode::Replace => value,
+                ApplyMode::Merge => layer::merge(current, &value),
+            })
+        })
+    }
+
+    /// Removes a whole layer (proxies keep their last copy; see `docs/control-plane.md`).
+    pub fn delete_layer(&self, name: &str) -> Result<Change, StoreError> {
+        let outcome = self.modify(|state| {
+            state
+                .runtime
+                .remove(name)
+                .map(Some)
+                .ok_or_else(|| StoreError::NotFound(format!("layer `{name}`")))
+        })?;
+        Ok(self.change(Kind::Rtds, outcome))
+    }
+
+    /// Creates or replaces ECDS resource `name`.
+    pub fn put_ecds(&self, name: &str, config: EcdsConfig) -> Result<Change, StoreError> {
+        config.check(name)?;
+        let outcome = self.modify(|state| {
+            if state.ecds.resources.get(name).is_some_and(|e| e.value == config) {
+                return Ok(None);
+            }
+            Ok(Some(state.ecds.put(name, config)))
+        })?;
+        Ok(self.change(Kind::Ecds, outcome))
+    }
+
+    /// Removes ECDS resource `name`.
+    pub fn delete_ecds(&self, name: &str) -> Result<Change, StoreError> {
+        let outcome = self.modify(|state| {
+            state
+                .ecds
+                .remove(name)
+                .map(Some)
+                .ok_or_else(|| StoreError::NotFound(format!("ECDS resource `{name}`")))
+        })?;
+        Ok(self.change(Kind::Ecds, outcome))
+    }
+
+    /// The resources of `kind` selected by `names` (empty = all), packed for a response.
+    pub fn select(&self, kind: Kind, names: &BTreeSet<String>) -> Selection {
+        let state = self.state.lock();
+        let (stamps, resources) = match kind {
+            Kind::Rtds => state
+                .runtime
+                .selected(names)
+                .map(|(name, entry)| {
+                    let runtime = Runtime { name: name.clone(), layer: json_to_struct(&entry.value) };
+                    ((name.clone(), entry.version), pack(&runtime))
+                })
+                .unzip(),
+            Kind::Ecds => state
+                .ecds
+                .selected(names)
+                .map(|(name, entry)| ((name.clone(), entry.version), pack(&entry.value.to_resource(name))))
+                .unzip(),
+        };
+        Selection { version: state.version(kind), stamps, resources }
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

@@ -1,0 +1,98 @@
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use super::*;
+use weir_xds::convert::{struct_to_json, unpack};
+
+#[test]
+fn set_unset_bump_versions_only_on_change() {
+    let store = Store::in_memory();
+    let mut changes = store.subscribe();
+    let c = store.set_value("rtds", "a.b", json!(5)).unwrap();
+    assert_eq!(c, Change { changed: true, version: 1 });
+    assert!(changes.has_changed().unwrap());
+    changes.borrow_and_update();
+    assert_eq!(store.set_value("rtds", "a.b", json!(5)).unwrap(), Change { changed: false, version: 1 });
+    assert!(!changes.has_changed().unwrap());
+    assert_eq!(store.set_value("rtds", "a.c", json!("x")).unwrap().version, 2);
+    assert_eq!(store.unset_value("rtds", "a.b").unwrap().version, 3);
+    assert!(matches!(store.unset_value("rtds", "a.b"), Err(StoreError::NotFound(_))));
+    assert!(matches!(store.unset_value("nope", "a.b"), Err(StoreError::NotFound(_))));
+    assert!(matches!(store.set_value("rtds", "a", json!(null)), Err(StoreError::InvalidValue { .. })));
+    assert!(matches!(store.set_value("bad layer", "a", json!(1)), Err(StoreError::InvalidName { .. })));
+    assert_eq!(store.version(Kind::Rtds), 3);
+}
+
+#[test]
+fn apply_checked_unchecked_and_same_values() {
+    let store = Store::in_memory();
+    store.apply_layer("rtds", json!({"a": {"b": 1}}), ApplyMode::Replace, true).unwrap();
+    // Same values in another shape: no change.
+    let c = store.apply_layer("rtds", json!({"a.b": 1}), ApplyMode::Replace, true).unwrap();
+    assert!(!c.changed);
+    let err = store.apply_layer("rtds", json!({"a": [1]}), ApplyMode::Replace, true).unwrap_err();
+    assert!(err.to_string().contains("`a`"), "{err}");
+    let c = store.apply_layer("rtds", json!({"a": [1]}), ApplyMode::Replace, false).unwrap();
+    assert_eq!(c.version, 2);
+    store.apply_layer("rtds", json!({"c": 3}), ApplyMode::Merge, true).unwrap();
+    let state = store.snapshot();
+    assert_eq!(state.runtime.resources["rtds"].value, json!({"a": [1], "c": 3}));
+    store.delete_layer("rtds").unwrap();
+    assert!(store.delete_layer("rtds").is_err());
+}
+
+#[test]
+fn select_packs_the_subscribed_resources() {
+    let store = Store::in_memory();
+    store.set_value("one", "k", json!(1)).unwrap();
+    store.set_value("two", "k", json!(2)).unwrap();
+    let all = store.select(Kind::Rtds, &BTreeSet::new());
+    assert_eq!(all.version, 2);
+    assert_eq!(all.stamps, vec![("one".to_string(), 1), ("two".to_string(), 2)]);
+    let names: BTreeSet<String> = ["two".to_string(), "missing".to_string()].into();
+    let some = store.select(Kind::Rtds, &names);
+    assert_eq!(some.resources.len(), 1);
+    let runtime = unpack::<Runtime>(&some.resources[0]).unwrap();
+    assert_eq!(runtime.name, "two");
+    assert_eq!(struct_to_json(&runtime.layer.unwrap()), json!({"k": 2}));
+}
+
+#[test]
+fn ecds_resources() {
+    let store = Store::in_memory();
+    let config: EcdsConfig = serde_json::from_value(json!({"wasm": "/a.wasm", "vm_id": "v"})).unwrap();
+    assert_eq!(store.put_ecds("auth", config.clone()).unwrap().version, 1);
+    assert!(!store.put_ecds("auth", config).unwrap().changed);
+    let selection = store.select(Kind::Ecds, &BTreeSet::new());
+    assert_eq!(selection.resources[0].type_url, weir_xds::types::EXTENSION_CONFIG);
+    assert_eq!(store.delete_ecds("auth").unwrap().version, 2);
+    assert!(matches!(store.delete_ecds("auth"), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn persists_and_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let store = Store::open(Some(&path), &["rtds".to_string()]).unwrap();
+    assert_eq!(store.version(Kind::Rtds), 1);
+    store.set_value("rtds", "a", json!(1)).unwrap();
+    drop(store);
+    let store = Store::open(Some(&path), &["rtds".to_string()]).unwrap();
+    assert_eq!(store.version(Kind::Rtds), 2);
+    assert_eq!(store.snapshot().runtime.resources["rtds"].value, json!({"a": 1}));
+    std::fs::write(&path, "garbage").unwrap();
+    let err = Store::open(Some(&path), &[]).unwrap_err().to_string();
+    assert!(err.contains("state.json"), "{err}");
+}
+
+#[test]
+fn a_failed_write_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let store = Store::open(Some(&path), &[]).unwrap();
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    let err = store.set_value("rtds", "a", json!(1)).unwrap_err();
+    assert!(matches!(err, StoreError::Persist { .. }), "{err}");
+    assert_eq!(store.version(Kind::Rtds), 0);
+}

@@ -1,0 +1,75 @@
+use std::sync::Arc;
+
+use envoy_types::pb::envoy::config::core::v3::Node;
+use envoy_types::pb::google::rpc::Status as RpcStatus;
+use serde_json::json;
+
+use super::*;
+use crate::store::Store;
+use weir_xds::types::RUNTIME;
+
+fn request(names: &[&str], version: &str, nonce: &str, error: Option<&str>) -> DiscoveryRequest {
+    DiscoveryRequest {
+        version_info: version.into(),
+        node: Some(Node { id: "n".into(), ..Node::default() }),
+        resource_names: names.iter().map(|s| s.to_string()).collect(),
+        type_url: RUNTIME.into(),
+        response_nonce: nonce.into(),
+        error_detail: error.map(|m| RpcStatus { code: 13, message: m.into(), details: vec![] }),
+        ..DiscoveryRequest::default()
+    }
+}
+
+fn shared() -> Shared {
+    let shared = Shared::new(Arc::new(Store::in_memory()), 100);
+    shared.store.set_value("rtds", "a", json!(1)).unwrap();
+    shared
+}
+
+#[test]
+fn ack_nack_stale_and_changes() {
+    let shared = shared();
+    let mut stream = StreamState::new(None, "peer".into());
+    let r1 = stream.on_request(&shared, request(&["rtds"], "", "", None)).unwrap();
+    assert_eq!(r1.version_info, "1");
+    assert!(stream.on_request(&shared, request(&["rtds"], "1", &r1.nonce, None)).is_none(), "ACK: no resend");
+    assert!(stream.on_change(&shared).is_empty(), "nothing changed");
+    shared.store.set_value("other", "b", json!(1)).unwrap();
+    assert!(stream.on_change(&shared).is_empty(), "an unsubscribed layer changed");
+    shared.store.set_value("rtds", "a", json!(2)).unwrap();
+    let r2 = stream.on_change(&shared).pop().unwrap();
+    assert_eq!(r2.version_info, "3");
+    assert!(stream.on_request(&shared, request(&["rtds"], "1", &r1.nonce, None)).is_none(), "stale");
+    assert!(
+        stream.on_request(&shared, request(&["rtds"], "1", &r2.nonce, Some("no"))).is_none(),
+        "NACK: no resend"
+    );
+    assert!(stream.on_change(&shared).is_empty(), "no resend after a NACK either");
+    let (nodes, counters) = shared.status.snapshot();
+    assert_eq!((counters.acks, counters.nacks, counters.stale, counters.pushes), (1, 1, 1, 2));
+    assert_eq!(nodes[0].types["rtds"].nack.as_ref().unwrap().version, "3");
+    // A fresh request (empty nonce) is always answered.
+    let r3 = stream.on_request(&shared, request(&["rtds"], "3", "", None)).unwrap();
+    assert_eq!(r3.version_info, "3");
+    stream.close(&shared);
+    assert!(!shared.status.snapshot().0[0].connected);
+}
+
+#[test]
+fn single_type_services_and_unknown_types() {
+    let shared = shared();
+    let mut rtds = StreamState::new(Some(Kind::Rtds), "peer".into());
+    let mut untyped = request(&["rtds"], "", "", None);
+    untyped.type_url.clear();
+    assert_eq!(rtds.on_request(&shared, untyped).unwrap().type_url, RUNTIME);
+    let mut other = request(&["x"], "", "", None);
+    other.type_url = weir_xds::types::EXTENSION_CONFIG.into();
+    assert!(rtds.on_request(&shared, other).is_none());
+    let mut ads = StreamState::new(None, "10.0.0.1:5".into());
+    let mut anonymous = request(&["rtds"], "", "", None);
+    anonymous.node = None;
+    anonymous.type_url = "type.googleapis.com/envoy.config.cluster.v3.Cluster".into();
+    assert!(ads.on_request(&shared, anonymous).is_none());
+    assert_eq!(ads.node(), Some("peer:10.0.0.1:5"));
+    assert_eq!(shared.status.snapshot().1.ignored, 2);
+}
