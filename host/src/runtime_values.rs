@@ -2,11 +2,11 @@
 //! proxy-wasm shared data under the keys of the runtime-values contract
 //! ([`weir_abi::runtime`]), in every `vm_id` the plugins use. See `docs/runtime-values.md`.
 
-use bytes::Bytes;
 use parking_lot::Mutex;
-use weir_runtime::{SNAPSHOT_KEY, VERSION_KEY};
+use weir_runtime::protocol;
 
 use crate::services::ProcessServices;
+use crate::services::shared_data::VmShared;
 
 pub use weir_runtime::{Layer, Snapshot};
 
@@ -101,21 +101,17 @@ fn merge(layers: &[(String, Layer)]) -> Layer {
     weir_runtime::merge(layers.iter().map(|(_, layer)| layer))
 }
 
-/// Writes `snapshot` under the contract's keys into the shared data of every `vm_id`: the
-/// snapshot first, then its version, so a reader that sees the new version finds the new values.
+/// Publishes `snapshot` ([`weir_runtime::protocol::publish`]) into the shared data of every
+/// `vm_id`.
 pub fn publish<'a>(
     process: &ProcessServices,
     vm_ids: impl IntoIterator<Item = &'a str>,
     snapshot: &Snapshot,
 ) {
-    let bytes = Bytes::from(snapshot.to_bytes());
-    let version = Bytes::from(snapshot.version.to_string());
     for vm_id in vm_ids {
-        let data = &process.shared_data;
-        if data.set(vm_id, SNAPSHOT_KEY.as_bytes(), bytes.clone(), 0).is_err()
-            || data.set(vm_id, VERSION_KEY.as_bytes(), version.clone(), 0).is_err()
-        {
-            tracing::error!(vm_id, "cannot publish runtime values");
+        let store = VmShared { data: &process.shared_data, vm_id };
+        if let Err(status) = protocol::publish(&store, snapshot) {
+            tracing::error!(vm_id, ?status, "cannot publish runtime values");
         }
     }
 }
@@ -124,6 +120,7 @@ pub fn publish<'a>(
 mod tests {
     use super::*;
     use serde_json::json;
+    use weir_runtime::{SNAPSHOT_KEY, VERSION_KEY};
 
     #[test]
     fn later_layers_win_and_versions_move_only_on_change() {

@@ -16,9 +16,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use weir_runtime::{SNAPSHOT_KEY, VERSION_KEY};
+use weir_runtime::protocol::{self, Refresh, SharedStore};
 
-use crate::host;
+use crate::{Status, host};
 
 pub use weir_runtime::Snapshot;
 
@@ -26,32 +26,35 @@ thread_local! {
     static CACHE: RefCell<Option<Rc<Snapshot>>> = const { RefCell::new(None) };
 }
 
+/// This VM's shared data (its `vm_id`'s), as the runtime-values protocol reads and writes it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SharedData;
+
+impl SharedStore for SharedData {
+    type Error = Status;
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Status> {
+        Ok(host::shared_get(key)?.map(|(value, _cas)| value.0))
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), Status> {
+        host::shared_set(key, value, 0)
+    }
+}
+
 /// The current snapshot, re-read only when its version moved. `None` when the host has not
 /// published one (no control plane yet) and none was seen before; a malformed snapshot is
 /// logged and the last good one kept.
 pub fn snapshot() -> Option<Rc<Snapshot>> {
     let cached = CACHE.with(|c| c.borrow().clone());
-    let version = match host::shared_get(VERSION_KEY) {
-        Ok(Some((value, _))) => value.as_str().and_then(|v| v.trim().parse::<u64>().ok()),
-        _ => None,
-    };
-    match (&cached, version) {
-        (Some(snapshot), Some(v)) if snapshot.version == v => return cached,
-        (_, None) => return cached,
-        _ => {}
-    }
-    let fresh = match host::shared_get(SNAPSHOT_KEY) {
-        Ok(Some((bytes, _))) => Snapshot::parse(bytes.as_bytes()),
-        Ok(None) => return cached,
-        Err(status) => Err(format!("reading {SNAPSHOT_KEY}: {status:?}")),
-    };
-    match fresh {
-        Ok(snapshot) => {
+    match protocol::refresh(&SharedData, cached.as_ref().map(|s| s.version)) {
+        Refresh::Keep => cached,
+        Refresh::Fresh(snapshot) => {
             let snapshot = Rc::new(snapshot);
             CACHE.with(|c| *c.borrow_mut() = Some(snapshot.clone()));
             Some(snapshot)
         }
-        Err(e) => {
+        Refresh::Bad(e) => {
             log::error!("weir-sdk: {e}; keeping the previous runtime values");
             cached
         }

@@ -18,15 +18,14 @@
 //! weir does not need it: weir's own xDS client publishes the same snapshot.
 //!
 //! Modules: [`config`], [`proto`] (hand-written xDS messages), [`session`] (the protocol),
-//! [`layers`] (merging and versions) and [`backoff`] are pure and tested natively; `root`,
-//! [`publish`] and [`metrics`] talk to the host.
+//! [`layers`] (merging and versions) and [`backoff`] are pure and tested natively; `root` and
+//! [`metrics`] talk to the host; the snapshot is written by [`weir_runtime::protocol`].
 
 pub mod backoff;
 pub mod config;
 pub mod layers;
 pub mod metrics;
 pub mod proto;
-pub mod publish;
 mod root;
 pub mod session;
 

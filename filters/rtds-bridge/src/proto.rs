@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Number, Value as Json};
+use serde_json::{Map, Value as Json};
 
 /// `type_url` of `envoy.service.runtime.v3.Runtime`.
 pub const RUNTIME_TYPE_URL: &str = "type.googleapis.com/envoy.service.runtime.v3.Runtime";
@@ -169,18 +169,10 @@ fn value_to_json(value: &Value) -> Json {
     match &value.kind {
         None | Some(Kind::NullValue(_)) => Json::Null,
         Some(Kind::BoolValue(b)) => Json::Bool(*b),
-        Some(Kind::NumberValue(n)) => number(*n),
+        Some(Kind::NumberValue(n)) => weir_runtime::struct_number(*n),
         Some(Kind::StringValue(s)) => Json::String(s.clone()),
         Some(Kind::ListValue(list)) => Json::Array(list.values.iter().map(value_to_json).collect()),
         Some(Kind::StructValue(s)) => struct_to_json(s),
-    }
-}
-
-fn number(n: f64) -> Json {
-    if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
-        Json::Number(Number::from(n as i64))
-    } else {
-        Number::from_f64(n).map_or(Json::Null, Json::Number)
     }
 }
 

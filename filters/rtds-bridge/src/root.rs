@@ -8,16 +8,17 @@
 use std::time::Duration;
 
 use prost::Message;
+use weir_runtime::protocol;
 use weir_sdk::Status as SdkStatus;
 use weir_sdk::host::callout;
 use weir_sdk::prelude::*;
+use weir_sdk::runtime::SharedData;
 
 use crate::backoff::Backoff;
 use crate::config::Config;
 use crate::layers::Layers;
 use crate::metrics::Metrics;
 use crate::proto::DiscoveryRequest;
-use crate::publish;
 use crate::session::{Outcome, Session};
 
 /// Delay of the first connection after `on_configure`.
@@ -148,7 +149,7 @@ impl RootContext for Bridge {
                 return false;
             }
         };
-        let found = publish::shared_version().unwrap_or_else(|status| {
+        let found = protocol::published_version(&SharedData).unwrap_or_else(|status| {
             log::warn!("rtds-bridge: cannot read the published runtime version: {status:?}");
             None
         });
@@ -277,12 +278,12 @@ impl Bridge {
 
 /// Publishes the merged layers if they changed.
 fn publish_changes(layers: &mut Layers) {
-    let shared = publish::shared_version().unwrap_or_else(|status| {
+    let shared = protocol::published_version(&SharedData).unwrap_or_else(|status| {
         log::warn!("rtds-bridge: cannot read the published runtime version: {status:?}");
         None
     });
     let Some(snapshot) = layers.next_snapshot(shared) else { return };
-    match publish::write(&snapshot) {
+    match protocol::publish(&SharedData, &snapshot) {
         Ok(()) => {
             log::info!(
                 "rtds-bridge: published runtime version {} ({} values)",

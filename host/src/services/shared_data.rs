@@ -104,6 +104,32 @@ impl SharedData {
     }
 }
 
+/// One `vm_id`'s shared data as the runtime-values protocol ([`weir_runtime::protocol`])
+/// reads and writes it: host writes, never refused for size.
+#[derive(Debug, Clone, Copy)]
+pub struct VmShared<'a> {
+    /// The process's shared data.
+    pub data: &'a SharedData,
+    /// The scope.
+    pub vm_id: &'a str,
+}
+
+impl weir_runtime::protocol::SharedStore for VmShared<'_> {
+    type Error = Status;
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Status> {
+        match self.data.get(self.vm_id, key.as_bytes()) {
+            Ok((value, _cas)) => Ok(Some(value.to_vec())),
+            Err(Status::NotFound) => Ok(None),
+            Err(status) => Err(status),
+        }
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), Status> {
+        self.data.set(self.vm_id, key.as_bytes(), Bytes::copy_from_slice(value), 0)
+    }
+}
+
 impl Scope {
     fn next_cas(&self) -> u32 {
         loop {

@@ -2,7 +2,7 @@
 //! it (numbers are doubles; integers beyond 2^53 lose precision, as in protobuf).
 
 use envoy_types::pb::google::protobuf::{ListValue, NullValue, Struct, Value, value::Kind};
-use serde_json::{Map, Number, Value as Json};
+use serde_json::{Map, Value as Json};
 
 /// JSON → `Value`.
 pub fn json_to_value(json: &Json) -> Value {
@@ -36,18 +36,10 @@ pub fn value_to_json(value: &Value) -> Json {
     match &value.kind {
         None | Some(Kind::NullValue(_)) => Json::Null,
         Some(Kind::BoolValue(b)) => Json::Bool(*b),
-        Some(Kind::NumberValue(n)) => number(*n),
+        Some(Kind::NumberValue(n)) => weir_runtime::struct_number(*n),
         Some(Kind::StringValue(s)) => Json::String(s.clone()),
         Some(Kind::ListValue(list)) => Json::Array(list.values.iter().map(value_to_json).collect()),
         Some(Kind::StructValue(s)) => struct_to_json(s),
-    }
-}
-
-fn number(n: f64) -> Json {
-    if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
-        Json::Number(Number::from(n as i64))
-    } else {
-        Number::from_f64(n).map_or(Json::Null, Json::Number)
     }
 }
 
