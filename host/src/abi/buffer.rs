@@ -9,9 +9,9 @@ use wasmtime::{Caller, Linker};
 use weir_abi::{BufferType, Status};
 
 use super::ENV;
-use crate::http::ByteView;
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult, status};
+use weir_http::ByteView;
 
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(ENV, "proxy_get_buffer_bytes", get_buffer_bytes)?;

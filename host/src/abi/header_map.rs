@@ -10,9 +10,9 @@ use wasmtime::{Caller, Linker};
 use weir_abi::{AbiVersion, MapType, Status, decode_pairs, encode_pairs};
 
 use super::ENV;
-use crate::http::{HeaderMap, Name, StreamShared};
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult, status};
+use weir_http::{HeaderMap, Name, StreamShared};
 
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(ENV, "proxy_get_header_map_value", get_value)?;

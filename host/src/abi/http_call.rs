@@ -8,9 +8,9 @@ use weir_abi::{Status, decode_pairs};
 
 use super::ENV;
 use crate::callout;
-use crate::http::HeaderMap;
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult, status};
+use weir_http::HeaderMap;
 
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(ENV, "proxy_http_call", http_call)?;

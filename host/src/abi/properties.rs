@@ -15,9 +15,9 @@ use wasmtime::{Caller, Linker};
 use weir_abi::Status;
 
 use super::ENV;
-use crate::http::HttpStream;
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult, status};
+use weir_http::HttpStream;
 
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(ENV, "proxy_get_property", get_property)?;
@@ -137,7 +137,7 @@ fn stream_attribute(s: &HttpStream, segments: &[&str]) -> Option<Bytes> {
     let req = &s.request_headers;
     let info = &s.info;
     let header =
-        |map: Option<&crate::http::HeaderMap>, name: &str| map.and_then(|m| m.get(name.as_bytes()).cloned());
+        |map: Option<&weir_http::HeaderMap>, name: &str| map.and_then(|m| m.get(name.as_bytes()).cloned());
     match segments {
         ["request", "path"] => req.get(b":path").cloned(),
         ["request", "url_path"] => req.get_str(":path").map(|p| text(p.split('?').next().unwrap_or(p))),
@@ -155,7 +155,7 @@ fn stream_attribute(s: &HttpStream, segments: &[&str]) -> Option<Bytes> {
         }
         ["request", "duration"] => {
             let elapsed = info.start_time.elapsed().ok()?.as_nanos();
-            (s.phase == crate::http::Phase::Done).then(|| int(i64::try_from(elapsed).unwrap_or(i64::MAX)))
+            (s.phase == weir_http::Phase::Done).then(|| int(i64::try_from(elapsed).unwrap_or(i64::MAX)))
         }
         ["request", "size"] => Some(int(info.request_body_bytes as i64)),
         ["request", "headers", name] => header(Some(req), name),

@@ -9,9 +9,9 @@ use wasmtime::{Caller, Linker};
 use weir_abi::{Status, StreamType, decode_pairs};
 
 use super::ENV;
-use crate::http::{HttpStream, LocalReply};
 use crate::wasm::HostState;
 use crate::wasm::memory::{self, HostResult, status};
+use weir_http::{HttpStream, LocalReply};
 
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(

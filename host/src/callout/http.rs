@@ -9,10 +9,10 @@ use http_body_util::BodyExt;
 use weir_abi::Status;
 
 use super::{CalloutKind, CalloutState};
-use crate::http::{HeaderMap, full_body};
 use crate::services::WorkerServices;
 use crate::upstream::{Cluster, UpstreamError};
 use crate::wasm::{Charge, HostState};
+use weir_http::{HeaderMap, full_body};
 
 /// Starts an HTTP callout for the effective context; returns its token. `size` (the request's
 /// bytes) is held from the VM's in-flight budget until the callout ends, and so is its
@@ -64,7 +64,7 @@ async fn run(
     mut charge: Charge,
     max_body: usize,
 ) -> Result<CalloutState, String> {
-    let request = crate::http::upstream_request(&headers, full_body(body), cluster.http2())?;
+    let request = weir_http::upstream_request(&headers, full_body(body), cluster.http2())?;
     let started = std::time::Instant::now();
     let exchange = async {
         let (_, connection) = cluster.connect().await?;
@@ -75,8 +75,8 @@ async fn run(
         Err(error) => return Ok(local_reply(&error)),
     };
     let (mut parts, body) = response.into_parts();
-    let mut headers = crate::http::response_map(&mut parts);
-    crate::http::add_service_time(&mut headers, started);
+    let mut headers = weir_http::response_map(&mut parts);
+    weir_http::add_service_time(&mut headers, started);
     headers.remove(b"transfer-encoding");
     let (body, trailers) = collect(body, &mut charge, max_body).await?;
     Ok(CalloutState { grpc: false, headers, body, trailers, status: 0, message: Bytes::new() })
@@ -104,7 +104,7 @@ async fn collect(
             }
             Err(frame) => {
                 if let Ok(map) = frame.into_trailers() {
-                    trailers = crate::http::header_map_from_http(map);
+                    trailers = weir_http::header_map_from_http(map);
                 }
             }
         }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use tokio::task::AbortHandle;
 use weir_abi::MapType;
 
-use crate::http::HeaderMap;
+use weir_http::HeaderMap;
 
 /// What kind of callout a token is.
 #[derive(Debug)]

@@ -14,9 +14,9 @@ use http_body::{Body, Frame, SizeHint};
 use weir_abi::{DataStatus, HttpCallbacks, TrailersStatus};
 
 use super::chain::{Chain, Direction, Halt};
-use super::chunk::Chunk;
-use super::convert::{header_map_from_http, http_trailers_from_map};
-use super::{BoxBody, BoxError, LocalReply};
+use weir_http::Chunk;
+use weir_http::convert::{header_map_from_http, http_trailers_from_map};
+use weir_http::{BoxBody, BoxError, LocalReply};
 
 /// A body over the listener's buffer limit: the local reply Envoy sends for it (request 413,
 /// response 500), recorded in the stream.
@@ -498,7 +498,7 @@ impl FilteredBody {
         }
     }
 
-    fn set_trailers(&self, map: super::HeaderMap) {
+    fn set_trailers(&self, map: weir_http::HeaderMap) {
         let mut data = self.chain.stream.data.borrow_mut();
         match self.direction {
             Direction::Request => data.request_trailers = Some(map),

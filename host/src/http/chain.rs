@@ -9,11 +9,11 @@ use std::rc::Rc;
 
 use weir_abi::{HeadersStatus, HttpCallbacks};
 
-use super::chunk::Chunk;
-use super::{LocalReply, StreamShared};
 use crate::config::FailurePolicy;
 use crate::plugin::{PluginHandle, PluginStats, clock};
 use crate::wasm::{Vm, VmError};
+use weir_http::Chunk;
+use weir_http::{LocalReply, StreamShared};
 
 /// Why an exchange stopped flowing normally.
 #[derive(Debug, Clone)]
@@ -101,7 +101,7 @@ pub struct Chain {
 }
 
 /// Runs once when the exchange ends (stats, access log).
-pub type Finisher = Box<dyn FnOnce(&super::HttpStream)>;
+pub type Finisher = Box<dyn FnOnce(&weir_http::HttpStream)>;
 
 impl Chain {
     /// A chain over `plugins` for `stream`. No guest code runs yet.
@@ -384,7 +384,7 @@ impl Chain {
         if self.finished.replace(true) {
             return;
         }
-        self.stream.data.borrow_mut().phase = super::Phase::Done;
+        self.stream.data.borrow_mut().phase = weir_http::Phase::Done;
         // Envoy logs every filter first, then destroys them (on_done, on_delete) in order.
         let mut logged = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {

@@ -10,13 +10,12 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 
+use super::FilteredBody;
 use super::chain::{Chain, Direction, Halt};
-use super::convert::{downstream_response, protocol_name, request_map, response_map, upstream_request};
-use super::{
-    BoxBody, BoxError, FilteredBody, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, full_body,
-};
 use crate::router::{Route, RouteTable, RouteTarget};
 use crate::upstream::{UpstreamError, Upstreams};
+use weir_http::convert::{downstream_response, protocol_name, request_map, response_map, upstream_request};
+use weir_http::{BoxBody, BoxError, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, full_body};
 
 /// A listener's configuration as one worker runs it (an immutable snapshot).
 pub struct ListenerContext {
@@ -93,7 +92,7 @@ impl Exchange {
         // HTTP/1 heads are held to `max_request_headers` by the parser; HTTP/2 ones here.
         if request.headers().len() > listener.limits.max_headers {
             let reply = LocalReply::host(431, "Request Header Fields Too Large", "too_many_headers");
-            return Ok(super::local_reply_response(&reply));
+            return Ok(weir_http::local_reply_response(&reply));
         }
         let (mut parts, body) = request.into_parts();
         let mut headers = request_map(&mut parts);
@@ -138,12 +137,12 @@ impl Exchange {
                 // it), 408 while it was still arriving.
                 let status = if stream.data.borrow().downstream_complete { 504 } else { 408 };
                 let reply = LocalReply::host(status, "request timeout", "request_overall_timeout");
-                Ok(super::local_reply_response(&reply))
+                Ok(weir_http::local_reply_response(&reply))
             }
             () = stream.activity.stopped() => {
                 // No progress for `stream_idle_timeout` before the response began.
                 let reply = LocalReply::host(408, "stream timeout", "stream_idle_timeout");
-                Ok(super::local_reply_response(&reply))
+                Ok(weir_http::local_reply_response(&reply))
             }
         }
     }
@@ -266,7 +265,7 @@ impl Run {
         // held the headers to look at the body first).
         let request_body: Option<BoxBody> = phased.body.map(|body| {
             let order = (phased.from..self.chain.slots.len()).collect();
-            super::boxed(FilteredBody::new(
+            weir_http::boxed(FilteredBody::new(
                 body,
                 self.chain.clone(),
                 Direction::Request,
@@ -337,7 +336,7 @@ impl Run {
         let end_of_stream = body.is_end_stream();
         {
             let mut headers = response_map(&mut parts);
-            super::add_service_time(&mut headers, started);
+            weir_http::add_service_time(&mut headers, started);
             let mut data = self.stream.data.borrow_mut();
             data.phase = Phase::Response;
             data.response_headers = Some(headers);
@@ -356,8 +355,8 @@ impl Run {
             }
             Err(halt) => return self.halted(halt).await,
         }
-        let body = super::boxed(body.map_err(|e| Box::new(e) as BoxError));
-        let body = super::boxed(super::watchdog::ReleasableBody::new(body, &self.stream.activity));
+        let body = weir_http::boxed(body.map_err(|e| Box::new(e) as BoxError));
+        let body = weir_http::boxed(super::watchdog::ReleasableBody::new(body, &self.stream.activity));
         // An HTTP/1 upstream ends its body with a separate empty chunk, as in Envoy.
         let split_eos = parts.version < http::Version::HTTP_2;
         Ok(self.downstream(body, split_eos))
@@ -367,7 +366,7 @@ impl Run {
     /// body flowing through the response plugins.
     fn downstream(self, body: BoxBody, split_eos: bool) -> Response<BoxBody> {
         let order = self.chain.response_order.borrow().clone();
-        let body = super::boxed(FilteredBody::new(
+        let body = weir_http::boxed(FilteredBody::new(
             body,
             self.chain.clone(),
             Direction::Response,
@@ -394,7 +393,7 @@ impl Run {
         let data = self.stream.data.borrow();
         match &data.response_headers {
             Some(headers) => downstream_response(headers, body),
-            None => downstream_response(&super::HeaderMap::default(), body),
+            None => downstream_response(&weir_http::HeaderMap::default(), body),
         }
     }
 
@@ -451,9 +450,9 @@ fn plain_reply(reply: &LocalReply, stream: &StreamShared) -> Response<BoxBody> {
         data.is_grpc_request()
     };
     if grpc {
-        return super::local_reply_response(&reply.clone().into_grpc());
+        return weir_http::local_reply_response(&reply.clone().into_grpc());
     }
-    super::local_reply_response(reply)
+    weir_http::local_reply_response(reply)
 }
 
 fn upstream_failure(error: &UpstreamError) -> LocalReply {

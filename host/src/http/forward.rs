@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use http::{Request, Response};
 
-use super::{BoxBody, StreamShared, empty_body};
 use crate::router::{Retry, Route};
 use crate::stats::seconds;
 use crate::upstream::{Cluster, UpstreamBody, UpstreamError};
+use weir_http::{BoxBody, StreamShared, empty_body};
 
 /// A response from the upstream and when the successful attempt started.
 pub(super) struct Forwarded {

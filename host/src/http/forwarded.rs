@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::header::HeaderName;
 
-use super::HeaderMap;
 use super::exchange::ListenerContext;
+use weir_http::HeaderMap;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");

@@ -7,8 +7,9 @@ use http::Response;
 use weir_path::{Outcome, Rejection};
 
 use super::exchange::ListenerContext;
-use super::headers::Name;
-use super::{BoxBody, HeaderMap, LocalReply, local_reply_response};
+use weir_http::Name;
+use weir_http::local_reply_response;
+use weir_http::{BoxBody, HeaderMap, LocalReply};
 
 /// gRPC's INTERNAL, which Envoy answers gRPC clients whose path it refuses or would redirect.
 const GRPC_INTERNAL: i32 = 13;

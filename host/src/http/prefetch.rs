@@ -14,7 +14,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use super::{BoxBody, BoxError};
+use weir_http::{BoxBody, BoxError};
 
 /// A request body, possibly partly read ahead.
 pub(crate) struct Prefetch {
@@ -70,7 +70,7 @@ impl Prefetch {
 
     /// The body to forward: what was held, then the rest. Taken once.
     pub(crate) fn take_body(&mut self) -> BoxBody {
-        let rest = self.body.take().map(|b| super::boxed(b.map_err(|e| Box::new(e) as BoxError)));
+        let rest = self.body.take().map(|b| weir_http::boxed(b.map_err(|e| Box::new(e) as BoxError)));
         let mut ahead = VecDeque::new();
         if !self.held.is_empty() {
             ahead.push_back(Frame::data(std::mem::take(&mut self.held).freeze()));
@@ -80,7 +80,7 @@ impl Prefetch {
         }
         match (ahead.is_empty(), rest) {
             (true, Some(rest)) => rest,
-            (_, rest) => super::boxed(Replay { ahead, rest: rest.filter(|_| !self.ended) }),
+            (_, rest) => weir_http::boxed(Replay { ahead, rest: rest.filter(|_| !self.ended) }),
         }
     }
 }

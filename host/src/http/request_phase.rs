@@ -15,7 +15,8 @@ use hyper::body::Incoming;
 
 use super::chain::{Chain, Direction, Halt};
 use super::prefetch::{Prefetch, Replay};
-use super::{BodyHalted, BoxBody, FilteredBody, StreamShared};
+use super::{BodyHalted, FilteredBody};
+use weir_http::{BoxBody, StreamShared};
 
 /// The request body after the header phase.
 pub(crate) struct Phased {
@@ -77,7 +78,7 @@ pub(crate) async fn run(
                 None
             }
         };
-        layered = Some(super::boxed(Replay::new(first, super::boxed(through))));
+        layered = Some(weir_http::boxed(Replay::new(first, weir_http::boxed(through))));
         start = holder + 1;
     }
     let whole = layered.is_none() && prefetch.ended() && !prefetch.is_untouched();

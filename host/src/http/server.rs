@@ -16,7 +16,8 @@ use tokio::sync::{Notify, watch};
 
 use super::exchange::{ConnectionInfo, ConnectionLimits, Exchange, ListenerContext};
 use super::io::{self, ConnIo};
-use super::{ConnWatch, LocalExec, Verdict};
+use super::{ConnWatch, Verdict};
+use weir_http::LocalExec;
 
 /// The current configuration of a listener on one worker; swapped on reload, while requests in
 /// flight keep the snapshot they started with.

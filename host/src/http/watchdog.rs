@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::StreamShared;
+use weir_http::StreamShared;
 
 /// The timeouts a listener gives its connections (`None`: off).
 #[derive(Debug, Clone, Copy)]
@@ -202,74 +202,15 @@ impl ConnWatch {
     }
 }
 
-/// The progress of one exchange, and the way to stop it.
-#[derive(Default)]
-pub struct Activity {
-    progress: Cell<u64>,
-    killed: Cell<bool>,
-    stop: Notify,
-    /// Lets go of the exchange's upstream response at once (set while it streams), even if
-    /// the client never polls for more.
-    release: RefCell<Option<Box<dyn FnOnce()>>>,
-}
-
-impl std::fmt::Debug for Activity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Activity").field("progress", &self.progress).field("killed", &self.killed).finish()
-    }
-}
-
-impl Activity {
-    /// Something moved (a body frame either way).
-    pub fn touch(&self) {
-        self.progress.set(self.progress.get() + 1);
-    }
-
-    fn progress(&self) -> u64 {
-        self.progress.get()
-    }
-
-    /// Stops the exchange: whoever waits in [`Activity::stopped`] is woken, and the upstream
-    /// response, if one streams, is dropped.
-    pub fn kill(&self) {
-        self.killed.set(true);
-        self.stop.notify_waiters();
-        if let Some(release) = self.release.borrow_mut().take() {
-            release();
-        }
-    }
-
-    /// What [`Activity::kill`] runs to let go of the upstream response.
-    pub fn on_kill(&self, release: Box<dyn FnOnce()>) {
-        *self.release.borrow_mut() = Some(release);
-    }
-
-    /// Whether the exchange was stopped.
-    pub fn killed(&self) -> bool {
-        self.killed.get()
-    }
-
-    /// Resolves when the exchange is stopped.
-    pub async fn stopped(&self) {
-        loop {
-            let notified = self.stop.notified();
-            if self.killed.get() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
 /// An upstream response body the watchdog can drop (and so release its upstream connection)
 /// when its exchange is stopped, even while the client reads nothing and nobody polls it.
 pub struct ReleasableBody {
-    inner: Rc<RefCell<Option<super::BoxBody>>>,
+    inner: Rc<RefCell<Option<weir_http::BoxBody>>>,
 }
 
 impl ReleasableBody {
     /// Wraps `body`, released by `activity`'s [`Activity::kill`].
-    pub fn new(body: super::BoxBody, activity: &Activity) -> ReleasableBody {
+    pub fn new(body: weir_http::BoxBody, activity: &weir_http::Activity) -> ReleasableBody {
         let inner = Rc::new(RefCell::new(Some(body)));
         let weak = Rc::downgrade(&inner);
         activity.on_kill(Box::new(move || {
@@ -283,12 +224,12 @@ impl ReleasableBody {
 
 impl http_body::Body for ReleasableBody {
     type Data = bytes::Bytes;
-    type Error = super::BoxError;
+    type Error = weir_http::BoxError;
 
     fn poll_frame(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, super::BoxError>>> {
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, weir_http::BoxError>>> {
         match self.inner.borrow_mut().as_mut() {
             Some(body) => body.as_mut().poll_frame(cx),
             None => {

@@ -3,7 +3,7 @@
 use regex::Regex;
 
 use crate::config::{HeaderMatcher, RouteMatch};
-use crate::http::HeaderMap;
+use weir_http::HeaderMap;
 
 /// A virtual host domain pattern.
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::config::{HashPolicy, RetryPolicy};
-use crate::http::HeaderMap;
 use crate::upstream::UpstreamError;
+use weir_http::HeaderMap;
 
 /// When a failed attempt is retried.
 #[derive(Debug, Clone, Default)]

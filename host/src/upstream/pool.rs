@@ -22,7 +22,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit};
 
 use super::UpstreamError;
 use super::state::ClusterState;
-use crate::http::{BoxBody, LocalExec};
+use weir_http::{BoxBody, LocalExec};
 
 /// A connection ready to send one request.
 pub struct Connection {

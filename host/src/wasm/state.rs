@@ -12,8 +12,8 @@ use wasmtime::{Memory, TypedFunc};
 use weir_abi::IntHasher;
 
 use crate::callout::{CalloutState, PendingCallouts};
-use crate::http::StreamShared;
 use crate::services::{ProcessServices, WorkerServices};
+use weir_http::StreamShared;
 
 /// What a VM is given when it is created.
 #[derive(Clone)]
@@ -168,7 +168,7 @@ pub struct HostState {
     /// Warn-and-above log lines of the current configure window (a few, for error messages).
     pub(crate) configure_errors: Vec<String>,
     /// Header names this VM's plugins set, parsed once.
-    pub(crate) names: crate::http::NameCache,
+    pub(crate) names: weir_http::NameCache,
     /// This VM's shared data scope (its `vm_id`'s), resolved on first use.
     shared: std::cell::OnceCell<Arc<crate::services::shared_data::Scope>>,
 }
@@ -191,7 +191,7 @@ impl HostState {
             call_data: None,
             configuring: false,
             configure_errors: Vec::new(),
-            names: crate::http::NameCache::default(),
+            names: weir_http::NameCache::default(),
             shared: std::cell::OnceCell::new(),
         }
     }

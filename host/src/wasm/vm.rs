@@ -13,7 +13,7 @@ use super::{
     Access, CompiledModule, ContextEntry, EPOCH_TICK, HostState, LoadError, RootContextInfo, VmEnv, VmError,
     VmLimits,
 };
-use crate::http::StreamShared;
+use weir_http::StreamShared;
 
 /// A running module instance.
 pub struct Vm {

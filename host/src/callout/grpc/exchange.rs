@@ -5,11 +5,12 @@ use bytes::{Bytes, BytesMut};
 use http::Request;
 use http_body_util::BodyExt;
 
-use super::wire::{TooLarge, grpc_status, status_for_http, take_message, upstream_message};
+use super::wire::{TooLarge, grpc_status, take_message, upstream_message};
 use super::{GrpcEvent, code};
-use crate::http::{BoxBody, header_map_from_http, response_map};
 use crate::upstream::Cluster;
 use crate::wasm::Charge;
+use weir_http::grpc_status::status_for_http;
+use weir_http::{BoxBody, header_map_from_http, response_map};
 
 /// RESOURCE_EXHAUSTED: a received message was longer than the limit.
 const RESOURCE_EXHAUSTED: u32 = 8;

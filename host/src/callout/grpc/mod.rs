@@ -23,24 +23,17 @@ use tokio::sync::mpsc;
 use weir_abi::Status;
 
 use super::CalloutKind;
-use crate::http::{HeaderMap, boxed, full_body};
 use crate::services::WorkerServices;
 use crate::upstream::Cluster;
 use crate::wasm::{Charge, HostState};
-pub use wire::{frame, status_for_http};
+use weir_http::{HeaderMap, boxed, full_body};
+pub use wire::frame;
 
 /// The message of a call that ran out of time, as Envoy gives it.
 const TIMEOUT_MESSAGE: &[u8] = b"upstream request timeout{response_timeout}";
 
 /// gRPC status codes used by the host itself.
-pub mod code {
-    /// OK.
-    pub const OK: u32 = 0;
-    /// INTERNAL.
-    pub const INTERNAL: u32 = 13;
-    /// UNAVAILABLE.
-    pub const UNAVAILABLE: u32 = 14;
-}
+pub use weir_http::grpc_status::code;
 
 /// What the guest asks of an open stream.
 #[derive(Debug)]

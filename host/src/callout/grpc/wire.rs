@@ -5,7 +5,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio::sync::mpsc;
 
 use super::{StreamCommand, code};
-use crate::http::{BoxError, HeaderMap};
+use weir_http::{BoxError, HeaderMap};
 
 /// Frames a message: flag byte 0, big-endian length, bytes.
 pub fn frame(message: &[u8]) -> Bytes {
@@ -54,18 +54,6 @@ pub(super) fn grpc_status(map: &HeaderMap) -> Option<u32> {
     map.get_str("grpc-status").and_then(|s| s.parse().ok())
 }
 
-/// The gRPC status for a non-200 HTTP response (gRPC's HTTP-to-gRPC mapping).
-pub fn status_for_http(status: u16) -> u32 {
-    match status {
-        400 => 13,
-        401 => 16,
-        403 => 7,
-        404 => 12,
-        429 | 502 | 503 | 504 => 14,
-        _ => 2,
-    }
-}
-
 /// The request body of a stream: messages the guest sends, until it half-closes. Each message
 /// holds its share of the VM's in-flight budget until the connection takes it.
 pub(super) struct ChannelBody {
@@ -103,7 +91,6 @@ mod tests {
         assert_eq!(take_message(&mut buffer, 100).unwrap().unwrap(), "hello");
         assert_eq!(take_message(&mut buffer, 100).unwrap().unwrap(), "");
         assert!(take_message(&mut buffer, 100).unwrap().is_none());
-        assert_eq!(status_for_http(503), 14);
     }
 
     #[test]

@@ -8,10 +8,10 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-pub use super::chunk::Chunk;
+pub use crate::chunk::Chunk;
 use tokio::sync::Notify;
 
-use super::HeaderMap;
+use crate::{HeaderMap, LocalReply};
 
 /// A stream's state plus the signal the driver waits on while a plugin has paused it.
 #[derive(Debug, Default)]
@@ -21,7 +21,7 @@ pub struct StreamShared {
     /// Woken when a plugin continues, closes or answers the stream.
     pub wake: Notify,
     /// Its progress, watched by the connection's watchdog (`stream_idle_timeout`).
-    pub activity: super::watchdog::Activity,
+    pub activity: crate::Activity,
 }
 
 impl StreamShared {
@@ -41,21 +41,6 @@ pub enum Phase {
     Response,
     /// The exchange is over (`proxy_on_log` and later).
     Done,
-}
-
-/// A local reply requested with `proxy_send_local_response`.
-#[derive(Debug, Clone, Default)]
-pub struct LocalReply {
-    /// Status code (not range-checked, as in Envoy).
-    pub status: u32,
-    /// Body.
-    pub body: Bytes,
-    /// Extra response headers.
-    pub headers: Vec<(Bytes, Bytes)>,
-    /// gRPC status, or -1 for none.
-    pub grpc_status: i32,
-    /// Response code details (spaces become `_`).
-    pub details: String,
 }
 
 /// Facts about the exchange exposed as properties.

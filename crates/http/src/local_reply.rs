@@ -4,7 +4,22 @@
 use bytes::Bytes;
 use http::Response;
 
-use super::{BoxBody, HeaderMap, LocalReply, full_body};
+use crate::{BoxBody, HeaderMap, full_body};
+
+/// A local reply requested with `proxy_send_local_response`.
+#[derive(Debug, Clone, Default)]
+pub struct LocalReply {
+    /// Status code (not range-checked, as in Envoy).
+    pub status: u32,
+    /// Body.
+    pub body: Bytes,
+    /// Extra response headers.
+    pub headers: Vec<(Bytes, Bytes)>,
+    /// gRPC status, or -1 for none.
+    pub grpc_status: i32,
+    /// Response code details (spaces become `_`).
+    pub details: String,
+}
 
 impl LocalReply {
     /// A host-generated reply (no plugin headers).
@@ -42,7 +57,7 @@ impl LocalReply {
     /// `grpc-message`.
     pub fn into_grpc(self) -> LocalReply {
         let status = u32::try_from(self.grpc_status).ok().filter(|s| *s <= 16).unwrap_or_else(|| {
-            crate::callout::grpc::status_for_http(u16::try_from(self.status).unwrap_or(500))
+            crate::grpc_status::status_for_http(u16::try_from(self.status).unwrap_or(500))
         });
         let mut headers = self.headers;
         headers.push((Bytes::from_static(b"content-type"), Bytes::from_static(b"application/grpc")));
@@ -75,5 +90,5 @@ fn percent_encode(text: &[u8]) -> Bytes {
 
 /// A reply that bypasses plugins (used when the chain itself cannot run).
 pub fn local_reply_response(reply: &LocalReply) -> Response<BoxBody> {
-    super::convert::downstream_response(&reply.header_map(), full_body(reply.body.clone()))
+    crate::convert::downstream_response(&reply.header_map(), full_body(reply.body.clone()))
 }
