@@ -209,3 +209,43 @@ impl CalloutState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(callouts: &mut PendingCallouts) -> u32 {
+        let token = callouts.next_token();
+        callouts.insert(token, 1, CalloutKind::GrpcStream(GrpcStream::default()), None);
+        token
+    }
+
+    #[test]
+    fn streams_the_upstream_closed_are_kept_but_not_in_flight() {
+        let mut callouts = PendingCallouts::default();
+        let open = stream(&mut callouts);
+        let closed = stream(&mut callouts);
+        callouts.mark_remote_closed(closed);
+        callouts.mark_remote_closed(closed);
+        assert_eq!(callouts.len(), 1);
+        assert!(callouts.get(closed).is_some());
+        assert!(callouts.cancel(closed));
+        assert_eq!(callouts.len(), 1);
+        assert!(callouts.take(open).is_some());
+        assert!(callouts.is_empty());
+    }
+
+    #[test]
+    fn the_oldest_closed_stream_is_forgotten_past_the_cap() {
+        let mut callouts = PendingCallouts::default();
+        let first = stream(&mut callouts);
+        callouts.mark_remote_closed(first);
+        for _ in 0..MAX_CLOSED_STREAMS {
+            let token = stream(&mut callouts);
+            callouts.mark_remote_closed(token);
+        }
+        assert!(callouts.get(first).is_none());
+        assert_eq!(callouts.entries.len(), MAX_CLOSED_STREAMS);
+        assert!(callouts.is_empty());
+    }
+}
