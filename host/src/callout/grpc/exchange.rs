@@ -36,15 +36,17 @@ pub(super) async fn run(
     let status = parts.status;
     let mut headers = response_map(&mut parts);
     add_service_time(&mut headers, started);
-    // A headers-only answer: Envoy's client reads its headers as the trailers.
-    let headers_only = http_body::Body::is_end_stream(&body) || headers.get(b"grpc-status").is_some();
+    // A headers-only answer: Envoy's client reads its headers as the trailers (for a status
+    // other than 200 only when they carry a grpc-status).
+    let ended = http_body::Body::is_end_stream(&body);
+    let has_status = headers.get(b"grpc-status").is_some();
     if status != http::StatusCode::OK {
-        return match headers_only && headers.get(b"grpc-status").is_some() {
+        return match ended && has_status {
             true => Ending::HeadersOnly(headers),
             false => Ending::Http(status.as_u16()),
         };
     }
-    if headers_only {
+    if ended || has_status {
         return Ending::HeadersOnly(headers);
     }
     on_event(GrpcEvent::InitialMetadata(headers));
