@@ -48,12 +48,32 @@ pub struct Case {
     pub listener: Option<serde_json::Map<String, serde_json::Value>>,
     /// Requests, sent in order to each host.
     pub requests: Vec<RequestSpec>,
-    /// Counters that must have these values in each host's stats after the requests.
+    /// Stats that must read so in each host's `/stats` after the requests: a number for a
+    /// counter or gauge, a string for the exact text after `<name>: ` (a histogram's line).
     #[serde(default)]
-    pub stats: BTreeMap<String, u64>,
+    pub stats: BTreeMap<String, StatValue>,
     /// Hosts whose answers may differ from each other (only expectations are checked).
     #[serde(default)]
     pub no_compare: bool,
+}
+
+/// What a `stats` entry expects.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum StatValue {
+    /// A counter's or gauge's value.
+    Number(u64),
+    /// The exact text after `<name>: ` (e.g. a histogram's `No recorded values`).
+    Text(String),
+}
+
+impl std::fmt::Display for StatValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatValue::Number(n) => write!(f, "{n}"),
+            StatValue::Text(t) => write!(f, "{t:?}"),
+        }
+    }
 }
 
 /// A plugin in the chain.
@@ -226,10 +246,10 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
     }
     for (name, value) in &case.stats {
         let envoy_stats = envoy.stats().await?;
-        check_stat(&envoy_stats, name, *value, "envoy", &mut failures);
+        check_stat(&envoy_stats, name, value, "envoy", &mut failures);
         let weir_stats =
             client::send(weir.admin()?, client::admin_get(weir.admin()?, "/stats")).await?.text();
-        check_stat(&weir_stats, name, *value, "weir", &mut failures);
+        check_stat(&weir_stats, name, value, "weir", &mut failures);
     }
     if !failures.is_empty() {
         failures.push(format!("--- envoy log tail ---\n{}", envoy.log_tail()));
@@ -237,12 +257,17 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
     Ok(failures)
 }
 
-fn check_stat(stats: &str, name: &str, want: u64, host: &str, failures: &mut Vec<String>) {
-    let found = stats
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}: ")).and_then(|v| v.trim().parse::<u64>().ok()));
-    if found != Some(want) {
-        failures.push(format!("[{host}] stat {name}: want {want}, found {found:?}"));
+fn check_stat(stats: &str, name: &str, want: &StatValue, host: &str, failures: &mut Vec<String>) {
+    let line = stats.lines().find_map(|l| l.strip_prefix(&format!("{name}: ")));
+    let found = line.map(|v| match want {
+        StatValue::Number(_) => {
+            v.trim().parse::<u64>().map_or_else(|_| StatValue::Text(v.into()), StatValue::Number)
+        }
+        StatValue::Text(_) => StatValue::Text(v.into()),
+    });
+    if found.as_ref() != Some(want) {
+        let found = found.map_or_else(|| "no such line".to_string(), |f| f.to_string());
+        failures.push(format!("[{host}] stat {name}: want {want}, found {found}"));
     }
 }
 

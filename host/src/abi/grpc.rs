@@ -3,9 +3,8 @@
 //!
 //! The `service` argument is a cluster name, or (as Envoy accepts) a serialized
 //! `envoy.config.core.v3.GrpcService` whose `envoy_grpc.cluster_name` names the cluster. An
-//! unknown cluster is `ParseFailure` at once, with no callback (Envoy).
-
-use std::time::Duration;
+//! unknown cluster is `ParseFailure` at once, with no callback (Envoy). A unary call's
+//! timeout is unsigned milliseconds, 0 for none.
 
 use bytes::Bytes;
 use wasmtime::{Caller, Linker};
@@ -90,8 +89,10 @@ fn grpc_call(
         check_size(&caller, [hs, bs])?;
         let metadata = read_pairs(&caller, hp, hs)?;
         let message = Bytes::from(memory::read(&caller, bp, bs)?);
-        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u32 as u64));
-        grpc::dispatch_call(caller.data_mut(), &cluster, &service, &method, metadata, message, timeout)
+        // Unsigned, as Envoy reads it: the Rust SDK's `as_millis() as u32` of a huge Duration
+        // is a long timeout here, not an error (unlike `proxy_http_call`).
+        let timeout_ms = timeout_ms as u32;
+        grpc::dispatch_call(caller.data_mut(), &cluster, &service, &method, metadata, message, timeout_ms)
     })();
     match started {
         Ok(token) => Ok(status(memory::write_u32(&mut caller, token_ptr, token))),
@@ -126,16 +127,20 @@ fn grpc_stream(
     }
 }
 
-/// The status of the callout being delivered; outside a callout Envoy answers Ok with code 0.
+/// As Envoy: the code is the last gRPC close status of the caller's root context (0 before
+/// any), also outside a callback and for later requests; the message only while
+/// `proxy_on_grpc_close` runs.
 fn get_status(
     mut caller: Caller<'_, HostState>,
     code_ptr: i32,
     msg_ptr_ptr: i32,
     msg_size_ptr: i32,
 ) -> HostResult {
-    let (code, message) = match &caller.data().callout_response {
-        Some(c) => (c.status, c.message.clone()),
-        None => (0, Bytes::new()),
+    let state = caller.data();
+    let code = state.root_of(state.effective_context).map_or(0, |root| root.grpc_status);
+    let message = match &state.callout_response {
+        Some(c) if c.grpc => c.message.clone(),
+        _ => Bytes::new(),
     };
     if let Err(s) = memory::write_u32(&mut caller, code_ptr, code) {
         return Ok(s.raw() as i32);

@@ -1,4 +1,4 @@
-//! `proxy_http_call`.
+//! `proxy_http_call`. As in Envoy, a negative timeout is `BadArgument` and 0 means none.
 
 use std::time::Duration;
 
@@ -43,6 +43,11 @@ fn http_call(
     token_ptr: i32,
 ) -> HostResult {
     let started = (|| {
+        // The Rust SDK hands over `as_millis() as u32`: a huge Duration arrives negative, and
+        // Envoy refuses it; 0 is "no timeout".
+        if timeout_ms < 0 {
+            return Err(Status::BadArgument);
+        }
         let cluster =
             String::from_utf8(memory::read(&caller, up_ptr, up_len)?).map_err(|_| Status::BadArgument)?;
         // Sized before anything is copied out of the guest.
@@ -55,7 +60,7 @@ fn http_call(
         let body = Bytes::from(memory::read(&caller, body_ptr, body_len)?);
         // Request trailers are accepted and ignored (Envoy's async client sends none either).
         let _trailers = read_pairs(&caller, trailers_ptr, trailers_len)?;
-        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms as u32 as u64));
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms.unsigned_abs().into()));
         callout::http::dispatch(caller.data_mut(), &cluster, headers, body, size, timeout)
     })();
     match started {

@@ -1,5 +1,6 @@
 //! Shared queues: register, resolve, enqueue, dequeue. The registering VM's root context gets
-//! `proxy_on_queue_ready` on its own worker.
+//! `proxy_on_queue_ready` on its own worker. Resolving with an empty `vm_id` looks in the
+//! caller's own `vm_id`, as Envoy does.
 
 use bytes::Bytes;
 use wasmtime::{Caller, Linker};
@@ -45,6 +46,8 @@ fn resolve(
 ) -> HostResult {
     let token = memory::with_two(&mut caller, (vp, vs), (np, ns), |vm_id, name, state| {
         let vm_id = std::str::from_utf8(vm_id).map_err(|_| Status::NotFound)?;
+        // An empty vm_id is the caller's own VM (Envoy's lookupSharedQueue).
+        let vm_id = if vm_id.is_empty() { &*state.env.vm_id } else { vm_id };
         state.env.process.queues.resolve(vm_id, name)
     });
     match token.and_then(|r| r) {

@@ -1,5 +1,6 @@
-//! `proxy_http_call`: an HTTP request to a named cluster, run on the VM's worker; the response
-//! (or failure, with no headers) is delivered by `proxy_on_http_call_response`.
+//! `proxy_http_call`: an HTTP request to a named cluster, run on the VM's worker, with the
+//! headers Envoy's async client adds; the response (or failure, with no headers) is delivered
+//! by `proxy_on_http_call_response`.
 
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -21,7 +22,7 @@ use weir_http::{HeaderMap, full_body};
 pub(crate) fn dispatch(
     state: &mut HostState,
     cluster: &str,
-    headers: HeaderMap,
+    mut headers: HeaderMap,
     body: Bytes,
     size: usize,
     timeout: Option<Duration>,
@@ -33,6 +34,7 @@ pub(crate) fn dispatch(
             return Err(Status::BadArgument);
         }
     }
+    envoy_request_headers(&mut headers, timeout);
     let token = state.next_callout_token()?;
     let Some(charge) = state.in_flight.charge(size) else {
         return Err(state.limit_exceeded("max_callout_bytes_in_flight"));
@@ -52,6 +54,15 @@ pub(crate) fn dispatch(
     });
     state.callouts.insert(token, state.effective_context, CalloutKind::Http, Some(task.abort_handle()));
     Ok(token)
+}
+
+/// What Envoy's async client adds to a callout request: `x-envoy-internal: true`, and the
+/// router's `x-envoy-expected-rq-timeout-ms` when the call has a timeout.
+fn envoy_request_headers(headers: &mut HeaderMap, timeout: Option<Duration>) {
+    headers.set("x-envoy-internal", Bytes::from_static(b"true"));
+    if let Some(timeout) = timeout {
+        headers.set("x-envoy-expected-rq-timeout-ms", Bytes::from(timeout.as_millis().to_string()));
+    }
 }
 
 /// Runs the call. Like Envoy's async client, a connection failure or timeout is answered with the

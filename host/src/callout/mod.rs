@@ -20,9 +20,30 @@ pub enum CalloutKind {
     Http,
     /// `proxy_grpc_call`.
     GrpcCall,
-    /// `proxy_grpc_stream`, with its request sender (`None` once half-closed).
-    GrpcStream(Option<tokio::sync::mpsc::UnboundedSender<grpc::StreamCommand>>),
+    /// `proxy_grpc_stream`.
+    GrpcStream(GrpcStream),
 }
+
+/// A gRPC stream as its plugin sees it. As in Envoy, the token stays valid after the upstream
+/// closed the stream, until the plugin closes or cancels it (or its context ends): Envoy
+/// forgets a stream only when both sides are closed, and only `proxy_grpc_close` (not a send
+/// with end of stream) closes the plugin's side.
+#[derive(Debug, Default)]
+pub struct GrpcStream {
+    /// Its request sender (`None` once half-closed).
+    pub sender: Option<tokio::sync::mpsc::UnboundedSender<grpc::StreamCommand>>,
+    /// The plugin called `proxy_grpc_close`.
+    pub local_closed: bool,
+    /// The upstream side ended (its `proxy_on_grpc_close` is delivered or being delivered):
+    /// the number it was, in order, when kept past [`MAX_CLOSED_STREAMS`].
+    pub remote_closed: Option<u64>,
+}
+
+/// Streams the upstream closed that a VM keeps for its plugin to close or cancel. Envoy keeps
+/// them without limit (a plugin that reopens a stream on every close and never closes the old
+/// token grows the table); past this many the oldest is forgotten (its token is then
+/// NotFound). They do not count as callouts in flight.
+pub const MAX_CLOSED_STREAMS: usize = 1024;
 
 /// One callout in flight.
 #[derive(Debug)]
@@ -39,6 +60,13 @@ pub struct Pending {
 pub struct PendingCallouts {
     next_token: u32,
     entries: HashMap<u32, Pending>,
+    /// Entries that are upstream-closed streams, and the next order number for one.
+    closed: usize,
+    closed_seq: u64,
+}
+
+fn remote_closed(pending: &Pending) -> bool {
+    matches!(&pending.kind, CalloutKind::GrpcStream(s) if s.remote_closed.is_some())
 }
 
 impl PendingCallouts {
@@ -69,12 +97,43 @@ impl PendingCallouts {
 
     /// Removes a finished callout.
     pub fn take(&mut self, token: u32) -> Option<Pending> {
-        self.entries.remove(&token)
+        let pending = self.entries.remove(&token)?;
+        if remote_closed(&pending) {
+            self.closed -= 1;
+        }
+        Some(pending)
+    }
+
+    /// Marks a stream closed by the upstream; it stays until the plugin closes or cancels it.
+    pub fn mark_remote_closed(&mut self, token: u32) {
+        let seq = self.closed_seq;
+        let Some(Pending { kind: CalloutKind::GrpcStream(stream), .. }) = self.entries.get_mut(&token) else {
+            return;
+        };
+        if stream.remote_closed.is_some() {
+            return;
+        }
+        stream.remote_closed = Some(seq);
+        self.closed_seq += 1;
+        self.closed += 1;
+        if self.closed > MAX_CLOSED_STREAMS {
+            let oldest = self
+                .entries
+                .iter()
+                .filter_map(|(t, p)| match &p.kind {
+                    CalloutKind::GrpcStream(s) => s.remote_closed.map(|seq| (seq, *t)),
+                    _ => None,
+                })
+                .min();
+            if let Some((_, token)) = oldest {
+                self.take(token);
+            }
+        }
     }
 
     /// Cancels a callout without callbacks.
     pub fn cancel(&mut self, token: u32) -> bool {
-        match self.entries.remove(&token) {
+        match self.take(token) {
             Some(pending) => {
                 if let Some(abort) = pending.abort {
                     abort.abort();
@@ -94,14 +153,14 @@ impl PendingCallouts {
         }
     }
 
-    /// Number of callouts in flight.
+    /// Number of callouts in flight (streams the upstream closed do not count).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() - self.closed
     }
 
     /// Whether none are in flight.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }
 
@@ -129,7 +188,7 @@ pub struct CalloutState {
     pub trailers: HeaderMap,
     /// gRPC status (or 0).
     pub status: u32,
-    /// gRPC status message.
+    /// gRPC status message (during `proxy_on_grpc_close` only).
     pub message: Bytes,
 }
 
@@ -148,5 +207,45 @@ impl CalloutState {
             MapType::HttpCallResponseTrailers | MapType::GrpcReceiveTrailingMetadata => &mut self.trailers,
             _ => &mut self.headers,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(callouts: &mut PendingCallouts) -> u32 {
+        let token = callouts.next_token();
+        callouts.insert(token, 1, CalloutKind::GrpcStream(GrpcStream::default()), None);
+        token
+    }
+
+    #[test]
+    fn streams_the_upstream_closed_are_kept_but_not_in_flight() {
+        let mut callouts = PendingCallouts::default();
+        let open = stream(&mut callouts);
+        let closed = stream(&mut callouts);
+        callouts.mark_remote_closed(closed);
+        callouts.mark_remote_closed(closed);
+        assert_eq!(callouts.len(), 1);
+        assert!(callouts.get(closed).is_some());
+        assert!(callouts.cancel(closed));
+        assert_eq!(callouts.len(), 1);
+        assert!(callouts.take(open).is_some());
+        assert!(callouts.is_empty());
+    }
+
+    #[test]
+    fn the_oldest_closed_stream_is_forgotten_past_the_cap() {
+        let mut callouts = PendingCallouts::default();
+        let first = stream(&mut callouts);
+        callouts.mark_remote_closed(first);
+        for _ in 0..MAX_CLOSED_STREAMS {
+            let token = stream(&mut callouts);
+            callouts.mark_remote_closed(token);
+        }
+        assert!(callouts.get(first).is_none());
+        assert_eq!(callouts.entries.len(), MAX_CLOSED_STREAMS);
+        assert!(callouts.is_empty());
     }
 }

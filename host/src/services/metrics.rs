@@ -1,5 +1,6 @@
 //! Metrics defined by plugins (`proxy_define_metric` and friends), process-wide by name as in
-//! Envoy, exported under `wasmcustom_<name>` on the admin `/stats/prometheus`.
+//! Envoy, exported under `wasmcustom_<name>` on the admin `/stats/prometheus` and as Envoy's
+//! `wasmcustom.<name>` lines on `/stats` (histograms as Envoy shows them, see [`super::histogram`]).
 //!
 //! Metric ids encode the kind in their two low bits (Envoy's scheme), so `get_metric` on a
 //! histogram can answer `BadArgument` without a lookup.
@@ -13,6 +14,8 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use parking_lot::{Mutex, RwLock};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -20,11 +23,14 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use weir_abi::{MetricType, Status};
 
+use super::histogram::{EnvoyHistogram, FlushClock};
+
 #[derive(Debug, Clone)]
 enum Metric {
     Counter(Counter),
     Gauge(Gauge),
-    Histogram(Histogram),
+    /// The Prometheus histogram and Envoy's view of the same values.
+    Histogram(Histogram, Arc<EnvoyHistogram>),
 }
 
 /// Plugin-defined metrics of the whole process.
@@ -38,6 +44,8 @@ pub struct PluginMetrics {
     taken: Mutex<HashMap<String, (u32, String)>>,
     /// Metrics defined and limit, per `vm_id`.
     per_vm: Mutex<HashMap<String, (usize, usize)>>,
+    /// Envoy's stats flush periods, for the histograms' `/stats` lines.
+    flushes: FlushClock,
 }
 
 /// Longest metric name a guest may define, in bytes.
@@ -108,7 +116,7 @@ impl PluginMetrics {
         let metric = match kind {
             MetricType::Counter => Metric::Counter(Counter::default()),
             MetricType::Gauge => Metric::Gauge(Gauge::default()),
-            MetricType::Histogram => Metric::Histogram(Histogram::new(BUCKETS)),
+            MetricType::Histogram => Metric::Histogram(Histogram::new(BUCKETS), Arc::default()),
         };
         {
             let mut registry = self.registry.lock();
@@ -116,7 +124,7 @@ impl PluginMetrics {
             match &metric {
                 Metric::Counter(c) => registry.register(base, help, c.clone()),
                 Metric::Gauge(g) => registry.register(base, help, g.clone()),
-                Metric::Histogram(h) => registry.register(base, help, h.clone()),
+                Metric::Histogram(h, _) => registry.register(base, help, h.clone()),
             }
         }
         let mut metrics = self.metrics.write();
@@ -170,8 +178,9 @@ impl PluginMetrics {
                 g.set(i64::try_from(value).unwrap_or(i64::MAX));
                 Ok(())
             }
-            Some(Metric::Histogram(h)) if id & TYPE_MASK == MetricType::Histogram.raw() => {
+            Some(Metric::Histogram(h, envoy)) if id & TYPE_MASK == MetricType::Histogram.raw() => {
                 h.observe(value as f64);
+                envoy.record(value, self.flushes.period());
                 Ok(())
             }
             _ => Err(Status::NotFound),
@@ -190,20 +199,30 @@ impl PluginMetrics {
         })
     }
 
-    /// Envoy's `/stats` text (`wasmcustom.<name>: <value>`) for counters and gauges, sorted.
+    /// Envoy's `/stats` text (`wasmcustom.<name>: <value>`): counters and gauges sorted by
+    /// name, then histograms (`No recorded values`, or quantiles after a flush).
     pub fn envoy_text(&self, out: &mut String) {
         let by_name = self.by_name.read();
         let mut names: Vec<(&String, u32)> = by_name.iter().map(|((_, name), id)| (name, *id)).collect();
         names.sort();
+        let period = self.flushes.period();
+        let mut histograms = Vec::new();
         for (name, id) in names {
             let value = self.with(id, |m| match m {
                 Some(Metric::Counter(c)) => Some(c.get().to_string()),
                 Some(Metric::Gauge(g)) => Some(g.get().to_string()),
-                Some(Metric::Histogram(_)) | None => None,
+                Some(Metric::Histogram(_, envoy)) => {
+                    histograms.push((name, envoy.summary(period)));
+                    None
+                }
+                None => None,
             });
             if let Some(value) = value {
                 out.push_str(&format!("wasmcustom.{}: {value}\n", stats_name(name)));
             }
+        }
+        for (name, summary) in histograms {
+            out.push_str(&format!("wasmcustom.{}: {summary}\n", stats_name(name)));
         }
     }
 

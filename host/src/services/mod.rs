@@ -1,6 +1,7 @@
 //! Services hostcalls reach beyond their own VM: process-wide ones (shared data, queues,
 //! plugin metrics) and per-worker ones (upstream clusters for callouts, queue notifications).
 
+mod histogram;
 mod metrics;
 pub(crate) mod shared_data;
 mod shared_queue;

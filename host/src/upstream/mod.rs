@@ -93,6 +93,19 @@ impl UpstreamError {
     }
 }
 
+/// An error and the errors under it, `outer: inner: ...` (hyper's own text, "http2 error",
+/// says little without its source).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
 /// A worker's clusters by name.
 #[derive(Debug, Default)]
 pub struct Upstreams {

@@ -48,8 +48,10 @@ impl Connection {
         let Connection { inner, pool } = self;
         match inner {
             Sender::H1(mut sender) => {
-                let response =
-                    sender.send_request(request).await.map_err(|e| UpstreamError::Reset(e.to_string()))?;
+                let response = sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| UpstreamError::Reset(super::error_chain(&e)))?;
                 let release = pool.map(|p| (p, sender));
                 Ok(response.map(|body| {
                     let mut body = UpstreamBody { inner: body, release };
@@ -58,8 +60,10 @@ impl Connection {
                 }))
             }
             Sender::H2(mut sender) => {
-                let response =
-                    sender.send_request(request).await.map_err(|e| UpstreamError::Reset(e.to_string()))?;
+                let response = sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| UpstreamError::Reset(super::error_chain(&e)))?;
                 Ok(response.map(|body| UpstreamBody { inner: body, release: None }))
             }
         }

@@ -69,10 +69,17 @@ impl Vm {
                 *status as usize,
             ),
         };
-        let finished =
-            matches!(event, GrpcEvent::Close { .. }) || (unary && matches!(event, GrpcEvent::Message(_)));
-        if finished {
-            self.state_mut().callouts.take(token);
+        // The token stays valid while its last callback runs (the plugin may cancel or close
+        // it there); a stream's stays until the plugin closes or cancels it.
+        let closing = matches!(event, GrpcEvent::Close { .. });
+        let last = closing || (unary && matches!(event, GrpcEvent::Message(_)));
+        if let GrpcEvent::Close { status, .. } = &event {
+            if let Some(root) = self.state_mut().root_of_mut(ctx) {
+                root.grpc_status = *status;
+            }
+            if !unary {
+                self.state_mut().callouts.mark_remote_closed(token);
+            }
         }
         self.state_mut().callout_response = Some(state);
         let args = (ctx as i32, token as i32, size as i32);
@@ -89,6 +96,15 @@ impl Vm {
             }
         });
         self.state_mut().callout_response = None;
+        let callouts = &mut self.state_mut().callouts;
+        let forget = match callouts.get(token).map(|p| &p.kind) {
+            Some(CalloutKind::GrpcCall) => last,
+            Some(CalloutKind::GrpcStream(stream)) => closing && stream.local_closed,
+            _ => false,
+        };
+        if forget {
+            callouts.take(token);
+        }
         self.wake_stream(ctx);
         result
     }

@@ -69,6 +69,9 @@ pub struct RootContextInfo {
     pub done_pending: bool,
     /// The guest called `proxy_done`.
     pub done_called: bool,
+    /// The status of the last gRPC callout closed in this root context or its HTTP contexts:
+    /// `proxy_get_status`'s code, as Envoy keeps it on the root context.
+    pub grpc_status: u32,
 }
 
 impl RootContextInfo {
@@ -82,6 +85,7 @@ impl RootContextInfo {
             ticker: None,
             done_pending: false,
             done_called: false,
+            grpc_status: 0,
         }
     }
 }
@@ -214,6 +218,18 @@ impl HostState {
                 ContextEntry::Root(info) => Some(info),
                 ContextEntry::Http { .. } => None,
             },
+        }
+    }
+
+    /// Mutable [`HostState::root_of`].
+    pub(crate) fn root_of_mut(&mut self, context_id: u32) -> Option<&mut RootContextInfo> {
+        let root = match self.contexts.get(&context_id)? {
+            ContextEntry::Root(_) => context_id,
+            ContextEntry::Http { root, .. } => *root,
+        };
+        match self.contexts.get_mut(&root)? {
+            ContextEntry::Root(info) => Some(info),
+            ContextEntry::Http { .. } => None,
         }
     }
 

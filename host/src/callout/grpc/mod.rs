@@ -3,34 +3,35 @@
 //!
 //! Delivery follows Envoy: a unary call ends in `proxy_on_grpc_receive` (success) or
 //! `proxy_on_grpc_close` (failure, with the status); a stream gets initial metadata, each
-//! message, trailing metadata, then `proxy_on_grpc_close`. A cancelled callout gets nothing.
-//! Transport failures and timeouts are status 14 (UNAVAILABLE), as Envoy reports them (a
-//! timeout's message is `upstream request timeout{response_timeout}`).
+//! message, trailing metadata, then `proxy_on_grpc_close`, worded as [`ending`] describes
+//! (also for failures: a dead cluster, a reset, a timeout). A service and method that make an
+//! invalid `:path` are accepted, and the call then fails with Envoy's protocol error. A
+//! cancelled callout gets nothing more. A token stays valid during its last callback, and a
+//! stream's until the plugin closes or cancels it (see [`super::GrpcStream`]).
 //!
 //! Bounded per VM: a message sent or received is at most `limits.max_callout_bytes`, and the
 //! bytes a call holds (its request, messages queued on a stream, a message being received)
 //! come out of the VM's `limits.max_callout_bytes_in_flight`.
 
+mod ending;
 mod exchange;
+mod request;
 mod wire;
 
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, Version};
 use tokio::sync::mpsc;
 use weir_abi::Status;
 
-use super::CalloutKind;
+use super::{CalloutKind, GrpcStream};
 use crate::services::WorkerServices;
 use crate::upstream::Cluster;
 use crate::wasm::{Charge, HostState};
-use weir_http::{HeaderMap, boxed, full_body};
+use ending::{Ending, Failure};
+use weir_http::{HeaderMap, boxed};
 pub use wire::frame;
-
-/// The message of a call that ran out of time, as Envoy gives it.
-const TIMEOUT_MESSAGE: &[u8] = b"upstream request timeout{response_timeout}";
 
 /// gRPC status codes used by the host itself.
 pub use weir_http::grpc_status::code;
@@ -62,32 +63,6 @@ pub enum GrpcEvent {
     },
 }
 
-fn request_for(
-    cluster: &Cluster,
-    service: &str,
-    method: &str,
-    metadata: &HeaderMap,
-    timeout: Option<Duration>,
-) -> http::request::Builder {
-    let uri = format!("http://{}/{service}/{method}", cluster.name());
-    let mut builder = Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .version(Version::HTTP_2)
-        .header("content-type", "application/grpc")
-        .header("te", "trailers");
-    if let Some(t) = timeout {
-        builder = builder.header("grpc-timeout", format!("{}m", t.as_millis()));
-    }
-    for (k, v) in metadata.iter() {
-        if k.as_bytes().starts_with(b":") {
-            continue;
-        }
-        builder = builder.header(k.as_bytes(), v.as_ref());
-    }
-    builder
-}
-
 fn cluster_of(state: &HostState, name: &str) -> Result<(Rc<WorkerServices>, Rc<Cluster>), Status> {
     let worker = state.env.worker.clone().ok_or(Status::ParseFailure)?;
     let cluster = worker.upstreams().get(name).cloned().ok_or(Status::ParseFailure)?;
@@ -99,7 +74,24 @@ fn charge(state: &HostState, bytes: usize) -> Result<Charge, Status> {
     state.in_flight.charge(bytes).ok_or_else(|| state.limit_exceeded("max_callout_bytes_in_flight"))
 }
 
-/// Starts a unary call; returns its token.
+/// The request, or the failure Envoy reports for a `:path` it cannot send.
+fn build(
+    cluster: &Cluster,
+    service: &str,
+    method: &str,
+    metadata: &HeaderMap,
+    timeout_ms: Option<u32>,
+    body: weir_http::BoxBody,
+) -> Result<Result<http::Request<weir_http::BoxBody>, Failure>, Status> {
+    let Ok(uri) = request::uri(cluster, service, method) else {
+        return Ok(Err(Failure::ProtocolError));
+    };
+    let request = request::head(uri, metadata, timeout_ms).body(body).map_err(|_| Status::BadArgument)?;
+    Ok(Ok(request))
+}
+
+/// Starts a unary call; returns its token. `timeout_ms` as the guest gave it (unsigned; 0:
+/// no deadline, though `grpc-timeout: 0m` is still sent, as Envoy does).
 pub(crate) fn dispatch_call(
     state: &mut HostState,
     cluster: &str,
@@ -107,35 +99,37 @@ pub(crate) fn dispatch_call(
     method: &str,
     metadata: HeaderMap,
     message: Bytes,
-    timeout: Option<Duration>,
+    timeout_ms: u32,
 ) -> Result<u32, Status> {
     let (worker, cluster) = cluster_of(state, cluster)?;
     let mut held = charge(state, message.len() + 5)?;
-    let request = request_for(&cluster, service, method, &metadata, timeout)
-        .body(full_body(frame(&message)))
-        .map_err(|_| Status::BadArgument)?;
+    let body = boxed(request::OneMessage(Some(frame(&message))));
+    let request = build(&cluster, service, method, &metadata, Some(timeout_ms), body)?;
     let token = state.next_callout_token()?;
     let (instance, weak) = (state.env.instance, Rc::downgrade(&worker));
     let max_message = state.limits.max_callout_bytes;
+    let deadline = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms.into()));
     let task = tokio::task::spawn_local(async move {
         let mut reply = None;
-        let call = exchange::run(&cluster, request, max_message, &mut held, |event| {
-            if let GrpcEvent::Message(m) = event {
-                reply.get_or_insert(m);
+        let ending = match request {
+            Err(failure) => Ending::Before(failure),
+            Ok(request) => {
+                let call = exchange::run(&cluster, request, max_message, &mut held, |event| {
+                    if let GrpcEvent::Message(m) = event {
+                        reply.get_or_insert(m);
+                    }
+                });
+                match deadline {
+                    Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or(Ending::Timeout),
+                    None => call.await,
+                }
             }
-        });
-        let (status, message) = match timeout {
-            Some(limit) => tokio::time::timeout(limit, call)
-                .await
-                .unwrap_or_else(|_| (code::UNAVAILABLE, Bytes::from_static(TIMEOUT_MESSAGE))),
-            None => call.await,
         };
+        let (status, message) = ending.status();
         let outcome = match (status, reply) {
             (code::OK, Some(reply)) => GrpcEvent::Message(reply),
-            (code::OK, None) => GrpcEvent::Close {
-                status: code::INTERNAL,
-                message: Bytes::from_static(b"no response message"),
-            },
+            // Envoy's unary client: OK without a message is INTERNAL, with no message.
+            (code::OK, None) => GrpcEvent::Close { status: code::INTERNAL, message: Bytes::new() },
             (status, _) => GrpcEvent::Close { status, message },
         };
         drop(held);
@@ -155,25 +149,27 @@ pub(crate) fn dispatch_stream(
 ) -> Result<u32, Status> {
     let (worker, cluster) = cluster_of(state, cluster)?;
     let (tx, rx) = mpsc::unbounded_channel::<StreamCommand>();
-    let request = request_for(&cluster, service, method, &metadata, None)
-        .body(boxed(wire::ChannelBody { rx }))
-        .map_err(|_| Status::BadArgument)?;
+    let request = build(&cluster, service, method, &metadata, None, boxed(wire::ChannelBody { rx }))?;
     let token = state.next_callout_token()?;
     let mut held = charge(state, 0)?;
     let (instance, weak) = (state.env.instance, Rc::downgrade(&worker));
     let max_message = state.limits.max_callout_bytes;
     let task = tokio::task::spawn_local(async move {
-        let (status, message) = exchange::run(&cluster, request, max_message, &mut held, |event| {
-            deliver(&weak, instance, token, event)
-        })
-        .await;
+        let mut on_event = |event| deliver(&weak, instance, token, event);
+        let ending = match request {
+            Err(failure) => Ending::Before(failure),
+            Ok(request) => exchange::run(&cluster, request, max_message, &mut held, &mut on_event).await,
+        };
         drop(held);
-        deliver(&weak, instance, token, GrpcEvent::Close { status, message });
+        ending.report(&mut on_event);
+        let (status, message) = ending.status();
+        on_event(GrpcEvent::Close { status, message });
     });
+    let stream = GrpcStream { sender: Some(tx), ..GrpcStream::default() };
     state.callouts.insert(
         token,
         state.effective_context,
-        CalloutKind::GrpcStream(Some(tx)),
+        CalloutKind::GrpcStream(stream),
         Some(task.abort_handle()),
     );
     Ok(token)
@@ -191,10 +187,14 @@ pub(crate) fn send(
     // As Envoy: a token that is not an open stream is NotFound (the Rust SDK panics on
     // anything but Ok, BadArgument and NotFound here).
     let pending = state.callouts.get(token).ok_or(Status::NotFound)?;
-    let CalloutKind::GrpcStream(sender) = &pending.kind else {
+    let CalloutKind::GrpcStream(stream) = &pending.kind else {
         return Err(Status::NotFound);
     };
-    if sender.is_none() {
+    // Closed by the upstream: nothing more goes out.
+    if stream.remote_closed.is_some() {
+        return Err(Status::NotFound);
+    }
+    if stream.sender.is_none() {
         return Err(Status::BadArgument);
     }
     if message.len() > state.limits.max_callout_bytes {
@@ -203,24 +203,31 @@ pub(crate) fn send(
     }
     let held = charge(state, message.len() + 5).map_err(|_| Status::BadArgument)?;
     let Some(pending) = state.callouts.get_mut(token) else { return Err(Status::NotFound) };
-    let CalloutKind::GrpcStream(Some(tx)) = &mut pending.kind else {
+    let CalloutKind::GrpcStream(stream) = &mut pending.kind else {
         return Err(Status::NotFound);
     };
+    let Some(tx) = &stream.sender else { return Err(Status::BadArgument) };
     // The stream ended and its close is on the way: it is gone.
     tx.send(StreamCommand::Send(frame(message), held)).map_err(|_| Status::NotFound)?;
     if end_stream {
         let _ = tx.send(StreamCommand::Close);
-        pending.kind = CalloutKind::GrpcStream(None);
+        stream.sender = None;
     }
     Ok(())
 }
 
-/// `proxy_grpc_close`: half-closes a stream; cancels a unary call.
+/// `proxy_grpc_close`: half-closes a stream (and forgets it once the upstream closed it
+/// too); cancels a unary call.
 pub(crate) fn close(state: &mut HostState, token: u32) -> Result<(), Status> {
     let pending = state.callouts.get_mut(token).ok_or(Status::NotFound)?;
     match &mut pending.kind {
-        CalloutKind::GrpcStream(sender) => {
-            if let Some(tx) = sender.take() {
+        CalloutKind::GrpcStream(stream) if stream.remote_closed.is_some() => {
+            state.callouts.take(token);
+            Ok(())
+        }
+        CalloutKind::GrpcStream(stream) => {
+            stream.local_closed = true;
+            if let Some(tx) = stream.sender.take() {
                 let _ = tx.send(StreamCommand::Close);
             }
             Ok(())
@@ -234,7 +241,8 @@ pub(crate) fn close(state: &mut HostState, token: u32) -> Result<(), Status> {
     }
 }
 
-/// `proxy_grpc_cancel`: stops a call or stream; no callback follows.
+/// `proxy_grpc_cancel`: stops a call or stream (also from its own callbacks, and a stream the
+/// upstream closed); no callback follows.
 pub(crate) fn cancel(state: &mut HostState, token: u32) -> Result<(), Status> {
     match state.callouts.get(token).map(|p| matches!(p.kind, CalloutKind::Http)) {
         None | Some(true) => Err(Status::NotFound),

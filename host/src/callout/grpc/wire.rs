@@ -1,11 +1,11 @@
-//! gRPC on the wire: message framing, the statuses a response carries, and the request body
-//! of a stream (the messages the guest sends).
+//! gRPC on the wire: message framing and the request body of a stream (the messages the
+//! guest sends). The HTTP-to-gRPC status mapping is `weir_http::grpc_status`.
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::sync::mpsc;
 
-use super::{StreamCommand, code};
-use weir_http::{BoxError, HeaderMap};
+use super::StreamCommand;
+use weir_http::BoxError;
 
 /// Frames a message: flag byte 0, big-endian length, bytes.
 pub fn frame(message: &[u8]) -> Bytes {
@@ -16,42 +16,39 @@ pub fn frame(message: &[u8]) -> Bytes {
     out.freeze()
 }
 
-/// A message longer than the receiver takes.
+/// What the next bytes of a response body hold.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct TooLarge(pub usize);
+pub(super) enum Framing {
+    /// One whole message.
+    Message(Bytes),
+    /// Not a whole message yet.
+    Incomplete,
+    /// A message that says it is longer than the receiver takes (its length).
+    TooLarge(usize),
+    /// Not gRPC framing: a flag other than 0, or a compressed message (none was asked for).
+    Malformed,
+}
 
 /// Takes the next whole message out of `buffer`; refuses one that says it is longer than
-/// `max` bytes as soon as its header arrived (before buffering it).
-pub(super) fn take_message(buffer: &mut BytesMut, max: usize) -> Result<Option<Bytes>, TooLarge> {
+/// `max` bytes as soon as its header arrived (before buffering it), and a header whose flag
+/// is not "uncompressed" (as Envoy's decoder, an empty compressed message aside).
+pub(super) fn take_message(buffer: &mut BytesMut, max: usize) -> Framing {
     if buffer.len() < 5 {
-        return Ok(None);
+        return Framing::Incomplete;
     }
+    let flag = buffer[0];
     let len = u32::from_be_bytes([buffer[1], buffer[2], buffer[3], buffer[4]]) as usize;
+    if flag > 1 || (flag == 1 && len > 0) {
+        return Framing::Malformed;
+    }
     if len > max {
-        return Err(TooLarge(len));
+        return Framing::TooLarge(len);
     }
     if buffer.len() < 5 + len {
-        return Ok(None);
+        return Framing::Incomplete;
     }
     buffer.advance(5);
-    Ok(Some(buffer.split_to(len).freeze()))
-}
-
-/// The status message for a status the server sent, shaped as Envoy's async client reports it:
-/// `via_upstream` for OK, else the raw (still percent-encoded) `grpc-message` followed by
-/// `{via_upstream}`.
-pub(super) fn upstream_message(status: u32, trailers: &HeaderMap) -> Bytes {
-    if status == code::OK {
-        return Bytes::from_static(b"via_upstream");
-    }
-    let mut message = trailers.get(b"grpc-message").map(|m| m.to_vec()).unwrap_or_default();
-    message.extend_from_slice(b"{via_upstream}");
-    Bytes::from(message)
-}
-
-/// The `grpc-status` of a response head or trailers.
-pub(super) fn grpc_status(map: &HeaderMap) -> Option<u32> {
-    map.get_str("grpc-status").and_then(|s| s.parse().ok())
+    Framing::Message(buffer.split_to(len).freeze())
 }
 
 /// The request body of a stream: messages the guest sends, until it half-closes. Each message
@@ -88,14 +85,24 @@ mod tests {
         buffer.extend_from_slice(&frame(b"hello"));
         buffer.extend_from_slice(&frame(b""));
         buffer.extend_from_slice(&frame(b"partial")[..6]);
-        assert_eq!(take_message(&mut buffer, 100).unwrap().unwrap(), "hello");
-        assert_eq!(take_message(&mut buffer, 100).unwrap().unwrap(), "");
-        assert!(take_message(&mut buffer, 100).unwrap().is_none());
+        assert_eq!(take_message(&mut buffer, 100), Framing::Message(Bytes::from_static(b"hello")));
+        assert_eq!(take_message(&mut buffer, 100), Framing::Message(Bytes::new()));
+        assert_eq!(take_message(&mut buffer, 100), Framing::Incomplete);
     }
 
     #[test]
     fn a_message_longer_than_the_limit_is_refused_from_its_header() {
         let mut buffer = BytesMut::from(&[0u8, 0xff, 0xff, 0xff, 0xff][..]);
-        assert_eq!(take_message(&mut buffer, 4 << 20), Err(TooLarge(u32::MAX as usize)));
+        assert_eq!(take_message(&mut buffer, 4 << 20), Framing::TooLarge(u32::MAX as usize));
+    }
+
+    #[test]
+    fn text_is_not_grpc_framing() {
+        let mut buffer = BytesMut::from(&b"http 200"[..]);
+        assert_eq!(take_message(&mut buffer, 4 << 20), Framing::Malformed);
+        let mut compressed = BytesMut::from(&[1u8, 0, 0, 0, 1, b'x'][..]);
+        assert_eq!(take_message(&mut compressed, 4 << 20), Framing::Malformed);
+        let mut empty_compressed = BytesMut::from(&[1u8, 0, 0, 0, 0][..]);
+        assert_eq!(take_message(&mut empty_compressed, 4 << 20), Framing::Message(Bytes::new()));
     }
 }

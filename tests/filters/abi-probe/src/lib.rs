@@ -141,6 +141,14 @@ impl Context for Probe {
         self.phase(|p| &p.grpc_message, size, false);
     }
 
+    fn on_grpc_stream_initial_metadata(&mut self, _token: u32, entries: u32) {
+        self.phase(|p| &p.grpc_initial_metadata, entries as usize, false);
+    }
+
+    fn on_grpc_stream_trailing_metadata(&mut self, _token: u32, entries: u32) {
+        self.phase(|p| &p.grpc_trailing_metadata, entries as usize, false);
+    }
+
     fn on_grpc_stream_close(&mut self, _token: u32, status: u32) {
         self.phase(|p| &p.grpc_close, status as usize, true);
     }

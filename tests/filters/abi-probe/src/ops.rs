@@ -32,6 +32,15 @@ pub struct Scope {
     pub last_grpc: Option<u32>,
     /// A local reply was sent.
     pub replied: bool,
+    /// What `Append` built so far per id (the report is emptied once written).
+    pub trail: HashMap<String, String>,
+}
+
+impl Scope {
+    /// What `Append` built so far for `id`.
+    fn counters_text(&self, id: &str) -> Option<String> {
+        self.trail.get(id).cloned()
+    }
 }
 
 /// Status names, so cases read `NotFound` rather than `1`.
@@ -114,6 +123,19 @@ fn cas_update(key: &str, f: impl Fn(&[u8]) -> Vec<u8>) {
         if raw::shared_set(key, &f(&current), cas) == 0 {
             return;
         }
+    }
+}
+
+/// A cluster, service or method argument: `$<header>` takes the value of that request header
+/// (empty when absent), anything else is used as is.
+fn arg(value: &str) -> String {
+    match value.strip_prefix('$') {
+        Some(header) => raw::get_header(0, header)
+            .ok()
+            .flatten()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default(),
+        None => value.to_string(),
     }
 }
 
@@ -274,6 +296,13 @@ fn run_one(op: &Op, scope: &mut Scope) {
             };
             status(scope, id, s);
         }
+        Op::EnqueueResolved { vm_id, name, value, id } => {
+            let s = match raw::queue_resolve(vm_id, name) {
+                Ok(token) => raw::enqueue(token, value.as_bytes()),
+                Err(s) => s,
+            };
+            status(scope, id, s);
+        }
         Op::Dequeue { token, id } => {
             let v = value(raw::dequeue(*token));
             scope.report.push((id.clone(), v));
@@ -359,9 +388,9 @@ fn run_one(op: &Op, scope: &mut Scope) {
             }
             let timeout = std::time::Duration::from_millis(timeout_ms);
             match proxy_wasm::hostcalls::dispatch_grpc_call(
-                cluster,
-                service,
-                method,
+                &arg(cluster),
+                &arg(service),
+                &arg(method),
                 meta,
                 Some(message.as_bytes()),
                 timeout,
@@ -373,8 +402,14 @@ fn run_one(op: &Op, scope: &mut Scope) {
                 Err(s) => status(scope, id, s as u32),
             }
         }
-        Op::GrpcStream { cluster, service, method, messages, half_close, id } => {
-            match proxy_wasm::hostcalls::open_grpc_stream(cluster, service, method, vec![])
+        Op::GrpcStream { cluster, service, method, messages, message_from_header, half_close, id } => {
+            let mut messages = messages.clone();
+            if let Some(header) = message_from_header
+                && let Ok(Some(v)) = raw::get_header(0, header)
+            {
+                messages = vec![String::from_utf8_lossy(&v).into_owned()];
+            }
+            match proxy_wasm::hostcalls::open_grpc_stream(&arg(cluster), &arg(service), &arg(method), vec![])
                 .map_err(|s| s as u32)
             {
                 Ok(token) => {
@@ -393,6 +428,10 @@ fn run_one(op: &Op, scope: &mut Scope) {
         }
         Op::GrpcCancelLast { id } => {
             let s = scope.last_grpc.map_or(1, raw::grpc_cancel);
+            status(scope, &Some(id.clone()), s);
+        }
+        Op::GrpcCloseLast { id } => {
+            let s = scope.last_grpc.map_or(1, raw::grpc_close);
             status(scope, &Some(id.clone()), s);
         }
         Op::GrpcStatus { id } | Op::GetStatus { id } => {
@@ -482,6 +521,16 @@ fn run_one(op: &Op, scope: &mut Scope) {
         Op::Env { name, id } => {
             let value = std::env::var(name).unwrap_or_else(|_| "<unset>".into());
             scope.report.push((id.clone(), value));
+        }
+        Op::Append { id, value } => {
+            let joined = match scope.report.iter().position(|(k, _)| k == id) {
+                Some(at) => format!("{},{value}", scope.report.remove(at).1),
+                None => {
+                    scope.counters_text(id).map_or_else(|| value.clone(), |prev| format!("{prev},{value}"))
+                }
+            };
+            scope.trail.insert(id.clone(), joined.clone());
+            scope.report.push((id.clone(), joined));
         }
     }
 }

@@ -211,6 +211,15 @@ pub enum Op {
         #[serde(default)]
         id: Option<String>,
     },
+    /// Resolves `(vm_id, name)` (never the token cached at registration) and enqueues on it.
+    EnqueueResolved {
+        #[serde(default)]
+        vm_id: String,
+        name: String,
+        value: String,
+        #[serde(default)]
+        id: Option<String>,
+    },
     Dequeue {
         token: u32,
         id: String,
@@ -259,6 +268,8 @@ pub enum Op {
         #[serde(default)]
         id: Option<String>,
     },
+    /// `cluster`, `service` and `method` of `GrpcCall` and `GrpcStream` may be `$<header>`:
+    /// the value of that request header.
     GrpcCall {
         cluster: String,
         service: String,
@@ -282,12 +293,19 @@ pub enum Op {
         method: String,
         #[serde(default)]
         messages: Vec<String>,
+        /// A request header whose value, when present, is the one message to send instead.
+        #[serde(default)]
+        message_from_header: Option<String>,
         #[serde(default)]
         half_close: bool,
         #[serde(default)]
         id: Option<String>,
     },
     GrpcCancelLast {
+        id: String,
+    },
+    /// `proxy_grpc_close` on the last gRPC callout of this context.
+    GrpcCloseLast {
         id: String,
     },
     GrpcStatus {
@@ -391,6 +409,11 @@ pub enum Op {
         name: String,
         id: String,
     },
+    /// Appends `value` to what `id` reports (comma-separated), to show the order of callbacks.
+    Append {
+        id: String,
+        value: String,
+    },
 }
 
 /// Operations per callback.
@@ -434,6 +457,12 @@ pub struct Program {
     pub grpc_message: Vec<Op>,
     #[serde(default)]
     pub grpc_close: Vec<Op>,
+    /// A stream's initial metadata arrived (the size is the number of entries).
+    #[serde(default)]
+    pub grpc_initial_metadata: Vec<Op>,
+    /// A stream's trailing metadata arrived (the size is the number of entries).
+    #[serde(default)]
+    pub grpc_trailing_metadata: Vec<Op>,
     #[serde(default)]
     pub log: Vec<Op>,
     #[serde(default)]
