@@ -8,6 +8,7 @@
 pub mod attack;
 pub mod clients;
 pub mod config;
+pub mod envoy_config;
 pub mod garbage;
 pub mod hang;
 pub mod load;
@@ -18,6 +19,7 @@ pub mod process;
 pub mod report;
 pub mod request;
 pub mod scenario;
+pub mod suite;
 pub mod upstream;
 
 pub use report::{Observed, Row};
