@@ -1,0 +1,81 @@
+//! The hostile suites of issue 19, against the `weir` binary and real Envoy 1.40.
+//!
+//! - Hostile filters: hand-written modules, one attack each, run in every request on weir's
+//!   `faulty` listener while a healthy plugin serves `healthy`.
+//! - Hostile clients: connections that stay silent, stall, flood, or spell a path to walk
+//!   around a policy, against listeners with short timeouts and limits.
+//!
+//! For weir each row asserts what must hold: weir runs, the healthy side has 0 failures,
+//! resident memory stays within the row's bound, the attacked side gets only the statuses the
+//! design says, and what the host counts is counted. Envoy runs the same where meaningful and
+//! is recorded only. Prints both tables and writes `target/hostile-report.md`.
+//!
+//! `WEIR_HOSTILE=tick,silent` runs only the rows whose key contains one of those words.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use weir_tests::faults::{Checks, Env, Row, report, suite};
+use weir_tests::hostile::{filter_run, filters};
+
+/// weir's (and Envoy's) workers.
+const WORKERS: usize = 2;
+/// No row may take longer than this.
+const STEP_LIMIT: Duration = Duration::from_secs(90);
+
+async fn filter_rows(env: &Env, checks: &mut Checks, modules: &Path) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (i, attack) in filters::all().iter().enumerate() {
+        if !suite::selected("WEIR_HOSTILE", attack.key) {
+            continue;
+        }
+        let mut step = Checks::default();
+        let run = filter_run::run(env, &mut step, i + 1, attack, modules);
+        let (mut row, violation) = suite::step(attack.key, STEP_LIMIT, run).await;
+        step.violations.extend(violation);
+        if row.fault == attack.key {
+            row.fault = filter_run::title(i + 1, attack);
+        }
+        suite::known_defect(&mut row, attack.known_defect, &mut step.violations);
+        checks.violations.extend(step.violations);
+        rows.push(row);
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_filters_and_clients_against_weir_and_envoy() {
+    weir_tests::envoy_required().unwrap();
+    weir_tests::faults::process::weir_binary().unwrap();
+    let env = Env::start(WORKERS).unwrap();
+    let modules = tempfile::tempdir().unwrap();
+    let mut checks = Checks::default();
+    let started = Instant::now();
+    let filter_rows = filter_rows(&env, &mut checks, modules.path()).await;
+    let filters_took = started.elapsed();
+    let header = format!(
+        "# Hostile-suite report\n\nRun {} in {:.0} s (filters {:.0} s): `cargo test -p weir-tests --test \
+         hostile -- --nocapture`; weir (debug build) and Envoy 1.40 with `--concurrency {WORKERS}`, on {} \
+         cores. Failed = no 2xx answer. RSS = `VmRSS` before → after the load (peak: `VmHWM`, reset before it).",
+        suite::now(),
+        started.elapsed().as_secs_f64(),
+        filters_took.as_secs_f64(),
+        suite::cores(),
+    );
+    let filters = format!(
+        "## Hostile filters\n\nEach attack: its requests on `faulty` and as many on `healthy` at the same \
+         time, 4 clients each.\n\n{}",
+        report::table_of("attack", &filter_rows)
+    );
+    let text = format!("{header}\n\n{filters}");
+    let path = weir_tests::paths::target_dir().join("hostile-report.md");
+    std::fs::write(&path, &text).unwrap();
+    println!("\n{text}\nwritten to {}", path.display());
+    assert!(
+        checks.violations.is_empty(),
+        "weir gave way to hostile input:\n{}",
+        checks.violations.join("\n")
+    );
+}
