@@ -1,8 +1,8 @@
 //! The Envoy bootstrap equivalent to a [`Layout`]'s `weir.yaml`: one HTTP connection manager
 //! per side (listener options through `crate::hcm`), its plugin as a Wasm filter, route-level
-//! chains as per-route filter configs (a plugin only some routes run is disabled in the chain
-//! and enabled on those routes), extra clusters, and `max_connections` as the listener's
-//! runtime connection limit.
+//! chains as per-route filter configs (a plugin only some routes run is in the chain and
+//! disabled on the others), extra clusters, and `max_connections` as the listener's runtime
+//! connection limit.
 
 use std::net::SocketAddr;
 
@@ -37,15 +37,16 @@ impl Layout {
 
     fn envoy_listener(&self, name: &str, side: &Side) -> anyhow::Result<Value> {
         let routes = side.routes();
-        // Route-level plugins this side's routes name: in the chain, disabled unless a route
-        // enables them.
+        // Route-level plugins this side's routes name: in the chain, and disabled on every
+        // route that does not name them (Envoy cannot enable a Wasm filter per route without
+        // a per-route config, which the Wasm filter has not).
         let named: Vec<&PluginDef> = self
             .route_plugins
             .iter()
             .filter(|p| routes.iter().any(|r| r.plugins.as_ref().is_some_and(|l| l.contains(&p.name))))
             .collect();
-        let mut filters: Vec<Value> = side.plugin.iter().map(|p| wasm_filter(p, false)).collect();
-        filters.extend(named.iter().map(|p| wasm_filter(p, true)));
+        let chain: Vec<&PluginDef> = side.plugin.iter().chain(named.iter().copied()).collect();
+        let mut filters: Vec<Value> = chain.iter().map(|p| wasm_filter(p)).collect();
         filters.push(json!({"name": "envoy.filters.http.router", "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
         }}));
@@ -59,18 +60,16 @@ impl Layout {
                 action["timeout"] = json!(duration(t));
             }
             let mut route = json!({"name": r.name, "match": {"prefix": r.prefix}, "route": action});
-            if let Some(chain) = &r.plugins {
-                let mut per_filter = Map::new();
-                let all = side.plugin.iter().chain(named.iter().copied());
-                for p in all {
-                    per_filter.insert(
-                        p.name.clone(),
-                        json!({
-                            "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
-                            "disabled": !chain.contains(&p.name),
-                        }),
-                    );
-                }
+            // Off on this route: what its own chain leaves out, or (with the listener's
+            // chain) the route-level plugins.
+            let off: Vec<&&PluginDef> = match &r.plugins {
+                Some(own) => chain.iter().filter(|p| !own.contains(&p.name)).collect(),
+                None => named.iter().collect(),
+            };
+            if !off.is_empty() {
+                let disabled = json!({"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": true});
+                let per_filter: Map<String, Value> =
+                    off.iter().map(|p| (p.name.clone(), disabled.clone())).collect();
                 route["typed_per_filter_config"] = Value::Object(per_filter);
             }
             envoy_routes.push(route);
@@ -103,10 +102,9 @@ impl Layout {
     }
 }
 
-/// Envoy's Wasm HTTP filter running `p` (in the chain but off unless a route enables it, when
-/// `disabled`).
-fn wasm_filter(p: &PluginDef, disabled: bool) -> Value {
-    let mut filter = json!({"name": p.name, "typed_config": {
+/// Envoy's Wasm HTTP filter running `p`.
+fn wasm_filter(p: &PluginDef) -> Value {
+    json!({"name": p.name, "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
         "config": {
             "name": p.name,
@@ -122,11 +120,7 @@ fn wasm_filter(p: &PluginDef, disabled: bool) -> Value {
             },
             "failure_policy": p.failure_policy,
         }
-    }});
-    if disabled {
-        filter["disabled"] = json!(true);
-    }
-    filter
+    }})
 }
 
 fn cluster(name: &str, addr: SocketAddr, http2: bool) -> Value {

@@ -103,6 +103,33 @@ async fn one_exchange(stream: &mut TcpStream, limit: Duration) -> Option<u16> {
     Some(status)
 }
 
+/// Reads one response with a `content-length` (or none): status, head, body.
+pub async fn response(stream: &mut TcpStream, limit: Duration) -> Option<(u16, String, Vec<u8>)> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                let body = got[end + 4..end + 4 + length].to_vec();
+                return Some((status_of(&got)?, head, body));
+            }
+        }
+        let n = tokio::time::timeout(limit, stream.read(&mut buf)).await.ok()?.ok()?;
+        if n == 0 {
+            return None;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
 /// Reads a response head: status, `content-length` (0 if none) and body bytes already read.
 async fn read_head(stream: &mut TcpStream, limit: Duration) -> Option<(u16, usize, usize)> {
     let mut got = Vec::new();
@@ -183,7 +210,9 @@ pub async fn drain(streams: Vec<(TcpStream, usize, usize)>, give_up: Duration) -
             let left = give_up.saturating_sub(start.elapsed());
             match tokio::time::timeout(left, s.read(&mut buf)).await {
                 Err(_) => break Outcome::Timeout,
-                Ok(Ok(0) | Err(_)) => break if read >= length { Outcome::Status(200) } else { Outcome::Reset },
+                Ok(Ok(0) | Err(_)) => {
+                    break if read >= length { Outcome::Status(200) } else { Outcome::Reset };
+                }
                 Ok(Ok(n)) => read += n,
             }
             if read >= length {
@@ -207,14 +236,15 @@ pub async fn hold(addr: SocketAddr, n: usize, settle: Duration) -> (Tally, Vec<T
     tokio::time::sleep(settle).await;
     let mut tally = Tally::default();
     let mut held = Vec::new();
-    for (mut s, at) in opened {
+    for (s, at) in opened {
         let mut buf = [0u8; 64];
-        match tokio::time::timeout(Duration::from_millis(20), s.read(&mut buf)).await {
-            Err(_) => {
+        // Nothing to read yet: still open (a closed one reads its end at once).
+        match s.try_read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 tally.add(Outcome::Timeout, at.elapsed());
                 held.push(s);
             }
-            Ok(_) => tally.add(Outcome::Reset, at.elapsed()),
+            _ => tally.add(Outcome::Reset, at.elapsed()),
         }
     }
     (tally, held)

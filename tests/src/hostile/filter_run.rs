@@ -18,7 +18,7 @@ use crate::faults::upstream::{BadUpstream, Behaviour};
 /// Concurrent clients per side.
 const CLIENTS: usize = 4;
 /// How long Envoy's load may go on (it has no limits to stop an attack early).
-const ENVOY_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+const ENVOY_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The table's first cell: number, what the attack does, its memory bound.
 pub fn title(n: usize, attack: &FilterAttack) -> String {

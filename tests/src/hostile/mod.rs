@@ -3,13 +3,20 @@
 //! must not take weir down, bypass a policy, or grow its memory without bound. Built on the
 //! fault suite's pieces (layout, proxies, bounded load, checks, report).
 
+pub mod client_drive;
+pub mod client_run;
+pub mod clients;
+pub mod conn;
 pub mod evidence;
 pub mod filter_run;
 pub mod filters;
 pub mod filters_guest;
 pub mod filters_host;
+pub mod gauges;
 pub mod guest;
+pub mod h2;
 pub mod held;
+pub mod paths;
 pub mod stream;
 pub mod wat;
 
@@ -35,6 +42,7 @@ mod tests {
             ("forged_logs", guest::forged_logs()),
             ("leak", guest::leak()),
             ("recursion", guest::recursion()),
+            ("guard", paths::guard()),
         ];
         for (name, module) in modules {
             if let Err(e) = ::wat::parse_str(module.wat()) {
