@@ -10,6 +10,7 @@ pub mod clients;
 pub mod config;
 pub mod envoy_config;
 pub mod garbage;
+pub mod handle;
 pub mod hang;
 pub mod load;
 pub mod network;

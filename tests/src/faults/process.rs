@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use super::request;
+use super::handle::Handle;
 
 /// Which proxy a process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,34 +230,6 @@ impl Proxy {
         let text = self.log();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(n)..].join("\n")
-    }
-}
-
-/// A copyable view of a running proxy: its admin API and its `/proc` entries.
-#[derive(Debug, Clone, Copy)]
-pub struct Handle {
-    /// Which proxy.
-    pub kind: Kind,
-    /// Its admin address.
-    pub admin: SocketAddr,
-    /// Its process id.
-    pub pid: u32,
-}
-
-impl Handle {
-    /// `GET` on the admin port (2 s limit); the body as text.
-    pub async fn admin_get(&self, path: &str) -> anyhow::Result<String> {
-        let host = self.admin.to_string();
-        let reply = request::get(self.admin, path, &[("host", &host)], Duration::from_secs(2)).await?;
-        if reply.status != 200 {
-            bail!("admin {path}: {} {}", reply.status, reply.body);
-        }
-        Ok(reply.body)
-    }
-
-    /// Open file descriptors (`/proc/<pid>/fd` entries).
-    pub fn open_fds(&self) -> Option<usize> {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid)).ok().map(|d| d.count())
     }
 }
 

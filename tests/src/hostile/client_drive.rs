@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::clients::{Kind, MAX_CONNECTIONS};
 use super::gauges::{Gauge, reached_text};
 use super::{conn, h2, paths};
+use crate::faults::handle::Handle;
 use crate::faults::load::{Load, Tally};
-use crate::faults::process::Handle;
 use crate::faults::request::{Outcome, get};
 use crate::faults::scenario::Plan;
 

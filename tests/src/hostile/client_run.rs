@@ -17,7 +17,7 @@ const LARGE_BODY: usize = 64 << 20;
 
 /// The table's first cell.
 pub fn title(n: usize, attack: &ClientAttack) -> String {
-    format!("{n}. {} — RSS bound +{BOUND_MIB} MiB after and at peak", attack.title)
+    format!("C{n}. {} — RSS bound +{BOUND_MIB} MiB after and at peak", attack.title)
 }
 
 /// Runs `attack` on both proxies.
@@ -28,7 +28,7 @@ pub async fn run(
     attack: &ClientAttack,
     dir: &Path,
 ) -> anyhow::Result<Row> {
-    let label = format!("{n}. {}", attack.key);
+    let label = format!("C{n}. {}", attack.key);
     let large = BadUpstream::start(Behaviour::Large(LARGE_BODY)).await?;
     let upstream = if attack.kind == Kind::SlowReader { large.addr } else { env.echo() };
     let layout = clients::layout(env, attack.kind, upstream, dir)?;
@@ -47,6 +47,13 @@ pub async fn run(
         checks.require(&label, false, &f.text);
     }
     memory(checks, &label, &w);
+    if attack.kind == Kind::InternalCluster {
+        // Why weir refused: the access log's `response_code_details`.
+        let log = std::fs::read_to_string(dir.join(clients::ACCESS_LOG)).unwrap_or_default();
+        let n = log.lines().filter(|l| l.contains("\"cluster_not_found\"")).count() as u64;
+        checks.require(&label, n >= w.faulty.sent, format!("{n} requests logged as `cluster_not_found`"));
+        w.did.push_str(&format!("; access log: {n} × `cluster_not_found`"));
+    }
     drop(weir);
 
     let mut envoy = Proxy::envoy(&layout.envoy()?, env.workers).await?;

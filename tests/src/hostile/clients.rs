@@ -158,6 +158,8 @@ pub const ATTACKS: &[ClientAttack] = &[
 
 /// `request_headers_timeout` of the attacked listener where it matters.
 pub const HEADERS_TIMEOUT: &str = "1s";
+/// weir's access log of the `cluster_header` row (in the suite's scratch directory).
+pub const ACCESS_LOG: &str = "internal-cluster-access.log";
 /// `max_connections` of the attacked listener.
 pub const MAX_CONNECTIONS: usize = 50;
 
@@ -184,7 +186,7 @@ pub fn layout(
         Kind::InternalCluster => {
             let by_header =
                 RouteDef { cluster_header: Some("x-cluster".into()), ..RouteDef::prefix("by-header", "/") };
-            Side { routes: vec![by_header], ..base }
+            Side { routes: vec![by_header], ..base.with("access_log", json!(dir.join(ACCESS_LOG))) }
         }
         Kind::PathMatrix => {
             let route = |name: &str, prefix: &str, chain: &[&str]| RouteDef {

@@ -2,7 +2,6 @@
 //! lines in the metrics expositions or in the log, the response-head counter, and the
 //! statuses the attack modules answer when a hostcall did not answer as designed.
 
-use super::wat;
 use crate::faults::load::Tally;
 use crate::faults::observe::{PluginView, prometheus};
 use crate::faults::process::Proxy;
@@ -30,9 +29,9 @@ pub fn failed_checks(tally: &Tally, checks: &[&str]) -> Vec<String> {
         .iter()
         .filter_map(|(outcome, n)| {
             let Outcome::Status(status) = outcome else { return None };
-            let (check, got) = wat::decode(*status)?;
+            let (check, got) = decode(*status)?;
             let what = checks.get(usize::from(check).wrapping_sub(1)).copied().unwrap_or("?");
-            Some(format!("check {check} ({what}) got {} ×{n}", wat::status_name(got)))
+            Some(format!("check {check} ({what}) got {} ×{n}", status_name(got)))
         })
         .collect()
 }
@@ -124,4 +123,26 @@ impl LogEvidence {
 pub async fn large_responses(proxy: &Proxy) -> f64 {
     let text = proxy.admin_get("/stats/prometheus").await.unwrap_or_default();
     prometheus(&text, "weir_downstream_rs_headers_too_large_total", &[("listener", "faulty")]).unwrap_or(0.0)
+}
+
+/// Reads a status the modules answer when a check failed: `(check, status the hostcall
+/// answered)`.
+pub fn decode(status: u16) -> Option<(u16, u16)> {
+    (420..500).contains(&status).then(|| ((status - 400) / 20, (status - 400) % 20))
+}
+
+/// A proxy-wasm status by number, for the table.
+pub fn status_name(code: u16) -> &'static str {
+    match code {
+        0 => "Ok",
+        1 => "NotFound",
+        2 => "BadArgument",
+        6 => "InvalidMemoryAccess",
+        7 => "Empty",
+        8 => "CasMismatch",
+        10 => "InternalFailure",
+        12 => "Unimplemented",
+        19 => "another value",
+        _ => "another status",
+    }
 }

@@ -24,7 +24,7 @@ const ENVOY_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 pub fn title(n: usize, attack: &FilterAttack) -> String {
     let b = attack.bound;
     let why = if b.why.is_empty() { String::new() } else { format!(": {}", b.why) };
-    format!("{n}. {} — RSS bound +{} MiB after, +{} MiB peak{why}", attack.title, b.after_mib, b.peak_mib)
+    format!("F{n}. {} — RSS bound +{} MiB after, +{} MiB peak{why}", attack.title, b.after_mib, b.peak_mib)
 }
 
 /// The layout: the attack module on `faulty`, callout clusters `hang` and `hang-h2` on an
@@ -54,7 +54,7 @@ pub async fn run(
     dir: &Path,
 ) -> anyhow::Result<Row> {
     let fault = title(n, attack);
-    let label = format!("{n}. {}", attack.key);
+    let label = format!("F{n}. {}", attack.key);
     let wasm = wat::write(dir, attack.key, &(attack.module)())?;
     let hang = BadUpstream::start(Behaviour::Hang).await?;
     let layout = layout(env, attack, wasm, &hang)?;

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::faults::handle::Handle;
 use crate::faults::observe::prometheus;
-use crate::faults::process::{Handle, Kind};
+use crate::faults::process::Kind;
 
 /// A gauge of the `faulty` listener or cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

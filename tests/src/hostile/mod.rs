@@ -16,6 +16,7 @@ pub mod gauges;
 pub mod guest;
 pub mod h2;
 pub mod held;
+pub mod http1;
 pub mod paths;
 pub mod stream;
 pub mod wat;

@@ -63,7 +63,7 @@ async fn get_raw(addr: SocketAddr, path: &str, limit: Duration) -> Option<(u16, 
     let mut stream = TcpStream::connect(addr).await.ok()?;
     let request = format!("GET {path} HTTP/1.1\r\nhost: example.com\r\n\r\n");
     stream.write_all(request.as_bytes()).await.ok()?;
-    let (status, head, body) = super::conn::response(&mut stream, limit).await?;
+    let (status, head, body) = super::http1::response(&mut stream, limit).await?;
     let location = head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.eq_ignore_ascii_case("location").then(|| v.trim().to_string())

@@ -240,28 +240,6 @@ pub fn pairs(entries: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
-/// Reads a status the modules answer when a check failed: `(check, status the hostcall
-/// answered)`.
-pub fn decode(status: u16) -> Option<(u16, u16)> {
-    (420..500).contains(&status).then(|| ((status - 400) / 20, (status - 400) % 20))
-}
-
-/// A proxy-wasm status by number, for the table.
-pub fn status_name(code: u16) -> &'static str {
-    match code {
-        0 => "Ok",
-        1 => "NotFound",
-        2 => "BadArgument",
-        6 => "InvalidMemoryAccess",
-        7 => "Empty",
-        8 => "CasMismatch",
-        10 => "InternalFailure",
-        12 => "Unimplemented",
-        19 => "another value",
-        _ => "another status",
-    }
-}
-
 /// Compiles `module` and writes it to `dir/<name>.wasm`.
 pub fn write(dir: &std::path::Path, name: &str, module: &Module) -> anyhow::Result<std::path::PathBuf> {
     let path = dir.join(format!("{name}.wasm"));
