@@ -33,10 +33,11 @@ async fn filter_rows(env: &Env, checks: &mut Checks, modules: &Path) -> Vec<Row>
             continue;
         }
         let mut step = Checks::default();
+        let label = format!("F{}. {}", i + 1, attack.key);
         let run = filter_run::run(env, &mut step, i + 1, attack, modules);
-        let (mut row, violation) = suite::step(attack.key, STEP_LIMIT, run).await;
+        let (mut row, violation) = suite::step(&label, STEP_LIMIT, run).await;
         step.violations.extend(violation);
-        if row.fault == attack.key {
+        if row.fault == label {
             row.fault = filter_run::title(i + 1, attack);
         }
         suite::known_defect(&mut row, attack.known_defect, &mut step.violations);
@@ -53,10 +54,11 @@ async fn client_rows(env: &Env, checks: &mut Checks, modules: &Path) -> Vec<Row>
             continue;
         }
         let mut step = Checks::default();
+        let label = format!("C{}. {}", i + 1, attack.key);
         let run = client_run::run(env, &mut step, i + 1, attack, modules);
-        let (mut row, violation) = suite::step(attack.key, STEP_LIMIT, run).await;
+        let (mut row, violation) = suite::step(&label, STEP_LIMIT, run).await;
         step.violations.extend(violation);
-        if row.fault == attack.key {
+        if row.fault == label {
             row.fault = client_run::title(i + 1, attack);
         }
         suite::known_defect(&mut row, attack.known_defect, &mut step.violations);

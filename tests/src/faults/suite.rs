@@ -26,7 +26,7 @@ where
     let (row, violation) = match tokio::time::timeout(limit, run).await {
         Ok(Ok(row)) => (row, None),
         Ok(Err(e)) => (
-            Row { fault: key.to_string(), note: Some(format!("error: {e:#}")), ..Row::default() },
+            Row { fault: key.to_string(), note: Some(format!("the row stopped: {e:#}")), ..Row::default() },
             Some(format!("[{key}] the scenario failed: {e:#}")),
         ),
         Err(_) => (

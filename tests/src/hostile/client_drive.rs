@@ -162,7 +162,8 @@ async fn max_connections(f: &mut Findings, proxy: Handle, faulty: SocketAddr, ot
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    f.facts.push(fact(format!("after they closed, a new request got {served:?}"), served == Some(200)));
+    let served_text = served.map_or_else(|| "no answer".to_string(), |s| s.to_string());
+    f.facts.push(fact(format!("after they closed, a new request got {served_text}"), served == Some(200)));
 }
 
 /// File descriptors with K idle connections open: about one each.

@@ -72,11 +72,7 @@ async fn observe(proxy: &mut Proxy, kind: Kind) -> anyhow::Result<(Observed, Fin
 }
 
 fn describe(o: &Observed, found: &Findings) -> String {
-    let mut parts = vec![format!(
-        "{} (attacking connections ended after {})",
-        o.faulty.outcomes_text(),
-        o.faulty.latency_text()
-    )];
+    let mut parts = vec![format!("{} (each after {})", o.faulty.outcomes_text(), o.faulty.latency_text())];
     parts.extend(found.facts.iter().map(|f| f.text.clone()));
     parts.extend(found.notes.iter().cloned());
     parts.join("; ")

@@ -28,7 +28,7 @@ impl Gauge {
     pub fn name(self, kind: Kind) -> &'static str {
         match (self, kind) {
             (Gauge::Connections, Kind::Weir) => "weir_downstream_cx_active{listener=\"faulty\"}",
-            (Gauge::ActiveRequests, Kind::Weir) => "`/clusters` faulty `active_requests`",
+            (Gauge::ActiveRequests, Kind::Weir) => "/clusters faulty active_requests",
             (Gauge::Overflow, Kind::Weir) => "weir_downstream_cx_overflow_total{listener=\"faulty\"}",
             (Gauge::UpstreamConnections, Kind::Weir) => "weir_cluster_upstream_cx_active{cluster=\"faulty\"}",
             (Gauge::Connections, Kind::Envoy) => "http.faulty.downstream_cx_active",
