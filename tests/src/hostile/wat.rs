@@ -6,7 +6,7 @@
 //! A module checks what the hostcalls it attacks answer: `$expect(check, got, mask)` passes
 //! when bit `got` of `mask` is set; otherwise the request is answered with a local reply of
 //! status `400 + 20 × check + got` (`got` capped at 19), once, so a host that answers
-//! otherwise than weir's design says shows up as a 4xx the table decodes (see [`decode`]).
+//! otherwise than weir's design says shows up as a 4xx the table decodes (see `super::evidence::decode`).
 
 use std::fmt::Write;
 
@@ -18,7 +18,7 @@ pub mod at {
     pub const NWRITTEN: u32 = 12;
     /// An empty serialized header map (4 zero bytes).
     pub const EMPTY_MAP: u32 = 240;
-    /// Unique keys and names ([`super::unique`]): 256..1024.
+    /// Unique keys and names (the frame's `$unique`): 256..1024.
     pub const KEY: u32 = 256;
     /// Data segments: 1024..4096.
     pub const TEXT: u32 = 1024;
