@@ -15,6 +15,7 @@ pub mod envoy;
 pub mod faults;
 pub mod grpc;
 pub mod hcm;
+pub mod hostile;
 pub mod paths;
 pub mod weir;
 

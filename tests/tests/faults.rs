@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use weir_tests::faults::clients::{Attack, attack};
 use weir_tests::faults::request::Outcome::Status;
 use weir_tests::faults::upstream::Behaviour;
-use weir_tests::faults::{Checks, Env, Row, garbage, hang, network, plugin, report};
+use weir_tests::faults::{Checks, Env, Row, garbage, hang, network, plugin, report, suite};
 
 /// weir's (and Envoy's) workers; the loop fault runs Envoy with one.
 const WORKERS: usize = 2;
@@ -56,13 +56,6 @@ const CONTROL_PLANE: &str = "covered elsewhere, not repeated here: `host/tests/x
      client: NACK with reason, last values kept, reconnect with backoff), `tests/tests/cp_envoy.rs` (weir-cp \
      killed and restarted against real Envoy), and the control-plane end-to-end test";
 
-fn selected(key: &str) -> bool {
-    match std::env::var("WEIR_FAULTS") {
-        Ok(filter) if !filter.trim().is_empty() => filter.split(',').any(|w| key.contains(w.trim())),
-        _ => true,
-    }
-}
-
 /// Compiles a WAT module and writes it to `dir`.
 fn module(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(format!("{name}.wasm"));
@@ -97,11 +90,6 @@ async fn run(step: Step, env: &Env, checks: &mut Checks, modules: &Path) -> anyh
     }
 }
 
-fn today() -> String {
-    let out = std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]).output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_against_weir_and_envoy() {
     weir_tests::envoy_required().unwrap();
@@ -110,31 +98,20 @@ async fn faults_against_weir_and_envoy() {
     let modules = tempfile::tempdir().unwrap();
     let mut checks = Checks::default();
     let mut rows = Vec::new();
-    let suite = Instant::now();
-    for (key, step) in STEPS.iter().filter(|(key, _)| selected(key)) {
-        let started = Instant::now();
-        let row = match tokio::time::timeout(STEP_LIMIT, run(*step, &env, &mut checks, modules.path())).await
-        {
-            Ok(Ok(row)) => row,
-            Ok(Err(e)) => {
-                checks.violations.push(format!("[{key}] the scenario failed: {e:#}"));
-                Row { fault: key.to_string(), note: Some(format!("error: {e:#}")), ..Row::default() }
-            }
-            Err(_) => {
-                checks.violations.push(format!("[{key}] the scenario took longer than {STEP_LIMIT:?}"));
-                Row { fault: key.to_string(), note: Some("timed out".into()), ..Row::default() }
-            }
-        };
-        println!("{key}: {:.1} s", started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    for (key, step) in STEPS.iter().filter(|(key, _)| suite::selected("WEIR_FAULTS", key)) {
+        let (row, violation) =
+            suite::step(key, STEP_LIMIT, run(*step, &env, &mut checks, modules.path())).await;
+        checks.violations.extend(violation);
         rows.push(row);
     }
     let header = format!(
         "# Fault report\n\nRun {} in {:.0} s: `cargo test -p weir-tests --test faults -- --nocapture`; \
          weir (debug build) and Envoy 1.40 with `--concurrency {WORKERS}` (Envoy: 1 for the infinite loop), \
          on {} cores. Failed = no 2xx answer. RSS = `VmRSS` before and after the load.",
-        today(),
-        suite.elapsed().as_secs_f64(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        suite::now(),
+        started.elapsed().as_secs_f64(),
+        suite::cores(),
     );
     let path = weir_tests::paths::target_dir().join("fault-report.md");
     report::write(&path, &rows, &header).unwrap();

@@ -75,7 +75,7 @@ pub async fn attack(env: &Env, checks: &mut Checks, attack: Attack) -> anyhow::R
     let (fault, expected) = attack.describe();
     let mut faulty = Side::new(env.echo(), None);
     faulty.request_headers_timeout = Some(HEADERS_TIMEOUT.into());
-    let layout = Layout { faulty, healthy: Side::new(env.echo(), None) };
+    let layout = Layout::new(faulty, Side::new(env.echo(), None));
 
     let mut weir = env.weir(&layout).await?;
     let mut w = measure(&mut weir, |f, _| attack.run(f)).await?;

@@ -1,14 +1,15 @@
 //! One description of a scenario's two listeners — `faulty` and `healthy`, each with an
-//! optional plugin, its own upstream and timeouts — rendered as `weir.yaml` and as an
-//! equivalent Envoy bootstrap, so both proxies run the same `.wasm` the same way.
+//! optional plugin, its own upstream, routes and listener options — plus extra clusters and
+//! route-level plugins, rendered as `weir.yaml` here and as an equivalent Envoy bootstrap in
+//! [`super::envoy_config`], so both proxies run the same `.wasm` the same way.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-/// A proxy-wasm plugin on one listener.
+/// A proxy-wasm plugin on one listener (or on the routes that name it).
 #[derive(Debug, Clone)]
 pub struct PluginDef {
     /// Plugin name (also its `vm_id`, so the two sides never share a VM).
@@ -36,12 +37,53 @@ impl PluginDef {
     }
 }
 
+/// A route of a listener that does not use the default one (`prefix: /` to its upstream).
+#[derive(Debug, Clone)]
+pub struct RouteDef {
+    /// Route name.
+    pub name: String,
+    /// Path prefix it matches.
+    pub prefix: String,
+    /// The cluster it forwards to (default: the listener's own).
+    pub cluster: Option<String>,
+    /// Forward to the cluster named by this request header instead.
+    pub cluster_header: Option<String>,
+    /// Its own chain (by plugin name) instead of the listener's; `Some(vec![])` runs none.
+    pub plugins: Option<Vec<String>>,
+}
+
+impl RouteDef {
+    /// A prefix route to the listener's cluster with the listener's chain.
+    pub fn prefix(name: &str, prefix: &str) -> RouteDef {
+        RouteDef {
+            name: name.into(),
+            prefix: prefix.into(),
+            cluster: None,
+            cluster_header: None,
+            plugins: None,
+        }
+    }
+}
+
+/// A cluster besides the two sides' own (callout targets, `cluster_header` targets).
+#[derive(Debug, Clone)]
+pub struct ClusterDef {
+    /// Name.
+    pub name: String,
+    /// Its one endpoint.
+    pub addr: SocketAddr,
+    /// Speak HTTP/2 (gRPC callouts).
+    pub http2: bool,
+    /// weir's `internal` (never reached through `cluster_header`; Envoy has no equivalent).
+    pub internal: bool,
+}
+
 /// One listener of the layout.
 #[derive(Debug, Clone)]
 pub struct Side {
     /// Its plugin, if any.
     pub plugin: Option<PluginDef>,
-    /// Where its only route forwards.
+    /// Where its routes forward (the cluster named as the side).
     pub upstream: SocketAddr,
     /// The route's timeout (`500ms`); default: each proxy's default (15 s).
     pub route_timeout: Option<String>,
@@ -49,26 +91,59 @@ pub struct Side {
     pub request_headers_timeout: Option<String>,
     /// Listener `request_timeout` (Envoy: the connection manager's).
     pub request_timeout: Option<String>,
+    /// More weir listener fields (`idle_timeout`, `max_connections`, …); Envoy gets their
+    /// equivalents from `crate::hcm` (and `max_connections` as its listener runtime limit).
+    pub options: Map<String, Value>,
+    /// Routes instead of the default one.
+    pub routes: Vec<RouteDef>,
 }
 
 impl Side {
     /// A listener forwarding to `upstream`, with `plugin`.
     pub fn new(upstream: SocketAddr, plugin: Option<PluginDef>) -> Side {
-        Side { plugin, upstream, route_timeout: None, request_headers_timeout: None, request_timeout: None }
+        Side {
+            plugin,
+            upstream,
+            route_timeout: None,
+            request_headers_timeout: None,
+            request_timeout: None,
+            options: Map::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// Sets a weir listener field.
+    pub fn with(mut self, field: &str, value: Value) -> Side {
+        self.options.insert(field.into(), value);
+        self
+    }
+
+    /// Its routes: the given ones, or the default one.
+    pub(super) fn routes(&self) -> Vec<RouteDef> {
+        if self.routes.is_empty() { vec![RouteDef::prefix("default", "/")] } else { self.routes.clone() }
     }
 }
 
-/// The two listeners.
+/// The two listeners, and what they share.
 #[derive(Debug, Clone)]
 pub struct Layout {
     /// `faulty`: where the fault is.
     pub faulty: Side,
     /// `healthy`: what must keep working.
     pub healthy: Side,
+    /// Extra clusters.
+    pub clusters: Vec<ClusterDef>,
+    /// Plugins that run only on the routes naming them.
+    pub route_plugins: Vec<PluginDef>,
 }
 
 impl Layout {
-    fn sides(&self) -> [(&'static str, &Side); 2] {
+    /// Two listeners, nothing else.
+    pub fn new(faulty: Side, healthy: Side) -> Layout {
+        Layout { faulty, healthy, clusters: Vec::new(), route_plugins: Vec::new() }
+    }
+
+    pub(super) fn sides(&self) -> [(&'static str, &Side); 2] {
         [("faulty", &self.faulty), ("healthy", &self.healthy)]
     }
 
@@ -76,18 +151,16 @@ impl Layout {
     pub fn weir(&self, admin_port: u16) -> anyhow::Result<String> {
         let mut listeners = Vec::new();
         let mut clusters = Vec::new();
-        let mut plugins = Vec::new();
+        let mut plugins: Vec<Value> = self.route_plugins.iter().map(weir_plugin).collect();
         for (name, side) in self.sides() {
-            let listener = weir_listener(name, side);
-            listeners.push(listener);
+            listeners.push(weir_listener(name, side));
             clusters.push(json!({"name": name, "endpoints": [side.upstream.to_string()]}));
-            if let Some(p) = &side.plugin {
-                plugins.push(json!({
-                    "name": p.name, "wasm": p.wasm, "vm_id": p.name,
-                    "configuration": p.configuration, "failure_policy": p.failure_policy,
-                    "limits": p.limits,
-                }));
-            }
+            plugins.extend(side.plugin.iter().map(weir_plugin));
+        }
+        for c in &self.clusters {
+            clusters.push(json!({
+                "name": c.name, "endpoints": [c.addr.to_string()], "http2": c.http2, "internal": c.internal,
+            }));
         }
         let config = json!({
             "admin": {"address": format!("127.0.0.1:{admin_port}")},
@@ -95,93 +168,41 @@ impl Layout {
         });
         serde_norway::to_string(&config).context("weir config")
     }
+}
 
-    /// Envoy's bootstrap (admin and listeners on ephemeral ports).
-    pub fn envoy(&self) -> anyhow::Result<String> {
-        let mut listeners = Vec::new();
-        let mut clusters = Vec::new();
-        for (name, side) in self.sides() {
-            let mut filters = Vec::new();
-            if let Some(p) = &side.plugin {
-                filters.push(json!({"name": p.name, "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-                    "config": {
-                        "name": p.name,
-                        "root_id": "",
-                        "vm_config": {
-                            "vm_id": p.name,
-                            "runtime": "envoy.wasm.runtime.v8",
-                            "code": {"local": {"filename": p.wasm}},
-                        },
-                        "configuration": {
-                            "@type": "type.googleapis.com/google.protobuf.StringValue",
-                            "value": p.configuration,
-                        },
-                        "failure_policy": p.failure_policy,
-                    }
-                }}));
-            }
-            filters.push(json!({"name": "envoy.filters.http.router", "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
-            }}));
-            let mut route = json!({"cluster": name});
-            if let Some(t) = &side.route_timeout {
-                route["timeout"] = json!(duration(t));
-            }
-            let mut hcm = json!({
-                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                "stat_prefix": name,
-                "route_config": {"name": name, "virtual_hosts": [{
-                    "name": "all", "domains": ["*"],
-                    "routes": [{"name": "default", "match": {"prefix": "/"}, "route": route}],
-                }]},
-                "http_filters": filters,
-            });
-            for (key, value) in [
-                ("request_headers_timeout", &side.request_headers_timeout),
-                ("request_timeout", &side.request_timeout),
-            ] {
-                if let Some(v) = value {
-                    hcm[key] = json!(duration(v));
-                }
-            }
-            crate::hcm::apply(&weir_listener(name, side), &mut hcm)?;
-            listeners.push(json!({
-                "name": name,
-                "address": socket(SocketAddr::from(([127, 0, 0, 1], 0))),
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": hcm,
-                }]}],
-            }));
-            clusters.push(json!({
-                "name": name, "type": "STATIC", "connect_timeout": "5s",
-                "load_assignment": {"cluster_name": name, "endpoints": [
-                    {"lb_endpoints": [{"endpoint": {"address": socket(side.upstream)}}]}
-                ]},
-            }));
-        }
-        let bootstrap = json!({
-            "admin": {"address": socket(SocketAddr::from(([127, 0, 0, 1], 0)))},
-            "static_resources": {"listeners": listeners, "clusters": clusters},
-        });
-        serde_norway::to_string(&bootstrap).context("envoy config")
-    }
+fn weir_plugin(p: &PluginDef) -> Value {
+    json!({
+        "name": p.name, "wasm": p.wasm, "vm_id": p.name,
+        "configuration": p.configuration, "failure_policy": p.failure_policy,
+        "limits": p.limits,
+    })
 }
 
 /// The weir listener of one side.
-fn weir_listener(name: &str, side: &Side) -> Value {
-    let mut route = json!({"cluster": name});
-    if let Some(t) = &side.route_timeout {
-        route["timeout"] = json!(t);
-    }
+pub(super) fn weir_listener(name: &str, side: &Side) -> Value {
+    let routes: Vec<Value> = side
+        .routes()
+        .iter()
+        .map(|r| {
+            let mut action = match &r.cluster_header {
+                Some(header) => json!({"cluster_header": header}),
+                None => json!({"cluster": r.cluster.as_deref().unwrap_or(name)}),
+            };
+            if let Some(t) = &side.route_timeout {
+                action["timeout"] = json!(t);
+            }
+            let mut route = json!({"name": r.name, "match": {"prefix": r.prefix}, "route": action});
+            if let Some(plugins) = &r.plugins {
+                route["http_filters"] = json!(plugins);
+            }
+            route
+        })
+        .collect();
     let mut listener = json!({
         "name": name,
         "address": "127.0.0.1:0",
         "http_filters": side.plugin.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
-        "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-            {"name": "default", "match": {"prefix": "/"}, "route": route}
-        ]}],
+        "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}],
     });
     for (key, value) in [
         ("request_headers_timeout", &side.request_headers_timeout),
@@ -191,18 +212,8 @@ fn weir_listener(name: &str, side: &Side) -> Value {
             listener[key] = json!(v);
         }
     }
-    listener
-}
-
-/// An Envoy `address`.
-fn socket(addr: SocketAddr) -> Value {
-    json!({"socket_address": {"address": addr.ip().to_string(), "port_value": addr.port()}})
-}
-
-/// weir's `250ms` / `2s` as a protobuf JSON duration (`0.250s`).
-fn duration(text: &str) -> String {
-    match text.strip_suffix("ms").and_then(|n| n.parse::<f64>().ok()) {
-        Some(ms) => format!("{}s", ms / 1000.0),
-        None => text.to_string(),
+    for (key, value) in &side.options {
+        listener[key] = value.clone();
     }
+    listener
 }

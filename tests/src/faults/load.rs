@@ -102,17 +102,30 @@ pub struct Load {
     pub timeout: Duration,
     /// Pause of each client between its requests (spreads the load over an attack).
     pub pace: Duration,
+    /// No request starts after this long (a proxy that answers nothing must not hold the
+    /// load for requests × deadline).
+    pub budget: Option<Duration>,
 }
 
 impl Load {
     /// `requests` GETs of `/` from `clients` clients, each within `timeout`.
     pub fn new(addr: SocketAddr, requests: usize, clients: usize, timeout: Duration) -> Load {
-        Load { addr, path: "/".into(), headers: Vec::new(), requests, clients, timeout, pace: Duration::ZERO }
+        Load {
+            addr,
+            path: "/".into(),
+            headers: Vec::new(),
+            requests,
+            clients,
+            timeout,
+            pace: Duration::ZERO,
+            budget: None,
+        }
     }
 
     /// Runs it to the end.
     pub async fn run(self) -> Tally {
         let next = Arc::new(AtomicUsize::new(0));
+        let stop = self.budget.map(|b| std::time::Instant::now() + b);
         let load = Arc::new(self);
         let tasks: Vec<_> = (0..load.clients.max(1))
             .map(|_| {
@@ -121,7 +134,9 @@ impl Load {
                     let mut tally = Tally::default();
                     let headers: Vec<(&str, &str)> =
                         load.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                    while next.fetch_add(1, Ordering::Relaxed) < load.requests {
+                    while next.fetch_add(1, Ordering::Relaxed) < load.requests
+                        && stop.is_none_or(|at| std::time::Instant::now() < at)
+                    {
                         let (outcome, latency) = probe(load.addr, &load.path, &headers, load.timeout).await;
                         tally.add(outcome, latency);
                         if !load.pace.is_zero() {

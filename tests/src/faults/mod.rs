@@ -8,7 +8,9 @@
 pub mod attack;
 pub mod clients;
 pub mod config;
+pub mod envoy_config;
 pub mod garbage;
+pub mod handle;
 pub mod hang;
 pub mod load;
 pub mod network;
@@ -18,6 +20,7 @@ pub mod process;
 pub mod report;
 pub mod request;
 pub mod scenario;
+pub mod suite;
 pub mod upstream;
 
 pub use report::{Observed, Row};

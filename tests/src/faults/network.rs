@@ -25,11 +25,12 @@ pub async fn upstream(env: &Env, checks: &mut Checks, behaviour: Behaviour) -> a
             format!("6. upstream answers after {} ms (route timeout {ROUTE_TIMEOUT})", d.as_millis()),
             Status(504),
         ),
+        Behaviour::Large(n) => (format!("6. upstream answers with {n} bytes"), Status(200)),
     };
     let bad = BadUpstream::start(behaviour).await?;
     let mut faulty = Side::new(bad.addr, None);
     faulty.route_timeout = Some(ROUTE_TIMEOUT.into());
-    let layout = Layout { faulty, healthy: Side::new(env.echo(), None) };
+    let layout = Layout::new(faulty, Side::new(env.echo(), None));
     // Requests that wait for the route timeout need more clients to stay short.
     let plan = match behaviour {
         Behaviour::Reset => Plan::DEFAULT,

@@ -18,7 +18,7 @@ use super::scenario::{Checks, Env, Plan, RSS_SLACK_KIB, drive, measure};
 /// The faulty plugin on `faulty`, a healthy probe (empty program) on `healthy`.
 pub fn layout(env: &Env, faulty: PluginDef) -> anyhow::Result<Layout> {
     let healthy = PluginDef::probe("healthy", &json!({}), "FAIL_CLOSED")?;
-    Ok(Layout { faulty: Side::new(env.echo(), Some(faulty)), healthy: Side::new(env.echo(), Some(healthy)) })
+    Ok(Layout::new(Side::new(env.echo(), Some(faulty)), Side::new(env.echo(), Some(healthy))))
 }
 
 /// The probe running `ops` in every `proxy_on_request_headers`.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use super::request;
+use super::handle::Handle;
 
 /// Which proxy a process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,19 +144,35 @@ impl Proxy {
 
     /// Resident memory in KiB (`VmRSS`), `None` once the process is gone.
     pub fn rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The most resident memory since the last [`Proxy::reset_peak`] (or the start), in KiB
+    /// (`VmHWM`).
+    pub fn peak_kib(&self) -> Option<u64> {
+        self.status_kib("VmHWM:")
+    }
+
+    /// Starts the peak (`VmHWM`) again from the current resident memory (Linux's
+    /// `/proc/<pid>/clear_refs`, value 5); false when the kernel refused.
+    pub fn reset_peak(&self) -> bool {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").is_ok()
+    }
+
+    fn status_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
     /// `GET` on the admin port (2 s limit); the body as text.
     pub async fn admin_get(&self, path: &str) -> anyhow::Result<String> {
-        let host = self.admin.to_string();
-        let reply = request::get(self.admin, path, &[("host", &host)], Duration::from_secs(2)).await?;
-        if reply.status != 200 {
-            bail!("admin {path}: {} {}", reply.status, reply.body);
-        }
-        Ok(reply.body)
+        self.handle().admin_get(path).await
+    }
+
+    /// What a scenario needs of the process while the process itself is borrowed.
+    pub fn handle(&self) -> Handle {
+        Handle { kind: self.kind, admin: self.admin, pid: self.pid() }
     }
 
     /// The bound address of a listener.
@@ -196,7 +212,12 @@ impl Proxy {
 
     /// The whole log (weir's stderr, or Envoy's log).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("proxy.log")).unwrap_or_default()
+        String::from_utf8_lossy(&std::fs::read(self.log_path()).unwrap_or_default()).into_owned()
+    }
+
+    /// Where the log is.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("proxy.log")
     }
 
     /// Size of the log in bytes.

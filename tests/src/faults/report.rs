@@ -19,12 +19,23 @@ pub struct Observed {
     pub rss_before: Option<u64>,
     /// `VmRSS` in KiB after it (`None`: the process was gone or killed).
     pub rss_after: Option<u64>,
+    /// The most resident memory during the load, in KiB (`VmHWM`, reset before it), when
+    /// the scenario measured it.
+    pub rss_peak: Option<u64>,
 }
 
 impl Observed {
     fn rss(&self) -> String {
         let mib = |k: Option<u64>| k.map_or_else(|| "—".to_string(), |k| format!("{:.0}", k as f64 / 1024.0));
-        format!("{} → {} MiB", mib(self.rss_before), mib(self.rss_after))
+        match self.rss_peak {
+            Some(_) => format!(
+                "{} → {} MiB (peak {})",
+                mib(self.rss_before),
+                mib(self.rss_after),
+                mib(self.rss_peak)
+            ),
+            None => format!("{} → {} MiB", mib(self.rss_before), mib(self.rss_after)),
+        }
     }
 }
 
@@ -56,8 +67,13 @@ fn cells(observed: &Option<Observed>, note: &Option<String>) -> [String; 4] {
 
 /// The markdown table.
 pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| fault | weir: what it did | weir faulty failed/sent | weir healthy failed/sent | weir RSS before→after \
+    table_of("fault", rows)
+}
+
+/// The markdown table, its first column headed `first`.
+pub fn table_of(first: &str, rows: &[Row]) -> String {
+    let mut out = format!(
+        "| {first} | weir: what it did | weir faulty failed/sent | weir healthy failed/sent | weir RSS before→after \
          | Envoy: what it did | Envoy faulty failed/sent | Envoy healthy failed/sent | Envoy RSS before→after |\n\
          |---|---|---|---|---|---|---|---|---|\n",
     );

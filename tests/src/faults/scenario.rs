@@ -49,12 +49,19 @@ pub struct Plan {
     pub timeout: Duration,
     /// Pause of each client between its requests.
     pub pace: Duration,
+    /// No request starts after this long.
+    pub budget: Option<Duration>,
 }
 
 impl Plan {
     /// 200 requests per side from 4 clients, 5 s each.
-    pub const DEFAULT: Plan =
-        Plan { requests: 200, clients: 4, timeout: Duration::from_secs(5), pace: Duration::ZERO };
+    pub const DEFAULT: Plan = Plan {
+        requests: 200,
+        clients: 4,
+        timeout: Duration::from_secs(5),
+        pace: Duration::ZERO,
+        budget: None,
+    };
 
     /// `requests` from `clients` clients, 5 s each.
     pub const fn of(requests: usize, clients: usize) -> Plan {
@@ -65,6 +72,7 @@ impl Plan {
     pub fn load(&self, addr: SocketAddr) -> Load {
         let mut load = Load::new(addr, self.requests, self.clients, self.timeout);
         load.pace = self.pace;
+        load.budget = self.budget;
         load
     }
 }
@@ -76,14 +84,31 @@ where
     F: FnOnce(SocketAddr, SocketAddr) -> Fut,
     Fut: std::future::Future<Output = (Tally, Tally)>,
 {
+    let (observed, ()) = measure_with(proxy, |f, h| async move {
+        let (faulty, healthy) = work(f, h).await;
+        (faulty, healthy, ())
+    })
+    .await?;
+    Ok(observed)
+}
+
+/// [`measure`] for work that also finds something else (`T`).
+pub async fn measure_with<F, Fut, T>(proxy: &mut Proxy, work: F) -> anyhow::Result<(Observed, T)>
+where
+    F: FnOnce(SocketAddr, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = (Tally, Tally, T)>,
+{
     let faulty = proxy.listener("faulty").await?;
     let healthy = proxy.listener("healthy").await?;
     let rss_before = proxy.rss_kib();
-    let (faulty, healthy) = work(faulty, healthy).await;
+    let peak_reset = proxy.reset_peak();
+    let (faulty, healthy, found) = work(faulty, healthy).await;
     // Let background work (VM replacement, connection teardown) settle before reading memory.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss_after = if proxy.alive() { proxy.rss_kib() } else { None };
-    Ok(Observed { did: String::new(), faulty, healthy, rss_before, rss_after })
+    let alive = proxy.alive();
+    let rss_after = if alive { proxy.rss_kib() } else { None };
+    let rss_peak = if alive && peak_reset { proxy.peak_kib() } else { None };
+    Ok((Observed { did: String::new(), faulty, healthy, rss_before, rss_after, rss_peak }, found))
 }
 
 /// Runs `plan` on both listeners at once.

@@ -1,6 +1,7 @@
 //! Misbehaving upstreams, as tiny TCP servers on 127.0.0.1: one that resets every connection
 //! once the request arrived, one that accepts and never answers, one that answers after a
-//! delay. Stopped (with every connection) on drop.
+//! delay, one that answers with a body larger than any buffer. Stopped (with every
+//! connection) on drop.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,6 +19,9 @@ pub enum Behaviour {
     Hang,
     /// Reads the request, waits this long, then answers `200 slow`.
     Slow(Duration),
+    /// Reads the request, then answers 200 with a body of this many bytes (written as fast
+    /// as the proxy reads it).
+    Large(usize),
 }
 
 /// A running misbehaving upstream.
@@ -88,6 +92,21 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour) {
                 })
                 .await;
                 return;
+            }
+            Behaviour::Large(size) => {
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {size}\r\n\r\n");
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut left = size;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if stream.write_all(&chunk[..n]).await.is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
             }
             Behaviour::Slow(delay) => {
                 tokio::time::sleep(delay).await;
