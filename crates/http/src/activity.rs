@@ -14,6 +14,16 @@ pub struct Activity {
     /// Lets go of the exchange's upstream response at once (set while it streams), even if
     /// the client never polls for more.
     release: RefCell<Option<Box<dyn FnOnce()>>>,
+    /// Runs when the exchange's state goes away (the exchange is over).
+    ended: RefCell<Option<Box<dyn FnOnce()>>>,
+}
+
+impl Drop for Activity {
+    fn drop(&mut self) {
+        if let Some(ended) = self.ended.get_mut().take() {
+            ended();
+        }
+    }
 }
 
 impl std::fmt::Debug for Activity {
@@ -46,6 +56,12 @@ impl Activity {
     /// What [`Activity::kill`] runs to let go of the upstream response.
     pub fn on_kill(&self, release: Box<dyn FnOnce()>) {
         *self.release.borrow_mut() = Some(release);
+    }
+
+    /// What runs when the exchange is over (its state dropped): the connection's watchdog
+    /// starts the idle clock then.
+    pub fn on_end(&self, ended: Box<dyn FnOnce()>) {
+        *self.ended.borrow_mut() = Some(ended);
     }
 
     /// Whether the exchange was stopped.

@@ -85,7 +85,7 @@ impl Exchange {
     pub async fn serve(
         listener: Rc<ListenerContext>,
         conn: ConnectionInfo,
-        watch: &super::ConnWatch,
+        watch: &Rc<super::ConnWatch>,
         request: Request<Incoming>,
     ) -> Result<Response<BoxBody>, BoxError> {
         watch.on_request();

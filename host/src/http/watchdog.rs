@@ -108,11 +108,18 @@ impl ConnWatch {
         self.head_since.set(None);
     }
 
-    /// An exchange is watched from now on (its progress, `stream_idle_timeout`).
-    pub fn track(&self, stream: &Rc<StreamShared>) {
+    /// An exchange is watched from now on (its progress, `stream_idle_timeout`); when it is
+    /// over the watchdog looks again (the connection may be idle from then on).
+    pub fn track(self: &Rc<Self>, stream: &Rc<StreamShared>) {
         let mut streams = self.streams.borrow_mut();
         streams.retain(|t| t.stream.strong_count() > 0);
         streams.push(Tracked { stream: Rc::downgrade(stream), seen: 0, since: Instant::now() });
+        let watch = Rc::downgrade(self);
+        stream.activity.on_end(Box::new(move || {
+            if let Some(watch) = watch.upgrade() {
+                watch.changed.notify_one();
+            }
+        }));
     }
 
     /// Whether an exchange is under way.
@@ -244,5 +251,39 @@ impl http_body::Body for ReleasableBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.borrow().as_ref().map(|b| b.size_hint()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_idle_clock_starts_when_the_last_exchange_ends() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        runtime.block_on(async {
+            let watch = Rc::new(ConnWatch::new());
+            watch.on_request();
+            let stream = Rc::new(StreamShared::default());
+            watch.track(&stream);
+            let timeouts = Timeouts {
+                headers: None,
+                idle: Some(Duration::from_millis(100)),
+                stream_idle: Some(Duration::from_secs(3600)),
+            };
+            let ended = async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                drop(stream);
+                std::future::pending::<()>().await;
+            };
+            // Without the exchange's end waking the watchdog, it would sleep until the
+            // stream-idle deadline (an hour).
+            let verdict = tokio::select! {
+                verdict = watch.run(timeouts) => Some(verdict),
+                () = ended => None,
+                () = tokio::time::sleep(Duration::from_secs(30)) => None,
+            };
+            assert_eq!(verdict, Some(Verdict::Idle));
+        });
     }
 }

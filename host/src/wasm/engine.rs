@@ -137,6 +137,9 @@ impl WasmRuntime {
     }
 }
 
+/// wasmtime's default `async_stack_size`.
+const DEFAULT_ASYNC_STACK: usize = 2 * 1024 * 1024;
+
 fn build_engine(max_stack: usize) -> Result<EngineSet, LoadError> {
     let mut config = Config::new();
     config
@@ -144,7 +147,10 @@ fn build_engine(max_stack: usize) -> Result<EngineSet, LoadError> {
         .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64))
         .cranelift_opt_level(OptLevel::Speed)
         // Guests get a bounded native stack; overflowing it traps the VM, not the proxy.
-        .max_wasm_stack(max_stack);
+        // wasmtime refuses a `max_wasm_stack` above `async_stack_size` (2 MiB by default)
+        // even without async support, so that one follows.
+        .max_wasm_stack(max_stack)
+        .async_stack_size(max_stack.max(DEFAULT_ASYNC_STACK));
     if std::env::var(PROFILER_ENV).is_ok_and(|v| v == "perfmap") {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }

@@ -95,13 +95,7 @@ pub const ATTACKS: &[ClientAttack] = &[
                 `idle_timeout` 2s): closed, no 408",
         kind: Kind::Idle,
         expected: &[Reset],
-        known_defect: Some(
-            "an idle keep-alive connection is not closed after `idle_timeout` but up to \
-             `stream_idle_timeout` later (5 min by default): host/src/http/watchdog.rs is not woken when an \
-             exchange ends, so `idle_since` is only set at its next wake-up, the ended exchange's \
-             `stream_idle_timeout` deadline (with `stream_idle_timeout: 1s` the same connection closes after \
-             ~3 s)",
-        ),
+        known_defect: None,
     },
     // Old: slow bodies held their circuit-breaker slots (active requests stayed up).
     ClientAttack {

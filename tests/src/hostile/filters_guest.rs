@@ -111,11 +111,7 @@ pub const ATTACKS: &[FilterAttack] = &[
         refusals: &[],
         bound: BOUND,
         envoy: EnvoyRun::Skip("the same module as the row above, which Envoy runs"),
-        known_defect: Some(
-            "weir refuses every `max_stack_bytes` over 2 MiB (`wasm engine: max_wasm_stack size cannot exceed \
-             the async_stack_size`): host/src/wasm/engine.rs sets wasmtime's `max_wasm_stack` without raising \
-             its `async_stack_size` (2 MiB by default), although 64 KiB–8 MiB is accepted and documented",
-        ),
+        known_defect: None,
         extra: Extra::StackLimit,
     },
 ];

@@ -101,12 +101,7 @@ pub const ATTACKS: &[FilterAttack] = &[
         ],
         bound: CALLOUT_BOUND,
         envoy: EnvoyRun::Requests(100),
-        known_defect: Some(
-            "a gRPC stream's message leaves the VM's `max_callout_bytes_in_flight` budget when the HTTP/2 \
-             connection takes it, but the connection holds it until the peer opens its flow-control window: \
-             to a peer that never does, about 100 messages per connection (up to `max_callout_bytes` each) are \
-             held uncharged (host/src/callout/grpc/wire.rs, `ChannelBody::poll_frame` drops the charge)",
-        ),
+        known_defect: None,
         extra: Extra::None,
     },
     // Old: header maps unbounded (all eight adds Ok: check 2 fails) and set_header_map_pairs

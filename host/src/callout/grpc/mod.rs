@@ -149,7 +149,9 @@ pub(crate) fn dispatch_stream(
 ) -> Result<u32, Status> {
     let (worker, cluster) = cluster_of(state, cluster)?;
     let (tx, rx) = mpsc::unbounded_channel::<StreamCommand>();
-    let request = build(&cluster, service, method, &metadata, None, boxed(wire::ChannelBody { rx }))?;
+    let in_connection = Rc::new(std::cell::RefCell::new(None));
+    let body = wire::ChannelBody { rx, in_connection: in_connection.clone() };
+    let request = build(&cluster, service, method, &metadata, None, boxed(body))?;
     let token = state.next_callout_token()?;
     let mut held = charge(state, 0)?;
     let (instance, weak) = (state.env.instance, Rc::downgrade(&worker));
@@ -160,7 +162,7 @@ pub(crate) fn dispatch_stream(
             Err(failure) => Ending::Before(failure),
             Ok(request) => exchange::run(&cluster, request, max_message, &mut held, &mut on_event).await,
         };
-        drop(held);
+        drop((held, in_connection));
         ending.report(&mut on_event);
         let (status, message) = ending.status();
         on_event(GrpcEvent::Close { status, message });

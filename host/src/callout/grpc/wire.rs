@@ -1,10 +1,14 @@
 //! gRPC on the wire: message framing and the request body of a stream (the messages the
 //! guest sends). The HTTP-to-gRPC status mapping is `weir_http::grpc_status`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::sync::mpsc;
 
 use super::StreamCommand;
+use crate::wasm::Charge;
 use weir_http::BoxError;
 
 /// Frames a message: flag byte 0, big-endian length, bytes.
@@ -52,9 +56,13 @@ pub(super) fn take_message(buffer: &mut BytesMut, max: usize) -> Framing {
 }
 
 /// The request body of a stream: messages the guest sends, until it half-closes. Each message
-/// holds its share of the VM's in-flight budget until the connection takes it.
+/// holds its share of the VM's in-flight budget until the connection has sent it: HTTP/2
+/// buffers a frame it took until the peer's flow-control window lets it out, and asks for the
+/// next one only then, so the last message taken stays charged (in `in_connection`) until the
+/// next is taken or the stream ends (whoever runs the stream holds `in_connection` as long).
 pub(super) struct ChannelBody {
     pub(super) rx: mpsc::UnboundedReceiver<StreamCommand>,
+    pub(super) in_connection: Rc<RefCell<Option<Charge>>>,
 }
 
 impl http_body::Body for ChannelBody {
@@ -66,7 +74,8 @@ impl http_body::Body for ChannelBody {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
         match self.rx.poll_recv(cx) {
-            std::task::Poll::Ready(Some(StreamCommand::Send(data, _charge))) => {
+            std::task::Poll::Ready(Some(StreamCommand::Send(data, charge))) => {
+                *self.in_connection.borrow_mut() = Some(charge);
                 std::task::Poll::Ready(Some(Ok(http_body::Frame::data(data))))
             }
             std::task::Poll::Ready(Some(StreamCommand::Close) | None) => std::task::Poll::Ready(None),
