@@ -109,7 +109,12 @@ pub const ATTACKS: &[FilterAttack] = &[
         expected: &[Status(503)],
         checks: &[],
         refusals: &[],
-        bound: BOUND,
+        bound: Bound {
+            after_mib: 96,
+            peak_mib: 96,
+            why: "each worker's native stack grows to the 8 MiB the plugin may use (and stays resident), and an \
+                  engine and module are compiled for that stack size",
+        },
         envoy: EnvoyRun::Skip("the same module as the row above, which Envoy runs"),
         known_defect: None,
         extra: Extra::StackLimit,
