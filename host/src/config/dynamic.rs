@@ -72,18 +72,6 @@ fn default_initial_fetch_timeout() -> Duration {
     Duration::from_secs(15)
 }
 
-/// A plugin whose configuration comes from ECDS (Envoy's `config_discovery`): the control
-/// plane's `TypedExtensionConfig` of that name replaces the plugin's `configuration` (and its
-/// module, `root_id`, `vm_id` and failure policy when given); what `weir.yaml` says is the
-/// default until then.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigDiscovery {
-    /// The resource name (default: the plugin's name).
-    #[serde(default)]
-    pub resource_name: Option<String>,
-}
-
 /// Checks the runtime layers, the xDS client and plugins' `config_discovery`.
 pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
     let mut names = std::collections::HashSet::new();

@@ -5,9 +5,7 @@
 
 mod admin;
 mod cluster;
-pub mod duration;
 mod dynamic;
-mod limits;
 mod listener;
 mod node;
 mod schema;
@@ -18,6 +16,9 @@ use std::path::{Path, PathBuf};
 
 pub use schema::*;
 pub use validate::validate;
+pub use weir_plugin_spec::{
+    ConfigDiscovery, EnvironmentVariables, FailurePolicy, PluginConfig, PluginLimits, duration,
+};
 
 /// A config that could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,12 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+}
+
+impl From<weir_plugin_spec::SpecError> for ConfigError {
+    fn from(e: weir_plugin_spec::SpecError) -> Self {
+        ConfigError::Invalid { field: e.field, reason: e.reason }
+    }
 }
 
 impl ConfigError {

@@ -28,11 +28,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// the guest's (JIT-compiled) functions; for profiling only.
 pub const PROFILER_ENV: &str = "WEIR_WASM_PROFILER";
 
-/// The guest stack limit when a plugin sets none.
-pub const DEFAULT_MAX_STACK: usize = 1024 * 1024;
-
-/// The largest guest stack limit a plugin may set (`limits.max_stack_bytes`).
-pub const MAX_STACK: usize = 8 * 1024 * 1024;
+pub use weir_plugin_spec::{DEFAULT_MAX_STACK, MAX_STACK};
 
 /// Native stack of every thread that runs guest code (workers, the configuration canary):
 /// room for the largest guest stack plus the host's own frames (hostcalls run on it too).

@@ -14,22 +14,11 @@ use serde_json::Value;
 
 use super::error::StoreError;
 use super::keys;
+use weir_plugin_spec::FailurePolicy;
 use weir_xds::convert::pack;
 
 /// The Wasm runtime named in served configs (the only one Envoy's official builds carry).
 pub const WASM_RUNTIME: &str = "envoy.wasm.runtime.v8";
-
-/// What to do when the plugin fails (Envoy's `failure_policy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum FailurePolicy {
-    /// Fail requests with 503 (Envoy's default).
-    FailClosed,
-    /// Skip the plugin.
-    FailOpen,
-    /// Create a new VM after a backoff.
-    FailReload,
-}
 
 /// One ECDS resource as operators give it (`PUT /ecds/{name}`, `weir-cp ecds set`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -39,8 +39,9 @@ pub mod status;
 pub mod store;
 pub mod stream;
 
-pub use ecds::{EcdsConfig, FailurePolicy};
+pub use ecds::EcdsConfig;
 pub use error::{StartError, StoreError};
 pub use kind::Kind;
 pub use server::{AdminSecurity, ControlPlane, ServerConfig};
 pub use store::{ApplyMode, Change, Store};
+pub use weir_plugin_spec::FailurePolicy;

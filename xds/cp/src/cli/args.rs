@@ -137,7 +137,7 @@ pub enum EcdsCommand {
         #[arg(long)]
         config: Option<String>,
         /// What the proxy does when the plugin fails.
-        #[arg(long, value_parser = parse_policy)]
+        #[arg(long, value_parser = clap::builder::ValueParser::new(str::parse::<FailurePolicy>))]
         failure_policy: Option<FailurePolicy>,
     },
     /// Print one ECDS resource, or all (JSON). Configurations are shown redacted (size and
@@ -154,15 +154,6 @@ pub enum EcdsCommand {
         /// The resource name.
         name: String,
     },
-}
-
-fn parse_policy(text: &str) -> Result<FailurePolicy, String> {
-    match text.to_ascii_uppercase().replace('-', "_").as_str() {
-        "FAIL_CLOSED" => Ok(FailurePolicy::FailClosed),
-        "FAIL_OPEN" => Ok(FailurePolicy::FailOpen),
-        "FAIL_RELOAD" => Ok(FailurePolicy::FailReload),
-        _ => Err(format!("`{text}` is not FAIL_CLOSED, FAIL_OPEN or FAIL_RELOAD")),
-    }
 }
 
 #[cfg(test)]
@@ -185,6 +176,6 @@ mod tests {
         let cli =
             Cli::try_parse_from(["weir-cp", "--token-file", "/t", "ecds", "get", "--show-secrets"]).unwrap();
         assert_eq!(cli.token_file.as_deref(), Some(std::path::Path::new("/t")));
-        assert_eq!(parse_policy("fail-open"), Ok(FailurePolicy::FailOpen));
+        assert_eq!("fail-open".parse(), Ok(FailurePolicy::FailOpen));
     }
 }

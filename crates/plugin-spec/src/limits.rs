@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::duration;
+use crate::{SpecError, duration};
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
@@ -67,7 +67,7 @@ impl Default for PluginLimits {
         PluginLimits {
             max_memory_bytes: 64 * MIB as u64,
             max_callback_time: Duration::from_secs(1),
-            max_stack_bytes: crate::wasm::DEFAULT_MAX_STACK,
+            max_stack_bytes: DEFAULT_MAX_STACK,
             max_concurrent_callouts: 1024,
             max_callout_bytes: 4 * MIB,
             max_callout_bytes_in_flight: 32 * MIB,
@@ -82,15 +82,21 @@ impl Default for PluginLimits {
     }
 }
 
+/// The guest stack limit when a plugin sets none.
+pub const DEFAULT_MAX_STACK: usize = MIB;
+
+/// The largest guest stack limit a plugin may set (`limits.max_stack_bytes`); every thread
+/// that runs guest code has room for it.
+pub const MAX_STACK: usize = 8 * MIB;
+
 /// Smallest and largest `max_stack_bytes`: guests need some stack, and the worker threads
-/// that run them have room for this much (see `wasm::engine`).
-pub const STACK_RANGE: std::ops::RangeInclusive<usize> = 64 * KIB..=crate::wasm::MAX_STACK;
+/// that run them have room for this much.
+pub const STACK_RANGE: std::ops::RangeInclusive<usize> = 64 * KIB..=MAX_STACK;
 
 impl PluginLimits {
     /// Checks each limit; errors name the field under `at` (e.g. `plugins[0].limits`).
-    pub fn check(&self, at: &str) -> Result<(), super::ConfigError> {
-        let invalid =
-            |field: &str, reason: String| super::ConfigError::invalid(format!("{at}.{field}"), reason);
+    pub fn check(&self, at: &str) -> Result<(), SpecError> {
+        let invalid = |field: &str, reason: String| SpecError { field: format!("{at}.{field}"), reason };
         if self.max_memory_bytes < 64 * KIB as u64 {
             return Err(invalid("max_memory_bytes", "must be at least one 64 KiB page".into()));
         }
