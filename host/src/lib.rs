@@ -5,9 +5,8 @@
 //! cluster → pooled upstream connection.
 //!
 //! - [`config`]: the `weir.yaml` schema and its validation.
-//! - [`wasm`]: the Wasm runtime (engine, modules, per-worker VMs under limits).
-//! - [`abi`]: every proxy-wasm hostcall, with Envoy's status codes.
-//! - [`http`]: listeners, the plugin chain, bodies, local replies.
+//! - [`http`]: the request driver: listeners, the plugin chain, bodies, forwarding.
+//! - [`router`], [`upstream`]: routes, clusters, balancing, connection pools.
 //! - [`server`]: start, reload, stop.
 //!
 //! Start one in-process:
@@ -19,15 +18,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod abi;
 pub mod access_log;
 pub mod admin;
-pub mod callout;
 pub mod config;
 pub mod control;
 pub mod http;
 pub mod logging;
-pub mod plugin;
 pub mod router;
 pub mod runtime_values;
 pub mod server;
@@ -37,6 +33,5 @@ pub mod state;
 pub mod stats;
 pub mod testing;
 pub mod upstream;
-pub mod wasm;
 mod worker;
 pub mod xds;

@@ -6,7 +6,7 @@ use parking_lot::Mutex;
 use weir_runtime::protocol;
 
 use crate::services::ProcessServices;
-use crate::services::shared_data::VmShared;
+use weir_proxy_wasm::services::shared_data::VmShared;
 
 pub use weir_runtime::{Layer, Snapshot};
 
@@ -109,7 +109,7 @@ pub fn publish<'a>(
     snapshot: &Snapshot,
 ) {
     for vm_id in vm_ids {
-        let store = VmShared { data: &process.shared_data, vm_id };
+        let store = VmShared { data: &process.guest.shared_data, vm_id };
         if let Err(status) = protocol::publish(&store, snapshot) {
             tracing::error!(vm_id, ?status, "cannot publish runtime values");
         }
@@ -138,9 +138,9 @@ mod tests {
 
         let process = ProcessServices::default();
         rt.publish(&process, ["vm", ""]);
-        let (version, _) = process.shared_data.get("vm", VERSION_KEY.as_bytes()).unwrap();
+        let (version, _) = process.guest.shared_data.get("vm", VERSION_KEY.as_bytes()).unwrap();
         assert_eq!(version, v.to_string());
-        let (snapshot, _) = process.shared_data.get("", SNAPSHOT_KEY.as_bytes()).unwrap();
+        let (snapshot, _) = process.guest.shared_data.get("", SNAPSHOT_KEY.as_bytes()).unwrap();
         let parsed: serde_json::Value = serde_json::from_slice(&snapshot).unwrap();
         assert_eq!(parsed["format"], 1);
         assert_eq!(parsed["values"]["a"], 2);

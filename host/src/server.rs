@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::config::Config;
 use crate::services::ProcessServices;
 use crate::snapshot::Snapshot;
-use crate::wasm::WasmRuntime;
 use crate::worker::{self, WorkerStart};
+use weir_proxy_wasm::wasm::WasmRuntime;
 
 pub use crate::state::{ServerState, canary, validate};
 
@@ -27,7 +27,7 @@ pub enum StartError {
     Config(#[from] crate::config::ConfigError),
     /// A plugin could not be loaded.
     #[error(transparent)]
-    Load(#[from] crate::wasm::LoadError),
+    Load(#[from] weir_proxy_wasm::wasm::LoadError),
     /// A socket could not be bound.
     #[error("cannot bind {address} for listener `{listener}`: {source}")]
     Bind {
@@ -147,7 +147,7 @@ impl RunningServer {
             };
             let thread = std::thread::Builder::new()
                 .name(format!("weir-worker-{index}"))
-                .stack_size(crate::wasm::GUEST_THREAD_STACK)
+                .stack_size(weir_proxy_wasm::wasm::GUEST_THREAD_STACK)
                 .spawn(move || worker::run(start))
                 .map_err(|e| StartError::Other(format!("cannot start worker thread: {e}")))?;
             threads.push(thread);

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::plugin::LoadedPlugin;
 use crate::services::ProcessServices;
 use crate::upstream::ClusterManager;
-use crate::wasm::{LoadError, WasmRuntime};
+use weir_proxy_wasm::plugin::LoadedPlugin;
+use weir_proxy_wasm::wasm::{LoadError, WasmRuntime};
 
 /// An immutable, ready-to-run configuration.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ impl Snapshot {
             .iter()
             .map(|p| {
                 let max = config.module_sources.max_module_bytes;
-                LoadedPlugin::load(&runtime, p, process.plugin_stats.get(&p.name), &mut cache, max)
+                LoadedPlugin::load(&runtime, p, process.guest.plugin_stats.get(&p.name), &mut cache, max)
             })
             .collect::<Result<Vec<_>, _>>()?;
         // The control plane's cluster is never a `cluster_header` target.
@@ -56,7 +56,7 @@ impl Snapshot {
     /// Publishes this configuration's node identity to plugins (`xds.node.*`).
     pub fn apply_node(&self) {
         let node = self.config.node();
-        *self.process.node.write() = Arc::new(crate::services::NodeIdentity {
+        *self.process.guest.node.write() = Arc::new(crate::services::NodeIdentity {
             id: node.id,
             cluster: node.cluster,
             metadata: serde_json::Value::Object(node.metadata),
@@ -77,9 +77,9 @@ impl Snapshot {
             );
         }
         for (vm_id, (shared, queues, metrics)) in by_vm {
-            self.process.shared_data.set_limit(vm_id, shared);
-            self.process.queues.set_limit(vm_id, queues);
-            self.process.metrics.set_limit(vm_id, metrics);
+            self.process.guest.shared_data.set_limit(vm_id, shared);
+            self.process.guest.queues.set_limit(vm_id, queues);
+            self.process.guest.metrics.set_limit(vm_id, metrics);
         }
     }
 

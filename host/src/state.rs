@@ -14,14 +14,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use weir_runtime::Layer;
 
 use crate::config::Config;
-use crate::plugin::WorkerPlugins;
-use crate::plugin::source::ModuleDirectories;
 use crate::server::StartError;
 use crate::services::{ProcessServices, WorkerServices};
 use crate::snapshot::Snapshot;
 use crate::upstream::Upstreams;
 use crate::worker::WorkerCommand;
 use crate::xds::ecds::{self, PluginOverride};
+use weir_proxy_wasm::plugin::WorkerPlugins;
 
 /// Process-wide state shared with the admin server and the xDS client.
 pub struct ServerState {
@@ -112,7 +111,7 @@ impl ServerState {
     ) -> Result<(), StartError> {
         let _guard = self.reload_lock.lock();
         let base = self.base.lock().clone();
-        let dirs = ModuleDirectories::of(&base);
+        let dirs = base.module_directories();
         for (name, update) in &mut updates {
             if let Some(wasm) = &mut update.wasm {
                 *wasm = dirs.admit(wasm).map_err(|e| {
@@ -232,7 +231,7 @@ pub fn canary(snapshot: &Arc<Snapshot>) -> Result<(), StartError> {
     let snapshot = snapshot.clone();
     let thread = std::thread::Builder::new()
         .name("weir-canary".into())
-        .stack_size(crate::wasm::GUEST_THREAD_STACK)
+        .stack_size(weir_proxy_wasm::wasm::GUEST_THREAD_STACK)
         .spawn(move || canary_here(&snapshot))
         .map_err(|e| StartError::Other(format!("cannot start the configuration canary: {e}")))?;
     thread.join().map_err(|_| StartError::Other("the configuration canary stopped unexpectedly".into()))?
@@ -247,7 +246,7 @@ fn canary_here(snapshot: &Snapshot) -> Result<(), StartError> {
     local.block_on(&runtime, async {
         let (tx, _rx) = mpsc::unbounded_channel();
         let services = Rc::new(WorkerServices::new(Rc::new(Upstreams::new(&snapshot.clusters)), tx));
-        WorkerPlugins::build(&snapshot.runtime, &snapshot.plugins, &snapshot.process, &services)
+        WorkerPlugins::build(&snapshot.runtime, &snapshot.plugins, &snapshot.process.guest, &services)
             .map(|_| ())
             .map_err(StartError::from)
     })
@@ -255,7 +254,7 @@ fn canary_here(snapshot: &Snapshot) -> Result<(), StartError> {
 
 /// Validates a config completely: schema, references, and every plugin loaded and configured.
 pub fn validate(config: Config) -> Result<(), StartError> {
-    let runtime = crate::wasm::WasmRuntime::new()?;
+    let runtime = weir_proxy_wasm::wasm::WasmRuntime::new()?;
     let snapshot = Arc::new(Snapshot::prepare(config, runtime, Arc::new(ProcessServices::default()), None)?);
     canary(&snapshot)
 }

@@ -362,3 +362,9 @@ impl Stats {
 pub fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
 }
+
+impl weir_proxy_wasm::services::Events for Stats {
+    fn limit_exceeded(&self, plugin: &str, limit: &'static str) {
+        Stats::limit_exceeded(self, plugin, limit);
+    }
+}

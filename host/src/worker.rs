@@ -9,11 +9,11 @@ use std::sync::atomic::AtomicU64;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::http::{ConnectionTracker, ListenerContext, ListenerHandle, serve_listener};
-use crate::plugin::{Recovery, WorkerPlugins};
 use crate::router::RouteTable;
 use crate::services::{QueueReady, WorkerServices};
 use crate::snapshot::Snapshot;
 use crate::upstream::Upstreams;
+use weir_proxy_wasm::plugin::{Recovery, WorkerPlugins};
 
 /// Messages from the control thread to a worker.
 pub enum WorkerCommand {
@@ -76,8 +76,8 @@ async fn worker_main(start: WorkerStart) {
     } = start;
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let upstreams = Rc::new(Upstreams::new(&snapshot.clusters));
-    let services = Rc::new(WorkerServices::new(upstreams, queue_tx));
-    let (plugins, contexts) = match build(&snapshot, &services) {
+    let services = Rc::new(WorkerServices::new(upstreams.clone(), queue_tx));
+    let (plugins, contexts) = match build(&snapshot, &services, &upstreams) {
         Ok(built) => built,
         Err(e) => {
             let _ = ready.send(Err(format!("worker {index}: {e}")));
@@ -148,7 +148,7 @@ async fn worker_main(start: WorkerStart) {
             }
             Some(key) = due.recv() => {
                 let plugins = worker._plugins.borrow().clone();
-                if let Some(wait) = recovery.replace(&key, &plugins, &process, &worker.services) {
+                if let Some(wait) = recovery.replace(&key, &plugins, &process.guest, &worker.services) {
                     schedule(key, wait);
                 }
             }
@@ -172,11 +172,15 @@ async fn worker_main(start: WorkerStart) {
 
 type Built = (Rc<WorkerPlugins>, Vec<Rc<ListenerContext>>);
 
-fn build(snapshot: &Snapshot, services: &Rc<WorkerServices>) -> Result<Built, String> {
-    let plugins = WorkerPlugins::build(&snapshot.runtime, &snapshot.plugins, &snapshot.process, services)
-        .map_err(|e| e.to_string())?;
+fn build(
+    snapshot: &Snapshot,
+    services: &Rc<WorkerServices>,
+    upstreams: &Rc<Upstreams>,
+) -> Result<Built, String> {
+    let plugins =
+        WorkerPlugins::build(&snapshot.runtime, &snapshot.plugins, &snapshot.process.guest, services)
+            .map_err(|e| e.to_string())?;
     let plugins = Rc::new(plugins);
-    let upstreams = services.upstreams();
     let mut contexts = Vec::new();
     for listener in &snapshot.config.listeners {
         let routes = RouteTable::build(listener, &|name| plugins.get(name), &snapshot.process.stats)
@@ -227,9 +231,10 @@ impl Worker {
         if snapshot.config.listeners.len() != self.listeners.len() {
             return Err("a reload cannot add or remove listeners".into());
         }
-        let previous = self.services.upstreams();
-        *self.services.upstreams.borrow_mut() = Rc::new(Upstreams::new(&snapshot.clusters));
-        match build(snapshot, &self.services) {
+        let upstreams = Rc::new(Upstreams::new(&snapshot.clusters));
+        let previous = self.services.clusters();
+        self.services.set_clusters(upstreams.clone());
+        match build(snapshot, &self.services, &upstreams) {
             Ok((plugins, contexts)) => {
                 for (handle, context) in self.listeners.iter().zip(contexts) {
                     *handle.borrow_mut() = context;
@@ -238,7 +243,7 @@ impl Worker {
                 Ok(())
             }
             Err(e) => {
-                *self.services.upstreams.borrow_mut() = previous;
+                self.services.set_clusters(previous);
                 Err(e)
             }
         }
@@ -262,7 +267,7 @@ async fn deliver_queue_ready(
 ) {
     while let Some(ready) = rx.recv().await {
         // Before the callback: an enqueue during it must notify again.
-        process.queues.delivered(ready.token);
+        process.guest.queues.delivered(ready.token);
         let Some(vm) = services.upgrade().and_then(|s| s.vm(ready.vm_instance)) else {
             continue;
         };

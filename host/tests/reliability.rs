@@ -107,7 +107,8 @@ fn limits_fail_the_request_by_policy_and_the_vm_recovers_or_not_as_configured() 
     assert!(error.starts_with("max_stack_bytes exceeded"), "{error}");
     // The top of the documented range (8 MiB) starts too, and the recursion is contained: with
     // that much native stack the guest's own (linear-memory) stack runs out first, a trap.
-    let h = harness(json!([{"op": "recurse"}]), |p| p.limits.max_stack_bytes = weir_host::wasm::MAX_STACK);
+    let h =
+        harness(json!([{"op": "recurse"}]), |p| p.limits.max_stack_bytes = weir_proxy_wasm::wasm::MAX_STACK);
     assert_eq!(status(&h, true), 503);
     let error = plugin_info(&h)["metrics"]["last_failure"]["error"].as_str().unwrap().to_string();
     assert!(error.starts_with("wasm trap") || error.starts_with("max_stack_bytes exceeded"), "{error}");

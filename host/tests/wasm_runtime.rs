@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use weir_host::wasm::{LoadError, Vm, VmEnv, VmError, VmLimits, WasmRuntime};
+use weir_proxy_wasm::wasm::{LoadError, Vm, VmEnv, VmError, VmLimits, WasmRuntime};
 
 const MARKER: &str = r#"(func (export "proxy_abi_version_0_2_1"))"#;
 

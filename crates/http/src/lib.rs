@@ -9,6 +9,7 @@
 //!   [`Activity`];
 //! - conversions between hyper's heads and header maps ([`convert`]);
 //! - [`LocalReply`]: responses weir makes itself, shaped as Envoy shapes them;
+//! - [`UpstreamError`]: a failure talking to an upstream, in Envoy's words;
 //! - [`BoxBody`] and its constructors; gRPC status tables ([`grpc_status`]).
 
 mod activity;
@@ -21,6 +22,7 @@ mod header_name;
 mod headers;
 mod local_reply;
 mod stream;
+mod upstream_error;
 
 pub use activity::Activity;
 pub use body::{BoxBody, BoxError, LocalExec, boxed, empty_body, full_body};
@@ -33,3 +35,4 @@ pub use convert::{
 pub use headers::{HeaderMap, Name, NameCache};
 pub use local_reply::{LocalReply, local_reply_response};
 pub use stream::{HttpStream, Phase, StreamInfo, StreamShared};
+pub use upstream_error::{UpstreamError, error_chain};

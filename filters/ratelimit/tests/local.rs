@@ -157,7 +157,7 @@ fn per_client_limits_keep_shared_data_bounded() {
         .start()
         .unwrap();
     let addr = weir.addr();
-    let keys = || weir.server().state().snapshot.load_full().process.shared_data.keys("bounded").len();
+    let keys = || weir.server().state().snapshot.load_full().process.guest.shared_data.keys("bounded").len();
     let mut active = 0;
     for i in 0..2000 {
         let client = format!("client-{i}");

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use super::redact;
 use crate::config::{Config, ConfigError, FailurePolicy, PluginConfig, PluginLimits};
-use crate::plugin::source::ModuleDirectories;
 use crate::server::ServerState;
 
 /// What a client sends to create or change a plugin (JSON; for a module in the body, the same
@@ -134,7 +133,8 @@ pub fn upsert(
             let wasm = match (uploaded, &spec.wasm) {
                 (Some(path), _) => Some(path),
                 (None, Some(path)) => Some(
-                    ModuleDirectories::of(config)
+                    config
+                        .module_directories()
                         .admit(path)
                         .map_err(|e| ConfigError::invalid("wasm", e.to_string()))?,
                 ),

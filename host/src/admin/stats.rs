@@ -10,7 +10,7 @@ pub fn prometheus(state: &ServerState) -> String {
     let snapshot = state.snapshot.load();
     let mut out = String::new();
     snapshot.process.stats.encode(&mut out);
-    snapshot.process.metrics.encode(&mut out);
+    snapshot.process.guest.metrics.encode(&mut out);
     let series: [Series; 7] = [
         ("weir_plugin_calls_total", "counter", "Plugin HTTP callbacks run.", |s| load(&s.calls)),
         ("weir_plugin_callback_seconds_total", "counter", "Time spent in plugin callbacks.", |s| {
@@ -43,7 +43,7 @@ pub fn prometheus(state: &ServerState) -> String {
 }
 
 /// A Prometheus series over plugin stats: name, type, help, value.
-type Series = (&'static str, &'static str, &'static str, fn(&crate::plugin::PluginStats) -> f64);
+type Series = (&'static str, &'static str, &'static str, fn(&weir_proxy_wasm::plugin::PluginStats) -> f64);
 
 fn load(counter: &std::sync::atomic::AtomicU64) -> f64 {
     counter.load(Ordering::Relaxed) as f64
@@ -52,7 +52,7 @@ fn load(counter: &std::sync::atomic::AtomicU64) -> f64 {
 /// Envoy's `/stats` text format (`name: value`), for the plugin metrics.
 pub fn envoy_stats(state: &ServerState) -> String {
     let mut out = String::new();
-    state.snapshot.load().process.metrics.envoy_text(&mut out);
+    state.snapshot.load().process.guest.metrics.envoy_text(&mut out);
     out
 }
 

@@ -117,6 +117,15 @@ impl Config {
         node
     }
 
+    /// Where modules named by the admin API or ECDS may come from:
+    /// `module_sources.directories`, or the directories of the modules `plugins` name.
+    pub fn module_directories(&self) -> weir_proxy_wasm::plugin::source::ModuleDirectories {
+        weir_proxy_wasm::plugin::source::ModuleDirectories::of(
+            &self.module_sources.directories,
+            &self.plugins,
+        )
+    }
+
     /// Looks up a cluster by name.
     pub fn cluster(&self, name: &str) -> Option<&ClusterConfig> {
         self.clusters.iter().find(|c| c.name == name)

@@ -10,10 +10,10 @@ use std::rc::Rc;
 use weir_abi::{HeadersStatus, HttpCallbacks};
 
 use crate::config::FailurePolicy;
-use crate::plugin::{PluginHandle, PluginStats, clock};
-use crate::wasm::{Vm, VmError};
 use weir_http::Chunk;
 use weir_http::{LocalReply, StreamShared};
+use weir_proxy_wasm::plugin::{PluginHandle, PluginStats, clock};
+use weir_proxy_wasm::wasm::{Vm, VmError};
 
 /// Why an exchange stopped flowing normally.
 #[derive(Debug, Clone)]
@@ -404,7 +404,7 @@ impl Chain {
                 }
                 Ok(mut vm) => {
                     if let Some(ctx) = ctx {
-                        vm.state_mut().contexts.remove(&ctx);
+                        vm.forget_http_context(ctx);
                     }
                     continue;
                 }

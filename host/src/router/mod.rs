@@ -11,8 +11,8 @@ pub use matcher::{DomainMatcher, HeaderCondition, PathMatcher};
 pub use retry::{HashOn, Retry};
 
 use crate::config::{ListenerConfig, RouteConfig};
-use crate::plugin::PluginHandle;
 use weir_http::HeaderMap;
+use weir_proxy_wasm::plugin::PluginHandle;
 
 /// What a matched route does.
 #[derive(Debug, Clone)]

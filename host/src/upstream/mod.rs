@@ -4,6 +4,7 @@
 
 mod background;
 mod breaker;
+mod callout;
 mod cluster;
 mod endpoint;
 mod hashing;
@@ -22,89 +23,7 @@ pub use hashing::hash;
 pub use manager::ClusterManager;
 pub use pool::{Connection, UpstreamBody};
 pub use state::{ClusterState, EndpointSet};
-
-/// A failure talking to an upstream, reported to the downstream as Envoy reports it.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum UpstreamError {
-    /// No cluster of that name.
-    #[error("unknown cluster `{0}`")]
-    UnknownCluster(String),
-    /// The cluster has no endpoint at all.
-    #[error("no healthy upstream")]
-    NoHealthyUpstream,
-    /// A circuit breaker refused the request.
-    #[error("circuit breaker open")]
-    Overflow,
-    /// The TCP connection could not be made.
-    #[error("connection failure: {0}")]
-    ConnectFailure(String),
-    /// The TCP connection did not complete in time.
-    #[error("connection timeout")]
-    ConnectTimeout,
-    /// The connection broke before or while the response arrived.
-    #[error("connection termination: {0}")]
-    Reset(String),
-    /// The upstream did not answer in time.
-    #[error("upstream request timeout")]
-    Timeout,
-}
-
-impl UpstreamError {
-    /// Envoy's `reset reason` wording for the local reply body.
-    pub fn reset_reason(&self) -> &'static str {
-        match self {
-            UpstreamError::UnknownCluster(_) => "cluster not found",
-            UpstreamError::NoHealthyUpstream => "no healthy upstream",
-            UpstreamError::Overflow => "overflow",
-            UpstreamError::ConnectFailure(_) => "remote connection failure",
-            UpstreamError::ConnectTimeout => "connection timeout",
-            UpstreamError::Reset(_) => "connection termination",
-            UpstreamError::Timeout => "timeout",
-        }
-    }
-
-    /// Whether the request never reached an endpoint (safe to retry anywhere).
-    pub fn before_request(&self) -> bool {
-        matches!(
-            self,
-            UpstreamError::ConnectFailure(_) | UpstreamError::ConnectTimeout | UpstreamError::Overflow
-        )
-    }
-
-    /// The local reply Envoy's router makes for this failure: status, body and details.
-    pub fn local_reply(&self) -> (u16, String, &'static str) {
-        match self {
-            UpstreamError::Timeout => (504, "upstream request timeout".into(), "upstream_response_timeout"),
-            UpstreamError::NoHealthyUpstream => (503, "no healthy upstream".into(), "no_healthy_upstream"),
-            UpstreamError::Overflow => (
-                503,
-                "upstream connect error or disconnect/reset before headers. reset reason: overflow".into(),
-                "upstream_reset_before_response_started{overflow}",
-            ),
-            other => (
-                503,
-                format!(
-                    "upstream connect error or disconnect/reset before headers. reset reason: {}",
-                    other.reset_reason()
-                ),
-                "upstream_reset_before_response_started",
-            ),
-        }
-    }
-}
-
-/// An error and the errors under it, `outer: inner: ...` (hyper's own text, "http2 error",
-/// says little without its source).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
-}
+pub use weir_http::{UpstreamError, error_chain};
 
 /// A worker's clusters by name.
 #[derive(Debug, Default)]

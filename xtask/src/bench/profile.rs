@@ -142,9 +142,15 @@ fn unresolved(symbol: &str) -> bool {
 
 /// Functions of the plugin path: the chain, VMs, hostcalls, wasmtime.
 fn plugin_path(symbol: &str) -> bool {
-    ["weir_host::wasm", "weir_host::abi", "weir_host::plugin", "weir_host::http::chain", "wasmtime"]
-        .iter()
-        .any(|p| symbol.contains(p))
+    [
+        "weir_proxy_wasm::wasm",
+        "weir_proxy_wasm::abi",
+        "weir_proxy_wasm::plugin",
+        "weir_host::http::chain",
+        "wasmtime",
+    ]
+    .iter()
+    .any(|p| symbol.contains(p))
 }
 
 /// `perf report` sorted by `sort` keys, with or without inclusive time. Without inclusive

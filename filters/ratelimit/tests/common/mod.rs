@@ -63,7 +63,7 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Result<Rep
 /// The value of `wasmcustom.<name>` in the harness's stats (0 when not defined).
 pub fn counter(harness: &Harness, name: &str) -> u64 {
     let mut text = String::new();
-    harness.server().state().snapshot.load().process.metrics.envoy_text(&mut text);
+    harness.server().state().snapshot.load().process.guest.metrics.envoy_text(&mut text);
     let prefix = format!("wasmcustom.{name}: ");
     text.lines().find_map(|l| l.strip_prefix(&prefix).and_then(|v| v.parse().ok())).unwrap_or(0)
 }

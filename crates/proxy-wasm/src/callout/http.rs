@@ -9,10 +9,11 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use weir_abi::Status;
 
+use super::CalloutCluster;
 use super::{CalloutKind, CalloutState};
 use crate::services::WorkerServices;
-use crate::upstream::{Cluster, UpstreamError};
 use crate::wasm::{Charge, HostState};
+use weir_http::UpstreamError;
 use weir_http::{HeaderMap, full_body};
 
 /// Starts an HTTP callout for the effective context; returns its token. `size` (the request's
@@ -28,7 +29,7 @@ pub(crate) fn dispatch(
     timeout: Option<Duration>,
 ) -> Result<u32, Status> {
     let worker = state.env.worker.clone().ok_or(Status::BadArgument)?;
-    let cluster = worker.upstreams().get(cluster).cloned().ok_or(Status::BadArgument)?;
+    let cluster = worker.clusters().cluster(cluster).ok_or(Status::BadArgument)?;
     for required in [&b":method"[..], b":path", b":authority"] {
         if headers.get(required).is_none_or(|v| v.is_empty()) {
             return Err(Status::BadArgument);
@@ -69,7 +70,7 @@ fn envoy_request_headers(headers: &mut HeaderMap, timeout: Option<Duration>) {
 /// router's local reply (503 / 504) rather than a failed callout; only a reset after the
 /// response started is a failure.
 async fn run(
-    cluster: Rc<Cluster>,
+    cluster: Rc<dyn CalloutCluster>,
     headers: HeaderMap,
     body: Bytes,
     mut charge: Charge,
@@ -77,11 +78,7 @@ async fn run(
 ) -> Result<CalloutState, String> {
     let request = weir_http::upstream_request(&headers, full_body(body), cluster.http2())?;
     let started = std::time::Instant::now();
-    let exchange = async {
-        let (_, connection) = cluster.connect().await?;
-        connection.send(request).await
-    };
-    let response = match exchange.await {
+    let response = match cluster.send(request).await {
         Ok(response) => response,
         Err(error) => return Ok(local_reply(&error)),
     };
@@ -95,7 +92,7 @@ async fn run(
 
 /// Reads a response body of at most `max` bytes, each chunk held from the in-flight budget.
 async fn collect(
-    mut body: crate::upstream::UpstreamBody,
+    mut body: weir_http::BoxBody,
     charge: &mut Charge,
     max: usize,
 ) -> Result<(Bytes, HeaderMap), String> {

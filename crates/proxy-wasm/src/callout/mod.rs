@@ -4,6 +4,9 @@
 
 pub(crate) mod grpc;
 pub(crate) mod http;
+mod upstream;
+
+pub use upstream::{CalloutCluster, CalloutClusters, LocalFuture, NoClusters, UpstreamResult};
 
 use std::collections::HashMap;
 

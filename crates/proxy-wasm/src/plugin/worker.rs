@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::LoadedPlugin;
-use crate::services::{ProcessServices, VmCell, WorkerServices};
+use crate::services::{GuestServices, VmCell, WorkerServices};
 use crate::wasm::{LoadError, RootContextInfo, Vm, VmEnv, VmError, WasmRuntime};
 
 /// One plugin on one worker: its (possibly shared) VM and its root context there.
@@ -94,7 +94,7 @@ impl WorkerPlugins {
     pub fn build(
         _runtime: &WasmRuntime,
         plugins: &[Arc<LoadedPlugin>],
-        process: &Arc<ProcessServices>,
+        process: &Arc<GuestServices>,
         worker: &Rc<WorkerServices>,
     ) -> Result<WorkerPlugins, LoadError> {
         let mut out = WorkerPlugins::default();
@@ -108,7 +108,7 @@ impl WorkerPlugins {
     fn instantiate(
         &mut self,
         plugin: &Arc<LoadedPlugin>,
-        process: &Arc<ProcessServices>,
+        process: &Arc<GuestServices>,
         worker: &Rc<WorkerServices>,
     ) -> Result<PluginHandle, LoadError> {
         let vm = match self.vms.get(&plugin.vm_key) {
@@ -150,7 +150,7 @@ impl WorkerPlugins {
 /// A fresh VM for `plugin`'s module on this worker (initializer run, no root context yet).
 pub(super) fn new_vm(
     plugin: &LoadedPlugin,
-    process: &Arc<ProcessServices>,
+    process: &Arc<GuestServices>,
     worker: &Rc<WorkerServices>,
 ) -> Result<Vm, LoadError> {
     let env = VmEnv {

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use super::worker::{new_vm, start_root};
 use super::{LoadedPlugin, WorkerPlugins};
-use crate::config::FailurePolicy;
-use crate::services::{ProcessServices, WorkerServices};
+use crate::services::{GuestServices, WorkerServices};
 use crate::wasm::LoadError;
+use weir_plugin_spec::FailurePolicy;
 
 /// Failures within this long after a replacement count as one more quick failure in a row.
 pub const QUICK_FAILURE_WINDOW: Duration = Duration::from_secs(30);
@@ -78,7 +78,7 @@ impl Recovery {
         &mut self,
         key: &str,
         plugins: &WorkerPlugins,
-        process: &Arc<ProcessServices>,
+        process: &Arc<GuestServices>,
         worker: &Rc<WorkerServices>,
     ) -> Option<Duration> {
         let state = self.vms.entry(key.to_string()).or_default();
@@ -145,7 +145,7 @@ impl WorkerPlugins {
     fn replace_vm(
         &self,
         key: &str,
-        process: &Arc<ProcessServices>,
+        process: &Arc<GuestServices>,
         worker: &Rc<WorkerServices>,
     ) -> Result<Vec<Arc<LoadedPlugin>>, LoadError> {
         let members = self.members(key);

@@ -11,7 +11,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
+use weir_plugin_spec::PluginConfig;
 
 /// Why a module file is refused.
 #[derive(Debug, thiserror::Error)]
@@ -101,13 +101,13 @@ pub struct ModuleDirectories {
 }
 
 impl ModuleDirectories {
-    /// `module_sources.directories` of `config`, or by default the directories of the modules
-    /// its `plugins` name. Directories that do not exist are left out.
-    pub fn of(config: &Config) -> ModuleDirectories {
-        let listed: Vec<PathBuf> = if config.module_sources.directories.is_empty() {
-            config.plugins.iter().filter_map(|p| p.wasm.parent().map(Path::to_path_buf)).collect()
+    /// The configured `directories` (`module_sources.directories`), or by default the
+    /// directories of the modules `plugins` name. Directories that do not exist are left out.
+    pub fn of(directories: &[PathBuf], plugins: &[PluginConfig]) -> ModuleDirectories {
+        let listed: Vec<PathBuf> = if directories.is_empty() {
+            plugins.iter().filter_map(|p| p.wasm.parent().map(Path::to_path_buf)).collect()
         } else {
-            config.module_sources.directories.clone()
+            directories.to_vec()
         };
         let mut dirs: Vec<PathBuf> = listed
             .iter()

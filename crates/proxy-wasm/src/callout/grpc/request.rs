@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Method, Request, Uri, Version};
 use http_body::Frame;
 
-use crate::upstream::Cluster;
+use crate::callout::CalloutCluster;
 use weir_http::{BoxError, HeaderMap};
 
 /// The `:path` a service and method make is not a valid request target (it has a space, a
@@ -21,7 +21,7 @@ pub(super) struct InvalidPath;
 
 /// `http://<cluster>/<service>/<method>`: the authority is the cluster name, as Envoy's
 /// `envoy_grpc` client uses.
-pub(super) fn uri(cluster: &Cluster, service: &str, method: &str) -> Result<Uri, InvalidPath> {
+pub(super) fn uri(cluster: &dyn CalloutCluster, service: &str, method: &str) -> Result<Uri, InvalidPath> {
     Uri::try_from(format!("http://{}/{service}/{method}", cluster.name())).map_err(|_| InvalidPath)
 }
 

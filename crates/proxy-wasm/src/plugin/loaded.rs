@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::PluginStats;
 use super::source::{SourceError, read_module};
-use crate::config::PluginConfig;
 use crate::wasm::{CompiledModule, LoadError, VmLimits, WasmRuntime};
+use weir_plugin_spec::PluginConfig;
 
 /// A plugin ready to be instantiated on workers.
 #[derive(Debug)]

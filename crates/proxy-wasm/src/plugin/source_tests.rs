@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::config::PluginConfig;
+use weir_plugin_spec::PluginConfig;
 
 const MAX: u64 = 1024;
 
@@ -46,17 +46,6 @@ fn a_fifo_is_refused_without_blocking() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
-fn config_with(wasm: &Path) -> Config {
-    let mut config = Config::parse(
-        "listeners:\n  - name: main\n    address: 127.0.0.1:0\n    virtual_hosts:\n      - name: all\n        \
-         domains: ['*']\n        routes:\n          - match: { prefix: / }\n            direct_response: { status: 200 }\n",
-        "test",
-    )
-    .unwrap();
-    config.plugins.push(PluginConfig::new("p", wasm.to_path_buf()));
-    config
-}
-
 #[test]
 fn admin_and_ecds_paths_must_resolve_under_the_module_directories() {
     let root = tempfile::tempdir().unwrap();
@@ -70,8 +59,8 @@ fn admin_and_ecds_paths_must_resolve_under_the_module_directories() {
     std::os::unix::fs::symlink("/etc/passwd", modules.join("passwd.wasm")).unwrap();
     std::os::unix::fs::symlink(modules.join("named.wasm"), modules.join("inside.wasm")).unwrap();
 
-    let mut config = config_with(&named);
-    let dirs = ModuleDirectories::of(&config);
+    let plugins = [PluginConfig::new("p", named.clone())];
+    let dirs = ModuleDirectories::of(&[], &plugins);
     let modules = std::fs::canonicalize(&modules).unwrap();
     assert_eq!(
         dirs.dirs(),
@@ -87,9 +76,9 @@ fn admin_and_ecds_paths_must_resolve_under_the_module_directories() {
     assert!(outside.contains("not under the module directories"), "{outside}");
     assert!(dirs.admit(Path::new("/dev/zero")).is_err());
 
-    config.module_sources.directories = vec![root.path().join("nowhere")];
-    let none = ModuleDirectories::of(&config).admit(&named).unwrap_err().to_string();
+    let none = ModuleDirectories::of(&[root.path().join("nowhere")], &plugins).admit(&named);
+    let none = none.unwrap_err().to_string();
     assert!(none.contains("no module directory is configured"), "{none}");
-    config.module_sources.directories = vec![root.path().to_path_buf()];
-    assert!(ModuleDirectories::of(&config).admit(&root.path().join("outside.wasm")).is_ok());
+    let configured = ModuleDirectories::of(&[root.path().to_path_buf()], &plugins);
+    assert!(configured.admit(&root.path().join("outside.wasm")).is_ok());
 }

@@ -9,7 +9,8 @@ use http_body_util::BodyExt;
 use super::GrpcEvent;
 use super::ending::{Ending, Failure};
 use super::wire::{Framing, take_message};
-use crate::upstream::{Cluster, error_chain};
+use crate::callout::CalloutCluster;
+use weir_http::error_chain;
 use weir_http::{BoxBody, add_service_time, header_map_from_http, response_map};
 
 /// Sends the request and reports events until the end. Received messages are at most
@@ -17,18 +18,14 @@ use weir_http::{BoxBody, add_service_time, header_map_from_http, response_map};
 /// in-flight budget (`charge`): past either, the call ends with RESOURCE_EXHAUSTED, as a gRPC
 /// client refuses an oversized message.
 pub(super) async fn run(
-    cluster: &Cluster,
+    cluster: &dyn CalloutCluster,
     request: Request<BoxBody>,
     max_message: usize,
     charge: &mut crate::wasm::Charge,
     mut on_event: impl FnMut(GrpcEvent),
 ) -> Ending {
     let started = std::time::Instant::now();
-    let connection = match cluster.connect_h2().await {
-        Ok((_, c)) => c,
-        Err(e) => return Ending::Before(Failure::of(&e)),
-    };
-    let response = match connection.send(request).await {
+    let response = match cluster.send_h2(request).await {
         Ok(r) => r,
         Err(e) => return Ending::Before(Failure::of(&e)),
     };
@@ -54,7 +51,7 @@ pub(super) async fn run(
     while let Some(frame) = body.frame().await {
         let frame = match frame {
             Ok(f) => f,
-            Err(e) => return Ending::After(Failure::of_reset(&error_chain(&e))),
+            Err(e) => return Ending::After(Failure::of_reset(&error_chain(&*e))),
         };
         match frame.into_data() {
             Ok(data) => {

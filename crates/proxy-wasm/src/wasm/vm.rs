@@ -126,7 +126,7 @@ impl Vm {
 
     /// Whether the module implements an HTTP callback: exports it and, if it declared its
     /// callbacks, declared it. One it does not is not made (it would continue).
-    pub(crate) fn implements(&self, callback: HttpCallbacks) -> bool {
+    pub fn implements(&self, callback: HttpCallbacks) -> bool {
         let e = &self.exports;
         self.http_callbacks.contains(callback)
             && match callback {
@@ -381,7 +381,9 @@ impl Vm {
         result
     }
 
-    fn forget_http_context(&mut self, ctx: u32) {
+    /// Drops an HTTP context and its callouts without calling the guest (the stream ended, or
+    /// its VM failed).
+    pub fn forget_http_context(&mut self, ctx: u32) {
         let state = self.store.data_mut();
         state.contexts.remove(&ctx);
         state.callouts.forget_context(ctx);

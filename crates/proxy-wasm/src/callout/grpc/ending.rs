@@ -10,8 +10,8 @@
 use bytes::Bytes;
 
 use super::{GrpcEvent, code};
-use crate::upstream::UpstreamError;
 use weir_http::HeaderMap;
+use weir_http::UpstreamError;
 use weir_http::grpc_status::status_for_http;
 
 /// The response code details of an answer that came from the upstream.

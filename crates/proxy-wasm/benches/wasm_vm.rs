@@ -1,4 +1,4 @@
-//! Micro-benchmarks of the Wasm runtime (`cargo bench -p weir-host --bench wasm_vm`):
+//! Micro-benchmarks of the Wasm runtime (`cargo bench -p weir-proxy-wasm --bench wasm_vm`):
 //!
 //! - `callback/*`: one host→guest callback round trip on a minimal module (`proxy_on_tick`
 //!   on a root context; `proxy_on_request_headers` on an HTTP context, which also opens and
@@ -22,7 +22,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use weir_host::wasm::{Vm, VmEnv, VmLimits};
+use weir_proxy_wasm::wasm::{Vm, VmEnv, VmLimits};
 
 fn callbacks(c: &mut Criterion) {
     let (_runtime, compiled) = common::compile("minimal", &common::minimal_module(0));
@@ -81,7 +81,7 @@ fn instantiate(c: &mut Criterion) {
 fn compile(c: &mut Criterion) {
     let mut group = c.benchmark_group("compile_cold");
     group.sample_size(10).measurement_time(Duration::from_secs(10));
-    let runtime = weir_host::wasm::WasmRuntime::new().unwrap();
+    let runtime = weir_proxy_wasm::wasm::WasmRuntime::new().unwrap();
     let minimal = common::minimal_module(1);
     group.bench_function("minimal", |b| b.iter(|| runtime.compile("minimal", black_box(&minimal)).unwrap()));
     for name in ["header-rewrite", "auth"] {
@@ -95,7 +95,7 @@ fn compile(c: &mut Criterion) {
     group.finish();
     let mut group = c.benchmark_group("compile_cached");
     let dir = tempfile::tempdir().unwrap();
-    let cached = weir_host::wasm::WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
+    let cached = weir_proxy_wasm::wasm::WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
     for name in ["header-rewrite", "auth"] {
         if let Some((_, bytes)) = common::built_filter(name) {
             drop(cached.compile(name, &bytes).unwrap());

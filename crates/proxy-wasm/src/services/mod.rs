@@ -1,9 +1,11 @@
-//! Services hostcalls reach beyond their own VM: process-wide ones (shared data, queues,
-//! plugin metrics) and per-worker ones (upstream clusters for callouts, queue notifications).
+//! Services hostcalls reach beyond their own VM: process-wide ones ([`GuestServices`]: shared
+//! data, queues, plugin metrics, execution counters, the node identity) and per-worker ones
+//! ([`WorkerServices`]: the proxy's clusters for callouts, queue notifications, the worker's
+//! VMs).
 
 mod histogram;
 mod metrics;
-pub(crate) mod shared_data;
+pub mod shared_data;
 mod shared_queue;
 
 use std::cell::RefCell;
@@ -18,7 +20,7 @@ pub use metrics::{PluginMetrics, sanitize as sanitize_metric_name};
 pub use shared_data::{Scope as SharedDataScope, SharedData};
 pub use shared_queue::{QueueReady, SharedQueues};
 
-use crate::upstream::Upstreams;
+use crate::callout::{CalloutClusters, NoClusters};
 use crate::wasm::Vm;
 
 /// Why a service refused a guest's call.
@@ -30,29 +32,58 @@ pub enum Refusal {
     Limit(&'static str),
 }
 
-/// State shared by every worker of the process.
-#[derive(Debug, Default)]
-pub struct ProcessServices {
+/// What the core tells the embedding proxy as it happens, for the proxy's own statistics.
+pub trait Events: Send + Sync + std::fmt::Debug {
+    /// A plugin's hostcall was refused because of the limit named `limit` (its config field).
+    fn limit_exceeded(&self, plugin: &str, limit: &'static str);
+}
+
+/// Events nobody listens to.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoEvents;
+
+impl Events for NoEvents {
+    fn limit_exceeded(&self, _plugin: &str, _limit: &'static str) {}
+}
+
+/// What guests share across every worker of the process.
+#[derive(Debug)]
+pub struct GuestServices {
     /// Shared data, per `vm_id`.
     pub shared_data: SharedData,
     /// Shared queues, per `vm_id`.
     pub queues: SharedQueues,
     /// Plugin-defined metrics.
     pub metrics: PluginMetrics,
-    /// Proxy statistics.
-    pub stats: Arc<crate::stats::Stats>,
-    /// Access log writers.
-    pub access_logs: crate::access_log::AccessLogs,
     /// Execution metrics of every plugin, by name.
     pub plugin_stats: crate::plugin::PluginStatsRegistry,
-    /// Runtime values (static and RTDS layers) published to filters.
-    pub runtime: crate::runtime_values::RuntimeValues,
     /// This proxy's identity (the `xds.node` properties), set with each configuration.
     pub node: parking_lot::RwLock<Arc<NodeIdentity>>,
+    /// Where the proxy hears of events it counts.
+    pub events: Arc<dyn Events>,
     next_vm_instance: AtomicU64,
 }
 
-impl ProcessServices {
+impl Default for GuestServices {
+    fn default() -> Self {
+        GuestServices::new(Arc::new(NoEvents))
+    }
+}
+
+impl GuestServices {
+    /// Services reporting to `events`.
+    pub fn new(events: Arc<dyn Events>) -> GuestServices {
+        GuestServices {
+            shared_data: SharedData::default(),
+            queues: SharedQueues::default(),
+            metrics: PluginMetrics::default(),
+            plugin_stats: crate::plugin::PluginStatsRegistry::default(),
+            node: parking_lot::RwLock::default(),
+            events,
+            next_vm_instance: AtomicU64::new(0),
+        }
+    }
+
     /// A process-unique id for a new VM instance.
     pub fn next_vm_instance(&self) -> u64 {
         self.next_vm_instance.fetch_add(1, Ordering::Relaxed) + 1
@@ -75,8 +106,8 @@ pub type VmCell = RefCell<Vm>;
 
 /// Services of one worker thread.
 pub struct WorkerServices {
-    /// Upstream clusters and connection pools, for the data path and for callouts.
-    pub upstreams: RefCell<Rc<Upstreams>>,
+    /// The proxy's clusters, for callouts (swapped with each configuration).
+    clusters: RefCell<Rc<dyn CalloutClusters>>,
     /// Where `proxy_on_queue_ready` notifications for this worker's VMs are sent.
     pub queue_ready: UnboundedSender<QueueReady>,
     vms: RefCell<HashMap<u64, Weak<VmCell>>>,
@@ -110,9 +141,12 @@ impl std::fmt::Debug for WorkerServices {
 
 impl WorkerServices {
     /// Services around a cluster set and a queue-notification channel.
-    pub fn new(upstreams: Rc<Upstreams>, queue_ready: UnboundedSender<QueueReady>) -> WorkerServices {
+    pub fn new(
+        clusters: Rc<dyn CalloutClusters>,
+        queue_ready: UnboundedSender<QueueReady>,
+    ) -> WorkerServices {
         WorkerServices {
-            upstreams: RefCell::new(upstreams),
+            clusters: RefCell::new(clusters),
             queue_ready,
             vms: RefCell::new(HashMap::new()),
             retired: RefCell::new(Vec::new()),
@@ -120,9 +154,19 @@ impl WorkerServices {
         }
     }
 
+    /// Services with no clusters (callouts answer "no such cluster").
+    pub fn without_clusters(queue_ready: UnboundedSender<QueueReady>) -> WorkerServices {
+        WorkerServices::new(Rc::new(NoClusters), queue_ready)
+    }
+
     /// The current clusters.
-    pub fn upstreams(&self) -> Rc<Upstreams> {
-        self.upstreams.borrow().clone()
+    pub fn clusters(&self) -> Rc<dyn CalloutClusters> {
+        self.clusters.borrow().clone()
+    }
+
+    /// Callouts started from now on use `clusters`.
+    pub fn set_clusters(&self, clusters: Rc<dyn CalloutClusters>) {
+        *self.clusters.borrow_mut() = clusters;
     }
 
     /// Remembers a VM of this worker so callouts and queue notifications can reach it.

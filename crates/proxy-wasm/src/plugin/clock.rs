@@ -8,12 +8,12 @@ use std::sync::LazyLock;
 static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
 
 /// A reading, in the clock's own units.
-pub(crate) fn ticks() -> u64 {
+pub fn ticks() -> u64 {
     CLOCK.raw()
 }
 
 /// Nanoseconds from reading `start` to reading `end` (0 if `end` is not later).
-pub(crate) fn nanos_between(start: u64, end: u64) -> u64 {
+pub fn nanos_between(start: u64, end: u64) -> u64 {
     CLOCK.delta_as_nanos(start, end)
 }
 

@@ -25,9 +25,9 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use weir_abi::Status;
 
+use super::CalloutCluster;
 use super::{CalloutKind, GrpcStream};
 use crate::services::WorkerServices;
-use crate::upstream::Cluster;
 use crate::wasm::{Charge, HostState};
 use ending::{Ending, Failure};
 use weir_http::{HeaderMap, boxed};
@@ -63,9 +63,9 @@ pub enum GrpcEvent {
     },
 }
 
-fn cluster_of(state: &HostState, name: &str) -> Result<(Rc<WorkerServices>, Rc<Cluster>), Status> {
+fn cluster_of(state: &HostState, name: &str) -> Result<(Rc<WorkerServices>, Rc<dyn CalloutCluster>), Status> {
     let worker = state.env.worker.clone().ok_or(Status::ParseFailure)?;
-    let cluster = worker.upstreams().get(name).cloned().ok_or(Status::ParseFailure)?;
+    let cluster = worker.clusters().cluster(name).ok_or(Status::ParseFailure)?;
     Ok((worker, cluster))
 }
 
@@ -76,7 +76,7 @@ fn charge(state: &HostState, bytes: usize) -> Result<Charge, Status> {
 
 /// The request, or the failure Envoy reports for a `:path` it cannot send.
 fn build(
-    cluster: &Cluster,
+    cluster: &dyn CalloutCluster,
     service: &str,
     method: &str,
     metadata: &HeaderMap,
@@ -104,7 +104,7 @@ pub(crate) fn dispatch_call(
     let (worker, cluster) = cluster_of(state, cluster)?;
     let mut held = charge(state, message.len() + 5)?;
     let body = boxed(request::OneMessage(Some(frame(&message))));
-    let request = build(&cluster, service, method, &metadata, Some(timeout_ms), body)?;
+    let request = build(&*cluster, service, method, &metadata, Some(timeout_ms), body)?;
     let token = state.next_callout_token()?;
     let (instance, weak) = (state.env.instance, Rc::downgrade(&worker));
     let max_message = state.limits.max_callout_bytes;
@@ -114,7 +114,7 @@ pub(crate) fn dispatch_call(
         let ending = match request {
             Err(failure) => Ending::Before(failure),
             Ok(request) => {
-                let call = exchange::run(&cluster, request, max_message, &mut held, |event| {
+                let call = exchange::run(&*cluster, request, max_message, &mut held, |event| {
                     if let GrpcEvent::Message(m) = event {
                         reply.get_or_insert(m);
                     }
@@ -151,7 +151,7 @@ pub(crate) fn dispatch_stream(
     let (tx, rx) = mpsc::unbounded_channel::<StreamCommand>();
     let in_connection = Rc::new(std::cell::RefCell::new(None));
     let body = wire::ChannelBody { rx, in_connection: in_connection.clone() };
-    let request = build(&cluster, service, method, &metadata, None, boxed(body))?;
+    let request = build(&*cluster, service, method, &metadata, None, boxed(body))?;
     let token = state.next_callout_token()?;
     let mut held = charge(state, 0)?;
     let (instance, weak) = (state.env.instance, Rc::downgrade(&worker));
@@ -160,7 +160,7 @@ pub(crate) fn dispatch_stream(
         let mut on_event = |event| deliver(&weak, instance, token, event);
         let ending = match request {
             Err(failure) => Ending::Before(failure),
-            Ok(request) => exchange::run(&cluster, request, max_message, &mut held, &mut on_event).await,
+            Ok(request) => exchange::run(&*cluster, request, max_message, &mut held, &mut on_event).await,
         };
         drop((held, in_connection));
         ending.report(&mut on_event);

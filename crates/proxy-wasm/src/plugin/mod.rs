@@ -3,7 +3,7 @@
 //! context per plugin). Module files are read through [`source`] (regular files under a size
 //! cap; admin and ECDS paths only from the module directories).
 
-pub(crate) mod clock;
+pub mod clock;
 mod loaded;
 mod recovery;
 pub mod source;

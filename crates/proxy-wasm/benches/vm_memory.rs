@@ -1,4 +1,4 @@
-//! Memory per idle VM (`cargo bench -p weir-host --bench vm_memory`): creates N VMs of a
+//! Memory per idle VM (`cargo bench -p weir-proxy-wasm --bench vm_memory`): creates N VMs of a
 //! module, each with a configured root context (a plugin at rest on a worker), and prints
 //! the guest linear memory per VM and the process RSS growth per VM (`/proc/self/status`).
 //! Linear memory is what the guest sized; RSS is what the host really touched (guest pages

@@ -12,7 +12,7 @@ use wasmtime::{Memory, TypedFunc};
 use weir_abi::IntHasher;
 
 use crate::callout::{CalloutState, PendingCallouts};
-use crate::services::{ProcessServices, WorkerServices};
+use crate::services::{GuestServices, WorkerServices};
 use weir_http::StreamShared;
 
 /// What a VM is given when it is created.
@@ -29,7 +29,7 @@ pub struct VmEnv {
     /// WASI environment variables.
     pub environment: Arc<Vec<(String, String)>>,
     /// Process-wide services: shared data, queues, metrics.
-    pub process: Arc<ProcessServices>,
+    pub process: Arc<GuestServices>,
     /// The worker's services (clusters for callouts, timers). `None` for VMs that only validate
     /// a plugin off the data path.
     pub worker: Option<Rc<WorkerServices>>,
@@ -44,7 +44,7 @@ impl VmEnv {
             abi: weir_abi::AbiVersion::V0_2_1,
             vm_configuration: Bytes::new(),
             environment: Arc::new(Vec::new()),
-            process: Arc::new(ProcessServices::default()),
+            process: Arc::new(GuestServices::default()),
             worker: None,
         }
     }
@@ -289,7 +289,7 @@ impl HostState {
     pub(crate) fn limit_exceeded(&self, limit: &'static str) -> weir_abi::Status {
         let plugin = self.plugin_name();
         tracing::debug!(plugin, limit, "hostcall refused: over the plugin's limit");
-        self.env.process.stats.limit_exceeded(plugin, limit);
+        self.env.process.events.limit_exceeded(plugin, limit);
         self.env.process.plugin_stats.get(plugin).refused(limit);
         weir_abi::Status::InternalFailure
     }

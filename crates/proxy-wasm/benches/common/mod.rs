@@ -7,8 +7,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use weir_host::wasm::{CompiledModule, RootContextInfo, Vm, VmEnv, VmLimits, WasmRuntime};
 use weir_http::{HeaderMap, HttpStream, StreamShared};
+use weir_proxy_wasm::wasm::{CompiledModule, RootContextInfo, Vm, VmEnv, VmLimits, WasmRuntime};
 
 /// Request headers of a typical proxied GET (10 entries, pseudo-headers included).
 pub fn request_headers() -> HeaderMap {

@@ -1,0 +1,38 @@
+//! What the whole process shares: the proxy-wasm core's guest services, and the proxy's own
+//! statistics, access logs and runtime values.
+
+use std::sync::Arc;
+
+use weir_proxy_wasm::services::{Events, GuestServices};
+
+use crate::access_log::AccessLogs;
+use crate::runtime_values::RuntimeValues;
+use crate::stats::Stats;
+
+pub use weir_proxy_wasm::services::{NodeIdentity, QueueReady, WorkerServices};
+
+/// State shared by every worker of the process, across configurations.
+#[derive(Debug)]
+pub struct ProcessServices {
+    /// What guests share (shared data, queues, plugin metrics and counters, the node).
+    pub guest: Arc<GuestServices>,
+    /// Proxy statistics (also told of the core's events).
+    pub stats: Arc<Stats>,
+    /// Access log writers.
+    pub access_logs: AccessLogs,
+    /// Runtime values (static and RTDS layers) published to filters.
+    pub runtime: RuntimeValues,
+}
+
+impl Default for ProcessServices {
+    fn default() -> Self {
+        let stats = Arc::new(Stats::default());
+        let events: Arc<dyn Events> = stats.clone();
+        ProcessServices {
+            guest: Arc::new(GuestServices::new(events)),
+            stats,
+            access_logs: AccessLogs::default(),
+            runtime: RuntimeValues::default(),
+        }
+    }
+}
