@@ -26,7 +26,7 @@ pub const ENTRY_OVERHEAD: usize = 64;
 /// The limit a `vm_id` gets until its plugins say otherwise (`PluginLimits` default).
 pub const DEFAULT_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Every VM's shared data: a [`Scope`](crate::services::SharedDataScope) per `vm_id`.
+/// Every VM's shared data: a [`Scope`] per `vm_id`.
 #[derive(Debug, Default)]
 pub struct SharedData {
     scopes: RwLock<HashMap<String, Arc<Scope>>>,
