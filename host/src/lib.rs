@@ -7,31 +7,22 @@
 //! - [`config`]: the `weir.yaml` schema and its validation.
 //! - [`http`]: the request driver: listeners, the plugin chain, bodies, forwarding.
 //! - [`router`], [`upstream`]: routes, clusters, balancing, connection pools.
-//! - [`server`]: start, reload, stop.
+//! - [`process`]: start, reload, stop; the admin API and xDS glue.
 //!
 //! Start one in-process:
 //!
 //! ```no_run
 //! let config = weir_host::config::Config::load(std::path::Path::new("weir.yaml"))?;
-//! let server = weir_host::server::RunningServer::start(config, Default::default())?;
+//! let server = weir_host::process::RunningServer::start(config, Default::default())?;
 //! println!("listening on {:?}", server.listener_addr("main"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod access_log;
-pub mod admin;
 pub mod config;
-pub mod control;
 pub mod http;
 pub mod logging;
+pub mod process;
 pub mod router;
-pub mod runtime_values;
-pub mod server;
-pub mod services;
-pub mod snapshot;
-pub mod state;
 pub mod stats;
-pub mod testing;
 pub mod upstream;
-mod worker;
-pub mod xds;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use weir_host::config::Config;
-use weir_host::server::{RunningServer, ServerOptions, validate};
+use weir_host::process::server::{RunningServer, ServerOptions, validate};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let admin_token = match weir_admin_guard::Token::from_env(weir_host::admin::TOKEN_ENV) {
+    let admin_token = match weir_admin_guard::Token::from_env(weir_host::process::admin::TOKEN_ENV) {
         Ok(token) => token,
         Err(e) => {
             eprintln!("error: {e}");
@@ -110,7 +110,7 @@ fn wait_for_signals(server: &RunningServer, path: &std::path::Path) {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
                 _ = hup.recv() => {
-                    let state = server.state().clone();
+                    let state = server.control();
                     let path = path.to_path_buf();
                     let outcome = tokio::task::spawn_blocking(move || {
                         Config::load(&path).map_err(|e| e.to_string())

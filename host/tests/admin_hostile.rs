@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use support::{Client, Reply};
 use weir_admin_guard::Token;
 use weir_host::config::Config;
-use weir_host::server::{RunningServer, ServerOptions};
+use weir_host::process::server::{RunningServer, ServerOptions};
 
 const TOKEN: &str = "weir-hostile-token-0123456789";
 const SECRET: &str = "sk-live-SECRET-4242";

@@ -38,7 +38,7 @@ fn random_and_least_request_use_every_endpoint() {
 
 /// Which backend each of `keys` lands on.
 fn placement(
-    server: &weir_host::server::RunningServer,
+    server: &weir_host::process::server::RunningServer,
     client: &Client,
     keys: &[String],
 ) -> HashMap<String, String> {

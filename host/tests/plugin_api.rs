@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use weir_host::testing::{Harness, TestResponse};
+use weir_testing::{Harness, TestResponse};
 
 fn filter(name: &str) -> PathBuf {
     let path =

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use weir_host::config::{FailurePolicy, PluginConfig};
-use weir_host::testing::Harness;
+use weir_testing::Harness;
 
 fn probe() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters/abi-probe.wasm");

@@ -68,7 +68,7 @@ fn retries_on_5xx_hide_a_failing_endpoint() {
     }
     assert!(b.hits() >= 4, "b was tried and retried away from");
     let mut stats = String::new();
-    server.state().snapshot.load().process.stats.encode(&mut stats);
+    server.state().generation.load().process.stats.encode(&mut stats);
     let retries = stats
         .lines()
         .find(|l| l.starts_with("weir_cluster_upstream_rq_retry_total{cluster=\"backends\"}"))
@@ -105,6 +105,6 @@ fn the_requests_breaker_refuses_overflow_with_503() {
     assert_eq!(slow.join().unwrap(), 200);
     assert_eq!(client.get(addr, "x", "/", &[]).status, 200);
     let mut stats = String::new();
-    server.state().snapshot.load().process.stats.encode(&mut stats);
+    server.state().generation.load().process.stats.encode(&mut stats);
     assert!(stats.contains("weir_cluster_upstream_rq_overflow_total{cluster=\"backends\"} 1"), "{stats}");
 }

@@ -1,11 +1,11 @@
-//! `weir_host::testing::Harness` runs a compiled filter in-process (here the header-rewrite
+//! `weir_testing::Harness` runs a compiled filter in-process (here the header-rewrite
 //! example, built by `cargo xtask build-filters`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 
-use weir_host::testing::Harness;
+use weir_testing::Harness;
 
 fn filter(name: &str) -> PathBuf {
     let path =

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use weir_proxy_wasm::wasm::{LoadError, Vm, VmEnv, VmError, VmLimits, WasmRuntime};
+use weir_proxy_wasm::wasm::{Engines, LoadError, Vm, VmEnv, VmError, VmLimits};
 
 const MARKER: &str = r#"(func (export "proxy_abi_version_0_2_1"))"#;
 
@@ -15,7 +15,7 @@ fn module(body: &str) -> Vec<u8> {
 
 #[test]
 fn unknown_imports_are_listed_with_module_and_name() {
-    let runtime = WasmRuntime::new().unwrap();
+    let runtime = Engines::new().unwrap();
     let bytes = wat::parse_str(format!(
         r#"(module
             (import "env" "proxy_no_such_call" (func))
@@ -31,7 +31,7 @@ fn unknown_imports_are_listed_with_module_and_name() {
 
 #[test]
 fn modules_without_an_abi_marker_are_refused() {
-    let runtime = WasmRuntime::new().unwrap();
+    let runtime = Engines::new().unwrap();
     let bytes = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
     let err = runtime.compile("plain", &bytes).unwrap_err();
     assert!(matches!(err, LoadError::NotProxyWasm { .. }), "{err}");
@@ -40,7 +40,7 @@ fn modules_without_an_abi_marker_are_refused() {
 
 #[test]
 fn a_wrong_callback_signature_is_named() {
-    let runtime = WasmRuntime::new().unwrap();
+    let runtime = Engines::new().unwrap();
     let compiled =
         runtime.compile("sig", &module(r#"(func (export "proxy_on_configure") (param i32))"#)).unwrap();
     let err = Vm::new(runtime.engine(), &compiled, VmEnv::detached(), VmLimits::default()).unwrap_err();
@@ -49,7 +49,7 @@ fn a_wrong_callback_signature_is_named() {
 
 #[test]
 fn a_callback_that_loops_forever_is_stopped_and_the_vm_fails() {
-    let runtime = WasmRuntime::new().unwrap();
+    let runtime = Engines::new().unwrap();
     let compiled = runtime
         .compile("loop", &module(r#"(func (export "proxy_on_tick") (param i32) (loop $l (br $l)))"#))
         .unwrap();
@@ -63,7 +63,7 @@ fn a_callback_that_loops_forever_is_stopped_and_the_vm_fails() {
 
 #[test]
 fn memory_growth_past_the_limit_is_refused() {
-    let runtime = WasmRuntime::new().unwrap();
+    let runtime = Engines::new().unwrap();
     // Tries to grow by 64 pages (4 MiB) and traps if that failed.
     let compiled = runtime
         .compile(
@@ -88,7 +88,7 @@ fn memory_growth_past_the_limit_is_refused() {
 
 #[test]
 fn a_trap_in_initialize_fails_the_load_with_a_backtrace() {
-    let runtime = WasmRuntime::new().unwrap();
+    let runtime = Engines::new().unwrap();
     let compiled =
         runtime.compile("init", &module(r#"(func $boom (export "_initialize") unreachable)"#)).unwrap();
     let err = Vm::new(runtime.engine(), &compiled, VmEnv::detached(), VmLimits::default()).unwrap_err();
@@ -98,7 +98,7 @@ fn a_trap_in_initialize_fails_the_load_with_a_backtrace() {
 
 #[test]
 fn proc_exit_stops_the_vm() {
-    let runtime = WasmRuntime::new().unwrap();
+    let runtime = Engines::new().unwrap();
     let compiled = runtime
         .compile(
             "exit",
@@ -119,7 +119,7 @@ fn proc_exit_stops_the_vm() {
 fn compiled_modules_are_reused_in_memory_and_cached_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = module(r#"(func (export "proxy_on_tick") (param i32))"#);
-    let runtime = WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
+    let runtime = Engines::with_cache(Some(dir.path().to_path_buf())).unwrap();
     let first = runtime.compile("a", &bytes).unwrap();
     // In use: the same compiled module comes back.
     assert!(std::sync::Arc::ptr_eq(&first, &runtime.compile("b", &bytes).unwrap()));
@@ -127,13 +127,13 @@ fn compiled_modules_are_reused_in_memory_and_cached_on_disk() {
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert!(entries[0].to_string_lossy().contains(first.sha256()));
     // A new process (runtime) loads it from the cache and runs it.
-    let again = WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
+    let again = Engines::with_cache(Some(dir.path().to_path_buf())).unwrap();
     let loaded = again.compile("a", &bytes).unwrap();
     let mut vm = Vm::new(loaded.engine(), &loaded, VmEnv::detached(), VmLimits::default()).unwrap();
     vm.on_tick(1).unwrap();
     // A corrupt entry is ignored and replaced.
     std::fs::write(&entries[0], b"garbage").unwrap();
-    let third = WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
+    let third = Engines::with_cache(Some(dir.path().to_path_buf())).unwrap();
     assert!(third.compile("a", &bytes).is_ok());
     assert!(std::fs::read(&entries[0]).unwrap().len() > 7);
 }

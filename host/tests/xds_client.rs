@@ -22,8 +22,8 @@ use envoy_types::pb::google::protobuf::{Any, StringValue};
 use serde_json::json;
 use support::{Client, Reply};
 use weir_host::config::Config;
-use weir_host::server::{RunningServer, ServerOptions};
-use weir_host::testing::EchoServer;
+use weir_host::process::server::{RunningServer, ServerOptions};
+use weir_testing::EchoServer;
 use weir_xds::convert::{json_to_struct, pack};
 use weir_xds::types::{EXTENSION_CONFIG, RUNTIME};
 
@@ -179,7 +179,7 @@ fn rtds_layers_reach_filters_and_bad_layers_are_nacked_keeping_the_last_values()
     let reason = nack.error_detail.expect("a NACK").message;
     assert!(reason.contains("shuffle_sharding.total_hosts") && reason.contains("list"), "{reason}");
     assert_eq!(shard(&client, &server, "customer-A").header("x-shard-hosts"), Some("0,1,7"));
-    let status = server.state().xds_status().unwrap();
+    let status = server.control().xds_status().unwrap();
     assert_eq!(status.types[RUNTIME].acked_version, "1");
     assert_eq!(status.types[RUNTIME].last_nack.as_ref().unwrap().version, "2");
 
@@ -278,7 +278,7 @@ fn start_serves_after_the_initial_fetch_timeout_and_reconnects_with_the_versions
     );
     // No resend loop: without a response the client asks nothing more.
     assert!(again.request_within(&ads.rt, Duration::from_millis(300)).is_none());
-    let status = server.state().xds_status().unwrap();
+    let status = server.control().xds_status().unwrap();
     assert!(status.connected && status.connects == 2 && status.disconnects == 1, "{status:?}");
 }
 

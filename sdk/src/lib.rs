@@ -42,7 +42,7 @@
 //! }}
 //! ```
 //!
-//! Filters are testable without Envoy: `weir_host::testing` runs a compiled filter in-process
+//! Filters are testable without Envoy: `weir_testing` runs a compiled filter in-process
 //! on the weir host (see its docs). The order of callbacks and the meaning of their return
 //! values are in `docs/lifecycle.md`.
 

@@ -10,7 +10,7 @@ pub mod case;
 pub mod client;
 pub mod cp;
 pub mod e2e;
-pub use weir_host::testing::echo;
+pub use weir_testing::echo;
 pub mod envoy;
 pub mod faults;
 pub mod grpc;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use weir_host::config::Config;
-use weir_host::server::{RunningServer, ServerOptions};
+use weir_host::process::server::{RunningServer, ServerOptions};
 
 /// Guest logs enabled at info, as the tests run Envoy (`--component-log-level wasm:info`), so
 /// both hosts answer `proxy_get_log_level` alike; the lines themselves are discarded.

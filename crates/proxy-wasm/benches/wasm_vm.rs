@@ -81,7 +81,7 @@ fn instantiate(c: &mut Criterion) {
 fn compile(c: &mut Criterion) {
     let mut group = c.benchmark_group("compile_cold");
     group.sample_size(10).measurement_time(Duration::from_secs(10));
-    let runtime = weir_proxy_wasm::wasm::WasmRuntime::new().unwrap();
+    let runtime = weir_proxy_wasm::wasm::Engines::new().unwrap();
     let minimal = common::minimal_module(1);
     group.bench_function("minimal", |b| b.iter(|| runtime.compile("minimal", black_box(&minimal)).unwrap()));
     for name in ["header-rewrite", "auth"] {
@@ -95,7 +95,7 @@ fn compile(c: &mut Criterion) {
     group.finish();
     let mut group = c.benchmark_group("compile_cached");
     let dir = tempfile::tempdir().unwrap();
-    let cached = weir_proxy_wasm::wasm::WasmRuntime::with_cache(Some(dir.path().to_path_buf())).unwrap();
+    let cached = weir_proxy_wasm::wasm::Engines::with_cache(Some(dir.path().to_path_buf())).unwrap();
     for name in ["header-rewrite", "auth"] {
         if let Some((_, bytes)) = common::built_filter(name) {
             drop(cached.compile(name, &bytes).unwrap());

@@ -9,7 +9,7 @@ mod sign;
 
 use filter::{challenges, now, provider, start};
 use serde_json::json;
-use weir_host::testing::Harness;
+use weir_testing::Harness;
 
 fn config() -> serde_json::Value {
     json!({

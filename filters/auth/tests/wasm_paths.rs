@@ -10,7 +10,7 @@ mod filter;
 
 use filter::start;
 use serde_json::json;
-use weir_host::testing::TestResponse;
+use weir_testing::TestResponse;
 
 /// Every spelling of `/admin` some server serves as `/admin` (issue 19).
 const ADMIN: &[&str] = &[
@@ -40,7 +40,7 @@ fn config() -> serde_json::Value {
 
 /// `GET path`; a host that redirects the spelling before any filter runs (weir's default for
 /// escaped slashes) must send it to `/admin` without forwarding it.
-fn get_or_redirected(h: &weir_host::testing::Harness, path: &str, key: Option<&str>) -> Option<TestResponse> {
+fn get_or_redirected(h: &weir_testing::Harness, path: &str, key: Option<&str>) -> Option<TestResponse> {
     let headers: Vec<(&str, &str)> = key.map(|k| ("x-api-key", k)).into_iter().collect();
     let r = h.get(path, &headers).unwrap();
     if (300..400).contains(&r.status) {

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use filter::{now, provider};
 use serde_json::{Value, json};
-use weir_host::testing::echo::EchoServer;
-use weir_host::testing::{Harness, TestResponse};
+use weir_testing::echo::EchoServer;
+use weir_testing::{Harness, TestResponse};
 
 fn compact_jwks() -> String {
     serde_json::from_str::<Value>(sign::JWKS).unwrap().to_string()

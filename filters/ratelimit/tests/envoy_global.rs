@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use weir_host::testing::EchoServer;
+use weir_testing::EchoServer;
 
 /// Envoy started by this test; killed (by its PID) on drop.
 struct Envoy {

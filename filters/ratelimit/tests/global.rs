@@ -11,7 +11,7 @@ mod rls;
 use std::net::SocketAddr;
 
 use rls::RlsServer;
-use weir_host::testing::Harness;
+use weir_testing::Harness;
 
 fn config(cluster: &str, failure_mode_deny: bool) -> String {
     serde_json::json!({

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use weir_host::testing::Harness;
+use weir_testing::Harness;
 
 /// Worker threads in the concurrency tests.
 const WORKERS: usize = 2;
@@ -157,7 +157,8 @@ fn per_client_limits_keep_shared_data_bounded() {
         .start()
         .unwrap();
     let addr = weir.addr();
-    let keys = || weir.server().state().snapshot.load_full().process.guest.shared_data.keys("bounded").len();
+    let keys =
+        || weir.server().state().generation.load_full().process.guest.shared_data.keys("bounded").len();
     let mut active = 0;
     for i in 0..2000 {
         let client = format!("client-{i}");

@@ -1,5 +1,5 @@
 //! The compiled filter (`target/filters/shuffle-shard.wasm`, built by `cargo xtask
-//! build-filters`) inside weir, through `weir_host::testing::Harness`: the headers the
+//! build-filters`) inside weir, through `weir_testing::Harness`: the headers the
 //! upstream sees match the native algorithm, runtime values take effect without a restart,
 //! and bad input is handled as documented.
 
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde_json::json;
 use weir_filter_shuffle_shard::assign;
 use weir_filter_shuffle_shard::headers::hosts_list;
-use weir_host::testing::{Harness, TestResponse};
+use weir_testing::{Harness, TestResponse};
 
 fn wasm() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/filters/shuffle-shard.wasm");

@@ -8,12 +8,14 @@ mod cluster;
 mod dynamic;
 mod listener;
 mod node;
+mod overrides;
 mod schema;
 mod validate;
 mod validate_cluster;
 
 use std::path::{Path, PathBuf};
 
+pub use overrides::{PluginOverride, apply_overrides};
 pub use schema::*;
 pub use validate::validate;
 pub use weir_plugin_spec::{

@@ -17,7 +17,7 @@ use crate::upstream::{UpstreamError, Upstreams};
 use weir_http::convert::{downstream_response, protocol_name, request_map, response_map, upstream_request};
 use weir_http::{BoxBody, BoxError, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, full_body};
 
-/// A listener's configuration as one worker runs it (an immutable snapshot).
+/// A listener's configuration as one worker runs it (part of an immutable generation).
 pub struct ListenerContext {
     /// Listener name.
     pub name: String,

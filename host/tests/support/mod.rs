@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use weir_host::config::Config;
-use weir_host::server::{RunningServer, ServerOptions};
+use weir_host::process::server::{RunningServer, ServerOptions};
 
 /// A backend that answers `x-backend: <id>`; `/healthz` follows `healthy`; every other path
 /// answers 503 while `failing`; `x-delay-ms` delays the answer.

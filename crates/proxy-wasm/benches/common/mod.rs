@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use weir_http::{HeaderMap, HttpStream, StreamShared};
-use weir_proxy_wasm::wasm::{CompiledModule, RootContextInfo, Vm, VmEnv, VmLimits, WasmRuntime};
+use weir_proxy_wasm::wasm::{CompiledModule, Engines, RootContextInfo, Vm, VmEnv, VmLimits};
 
 /// Request headers of a typical proxied GET (10 entries, pseudo-headers included).
 pub fn request_headers() -> HeaderMap {
@@ -102,8 +102,8 @@ pub fn built_filter(name: &str) -> Option<(PathBuf, Vec<u8>)> {
 pub const HEADER_REWRITE_CONFIG: &str = r#"{"request_headers_to_set":{"x-example":"header-rewrite"},"request_headers_to_remove":["x-internal"],"response_headers_to_set":{"x-powered-by":"weir-bench"}}"#;
 
 /// Compiles `bytes` on a fresh runtime.
-pub fn compile(name: &str, bytes: &[u8]) -> (Arc<WasmRuntime>, Arc<CompiledModule>) {
-    let runtime = WasmRuntime::new().expect("runtime");
+pub fn compile(name: &str, bytes: &[u8]) -> (Arc<Engines>, Arc<CompiledModule>) {
+    let runtime = Engines::new().expect("runtime");
     let compiled = runtime.compile(name, bytes).expect("compiles");
     (runtime, compiled)
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::PluginStats;
 use super::source::{SourceError, read_module};
-use crate::wasm::{CompiledModule, LoadError, VmLimits, WasmRuntime};
+use crate::wasm::{CompiledModule, Engines, LoadError, VmLimits};
 use weir_plugin_spec::PluginConfig;
 
 /// A plugin ready to be instantiated on workers.
@@ -36,7 +36,7 @@ impl LoadedPlugin {
     /// the plugin's module, reusing `cache` for modules already compiled in this load, keyed by
     /// path.
     pub fn load(
-        runtime: &WasmRuntime,
+        runtime: &Engines,
         config: &PluginConfig,
         stats: Arc<PluginStats>,
         cache: &mut HashMap<(PathBuf, usize), Arc<CompiledModule>>,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::LoadedPlugin;
 use crate::services::{GuestServices, VmCell, WorkerServices};
-use crate::wasm::{LoadError, RootContextInfo, Vm, VmEnv, VmError, WasmRuntime};
+use crate::wasm::{Engines, LoadError, RootContextInfo, Vm, VmEnv, VmError};
 
 /// One plugin on one worker: its (possibly shared) VM and its root context there.
 pub struct PluginHandle {
@@ -92,7 +92,7 @@ impl WorkerPlugins {
     /// contexts, and runs `proxy_on_vm_start` and `proxy_on_configure`. Any failure is a load
     /// error naming the plugin.
     pub fn build(
-        _runtime: &WasmRuntime,
+        _runtime: &Engines,
         plugins: &[Arc<LoadedPlugin>],
         process: &Arc<GuestServices>,
         worker: &Rc<WorkerServices>,

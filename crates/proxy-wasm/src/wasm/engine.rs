@@ -42,7 +42,7 @@ pub(super) struct EngineSet {
 }
 
 /// One per process: engines by stack size, the module cache and the epoch ticker.
-pub struct WasmRuntime {
+pub struct Engines {
     default: Arc<EngineSet>,
     /// Engines for other stack sizes, while a module compiled for them is alive.
     engines: Arc<Mutex<HashMap<usize, std::sync::Weak<EngineSet>>>>,
@@ -52,25 +52,25 @@ pub struct WasmRuntime {
     ticker: EpochTicker,
 }
 
-impl std::fmt::Debug for WasmRuntime {
+impl std::fmt::Debug for Engines {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasmRuntime").field("cache_dir", &self.cache_dir).finish_non_exhaustive()
+        f.debug_struct("Engines").field("cache_dir", &self.cache_dir).finish_non_exhaustive()
     }
 }
 
-impl WasmRuntime {
+impl Engines {
     /// A runtime without a module cache on disk.
-    pub fn new() -> Result<Arc<WasmRuntime>, LoadError> {
-        WasmRuntime::with_cache(None)
+    pub fn new() -> Result<Arc<Engines>, LoadError> {
+        Engines::with_cache(None)
     }
 
     /// A runtime that keeps compiled modules in `cache_dir` (created if missing), keyed by
     /// the module's SHA-256 and the engine's configuration, so a restart skips compilation.
-    pub fn with_cache(cache_dir: Option<PathBuf>) -> Result<Arc<WasmRuntime>, LoadError> {
+    pub fn with_cache(cache_dir: Option<PathBuf>) -> Result<Arc<Engines>, LoadError> {
         let default = Arc::new(build_engine(DEFAULT_MAX_STACK)?);
         let engines: Arc<Mutex<HashMap<usize, std::sync::Weak<EngineSet>>>> = Arc::default();
         let ticker = EpochTicker::start(default.engine.clone(), engines.clone());
-        Ok(Arc::new(WasmRuntime { default, engines, compiled: Mutex::default(), cache_dir, ticker }))
+        Ok(Arc::new(Engines { default, engines, compiled: Mutex::default(), cache_dir, ticker }))
     }
 
     /// The engine for guests with `max_stack` bytes of stack (built on first use).

@@ -13,7 +13,7 @@ mod module;
 mod state;
 mod vm;
 
-pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, GUEST_THREAD_STACK, MAX_STACK, WasmRuntime};
+pub use engine::{DEFAULT_MAX_STACK, EPOCH_TICK, Engines, GUEST_THREAD_STACK, MAX_STACK};
 pub(crate) use error::ProcExit;
 pub use error::{LoadError, VmError};
 pub use exports::GuestExports;

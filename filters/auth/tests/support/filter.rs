@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use weir_host::testing::{Harness, TestResponse};
+use weir_testing::{Harness, TestResponse};
 
 /// `target/filters/auth.wasm`; fails with the command to build it.
 pub fn wasm() -> PathBuf {

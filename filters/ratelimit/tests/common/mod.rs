@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use weir_host::testing::Harness;
+use weir_testing::Harness;
 
 /// `target/filters/ratelimit.wasm`; fails with the command to run when it is missing.
 pub fn wasm() -> PathBuf {
@@ -63,7 +63,7 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Result<Rep
 /// The value of `wasmcustom.<name>` in the harness's stats (0 when not defined).
 pub fn counter(harness: &Harness, name: &str) -> u64 {
     let mut text = String::new();
-    harness.server().state().snapshot.load().process.guest.metrics.envoy_text(&mut text);
+    harness.server().state().generation.load().process.guest.metrics.envoy_text(&mut text);
     let prefix = format!("wasmcustom.{name}: ");
     text.lines().find_map(|l| l.strip_prefix(&prefix).and_then(|v| v.parse().ok())).unwrap_or(0)
 }

@@ -3,12 +3,12 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::server::ServerState;
+use crate::process::ProcessControl;
 
-/// Envoy's `/runtime` document, plus the published snapshot's `version`.
-pub fn runtime(state: &ServerState) -> Value {
-    let snapshot = state.snapshot.load();
-    let runtime = &snapshot.process.runtime;
+/// Envoy's `/runtime` document, plus the published runtime-values snapshot's `version`.
+pub fn runtime(state: &dyn ProcessControl) -> Value {
+    let generation = state.generation();
+    let runtime = &generation.process.runtime_values;
     let layers = runtime.layers();
     let merged = runtime.snapshot();
     let mut entries = Map::new();
@@ -36,6 +36,6 @@ fn text(value: &Value) -> String {
 }
 
 /// The xDS client's status (`null` when weir runs without xDS).
-pub fn xds(state: &ServerState) -> Value {
+pub fn xds(state: &dyn ProcessControl) -> Value {
     state.xds_status().and_then(|s| serde_json::to_value(s).ok()).unwrap_or(Value::Null)
 }

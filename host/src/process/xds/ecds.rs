@@ -2,7 +2,6 @@
 //! changes in a weir plugin. Anything weir cannot honour is refused (and so NACKed), never
 //! half-applied.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use envoy_types::pb::envoy::config::core::v3::TypedExtensionConfig;
@@ -12,26 +11,7 @@ use envoy_types::pb::envoy::extensions::wasm::v3::{FailurePolicy as EnvoyPolicy,
 use envoy_types::pb::google::protobuf::{Any, BytesValue, StringValue};
 use weir_xds::convert as any;
 
-use crate::config::{Config, EnvironmentVariables, FailurePolicy};
-
-/// What an ECDS resource sets on a plugin; unset parts keep the `weir.yaml` values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PluginOverride {
-    /// The module (`vm_config.code.local.filename`).
-    pub wasm: Option<PathBuf>,
-    /// `root_id`.
-    pub root_id: String,
-    /// `vm_config.vm_id`, when a `vm_config` is given.
-    pub vm_id: Option<String>,
-    /// The plugin configuration (`configuration`, a `StringValue` or UTF-8 `BytesValue`).
-    pub configuration: Option<serde_json::Value>,
-    /// `failure_policy` (or the deprecated `fail_open`), when set.
-    pub failure_policy: Option<FailurePolicy>,
-    /// `vm_config.environment_variables`, when given.
-    pub environment_variables: Option<EnvironmentVariables>,
-    /// `allow_on_headers_stop_iteration`, when set.
-    pub allow_on_headers_stop_iteration: Option<bool>,
-}
+use crate::config::{EnvironmentVariables, FailurePolicy, PluginOverride};
 
 /// Decodes one ECDS resource (its name and what it sets).
 pub fn decode(resource: &Any) -> Result<(String, PluginOverride), String> {
@@ -104,34 +84,6 @@ fn configuration(value: &Any) -> Result<serde_json::Value, String> {
             .map_err(|_| "configuration: a BytesValue must hold UTF-8 text".to_string());
     }
     Err(format!("configuration: {} is not supported (use google.protobuf.StringValue)", value.type_url))
-}
-
-/// Applies the overrides to the plugins that discover their config under those names.
-pub fn apply(config: &mut Config, overrides: &BTreeMap<String, PluginOverride>) {
-    for plugin in &mut config.plugins {
-        let Some(discovery) = &plugin.config_discovery else { continue };
-        let name = discovery.resource_name.as_deref().unwrap_or(&plugin.name);
-        let Some(o) = overrides.get(name) else { continue };
-        if let Some(wasm) = &o.wasm {
-            plugin.wasm = wasm.clone();
-        }
-        plugin.root_id = o.root_id.clone();
-        if let Some(vm_id) = &o.vm_id {
-            plugin.vm_id = vm_id.clone();
-        }
-        if let Some(c) = &o.configuration {
-            plugin.configuration = Some(c.clone());
-        }
-        if let Some(p) = o.failure_policy {
-            plugin.failure_policy = p;
-        }
-        if let Some(env) = &o.environment_variables {
-            plugin.environment_variables = env.clone();
-        }
-        if let Some(allow) = o.allow_on_headers_stop_iteration {
-            plugin.allow_on_headers_stop_iteration = allow;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::redact;
 use crate::config::{Config, ConfigError, FailurePolicy, PluginConfig, PluginLimits};
-use crate::server::ServerState;
+use crate::process::ProcessControl;
 
 /// What a client sends to create or change a plugin (JSON; for a module in the body, the same
 /// fields as query parameters).
@@ -63,11 +63,11 @@ pub struct Attach {
 }
 
 /// `GET /plugins`: configurations redacted unless `secrets`.
-pub fn list(state: &ServerState, secrets: bool) -> Value {
-    let snapshot = state.snapshot.load();
-    let config = &snapshot.config;
+pub fn list(state: &dyn ProcessControl, secrets: bool) -> Value {
+    let generation = state.generation();
+    let config = &generation.config;
     Value::Array(
-        snapshot
+        generation
             .plugins
             .iter()
             .map(|p| {
@@ -117,7 +117,7 @@ fn attachments(config: &Config, name: &str) -> Vec<String> {
 /// `uploaded` from the body if given. A `wasm` path in the spec must resolve under the module
 /// directories of the running config (see [`ModuleDirectories`]); the resolved path is kept.
 pub fn upsert(
-    state: &Arc<ServerState>,
+    state: &Arc<dyn ProcessControl>,
     existing: Option<&str>,
     spec: PluginSpec,
     uploaded: Option<PathBuf>,
@@ -129,9 +129,9 @@ pub fn upsert(
         (None, None) => return Err("`name` is required".into()),
     };
     state
-        .update_config(|config| {
-            let wasm = match (uploaded, &spec.wasm) {
-                (Some(path), _) => Some(path),
+        .update_config(&mut |config| {
+            let wasm = match (&uploaded, &spec.wasm) {
+                (Some(path), _) => Some(path.clone()),
                 (None, Some(path)) => Some(
                     config
                         .module_directories()
@@ -168,9 +168,9 @@ pub fn upsert(
 }
 
 /// `DELETE /plugins/{name}`: removes it from every chain and unloads it.
-pub fn delete(state: &Arc<ServerState>, name: &str) -> Result<(), String> {
+pub fn delete(state: &Arc<dyn ProcessControl>, name: &str) -> Result<(), String> {
     state
-        .update_config(|config| {
+        .update_config(&mut |config| {
             let before = config.plugins.len();
             config.plugins.retain(|p| p.name != name);
             if config.plugins.len() == before {

@@ -12,36 +12,14 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
-use crate::services::ProcessServices;
-use crate::snapshot::Snapshot;
-use crate::worker::{self, WorkerStart};
-use weir_proxy_wasm::wasm::WasmRuntime;
+use crate::process::Generation;
+use crate::process::ProcessControl;
+use crate::process::services::ProcessServices;
+use crate::process::worker::{self, WorkerStart};
+use weir_proxy_wasm::wasm::Engines;
 
-pub use crate::state::{ServerState, canary, validate};
-
-/// Why the server could not start or reload.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The config is invalid.
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    /// A plugin could not be loaded.
-    #[error(transparent)]
-    Load(#[from] weir_proxy_wasm::wasm::LoadError),
-    /// A socket could not be bound.
-    #[error("cannot bind {address} for listener `{listener}`: {source}")]
-    Bind {
-        /// Listener name.
-        listener: String,
-        /// Address.
-        address: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Anything else (thread, runtime).
-    #[error("{0}")]
-    Other(String),
-}
+pub use super::error::StartError;
+pub use super::server_state::{ServerState, canary, validate};
 
 /// Options that are not part of the config file.
 #[derive(Debug, Clone)]
@@ -78,10 +56,10 @@ impl ServerOptions {
 /// A running weir.
 pub struct RunningServer {
     state: Arc<ServerState>,
-    control: Option<crate::control::Control>,
+    control: Option<crate::process::control::Control>,
     shutdown: watch::Sender<bool>,
     threads: Vec<JoinHandle<()>>,
-    admin: Option<crate::admin::AdminServer>,
+    admin: Option<crate::process::admin::AdminServer>,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -103,17 +81,17 @@ impl RunningServer {
                 "the open files limit is below the listeners' max_connections: some connections will be refused"
             );
         }
-        let runtime = WasmRuntime::with_cache(options.module_cache.clone())?;
+        let runtime = Engines::with_cache(options.module_cache.clone())?;
         let process = Arc::new(ProcessServices::default());
-        let snapshot = Arc::new(Snapshot::prepare(config, runtime, process, None)?);
-        snapshot.apply_node();
-        canary(&snapshot)?;
-        snapshot.apply_vm_limits();
-        crate::state::configure_runtime(&snapshot);
+        let generation = Arc::new(Generation::prepare(config, runtime, process, None)?);
+        generation.apply_node();
+        canary(&generation)?;
+        generation.apply_vm_limits();
+        crate::process::server_state::configure_runtime_values(&generation);
         let concurrency = options.concurrency.max(1);
         let mut per_worker: Vec<Vec<std::net::TcpListener>> = (0..concurrency).map(|_| Vec::new()).collect();
         let mut addresses = Vec::new();
-        for listener in &snapshot.config.listeners {
+        for listener in &generation.config.listeners {
             let sockets = bind(listener.address, concurrency).map_err(|source| StartError::Bind {
                 listener: listener.name.clone(),
                 address: listener.address,
@@ -136,7 +114,7 @@ impl RunningServer {
             let (ready_tx, ready_rx) = oneshot::channel();
             let start = WorkerStart {
                 index,
-                snapshot: snapshot.clone(),
+                generation: generation.clone(),
                 sockets,
                 connection_ids: connection_ids.clone(),
                 shutdown: shutdown_rx.clone(),
@@ -162,11 +140,11 @@ impl RunningServer {
                 Err(_) => failure = Some("a worker exited during start".into()),
             }
         }
-        let control = crate::control::Control::start()
+        let control = crate::process::control::Control::start()
             .map_err(|e| StartError::Other(format!("cannot start the control thread: {e}")))?;
-        crate::upstream::spawn_background(&snapshot.clusters, control.handle());
+        crate::upstream::spawn_background(&generation.clusters, control.handle());
         let state = Arc::new(ServerState::new(
-            snapshot.clone(),
+            generation.clone(),
             addresses,
             control.handle().clone(),
             senders,
@@ -178,8 +156,12 @@ impl RunningServer {
             server.stop();
             return Err(StartError::Other(e));
         }
-        if let Some(admin) = &snapshot.config.admin {
-            match crate::admin::AdminServer::start(admin, options.admin_token.clone(), server.state.clone()) {
+        if let Some(admin) = &generation.config.admin {
+            match crate::process::admin::AdminServer::start(
+                admin,
+                options.admin_token.clone(),
+                server.control(),
+            ) {
                 Ok(a) => server.admin = Some(a),
                 Err(e) => {
                     server.stop();
@@ -187,8 +169,10 @@ impl RunningServer {
                 }
             }
         }
-        if let Some(client) = crate::xds::start(&server.state, &snapshot.config) {
-            let limit = snapshot.config.xds.as_ref().map_or(Duration::ZERO, |x| x.initial_fetch_timeout);
+        if let Some(client) =
+            crate::process::xds::start(&server.control(), &server.state.control, &generation.config)
+        {
+            let limit = generation.config.xds.as_ref().map_or(Duration::ZERO, |x| x.initial_fetch_timeout);
             tracing::info!(?limit, "waiting for the xDS initial fetch");
             // The client's own timer ends the wait; zero waits as long as it takes (as Envoy).
             let wait = if limit.is_zero() { Duration::MAX } else { limit + Duration::from_secs(1) };
@@ -200,7 +184,12 @@ impl RunningServer {
         Ok(server)
     }
 
-    /// Shared state (snapshot, listeners) — also what the admin API uses.
+    /// The process as the admin API and xDS reach it.
+    pub fn control(&self) -> Arc<dyn ProcessControl> {
+        self.state.clone()
+    }
+
+    /// Shared state (generation, listeners).
     pub fn state(&self) -> &Arc<ServerState> {
         &self.state
     }
@@ -217,7 +206,7 @@ impl RunningServer {
 
     /// Applies a new config (see [`ServerState::reload`]).
     pub fn reload(&self, config: Config) -> Result<(), StartError> {
-        self.state.reload(config)
+        ProcessControl::reload(&*self.state, config)
     }
 
     /// Stops accepting, lets in-flight requests finish, and joins the workers.

@@ -14,7 +14,7 @@ use weir_xds::client::{ClientConfig, Handler, Subscription, XdsClient};
 use weir_xds::types;
 
 use crate::config::Config;
-use crate::server::ServerState;
+use crate::process::ProcessControl;
 
 /// The subscriptions a config asks for: RTDS layer resources and ECDS plugin configs.
 pub fn subscriptions(config: &Config) -> Vec<Subscription> {
@@ -39,7 +39,11 @@ pub fn subscriptions(config: &Config) -> Vec<Subscription> {
 }
 
 /// Starts the client if the config has an `xds` section.
-pub fn start(state: &Arc<ServerState>, config: &Config) -> Option<XdsClient> {
+pub fn start(
+    state: &Arc<dyn ProcessControl>,
+    control: &tokio::runtime::Handle,
+    config: &Config,
+) -> Option<XdsClient> {
     let xds = config.xds.as_ref()?;
     let endpoints = config.cluster(&xds.cluster).map(|c| c.endpoints.clone()).unwrap_or_default();
     let subscriptions = subscriptions(config);
@@ -55,11 +59,11 @@ pub fn start(state: &Arc<ServerState>, config: &Config) -> Option<XdsClient> {
         backoff: Default::default(),
     };
     let handler = Arc::new(XdsHandler { state: Arc::downgrade(state), subscriptions });
-    Some(XdsClient::start(&state.control, client_config, handler))
+    Some(XdsClient::start(control, client_config, handler))
 }
 
 struct XdsHandler {
-    state: Weak<ServerState>,
+    state: Weak<dyn ProcessControl>,
     subscriptions: Vec<Subscription>,
 }
 
@@ -75,21 +79,21 @@ impl Handler for XdsHandler {
         let names = self.names(type_url);
         let result = match type_url {
             types::RUNTIME => rtds::decode(&resources, names).map(|layers| state.set_rtds_layers(layers)),
-            types::EXTENSION_CONFIG => apply_ecds(&state, &resources, names),
+            types::EXTENSION_CONFIG => apply_ecds(&*state, &resources, names),
             other => Err(format!("weir does not consume {other}")),
         };
-        state.snapshot.load().process.stats.xds_update(type_url, result.is_ok());
+        state.generation().process.stats.xds_update(type_url, result.is_ok());
         result
     }
 
     fn connection(&self, connected: bool) {
         if let Some(state) = self.state.upgrade() {
-            state.snapshot.load().process.stats.xds_connected.set(i64::from(connected));
+            state.generation().process.stats.xds_connected.set(i64::from(connected));
         }
     }
 }
 
-fn apply_ecds(state: &ServerState, resources: &[Any], subscribed: &[String]) -> Result<(), String> {
+fn apply_ecds(state: &dyn ProcessControl, resources: &[Any], subscribed: &[String]) -> Result<(), String> {
     let updates = resources.iter().map(ecds::decode).collect::<Result<Vec<_>, _>>()?;
     if let Some((name, _)) = updates.iter().find(|(n, _)| !subscribed.contains(n)) {
         return Err(format!("extension config `{name}` was not subscribed to"));

@@ -9,24 +9,24 @@ use std::sync::atomic::AtomicU64;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::http::{ConnectionTracker, ListenerContext, ListenerHandle, serve_listener};
+use crate::process::Generation;
+use crate::process::services::{QueueReady, WorkerServices};
 use crate::router::RouteTable;
-use crate::services::{QueueReady, WorkerServices};
-use crate::snapshot::Snapshot;
 use crate::upstream::Upstreams;
 use weir_proxy_wasm::plugin::{Recovery, WorkerPlugins};
 
 /// Messages from the control thread to a worker.
 pub enum WorkerCommand {
-    /// Apply a new snapshot; answer whether this worker could.
-    Reload(Arc<Snapshot>, oneshot::Sender<Result<(), String>>),
+    /// Apply a new generation; answer whether this worker could.
+    Reload(Arc<Generation>, oneshot::Sender<Result<(), String>>),
 }
 
 /// What a worker needs to start.
 pub struct WorkerStart {
     /// Worker index (for logs).
     pub index: usize,
-    /// The snapshot to run.
-    pub snapshot: Arc<Snapshot>,
+    /// The generation to run.
+    pub generation: Arc<Generation>,
     /// One bound socket per listener, in config order.
     pub sockets: Vec<std::net::TcpListener>,
     /// Shared connection id counter.
@@ -65,7 +65,7 @@ pub fn run(start: WorkerStart) {
 async fn worker_main(start: WorkerStart) {
     let WorkerStart {
         index,
-        snapshot,
+        generation,
         sockets,
         connection_ids,
         shutdown,
@@ -75,9 +75,9 @@ async fn worker_main(start: WorkerStart) {
         drain_timeout,
     } = start;
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-    let upstreams = Rc::new(Upstreams::new(&snapshot.clusters));
+    let upstreams = Rc::new(Upstreams::new(&generation.clusters));
     let services = Rc::new(WorkerServices::new(upstreams.clone(), queue_tx));
-    let (plugins, contexts) = match build(&snapshot, &services, &upstreams) {
+    let (plugins, contexts) = match build(&generation, &services, &upstreams) {
         Ok(built) => built,
         Err(e) => {
             let _ = ready.send(Err(format!("worker {index}: {e}")));
@@ -108,7 +108,7 @@ async fn worker_main(start: WorkerStart) {
     }
     tokio::task::spawn_local(deliver_queue_ready(
         Rc::downgrade(&services),
-        snapshot.process.clone(),
+        generation.process.clone(),
         queue_rx,
     ));
     tokio::task::spawn_local(housekeeping(Rc::downgrade(&services)));
@@ -123,16 +123,16 @@ async fn worker_main(start: WorkerStart) {
         });
     };
     let mut recovery = Recovery::default();
-    let process = snapshot.process.clone();
+    let process = generation.process.clone();
     let worker = Worker { services, listeners, _plugins: RefCell::new(plugins) };
     let _ = ready.send(Ok(()));
     let mut shutdown = shutdown;
     loop {
         tokio::select! {
             command = commands.recv() => match command {
-                Some(WorkerCommand::Reload(snapshot, reply)) => {
+                Some(WorkerCommand::Reload(generation, reply)) => {
                     let old = worker._plugins.borrow().clone();
-                    let result = worker.reload(&snapshot);
+                    let result = worker.reload(&generation);
                     if result.is_ok() {
                         recovery.reset(&old);
                     }
@@ -173,21 +173,21 @@ async fn worker_main(start: WorkerStart) {
 type Built = (Rc<WorkerPlugins>, Vec<Rc<ListenerContext>>);
 
 fn build(
-    snapshot: &Snapshot,
+    generation: &Generation,
     services: &Rc<WorkerServices>,
     upstreams: &Rc<Upstreams>,
 ) -> Result<Built, String> {
     let plugins =
-        WorkerPlugins::build(&snapshot.runtime, &snapshot.plugins, &snapshot.process.guest, services)
+        WorkerPlugins::build(&generation.engines, &generation.plugins, &generation.process.guest, services)
             .map_err(|e| e.to_string())?;
     let plugins = Rc::new(plugins);
     let mut contexts = Vec::new();
-    for listener in &snapshot.config.listeners {
-        let routes = RouteTable::build(listener, &|name| plugins.get(name), &snapshot.process.stats)
+    for listener in &generation.config.listeners {
+        let routes = RouteTable::build(listener, &|name| plugins.get(name), &generation.process.stats)
             .map_err(|e| format!("listener `{}`: {e}", listener.name))?;
         let access_log = match &listener.access_log {
             Some(path) => Some(
-                snapshot
+                generation
                     .process
                     .access_logs
                     .sink(path)
@@ -202,7 +202,7 @@ fn build(
             upstreams: upstreams.clone(),
             buffer_limit: listener.buffer_limit_bytes,
             request_timeout: nonzero(listener.request_timeout),
-            stats: snapshot.process.stats.listener(&listener.name),
+            stats: generation.process.stats.listener(&listener.name),
             access_log,
             limits: crate::http::ConnectionLimits {
                 max_headers: listener.max_request_headers,
@@ -227,14 +227,14 @@ fn build(
 }
 
 impl Worker {
-    fn reload(&self, snapshot: &Snapshot) -> Result<(), String> {
-        if snapshot.config.listeners.len() != self.listeners.len() {
+    fn reload(&self, generation: &Generation) -> Result<(), String> {
+        if generation.config.listeners.len() != self.listeners.len() {
             return Err("a reload cannot add or remove listeners".into());
         }
-        let upstreams = Rc::new(Upstreams::new(&snapshot.clusters));
+        let upstreams = Rc::new(Upstreams::new(&generation.clusters));
         let previous = self.services.clusters();
         self.services.set_clusters(upstreams.clone());
-        match build(snapshot, &self.services, &upstreams) {
+        match build(generation, &self.services, &upstreams) {
             Ok((plugins, contexts)) => {
                 for (handle, context) in self.listeners.iter().zip(contexts) {
                     *handle.borrow_mut() = context;
@@ -262,7 +262,7 @@ async fn housekeeping(services: std::rc::Weak<WorkerServices>) {
 
 async fn deliver_queue_ready(
     services: std::rc::Weak<WorkerServices>,
-    process: Arc<crate::services::ProcessServices>,
+    process: Arc<crate::process::services::ProcessServices>,
     mut rx: mpsc::UnboundedReceiver<QueueReady>,
 ) {
     while let Some(ready) = rx.recv().await {

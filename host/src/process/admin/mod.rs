@@ -22,7 +22,7 @@ use weir_admin_guard::{Guard, GuardConfig, Token, TokenError, Transport};
 
 use self::handlers::Admin;
 use crate::config::AdminConfig;
-use crate::server::ServerState;
+use crate::process::ProcessControl;
 
 /// The environment variable that may hold the admin token (instead of `admin.token_file`).
 pub const TOKEN_ENV: &str = "WEIR_ADMIN_TOKEN";
@@ -76,7 +76,7 @@ impl AdminServer {
     pub fn start(
         config: &AdminConfig,
         token: Option<Token>,
-        state: Arc<ServerState>,
+        state: Arc<dyn ProcessControl>,
     ) -> Result<AdminServer, AdminError> {
         let token = match (token, &config.token_file) {
             (Some(_), Some(_)) => return Err(AdminError::TwoTokens),

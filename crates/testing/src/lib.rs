@@ -1,10 +1,12 @@
+//! # weir-testing
+//!
 //! Run a compiled filter in-process on the weir host, from a plain Rust test: no Envoy, no
 //! network beyond loopback. The harness starts weir with your plugin chain in front of an echo
 //! upstream, lets you set runtime values as the control plane would, and returns both the
 //! response and what the upstream received.
 //!
 //! ```no_run
-//! use weir_host::testing::Harness;
+//! use weir_testing::Harness;
 //!
 //! let harness = Harness::builder("target/filters/shuffle-shard.wasm")
 //!     .configuration(r#"{"header": "x-customer-id"}"#)

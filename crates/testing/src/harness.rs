@@ -10,9 +10,9 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
 use super::echo::{Echo, EchoServer};
-use crate::config::{ClusterConfig, Config, PluginConfig};
-use crate::runtime_values::Layer;
-use crate::server::{RunningServer, ServerOptions, StartError};
+use weir_host::config::{ClusterConfig, Config, PluginConfig};
+use weir_host::process::runtime_values::Layer;
+use weir_host::process::server::{RunningServer, ServerOptions, StartError};
 
 /// A response, and what the upstream saw if the request got there.
 #[derive(Debug, Clone)]
@@ -111,7 +111,7 @@ impl HarnessBuilder {
             cluster.http2 = http2;
             config.clusters.push(cluster);
         }
-        crate::config::validate(&config)?;
+        weir_host::config::validate(&config)?;
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(|e| StartError::Other(format!("admin token: {e}")))?;
         let admin_token = hex::encode(random);
@@ -161,9 +161,12 @@ impl Harness {
     /// values).
     pub fn set_runtime(&self, values: &[(&str, serde_json::Value)]) {
         let layer: Layer = values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let snapshot = self.server.state().snapshot.load_full();
-        snapshot.process.runtime.set_layer("harness", layer);
-        snapshot.process.runtime.publish(&snapshot.process, snapshot.vm_ids().iter().map(String::as_str));
+        let generation = self.server.state().generation.load_full();
+        generation.process.runtime_values.set_layer("harness", layer);
+        generation
+            .process
+            .runtime_values
+            .publish(&generation.process.guest.shared_data, generation.vm_ids().iter().map(String::as_str));
     }
 
     /// The weir listener's address (to use your own client).

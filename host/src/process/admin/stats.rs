@@ -3,14 +3,14 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-use crate::server::ServerState;
+use crate::process::ProcessControl;
 
 /// `GET /stats/prometheus`.
-pub fn prometheus(state: &ServerState) -> String {
-    let snapshot = state.snapshot.load();
+pub fn prometheus(state: &dyn ProcessControl) -> String {
+    let generation = state.generation();
     let mut out = String::new();
-    snapshot.process.stats.encode(&mut out);
-    snapshot.process.guest.metrics.encode(&mut out);
+    generation.process.stats.encode(&mut out);
+    generation.process.guest.metrics.encode(&mut out);
     let series: [Series; 7] = [
         ("weir_plugin_calls_total", "counter", "Plugin HTTP callbacks run.", |s| load(&s.calls)),
         ("weir_plugin_callback_seconds_total", "counter", "Time spent in plugin callbacks.", |s| {
@@ -28,7 +28,7 @@ pub fn prometheus(state: &ServerState) -> String {
     ];
     for (name, kind, help, value) in series {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for plugin in &snapshot.plugins {
+        for plugin in &generation.plugins {
             let plugin_label = crate::stats::label_value(plugin.name());
             let _ = writeln!(out, "{name}{{plugin=\"{plugin_label}\"}} {}", value(&plugin.stats));
         }
@@ -50,16 +50,16 @@ fn load(counter: &std::sync::atomic::AtomicU64) -> f64 {
 }
 
 /// Envoy's `/stats` text format (`name: value`), for the plugin metrics.
-pub fn envoy_stats(state: &ServerState) -> String {
+pub fn envoy_stats(state: &dyn ProcessControl) -> String {
     let mut out = String::new();
-    state.snapshot.load().process.guest.metrics.envoy_text(&mut out);
+    state.generation().process.guest.metrics.envoy_text(&mut out);
     out
 }
 
 /// Clusters and their endpoints: health, ejection, load.
-pub fn clusters(state: &ServerState) -> serde_json::Value {
-    let snapshot = state.snapshot.load();
-    let mut clusters: Vec<serde_json::Value> = snapshot
+pub fn clusters(state: &dyn ProcessControl) -> serde_json::Value {
+    let generation = state.generation();
+    let mut clusters: Vec<serde_json::Value> = generation
         .clusters
         .iter()
         .map(|c| {

@@ -5,42 +5,42 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::services::ProcessServices;
+use crate::process::services::ProcessServices;
 use crate::upstream::ClusterManager;
 use weir_proxy_wasm::plugin::LoadedPlugin;
-use weir_proxy_wasm::wasm::{LoadError, WasmRuntime};
+use weir_proxy_wasm::wasm::{Engines, LoadError};
 
 /// An immutable, ready-to-run configuration.
 #[derive(Debug)]
-pub struct Snapshot {
+pub struct Generation {
     /// The config it came from.
     pub config: Config,
     /// Its plugins, compiled.
     pub plugins: Vec<Arc<LoadedPlugin>>,
-    /// The process's Wasm runtime.
-    pub runtime: Arc<WasmRuntime>,
+    /// The process's Wasm engines.
+    pub engines: Arc<Engines>,
     /// The process's shared services.
     pub process: Arc<ProcessServices>,
     /// Its clusters (process-wide state).
     pub clusters: Arc<ClusterManager>,
 }
 
-impl Snapshot {
+impl Generation {
     /// Compiles every plugin of `config` and builds its clusters (reusing unchanged clusters
     /// of `previous`).
     pub fn prepare(
         config: Config,
-        runtime: Arc<WasmRuntime>,
+        engines: Arc<Engines>,
         process: Arc<ProcessServices>,
-        previous: Option<&Snapshot>,
-    ) -> Result<Snapshot, LoadError> {
+        previous: Option<&Generation>,
+    ) -> Result<Generation, LoadError> {
         let mut cache = HashMap::new();
         let plugins = config
             .plugins
             .iter()
             .map(|p| {
                 let max = config.module_sources.max_module_bytes;
-                LoadedPlugin::load(&runtime, p, process.guest.plugin_stats.get(&p.name), &mut cache, max)
+                LoadedPlugin::load(&engines, p, process.guest.plugin_stats.get(&p.name), &mut cache, max)
             })
             .collect::<Result<Vec<_>, _>>()?;
         // The control plane's cluster is never a `cluster_header` target.
@@ -50,13 +50,13 @@ impl Snapshot {
         }
         let clusters =
             Arc::new(ClusterManager::build(&cluster_configs, previous.map(|p| &*p.clusters), &process.stats));
-        Ok(Snapshot { config, plugins, runtime, process, clusters })
+        Ok(Generation { config, plugins, engines, process, clusters })
     }
 
     /// Publishes this configuration's node identity to plugins (`xds.node.*`).
     pub fn apply_node(&self) {
         let node = self.config.node();
-        *self.process.guest.node.write() = Arc::new(crate::services::NodeIdentity {
+        *self.process.guest.node.write() = Arc::new(crate::process::services::NodeIdentity {
             id: node.id,
             cluster: node.cluster,
             metadata: serde_json::Value::Object(node.metadata),

@@ -5,7 +5,7 @@
 use parking_lot::Mutex;
 use weir_runtime::protocol;
 
-use crate::services::ProcessServices;
+use weir_proxy_wasm::services::SharedData;
 use weir_proxy_wasm::services::shared_data::VmShared;
 
 pub use weir_runtime::{Layer, Snapshot};
@@ -82,12 +82,19 @@ impl RuntimeValues {
         )
     }
 
-    /// Writes the snapshot into the shared data of every `vm_id`, unless nothing was ever set
-    /// (filters then see no snapshot and use their configuration).
-    pub fn publish<'a>(&self, process: &ProcessServices, vm_ids: impl IntoIterator<Item = &'a str>) {
+    /// Publishes the merged snapshot ([`weir_runtime::protocol::publish`]) into the shared
+    /// data of every `vm_id`, unless nothing was ever set (filters then see no snapshot and
+    /// use their configuration).
+    pub fn publish<'a>(&self, shared_data: &SharedData, vm_ids: impl IntoIterator<Item = &'a str>) {
         let snapshot = self.snapshot();
-        if snapshot.version > 0 {
-            publish(process, vm_ids, &snapshot);
+        if snapshot.version == 0 {
+            return;
+        }
+        for vm_id in vm_ids {
+            let store = VmShared { data: shared_data, vm_id };
+            if let Err(status) = protocol::publish(&store, &snapshot) {
+                tracing::error!(vm_id, ?status, "cannot publish runtime values");
+            }
         }
     }
 
@@ -99,21 +106,6 @@ impl RuntimeValues {
 
 fn merge(layers: &[(String, Layer)]) -> Layer {
     weir_runtime::merge(layers.iter().map(|(_, layer)| layer))
-}
-
-/// Publishes `snapshot` ([`weir_runtime::protocol::publish`]) into the shared data of every
-/// `vm_id`.
-pub fn publish<'a>(
-    process: &ProcessServices,
-    vm_ids: impl IntoIterator<Item = &'a str>,
-    snapshot: &Snapshot,
-) {
-    for vm_id in vm_ids {
-        let store = VmShared { data: &process.guest.shared_data, vm_id };
-        if let Err(status) = protocol::publish(&store, snapshot) {
-            tracing::error!(vm_id, ?status, "cannot publish runtime values");
-        }
-    }
 }
 
 #[cfg(test)]
@@ -136,11 +128,11 @@ mod tests {
         assert!(!rt.set_layer("base", Layer::from([("a".into(), json!(5)), ("b".into(), json!("x"))])));
         assert_eq!(rt.snapshot().version, v);
 
-        let process = ProcessServices::default();
-        rt.publish(&process, ["vm", ""]);
-        let (version, _) = process.guest.shared_data.get("vm", VERSION_KEY.as_bytes()).unwrap();
+        let shared_data = SharedData::default();
+        rt.publish(&shared_data, ["vm", ""]);
+        let (version, _) = shared_data.get("vm", VERSION_KEY.as_bytes()).unwrap();
         assert_eq!(version, v.to_string());
-        let (snapshot, _) = process.guest.shared_data.get("", SNAPSHOT_KEY.as_bytes()).unwrap();
+        let (snapshot, _) = shared_data.get("", SNAPSHOT_KEY.as_bytes()).unwrap();
         let parsed: serde_json::Value = serde_json::from_slice(&snapshot).unwrap();
         assert_eq!(parsed["format"], 1);
         assert_eq!(parsed["values"]["a"], 2);

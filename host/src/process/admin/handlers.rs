@@ -21,15 +21,14 @@ use weir_admin_guard::{Access, Guard, Refusal, Transport};
 
 use super::uploads::UploadDir;
 use super::{redact, stats};
-use crate::server::ServerState;
+use crate::process::ProcessControl;
 
 type AdminResponse = Response<Full<Bytes>>;
 
 /// What every admin request is served with.
-#[derive(Debug)]
 pub struct Admin {
     /// The process.
-    pub state: Arc<ServerState>,
+    pub state: Arc<dyn ProcessControl>,
     /// The request checks.
     pub guard: Guard,
     /// `admin.max_body_bytes`.
@@ -92,28 +91,28 @@ async fn route(
     Ok(match (&parts.method, path) {
         (&Method::GET, "/ready") if state.is_serving() => reply(StatusCode::OK, "text/plain", "LIVE\n"),
         (&Method::GET, "/ready") => reply(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "INITIALIZING\n"),
-        (&Method::GET, "/runtime") => json(&super::runtime::runtime(state)),
-        (&Method::GET, "/xds") => json(&super::runtime::xds(state)),
+        (&Method::GET, "/runtime") => json(&super::runtime::runtime(&**state)),
+        (&Method::GET, "/xds") => json(&super::runtime::xds(&**state)),
         (&Method::GET, "/stats/prometheus") => {
-            reply(StatusCode::OK, "text/plain; version=0.0.4", stats::prometheus(state))
+            reply(StatusCode::OK, "text/plain; version=0.0.4", stats::prometheus(&**state))
         }
-        (&Method::GET, "/stats") => reply(StatusCode::OK, "text/plain", stats::envoy_stats(state)),
+        (&Method::GET, "/stats") => reply(StatusCode::OK, "text/plain", stats::envoy_stats(&**state)),
         (&Method::GET, "/listeners") => json(&serde_json::json!(
             state
-                .listeners
+                .listeners()
                 .iter()
                 .map(|(name, addr)| serde_json::json!({"name": name, "address": addr.to_string()}))
                 .collect::<Vec<_>>()
         )),
         (&Method::GET, "/config_dump") => {
-            let config = &state.snapshot.load().config;
+            let config = &state.generation().config;
             let dump = if secrets { serde_json::to_value(config) } else { redact::config_dump(config) };
             match dump {
                 Ok(v) => json(&v),
                 Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", e.to_string()),
             }
         }
-        (&Method::GET, "/plugins") => json(&super::plugins::list(state, secrets)),
+        (&Method::GET, "/plugins") => json(&super::plugins::list(&**state, secrets)),
         (&Method::POST, "/plugins") => plugin_change(admin, None, parts, body).await?,
         (&Method::PUT, p) if p.starts_with("/plugins/") => {
             let name = p.trim_start_matches("/plugins/").to_string();
@@ -124,7 +123,7 @@ async fn route(
             let state = state.clone();
             blocking(move || super::plugins::delete(&state, &name).map(|()| "deleted\n".to_string())).await
         }
-        (&Method::GET, "/clusters") => json(&stats::clusters(state)),
+        (&Method::GET, "/clusters") => json(&stats::clusters(&**state)),
         (&Method::POST, "/reload") => {
             weir_admin_guard::require_content_type(&parts.headers, weir_admin_guard::YAML)?;
             let body = weir_admin_guard::read_body(&parts.headers, body, admin.max_body).await?;
@@ -134,7 +133,7 @@ async fn route(
     })
 }
 
-async fn reload(state: &Arc<ServerState>, body: &[u8]) -> AdminResponse {
+async fn reload(state: &Arc<dyn ProcessControl>, body: &[u8]) -> AdminResponse {
     let text = String::from_utf8_lossy(body).into_owned();
     let config = match crate::config::Config::parse(&text, "POST /reload") {
         Ok(c) => c,
@@ -160,7 +159,7 @@ async fn plugin_change(
     weir_admin_guard::require_content_type(&parts.headers, &accepted)?;
     let is_wasm = weir_admin_guard::require_content_type(&parts.headers, weir_admin_guard::WASM).is_ok();
     let limit = if is_wasm {
-        let max = admin.state.snapshot.load().config.module_sources.max_module_bytes;
+        let max = admin.state.generation().config.module_sources.max_module_bytes;
         usize::try_from(max).unwrap_or(usize::MAX)
     } else {
         admin.max_body

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use weir_proxy_wasm::services::{Events, GuestServices};
 
 use crate::access_log::AccessLogs;
-use crate::runtime_values::RuntimeValues;
+use crate::process::runtime_values::RuntimeValues;
 use crate::stats::Stats;
 
 pub use weir_proxy_wasm::services::{NodeIdentity, QueueReady, WorkerServices};
@@ -21,7 +21,7 @@ pub struct ProcessServices {
     /// Access log writers.
     pub access_logs: AccessLogs,
     /// Runtime values (static and RTDS layers) published to filters.
-    pub runtime: RuntimeValues,
+    pub runtime_values: RuntimeValues,
 }
 
 impl Default for ProcessServices {
@@ -32,7 +32,7 @@ impl Default for ProcessServices {
             guest: Arc::new(GuestServices::new(events)),
             stats,
             access_logs: AccessLogs::default(),
-            runtime: RuntimeValues::default(),
+            runtime_values: RuntimeValues::default(),
         }
     }
 }

@@ -1,0 +1,43 @@
+//! What the admin API and the xDS glue may ask of the running process: one narrow trait, so
+//! they depend on it and not on how the process keeps its state (`ServerState` implements it).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use weir_runtime::Layer;
+use weir_xds::client::ClientStatus;
+
+use super::{Generation, StartError};
+use crate::config::{Config, ConfigError, PluginOverride};
+
+/// The running process, as the admin API and xDS see it. Every change is validated and tried
+/// on a canary first; on failure nothing changes and the error says why.
+pub trait ProcessControl: Send + Sync + 'static {
+    /// The generation serving now.
+    fn generation(&self) -> Arc<Generation>;
+
+    /// The listeners' bound addresses, by name.
+    fn listeners(&self) -> Vec<(String, SocketAddr)>;
+
+    /// Whether listeners accept connections (start-up, with the xDS initial fetch, done).
+    fn is_serving(&self) -> bool;
+
+    /// The xDS client's status, if it runs.
+    fn xds_status(&self) -> Option<ClientStatus>;
+
+    /// Applies a new `weir.yaml` (ECDS configs received stay applied on top).
+    fn reload(&self, config: Config) -> Result<(), StartError>;
+
+    /// Changes the running `weir.yaml` config with `edit` (the plugin API); `edit`'s error
+    /// comes back as [`StartError::Config`].
+    fn update_config(
+        &self,
+        edit: &mut dyn FnMut(&mut Config) -> Result<(), ConfigError>,
+    ) -> Result<(), StartError>;
+
+    /// Applies ECDS plugin configs (added to those received before), as a whole or not at all.
+    fn set_extension_configs(&self, updates: Vec<(String, PluginOverride)>) -> Result<(), StartError>;
+
+    /// Replaces RTDS layers (by resource name) and publishes the runtime values if they moved.
+    fn set_rtds_layers(&self, layers: Vec<(String, Layer)>);
+}

@@ -1,0 +1,27 @@
+//! Why weir could not start, or could not apply a new configuration.
+
+use std::net::SocketAddr;
+
+/// Why the server could not start or reload.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A plugin could not be loaded.
+    #[error(transparent)]
+    Load(#[from] weir_proxy_wasm::wasm::LoadError),
+    /// A socket could not be bound.
+    #[error("cannot bind {address} for listener `{listener}`: {source}")]
+    Bind {
+        /// Listener name.
+        listener: String,
+        /// Address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Anything else (thread, runtime).
+    #[error("{0}")]
+    Other(String),
+}

@@ -1,0 +1,262 @@
+//! The running process's state, shared by the admin API, the xDS client and signal handlers:
+//! the current generation, and the ways to replace it — a reload of `weir.yaml`, an ECDS plugin
+//! config, an RTDS runtime layer. Every change is validated and tried on a throwaway VM set
+//! first; on any failure the running configuration stays and the error says why.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot, watch};
+use weir_runtime::Layer;
+
+use crate::config::{Config, PluginOverride, apply_overrides};
+use crate::process::Generation;
+use crate::process::ProcessControl;
+use crate::process::server::StartError;
+use crate::process::services::{ProcessServices, WorkerServices};
+use crate::process::worker::WorkerCommand;
+use crate::upstream::Upstreams;
+use weir_proxy_wasm::plugin::WorkerPlugins;
+
+/// Process-wide state shared with the admin server and the xDS client.
+pub struct ServerState {
+    /// The running generation.
+    pub generation: ArcSwap<Generation>,
+    /// Bound listener addresses by name.
+    pub listeners: Vec<(String, SocketAddr)>,
+    /// The control thread's runtime (background tasks).
+    pub control: tokio::runtime::Handle,
+    pub(crate) workers: Mutex<Vec<mpsc::UnboundedSender<WorkerCommand>>>,
+    pub(crate) serving: watch::Sender<bool>,
+    pub(crate) xds: Mutex<Option<weir_xds::client::XdsClient>>,
+    /// The config as loaded (before ECDS overrides).
+    base: Mutex<Config>,
+    /// ECDS plugin configs by resource name.
+    overrides: Mutex<BTreeMap<String, PluginOverride>>,
+    reload_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerState").field("listeners", &self.listeners).finish_non_exhaustive()
+    }
+}
+
+impl ServerState {
+    pub(crate) fn new(
+        generation: Arc<Generation>,
+        listeners: Vec<(String, SocketAddr)>,
+        control: tokio::runtime::Handle,
+        workers: Vec<mpsc::UnboundedSender<WorkerCommand>>,
+        serving: watch::Sender<bool>,
+    ) -> ServerState {
+        ServerState {
+            base: Mutex::new(generation.config.clone()),
+            generation: ArcSwap::new(generation),
+            listeners,
+            control,
+            workers: Mutex::new(workers),
+            serving,
+            xds: Mutex::new(None),
+            overrides: Mutex::new(BTreeMap::new()),
+            reload_lock: Mutex::new(()),
+        }
+    }
+
+    fn apply(
+        &self,
+        base: &Config,
+        overrides: &BTreeMap<String, PluginOverride>,
+        always: bool,
+    ) -> Result<(), StartError> {
+        let mut config = base.clone();
+        apply_overrides(&mut config, overrides);
+        crate::config::validate(&config)?;
+        let current = self.generation.load_full();
+        if !always && same(&config, &current.config) {
+            return Ok(());
+        }
+        let generation = Arc::new(Generation::prepare(
+            config,
+            current.engines.clone(),
+            current.process.clone(),
+            Some(&current),
+        )?);
+        // Plugins may read the node while they are configured: the canary sees the new one.
+        generation.apply_node();
+        if let Err(e) = canary(&generation) {
+            current.apply_node();
+            return Err(e);
+        }
+        generation.apply_vm_limits();
+        configure_runtime_values(&generation);
+        let workers = self.workers.lock().clone();
+        let mut failures = Vec::new();
+        for worker in &workers {
+            let (tx, rx) = oneshot::channel();
+            if worker.send(WorkerCommand::Reload(generation.clone(), tx)).is_err() {
+                failures.push("a worker has stopped".to_string());
+                continue;
+            }
+            match rx.blocking_recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failures.push(e),
+                Err(_) => failures.push("a worker stopped during reload".into()),
+            }
+        }
+        if failures.is_empty() {
+            crate::upstream::spawn_background(&generation.clusters, &self.control);
+            self.generation.store(generation);
+            tracing::info!("configuration applied");
+            Ok(())
+        } else {
+            // Workers that applied it keep running it until the next good change; report.
+            Err(StartError::Other(format!("reload failed: {}", failures.join("; "))))
+        }
+    }
+}
+
+impl ProcessControl for ServerState {
+    fn generation(&self) -> Arc<Generation> {
+        self.generation.load_full()
+    }
+
+    fn listeners(&self) -> Vec<(String, SocketAddr)> {
+        self.listeners.clone()
+    }
+
+    fn is_serving(&self) -> bool {
+        *self.serving.borrow()
+    }
+
+    fn xds_status(&self) -> Option<weir_xds::client::ClientStatus> {
+        self.xds.lock().as_ref().map(|c| c.status())
+    }
+
+    fn reload(&self, config: Config) -> Result<(), StartError> {
+        let _guard = self.reload_lock.lock();
+        let overrides = self.overrides.lock().clone();
+        self.apply(&config, &overrides, true)?;
+        *self.base.lock() = config;
+        Ok(())
+    }
+
+    fn update_config(
+        &self,
+        edit: &mut dyn FnMut(&mut Config) -> Result<(), crate::config::ConfigError>,
+    ) -> Result<(), StartError> {
+        let _guard = self.reload_lock.lock();
+        let mut config = self.base.lock().clone();
+        edit(&mut config)?;
+        let overrides = self.overrides.lock().clone();
+        self.apply(&config, &overrides, true)?;
+        *self.base.lock() = config;
+        Ok(())
+    }
+
+    fn set_extension_configs(&self, mut updates: Vec<(String, PluginOverride)>) -> Result<(), StartError> {
+        let _guard = self.reload_lock.lock();
+        let base = self.base.lock().clone();
+        let dirs = base.module_directories();
+        for (name, update) in &mut updates {
+            if let Some(wasm) = &mut update.wasm {
+                *wasm = dirs.admit(wasm).map_err(|e| {
+                    let field = format!("extension config `{name}`: vm_config.code.local.filename");
+                    crate::config::ConfigError::invalid(field, e.to_string())
+                })?;
+            }
+        }
+        let mut overrides = self.overrides.lock().clone();
+        overrides.extend(updates);
+        self.apply(&base, &overrides, false)?;
+        *self.overrides.lock() = overrides;
+        Ok(())
+    }
+
+    fn set_rtds_layers(&self, layers: Vec<(String, Layer)>) {
+        let generation = self.generation.load_full();
+        let mut changed = false;
+        for (resource, values) in layers {
+            for layer in
+                generation.config.runtime.layers.iter().filter(|l| l.rtds_resource() == Some(&resource))
+            {
+                changed |= generation.process.runtime_values.set_layer(&layer.name, values.clone());
+            }
+        }
+        if changed {
+            publish_runtime_values(&generation);
+        }
+    }
+}
+
+fn same(a: &Config, b: &Config) -> bool {
+    matches!((serde_json::to_value(a), serde_json::to_value(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Sets the runtime layer order and static values from the generation's config and publishes
+/// the runtime values to its `vm_id`s (new plugins find them before their first request).
+pub(crate) fn configure_runtime_values(generation: &Generation) {
+    let layers = generation
+        .config
+        .runtime
+        .layers
+        .iter()
+        .map(|l| {
+            (l.name.clone(), l.static_layer.as_ref().map(|v| weir_runtime::flatten(v).unwrap_or_default()))
+        })
+        .collect();
+    generation.process.runtime_values.configure(layers);
+    publish_runtime_values(generation);
+}
+
+fn publish_runtime_values(generation: &Generation) {
+    let values = &generation.process.runtime_values;
+    let vm_ids = generation.vm_ids();
+    values.publish(&generation.process.guest.shared_data, vm_ids.iter().map(String::as_str));
+    generation
+        .process
+        .stats
+        .runtime_version
+        .set(i64::try_from(values.snapshot().version).unwrap_or(i64::MAX));
+}
+
+/// Checks that a generation's plugins start and accept their configuration, on a throwaway VM
+/// set (Envoy's "configuration canary"), without touching running workers. Runs on a thread of
+/// its own with the stack guest code needs, whatever thread asks (the admin server's and
+/// tokio's blocking threads have less).
+pub fn canary(generation: &Arc<Generation>) -> Result<(), StartError> {
+    let generation = generation.clone();
+    let thread = std::thread::Builder::new()
+        .name("weir-canary".into())
+        .stack_size(weir_proxy_wasm::wasm::GUEST_THREAD_STACK)
+        .spawn(move || canary_here(&generation))
+        .map_err(|e| StartError::Other(format!("cannot start the configuration canary: {e}")))?;
+    thread.join().map_err(|_| StartError::Other("the configuration canary stopped unexpectedly".into()))?
+}
+
+fn canary_here(generation: &Generation) -> Result<(), StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartError::Other(format!("runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let services = Rc::new(WorkerServices::new(Rc::new(Upstreams::new(&generation.clusters)), tx));
+        WorkerPlugins::build(&generation.engines, &generation.plugins, &generation.process.guest, &services)
+            .map(|_| ())
+            .map_err(StartError::from)
+    })
+}
+
+/// Validates a config completely: schema, references, and every plugin loaded and configured.
+pub fn validate(config: Config) -> Result<(), StartError> {
+    let engines = weir_proxy_wasm::wasm::Engines::new()?;
+    let generation =
+        Arc::new(Generation::prepare(config, engines, Arc::new(ProcessServices::default()), None)?);
+    canary(&generation)
+}
