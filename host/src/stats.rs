@@ -363,7 +363,7 @@ pub fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-impl weir_proxy_wasm::services::Events for Stats {
+impl weir_proxy_wasm::embedder::Events for Stats {
     fn limit_exceeded(&self, plugin: &str, limit: &'static str) {
         Stats::limit_exceeded(self, plugin, limit);
     }

@@ -12,13 +12,13 @@
 //! - [`plugin`]: a plugin's life: loaded once, a VM and root context per worker, failure
 //!   policies and recovery; module files read under the configured rules.
 //!
-//! It reaches the proxy only through a few seams: the exchange state plugins see
-//! ([`weir_http::StreamShared`], vocabulary shared with the request driver), the clusters
-//! callouts may use ([`callout::CalloutClusters`]), and the events the proxy counts
-//! ([`services::Events`]). `docs/architecture.md` draws the layers.
+//! It reaches the proxy only through the seams in [`embedder`]: the clusters callouts may use
+//! and the events the proxy counts; and it shares the exchange state plugins see
+//! ([`weir_http::StreamShared`]) with the request driver as vocabulary. `docs/architecture.md` draws the layers.
 
 pub mod abi;
 pub mod callout;
+pub mod embedder;
 pub mod plugin;
 pub mod services;
 pub mod wasm;

@@ -171,6 +171,37 @@ fn one() -> u32 {
     1
 }
 
+/// The conditions `retry_on` names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetryOn {
+    /// `5xx`.
+    pub five_xx: bool,
+    /// `gateway-error`.
+    pub gateway_error: bool,
+    /// `connect-failure`.
+    pub connect_failure: bool,
+    /// `reset`.
+    pub reset: bool,
+}
+
+impl RetryPolicy {
+    /// The conditions of `retry_on`; an unknown one is an error naming it.
+    pub fn conditions(&self) -> Result<RetryOn, String> {
+        let mut on = RetryOn::default();
+        for condition in self.retry_on.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            match condition {
+                "5xx" => on.five_xx = true,
+                "gateway-error" => on.gateway_error = true,
+                "connect-failure" => on.connect_failure = true,
+                "reset" => on.reset = true,
+                "retriable-status-codes" => {}
+                other => return Err(format!("unknown retry_on condition `{other}`")),
+            }
+        }
+        Ok(on)
+    }
+}
+
 /// The key of consistent hashing. Exactly one field.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -181,6 +212,26 @@ pub struct HashPolicy {
     /// Hash the path (without query).
     #[serde(default)]
     pub path: bool,
+}
+
+/// What a [`HashPolicy`] hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashTarget {
+    /// A request header's value (the name in lower case).
+    Header(String),
+    /// The path without query.
+    Path,
+}
+
+impl HashPolicy {
+    /// What it hashes: exactly one of `header` and `path: true`.
+    pub fn target(&self) -> Result<HashTarget, String> {
+        match (&self.header, self.path) {
+            (Some(h), false) => Ok(HashTarget::Header(h.to_ascii_lowercase())),
+            (None, true) => Ok(HashTarget::Path),
+            _ => Err("hash_policy needs exactly one of `header` and `path: true`".into()),
+        }
+    }
 }
 
 fn default_route_timeout() -> Duration {

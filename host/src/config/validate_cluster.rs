@@ -53,12 +53,10 @@ pub fn check(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigError> {
 
 /// Checks a route's retry policy.
 pub fn check_retry(policy: &RetryPolicy, at: &str) -> Result<(), ConfigError> {
-    crate::router::Retry::new(policy)
-        .map(|_| ())
-        .map_err(|e| ConfigError::invalid(format!("{at}.retry_on"), e))
+    policy.conditions().map(|_| ()).map_err(|e| ConfigError::invalid(format!("{at}.retry_on"), e))
 }
 
 /// Checks a route's hash policy.
 pub fn check_hash(policy: &HashPolicy, at: &str) -> Result<(), ConfigError> {
-    crate::router::HashOn::new(policy).map(|_| ()).map_err(|e| ConfigError::invalid(at, e))
+    policy.target().map(|_| ()).map_err(|e| ConfigError::invalid(at, e))
 }

@@ -1,7 +1,6 @@
 //! One request/response exchange from start to end: route, plugin chain on request headers,
 //! upstream (or local/direct reply), plugin chain on response headers, then filtered bodies.
 
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::SystemTime;
 
@@ -12,68 +11,11 @@ use hyper::body::{Body, Incoming};
 
 use super::FilteredBody;
 use super::chain::{Chain, Direction, Halt};
-use crate::router::{Route, RouteTable, RouteTarget};
-use crate::upstream::{UpstreamError, Upstreams};
+use super::listener::{ConnectionInfo, ListenerContext};
+use crate::router::{Route, RouteTarget};
+use crate::upstream::UpstreamError;
 use weir_http::convert::{downstream_response, protocol_name, request_map, response_map, upstream_request};
 use weir_http::{BoxBody, BoxError, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, full_body};
-
-/// A listener's configuration as one worker runs it (part of an immutable generation).
-pub struct ListenerContext {
-    /// Listener name.
-    pub name: String,
-    /// Its routes.
-    pub routes: RouteTable,
-    /// The worker's clusters.
-    pub upstreams: Rc<Upstreams>,
-    /// Largest body a plugin may buffer.
-    pub buffer_limit: usize,
-    /// Whole-request deadline (`None`: none).
-    pub request_timeout: Option<std::time::Duration>,
-    /// Stats handles.
-    pub stats: crate::stats::ListenerStats,
-    /// Access log, if any.
-    pub access_log: Option<std::sync::Arc<crate::access_log::Sink>>,
-    /// Limits applied to each downstream connection.
-    pub limits: ConnectionLimits,
-    /// Path normalization applied before routing and plugins.
-    pub path_options: weir_path::Options,
-    /// Envoy's `use_remote_address`: the listener faces clients (see `http::forwarded`).
-    pub use_remote_address: bool,
-    /// Envoy's `preserve_external_request_id`.
-    pub preserve_external_request_id: bool,
-}
-
-/// Limits of a downstream connection.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
-    /// Most request headers (more: 431).
-    pub max_headers: usize,
-    /// Largest request head in bytes (larger: 431).
-    pub max_header_bytes: usize,
-    /// Largest response head sent downstream, in bytes (larger: 502).
-    pub max_response_header_bytes: usize,
-    /// Most response headers sent downstream (more: 502).
-    pub max_response_headers: usize,
-    /// Connection and exchange timeouts (see `http::watchdog`).
-    pub timeouts: super::Timeouts,
-    /// Most open connections of the listener, all workers together.
-    pub max_connections: usize,
-    /// Most concurrent HTTP/2 streams per connection.
-    pub http2_max_concurrent_streams: u32,
-    /// HTTP/2 ping interval (`None`: no pings).
-    pub http2_keepalive_interval: Option<std::time::Duration>,
-}
-
-/// The downstream connection a request arrived on.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectionInfo {
-    /// Peer address.
-    pub remote: SocketAddr,
-    /// Local address.
-    pub local: SocketAddr,
-    /// Process-unique id.
-    pub id: u64,
-}
 
 /// Entry point for one request.
 #[derive(Debug)]

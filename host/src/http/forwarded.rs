@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http::header::HeaderName;
 
-use super::exchange::ListenerContext;
+use super::listener::ListenerContext;
 use weir_http::HeaderMap;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");

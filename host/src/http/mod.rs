@@ -8,6 +8,7 @@ mod exchange;
 mod forward;
 mod forwarded;
 mod io;
+mod listener;
 mod path;
 mod prefetch;
 mod request_phase;
@@ -16,6 +17,7 @@ mod watchdog;
 
 pub use body::{BodyHalted, FilteredBody};
 pub use chain::{Chain, Direction, Halt};
-pub use exchange::{ConnectionInfo, ConnectionLimits, Exchange, ListenerContext};
+pub use exchange::Exchange;
+pub use listener::{ConnectionInfo, ConnectionLimits, ListenerContext};
 pub use server::{ConnectionTracker, ListenerHandle, serve_listener};
 pub use watchdog::{ConnWatch, Timeouts, Verdict};

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::Response;
 use weir_path::{Outcome, Rejection};
 
-use super::exchange::ListenerContext;
+use super::listener::ListenerContext;
 use weir_http::Name;
 use weir_http::local_reply_response;
 use weir_http::{BoxBody, HeaderMap, LocalReply};

@@ -14,8 +14,9 @@ use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
-use super::exchange::{ConnectionInfo, ConnectionLimits, Exchange, ListenerContext};
+use super::exchange::Exchange;
 use super::io::{self, ConnIo};
+use super::listener::{ConnectionInfo, ConnectionLimits, ListenerContext};
 use super::{ConnWatch, Verdict};
 use weir_http::LocalExec;
 

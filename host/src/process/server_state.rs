@@ -16,7 +16,7 @@ use weir_runtime::Layer;
 use crate::config::{Config, PluginOverride, apply_overrides};
 use crate::process::Generation;
 use crate::process::ProcessControl;
-use crate::process::server::StartError;
+use crate::process::StartError;
 use crate::process::services::{ProcessServices, WorkerServices};
 use crate::process::worker::WorkerCommand;
 use crate::upstream::Upstreams;

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use weir_proxy_wasm::services::{Events, GuestServices};
+use weir_proxy_wasm::embedder::Events;
+use weir_proxy_wasm::services::GuestServices;
 
 use crate::access_log::AccessLogs;
 use crate::process::runtime_values::RuntimeValues;

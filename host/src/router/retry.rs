@@ -2,17 +2,14 @@
 
 use std::time::Duration;
 
-use crate::config::{HashPolicy, RetryPolicy};
+use crate::config::{HashPolicy, HashTarget, RetryOn, RetryPolicy};
 use crate::upstream::UpstreamError;
 use weir_http::HeaderMap;
 
 /// When a failed attempt is retried.
 #[derive(Debug, Clone, Default)]
 pub struct Retry {
-    five_xx: bool,
-    gateway_error: bool,
-    connect_failure: bool,
-    reset: bool,
+    on: RetryOn,
     statuses: Vec<u16>,
     /// Retries after the first attempt.
     pub num_retries: u32,
@@ -23,29 +20,18 @@ pub struct Retry {
 impl Retry {
     /// Compiles a policy; unknown conditions are an error naming them.
     pub fn new(policy: &RetryPolicy) -> Result<Retry, String> {
-        let mut retry = Retry {
+        Ok(Retry {
+            on: policy.conditions()?,
             num_retries: policy.num_retries,
             per_try_timeout: policy.per_try_timeout,
             statuses: policy.retriable_status_codes.clone(),
-            ..Retry::default()
-        };
-        for condition in policy.retry_on.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-            match condition {
-                "5xx" => retry.five_xx = true,
-                "gateway-error" => retry.gateway_error = true,
-                "connect-failure" => retry.connect_failure = true,
-                "reset" => retry.reset = true,
-                "retriable-status-codes" => {}
-                other => return Err(format!("unknown retry_on condition `{other}`")),
-            }
-        }
-        Ok(retry)
+        })
     }
 
     /// Whether a response status is retried.
     pub fn on_status(&self, status: u16) -> bool {
-        (self.five_xx && status >= 500)
-            || (self.gateway_error && matches!(status, 502..=504))
+        (self.on.five_xx && status >= 500)
+            || (self.on.gateway_error && matches!(status, 502..=504))
             || self.statuses.contains(&status)
     }
 
@@ -53,10 +39,10 @@ impl Retry {
     pub fn on_error(&self, error: &UpstreamError) -> bool {
         match error {
             UpstreamError::ConnectFailure(_) | UpstreamError::ConnectTimeout => {
-                self.connect_failure || self.five_xx || self.gateway_error
+                self.on.connect_failure || self.on.five_xx || self.on.gateway_error
             }
-            UpstreamError::Reset(_) => self.reset || self.five_xx || self.gateway_error,
-            UpstreamError::Timeout => self.five_xx || self.gateway_error,
+            UpstreamError::Reset(_) => self.on.reset || self.on.five_xx || self.on.gateway_error,
+            UpstreamError::Timeout => self.on.five_xx || self.on.gateway_error,
             UpstreamError::UnknownCluster(_) | UpstreamError::NoHealthyUpstream | UpstreamError::Overflow => {
                 false
             }
@@ -82,11 +68,10 @@ pub enum HashOn {
 impl HashOn {
     /// Compiles a hash policy (exactly one of `header`, `path`).
     pub fn new(policy: &HashPolicy) -> Result<HashOn, String> {
-        match (&policy.header, policy.path) {
-            (Some(h), false) => Ok(HashOn::Header(h.to_ascii_lowercase())),
-            (None, true) => Ok(HashOn::Path),
-            _ => Err("hash_policy needs exactly one of `header` and `path: true`".into()),
-        }
+        Ok(match policy.target()? {
+            HashTarget::Header(name) => HashOn::Header(name),
+            HashTarget::Path => HashOn::Path,
+        })
     }
 
     /// The request's key, if it has the hashed part.

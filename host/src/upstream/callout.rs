@@ -6,7 +6,7 @@ use std::rc::Rc;
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use weir_http::{BoxBody, BoxError, boxed};
-use weir_proxy_wasm::callout::{CalloutCluster, CalloutClusters, LocalFuture, UpstreamResult};
+use weir_proxy_wasm::embedder::{CalloutCluster, CalloutClusters, LocalFuture, UpstreamResult};
 
 use super::{Cluster, Connection, UpstreamBody, Upstreams};
 

@@ -9,8 +9,8 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use weir_abi::Status;
 
-use super::CalloutCluster;
 use super::{CalloutKind, CalloutState};
+use crate::embedder::CalloutCluster;
 use crate::services::WorkerServices;
 use crate::wasm::{Charge, HostState};
 use weir_http::UpstreamError;

@@ -4,9 +4,6 @@
 
 pub(crate) mod grpc;
 pub(crate) mod http;
-mod upstream;
-
-pub use upstream::{CalloutCluster, CalloutClusters, LocalFuture, NoClusters, UpstreamResult};
 
 use std::collections::HashMap;
 

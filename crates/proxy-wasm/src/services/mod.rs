@@ -20,7 +20,7 @@ pub use metrics::{PluginMetrics, sanitize as sanitize_metric_name};
 pub use shared_data::{Scope as SharedDataScope, SharedData};
 pub use shared_queue::{QueueReady, SharedQueues};
 
-use crate::callout::{CalloutClusters, NoClusters};
+use crate::embedder::{CalloutClusters, Events, NoClusters, NoEvents};
 use crate::wasm::Vm;
 
 /// Why a service refused a guest's call.
@@ -30,20 +30,6 @@ pub enum Refusal {
     Status(weir_abi::Status),
     /// Over one of the plugin's limits (named by its config field).
     Limit(&'static str),
-}
-
-/// What the core tells the embedding proxy as it happens, for the proxy's own statistics.
-pub trait Events: Send + Sync + std::fmt::Debug {
-    /// A plugin's hostcall was refused because of the limit named `limit` (its config field).
-    fn limit_exceeded(&self, plugin: &str, limit: &'static str);
-}
-
-/// Events nobody listens to.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoEvents;
-
-impl Events for NoEvents {
-    fn limit_exceeded(&self, _plugin: &str, _limit: &'static str) {}
 }
 
 /// What guests share across every worker of the process.

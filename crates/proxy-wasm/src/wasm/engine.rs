@@ -7,7 +7,7 @@
 //! [`MAX_STACK`], and every thread that runs guest code has [`GUEST_THREAD_STACK`] of native
 //! stack, so a guest at its limit traps instead of overflowing the thread.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,30 +16,20 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
-use wasmtime::{Config, Engine, Linker, OptLevel, Store};
+use wasmtime::Engine;
 
+use super::LoadError;
+use super::engine_set::{EngineSet, build_engine};
 use super::module::CompiledModule;
-use super::{HostState, LoadError, VmEnv};
 
 /// How often the engines' epoch advances; callback deadlines are counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// Set to `perfmap` to have the engines write `/tmp/perf-<pid>.map`, so `perf report` names
-/// the guest's (JIT-compiled) functions; for profiling only.
-pub const PROFILER_ENV: &str = "WEIR_WASM_PROFILER";
 
 pub use weir_plugin_spec::{DEFAULT_MAX_STACK, MAX_STACK};
 
 /// Native stack of every thread that runs guest code (workers, the configuration canary):
 /// room for the largest guest stack plus the host's own frames (hostcalls run on it too).
 pub const GUEST_THREAD_STACK: usize = MAX_STACK + 4 * 1024 * 1024;
-
-/// An engine and the linker built for it.
-pub(super) struct EngineSet {
-    pub(super) engine: Engine,
-    pub(super) linker: Linker<HostState>,
-    pub(super) defined: HashSet<(String, String)>,
-}
 
 /// One per process: engines by stack size, the module cache and the epoch ticker.
 pub struct Engines {
@@ -131,33 +121,6 @@ impl Engines {
     pub fn ticking(&self) -> bool {
         self.ticker.handle.as_ref().is_some_and(|h| !h.is_finished())
     }
-}
-
-/// wasmtime's default `async_stack_size`.
-const DEFAULT_ASYNC_STACK: usize = 2 * 1024 * 1024;
-
-fn build_engine(max_stack: usize) -> Result<EngineSet, LoadError> {
-    let mut config = Config::new();
-    config
-        .epoch_interruption(true)
-        .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(64))
-        .cranelift_opt_level(OptLevel::Speed)
-        // Guests get a bounded native stack; overflowing it traps the VM, not the proxy.
-        // wasmtime refuses a `max_wasm_stack` above `async_stack_size` (2 MiB by default)
-        // even without async support, so that one follows.
-        .max_wasm_stack(max_stack)
-        .async_stack_size(max_stack.max(DEFAULT_ASYNC_STACK));
-    if std::env::var(PROFILER_ENV).is_ok_and(|v| v == "perfmap") {
-        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-    }
-    let engine = Engine::new(&config).map_err(|e| LoadError::Engine(e.to_string()))?;
-    let mut linker = Linker::new(&engine);
-    crate::abi::add_to_linker(&mut linker).map_err(|e| LoadError::Engine(e.to_string()))?;
-    let defined = {
-        let mut store = Store::new(&engine, HostState::new(VmEnv::detached()));
-        linker.iter(&mut store).map(|(module, name, _)| (module.to_string(), name.to_string())).collect()
-    };
-    Ok(EngineSet { engine, linker, defined })
 }
 
 struct EpochTicker {

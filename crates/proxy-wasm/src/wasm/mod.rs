@@ -4,6 +4,7 @@
 mod cache;
 mod delivery;
 mod engine;
+mod engine_set;
 mod error;
 mod exports;
 mod limiter;

@@ -5,7 +5,7 @@ use std::path::Path;
 use wasmtime::{Engine, InstancePre, Module};
 use weir_abi::AbiVersion;
 
-use super::engine::EngineSet;
+use super::engine_set::EngineSet;
 use super::{HostState, LoadError, cache};
 
 /// A module compiled once per process; workers instantiate it from [`InstancePre`].

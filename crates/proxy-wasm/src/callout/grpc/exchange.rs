@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use super::GrpcEvent;
 use super::ending::{Ending, Failure};
 use super::wire::{Framing, take_message};
-use crate::callout::CalloutCluster;
+use crate::embedder::CalloutCluster;
 use weir_http::error_chain;
 use weir_http::{BoxBody, add_service_time, header_map_from_http, response_map};
 

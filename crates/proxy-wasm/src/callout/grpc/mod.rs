@@ -25,8 +25,8 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use weir_abi::Status;
 
-use super::CalloutCluster;
 use super::{CalloutKind, GrpcStream};
+use crate::embedder::CalloutCluster;
 use crate::services::WorkerServices;
 use crate::wasm::{Charge, HostState};
 use ending::{Ending, Failure};

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Method, Request, Uri, Version};
 use http_body::Frame;
 
-use crate::callout::CalloutCluster;
+use crate::embedder::CalloutCluster;
 use weir_http::{BoxError, HeaderMap};
 
 /// The `:path` a service and method make is not a valid request target (it has a space, a

@@ -1,6 +1,11 @@
-//! How callouts reach upstreams: the embedding proxy's clusters, seen through two traits. The
-//! core frames, times and budgets the exchanges; the proxy picks endpoints and pools
-//! connections (weir's `upstream` module implements these for its clusters).
+//! The seams between the proxy-wasm core and the proxy that embeds it, in the spirit of
+//! proxy-wasm-cpp-host's `context_interface.h`: the core calls out only through these (and
+//! reads the exchange state, [`weir_http::StreamShared`], which both share as vocabulary).
+//!
+//! - [`CalloutClusters`] / [`CalloutCluster`]: the proxy's clusters, for HTTP and gRPC
+//!   callouts (weir's `upstream::Upstreams` implements them). The core frames, times and
+//!   budgets the exchanges; the proxy picks endpoints and pools connections.
+//! - [`Events`]: what the proxy counts in its own statistics.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -44,4 +49,18 @@ impl CalloutClusters for NoClusters {
     fn cluster(&self, _name: &str) -> Option<Rc<dyn CalloutCluster>> {
         None
     }
+}
+
+/// What the core tells the embedding proxy as it happens, for the proxy's own statistics.
+pub trait Events: Send + Sync + std::fmt::Debug {
+    /// A plugin's hostcall was refused because of the limit named `limit` (its config field).
+    fn limit_exceeded(&self, plugin: &str, limit: &'static str);
+}
+
+/// Events nobody listens to.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoEvents;
+
+impl Events for NoEvents {
+    fn limit_exceeded(&self, _plugin: &str, _limit: &'static str) {}
 }
