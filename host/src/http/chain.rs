@@ -12,7 +12,8 @@ use weir_abi::{HeadersStatus, HttpCallbacks};
 use crate::config::FailurePolicy;
 use weir_http::Chunk;
 use weir_http::{LocalReply, StreamShared};
-use weir_proxy_wasm::plugin::{PluginHandle, PluginStats, clock};
+use weir_proxy_wasm::plugin::{PluginHandle, clock};
+use weir_proxy_wasm::services::PluginStats;
 use weir_proxy_wasm::wasm::{Vm, VmError};
 
 /// Why an exchange stopped flowing normally.

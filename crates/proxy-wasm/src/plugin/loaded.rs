@@ -7,8 +7,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::PluginStats;
 use super::source::{SourceError, read_module};
+use crate::services::PluginStats;
 use crate::wasm::{CompiledModule, Engines, LoadError, VmLimits};
 use weir_plugin_spec::PluginConfig;
 

@@ -7,10 +7,8 @@ pub mod clock;
 mod loaded;
 mod recovery;
 pub mod source;
-mod stats;
 mod worker;
 
 pub use loaded::LoadedPlugin;
 pub use recovery::Recovery;
-pub use stats::{PluginStats, PluginStatsRegistry};
 pub use worker::{PluginHandle, WorkerPlugins};

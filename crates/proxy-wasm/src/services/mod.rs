@@ -5,6 +5,7 @@
 
 mod histogram;
 mod metrics;
+mod plugin_stats;
 pub mod shared_data;
 mod shared_queue;
 
@@ -17,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use metrics::{PluginMetrics, sanitize as sanitize_metric_name};
+pub use plugin_stats::{PluginStats, PluginStatsRegistry};
 pub use shared_data::{Scope as SharedDataScope, SharedData};
 pub use shared_queue::{QueueReady, SharedQueues};
 
@@ -42,7 +44,7 @@ pub struct GuestServices {
     /// Plugin-defined metrics.
     pub metrics: PluginMetrics,
     /// Execution metrics of every plugin, by name.
-    pub plugin_stats: crate::plugin::PluginStatsRegistry,
+    pub plugin_stats: PluginStatsRegistry,
     /// This proxy's identity (the `xds.node` properties), set with each configuration.
     pub node: parking_lot::RwLock<Arc<NodeIdentity>>,
     /// Where the proxy hears of events it counts.
@@ -63,7 +65,7 @@ impl GuestServices {
             shared_data: SharedData::default(),
             queues: SharedQueues::default(),
             metrics: PluginMetrics::default(),
-            plugin_stats: crate::plugin::PluginStatsRegistry::default(),
+            plugin_stats: PluginStatsRegistry::default(),
             node: parking_lot::RwLock::default(),
             events,
             next_vm_instance: AtomicU64::new(0),

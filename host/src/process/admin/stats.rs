@@ -43,7 +43,7 @@ pub fn prometheus(state: &dyn ProcessControl) -> String {
 }
 
 /// A Prometheus series over plugin stats: name, type, help, value.
-type Series = (&'static str, &'static str, &'static str, fn(&weir_proxy_wasm::plugin::PluginStats) -> f64);
+type Series = (&'static str, &'static str, &'static str, fn(&weir_proxy_wasm::services::PluginStats) -> f64);
 
 fn load(counter: &std::sync::atomic::AtomicU64) -> f64 {
     counter.load(Ordering::Relaxed) as f64
