@@ -39,7 +39,8 @@ pub struct Engines {
     /// Modules in use, by SHA-256 and stack size: a reload of an unchanged module reuses it.
     compiled: Mutex<HashMap<(String, usize), std::sync::Weak<CompiledModule>>>,
     cache_dir: Option<PathBuf>,
-    ticker: EpochTicker,
+    /// Advances the epochs; stopped when the engines go.
+    _ticker: EpochTicker,
 }
 
 impl std::fmt::Debug for Engines {
@@ -60,7 +61,7 @@ impl Engines {
         let default = Arc::new(build_engine(DEFAULT_MAX_STACK)?);
         let engines: Arc<Mutex<HashMap<usize, std::sync::Weak<EngineSet>>>> = Arc::default();
         let ticker = EpochTicker::start(default.engine.clone(), engines.clone());
-        Ok(Arc::new(Engines { default, engines, compiled: Mutex::default(), cache_dir, ticker }))
+        Ok(Arc::new(Engines { default, engines, compiled: Mutex::default(), cache_dir, _ticker: ticker }))
     }
 
     /// The engine for guests with `max_stack` bytes of stack (built on first use).
@@ -115,11 +116,6 @@ impl Engines {
         compiled.retain(|_, m| m.strong_count() > 0);
         compiled.insert(key, Arc::downgrade(&module));
         Ok(module)
-    }
-
-    /// Whether the ticker thread is alive (for readiness checks).
-    pub fn ticking(&self) -> bool {
-        self.ticker.handle.as_ref().is_some_and(|h| !h.is_finished())
     }
 }
 
