@@ -100,7 +100,7 @@ pub mod prelude {
     pub use crate::config::{ConfigError, parse_config};
     pub use crate::metrics::{Counter, Gauge, Histogram};
     pub use crate::reply::{json_error, reply};
-    pub use crate::root::{ConfigRoot, FilterConfig};
+    pub use crate::root::{ConfigRoot, FilterConfig, RulesFilter, RulesRoot};
     pub use crate::rules::Rules;
     pub use crate::{BufferType, MapType, Status, StreamType, host, runtime};
 }

@@ -4,7 +4,7 @@
 use std::sync::Once;
 
 use crate::host;
-use crate::types::LogLevel;
+use crate::types::{LogLevel, level_filter};
 
 struct HostLogger;
 
@@ -22,19 +22,6 @@ pub fn set_log_level(level: LogLevel) {
         }
     });
     log::set_max_level(level_filter(level));
-}
-
-/// The `log` filter that keeps lines at `level` and above (Critical: none, as `log` has no
-/// critical level).
-pub(crate) fn level_filter(level: LogLevel) -> log::LevelFilter {
-    match level {
-        LogLevel::Trace => log::LevelFilter::Trace,
-        LogLevel::Debug => log::LevelFilter::Debug,
-        LogLevel::Info => log::LevelFilter::Info,
-        LogLevel::Warn => log::LevelFilter::Warn,
-        LogLevel::Error => log::LevelFilter::Error,
-        LogLevel::Critical => log::LevelFilter::Off,
-    }
 }
 
 impl log::Log for HostLogger {

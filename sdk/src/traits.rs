@@ -10,7 +10,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::dispatch;
+use crate::dispatch::callouts;
 use crate::host::{self, callout};
 use crate::types::{Action, BufferType, Bytes, ContextType, MapType, Status, StreamType};
 
@@ -116,7 +116,7 @@ pub trait Context {
         timeout: Duration,
     ) -> Result<u32, Status> {
         let token = callout::http_call(upstream, &as_bytes(&headers), body, &as_bytes(&trailers), timeout)?;
-        dispatch::register_http_callout(token);
+        callouts::register_http_callout(token);
         Ok(token)
     }
 
@@ -186,7 +186,7 @@ pub trait Context {
         timeout: Duration,
     ) -> Result<u32, Status> {
         let token = callout::grpc_call(upstream, service, method, &initial_metadata, message, timeout)?;
-        dispatch::register_grpc_call(token);
+        callouts::register_grpc_call(token);
         Ok(token)
     }
 
@@ -212,7 +212,7 @@ pub trait Context {
         initial_metadata: Vec<(&str, &[u8])>,
     ) -> Result<u32, Status> {
         let token = callout::grpc_stream(cluster_name, service_name, method_name, &initial_metadata)?;
-        dispatch::register_grpc_stream(token);
+        callouts::register_grpc_stream(token);
         Ok(token)
     }
 
@@ -655,3 +655,10 @@ pub trait HttpContext: Context {
     /// Access-log time: the request is over, its headers readable.
     fn on_log(&mut self) {}
 }
+
+/// Makes the root context of a plugin (given its context id); see [`crate::set_root_context`].
+pub type NewRootContext = fn(context_id: u32) -> Box<dyn RootContext>;
+
+/// Makes the context of a request (given its id and its root context's id), instead of
+/// [`RootContext::create_http_context`]; see [`crate::set_http_context`].
+pub type NewHttpContext = fn(context_id: u32, root_context_id: u32) -> Box<dyn HttpContext>;

@@ -5,14 +5,18 @@ pub use weir_abi::{
     StreamType,
 };
 
-use crate::traits::{HttpContext, RootContext};
-
 /// Bytes from the host (header values, bodies, properties).
 pub type Bytes = Vec<u8>;
 
-/// Makes the root context of a plugin (given its context id); see [`crate::set_root_context`].
-pub type NewRootContext = fn(context_id: u32) -> Box<dyn RootContext>;
-
-/// Makes the context of a request (given its id and its root context's id), instead of
-/// [`RootContext::create_http_context`]; see [`crate::set_http_context`].
-pub type NewHttpContext = fn(context_id: u32, root_context_id: u32) -> Box<dyn HttpContext>;
+/// The `log` filter that keeps lines at `level` and above (Critical: none, as `log` has no
+/// critical level).
+pub(crate) fn level_filter(level: LogLevel) -> log::LevelFilter {
+    match level {
+        LogLevel::Trace => log::LevelFilter::Trace,
+        LogLevel::Debug => log::LevelFilter::Debug,
+        LogLevel::Info => log::LevelFilter::Info,
+        LogLevel::Warn => log::LevelFilter::Warn,
+        LogLevel::Error => log::LevelFilter::Error,
+        LogLevel::Critical => log::LevelFilter::Off,
+    }
+}

@@ -9,16 +9,15 @@
 
 use std::rc::Rc;
 
-use crate::admission::Admission;
 use crate::config::{Method, Policy};
 use crate::credential::{self, Credential, Location, RequestView};
 use crate::denial::{self, Denial};
-use crate::jwks::KeySet;
+use crate::jwt::admission::Admission;
+use crate::jwt::jwks::KeySet;
+use crate::jwt::provider::{self, Keys};
+use crate::jwt::verified::Verified;
 use crate::jwt::{self, JwtError};
-use crate::provider::{self, Keys};
 use crate::settings::Settings;
-use crate::strictest;
-use crate::verified::Verified;
 
 /// What to do with a request.
 #[derive(Debug)]
@@ -166,7 +165,7 @@ pub fn resume(settings: &Settings, waiting: Waiting, now: u64, keys: Option<Rc<K
         };
         let next = jwt_outcome(settings, presented, now, &|_| Some(keys.clone()));
         let kept = match outcome {
-            Some(kept) => strictest::stricter(kept, next),
+            Some(kept) => stricter(kept, next),
             None => next,
         };
         if matches!(kept, Outcome::Deny(_)) {
@@ -175,6 +174,35 @@ pub fn resume(settings: &Settings, waiting: Waiting, now: u64, keys: Option<Rc<K
         outcome = Some(kept);
     }
     outcome.unwrap_or_else(unavailable)
+}
+
+/// How strict an outcome is (higher wins).
+fn rank(outcome: &Outcome) -> u8 {
+    match outcome {
+        Outcome::Bypass => 0,
+        Outcome::Anonymous => 1,
+        Outcome::Allow(_) => 2,
+        Outcome::Wait(_) => 3,
+        Outcome::Deny(_) => 4,
+    }
+}
+
+/// The stricter of two outcomes for one request (the order is in [`crate::strictest`]): `kept` on a tie, with the policies of two
+/// waits gathered.
+pub fn stricter(kept: Outcome, next: Outcome) -> Outcome {
+    match (kept, next) {
+        (Outcome::Wait(mut first), Outcome::Wait(second)) => {
+            first.policies.extend(second.policies);
+            Outcome::Wait(first)
+        }
+        (kept, next) => {
+            if rank(&next) > rank(&kept) {
+                next
+            } else {
+                kept
+            }
+        }
+    }
 }
 
 /// A token as presented with a request.

@@ -281,7 +281,7 @@ fn remote_keys_wait_then_resume() {
     let expired = sign::rs256(&claims("u", NOW - 7200, NOW - 3600));
     let r2 = request("/", &[("authorization", &format!("Bearer {expired}"))]);
     assert!(matches!(decide(&s, &policy, &r2, NOW, &no_remote), Outcome::Deny(_)));
-    let (keys, _) = crate::jwks::parse(sign::JWKS.as_bytes(), false).unwrap();
+    let (keys, _) = crate::jwt::jwks::parse(sign::JWKS.as_bytes(), false).unwrap();
     let grant = allowed(resume(&s, waiting.clone(), NOW, Some(Rc::new(keys))));
     assert_eq!(grant.consumer.as_deref(), Some("user-1"));
     let (status, body) = jwt_denial(resume(&s, waiting, NOW, None));
@@ -340,7 +340,7 @@ fn a_new_key_set_invalidates_verified_tokens() {
     let policy = s.rules.default_config().policy.clone();
     let header = format!("Bearer {}", sign::rs256(&valid()));
     let r = request("/", &[("authorization", &header)]);
-    let parse = || crate::jwks::parse(sign::JWKS.as_bytes(), false).unwrap().0;
+    let parse = || crate::jwt::jwks::parse(sign::JWKS.as_bytes(), false).unwrap().0;
     let mut rotated = parse();
     rotated.keys.retain(|k| k.kid.as_deref() != Some("rsa-1"));
     let (before, after) = (Rc::new(parse()), Rc::new(rotated));

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-pub use crate::config_jwt::{ClaimToHeader, HeaderLocation, JwtConfig, ProviderConfig, RemoteJwksConfig};
+pub use crate::jwt::config::{ClaimToHeader, HeaderLocation, JwtConfig, ProviderConfig, RemoteJwksConfig};
 
 /// The whole plugin configuration.
 #[derive(Debug, Clone, Deserialize)]

@@ -16,27 +16,20 @@
 //!
 //! Configuration reference, metrics and failure behaviour: `filters/auth/README.md`.
 //! Module map: [`config`] (what operators write) → [`settings`] (checked) → [`authn`] (the
-//! decision, pure) → `stream` / `root` (hostcalls).
+//! decision, pure) → `http` / `root` (hostcalls).
 
-pub mod admission;
 pub mod authn;
-pub mod claims;
 pub mod config;
-pub mod config_jwt;
 pub mod credential;
 pub mod denial;
-pub mod jwks;
+mod http;
 pub mod jwt;
 pub mod metrics;
-pub mod provider;
-pub mod remote;
 mod root;
-pub mod rs256;
 pub mod secret;
 pub mod settings;
-mod stream;
+mod shared;
 pub mod strictest;
-pub mod verified;
 
 use weir_sdk::prelude::*;
 

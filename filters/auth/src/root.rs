@@ -11,28 +11,19 @@ use weir_sdk::prelude::*;
 
 use crate::authn::{self, Outcome};
 use crate::denial;
-use crate::jwks;
+use crate::http::{self, Stream, now_secs};
 use crate::jwt::JwtError;
+use crate::jwt::jwks;
+use crate::jwt::remote::{Cache, Settled, Waiter};
 use crate::metrics::Metrics;
-use crate::remote::{Cache, Settled, Waiter};
 use crate::settings::Settings;
-use crate::stream::{self, Stream, now_secs};
+use crate::shared::Shared;
 
 /// Tick period while a provider uses a remote JWKS (fetch scheduling granularity).
 const TICK: Duration = Duration::from_millis(250);
 
 /// Largest JWKS body accepted.
 const MAX_JWKS_BYTES: usize = 1024 * 1024;
-
-/// What the root context shares with its HTTP contexts.
-pub struct Shared {
-    /// The configuration.
-    pub settings: Settings,
-    /// Remote JWKS state.
-    pub cache: RefCell<Cache>,
-    /// Counters.
-    pub metrics: Metrics,
-}
 
 /// The plugin's root context.
 pub struct Root {
@@ -90,7 +81,7 @@ impl Root {
                     Outcome::Deny(denial::bad_token(JwtError::JwksUnavailable, &waiting.realm))
                 }
             };
-            stream::apply(shared, outcome, true);
+            http::apply(shared, outcome, true);
         }
         if let Err(status) = weir_sdk::host::set_effective_context(self.id) {
             log::error!("auth: cannot return to the root context: {status:?}");

@@ -7,10 +7,10 @@ use weir_sdk::config::parse_config;
 use weir_sdk::rules::Rules;
 
 use crate::config::{ApiKeySource, AuthConfig, ConsumerConfig, Method, Policy, RouteView, check_rule_keys};
-use crate::config_jwt::{ClaimToHeader, HeaderLocation, JwtConfig};
-use crate::provider::{Keys, Provider, parse_provider};
+use crate::jwt::config::{ClaimToHeader, HeaderLocation, JwtConfig};
+use crate::jwt::provider::{Keys, Provider, parse_provider};
+use crate::jwt::verified::VerifiedTokens;
 use crate::secret::{self, Consumer, Store};
-use crate::verified::VerifiedTokens;
 
 /// Everything a request needs, checked.
 #[derive(Debug)]

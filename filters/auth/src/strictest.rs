@@ -8,40 +8,11 @@
 //! same grant under every policy). Of several `Wait`s the policies are gathered into the
 //! first, so the request is judged under all of them once the keys arrive.
 
-use crate::authn::{self, Outcome, RemoteKeys};
+use crate::authn::{self, Outcome, RemoteKeys, stricter};
 use crate::config::Policy;
 use crate::credential::RequestView;
 use crate::denial;
 use crate::settings::Settings;
-
-/// How strict an outcome is (higher wins).
-fn rank(outcome: &Outcome) -> u8 {
-    match outcome {
-        Outcome::Bypass => 0,
-        Outcome::Anonymous => 1,
-        Outcome::Allow(_) => 2,
-        Outcome::Wait(_) => 3,
-        Outcome::Deny(_) => 4,
-    }
-}
-
-/// The stricter of two outcomes for one request: `kept` on a tie, with the policies of two
-/// waits gathered.
-pub fn stricter(kept: Outcome, next: Outcome) -> Outcome {
-    match (kept, next) {
-        (Outcome::Wait(mut first), Outcome::Wait(second)) => {
-            first.policies.extend(second.policies);
-            Outcome::Wait(first)
-        }
-        (kept, next) => {
-            if rank(&next) > rank(&kept) {
-                next
-            } else {
-                kept
-            }
-        }
-    }
-}
 
 /// Decides `request` under every policy in `policies` (at least one) and keeps the strictest
 /// outcome; `now` is in seconds since the epoch.

@@ -136,7 +136,7 @@ fn a_token_waiting_for_keys_is_judged_under_every_policy_it_waited_with() {
         json!([{"match": {"path_prefix": "/admin"}, "config": {"policy": {"consumers": ["alice"]}}}]);
     let s = settings(&config);
     let header = format!("Bearer {}", sign::rs256(&claims("user-1", NOW - 10, NOW + 3600)));
-    let (keys, _) = crate::jwks::parse(sign::JWKS.as_bytes(), false).unwrap();
+    let (keys, _) = crate::jwt::jwks::parse(sign::JWKS.as_bytes(), false).unwrap();
     let keys = Rc::new(keys);
     // The normalized reading selects the default policy, the decoded one the admin rule.
     let Outcome::Wait(waiting) =

@@ -12,8 +12,8 @@ use crate::actions::{self, Descriptor, RequestView};
 use crate::config::{Mode, OnContention, XRateLimitHeaders};
 use crate::headers::{self, Header};
 use crate::local::{self, Plan};
+use crate::metrics::Metrics;
 use crate::rls::{self, Decision};
-use crate::root::Metrics;
 use crate::settings::Settings;
 use crate::store::SharedData;
 

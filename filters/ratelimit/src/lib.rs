@@ -19,14 +19,12 @@ pub mod headers;
 pub mod http;
 pub mod keys;
 pub mod local;
+pub mod metrics;
 pub mod rls;
 pub mod root;
 pub mod settings;
 pub mod store;
 pub mod table;
-
-#[cfg(test)]
-mod local_tests;
 
 use weir_sdk::prelude::*;
 
@@ -34,5 +32,5 @@ weir_sdk::main! {{
     weir_sdk::set_log_level(LogLevel::Info);
     // Every callback the HTTP context implements; weir makes no others.
     weir_sdk::set_http_callbacks(HttpCallbacks::REQUEST_HEADERS | HttpCallbacks::RESPONSE_HEADERS);
-    weir_sdk::set_root_context(|_| -> Box<dyn RootContext> { Box::new(root::Root::default()) });
+    weir_sdk::set_root_context(|_| RulesRoot::<root::Filter>::boxed());
 }}

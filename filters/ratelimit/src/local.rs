@@ -200,3 +200,7 @@ pub fn decide_each(store: &dyn BucketStore, plans: &[Plan<'_>], now_ns: u64) -> 
     }
     (total, reported)
 }
+
+#[cfg(test)]
+#[path = "local_tests.rs"]
+mod tests;

@@ -1,5 +1,6 @@
-//! The root context: parses the configuration in `on_configure` (refusing a bad one with a
-//! log line) and defines the metrics; creates one [`RateLimitHttp`] per request.
+//! The root context is the SDK's [`RulesRoot`] over [`Filter`]: rules of [`Settings`], the
+//! [`Metrics`], and the descriptor tables prepared once a configuration is accepted; one
+//! [`RateLimitHttp`] per request.
 
 use std::rc::Rc;
 
@@ -9,48 +10,39 @@ use weir_sdk::rules::Rules;
 use crate::config::Mode;
 use crate::http::RateLimitHttp;
 use crate::keys;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store::SharedData;
 use crate::table;
 
-/// The filter's counters (`wasmcustom.ratelimit.*` in the host's stats).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Metrics {
-    /// Requests let through (also after a failure that `on_contention: allow` or
-    /// `failure_mode_deny: false` lets through).
-    pub allowed: Counter,
-    /// Requests denied (over the limit, or failures that deny).
-    pub denied: Counter,
-    /// Shared-data failures, unreadable buckets, RLS failures and timeouts.
-    pub errors: Counter,
-    /// Bucket updates given up after `max_cas_attempts` CAS conflicts.
-    pub contention: Counter,
-    /// Descriptor table slots taken over from a descriptor whose bucket was not full (the
-    /// table of a value-less pattern is too small for its active values).
-    pub evictions: Counter,
-}
+/// The filter, for [`RulesRoot`].
+pub struct Filter;
 
-impl Metrics {
-    /// Defines (or finds) the counters.
-    pub fn define() -> Metrics {
-        Metrics {
-            allowed: Counter::define("ratelimit.allowed"),
-            denied: Counter::define("ratelimit.denied"),
-            errors: Counter::define("ratelimit.errors"),
-            contention: Counter::define("ratelimit.contention"),
-            evictions: Counter::define("ratelimit.descriptors_evicted"),
-        }
+impl RulesFilter for Filter {
+    type Config = Settings;
+    type Metrics = Metrics;
+    type State = ();
+    const NAME: &'static str = "ratelimit";
+
+    fn define_metrics() -> Metrics {
+        Metrics::define()
+    }
+
+    fn configured(rules: &Rules<Settings>) {
+        let default = rules.default_config();
+        log::info!(
+            "ratelimit: configured ({:?} mode, {} descriptor bucket(s), {} rule(s))",
+            default.mode,
+            default.descriptors.len(),
+            rules.len()
+        );
+        prepare_tables(rules);
+    }
+
+    fn http_context(rules: Rc<Rules<Settings>>, metrics: Metrics, _state: &()) -> Box<dyn HttpContext> {
+        Box::new(RateLimitHttp::new(rules, metrics))
     }
 }
-
-/// The root context.
-#[derive(Default)]
-pub struct Root {
-    rules: Option<Rc<Rules<Settings>>>,
-    metrics: Metrics,
-}
-
-impl Context for Root {}
 
 /// Creates the slots of every descriptor table the configuration uses (see
 /// [`crate::table`]), so requests claim them by compare-and-swap. Best effort: a failure is
@@ -74,46 +66,5 @@ fn prepare_tables(rules: &Rules<Settings>) {
             }
             done.push(prefix);
         }
-    }
-}
-
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        weir_sdk::host::follow_host_log_level();
-        let bytes = match host::buffer(weir_sdk::BufferType::PluginConfiguration, 0, usize::MAX) {
-            Ok(bytes) => bytes.unwrap_or_default().0,
-            Err(status) => {
-                log::error!("ratelimit: cannot read the plugin configuration: {status:?}");
-                return false;
-            }
-        };
-        match Rules::<Settings>::parse(&bytes) {
-            Ok(rules) => {
-                let default = rules.default_config();
-                log::info!(
-                    "ratelimit: configured ({:?} mode, {} descriptor bucket(s), {} rule(s))",
-                    default.mode,
-                    default.descriptors.len(),
-                    rules.len()
-                );
-                prepare_tables(&rules);
-                self.rules = Some(Rc::new(rules));
-                self.metrics = Metrics::define();
-                true
-            }
-            Err(e) => {
-                log::error!("ratelimit: {e}");
-                false
-            }
-        }
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let rules = self.rules.clone()?;
-        Some(Box::new(RateLimitHttp::new(rules, self.metrics)))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
     }
 }

@@ -29,11 +29,6 @@ pub mod proto;
 mod root;
 pub mod session;
 
-#[cfg(test)]
-mod proto_tests;
-#[cfg(test)]
-mod session_tests;
-
 pub use config::{Api, Config};
 pub use layers::Layers;
 pub use session::{Outcome, Session};

@@ -199,3 +199,7 @@ fn json_to_value(json: &Json) -> Value {
     };
     Value { kind: Some(kind) }
 }
+
+#[cfg(test)]
+#[path = "proto_tests.rs"]
+mod tests;

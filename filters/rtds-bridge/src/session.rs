@@ -146,3 +146,7 @@ pub fn decode_layers(resources: &[Any], subscribed: &[String]) -> Result<Vec<(St
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -4,6 +4,7 @@
 use std::rc::Rc;
 
 use crate::config::Config;
+use crate::decimal::push_u32;
 use crate::params::Resolved;
 
 /// The cluster of host `index`: the pattern (given as its parts around `{index}`, see
@@ -21,23 +22,6 @@ fn push_cluster_name(out: &mut String, parts: &[String], index: u32) {
         }
         out.push_str(part);
     }
-}
-
-/// Appends `n` in decimal (without the formatting machinery, which is slow in Wasm).
-pub fn push_u32(out: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // ASCII digits: always valid UTF-8, appended in one copy.
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// A shard's host indices, ascending, comma-separated without spaces (`3,7,9`).

@@ -14,13 +14,14 @@
 //!
 //! Modules: [`hash`] (the pinned hash), [`shard`] (the algorithm), [`params`] (runtime and
 //! config precedence) and [`headers`] (header values) are pure and tested natively;
-//! [`config`] is the typed configuration; `filter` and [`metrics`] talk to the host.
+//! [`config`] is the typed configuration; `http` and [`metrics`] talk to the host.
 
 pub mod cache;
 pub mod config;
-mod filter;
+pub mod decimal;
 pub mod hash;
 pub mod headers;
+mod http;
 pub mod metrics;
 pub mod params;
 pub mod shard;
@@ -34,5 +35,5 @@ weir_sdk::main! {{
     weir_sdk::set_log_level(LogLevel::Info);
     // Every callback the HTTP context implements; weir makes no others.
     weir_sdk::set_http_callbacks(HttpCallbacks::REQUEST_HEADERS | HttpCallbacks::RESPONSE_HEADERS);
-    weir_sdk::set_root_context(|_| -> Box<dyn RootContext> { Box::new(filter::Root::default()) });
+    weir_sdk::set_root_context(|_| RulesRoot::<http::Filter>::boxed());
 }}

@@ -17,7 +17,7 @@ use std::fmt;
 use weir_sdk::runtime::Snapshot;
 
 use crate::config::Config;
-use crate::headers::push_u32;
+use crate::decimal::push_u32;
 
 /// Where the shard size came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

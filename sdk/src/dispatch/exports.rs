@@ -8,7 +8,8 @@
 use std::alloc::{Layout, alloc};
 use std::ptr::NonNull;
 
-use super::{Calls, Entry, create, declared, delete, owner, with_entry, with_http, with_root};
+use super::callouts::{Calls, owner};
+use super::{Entry, create, declared, delete, with_entry, with_http, with_root};
 use crate::host;
 use crate::types::{Action, HttpCallbacks};
 

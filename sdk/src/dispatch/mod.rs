@@ -8,6 +8,7 @@
 //! the context table for its whole run; if that borrow is ever refused, the callback is
 //! skipped with an error logged instead of trapping.
 
+pub(crate) mod callouts;
 mod exports;
 mod table;
 
@@ -15,8 +16,8 @@ use std::cell::{Cell, RefCell};
 
 use table::IdTable;
 
-use crate::traits::{Context, HttpContext, RootContext};
-use crate::types::{HttpCallbacks, NewHttpContext, NewRootContext};
+use crate::traits::{Context, HttpContext, NewHttpContext, NewRootContext, RootContext};
+use crate::types::HttpCallbacks;
 
 /// One context of the module.
 enum Entry {
@@ -39,12 +40,6 @@ struct Dispatcher {
     /// The HTTP callbacks the filter declared ([`set_http_callbacks`]).
     callbacks: Cell<HttpCallbacks>,
     contexts: RefCell<IdTable<Entry>>,
-    /// The context whose callback is running (callouts it starts are registered to it).
-    active: Cell<u32>,
-    /// Callout token → the context that started it.
-    http_calls: RefCell<IdTable<u32>>,
-    grpc_calls: RefCell<IdTable<u32>>,
-    grpc_streams: RefCell<IdTable<u32>>,
 }
 
 thread_local! {
@@ -54,10 +49,6 @@ thread_local! {
             new_http: Cell::new(None),
             callbacks: Cell::new(HttpCallbacks::ALL),
             contexts: RefCell::new(IdTable::new()),
-            active: Cell::new(0),
-            http_calls: RefCell::new(IdTable::new()),
-            grpc_calls: RefCell::new(IdTable::new()),
-            grpc_streams: RefCell::new(IdTable::new()),
         }
     };
 }
@@ -142,13 +133,7 @@ fn delete(id: u32) {
             Ok(mut contexts) => contexts.remove(id),
             Err(_) => return refused("proxy_on_delete", id),
         };
-        for calls in [&d.http_calls, &d.grpc_calls, &d.grpc_streams] {
-            if let Ok(mut calls) = calls.try_borrow_mut()
-                && calls.len() > 0
-            {
-                calls.retain(|owner| *owner != id);
-            }
-        }
+        callouts::forget_context(id);
         // Dropped outside the borrow: a context's `Drop` may use the SDK.
         drop(removed);
     });
@@ -163,7 +148,7 @@ fn with_entry<R>(id: u32, default: R, f: impl FnOnce(&mut Entry) -> R) -> R {
         };
         match contexts.get_mut(id) {
             Some(entry) => {
-                d.active.set(id);
+                callouts::set_active(id);
                 f(entry)
             }
             None => default,
@@ -210,53 +195,4 @@ fn refused(what: &str, id: u32) {
 #[inline(never)]
 fn error(message: std::fmt::Arguments<'_>) {
     log::error!("weir-sdk: {message}");
-}
-
-/// Which table a callout token lives in.
-#[derive(Clone, Copy)]
-enum Calls {
-    Http,
-    Grpc,
-    GrpcStream,
-}
-
-fn register(calls: Calls, token: u32) {
-    DISPATCHER.with(|d| {
-        let table = match calls {
-            Calls::Http => &d.http_calls,
-            Calls::Grpc => &d.grpc_calls,
-            Calls::GrpcStream => &d.grpc_streams,
-        };
-        if let Ok(mut table) = table.try_borrow_mut() {
-            table.insert(token, d.active.get());
-        }
-    });
-}
-
-/// The context that started callout `token`; `take` forgets the token (its last event).
-fn owner(calls: Calls, token: u32, take: bool) -> Option<u32> {
-    DISPATCHER.with(|d| {
-        let table = match calls {
-            Calls::Http => &d.http_calls,
-            Calls::Grpc => &d.grpc_calls,
-            Calls::GrpcStream => &d.grpc_streams,
-        };
-        let mut table = table.try_borrow_mut().ok()?;
-        if take { table.remove(token) } else { table.get_mut(token).copied() }
-    })
-}
-
-/// Remembers that the running context started HTTP callout `token`.
-pub(crate) fn register_http_callout(token: u32) {
-    register(Calls::Http, token);
-}
-
-/// Remembers that the running context started unary gRPC call `token`.
-pub(crate) fn register_grpc_call(token: u32) {
-    register(Calls::Grpc, token);
-}
-
-/// Remembers that the running context opened gRPC stream `token`.
-pub(crate) fn register_grpc_stream(token: u32) {
-    register(Calls::GrpcStream, token);
 }

@@ -298,7 +298,7 @@ pub fn host_log_filter() -> Result<log::LevelFilter, Status> {
     let mut raw_level = 0u32;
     // SAFETY: valid pointer.
     status(unsafe { raw::proxy_get_log_level(&mut raw_level) })?;
-    LogLevel::from_raw(raw_level).map(crate::logger::level_filter).ok_or(Status::InternalFailure)
+    LogLevel::from_raw(raw_level).map(crate::types::level_filter).ok_or(Status::InternalFailure)
 }
 
 /// Sets the guest's log filter to the host's level, so `log::debug!` lines the host would drop

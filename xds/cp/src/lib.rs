@@ -39,9 +39,10 @@ pub mod status;
 pub mod store;
 pub mod stream;
 
+pub use admin::AdminSecurity;
 pub use ecds::EcdsConfig;
 pub use error::{StartError, StoreError};
 pub use kind::Kind;
-pub use server::{AdminSecurity, ControlPlane, ServerConfig};
+pub use server::{ControlPlane, ServerConfig};
 pub use store::{ApplyMode, Change, Store};
 pub use weir_plugin_spec::FailurePolicy;

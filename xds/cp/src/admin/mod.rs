@@ -16,6 +16,7 @@ mod ecds;
 mod metrics;
 pub mod reply;
 mod runtime;
+mod security;
 pub mod views;
 
 use std::convert::Infallible;
@@ -33,9 +34,9 @@ use weir_admin_guard::unix::{PrivateListener, PrivateSocket};
 use weir_admin_guard::{Access, Guard, GuardConfig, Transport};
 
 use self::reply::{Failure, Reply};
+pub use self::security::AdminSecurity;
 use self::views::StatusView;
 use super::error::{StartError, StoreError};
-use super::server::AdminSecurity;
 use super::shared::{Shared, stopped};
 use super::store::{Change, Store};
 

@@ -13,7 +13,7 @@ use p256::ecdsa::signature::Verifier as _;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::rs256::RsaKey;
+use crate::jwt::rs256::RsaKey;
 
 /// Base64url as found in JWKs: padding tolerated.
 const JWK_B64: GeneralPurpose = GeneralPurpose::new(

@@ -28,8 +28,11 @@ pub struct JwtConfig {
     pub verified_cache_size: usize,
 }
 
+/// The default number of verified tokens kept (Envoy's `jwt_cache_size` default).
+pub const DEFAULT_VERIFIED_CACHE_SIZE: usize = 100;
+
 fn default_cache_size() -> usize {
-    crate::verified::DEFAULT_SIZE
+    DEFAULT_VERIFIED_CACHE_SIZE
 }
 
 /// A header that may carry a token (Envoy's `JwtHeader`).

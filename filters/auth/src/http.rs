@@ -13,8 +13,8 @@ use crate::config::Policy;
 use crate::credential::{self, Location, RequestView};
 use crate::denial::{self, Denial};
 use crate::jwt::JwtError;
-use crate::root::Shared;
 use crate::settings::Settings;
+use crate::shared::Shared;
 use crate::strictest;
 
 const REQUEST: MapType = MapType::HttpRequestHeaders;

@@ -1,11 +1,10 @@
-//! The proxy-wasm side: configuration in the root context, one HTTP context per request that
-//! reads the customer id and the runtime values, computes the shard (pure code in
-//! [`crate::shard`]) and sets the routing and observability headers.
+//! The proxy-wasm side: the root context is the SDK's [`RulesRoot`] over [`Filter`]; one HTTP
+//! context per request reads the customer id and the runtime values, computes the shard (pure
+//! code in [`crate::shard`]) and sets the routing and observability headers.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use weir_sdk::BufferType;
 use weir_sdk::prelude::*;
 
 use crate::cache::ShardCache;
@@ -16,62 +15,42 @@ use crate::metrics::Metrics;
 use crate::params::{Resolved, resolve};
 
 /// The root context: parses the configuration and hands it to each request.
+/// The filter, for [`RulesRoot`]: rules of [`Config`], [`Metrics`], and per-VM state shared
+/// by its streams.
+pub struct Filter;
+
+/// What every stream of the VM shares.
 #[derive(Default)]
-pub struct Root {
-    rules: Option<Rc<Rules<Config>>>,
-    metrics: Metrics,
-    /// The runtime snapshot version for which invalid values were last logged (they are
-    /// logged once per version, counted on every request).
+pub struct State {
+    /// The runtime-values version whose invalid values were last logged.
     warned: Rc<Cell<Option<u64>>>,
-    /// Shards computed on this worker.
+    /// Shards computed before.
     shards: Rc<ShardCache>,
 }
 
-impl Context for Root {}
+impl RulesFilter for Filter {
+    type Config = Config;
+    type Metrics = Metrics;
+    type State = State;
+    const NAME: &'static str = "shuffle-shard";
 
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        weir_sdk::host::follow_host_log_level();
-        let bytes = match host::buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
-            Ok(bytes) => bytes.unwrap_or_default(),
-            Err(status) => {
-                log::error!("shuffle-shard: cannot read the plugin configuration: {status:?}");
-                return false;
-            }
-        };
-        match Rules::<Config>::parse(bytes.as_bytes()) {
-            Ok(rules) => {
-                self.rules = Some(Rc::new(rules));
-                self.metrics = Metrics::define();
-                true
-            }
-            Err(e) => {
-                log::error!("shuffle-shard: {e}");
-                false
-            }
-        }
+    fn define_metrics() -> Metrics {
+        Metrics::define()
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        // Never `None`: the Rust SDK traps on it. Without a configuration (the host called us
-        // although on_configure failed) the request is answered 500 instead.
-        Some(Box::new(ShuffleShard {
-            rules: self.rules.clone(),
-            metrics: self.metrics,
-            warned: self.warned.clone(),
-            shards: self.shards.clone(),
+    fn http_context(rules: Rc<Rules<Config>>, metrics: Metrics, state: &State) -> Box<dyn HttpContext> {
+        Box::new(ShuffleShard {
+            rules,
+            metrics,
+            warned: state.warned.clone(),
+            shards: state.shards.clone(),
             response: None,
-        }))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
+        })
     }
 }
 
-/// One request.
 struct ShuffleShard {
-    rules: Option<Rc<Rules<Config>>>,
+    rules: Rc<Rules<Config>>,
     metrics: Metrics,
     warned: Rc<Cell<Option<u64>>>,
     shards: Rc<ShardCache>,
@@ -84,16 +63,7 @@ impl Context for ShuffleShard {}
 impl HttpContext for ShuffleShard {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         self.metrics.requests.inc();
-        let Some(rules) = self.rules.clone() else {
-            self.metrics.errors.inc();
-            log::error!("shuffle-shard: request before a successful configuration");
-            return json_error(
-                500,
-                "shard_not_configured",
-                "the shuffle-shard filter has no configuration",
-                &[],
-            );
-        };
+        let rules = self.rules.clone();
         let config = rules.select_current();
         let customer = match self.customer_or_policy(config) {
             Ok(customer) => customer,

@@ -11,8 +11,8 @@
 use std::rc::Rc;
 
 use crate::authn::Waiting;
-use crate::jwks::KeySet;
-use crate::provider::{Keys, Remote};
+use crate::jwt::jwks::KeySet;
+use crate::jwt::provider::{Keys, Remote};
 use crate::settings::Settings;
 
 /// A paused request.

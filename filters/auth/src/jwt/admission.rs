@@ -1,13 +1,13 @@
 //! What a verified token claims under its provider, read once: its validity window, whether
 //! its audience is accepted, its consumer, its scopes and the headers it gives the upstream.
-//! Kept with the verified token (see [`crate::verified`]), so a repeated token costs no JSON
+//! Kept with the verified token (see [`crate::jwt::verified`]), so a repeated token costs no JSON
 //! lookups; the window is still checked against the clock on every request.
 
 use std::rc::Rc;
 
-use crate::claims;
+use crate::jwt::claims;
+use crate::jwt::provider::Provider;
 use crate::jwt::{self, JwtError, Token, Window};
-use crate::provider::Provider;
 
 /// A token's claims as the per-request checks need them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value as Json;
 
-use crate::claims::{self, Claims};
-use crate::jwks::{Alg, KeySet};
+use crate::jwt::claims::{self, Claims};
+use crate::jwt::jwks::{Alg, KeySet};
 
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,10 +4,10 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::claims::{self, Claims};
-use crate::config_jwt::{ClaimToHeader, ProviderConfig, RemoteJwksConfig};
-use crate::jwks::{self, Alg, KeySet};
 use crate::jwt::JwtError;
+use crate::jwt::claims::{self, Claims};
+use crate::jwt::config::{ClaimToHeader, ProviderConfig, RemoteJwksConfig};
+use crate::jwt::jwks::{self, Alg, KeySet};
 
 /// Where a provider's keys come from.
 #[derive(Debug, Clone)]
@@ -201,7 +201,7 @@ mod tests {
         assert!(parse_provider(both, vec![]).unwrap_err().contains("exactly one"));
         let alg = config(json!({"algorithms": ["RS256", "PS256"]}));
         assert!(parse_provider(alg, vec![]).unwrap_err().contains("unknown algorithm `PS256`"));
-        let jwks = include_str!("../tests/keys/jwks.json");
+        let jwks = include_str!("../../tests/keys/jwks.json");
         let local = json!({"name": "p", "local_jwks": jwks, "algorithms": ["RS256"]});
         assert!(parse_provider(serde_json::from_value(local).unwrap(), vec![]).is_ok());
         let malformed = json!({"name": "p", "local_jwks": "{\"keys\": [{\"kty\": \"RSA\"}]}"});

@@ -26,7 +26,7 @@ fn waiting() -> Waiting {
 }
 
 fn keys() -> KeySet {
-    crate::jwks::parse(crate::sign::JWKS.as_bytes(), false).unwrap().0
+    crate::jwt::jwks::parse(crate::sign::JWKS.as_bytes(), false).unwrap().0
 }
 
 #[test]

@@ -1,6 +1,6 @@
 use super::*;
 
-const JWKS: &str = include_str!("../tests/keys/jwks.json");
+const JWKS: &str = include_str!("../../tests/keys/jwks.json");
 
 #[test]
 fn parses_the_test_jwks() {

@@ -27,12 +27,12 @@ use std::rc::Rc;
 use weir_sdk::IntHasher;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::admission::Admission;
-use crate::jwks::KeySet;
 use crate::jwt::Token;
+use crate::jwt::admission::Admission;
+use crate::jwt::jwks::KeySet;
 
 /// The default number of tokens kept (Envoy's `jwt_cache_size` default).
-pub const DEFAULT_SIZE: usize = 100;
+pub const DEFAULT_SIZE: usize = crate::jwt::config::DEFAULT_VERIFIED_CACHE_SIZE;
 
 /// Verified tokens, by token text.
 #[derive(Debug, Default)]
