@@ -25,6 +25,13 @@ impl MetricConstructor<Histogram> for LatencyBuckets {
 
 type Latency = Family<Labels, Histogram, LatencyBuckets>;
 
+/// Registers each `(name, help) => metric` row of a table.
+macro_rules! register {
+    ($registry:ident, $( ($name:literal, $help:literal) => $metric:expr, )*) => {
+        $( $registry.register($name, $help, $metric.clone()); )*
+    };
+}
+
 /// Counters by HTTP status class (1xx..5xx).
 #[derive(Debug, Clone, Default)]
 pub struct ByClass([Counter; 5]);
@@ -163,99 +170,30 @@ impl Default for Stats {
             limits_exceeded: Family::default(),
         };
         let s = &stats;
-        registry.register(
-            "downstream_rq",
-            "Downstream responses by status class",
-            s.listener_requests.clone(),
-        );
-        registry.register(
-            "downstream_cx_active",
-            "Open downstream connections",
-            s.listener_connections.clone(),
-        );
-        registry.register(
-            "downstream_cx_overflow",
-            "Connections closed at once: the listener had max_connections open",
-            s.listener_refused.clone(),
-        );
-        registry.register(
-            "downstream_rq_time_seconds",
-            "Downstream request duration",
-            s.listener_latency.clone(),
-        );
-        registry.register(
-            "downstream_rq_path_normalization",
-            "Requests refused (rejected) or redirected (redirected) for their path",
-            s.listener_paths.clone(),
-        );
-        registry.register(
-            "downstream_rs_headers_too_large",
-            "Responses replaced by a 502: their head was over the listener's response header limits",
-            s.listener_large_responses.clone(),
-        );
-        registry.register("route_rq", "Responses per route by status class", s.route_requests.clone());
-        registry.register("route_rq_time_seconds", "Request duration per route", s.route_latency.clone());
-        registry.register(
-            "cluster_upstream_rq",
-            "Upstream responses by status class",
-            s.cluster_requests.clone(),
-        );
-        registry.register("cluster_upstream_rq_retry", "Upstream retries", s.cluster_retries.clone());
-        registry.register(
-            "cluster_upstream_cx_connect_fail",
-            "Upstream connect failures",
-            s.cluster_connect_failures.clone(),
-        );
-        registry.register(
-            "cluster_upstream_rq_overflow",
-            "Requests refused by circuit breakers",
-            s.cluster_overflow.clone(),
-        );
-        registry.register(
-            "cluster_upstream_rq_timeout",
-            "Requests whose route timeout passed before the upstream answered",
-            s.cluster_timeouts.clone(),
-        );
-        registry.register(
-            "cluster_upstream_cx_active",
-            "Open upstream connections",
-            s.cluster_connections.clone(),
-        );
-        registry.register(
-            "cluster_upstream_cx",
-            "Upstream connections opened",
-            s.cluster_connections_opened.clone(),
-        );
-        registry.register(
-            "cluster_upstream_rq_time_seconds",
-            "Upstream time to response headers",
-            s.cluster_latency.clone(),
-        );
-        registry.register(
-            "endpoint_upstream_rq",
-            "Upstream responses per endpoint",
-            s.endpoint_requests.clone(),
-        );
-        registry.register(
-            "endpoint_healthy",
-            "1 when the endpoint takes traffic",
-            s.endpoint_healthy.clone(),
-        );
-        registry.register("xds_connected", "1 while the xDS stream is up", s.xds_connected.clone());
-        registry.register(
-            "xds_update",
-            "xDS responses by type and result (accepted, rejected)",
-            s.xds_updates.clone(),
-        );
-        registry.register(
-            "runtime_version",
-            "Version of the runtime snapshot published to filters",
-            s.runtime_version.clone(),
-        );
-        registry.register(
-            "plugin_limit_exceeded",
-            "Plugin limits hit, by plugin and limit",
-            s.limits_exceeded.clone(),
+        // (name after the `weir_` prefix, help) => family
+        register!(registry,
+            ("downstream_rq", "Downstream responses by status class") => s.listener_requests,
+            ("downstream_cx_active", "Open downstream connections") => s.listener_connections,
+            ("downstream_cx_overflow", "Connections closed at once: the listener had max_connections open") => s.listener_refused,
+            ("downstream_rq_time_seconds", "Downstream request duration") => s.listener_latency,
+            ("downstream_rq_path_normalization", "Requests refused (rejected) or redirected (redirected) for their path") => s.listener_paths,
+            ("downstream_rs_headers_too_large", "Responses replaced by a 502: their head was over the listener's response header limits") => s.listener_large_responses,
+            ("route_rq", "Responses per route by status class") => s.route_requests,
+            ("route_rq_time_seconds", "Request duration per route") => s.route_latency,
+            ("cluster_upstream_rq", "Upstream responses by status class") => s.cluster_requests,
+            ("cluster_upstream_rq_retry", "Upstream retries") => s.cluster_retries,
+            ("cluster_upstream_cx_connect_fail", "Upstream connect failures") => s.cluster_connect_failures,
+            ("cluster_upstream_rq_overflow", "Requests refused by circuit breakers") => s.cluster_overflow,
+            ("cluster_upstream_rq_timeout", "Requests whose route timeout passed before the upstream answered") => s.cluster_timeouts,
+            ("cluster_upstream_cx_active", "Open upstream connections") => s.cluster_connections,
+            ("cluster_upstream_cx", "Upstream connections opened") => s.cluster_connections_opened,
+            ("cluster_upstream_rq_time_seconds", "Upstream time to response headers") => s.cluster_latency,
+            ("endpoint_upstream_rq", "Upstream responses per endpoint") => s.endpoint_requests,
+            ("endpoint_healthy", "1 when the endpoint takes traffic") => s.endpoint_healthy,
+            ("xds_connected", "1 while the xDS stream is up") => s.xds_connected,
+            ("xds_update", "xDS responses by type and result (accepted, rejected)") => s.xds_updates,
+            ("runtime_version", "Version of the runtime snapshot published to filters") => s.runtime_version,
+            ("plugin_limit_exceeded", "Plugin limits hit, by plugin and limit") => s.limits_exceeded,
         );
         *stats.registry.lock() = registry;
         stats

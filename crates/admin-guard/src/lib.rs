@@ -12,12 +12,14 @@
 //! - [`require_content_type`]: the endpoint's media types only (`415`), so that a browser form
 //!   (`text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data`) never reaches it.
 //! - [`read_body`]: bodies read with a limit (`413`), never collected unbounded.
+//! - [`reply`], [`challenged`]: replies built the same way by both APIs.
 //! - [`redacted`]: what a secret (a plugin configuration) is shown as: its size and SHA-256.
 
 mod body;
 mod guard;
 mod host;
 mod redact;
+mod reply;
 mod token;
 pub mod unix;
 
@@ -25,4 +27,5 @@ pub use body::{JSON, WASM, YAML, read_body, require_content_type};
 pub use guard::{Access, Guard, GuardConfig, Refusal, Transport};
 pub use host::HostPolicy;
 pub use redact::redacted;
+pub use reply::{Reply, challenged, reply};
 pub use token::{MIN_TOKEN_BYTES, Token, TokenError};

@@ -13,17 +13,15 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, request};
-use http_body_util::Full;
+use http::{Method, Request, StatusCode, request};
 use hyper::body::Incoming;
-use weir_admin_guard::{Access, Guard, Refusal, Transport};
+use weir_admin_guard::{Access, Guard, Refusal, Reply, Transport, challenged, reply};
 
 use super::uploads::UploadDir;
 use super::{redact, stats};
 use crate::process::ProcessControl;
 
-type AdminResponse = Response<Full<Bytes>>;
+type AdminResponse = Reply;
 
 /// What every admin request is served with.
 pub struct Admin {
@@ -37,25 +35,15 @@ pub struct Admin {
     pub uploads: UploadDir,
 }
 
-fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> AdminResponse {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    if let Ok(v) = http::HeaderValue::from_str(content_type) {
-        response.headers_mut().insert(http::header::CONTENT_TYPE, v);
-    }
-    response
-}
-
 fn json(value: &serde_json::Value) -> AdminResponse {
     reply(StatusCode::OK, "application/json", value.to_string())
 }
 
 fn refused(refusal: Refusal) -> AdminResponse {
-    let mut response = reply(refusal.status, "text/plain", format!("{}\n", refusal.message));
-    if let Some(challenge) = refusal.challenge.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().insert(http::header::WWW_AUTHENTICATE, challenge);
-    }
-    response
+    challenged(
+        reply(refusal.status, "text/plain", format!("{}\n", refusal.message)),
+        refusal.challenge.as_deref(),
+    )
 }
 
 /// Checks and routes one admin request.

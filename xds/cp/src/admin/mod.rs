@@ -55,6 +55,7 @@ async fn with_store(
         Err(e) => Err(Failure {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: format!("change aborted: {e}"),
+            challenge: None,
         }),
     }
 }

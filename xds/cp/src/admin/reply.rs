@@ -1,8 +1,7 @@
 //! Admin API plumbing: replies, errors, bodies, query strings, path segments.
 
 use bytes::Bytes;
-use http::{HeaderMap, Response, StatusCode, header};
-use http_body_util::Full;
+use http::{HeaderMap, StatusCode};
 use hyper::body::Incoming;
 use serde::Serialize;
 use serde_json::Value;
@@ -13,8 +12,7 @@ use crate::error::StoreError;
 /// The largest request body accepted (a runtime layer or an ECDS config): 1 MiB.
 pub const MAX_BODY: usize = 1 << 20;
 
-/// A reply.
-pub type Reply = Response<Full<Bytes>>;
+pub use weir_admin_guard::Reply;
 
 /// An error reply: status and message (served as `{"error": message}`).
 #[derive(Debug)]
@@ -23,17 +21,19 @@ pub struct Failure {
     pub status: StatusCode,
     /// The message.
     pub message: String,
+    /// The `WWW-Authenticate` challenge of a `401`.
+    pub challenge: Option<String>,
 }
 
 impl Failure {
     /// A `400 Bad Request`.
     pub fn bad_request(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::BAD_REQUEST, message: message.into() }
+        Failure { status: StatusCode::BAD_REQUEST, message: message.into(), challenge: None }
     }
 
     /// A `404 Not Found`.
     pub fn not_found(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::NOT_FOUND, message: message.into() }
+        Failure { status: StatusCode::NOT_FOUND, message: message.into(), challenge: None }
     }
 
     /// A `405 Method Not Allowed`.
@@ -41,13 +41,14 @@ impl Failure {
         Failure {
             status: StatusCode::METHOD_NOT_ALLOWED,
             message: format!("{method} is not allowed on {path}"),
+            challenge: None,
         }
     }
 }
 
 impl From<Refusal> for Failure {
     fn from(r: Refusal) -> Failure {
-        Failure { status: r.status, message: r.message }
+        Failure { status: r.status, message: r.message, challenge: r.challenge }
     }
 }
 
@@ -63,7 +64,7 @@ impl From<StoreError> for Failure {
             StoreError::Conflict(_) => StatusCode::CONFLICT,
             StoreError::Persist { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        Failure { status, message: e.to_string() }
+        Failure { status, message: e.to_string(), challenge: None }
     }
 }
 
@@ -72,31 +73,20 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Reply {
     let mut bytes =
         serde_json::to_vec_pretty(body).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}").into_bytes());
     bytes.push(b'\n');
-    with_type(status, "application/json", bytes)
+    weir_admin_guard::reply(status, "application/json", bytes)
 }
 
 /// A plain-text reply.
 pub fn text(status: StatusCode, content_type: &'static str, body: String) -> Reply {
-    with_type(status, content_type, body.into_bytes())
-}
-
-fn with_type(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Reply {
-    let mut reply = Response::new(Full::new(Bytes::from(body)));
-    *reply.status_mut() = status;
-    reply.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
-    reply
+    weir_admin_guard::reply(status, content_type, body)
 }
 
 /// The reply for a failure (a `401` with its `WWW-Authenticate` challenge).
 pub fn failure(f: Failure) -> Reply {
-    let mut reply = json(f.status, &serde_json::json!({ "error": f.message }));
-    if f.status == StatusCode::UNAUTHORIZED {
-        reply.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer realm=\"weir-cp admin\""),
-        );
-    }
-    reply
+    weir_admin_guard::challenged(
+        json(f.status, &serde_json::json!({ "error": f.message })),
+        f.challenge.as_deref(),
+    )
 }
 
 /// Reads the whole body (at most [`MAX_BODY`]) if its `Content-Type` is one of `accepted`.
