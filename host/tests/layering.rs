@@ -18,6 +18,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
     ("crates/plugin-spec", &[]),
     ("crates/admin-guard", &[]),
     ("crates/http", &["weir-abi"]),
+    ("crates/tls", &["weir-http", "weir-plugin-spec"]),
     ("xds/client", &["weir-runtime"]),
     ("crates/proxy-wasm", &["weir-abi", "weir-http", "weir-plugin-spec", "weir-runtime", "weir-xds"]),
     (

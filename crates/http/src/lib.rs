@@ -22,6 +22,7 @@ mod header_name;
 mod headers;
 mod local_reply;
 mod stream;
+mod tls_info;
 mod upstream_error;
 
 pub use activity::Activity;
@@ -35,4 +36,5 @@ pub use convert::{
 pub use headers::{HeaderMap, Name, NameCache};
 pub use local_reply::{LocalReply, local_reply_response};
 pub use stream::{HttpStream, Phase, StreamInfo, StreamShared};
+pub use tls_info::{CertSummary, TlsInfo};
 pub use upstream_error::{UpstreamError, error_chain};

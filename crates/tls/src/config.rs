@@ -1,0 +1,111 @@
+//! The TLS sections of `weir.yaml`, named after Envoy's `DownstreamTlsContext` and
+//! `UpstreamTlsContext` (`docs/config.md`, "TLS").
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A certificate chain and its private key, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateFiles {
+    /// PEM file with the certificate first, then its intermediates (Envoy's `certificate_chain`).
+    pub certificate_chain: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1; RSA, ECDSA or Ed25519).
+    pub private_key: PathBuf,
+}
+
+/// A TLS protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+pub enum TlsVersion {
+    /// TLS 1.2.
+    #[serde(rename = "TLSv1_2")]
+    Tls12,
+    /// TLS 1.3.
+    #[serde(rename = "TLSv1_3")]
+    Tls13,
+}
+
+/// What a listener asks of client certificates (Envoy's `validation_context` with
+/// `require_client_certificate`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCertificates {
+    /// PEM bundle of the CAs a client certificate must chain to (Envoy's `trusted_ca`).
+    pub trusted_ca: PathBuf,
+    /// Refuse the handshake of a client without a certificate. When `false` a client may
+    /// present none (its requests see `connection.mtls` false), but one it presents must be
+    /// valid. Default `true`.
+    #[serde(default = "yes")]
+    pub require: bool,
+    /// Accept only certificates with one of these subject alternative names (DNS, URI, email
+    /// or IP, compared exactly). Empty: any name.
+    #[serde(default)]
+    pub match_subject_alt_names: Vec<String>,
+    /// Accept only certificates whose SubjectPublicKeyInfo has one of these SHA-256 digests,
+    /// base64 (Envoy's `verify_certificate_spki`). Empty: any key.
+    #[serde(default)]
+    pub verify_certificate_spki: Vec<String>,
+    /// Accept only these certificates: SHA-256 of the DER, hex, colons allowed (Envoy's
+    /// `verify_certificate_hash`). Empty: any certificate.
+    #[serde(default)]
+    pub verify_certificate_hash: Vec<String>,
+}
+
+/// A listener's TLS (Envoy's `DownstreamTlsContext`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownstreamTls {
+    /// The listener's certificates. The one presented is chosen by the client's SNI against
+    /// each certificate's DNS names (an exact name first, then a `*.` wildcard); without a
+    /// match, or without SNI, the first one.
+    pub certificates: Vec<CertificateFiles>,
+    /// Protocols offered by ALPN, in preference order. Default `[h2, http/1.1]`; a client that
+    /// asks for none speaks HTTP/1.1.
+    #[serde(default = "default_alpn")]
+    pub alpn_protocols: Vec<String>,
+    /// Lowest version accepted. Default `TLSv1_2`.
+    #[serde(default = "min_default")]
+    pub min_version: TlsVersion,
+    /// Highest version accepted. Default `TLSv1_3`.
+    #[serde(default = "max_default")]
+    pub max_version: TlsVersion,
+    /// Cipher suites allowed, by IANA name (`TLS13_AES_128_GCM_SHA256`,
+    /// `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`, ...). Empty (the default): the provider's
+    /// defaults, all AEAD with forward secrecy.
+    #[serde(default)]
+    pub cipher_suites: Vec<String>,
+    /// Client certificates: omit for none (one-way TLS).
+    #[serde(default)]
+    pub client_certificates: Option<ClientCertificates>,
+    /// Resume sessions (stateless tickets, keys rotated every 6 hours, and a 256-entry session
+    /// cache). Default `true`.
+    #[serde(default = "yes")]
+    pub session_resumption: bool,
+    /// How often the certificate files are checked for changes; a changed, valid set is used
+    /// by new handshakes at once (an invalid one is refused and logged, the old set kept).
+    /// `0s` checks only on reload (`SIGHUP`, `POST /reload`). Default `1s`.
+    #[serde(default = "default_watch", with = "weir_plugin_spec::duration")]
+    pub watch_interval: Duration,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_alpn() -> Vec<String> {
+    vec!["h2".to_string(), "http/1.1".to_string()]
+}
+
+fn min_default() -> TlsVersion {
+    TlsVersion::Tls12
+}
+
+fn max_default() -> TlsVersion {
+    TlsVersion::Tls13
+}
+
+fn default_watch() -> Duration {
+    Duration::from_secs(1)
+}
