@@ -74,6 +74,10 @@ pub struct StreamInfo {
     pub response_body_bytes: u64,
     /// The listener's `buffer_limit_bytes`: the largest body a plugin may buffer or make.
     pub body_limit: usize,
+    /// The downstream connection's TLS (`None`: plaintext).
+    pub downstream_tls: Option<std::sync::Arc<crate::TlsInfo>>,
+    /// The upstream connection's TLS, once connected (`None`: plaintext or not yet).
+    pub upstream_tls: Option<std::sync::Arc<crate::TlsInfo>>,
 }
 
 impl Default for StreamInfo {
@@ -94,6 +98,8 @@ impl Default for StreamInfo {
             request_body_bytes: 0,
             response_body_bytes: 0,
             body_limit: 1024 * 1024,
+            downstream_tls: None,
+            upstream_tls: None,
         }
     }
 }

@@ -173,8 +173,16 @@ fn stream_attribute(s: &HttpStream, segments: &[&str]) -> Option<Bytes> {
         ["destination", "address"] => Some(addr(info.downstream_local)),
         ["destination", "port"] => Some(int(i64::from(info.downstream_local.port()))),
         ["connection", "id"] => Some(int(info.connection_id as i64)),
-        ["connection", "mtls"] => Some(Bytes::from_static(&[0])),
-        ["connection", "requested_server_name"] => Some(Bytes::new()),
+        ["connection", "mtls"] => {
+            Some(Bytes::copy_from_slice(&[u8::from(info.downstream_tls.as_ref().is_some_and(|t| t.mtls()))]))
+        }
+        ["connection", "requested_server_name"] => {
+            Some(text(info.downstream_tls.as_ref().and_then(|t| t.server_name.clone()).unwrap_or_default()))
+        }
+        ["connection", name] => tls_property(info.downstream_tls.as_deref(), name),
+        ["upstream", name] if name.contains("certificate") || *name == "tls_version" => {
+            tls_property(info.upstream_tls.as_deref(), name)
+        }
         ["upstream", "address"] => info.upstream_address.map(addr),
         ["upstream", "port"] => info.upstream_address.map(|a| int(i64::from(a.port()))),
         ["xds", "cluster_name"] => info.cluster_name.clone().map(text),
@@ -182,6 +190,25 @@ fn stream_attribute(s: &HttpStream, segments: &[&str]) -> Option<Bytes> {
         ["xds", "listener_name"] => Some(text(info.listener_name.clone())),
         _ => None,
     }
+}
+
+/// Envoy's TLS attributes of a connection (`tls_version`, `subject_peer_certificate`, ...):
+/// none on a plaintext connection; the first DNS or URI SAN for the `*_san_*` ones.
+fn tls_property(tls: Option<&weir_http::TlsInfo>, name: &str) -> Option<Bytes> {
+    let tls = tls?;
+    let (local, peer) = (tls.local.as_ref(), tls.peer.as_ref());
+    let value = match name {
+        "tls_version" => tls.version.to_string(),
+        "subject_local_certificate" => local?.subject.clone(),
+        "subject_peer_certificate" => peer?.subject.clone(),
+        "dns_san_local_certificate" => local?.dns_sans.first()?.clone(),
+        "dns_san_peer_certificate" => peer?.dns_sans.first()?.clone(),
+        "uri_san_local_certificate" => local?.uri_sans.first()?.clone(),
+        "uri_san_peer_certificate" => peer?.uri_sans.first()?.clone(),
+        "sha256_peer_certificate_digest" => peer?.sha256.clone(),
+        _ => return None,
+    };
+    Some(text(value))
 }
 
 #[cfg(test)]
