@@ -70,6 +70,10 @@ pub struct ListenerStats {
     /// Responses replaced by a 502 because their head was over `max_response_headers_kb` or
     /// `max_response_headers`.
     pub response_headers_too_large: Counter,
+    /// TLS handshakes completed.
+    pub tls_handshakes: Counter,
+    /// TLS handshakes that failed (protocol, certificate, client certificate refused).
+    pub tls_handshake_errors: Counter,
 }
 
 /// Handles for one route.
@@ -121,6 +125,7 @@ pub struct Stats {
     listener_latency: Latency,
     listener_paths: Family<Labels, Counter>,
     listener_large_responses: Family<Labels, Counter>,
+    listener_tls: Family<Labels, Counter>,
     route_requests: Family<Labels, Counter>,
     route_latency: Latency,
     cluster_requests: Family<Labels, Counter>,
@@ -152,6 +157,7 @@ impl Default for Stats {
             listener_latency: Family::new_with_constructor(LatencyBuckets),
             listener_paths: Family::default(),
             listener_large_responses: Family::default(),
+            listener_tls: Family::default(),
             route_requests: Family::default(),
             route_latency: Family::new_with_constructor(LatencyBuckets),
             cluster_requests: Family::default(),
@@ -178,6 +184,7 @@ impl Default for Stats {
             ("downstream_rq_time_seconds", "Downstream request duration") => s.listener_latency,
             ("downstream_rq_path_normalization", "Requests refused (rejected) or redirected (redirected) for their path") => s.listener_paths,
             ("downstream_rs_headers_too_large", "Responses replaced by a 502: their head was over the listener's response header limits") => s.listener_large_responses,
+            ("downstream_tls_handshake", "TLS handshakes by result (ok, failed)") => s.listener_tls,
             ("route_rq", "Responses per route by status class") => s.route_requests,
             ("route_rq_time_seconds", "Request duration per route") => s.route_latency,
             ("cluster_upstream_rq", "Upstream responses by status class") => s.cluster_requests,
@@ -239,6 +246,8 @@ impl Stats {
             path_rejected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "rejected")),
             path_redirected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "redirected")),
             response_headers_too_large: self.listener_large_responses.get_or_create_owned(&l),
+            tls_handshakes: self.listener_tls.get_or_create_owned(&with(&l, "result", "ok")),
+            tls_handshake_errors: self.listener_tls.get_or_create_owned(&with(&l, "result", "failed")),
         }
     }
 

@@ -55,8 +55,9 @@ fn method_bytes(method: &Method) -> Bytes {
 }
 
 /// Request head → plugin header map (`:authority`, `:path`, `:method`, `:scheme` first). The
-/// head's headers are moved into the map.
-pub fn request_map(parts: &mut http::request::Parts) -> HeaderMap {
+/// head's headers are moved into the map. `:scheme` is the request's own (HTTP/2) or the
+/// connection's (`tls`: `https`), as Envoy sets it.
+pub fn request_map(parts: &mut http::request::Parts, tls: bool) -> HeaderMap {
     let headers = std::mem::take(&mut parts.headers);
     // Room for the pseudo-headers and for what plugins usually add.
     let mut map = HeaderMap::with_capacity(headers.len() + 12);
@@ -72,6 +73,7 @@ pub fn request_map(parts: &mut http::request::Parts) -> HeaderMap {
     map.add(Name::pseudo(":path"), Bytes::copy_from_slice(path.as_bytes()));
     map.add(Name::pseudo(":method"), method_bytes(&parts.method));
     let scheme = match parts.uri.scheme_str() {
+        None if tls => Bytes::from_static(b"https"),
         None | Some("http") => Bytes::from_static(b"http"),
         Some("https") => Bytes::from_static(b"https"),
         Some(other) => Bytes::copy_from_slice(other.as_bytes()),
@@ -214,7 +216,7 @@ mod tests {
             .body(())
             .unwrap();
         let (mut parts, ()) = request.into_parts();
-        let map = request_map(&mut parts);
+        let map = request_map(&mut parts, false);
         let names: Vec<_> =
             map.iter().map(|(k, _)| String::from_utf8_lossy(k.as_bytes()).into_owned()).collect();
         assert_eq!(names, [":authority", ":path", ":method", ":scheme", "x-a"]);

@@ -63,6 +63,13 @@ impl ServerTls {
             true => ServerSessionMemoryCache::new(SESSION_CACHE_ENTRIES),
             false => Arc::new(rustls::server::NoServerSessionStorage {}),
         };
+        if let Some(other) = settings.alpn_protocols.iter().find(|p| !matches!(p.as_str(), "h2" | "http/1.1"))
+        {
+            return Err(TlsError::setting(
+                format!("{field}.alpn_protocols"),
+                format!("{other:?} is not served (weir speaks h2 and http/1.1)"),
+            ));
+        }
         let digest = fingerprint(settings)?;
         let recipe = Recipe { settings: settings.clone(), field: field.to_string(), ticketer, cache };
         let current = ArcSwap::from_pointee(recipe.build()?);
@@ -91,24 +98,30 @@ impl ServerTls {
         }
     }
 
-    /// Checks the files every `interval` while `tls` is alive (a new configuration generation
-    /// builds its own), logging each rotation and each refused set once.
-    pub async fn watch(tls: Weak<ServerTls>, interval: Duration) {
+    /// Checks the files every `interval` on a thread of its own for as long as `tls` is
+    /// alive (a new configuration generation builds and watches its own), logging each
+    /// rotation and each refused set once. `0s`: not watched.
+    pub fn spawn_watcher(tls: &Arc<ServerTls>, interval: Duration) {
         if interval.is_zero() {
             return;
         }
-        loop {
-            tokio::time::sleep(interval).await;
-            let Some(tls) = tls.upgrade() else { return };
-            match tls.reload() {
-                Ok(true) => {
-                    tracing::info!(tls = %tls.recipe.field, "certificates changed: new handshakes use them")
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(tls = %tls.recipe.field, "changed certificates refused, the previous ones keep serving: {e}")
+        let weak: Weak<ServerTls> = Arc::downgrade(tls);
+        let spawned = std::thread::Builder::new().name("weir-tls-watch".into()).spawn(move || {
+            loop {
+                std::thread::sleep(interval);
+                let Some(tls) = weak.upgrade() else { return };
+                match tls.reload() {
+                    Ok(true) => tracing::info!(tls = %tls.recipe.field, "certificates changed: new handshakes use them"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(
+                        tls = %tls.recipe.field,
+                        "changed certificates refused, the previous ones keep serving: {e}"
+                    ),
                 }
             }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(tls = %tls.recipe.field, "certificate files not watched: {e}");
         }
     }
 

@@ -99,6 +99,11 @@ pub struct ListenerConfig {
     /// `KEEP_UNCHANGED`).
     #[serde(default)]
     pub path_with_escaped_slashes_action: EscapedSlashesAction,
+    /// Terminate TLS on this listener (Envoy's `DownstreamTlsContext`): certificates chosen by
+    /// SNI, ALPN `h2`/`http/1.1`, optional client certificates, rotation without a restart
+    /// (`docs/config.md`, "TLS"). Omit for plaintext.
+    #[serde(default)]
+    pub tls: Option<weir_tls::DownstreamTls>,
 }
 
 fn yes() -> bool {

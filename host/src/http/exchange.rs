@@ -37,11 +37,11 @@ impl Exchange {
             return Ok(weir_http::local_reply_response(&reply));
         }
         let (mut parts, body) = request.into_parts();
-        let mut headers = request_map(&mut parts);
+        let mut headers = request_map(&mut parts, conn.tls.is_some());
         if let Some(reply) = super::path::normalize(&listener, &mut headers) {
             return Ok(reply);
         }
-        super::forwarded::apply(&listener, conn.remote, &mut headers);
+        super::forwarded::apply(&listener, conn.remote, conn.tls.is_some(), &mut headers);
         let route = listener.routes.find(&headers);
         let plugins =
             route.as_ref().map_or_else(|| listener.routes.default_plugins.clone(), |r| r.plugins.clone());
@@ -49,6 +49,7 @@ impl Exchange {
             downstream_remote: conn.remote,
             downstream_local: conn.local,
             connection_id: conn.id,
+            downstream_tls: conn.tls.clone(),
             start_time: SystemTime::now(),
             protocol: protocol_name(parts.version),
             listener_name: listener.name.clone(),

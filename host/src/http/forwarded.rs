@@ -22,9 +22,9 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_ENVOY_EXTERNAL_ADDRESS: HeaderName = HeaderName::from_static("x-envoy-external-address");
 
 /// Sets the forwarding headers of a request that arrived from `remote`.
-pub(crate) fn apply(listener: &ListenerContext, remote: SocketAddr, headers: &mut HeaderMap) {
-    // The scheme of the downstream connection (weir's listeners are plain HTTP so far).
-    let scheme = Bytes::from_static(b"http");
+pub(crate) fn apply(listener: &ListenerContext, remote: SocketAddr, tls: bool, headers: &mut HeaderMap) {
+    // The scheme of the downstream connection.
+    let scheme = Bytes::from_static(if tls { b"https" } else { b"http" });
     if listener.use_remote_address {
         let ip = remote.ip().to_string();
         let chain = match headers.get(b"x-forwarded-for") {

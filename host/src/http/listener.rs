@@ -31,6 +31,8 @@ pub struct ListenerContext {
     pub use_remote_address: bool,
     /// Envoy's `preserve_external_request_id`.
     pub preserve_external_request_id: bool,
+    /// TLS terminated on this listener (`None`: plaintext).
+    pub tls: Option<std::sync::Arc<weir_tls::ServerTls>>,
 }
 
 /// Limits of a downstream connection.
@@ -55,7 +57,7 @@ pub struct ConnectionLimits {
 }
 
 /// The downstream connection a request arrived on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnectionInfo {
     /// Peer address.
     pub remote: SocketAddr,
@@ -63,4 +65,6 @@ pub struct ConnectionInfo {
     pub local: SocketAddr,
     /// Process-unique id.
     pub id: u64,
+    /// Its TLS, once the handshake is done (`None`: plaintext).
+    pub tls: Option<std::sync::Arc<weir_http::TlsInfo>>,
 }

@@ -1,4 +1,5 @@
-//! Accepting downstream connections and serving HTTP/1.1 and HTTP/2 (prior knowledge) on them,
+//! Accepting downstream connections and serving HTTP/1.1 and HTTP/2 on them (h2c by prior
+//! knowledge; over TLS, as ALPN agreed), after the TLS handshake on a TLS listener,
 //! with header limits, the connection watchdog's timeouts and the listener's connection limit;
 //! draining open connections on shutdown.
 
@@ -87,7 +88,12 @@ pub async fn serve_listener(
         }
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(remote);
-        let conn = ConnectionInfo { remote, local, id: connection_ids.fetch_add(1, Ordering::Relaxed) + 1 };
+        let conn = ConnectionInfo {
+            remote,
+            local,
+            id: connection_ids.fetch_add(1, Ordering::Relaxed) + 1,
+            tls: None,
+        };
         tracker.open.set(tracker.open.get() + 1);
         let (context, shutdown, tracker) = (context.clone(), shutdown.clone(), tracker.clone());
         tokio::task::spawn_local(async move {
@@ -101,19 +107,105 @@ pub async fn serve_listener(
 
 async fn serve_connection(
     stream: TcpStream,
-    conn: ConnectionInfo,
+    mut conn: ConnectionInfo,
     context: ListenerHandle,
     limits: ConnectionLimits,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let stream = Rc::new(stream);
     let watch = Rc::new(ConnWatch::new());
-    let exchanges = watch.clone();
-    let service = service_fn(move |request| {
-        let snapshot = context.borrow().clone();
-        let watch = exchanges.clone();
-        async move { Exchange::serve(snapshot, conn, &watch, request).await }
-    });
+    let io = ConnIo::new(stream.clone(), watch.clone());
+    let tls = context.borrow().tls.clone();
+    let Some(tls) = tls else {
+        let conn = Connection { stream, watch, info: conn, context, limits };
+        return conn.drive(TokioIo::new(io), shutdown).await;
+    };
+    // The handshake is part of the wait for the first request (`request_headers_timeout`).
+    let accepted = tokio::select! {
+        accepted = tls.accept(io) => accepted,
+        verdict = watch.run(limits.timeouts) => {
+            tracing::debug!(remote = %conn.remote, ?verdict, "closing the connection during its TLS handshake");
+            return io::close(&stream);
+        }
+        _ = shutdown.changed() => return,
+    };
+    let stats = context.borrow().stats.clone();
+    match accepted {
+        Ok((tls_stream, info)) => {
+            stats.tls_handshakes.inc();
+            if info.alpn.as_deref() == Some(b"h2") {
+                watch.set_h2();
+            }
+            conn.tls = Some(Arc::new(info));
+            let conn = Connection { stream, watch, info: conn, context, limits };
+            conn.drive(TokioIo::new(tls_stream), shutdown).await;
+        }
+        Err(e) => {
+            stats.tls_handshake_errors.inc();
+            tracing::debug!(remote = %conn.remote, "TLS handshake failed: {e}");
+        }
+    }
+}
+
+/// A downstream connection once its transport is ready (plain, or TLS after the handshake).
+struct Connection {
+    stream: Rc<TcpStream>,
+    watch: Rc<ConnWatch>,
+    info: ConnectionInfo,
+    context: ListenerHandle,
+    limits: ConnectionLimits,
+}
+
+impl Connection {
+    /// Serves HTTP/1.1 and HTTP/2 on `io` until the client leaves, the watchdog ends the
+    /// connection, or the worker shuts down.
+    async fn drive<I>(self, io: TokioIo<I>, mut shutdown: watch::Receiver<bool>)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+    {
+        let Connection { stream, watch, info: conn, context, limits } = self;
+        let tls = conn.tls.is_some();
+        let remote = conn.remote;
+        let exchanges = watch.clone();
+        let service = service_fn(move |request| {
+            let snapshot = context.borrow().clone();
+            let watch = exchanges.clone();
+            let conn = conn.clone();
+            async move { Exchange::serve(snapshot, conn, &watch, request).await }
+        });
+        let builder = builder(&limits);
+        let connection = builder.serve_connection(io, service);
+        tokio::pin!(connection);
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            verdict = watch.run(limits.timeouts) => {
+                tracing::debug!(%remote, ?verdict, "closing the connection");
+                match verdict {
+                    // Over TLS a plaintext 408 would be garbage to the client: just close.
+                    Verdict::HeadersTimeout if !tls => io::answer_and_close(&stream, io::HEADER_TIMEOUT_REPLY),
+                    Verdict::HeadersTimeout | Verdict::Silent | Verdict::Stuck => io::close(&stream),
+                    Verdict::Idle => {
+                        connection.as_mut().graceful_shutdown();
+                        if tokio::time::timeout(GOODBYE, connection.as_mut()).await.is_err() {
+                            io::close(&stream);
+                        }
+                    }
+                }
+                return;
+            }
+            _ = shutdown.changed() => {
+                connection.as_mut().graceful_shutdown();
+                connection.as_mut().await
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(%remote, "connection ended: {e}");
+        }
+    }
+}
+
+/// hyper's HTTP/1.1 and HTTP/2 settings for a listener's connections.
+fn builder(limits: &ConnectionLimits) -> auto::Builder<LocalExec> {
     let mut builder = auto::Builder::new(LocalExec);
     builder
         .http1()
@@ -130,31 +222,5 @@ async fn serve_connection(
         .max_concurrent_streams(limits.http2_max_concurrent_streams)
         .keep_alive_interval(limits.http2_keepalive_interval)
         .keep_alive_timeout(Duration::from_secs(20));
-    let io = ConnIo::new(stream.clone(), watch.clone());
-    let connection = builder.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        verdict = watch.run(limits.timeouts) => {
-            tracing::debug!(remote = %conn.remote, ?verdict, "closing the connection");
-            match verdict {
-                Verdict::HeadersTimeout => io::answer_and_close(&stream, io::HEADER_TIMEOUT_REPLY),
-                Verdict::Silent | Verdict::Stuck => io::close(&stream),
-                Verdict::Idle => {
-                    connection.as_mut().graceful_shutdown();
-                    if tokio::time::timeout(GOODBYE, connection.as_mut()).await.is_err() {
-                        io::close(&stream);
-                    }
-                }
-            }
-            return;
-        }
-        _ = shutdown.changed() => {
-            connection.as_mut().graceful_shutdown();
-            connection.as_mut().await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(remote = %conn.remote, "connection ended: {e}");
-    }
+    builder
 }

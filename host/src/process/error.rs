@@ -11,6 +11,9 @@ pub enum StartError {
     /// A plugin could not be loaded.
     #[error(transparent)]
     Load(#[from] weir_proxy_wasm::wasm::LoadError),
+    /// A listener's TLS could not be set up (a certificate, a key, a setting).
+    #[error(transparent)]
+    Tls(#[from] weir_tls::TlsError),
     /// A socket could not be bound.
     #[error("cannot bind {address} for listener `{listener}`: {source}")]
     Bind {

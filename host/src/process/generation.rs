@@ -8,7 +8,10 @@ use crate::config::Config;
 use crate::process::services::ProcessServices;
 use crate::upstream::ClusterManager;
 use weir_proxy_wasm::plugin::LoadedPlugin;
-use weir_proxy_wasm::wasm::{Engines, LoadError};
+use weir_proxy_wasm::wasm::Engines;
+use weir_tls::ServerTls;
+
+use super::error::StartError;
 
 /// An immutable, ready-to-run configuration.
 #[derive(Debug)]
@@ -23,6 +26,9 @@ pub struct Generation {
     pub process: Arc<ProcessServices>,
     /// Its clusters (process-wide state).
     pub clusters: Arc<ClusterManager>,
+    /// Each listener's TLS (by index; `None`: plaintext), shared by the workers. Built from
+    /// the files when the generation is prepared, so a reload re-reads them.
+    pub listener_tls: Vec<Option<Arc<ServerTls>>>,
 }
 
 impl Generation {
@@ -33,7 +39,7 @@ impl Generation {
         engines: Arc<Engines>,
         process: Arc<ProcessServices>,
         previous: Option<&Generation>,
-    ) -> Result<Generation, LoadError> {
+    ) -> Result<Generation, StartError> {
         let mut cache = HashMap::new();
         let plugins = config
             .plugins
@@ -50,7 +56,43 @@ impl Generation {
         }
         let clusters =
             Arc::new(ClusterManager::build(&cluster_configs, previous.map(|p| &*p.clusters), &process.stats));
-        Ok(Generation { config, plugins, engines, process, clusters })
+        let listener_tls = config
+            .listeners
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                l.tls
+                    .as_ref()
+                    .map(|t| ServerTls::new(t, &format!("listeners[{i}].tls")).map(Arc::new))
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Generation { config, plugins, engines, process, clusters, listener_tls })
+    }
+
+    /// Starts watching each listener's certificate files (every `watch_interval`, for as long
+    /// as this generation lives).
+    pub fn watch_tls(&self) {
+        for (tls, listener) in self.listener_tls.iter().zip(&self.config.listeners) {
+            if let (Some(tls), Some(settings)) = (tls, &listener.tls) {
+                ServerTls::spawn_watcher(tls, settings.watch_interval);
+            }
+        }
+    }
+
+    /// Re-reads every listener's certificate files now (`SIGHUP`, `POST /reload` with an
+    /// unchanged configuration): the first refused set is the error, the running ones keep
+    /// serving.
+    pub fn reload_tls(&self) -> Result<(), StartError> {
+        let mut first = None;
+        for tls in self.listener_tls.iter().flatten() {
+            match tls.reload() {
+                Ok(true) => tracing::info!("{tls:?}: certificates changed: new handshakes use them"),
+                Ok(false) => {}
+                Err(e) => first = first.or(Some(e)),
+            }
+        }
+        first.map_or(Ok(()), |e| Err(e.into()))
     }
 
     /// Publishes this configuration's node identity to plugins (`xds.node.*`).

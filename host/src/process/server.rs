@@ -88,6 +88,7 @@ impl RunningServer {
         canary(&generation)?;
         generation.apply_vm_limits();
         crate::process::server_state::configure_runtime_values(&generation);
+        generation.watch_tls();
         let concurrency = options.concurrency.max(1);
         let mut per_worker: Vec<Vec<std::net::TcpListener>> = (0..concurrency).map(|_| Vec::new()).collect();
         let mut addresses = Vec::new();

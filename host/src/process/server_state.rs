@@ -78,7 +78,8 @@ impl ServerState {
         crate::config::validate(&config)?;
         let current = self.generation.load_full();
         if !always && same(&config, &current.config) {
-            return Ok(());
+            // Nothing else changed: the certificate files may have.
+            return current.reload_tls();
         }
         let generation = Arc::new(Generation::prepare(
             config,
@@ -110,6 +111,7 @@ impl ServerState {
         }
         if failures.is_empty() {
             crate::upstream::spawn_background(&generation.clusters, &self.control);
+            generation.watch_tls();
             self.generation.store(generation);
             tracing::info!("configuration applied");
             Ok(())

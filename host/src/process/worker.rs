@@ -182,7 +182,7 @@ fn build(
             .map_err(|e| e.to_string())?;
     let plugins = Rc::new(plugins);
     let mut contexts = Vec::new();
-    for listener in &generation.config.listeners {
+    for (listener, tls) in generation.config.listeners.iter().zip(&generation.listener_tls) {
         let routes = RouteTable::build(listener, &|name| plugins.get(name), &generation.process.stats)
             .map_err(|e| format!("listener `{}`: {e}", listener.name))?;
         let access_log = match &listener.access_log {
@@ -221,6 +221,7 @@ fn build(
             path_options: listener.path_options(),
             use_remote_address: listener.use_remote_address,
             preserve_external_request_id: listener.preserve_external_request_id,
+            tls: tls.clone(),
         }));
     }
     Ok((plugins, contexts))
