@@ -90,6 +90,35 @@ pub struct DownstreamTls {
     pub watch_interval: Duration,
 }
 
+impl DownstreamTls {
+    /// `certificates` with every other field at its default.
+    pub fn new(certificates: Vec<CertificateFiles>) -> DownstreamTls {
+        DownstreamTls {
+            certificates,
+            alpn_protocols: default_alpn(),
+            min_version: min_default(),
+            max_version: max_default(),
+            cipher_suites: Vec::new(),
+            client_certificates: None,
+            session_resumption: true,
+            watch_interval: default_watch(),
+        }
+    }
+}
+
+impl ClientCertificates {
+    /// Required certificates from `trusted_ca`, without pins.
+    pub fn new(trusted_ca: PathBuf) -> ClientCertificates {
+        ClientCertificates {
+            trusted_ca,
+            require: true,
+            match_subject_alt_names: Vec::new(),
+            verify_certificate_spki: Vec::new(),
+            verify_certificate_hash: Vec::new(),
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }

@@ -32,9 +32,7 @@ fn fixture() -> Fixture {
 }
 
 fn settings(certificates: Vec<CertificateFiles>) -> DownstreamTls {
-    serde_norway::from_str::<DownstreamTls>("certificates: []")
-        .map(|s| DownstreamTls { certificates, ..s })
-        .unwrap()
+    DownstreamTls::new(certificates)
 }
 
 /// A client handshake with `sni`; the server's view, or its error.
@@ -117,11 +115,9 @@ async fn sni_picks_exact_then_wildcard_then_the_first() {
 fn with_clients(f: &Fixture, clients: &Pki, require: bool, sans: &[&str]) -> ServerTls {
     let mut s = settings(vec![f.exact.clone()]);
     s.client_certificates = Some(ClientCertificates {
-        trusted_ca: clients.ca().to_path_buf(),
         require,
         match_subject_alt_names: sans.iter().map(|s| s.to_string()).collect(),
-        verify_certificate_spki: vec![],
-        verify_certificate_hash: vec![],
+        ..ClientCertificates::new(clients.ca().to_path_buf())
     });
     ServerTls::new(&s, "t").unwrap()
 }

@@ -82,6 +82,9 @@ pub enum StartError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The xDS port's TLS could not be set up (a certificate, a key, a setting).
+    #[error(transparent)]
+    Tls(#[from] weir_tls::TlsError),
     /// The admin unix socket could not be bound.
     #[error("cannot listen on the admin socket {path}: {source}")]
     Socket {

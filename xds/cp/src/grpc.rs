@@ -1,9 +1,10 @@
-//! The xDS port: HTTP/2 (prior knowledge) connections, each request routed by its gRPC service
-//! path to ADS, RTDS or ECDS. On shutdown, listening stops, open streams end with `UNAVAILABLE`
+//! The xDS port: HTTP/2 connections (prior knowledge, or over TLS after the handshake), each
+//! request routed by its gRPC service path to ADS, RTDS or ECDS. On shutdown, listening stops, open streams end with `UNAVAILABLE`
 //! and connections are closed with GOAWAY.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::AggregatedDiscoveryServiceServer;
@@ -16,7 +17,9 @@ use tokio::sync::watch;
 use tonic::Status;
 use tonic::codegen::Service;
 use tracing::{debug, warn};
+use weir_tls::ServerTls;
 
+use super::identity::PeerTls;
 use super::services::Services;
 use super::session::PeerAddr;
 use super::shared::stopped;
@@ -27,6 +30,9 @@ const ECDS: &str = "/envoy.service.extension.v3.ExtensionConfigDiscoveryService/
 
 /// How long closing connections may take at shutdown.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The three generated servers.
 #[derive(Clone)]
@@ -56,7 +62,12 @@ impl Router {
 }
 
 /// Serves xDS on `listener` until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, services: Services, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<Arc<ServerTls>>,
+    services: Services,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let router = Router {
         ads: AggregatedDiscoveryServiceServer::new(services.clone()),
         rtds: RuntimeDiscoveryServiceServer::new(services.clone()),
@@ -66,7 +77,7 @@ pub async fn serve(listener: TcpListener, services: Services, mut shutdown: watc
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    tokio::spawn(connection(stream, peer, router.clone(), shutdown.clone()));
+                    tokio::spawn(connection(stream, peer, tls.clone(), router.clone(), shutdown.clone()));
                 }
                 Err(e) => {
                     warn!(error = %e, "xDS accept failed");
@@ -81,16 +92,40 @@ pub async fn serve(listener: TcpListener, services: Services, mut shutdown: watc
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
+    tls: Option<Arc<ServerTls>>,
     router: Router,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    let Some(tls) = tls else {
+        return serve_h2(TokioIo::new(stream), peer, None, router, shutdown).await;
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+        Ok(Ok((stream, info))) => {
+            serve_h2(TokioIo::new(stream), peer, Some(PeerTls(Arc::new(info))), router, shutdown).await;
+        }
+        Ok(Err(e)) => debug!(%peer, error = %e, "xDS TLS handshake failed"),
+        Err(_) => debug!(%peer, "xDS TLS handshake timed out"),
+    }
+}
+
+async fn serve_h2<I>(
+    io: TokioIo<I>,
+    peer: SocketAddr,
+    tls: Option<PeerTls>,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
     let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
         request.extensions_mut().insert(PeerAddr(peer));
+        if let Some(tls) = &tls {
+            request.extensions_mut().insert(tls.clone());
+        }
         router.clone().route(request)
     });
-    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(stream), service);
+    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => {

@@ -13,6 +13,7 @@ use weir_admin_guard::Token;
 use super::admin::{self, AdminSecurity, views::StatusView};
 use super::error::StartError;
 use super::grpc;
+use super::identity::NodeIdentity;
 use super::services::Services;
 use super::shared::Shared;
 use super::status::DEFAULT_MAX_NODES;
@@ -34,6 +35,18 @@ pub struct ServerConfig {
     pub admin: AdminSecurity,
     /// Most nodes kept in the status registry (see [`Registry`](super::status::Registry)).
     pub max_nodes: usize,
+    /// TLS on the xDS port (`None`: plaintext h2c).
+    pub xds_tls: Option<XdsTls>,
+}
+
+/// TLS on the xDS port: the server's certificate, optionally client certificates, and whether
+/// node ids come from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XdsTls {
+    /// Certificates, client certificates (mTLS), versions, rotation: as a weir listener's.
+    pub tls: weir_tls::DownstreamTls,
+    /// Whether a node id must be named by the client certificate.
+    pub node_identity: NodeIdentity,
 }
 
 impl ServerConfig {
@@ -47,6 +60,7 @@ impl ServerConfig {
             layers: vec!["rtds".to_string()],
             admin: AdminSecurity::default(),
             max_nodes: DEFAULT_MAX_NODES,
+            xds_tls: None,
         }
     }
 
@@ -91,8 +105,16 @@ impl ControlPlane {
             }
             None => None,
         };
-        let services = Services::new(shared.clone(), stopped.clone());
-        tasks.push(tokio::spawn(grpc::serve(xds_listener, services, stopped)));
+        let (tls, identity) = match &config.xds_tls {
+            Some(x) => {
+                let tls = Arc::new(weir_tls::ServerTls::new(&x.tls, "xds_tls")?);
+                weir_tls::ServerTls::spawn_watcher(&tls, x.tls.watch_interval);
+                (Some(tls), x.node_identity)
+            }
+            None => (None, NodeIdentity::Claimed),
+        };
+        let services = Services::new(shared.clone(), stopped.clone(), identity);
+        tasks.push(tokio::spawn(grpc::serve(xds_listener, tls, services, stopped)));
         info!(%xds, admin = ?admin, state_file = ?config.state_file, "weir-cp serving");
         Ok(ControlPlane { xds, admin, shared, stop, tasks })
     }

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::identity::{NodeIdentity, PeerTls};
 use super::kind::Kind;
 use super::session::{self, PeerAddr, ResponseStream};
 use super::shared::Shared;
@@ -27,12 +28,13 @@ type DeltaStream = ReceiverStream<Result<DeltaDiscoveryResponse, Status>>;
 pub struct Services {
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
+    identity: NodeIdentity,
 }
 
 impl Services {
     /// Services over `shared`, whose streams end when `shutdown` turns true.
-    pub fn new(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Services {
-        Services { shared, shutdown }
+    pub fn new(shared: Arc<Shared>, shutdown: watch::Receiver<bool>, identity: NodeIdentity) -> Services {
+        Services { shared, shutdown, identity }
     }
 
     fn stream(
@@ -42,8 +44,17 @@ impl Services {
     ) -> Response<ResponseStream> {
         let peer =
             request.extensions().get::<PeerAddr>().map_or_else(|| "unknown".to_string(), |p| p.0.to_string());
+        let tls = request.extensions().get::<PeerTls>().cloned();
         let inbound = request.into_inner();
-        Response::new(session::spawn(self.shared.clone(), only, peer, inbound, self.shutdown.clone()))
+        let identity = (self.identity, tls);
+        Response::new(session::spawn(
+            self.shared.clone(),
+            only,
+            peer,
+            identity,
+            inbound,
+            self.shutdown.clone(),
+        ))
     }
 
     /// Unary fetch (`Fetch*` methods): the current state, no tracking.
@@ -52,7 +63,10 @@ impl Services {
         kind: Kind,
         request: Request<DiscoveryRequest>,
     ) -> Result<Response<DiscoveryResponse>, Status> {
+        let tls = request.extensions().get::<PeerTls>().cloned();
         let request = request.into_inner();
+        let node_id = request.node.as_ref().map_or("", |n| n.id.as_str());
+        self.identity.check(node_id, tls.as_ref())?;
         if !request.type_url.is_empty() && Kind::from_type_url(&request.type_url) != Some(kind) {
             return Err(Status::invalid_argument(format!("this service serves {}", kind.type_url())));
         }

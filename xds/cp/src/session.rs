@@ -7,8 +7,9 @@ use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, Discovery
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
-use tracing::debug;
+use tracing::{debug, warn};
 
+use super::identity::{NodeIdentity, PeerTls};
 use super::kind::Kind;
 use super::shared::{Shared, stopped};
 use super::stream::StreamState;
@@ -25,17 +26,19 @@ pub fn spawn(
     shared: Arc<Shared>,
     only: Option<Kind>,
     peer: String,
+    identity: (NodeIdentity, Option<PeerTls>),
     inbound: Streaming<DiscoveryRequest>,
     shutdown: watch::Receiver<bool>,
 ) -> ResponseStream {
     let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(run(shared, StreamState::new(only, peer), inbound, tx, shutdown));
+    tokio::spawn(run(shared, StreamState::new(only, peer), identity, inbound, tx, shutdown));
     ReceiverStream::new(rx)
 }
 
 async fn run(
     shared: Arc<Shared>,
     mut state: StreamState,
+    (identity, tls): (NodeIdentity, Option<PeerTls>),
     mut inbound: Streaming<DiscoveryRequest>,
     tx: mpsc::Sender<Result<DiscoveryResponse, Status>>,
     mut shutdown: watch::Receiver<bool>,
@@ -45,7 +48,18 @@ async fn run(
     loop {
         let responses = tokio::select! {
             message = inbound.message() => match message {
-                Ok(Some(request)) => state.on_request(&shared, request).into_iter().collect(),
+                Ok(Some(request)) => {
+                    // The first request names the node: it must be one the certificate names.
+                    if state.node().is_none() {
+                        let node_id = request.node.as_ref().map_or("", |n| n.id.as_str());
+                        if let Err(status) = identity.check(node_id, tls.as_ref()) {
+                            warn!(node = node_id, %status, "xDS stream refused");
+                            let _ = tx.send(Err(status)).await;
+                            return;
+                        }
+                    }
+                    state.on_request(&shared, request).into_iter().collect()
+                }
                 Ok(None) => break,
                 Err(status) => {
                     debug!(node = state.node().unwrap_or("?"), %status, "xDS stream ended by the client");

@@ -115,6 +115,39 @@ pub struct ServeArgs {
     /// when all are connected, new nodes are served but not tracked (counted, logged).
     #[arg(long, default_value_t = crate::status::DEFAULT_MAX_NODES)]
     pub max_nodes: usize,
+    /// Serve xDS over TLS with this certificate chain (PEM); needs `--xds-tls-key`. The files
+    /// are re-read when they change (checked every second).
+    #[arg(long, value_name = "PEM", requires = "xds_tls_key")]
+    pub xds_tls_cert: Option<PathBuf>,
+    /// The private key of `--xds-tls-cert` (PEM).
+    #[arg(long, value_name = "PEM", requires = "xds_tls_cert")]
+    pub xds_tls_key: Option<PathBuf>,
+    /// Require client certificates chaining to these CAs (PEM) on the xDS port (mTLS).
+    #[arg(long, value_name = "PEM", requires = "xds_tls_cert")]
+    pub xds_tls_client_ca: Option<PathBuf>,
+    /// Take node ids from client certificates: a node may only use an id that is a URI or DNS
+    /// subject alternative name of its certificate (others are refused with PERMISSION_DENIED).
+    #[arg(long, requires = "xds_tls_client_ca")]
+    pub xds_tls_node_identity: bool,
+}
+
+impl ServeArgs {
+    /// The xDS port's TLS, when `--xds-tls-cert` is given.
+    pub fn xds_tls(&self) -> Option<crate::XdsTls> {
+        let (cert, key) = (self.xds_tls_cert.clone()?, self.xds_tls_key.clone()?);
+        let mut tls = weir_tls::DownstreamTls::new(vec![weir_tls::CertificateFiles {
+            certificate_chain: cert,
+            private_key: key,
+        }]);
+        // gRPC is HTTP/2 only.
+        tls.alpn_protocols = vec!["h2".to_string()];
+        tls.client_certificates = self.xds_tls_client_ca.clone().map(weir_tls::ClientCertificates::new);
+        let node_identity = match self.xds_tls_node_identity {
+            true => crate::NodeIdentity::FromCertificate,
+            false => crate::NodeIdentity::Claimed,
+        };
+        Some(crate::XdsTls { tls, node_identity })
+    }
 }
 
 /// `weir-cp ecds ...`.
@@ -177,5 +210,27 @@ mod tests {
             Cli::try_parse_from(["weir-cp", "--token-file", "/t", "ecds", "get", "--show-secrets"]).unwrap();
         assert_eq!(cli.token_file.as_deref(), Some(std::path::Path::new("/t")));
         assert_eq!("fail-open".parse(), Ok(FailurePolicy::FailOpen));
+    }
+
+    #[test]
+    fn xds_tls_flags_go_together() {
+        let parse = |extra: &[&str]| Cli::try_parse_from([&["weir-cp", "serve"], extra].concat());
+        assert!(parse(&["--xds-tls-cert", "c.pem"]).is_err(), "a certificate needs its key");
+        assert!(parse(&["--xds-tls-cert", "c", "--xds-tls-key", "k", "--xds-tls-node-identity"]).is_err());
+        let cli = parse(&[
+            "--xds-tls-cert",
+            "c",
+            "--xds-tls-key",
+            "k",
+            "--xds-tls-client-ca",
+            "ca",
+            "--xds-tls-node-identity",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else { panic!() };
+        let tls = args.xds_tls().unwrap();
+        assert_eq!(tls.node_identity, crate::NodeIdentity::FromCertificate);
+        assert_eq!(tls.tls.alpn_protocols, ["h2"]);
+        assert!(tls.tls.client_certificates.unwrap().require);
     }
 }

@@ -16,6 +16,7 @@ pub async fn run(args: ServeArgs, token: Option<Token>) -> Result<(), CliError> 
     if args.state_file.is_none() {
         tracing::warn!("no --state-file: state lives in memory only and is lost on restart");
     }
+    let xds_tls = args.xds_tls();
     let config = ServerConfig {
         xds_address: args.xds_address,
         admin_address: Some(args.admin_address),
@@ -23,6 +24,7 @@ pub async fn run(args: ServeArgs, token: Option<Token>) -> Result<(), CliError> 
         layers: args.layers,
         admin: AdminSecurity { token, socket: args.admin_socket, allowed_hosts: args.admin_allowed_hosts },
         max_nodes: args.max_nodes,
+        xds_tls,
     };
     let cp = ControlPlane::start(config).await?;
     let admin = cp.admin_addr().map(|a| a.to_string()).unwrap_or_default();
