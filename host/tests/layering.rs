@@ -35,7 +35,10 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "weir-tls",
         ],
     ),
-    ("xds/cp", &["weir-xds", "weir-runtime", "weir-admin-guard", "weir-plugin-spec", "weir-tls", "weir-http"]),
+    (
+        "xds/cp",
+        &["weir-xds", "weir-runtime", "weir-admin-guard", "weir-plugin-spec", "weir-tls", "weir-http"],
+    ),
     ("crates/testing", &["weir-host", "weir-admin-guard"]),
     ("sdk", &["weir-abi", "weir-runtime", "weir-path"]),
 ];

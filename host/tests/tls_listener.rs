@@ -278,3 +278,40 @@ fn certificates_rotate_under_load_without_a_failed_request() {
         server.reload(Config::parse(&yaml(&s, "", "200ms"), "test").unwrap()).unwrap_err().to_string();
     assert!(refused.contains("a.key"), "{refused}");
 }
+
+/// The admin API over mTLS: only a client with a certificate from the configured CA reaches it.
+#[test]
+fn admin_api_over_mtls() {
+    let s = setup();
+    let alice = s.clients.client("alice", "alice", &[]).unwrap();
+    let d = s.dir.path().display();
+    let config = yaml(&s, "", "1s").replace(
+        "admin: { address: 127.0.0.1:0 }",
+        &format!(
+            "admin:\n  address: 127.0.0.1:0\n  tls:\n    certificates: [{{ certificate_chain: {d}/a.pem, private_key: {d}/a.key }}]\n    client_certificates: {{ trusted_ca: {} }}",
+            s.clients.ca().display()
+        ),
+    );
+    let server = start(&config);
+    let admin = server.admin_addr().unwrap();
+    let rt = runtime();
+    let ready = |cert: Option<&CertificateFiles>| {
+        let config = client_config(s.pki.ca(), &["http/1.1"], cert);
+        rt.block_on(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let tcp = tokio::net::TcpStream::connect(admin).await.map_err(|e| e.to_string())?;
+            let name = ServerName::try_from("a.example").unwrap();
+            let mut tls =
+                tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| e.to_string())?;
+            let request = format!("GET /ready HTTP/1.1\r\nhost: {admin}\r\nconnection: close\r\n\r\n");
+            tls.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+            let mut out = Vec::new();
+            tls.read_to_end(&mut out).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(String::from_utf8_lossy(&out).into_owned())
+        })
+    };
+    let answer = ready(Some(&alice)).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("LIVE\n"), "{answer}");
+    assert!(ready(None).is_err(), "no client certificate");
+    assert!(rt.block_on(plain_get(admin)).is_err(), "plaintext");
+}

@@ -106,6 +106,21 @@ impl DownstreamTls {
     }
 }
 
+impl DownstreamTls {
+    /// Every file path (certificates, keys, CA bundle), to resolve relative ones.
+    pub fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        let mut paths: Vec<&mut PathBuf> = Vec::new();
+        for c in &mut self.certificates {
+            paths.push(&mut c.certificate_chain);
+            paths.push(&mut c.private_key);
+        }
+        if let Some(c) = &mut self.client_certificates {
+            paths.push(&mut c.trusted_ca);
+        }
+        paths
+    }
+}
+
 impl ClientCertificates {
     /// Required certificates from `trusted_ca`, without pins.
     pub fn new(trusted_ca: PathBuf) -> ClientCertificates {

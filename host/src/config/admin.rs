@@ -38,6 +38,11 @@ pub struct AdminConfig {
     /// `module_sources.max_module_bytes`.)
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// Serve the admin API over TLS (HTTP/1.1), with the same fields as a listener's `tls`
+    /// (client certificates make it mTLS: only holders of one reach it at all). Omit for
+    /// plaintext. Relative paths are relative to the config file.
+    #[serde(default)]
+    pub tls: Option<weir_tls::DownstreamTls>,
 }
 
 fn default_max_body() -> usize {

@@ -65,7 +65,8 @@ impl ConfigError {
 
 impl Config {
     /// Reads, parses and validates a config file. Relative paths (plugin modules, module
-    /// directories, the admin token file and socket) are resolved against the file's directory.
+    /// directories, the admin token file and socket, TLS files) are resolved against the
+    /// file's directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
@@ -84,6 +85,10 @@ impl Config {
             for path in [&mut admin.token_file, &mut admin.unix_socket].into_iter().flatten() {
                 resolve(path);
             }
+            admin.tls.iter_mut().flat_map(|t| t.paths_mut()).for_each(resolve);
+        }
+        for listener in &mut config.listeners {
+            listener.tls.iter_mut().flat_map(|t| t.paths_mut()).for_each(resolve);
         }
         Ok(config)
     }

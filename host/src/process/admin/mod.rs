@@ -59,7 +59,13 @@ pub enum AdminError {
     /// The server thread could not start.
     #[error("cannot start the admin thread: {0}")]
     Thread(std::io::Error),
+    /// `admin.tls` could not be set up.
+    #[error(transparent)]
+    Tls(#[from] weir_tls::TlsError),
 }
+
+/// How long an admin client may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A running admin server.
 #[derive(Debug)]
@@ -112,10 +118,21 @@ impl AdminServer {
             max_body: config.max_body_bytes,
             uploads: uploads::UploadDir::new(std::env::temp_dir()),
         });
+        let tls = match &config.tls {
+            Some(settings) => {
+                // The admin API speaks HTTP/1.1 only.
+                let settings =
+                    weir_tls::DownstreamTls { alpn_protocols: vec!["http/1.1".into()], ..settings.clone() };
+                let tls = Arc::new(weir_tls::ServerTls::new(&settings, "admin.tls")?);
+                weir_tls::ServerTls::spawn_watcher(&tls, settings.watch_interval);
+                Some(tls)
+            }
+            None => None,
+        };
         let (shutdown, stop) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("weir-admin".into())
-            .spawn(move || serve(listener, socket, admin, stop))
+            .spawn(move || serve(listener, tls, socket, admin, stop))
             .map_err(AdminError::Thread)?;
         Ok(AdminServer { addr, shutdown, thread: Some(thread) })
     }
@@ -137,6 +154,7 @@ impl AdminServer {
 /// The admin thread: accepts on both listeners until `stop`.
 fn serve(
     listener: std::net::TcpListener,
+    tls: Option<Arc<weir_tls::ServerTls>>,
     socket: Option<PrivateSocket>,
     admin: Arc<Admin>,
     mut stop: watch::Receiver<bool>,
@@ -160,7 +178,19 @@ fn serve(
         loop {
             tokio::select! {
                 accepted = listener.accept() => if let Ok((stream, _)) = accepted {
-                    spawn_connection(TokioIo::new(stream), Transport::Tcp, &admin);
+                    match &tls {
+                        None => spawn_connection(TokioIo::new(stream), Transport::Tcp, &admin),
+                        Some(tls) => {
+                            let (tls, admin) = (tls.clone(), admin.clone());
+                            tokio::spawn(async move {
+                                match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                                    Ok(Ok((stream, _))) => spawn_connection(TokioIo::new(stream), Transport::Tcp, &admin),
+                                    Ok(Err(e)) => tracing::debug!("admin TLS handshake failed: {e}"),
+                                    Err(_) => tracing::debug!("admin TLS handshake timed out"),
+                                }
+                            });
+                        }
+                    }
                 },
                 accepted = accept_unix(socket.as_ref()) => match accepted {
                     Ok(stream) => spawn_connection(TokioIo::new(stream), Transport::Unix, &admin),
