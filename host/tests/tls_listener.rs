@@ -301,8 +301,10 @@ fn admin_api_over_mtls() {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let tcp = tokio::net::TcpStream::connect(admin).await.map_err(|e| e.to_string())?;
             let name = ServerName::try_from("a.example").unwrap();
-            let mut tls =
-                tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| e.to_string())?;
+            let mut tls = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| e.to_string())?;
             let request = format!("GET /ready HTTP/1.1\r\nhost: {admin}\r\nconnection: close\r\n\r\n");
             tls.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
             let mut out = Vec::new();

@@ -57,6 +57,7 @@ pub fn start(
         initial_fetch_timeout: xds.initial_fetch_timeout,
         connect_timeout: config.cluster(&xds.cluster).map_or(Duration::from_secs(5), |c| c.connect_timeout),
         backoff: Default::default(),
+        transport: None,
     };
     let handler = Arc::new(XdsHandler { state: Arc::downgrade(state), subscriptions });
     Some(XdsClient::start(control, client_config, handler))

@@ -22,7 +22,7 @@ pub use status::{ClientStatus, Nack, TypeStatus};
 /// What to connect to and what to ask for.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Control plane endpoints (`host:port`, plaintext HTTP/2), tried in turn.
+    /// Control plane endpoints (`host:port`), tried in turn.
     pub endpoints: Vec<String>,
     /// This node's id (`Node.id`).
     pub node_id: String,
@@ -39,6 +39,24 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Reconnect backoff.
     pub backoff: Backoff,
+    /// How to reach an endpoint: `None` for plaintext HTTP/2 (h2c); a [`Transport`] (e.g. TLS)
+    /// otherwise.
+    pub transport: Option<Arc<dyn Transport>>,
+}
+
+/// A byte stream to the control plane.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+/// A connection being opened.
+pub type Connecting =
+    std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<Box<dyn Io>>> + Send>>;
+
+/// Opens connections to the control plane (the embedder's TLS, say); HTTP/2 runs on top.
+pub trait Transport: Send + Sync + std::fmt::Debug + 'static {
+    /// A connection to `endpoint` (`host:port`), handshakes done.
+    fn connect(&self, endpoint: String) -> Connecting;
 }
 
 /// A subscription to named resources of one type.

@@ -70,15 +70,34 @@ async fn session(
     shared: &Shared,
     answered: &mut bool,
 ) -> Result<(), SessionError> {
-    let uri = format!("http://{endpoint}");
-    let channel = tonic::transport::Endpoint::from_shared(uri)
+    let scheme = if config.transport.is_some() { "https" } else { "http" };
+    let channel = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
         .map_err(|e| SessionError::Endpoint(endpoint.into(), e.to_string()))?
         .connect_timeout(config.connect_timeout)
         .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .map_err(|e| SessionError::Connect(endpoint.into(), error_chain(&e)))?;
+        .keep_alive_timeout(Duration::from_secs(10));
+    let connect_error = |e: tonic::transport::Error| SessionError::Connect(endpoint.into(), error_chain(&e));
+    let channel = match &config.transport {
+        None => channel.connect().await.map_err(connect_error)?,
+        Some(transport) => {
+            let (transport, target) = (transport.clone(), endpoint.to_string());
+            let connector = tower::service_fn(move |_: http::Uri| {
+                let connecting = transport.connect(target.clone());
+                async move { connecting.await.map(hyper_util::rt::TokioIo::new) }
+            });
+            // The connector does not time itself: bound TCP and TLS together.
+            let timeout = config.connect_timeout;
+            match tokio::time::timeout(timeout, channel.connect_with_connector(connector)).await {
+                Ok(connected) => connected.map_err(connect_error)?,
+                Err(_) => {
+                    return Err(SessionError::Connect(
+                        endpoint.into(),
+                        format!("timed out after {timeout:?}"),
+                    ));
+                }
+            }
+        }
+    };
     let (tx, rx) = mpsc::channel::<DiscoveryRequest>(16);
     let node = Node {
         id: config.node_id.clone(),
