@@ -90,6 +90,71 @@ pub struct DownstreamTls {
     pub watch_interval: Duration,
 }
 
+/// A cluster's TLS (Envoy's `UpstreamTlsContext`). Unlike Envoy, the server's certificate is
+/// always verified: against `trusted_ca` or the system's roots, and for the server name (or
+/// for `verify_subject_alt_name` when set). `docs/config.md` ("Upstream TLS") and
+/// `docs/security.md` ("TLS") give the differences.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTls {
+    /// Server name sent in SNI and checked against the certificate. Default: the endpoint's
+    /// hostname when it is written as `hostname:port`; for an `ip:port` endpoint no SNI is
+    /// sent and the certificate must name the IP address (or match `verify_subject_alt_name`).
+    #[serde(default)]
+    pub sni: Option<String>,
+    /// PEM bundle of the CAs the server's certificate must chain to (Envoy's `trusted_ca`).
+    /// Omitted: the system's roots (an error when none can be loaded).
+    #[serde(default)]
+    pub trusted_ca: Option<PathBuf>,
+    /// Accept only a certificate with one of these subject alternative names (DNS, URI, email
+    /// or IP, compared exactly); when set it replaces the check of the server name (the chain
+    /// is still verified), as Envoy's `match_typed_subject_alt_names` with `exact`.
+    #[serde(default)]
+    pub verify_subject_alt_name: Vec<String>,
+    /// Accept only a server key with one of these SHA-256 SPKI digests, base64 (Envoy's
+    /// `verify_certificate_spki`). Empty: any key.
+    #[serde(default)]
+    pub verify_certificate_spki: Vec<String>,
+    /// Accept only these server certificates: SHA-256 of the DER, hex, colons allowed (Envoy's
+    /// `verify_certificate_hash`). Empty: any certificate.
+    #[serde(default)]
+    pub verify_certificate_hash: Vec<String>,
+    /// Certificate presented to a server that asks for one (mutual TLS). Omitted: none.
+    #[serde(default)]
+    pub client_certificate: Option<CertificateFiles>,
+    /// Protocols offered by ALPN, in preference order. Default: `[h2]` for an `http2`
+    /// cluster, else `[http/1.1]`. A connection that agrees on `h2` speaks HTTP/2.
+    #[serde(default)]
+    pub alpn_protocols: Option<Vec<String>>,
+    /// Lowest version offered. Default `TLSv1_2`.
+    #[serde(default = "min_default")]
+    pub min_version: TlsVersion,
+    /// Highest version offered. Default `TLSv1_3`.
+    #[serde(default = "max_default")]
+    pub max_version: TlsVersion,
+    /// Cipher suites offered, by IANA name. Empty (the default): the provider's defaults.
+    #[serde(default)]
+    pub cipher_suites: Vec<String>,
+}
+
+impl Default for UpstreamTls {
+    /// Verification against the system's roots and the endpoint's name; no client certificate.
+    fn default() -> Self {
+        UpstreamTls {
+            sni: None,
+            trusted_ca: None,
+            verify_subject_alt_name: Vec::new(),
+            verify_certificate_spki: Vec::new(),
+            verify_certificate_hash: Vec::new(),
+            client_certificate: None,
+            alpn_protocols: None,
+            min_version: min_default(),
+            max_version: max_default(),
+            cipher_suites: Vec::new(),
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
