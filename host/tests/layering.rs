@@ -32,6 +32,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "weir-proxy-wasm",
             "weir-xds",
             "weir-admin-guard",
+            "weir-tls",
         ],
     ),
     ("xds/cp", &["weir-xds", "weir-runtime", "weir-admin-guard", "weir-plugin-spec"]),
