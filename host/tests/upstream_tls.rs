@@ -217,3 +217,42 @@ fn bad_tls_settings_are_refused_with_the_field() {
     let unknown = config(&backend, "", "      verify_subject_alt_names: [a]\n");
     assert!(Config::parse(&unknown, "t").is_err(), "unknown fields are refused");
 }
+
+#[test]
+fn filters_see_the_upstream_connections_tls() {
+    let p = pkis();
+    let backend = TlsBackend::start(&p, true);
+    let files = p.clients.client("weir", "weir-proxy", &["spiffe://weir.test/proxy"]).unwrap();
+    let wasm = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters/abi-probe.wasm");
+    assert!(wasm.exists(), "{} missing: run `cargo xtask build-filters`", wasm.display());
+    let get =
+        |name: &str| format!(r#"{{"op": "get_property", "path": ["upstream", "{name}"], "id": "{name}"}}"#);
+    let program = format!(
+        r#"{{"response_headers": [{}, {}, {}, {}, {}]}}"#,
+        get("tls_version"),
+        get("subject_peer_certificate"),
+        get("dns_san_peer_certificate"),
+        get("subject_local_certificate"),
+        get("uri_san_local_certificate"),
+    );
+    let yaml = format!(
+        "admin:\n  address: 127.0.0.1:0\nlisteners:\n  - name: main\n    address: 127.0.0.1:0\n    http_filters: [probe]\n    \
+         virtual_hosts:\n      - name: all\n        domains: ['*']\n        routes:\n          - match: {{ prefix: / }}\n            \
+         route: {{ cluster: backends }}\nplugins:\n  - name: probe\n    wasm: {}\n    configuration: '{program}'\nclusters:\n  \
+         - name: backends\n    endpoints: ['{}']\n    tls:\n{}      client_certificate:\n        certificate_chain: {}\n        \
+         private_key: {}\n",
+        wasm.display(),
+        backend.addr,
+        trusting(&p),
+        files.certificate_chain.display(),
+        files.private_key.display(),
+    );
+    let server = weir(&yaml);
+    let reply = Client::new().get(server.listener_addr("main").unwrap(), "x", "/", &[]);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("x-probe-tls_version"), Some("TLSv1.3"));
+    assert_eq!(reply.header("x-probe-subject_peer_certificate"), Some("CN=upstream"));
+    assert_eq!(reply.header("x-probe-dns_san_peer_certificate"), Some("upstream.test"));
+    assert_eq!(reply.header("x-probe-subject_local_certificate"), Some("O=weir-tests,CN=weir-proxy"));
+    assert_eq!(reply.header("x-probe-uri_san_local_certificate"), Some("spiffe://weir.test/proxy"));
+}
