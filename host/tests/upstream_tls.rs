@@ -256,3 +256,27 @@ fn filters_see_the_upstream_connections_tls() {
     assert_eq!(reply.header("x-probe-subject_local_certificate"), Some("O=weir-tests,CN=weir-proxy"));
     assert_eq!(reply.header("x-probe-uri_san_local_certificate"), Some("spiffe://weir.test/proxy"));
 }
+
+#[test]
+fn health_checks_use_the_clusters_tls() {
+    let p = pkis();
+    let backend = TlsBackend::start(&p, false);
+    let other = Pki::new(p.dir.path(), "other").unwrap();
+    let client = Client::new();
+    let checks =
+        "    health_check: { path: /healthz, interval: 50ms, timeout: 1s, unhealthy_threshold: 1 }\n";
+    let healthy = |server: &weir_host::process::server::RunningServer| {
+        let admin = server.admin_addr().unwrap();
+        let stats = client.get(admin, &admin.to_string(), "/stats/prometheus", &[]).text();
+        let line = format!("weir_endpoint_healthy{{cluster=\"backends\",endpoint=\"{}\"}} ", backend.addr);
+        stats.lines().find_map(|l| l.strip_prefix(line.as_str())).unwrap_or("?").to_string()
+    };
+    // Over TLS and HTTP/2 (ALPN h2 only): the checks pass and the endpoint stays healthy.
+    let good = weir(&config(&backend, &format!("    http2: true\n{checks}"), &trusting(&p)));
+    // With a CA that does not sign the upstream's certificate: the checks fail.
+    let tls = format!("      trusted_ca: {}\n      sni: upstream.test\n", other.ca().display());
+    let bad = weir(&config(&backend, checks, &tls));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(healthy(&good), "1");
+    assert_eq!(healthy(&bad), "0");
+}

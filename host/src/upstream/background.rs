@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Empty;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use super::endpoint::Endpoint;
 use super::manager::{ClusterManager, needs_dns, resolve};
@@ -74,16 +74,29 @@ async fn check(state: &ClusterState, endpoint: &Endpoint, hc: &HealthCheck) -> b
             transport::connect(addr, endpoint.host.as_deref(), state.tls(), state.tls_required(), hc.timeout)
                 .await
                 .ok()?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(connected.stream)).await.ok()?;
-        tokio::spawn(conn);
         let request = http::Request::get(hc.path.as_str())
-            .header("host", addr.to_string())
             .header("user-agent", "weir-health-check")
             .body(Empty::<Bytes>::new())
             .ok()?;
-        let response = sender.send_request(request).await.ok()?;
-        Some(hc.expected_statuses.contains(&response.status().as_u16()))
+        let io = TokioIo::new(connected.stream);
+        // HTTP/2 when TLS agreed on it by ALPN (a server may then refuse HTTP/1.1); HTTP/1.1
+        // otherwise, also to h2c clusters (their servers accept both, as they did before TLS).
+        let status = if connected.tls.as_ref().is_some_and(|t| t.alpn.as_deref() == Some(b"h2")) {
+            let (mut sender, conn) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.ok()?;
+            tokio::spawn(conn);
+            let (mut parts, body) = request.into_parts();
+            let scheme_authority = format!("https://{addr}{}", hc.path);
+            parts.uri = scheme_authority.parse().ok()?;
+            sender.send_request(http::Request::from_parts(parts, body)).await.ok()?.status()
+        } else {
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.ok()?;
+            tokio::spawn(conn);
+            let (mut parts, body) = request.into_parts();
+            parts.headers.insert(http::header::HOST, addr.to_string().parse().ok()?);
+            sender.send_request(http::Request::from_parts(parts, body)).await.ok()?.status()
+        };
+        Some(hc.expected_statuses.contains(&status.as_u16()))
     };
     matches!(tokio::time::timeout(hc.timeout, attempt).await, Ok(Some(true)))
 }
