@@ -34,6 +34,9 @@ pub trait CalloutCluster {
     /// Whether it speaks HTTP/2 to its endpoints (HTTP callouts follow it).
     fn http2(&self) -> bool;
 
+    /// Whether its connections use TLS (an HTTP callout with `:scheme: https` needs it).
+    fn tls(&self) -> bool;
+
     /// Sends one request over the cluster's own protocol (HTTP callouts).
     fn send(&self, request: Request<BoxBody>) -> LocalFuture<'_, UpstreamResult>;
 

@@ -43,7 +43,7 @@ impl TestResponse {
 #[derive(Debug, Clone)]
 pub struct HarnessBuilder {
     plugins: Vec<PluginConfig>,
-    clusters: Vec<(String, SocketAddr, bool)>,
+    clusters: Vec<ClusterConfig>,
     concurrency: usize,
 }
 
@@ -90,7 +90,17 @@ impl HarnessBuilder {
     /// Adds a cluster for callouts (`http2` for gRPC backends). The echo upstream is always the
     /// cluster `upstream`.
     pub fn cluster(mut self, name: &str, addr: SocketAddr, http2: bool) -> Self {
-        self.clusters.push((name.to_string(), addr, http2));
+        let mut cluster = ClusterConfig::new(name, vec![addr.to_string()]);
+        cluster.http2 = http2;
+        self.clusters.push(cluster);
+        self
+    }
+
+    /// Changes anything else of the last added cluster (TLS, timeouts, ...).
+    pub fn with_cluster(mut self, edit: impl FnOnce(&mut ClusterConfig)) -> Self {
+        if let Some(c) = self.clusters.last_mut() {
+            edit(c);
+        }
         self
     }
 
@@ -106,11 +116,7 @@ impl HarnessBuilder {
         let mut config = Config::parse(&config_yaml(echo.addr()), "harness")?;
         config.listeners[0].http_filters = self.plugins.iter().map(|p| p.name.clone()).collect();
         config.plugins = self.plugins;
-        for (name, addr, http2) in self.clusters {
-            let mut cluster = ClusterConfig::new(&name, vec![addr.to_string()]);
-            cluster.http2 = http2;
-            config.clusters.push(cluster);
-        }
+        config.clusters.extend(self.clusters);
         weir_host::config::validate(&config)?;
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(|e| StartError::Other(format!("admin token: {e}")))?;

@@ -34,3 +34,5 @@ pub use error::TlsError;
 pub use pins::Pins;
 pub use provider::{provider, version_name, versions};
 pub use server::ServerTls;
+/// A client TLS stream, as [`ClientTls::connect`] returns it.
+pub use tokio_rustls::client::TlsStream as ClientStream;

@@ -47,8 +47,12 @@ impl Root {
         let now = Self::now_ms();
         let due = shared.cache.borrow().due(now);
         for (provider, source) in due {
-            let mut headers: Vec<(&str, &str)> =
-                vec![(":method", "GET"), (":path", &source.path), (":authority", &source.authority)];
+            let mut headers: Vec<(&str, &str)> = vec![
+                (":method", "GET"),
+                (":scheme", source.scheme),
+                (":path", &source.path),
+                (":authority", &source.authority),
+            ];
             headers.extend(source.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             match self.dispatch_http_call(&source.cluster, headers, None, vec![], source.timeout) {
                 Ok(token) => shared.cache.borrow_mut().started(provider, token),

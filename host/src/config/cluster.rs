@@ -1,9 +1,10 @@
-//! Cluster configuration: endpoints, load balancing, health checking, outlier detection and
-//! circuit breakers.
+//! Cluster configuration: endpoints, load balancing, health checking, outlier detection,
+//! circuit breakers and TLS.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use weir_tls::UpstreamTls;
 
 use super::duration;
 
@@ -42,6 +43,10 @@ pub struct ClusterConfig {
     /// rate-limit service) or named routes use. The cluster of `xds.cluster` always is.
     #[serde(default)]
     pub internal: bool,
+    /// TLS to the endpoints (Envoy's `UpstreamTlsContext`); omit for cleartext. The server's
+    /// certificate is always verified (`docs/config.md`, "Upstream TLS").
+    #[serde(default)]
+    pub tls: Option<UpstreamTls>,
 }
 
 fn default_connect_timeout() -> Duration {
@@ -66,6 +71,7 @@ impl ClusterConfig {
             outlier_detection: None,
             circuit_breakers: CircuitBreakers::default(),
             internal: false,
+            tls: None,
         }
     }
 }

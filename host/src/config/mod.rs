@@ -65,12 +65,13 @@ impl ConfigError {
 
 impl Config {
     /// Reads, parses and validates a config file. Relative paths (plugin modules, module
-    /// directories, the admin token file and socket, TLS files) are resolved against the
-    /// file's directory.
+    /// directories, the admin token file and socket, TLS files of listeners, the admin API and
+    /// clusters) are resolved against the file's directory before validation.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let mut config = Config::parse(&text, &path.display().to_string())?;
+        let mut config: Config = serde_norway::from_str(&text)
+            .map_err(|e| ConfigError::Parse { origin: path.display().to_string(), message: e.to_string() })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() {
@@ -90,6 +91,14 @@ impl Config {
         for listener in &mut config.listeners {
             listener.tls.iter_mut().flat_map(|t| t.paths_mut()).for_each(resolve);
         }
+        for tls in config.clusters.iter_mut().filter_map(|c| c.tls.as_mut()) {
+            tls.trusted_ca.iter_mut().for_each(resolve);
+            if let Some(files) = &mut tls.client_certificate {
+                resolve(&mut files.certificate_chain);
+                resolve(&mut files.private_key);
+            }
+        }
+        validate(&config)?;
         Ok(config)
     }
 

@@ -48,6 +48,13 @@ pub fn check(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigError> {
     if cb.max_connections == 0 || cb.max_requests == 0 {
         return Err(ConfigError::invalid(format!("{at}.circuit_breakers"), "limits must be at least 1"));
     }
+    if let Some(tls) = &cluster.tls {
+        // Built once here to check files and settings; each generation builds its own.
+        weir_tls::ClientTls::new(tls, cluster.http2, &format!("{at}.tls")).map_err(|e| match e {
+            weir_tls::TlsError::Setting { field, reason } => ConfigError::invalid(field, reason),
+            other => ConfigError::invalid(format!("{at}.tls"), other.to_string()),
+        })?;
+    }
     Ok(())
 }
 

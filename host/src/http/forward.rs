@@ -47,7 +47,11 @@ pub(super) async fn forward(
         let (parts, ()) = this_head.ok_or(UpstreamError::NoHealthyUpstream)?.into_parts();
         let request = Request::from_parts(parts, body.take().unwrap_or_else(empty_body));
         let started = Instant::now();
-        let exchange = async { cluster.connect_to(&endpoint).await?.send(request).await };
+        let exchange = async {
+            let connection = cluster.connect_to(&endpoint).await?;
+            stream.data.borrow_mut().info.upstream_tls = connection.tls();
+            connection.send(request).await
+        };
         let result = match retry.per_try_timeout {
             Some(limit) => tokio::time::timeout(limit, exchange).await.unwrap_or(Err(UpstreamError::Timeout)),
             None => exchange.await,

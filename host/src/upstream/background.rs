@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Empty;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use super::endpoint::Endpoint;
 use super::manager::{ClusterManager, needs_dns, resolve};
 use super::state::ClusterState;
+use super::transport;
 use crate::config::HealthCheck;
 
 /// Starts the chores of every cluster of `manager` that does not run them yet.
@@ -43,7 +45,7 @@ async fn health_checks(cluster: Weak<ClusterState>, hc: HealthCheck) {
         let endpoints = state.endpoints().all.clone();
         let mut changed = false;
         for endpoint in endpoints {
-            let ok = check(endpoint.addr, &hc).await;
+            let ok = check(&state, &endpoint, &hc).await;
             let (passes, fails) = streaks.entry(endpoint.addr).or_default();
             if ok {
                 (*passes, *fails) = (*passes + 1, 0);
@@ -64,19 +66,37 @@ async fn health_checks(cluster: Weak<ClusterState>, hc: HealthCheck) {
     }
 }
 
-/// One `GET` of the health-check path.
-async fn check(addr: SocketAddr, hc: &HealthCheck) -> bool {
+/// One `GET` of the health-check path (over the cluster's TLS when it has one).
+async fn check(state: &ClusterState, endpoint: &Endpoint, hc: &HealthCheck) -> bool {
+    let addr = endpoint.addr;
     let attempt = async {
-        let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.ok()?;
-        tokio::spawn(conn);
+        let connected =
+            transport::connect(addr, endpoint.host.as_deref(), state.tls(), state.tls_required(), hc.timeout)
+                .await
+                .ok()?;
         let request = http::Request::get(hc.path.as_str())
-            .header("host", addr.to_string())
             .header("user-agent", "weir-health-check")
             .body(Empty::<Bytes>::new())
             .ok()?;
-        let response = sender.send_request(request).await.ok()?;
-        Some(hc.expected_statuses.contains(&response.status().as_u16()))
+        let io = TokioIo::new(connected.stream);
+        // HTTP/2 when TLS agreed on it by ALPN (a server may then refuse HTTP/1.1); HTTP/1.1
+        // otherwise, also to h2c clusters (their servers accept both, as they did before TLS).
+        let status = if connected.tls.as_ref().is_some_and(|t| t.alpn.as_deref() == Some(b"h2")) {
+            let (mut sender, conn) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.ok()?;
+            tokio::spawn(conn);
+            let (mut parts, body) = request.into_parts();
+            let scheme_authority = format!("https://{addr}{}", hc.path);
+            parts.uri = scheme_authority.parse().ok()?;
+            sender.send_request(http::Request::from_parts(parts, body)).await.ok()?.status()
+        } else {
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.ok()?;
+            tokio::spawn(conn);
+            let (mut parts, body) = request.into_parts();
+            parts.headers.insert(http::header::HOST, addr.to_string().parse().ok()?);
+            sender.send_request(http::Request::from_parts(parts, body)).await.ok()?.status()
+        };
+        Some(hc.expected_statuses.contains(&status.as_u16()))
     };
     matches!(tokio::time::timeout(hc.timeout, attempt).await, Ok(Some(true)))
 }
@@ -101,8 +121,9 @@ async fn dns_refresh(cluster: Weak<ClusterState>, every: Duration) {
         let Ok(addrs) = tokio::task::spawn_blocking(move || resolve(&names)).await else { continue };
         let Some(state) = cluster.upgrade() else { return };
         let current: Vec<SocketAddr> = state.endpoints().all.iter().map(|e| e.addr).collect();
-        if !addrs.is_empty() && addrs != current {
-            tracing::info!(cluster = %state.name(), ?addrs, "DNS: endpoints changed");
+        let resolved: Vec<SocketAddr> = addrs.iter().map(|(addr, _)| *addr).collect();
+        if !addrs.is_empty() && resolved != current {
+            tracing::info!(cluster = %state.name(), addrs = ?resolved, "DNS: endpoints changed");
             state.set_addresses(addrs);
         }
     }

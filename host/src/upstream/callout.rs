@@ -25,6 +25,10 @@ impl CalloutCluster for Cluster {
         Cluster::http2(self)
     }
 
+    fn tls(&self) -> bool {
+        self.state().tls_required()
+    }
+
     fn send(&self, request: Request<BoxBody>) -> LocalFuture<'_, UpstreamResult> {
         Box::pin(async move {
             let (_, connection) = self.connect().await?;

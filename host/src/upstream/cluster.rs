@@ -46,17 +46,17 @@ impl Cluster {
         lb::pick(self.state.config.lb_policy, &set, &self.rr, key).ok_or(UpstreamError::NoHealthyUpstream)
     }
 
-    fn pool(&self, addr: SocketAddr) -> Rc<Pool> {
+    fn pool(&self, endpoint: &Endpoint) -> Rc<Pool> {
         self.pools
             .borrow_mut()
-            .entry(addr)
-            .or_insert_with(|| Rc::new(Pool::new(addr, self.state.clone())))
+            .entry(endpoint.addr)
+            .or_insert_with(|| Rc::new(Pool::new(endpoint, self.state.clone())))
             .clone()
     }
 
     /// A ready connection to `endpoint`.
     pub async fn connect_to(&self, endpoint: &Endpoint) -> Result<Connection, UpstreamError> {
-        self.pool(endpoint.addr).acquire().await
+        self.pool(endpoint).acquire().await
     }
 
     /// Picks an endpoint and returns a ready connection to it (for callouts).
@@ -72,7 +72,7 @@ impl Cluster {
     /// Like [`Cluster::connect`], always over HTTP/2 (for gRPC).
     pub async fn connect_h2(&self) -> Result<(SocketAddr, Connection), UpstreamError> {
         let endpoint = self.pick(None)?;
-        let connection = self.pool(endpoint.addr).acquire_h2().await?;
+        let connection = self.pool(&endpoint).acquire_h2().await?;
         Ok((endpoint.addr, connection))
     }
 }

@@ -2,16 +2,23 @@
 //! outlier ejection), load, and its stats.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::stats::EndpointStats;
+
+/// A resolved endpoint: its address and the hostname it was written with (`None` for an IP
+/// address), the default TLS server name.
+pub type Resolved = (SocketAddr, Option<Arc<str>>);
 
 /// An endpoint, shared by every worker.
 #[derive(Debug)]
 pub struct Endpoint {
     /// Its address.
     pub addr: SocketAddr,
+    /// The hostname it was resolved from (`None`: written as an IP address).
+    pub host: Option<Arc<str>>,
     /// Stats handles.
     pub stats: EndpointStats,
     /// Active health checking says it is up (true when there is no health check).
@@ -32,10 +39,11 @@ fn now_ms() -> u64 {
 
 impl Endpoint {
     /// A healthy endpoint.
-    pub fn new(addr: SocketAddr, stats: EndpointStats) -> Endpoint {
+    pub fn new(addr: SocketAddr, host: Option<Arc<str>>, stats: EndpointStats) -> Endpoint {
         stats.healthy.set(1);
         Endpoint {
             addr,
+            host,
             stats,
             checked_healthy: AtomicBool::new(true),
             ejected_until_ms: AtomicU64::new(0),
@@ -104,7 +112,7 @@ impl Endpoint {
     }
 
     /// Counts a request in flight until the guard drops.
-    pub fn begin(self: &std::sync::Arc<Self>) -> ActiveGuard {
+    pub fn begin(self: &Arc<Self>) -> ActiveGuard {
         self.active.fetch_add(1, Ordering::Relaxed);
         ActiveGuard(self.clone())
     }
@@ -112,7 +120,7 @@ impl Endpoint {
 
 /// Decrements the endpoint's in-flight count when dropped.
 #[derive(Debug)]
-pub struct ActiveGuard(std::sync::Arc<Endpoint>);
+pub struct ActiveGuard(Arc<Endpoint>);
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {

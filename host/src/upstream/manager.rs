@@ -2,9 +2,10 @@
 //! reload keep their state (endpoint health, DNS results, breaker counts).
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 
+use super::endpoint::Resolved;
 use super::state::ClusterState;
 use crate::config::ClusterConfig;
 use crate::stats::Stats;
@@ -16,7 +17,8 @@ pub struct ClusterManager {
 }
 
 impl ClusterManager {
-    /// Builds the clusters, reusing unchanged ones from `previous`. Hostnames are resolved now
+    /// Builds the clusters, reusing unchanged ones from `previous` (with their TLS built
+    /// again from its files). Hostnames are resolved now
     /// (a name that does not resolve leaves the cluster without those endpoints until the next
     /// DNS refresh).
     pub fn build(
@@ -31,6 +33,8 @@ impl ClusterManager {
             let state = reused.unwrap_or_else(|| {
                 ClusterState::new(config.clone(), resolve(&config.endpoints), stats.clone())
             });
+            // Each generation reads the TLS files again (a reload picks up rotated ones).
+            state.load_tls();
             clusters.insert(config.name.clone(), state);
         }
         ClusterManager { clusters }
@@ -53,15 +57,21 @@ pub fn needs_dns(endpoint: &str) -> bool {
 }
 
 /// Resolves endpoint strings (`ip:port` or `host:port`), keeping order and dropping
-/// duplicates; names that fail are logged and skipped.
-pub fn resolve(endpoints: &[String]) -> Vec<SocketAddr> {
-    let mut out = Vec::new();
+/// duplicates; names that fail are logged and skipped. Each address keeps the hostname it
+/// came from.
+pub fn resolve(endpoints: &[String]) -> Vec<Resolved> {
+    let mut out: Vec<Resolved> = Vec::new();
     for endpoint in endpoints {
+        let host = endpoint
+            .rsplit_once(':')
+            .map(|(host, _)| host.trim_start_matches('[').trim_end_matches(']'))
+            .filter(|host| host.parse::<IpAddr>().is_err())
+            .map(Arc::<str>::from);
         match endpoint.to_socket_addrs() {
             Ok(addrs) => {
                 for addr in addrs {
-                    if !out.contains(&addr) {
-                        out.push(addr);
+                    if !out.iter().any(|(known, _)| *known == addr) {
+                        out.push((addr, host.clone()));
                     }
                 }
             }

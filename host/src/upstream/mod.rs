@@ -3,6 +3,7 @@
 //! connection pools, no locks on the data path).
 
 mod background;
+mod body;
 mod breaker;
 mod callout;
 mod cluster;
@@ -12,16 +13,18 @@ mod lb;
 mod manager;
 mod pool;
 mod state;
+mod transport;
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 pub use background::spawn_background;
+pub use body::UpstreamBody;
 pub use cluster::Cluster;
 pub use endpoint::{ActiveGuard, Endpoint};
 pub use hashing::hash;
 pub use manager::ClusterManager;
-pub use pool::{Connection, UpstreamBody};
+pub use pool::Connection;
 pub use state::{ClusterState, EndpointSet};
 pub use weir_http::{UpstreamError, error_chain};
 

@@ -1,32 +1,30 @@
 //! Connections to one endpoint on one worker: idle HTTP/1.1 connections reused once their
 //! response is fully read, or one multiplexed HTTP/2 connection. Opening a connection takes a
 //! slot of the cluster's `max_connections` breaker; without a free slot the request waits (as
-//! a pending request) for one or for an idle connection.
+//! a pending request) for one or for an idle connection. Over TLS, a connection whose ALPN
+//! agreed on `h2` speaks HTTP/2 (and the endpoint's later requests share it).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{Request, Response};
-use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
-use super::UpstreamError;
+use super::body::UpstreamBody;
 use super::state::ClusterState;
-use weir_http::{BoxBody, LocalExec};
+use super::transport::{self, Connected};
+use super::{Endpoint, UpstreamError};
+use weir_http::{BoxBody, LocalExec, TlsInfo};
 
 /// A connection ready to send one request.
 pub struct Connection {
     inner: Sender,
+    tls: Option<Arc<TlsInfo>>,
     pool: Option<Rc<Pool>>,
 }
 
@@ -35,24 +33,35 @@ enum Sender {
     H2(http2::SendRequest<BoxBody>),
 }
 
+/// An idle HTTP/1.1 connection and its TLS.
+pub(super) struct Idle {
+    sender: http1::SendRequest<BoxBody>,
+    tls: Option<Arc<TlsInfo>>,
+}
+
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").finish_non_exhaustive()
+        f.debug_struct("Connection").field("tls", &self.tls.is_some()).finish_non_exhaustive()
     }
 }
 
 impl Connection {
+    /// The connection's TLS (`None`: cleartext), for the exchange's `upstream.*` properties.
+    pub fn tls(&self) -> Option<Arc<TlsInfo>> {
+        self.tls.clone()
+    }
+
     /// Sends a request. An HTTP/1.1 connection goes back to its pool once the response body
     /// has been read to the end.
     pub async fn send(self, request: Request<BoxBody>) -> Result<Response<UpstreamBody>, UpstreamError> {
-        let Connection { inner, pool } = self;
+        let Connection { inner, tls, pool } = self;
         match inner {
             Sender::H1(mut sender) => {
                 let response = sender
                     .send_request(request)
                     .await
                     .map_err(|e| UpstreamError::Reset(super::error_chain(&e)))?;
-                let release = pool.map(|p| (p, sender));
+                let release = pool.map(|p| (p, Idle { sender, tls }));
                 Ok(response.map(|body| {
                     let mut body = UpstreamBody { inner: body, release };
                     body.release_if_ended();
@@ -61,7 +70,7 @@ impl Connection {
             }
             Sender::H2(mut sender) => {
                 let response = sender
-                    .send_request(request)
+                    .send_request(absolute(request))
                     .await
                     .map_err(|e| UpstreamError::Reset(super::error_chain(&e)))?;
                 Ok(response.map(|body| UpstreamBody { inner: body, release: None }))
@@ -70,64 +79,35 @@ impl Connection {
     }
 }
 
-/// An upstream response body; returns its HTTP/1.1 connection to the pool at the end.
-pub struct UpstreamBody {
-    inner: Incoming,
-    release: Option<(Rc<Pool>, http1::SendRequest<BoxBody>)>,
+/// A request made for HTTP/1.1 (origin-form target, `host` header) sent on a connection that
+/// agreed on `h2` by ALPN: HTTP/2 wants `:scheme` and `:authority`.
+fn absolute(mut request: Request<BoxBody>) -> Request<BoxBody> {
+    if request.uri().scheme().is_some() {
+        return request;
+    }
+    let host = request.headers_mut().remove(http::header::HOST);
+    let authority = host.as_ref().and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    if let Ok(uri) = http::Uri::try_from(format!("https://{authority}{target}")) {
+        *request.uri_mut() = uri;
+    }
+    *request.version_mut() = http::Version::HTTP_2;
+    request
 }
 
-impl UpstreamBody {
-    /// Returns the connection to the pool once the body is read to its end. hyper's server
-    /// stops polling a body as soon as `is_end_stream` says so (after the last data frame, or
-    /// at once for an empty body), so waiting for `Ready(None)` alone would close every
-    /// connection instead of reusing it.
-    fn release_if_ended(&mut self) {
-        if self.inner.is_end_stream() {
-            self.release_now();
-        }
-    }
-
-    fn release_now(&mut self) {
-        if let Some((pool, sender)) = self.release.take() {
-            pool.release(sender);
-        }
-    }
-}
-
-impl Body for UpstreamBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match polled {
-            Poll::Ready(None) => self.release_now(),
-            Poll::Ready(Some(Ok(_))) => self.release_if_ended(),
-            _ => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+/// The endpoint's multiplexed HTTP/2 connection and its TLS.
+type Shared = (http2::SendRequest<BoxBody>, Option<Arc<TlsInfo>>);
 
 /// The pool of one endpoint on one worker.
 pub struct Pool {
     addr: SocketAddr,
-    http2: bool,
+    host: Option<Arc<str>>,
+    /// HTTP/2: the cluster's protocol, or what ALPN agreed on.
+    http2: Cell<bool>,
     connect_timeout: Duration,
     cluster: Arc<ClusterState>,
-    idle: RefCell<Vec<http1::SendRequest<BoxBody>>>,
-    shared_h2: RefCell<Option<http2::SendRequest<BoxBody>>>,
+    idle: RefCell<Vec<Idle>>,
+    shared_h2: RefCell<Option<Shared>>,
     released: Notify,
 }
 
@@ -138,10 +118,11 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
-    pub(super) fn new(addr: SocketAddr, cluster: Arc<ClusterState>) -> Pool {
+    pub(super) fn new(endpoint: &Endpoint, cluster: Arc<ClusterState>) -> Pool {
         Pool {
-            addr,
-            http2: cluster.config.http2,
+            addr: endpoint.addr,
+            host: endpoint.host.clone(),
+            http2: Cell::new(cluster.config.http2),
             connect_timeout: cluster.config.connect_timeout,
             cluster,
             idle: RefCell::new(Vec::new()),
@@ -150,18 +131,18 @@ impl Pool {
         }
     }
 
-    fn take_idle(&self) -> Option<http1::SendRequest<BoxBody>> {
+    fn take_idle(&self) -> Option<Idle> {
         let mut idle = self.idle.borrow_mut();
-        idle.retain(|s| !s.is_closed());
-        idle.iter().position(|s| s.is_ready()).map(|i| idle.swap_remove(i))
+        idle.retain(|i| !i.sender.is_closed());
+        idle.iter().position(|i| i.sender.is_ready()).map(|i| idle.swap_remove(i))
     }
 
     /// A connection slot: free now, or after waiting as a pending request (an idle connection
     /// released meanwhile is returned instead).
-    async fn slot(&self) -> Result<Result<OwnedSemaphorePermit, http1::SendRequest<BoxBody>>, UpstreamError> {
+    async fn slot(&self) -> Result<Result<OwnedSemaphorePermit, Idle>, UpstreamError> {
         loop {
-            if let Some(sender) = self.take_idle() {
-                return Ok(Err(sender));
+            if let Some(idle) = self.take_idle() {
+                return Ok(Err(idle));
             }
             if let Some(permit) = self.cluster.breakers.try_connection() {
                 return Ok(Ok(permit));
@@ -175,57 +156,86 @@ impl Pool {
 
     /// A ready connection: an idle one if any, else a new one.
     pub async fn acquire(self: Rc<Self>) -> Result<Connection, UpstreamError> {
-        if self.http2 {
+        if self.http2.get() {
             return self.acquire_h2().await;
         }
-        let sender = match self.slot().await? {
-            Err(idle) => idle,
-            Ok(permit) => self.connect_h1(permit).await?,
+        let (inner, tls) = match self.slot().await? {
+            Err(Idle { sender, tls }) => (Sender::H1(sender), tls),
+            Ok(permit) => self.open(permit, false).await?,
         };
-        Ok(Connection { inner: Sender::H1(sender), pool: Some(self) })
+        Ok(Connection { inner, tls, pool: Some(self) })
     }
 
     /// The multiplexed HTTP/2 connection (opened if needed), whatever the cluster's protocol
     /// (gRPC needs HTTP/2).
     pub async fn acquire_h2(&self) -> Result<Connection, UpstreamError> {
         let existing = self.shared_h2.borrow().clone();
-        if let Some(mut sender) = existing
+        if let Some((mut sender, tls)) = existing
             && !sender.is_closed()
             && sender.ready().await.is_ok()
         {
-            return Ok(Connection { inner: Sender::H2(sender), pool: None });
+            return Ok(Connection { inner: Sender::H2(sender), tls, pool: None });
         }
         let permit = match self.cluster.breakers.try_connection() {
             Some(p) => p,
             None => self.cluster.breakers.wait_connection(self.connect_timeout).await?,
         };
-        let sender = self.connect_h2(permit).await?;
-        *self.shared_h2.borrow_mut() = Some(sender.clone());
-        Ok(Connection { inner: Sender::H2(sender), pool: None })
+        let (inner, tls) = self.open(permit, true).await?;
+        Ok(Connection { inner, tls, pool: None })
     }
 
-    fn release(&self, sender: http1::SendRequest<BoxBody>) {
-        if !sender.is_closed() {
-            self.idle.borrow_mut().push(sender);
+    pub(super) fn release(&self, idle: Idle) {
+        if !idle.sender.is_closed() {
+            self.idle.borrow_mut().push(idle);
             self.released.notify_one();
         }
     }
 
-    async fn tcp(&self) -> Result<TokioIo<TcpStream>, UpstreamError> {
-        let connected = tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addr)).await;
-        let stream = match connected {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                self.cluster.stats.connect_failures.inc();
-                return Err(UpstreamError::ConnectFailure(e.to_string()));
-            }
-            Err(_) => {
-                self.cluster.stats.connect_failures.inc();
-                return Err(UpstreamError::ConnectTimeout);
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        Ok(TokioIo::new(stream))
+    /// TCP and, for a TLS cluster, the handshake; failures are counted as connect failures.
+    async fn transport(&self) -> Result<Connected, UpstreamError> {
+        let state = &self.cluster;
+        let connected = transport::connect(
+            self.addr,
+            self.host.as_deref(),
+            state.tls(),
+            state.tls_required(),
+            self.connect_timeout,
+        )
+        .await;
+        if let Err(e) = &connected {
+            state.stats.connect_failures.inc();
+            tracing::debug!(cluster = %state.name(), endpoint = %self.addr, "upstream connect failed: {e}");
+        }
+        connected
+    }
+
+    /// Opens a connection: HTTP/2 when `h2`, when the cluster speaks it or when ALPN agreed on
+    /// it (then kept as the endpoint's shared connection), else HTTP/1.1.
+    async fn open(
+        &self,
+        permit: OwnedSemaphorePermit,
+        h2: bool,
+    ) -> Result<(Sender, Option<Arc<TlsInfo>>), UpstreamError> {
+        let connected = self.transport().await?;
+        let negotiated = connected.alpn_h2();
+        let tls = connected.tls.clone();
+        let io = TokioIo::new(connected.stream);
+        if h2 || self.http2.get() || negotiated {
+            let (sender, conn) = http2::Builder::new(LocalExec)
+                .handshake(io)
+                .await
+                .map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;
+            self.drive(conn, permit);
+            self.http2.set(self.http2.get() || negotiated);
+            *self.shared_h2.borrow_mut() = Some((sender.clone(), tls.clone()));
+            return Ok((Sender::H2(sender), tls));
+        }
+        let (sender, conn) = http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;
+        self.drive(conn, permit);
+        Ok((Sender::H1(sender), tls))
     }
 
     /// Runs a connection until it closes, holding its breaker slot and counting it.
@@ -243,31 +253,5 @@ impl Pool {
             gauge.dec();
             drop(permit);
         });
-    }
-
-    async fn connect_h1(
-        &self,
-        permit: OwnedSemaphorePermit,
-    ) -> Result<http1::SendRequest<BoxBody>, UpstreamError> {
-        let io = self.tcp().await?;
-        let (sender, conn) = http1::Builder::new()
-            .handshake(io)
-            .await
-            .map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;
-        self.drive(conn, permit);
-        Ok(sender)
-    }
-
-    async fn connect_h2(
-        &self,
-        permit: OwnedSemaphorePermit,
-    ) -> Result<http2::SendRequest<BoxBody>, UpstreamError> {
-        let io = self.tcp().await?;
-        let (sender, conn) = http2::Builder::new(LocalExec)
-            .handshake(io)
-            .await
-            .map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;
-        self.drive(conn, permit);
-        Ok(sender)
     }
 }

@@ -6,14 +6,16 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use parking_lot::Mutex;
 
 use super::Endpoint;
 use super::breaker::Breakers;
+use super::endpoint::Resolved;
 use super::hashing;
 use crate::config::{ClusterConfig, LbPolicy};
 use crate::stats::{ClusterStats, Stats};
+use weir_tls::ClientTls;
 
 /// The endpoints a worker balances over.
 #[derive(Debug, Default)]
@@ -40,13 +42,16 @@ pub struct ClusterState {
     set: ArcSwap<EndpointSet>,
     known: Mutex<HashMap<SocketAddr, Arc<Endpoint>>>,
     process_stats: Arc<Stats>,
+    /// The TLS of this generation (`None` with `config.tls` set: its files could not be loaded,
+    /// and connections fail rather than go out in cleartext).
+    tls: ArcSwapOption<ClientTls>,
     /// Health checks, ejection expiry and DNS refresh run for this cluster.
     pub(super) background_started: std::sync::atomic::AtomicBool,
 }
 
 impl ClusterState {
     /// A cluster over already-resolved addresses.
-    pub fn new(config: ClusterConfig, addrs: Vec<SocketAddr>, stats: Arc<Stats>) -> Arc<ClusterState> {
+    pub fn new(config: ClusterConfig, addrs: Vec<Resolved>, stats: Arc<Stats>) -> Arc<ClusterState> {
         let cluster_stats = stats.cluster(&config.name);
         let state = Arc::new(ClusterState {
             breakers: Breakers::new(config.circuit_breakers.clone(), cluster_stats.clone()),
@@ -55,6 +60,7 @@ impl ClusterState {
             set: ArcSwap::from_pointee(EndpointSet::default()),
             known: Mutex::new(HashMap::new()),
             process_stats: stats,
+            tls: ArcSwapOption::empty(),
             background_started: std::sync::atomic::AtomicBool::new(false),
         });
         state.set_addresses(addrs);
@@ -71,16 +77,44 @@ impl ClusterState {
         self.set.load()
     }
 
+    /// Builds the cluster's TLS from its files (nothing without `tls`). A failure keeps the
+    /// TLS in use, if any, and is logged: validation read the same files moments before.
+    pub fn load_tls(&self) {
+        let Some(settings) = &self.config.tls else { return };
+        let field = format!("clusters[{}].tls", self.config.name);
+        match ClientTls::new(settings, self.config.http2, &field) {
+            Ok(tls) => self.tls.store(Some(Arc::new(tls))),
+            Err(e) => {
+                tracing::error!(cluster = %self.name(), "TLS settings refused, {}: {e}", match self.tls.load().is_some() {
+                    true => "the previous ones stay in use",
+                    false => "connections to the cluster fail",
+                })
+            }
+        }
+    }
+
+    /// The cluster's TLS (`None`: cleartext, or TLS that could not be loaded: see
+    /// [`ClusterState::tls_required`]).
+    pub fn tls(&self) -> Option<Arc<ClientTls>> {
+        self.tls.load_full()
+    }
+
+    /// Whether the cluster is configured with TLS.
+    pub fn tls_required(&self) -> bool {
+        self.config.tls.is_some()
+    }
+
     /// Replaces the addresses (DNS refresh); endpoints that stay keep their health.
-    pub fn set_addresses(&self, addrs: Vec<SocketAddr>) {
+    pub fn set_addresses(&self, addrs: Vec<Resolved>) {
         let mut known = self.known.lock();
         let mut all = Vec::with_capacity(addrs.len());
-        for addr in addrs {
+        for (addr, host) in addrs {
             let endpoint = known
                 .entry(addr)
                 .or_insert_with(|| {
                     Arc::new(Endpoint::new(
                         addr,
+                        host,
                         self.process_stats.endpoint(&self.config.name, &addr.to_string()),
                     ))
                 })

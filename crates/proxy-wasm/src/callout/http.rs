@@ -35,6 +35,7 @@ pub(crate) fn dispatch(
             return Err(Status::BadArgument);
         }
     }
+    scheme(&mut headers, cluster.as_ref(), state.vm_id())?;
     envoy_request_headers(&mut headers, timeout);
     let token = state.next_callout_token()?;
     let Some(charge) = state.in_flight.charge(size) else {
@@ -55,6 +56,28 @@ pub(crate) fn dispatch(
     });
     state.callouts.insert(token, state.effective_context, CalloutKind::Http, Some(task.abort_handle()));
     Ok(token)
+}
+
+/// `:scheme`: a callout asking for `https` to a cluster without TLS is refused (BadArgument)
+/// rather than sent in cleartext; without one, a TLS cluster's callout says `https`.
+/// Envoy sends such a callout in cleartext (`docs/abi-conformance.md`, "HTTP callouts").
+fn scheme(headers: &mut HeaderMap, cluster: &dyn CalloutCluster, vm_id: &str) -> Result<(), Status> {
+    match headers.get(b":scheme") {
+        Some(s) if s.eq_ignore_ascii_case(b"https") && !cluster.tls() => {
+            tracing::warn!(
+                vm_id,
+                cluster = %cluster.name(),
+                "HTTP callout refused: `:scheme: https` to cluster `{}`, which has no `tls` (it would go out in cleartext)",
+                cluster.name()
+            );
+            Err(Status::BadArgument)
+        }
+        None if cluster.tls() => {
+            headers.set(":scheme", Bytes::from_static(b"https"));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What Envoy's async client adds to a callout request: `x-envoy-internal: true`, and the

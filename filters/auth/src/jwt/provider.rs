@@ -23,6 +23,9 @@ pub enum Keys {
 pub struct Remote {
     /// Cluster called.
     pub cluster: String,
+    /// `:scheme` of the call, from the URI: `https` asks the host for the cluster's TLS (weir
+    /// refuses the call when the cluster has none; Envoy uses whatever the cluster does).
+    pub scheme: &'static str,
     /// `:authority` of the call.
     pub authority: String,
     /// `:path` of the call.
@@ -111,11 +114,11 @@ fn remote_source(r: RemoteJwksConfig) -> Result<Remote, String> {
     if r.cluster.is_empty() {
         return Err("cluster: must not be empty".into());
     }
-    let rest = r
-        .uri
-        .strip_prefix("http://")
-        .or_else(|| r.uri.strip_prefix("https://"))
-        .ok_or_else(|| format!("uri: `{}` must start with http:// or https://", r.uri))?;
+    let (scheme, rest) = match (r.uri.strip_prefix("https://"), r.uri.strip_prefix("http://")) {
+        (Some(rest), _) => ("https", rest),
+        (None, Some(rest)) => ("http", rest),
+        (None, None) => return Err(format!("uri: `{}` must start with http:// or https://", r.uri)),
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -128,6 +131,7 @@ fn remote_source(r: RemoteJwksConfig) -> Result<Remote, String> {
     }
     Ok(Remote {
         cluster: r.cluster,
+        scheme,
         authority: authority.to_string(),
         path: path.to_string(),
         timeout: Duration::from_millis(r.timeout_ms),
@@ -189,7 +193,7 @@ mod tests {
     fn remote_uri_split() {
         let p = parse_provider(config(json!({})), vec![]).unwrap();
         let Keys::Remote(r) = p.keys else { panic!("remote") };
-        assert_eq!((r.authority.as_str(), r.path.as_str()), ("idp.example.com", "/keys"));
+        assert_eq!((r.scheme, r.authority.as_str(), r.path.as_str()), ("https", "idp.example.com", "/keys"));
         assert_eq!(r.timeout, Duration::from_secs(5));
         let bad = config(json!({"remote_jwks": {"cluster": "idp", "uri": "idp/keys"}}));
         assert!(parse_provider(bad, vec![]).unwrap_err().starts_with("remote_jwks.uri"));

@@ -5,6 +5,7 @@
 
 pub mod ecds;
 pub mod rtds;
+mod transport;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -45,7 +46,8 @@ pub fn start(
     config: &Config,
 ) -> Option<XdsClient> {
     let xds = config.xds.as_ref()?;
-    let endpoints = config.cluster(&xds.cluster).map(|c| c.endpoints.clone()).unwrap_or_default();
+    let cluster = config.cluster(&xds.cluster);
+    let endpoints = cluster.map(|c| c.endpoints.clone()).unwrap_or_default();
     let subscriptions = subscriptions(config);
     let node = config.node();
     let client_config = ClientConfig {
@@ -55,9 +57,12 @@ pub fn start(
         node_cluster: node.cluster,
         subscriptions: subscriptions.clone(),
         initial_fetch_timeout: xds.initial_fetch_timeout,
-        connect_timeout: config.cluster(&xds.cluster).map_or(Duration::from_secs(5), |c| c.connect_timeout),
+        connect_timeout: cluster.map_or(Duration::from_secs(5), |c| c.connect_timeout),
         backoff: Default::default(),
-        transport: None,
+        transport: cluster.and_then(|c| {
+            let tls = c.tls.as_ref()?;
+            Some(Arc::new(transport::TlsTransport::new(c, tls)) as Arc<dyn weir_xds::client::Transport>)
+        }),
     };
     let handler = Arc::new(XdsHandler { state: Arc::downgrade(state), subscriptions });
     Some(XdsClient::start(control, client_config, handler))
