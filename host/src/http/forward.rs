@@ -48,9 +48,9 @@ pub(super) async fn forward(
         let request = Request::from_parts(parts, body.take().unwrap_or_else(empty_body));
         let started = Instant::now();
         let exchange = async {
-            let connection = cluster.connect_to(&endpoint).await?;
-            stream.data.borrow_mut().info.upstream_tls = connection.tls();
-            connection.send(request).await
+            let connection = cluster.connect_to(&endpoint).await;
+            stream.data.borrow_mut().info.upstream_tls = connection.as_ref().ok().and_then(|c| c.tls());
+            connection?.send(request).await
         };
         let result = match retry.per_try_timeout {
             Some(limit) => tokio::time::timeout(limit, exchange).await.unwrap_or(Err(UpstreamError::Timeout)),

@@ -85,10 +85,11 @@ impl ClusterState {
         match ClientTls::new(settings, self.config.http2, &field) {
             Ok(tls) => self.tls.store(Some(Arc::new(tls))),
             Err(e) => {
-                tracing::error!(cluster = %self.name(), "TLS settings refused, {}: {e}", match self.tls.load().is_some() {
+                let outcome = match self.tls.load().is_some() {
                     true => "the previous ones stay in use",
                     false => "connections to the cluster fail",
-                })
+                };
+                tracing::error!(cluster = %self.name(), "TLS settings refused, {outcome}: {e}");
             }
         }
     }
