@@ -1,0 +1,72 @@
+//! A weir route in Envoy's schema.
+
+use anyhow::Context;
+use serde_json::{Map, Value, json};
+
+use super::Route;
+use super::hcm::duration;
+
+/// `route` for Envoy, with the plugins in `off` disabled on it.
+pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
+    let m = route.get("match").context("a route has a `match`")?;
+    let mut matcher = json!({});
+    if let Some(p) = m.get("prefix") {
+        matcher["prefix"] = p.clone();
+    } else if let Some(p) = m.get("path") {
+        matcher["path"] = p.clone();
+    } else if let Some(r) = m.get("regex") {
+        matcher["safe_regex"] = json!({"regex": r});
+    }
+    if let Some(headers) = m.get("headers").and_then(Value::as_array) {
+        matcher["headers"] = Value::Array(headers.iter().map(header_matcher).collect());
+    }
+    let mut out = json!({"match": matcher});
+    if let Some(name) = route.get("name") {
+        out["name"] = name.clone();
+    }
+    if let Some(action) = route.get("route") {
+        let mut r = json!({});
+        for key in ["cluster", "cluster_header", "prefix_rewrite"] {
+            if let Some(v) = action.get(key) {
+                r[key] = v.clone();
+            }
+        }
+        if let Some(t) = action.get("timeout") {
+            r["timeout"] = json!(duration(t.as_str().context("a route `timeout` is text")?)?);
+        }
+        if let Some(v) = action.get("host_rewrite") {
+            r["host_rewrite_literal"] = v.clone();
+        }
+        out["route"] = r;
+    }
+    if let Some(direct) = route.get("direct_response") {
+        out["direct_response"] = json!({
+            "status": direct["status"],
+            "body": {"inline_string": direct.get("body").cloned().unwrap_or(json!(""))}
+        });
+    }
+    if !off.is_empty() {
+        let disabled =
+            json!({"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": true});
+        let per_filter: Map<String, Value> = off.iter().map(|p| (p.to_string(), disabled.clone())).collect();
+        out["typed_per_filter_config"] = Value::Object(per_filter);
+    }
+    Ok(out)
+}
+
+fn header_matcher(h: &Value) -> Value {
+    let mut out = json!({"name": h["name"]});
+    if let Some(v) = h.get("exact") {
+        out["string_match"] = json!({"exact": v});
+    } else if let Some(v) = h.get("prefix") {
+        out["string_match"] = json!({"prefix": v});
+    } else if let Some(v) = h.get("regex") {
+        out["string_match"] = json!({"safe_regex": {"regex": v}});
+    } else if let Some(v) = h.get("present") {
+        out["present_match"] = v.clone();
+    }
+    if let Some(v) = h.get("invert") {
+        out["invert_match"] = v.clone();
+    }
+    out
+}
