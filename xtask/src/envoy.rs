@@ -5,6 +5,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use weir_testkit::paths;
+
 use crate::util;
 
 /// The pinned Envoy release.
@@ -12,8 +14,8 @@ pub const VERSION: &str = "1.40.0";
 
 /// Installs Envoy if needed; returns the binary path. Quick when already installed.
 pub fn install() -> anyhow::Result<PathBuf> {
-    let dir = util::target().join("envoy");
-    let pointer = dir.join("envoy-path");
+    let dir = paths::envoy_dir();
+    let pointer = paths::envoy_pointer();
     if let Ok(text) = std::fs::read_to_string(&pointer) {
         let path = PathBuf::from(text.trim());
         if version_ok(&path) {

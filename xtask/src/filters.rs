@@ -6,6 +6,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use weir_testkit::{bins, paths};
+
 use crate::util;
 
 /// The wasm target.
@@ -23,7 +25,7 @@ pub struct FilterCrate {
 pub fn crates() -> anyhow::Result<Vec<FilterCrate>> {
     let mut out = Vec::new();
     for parent in ["filters", "examples", "tests/filters"] {
-        let dir = util::root().join(parent);
+        let dir = paths::workspace().join(parent);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -64,7 +66,7 @@ pub fn ensure_target() -> anyhow::Result<()> {
 pub fn assemblyscript() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for parent in ["filters", "examples", "tests/filters"] {
-        let Ok(entries) = std::fs::read_dir(util::root().join(parent)) else { continue };
+        let Ok(entries) = std::fs::read_dir(paths::workspace().join(parent)) else { continue };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.join("package.json").exists() && path.join("assembly/index.ts").exists() {
@@ -110,15 +112,15 @@ pub fn build() -> anyhow::Result<Vec<PathBuf>> {
     if crates.is_empty() {
         bail!("no filter crates found");
     }
-    let mut cmd = util::cargo();
+    let mut cmd = bins::cargo();
     cmd.args(["build", "--quiet", "--target", TARGET, "--profile", "wasm-release"]);
     for c in &crates {
         cmd.args(["-p", &c.package]);
     }
     util::run(&mut cmd)?;
-    let out_dir = util::target().join("filters");
+    let out_dir = paths::built_filters_dir();
     std::fs::create_dir_all(&out_dir)?;
-    let built_dir = util::target().join(TARGET).join("wasm-release");
+    let built_dir = paths::target_dir().join(TARGET).join("wasm-release");
     let mut built = Vec::new();
     for c in &crates {
         let from = built_dir.join(format!("{}.wasm", c.package.replace('-', "_")));

@@ -9,7 +9,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bench;
-mod bootstrap;
 mod demo;
 mod envoy;
 mod filters;

@@ -7,6 +7,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
+use weir_testkit::bins::{self, Bin, Profile};
+use weir_testkit::paths;
+
 use crate::{envoy, filters, util};
 
 struct Step {
@@ -44,12 +47,12 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 fn fmt() -> anyhow::Result<String> {
-    util::run(util::cargo().args(["fmt", "--all", "--", "--check"]))?;
+    util::run(bins::cargo().args(["fmt", "--all", "--", "--check"]))?;
     Ok(String::new())
 }
 
 fn clippy_native() -> anyhow::Result<String> {
-    util::run(util::cargo().args([
+    util::run(bins::cargo().args([
         "clippy",
         "--quiet",
         "--workspace",
@@ -63,7 +66,7 @@ fn clippy_native() -> anyhow::Result<String> {
 
 fn clippy_wasm() -> anyhow::Result<String> {
     filters::ensure_target()?;
-    let mut cmd = util::cargo();
+    let mut cmd = bins::cargo();
     cmd.args(["clippy", "--quiet", "--target", filters::TARGET, "-p", "weir-sdk", "-p", "weir-abi"]);
     for c in filters::crates()? {
         cmd.args(["-p", &c.package]);
@@ -75,7 +78,7 @@ fn clippy_wasm() -> anyhow::Result<String> {
 
 fn doc() -> anyhow::Result<String> {
     util::run(
-        util::cargo().args(["doc", "--quiet", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
+        bins::cargo().args(["doc", "--quiet", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     Ok(String::new())
 }
@@ -101,7 +104,7 @@ fn tests() -> anyhow::Result<String> {
     if !nextest_available() {
         bail!("cargo-nextest is required: `cargo install cargo-nextest --locked`");
     }
-    util::run(util::cargo().args([
+    util::run(bins::cargo().args([
         "nextest",
         "run",
         "--workspace",
@@ -117,7 +120,7 @@ fn configs() -> anyhow::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut envoy = Vec::new();
     let mut weir = Vec::new();
     for dir in ["examples", "envoy-configs", "filters"] {
-        collect(&util::root().join(dir), &mut envoy, &mut weir)?;
+        collect(&paths::workspace().join(dir), &mut envoy, &mut weir)?;
     }
     envoy.sort();
     weir.sort();
@@ -156,7 +159,7 @@ fn validate_configs() -> anyhow::Result<String> {
     let (envoy_configs, weir_configs) = configs()?;
     for config in &envoy_configs {
         let output = Command::new(&envoy_bin)
-            .current_dir(util::root())
+            .current_dir(paths::workspace())
             .args(["--mode", "validate", "--disable-hot-restart", "-l", "error", "-c"])
             .arg(config)
             .output()
@@ -170,11 +173,10 @@ fn validate_configs() -> anyhow::Result<String> {
             );
         }
     }
-    util::build_bins(false, &[("weir-host", "weir")])?;
-    let weir_bin = util::target().join("debug").join("weir");
+    let weir_bin = bins::path(Bin::Weir, Profile::Debug)?;
     for config in &weir_configs {
         let output = Command::new(&weir_bin)
-            .current_dir(util::root())
+            .current_dir(paths::workspace())
             .args(["--validate", "-c"])
             .arg(config)
             .output()?;
@@ -194,7 +196,7 @@ fn validate_configs() -> anyhow::Result<String> {
 }
 
 fn conformance() -> anyhow::Result<String> {
-    let output = util::cargo()
+    let output = bins::cargo()
         .args(["test", "-p", "weir-tests", "--test", "conformance", "--", "--test-threads", "2"])
         .output()
         .context("running the conformance suite")?;

@@ -11,7 +11,6 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use super::procs;
 use super::scenario::Scenario;
 
 /// The command that installs wrk on Debian.
@@ -131,7 +130,7 @@ impl Outcome {
 /// Runs wrk once.
 pub fn run(load: &Load) -> anyhow::Result<Outcome> {
     let secs = load.duration.as_secs_f64().ceil().max(1.0) as u64;
-    let out = procs::pinned(load.cpus, Path::new("wrk"))
+    let out = weir_testkit::child::pinned("wrk", load.cpus)
         .arg(format!("-t{}", load.threads))
         .arg(format!("-c{}", load.connections))
         .arg(format!("-d{secs}s"))

@@ -51,14 +51,14 @@ fn os() -> String {
 
 /// The workspace's locked version of a crate.
 fn locked(name: &str) -> Option<String> {
-    let lock = std::fs::read_to_string(crate::util::root().join("Cargo.lock")).ok()?;
+    let lock = std::fs::read_to_string(weir_testkit::paths::workspace().join("Cargo.lock")).ok()?;
     let needle = format!("name = \"{name}\"\nversion = \"");
     let at = lock.find(&needle)? + needle.len();
     lock[at..].split('"').next().map(str::to_string)
 }
 
 fn git_revision() -> String {
-    let root = crate::util::root();
+    let root = weir_testkit::paths::workspace();
     let rev = Command::new("git")
         .arg("-C")
         .arg(&root)

@@ -14,21 +14,24 @@ mod config;
 mod load;
 mod machine;
 mod measure;
-mod procs;
 mod profile;
+mod proxy;
 mod report;
 mod scenario;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::{envoy, filters, util};
+use weir_testkit::bins::{self, Bin, Profile};
+use weir_testkit::{http, paths, procfs};
+
+use crate::{envoy, filters};
 use measure::{ProxyRuns, Round, ScenarioResult};
-use procs::Procs;
+use proxy::{Kind, Proxy, start_proxy};
 use scenario::{Route, Scenario};
 
 /// `cargo xtask bench` options.
@@ -144,18 +147,17 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     if !opts.no_build {
         println!("==> building filters (wasm-release) and release binaries");
         filters::build()?;
-        util::build_bins(true, &[("weir-host", "weir"), ("weir-tests", "weir-echo")])?;
+        bins::build(Profile::Release, &[Bin::Weir, Bin::Echo])?;
     }
-    let release = util::target().join("release");
-    let work = util::target().join("bench");
+    let work = paths::target_dir().join("bench");
     std::fs::create_dir_all(&work)?;
     let ctx = Ctx {
-        weir: release.join("weir"),
-        echo: release.join("weir-echo"),
+        weir: bins::existing(Bin::Weir, Profile::Release),
+        echo: bins::existing(Bin::Echo, Profile::Release),
         envoy: envoy::install()?,
-        filters: util::target().join("filters"),
+        filters: paths::filters_dir(),
         work,
-        ticks: procs::clock_ticks(),
+        ticks: procfs::clock_ticks(),
         connections: opts.connections,
         duration: Duration::from_secs(opts.duration.unwrap_or(if opts.quick { 3 } else { 10 }).max(1)),
         warmup: Duration::from_secs(opts.warmup.unwrap_or(if opts.quick { 1 } else { 3 })),
@@ -209,7 +211,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     });
     let md = report::markdown(&doc, &results, profile.as_ref().map(|p| p.markdown.as_str()));
     if !opts.no_save {
-        let dir = util::root().join("bench/results");
+        let dir = paths::workspace().join("bench/results");
         std::fs::create_dir_all(&dir)?;
         let base = if opts.quick || opts.profile_only { format!("{date}-quick") } else { date.clone() };
         let stem = free_stem(&dir, &base);
@@ -242,8 +244,8 @@ fn run_set(
         placement.proxy.as_deref().unwrap_or("any (not pinned)"),
         placement.load.as_deref().unwrap_or("any (not pinned)")
     );
-    let mut procs = Procs::default();
-    let (upstream_pid, upstream) = procs.spawn_upstream(placement.load.as_deref(), &ctx.echo)?;
+    let (upstream_child, upstream) = proxy::start_upstream(ctx, placement)?;
+    let upstream_pid = upstream_child.pid();
     let baseline =
         scenario::all().into_iter().find(|s| s.name == "no-filter").context("no-filter scenario")?;
     let script = load::script(&ctx.work, &baseline)?;
@@ -264,7 +266,7 @@ fn run_set(
     );
     let mut results = Vec::new();
     for s in scenarios {
-        let res = run_scenario(ctx, placement, s, &mut procs, upstream, upstream_pid)
+        let res = run_scenario(ctx, placement, s, upstream, upstream_pid)
             .with_context(|| format!("scenario {} with {w} worker(s)", s.name))?;
         let (e, wr) = (res.envoy.summary(), res.weir.summary());
         println!(
@@ -284,7 +286,7 @@ fn run_set(
         }
         results.push(res);
     }
-    procs.stop(upstream_pid);
+    drop(upstream_child);
     let set = json!({
         "workers": w,
         "proxy_cpus": placement.proxy,
@@ -297,78 +299,18 @@ fn run_set(
     Ok((set, results))
 }
 
-/// A proxy started for a scenario.
-pub(crate) struct Proxy {
-    name: &'static str,
-    pid: u32,
-    addr: SocketAddr,
-}
-
-/// The two proxies under test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Envoy,
-    Weir,
-}
-
-/// Starts Envoy or weir for a scenario; returns it once `/ready` says LIVE.
-pub(crate) fn start_proxy(
-    kind: Kind,
-    ctx: &Ctx,
-    placement: &Placement,
-    s: &Scenario,
-    procs: &mut Procs,
-    upstream: SocketAddr,
-    dir: &Path,
-) -> anyhow::Result<Proxy> {
-    let (name, bin, flags): (&'static str, _, &[&str]) = match kind {
-        Kind::Envoy => ("envoy", &ctx.envoy, &["--disable-hot-restart", "-l", "warn"]),
-        Kind::Weir => ("weir", &ctx.weir, &["--log-level", "warn"]),
-    };
-    let path = dir.join(format!("{name}.yaml"));
-    let log = dir.join(format!("{name}.log"));
-    let mut args = vec!["--concurrency".to_string(), placement.workers.to_string()];
-    args.extend(flags.iter().map(|f| f.to_string()));
-    args.extend(["-c".to_string(), path.display().to_string()]);
-    // A port found free can be taken (as a client's source port) before the proxy binds it:
-    // then start again on other ports.
-    let mut attempt = 1;
-    loop {
-        let ports = config::Ports { listener: util::free_port()?, admin: util::free_port()? };
-        let yaml = match kind {
-            Kind::Envoy => config::envoy(s, ports, upstream, &ctx.filters),
-            Kind::Weir => config::weir(s, ports, upstream, &ctx.filters),
-        };
-        std::fs::write(&path, yaml)?;
-        let pid = procs.spawn(name, placement.proxy.as_deref(), bin, &args, &log)?;
-        match procs::wait_ready(procs, pid, local(ports.admin), Duration::from_secs(120), &log) {
-            Ok(()) => return Ok(Proxy { name, pid, addr: local(ports.listener) }),
-            Err(e) if attempt < 3 && format!("{e:#}").contains("Address already in use") => {
-                eprintln!("    {name}: a port was taken before it could bind; starting again");
-                attempt += 1;
-            }
-            Err(e) => return Err(e.context(name)),
-        }
-    }
-}
-
-fn local(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
 fn run_scenario(
     ctx: &Ctx,
     placement: &Placement,
     s: &Scenario,
-    procs: &mut Procs,
     upstream: SocketAddr,
     upstream_pid: u32,
 ) -> anyhow::Result<ScenarioResult> {
     let dir = ctx.work.join(format!("{}-w{}", s.name, placement.workers));
     std::fs::create_dir_all(&dir)?;
     let script = load::script(&dir, s)?;
-    let envoy = start_proxy(Kind::Envoy, ctx, placement, s, procs, upstream, &dir)?;
-    let weir = start_proxy(Kind::Weir, ctx, placement, s, procs, upstream, &dir)?;
+    let envoy = start_proxy(Kind::Envoy, ctx, placement, s, upstream, &dir, &[])?;
+    let weir = start_proxy(Kind::Weir, ctx, placement, s, upstream, &dir, &[])?;
     let proxies = [envoy, weir];
     for p in &proxies {
         check(s, p.addr).with_context(|| format!("{} does not answer as expected", p.name))?;
@@ -390,17 +332,15 @@ fn run_scenario(
     for _ in 0..ctx.rounds {
         for (i, p) in proxies.iter().enumerate() {
             let (cpu0, up0) =
-                (procs::cpu_seconds(p.pid, ctx.ticks)?, procs::cpu_seconds(upstream_pid, ctx.ticks)?);
+                (procfs::cpu_seconds(p.pid(), ctx.ticks)?, procfs::cpu_seconds(upstream_pid, ctx.ticks)?);
             let outcome = load::run(&load_of(p, ctx.duration))?;
             let (cpu1, up1) =
-                (procs::cpu_seconds(p.pid, ctx.ticks)?, procs::cpu_seconds(upstream_pid, ctx.ticks)?);
+                (procfs::cpu_seconds(p.pid(), ctx.ticks)?, procfs::cpu_seconds(upstream_pid, ctx.ticks)?);
             rounds[i].push(Round { load: outcome, cpu_s: cpu1 - cpu0, upstream_cpu_s: up1 - up0 });
         }
     }
-    let rss: Vec<Option<u64>> = proxies.iter().map(|p| procs::rss_kib(p.pid)).collect();
-    for p in &proxies {
-        procs.stop(p.pid);
-    }
+    let rss: Vec<Option<u64>> = proxies.iter().map(|p| procfs::rss_kib(p.pid())).collect();
+    drop(proxies);
     let [envoy_rounds, weir_rounds] = rounds;
     Ok(ScenarioResult {
         scenario: s.name.to_string(),
@@ -416,7 +356,7 @@ fn run_scenario(
 pub(crate) fn check(s: &Scenario, addr: SocketAddr) -> anyhow::Result<()> {
     let body = "a".repeat(s.body_bytes);
     let headers: Vec<(&str, &str)> = s.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = util::http(addr, s.method, "/bench", &headers, &body)?;
+    let r = http::request(addr, s.method, "/bench", &headers, &body)?;
     if r.status != 200 {
         bail!("status {} (body {:?})", r.status, r.body.chars().take(300).collect::<String>());
     }
@@ -454,7 +394,7 @@ pub(crate) fn check(s: &Scenario, addr: SocketAddr) -> anyhow::Result<()> {
     }
     if let Some((without, status)) = c.denied_without {
         let fewer: Vec<(&str, &str)> = headers.iter().copied().filter(|(k, _)| *k != without).collect();
-        let r = util::http(addr, s.method, "/bench", &fewer, &body)?;
+        let r = http::request(addr, s.method, "/bench", &fewer, &body)?;
         if r.status != status {
             bail!("without {without}: status {}, expected {status}", r.status);
         }

@@ -12,7 +12,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use super::{Ctx, Kind, Placement, check, load, procs, scenario, start_proxy};
+use super::proxy::{self, Kind, start_proxy};
+use super::{Ctx, Placement, check, load, scenario};
 
 /// What the profile step produced.
 pub struct Profile {
@@ -43,10 +44,9 @@ pub fn run(ctx: &Ctx, placement: &Placement, name: &str, seconds: u64) -> anyhow
     let dir = ctx.work.join("profile");
     std::fs::create_dir_all(&dir)?;
     println!("\n==> profiling weir ({name}, 1 worker) with perf for {seconds} s");
-    let mut procs = procs::Procs::default();
-    let (_, upstream) = procs.spawn_upstream(placement.load.as_deref(), &ctx.echo)?;
-    procs.env("WEIR_WASM_PROFILER", "perfmap");
-    let weir = start_proxy(Kind::Weir, ctx, placement, &s, &mut procs, upstream, &dir)?;
+    let (_upstream, upstream) = proxy::start_upstream(ctx, placement)?;
+    let env = [("WEIR_WASM_PROFILER", "perfmap")];
+    let weir = start_proxy(Kind::Weir, ctx, placement, &s, upstream, &dir, &env)?;
     check(&s, weir.addr)?;
     let script = load::script(&dir, &s)?;
     let mut l = load::Load {
@@ -68,7 +68,7 @@ pub fn run(ctx: &Ctx, placement: &Placement, name: &str, seconds: u64) -> anyhow
             .args(["record", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384", "-o"])
             .arg(&data)
             .arg("-p")
-            .arg(weir.pid.to_string())
+            .arg(weir.pid().to_string())
             .args(["--", "sleep", &seconds.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx, placement: &Placement, name: &str, seconds: u64) -> anyhow
         }
         wrk.join().map_err(|_| anyhow::anyhow!("wrk thread panicked"))?
     })?;
-    procs.stop(weir.pid);
+    drop(weir);
     println!("    weir served {:.0} req/s while sampled", background.rps);
     let data = dir.join("perf.data");
     let self_top = report(&data, false, "dso,sym")?;

@@ -2,47 +2,46 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use weir_testkit::bins::{self, Bin, Profile};
+use weir_testkit::twin::{Cluster, Listener, Plugin, Route, SafePaths, Twin};
+use weir_testkit::{http, launch, paths};
 
-use super::procs::Procs;
-use crate::{bootstrap, envoy, util};
+use crate::envoy;
 
 /// Runs part 1.
 pub fn run(envoy_bin: &Path, dir: &Path) -> anyhow::Result<()> {
     println!("\n==> part 1: the example filters (require-header, header-rewrite) in both hosts");
-    let bin = util::target().join("debug");
-    let mut procs = Procs::new();
-    let echo = procs.start_echo(&bin.join("weir-echo"))?;
+    let (_echo, echo) =
+        launch::start_echo(launch::echo(&bins::existing(Bin::Echo, Profile::Debug), None).announce())?;
     let ports = Ports {
-        weir: util::free_port()?,
-        weir_admin: util::free_port()?,
-        envoy: util::free_port()?,
-        envoy_admin: util::free_port()?,
+        weir: http::free_port()?,
+        weir_admin: http::free_port()?,
+        envoy: http::free_port()?,
+        envoy_admin: http::free_port()?,
     };
-    let filters_dir = util::target().join("filters");
-    std::fs::write(dir.join("weir.yaml"), weir_yaml(&ports, echo, &filters_dir))?;
-    std::fs::write(dir.join("envoy.yaml"), envoy_yaml(&ports, echo, &filters_dir))?;
+    let filters_dir = paths::filters_dir();
+    std::fs::write(
+        dir.join("weir.yaml"),
+        twin(ports.weir, ports.weir_admin, echo, &filters_dir).weir_yaml()?,
+    )?;
+    let envoy_yaml = twin(ports.envoy, ports.envoy_admin, echo, &filters_dir).envoy_yaml(&SafePaths)?;
+    std::fs::write(dir.join("envoy.yaml"), envoy_yaml)?;
 
-    procs.spawn(
-        "weir",
-        Command::new(bin.join("weir"))
-            .args(["--concurrency", "1", "--log-level", "warn", "-c"])
-            .arg(dir.join("weir.yaml"))
-            .stdout(Stdio::null()),
-    )?;
-    procs.spawn(
-        "envoy",
-        Command::new(envoy_bin)
-            .args(["--disable-hot-restart", "--concurrency", "1", "-l", "error", "-c"])
-            .arg(dir.join("envoy.yaml"))
-            .stdout(Stdio::null()),
-    )?;
+    let weir_bin = bins::existing(Bin::Weir, Profile::Debug);
+    let mut weir = launch::weir(&weir_bin, &dir.join("weir.yaml"), 1, None)
+        .args(["--log-level", "warn"])
+        .announce()
+        .start()?;
+    let mut envoy = launch::envoy(envoy_bin, &dir.join("envoy.yaml"), 1, None)
+        .args(["-l", "error"])
+        .announce()
+        .start()?;
     let local = |port| SocketAddr::from(([127, 0, 0, 1], port));
-    util::wait_http(local(ports.weir_admin), "/ready", "LIVE", Duration::from_secs(30)).context("weir")?;
-    util::wait_http(local(ports.envoy_admin), "/ready", "LIVE", Duration::from_secs(60)).context("envoy")?;
+    weir.wait_ready(local(ports.weir_admin), Duration::from_secs(30)).context("weir")?;
+    envoy.wait_ready(local(ports.envoy_admin), Duration::from_secs(60)).context("envoy")?;
     println!("\n==> same .wasm filters, same requests: Envoy {} vs weir", envoy::VERSION);
     type Demo<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
     let requests: [Demo; 3] = [
@@ -57,8 +56,8 @@ pub fn run(envoy_bin: &Path, dir: &Path) -> anyhow::Result<()> {
     let mut all_equal = true;
     for (label, path, headers) in requests {
         println!("\n-- {label}");
-        let e = util::http(local(ports.envoy), "GET", path, headers, "")?;
-        let w = util::http(local(ports.weir), "GET", path, headers, "")?;
+        let e = http::request(local(ports.envoy), "GET", path, headers, "")?;
+        let w = http::request(local(ports.weir), "GET", path, headers, "")?;
         let (es, ws) = (summary(&e), summary(&w));
         println!("   envoy: {es}");
         println!("   weir:  {ws}");
@@ -72,6 +71,7 @@ pub fn run(envoy_bin: &Path, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(Clone, Copy)]
 struct Ports {
     weir: u16,
     weir_admin: u16,
@@ -80,7 +80,7 @@ struct Ports {
 }
 
 /// What a response shows of the filters' work.
-fn summary(r: &util::Response) -> String {
+fn summary(r: &http::Response) -> String {
     let mut parts = vec![format!("{}", r.status)];
     for name in ["x-denied-by", "x-powered-by"] {
         if let Some(v) = r.header(name) {
@@ -105,41 +105,20 @@ fn summary(r: &util::Response) -> String {
 const REWRITE: &str = r#"{"request_headers_to_set":{"x-example":"header-rewrite"},"request_headers_to_remove":["x-internal"],"response_headers_to_set":{"x-powered-by":"weir-demo"}}"#;
 const REQUIRE: &str = r#"{"header":"x-api-key","status":403,"body":"missing x-api-key\n"}"#;
 
-fn weir_yaml(p: &Ports, echo: SocketAddr, filters: &Path) -> String {
-    format!(
-        r#"admin:
-  address: 127.0.0.1:{admin}
-listeners:
-  - name: main
-    address: 127.0.0.1:{port}
-    http_filters: [require-header, header-rewrite]
-    virtual_hosts:
-      - name: all
-        domains: ["*"]
-        routes:
-          - name: default
-            match: {{ prefix: / }}
-            route: {{ cluster: upstream }}
-clusters:
-  - name: upstream
-    endpoints: ["{echo}"]
-plugins:
-  - name: require-header
-    wasm: {filters}/require-header.wasm
-    configuration: '{REQUIRE}'
-  - name: header-rewrite
-    wasm: {filters}/header-rewrite.wasm
-    configuration: '{REWRITE}'
-"#,
-        admin = p.weir_admin,
-        port = p.weir,
-        filters = filters.display(),
-    )
-}
-
-fn envoy_yaml(p: &Ports, echo: SocketAddr, filters: &Path) -> String {
-    let http_filters = bootstrap::wasm_filter("require-header", None, filters, REQUIRE)
-        + &bootstrap::wasm_filter("header-rewrite", None, filters, REWRITE);
-    let clusters = bootstrap::static_cluster("upstream", echo);
-    bootstrap::envoy(p.envoy_admin, p.envoy, "route: { cluster: upstream }", &http_filters, &clusters)
+/// Both proxies' config: listener `main` on `port` running require-header then
+/// header-rewrite, every path to the echo upstream; admin on `admin`.
+fn twin(port: u16, admin: u16, echo: SocketAddr, filters: &Path) -> Twin {
+    let route = Route::prefix("default", "/").to_cluster("upstream");
+    let mut listener = Listener::new("main", vec![route]).chain(&["require-header", "header-rewrite"]);
+    listener.port = port;
+    let plugin = |name: &str, config: &str| {
+        Plugin::new(name, filters.join(format!("{name}.wasm"))).configuration(config)
+    };
+    Twin {
+        admin_port: admin,
+        listeners: vec![listener],
+        clusters: vec![Cluster::new("upstream", echo)],
+        plugins: vec![plugin("require-header", REQUIRE), plugin("header-rewrite", REWRITE)],
+        node: None,
+    }
 }

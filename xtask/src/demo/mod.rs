@@ -7,19 +7,21 @@
 //! Every process is started here and stopped by PID before the command returns.
 
 mod examples;
-mod procs;
 mod shard;
 
-use crate::{envoy, filters, util};
+use weir_testkit::bins::{self, Bin, Profile};
+use weir_testkit::paths;
+
+use crate::{envoy, filters};
 
 /// Runs the demo.
 pub fn run() -> anyhow::Result<()> {
     println!("==> building filters, weir, weir-cp and the demo upstream");
     let built = filters::build()?;
     println!("    {} filters in target/filters", built.len());
-    util::build_bins(false, &[("weir-host", "weir"), ("weir-cp", "weir-cp"), ("weir-tests", "weir-echo")])?;
+    bins::build(Profile::Debug, &[Bin::Weir, Bin::Cp, Bin::Echo])?;
     let envoy_bin = envoy::install()?;
-    let dir = util::target().join("demo");
+    let dir = paths::target_dir().join("demo");
     std::fs::create_dir_all(&dir)?;
     examples::run(&envoy_bin, &dir)?;
     shard::run(&envoy_bin, &dir)
