@@ -1,90 +1,52 @@
-//! Real Envoy for tests: started from a generated bootstrap with ephemeral ports, waited on
-//! through its admin `/ready`, stopped by PID.
+//! Real Envoy for the suites: started from a generated bootstrap with ephemeral ports
+//! (`weir-testkit`'s launcher: its own temporary directory, ready through its admin `/ready`,
+//! stopped by PID), and what its admin API tells.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use weir_testkit::launch::{self, Started};
+use weir_testkit::paths;
 
 use crate::client;
 
+/// Envoy's log levels in the suites: guest logs at info, as weir runs them.
+const LOG_LEVELS: [&str; 4] = ["-l", "warning", "--component-log-level", "wasm:info,config:info"];
+
 /// A running Envoy; killed on drop.
 pub struct Envoy {
-    child: Child,
-    admin: SocketAddr,
-    dir: tempfile::TempDir,
+    started: Started,
 }
 
 impl Envoy {
-    /// Writes `config` (YAML) and starts Envoy with one worker. Waits until `/ready` says LIVE.
+    /// Starts Envoy on `config` (YAML) with one worker; returns once `/ready` says LIVE.
     pub async fn start(config: &str) -> anyhow::Result<Envoy> {
         Envoy::start_with_workers(config, 1).await
     }
 
     /// Like [`Envoy::start`] with `--concurrency workers`.
     pub async fn start_with_workers(config: &str, workers: usize) -> anyhow::Result<Envoy> {
-        let binary = crate::paths::envoy_binary()?;
-        let dir =
-            tempfile::Builder::new().prefix("envoy-").tempdir_in(std::env::temp_dir()).context("temp dir")?;
-        let config_path = dir.path().join("envoy.yaml");
-        std::fs::write(&config_path, config)?;
-        let admin_path = dir.path().join("admin-address");
-        let log = std::fs::File::create(dir.path().join("envoy.log"))?;
-        let child = Command::new(&binary)
-            .arg("-c")
-            .arg(&config_path)
-            .args(["--disable-hot-restart", "--concurrency", &workers.to_string()])
-            .args(["-l", "warning", "--component-log-level", "wasm:info,config:info"])
-            .arg("--admin-address-path")
-            .arg(&admin_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let mut envoy = Envoy { child, admin: SocketAddr::from(([127, 0, 0, 1], 0)), dir };
-        envoy.wait_ready(&admin_path).await?;
-        Ok(envoy)
-    }
-
-    async fn wait_ready(&mut self, admin_path: &PathBuf) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("Envoy exited during start ({status}); log:\n{}", self.log_tail());
-            }
-            if Instant::now() > deadline {
-                bail!("Envoy not ready after 60s; log:\n{}", self.log_tail());
-            }
-            if let Ok(text) = std::fs::read_to_string(admin_path)
-                && let Ok(addr) = text.trim().parse::<SocketAddr>()
-            {
-                self.admin = addr;
-                if let Ok(reply) = client::send(addr, client::get("/ready", &[])).await
-                    && reply.status == 200
-                    && reply.text().trim() == "LIVE"
-                {
-                    return Ok(());
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let binary = paths::envoy_binary()?;
+        let config = config.to_string();
+        let started =
+            tokio::task::spawn_blocking(move || launch::start_envoy(&binary, &config, workers, LOG_LEVELS))
+                .await??;
+        Ok(Envoy { started })
     }
 
     /// The admin address.
     pub fn admin(&self) -> SocketAddr {
-        self.admin
+        self.started.admin
     }
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.started.child.pid()
     }
 
     /// The bound address of a listener (configured with port 0).
     pub async fn listener(&self, name: &str) -> anyhow::Result<SocketAddr> {
-        let reply = client::send(self.admin, client::get("/listeners?format=json", &[])).await?;
+        let reply = client::send(self.admin(), client::get("/listeners?format=json", &[])).await?;
         let json: serde_json::Value = serde_json::from_slice(&reply.body)?;
         let statuses = json["listener_statuses"].as_array().context("no listener_statuses")?;
         for status in statuses {
@@ -100,7 +62,7 @@ impl Envoy {
 
     /// `GET /stats` text.
     pub async fn stats(&self) -> anyhow::Result<String> {
-        Ok(client::send(self.admin, client::get("/stats", &[])).await?.text())
+        Ok(client::send(self.admin(), client::get("/stats", &[])).await?.text())
     }
 
     /// A stat from `/stats` (e.g. `wasmcustom.rtds_bridge.connected`), if present.
@@ -140,20 +102,11 @@ impl Envoy {
 
     /// The last `lines` lines of Envoy's log.
     pub fn log_lines(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(self.dir.path().join("envoy.log")).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        self.started.child.log_tail(lines)
     }
 
     /// The whole log.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("envoy.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Envoy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.started.child.log()
     }
 }

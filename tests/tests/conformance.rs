@@ -6,11 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use weir_tests::case;
+use weir_tests::conformance;
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
-    let cases = match case::load_all(&case::cases_dir()) {
+    let cases = match conformance::load_all(&conformance::cases_dir()) {
         Ok(cases) => cases,
         Err(e) => {
             eprintln!("cannot load conformance cases: {e:#}");
@@ -21,14 +21,14 @@ fn main() -> std::process::ExitCode {
         .into_iter()
         .map(|(name, case)| {
             Trial::test(name, move || {
-                case::check_filters(&case).map_err(|e| Failed::from(format!("{e:#}")))?;
+                conformance::check_filters(&case).map_err(|e| Failed::from(format!("{e:#}")))?;
                 weir_tests::envoy_required().map_err(|e| Failed::from(format!("{e:#}")))?;
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()
                     .map_err(|e| Failed::from(e.to_string()))?;
                 let failures =
-                    runtime.block_on(case::run(&case)).map_err(|e| Failed::from(format!("{e:#}")))?;
+                    runtime.block_on(conformance::run(&case)).map_err(|e| Failed::from(format!("{e:#}")))?;
                 if failures.is_empty() {
                     Ok(())
                 } else {

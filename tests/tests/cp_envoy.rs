@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use weir_tests::cp::{WeirCp, envoy_runtime, wait_envoy_runtime};
+use weir_tests::e2e::cp::{WeirCp, envoy_runtime, wait_envoy_runtime};
 use weir_tests::envoy::Envoy;
 
 const KEY: &str = "shuffle_sharding.total_hosts";

@@ -93,7 +93,7 @@ async fn run(step: Step, env: &Env, checks: &mut Checks, modules: &Path) -> anyh
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_against_weir_and_envoy() {
     weir_tests::envoy_required().unwrap();
-    weir_tests::faults::process::weir_binary().unwrap();
+    weir_testkit::bins::path(weir_testkit::bins::Bin::Weir, weir_testkit::bins::Profile::Debug).unwrap();
     let env = Env::start(WORKERS).unwrap();
     let modules = tempfile::tempdir().unwrap();
     let mut checks = Checks::default();
@@ -113,7 +113,7 @@ async fn faults_against_weir_and_envoy() {
         started.elapsed().as_secs_f64(),
         suite::cores(),
     );
-    let path = weir_tests::paths::target_dir().join("fault-report.md");
+    let path = weir_testkit::paths::target_dir().join("fault-report.md");
     report::write(&path, &rows, &header).unwrap();
     println!("\n{header}\n\n{}\nwritten to {}", report::table(&rows), path.display());
     assert!(checks.violations.is_empty(), "weir broke under faults:\n{}", checks.violations.join("\n"));

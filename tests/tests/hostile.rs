@@ -79,8 +79,8 @@ async fn warm_up(env: &Env) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_filters_and_clients_against_weir_and_envoy() {
     weir_tests::envoy_required().unwrap();
-    weir_tests::faults::process::weir_binary().unwrap();
-    weir_tests::paths::filter("abi-probe").unwrap();
+    weir_testkit::bins::path(weir_testkit::bins::Bin::Weir, weir_testkit::bins::Profile::Debug).unwrap();
+    weir_testkit::paths::filter("abi-probe").unwrap();
     let env = Env::start(WORKERS).unwrap();
     warm_up(&env).await;
     let modules = tempfile::tempdir().unwrap();
@@ -113,7 +113,7 @@ async fn hostile_filters_and_clients_against_weir_and_envoy() {
         report::table_of("attack", &client_rows)
     );
     let text = format!("{header}\n\n{filters}\n\n{clients}");
-    let path = weir_tests::paths::target_dir().join("hostile-report.md");
+    let path = weir_testkit::paths::target_dir().join("hostile-report.md");
     std::fs::write(&path, &text).unwrap();
     println!("\n{text}\nwritten to {}", path.display());
     assert!(

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use serde_json::Value;
-use weir_tests::cp::{WeirCp, envoy_runtime};
+use weir_tests::e2e::cp::{WeirCp, envoy_runtime};
 use weir_tests::e2e::{self, Answer, acked, ask, node, percentile, poll};
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
@@ -76,8 +76,8 @@ async fn setup() -> anyhow::Result<Setup> {
     let state = dir.path().join("weir-cp.json");
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let cp = WeirCp::start(&state, any, any)?;
-    let wasm = weir_tests::paths::filter("shuffle-shard")?.display().to_string();
-    weir_tests::paths::filter("rtds-bridge")?;
+    let wasm = weir_testkit::paths::filter("shuffle-shard")?.display().to_string();
+    weir_testkit::paths::filter("rtds-bridge")?;
     cp.ok(&[
         "ecds",
         "set",
@@ -448,7 +448,7 @@ async fn bridge_unknown_cluster_and_bad_config() -> anyhow::Result<()> {
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let cp = WeirCp::start(&dir.path().join("weir-cp.json"), any, any)?;
     // Without the ECDS resource Envoy would wait out the initial fetch (15 s) before serving.
-    let wasm = weir_tests::paths::filter("shuffle-shard")?.display().to_string();
+    let wasm = weir_testkit::paths::filter("shuffle-shard")?.display().to_string();
     cp.ok(&[
         "ecds",
         "set",

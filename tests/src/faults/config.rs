@@ -1,13 +1,15 @@
-//! One description of a scenario's two listeners — `faulty` and `healthy`, each with an
-//! optional plugin, its own upstream, routes and listener options — plus extra clusters and
-//! route-level plugins, rendered as `weir.yaml` here and as an equivalent Envoy bootstrap in
-//! [`super::envoy_config`], so both proxies run the same `.wasm` the same way.
+//! A scenario's two listeners — `faulty` and `healthy`, each with an optional plugin, its own
+//! upstream, routes and listener options — plus extra clusters and route-level plugins, as one
+//! `weir-testkit` [`Twin`] rendered as `weir.yaml` and as the equivalent Envoy bootstrap (with
+//! weir's listener defaults), so both proxies run the same `.wasm` the same way.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde_json::{Map, Value, json};
+use weir_testkit::twin::{Cluster, Listener, Plugin, Route, Twin, VirtualHost};
+
+use crate::weir_defaults::WeirDefaults;
 
 /// A proxy-wasm plugin on one listener (or on the routes that name it).
 #[derive(Debug, Clone)]
@@ -29,7 +31,7 @@ impl PluginDef {
     pub fn probe(name: &str, program: &Value, failure_policy: &str) -> anyhow::Result<PluginDef> {
         Ok(PluginDef {
             name: name.into(),
-            wasm: crate::paths::filter("abi-probe")?,
+            wasm: weir_testkit::paths::filter("abi-probe")?,
             configuration: program.to_string(),
             failure_policy: failure_policy.into(),
             limits: json!({}),
@@ -92,7 +94,7 @@ pub struct Side {
     /// Listener `request_timeout` (Envoy: the connection manager's).
     pub request_timeout: Option<String>,
     /// More weir listener fields (`idle_timeout`, `max_connections`, …); Envoy gets their
-    /// equivalents from `crate::hcm` (and `max_connections` as its listener runtime limit).
+    /// equivalents (and `max_connections` as its listener runtime limit).
     pub options: Map<String, Value>,
     /// Routes instead of the default one.
     pub routes: Vec<RouteDef>,
@@ -119,8 +121,60 @@ impl Side {
     }
 
     /// Its routes: the given ones, or the default one.
-    pub(super) fn routes(&self) -> Vec<RouteDef> {
+    fn routes(&self) -> Vec<RouteDef> {
         if self.routes.is_empty() { vec![RouteDef::prefix("default", "/")] } else { self.routes.clone() }
+    }
+
+    /// The side as listener `name`, its routes forwarding to the cluster named as the side.
+    fn listener(&self, name: &str) -> Listener {
+        let routes = self.routes().iter().map(|r| r.route(name, self.route_timeout.as_deref())).collect();
+        let mut options = Map::new();
+        for (key, value) in [
+            ("request_headers_timeout", &self.request_headers_timeout),
+            ("request_timeout", &self.request_timeout),
+        ] {
+            if let Some(v) = value {
+                options.insert(key.into(), json!(v));
+            }
+        }
+        options.extend(self.options.clone());
+        let chain: Vec<&str> = self.plugin.iter().map(|p| p.name.as_str()).collect();
+        Listener {
+            virtual_hosts: vec![VirtualHost::any(routes)],
+            options,
+            ..Listener::new(name, Vec::new()).chain(&chain)
+        }
+    }
+}
+
+impl RouteDef {
+    /// The route on listener `side` (whose cluster is named as the side).
+    fn route(&self, side: &str, timeout: Option<&str>) -> Route {
+        let route = Route::prefix(&self.name, &self.prefix);
+        let mut route = match &self.cluster_header {
+            Some(header) => route.to_cluster_header(header),
+            None => route.to_cluster(self.cluster.as_deref().unwrap_or(side)),
+        };
+        if let Some(t) = timeout {
+            route = route.timeout(t);
+        }
+        match &self.plugins {
+            Some(plugins) => route.chain(plugins),
+            None => route,
+        }
+    }
+}
+
+impl PluginDef {
+    /// As both proxies run it.
+    fn plugin(&self) -> Plugin {
+        Plugin {
+            vm_id: self.name.clone(),
+            configuration: Some(self.configuration.clone()),
+            failure_policy: Some(self.failure_policy.clone()),
+            limits: Some(self.limits.clone()),
+            ..Plugin::new(&self.name, &self.wasm)
+        }
     }
 }
 
@@ -143,77 +197,35 @@ impl Layout {
         Layout { faulty, healthy, clusters: Vec::new(), route_plugins: Vec::new() }
     }
 
-    pub(super) fn sides(&self) -> [(&'static str, &Side); 2] {
+    fn sides(&self) -> [(&'static str, &Side); 2] {
         [("faulty", &self.faulty), ("healthy", &self.healthy)]
+    }
+
+    /// Both proxies' config, weir's admin server on `admin_port` (0: ephemeral).
+    pub fn twin(&self, admin_port: u16) -> Twin {
+        let mut listeners = Vec::new();
+        let mut clusters = Vec::new();
+        let mut plugins: Vec<Plugin> = self.route_plugins.iter().map(PluginDef::plugin).collect();
+        for (name, side) in self.sides() {
+            listeners.push(side.listener(name));
+            clusters.push(Cluster::new(name, side.upstream));
+            plugins.extend(side.plugin.iter().map(PluginDef::plugin));
+        }
+        clusters.extend(self.clusters.iter().map(|c| Cluster {
+            http2: c.http2,
+            internal: c.internal,
+            ..Cluster::new(&c.name, c.addr)
+        }));
+        Twin { admin_port, listeners, clusters, plugins, node: None }
     }
 
     /// `weir.yaml` with the admin server on `admin_port`.
     pub fn weir(&self, admin_port: u16) -> anyhow::Result<String> {
-        let mut listeners = Vec::new();
-        let mut clusters = Vec::new();
-        let mut plugins: Vec<Value> = self.route_plugins.iter().map(weir_plugin).collect();
-        for (name, side) in self.sides() {
-            listeners.push(weir_listener(name, side));
-            clusters.push(json!({"name": name, "endpoints": [side.upstream.to_string()]}));
-            plugins.extend(side.plugin.iter().map(weir_plugin));
-        }
-        for c in &self.clusters {
-            clusters.push(json!({
-                "name": c.name, "endpoints": [c.addr.to_string()], "http2": c.http2, "internal": c.internal,
-            }));
-        }
-        let config = json!({
-            "admin": {"address": format!("127.0.0.1:{admin_port}")},
-            "listeners": listeners, "clusters": clusters, "plugins": plugins,
-        });
-        serde_norway::to_string(&config).context("weir config")
+        self.twin(admin_port).weir_yaml()
     }
-}
 
-fn weir_plugin(p: &PluginDef) -> Value {
-    json!({
-        "name": p.name, "wasm": p.wasm, "vm_id": p.name,
-        "configuration": p.configuration, "failure_policy": p.failure_policy,
-        "limits": p.limits,
-    })
-}
-
-/// The weir listener of one side.
-pub(super) fn weir_listener(name: &str, side: &Side) -> Value {
-    let routes: Vec<Value> = side
-        .routes()
-        .iter()
-        .map(|r| {
-            let mut action = match &r.cluster_header {
-                Some(header) => json!({"cluster_header": header}),
-                None => json!({"cluster": r.cluster.as_deref().unwrap_or(name)}),
-            };
-            if let Some(t) = &side.route_timeout {
-                action["timeout"] = json!(t);
-            }
-            let mut route = json!({"name": r.name, "match": {"prefix": r.prefix}, "route": action});
-            if let Some(plugins) = &r.plugins {
-                route["http_filters"] = json!(plugins);
-            }
-            route
-        })
-        .collect();
-    let mut listener = json!({
-        "name": name,
-        "address": "127.0.0.1:0",
-        "http_filters": side.plugin.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
-        "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}],
-    });
-    for (key, value) in [
-        ("request_headers_timeout", &side.request_headers_timeout),
-        ("request_timeout", &side.request_timeout),
-    ] {
-        if let Some(v) = value {
-            listener[key] = json!(v);
-        }
+    /// Envoy's bootstrap (admin and listeners on ephemeral ports).
+    pub fn envoy(&self) -> anyhow::Result<String> {
+        self.twin(0).envoy_yaml(&WeirDefaults)
     }
-    for (key, value) in &side.options {
-        listener[key] = value.clone();
-    }
-    listener
 }

@@ -33,6 +33,6 @@ impl Handle {
 
     /// Open file descriptors (`/proc/<pid>/fd` entries).
     pub fn open_fds(&self) -> Option<usize> {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid)).ok().map(|d| d.count())
+        weir_testkit::procfs::open_fds(self.pid)
     }
 }

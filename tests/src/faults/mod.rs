@@ -8,7 +8,6 @@
 pub mod attack;
 pub mod clients;
 pub mod config;
-pub mod envoy_config;
 pub mod garbage;
 pub mod handle;
 pub mod hang;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::config::Layout;
 use super::load::{self, Load, Tally};
-use super::process::{Proxy, free_port};
+use super::process::Proxy;
 use super::report::Observed;
 use crate::echo::EchoServer;
 
@@ -33,7 +33,7 @@ impl Env {
 
     /// Starts weir on `layout`.
     pub async fn weir(&self, layout: &Layout) -> anyhow::Result<Proxy> {
-        let port = free_port()?;
+        let port = weir_testkit::http::free_port()?;
         Proxy::weir(&layout.weir(port)?, port, self.workers, self.cache.path()).await
     }
 }

@@ -1,7 +1,10 @@
-//! End-to-end support: Envoy (with the rtds-bridge service) and weir side by side, both fed by
-//! a real `weir-cp`, on the shuffle-shard setup checked in as `envoy-configs/shuffle-shard.yaml`
-//! and `examples/shuffle-shard/weir.yaml` (templated here with ephemeral ports and absolute
-//! module paths), plus the polls the tests wait with.
+//! The end-to-end suites (`tests/tests/xds_e2e.rs`, `tests/tests/cp_envoy.rs`): Envoy (with the
+//! rtds-bridge service) and weir side by side, both fed by a real `weir-cp` ([`cp`]), on the
+//! shuffle-shard setup checked in as `envoy-configs/shuffle-shard.yaml` and
+//! `examples/shuffle-shard/weir.yaml` (templated by `weir-testkit` with ephemeral ports and
+//! absolute module paths), plus the polls the tests wait with.
+
+pub mod cp;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,40 +13,19 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use serde_json::Value;
 
-use crate::client;
+use weir_testkit::shard_pair::ShardPair;
 
-/// Replaces every `from` in `text`, failing when there is none (a changed checked-in config
-/// must break the test loudly, not leave a placeholder port in place).
-fn replace(text: &str, from: &str, to: &str) -> anyhow::Result<String> {
-    if !text.contains(from) {
-        bail!("the checked-in config no longer contains `{from}`: update tests/src/e2e.rs");
-    }
-    Ok(text.replace(from, to))
-}
+use crate::client;
 
 /// `envoy-configs/shuffle-shard.yaml` with weir-cp at `xds`, every shard cluster at
 /// `upstream`, ephemeral listener and admin ports, and absolute `.wasm` paths.
 pub fn envoy_config(xds: SocketAddr, upstream: SocketAddr) -> anyhow::Result<String> {
-    let root = crate::paths::workspace();
-    let text = std::fs::read_to_string(root.join("envoy-configs/shuffle-shard.yaml"))?;
-    let filters = format!("filename: {}/", crate::paths::filters_dir().display());
-    let text = replace(&text, "filename: target/filters/", &filters)?;
-    let text = replace(&text, "port_value: 18000", &format!("port_value: {}", xds.port()))?;
-    let text = replace(&text, "port_value: 8080", &format!("port_value: {}", upstream.port()))?;
-    let text = replace(&text, "port_value: 10000", "port_value: 0")?;
-    replace(&text, "port_value: 9901", "port_value: 0")
+    ShardPair::ephemeral(xds, upstream).envoy_yaml()
 }
 
 /// `examples/shuffle-shard/weir.yaml`, templated like [`envoy_config`].
 pub fn weir_config(xds: SocketAddr, upstream: SocketAddr) -> anyhow::Result<String> {
-    let root = crate::paths::workspace();
-    let text = std::fs::read_to_string(root.join("examples/shuffle-shard/weir.yaml"))?;
-    let module = crate::paths::filter("shuffle-shard")?;
-    let text = replace(&text, "../../target/filters/shuffle-shard.wasm", &module.display().to_string())?;
-    let text = replace(&text, "127.0.0.1:18000", &xds.to_string())?;
-    let text = replace(&text, "127.0.0.1:8080", &upstream.to_string())?;
-    let text = replace(&text, "127.0.0.1:10001", "127.0.0.1:0")?;
-    replace(&text, "127.0.0.1:9902", "127.0.0.1:0")
+    ShardPair::ephemeral(xds, upstream).weir_yaml()
 }
 
 /// What a proxy answered for one customer.

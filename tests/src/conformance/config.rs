@@ -1,0 +1,104 @@
+//! A case as one [`Twin`] description: listener `main` running the case's chain on its
+//! virtual hosts (default: every path to `upstream`), the echo upstream and the case's own
+//! clusters, its plugins and node; rendered as `weir.yaml` and as the Envoy bootstrap with
+//! weir's listener defaults, so both hosts run the same filters the same way.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use serde_json::Value;
+use weir_testkit::paths;
+use weir_testkit::twin::{Cluster, Listener, Plugin, Route, Twin, VirtualHost};
+
+use super::case::{Case, ClusterTarget, PluginSpec};
+use crate::weir_defaults::WeirDefaults;
+
+/// Where a case's clusters point.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    /// The echo server.
+    pub echo: SocketAddr,
+    /// A closed port.
+    pub dead: SocketAddr,
+    /// The gRPC test server, when the case uses one.
+    pub grpc: Option<SocketAddr>,
+    /// Tagged echo servers by cluster name.
+    pub tagged: Vec<(String, SocketAddr)>,
+}
+
+/// `upstream` (the echo server), then the case's clusters.
+fn clusters(case: &Case, targets: &Targets) -> Vec<Cluster> {
+    let mut out = vec![Cluster::new("upstream", targets.echo)];
+    for c in &case.clusters {
+        let (endpoint, http2) = match c.target {
+            ClusterTarget::Echo => (targets.echo, c.http2),
+            ClusterTarget::Dead => (targets.dead, c.http2),
+            ClusterTarget::Grpc => (targets.grpc.unwrap_or(targets.dead), true),
+            ClusterTarget::Tagged => {
+                let addr =
+                    targets.tagged.iter().find(|(n, _)| *n == c.name).map_or(targets.dead, |(_, a)| *a);
+                (addr, c.http2)
+            }
+        };
+        out.push(Cluster { http2, ..Cluster::new(&c.name, endpoint) });
+    }
+    out
+}
+
+/// A configuration as the plugin gets it: a string as is, anything else as JSON.
+fn config_string(value: &Option<Value>) -> Option<String> {
+    match value {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+fn plugin(p: &PluginSpec) -> anyhow::Result<Plugin> {
+    Ok(Plugin {
+        root_id: p.root_id.clone(),
+        vm_id: p.vm_id.clone(),
+        configuration: config_string(&p.configuration),
+        vm_configuration: config_string(&p.vm_configuration),
+        failure_policy: p.failure_policy.clone(),
+        allow_on_headers_stop_iteration: p.allow_on_headers_stop_iteration,
+        environment_variables: p.environment_variables.clone(),
+        ..Plugin::new(p.name(), paths::filter(&p.filter)?)
+    })
+}
+
+/// The case's config, both hosts' view.
+pub fn twin(case: &Case, targets: &Targets) -> anyhow::Result<Twin> {
+    let virtual_hosts = match &case.virtual_hosts {
+        Some(list) => list
+            .as_array()
+            .context("virtual_hosts must be a list")?
+            .iter()
+            .map(VirtualHost::from_weir)
+            .collect::<anyhow::Result<_>>()?,
+        None => vec![VirtualHost::any(vec![Route::prefix("default", "/").to_cluster("upstream")])],
+    };
+    let chain: Vec<&str> = case.plugins.iter().map(PluginSpec::name).collect();
+    let listener = Listener {
+        virtual_hosts,
+        options: case.listener.clone().unwrap_or_default(),
+        ..Listener::new("main", Vec::new()).chain(&chain)
+    };
+    Ok(Twin {
+        admin_port: 0,
+        listeners: vec![listener],
+        clusters: clusters(case, targets),
+        plugins: case.plugins.iter().map(plugin).collect::<anyhow::Result<_>>()?,
+        node: case.node.clone(),
+    })
+}
+
+/// weir's `weir.yaml` for the case.
+pub fn weir_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
+    twin(case, targets)?.weir_yaml()
+}
+
+/// Envoy's bootstrap for the case.
+pub fn envoy_config(case: &Case, targets: &Targets) -> anyhow::Result<String> {
+    twin(case, targets)?.envoy_yaml(&WeirDefaults)
+}

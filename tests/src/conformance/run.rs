@@ -1,0 +1,123 @@
+//! Running a case: its upstreams, Envoy and weir on the case's configs, every request sent
+//! to each, the expectations and the stats checked, the two hosts' answers compared.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use http_body_util::Full;
+
+use super::case::{Case, ClusterTarget, RequestSpec, StatValue};
+use super::config::{Targets, envoy_config, weir_config};
+use super::expect::{check, compare};
+use super::grpc::GrpcServer;
+use crate::client::{self, Reply};
+use crate::echo::EchoServer;
+use crate::envoy::Envoy;
+use crate::weir::Weir;
+
+/// What one host answered to every request of a case.
+pub type Answers = Vec<Reply>;
+
+/// Runs a case against both hosts; returns every failure found (empty: pass).
+pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
+    let echo = EchoServer::start()?;
+    let grpc = match case.clusters.iter().any(|c| c.target == ClusterTarget::Grpc) {
+        true => Some(GrpcServer::start()?),
+        false => None,
+    };
+    let tagged: Vec<(String, EchoServer)> = case
+        .clusters
+        .iter()
+        .filter(|c| c.target == ClusterTarget::Tagged)
+        .map(|c| EchoServer::start_tagged(Some(c.name.clone())).map(|e| (c.name.clone(), e)))
+        .collect::<Result<_, _>>()?;
+    let targets = Targets {
+        echo: echo.addr(),
+        dead: std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
+        grpc: grpc.as_ref().map(|g| g.addr()),
+        tagged: tagged.iter().map(|(n, e)| (n.clone(), e.addr())).collect(),
+    };
+    let envoy = Envoy::start(&envoy_config(case, &targets)?).await?;
+    let envoy_addr = envoy.listener("main").await?;
+    let weir = Weir::start_async(weir_config(case, &targets)?, 1).await?;
+    let weir_addr = weir.listener("main")?;
+
+    let mut failures = Vec::new();
+    let envoy_answers = send_all(case, envoy_addr, "envoy", &mut failures)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}\n--- envoy log tail ---\n{}", envoy.log_tail()))?;
+    let weir_answers = send_all(case, weir_addr, "weir", &mut failures).await?;
+    if !case.no_compare {
+        for (request, (e, w)) in case.requests.iter().zip(envoy_answers.iter().zip(&weir_answers)) {
+            failures
+                .extend(compare(e, w).into_iter().map(|d| format!("[{}] envoy vs weir: {d}", request.name)));
+        }
+    }
+    for (name, value) in &case.stats {
+        let envoy_stats = envoy.stats().await?;
+        check_stat(&envoy_stats, name, value, "envoy", &mut failures);
+        let weir_stats =
+            client::send(weir.admin()?, client::admin_get(weir.admin()?, "/stats")).await?.text();
+        check_stat(&weir_stats, name, value, "weir", &mut failures);
+    }
+    if !failures.is_empty() {
+        failures.push(format!("--- envoy log tail ---\n{}", envoy.log_tail()));
+    }
+    Ok(failures)
+}
+
+fn check_stat(stats: &str, name: &str, want: &StatValue, host: &str, failures: &mut Vec<String>) {
+    let line = stats.lines().find_map(|l| l.strip_prefix(&format!("{name}: ")));
+    let found = line.map(|v| match want {
+        StatValue::Number(_) => {
+            v.trim().parse::<u64>().map_or_else(|_| StatValue::Text(v.into()), StatValue::Number)
+        }
+        StatValue::Text(_) => StatValue::Text(v.into()),
+    });
+    if found.as_ref() != Some(want) {
+        let found = found.map_or_else(|| "no such line".to_string(), |f| f.to_string());
+        failures.push(format!("[{host}] stat {name}: want {want}, found {found}"));
+    }
+}
+
+async fn send_all(
+    case: &Case,
+    addr: std::net::SocketAddr,
+    host: &str,
+    failures: &mut Vec<String>,
+) -> anyhow::Result<Answers> {
+    let mut answers = Vec::new();
+    for request in &case.requests {
+        let mut attempt = 0;
+        loop {
+            let reply = client::send_with(addr, build(request)?, request.http2)
+                .await
+                .with_context(|| format!("[{host}] {}", request.name))?;
+            let problems = check(&request.expect, &reply);
+            if problems.is_empty() || attempt >= request.retry {
+                failures.extend(problems.into_iter().map(|p| format!("[{host}] {}: {p}", request.name)));
+                answers.push(reply);
+                break;
+            }
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(answers)
+}
+
+fn build(spec: &RequestSpec) -> anyhow::Result<http::Request<Full<Bytes>>> {
+    let authority = spec.authority.as_deref().unwrap_or("example.com");
+    let mut builder = http::Request::builder().method(spec.method.as_str());
+    // HTTP/2 carries the authority in the request target (`:authority`), HTTP/1.1 in `Host`.
+    builder = match spec.http2 {
+        true => builder.uri(format!("http://{authority}{}", spec.path)),
+        false => builder.uri(spec.path.as_str()).header("host", authority),
+    };
+    for (k, v) in &spec.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let body = spec.body.clone().unwrap_or_default().repeat(spec.body_repeat.unwrap_or(1));
+    builder.body(Full::new(Bytes::from(body))).context("bad request spec")
+}
