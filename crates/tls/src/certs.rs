@@ -7,9 +7,9 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use weir_http::CertSummary;
 
-use crate::config::CertificateFiles;
 use crate::error::TlsError;
-use crate::{pem, summary};
+use crate::material::CertMaterial;
+use crate::summary;
 
 /// Certificates with the DNS names each serves; the first is the default.
 #[derive(Debug)]
@@ -25,9 +25,9 @@ struct Entry {
 }
 
 impl CertSet {
-    /// Loads every chain and key; `field` prefixes errors.
-    pub fn load(
-        files: &[CertificateFiles],
+    /// Parses every chain and key; `field` prefixes errors.
+    pub(crate) fn load(
+        files: &[CertMaterial],
         provider: &CryptoProvider,
         field: &str,
     ) -> Result<CertSet, TlsError> {
@@ -39,7 +39,7 @@ impl CertSet {
         }
         let mut entries = Vec::with_capacity(files.len());
         for f in files {
-            let key = pem::certified_key(f, provider)?;
+            let key = f.certified_key(provider)?;
             let leaf = key.cert.first().map(|c| c.as_ref()).unwrap_or_default();
             let names = summary::server_names(leaf);
             let summary = summary::summarize(leaf).unwrap_or_default();

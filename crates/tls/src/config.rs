@@ -16,6 +16,8 @@ pub struct CertificateFiles {
     pub private_key: PathBuf,
 }
 
+pub use crate::source::CertificateSource;
+
 /// A TLS protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 pub enum TlsVersion {
@@ -32,8 +34,15 @@ pub enum TlsVersion {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientCertificates {
-    /// PEM bundle of the CAs a client certificate must chain to (Envoy's `trusted_ca`).
-    pub trusted_ca: PathBuf,
+    /// PEM bundle of the CAs a client certificate must chain to (Envoy's `trusted_ca`). Exactly
+    /// one of `trusted_ca` and `trusted_ca_sds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_ca: Option<PathBuf>,
+    /// The same bundle from the control plane: the name of an SDS secret holding a
+    /// `validation_context` (Envoy's `validation_context_sds_secret_config` with
+    /// `sds_config: {ads: {}}`). Needs `xds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_ca_sds: Option<String>,
     /// Refuse the handshake of a client without a certificate. When `false` a client may
     /// present none (its requests see `connection.mtls` false), but one it presents must be
     /// valid. Default `true`.
@@ -57,10 +66,12 @@ pub struct ClientCertificates {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DownstreamTls {
-    /// The listener's certificates. The one presented is chosen by the client's SNI against
-    /// each certificate's DNS names (an exact name first, then a `*.` wildcard); without a
-    /// match, or without SNI, the first one.
-    pub certificates: Vec<CertificateFiles>,
+    /// The listener's certificates, each either files (`certificate_chain` and `private_key`)
+    /// or `{ sds: NAME }`, an SDS secret from the control plane (Envoy's
+    /// `tls_certificate_sds_secret_configs` with `sds_config: {ads: {}}`; needs `xds`). The one
+    /// presented is chosen by the client's SNI against each certificate's DNS names (an exact
+    /// name first, then a `*.` wildcard); without a match, or without SNI, the first one.
+    pub certificates: Vec<CertificateSource>,
     /// Protocols offered by ALPN, in preference order. Default `[h2, http/1.1]`; a client that
     /// asks for none speaks HTTP/1.1.
     #[serde(default = "default_alpn")]
@@ -94,7 +105,7 @@ impl DownstreamTls {
     /// `certificates` with every other field at its default.
     pub fn new(certificates: Vec<CertificateFiles>) -> DownstreamTls {
         DownstreamTls {
-            certificates,
+            certificates: certificates.into_iter().map(CertificateSource::Files).collect(),
             alpn_protocols: default_alpn(),
             min_version: min_default(),
             max_version: max_default(),
@@ -111,13 +122,22 @@ impl DownstreamTls {
     pub fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
         let mut paths: Vec<&mut PathBuf> = Vec::new();
         for c in &mut self.certificates {
-            paths.push(&mut c.certificate_chain);
-            paths.push(&mut c.private_key);
+            if let CertificateSource::Files(c) = c {
+                paths.push(&mut c.certificate_chain);
+                paths.push(&mut c.private_key);
+            }
         }
-        if let Some(c) = &mut self.client_certificates {
-            paths.push(&mut c.trusted_ca);
+        if let Some(ca) = self.client_certificates.as_mut().and_then(|c| c.trusted_ca.as_mut()) {
+            paths.push(ca);
         }
         paths
+    }
+
+    /// The SDS secrets the settings name (certificates, then the client CA), in order.
+    pub fn sds_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.certificates.iter().filter_map(CertificateSource::sds).collect();
+        names.extend(self.client_certificates.as_ref().and_then(|c| c.trusted_ca_sds.as_deref()));
+        names
     }
 }
 
@@ -125,7 +145,8 @@ impl ClientCertificates {
     /// Required certificates from `trusted_ca`, without pins.
     pub fn new(trusted_ca: PathBuf) -> ClientCertificates {
         ClientCertificates {
-            trusted_ca,
+            trusted_ca: Some(trusted_ca),
+            trusted_ca_sds: None,
             require: true,
             match_subject_alt_names: Vec::new(),
             verify_certificate_spki: Vec::new(),

@@ -29,6 +29,15 @@ pub enum TlsError {
         /// Why it was refused.
         what: String,
     },
+    /// An SDS secret holds nothing usable of what was expected (bad PEM, a key that does not
+    /// match its certificate, the wrong kind of secret, too large).
+    #[error("SDS secret `{name}`: {what}")]
+    Secret {
+        /// The secret's name.
+        name: String,
+        /// What is wrong.
+        what: String,
+    },
     /// A setting is invalid (`field: reason`).
     #[error("{field}: {reason}")]
     Setting {

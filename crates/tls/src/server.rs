@@ -1,15 +1,17 @@
-//! A listener's TLS: the rustls configuration built from [`DownstreamTls`], rebuilt when its
-//! files change (an invalid new set is refused and the running one kept), and the handshake
-//! that yields what the connection's exchanges see ([`TlsInfo`]).
+//! A listener's TLS: the rustls configuration built from [`DownstreamTls`] and its material
+//! (PEM files, SDS secrets: [`crate::material`]), rebuilt when the material changes (an
+//! invalid new set is refused and the running one kept), and the handshake that yields what
+//! the connection's exchanges see ([`TlsInfo`]). Until every SDS secret it names has arrived,
+//! a listener has no configuration and refuses handshakes (Envoy's listener is not ready).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwap;
+use arc_swap::ArcSwapOption;
 use parking_lot::Mutex;
 use rustls::ServerConfig;
 use rustls::server::{ProducesTickets, ServerSessionMemoryCache, StoresServerSessions};
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 use weir_http::TlsInfo;
@@ -17,10 +19,18 @@ use weir_http::TlsInfo;
 use crate::certs::CertSet;
 use crate::config::DownstreamTls;
 use crate::error::TlsError;
-use crate::{pem, provider, summary, verify};
+use crate::material::{self, Gathered, Material};
+use crate::secret::{SecretMap, Secrets};
+use crate::{provider, summary, verify};
 
 /// Sessions kept for resumption by id (TLS 1.2 and clients without tickets).
 const SESSION_CACHE_ENTRIES: usize = 256;
+
+/// Seconds between two warnings about handshakes refused for missing secrets.
+const NOT_READY_LOG_EVERY: u64 = 10;
+
+/// SHA-256 of a listener's material.
+type Digest = [u8; 32];
 
 struct Loaded {
     config: Arc<ServerConfig>,
@@ -33,14 +43,18 @@ struct Recipe {
     field: String,
     ticketer: Option<Arc<dyn ProducesTickets>>,
     cache: Arc<dyn StoresServerSessions>,
+    /// Where SDS secrets are looked up (`None`: the settings may name none).
+    secrets: Option<Arc<Secrets>>,
 }
 
 /// A listener's TLS, shared by every worker.
 pub struct ServerTls {
     recipe: Recipe,
-    current: ArcSwap<Loaded>,
-    /// Digest of the files the running set was built from, and of the last refused set.
-    seen: Mutex<([u8; 32], Option<[u8; 32]>)>,
+    current: ArcSwapOption<Loaded>,
+    /// Digest of the material the running set was built from, and of the last refused set.
+    seen: Mutex<(Option<Digest>, Option<Digest>)>,
+    /// When a refused handshake was last logged (seconds since the epoch).
+    not_ready_logged: AtomicU64,
 }
 
 impl std::fmt::Debug for ServerTls {
@@ -50,8 +64,34 @@ impl std::fmt::Debug for ServerTls {
 }
 
 impl ServerTls {
-    /// Loads `settings`; `field` (`listeners[0].tls`) prefixes errors.
+    /// Loads `settings` from files only (SDS names are refused); `field` (`admin.tls`)
+    /// prefixes errors.
     pub fn new(settings: &DownstreamTls, field: &str) -> Result<ServerTls, TlsError> {
+        if !settings.sds_names().is_empty() {
+            return Err(TlsError::setting(
+                field,
+                "SDS secrets (`sds`, `trusted_ca_sds`) are only served on listeners; use files here",
+            ));
+        }
+        ServerTls::build_new(settings, field, None)
+    }
+
+    /// Loads `settings`, looking SDS secrets up in `secrets`; `field` (`listeners[0].tls`)
+    /// prefixes errors. A secret not there yet is not an error: the listener waits for it
+    /// ([`is_ready`](ServerTls::is_ready)).
+    pub fn with_secrets(
+        settings: &DownstreamTls,
+        field: &str,
+        secrets: &Arc<Secrets>,
+    ) -> Result<ServerTls, TlsError> {
+        ServerTls::build_new(settings, field, Some(secrets.clone()))
+    }
+
+    fn build_new(
+        settings: &DownstreamTls,
+        field: &str,
+        secrets: Option<Arc<Secrets>>,
+    ) -> Result<ServerTls, TlsError> {
         let ticketer = match settings.session_resumption {
             true => Some(
                 rustls::crypto::aws_lc_rs::Ticketer::new()
@@ -70,35 +110,76 @@ impl ServerTls {
                 format!("{other:?} is not served (weir speaks h2 and http/1.1)"),
             ));
         }
-        let digest = fingerprint(settings)?;
-        let recipe = Recipe { settings: settings.clone(), field: field.to_string(), ticketer, cache };
-        let current = ArcSwap::from_pointee(recipe.build()?);
-        Ok(ServerTls { recipe, current, seen: Mutex::new((digest, None)) })
+        if settings.certificates.is_empty() {
+            return Err(TlsError::setting(
+                format!("{field}.certificates"),
+                "at least one certificate is needed",
+            ));
+        }
+        let recipe =
+            Recipe { settings: settings.clone(), field: field.to_string(), ticketer, cache, secrets };
+        let tls = ServerTls {
+            current: ArcSwapOption::empty(),
+            seen: Mutex::new((None, None)),
+            not_ready_logged: AtomicU64::new(0),
+            recipe,
+        };
+        match tls.recipe.gather(&tls.recipe.table())? {
+            Gathered::Ready(material) => {
+                tls.current.store(Some(Arc::new(tls.recipe.build(&material)?)));
+                tls.seen.lock().0 = Some(material.digest);
+            }
+            Gathered::Missing(names) => {
+                tracing::info!(tls = %field, secrets = ?names, "waiting for SDS secrets: handshakes are refused until they arrive");
+            }
+        }
+        Ok(tls)
     }
 
-    /// Re-reads the files: `Ok(true)` when a changed, valid set now serves new handshakes,
-    /// `Ok(false)` when nothing changed (or the same refused set is still there), `Err` with
-    /// the reason when a changed set is refused (the running one keeps serving).
+    /// Whether it has certificates to serve (every SDS secret it names has arrived).
+    pub fn is_ready(&self) -> bool {
+        self.current.load().is_some()
+    }
+
+    /// The SDS secrets it names.
+    pub fn sds_names(&self) -> Vec<String> {
+        self.recipe.settings.sds_names().into_iter().map(str::to_string).collect()
+    }
+
+    /// Re-reads the files and looks the secrets up again: `Ok(true)` when a changed, valid set
+    /// now serves new handshakes, `Ok(false)` when nothing changed (or the same refused set is
+    /// still there, or a secret is still missing), `Err` with the reason when a changed set is
+    /// refused (the running one keeps serving).
     pub fn reload(&self) -> Result<bool, TlsError> {
-        let digest = fingerprint(&self.recipe.settings)?;
+        let Gathered::Ready(material) = self.recipe.gather(&self.recipe.table())? else { return Ok(false) };
         let mut seen = self.seen.lock();
-        if seen.0 == digest || seen.1 == Some(digest) {
+        if seen.0 == Some(material.digest) || seen.1 == Some(material.digest) {
             return Ok(false);
         }
-        match self.recipe.build() {
+        match self.recipe.build(&material) {
             Ok(loaded) => {
-                self.current.store(Arc::new(loaded));
-                *seen = (digest, None);
+                self.current.store(Some(Arc::new(loaded)));
+                *seen = (Some(material.digest), None);
                 Ok(true)
             }
             Err(e) => {
-                seen.1 = Some(digest);
+                seen.1 = Some(material.digest);
                 Err(e)
             }
         }
     }
 
-    /// Checks the files every `interval` on a thread of its own for as long as `tls` is
+    /// Whether the listener would accept `secrets` in place of the current table: builds what
+    /// they would give without using it. The reason when it would refuse them.
+    pub fn check_with(&self, secrets: &SecretMap) -> Result<(), TlsError> {
+        match self.recipe.gather(secrets)? {
+            Gathered::Missing(_) => Ok(()),
+            Gathered::Ready(material) if self.seen.lock().0 == Some(material.digest) => Ok(()),
+            Gathered::Ready(material) => self.recipe.build(&material).map(|_| ()),
+        }
+    }
+
+    /// Checks the material every `interval` on a thread of its own for as long as `tls` is
     /// alive (a new configuration generation builds and watches its own), logging each
     /// rotation and each refused set once. `0s`: not watched.
     pub fn spawn_watcher(tls: &Arc<ServerTls>, interval: Duration) {
@@ -125,12 +206,15 @@ impl ServerTls {
         }
     }
 
-    /// The handshake on `io`; the stream and what its exchanges see.
+    /// The handshake on `io`; the stream and what its exchanges see. Refused (an error, the
+    /// connection closed) while an SDS secret is missing.
     pub async fn accept<IO>(&self, io: IO) -> std::io::Result<(TlsStream<IO>, TlsInfo)>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        let loaded = self.current.load_full();
+        let Some(loaded) = self.current.load_full() else {
+            return Err(self.not_ready());
+        };
         let stream = tokio_rustls::TlsAcceptor::from(loaded.config.clone()).accept(io).await?;
         let (_, conn) = stream.get_ref();
         let server_name = conn.server_name().map(str::to_string);
@@ -143,22 +227,47 @@ impl ServerTls {
         };
         Ok((stream, info))
     }
+
+    fn not_ready(&self) -> std::io::Error {
+        let names = self.sds_names();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let last = self.not_ready_logged.load(Ordering::Relaxed);
+        if now >= last + NOT_READY_LOG_EVERY
+            && self.not_ready_logged.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            tracing::warn!(tls = %self.recipe.field, secrets = ?names,
+                           "TLS handshake refused: the listener's SDS secrets have not arrived");
+        }
+        std::io::Error::other(format!("{}: not ready, waiting for SDS secrets {names:?}", self.recipe.field))
+    }
 }
 
 impl Recipe {
-    fn build(&self) -> Result<Loaded, TlsError> {
+    /// The secrets table now (empty without one).
+    fn table(&self) -> Arc<SecretMap> {
+        self.secrets.as_ref().map_or_else(Default::default, |s| s.current())
+    }
+
+    fn gather(&self, secrets: &SecretMap) -> Result<Gathered, TlsError> {
+        material::gather(&self.settings, secrets, &self.field)
+    }
+
+    fn build(&self, material: &Material) -> Result<Loaded, TlsError> {
         let s = &self.settings;
         let provider = provider::provider(&s.cipher_suites, &self.field)?;
         let versions = provider::versions(s.min_version, s.max_version, &self.field)?;
-        let certs = Arc::new(CertSet::load(&s.certificates, &provider, &self.field)?);
+        let certs = Arc::new(CertSet::load(&material.certs, &provider, &self.field)?);
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&versions)
             .map_err(|e| TlsError::setting(format!("{}.cipher_suites", self.field), e.to_string()))?;
-        let builder = match &s.client_certificates {
-            Some(clients) => {
-                builder.with_client_cert_verifier(verify::client_verifier(clients, &provider, &self.field)?)
-            }
-            None => builder.with_no_client_auth(),
+        let builder = match (&s.client_certificates, material.roots()?) {
+            (Some(clients), Some(roots)) => builder.with_client_cert_verifier(verify::client_verifier(
+                clients,
+                roots,
+                &provider,
+                &self.field,
+            )?),
+            _ => builder.with_no_client_auth(),
         };
         let mut config = builder.with_cert_resolver(certs.clone());
         config.alpn_protocols = s.alpn_protocols.iter().map(|p| p.as_bytes().to_vec()).collect();
@@ -169,17 +278,4 @@ impl Recipe {
         }
         Ok(Loaded { config: Arc::new(config), certs })
     }
-}
-
-/// SHA-256 over every file the settings name, in order.
-fn fingerprint(settings: &DownstreamTls) -> Result<[u8; 32], TlsError> {
-    let mut hash = Sha256::new();
-    for f in &settings.certificates {
-        hash.update(pem::read(&f.certificate_chain)?);
-        hash.update(pem::read(&f.private_key)?);
-    }
-    if let Some(c) = &settings.client_certificates {
-        hash.update(pem::read(&c.trusted_ca)?);
-    }
-    Ok(hash.finalize().into())
 }

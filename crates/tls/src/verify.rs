@@ -7,29 +7,28 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{
-    CertificateError, DigitallySignedStruct, DistinguishedName, Error, SignatureScheme,
+    CertificateError, DigitallySignedStruct, DistinguishedName, Error, RootCertStore, SignatureScheme,
     client::danger::HandshakeSignatureValid, crypto::CryptoProvider,
 };
 
 use crate::config::ClientCertificates;
 use crate::error::TlsError;
-use crate::pem;
 use crate::pins::Pins;
 
-/// The verifier of `settings`; `field` prefixes errors.
+/// The verifier of `settings` with the CAs `roots`; `field` prefixes errors.
 pub fn client_verifier(
     settings: &ClientCertificates,
+    roots: Arc<RootCertStore>,
     provider: &Arc<CryptoProvider>,
     field: &str,
 ) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
-    let roots = pem::roots(&settings.trusted_ca)?;
     let mut builder = WebPkiClientVerifier::builder_with_provider(roots, provider.clone());
     if !settings.require {
         builder = builder.allow_unauthenticated();
     }
     let inner = builder
         .build()
-        .map_err(|e| TlsError::setting(format!("{field}.client_certificates.trusted_ca"), e.to_string()))?;
+        .map_err(|e| TlsError::setting(format!("{field}.client_certificates"), e.to_string()))?;
     let pins = Pins::new(
         &settings.match_subject_alt_names,
         &settings.verify_certificate_spki,

@@ -31,10 +31,11 @@ fn fixture() -> Fixture {
 
 fn server(f: &Fixture, client_certs: bool) -> ServerTls {
     let mut s = serde_norway::from_str::<DownstreamTls>("certificates: []").unwrap();
-    s.certificates = vec![f.cert.clone()];
+    s.certificates = vec![f.cert.clone().into()];
     if client_certs {
         s.client_certificates = Some(ClientCertificates {
-            trusted_ca: f.clients.ca().to_path_buf(),
+            trusted_ca: Some(f.clients.ca().to_path_buf()),
+            trusted_ca_sds: None,
             require: true,
             match_subject_alt_names: Vec::new(),
             verify_certificate_spki: Vec::new(),
