@@ -8,3 +8,7 @@ pub const EXTENSION_CONFIG: &str = "type.googleapis.com/envoy.config.core.v3.Typ
 
 /// The Wasm HTTP filter configuration carried in ECDS resources.
 pub const WASM_FILTER: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+
+/// SDS: `envoy.extensions.transport_sockets.tls.v3.Secret` (TLS certificates and CA bundles
+/// by name).
+pub const SECRET: &str = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";

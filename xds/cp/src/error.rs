@@ -42,6 +42,14 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// An SDS secret is not acceptable (shape, size, PEM, a key that does not match).
+    #[error("invalid secret `{name}`: {reason}")]
+    InvalidSecret {
+        /// The secret's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The thing to change or read does not exist.
     #[error("{0} not found")]
     NotFound(String),

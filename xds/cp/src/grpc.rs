@@ -1,5 +1,5 @@
 //! The xDS port: HTTP/2 connections (prior knowledge, or over TLS after the handshake), each
-//! request routed by its gRPC service path to ADS, RTDS or ECDS. On shutdown, listening stops, open streams end with `UNAVAILABLE`
+//! request routed by its gRPC service path to ADS, RTDS, ECDS or SDS. On shutdown, listening stops, open streams end with `UNAVAILABLE`
 //! and connections are closed with GOAWAY.
 
 use std::convert::Infallible;
@@ -10,6 +10,7 @@ use std::time::Duration;
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::AggregatedDiscoveryServiceServer;
 use envoy_types::pb::envoy::service::extension::v3::extension_config_discovery_service_server::ExtensionConfigDiscoveryServiceServer;
 use envoy_types::pb::envoy::service::runtime::v3::runtime_discovery_service_server::RuntimeDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server::SecretDiscoveryServiceServer;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,6 +28,7 @@ use super::shared::stopped;
 const ADS: &str = "/envoy.service.discovery.v3.AggregatedDiscoveryService/";
 const RTDS: &str = "/envoy.service.runtime.v3.RuntimeDiscoveryService/";
 const ECDS: &str = "/envoy.service.extension.v3.ExtensionConfigDiscoveryService/";
+const SDS: &str = "/envoy.service.secret.v3.SecretDiscoveryService/";
 
 /// How long closing connections may take at shutdown.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -34,12 +36,13 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// How long a client may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The three generated servers.
+/// The four generated servers.
 #[derive(Clone)]
 struct Router {
     ads: AggregatedDiscoveryServiceServer<Services>,
     rtds: RuntimeDiscoveryServiceServer<Services>,
     ecds: ExtensionConfigDiscoveryServiceServer<Services>,
+    sds: SecretDiscoveryServiceServer<Services>,
 }
 
 impl Router {
@@ -54,8 +57,10 @@ impl Router {
             self.rtds.call(request).await
         } else if path.starts_with(ECDS) {
             self.ecds.call(request).await
+        } else if path.starts_with(SDS) {
+            self.sds.call(request).await
         } else {
-            let message = format!("weir-cp serves ADS, RTDS and ECDS; no service at {path}");
+            let message = format!("weir-cp serves ADS, RTDS, ECDS and SDS; no service at {path}");
             Ok(Status::unimplemented(message).into_http())
         }
     }
@@ -71,7 +76,8 @@ pub async fn serve(
     let router = Router {
         ads: AggregatedDiscoveryServiceServer::new(services.clone()),
         rtds: RuntimeDiscoveryServiceServer::new(services.clone()),
-        ecds: ExtensionConfigDiscoveryServiceServer::new(services),
+        ecds: ExtensionConfigDiscoveryServiceServer::new(services.clone()),
+        sds: SecretDiscoveryServiceServer::new(services),
     };
     loop {
         tokio::select! {

@@ -12,17 +12,20 @@ pub enum Kind {
     Rtds,
     /// ECDS: `envoy.config.core.v3.TypedExtensionConfig`, one per filter configuration.
     Ecds,
+    /// SDS: `envoy.extensions.transport_sockets.tls.v3.Secret`, one per secret.
+    Sds,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 2] = [Kind::Rtds, Kind::Ecds];
+    pub const ALL: [Kind; 3] = [Kind::Rtds, Kind::Ecds, Kind::Sds];
 
     /// The type URL of its resources.
     pub fn type_url(self) -> &'static str {
         match self {
             Kind::Rtds => types::RUNTIME,
             Kind::Ecds => types::EXTENSION_CONFIG,
+            Kind::Sds => types::SECRET,
         }
     }
 
@@ -32,11 +35,12 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.type_url().rsplit('/').next() == Some(name))
     }
 
-    /// Short name used in status, metrics and logs (`rtds`, `ecds`).
+    /// Short name used in status, metrics and logs (`rtds`, `ecds`, `sds`).
     pub fn short(self) -> &'static str {
         match self {
             Kind::Rtds => "rtds",
             Kind::Ecds => "ecds",
+            Kind::Sds => "sds",
         }
     }
 }

@@ -1,7 +1,8 @@
 //! # weir-cp
 //!
 //! The Weir control plane: a tonic xDS server (state of the world) serving RTDS runtime
-//! layers and ECDS Wasm filter configurations over ADS and the single-type services, an admin
+//! layers, ECDS Wasm filter configurations and SDS TLS secrets over ADS and the single-type
+//! services, an admin
 //! HTTP API to change them, and a state file that survives restarts.
 //!
 //! In-process use (tests of xDS clients):
@@ -31,6 +32,7 @@ pub mod keys;
 pub mod kind;
 pub mod layer;
 mod persist;
+pub mod secret;
 mod server;
 mod services;
 mod session;
@@ -45,6 +47,7 @@ pub use ecds::EcdsConfig;
 pub use error::{StartError, StoreError};
 pub use identity::NodeIdentity;
 pub use kind::Kind;
+pub use secret::SecretConfig;
 pub use server::{ControlPlane, ServerConfig, XdsTls};
 pub use store::{ApplyMode, Change, Store};
 pub use weir_plugin_spec::FailurePolicy;

@@ -1,7 +1,7 @@
 //! The state file: JSON, written atomically (a temporary file in the same directory, synced, then
 //! renamed over the old one, then the directory synced so the rename survives a crash) after
-//! every change, read once at start. It holds ECDS configurations (API keys, passwords), so it
-//! is created mode 0600, whatever the umask.
+//! every change, read once at start. It holds ECDS configurations (API keys, passwords) and SDS
+//! secrets (TLS private keys, in clear), so it is created mode 0600, whatever the umask.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,7 @@ pub fn load(path: &Path) -> Result<Option<State>, StartError> {
     let newest = |versions: &mut dyn Iterator<Item = u64>| versions.max().unwrap_or(0);
     if newest(&mut state.runtime.resources.values().map(|e| e.version)) > state.runtime.version
         || newest(&mut state.ecds.resources.values().map(|e| e.version)) > state.ecds.version
+        || newest(&mut state.secrets.resources.values().map(|e| e.version)) > state.secrets.version
     {
         return Err(bad("a resource is newer than its type's version".into()));
     }

@@ -22,7 +22,7 @@ use super::store::Store;
 /// How to run weir-cp.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// Where xDS (ADS, RTDS, ECDS over gRPC) listens; port 0 picks a free port.
+    /// Where xDS (ADS, RTDS, ECDS, SDS over gRPC) listens; port 0 picks a free port.
     pub xds_address: SocketAddr,
     /// Where the admin HTTP API listens (`None`: no admin API); port 0 picks a free port.
     pub admin_address: Option<SocketAddr>,

@@ -1,4 +1,4 @@
-//! The gRPC services: ADS (every type on one stream), RTDS and ECDS (one type each), all on the
+//! The gRPC services: ADS (every type on one stream), RTDS, ECDS and SDS (one type each), all on the
 //! same state. State of the world only: the delta methods answer `UNIMPLEMENTED`.
 
 use std::collections::BTreeSet;
@@ -11,6 +11,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 };
 use envoy_types::pb::envoy::service::extension::v3::extension_config_discovery_service_server::ExtensionConfigDiscoveryService;
 use envoy_types::pb::envoy::service::runtime::v3::runtime_discovery_service_server::RuntimeDiscoveryService;
+use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server::SecretDiscoveryService;
 use tokio::sync::watch;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -23,7 +24,7 @@ use super::shared::Shared;
 /// The delta streams' type (never produced).
 type DeltaStream = ReceiverStream<Result<DeltaDiscoveryResponse, Status>>;
 
-/// Implements the three discovery services.
+/// Implements the four discovery services.
 #[derive(Debug, Clone)]
 pub struct Services {
     shared: Arc<Shared>,
@@ -158,5 +159,32 @@ impl ExtensionConfigDiscoveryService for Services {
         request: Request<DiscoveryRequest>,
     ) -> Result<Response<DiscoveryResponse>, Status> {
         self.fetch(Kind::Ecds, request)
+    }
+}
+
+#[tonic::async_trait]
+impl SecretDiscoveryService for Services {
+    type StreamSecretsStream = ResponseStream;
+    type DeltaSecretsStream = DeltaStream;
+
+    async fn stream_secrets(
+        &self,
+        request: Request<Streaming<DiscoveryRequest>>,
+    ) -> Result<Response<ResponseStream>, Status> {
+        Ok(self.stream(Some(Kind::Sds), request))
+    }
+
+    async fn delta_secrets(
+        &self,
+        _request: Request<Streaming<DeltaDiscoveryRequest>>,
+    ) -> Result<Response<DeltaStream>, Status> {
+        Err(no_delta())
+    }
+
+    async fn fetch_secrets(
+        &self,
+        request: Request<DiscoveryRequest>,
+    ) -> Result<Response<DiscoveryResponse>, Status> {
+        self.fetch(Kind::Sds, request)
     }
 }

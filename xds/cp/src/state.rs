@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::ecds::EcdsConfig;
 use super::kind::Kind;
+use super::secret::SecretConfig;
 
 /// The state file's format number.
 pub const FORMAT: u32 = 1;
@@ -77,11 +78,20 @@ pub struct State {
     pub runtime: TypeState<Value>,
     /// Filter configurations (ECDS).
     pub ecds: TypeState<EcdsConfig>,
+    /// TLS secrets (SDS), private keys included: the reason the file is mode 0600. Absent in
+    /// files written before SDS (read as none).
+    #[serde(default)]
+    pub secrets: TypeState<SecretConfig>,
 }
 
 impl Default for State {
     fn default() -> Self {
-        State { format: FORMAT, runtime: TypeState::default(), ecds: TypeState::default() }
+        State {
+            format: FORMAT,
+            runtime: TypeState::default(),
+            ecds: TypeState::default(),
+            secrets: TypeState::default(),
+        }
     }
 }
 
@@ -91,6 +101,7 @@ impl State {
         match kind {
             Kind::Rtds => self.runtime.version,
             Kind::Ecds => self.ecds.version,
+            Kind::Sds => self.secrets.version,
         }
     }
 
@@ -99,6 +110,7 @@ impl State {
         match kind {
             Kind::Rtds => self.runtime.stamps(names),
             Kind::Ecds => self.ecds.stamps(names),
+            Kind::Sds => self.secrets.stamps(names),
         }
     }
 }

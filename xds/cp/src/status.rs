@@ -83,7 +83,7 @@ pub struct NodeStatus {
     pub streams: u32,
     /// When it last connected (or disconnected, when not connected), RFC 3339.
     pub since: String,
-    /// Per resource type (`rtds`, `ecds`).
+    /// Per resource type (`rtds`, `ecds`, `sds`).
     pub types: BTreeMap<String, TypeStatus>,
 }
 

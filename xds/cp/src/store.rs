@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::ecds::EcdsConfig;
 use super::error::{StartError, StoreError};
 use super::kind::Kind;
+use super::secret::SecretConfig;
 use super::state::State;
 use super::{keys, layer, persist};
 use weir_xds::convert::{json_to_struct, pack};
@@ -216,6 +217,34 @@ impl Store {
         Ok(self.change(Kind::Ecds, outcome))
     }
 
+    /// Creates or replaces SDS secret `name`. With `checked == false` it is stored unchecked
+    /// (a key that does not match, bad PEM): only for testing that proxies NACK such secrets.
+    pub fn put_secret(&self, name: &str, secret: SecretConfig, checked: bool) -> Result<Change, StoreError> {
+        match checked {
+            true => secret.check(name)?,
+            false => secret.check_shape(name).map(|_| ())?,
+        }
+        let outcome = self.modify(|state| {
+            if state.secrets.resources.get(name).is_some_and(|e| e.value == secret) {
+                return Ok(None);
+            }
+            Ok(Some(state.secrets.put(name, secret)))
+        })?;
+        Ok(self.change(Kind::Sds, outcome))
+    }
+
+    /// Removes SDS secret `name` (proxies keep their last copy, as Envoy does).
+    pub fn delete_secret(&self, name: &str) -> Result<Change, StoreError> {
+        let outcome = self.modify(|state| {
+            state
+                .secrets
+                .remove(name)
+                .map(Some)
+                .ok_or_else(|| StoreError::NotFound(format!("secret `{name}`")))
+        })?;
+        Ok(self.change(Kind::Sds, outcome))
+    }
+
     /// The resources of `kind` selected by `names` (empty = all), packed for a response.
     pub fn select(&self, kind: Kind, names: &BTreeSet<String>) -> Selection {
         let state = self.state.lock();
@@ -230,6 +259,11 @@ impl Store {
                 .unzip(),
             Kind::Ecds => state
                 .ecds
+                .selected(names)
+                .map(|(name, entry)| ((name.clone(), entry.version), pack(&entry.value.to_resource(name))))
+                .unzip(),
+            Kind::Sds => state
+                .secrets
                 .selected(names)
                 .map(|(name, entry)| ((name.clone(), entry.version), pack(&entry.value.to_resource(name))))
                 .unzip(),

@@ -96,3 +96,27 @@ fn a_failed_write_changes_nothing() {
     assert!(matches!(err, StoreError::Persist { .. }), "{err}");
     assert_eq!(store.version(Kind::Rtds), 0);
 }
+
+#[test]
+fn secrets_put_checked_unchecked_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = weir_tls::test_pki::Pki::new(dir.path(), "st").unwrap();
+    let (a, b) = (pki.server("a", &["a.test"]).unwrap(), pki.server("b", &["b.test"]).unwrap());
+    let text = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
+    let store = Store::in_memory();
+    let good = SecretConfig::certificate(text(&a.certificate_chain), text(&a.private_key));
+    assert_eq!(store.put_secret("web", good.clone(), true).unwrap(), Change { changed: true, version: 1 });
+    assert_eq!(store.put_secret("web", good, true).unwrap(), Change { changed: false, version: 1 });
+    let mismatch = SecretConfig::certificate(text(&a.certificate_chain), text(&b.private_key));
+    assert!(matches!(store.put_secret("web", mismatch.clone(), true), Err(StoreError::InvalidSecret { .. })));
+    assert_eq!(store.put_secret("odd", mismatch, false).unwrap().version, 2);
+    let shapeless =
+        SecretConfig { trusted_ca: Some("x".into()), ..SecretConfig::certificate("c".into(), "k".into()) };
+    assert!(store.put_secret("odd", shapeless, false).is_err());
+    let names: BTreeSet<String> = ["web".to_string()].into();
+    let selection = store.select(Kind::Sds, &names);
+    assert_eq!((selection.version, selection.stamps), (2, vec![("web".to_string(), 1)]));
+    assert_eq!(store.delete_secret("web").unwrap().version, 3);
+    assert!(matches!(store.delete_secret("web"), Err(StoreError::NotFound(_))));
+    assert_eq!(store.version(Kind::Sds), 3);
+}

@@ -110,7 +110,7 @@ async fn ecds_status_metrics_and_errors() {
     let ready = admin.raw(Method::GET, "/ready", None).await.unwrap();
     assert_eq!(ready.as_ref(), b"LIVE\n");
     let status: Value = admin.call(Method::GET, "/status", None).await.unwrap();
-    assert_eq!(status["versions"], json!({"ecds": "2", "rtds": "1"}));
+    assert_eq!(status["versions"], json!({"ecds": "2", "rtds": "1", "sds": "0"}));
     let metrics = admin.raw(Method::GET, "/metrics", None).await.unwrap();
     let metrics = String::from_utf8_lossy(&metrics);
     assert!(metrics.contains("weir_cp_version{type=\"ecds\"} 2"), "{metrics}");

@@ -6,6 +6,7 @@
 //! | `/ready` | `GET`: `LIVE` once serving |
 //! | `/runtime[/{layer}[/{key}]]` | runtime layers (`GET`, `PUT`, `POST`, `DELETE`; see `docs/control-plane.md`) |
 //! | `/ecds[/{name}]` | ECDS configs (`GET`, `PUT`, `DELETE`); configurations redacted unless `?show_secrets=true` (authenticated) |
+//! | `/secrets[/{name}]` | SDS secrets (`GET`, `PUT`, `DELETE`); private keys never shown (size and SHA-256 only) |
 //! | `/status` | `GET`: nodes, versions, counters ([`views::StatusView`]) |
 //! | `/metrics` | `GET`: Prometheus text |
 //!
@@ -16,6 +17,7 @@ mod ecds;
 mod metrics;
 pub mod reply;
 mod runtime;
+mod secrets;
 mod security;
 pub mod views;
 
@@ -217,11 +219,12 @@ async fn route(call: &Call<'_>, body: Incoming) -> Result<Reply, Failure> {
         .map(reply::decode)
         .collect::<Result<Vec<String>, Failure>>()?;
     let Some((first, rest)) = segments.split_first() else {
-        return Err(Failure::not_found("try /runtime, /ecds, /status, /metrics or /ready"));
+        return Err(Failure::not_found("try /runtime, /ecds, /secrets, /status, /metrics or /ready"));
     };
     match (first.as_str(), method, rest) {
         ("runtime", _, _) => runtime::handle(call, rest, body).await,
         ("ecds", _, _) => ecds::handle(call, rest, body).await,
+        ("secrets", _, _) => secrets::handle(call, rest, body).await,
         ("ready", &Method::GET, []) => Ok(reply::text(StatusCode::OK, "text/plain", "LIVE\n".into())),
         ("status", &Method::GET, []) => Ok(reply::json(StatusCode::OK, &status(shared))),
         ("metrics", &Method::GET, []) => {

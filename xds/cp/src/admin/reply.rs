@@ -59,7 +59,8 @@ impl From<StoreError> for Failure {
             | StoreError::InvalidName { .. }
             | StoreError::InvalidValue { .. }
             | StoreError::InvalidLayer(_)
-            | StoreError::InvalidEcds { .. } => StatusCode::BAD_REQUEST,
+            | StoreError::InvalidEcds { .. }
+            | StoreError::InvalidSecret { .. } => StatusCode::BAD_REQUEST,
             StoreError::NotFound(_) => StatusCode::NOT_FOUND,
             StoreError::Conflict(_) => StatusCode::CONFLICT,
             StoreError::Persist { .. } => StatusCode::INTERNAL_SERVER_ERROR,

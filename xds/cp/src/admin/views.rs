@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::ecds::EcdsConfig;
 use crate::kind::Kind;
 use crate::layer;
+use crate::secret::SecretConfig;
 use crate::state::{Entry, State};
 use crate::status::{Counters, NodeStatus};
 use crate::store::Change;
@@ -99,6 +100,64 @@ impl EcdsView {
     }
 }
 
+/// One SDS secret (`GET /secrets/{name}`). The private key is never shown: only its size and
+/// SHA-256 (`{"redacted": true, "sha256": …, "bytes": …}`); certificates are public.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretEntryView {
+    /// The SDS version at which it last changed.
+    pub version: String,
+    /// `tls_certificate` or `validation_context`.
+    pub kind: String,
+    /// The certificate chain (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_chain: Option<String>,
+    /// The private key, redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<Value>,
+    /// The CA bundle (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_ca: Option<String>,
+}
+
+impl SecretEntryView {
+    /// The view of a stored secret.
+    pub fn of(entry: &Entry<SecretConfig>) -> SecretEntryView {
+        let s = &entry.value;
+        let kind = if s.trusted_ca.is_some() { "validation_context" } else { "tls_certificate" };
+        SecretEntryView {
+            version: entry.version.to_string(),
+            kind: kind.to_string(),
+            certificate_chain: s.certificate_chain.clone(),
+            private_key: s.private_key.as_ref().map(|k| weir_admin_guard::redacted(k.as_bytes())),
+            trusted_ca: s.trusted_ca.clone(),
+        }
+    }
+}
+
+/// Every SDS secret (`GET /secrets`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretsView {
+    /// The SDS version.
+    pub version: String,
+    /// Secrets by name.
+    pub secrets: BTreeMap<String, SecretEntryView>,
+}
+
+impl SecretsView {
+    /// The view of the state.
+    pub fn of(state: &State) -> SecretsView {
+        SecretsView {
+            version: state.secrets.version.to_string(),
+            secrets: state
+                .secrets
+                .resources
+                .iter()
+                .map(|(k, e)| (k.clone(), SecretEntryView::of(e)))
+                .collect(),
+        }
+    }
+}
+
 /// The answer to a change (`PUT`, `POST`, `DELETE`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeView {
@@ -117,7 +176,7 @@ impl From<Change> for ChangeView {
 /// `GET /status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusView {
-    /// Current version per type (`rtds`, `ecds`).
+    /// Current version per type (`rtds`, `ecds`, `sds`).
     pub versions: BTreeMap<String, String>,
     /// Process-wide counters.
     pub counters: Counters,

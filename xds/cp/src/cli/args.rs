@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::FailurePolicy;
 
-/// weir-cp: the Weir control plane (RTDS runtime values and ECDS filter configs over xDS) and
+/// weir-cp: the Weir control plane (RTDS runtime values, ECDS filter configs and SDS secrets
+/// over xDS) and
 /// its command-line client.
 #[derive(Debug, Parser)]
 #[command(name = "weir-cp", version, about, propagate_version = true)]
@@ -83,6 +84,9 @@ pub enum Command {
     /// ECDS filter configurations.
     #[command(subcommand)]
     Ecds(EcdsCommand),
+    /// SDS secrets: TLS certificates and CA bundles for proxies' listeners.
+    #[command(subcommand)]
+    Secret(super::secret::SecretCommand),
 }
 
 /// `weir-cp serve` flags.

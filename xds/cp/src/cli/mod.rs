@@ -7,6 +7,7 @@ mod client;
 mod ecds;
 mod error;
 mod runtime;
+mod secret;
 mod serve;
 mod status;
 mod value;
@@ -87,5 +88,6 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Status { json } => status::run(&admin, json).await,
         Command::Ecds(command) => ecds::run(&admin, command).await,
+        Command::Secret(command) => secret::run(&admin, command).await,
     }
 }

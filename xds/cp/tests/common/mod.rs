@@ -13,6 +13,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, Discovery
 use envoy_types::pb::envoy::service::extension::v3::extension_config_discovery_service_client::ExtensionConfigDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::runtime::v3::Runtime;
 use envoy_types::pb::envoy::service::runtime::v3::runtime_discovery_service_client::RuntimeDiscoveryServiceClient;
+use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_client::SecretDiscoveryServiceClient;
 use envoy_types::pb::google::rpc::Status as RpcStatus;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -35,6 +36,8 @@ pub enum Service {
     Rtds,
     /// ECDS.
     Ecds,
+    /// SDS.
+    Sds,
 }
 
 /// One scripted stream.
@@ -59,6 +62,9 @@ impl Client {
             }
             Service::Rtds => {
                 RuntimeDiscoveryServiceClient::connect(url).await?.stream_runtime(outbound).await?
+            }
+            Service::Sds => {
+                SecretDiscoveryServiceClient::connect(url).await?.stream_secrets(outbound).await?
             }
             Service::Ecds => {
                 ExtensionConfigDiscoveryServiceClient::connect(url)
