@@ -1,5 +1,5 @@
 //! The dynamic parts of `weir.yaml`: runtime layers (Envoy's `layered_runtime`), the xDS
-//! client, and plugins whose configuration comes from ECDS.
+//! client, plugins whose configuration comes from ECDS, and listener TLS from SDS.
 
 use std::time::Duration;
 
@@ -108,6 +108,7 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
             Some(_) => {}
         }
     }
+    check_sds(config)?;
     let mut resources = std::collections::HashSet::new();
     for (i, plugin) in config.plugins.iter().enumerate() {
         if let Some(discovery) = &plugin.config_discovery {
@@ -122,4 +123,37 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// Listeners' SDS secrets need `xds`; the admin server's TLS reads files only (it starts
+/// before the xDS client).
+fn check_sds(config: &Config) -> Result<(), ConfigError> {
+    for (l, listener) in config.listeners.iter().enumerate() {
+        if let Some(field) = listener.tls.as_ref().and_then(|t| sds_field(t, &format!("listeners[{l}].tls")))
+            && config.xds.is_none()
+        {
+            return Err(ConfigError::invalid(
+                field,
+                "needs an `xds` section (SDS secrets come from the control plane)",
+            ));
+        }
+    }
+    if let Some(field) =
+        config.admin.as_ref().and_then(|a| a.tls.as_ref()).and_then(|t| sds_field(t, "admin.tls"))
+    {
+        return Err(ConfigError::invalid(
+            field,
+            "the admin server's TLS reads files only (it starts before xDS)",
+        ));
+    }
+    Ok(())
+}
+
+/// The first field of `tls` (at `at`) that names an SDS secret.
+fn sds_field(tls: &weir_tls::DownstreamTls, at: &str) -> Option<String> {
+    let certificate = tls.certificates.iter().position(|c| c.sds().is_some());
+    certificate.map(|i| format!("{at}.certificates[{i}].sds")).or_else(|| {
+        let ca = tls.client_certificates.as_ref().and_then(|c| c.trusted_ca_sds.as_ref());
+        ca.map(|_| format!("{at}.client_certificates.trusted_ca_sds"))
+    })
 }

@@ -40,4 +40,9 @@ pub trait ProcessControl: Send + Sync + 'static {
 
     /// Replaces RTDS layers (by resource name) and publishes the runtime values if they moved.
     fn set_rtds_layers(&self, layers: Vec<(String, Layer)>);
+
+    /// Applies SDS secrets (added to those received before), as a whole or not at all: every
+    /// TLS listener must accept them; then new handshakes use them (open connections keep
+    /// theirs).
+    fn set_secrets(&self, secrets: Vec<(String, weir_tls::Secret)>) -> Result<(), StartError>;
 }

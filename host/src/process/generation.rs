@@ -27,7 +27,8 @@ pub struct Generation {
     /// Its clusters (process-wide state).
     pub clusters: Arc<ClusterManager>,
     /// Each listener's TLS (by index; `None`: plaintext), shared by the workers. Built from
-    /// the files when the generation is prepared, so a reload re-reads them.
+    /// the files and the process's SDS secrets when the generation is prepared, so a reload
+    /// re-reads them; rebuilt in place when a secret changes.
     pub listener_tls: Vec<Option<Arc<ServerTls>>>,
 }
 
@@ -63,7 +64,10 @@ impl Generation {
             .map(|(i, l)| {
                 l.tls
                     .as_ref()
-                    .map(|t| ServerTls::new(t, &format!("listeners[{i}].tls")).map(Arc::new))
+                    .map(|t| {
+                        ServerTls::with_secrets(t, &format!("listeners[{i}].tls"), &process.secrets)
+                            .map(Arc::new)
+                    })
                     .transpose()
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -93,6 +97,22 @@ impl Generation {
             }
         }
         first.map_or(Ok(()), |e| Err(e.into()))
+    }
+
+    /// Whether every listener would accept `secrets` as the SDS table (the first refusal).
+    pub fn check_secrets(&self, secrets: &weir_tls::SecretMap) -> Result<(), weir_tls::TlsError> {
+        self.listener_tls.iter().flatten().try_for_each(|tls| tls.check_with(secrets))
+    }
+
+    /// The listeners still waiting for SDS secrets: `(listener name, secret names)`.
+    pub fn unready_tls(&self) -> Vec<(String, Vec<String>)> {
+        self.listener_tls
+            .iter()
+            .zip(&self.config.listeners)
+            .filter_map(|(tls, l)| {
+                tls.as_ref().filter(|t| !t.is_ready()).map(|t| (l.name.clone(), t.sds_names()))
+            })
+            .collect()
     }
 
     /// Publishes this configuration's node identity to plugins (`xds.node.*`).

@@ -177,7 +177,9 @@ impl RunningServer {
             tracing::info!(?limit, "waiting for the xDS initial fetch");
             // The client's own timer ends the wait; zero waits as long as it takes (as Envoy).
             let wait = if limit.is_zero() { Duration::MAX } else { limit + Duration::from_secs(1) };
+            let deadline = (!limit.is_zero()).then(|| std::time::Instant::now() + limit);
             client.wait_initialized(wait);
+            crate::process::xds::wait_for_secrets(&*server.control(), deadline);
             *server.state.xds.lock() = Some(client);
         }
         let _ = server.state.serving.send(true);

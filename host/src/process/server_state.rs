@@ -76,6 +76,7 @@ impl ServerState {
         let mut config = base.clone();
         apply_overrides(&mut config, overrides);
         crate::config::validate(&config)?;
+        crate::process::xds::check_subscribed(&config, self.xds_status().as_ref())?;
         let current = self.generation.load_full();
         if !always && same(&config, &current.config) {
             // Nothing else changed: the certificate files may have.
@@ -177,6 +178,17 @@ impl ProcessControl for ServerState {
         self.apply(&base, &overrides, false)?;
         *self.overrides.lock() = overrides;
         Ok(())
+    }
+
+    fn set_secrets(&self, secrets: Vec<(String, weir_tls::Secret)>) -> Result<(), StartError> {
+        let _guard = self.reload_lock.lock();
+        let generation = self.generation.load_full();
+        let table = &generation.process.secrets;
+        let mut next = (*table.current()).clone();
+        next.extend(secrets.into_iter().map(|(name, secret)| (name, Arc::new(secret))));
+        generation.check_secrets(&next)?;
+        table.replace(next);
+        generation.reload_tls()
     }
 
     fn set_rtds_layers(&self, layers: Vec<(String, Layer)>) {

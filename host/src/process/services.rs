@@ -23,6 +23,8 @@ pub struct ProcessServices {
     pub access_logs: AccessLogs,
     /// Runtime values (static and RTDS layers) published to filters.
     pub runtime_values: RuntimeValues,
+    /// TLS secrets received over SDS, by name; listeners of every generation build from them.
+    pub secrets: Arc<weir_tls::Secrets>,
 }
 
 impl Default for ProcessServices {
@@ -34,6 +36,7 @@ impl Default for ProcessServices {
             stats,
             access_logs: AccessLogs::default(),
             runtime_values: RuntimeValues::default(),
+            secrets: Arc::new(weir_tls::Secrets::new()),
         }
     }
 }

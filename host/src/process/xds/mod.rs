@@ -1,20 +1,25 @@
 //! weir's side of xDS: starts the [`weir_xds::client`] for the `xds` section of `weir.yaml`
 //! and applies what it receives: RTDS layers to the runtime values published to filters, ECDS
 //! configs to the plugins that discover them (a reload that a failing `on_configure` refuses,
-//! which NACKs the update and keeps the running plugins).
+//! which NACKs the update and keeps the running plugins), SDS secrets to the TLS listeners
+//! that name them (refused, so NACKed, unless every listener accepts them).
+//!
+//! Subscriptions are made once, from the configuration weir starts with; a reload that names
+//! a secret not subscribed to is refused (restart weir to add one).
 
 pub mod ecds;
 pub mod rtds;
+pub mod sds;
 mod transport;
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use envoy_types::pb::google::protobuf::Any;
-use weir_xds::client::{ClientConfig, Handler, Subscription, XdsClient};
+use weir_xds::client::{ClientConfig, ClientStatus, Handler, Subscription, XdsClient};
 use weir_xds::types;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::process::ProcessControl;
 
 /// The subscriptions a config asks for: RTDS layer resources and ECDS plugin configs.
@@ -36,7 +41,62 @@ pub fn subscriptions(config: &Config) -> Vec<Subscription> {
     if !plugins.is_empty() {
         subs.push(Subscription { type_url: types::EXTENSION_CONFIG.into(), resource_names: plugins });
     }
+    let secrets = secret_names(config);
+    if !secrets.is_empty() {
+        subs.push(Subscription { type_url: types::SECRET.into(), resource_names: secrets });
+    }
     subs
+}
+
+/// The SDS secrets the listeners name, each once, in order.
+fn secret_names(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in config.listeners.iter().filter_map(|l| l.tls.as_ref()).flat_map(|t| t.sds_names()) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+/// Refuses a configuration naming an SDS secret the running client did not subscribe to
+/// (subscriptions are made at start). Without a running client there is nothing to compare.
+pub fn check_subscribed(config: &Config, status: Option<&ClientStatus>) -> Result<(), ConfigError> {
+    let Some(status) = status else { return Ok(()) };
+    let subscribed = status.types.get(types::SECRET).map_or(&[][..], |t| &t.resource_names);
+    match secret_names(config).into_iter().find(|n| !subscribed.contains(n)) {
+        Some(name) => Err(ConfigError::invalid(
+            "listeners",
+            format!(
+                "SDS secret `{name}` was not subscribed to at start (xDS subscriptions are made once): restart weir to add it"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// After the initial fetch, waits until `deadline` (`None`: for ever, as a zero
+/// `initial_fetch_timeout`) for every TLS listener's SDS secrets, as Envoy's listeners wait
+/// for theirs; then warns of each listener still without them (it refuses handshakes until
+/// they arrive).
+pub fn wait_for_secrets(state: &dyn ProcessControl, deadline: Option<Instant>) {
+    loop {
+        let unready = state.generation().unready_tls();
+        if unready.is_empty() {
+            return;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            for (listener, secrets) in unready {
+                tracing::warn!(
+                    listener,
+                    ?secrets,
+                    "SDS secrets not received within initial_fetch_timeout: the listener refuses TLS handshakes until they arrive"
+                );
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Starts the client if the config has an `xds` section.
@@ -86,6 +146,9 @@ impl Handler for XdsHandler {
         let result = match type_url {
             types::RUNTIME => rtds::decode(&resources, names).map(|layers| state.set_rtds_layers(layers)),
             types::EXTENSION_CONFIG => apply_ecds(&*state, &resources, names),
+            types::SECRET => {
+                sds::decode(&resources, names).and_then(|s| state.set_secrets(s).map_err(|e| e.to_string()))
+            }
             other => Err(format!("weir does not consume {other}")),
         };
         state.generation().process.stats.xds_update(type_url, result.is_ok());
