@@ -31,7 +31,7 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the control plane: xDS (ADS, RTDS, ECDS) and the admin API.
+    /// Run the control plane: xDS (ADS, RTDS, ECDS, SDS) and the admin API.
     Serve(ServeArgs),
     /// Set runtime values: `weir-cp set a.b=5 c.d=true` (one change, one new version).
     Set {
@@ -92,7 +92,7 @@ pub enum Command {
 /// `weir-cp serve` flags.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where xDS (gRPC: ADS, RTDS, ECDS) listens. Port 0 picks a free port.
+    /// Where xDS (gRPC: ADS, RTDS, ECDS, SDS) listens. Port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:18000")]
     pub xds_address: SocketAddr,
     /// Where the admin HTTP API listens. Port 0 picks a free port.
