@@ -6,58 +6,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
-use std::path::Path;
+#[path = "support/sds.rs"]
+mod sds_support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
-use weir_cp::{ControlPlane, SecretConfig, ServerConfig};
+use sds_support::{Setup, client, der, get, pem, secret, setup};
+use weir_cp::SecretConfig;
 use weir_host::config::Config;
 use weir_host::process::{RunningServer, ServerOptions};
-use weir_testing::echo::EchoServer;
-use weir_tls::CertificateFiles;
 use weir_tls::test_pki::Pki;
 
 const NODE: &str = "weir-sds";
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    pki: Pki,
-    a: CertificateFiles,
-    b: CertificateFiles,
-    echo: EchoServer,
-    rt: tokio::runtime::Runtime,
-    cp: ControlPlane,
-}
-
-fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::new(dir.path(), "sds").unwrap();
-    let a = pki.server("a", &["web.example"]).unwrap();
-    let b = pki.server("b", &["web.example"]).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let cp = rt.block_on(ControlPlane::start(ServerConfig::local())).unwrap();
-    Setup { _dir: dir, pki, a, b, echo: EchoServer::start().unwrap(), rt, cp }
-}
-
-fn pem(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
-}
-
-fn secret(cert: &CertificateFiles, key: &CertificateFiles) -> SecretConfig {
-    SecretConfig::certificate(pem(&cert.certificate_chain), pem(&key.private_key))
-}
-
-/// The leaf certificate's DER.
-fn der(files: &CertificateFiles) -> Vec<u8> {
-    let chain = std::fs::read(&files.certificate_chain).unwrap();
-    weir_tls::pem::certificates(&files.certificate_chain, &chain).unwrap()[0].to_vec()
-}
 
 fn config(s: &Setup, tls: &str, initial_fetch_timeout: &str) -> Config {
     let yaml = format!(
@@ -78,36 +40,6 @@ xds: {{ cluster: control-plane, initial_fetch_timeout: {initial_fetch_timeout} }
         cp = s.cp.xds_addr(),
     );
     Config::parse(&yaml, "test").unwrap()
-}
-
-/// A TLS client trusting `ca`, without session resumption (a resumed session would show the
-/// certificate of the session it resumes).
-fn client(ca: &Path) -> Arc<rustls::ClientConfig> {
-    let mut config = rustls::ClientConfig::builder_with_provider(weir_tls::provider(&[], "").unwrap())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(weir_tls::pem::roots(ca).unwrap())
-        .with_no_client_auth();
-    config.resumption = rustls::client::Resumption::disabled();
-    Arc::new(config)
-}
-
-/// One HTTP/1.1 request on a new TLS connection: the status and the server's leaf certificate.
-async fn get(addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Result<(u16, Vec<u8>), String> {
-    let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let name = ServerName::try_from("web.example").unwrap();
-    let tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.map_err(|e| e.to_string())?;
-    let cert =
-        tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    let request =
-        http::Request::get("/").header("host", "web.example").body(Full::new(Bytes::new())).unwrap();
-    let response = send.send_request(request).await.map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    response.into_body().collect().await.map_err(|e| e.to_string())?;
-    Ok((status, cert))
 }
 
 /// Polls weir-cp's status until node [`NODE`]'s `sds` entry satisfies `check`.
@@ -196,7 +128,7 @@ fn certificates_from_sds_rotate_without_a_failed_request_and_bad_ones_are_nacked
 #[test]
 fn a_listener_refuses_handshakes_until_its_secrets_arrive() {
     let s = setup();
-    let clients = Pki::new(s._dir.path(), "clients").unwrap();
+    let clients = Pki::new(s.dir.path(), "clients").unwrap();
     let tls =
         "{ certificates: [{ sds: web }], client_certificates: { trusted_ca_sds: clients, require: false } }";
     let started = Instant::now();
