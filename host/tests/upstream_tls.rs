@@ -50,15 +50,9 @@ struct TlsBackend {
 impl TlsBackend {
     fn start(p: &Pkis, require_client_cert: bool) -> TlsBackend {
         let mut settings = serde_norway::from_str::<DownstreamTls>("certificates: []").unwrap();
-        settings.certificates = vec![p.servers.server("upstream", &["upstream.test"]).unwrap()];
+        settings.certificates = vec![p.servers.server("upstream", &["upstream.test"]).unwrap().into()];
         if require_client_cert {
-            settings.client_certificates = Some(ClientCertificates {
-                trusted_ca: p.clients.ca().to_path_buf(),
-                require: true,
-                match_subject_alt_names: vec![],
-                verify_certificate_spki: vec![],
-                verify_certificate_hash: vec![],
-            });
+            settings.client_certificates = Some(ClientCertificates::new(p.clients.ca().to_path_buf()));
         }
         let tls = Arc::new(ServerTls::new(&settings, "backend").unwrap());
         let runtime =

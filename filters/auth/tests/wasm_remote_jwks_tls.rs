@@ -38,7 +38,7 @@ fn idp() -> Idp {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path(), "idp").unwrap();
     let mut settings = server_settings();
-    settings.certificates = vec![pki.server("idp", &["idp.test"]).unwrap()];
+    settings.certificates = vec![pki.server("idp", &["idp.test"]).unwrap().into()];
     let tls = Arc::new(ServerTls::new(&settings, "idp").unwrap());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
