@@ -67,6 +67,7 @@ const ENVOY_NORMALIZE_PATH: &[(&str, &str)] = &[
     ("/a/..;%2fx/b", "/b"),
     ("/a/..;\\b/c", "/c"),
     ("/a\\..;x/b", "/a/..;x/b"),
+    ("/\\.;", "//.;"),
     ("/a/..;x?y=/../", "/?y=/../"),
     ("/a/..//b", "//b"),
     ("/a//../b", "/a/b"),
@@ -170,7 +171,11 @@ proptest! {
             prop_assert!(once.starts_with('/'));
             let query = path.find('?').map_or("", |at| &path[at..]);
             prop_assert!(once.ends_with(query));
-            if !once.contains('%') {
+            // Not stable, as in Envoy: a backslash before a dot segment with a `;` parameter
+            // (`/a\\..;x/b` → `/a/..;x/b`, see the table above) is read as a name on the first
+            // pass and as a dot segment once the backslash is a slash.
+            let backslash_dot_parameter = path.contains("\\.") && path.contains(';');
+            if !once.contains('%') && !backslash_dot_parameter {
                 prop_assert_eq!(canonicalize(&once), Some(once.clone()));
             }
         }
