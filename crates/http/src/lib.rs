@@ -18,6 +18,7 @@ mod byte_view;
 mod chunk;
 pub mod convert;
 pub mod grpc_status;
+pub mod h1_trailers;
 mod header_name;
 mod headers;
 mod local_reply;

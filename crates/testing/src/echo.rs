@@ -5,7 +5,10 @@
 //! - `x-echo-status: 503` sets the status;
 //! - `x-echo-header: name=value` (repeatable, comma-separated) adds response headers;
 //! - `x-echo-body: text` replaces the JSON body with `text`;
-//! - `x-echo-delay-ms: 200` waits before answering.
+//! - `x-echo-delay-ms: 200` waits before answering;
+//! - `x-echo-chunked: 1` sends the body without a length (chunked over HTTP/1.1);
+//! - `x-echo-trailer: name=value` (repeatable, comma-separated) ends the body with trailers
+//!   (chunked), written over HTTP/1.1 whether or not the proxy sent `TE: trailers`.
 //!
 //! JSON answers carry `x-echo: 1` and `content-type: application/json`.
 
@@ -15,12 +18,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
+use weir_http::h1_trailers::{Role, Splicer};
 
 /// What the echo server saw.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -81,8 +85,17 @@ impl EchoServer {
                             let tag = tag.clone();
                             tokio::spawn(async move {
                                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                                let service = service_fn(move |request| answer(request, tag.clone()));
-                                let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                                let trailers = Splicer::new(true);
+                                let io = TokioIo::new(trailers.io(stream, Role::Server));
+                                let service = service_fn(move |request: Request<Incoming>| {
+                                    let (version, head) = (request.version(), request.method() == http::Method::HEAD);
+                                    let (tag, trailers) = (tag.clone(), trailers.clone());
+                                    async move {
+                                        let response = answer(request, tag).await?;
+                                        Ok::<_, Infallible>(response.map(|body| trailers.tap(body, version, head)))
+                                    }
+                                });
+                                let _ = builder.serve_connection(io, service).await;
                             });
                         }
                         _ = &mut stop_rx => break,
@@ -110,10 +123,7 @@ impl Drop for EchoServer {
     }
 }
 
-async fn answer(
-    request: Request<Incoming>,
-    tag: Option<String>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(request: Request<Incoming>, tag: Option<String>) -> Result<Response<Frames>, Infallible> {
     let (parts, body) = request.into_parts();
     let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let canned = get("x-echo-body");
@@ -151,7 +161,71 @@ async fn answer(
             Bytes::from(echo.and_then(|e| serde_json::to_vec(&e).ok()).unwrap_or_default())
         }
     };
-    Ok(builder.body(Full::new(body)).unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))))
+    let trailers = list(&parts.headers, "x-echo-trailer");
+    let chunked = get("x-echo-chunked").is_some() || !trailers.is_empty();
+    let body = Frames::new(body, chunked, trailers);
+    Ok(builder.body(body).unwrap_or_else(|_| Response::new(Frames::new(Bytes::new(), false, Vec::new()))))
+}
+
+/// `name=value` pairs of every `header` line (comma-separated).
+fn list(headers: &http::HeaderMap, header: &str) -> Vec<(String, String)> {
+    let lines = headers.get_all(header).into_iter().filter_map(|v| v.to_str().ok());
+    let items = lines.flat_map(|line| line.split(',').map(str::to_string).collect::<Vec<_>>());
+    items
+        .filter_map(|item| item.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .collect()
+}
+
+/// The echo's answer body: the bytes, then the trailers if any; without a length when
+/// `chunked`.
+#[derive(Debug)]
+pub struct Frames {
+    data: Option<Bytes>,
+    trailers: Option<http::HeaderMap>,
+    chunked: bool,
+}
+
+impl Frames {
+    fn new(data: Bytes, chunked: bool, trailers: Vec<(String, String)>) -> Frames {
+        let mut map = http::HeaderMap::new();
+        for (name, value) in trailers {
+            if let (Ok(name), Ok(value)) =
+                (http::HeaderName::try_from(name), http::HeaderValue::try_from(value))
+            {
+                map.append(name, value);
+            }
+        }
+        let data = (!data.is_empty()).then_some(data);
+        Frames { data, trailers: (!map.is_empty()).then_some(map), chunked }
+    }
+}
+
+impl http_body::Body for Frames {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        let frame = match self.data.take() {
+            Some(data) => Some(http_body::Frame::data(data)),
+            None => self.trailers.take().map(http_body::Frame::trailers),
+        };
+        std::task::Poll::Ready(frame.map(Ok))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none() && self.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match (&self.data, self.chunked) {
+            (_, true) => http_body::SizeHint::default(),
+            (Some(data), false) => http_body::SizeHint::with_exact(data.len() as u64),
+            (None, false) => http_body::SizeHint::with_exact(0),
+        }
+    }
 }
 
 /// Reads the request (body and trailers) into an [`Echo`].

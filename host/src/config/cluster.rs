@@ -47,6 +47,9 @@ pub struct ClusterConfig {
     /// certificate is always verified (`docs/config.md`, "Upstream TLS").
     #[serde(default)]
     pub tls: Option<UpstreamTls>,
+    /// HTTP/1.1 options towards the endpoints (Envoy's `http_protocol_options`).
+    #[serde(default)]
+    pub http_protocol_options: super::Http1Options,
 }
 
 fn default_connect_timeout() -> Duration {
@@ -72,6 +75,7 @@ impl ClusterConfig {
             circuit_breakers: CircuitBreakers::default(),
             internal: false,
             tls: None,
+            http_protocol_options: super::Http1Options::default(),
         }
     }
 }

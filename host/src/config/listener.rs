@@ -104,6 +104,9 @@ pub struct ListenerConfig {
     /// (`docs/config.md`, "TLS"). Omit for plaintext.
     #[serde(default)]
     pub tls: Option<weir_tls::DownstreamTls>,
+    /// HTTP/1.1 options towards clients (Envoy's `http_protocol_options`).
+    #[serde(default)]
+    pub http_protocol_options: super::Http1Options,
 }
 
 fn yes() -> bool {

@@ -6,6 +6,7 @@
 mod admin;
 mod cluster;
 mod dynamic;
+mod http1;
 mod listener;
 mod node;
 mod overrides;
@@ -15,6 +16,7 @@ mod validate_cluster;
 
 use std::path::{Path, PathBuf};
 
+pub use http1::Http1Options;
 pub use overrides::{PluginOverride, apply_overrides};
 pub use schema::*;
 pub use validate::validate;

@@ -54,6 +54,8 @@ pub struct ConnectionLimits {
     pub http2_max_concurrent_streams: u32,
     /// HTTP/2 ping interval (`None`: no pings).
     pub http2_keepalive_interval: Option<std::time::Duration>,
+    /// Write HTTP/1.1 trailers whatever the client announced (`enable_trailers`).
+    pub http1_trailers: bool,
 }
 
 /// The downstream connection a request arrived on.

@@ -19,7 +19,8 @@ use super::exchange::Exchange;
 use super::io::{self, ConnIo};
 use super::listener::{ConnectionInfo, ConnectionLimits, ListenerContext};
 use super::{ConnWatch, Verdict};
-use weir_http::LocalExec;
+use weir_http::h1_trailers::{Role, Splicer};
+use weir_http::{BoxBody, LocalExec};
 
 /// The current configuration of a listener on one worker; swapped on reload, while requests in
 /// flight keep the snapshot they started with.
@@ -118,7 +119,7 @@ async fn serve_connection(
     let tls = context.borrow().tls.clone();
     let Some(tls) = tls else {
         let conn = Connection { stream, watch, info: conn, context, limits };
-        return conn.drive(TokioIo::new(io), shutdown).await;
+        return conn.drive(io, shutdown).await;
     };
     // The handshake is part of the wait for the first request (`request_headers_timeout`).
     let accepted = tokio::select! {
@@ -138,7 +139,7 @@ async fn serve_connection(
             }
             conn.tls = Some(Arc::new(info));
             let conn = Connection { stream, watch, info: conn, context, limits };
-            conn.drive(TokioIo::new(tls_stream), shutdown).await;
+            conn.drive(tls_stream, shutdown).await;
         }
         Err(e) => {
             stats.tls_handshake_errors.inc();
@@ -159,7 +160,7 @@ struct Connection {
 impl Connection {
     /// Serves HTTP/1.1 and HTTP/2 on `io` until the client leaves, the watchdog ends the
     /// connection, or the worker shuts down.
-    async fn drive<I>(self, io: TokioIo<I>, mut shutdown: watch::Receiver<bool>)
+    async fn drive<I>(self, io: I, mut shutdown: watch::Receiver<bool>)
     where
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
     {
@@ -167,11 +168,22 @@ impl Connection {
         let tls = conn.tls.is_some();
         let remote = conn.remote;
         let exchanges = watch.clone();
-        let service = service_fn(move |request| {
+        let trailers = Splicer::new(limits.http1_trailers);
+        let io = TokioIo::new(trailers.io(io, Role::Server));
+        let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let snapshot = context.borrow().clone();
             let watch = exchanges.clone();
             let conn = conn.clone();
-            async move { Exchange::serve(snapshot, conn, &watch, request).await }
+            let (version, head) = (request.version(), request.method() == http::Method::HEAD);
+            let trailers = trailers.clone();
+            async move {
+                let response = Exchange::serve(snapshot, conn, &watch, request).await?;
+                let response = match trailers.enabled() {
+                    true => response.map(|body| Box::pin(trailers.tap(body, version, head)) as BoxBody),
+                    false => response,
+                };
+                Ok::<_, weir_http::BoxError>(response)
+            }
         });
         let builder = builder(&limits);
         let connection = builder.serve_connection(io, service);

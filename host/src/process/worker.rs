@@ -217,6 +217,7 @@ fn build(
                 max_connections: listener.max_connections,
                 http2_max_concurrent_streams: listener.http2_max_concurrent_streams,
                 http2_keepalive_interval: nonzero(listener.http2_keepalive_interval),
+                http1_trailers: listener.http_protocol_options.enable_trailers,
             },
             path_options: listener.path_options(),
             use_remote_address: listener.use_remote_address,

@@ -19,6 +19,7 @@ use super::body::UpstreamBody;
 use super::state::ClusterState;
 use super::transport::{self, Connected};
 use super::{Endpoint, UpstreamError};
+use weir_http::h1_trailers::{Role, Splicer};
 use weir_http::{BoxBody, LocalExec, TlsInfo};
 
 /// A connection ready to send one request.
@@ -29,13 +30,15 @@ pub struct Connection {
 }
 
 enum Sender {
-    H1(http1::SendRequest<BoxBody>),
+    /// HTTP/1.1, and how trailers are written on it.
+    H1(http1::SendRequest<BoxBody>, Splicer),
     H2(http2::SendRequest<BoxBody>),
 }
 
 /// An idle HTTP/1.1 connection and its TLS.
 pub(super) struct Idle {
     sender: http1::SendRequest<BoxBody>,
+    trailers: Splicer,
     tls: Option<Arc<TlsInfo>>,
 }
 
@@ -56,12 +59,17 @@ impl Connection {
     pub async fn send(self, request: Request<BoxBody>) -> Result<Response<UpstreamBody>, UpstreamError> {
         let Connection { inner, tls, pool } = self;
         match inner {
-            Sender::H1(mut sender) => {
+            Sender::H1(mut sender, trailers) => {
+                let request = match trailers.enabled() {
+                    true => request
+                        .map(|body| Box::pin(trailers.tap(body, http::Version::HTTP_11, false)) as BoxBody),
+                    false => request,
+                };
                 let response = sender
                     .send_request(request)
                     .await
                     .map_err(|e| UpstreamError::Reset(super::error_chain(&e)))?;
-                let release = pool.map(|p| (p, Idle { sender, tls }));
+                let release = pool.map(|p| (p, Idle { sender, trailers, tls }));
                 Ok(response.map(|body| {
                     let mut body = UpstreamBody { inner: body, release };
                     body.release_if_ended();
@@ -160,7 +168,7 @@ impl Pool {
             return self.acquire_h2().await;
         }
         let (inner, tls) = match self.slot().await? {
-            Err(Idle { sender, tls }) => (Sender::H1(sender), tls),
+            Err(Idle { sender, trailers, tls }) => (Sender::H1(sender, trailers), tls),
             Ok(permit) => self.open(permit, false).await?,
         };
         Ok(Connection { inner, tls, pool: Some(self) })
@@ -219,10 +227,9 @@ impl Pool {
         let connected = self.transport().await?;
         let negotiated = connected.alpn_h2();
         let tls = connected.tls.clone();
-        let io = TokioIo::new(connected.stream);
         if h2 || self.http2.get() || negotiated {
             let (sender, conn) = http2::Builder::new(LocalExec)
-                .handshake(io)
+                .handshake(TokioIo::new(connected.stream))
                 .await
                 .map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;
             self.drive(conn, permit);
@@ -230,12 +237,14 @@ impl Pool {
             *self.shared_h2.borrow_mut() = Some((sender.clone(), tls.clone()));
             return Ok((Sender::H2(sender), tls));
         }
+        let trailers = Splicer::new(self.cluster.http1_trailers());
+        let io = TokioIo::new(trailers.io(connected.stream, Role::Client));
         let (sender, conn) = http1::Builder::new()
             .handshake(io)
             .await
             .map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;
         self.drive(conn, permit);
-        Ok((Sender::H1(sender), tls))
+        Ok((Sender::H1(sender, trailers), tls))
     }
 
     /// Runs a connection until it closes, holding its breaker slot and counting it.

@@ -100,6 +100,11 @@ impl ClusterState {
         self.tls.load_full()
     }
 
+    /// Whether HTTP/1.1 trailers are written to the endpoints whatever they announced.
+    pub fn http1_trailers(&self) -> bool {
+        self.config.http_protocol_options.enable_trailers
+    }
+
     /// Whether the cluster is configured with TLS.
     pub fn tls_required(&self) -> bool {
         self.config.tls.is_some()

@@ -113,6 +113,10 @@ pub struct ClusterSpec {
     /// Speak h2c.
     #[serde(default)]
     pub http2: bool,
+    /// Write HTTP/1.1 trailers to it whatever it announced, and (Envoy) read its trailers
+    /// (`http_protocol_options.enable_trailers`).
+    #[serde(default)]
+    pub http1_trailers: bool,
 }
 
 /// Where an extra cluster points.

@@ -40,7 +40,7 @@ fn clusters(case: &Case, targets: &Targets) -> Vec<Cluster> {
                 (addr, c.http2)
             }
         };
-        out.push(Cluster { http2, ..Cluster::new(&c.name, endpoint) });
+        out.push(Cluster { http2, http1_trailers: c.http1_trailers, ..Cluster::new(&c.name, endpoint) });
     }
     out
 }

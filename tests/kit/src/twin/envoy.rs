@@ -140,11 +140,16 @@ fn envoy_cluster(c: &Cluster) -> Value {
             "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket(c.endpoint)}}]}]
         }
     });
-    if c.http2 {
+    let explicit = match (c.http2, c.http1_trailers) {
+        (true, _) => Some(json!({"http2_protocol_options": {}})),
+        (false, true) => Some(json!({"http_protocol_options": {"enable_trailers": true}})),
+        (false, false) => None,
+    };
+    if let Some(explicit) = explicit {
         cluster["typed_extension_protocol_options"] = json!({
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                "explicit_http_config": {"http2_protocol_options": {}}
+                "explicit_http_config": explicit
             }
         });
     }

@@ -7,13 +7,14 @@ use anyhow::Context;
 use serde_json::{Map, Value, json};
 
 /// weir listener fields that are connection-manager fields of the same name and value.
-const SAME: [&str; 6] = [
+const SAME: [&str; 7] = [
     "normalize_path",
     "merge_slashes",
     "path_with_escaped_slashes_action",
     "use_remote_address",
     "preserve_external_request_id",
     "max_request_headers_kb",
+    "http_protocol_options",
 ];
 
 /// weir listener durations that are connection-manager durations of the same name.

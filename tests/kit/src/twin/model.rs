@@ -103,12 +103,14 @@ pub struct Cluster {
     pub http2: bool,
     /// weir's `internal`: never reached through `cluster_header` (Envoy has no equivalent).
     pub internal: bool,
+    /// HTTP/1.1 trailers written whatever the endpoint announced (`enable_trailers`).
+    pub http1_trailers: bool,
 }
 
 impl Cluster {
     /// An HTTP/1.1 cluster.
     pub fn new(name: &str, endpoint: SocketAddr) -> Cluster {
-        Cluster { name: name.to_string(), endpoint, http2: false, internal: false }
+        Cluster { name: name.to_string(), endpoint, http2: false, internal: false, http1_trailers: false }
     }
 }
 

@@ -49,6 +49,9 @@ fn weir_cluster(c: &Cluster) -> Value {
     if c.internal {
         cluster["internal"] = json!(true);
     }
+    if c.http1_trailers {
+        cluster["http_protocol_options"] = json!({"enable_trailers": true});
+    }
     cluster
 }
 
