@@ -116,12 +116,26 @@ impl Framing {
             if self.buf.ends_with(end) {
                 return (i + 1, true);
             }
-            if self.buf.len() > MAX_LINE {
+            if self.buf.len() > MAX_LINE || !self.plausible_head() {
                 self.state = State::Lost;
                 return (rest.len(), false);
             }
         }
         (rest.len(), false)
+    }
+
+    /// Whether `buf` can still be the start of an HTTP/1 head (HTTP/2 frames on the same
+    /// connection are given up on at their first bytes).
+    fn plausible_head(&self) -> bool {
+        const STATUS_LINE: &[u8] = b"HTTP/1.";
+        match (&self.state, self.role) {
+            (State::Head, Role::Server) => {
+                let n = self.buf.len().min(STATUS_LINE.len());
+                self.buf[..n] == STATUS_LINE[..n]
+            }
+            (State::Head, Role::Client) => self.buf.first().is_none_or(u8::is_ascii_uppercase),
+            _ => true,
+        }
     }
 
     /// The state after a complete head or line in `buf`.

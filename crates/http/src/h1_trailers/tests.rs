@@ -88,6 +88,9 @@ fn http2_and_protocol_switches_pass_untouched() {
     with_trailers(&messages, &[("x-t", "v")]);
     let h2 = [&[0u8, 0, 6, 4, 0, 0, 0, 0, 0][..], CHUNKED].concat();
     assert_eq!(splice(Role::Server, &messages, &h2, &[4]), h2);
+    let mut framing = Framing::new(Role::Server, messages.clone());
+    assert!(framing.scan(&[0, 0, 6, 4]).is_empty());
+    assert!(!framing.tracking(), "HTTP/2 is given up on at its first byte");
     let upgrade = [&b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n"[..], CHUNKED].concat();
     assert_eq!(splice(Role::Server, &messages, &upgrade, &[]), upgrade);
 }
@@ -133,4 +136,31 @@ proptest! {
         expected.extend_from_slice(b"x-t: v\r\n\r\n");
         prop_assert_eq!(out, expected);
     }
+}
+
+/// Through a socket that takes a few bytes at a time, the spliced stream arrives whole.
+#[test]
+fn a_slow_socket_gets_every_byte_in_order() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let messages = Messages::default();
+        messages.push(Message::new(false));
+        with_trailers(&messages, &[("x-t", "v")]);
+        let (near, mut far) = tokio::io::duplex(5);
+        let mut io = super::SpliceIo::splicing(near, Role::Server, messages);
+        let stream = [CHUNKED, CHUNKED].concat();
+        let write = async move {
+            for piece in stream.chunks(9) {
+                io.write_all(piece).await.unwrap();
+            }
+            io.shutdown().await.unwrap();
+        };
+        let mut got = Vec::new();
+        let read = far.read_to_end(&mut got);
+        let ((), read) = tokio::join!(write, read);
+        read.unwrap();
+        let expected = [CHUNKED, &CHUNKED[..CHUNKED.len() - 2], b"x-t: v\r\n\r\n"].concat();
+        assert_eq!(got, expected);
+    });
 }
