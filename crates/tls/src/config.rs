@@ -6,17 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// A certificate chain and its private key, as PEM files.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct CertificateFiles {
-    /// PEM file with the certificate first, then its intermediates (Envoy's `certificate_chain`).
-    pub certificate_chain: PathBuf,
-    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1; RSA, ECDSA or Ed25519).
-    pub private_key: PathBuf,
-}
-
-pub use crate::source::CertificateSource;
+pub use crate::source::{CertificateFiles, CertificateSource};
 
 /// A TLS protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]

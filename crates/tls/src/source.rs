@@ -5,7 +5,15 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::CertificateFiles;
+/// A certificate chain and its private key, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateFiles {
+    /// PEM file with the certificate first, then its intermediates (Envoy's `certificate_chain`).
+    pub certificate_chain: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1; RSA, ECDSA or Ed25519).
+    pub private_key: PathBuf,
+}
 
 /// One entry of a listener's `certificates`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

@@ -1,36 +1,49 @@
-//! An upstream response body, which returns its HTTP/1.1 connection to the pool once read to
-//! its end.
+//! An upstream response body, which gives its HTTP/1.1 connection back (to the pool that
+//! lent it) once read to its end.
 
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
-use super::pool::{Idle, Pool};
+/// What gives a connection back once its response is read.
+pub(super) type Release = Box<dyn FnOnce()>;
 
-/// An upstream response body; returns its HTTP/1.1 connection to the pool at the end.
+/// An upstream response body; gives its HTTP/1.1 connection back at the end.
 pub struct UpstreamBody {
-    pub(super) inner: Incoming,
-    pub(super) release: Option<(Rc<Pool>, Idle)>,
+    inner: Incoming,
+    release: Option<Release>,
+}
+
+impl std::fmt::Debug for UpstreamBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamBody").field("release", &self.release.is_some()).finish_non_exhaustive()
+    }
 }
 
 impl UpstreamBody {
+    /// `inner`, calling `release` (if any) once it is read to its end.
+    pub(super) fn new(inner: Incoming, release: Option<Release>) -> UpstreamBody {
+        let mut body = UpstreamBody { inner, release };
+        body.release_if_ended();
+        body
+    }
+
     /// Returns the connection to the pool once the body is read to its end. hyper's server
     /// stops polling a body as soon as `is_end_stream` says so (after the last data frame, or
     /// at once for an empty body), so waiting for `Ready(None)` alone would close every
     /// connection instead of reusing it.
-    pub(super) fn release_if_ended(&mut self) {
+    fn release_if_ended(&mut self) {
         if self.inner.is_end_stream() {
             self.release_now();
         }
     }
 
     fn release_now(&mut self) {
-        if let Some((pool, idle)) = self.release.take() {
-            pool.release(idle);
+        if let Some(release) = self.release.take() {
+            release();
         }
     }
 }

@@ -15,7 +15,7 @@ use hyper::client::conn::{http1, http2};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
-use super::body::UpstreamBody;
+use super::body::{Release, UpstreamBody};
 use super::state::ClusterState;
 use super::transport::{self, Connected};
 use super::{Endpoint, UpstreamError};
@@ -36,7 +36,7 @@ enum Sender {
 }
 
 /// An idle HTTP/1.1 connection and its TLS.
-pub(super) struct Idle {
+struct Idle {
     sender: http1::SendRequest<BoxBody>,
     trailers: Splicer,
     tls: Option<Arc<TlsInfo>>,
@@ -69,19 +69,18 @@ impl Connection {
                     .send_request(request)
                     .await
                     .map_err(|e| UpstreamError::Reset(super::error_chain(&e)))?;
-                let release = pool.map(|p| (p, Idle { sender, trailers, tls }));
-                Ok(response.map(|body| {
-                    let mut body = UpstreamBody { inner: body, release };
-                    body.release_if_ended();
-                    body
-                }))
+                let release = pool.map(|pool| {
+                    let idle = Idle { sender, trailers, tls };
+                    Box::new(move || pool.release(idle)) as Release
+                });
+                Ok(response.map(|body| UpstreamBody::new(body, release)))
             }
             Sender::H2(mut sender) => {
                 let response = sender
                     .send_request(absolute(request))
                     .await
                     .map_err(|e| UpstreamError::Reset(super::error_chain(&e)))?;
-                Ok(response.map(|body| UpstreamBody { inner: body, release: None }))
+                Ok(response.map(|body| UpstreamBody::new(body, None)))
             }
         }
     }
@@ -192,7 +191,7 @@ impl Pool {
         Ok(Connection { inner, tls, pool: None })
     }
 
-    pub(super) fn release(&self, idle: Idle) {
+    fn release(&self, idle: Idle) {
         if !idle.sender.is_closed() {
             self.idle.borrow_mut().push(idle);
             self.released.notify_one();
