@@ -77,22 +77,7 @@ struct Seen {
 }
 
 fn client_config(ca: &Path, alpn: &[&str], cert: Option<&CertificateFiles>) -> Arc<rustls::ClientConfig> {
-    let builder = rustls::ClientConfig::builder_with_provider(weir_tls::provider(&[], "").unwrap())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(weir_tls::pem::roots(ca).unwrap());
-    let mut config = match cert {
-        Some(f) => {
-            let read = |p: &Path| std::fs::read(p).unwrap();
-            let chain =
-                weir_tls::pem::certificates(&f.certificate_chain, &read(&f.certificate_chain)).unwrap();
-            let key = weir_tls::pem::private_key(&f.private_key, &read(&f.private_key)).unwrap();
-            builder.with_client_auth_cert(chain, key).unwrap()
-        }
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
-    Arc::new(config)
+    weir_tls::test_pki::client_config(ca, alpn, cert).unwrap()
 }
 
 /// One request on a new TLS connection.

@@ -91,3 +91,27 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(&tmp, text)?;
     std::fs::rename(tmp, path)
 }
+
+/// A TLS client configuration for tests: trusts `ca`, offers `alpn`, presents `cert` if
+/// given (mTLS).
+pub fn client_config(
+    ca: &Path,
+    alpn: &[&str],
+    cert: Option<&CertificateFiles>,
+) -> Result<std::sync::Arc<rustls::ClientConfig>, PkiError> {
+    let builder = rustls::ClientConfig::builder_with_provider(crate::provider(&[], "")?)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(crate::pem::roots(ca)?);
+    let mut config = match cert {
+        Some(files) => {
+            let chain = std::fs::read(&files.certificate_chain)?;
+            let chain = crate::pem::certificates(&files.certificate_chain, &chain)?;
+            let key = std::fs::read(&files.private_key)?;
+            let key = crate::pem::private_key(&files.private_key, &key)?;
+            builder.with_client_auth_cert(chain, key)?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    Ok(std::sync::Arc::new(config))
+}

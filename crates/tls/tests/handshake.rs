@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-
 use rustls::pki_types::ServerName;
 use tokio::io::duplex;
 use weir_http::TlsInfo;
@@ -43,28 +41,9 @@ async fn handshake(
     alpn: &[&str],
     client_cert: Option<&CertificateFiles>,
 ) -> Result<TlsInfo, String> {
-    let roots = weir_tls::pem::roots(ca).unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(weir_tls::provider(&[], "").unwrap())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let mut config = match client_cert {
-        Some(files) => {
-            let chain = weir_tls::pem::certificates(
-                &files.certificate_chain,
-                &std::fs::read(&files.certificate_chain).unwrap(),
-            )
-            .unwrap();
-            let key =
-                weir_tls::pem::private_key(&files.private_key, &std::fs::read(&files.private_key).unwrap())
-                    .unwrap();
-            builder.with_client_auth_cert(chain, key).unwrap()
-        }
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    let config = weir_tls::test_pki::client_config(ca, alpn, client_cert).unwrap();
     let (client_io, server_io) = duplex(64 * 1024);
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let connector = tokio_rustls::TlsConnector::from(config);
     let name = ServerName::try_from(sni.to_string()).unwrap();
     let client = async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -57,11 +57,7 @@ pub fn der(files: &CertificateFiles) -> Vec<u8> {
 /// A TLS client trusting `ca`, without session resumption (a resumed session would show the
 /// certificate of the session it resumes).
 pub fn client(ca: &Path) -> Arc<rustls::ClientConfig> {
-    let mut config = rustls::ClientConfig::builder_with_provider(weir_tls::provider(&[], "").unwrap())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(weir_tls::pem::roots(ca).unwrap())
-        .with_no_client_auth();
+    let mut config = Arc::unwrap_or_clone(weir_tls::test_pki::client_config(ca, &[], None).unwrap());
     config.resumption = rustls::client::Resumption::disabled();
     Arc::new(config)
 }

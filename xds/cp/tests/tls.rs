@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 
 use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
@@ -41,25 +40,8 @@ async fn setup(identity: NodeIdentity) -> Setup {
 
 /// A gRPC channel over TLS to `addr`, presenting `cert` if given.
 async fn channel(addr: SocketAddr, ca: &Path, cert: Option<&CertificateFiles>) -> Result<Channel, String> {
-    let builder = rustls::ClientConfig::builder_with_provider(weir_tls::provider(&[], "").unwrap())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(weir_tls::pem::roots(ca).unwrap());
-    let mut config = match cert {
-        Some(f) => {
-            let chain = weir_tls::pem::certificates(
-                &f.certificate_chain,
-                &std::fs::read(&f.certificate_chain).unwrap(),
-            )
-            .unwrap();
-            let key =
-                weir_tls::pem::private_key(&f.private_key, &std::fs::read(&f.private_key).unwrap()).unwrap();
-            builder.with_client_auth_cert(chain, key).unwrap()
-        }
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let config = weir_tls::test_pki::client_config(ca, &["h2"], cert).unwrap();
+    let connector = tokio_rustls::TlsConnector::from(config);
     let connect = tower::service_fn(move |_| {
         let connector = connector.clone();
         async move {
