@@ -27,7 +27,14 @@ struct Serve {
 /// A `weir-cp` command without the caller's admin settings.
 fn weir_cp() -> Command {
     let mut command = Command::new(BIN);
-    for var in ["WEIR_CP_ADMIN", "WEIR_CP_ADMIN_TOKEN", "WEIR_CP_ADMIN_TOKEN_FILE"] {
+    for var in [
+        "WEIR_CP_ADMIN",
+        "WEIR_CP_ADMIN_TOKEN",
+        "WEIR_CP_ADMIN_TOKEN_FILE",
+        "WEIR_CP_ADMIN_CA",
+        "WEIR_CP_ADMIN_CLIENT_CERT",
+        "WEIR_CP_ADMIN_CLIENT_KEY",
+    ] {
         command.env_remove(var);
     }
     command
@@ -287,4 +294,36 @@ fn changes_need_the_token_or_the_socket_and_the_state_file_is_private() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+}
+
+/// `serve --admin-tls-*` serves the admin API over HTTPS with client certificates required;
+/// client commands reach it with `--admin-ca` and their own certificate, and nothing else.
+#[test]
+fn admin_api_over_mutual_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = weir_tls::test_pki::Pki::new(dir.path(), "admin").unwrap();
+    let server = pki.server("server", &["localhost"]).unwrap();
+    let client = pki.client("operator", "operator", &[]).unwrap();
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let (cert, key, ca) = (path(&server.certificate_chain), path(&server.private_key), path(pki.ca()));
+    let flags = ["--admin-tls-cert", &cert, "--admin-tls-key", &key, "--admin-tls-client-ca", &ca];
+    let mut cp = Serve::start_with(&dir.path().join("state.json"), &flags);
+    cp.admin = cp.admin.replace("http://127.0.0.1", "https://localhost");
+    let (client_cert, client_key) = (path(&client.certificate_chain), path(&client.private_key));
+    let with_cert =
+        ["--admin-ca", &ca, "--admin-client-cert", &client_cert, "--admin-client-key", &client_key];
+
+    assert!(cp.ok(&[&with_cert[..], &["set", "tls.on=true"]].concat()).contains("version"));
+    assert_eq!(cp.ok(&[&with_cert[..], &["get", "tls.on"]].concat()).trim(), "true");
+    // No client certificate: the handshake is refused.
+    cp.fails(&["--admin-ca", &ca, "get", "tls.on"], "CertificateRequired");
+    // The system's roots do not know the test CA.
+    cp.fails(
+        &["--admin-client-cert", &client_cert, "--admin-client-key", &client_key, "get"],
+        "UnknownIssuer",
+    );
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = cp.admin.replace("https://localhost", "http://127.0.0.1");
+    let out = weir_cp().args(["--admin", &plain, "get"]).output().unwrap();
+    assert!(!out.status.success());
 }

@@ -19,6 +19,7 @@ pub mod reply;
 mod runtime;
 mod secrets;
 mod security;
+mod tls;
 pub mod views;
 
 use std::convert::Infallible;
@@ -67,6 +68,7 @@ async fn with_store(
 pub struct Listeners {
     tcp: TcpListener,
     unix: Option<PrivateSocket>,
+    tls: Option<Arc<weir_tls::ServerTls>>,
     guard: Arc<Guard>,
 }
 
@@ -84,6 +86,7 @@ impl Listeners {
             ),
             None => None,
         };
+        let tls = tls::server(security.tls.as_ref())?;
         if security.token.is_none() && unix.is_none() {
             warn!("the admin API is read-only: {ENABLE_HINT}");
         }
@@ -94,13 +97,13 @@ impl Listeners {
             enable_hint: ENABLE_HINT.to_string(),
             realm: "weir-cp admin".to_string(),
         });
-        Ok(Listeners { tcp, unix, guard: Arc::new(guard) })
+        Ok(Listeners { tcp, unix, tls, guard: Arc::new(guard) })
     }
 }
 
 /// Serves the admin API until `shutdown` turns true.
 pub async fn serve(listeners: Listeners, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let Listeners { tcp, unix, guard } = listeners;
+    let Listeners { tcp, unix, tls, guard } = listeners;
     let unix = unix.and_then(|socket| match socket.listen() {
         Ok(listener) => {
             info!(path = %listener.path().display(), "admin API on the unix socket");
@@ -114,10 +117,13 @@ pub async fn serve(listeners: Listeners, shared: Arc<Shared>, mut shutdown: watc
     loop {
         tokio::select! {
             accepted = tcp.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let io = TokioIo::new(stream);
-                    spawn_connection(io, Transport::Tcp, peer.to_string(), &shared, &guard, &shutdown);
-                }
+                Ok((stream, peer)) => match &tls {
+                    Some(tls) => tls::spawn(tls.clone(), stream, peer.to_string(), &shared, &guard, &shutdown),
+                    None => {
+                        let io = TokioIo::new(stream);
+                        spawn_connection(io, Transport::Tcp, peer.to_string(), &shared, &guard, &shutdown);
+                    }
+                },
                 Err(e) => {
                     warn!(error = %e, "admin accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;

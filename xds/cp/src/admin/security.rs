@@ -16,4 +16,7 @@ pub struct AdminSecurity {
     /// `Host` values accepted besides `127.0.0.1`, `[::1]` and `localhost` with the admin port, and
     /// the bound IP (`name` for any port, `name:port` for one).
     pub allowed_hosts: Vec<String>,
+    /// TLS on the admin port (`--admin-tls-cert`, `--admin-tls-key`, `--admin-tls-client-ca`):
+    /// HTTP/1.1 over TLS, client certificates required when a CA is given. `None`: plaintext.
+    pub tls: Option<weir_tls::DownstreamTls>,
 }

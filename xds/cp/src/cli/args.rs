@@ -23,6 +23,28 @@ pub struct Cli {
     /// every local user).
     #[arg(long, global = true, env = "WEIR_CP_ADMIN_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// For an `https://` admin URL: trust these CAs (PEM) instead of the system's roots.
+    #[arg(long, global = true, env = "WEIR_CP_ADMIN_CA", value_name = "PEM")]
+    pub admin_ca: Option<PathBuf>,
+    /// For an `https://` admin URL: present this client certificate chain (PEM; mTLS); needs
+    /// `--admin-client-key`.
+    #[arg(
+        long,
+        global = true,
+        env = "WEIR_CP_ADMIN_CLIENT_CERT",
+        value_name = "PEM",
+        requires = "admin_client_key"
+    )]
+    pub admin_client_cert: Option<PathBuf>,
+    /// The private key of `--admin-client-cert` (PEM).
+    #[arg(
+        long,
+        global = true,
+        env = "WEIR_CP_ADMIN_CLIENT_KEY",
+        value_name = "PEM",
+        requires = "admin_client_cert"
+    )]
+    pub admin_client_key: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -133,24 +155,65 @@ pub struct ServeArgs {
     /// subject alternative name of its certificate (others are refused with PERMISSION_DENIED).
     #[arg(long, requires = "xds_tls_client_ca")]
     pub xds_tls_node_identity: bool,
+    /// Serve the admin API over TLS (HTTPS) with this certificate chain (PEM); needs
+    /// `--admin-tls-key`. The files are re-read when they change (checked every second).
+    #[arg(long, value_name = "PEM", requires = "admin_tls_key")]
+    pub admin_tls_cert: Option<PathBuf>,
+    /// The private key of `--admin-tls-cert` (PEM).
+    #[arg(long, value_name = "PEM", requires = "admin_tls_cert")]
+    pub admin_tls_key: Option<PathBuf>,
+    /// Require client certificates chaining to these CAs (PEM) on the admin port (mTLS).
+    #[arg(long, value_name = "PEM", requires = "admin_tls_cert")]
+    pub admin_tls_client_ca: Option<PathBuf>,
+}
+
+/// TLS with one certificate, client certificates required when `client_ca` is given.
+fn downstream_tls(
+    cert: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+    client_ca: &Option<PathBuf>,
+) -> Option<weir_tls::DownstreamTls> {
+    let files = weir_tls::CertificateFiles { certificate_chain: cert.clone()?, private_key: key.clone()? };
+    let mut tls = weir_tls::DownstreamTls::new(vec![files]);
+    tls.client_certificates = client_ca.clone().map(weir_tls::ClientCertificates::new);
+    Some(tls)
 }
 
 impl ServeArgs {
+    /// The admin port's TLS, when `--admin-tls-cert` is given.
+    pub fn admin_tls(&self) -> Option<weir_tls::DownstreamTls> {
+        downstream_tls(&self.admin_tls_cert, &self.admin_tls_key, &self.admin_tls_client_ca)
+    }
+
     /// The xDS port's TLS, when `--xds-tls-cert` is given.
     pub fn xds_tls(&self) -> Option<crate::XdsTls> {
-        let (cert, key) = (self.xds_tls_cert.clone()?, self.xds_tls_key.clone()?);
-        let mut tls = weir_tls::DownstreamTls::new(vec![weir_tls::CertificateFiles {
-            certificate_chain: cert,
-            private_key: key,
-        }]);
+        let mut tls = downstream_tls(&self.xds_tls_cert, &self.xds_tls_key, &self.xds_tls_client_ca)?;
         // gRPC is HTTP/2 only.
         tls.alpn_protocols = vec!["h2".to_string()];
-        tls.client_certificates = self.xds_tls_client_ca.clone().map(weir_tls::ClientCertificates::new);
         let node_identity = match self.xds_tls_node_identity {
             true => crate::NodeIdentity::FromCertificate,
             false => crate::NodeIdentity::Claimed,
         };
         Some(crate::XdsTls { tls, node_identity })
+    }
+}
+
+impl Cli {
+    /// The TLS an `https://` admin URL is reached with: `--admin-ca` (else the system's roots),
+    /// the client certificate if given.
+    pub fn admin_tls(&self) -> weir_tls::UpstreamTls {
+        let client_certificate = match (&self.admin_client_cert, &self.admin_client_key) {
+            (Some(cert), Some(key)) => {
+                Some(weir_tls::CertificateFiles { certificate_chain: cert.clone(), private_key: key.clone() })
+            }
+            _ => None,
+        };
+        weir_tls::UpstreamTls {
+            trusted_ca: self.admin_ca.clone(),
+            client_certificate,
+            alpn_protocols: Some(vec!["http/1.1".into()]),
+            ..weir_tls::UpstreamTls::default()
+        }
     }
 }
 

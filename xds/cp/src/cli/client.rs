@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 client for the admin API (a fresh connection per request, 10 s limit), over
-//! TCP or the admin unix socket, with the admin token.
+//! TCP, TLS (`https://`) or the admin unix socket, with the admin token.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,6 +31,13 @@ pub fn segment(text: &str) -> String {
 enum Endpoint {
     /// `host:port` over TCP.
     Tcp(String),
+    /// `host:port` over TLS, verified for `host`.
+    Tls {
+        /// `host:port`.
+        authority: String,
+        /// The name the certificate must hold.
+        host: String,
+    },
     /// The admin unix socket.
     Unix(PathBuf),
 }
@@ -40,6 +48,7 @@ pub struct AdminClient {
     url: String,
     endpoint: Endpoint,
     token: Option<Token>,
+    tls: Option<Arc<weir_tls::ClientTls>>,
 }
 
 impl AdminClient {
@@ -55,19 +64,31 @@ impl AdminClient {
                 url: url.to_string(),
                 endpoint: Endpoint::Unix(path.into()),
                 token: None,
+                tls: None,
             });
         }
         let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(bad("only http:// and unix: are supported"));
-        }
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        let port = authority.port_u16().unwrap_or(80);
-        Ok(AdminClient {
-            url: url.trim_end_matches('/').to_string(),
-            endpoint: Endpoint::Tcp(format!("{}:{port}", authority.host())),
-            token: None,
-        })
+        let host = authority.host();
+        let endpoint = match uri.scheme_str() {
+            Some("http") => Endpoint::Tcp(format!("{host}:{}", authority.port_u16().unwrap_or(80))),
+            Some("https") => Endpoint::Tls {
+                authority: format!("{host}:{}", authority.port_u16().unwrap_or(443)),
+                host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            },
+            _ => return Err(bad("only http://, https:// and unix: are supported")),
+        };
+        Ok(AdminClient { url: url.trim_end_matches('/').to_string(), endpoint, token: None, tls: None })
+    }
+
+    /// Reaches an `https://` admin URL with `settings` (trusted CAs, client certificate).
+    pub fn with_tls(mut self, settings: &weir_tls::UpstreamTls) -> Result<AdminClient, CliError> {
+        if matches!(self.endpoint, Endpoint::Tls { .. }) {
+            let tls = weir_tls::ClientTls::new(settings, false, "--admin-ca/--admin-client-cert")
+                .map_err(|e| CliError::Argument(e.to_string()))?;
+            self.tls = Some(Arc::new(tls));
+        }
+        Ok(self)
     }
 
     /// Sends `token` (`Authorization: Bearer`) with every request.
@@ -91,7 +112,7 @@ impl AdminClient {
     /// the API's error.
     pub async fn raw(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Bytes, CliError> {
         let host = match &self.endpoint {
-            Endpoint::Tcp(authority) => authority.as_str(),
+            Endpoint::Tcp(authority) | Endpoint::Tls { authority, .. } => authority.as_str(),
             Endpoint::Unix(_) => "localhost",
         };
         let mut request = Request::builder().method(method).uri(path).header(http::header::HOST, host);
@@ -128,6 +149,17 @@ impl AdminClient {
                     .map_err(|e| self.unreachable(e.to_string()))?;
                 self.exchange(TokioIo::new(stream), request).await
             }
+            Endpoint::Tls { authority, host } => {
+                let tls = self.tls.as_ref().ok_or_else(|| self.unreachable("TLS is not set up".into()))?;
+                let stream = tokio::net::TcpStream::connect(authority)
+                    .await
+                    .map_err(|e| self.unreachable(e.to_string()))?;
+                let ip = stream.peer_addr().map_err(|e| self.unreachable(e.to_string()))?.ip();
+                let name = tls.server_name(Some(host), ip);
+                let (stream, _) =
+                    tls.connect(name, stream).await.map_err(|e| self.unreachable(format!("TLS: {e}")))?;
+                self.exchange(TokioIo::new(stream), request).await
+            }
             Endpoint::Unix(path) => {
                 let stream = tokio::net::UnixStream::connect(path)
                     .await
@@ -142,19 +174,31 @@ impl AdminClient {
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
         let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(io).await.map_err(|e| self.unreachable(e.to_string()))?;
+            hyper::client::conn::http1::handshake(io).await.map_err(|e| self.unreachable(chain(&e)))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        let response = sender.send_request(request).await.map_err(|e| self.unreachable(e.to_string()))?;
+        let response = sender.send_request(request).await.map_err(|e| self.unreachable(chain(&e)))?;
         let status = response.status().as_u16();
-        let body = response.into_body().collect().await.map_err(|e| self.unreachable(e.to_string()))?;
+        let body = response.into_body().collect().await.map_err(|e| self.unreachable(chain(&e)))?;
         Ok((status, body.to_bytes()))
     }
 
     fn unreachable(&self, reason: String) -> CliError {
         CliError::Unreachable { url: self.url.clone(), reason }
     }
+}
+
+/// An error with its causes (`connection error: received fatal alert: CertificateRequired`).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -165,7 +209,7 @@ mod tests {
     fn urls_and_segments() {
         let tcp = |url: &str| match AdminClient::new(url).unwrap().endpoint {
             Endpoint::Tcp(a) => a,
-            Endpoint::Unix(p) => panic!("{p:?}"),
+            other => panic!("{other:?}"),
         };
         assert_eq!(tcp("http://127.0.0.1:18001/"), "127.0.0.1:18001");
         assert_eq!(tcp("http://localhost"), "localhost:80");
@@ -174,7 +218,11 @@ mod tests {
             matches!(unix.endpoint, Endpoint::Unix(p) if p == std::path::Path::new("/run/weir-cp/admin.sock"))
         );
         assert!(AdminClient::new("unix:").is_err());
-        assert!(AdminClient::new("https://x:1").is_err());
+        assert!(matches!(
+            AdminClient::new("https://cp.example:8443").unwrap().endpoint,
+            Endpoint::Tls { authority, host } if authority == "cp.example:8443" && host == "cp.example"
+        ));
+        assert!(AdminClient::new("ftp://x:1").is_err());
         assert!(AdminClient::new("not a url").is_err());
         assert_eq!(segment("a.b-c_d"), "a.b-c_d");
         assert_eq!(segment("a/b c"), "a%2Fb%20c");

@@ -73,11 +73,12 @@ pub fn admin_token(file: Option<&Path>) -> Result<Option<Token>, CliError> {
 
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let token = admin_token(cli.token_file.as_deref())?;
+    let admin_tls = cli.admin_tls();
     let command = match cli.command {
         Command::Serve(args) => return serve::run(args, token).await,
         other => other,
     };
-    let admin = AdminClient::new(&cli.admin)?.with_token(token);
+    let admin = AdminClient::new(&cli.admin)?.with_token(token).with_tls(&admin_tls)?;
     match command {
         Command::Serve(_) => Ok(()),
         Command::Set { pairs, layer } => runtime::set(&admin, &layer, &pairs).await,

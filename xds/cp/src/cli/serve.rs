@@ -16,13 +16,18 @@ pub async fn run(args: ServeArgs, token: Option<Token>) -> Result<(), CliError> 
     if args.state_file.is_none() {
         tracing::warn!("no --state-file: state lives in memory only and is lost on restart");
     }
-    let xds_tls = args.xds_tls();
+    let (xds_tls, admin_tls) = (args.xds_tls(), args.admin_tls());
     let config = ServerConfig {
         xds_address: args.xds_address,
         admin_address: Some(args.admin_address),
         state_file: args.state_file,
         layers: args.layers,
-        admin: AdminSecurity { token, socket: args.admin_socket, allowed_hosts: args.admin_allowed_hosts },
+        admin: AdminSecurity {
+            token,
+            socket: args.admin_socket,
+            allowed_hosts: args.admin_allowed_hosts,
+            tls: admin_tls,
+        },
         max_nodes: args.max_nodes,
         xds_tls,
     };
