@@ -41,7 +41,8 @@ fn pkis() -> Pkis {
 }
 
 /// An HTTPS upstream for `upstream.test`, answering with what it saw: `x-version`,
-/// `x-alpn`, `x-sni`, `x-client` (the client certificate's subject).
+/// `x-alpn`, `x-sni`, `x-client` (the client certificate's subject); a request with `x-close`
+/// gets its connection closed after the answer.
 struct TlsBackend {
     addr: SocketAddr,
     _runtime: tokio::runtime::Runtime,
@@ -71,7 +72,11 @@ impl TlsBackend {
                         async move {
                             let alpn = info.alpn.clone().map(|a| String::from_utf8_lossy(&a).into_owned());
                             let client = info.peer.as_ref().map(|p| p.subject.clone());
-                            let response = Response::builder()
+                            let mut response = Response::builder();
+                            if req.headers().contains_key("x-close") {
+                                response = response.header("connection", "close");
+                            }
+                            let response = response
                                 .header("x-version", format!("{:?}", req.version()))
                                 .header("x-alpn", alpn.unwrap_or_default())
                                 .header("x-sni", info.server_name.clone().unwrap_or_default())
@@ -192,6 +197,41 @@ fn a_client_certificate_for_an_upstream_that_requires_one() {
     let server = weir(&config(&backend, "", &trusting(&p)));
     let reply = client.get(server.listener_addr("main").unwrap(), "x", "/", &[]);
     assert_eq!(reply.status, 503, "{}", reply.text());
+}
+
+/// The client certificate's files are swapped while weir runs: new connections present the
+/// new one (checked every second), and a broken replacement is refused while the last good
+/// one keeps working.
+#[test]
+fn a_rotated_client_certificate_is_used_by_new_connections() {
+    let p = pkis();
+    let backend = TlsBackend::start(&p, true);
+    let client = Client::new();
+    let files = p.clients.client("weir", "weir-proxy", &[]).unwrap();
+    let mtls = format!(
+        "{}      client_certificate:\n        certificate_chain: {}\n        private_key: {}\n",
+        trusting(&p),
+        files.certificate_chain.display(),
+        files.private_key.display()
+    );
+    let server = weir(&config(&backend, "", &mtls));
+    let listener = server.listener_addr("main").unwrap();
+    let subject = || {
+        let reply = client.get(listener, "x", "/", &[("x-close", "1")]);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.header("x-client").unwrap_or_default().to_string()
+    };
+    assert_eq!(subject(), "O=weir-tests,CN=weir-proxy");
+    p.clients.client("weir", "weir-rotated", &[]).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while subject() != "O=weir-tests,CN=weir-rotated" {
+        assert!(std::time::Instant::now() < deadline, "the rotated certificate was never used");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // A key that does not parse: refused, the rotated certificate stays in use.
+    weir_tls::test_pki::write_atomically(&files.private_key, "not a key").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(subject(), "O=weir-tests,CN=weir-rotated");
 }
 
 #[test]

@@ -111,6 +111,19 @@ impl ClientTls {
     }
 }
 
+/// A digest of the files `settings` names (trusted CAs, client certificate and key): what
+/// changes when they are rotated.
+pub fn files_digest(settings: &UpstreamTls) -> Result<[u8; 32], TlsError> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let client = settings.client_certificate.iter().flat_map(|f| [&f.certificate_chain, &f.private_key]);
+    for path in settings.trusted_ca.iter().chain(client) {
+        hash.update(pem::read(path)?);
+        hash.update([0]);
+    }
+    Ok(hash.finalize().into())
+}
+
 /// The client certificate, presented to every server that asks for one.
 #[derive(Debug)]
 struct OwnCertificate(Arc<CertifiedKey>);

@@ -33,7 +33,7 @@ pub mod test_pki;
 mod verify;
 
 pub use certs::CertSet;
-pub use client::ClientTls;
+pub use client::{ClientTls, files_digest};
 pub use config::{
     CertificateFiles, CertificateSource, ClientCertificates, DownstreamTls, TlsVersion, UpstreamTls,
 };

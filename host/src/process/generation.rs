@@ -86,8 +86,14 @@ impl Generation {
 
     /// Re-reads every listener's certificate files now (`SIGHUP`, `POST /reload` with an
     /// unchanged configuration): the first refused set is the error, the running ones keep
-    /// serving.
+    /// serving. Clusters' TLS files are re-read too (a refused set is logged, the running one
+    /// kept).
     pub fn reload_tls(&self) -> Result<(), StartError> {
+        for cluster in self.clusters.iter() {
+            if cluster.refresh_tls() {
+                tracing::info!(cluster = %cluster.name(), "TLS files changed: new connections use them");
+            }
+        }
         let mut first = None;
         for tls in self.listener_tls.iter().flatten() {
             match tls.reload() {

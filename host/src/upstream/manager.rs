@@ -31,7 +31,9 @@ impl ClusterManager {
             let reused =
                 previous.and_then(|p| p.clusters.get(&config.name)).filter(|c| c.config == *config).cloned();
             let state = reused.unwrap_or_else(|| {
-                ClusterState::new(config.clone(), resolve(&config.endpoints), stats.clone())
+                let state = ClusterState::new(config.clone(), resolve(&config.endpoints), stats.clone());
+                super::cluster_tls::spawn_watcher(&state);
+                state
             });
             // Each generation reads the TLS files again (a reload picks up rotated ones).
             state.load_tls();

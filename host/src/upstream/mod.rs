@@ -7,6 +7,7 @@ mod body;
 mod breaker;
 mod callout;
 mod cluster;
+mod cluster_tls;
 mod endpoint;
 mod hashing;
 mod lb;

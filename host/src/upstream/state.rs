@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
 use super::Endpoint;
 use super::breaker::Breakers;
+use super::cluster_tls::ClusterTls;
 use super::endpoint::Resolved;
 use super::hashing;
 use crate::config::{ClusterConfig, LbPolicy};
@@ -42,9 +43,8 @@ pub struct ClusterState {
     set: ArcSwap<EndpointSet>,
     known: Mutex<HashMap<SocketAddr, Arc<Endpoint>>>,
     process_stats: Arc<Stats>,
-    /// The TLS of this generation (`None` with `config.tls` set: its files could not be loaded,
-    /// and connections fail rather than go out in cleartext).
-    tls: ArcSwapOption<ClientTls>,
+    /// Its TLS, rebuilt when its files change.
+    tls: ClusterTls,
     /// Health checks, ejection expiry and DNS refresh run for this cluster.
     pub(super) background_started: std::sync::atomic::AtomicBool,
 }
@@ -60,7 +60,7 @@ impl ClusterState {
             set: ArcSwap::from_pointee(EndpointSet::default()),
             known: Mutex::new(HashMap::new()),
             process_stats: stats,
-            tls: ArcSwapOption::empty(),
+            tls: ClusterTls::default(),
             background_started: std::sync::atomic::AtomicBool::new(false),
         });
         state.set_addresses(addrs);
@@ -80,24 +80,23 @@ impl ClusterState {
     /// Builds the cluster's TLS from its files (nothing without `tls`). A failure keeps the
     /// TLS in use, if any, and is logged: validation read the same files moments before.
     pub fn load_tls(&self) {
-        let Some(settings) = &self.config.tls else { return };
-        let field = format!("clusters[{}].tls", self.config.name);
-        match ClientTls::new(settings, self.config.http2, &field) {
-            Ok(tls) => self.tls.store(Some(Arc::new(tls))),
-            Err(e) => {
-                let outcome = match self.tls.load().is_some() {
-                    true => "the previous ones stay in use",
-                    false => "connections to the cluster fail",
-                };
-                tracing::error!(cluster = %self.name(), "TLS settings refused, {outcome}: {e}");
-            }
+        if let Some(settings) = &self.config.tls {
+            self.tls.load(self.name(), settings, self.config.http2);
+        }
+    }
+
+    /// Builds the cluster's TLS again if its files changed; whether it did.
+    pub fn refresh_tls(&self) -> bool {
+        match &self.config.tls {
+            Some(settings) => self.tls.refresh(self.name(), settings, self.config.http2, false),
+            None => false,
         }
     }
 
     /// The cluster's TLS (`None`: cleartext, or TLS that could not be loaded: see
     /// [`ClusterState::tls_required`]).
     pub fn tls(&self) -> Option<Arc<ClientTls>> {
-        self.tls.load_full()
+        self.tls.get()
     }
 
     /// Whether HTTP/1.1 trailers are written to the endpoints whatever they announced.
