@@ -10,6 +10,9 @@ use arc_swap::ArcSwapOption;
 use parking_lot::Mutex;
 use weir_tls::{ClientTls, UpstreamTls};
 
+/// A SHA-256 of the files' content.
+type Digest = [u8; 32];
+
 /// How often the files are checked.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -20,7 +23,7 @@ pub struct ClusterTls {
     /// than go out in cleartext.
     current: ArcSwapOption<ClientTls>,
     /// Digests of the files in use and of the last refused ones (refused once, logged once).
-    seen: Mutex<(Option<[u8; 32]>, Option<[u8; 32]>)>,
+    seen: Mutex<(Option<Digest>, Option<Digest>)>,
 }
 
 impl ClusterTls {
