@@ -38,8 +38,25 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> anyhow::Result<Response> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    let stream = connect(addr)?;
+    request_over(stream, method, path, headers, body)
+}
+
+/// A TCP connection to `addr`: 5 s to connect, 10 s between reads.
+pub fn connect(addr: SocketAddr) -> anyhow::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    Ok(stream)
+}
+
+/// One request on `stream` (a TCP connection, or TLS over one), read to its close.
+pub fn request_over<S: Read + Write>(
+    mut stream: S,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> anyhow::Result<Response> {
     let mut request =
         format!("{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
@@ -52,7 +69,12 @@ pub fn request(
     request.push_str(body);
     stream.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
+    if let Err(e) = stream.read_to_end(&mut raw) {
+        // A TLS peer that closes without close_notify after a complete answer.
+        if raw.is_empty() || e.kind() != std::io::ErrorKind::UnexpectedEof {
+            return Err(e.into());
+        }
+    }
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |at| at + 4);
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();

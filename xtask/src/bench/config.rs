@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use weir_testkit::twin::{self, Cluster, Listener, Plugin, SafePaths, Twin};
+use weir_testkit::twin::{self, CertificatePair, Cluster, Listener, ListenerTls, Plugin, SafePaths, Twin};
 
 use super::scenario::{Route, Scenario};
 
@@ -29,8 +29,14 @@ fn cluster_names(s: &Scenario) -> Vec<String> {
     names
 }
 
-/// The scenario's config, both proxies' view.
-fn twin(s: &Scenario, ports: Ports, upstream: SocketAddr, filters: &Path) -> Twin {
+/// The scenario's config, both proxies' view (`tls`: the certificate of a TLS scenario).
+fn twin(
+    s: &Scenario,
+    ports: Ports,
+    upstream: SocketAddr,
+    filters: &Path,
+    tls: Option<&CertificatePair>,
+) -> Twin {
     let route = twin::Route::prefix("default", "/");
     let route = match s.route {
         Route::Cluster => route.to_cluster("upstream"),
@@ -40,6 +46,12 @@ fn twin(s: &Scenario, ports: Ports, upstream: SocketAddr, filters: &Path) -> Twi
     let chain: Vec<&str> = s.plugins.iter().map(|p| p.name).collect();
     let mut listener = Listener::new("main", vec![route]).chain(&chain);
     listener.port = ports.listener;
+    if s.transport.tls() {
+        listener.tls = tls.map(|pair| ListenerTls {
+            alpn_protocols: vec!["http/1.1".into()],
+            ..ListenerTls::new(vec![pair.clone()])
+        });
+    }
     Twin {
         admin_port: ports.admin,
         listeners: vec![listener],
@@ -58,11 +70,23 @@ fn twin(s: &Scenario, ports: Ports, upstream: SocketAddr, filters: &Path) -> Twi
 }
 
 /// weir's configuration.
-pub fn weir(s: &Scenario, ports: Ports, upstream: SocketAddr, filters: &Path) -> anyhow::Result<String> {
-    twin(s, ports, upstream, filters).weir_yaml()
+pub fn weir(
+    s: &Scenario,
+    ports: Ports,
+    upstream: SocketAddr,
+    filters: &Path,
+    tls: Option<&CertificatePair>,
+) -> anyhow::Result<String> {
+    twin(s, ports, upstream, filters, tls).weir_yaml()
 }
 
 /// Envoy's bootstrap.
-pub fn envoy(s: &Scenario, ports: Ports, upstream: SocketAddr, filters: &Path) -> anyhow::Result<String> {
-    twin(s, ports, upstream, filters).envoy_yaml(&SafePaths)
+pub fn envoy(
+    s: &Scenario,
+    ports: Ports,
+    upstream: SocketAddr,
+    filters: &Path,
+    tls: Option<&CertificatePair>,
+) -> anyhow::Result<String> {
+    twin(s, ports, upstream, filters, tls).envoy_yaml(&SafePaths)
 }

@@ -52,6 +52,10 @@ pub fn script(dir: &Path, s: &Scenario) -> anyhow::Result<PathBuf> {
     for (name, value) in &s.headers {
         writeln!(lua, "wrk.headers[\"{name}\"] = \"{value}\"")?;
     }
+    if s.transport == super::scenario::Transport::TlsHandshake {
+        // wrk opens a new connection when the server closes one: a handshake per request.
+        writeln!(lua, "wrk.headers[\"Connection\"] = \"close\"")?;
+    }
     if s.body_bytes > 0 {
         writeln!(lua, "wrk.body = string.rep(\"a\", {})", s.body_bytes)?;
     }
@@ -88,6 +92,8 @@ pub struct Load<'a> {
     pub duration: Duration,
     /// CPUs wrk is pinned to.
     pub cpus: Option<&'a str>,
+    /// HTTPS (wrk does not verify the certificate).
+    pub tls: bool,
 }
 
 /// What one wrk run measured.
@@ -136,7 +142,7 @@ pub fn run(load: &Load) -> anyhow::Result<Outcome> {
         .arg(format!("-d{secs}s"))
         .args(["--timeout", "5s", "-s"])
         .arg(load.script)
-        .arg(format!("http://{}/bench", load.target))
+        .arg(format!("{}://{}/bench", if load.tls { "https" } else { "http" }, load.target))
         .output()
         .context("cannot run wrk")?;
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -18,6 +18,7 @@ mod profile;
 mod proxy;
 mod report;
 mod scenario;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -93,6 +94,8 @@ pub(crate) struct Ctx {
     duration: Duration,
     warmup: Duration,
     rounds: u32,
+    /// The certificate of the TLS scenarios (generated when one runs).
+    tls: Option<tls::BenchTls>,
 }
 
 /// Where the proxy and the load run.
@@ -151,7 +154,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     }
     let work = paths::target_dir().join("bench");
     std::fs::create_dir_all(&work)?;
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         weir: bins::existing(Bin::Weir, Profile::Release),
         echo: bins::existing(Bin::Echo, Profile::Release),
         envoy: envoy::install()?,
@@ -162,7 +165,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         duration: Duration::from_secs(opts.duration.unwrap_or(if opts.quick { 3 } else { 10 }).max(1)),
         warmup: Duration::from_secs(opts.warmup.unwrap_or(if opts.quick { 1 } else { 3 })),
         rounds: opts.rounds.unwrap_or(if opts.quick { 2 } else { 3 }).max(1),
+        tls: None,
     };
+    if scenarios.iter().any(|s| s.transport.tls()) || opts.profile || opts.profile_only {
+        ctx.tls = Some(tls::BenchTls::generate(&ctx.work.join("tls"))?);
+    }
     for (what, path) in [("weir", &ctx.weir), ("weir-echo", &ctx.echo)] {
         if !path.exists() {
             bail!("{what} not built at {} (run without --no-build)", path.display());
@@ -256,6 +263,7 @@ fn run_set(
         threads: placement.wrk_threads,
         duration: ctx.warmup.max(Duration::from_secs(1)),
         cpus: placement.load.as_deref(),
+        tls: false,
     };
     load::run(&direct)?;
     direct.duration = ctx.duration;
@@ -313,7 +321,7 @@ fn run_scenario(
     let weir = start_proxy(Kind::Weir, ctx, placement, s, upstream, &dir, &[])?;
     let proxies = [envoy, weir];
     for p in &proxies {
-        check(s, p.addr).with_context(|| format!("{} does not answer as expected", p.name))?;
+        check(ctx, s, p.addr).with_context(|| format!("{} does not answer as expected", p.name))?;
     }
     let load_of = |p: &Proxy, duration| load::Load {
         target: p.addr,
@@ -322,6 +330,7 @@ fn run_scenario(
         threads: placement.wrk_threads,
         duration,
         cpus: placement.load.as_deref(),
+        tls: s.transport.tls(),
     };
     for p in &proxies {
         if !ctx.warmup.is_zero() {
@@ -353,10 +362,15 @@ fn run_scenario(
 
 /// One request through the proxy (without `x-echo-body`, so the upstream echoes what it saw)
 /// checked against the scenario's expectations.
-pub(crate) fn check(s: &Scenario, addr: SocketAddr) -> anyhow::Result<()> {
+pub(crate) fn check(ctx: &Ctx, s: &Scenario, addr: SocketAddr) -> anyhow::Result<()> {
     let body = "a".repeat(s.body_bytes);
     let headers: Vec<(&str, &str)> = s.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = http::request(addr, s.method, "/bench", &headers, &body)?;
+    let request = |headers: &[(&str, &str)]| match (&ctx.tls, s.transport.tls()) {
+        (Some(tls), true) => tls.request(addr, s.method, "/bench", headers, &body),
+        (None, true) => bail!("a TLS scenario without a certificate"),
+        (_, false) => http::request(addr, s.method, "/bench", headers, &body),
+    };
+    let r = request(&headers)?;
     if r.status != 200 {
         bail!("status {} (body {:?})", r.status, r.body.chars().take(300).collect::<String>());
     }
@@ -394,7 +408,7 @@ pub(crate) fn check(s: &Scenario, addr: SocketAddr) -> anyhow::Result<()> {
     }
     if let Some((without, status)) = c.denied_without {
         let fewer: Vec<(&str, &str)> = headers.iter().copied().filter(|(k, _)| *k != without).collect();
-        let r = http::request(addr, s.method, "/bench", &fewer, &body)?;
+        let r = request(&fewer)?;
         if r.status != status {
             bail!("without {without}: status {}, expected {status}", r.status);
         }

@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, placement: &Placement, name: &str, seconds: u64) -> anyhow
     let (_upstream, upstream) = proxy::start_upstream(ctx, placement)?;
     let env = [("WEIR_WASM_PROFILER", "perfmap")];
     let weir = start_proxy(Kind::Weir, ctx, placement, &s, upstream, &dir, &env)?;
-    check(&s, weir.addr)?;
+    check(ctx, &s, weir.addr)?;
     let script = load::script(&dir, &s)?;
     let mut l = load::Load {
         target: weir.addr,
@@ -56,6 +56,7 @@ pub fn run(ctx: &Ctx, placement: &Placement, name: &str, seconds: u64) -> anyhow
         threads: placement.wrk_threads,
         duration: Duration::from_secs(2),
         cpus: placement.load.as_deref(),
+        tls: s.transport.tls(),
     };
     load::run(&l)?;
     // Load for longer than perf samples; perf starts one second in.

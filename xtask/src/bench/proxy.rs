@@ -63,11 +63,11 @@ pub(crate) fn start_proxy(
         let ports = Ports { listener: http::free_port()?, admin: http::free_port()? };
         let (yaml, spawn) = match kind {
             Kind::Envoy => (
-                config::envoy(s, ports, upstream, &ctx.filters)?,
+                config::envoy(s, ports, upstream, &ctx.filters, ctx.tls.as_ref().map(|t| &t.server))?,
                 launch::envoy(&ctx.envoy, &path, placement.workers, cpus).args(["-l", "warn"]),
             ),
             Kind::Weir => (
-                config::weir(s, ports, upstream, &ctx.filters)?,
+                config::weir(s, ports, upstream, &ctx.filters, ctx.tls.as_ref().map(|t| &t.server))?,
                 launch::weir(&ctx.weir, &path, placement.workers, cpus).args(["--log-level", "warn"]),
             ),
         };

@@ -24,6 +24,26 @@ pub enum Route {
     Direct,
 }
 
+/// How the load generator reaches the proxy.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain HTTP/1.1, connections kept alive.
+    #[default]
+    Plain,
+    /// HTTPS (TLS 1.3), connections kept alive: the cost of encryption per request.
+    Tls,
+    /// HTTPS (TLS 1.3), one request per connection (`Connection: close`): a full handshake
+    /// per request, so req/s is handshakes/s.
+    TlsHandshake,
+}
+
+impl Transport {
+    /// Whether the listener serves TLS.
+    pub fn tls(self) -> bool {
+        self != Transport::Plain
+    }
+}
+
 /// What a correct answer shows (checked with one request per proxy before measuring).
 #[derive(Default)]
 pub struct Check {
@@ -57,6 +77,8 @@ pub struct Scenario {
     pub body_bytes: usize,
     /// What to verify before measuring.
     pub check: Check,
+    /// Plain HTTP or TLS.
+    pub transport: Transport,
 }
 
 /// A fixed RS256 token (kid `rsa-1`, issuer `https://issuer.test`, audience `weir`, `exp`
@@ -148,6 +170,7 @@ pub fn all() -> Vec<Scenario> {
         headers,
         body_bytes: 0,
         check,
+        transport: Transport::Plain,
     };
     vec![
         get(
@@ -236,6 +259,33 @@ pub fn all() -> Vec<Scenario> {
             headers: vec![],
             body_bytes: BODY_BYTES,
             check: Check { upstream_body_upper: true, ..Check::default() },
+            transport: Transport::Plain,
+        },
+        Scenario {
+            transport: Transport::Tls,
+            ..get(
+                "tls-header-rewrite",
+                "header-rewrite over HTTPS: TLS 1.3 (ECDSA P-256 certificate), connections kept alive",
+                vec![header_rewrite()],
+                Route::Cluster,
+                vec![],
+                Check {
+                    response_header: Some("x-powered-by"),
+                    upstream_header: Some(("x-example", Some("header-rewrite"))),
+                    ..Check::default()
+                },
+            )
+        },
+        Scenario {
+            transport: Transport::TlsHandshake,
+            ..get(
+                "tls-handshake",
+                "HTTPS, a new connection per request (Connection: close): full TLS 1.3 handshakes (ECDSA P-256, no resumption), no filter",
+                vec![],
+                Route::Cluster,
+                vec![],
+                Check::default(),
+            )
         },
     ]
 }
