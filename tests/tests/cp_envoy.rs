@@ -1,7 +1,8 @@
 //! weir-cp against real Envoy (RTDS): values set with the CLI reach Envoy's runtime, an invalid
 //! layer pushed unchecked is NACKed and shown by `weir-cp status` while Envoy keeps its values,
 //! and a killed weir-cp restarted on the same ports with the same state file is reconnected to.
-//! Each scenario runs once over the RTDS service and once over ADS.
+//! Each scenario runs over the RTDS service and over ADS, each in state-of-the-world and in
+//! delta form.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -23,23 +24,27 @@ enum Transport {
     Ads,
 }
 
-fn bootstrap(node: &str, cp: SocketAddr, transport: Transport) -> String {
+fn bootstrap(node: &str, cp: SocketAddr, transport: Transport, api_type: &str) -> String {
     let (rtds_config, dynamic) = match transport {
         Transport::Rtds => (
-            "api_config_source:
-          api_type: GRPC
+            format!(
+                "api_config_source:
+          api_type: {api_type}
           transport_api_version: V3
-          grpc_services: [{envoy_grpc: {cluster_name: weir-cp}}]",
-            "",
+          grpc_services: [{{envoy_grpc: {{cluster_name: weir-cp}}}}]"
+            ),
+            String::new(),
         ),
         Transport::Ads => (
-            "ads: {}",
-            "dynamic_resources:
+            "ads: {}".to_string(),
+            format!(
+                "dynamic_resources:
   ads_config:
-    api_type: GRPC
+    api_type: {api_type}
     transport_api_version: V3
-    grpc_services: [{envoy_grpc: {cluster_name: weir-cp}}]
-",
+    grpc_services: [{{envoy_grpc: {{cluster_name: weir-cp}}}}]
+"
+            ),
         ),
     };
     format!(
@@ -88,14 +93,14 @@ async fn envoy_connected(envoy: &Envoy) -> anyhow::Result<bool> {
     Ok(stats.lines().any(|l| l.trim().ends_with("control_plane.connected_state: 1")))
 }
 
-async fn scenario(transport: Transport) -> anyhow::Result<()> {
+async fn scenario(transport: Transport, api_type: &str) -> anyhow::Result<()> {
     weir_tests::envoy_required()?;
-    let node = format!("envoy-{transport:?}").to_lowercase();
+    let node = format!("envoy-{transport:?}-{api_type}").to_lowercase().replace('_', "-");
     let dir = tempfile::tempdir()?;
     let state = dir.path().join("weir-cp.json");
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut cp = WeirCp::start(&state, any, any)?;
-    let envoy = Envoy::start(&bootstrap(&node, cp.xds, transport)).await?;
+    let envoy = Envoy::start(&bootstrap(&node, cp.xds, transport, api_type)).await?;
     let result = steps(&mut cp, &envoy, &node, &state).await;
     if result.is_err() {
         eprintln!("--- weir-cp log ---\n{}\n--- Envoy log ---\n{}", cp.log(), envoy.log_tail());
@@ -173,10 +178,20 @@ async fn steps(cp: &mut WeirCp, envoy: &Envoy, node: &str, state: &std::path::Pa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtds_service_with_envoy() -> anyhow::Result<()> {
-    scenario(Transport::Rtds).await
+    scenario(Transport::Rtds, "GRPC").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ads_with_envoy() -> anyhow::Result<()> {
-    scenario(Transport::Ads).await
+    scenario(Transport::Ads, "GRPC").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_rtds_service_with_envoy() -> anyhow::Result<()> {
+    scenario(Transport::Rtds, "DELTA_GRPC").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_ads_with_envoy() -> anyhow::Result<()> {
+    scenario(Transport::Ads, "DELTA_GRPC").await
 }

@@ -24,6 +24,7 @@
 
 pub mod admin;
 pub mod cli;
+mod delta;
 pub mod ecds;
 pub mod error;
 mod grpc;
@@ -31,6 +32,7 @@ pub mod identity;
 pub mod keys;
 pub mod kind;
 pub mod layer;
+mod peer;
 mod persist;
 pub mod secret;
 mod server;

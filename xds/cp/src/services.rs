@@ -1,5 +1,5 @@
 //! The gRPC services: ADS (every type on one stream), RTDS, ECDS and SDS (one type each), all on the
-//! same state. State of the world only: the delta methods answer `UNIMPLEMENTED`.
+//! same state, each in state-of-the-world and delta form.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,12 +16,16 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::delta::DeltaState;
 use super::identity::{NodeIdentity, PeerTls};
 use super::kind::Kind;
-use super::session::{self, PeerAddr, ResponseStream};
+use super::session::{self, PeerAddr, Protocol};
 use super::shared::Shared;
+use super::stream::StreamState;
 
-/// The delta streams' type (never produced).
+/// A state-of-the-world stream's responses.
+type SotwStream = ReceiverStream<Result<DiscoveryResponse, Status>>;
+/// A delta stream's responses.
 type DeltaStream = ReceiverStream<Result<DeltaDiscoveryResponse, Status>>;
 
 /// Implements the four discovery services.
@@ -38,11 +42,12 @@ impl Services {
         Services { shared, shutdown, identity }
     }
 
-    fn stream(
+    /// A stream served with the protocol `state` makes from the peer's address.
+    fn serve<P: Protocol>(
         &self,
-        only: Option<Kind>,
-        request: Request<Streaming<DiscoveryRequest>>,
-    ) -> Response<ResponseStream> {
+        request: Request<Streaming<P::Request>>,
+        state: impl FnOnce(String) -> P,
+    ) -> Response<ReceiverStream<Result<P::Response, Status>>> {
         let peer =
             request.extensions().get::<PeerAddr>().map_or_else(|| "unknown".to_string(), |p| p.0.to_string());
         let tls = request.extensions().get::<PeerTls>().cloned();
@@ -50,12 +55,27 @@ impl Services {
         let identity = (self.identity, tls);
         Response::new(session::spawn(
             self.shared.clone(),
-            only,
-            peer,
+            state(peer),
             identity,
             inbound,
             self.shutdown.clone(),
         ))
+    }
+
+    fn stream(
+        &self,
+        only: Option<Kind>,
+        request: Request<Streaming<DiscoveryRequest>>,
+    ) -> Response<SotwStream> {
+        self.serve(request, |peer| StreamState::new(only, peer))
+    }
+
+    fn delta(
+        &self,
+        only: Option<Kind>,
+        request: Request<Streaming<DeltaDiscoveryRequest>>,
+    ) -> Response<DeltaStream> {
+        self.serve(request, |peer| DeltaState::new(only, peer))
     }
 
     /// Unary fetch (`Fetch*` methods): the current state, no tracking.
@@ -84,47 +104,43 @@ impl Services {
     }
 }
 
-fn no_delta() -> Status {
-    Status::unimplemented("weir-cp serves state-of-the-world xDS only; delta xDS is not implemented")
-}
-
 #[tonic::async_trait]
 impl AggregatedDiscoveryService for Services {
-    type StreamAggregatedResourcesStream = ResponseStream;
+    type StreamAggregatedResourcesStream = SotwStream;
     type DeltaAggregatedResourcesStream = DeltaStream;
 
     async fn stream_aggregated_resources(
         &self,
         request: Request<Streaming<DiscoveryRequest>>,
-    ) -> Result<Response<ResponseStream>, Status> {
+    ) -> Result<Response<SotwStream>, Status> {
         Ok(self.stream(None, request))
     }
 
     async fn delta_aggregated_resources(
         &self,
-        _request: Request<Streaming<DeltaDiscoveryRequest>>,
+        request: Request<Streaming<DeltaDiscoveryRequest>>,
     ) -> Result<Response<DeltaStream>, Status> {
-        Err(no_delta())
+        Ok(self.delta(None, request))
     }
 }
 
 #[tonic::async_trait]
 impl RuntimeDiscoveryService for Services {
-    type StreamRuntimeStream = ResponseStream;
+    type StreamRuntimeStream = SotwStream;
     type DeltaRuntimeStream = DeltaStream;
 
     async fn stream_runtime(
         &self,
         request: Request<Streaming<DiscoveryRequest>>,
-    ) -> Result<Response<ResponseStream>, Status> {
+    ) -> Result<Response<SotwStream>, Status> {
         Ok(self.stream(Some(Kind::Rtds), request))
     }
 
     async fn delta_runtime(
         &self,
-        _request: Request<Streaming<DeltaDiscoveryRequest>>,
+        request: Request<Streaming<DeltaDiscoveryRequest>>,
     ) -> Result<Response<DeltaStream>, Status> {
-        Err(no_delta())
+        Ok(self.delta(Some(Kind::Rtds), request))
     }
 
     async fn fetch_runtime(
@@ -137,21 +153,21 @@ impl RuntimeDiscoveryService for Services {
 
 #[tonic::async_trait]
 impl ExtensionConfigDiscoveryService for Services {
-    type StreamExtensionConfigsStream = ResponseStream;
+    type StreamExtensionConfigsStream = SotwStream;
     type DeltaExtensionConfigsStream = DeltaStream;
 
     async fn stream_extension_configs(
         &self,
         request: Request<Streaming<DiscoveryRequest>>,
-    ) -> Result<Response<ResponseStream>, Status> {
+    ) -> Result<Response<SotwStream>, Status> {
         Ok(self.stream(Some(Kind::Ecds), request))
     }
 
     async fn delta_extension_configs(
         &self,
-        _request: Request<Streaming<DeltaDiscoveryRequest>>,
+        request: Request<Streaming<DeltaDiscoveryRequest>>,
     ) -> Result<Response<DeltaStream>, Status> {
-        Err(no_delta())
+        Ok(self.delta(Some(Kind::Ecds), request))
     }
 
     async fn fetch_extension_configs(
@@ -164,21 +180,21 @@ impl ExtensionConfigDiscoveryService for Services {
 
 #[tonic::async_trait]
 impl SecretDiscoveryService for Services {
-    type StreamSecretsStream = ResponseStream;
+    type StreamSecretsStream = SotwStream;
     type DeltaSecretsStream = DeltaStream;
 
     async fn stream_secrets(
         &self,
         request: Request<Streaming<DiscoveryRequest>>,
-    ) -> Result<Response<ResponseStream>, Status> {
+    ) -> Result<Response<SotwStream>, Status> {
         Ok(self.stream(Some(Kind::Sds), request))
     }
 
     async fn delta_secrets(
         &self,
-        _request: Request<Streaming<DeltaDiscoveryRequest>>,
+        request: Request<Streaming<DeltaDiscoveryRequest>>,
     ) -> Result<Response<DeltaStream>, Status> {
-        Err(no_delta())
+        Ok(self.delta(Some(Kind::Sds), request))
     }
 
     async fn fetch_secrets(

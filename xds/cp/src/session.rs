@@ -1,46 +1,127 @@
 //! One xDS stream as a task: reads requests, wakes on state changes, ends when the client goes
-//! away or weir-cp shuts down (then with `UNAVAILABLE`, so clients reconnect elsewhere or later).
+//! away or weir-cp shuts down (then with `UNAVAILABLE`, so clients reconnect elsewhere or
+//! later). The same task serves both protocols ([`Protocol`]): state of the world
+//! ([`StreamState`]) and delta ([`DeltaState`]).
 
 use std::sync::Arc;
 
-use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
+use envoy_types::pb::envoy::config::core::v3::Node;
+use envoy_types::pb::envoy::service::discovery::v3::{
+    DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
+};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 use tracing::{debug, warn};
 
+use super::delta::DeltaState;
 use super::identity::{NodeIdentity, PeerTls};
-use super::kind::Kind;
+use super::peer::Peer;
 use super::shared::{Shared, stopped};
 use super::stream::StreamState;
 
 /// The response stream handed to tonic.
-pub type ResponseStream = ReceiverStream<Result<DiscoveryResponse, Status>>;
+pub type ResponseStream<R> = ReceiverStream<Result<R, Status>>;
 
 /// The peer address of a connection, put in request extensions by the gRPC server.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub std::net::SocketAddr);
 
-/// Starts the task serving `inbound`; returns the responses.
-pub fn spawn(
+/// The protocol of one stream, as the task drives it.
+pub trait Protocol: Send + 'static {
+    /// What the client sends.
+    type Request: Send + 'static;
+    /// What weir-cp answers.
+    type Response: Send + 'static;
+    /// The stream's node.
+    fn peer(&self) -> &Peer;
+    /// The node a request names.
+    fn node_of(request: &Self::Request) -> Option<&Node>;
+    /// Handles a request: the responses, or the status that ends the stream.
+    fn on_request(&mut self, shared: &Shared, request: Self::Request) -> Result<Vec<Self::Response>, Status>;
+    /// The state changed: the responses it calls for.
+    fn on_change(&mut self, shared: &Shared) -> Vec<Self::Response>;
+    /// The stream closed.
+    fn close(&mut self, shared: &Shared);
+}
+
+impl Protocol for StreamState {
+    type Request = DiscoveryRequest;
+    type Response = DiscoveryResponse;
+
+    fn peer(&self) -> &Peer {
+        StreamState::peer(self)
+    }
+
+    fn node_of(request: &DiscoveryRequest) -> Option<&Node> {
+        request.node.as_ref()
+    }
+
+    fn on_request(
+        &mut self,
+        shared: &Shared,
+        request: DiscoveryRequest,
+    ) -> Result<Vec<DiscoveryResponse>, Status> {
+        Ok(StreamState::on_request(self, shared, request).into_iter().collect())
+    }
+
+    fn on_change(&mut self, shared: &Shared) -> Vec<DiscoveryResponse> {
+        StreamState::on_change(self, shared)
+    }
+
+    fn close(&mut self, shared: &Shared) {
+        StreamState::close(self, shared);
+    }
+}
+
+impl Protocol for DeltaState {
+    type Request = DeltaDiscoveryRequest;
+    type Response = DeltaDiscoveryResponse;
+
+    fn peer(&self) -> &Peer {
+        DeltaState::peer(self)
+    }
+
+    fn node_of(request: &DeltaDiscoveryRequest) -> Option<&Node> {
+        request.node.as_ref()
+    }
+
+    fn on_request(
+        &mut self,
+        shared: &Shared,
+        request: DeltaDiscoveryRequest,
+    ) -> Result<Vec<DeltaDiscoveryResponse>, Status> {
+        DeltaState::on_request(self, shared, request)
+    }
+
+    fn on_change(&mut self, shared: &Shared) -> Vec<DeltaDiscoveryResponse> {
+        DeltaState::on_change(self, shared)
+    }
+
+    fn close(&mut self, shared: &Shared) {
+        DeltaState::close(self, shared);
+    }
+}
+
+/// Starts the task serving `inbound` with `state`; returns the responses.
+pub fn spawn<P: Protocol>(
     shared: Arc<Shared>,
-    only: Option<Kind>,
-    peer: String,
+    state: P,
     identity: (NodeIdentity, Option<PeerTls>),
-    inbound: Streaming<DiscoveryRequest>,
+    inbound: Streaming<P::Request>,
     shutdown: watch::Receiver<bool>,
-) -> ResponseStream {
+) -> ResponseStream<P::Response> {
     let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(run(shared, StreamState::new(only, peer), identity, inbound, tx, shutdown));
+    tokio::spawn(run(shared, state, identity, inbound, tx, shutdown));
     ReceiverStream::new(rx)
 }
 
-async fn run(
+async fn run<P: Protocol>(
     shared: Arc<Shared>,
-    mut state: StreamState,
+    mut state: P,
     (identity, tls): (NodeIdentity, Option<PeerTls>),
-    mut inbound: Streaming<DiscoveryRequest>,
-    tx: mpsc::Sender<Result<DiscoveryResponse, Status>>,
+    mut inbound: Streaming<P::Request>,
+    tx: mpsc::Sender<Result<P::Response, Status>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut changes = shared.store.subscribe();
@@ -50,19 +131,26 @@ async fn run(
             message = inbound.message() => match message {
                 Ok(Some(request)) => {
                     // The first request names the node: it must be one the certificate names.
-                    if state.node().is_none() {
-                        let node_id = request.node.as_ref().map_or("", |n| n.id.as_str());
+                    if state.peer().node().is_none() {
+                        let node_id = P::node_of(&request).map_or("", |n| n.id.as_str());
                         if let Err(status) = identity.check(node_id, tls.as_ref()) {
                             warn!(node = node_id, %status, "xDS stream refused");
                             let _ = tx.send(Err(status)).await;
                             return;
                         }
                     }
-                    state.on_request(&shared, request).into_iter().collect()
+                    match state.on_request(&shared, request) {
+                        Ok(responses) => responses,
+                        Err(status) => {
+                            warn!(node = state.peer().node().unwrap_or("?"), %status, "xDS stream ended");
+                            let _ = tx.send(Err(status)).await;
+                            break;
+                        }
+                    }
                 }
                 Ok(None) => break,
                 Err(status) => {
-                    debug!(node = state.node().unwrap_or("?"), %status, "xDS stream ended by the client");
+                    debug!(node = state.peer().node().unwrap_or("?"), %status, "xDS stream ended by the client");
                     break;
                 }
             },

@@ -18,11 +18,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::kind::Kind;
+use super::peer::Peer;
 use super::shared::Shared;
-use super::status::Tracked;
 
 /// What was last sent for one type: the subscription and the stamps of what it selected.
 type Fingerprint = (BTreeSet<String>, Vec<(String, u64)>);
@@ -40,10 +40,7 @@ struct Watch {
 #[derive(Debug)]
 pub struct StreamState {
     only: Option<Kind>,
-    peer: String,
-    node: Option<String>,
-    /// Whether the registry tracks this stream's node (see [`Registry`](super::status::Registry)).
-    tracked: bool,
+    peer: Peer,
     watches: BTreeMap<Kind, Watch>,
 }
 
@@ -51,38 +48,17 @@ impl StreamState {
     /// A stream from `peer`. `only` is the type of a single-type service (RTDS, ECDS); `None`
     /// for ADS.
     pub fn new(only: Option<Kind>, peer: String) -> StreamState {
-        StreamState { only, peer, node: None, tracked: false, watches: BTreeMap::new() }
+        StreamState { only, peer: Peer::new(peer), watches: BTreeMap::new() }
     }
 
-    /// The node id, once known.
-    pub fn node(&self) -> Option<&str> {
-        self.node.as_deref()
+    /// The stream's node.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
     }
 
-    fn register(&mut self, shared: &Shared, request: &DiscoveryRequest) -> String {
-        if let Some(id) = &self.node {
-            return id.clone();
-        }
-        let (id, cluster) = match &request.node {
-            Some(node) if !node.id.is_empty() => (node.id.clone(), node.cluster.clone()),
-            Some(node) => (format!("peer:{}", self.peer), node.cluster.clone()),
-            None => (format!("peer:{}", self.peer), String::new()),
-        };
-        info!(node = %id, cluster = %cluster, peer = %self.peer, "xDS stream opened");
-        self.tracked = match shared.status.connect(&id, &cluster) {
-            Tracked::Yes => true,
-            Tracked::Evicted(oldest) => {
-                debug!(node = %id, forgotten = %oldest, "node registry full: forgot the node disconnected longest ago");
-                true
-            }
-            Tracked::No => {
-                warn!(node = %id, peer = %self.peer,
-                      "node registry full of connected nodes (--max-nodes): serving this node without status tracking");
-                false
-            }
-        };
-        self.node = Some(id.clone());
-        id
+    /// The stream closed.
+    pub fn close(&mut self, shared: &Shared) {
+        self.peer.close(shared);
     }
 
     fn kind_of(&self, type_url: &str) -> Option<Kind> {
@@ -95,7 +71,7 @@ impl StreamState {
 
     /// Handles a request; returns the response to send, if any.
     pub fn on_request(&mut self, shared: &Shared, request: DiscoveryRequest) -> Option<DiscoveryResponse> {
-        let node = self.register(shared, &request);
+        let node = self.peer.register(shared, request.node.as_ref());
         let Some(kind) = self.kind_of(&request.type_url) else {
             warn!(node = %node, type_url = %request.type_url, "ignoring a request for a type weir-cp does not serve here");
             shared.status.ignored();
@@ -143,7 +119,7 @@ impl StreamState {
     }
 
     fn respond(&mut self, shared: &Shared, kind: Kind, force: bool) -> Option<DiscoveryResponse> {
-        let node = self.node.clone().unwrap_or_default();
+        let node = self.peer.node().unwrap_or_default().to_string();
         let watch = self.watches.get_mut(&kind)?;
         let selection = shared.store.select(kind, &watch.names);
         let fingerprint = (watch.names.clone(), selection.stamps);
@@ -166,18 +142,6 @@ impl StreamState {
             control_plane: Some(ControlPlane { identifier: shared.identifier.clone() }),
             ..DiscoveryResponse::default()
         })
-    }
-
-    /// The stream closed.
-    pub fn close(&mut self, shared: &Shared) {
-        if let Some(node) = self.node.take() {
-            info!(node = %node, peer = %self.peer, "xDS stream closed");
-            if self.tracked {
-                shared.status.disconnect(&node);
-            } else {
-                shared.status.disconnect_untracked();
-            }
-        }
     }
 }
 

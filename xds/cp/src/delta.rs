@@ -1,0 +1,227 @@
+//! The delta (incremental) protocol of one xDS stream, as Envoy's xDS protocol describes it:
+//!
+//! - per type URL the client subscribes to names (`resource_names_subscribe`, `*` or an empty
+//!   first request for every resource) and unsubscribes (`resource_names_unsubscribe`);
+//! - a response carries only the resources whose version the client does not hold (each with
+//!   its own version: the store's stamp of its last change) and, in `removed_resources`, the
+//!   names it holds that are gone, or that it subscribed to and do not exist;
+//! - a reconnecting client says what it holds (`initial_resource_versions`): nothing is resent
+//!   that it already has;
+//! - a request carrying the latest `response_nonce` is an ACK, or a NACK with `error_detail`
+//!   (recorded; nothing resent); one with an older nonce is stale for the status, while its
+//!   subscription changes still apply.
+//!
+//! A stream holds at most [`MAX_NAMES`] names per type (subscribed or held); past that it ends
+//! with `RESOURCE_EXHAUSTED`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use envoy_types::pb::envoy::config::core::v3::ControlPlane;
+use envoy_types::pb::envoy::service::discovery::v3::{
+    DeltaDiscoveryRequest, DeltaDiscoveryResponse, Resource,
+};
+use tonic::Status;
+use tracing::{debug, warn};
+
+use super::kind::Kind;
+use super::peer::Peer;
+use super::shared::Shared;
+
+/// Most names one stream may subscribe to, or say it holds, per type.
+pub const MAX_NAMES: usize = 10_000;
+
+/// One type's subscription on a delta stream.
+#[derive(Debug, Default)]
+struct Subscription {
+    started: bool,
+    wildcard: bool,
+    names: BTreeSet<String>,
+    /// What the client holds: name → version.
+    held: BTreeMap<String, String>,
+    /// Subscribed names the client was told do not exist.
+    told_absent: BTreeSet<String>,
+    nonce: Option<String>,
+    sent_version: String,
+    acked_version: String,
+}
+
+/// The delta protocol state of one stream.
+#[derive(Debug)]
+pub struct DeltaState {
+    only: Option<Kind>,
+    peer: Peer,
+    subscriptions: BTreeMap<Kind, Subscription>,
+}
+
+impl DeltaState {
+    /// A stream from `peer`; `only` is the type of a single-type service, `None` for ADS.
+    pub fn new(only: Option<Kind>, peer: String) -> DeltaState {
+        DeltaState { only, peer: Peer::new(peer), subscriptions: BTreeMap::new() }
+    }
+
+    /// The stream's node.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// The stream closed.
+    pub fn close(&mut self, shared: &Shared) {
+        self.peer.close(shared);
+    }
+
+    fn kind_of(&self, type_url: &str) -> Option<Kind> {
+        match (type_url.is_empty(), self.only) {
+            (true, only) => only,
+            (false, None) => Kind::from_type_url(type_url),
+            (false, Some(only)) => Kind::from_type_url(type_url).filter(|k| *k == only),
+        }
+    }
+
+    /// Handles a request: the response it calls for, or the status ending the stream.
+    pub fn on_request(
+        &mut self,
+        shared: &Shared,
+        request: DeltaDiscoveryRequest,
+    ) -> Result<Vec<DeltaDiscoveryResponse>, Status> {
+        let node = self.peer.register(shared, request.node.as_ref());
+        let Some(kind) = self.kind_of(&request.type_url) else {
+            warn!(node = %node, type_url = %request.type_url, "ignoring a delta request for a type weir-cp does not serve here");
+            shared.status.ignored();
+            return Ok(Vec::new());
+        };
+        let sub = self.subscriptions.entry(kind).or_default();
+        if !request.response_nonce.is_empty() {
+            acknowledge(shared, &node, kind, sub, &request);
+        }
+        let first = !sub.started;
+        let before = (sub.wildcard, sub.names.clone());
+        if first {
+            sub.started = true;
+            sub.wildcard = request.resource_names_subscribe.is_empty();
+            sub.held = request.initial_resource_versions.into_iter().collect();
+        }
+        for name in request.resource_names_subscribe {
+            match name.as_str() {
+                "*" => sub.wildcard = true,
+                _ => {
+                    sub.names.insert(name);
+                }
+            }
+        }
+        for name in request.resource_names_unsubscribe {
+            match name.as_str() {
+                "*" => sub.wildcard = false,
+                _ => {
+                    sub.names.remove(&name);
+                    sub.held.remove(&name);
+                    sub.told_absent.remove(&name);
+                }
+            }
+        }
+        if sub.names.len() > MAX_NAMES || sub.held.len() > MAX_NAMES {
+            return Err(Status::resource_exhausted(format!(
+                "more than {MAX_NAMES} {} resource names on one stream",
+                kind.short()
+            )));
+        }
+        if first || before != (sub.wildcard, sub.names.clone()) {
+            let mut shown: Vec<String> = sub.names.iter().cloned().collect();
+            if sub.wildcard {
+                shown.insert(0, "*".into());
+            }
+            shared.status.subscribed(&node, kind, shown);
+        }
+        Ok(self.respond(shared, kind, first).into_iter().collect())
+    }
+
+    /// The state changed: a response per subscription whose selection changed.
+    pub fn on_change(&mut self, shared: &Shared) -> Vec<DeltaDiscoveryResponse> {
+        let kinds: Vec<Kind> =
+            self.subscriptions.iter().filter(|(_, s)| s.started).map(|(k, _)| *k).collect();
+        kinds.into_iter().filter_map(|kind| self.respond(shared, kind, false)).collect()
+    }
+
+    fn respond(&mut self, shared: &Shared, kind: Kind, first: bool) -> Option<DeltaDiscoveryResponse> {
+        let node = self.peer.node().unwrap_or_default().to_string();
+        let sub = self.subscriptions.get_mut(&kind)?;
+        let all = BTreeSet::new();
+        let selection = shared.store.select(kind, if sub.wildcard { &all } else { &sub.names });
+        let version = selection.version.to_string();
+        let present: BTreeSet<String> = selection.stamps.iter().map(|(name, _)| name.clone()).collect();
+        let mut resources = Vec::new();
+        for ((name, stamp), any) in selection.stamps.into_iter().zip(selection.resources) {
+            let stamp = stamp.to_string();
+            if sub.held.get(&name) != Some(&stamp) {
+                sub.told_absent.remove(&name);
+                sub.held.insert(name.clone(), stamp.clone());
+                resources.push(Resource { name, version: stamp, resource: Some(any), ..Resource::default() });
+            }
+        }
+        let gone: Vec<String> = sub.held.keys().filter(|n| !present.contains(*n)).cloned().collect();
+        for name in &gone {
+            sub.held.remove(name);
+        }
+        let absent: Vec<String> = sub
+            .names
+            .iter()
+            .filter(|n| !present.contains(*n) && !sub.told_absent.contains(*n) && !gone.contains(n))
+            .cloned()
+            .collect();
+        sub.told_absent.extend(absent.iter().cloned());
+        let removed: Vec<String> = gone.into_iter().chain(absent).collect();
+        if resources.is_empty() && removed.is_empty() {
+            if first && !sub.held.is_empty() {
+                // A reconnecting client already holds the current state.
+                sub.acked_version = version.clone();
+                shared.status.acked(&node, kind, &version);
+            }
+            return None;
+        }
+        let nonce = shared.nonce();
+        debug!(node = %node, r#type = kind.short(), version = %version, nonce = %nonce,
+               resources = resources.len(), removed = removed.len(), "delta push");
+        shared.status.sent(&node, kind, &version, &nonce);
+        sub.nonce = Some(nonce.clone());
+        sub.sent_version = version.clone();
+        Some(DeltaDiscoveryResponse {
+            system_version_info: version,
+            resources,
+            type_url: kind.type_url().to_string(),
+            removed_resources: removed,
+            nonce,
+            control_plane: Some(ControlPlane { identifier: shared.identifier.clone() }),
+            ..DeltaDiscoveryResponse::default()
+        })
+    }
+}
+
+/// Records the ACK or NACK a request carries (stale when its nonce is not the latest).
+fn acknowledge(
+    shared: &Shared,
+    node: &str,
+    kind: Kind,
+    sub: &mut Subscription,
+    request: &DeltaDiscoveryRequest,
+) {
+    if sub.nonce.as_deref() != Some(request.response_nonce.as_str()) {
+        debug!(node = %node, r#type = kind.short(), nonce = %request.response_nonce, "stale nonce");
+        shared.status.stale();
+        return;
+    }
+    match &request.error_detail {
+        Some(error) => {
+            warn!(node = %node, r#type = kind.short(), version = %sub.sent_version,
+                  kept = %sub.acked_version, reason = %error.message, "NACK");
+            shared.status.nacked(node, kind, &sub.sent_version, &sub.acked_version, &error.message);
+        }
+        None => {
+            debug!(node = %node, r#type = kind.short(), version = %sub.sent_version, "ACK");
+            sub.acked_version = sub.sent_version.clone();
+            shared.status.acked(node, kind, &sub.sent_version);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "delta_tests.rs"]
+mod tests;

@@ -1,0 +1,111 @@
+use std::sync::Arc;
+
+use envoy_types::pb::envoy::config::core::v3::Node;
+use envoy_types::pb::google::rpc::Status as RpcStatus;
+use serde_json::json;
+
+use super::*;
+use crate::store::Store;
+use weir_xds::types::RUNTIME;
+
+fn request(
+    subscribe: &[&str],
+    unsubscribe: &[&str],
+    nonce: &str,
+    error: Option<&str>,
+) -> DeltaDiscoveryRequest {
+    DeltaDiscoveryRequest {
+        node: Some(Node { id: "n".into(), ..Node::default() }),
+        type_url: RUNTIME.into(),
+        resource_names_subscribe: subscribe.iter().map(|s| s.to_string()).collect(),
+        resource_names_unsubscribe: unsubscribe.iter().map(|s| s.to_string()).collect(),
+        response_nonce: nonce.into(),
+        error_detail: error.map(|m| RpcStatus { code: 13, message: m.into(), details: vec![] }),
+        ..DeltaDiscoveryRequest::default()
+    }
+}
+
+fn shared() -> Shared {
+    let shared = Shared::new(Arc::new(Store::in_memory()), 100);
+    shared.store.set_value("rtds", "a", json!(1)).unwrap();
+    shared.store.set_value("other", "b", json!(1)).unwrap();
+    shared
+}
+
+fn names(response: &DeltaDiscoveryResponse) -> Vec<&str> {
+    response.resources.iter().map(|r| r.name.as_str()).collect()
+}
+
+#[test]
+fn only_what_changed_is_sent_and_acks_are_recorded() {
+    let shared = shared();
+    let mut stream = DeltaState::new(None, "peer".into());
+    let r1 = stream.on_request(&shared, request(&["rtds", "missing"], &[], "", None)).unwrap().remove(0);
+    assert_eq!(names(&r1), ["rtds"]);
+    assert_eq!(
+        r1.removed_resources,
+        ["missing"],
+        "a subscribed name that does not exist is reported removed"
+    );
+    assert!(stream.on_request(&shared, request(&[], &[], &r1.nonce, None)).unwrap().is_empty(), "ACK");
+    shared.store.set_value("other", "b", json!(2)).unwrap();
+    assert!(stream.on_change(&shared).is_empty(), "an unsubscribed layer changed");
+    shared.store.set_value("rtds", "a", json!(2)).unwrap();
+    let r2 = stream.on_change(&shared).pop().unwrap();
+    assert_eq!(names(&r2), ["rtds"]);
+    assert!(r2.removed_resources.is_empty(), "`missing` is not repeated");
+    assert_eq!(r2.resources[0].version, r2.system_version_info);
+    // A NACK is recorded and nothing is resent.
+    assert!(stream.on_request(&shared, request(&[], &[], &r2.nonce, Some("no"))).unwrap().is_empty());
+    assert!(stream.on_change(&shared).is_empty());
+    // Subscribing to one more name sends only it; unsubscribing sends nothing.
+    let r3 = stream.on_request(&shared, request(&["other"], &[], "", None)).unwrap().remove(0);
+    assert_eq!(names(&r3), ["other"]);
+    assert!(stream.on_request(&shared, request(&[], &["other"], "", None)).unwrap().is_empty());
+    shared.store.set_value("other", "b", json!(3)).unwrap();
+    assert!(stream.on_change(&shared).is_empty(), "unsubscribed");
+    let (nodes, counters) = shared.status.snapshot();
+    assert_eq!((counters.acks, counters.nacks, counters.pushes), (1, 1, 3));
+    assert_eq!(nodes[0].types["rtds"].nack.as_ref().unwrap().kept_version, r1.system_version_info);
+}
+
+#[test]
+fn a_reconnecting_client_gets_only_what_it_lacks() {
+    let shared = shared();
+    let mut first = DeltaState::new(Some(Kind::Rtds), "peer".into());
+    let r1 = first.on_request(&shared, request(&["rtds", "other"], &[], "", None)).unwrap().remove(0);
+    let held: std::collections::HashMap<String, String> =
+        r1.resources.iter().map(|r| (r.name.clone(), r.version.clone())).collect();
+    first.close(&shared);
+    shared.store.set_value("other", "b", json!(9)).unwrap();
+    let mut again = DeltaState::new(Some(Kind::Rtds), "peer".into());
+    let mut req = request(&["rtds", "other"], &[], "", None);
+    req.initial_resource_versions = held.clone();
+    let r2 = again.on_request(&shared, req).unwrap().remove(0);
+    assert_eq!(names(&r2), ["other"]);
+    // Holding everything: nothing is sent, and the node counts as up to date.
+    let mut current = DeltaState::new(Some(Kind::Rtds), "peer".into());
+    let mut req = request(&["rtds", "other"], &[], "", None);
+    req.initial_resource_versions =
+        r2.resources.iter().map(|r| (r.name.clone(), r.version.clone())).collect();
+    req.initial_resource_versions.insert("rtds".into(), held["rtds"].clone());
+    assert!(current.on_request(&shared, req).unwrap().is_empty());
+    let (nodes, _) = shared.status.snapshot();
+    assert_eq!(nodes[0].types["rtds"].acked.as_ref().unwrap().version, r2.system_version_info);
+}
+
+#[test]
+fn wildcards_removals_and_the_name_cap() {
+    let shared = shared();
+    let mut stream = DeltaState::new(None, "peer".into());
+    let r1 = stream.on_request(&shared, request(&[], &[], "", None)).unwrap().remove(0);
+    assert_eq!(names(&r1), ["other", "rtds"], "an empty first subscription is a wildcard");
+    shared.store.delete_layer("other").unwrap();
+    let r2 = stream.on_change(&shared).pop().unwrap();
+    assert!(r2.resources.is_empty());
+    assert_eq!(r2.removed_resources, ["other"]);
+    let many: Vec<String> = (0..=MAX_NAMES).map(|i| format!("n{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let error = stream.on_request(&shared, request(&many, &[], "", None)).unwrap_err();
+    assert_eq!(error.code(), tonic::Code::ResourceExhausted);
+}

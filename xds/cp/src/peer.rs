@@ -1,0 +1,68 @@
+//! The node at the other end of one xDS stream, as the status registry knows it: named by
+//! the first request's `node` (or by its address), tracked while the stream lives.
+
+use envoy_types::pb::envoy::config::core::v3::Node;
+use tracing::{debug, info, warn};
+
+use super::shared::Shared;
+use super::status::Tracked;
+
+/// One stream's node.
+#[derive(Debug)]
+pub struct Peer {
+    address: String,
+    node: Option<String>,
+    /// Whether the registry tracks this stream's node (see [`Registry`](super::status::Registry)).
+    tracked: bool,
+}
+
+impl Peer {
+    /// The stream from `address`, before its first request.
+    pub fn new(address: String) -> Peer {
+        Peer { address, node: None, tracked: false }
+    }
+
+    /// The node id, once known.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
+    }
+
+    /// The node id; the first call (the stream's first request) registers it.
+    pub fn register(&mut self, shared: &Shared, node: Option<&Node>) -> String {
+        if let Some(id) = &self.node {
+            return id.clone();
+        }
+        let (id, cluster) = match node {
+            Some(node) if !node.id.is_empty() => (node.id.clone(), node.cluster.clone()),
+            Some(node) => (format!("peer:{}", self.address), node.cluster.clone()),
+            None => (format!("peer:{}", self.address), String::new()),
+        };
+        info!(node = %id, cluster = %cluster, peer = %self.address, "xDS stream opened");
+        self.tracked = match shared.status.connect(&id, &cluster) {
+            Tracked::Yes => true,
+            Tracked::Evicted(oldest) => {
+                debug!(node = %id, forgotten = %oldest, "node registry full: forgot the node disconnected longest ago");
+                true
+            }
+            Tracked::No => {
+                warn!(node = %id, peer = %self.address,
+                      "node registry full of connected nodes (--max-nodes): serving this node without status tracking");
+                false
+            }
+        };
+        self.node = Some(id.clone());
+        id
+    }
+
+    /// The stream closed.
+    pub fn close(&mut self, shared: &Shared) {
+        if let Some(node) = self.node.take() {
+            info!(node = %node, peer = %self.address, "xDS stream closed");
+            if self.tracked {
+                shared.status.disconnect(&node);
+            } else {
+                shared.status.disconnect_untracked();
+            }
+        }
+    }
+}
