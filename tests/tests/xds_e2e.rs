@@ -70,7 +70,9 @@ fn ecds_config(shard_size: u32) -> String {
     format!(r#"{{"total_hosts": 8, "shard_size": {shard_size}}}"#)
 }
 
-async fn setup() -> anyhow::Result<Setup> {
+/// `delta`: Envoy's config sources and weir's `xds` use delta xDS (`DELTA_GRPC`; the bridge
+/// keeps its own state-of-the-world stream).
+async fn setup(delta: bool) -> anyhow::Result<Setup> {
     weir_tests::envoy_required()?;
     let dir = tempfile::tempdir()?;
     let state = dir.path().join("weir-cp.json");
@@ -90,8 +92,18 @@ async fn setup() -> anyhow::Result<Setup> {
         &ecds_config(2),
     ])?;
     let echo = EchoServer::start()?;
-    let envoy = Envoy::start_with_workers(&e2e::envoy_config(cp.xds, echo.addr())?, 2).await?;
-    let weir = Weir::start_async(e2e::weir_config(cp.xds, echo.addr())?, 2).await?;
+    let (mut envoy_yaml, mut weir_yaml) =
+        (e2e::envoy_config(cp.xds, echo.addr())?, e2e::weir_config(cp.xds, echo.addr())?);
+    if delta {
+        ensure!(
+            envoy_yaml.contains("api_type: GRPC") && weir_yaml.contains("\nxds:\n"),
+            "config layout changed"
+        );
+        envoy_yaml = envoy_yaml.replace("api_type: GRPC", "api_type: DELTA_GRPC");
+        weir_yaml = weir_yaml.replace("\nxds:\n", "\nxds:\n  api_type: DELTA_GRPC\n");
+    }
+    let envoy = Envoy::start_with_workers(&envoy_yaml, 2).await?;
+    let weir = Weir::start_async(weir_yaml, 2).await?;
     let envoy_addr = envoy.listener("main").await?;
     let weir_addr = weir.listener("main")?;
     println!(
@@ -415,9 +427,28 @@ async fn control_plane_restart(s: &mut Setup) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn envoy_and_weir_follow_weir_cp() -> anyhow::Result<()> {
+    follow(false).await
+}
+
+/// The same over delta xDS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envoy_and_weir_follow_weir_cp_over_delta() -> anyhow::Result<()> {
+    follow(true).await
+}
+
+async fn follow(delta: bool) -> anyhow::Result<()> {
     let _serial = SERIAL.lock().await;
-    let mut s = setup().await?;
+    let mut s = setup(delta).await?;
     let result = async {
+        let protocol = if delta { "delta" } else { "sotw" };
+        let status = status_until(&s.cp, "both proxies connected", PATIENT, |st| {
+            [ENVOY, WEIR].iter().all(|id| node(st, id).is_some_and(|n| n["connected"] == true))
+        })
+        .await?;
+        for id in [ENVOY, WEIR] {
+            let seen = node(&status, id).map(|n| n["protocol"].clone()).unwrap_or_default();
+            ensure!(seen == protocol, "{id} connected over {seen}, not {protocol}");
+        }
         let version = propagation(&s).await?;
         runtime_nack(&s, version).await?;
         ecds_nack(&s).await?;

@@ -66,6 +66,21 @@ pub struct XdsConfig {
     /// without it (Envoy's `initial_fetch_timeout`, default 15s; `0s` waits forever).
     #[serde(default = "default_initial_fetch_timeout", with = "duration")]
     pub initial_fetch_timeout: Duration,
+    /// State of the world (`GRPC`, default) or incremental (`DELTA_GRPC`) xDS, as Envoy's
+    /// `api_type`.
+    #[serde(default)]
+    pub api_type: ApiType,
+}
+
+/// Envoy's `api_type` of an ADS config source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ApiType {
+    /// State of the world: every response holds every subscribed resource.
+    #[default]
+    Grpc,
+    /// Delta: responses hold what changed and what was removed.
+    DeltaGrpc,
 }
 
 fn default_initial_fetch_timeout() -> Duration {

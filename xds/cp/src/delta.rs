@@ -56,7 +56,7 @@ pub struct DeltaState {
 impl DeltaState {
     /// A stream from `peer`; `only` is the type of a single-type service, `None` for ADS.
     pub fn new(only: Option<Kind>, peer: String) -> DeltaState {
-        DeltaState { only, peer: Peer::new(peer), subscriptions: BTreeMap::new() }
+        DeltaState { only, peer: Peer::new(peer, "delta"), subscriptions: BTreeMap::new() }
     }
 
     /// The stream's node.

@@ -11,15 +11,18 @@ use super::status::Tracked;
 #[derive(Debug)]
 pub struct Peer {
     address: String,
+    /// `sotw` or `delta`, as the status shows it.
+    protocol: &'static str,
     node: Option<String>,
     /// Whether the registry tracks this stream's node (see [`Registry`](super::status::Registry)).
     tracked: bool,
 }
 
 impl Peer {
-    /// The stream from `address`, before its first request.
-    pub fn new(address: String) -> Peer {
-        Peer { address, node: None, tracked: false }
+    /// The stream from `address` speaking `protocol` (`sotw`, `delta`), before its first
+    /// request.
+    pub fn new(address: String, protocol: &'static str) -> Peer {
+        Peer { address, protocol, node: None, tracked: false }
     }
 
     /// The node id, once known.
@@ -38,7 +41,7 @@ impl Peer {
             None => (format!("peer:{}", self.address), String::new()),
         };
         info!(node = %id, cluster = %cluster, peer = %self.address, "xDS stream opened");
-        self.tracked = match shared.status.connect(&id, &cluster) {
+        self.tracked = match shared.status.connect(&id, &cluster, self.protocol) {
             Tracked::Yes => true,
             Tracked::Evicted(oldest) => {
                 debug!(node = %id, forgotten = %oldest, "node registry full: forgot the node disconnected longest ago");

@@ -81,6 +81,9 @@ pub struct NodeStatus {
     pub connected: bool,
     /// Open streams.
     pub streams: u32,
+    /// The protocol of its latest stream: `sotw` (state of the world) or `delta`.
+    #[serde(default)]
+    pub protocol: String,
     /// When it last connected (or disconnected, when not connected), RFC 3339.
     pub since: String,
     /// Per resource type (`rtds`, `ecds`, `sds`).
@@ -180,7 +183,7 @@ impl Registry {
 
     /// A stream from node `id` opened. `id` is the key every later call uses: pass the same
     /// (unclipped) value.
-    pub fn connect(&self, id: &str, cluster: &str) -> Tracked {
+    pub fn connect(&self, id: &str, cluster: &str, protocol: &'static str) -> Tracked {
         let id = clip(id, MAX_NAME);
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
@@ -208,10 +211,12 @@ impl Registry {
             cluster: String::new(),
             connected: false,
             streams: 0,
+            protocol: String::new(),
             since: String::new(),
             types: BTreeMap::new(),
         });
         node.cluster = clip(cluster, MAX_NAME);
+        node.protocol = protocol.to_string();
         if node.streams == 0 {
             node.since = now();
         }

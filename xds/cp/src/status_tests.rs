@@ -3,8 +3,8 @@ use super::*;
 #[test]
 fn tracks_nodes_and_counters() {
     let registry = Registry::default();
-    registry.connect("a", "edge");
-    registry.connect("a", "edge");
+    registry.connect("a", "edge", "sotw");
+    registry.connect("a", "edge", "sotw");
     registry.subscribed("a", Kind::Rtds, vec!["rtds".into()]);
     registry.sent("a", Kind::Rtds, "3", "n1");
     registry.acked("a", Kind::Rtds, "3");
@@ -32,10 +32,10 @@ fn tracks_nodes_and_counters() {
 #[test]
 fn self_declared_node_ids_stay_within_the_cap() {
     let registry = Registry::new(3);
-    registry.connect("live", "edge");
+    registry.connect("live", "edge", "sotw");
     for i in 0..1000 {
         let id = format!("fake-{i}");
-        assert_ne!(registry.connect(&id, "x"), Tracked::No);
+        assert_ne!(registry.connect(&id, "x", "sotw"), Tracked::No);
         registry.disconnect(&id);
     }
     let (nodes, counters) = registry.snapshot();
@@ -45,9 +45,9 @@ fn self_declared_node_ids_stay_within_the_cap() {
     assert_eq!(counters.evicted, 998);
 
     // Full of connected nodes: the next one is served but not tracked, and counted.
-    registry.connect("b", "x");
-    registry.connect("c", "x");
-    assert_eq!(registry.connect("d", "x"), Tracked::No);
+    registry.connect("b", "x", "sotw");
+    registry.connect("c", "x", "sotw");
+    assert_eq!(registry.connect("d", "x", "sotw"), Tracked::No);
     registry.disconnect_untracked();
     let (nodes, counters) = registry.snapshot();
     assert_eq!(nodes.len(), 3);
@@ -59,7 +59,7 @@ fn self_declared_node_ids_stay_within_the_cap() {
 fn long_texts_are_cut() {
     let registry = Registry::default();
     let id = "n".repeat(100_000);
-    registry.connect(&id, &"c".repeat(5000));
+    registry.connect(&id, &"c".repeat(5000), "sotw");
     registry.nacked(&id, Kind::Rtds, "1", "0", &"r".repeat(1 << 20));
     registry.subscribed(&id, Kind::Rtds, (0..10_000).map(|i| i.to_string()).collect());
     let (nodes, _) = registry.snapshot();

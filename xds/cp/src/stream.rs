@@ -48,7 +48,7 @@ impl StreamState {
     /// A stream from `peer`. `only` is the type of a single-type service (RTDS, ECDS); `None`
     /// for ADS.
     pub fn new(only: Option<Kind>, peer: String) -> StreamState {
-        StreamState { only, peer: Peer::new(peer), watches: BTreeMap::new() }
+        StreamState { only, peer: Peer::new(peer, "sotw"), watches: BTreeMap::new() }
     }
 
     /// The stream's node.

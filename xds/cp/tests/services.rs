@@ -71,14 +71,26 @@ async fn fetch_and_delta() -> anyhow::Result<()> {
     let response = rtds.fetch_runtime(request).await?.into_inner();
     assert_eq!(response.version_info, "2");
     assert_eq!(layers(&response)[0].1, json!({"a": 1}));
+    // Delta over ADS: the subscribed layer, its own version, the status shows the protocol.
     let mut ads = AggregatedDiscoveryServiceClient::connect(url).await?;
-    let delta = tokio_stream::iter(vec![DeltaDiscoveryRequest::default()]);
-    let status = match ads.delta_aggregated_resources(delta).await {
-        Err(status) => status,
-        Ok(mut stream) => stream.get_mut().message().await.unwrap_err(),
-    };
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
-    assert!(status.message().contains("delta"), "{}", status.message());
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(DeltaDiscoveryRequest {
+        node: Some(envoy_types::pb::envoy::config::core::v3::Node { id: "d".into(), ..Default::default() }),
+        type_url: RUNTIME.into(),
+        resource_names_subscribe: vec!["rtds".into()],
+        ..DeltaDiscoveryRequest::default()
+    })
+    .await?;
+    let mut stream =
+        ads.delta_aggregated_resources(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
+    let response = stream.message().await?.expect("a delta response");
+    assert_eq!(response.system_version_info, "2");
+    assert_eq!(response.resources.len(), 1);
+    assert_eq!(response.resources[0].name, "rtds");
+    assert_eq!(response.resources[0].version, "2");
+    let node = cp.status().nodes.into_iter().find(|n| n.id == "d").expect("node d");
+    assert_eq!(node.protocol, "delta");
+    drop(tx);
     Ok(())
 }
 

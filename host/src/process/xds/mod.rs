@@ -123,6 +123,7 @@ pub fn start(
             let tls = c.tls.as_ref()?;
             Some(Arc::new(transport::TlsTransport::new(c, tls)) as Arc<dyn weir_xds::client::Transport>)
         }),
+        delta: xds.api_type == crate::config::ApiType::DeltaGrpc,
     };
     let handler = Arc::new(XdsHandler { state: Arc::downgrade(state), subscriptions });
     Some(XdsClient::start(control, client_config, handler))

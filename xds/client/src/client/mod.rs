@@ -1,5 +1,6 @@
-//! weir's xDS client: one ADS stream (state of the world) to the control plane, subscribing to
-//! the resource types weir consumes (RTDS runtime layers, ECDS filter configs).
+//! weir's xDS client: one ADS stream (state of the world, or delta) to the control plane,
+//! subscribing to the resource types weir consumes (RTDS runtime layers, ECDS filter configs,
+//! SDS secrets).
 //!
 //! Each response is handed to a [`Handler`] whole: the handler applies all of it or none, and
 //! the client ACKs (the new version) or NACKs (`error_detail` with the handler's reason, and
@@ -7,6 +8,7 @@
 //! reconnects with jittered backoff (500 ms → 30 s), sending the versions it holds.
 
 mod backoff;
+mod delta;
 mod session;
 mod status;
 
@@ -42,6 +44,8 @@ pub struct ClientConfig {
     /// How to reach an endpoint: `None` for plaintext HTTP/2 (h2c); a [`Transport`] (e.g. TLS)
     /// otherwise.
     pub transport: Option<Arc<dyn Transport>>,
+    /// Delta (incremental) xDS instead of state of the world (Envoy's `DELTA_GRPC`).
+    pub delta: bool,
 }
 
 /// A byte stream to the control plane.

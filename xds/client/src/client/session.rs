@@ -1,4 +1,5 @@
-//! The reconnect loop and one ADS stream: subscribe, apply, ACK or NACK.
+//! The reconnect loop and one ADS stream (state of the world; [`super::delta`] for the
+//! incremental form): subscribe, apply, ACK or NACK.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,16 +10,17 @@ use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, Discovery
 use envoy_types::pb::google::rpc::Status as RpcStatus;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
 
 use super::status::Nack;
 use super::{ClientConfig, Handler, Shared, now};
 
 /// gRPC code carried in a NACK's `error_detail` (Envoy uses INTERNAL).
-const NACK_CODE: i32 = 13;
+pub(super) const NACK_CODE: i32 = 13;
 
 /// Why a stream ended.
 #[derive(Debug, thiserror::Error)]
-enum SessionError {
+pub(super) enum SessionError {
     #[error("invalid control plane endpoint `{0}`: {1}")]
     Endpoint(String, String),
     #[error("cannot connect to {0}: {1}")]
@@ -33,6 +35,8 @@ enum SessionError {
 pub(super) async fn run(config: ClientConfig, handler: Arc<dyn Handler>, shared: Arc<Shared>) {
     let mut backoff = config.backoff.clone();
     let mut next = 0usize;
+    // Delta: the resources applied, kept across reconnects (announced as held).
+    let mut held = super::delta::Held::default();
     loop {
         let Some(endpoint) = config.endpoints.get(next % config.endpoints.len().max(1)).cloned() else {
             tracing::error!("xDS: no control plane endpoint configured");
@@ -40,7 +44,22 @@ pub(super) async fn run(config: ClientConfig, handler: Arc<dyn Handler>, shared:
         };
         next = next.wrapping_add(1);
         let mut answered = false;
-        let result = session(&config, &endpoint, &handler, &shared, &mut answered).await;
+        let result = match connect(&config, &endpoint).await {
+            Ok(channel) if config.delta => {
+                super::delta::session(
+                    channel,
+                    &config,
+                    &endpoint,
+                    &handler,
+                    &shared,
+                    &mut held,
+                    &mut answered,
+                )
+                .await
+            }
+            Ok(channel) => session(channel, &config, &endpoint, &handler, &shared, &mut answered).await,
+            Err(e) => Err(e),
+        };
         if answered {
             backoff.reset();
         }
@@ -63,13 +82,8 @@ pub(super) async fn run(config: ClientConfig, handler: Arc<dyn Handler>, shared:
     }
 }
 
-async fn session(
-    config: &ClientConfig,
-    endpoint: &str,
-    handler: &Arc<dyn Handler>,
-    shared: &Shared,
-    answered: &mut bool,
-) -> Result<(), SessionError> {
+/// A channel to `endpoint` (h2c, or over the configured transport).
+async fn connect(config: &ClientConfig, endpoint: &str) -> Result<Channel, SessionError> {
     let scheme = if config.transport.is_some() { "https" } else { "http" };
     let channel = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
         .map_err(|e| SessionError::Endpoint(endpoint.into(), e.to_string()))?
@@ -98,13 +112,40 @@ async fn session(
             }
         }
     };
-    let (tx, rx) = mpsc::channel::<DiscoveryRequest>(16);
-    let node = Node {
+    Ok(channel)
+}
+
+/// This node as the control plane sees it.
+pub(super) fn node(config: &ClientConfig) -> Node {
+    Node {
         id: config.node_id.clone(),
         cluster: config.node_cluster.clone(),
         metadata: config.node_metadata.clone(),
         ..Node::default()
-    };
+    }
+}
+
+/// The stream is up.
+pub(super) fn connected(endpoint: &str, handler: &Arc<dyn Handler>, shared: &Shared) {
+    shared.update(|s| {
+        s.connected = true;
+        s.connects += 1;
+        s.endpoint = Some(endpoint.to_string());
+    });
+    handler.connection(true);
+    tracing::info!(endpoint, "xDS stream up");
+}
+
+async fn session(
+    channel: Channel,
+    config: &ClientConfig,
+    endpoint: &str,
+    handler: &Arc<dyn Handler>,
+    shared: &Shared,
+    answered: &mut bool,
+) -> Result<(), SessionError> {
+    let (tx, rx) = mpsc::channel::<DiscoveryRequest>(16);
+    let node = node(config);
     // Subscribe to every type, telling the control plane what we already hold.
     for sub in &config.subscriptions {
         let version_info = shared
@@ -130,13 +171,7 @@ async fn session(
         .await
         .map_err(|e| SessionError::Stream(endpoint.into(), e.to_string()))?
         .into_inner();
-    shared.update(|s| {
-        s.connected = true;
-        s.connects += 1;
-        s.endpoint = Some(endpoint.to_string());
-    });
-    handler.connection(true);
-    tracing::info!(endpoint, "xDS stream up");
+    connected(endpoint, handler, shared);
     loop {
         let response = match responses.message().await {
             Ok(Some(r)) => r,
@@ -179,34 +214,47 @@ async fn answer(
         response_nonce: nonce,
         ..DiscoveryRequest::default()
     };
-    match outcome {
-        Ok(()) => {
-            tracing::info!(type_url, version = version_info, "xDS update applied");
-            shared.update(|s| {
-                if let Some(t) = s.types.get_mut(&type_url) {
-                    t.acked_version = version_info.clone();
-                    t.acked_at = now();
-                    t.accepted += 1;
-                }
-            });
-            request.version_info = version_info;
-        }
-        Err(reason) => {
-            tracing::warn!(type_url, version = version_info, reason, "xDS update rejected");
-            shared.update(|s| {
-                if let Some(t) = s.types.get_mut(&type_url) {
-                    t.rejected += 1;
-                    t.last_nack =
-                        Some(Nack { version: version_info.clone(), reason: reason.clone(), at: now() });
-                }
-            });
-            request.error_detail = Some(RpcStatus { code: NACK_CODE, message: reason, details: Vec::new() });
-        }
+    match record(shared, &type_url, &version_info, outcome) {
+        None => request.version_info = version_info,
+        Some(nack) => request.error_detail = Some(nack),
     }
     request
 }
 
-async fn apply_blocking(
+/// Records an update's outcome in the status; the NACK's `error_detail` if it was refused.
+pub(super) fn record(
+    shared: &Shared,
+    type_url: &str,
+    version: &str,
+    outcome: Result<(), String>,
+) -> Option<RpcStatus> {
+    match outcome {
+        Ok(()) => {
+            tracing::info!(type_url, version, "xDS update applied");
+            shared.update(|s| {
+                if let Some(t) = s.types.get_mut(type_url) {
+                    t.acked_version = version.to_string();
+                    t.acked_at = now();
+                    t.accepted += 1;
+                }
+            });
+            None
+        }
+        Err(reason) => {
+            tracing::warn!(type_url, version, reason, "xDS update rejected");
+            shared.update(|s| {
+                if let Some(t) = s.types.get_mut(type_url) {
+                    t.rejected += 1;
+                    t.last_nack =
+                        Some(Nack { version: version.to_string(), reason: reason.clone(), at: now() });
+                }
+            });
+            Some(RpcStatus { code: NACK_CODE, message: reason, details: Vec::new() })
+        }
+    }
+}
+
+pub(super) async fn apply_blocking(
     handler: &Arc<dyn Handler>,
     type_url: &str,
     version: &str,

@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn renders_counters_and_nodes() {
         let registry = Registry::default();
-        registry.connect("node \"1\"", "c");
+        registry.connect("node \"1\"", "c", "sotw");
         registry.nacked("node \"1\"", crate::kind::Kind::Rtds, "2", "1", "bad");
         let (nodes, counters) = registry.snapshot();
         let text = render(&StatusView::of(&State::default(), nodes, counters));

@@ -105,7 +105,7 @@ mod tests {
     fn table_shows_acks_and_nacks() {
         let registry = Registry::default();
         assert!(render(&StatusView::of(&State::default(), vec![], Default::default())).contains("no node"));
-        registry.connect("envoy-1", "edge");
+        registry.connect("envoy-1", "edge", "sotw");
         registry.sent("envoy-1", Kind::Rtds, "4", "n");
         registry.acked("envoy-1", Kind::Rtds, "3");
         registry.nacked("envoy-1", Kind::Rtds, "4", "3", "Invalid runtime entry value for a.b");
