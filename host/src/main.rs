@@ -12,7 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// weir: a fast proxy that runs proxy-wasm filters built for Envoy, unchanged.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "weir", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("WEIR_BUILD_INFO"), ")"), about)]
 struct Args {
     /// Config file (see docs/config.md).
     #[arg(short = 'c', long = "config")]

@@ -51,3 +51,19 @@ fn a_missing_module_is_refused_naming_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such.wasm"), "{err}");
 }
+
+/// `weir --version` names the version, the commit and the build profile.
+#[test]
+fn version_names_the_commit_and_the_profile() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir")).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rest = text
+        .trim()
+        .strip_prefix(concat!("weir ", env!("CARGO_PKG_VERSION"), " (commit "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let (commit, profile) = rest.split_once(", ").unwrap_or_else(|| panic!("{text}"));
+    let hash = commit.trim_end_matches("+changes");
+    assert!(hash == "unknown" || (hash.len() == 12 && hash.chars().all(|c| c.is_ascii_hexdigit())), "{text}");
+    assert!(profile.ends_with(" build)"), "{text}");
+}

@@ -11,7 +11,12 @@ use crate::FailurePolicy;
 /// over xDS) and
 /// its command-line client.
 #[derive(Debug, Parser)]
-#[command(name = "weir-cp", version, about, propagate_version = true)]
+#[command(
+    name = "weir-cp",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("WEIR_BUILD_INFO"), ")"),
+    about,
+    propagate_version = true
+)]
 pub struct Cli {
     /// Admin API of the weir-cp that client commands talk to: `http://HOST:PORT`, or
     /// `unix:PATH` for the admin socket of `serve --admin-socket`.
