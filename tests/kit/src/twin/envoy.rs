@@ -1,7 +1,8 @@
 //! A [`Twin`] as the equivalent Envoy bootstrap: one HTTP connection manager per listener
 //! (its options through [`super::hcm`]), plugins as `envoy.filters.http.wasm` filters
-//! (route-level chains as filters disabled per route), static clusters, and
-//! `max_connections` as the listener's runtime connection limit.
+//! (route-level chains as filters disabled per route), static clusters, TLS as transport
+//! sockets (see [`super::tls`]), and `max_connections` as the listener's runtime connection
+//! limit.
 
 use std::net::SocketAddr;
 
@@ -87,14 +88,14 @@ impl Twin {
         if let Some(fields) = hcm.as_object_mut() {
             fields.extend(hcm::fields(&completed)?);
         }
-        Ok(json!({
-            "name": l.name,
-            "address": socket(local(l.port)),
-            "filter_chains": [{"filters": [{
-                "name": "envoy.filters.network.http_connection_manager",
-                "typed_config": hcm,
-            }]}],
-        }))
+        let mut chain = json!({"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": hcm,
+        }]});
+        if let Some(tls) = &l.tls {
+            chain["transport_socket"] = tls.envoy();
+        }
+        Ok(json!({"name": l.name, "address": socket(local(l.port)), "filter_chains": [chain]}))
     }
 }
 
@@ -140,6 +141,9 @@ fn envoy_cluster(c: &Cluster) -> Value {
             "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket(c.endpoint)}}]}]
         }
     });
+    if let Some(tls) = &c.tls {
+        cluster["transport_socket"] = tls.envoy();
+    }
     if c.http2 {
         cluster["typed_extension_protocol_options"] = json!({
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {

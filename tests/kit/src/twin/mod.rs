@@ -10,11 +10,13 @@ mod envoy_route;
 mod hcm;
 mod model;
 mod route;
+mod tls;
 mod weir;
 
 pub use defaults::{AsWritten, ListenerDefaults, SafePaths};
 pub use model::{Cluster, Listener, Plugin, VirtualHost};
 pub use route::Route;
+pub use tls::{CertificatePair, ClusterTls, ListenerTls};
 
 use serde_json::Value;
 

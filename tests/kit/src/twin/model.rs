@@ -7,6 +7,7 @@ use anyhow::Context;
 use serde_json::{Map, Value};
 
 use super::Route;
+use super::tls::{ClusterTls, ListenerTls};
 
 /// A listener (Envoy: a listener with one HTTP connection manager).
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct Listener {
     /// Envoy gets their connection-manager equivalents (see [`super::ListenerDefaults`]) and
     /// `max_connections` as the listener's runtime connection limit.
     pub options: Map<String, Value>,
+    /// TLS (plaintext when unset).
+    pub tls: Option<ListenerTls>,
 }
 
 impl Listener {
@@ -35,6 +38,7 @@ impl Listener {
             http_filters: Vec::new(),
             virtual_hosts: vec![VirtualHost::any(routes)],
             options: Map::new(),
+            tls: None,
         }
     }
 
@@ -103,12 +107,14 @@ pub struct Cluster {
     pub http2: bool,
     /// weir's `internal`: never reached through `cluster_header` (Envoy has no equivalent).
     pub internal: bool,
+    /// TLS to the endpoint (cleartext when unset).
+    pub tls: Option<ClusterTls>,
 }
 
 impl Cluster {
     /// An HTTP/1.1 cluster.
     pub fn new(name: &str, endpoint: SocketAddr) -> Cluster {
-        Cluster { name: name.to_string(), endpoint, http2: false, internal: false }
+        Cluster { name: name.to_string(), endpoint, http2: false, internal: false, tls: None }
     }
 }
 

@@ -15,7 +15,7 @@ impl Twin {
     pub fn weir_json(&self) -> Value {
         let mut config = json!({
             "admin": {"address": format!("127.0.0.1:{}", self.admin_port)},
-            "listeners": self.listeners.iter().map(weir_listener).collect::<Vec<_>>(),
+            "listeners": self.listeners.iter().map(weir_listener_with_tls).collect::<Vec<_>>(),
             "clusters": self.clusters.iter().map(weir_cluster).collect::<Vec<_>>(),
             "plugins": self.plugins.iter().map(weir_plugin).collect::<Vec<_>>(),
         });
@@ -26,7 +26,17 @@ impl Twin {
     }
 }
 
-/// A listener as `weir.yaml` has it.
+/// A listener as `weir.yaml` has it, with its `tls`.
+fn weir_listener_with_tls(l: &Listener) -> Value {
+    let mut listener = weir_listener(l);
+    if let Some(tls) = &l.tls {
+        listener["tls"] = tls.weir();
+    }
+    listener
+}
+
+/// A listener as `weir.yaml` has it, without its `tls` (what Envoy's connection manager is
+/// built from).
 pub(super) fn weir_listener(l: &Listener) -> Value {
     let mut listener = json!({
         "name": l.name,
@@ -48,6 +58,9 @@ fn weir_cluster(c: &Cluster) -> Value {
     let mut cluster = json!({"name": c.name, "endpoints": [c.endpoint.to_string()], "http2": c.http2});
     if c.internal {
         cluster["internal"] = json!(true);
+    }
+    if let Some(tls) = &c.tls {
+        cluster["tls"] = tls.weir();
     }
     cluster
 }
