@@ -8,12 +8,12 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use serde_json::Value;
 use weir_testkit::paths;
-use weir_testkit::twin::{Cluster, Listener, Plugin, Route, Twin, VirtualHost};
+use weir_testkit::twin::{Cluster, Listener, ListenerTls, Plugin, Route, Twin, VirtualHost};
 
 use super::case::{Case, ClusterTarget, PluginSpec};
 use crate::weir_defaults::WeirDefaults;
 
-/// Where a case's clusters point.
+/// Where a case's clusters point, and what its listener serves over TLS.
 #[derive(Debug, Clone)]
 pub struct Targets {
     /// The echo server.
@@ -24,6 +24,8 @@ pub struct Targets {
     pub grpc: Option<SocketAddr>,
     /// Tagged echo servers by cluster name.
     pub tagged: Vec<(String, SocketAddr)>,
+    /// Listener `main`'s TLS, for a case with `tls` (certificates generated for the run).
+    pub listener_tls: Option<ListenerTls>,
 }
 
 /// `upstream` (the echo server), then the case's clusters.
@@ -82,6 +84,7 @@ pub fn twin(case: &Case, targets: &Targets) -> anyhow::Result<Twin> {
     let listener = Listener {
         virtual_hosts,
         options: case.listener.clone().unwrap_or_default(),
+        tls: targets.listener_tls.clone(),
         ..Listener::new("main", Vec::new()).chain(&chain)
     };
     Ok(Twin {
