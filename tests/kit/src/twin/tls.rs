@@ -81,6 +81,14 @@ impl ListenerTls {
     }
 }
 
+/// Envoy's TLS inspector, on every TLS listener: without it Envoy does not record the
+/// client's SNI (`connection.requested_server_name` is empty), which weir always does.
+pub(super) fn tls_inspector() -> Value {
+    json!({"name": "envoy.filters.listener.tls_inspector", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
+    }})
+}
+
 /// A cluster's TLS: the server's certificate must chain to `trusted_ca` and carry one of
 /// `verify_subject_alt_name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
