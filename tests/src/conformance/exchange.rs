@@ -10,6 +10,7 @@ use http_body_util::Full;
 
 use super::case::RequestSpec;
 use super::tls_client::{self, TlsSeen};
+use super::tls_expect::Handshake;
 use super::tls_pki::CaseTls;
 use super::{expect, tls_expect};
 use crate::client::{self, Reply};
@@ -34,8 +35,10 @@ pub async fn send(spec: &RequestSpec, addr: SocketAddr, pki: Option<&CaseTls>) -
     };
     let request_tls = spec.tls.clone().unwrap_or_default();
     let config = pki.client_config(&request_tls)?;
+    let refusal = spec.expect.tls.as_ref().is_some_and(|t| t.handshake == Handshake::Refused);
     let answer =
-        tls_client::exchange(addr, config, &request_tls, |http2| build(spec, http2, "https")).await?;
+        tls_client::exchange(addr, config, &request_tls, refusal, |http2| build(spec, http2, "https"))
+            .await?;
     Ok(Answer { reply: answer.reply, tls: Some(answer.tls) })
 }
 

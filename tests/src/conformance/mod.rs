@@ -15,6 +15,7 @@ mod tls_case;
 mod tls_client;
 mod tls_expect;
 mod tls_pki;
+mod tls_recorder;
 mod tls_verify;
 
 pub use case::{

@@ -12,7 +12,13 @@ use http_body_util::Full;
 use rustls::pki_types::ServerName;
 
 use super::tls_case::RequestTls;
+use super::tls_recorder::{Recording, Verdict};
 use crate::client::{self, Reply};
+
+/// How long a request expected to be refused waits for the server's verdict before it is
+/// written (the refusal takes a round trip on loopback; an accepted HTTP/1.1 connection waits
+/// it all).
+const VERDICT_WAIT: Duration = Duration::from_secs(2);
 
 /// What the TLS connection of one request showed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,6 +27,9 @@ pub struct TlsSeen {
     /// certificate after the client's side of the handshake is done — a TLS alert or a closed
     /// connection instead of a response); `None`: accepted.
     pub refused: Option<String>,
+    /// The TLS alert the server refused the connection with (`CertificateRequired`,
+    /// `UnknownCA`, ... as rustls names them).
+    pub alert: Option<String>,
     /// The protocol ALPN agreed on.
     pub alpn: Option<String>,
     /// `TLSv1.2`, `TLSv1.3`.
@@ -39,14 +48,17 @@ pub struct TlsAnswer {
 }
 
 /// Connects to `addr` as `request` says and sends the request `build` makes (given whether
-/// the connection speaks HTTP/2); 10 s limit.
+/// the connection speaks HTTP/2); 10 s limit. With `expect_refusal` the server's verdict is
+/// awaited before the request is written, so its alert is read before any reset.
 pub async fn exchange(
     addr: SocketAddr,
     config: Arc<rustls::ClientConfig>,
     request: &RequestTls,
+    expect_refusal: bool,
     build: impl FnOnce(bool) -> anyhow::Result<http::Request<Full<Bytes>>>,
 ) -> anyhow::Result<TlsAnswer> {
-    tokio::time::timeout(Duration::from_secs(10), exchange_inner(addr, config, request, build))
+    let exchange = exchange_inner(addr, config, request, expect_refusal, build);
+    tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
         .context("TLS request timed out after 10s")?
 }
@@ -55,6 +67,7 @@ async fn exchange_inner(
     addr: SocketAddr,
     config: Arc<rustls::ClientConfig>,
     request: &RequestTls,
+    expect_refusal: bool,
     build: impl FnOnce(bool) -> anyhow::Result<http::Request<Full<Bytes>>>,
 ) -> anyhow::Result<TlsAnswer> {
     // Without an SNI the name is the address, which rustls never sends as SNI.
@@ -66,27 +79,38 @@ async fn exchange_inner(
     let stream = match tokio_rustls::TlsConnector::from(config).connect(name, tcp).await {
         Ok(stream) => stream,
         Err(e) => {
-            let refused = TlsSeen { refused: Some(format!("handshake: {e}")), ..TlsSeen::default() };
+            let alert = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()).and_then(alert_name);
+            let refused = TlsSeen { refused: Some(format!("handshake: {e}")), alert, ..TlsSeen::default() };
             return Ok(TlsAnswer { tls: refused, reply: None });
         }
     };
     let (_, conn) = stream.get_ref();
     let mut tls = TlsSeen {
         refused: None,
+        alert: None,
         alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
         version: conn.protocol_version().map(version_name),
         certificate: conn.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()),
     };
     let http2 = tls.alpn.as_deref() == Some("h2");
+    let (mut stream, tls_error) = Recording::new(stream);
+    if expect_refusal && let Verdict::Closed(e) = stream.verdict(VERDICT_WAIT).await {
+        tls.refused = Some(format!("after the handshake: {e}"));
+        tls.alert = tls_error.get().and_then(|e| alert_name(&e));
+        return Ok(TlsAnswer { tls, reply: None });
+    }
     match client::send_over(stream, build(http2)?, http2).await {
         Ok(reply) => Ok(TlsAnswer { tls, reply: Some(reply) }),
-        Err(e) => match refusal(&e) {
-            Some(reason) => {
-                tls.refused = Some(reason);
-                Ok(TlsAnswer { tls, reply: None })
-            }
-            None => Err(e),
-        },
+        Err(e) => {
+            let reason = match tls_error.get() {
+                Some(tls_error) => Some(format!("after the handshake: {tls_error}")),
+                None => closed(&e),
+            };
+            let Some(reason) = reason else { return Err(e) };
+            tls.refused = Some(reason);
+            tls.alert = tls_error.get().and_then(|e| alert_name(&e));
+            Ok(TlsAnswer { tls, reply: None })
+        }
     }
 }
 
@@ -99,29 +123,27 @@ fn version_name(v: rustls::ProtocolVersion) -> String {
     }
 }
 
-/// A request that failed because the server refused the connection after the handshake: a
-/// TLS alert, or the connection reset or closed before any response.
-fn refusal(error: &anyhow::Error) -> Option<String> {
-    for cause in error.chain() {
-        let io = cause.downcast_ref::<std::io::Error>();
-        if let Some(tls) = io.and_then(|e| e.get_ref()).and_then(|e| e.downcast_ref::<rustls::Error>()) {
-            return Some(format!("after the handshake: {tls}"));
-        }
-        if let Some(io) = io
-            && matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::UnexpectedEof
-            )
-        {
-            return Some(format!("after the handshake: {io}"));
-        }
-        if let Some(hyper) = cause.downcast_ref::<hyper::Error>()
-            && (hyper.is_incomplete_message() || hyper.is_closed())
-        {
-            return Some(format!("after the handshake: {hyper}"));
-        }
+/// The alert a TLS error reports having received.
+fn alert_name(error: &rustls::Error) -> Option<String> {
+    match error {
+        rustls::Error::AlertReceived(description) => Some(format!("{description:?}")),
+        _ => None,
     }
-    None
+}
+
+/// A request that failed because the server closed the connection after the handshake
+/// without an alert: reset, or closed before any response.
+fn closed(error: &anyhow::Error) -> Option<String> {
+    let io = error.chain().filter_map(|cause| cause.downcast_ref::<std::io::Error>()).find(|io| {
+        use std::io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
+        matches!(io.kind(), ConnectionReset | BrokenPipe | UnexpectedEof)
+    });
+    if let Some(io) = io {
+        return Some(format!("after the handshake: {io}"));
+    }
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<hyper::Error>())
+        .find(|e| e.is_incomplete_message() || e.is_closed())
+        .map(|e| format!("after the handshake: {e}"))
 }

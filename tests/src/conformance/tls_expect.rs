@@ -14,6 +14,10 @@ pub struct TlsExpect {
     /// `accepted` (default) or `refused`.
     #[serde(default)]
     pub handshake: Handshake,
+    /// With `refused`: the TLS alert the server sends (`CertificateRequired`, `UnknownCA`, ...
+    /// as rustls names them).
+    #[serde(default)]
+    pub alert: Option<String>,
     /// The protocol ALPN agreed on (`h2`, `http/1.1`), or `none`.
     #[serde(default)]
     pub alpn: Option<String>,
@@ -51,6 +55,11 @@ pub fn check(expect: &TlsExpect, seen: &TlsSeen, pki: &CaseTls) -> Vec<String> {
         _ => {}
     }
     if seen.refused.is_some() {
+        if let Some(want) = &expect.alert
+            && seen.alert.as_ref() != Some(want)
+        {
+            problems.push(format!("alert {:?} (want {want})", seen.alert));
+        }
         return problems;
     }
     if let Some(want) = &expect.alpn {
@@ -88,12 +97,17 @@ pub fn check(expect: &TlsExpect, seen: &TlsSeen, pki: &CaseTls) -> Vec<String> {
 }
 
 /// Differences between Envoy's and weir's handshakes for the same request. Refusals are
-/// compared as such, not by reason: the two TLS stacks word them differently.
+/// compared by their alerts (the two TLS stacks word the rest differently).
 pub fn compare(envoy: &TlsSeen, weir: &TlsSeen, pki: &CaseTls) -> Vec<String> {
     let mut diffs = Vec::new();
     match (&envoy.refused, &weir.refused) {
         (None, None) => {}
-        (Some(_), Some(_)) => return diffs,
+        (Some(_), Some(_)) => {
+            if envoy.alert != weir.alert {
+                diffs.push(format!("alert: envoy {:?} weir {:?}", envoy.alert, weir.alert));
+            }
+            return diffs;
+        }
         (e, w) => {
             diffs.push(format!("handshake: envoy {} weir {}", outcome(e.as_deref()), outcome(w.as_deref())));
             return diffs;
