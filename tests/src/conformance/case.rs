@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::Expect;
 use super::tls_case::{RequestTls, TlsSpec};
+use super::tls_upstream::UpstreamTlsSpec;
 
 /// One case file.
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +119,10 @@ pub struct ClusterSpec {
     /// Speak h2c.
     #[serde(default)]
     pub http2: bool,
+    /// TLS to it (target `echo` only): a TLS server generated for the run stands in front of
+    /// the echo server.
+    #[serde(default)]
+    pub tls: Option<UpstreamTlsSpec>,
 }
 
 /// Where an extra cluster points.

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use serde_json::Value;
 use weir_testkit::paths;
-use weir_testkit::twin::{Cluster, Listener, ListenerTls, Plugin, Route, Twin, VirtualHost};
+use weir_testkit::twin::{Cluster, ClusterTls, Listener, ListenerTls, Plugin, Route, Twin, VirtualHost};
 
 use super::case::{Case, ClusterTarget, PluginSpec};
 use crate::weir_defaults::WeirDefaults;
@@ -26,6 +26,8 @@ pub struct Targets {
     pub tagged: Vec<(String, SocketAddr)>,
     /// Listener `main`'s TLS, for a case with `tls` (certificates generated for the run).
     pub listener_tls: Option<ListenerTls>,
+    /// The TLS upstreams of clusters with `tls`, by cluster name, and those clusters' TLS.
+    pub tls_upstreams: Vec<(String, SocketAddr, ClusterTls)>,
 }
 
 /// `upstream` (the echo server), then the case's clusters.
@@ -42,7 +44,10 @@ fn clusters(case: &Case, targets: &Targets) -> Vec<Cluster> {
                 (addr, c.http2)
             }
         };
-        out.push(Cluster { http2, ..Cluster::new(&c.name, endpoint) });
+        let tls_upstream = targets.tls_upstreams.iter().find(|(n, _, _)| *n == c.name);
+        let endpoint = tls_upstream.map_or(endpoint, |(_, addr, _)| *addr);
+        let tls = tls_upstream.map(|(_, _, tls)| tls.clone());
+        out.push(Cluster { http2, tls, ..Cluster::new(&c.name, endpoint) });
     }
     out
 }

@@ -16,6 +16,7 @@ mod tls_client;
 mod tls_expect;
 mod tls_pki;
 mod tls_recorder;
+mod tls_upstream;
 mod tls_verify;
 
 pub use case::{
@@ -29,3 +30,4 @@ pub use tls_case::{ClientAuthSpec, ClientCertSpec, RequestTls, ServerCertSpec, T
 pub use tls_client::TlsSeen;
 pub use tls_expect::{Handshake, TlsExpect};
 pub use tls_pki::CaseTls;
+pub use tls_upstream::{TlsUpstreams, UpstreamTlsSpec};

@@ -10,6 +10,7 @@ use super::config::{Targets, envoy_config, weir_config};
 use super::exchange::{self, Answers};
 use super::grpc::GrpcServer;
 use super::tls_pki::CaseTls;
+use super::tls_upstream::TlsUpstreams;
 use crate::client;
 use crate::echo::EchoServer;
 use crate::envoy::Envoy;
@@ -29,12 +30,14 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
         .map(|c| EchoServer::start_tagged(Some(c.name.clone())).map(|e| (c.name.clone(), e)))
         .collect::<Result<_, _>>()?;
     let pki = case.tls.as_ref().map(CaseTls::generate).transpose().context("the case's certificates")?;
+    let tls_upstreams = TlsUpstreams::start(case, echo.addr()).await.context("the case's TLS upstreams")?;
     let targets = Targets {
         echo: echo.addr(),
         dead: std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
         grpc: grpc.as_ref().map(|g| g.addr()),
         tagged: tagged.iter().map(|(n, e)| (n.clone(), e.addr())).collect(),
         listener_tls: pki.as_ref().map(|p| p.listener().clone()),
+        tls_upstreams: tls_upstreams.endpoints(),
     };
     let envoy = Envoy::start(&envoy_config(case, &targets)?).await?;
     let envoy_addr = envoy.listener("main").await?;

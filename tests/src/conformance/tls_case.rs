@@ -83,6 +83,14 @@ pub struct RequestTls {
 
 /// Fails when the case's TLS settings contradict each other.
 pub fn validate(case: &super::Case) -> anyhow::Result<()> {
+    for c in case.clusters.iter().filter(|c| c.tls.is_some()) {
+        if c.target != super::ClusterTarget::Echo || c.http2 {
+            bail!("cluster `{}`: `tls` needs target `echo` over HTTP/1.1", c.name);
+        }
+        if c.tls.as_ref().is_some_and(|t| t.verify_subject_alt_name.is_empty()) {
+            bail!("cluster `{}`: tls.verify_subject_alt_name: at least one", c.name);
+        }
+    }
     let Some(tls) = &case.tls else {
         if let Some(r) = case.requests.iter().find(|r| r.tls.is_some()) {
             bail!("request `{}` has `tls` but the case has no `tls` listener", r.name);
