@@ -1,7 +1,8 @@
 //! A case as one [`Twin`] description: listener `main` running the case's chain on its
-//! virtual hosts (default: every path to `upstream`), the echo upstream and the case's own
-//! clusters, its plugins and node; rendered as `weir.yaml` and as the Envoy bootstrap with
-//! weir's listener defaults, so both hosts run the same filters the same way.
+//! virtual hosts (default: every path to `upstream`), over TLS for a case with `tls`, the echo
+//! upstream and the case's own clusters (over TLS for those with `tls`), its plugins and node;
+//! rendered as `weir.yaml` and as the Envoy bootstrap with weir's listener defaults, so both
+//! hosts run the same filters the same way.
 
 use std::net::SocketAddr;
 
