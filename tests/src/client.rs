@@ -52,20 +52,36 @@ pub async fn send_with(
 
 async fn send_inner(addr: SocketAddr, request: Request<Full<Bytes>>, http2: bool) -> anyhow::Result<Reply> {
     let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connect {addr}"))?;
-    let response = if http2 {
+    send_over(stream, request, http2).await
+}
+
+/// Sends one request over an open connection (e.g. a TLS stream) with HTTP/1.1 or, with
+/// `http2`, HTTP/2, and reads the whole response (no time limit of its own). When the request
+/// fails, the connection's own error (e.g. a TLS alert) is in the error's chain.
+pub async fn send_over<IO>(io: IO, request: Request<Full<Bytes>>, http2: bool) -> anyhow::Result<Reply>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let sent = if http2 {
         let (mut sender, conn) =
-            hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), TokioIo::new(stream))
+            hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), TokioIo::new(io))
                 .await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        sender.send_request(request).await?
+        let conn = tokio::spawn(conn);
+        (sender.send_request(request).await, conn)
     } else {
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        sender.send_request(request).await?
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+        let conn = tokio::spawn(conn);
+        (sender.send_request(request).await, conn)
+    };
+    let response = match sent {
+        (Ok(response), _) => response,
+        (Err(e), conn) => {
+            let ended = tokio::time::timeout(Duration::from_secs(1), conn).await;
+            return Err(match ended {
+                Ok(Ok(Err(conn_error))) => anyhow::Error::new(conn_error).context(e.to_string()),
+                _ => e.into(),
+            });
+        }
     };
     let (parts, body) = response.into_parts();
     let collected = body.collect().await?;

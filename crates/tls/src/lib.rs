@@ -15,6 +15,7 @@
 //!
 //! PEM files are read whole and capped ([`pem::MAX_PEM_BYTES`]); keys never leave memory.
 
+mod alpn;
 mod certs;
 mod client;
 pub mod config;

@@ -1,7 +1,8 @@
 //! A listener's TLS: the rustls configuration built from [`DownstreamTls`] and its material
 //! (PEM files, SDS secrets: [`crate::material`]), rebuilt when the material changes (an
 //! invalid new set is refused and the running one kept), and the handshake that yields what
-//! the connection's exchanges see ([`TlsInfo`]). Until every SDS secret it names has arrived,
+//! the connection's exchanges see ([`TlsInfo`]), with ALPN chosen as Envoy does
+//! ([`crate::alpn`]). Until every SDS secret it names has arrived,
 //! a listener has no configuration and refuses handshakes (Envoy's listener is not ready).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,11 +12,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwapOption;
 use parking_lot::Mutex;
 use rustls::ServerConfig;
-use rustls::server::{ProducesTickets, ServerSessionMemoryCache, StoresServerSessions};
+use rustls::server::{Acceptor, ProducesTickets, ServerSessionMemoryCache, StoresServerSessions};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
 use weir_http::TlsInfo;
 
+use crate::alpn::AlpnConfigs;
 use crate::certs::CertSet;
 use crate::config::DownstreamTls;
 use crate::error::TlsError;
@@ -33,7 +36,7 @@ const NOT_READY_LOG_EVERY: u64 = 10;
 type Digest = [u8; 32];
 
 struct Loaded {
-    config: Arc<ServerConfig>,
+    configs: AlpnConfigs,
     certs: Arc<CertSet>,
 }
 
@@ -215,7 +218,9 @@ impl ServerTls {
         let Some(loaded) = self.current.load_full() else {
             return Err(self.not_ready());
         };
-        let stream = tokio_rustls::TlsAcceptor::from(loaded.config.clone()).accept(io).await?;
+        let start = LazyConfigAcceptor::new(Acceptor::default(), io).await?;
+        let config = loaded.configs.for_hello(&start.client_hello());
+        let stream = start.into_stream(config).await?;
         let (_, conn) = stream.get_ref();
         let server_name = conn.server_name().map(str::to_string);
         let info = TlsInfo {
@@ -276,6 +281,6 @@ impl Recipe {
             Some(t) => config.ticketer = t.clone(),
             None => config.send_tls13_tickets = 0,
         }
-        Ok(Loaded { config: Arc::new(config), certs })
+        Ok(Loaded { configs: AlpnConfigs::new(config), certs })
     }
 }

@@ -1,5 +1,5 @@
 //! Handshakes between a rustls client and [`ServerTls`] over an in-memory pipe: SNI picks the
-//! certificate, ALPN, client certificates (required, optional, pinned), and rotation.
+//! certificate, ALPN (no overlap: no ALPN, as Envoy), client certificates (required, optional, pinned), and rotation.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -89,6 +89,17 @@ async fn sni_picks_exact_then_wildcard_then_the_first() {
     assert_eq!(info.version, "TLSv1.3");
     assert_eq!(info.server_name.as_deref(), Some("a.example"));
     assert!(!info.mtls());
+}
+
+#[tokio::test]
+async fn a_client_offering_none_of_the_protocols_is_served_without_alpn_as_envoy_does() {
+    let f = fixture();
+    let tls = ServerTls::new(&settings(vec![f.default.clone()]), "t").unwrap();
+    let ca = f.pki.ca();
+    let info = handshake(&tls, ca, "default.example", &["spdy/3"], None).await.unwrap();
+    assert_eq!(info.alpn, None, "no ALPN, not a no_application_protocol alert");
+    let info = handshake(&tls, ca, "default.example", &["spdy/3", "http/1.1"], None).await.unwrap();
+    assert_eq!(info.alpn.as_deref(), Some(&b"http/1.1"[..]));
 }
 
 fn with_clients(f: &Fixture, clients: &Pki, require: bool, sans: &[&str]) -> ServerTls {

@@ -6,7 +6,9 @@
 //! connection, `x-envoy-external-address` holds its address (as Envoy sets it for external
 //! clients), and its `x-request-id` is replaced (unless `preserve_external_request_id`).
 //! Without it (a listener behind a trusted proxy) those headers pass as sent, and are only
-//! added when missing.
+//! added when missing. Either way a client's `x-forwarded-client-cert` is removed, as Envoy's
+//! default `forward_client_cert_details: SANITIZE` does: weir never vouches for a client
+//! certificate in it, and nobody else may.
 
 use std::net::SocketAddr;
 
@@ -25,6 +27,7 @@ const X_ENVOY_EXTERNAL_ADDRESS: HeaderName = HeaderName::from_static("x-envoy-ex
 pub(crate) fn apply(listener: &ListenerContext, remote: SocketAddr, tls: bool, headers: &mut HeaderMap) {
     // The scheme of the downstream connection.
     let scheme = Bytes::from_static(if tls { b"https" } else { b"http" });
+    headers.remove(b"x-forwarded-client-cert");
     if listener.use_remote_address {
         let ip = remote.ip().to_string();
         let chain = match headers.get(b"x-forwarded-for") {

@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::Expect;
+use super::tls_case::{RequestTls, TlsSpec};
+use super::tls_upstream::UpstreamTlsSpec;
 
 /// One case file.
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +43,10 @@ pub struct Case {
     /// Hosts whose answers may differ from each other (only expectations are checked).
     #[serde(default)]
     pub no_compare: bool,
+    /// Listener `main` terminates TLS with certificates generated for the run, and every
+    /// request goes over TLS (see [`TlsSpec`]).
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
 }
 
 /// What a `stats` entry expects.
@@ -117,6 +123,10 @@ pub struct ClusterSpec {
     /// (`http_protocol_options.enable_trailers`).
     #[serde(default)]
     pub http1_trailers: bool,
+    /// TLS to it (target `echo` only): a TLS server generated for the run stands in front of
+    /// the echo server.
+    #[serde(default)]
+    pub tls: Option<UpstreamTlsSpec>,
 }
 
 /// Where an extra cluster points.
@@ -161,9 +171,13 @@ pub struct RequestSpec {
     /// effects that take time (timers, queues).
     #[serde(default)]
     pub retry: u32,
-    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1.
+    /// Speak HTTP/2 (prior knowledge) instead of HTTP/1.1 (plaintext cases only).
     #[serde(default)]
     pub http2: bool,
+    /// How to connect, in a case with `tls`: SNI, ALPN offer, client certificate (default:
+    /// none of them).
+    #[serde(default)]
+    pub tls: Option<RequestTls>,
 
     /// Expectations.
     pub expect: Expect,
@@ -196,7 +210,7 @@ pub fn cases_dir() -> PathBuf {
     weir_testkit::paths::workspace().join("tests").join("conformance")
 }
 
-/// Fails unless every referenced filter is built.
+/// Fails unless every referenced filter is built and the case is consistent.
 pub fn check_filters(case: &Case) -> anyhow::Result<()> {
     for plugin in &case.plugins {
         weir_testkit::paths::filter(&plugin.filter)?;
@@ -204,5 +218,5 @@ pub fn check_filters(case: &Case) -> anyhow::Result<()> {
     if case.requests.is_empty() {
         bail!("case has no requests");
     }
-    Ok(())
+    super::tls_case::validate(case)
 }

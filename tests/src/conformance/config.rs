@@ -1,19 +1,20 @@
 //! A case as one [`Twin`] description: listener `main` running the case's chain on its
-//! virtual hosts (default: every path to `upstream`), the echo upstream and the case's own
-//! clusters, its plugins and node; rendered as `weir.yaml` and as the Envoy bootstrap with
-//! weir's listener defaults, so both hosts run the same filters the same way.
+//! virtual hosts (default: every path to `upstream`), over TLS for a case with `tls`, the echo
+//! upstream and the case's own clusters (over TLS for those with `tls`), its plugins and node;
+//! rendered as `weir.yaml` and as the Envoy bootstrap with weir's listener defaults, so both
+//! hosts run the same filters the same way.
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
 use serde_json::Value;
 use weir_testkit::paths;
-use weir_testkit::twin::{Cluster, Listener, Plugin, Route, Twin, VirtualHost};
+use weir_testkit::twin::{Cluster, ClusterTls, Listener, ListenerTls, Plugin, Route, Twin, VirtualHost};
 
 use super::case::{Case, ClusterTarget, PluginSpec};
 use crate::weir_defaults::WeirDefaults;
 
-/// Where a case's clusters point.
+/// Where a case's clusters point, and what its listener serves over TLS.
 #[derive(Debug, Clone)]
 pub struct Targets {
     /// The echo server.
@@ -24,6 +25,10 @@ pub struct Targets {
     pub grpc: Option<SocketAddr>,
     /// Tagged echo servers by cluster name.
     pub tagged: Vec<(String, SocketAddr)>,
+    /// Listener `main`'s TLS, for a case with `tls` (certificates generated for the run).
+    pub listener_tls: Option<ListenerTls>,
+    /// The TLS upstreams of clusters with `tls`, by cluster name, and those clusters' TLS.
+    pub tls_upstreams: Vec<(String, SocketAddr, ClusterTls)>,
 }
 
 /// `upstream` (the echo server), then the case's clusters.
@@ -40,7 +45,10 @@ fn clusters(case: &Case, targets: &Targets) -> Vec<Cluster> {
                 (addr, c.http2)
             }
         };
-        out.push(Cluster { http2, http1_trailers: c.http1_trailers, ..Cluster::new(&c.name, endpoint) });
+        let tls_upstream = targets.tls_upstreams.iter().find(|(n, _, _)| *n == c.name);
+        let endpoint = tls_upstream.map_or(endpoint, |(_, addr, _)| *addr);
+        let tls = tls_upstream.map(|(_, _, tls)| tls.clone());
+        out.push(Cluster { http2, tls, http1_trailers: c.http1_trailers, ..Cluster::new(&c.name, endpoint) });
     }
     out
 }
@@ -82,6 +90,7 @@ pub fn twin(case: &Case, targets: &Targets) -> anyhow::Result<Twin> {
     let listener = Listener {
         virtual_hosts,
         options: case.listener.clone().unwrap_or_default(),
+        tls: targets.listener_tls.clone(),
         ..Listener::new("main", Vec::new()).chain(&chain)
     };
     Ok(Twin {

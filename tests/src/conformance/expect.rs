@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::tls_expect::TlsExpect;
 use crate::client::Reply;
 use crate::echo::Echo;
 
@@ -36,6 +37,10 @@ pub struct Expect {
     /// Response trailers that must be present with these values.
     #[serde(default)]
     pub trailers: BTreeMap<String, String>,
+    /// The handshake, for a case with `tls` (default: accepted). A refused request has no
+    /// response: only this is checked.
+    #[serde(default)]
+    pub tls: Option<TlsExpect>,
 }
 
 /// What the echo upstream must have seen.

@@ -4,20 +4,17 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use bytes::Bytes;
-use http_body_util::Full;
 
-use super::case::{Case, ClusterTarget, RequestSpec, StatValue};
+use super::case::{Case, ClusterTarget, StatValue};
 use super::config::{Targets, envoy_config, weir_config};
-use super::expect::{check, compare};
+use super::exchange::{self, Answers};
 use super::grpc::GrpcServer;
-use crate::client::{self, Reply};
+use super::tls_pki::CaseTls;
+use super::tls_upstream::TlsUpstreams;
+use crate::client;
 use crate::echo::EchoServer;
 use crate::envoy::Envoy;
 use crate::weir::Weir;
-
-/// What one host answered to every request of a case.
-pub type Answers = Vec<Reply>;
 
 /// Runs a case against both hosts; returns every failure found (empty: pass).
 pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
@@ -32,11 +29,15 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
         .filter(|c| c.target == ClusterTarget::Tagged)
         .map(|c| EchoServer::start_tagged(Some(c.name.clone())).map(|e| (c.name.clone(), e)))
         .collect::<Result<_, _>>()?;
+    let pki = case.tls.as_ref().map(CaseTls::generate).transpose().context("the case's certificates")?;
+    let tls_upstreams = TlsUpstreams::start(case, echo.addr()).await.context("the case's TLS upstreams")?;
     let targets = Targets {
         echo: echo.addr(),
         dead: std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
         grpc: grpc.as_ref().map(|g| g.addr()),
         tagged: tagged.iter().map(|(n, e)| (n.clone(), e.addr())).collect(),
+        listener_tls: pki.as_ref().map(|p| p.listener().clone()),
+        tls_upstreams: tls_upstreams.endpoints(),
     };
     let envoy = Envoy::start(&envoy_config(case, &targets)?).await?;
     let envoy_addr = envoy.listener("main").await?;
@@ -44,14 +45,15 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
     let weir_addr = weir.listener("main")?;
 
     let mut failures = Vec::new();
-    let envoy_answers = send_all(case, envoy_addr, "envoy", &mut failures)
+    let pki = pki.as_ref();
+    let envoy_answers = send_all(case, envoy_addr, pki, "envoy", &mut failures)
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}\n--- envoy log tail ---\n{}", envoy.log_tail()))?;
-    let weir_answers = send_all(case, weir_addr, "weir", &mut failures).await?;
+    let weir_answers = send_all(case, weir_addr, pki, "weir", &mut failures).await?;
     if !case.no_compare {
         for (request, (e, w)) in case.requests.iter().zip(envoy_answers.iter().zip(&weir_answers)) {
-            failures
-                .extend(compare(e, w).into_iter().map(|d| format!("[{}] envoy vs weir: {d}", request.name)));
+            let diffs = exchange::compare(e, w, pki);
+            failures.extend(diffs.into_iter().map(|d| format!("[{}] envoy vs weir: {d}", request.name)));
         }
     }
     for (name, value) in &case.stats {
@@ -84,6 +86,7 @@ fn check_stat(stats: &str, name: &str, want: &StatValue, host: &str, failures: &
 async fn send_all(
     case: &Case,
     addr: std::net::SocketAddr,
+    pki: Option<&CaseTls>,
     host: &str,
     failures: &mut Vec<String>,
 ) -> anyhow::Result<Answers> {
@@ -91,13 +94,13 @@ async fn send_all(
     for request in &case.requests {
         let mut attempt = 0;
         loop {
-            let reply = client::send_with(addr, build(request)?, request.http2)
+            let answer = exchange::send(request, addr, pki)
                 .await
                 .with_context(|| format!("[{host}] {}", request.name))?;
-            let problems = check(&request.expect, &reply);
+            let problems = exchange::check(request, &answer, pki);
             if problems.is_empty() || attempt >= request.retry {
                 failures.extend(problems.into_iter().map(|p| format!("[{host}] {}: {p}", request.name)));
-                answers.push(reply);
+                answers.push(answer);
                 break;
             }
             attempt += 1;
@@ -105,19 +108,4 @@ async fn send_all(
         }
     }
     Ok(answers)
-}
-
-fn build(spec: &RequestSpec) -> anyhow::Result<http::Request<Full<Bytes>>> {
-    let authority = spec.authority.as_deref().unwrap_or("example.com");
-    let mut builder = http::Request::builder().method(spec.method.as_str());
-    // HTTP/2 carries the authority in the request target (`:authority`), HTTP/1.1 in `Host`.
-    builder = match spec.http2 {
-        true => builder.uri(format!("http://{authority}{}", spec.path)),
-        false => builder.uri(spec.path.as_str()).header("host", authority),
-    };
-    for (k, v) in &spec.headers {
-        builder = builder.header(k.as_str(), v.as_str());
-    }
-    let body = spec.body.clone().unwrap_or_default().repeat(spec.body_repeat.unwrap_or(1));
-    builder.body(Full::new(Bytes::from(body))).context("bad request spec")
 }

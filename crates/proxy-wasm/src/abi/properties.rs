@@ -193,14 +193,17 @@ fn stream_attribute(s: &HttpStream, segments: &[&str]) -> Option<Bytes> {
 }
 
 /// Envoy's TLS attributes of a connection (`tls_version`, `subject_peer_certificate`, ...):
-/// none on a plaintext connection; the first DNS or URI SAN for the `*_san_*` ones.
+/// none on a plaintext connection; the first DNS or URI SAN for the `*_san_*` ones. As in
+/// Envoy, a subject is an empty string when that side has no certificate, while a SAN or a
+/// digest is then not found.
 fn tls_property(tls: Option<&weir_http::TlsInfo>, name: &str) -> Option<Bytes> {
     let tls = tls?;
     let (local, peer) = (tls.local.as_ref(), tls.peer.as_ref());
+    let subject = |c: Option<&weir_http::CertSummary>| c.map(|c| c.subject.clone()).unwrap_or_default();
     let value = match name {
         "tls_version" => tls.version.to_string(),
-        "subject_local_certificate" => local?.subject.clone(),
-        "subject_peer_certificate" => peer?.subject.clone(),
+        "subject_local_certificate" => subject(local),
+        "subject_peer_certificate" => subject(peer),
         "dns_san_local_certificate" => local?.dns_sans.first()?.clone(),
         "dns_san_peer_certificate" => peer?.dns_sans.first()?.clone(),
         "uri_san_local_certificate" => local?.uri_sans.first()?.clone(),

@@ -92,10 +92,13 @@ impl Twin {
             "name": "envoy.filters.network.http_connection_manager",
             "typed_config": hcm,
         }]});
+        let mut listener = json!({"name": l.name, "address": socket(local(l.port))});
         if let Some(tls) = &l.tls {
             chain["transport_socket"] = tls.envoy();
+            listener["listener_filters"] = json!([super::tls::tls_inspector()]);
         }
-        Ok(json!({"name": l.name, "address": socket(local(l.port)), "filter_chains": [chain]}))
+        listener["filter_chains"] = json!([chain]);
+        Ok(listener)
     }
 }
 

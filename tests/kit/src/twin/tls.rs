@@ -81,6 +81,14 @@ impl ListenerTls {
     }
 }
 
+/// Envoy's TLS inspector, on every TLS listener: without it Envoy does not record the
+/// client's SNI (`connection.requested_server_name` is empty), which weir always does.
+pub(super) fn tls_inspector() -> Value {
+    json!({"name": "envoy.filters.listener.tls_inspector", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
+    }})
+}
+
 /// A cluster's TLS: the server's certificate must chain to `trusted_ca` and carry one of
 /// `verify_subject_alt_name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +115,8 @@ impl ClusterTls {
         tls
     }
 
-    /// Envoy's cluster `transport_socket` (an `UpstreamTlsContext`).
+    /// Envoy's cluster `transport_socket` (an `UpstreamTlsContext`), offering TLS 1.2 and 1.3
+    /// as weir does by default (Envoy's own default for upstreams stops at TLS 1.2).
     pub fn envoy(&self) -> Value {
         let sans: Vec<Value> = self
             .verify_subject_alt_name
@@ -116,10 +125,13 @@ impl ClusterTls {
             .collect();
         let mut context = json!({
             "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-            "common_tls_context": {"validation_context": {
-                "trusted_ca": {"filename": self.trusted_ca},
-                "match_typed_subject_alt_names": sans,
-            }},
+            "common_tls_context": {
+                "tls_params": {"tls_minimum_protocol_version": "TLSv1_2", "tls_maximum_protocol_version": "TLSv1_3"},
+                "validation_context": {
+                    "trusted_ca": {"filename": self.trusted_ca},
+                    "match_typed_subject_alt_names": sans,
+                },
+            },
         });
         if let Some(sni) = &self.sni {
             context["sni"] = json!(sni);
@@ -185,5 +197,7 @@ mod tests {
         let validation = &envoy["common_tls_context"]["validation_context"];
         assert_eq!(validation["match_typed_subject_alt_names"][0]["matcher"]["exact"], "up.example");
         assert_eq!(validation["trusted_ca"]["filename"], "/pki/ca.pem");
+        let params = &envoy["common_tls_context"]["tls_params"];
+        assert_eq!(params["tls_maximum_protocol_version"], "TLSv1_3", "weir's default, not Envoy's");
     }
 }
