@@ -39,7 +39,7 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
         "xds/cp",
         &["weir-xds", "weir-runtime", "weir-admin-guard", "weir-plugin-spec", "weir-tls", "weir-http"],
     ),
-    ("crates/testing", &["weir-host", "weir-http", "weir-tls", "weir-admin-guard"]),
+    ("crates/testing", &["weir-host", "weir-http", "weir-admin-guard"]),
     // Light, so `cargo xtask` builds it in seconds: no weir-host.
     ("tests/kit", &["weir-plugin-spec"]),
     ("sdk", &["weir-abi", "weir-runtime", "weir-path"]),

@@ -14,7 +14,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -65,44 +64,38 @@ impl EchoServer {
     /// Like [`EchoServer::start`]; with a tag, every answer carries `x-echo-server: <tag>` so a
     /// test can tell which upstream answered.
     pub fn start_tagged(tag: Option<String>) -> std::io::Result<EchoServer> {
-        EchoServer::start_with(tag, None)
-    }
-
-    /// Like [`EchoServer::start`], answering over TLS only (HTTP/1.1 or HTTP/2 as ALPN agrees).
-    pub fn start_tls(tls: Arc<weir_tls::ServerTls>) -> std::io::Result<EchoServer> {
-        EchoServer::start_with(None, Some(tls))
-    }
-
-    fn start_with(tag: Option<String>, tls: Option<Arc<weir_tls::ServerTls>>) -> std::io::Result<EchoServer> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new().name("echo".into()).spawn(move || {
-            let runtime =
-                match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        tracing::error!("echo server runtime: {e}");
-                        return;
-                    }
-                };
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("echo server runtime: {e}");
+                    return;
+                }
+            };
             runtime.block_on(async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
                 loop {
                     tokio::select! {
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
-                            let (tag, tls) = (tag.clone(), tls.clone());
+                            let tag = tag.clone();
                             tokio::spawn(async move {
-                                match tls {
-                                    None => serve(stream, tag).await,
-                                    Some(tls) => {
-                                        if let Ok((stream, _)) = tls.accept(stream).await {
-                                            serve(stream, tag).await;
-                                        }
+                                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                                let trailers = Splicer::new(true);
+                                let io = TokioIo::new(trailers.io(stream, Role::Server));
+                                let service = service_fn(move |request: Request<Incoming>| {
+                                    let (version, head) = (request.version(), request.method() == http::Method::HEAD);
+                                    let (tag, trailers) = (tag.clone(), trailers.clone());
+                                    async move {
+                                        let response = answer(request, tag).await?;
+                                        Ok::<_, Infallible>(response.map(|body| trailers.tap(body, version, head)))
                                     }
-                                }
+                                });
+                                let _ = builder.serve_connection(io, service).await;
                             });
                         }
                         _ = &mut stop_rx => break,
@@ -128,25 +121,6 @@ impl Drop for EchoServer {
             let _ = thread.join();
         }
     }
-}
-
-/// Serves one connection (HTTP/1.1 with trailers spliced in, or HTTP/2).
-async fn serve<S>(stream: S, tag: Option<String>)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
-{
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let trailers = Splicer::new(true);
-    let io = TokioIo::new(trailers.io(stream, Role::Server));
-    let service = service_fn(move |request: Request<Incoming>| {
-        let (version, head) = (request.version(), request.method() == http::Method::HEAD);
-        let (tag, trailers) = (tag.clone(), trailers.clone());
-        async move {
-            let response = answer(request, tag).await?;
-            Ok::<_, Infallible>(response.map(|body| trailers.tap(body, version, head)))
-        }
-    });
-    let _ = builder.serve_connection(io, service).await;
 }
 
 async fn answer(request: Request<Incoming>, tag: Option<String>) -> Result<Response<Frames>, Infallible> {
