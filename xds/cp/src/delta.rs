@@ -69,14 +69,6 @@ impl DeltaState {
         self.peer.close(shared);
     }
 
-    fn kind_of(&self, type_url: &str) -> Option<Kind> {
-        match (type_url.is_empty(), self.only) {
-            (true, only) => only,
-            (false, None) => Kind::from_type_url(type_url),
-            (false, Some(only)) => Kind::from_type_url(type_url).filter(|k| *k == only),
-        }
-    }
-
     /// Handles a request: the response it calls for, or the status ending the stream.
     pub fn on_request(
         &mut self,
@@ -84,7 +76,7 @@ impl DeltaState {
         request: DeltaDiscoveryRequest,
     ) -> Result<Vec<DeltaDiscoveryResponse>, Status> {
         let node = self.peer.register(shared, request.node.as_ref());
-        let Some(kind) = self.kind_of(&request.type_url) else {
+        let Some(kind) = Kind::on_stream(&request.type_url, self.only) else {
             warn!(node = %node, type_url = %request.type_url, "ignoring a delta request for a type weir-cp does not serve here");
             shared.status.ignored();
             return Ok(Vec::new());

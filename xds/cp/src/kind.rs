@@ -35,6 +35,16 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.type_url().rsplit('/').next() == Some(name))
     }
 
+    /// The kind a request's `type_url` asks for on a stream: on a single-type service
+    /// (`only`), that type (an empty URL means it); on ADS (`None`), the URL's type.
+    pub fn on_stream(type_url: &str, only: Option<Kind>) -> Option<Kind> {
+        match (type_url.is_empty(), only) {
+            (true, only) => only,
+            (false, None) => Kind::from_type_url(type_url),
+            (false, Some(only)) => Kind::from_type_url(type_url).filter(|k| *k == only),
+        }
+    }
+
     /// Short name used in status, metrics and logs (`rtds`, `ecds`, `sds`).
     pub fn short(self) -> &'static str {
         match self {

@@ -61,18 +61,10 @@ impl StreamState {
         self.peer.close(shared);
     }
 
-    fn kind_of(&self, type_url: &str) -> Option<Kind> {
-        match (type_url.is_empty(), self.only) {
-            (true, only) => only,
-            (false, None) => Kind::from_type_url(type_url),
-            (false, Some(only)) => Kind::from_type_url(type_url).filter(|k| *k == only),
-        }
-    }
-
     /// Handles a request; returns the response to send, if any.
     pub fn on_request(&mut self, shared: &Shared, request: DiscoveryRequest) -> Option<DiscoveryResponse> {
         let node = self.peer.register(shared, request.node.as_ref());
-        let Some(kind) = self.kind_of(&request.type_url) else {
+        let Some(kind) = Kind::on_stream(&request.type_url, self.only) else {
             warn!(node = %node, type_url = %request.type_url, "ignoring a request for a type weir-cp does not serve here");
             shared.status.ignored();
             return None;
