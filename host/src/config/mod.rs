@@ -10,6 +10,7 @@ mod http1;
 mod listener;
 mod node;
 mod overrides;
+mod route_headers;
 mod schema;
 mod validate;
 mod validate_cluster;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use http1::Http1Options;
 pub use overrides::{PluginOverride, apply_overrides};
+pub use route_headers::{AppendAction, HeaderValue, HeaderValueOption, literal as route_headers_literal};
 pub use schema::*;
 pub use validate::validate;
 pub use weir_plugin_spec::{

@@ -76,6 +76,18 @@ pub struct RouteConfig {
     /// runs no plugin on this route.
     #[serde(default)]
     pub http_filters: Option<Vec<String>>,
+    /// Headers added to the request sent upstream, after the plugins ran (Envoy's field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_headers_to_add: Vec<super::HeaderValueOption>,
+    /// Headers removed from the request sent upstream (before the additions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_headers_to_remove: Vec<String>,
+    /// Headers added to the upstream's response before the plugins see it (Envoy's field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_headers_to_add: Vec<super::HeaderValueOption>,
+    /// Headers removed from the upstream's response (before the additions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_headers_to_remove: Vec<String>,
 }
 
 /// Path and header conditions of a route. Exactly one of `prefix`, `path`, `regex`.

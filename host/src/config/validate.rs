@@ -96,6 +96,16 @@ fn check_domain(domain: &str, field: &str) -> Result<(), ConfigError> {
 }
 
 fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), ConfigError> {
+    super::route_headers::check(
+        &format!("{at}.request_headers"),
+        &route.request_headers_to_add,
+        &route.request_headers_to_remove,
+    )?;
+    super::route_headers::check(
+        &format!("{at}.response_headers"),
+        &route.response_headers_to_add,
+        &route.response_headers_to_remove,
+    )?;
     let m = &route.matcher;
     let kinds = [m.prefix.is_some(), m.path.is_some(), m.regex.is_some()];
     if kinds.iter().filter(|k| **k).count() != 1 {

@@ -180,7 +180,8 @@ impl Run {
         let cluster_name = match &route.target {
             RouteTarget::Direct { status, body } => {
                 let reply = LocalReply::host(u32::from(*status), body.clone(), "direct_response");
-                return self.local(reply, None).await;
+                // As Envoy, the route's response header changes apply to its direct response.
+                return self.local_edited(reply, None, Some(&route.response_headers)).await;
             }
             RouteTarget::Cluster(name) => name.clone(),
             RouteTarget::ClusterHeader(header) => {
@@ -259,7 +260,7 @@ impl Run {
             Err(halt) => return self.halted(halt).await,
         };
         match response {
-            Ok(forwarded) => self.respond(forwarded.response, forwarded.started).await,
+            Ok(forwarded) => self.respond(&route, forwarded.response, forwarded.started).await,
             Err(error) => {
                 if let Some(halt) = self.chain.take_halt() {
                     return self.halted(halt).await;
@@ -271,6 +272,7 @@ impl Run {
 
     async fn respond(
         self,
+        route: &Route,
         response: Response<crate::upstream::UpstreamBody>,
         started: std::time::Instant,
     ) -> Result<Response<BoxBody>, BoxError> {
@@ -280,6 +282,7 @@ impl Run {
         {
             let mut headers = response_map(&mut parts);
             weir_http::add_service_time(&mut headers, started);
+            route.response_headers.apply(&mut headers);
             let mut data = self.stream.data.borrow_mut();
             data.phase = Phase::Response;
             data.response_headers = Some(headers);
@@ -357,6 +360,16 @@ impl Run {
     /// Sends a local reply through the response plugins (from `from` down, when a plugin sent
     /// it during the request phase).
     async fn local(self, reply: LocalReply, from: Option<usize>) -> Result<Response<BoxBody>, BoxError> {
+        self.local_edited(reply, from, None).await
+    }
+
+    /// [`Exchange::local`], with the reply's headers changed by `edit` before the plugins see them.
+    async fn local_edited(
+        self,
+        reply: LocalReply,
+        from: Option<usize>,
+        edit: Option<&crate::router::HeaderMutation>,
+    ) -> Result<Response<BoxBody>, BoxError> {
         if let Some(index) = from {
             self.chain.start_response_at(index);
         }
@@ -366,7 +379,11 @@ impl Run {
         {
             let mut data = self.stream.data.borrow_mut();
             data.phase = Phase::Response;
-            data.response_headers = Some(reply.header_map());
+            let mut headers = reply.header_map();
+            if let Some(edit) = edit {
+                edit.apply(&mut headers);
+            }
+            data.response_headers = Some(headers);
             data.info.response_code = u16::try_from(reply.status).ok();
             data.info.response_code_details = reply.details.replace(' ', "_");
         }

@@ -1,12 +1,14 @@
 //! Two-level routing as in Envoy: a virtual host by `:authority`, then the first route whose
 //! path and header conditions match.
 
+mod headers;
 mod matcher;
 mod retry;
 
 use std::rc::Rc;
 use std::time::Duration;
 
+pub use headers::HeaderMutation;
 pub use matcher::{DomainMatcher, HeaderCondition, PathMatcher};
 pub use retry::{HashOn, Retry};
 
@@ -48,6 +50,10 @@ pub struct Route {
     pub retry: Option<Retry>,
     /// Consistent-hash key.
     pub hash: Option<HashOn>,
+    /// Changes to the request sent upstream.
+    pub request_headers: HeaderMutation,
+    /// Changes to the upstream's response, before the plugins see it.
+    pub response_headers: HeaderMutation,
     /// The plugins run for requests on this route.
     pub plugins: Rc<[Rc<PluginHandle>]>,
     /// Stats handles.
@@ -61,13 +67,16 @@ impl std::fmt::Debug for Route {
 }
 
 impl Route {
-    /// Whether the route changes the headers sent upstream (`prefix_rewrite`, `host_rewrite`).
+    /// Whether the route changes the headers sent upstream (`prefix_rewrite`, `host_rewrite`,
+    /// `request_headers_to_*`).
     pub fn rewrites(&self) -> bool {
-        self.prefix_rewrite.is_some() || self.host_rewrite.is_some()
+        self.prefix_rewrite.is_some() || self.host_rewrite.is_some() || !self.request_headers.is_empty()
     }
 
-    /// Applies `prefix_rewrite` and `host_rewrite` to the headers sent upstream.
+    /// Applies `prefix_rewrite`, `host_rewrite` and the request header changes to the headers
+    /// sent upstream.
     pub fn rewrite(&self, headers: &mut HeaderMap) {
+        self.request_headers.apply(headers);
         if let (Some(new_prefix), PathMatcher::Prefix(prefix)) = (&self.prefix_rewrite, &self.path)
             && let Some(path) = headers.get_str(":path")
             && let Some(rest) = path.strip_prefix(prefix.as_str())
@@ -199,6 +208,14 @@ fn compile_route(
         host_rewrite,
         retry,
         hash,
+        request_headers: HeaderMutation::new(
+            &route.request_headers_to_add,
+            &route.request_headers_to_remove,
+        )?,
+        response_headers: HeaderMutation::new(
+            &route.response_headers_to_add,
+            &route.response_headers_to_remove,
+        )?,
         plugins,
         stats,
     })

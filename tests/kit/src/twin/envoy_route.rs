@@ -24,6 +24,17 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
     if let Some(name) = route.get("name") {
         out["name"] = name.clone();
     }
+    // Header changes: the same fields and shape in both schemas.
+    for key in [
+        "request_headers_to_add",
+        "request_headers_to_remove",
+        "response_headers_to_add",
+        "response_headers_to_remove",
+    ] {
+        if let Some(v) = route.get(key) {
+            out[key] = v.clone();
+        }
+    }
     if let Some(action) = route.get("route") {
         let mut r = json!({});
         for key in ["cluster", "cluster_header", "prefix_rewrite"] {
