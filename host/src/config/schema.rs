@@ -142,6 +142,10 @@ pub struct RouteAction {
     /// Envoy). A missing header or unknown cluster gets 503, as in Envoy.
     #[serde(default)]
     pub cluster_header: Option<String>,
+    /// Forward to one of several clusters, chosen at random per request in proportion to their
+    /// weights (Envoy's `weighted_clusters`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weighted_clusters: Option<WeightedClusters>,
     /// Whole-request timeout, from the request's end to the response's end (Envoy default 15s;
     /// `0s` disables it).
     #[serde(default = "default_route_timeout", with = "duration")]
@@ -158,6 +162,24 @@ pub struct RouteAction {
     /// What consistent-hashing load balancers (`ring_hash`, `maglev`) hash on.
     #[serde(default)]
     pub hash_policy: Option<HashPolicy>,
+}
+
+/// Envoy's `WeightedCluster`: clusters and their weights.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightedClusters {
+    /// The clusters (at least one), each with its weight.
+    pub clusters: Vec<ClusterWeight>,
+}
+
+/// One cluster of [`WeightedClusters`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterWeight {
+    /// The cluster.
+    pub name: String,
+    /// Its weight (0 takes no traffic); the weights' sum must be positive.
+    pub weight: u32,
 }
 
 /// When and how often to retry a request upstream.

@@ -95,6 +95,25 @@ fn check_domain(domain: &str, field: &str) -> Result<(), ConfigError> {
     }
 }
 
+fn check_weighted(config: &Config, weighted: &super::WeightedClusters, at: &str) -> Result<(), ConfigError> {
+    if weighted.clusters.is_empty() {
+        return Err(ConfigError::invalid(format!("{at}.clusters"), "at least one cluster is required"));
+    }
+    for (i, c) in weighted.clusters.iter().enumerate() {
+        if config.cluster(&c.name).is_none() {
+            return Err(ConfigError::invalid(
+                format!("{at}.clusters[{i}].name"),
+                format!("unknown cluster `{}` (not in `clusters`)", c.name),
+            ));
+        }
+    }
+    let total: u64 = weighted.clusters.iter().map(|c| u64::from(c.weight)).sum();
+    if total == 0 {
+        return Err(ConfigError::invalid(format!("{at}.clusters"), "the weights add up to 0"));
+    }
+    Ok(())
+}
+
 fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), ConfigError> {
     super::route_headers::check(
         &format!("{at}.request_headers"),
@@ -122,8 +141,8 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
     }
     match (&route.route, &route.direct_response) {
         (Some(action), None) => {
-            match (&action.cluster, &action.cluster_header) {
-                (Some(cluster), None) => {
+            match (&action.cluster, &action.cluster_header, &action.weighted_clusters) {
+                (Some(cluster), None, None) => {
                     if config.cluster(cluster).is_none() {
                         return Err(ConfigError::invalid(
                             format!("{at}.route.cluster"),
@@ -131,11 +150,14 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
                         ));
                     }
                 }
-                (None, Some(header)) if !header.is_empty() => {}
+                (None, Some(header), None) if !header.is_empty() => {}
+                (None, None, Some(weighted)) => {
+                    check_weighted(config, weighted, &format!("{at}.route.weighted_clusters"))?
+                }
                 _ => {
                     return Err(ConfigError::invalid(
                         format!("{at}.route"),
-                        "exactly one of `cluster` and `cluster_header` is required",
+                        "exactly one of `cluster`, `cluster_header` and `weighted_clusters` is required",
                     ));
                 }
             }

@@ -54,8 +54,10 @@ impl Exchange {
             protocol: protocol_name(parts.version),
             listener_name: listener.name.clone(),
             route_name: route.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+            // A weighted route's cluster is chosen now, as Envoy does when it picks the route.
             cluster_name: route.as_ref().and_then(|r| match &r.target {
                 RouteTarget::Cluster(c) => Some(c.clone()),
+                RouteTarget::Weighted(w) => Some(w.pick().to_string()),
                 _ => None,
             }),
             body_limit: listener.buffer_limit,
@@ -184,6 +186,11 @@ impl Run {
                 return self.local_edited(reply, None, Some(&route.response_headers)).await;
             }
             RouteTarget::Cluster(name) => name.clone(),
+            RouteTarget::Weighted(weighted) => {
+                // The choice made with the route, unless plugins moved the request to another.
+                let chosen = self.stream.data.borrow().info.cluster_name.clone();
+                chosen.filter(|c| weighted.contains(c)).unwrap_or_else(|| weighted.pick().to_string())
+            }
             RouteTarget::ClusterHeader(header) => {
                 let value = self.stream.data.borrow().request_headers.get_str(header).map(str::to_string);
                 match value {

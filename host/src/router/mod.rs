@@ -23,6 +23,8 @@ pub enum RouteTarget {
     Cluster(String),
     /// Forward to the cluster named by this request header.
     ClusterHeader(String),
+    /// Forward to one of these clusters, by weight.
+    Weighted(Rc<Weighted>),
     /// Answer with a fixed response.
     Direct {
         /// Status.
@@ -30,6 +32,48 @@ pub enum RouteTarget {
         /// Body.
         body: String,
     },
+}
+
+/// Clusters chosen at random by weight (Envoy's `weighted_clusters`).
+#[derive(Debug)]
+pub struct Weighted {
+    /// Each cluster and the running sum of the weights up to it.
+    clusters: Vec<(String, u64)>,
+    total: u64,
+}
+
+impl Weighted {
+    fn new(config: &crate::config::WeightedClusters) -> Result<Weighted, String> {
+        let mut total = 0u64;
+        let clusters = config
+            .clusters
+            .iter()
+            .filter(|c| c.weight > 0)
+            .map(|c| {
+                total += u64::from(c.weight);
+                (c.name.clone(), total)
+            })
+            .collect();
+        match total {
+            0 => Err("weighted_clusters: the weights add up to 0".into()),
+            _ => Ok(Weighted { clusters, total }),
+        }
+    }
+
+    /// A cluster, at random by weight.
+    pub fn pick(&self) -> &str {
+        self.pick_at(fastrand::u64(0..self.total))
+    }
+
+    fn pick_at(&self, point: u64) -> &str {
+        let at = self.clusters.partition_point(|(_, upto)| *upto <= point);
+        self.clusters.get(at).or(self.clusters.last()).map_or("", |(name, _)| name.as_str())
+    }
+
+    /// Whether `name` is one of the clusters (with a weight).
+    pub fn contains(&self, name: &str) -> bool {
+        self.clusters.iter().any(|(n, _)| n == name)
+    }
 }
 
 /// A compiled route.
@@ -183,11 +227,12 @@ fn compile_route(
     let hash = action.and_then(|a| a.hash_policy.as_ref()).map(HashOn::new).transpose()?;
     let (target, timeout, prefix_rewrite, host_rewrite) = match (&route.route, &route.direct_response) {
         (Some(action), _) => {
-            let target = match (&action.cluster, &action.cluster_header) {
-                (Some(c), _) => RouteTarget::Cluster(c.clone()),
-                (None, Some(h)) => RouteTarget::ClusterHeader(h.to_ascii_lowercase()),
-                (None, None) => {
-                    return Err("route has neither cluster nor cluster_header".into());
+            let target = match (&action.cluster, &action.cluster_header, &action.weighted_clusters) {
+                (Some(c), _, _) => RouteTarget::Cluster(c.clone()),
+                (None, Some(h), _) => RouteTarget::ClusterHeader(h.to_ascii_lowercase()),
+                (None, None, Some(w)) => RouteTarget::Weighted(Rc::new(Weighted::new(w)?)),
+                (None, None, None) => {
+                    return Err("route has neither cluster, cluster_header nor weighted_clusters".into());
                 }
             };
             let timeout = (!action.timeout.is_zero()).then_some(action.timeout);
@@ -219,4 +264,26 @@ fn compile_route(
         plugins,
         stats,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Weighted;
+    use crate::config::{ClusterWeight, WeightedClusters};
+
+    #[test]
+    fn weights_split_the_range() {
+        let config = WeightedClusters {
+            clusters: vec![
+                ClusterWeight { name: "a".into(), weight: 90 },
+                ClusterWeight { name: "off".into(), weight: 0 },
+                ClusterWeight { name: "b".into(), weight: 10 },
+            ],
+        };
+        let w = Weighted::new(&config).unwrap();
+        assert_eq!((w.pick_at(0), w.pick_at(89), w.pick_at(90), w.pick_at(99)), ("a", "a", "b", "b"));
+        assert!(!w.contains("off"));
+        let b = (0..10_000).filter(|_| w.pick() == "b").count();
+        assert!((700..1300).contains(&b), "{b} of 10000 for a 10% weight");
+    }
 }
