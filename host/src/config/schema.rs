@@ -72,6 +72,10 @@ pub struct RouteConfig {
     /// Answer directly without an upstream.
     #[serde(default)]
     pub direct_response: Option<DirectResponse>,
+    /// Answer with a redirection (Envoy's `redirect`). Exactly one of `route`,
+    /// `direct_response` and `redirect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<super::Redirect>,
     /// Plugins (by name) for this route instead of the listener's `http_filters`. An empty list
     /// runs no plugin on this route.
     #[serde(default)]

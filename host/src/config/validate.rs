@@ -139,8 +139,8 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
     for (h, header) in m.headers.iter().enumerate() {
         check_header_matcher(header, &format!("{at}.match.headers[{h}]"))?;
     }
-    match (&route.route, &route.direct_response) {
-        (Some(action), None) => {
+    match (&route.route, &route.direct_response, &route.redirect) {
+        (Some(action), None, None) => {
             match (&action.cluster, &action.cluster_header, &action.weighted_clusters) {
                 (Some(cluster), None, None) => {
                     if config.cluster(cluster).is_none() {
@@ -174,7 +174,10 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
                 ));
             }
         }
-        (None, Some(direct)) => {
+        (None, None, Some(redirect)) => {
+            super::redirect::check(redirect, m.prefix.is_some(), &format!("{at}.redirect"))?
+        }
+        (None, Some(direct), None) => {
             if !(100..=599).contains(&direct.status) {
                 return Err(ConfigError::invalid(
                     format!("{at}.direct_response.status"),
@@ -183,7 +186,10 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
             }
         }
         _ => {
-            return Err(ConfigError::invalid(at, "exactly one of `route` and `direct_response` is required"));
+            return Err(ConfigError::invalid(
+                at,
+                "exactly one of `route`, `direct_response` and `redirect` is required",
+            ));
         }
     }
     if let Some(filters) = &route.http_filters {

@@ -185,6 +185,16 @@ impl Run {
                 // As Envoy, the route's response header changes apply to its direct response.
                 return self.local_edited(reply, None, Some(&route.response_headers)).await;
             }
+            RouteTarget::Redirect(redirect) => {
+                let location = route.redirect_location(redirect, &self.stream.data.borrow().request_headers);
+                let mut reply = LocalReply::host(
+                    u32::from(redirect.response_code.status()),
+                    Bytes::new(),
+                    "direct_response",
+                );
+                reply.headers.push((Bytes::from_static(b"location"), Bytes::from(location)));
+                return self.local_edited(reply, None, Some(&route.response_headers)).await;
+            }
             RouteTarget::Cluster(name) => name.clone(),
             RouteTarget::Weighted(weighted) => {
                 // The choice made with the route, unless plugins moved the request to another.

@@ -3,6 +3,7 @@
 
 mod headers;
 mod matcher;
+mod redirect;
 mod retry;
 
 use std::rc::Rc;
@@ -25,6 +26,8 @@ pub enum RouteTarget {
     ClusterHeader(String),
     /// Forward to one of these clusters, by weight.
     Weighted(Rc<Weighted>),
+    /// Answer with a redirection.
+    Redirect(Rc<crate::config::Redirect>),
     /// Answer with a fixed response.
     Direct {
         /// Status.
@@ -111,6 +114,15 @@ impl std::fmt::Debug for Route {
 }
 
 impl Route {
+    /// The `location` of a redirect route's answer to a request with these headers.
+    pub fn redirect_location(&self, redirect: &crate::config::Redirect, headers: &HeaderMap) -> String {
+        let prefix = match &self.path {
+            PathMatcher::Prefix(prefix) => Some(prefix.as_str()),
+            _ => None,
+        };
+        redirect::location(redirect, headers, prefix)
+    }
+
     /// Whether the route changes the headers sent upstream (`prefix_rewrite`, `host_rewrite`,
     /// `request_headers_to_*`).
     pub fn rewrites(&self) -> bool {
@@ -225,8 +237,10 @@ fn compile_route(
     let action = route.route.as_ref();
     let retry = action.and_then(|a| a.retry_policy.as_ref()).map(Retry::new).transpose()?;
     let hash = action.and_then(|a| a.hash_policy.as_ref()).map(HashOn::new).transpose()?;
-    let (target, timeout, prefix_rewrite, host_rewrite) = match (&route.route, &route.direct_response) {
-        (Some(action), _) => {
+    let action_kinds = (&route.route, &route.direct_response, &route.redirect);
+    let (target, timeout, prefix_rewrite, host_rewrite) = match action_kinds {
+        (None, None, Some(redirect)) => (RouteTarget::Redirect(Rc::new(redirect.clone())), None, None, None),
+        (Some(action), _, _) => {
             let target = match (&action.cluster, &action.cluster_header, &action.weighted_clusters) {
                 (Some(c), _, _) => RouteTarget::Cluster(c.clone()),
                 (None, Some(h), _) => RouteTarget::ClusterHeader(h.to_ascii_lowercase()),
@@ -238,10 +252,10 @@ fn compile_route(
             let timeout = (!action.timeout.is_zero()).then_some(action.timeout);
             (target, timeout, action.prefix_rewrite.clone(), action.host_rewrite.clone())
         }
-        (None, Some(direct)) => {
+        (None, Some(direct), _) => {
             (RouteTarget::Direct { status: direct.status, body: direct.body.clone() }, None, None, None)
         }
-        (None, None) => return Err("route has no action".into()),
+        (None, None, None) => return Err("route has no action".into()),
     };
     Ok(Route {
         name: route.name.clone(),

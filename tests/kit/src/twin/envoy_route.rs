@@ -50,6 +50,10 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
         }
         out["route"] = r;
     }
+    if let Some(redirect) = route.get("redirect") {
+        // The same fields and shape in both schemas.
+        out["redirect"] = redirect.clone();
+    }
     if let Some(direct) = route.get("direct_response") {
         out["direct_response"] = json!({
             "status": direct["status"],
