@@ -10,6 +10,7 @@ mod http1;
 mod listener;
 mod node;
 mod overrides;
+mod query_match;
 mod redirect;
 mod route_headers;
 mod schema;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use http1::Http1Options;
 pub use overrides::{PluginOverride, apply_overrides};
+pub use query_match::{QueryParameterMatcher, SafeRegex, StringMatch};
 pub use redirect::{Redirect, RedirectCode};
 pub use route_headers::{AppendAction, HeaderValue, HeaderValueOption, literal as route_headers_literal};
 pub use schema::*;

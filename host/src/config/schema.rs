@@ -95,7 +95,7 @@ pub struct RouteConfig {
 }
 
 /// Path and header conditions of a route. Exactly one of `prefix`, `path`, `regex`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteMatch {
     /// The path starts with this prefix.
@@ -110,6 +110,35 @@ pub struct RouteMatch {
     /// Every header matcher must match too.
     #[serde(default)]
     pub headers: Vec<HeaderMatcher>,
+    /// Every query parameter matcher must match too (Envoy's `query_parameters`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_parameters: Vec<super::QueryParameterMatcher>,
+    /// Whether `prefix` and `path` compare case-sensitively (Envoy's default `true`; `regex`
+    /// is not affected).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub case_sensitive: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for RouteMatch {
+    /// No condition yet; case-sensitive, as Envoy.
+    fn default() -> Self {
+        RouteMatch {
+            prefix: None,
+            path: None,
+            regex: None,
+            headers: Vec::new(),
+            query_parameters: Vec::new(),
+            case_sensitive: true,
+        }
+    }
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// A condition on one request header.

@@ -139,6 +139,7 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
     for (h, header) in m.headers.iter().enumerate() {
         check_header_matcher(header, &format!("{at}.match.headers[{h}]"))?;
     }
+    super::query_match::check(&m.query_parameters, &format!("{at}.match.query_parameters"))?;
     match (&route.route, &route.direct_response, &route.redirect) {
         (Some(action), None, None) => {
             match (&action.cluster, &action.cluster_header, &action.weighted_clusters) {

@@ -63,6 +63,10 @@ pub enum PathMatcher {
     Prefix(String),
     /// Path (without query) equals this.
     Exact(String),
+    /// Path starts with this, ignoring ASCII case (`case_sensitive: false`).
+    PrefixIgnoreCase(String),
+    /// Path (without query) equals this, ignoring ASCII case.
+    ExactIgnoreCase(String),
     /// Path (without query) fully matches this.
     Regex(Regex),
 }
@@ -71,9 +75,15 @@ impl PathMatcher {
     /// Compiles a route match.
     pub fn new(m: &RouteMatch) -> Result<PathMatcher, String> {
         if let Some(prefix) = &m.prefix {
-            Ok(PathMatcher::Prefix(prefix.clone()))
+            Ok(match m.case_sensitive {
+                true => PathMatcher::Prefix(prefix.clone()),
+                false => PathMatcher::PrefixIgnoreCase(prefix.clone()),
+            })
         } else if let Some(path) = &m.path {
-            Ok(PathMatcher::Exact(path.clone()))
+            Ok(match m.case_sensitive {
+                true => PathMatcher::Exact(path.clone()),
+                false => PathMatcher::ExactIgnoreCase(path.clone()),
+            })
         } else if let Some(re) = &m.regex {
             anchored(re).map(PathMatcher::Regex)
         } else {
@@ -87,6 +97,10 @@ impl PathMatcher {
         match self {
             PathMatcher::Prefix(p) => path.starts_with(p.as_str()),
             PathMatcher::Exact(p) => without_query == p,
+            PathMatcher::PrefixIgnoreCase(p) => {
+                path.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p))
+            }
+            PathMatcher::ExactIgnoreCase(p) => without_query.eq_ignore_ascii_case(p),
             PathMatcher::Regex(re) => re.is_match(without_query),
         }
     }
@@ -166,7 +180,7 @@ mod tests {
                 prefix: prefix.map(String::from),
                 path: path.map(String::from),
                 regex: regex.map(String::from),
-                headers: vec![],
+                ..RouteMatch::default()
             })
             .unwrap()
         };
@@ -175,5 +189,18 @@ mod tests {
         assert!(!m(None, Some("/x"), None).matches("/x/y"));
         assert!(m(None, None, Some("/v[0-9]+/.*")).matches("/v12/items"));
         assert!(!m(None, None, Some("/v[0-9]+")).matches("/v12/items"));
+        assert!(!m(Some("/api"), None, None).matches("/API/x"));
+        let folded = |prefix: Option<&str>, path: Option<&str>| {
+            let matcher = RouteMatch {
+                prefix: prefix.map(String::from),
+                path: path.map(String::from),
+                case_sensitive: false,
+                ..RouteMatch::default()
+            };
+            PathMatcher::new(&matcher).unwrap()
+        };
+        assert!(folded(Some("/api"), None).matches("/API/x"));
+        assert!(folded(None, Some("/Exact")).matches("/exact?q"));
+        assert!(!folded(Some("/api/long"), None).matches("/ap"));
     }
 }

@@ -3,6 +3,7 @@
 
 mod headers;
 mod matcher;
+mod query;
 mod redirect;
 mod retry;
 
@@ -85,6 +86,7 @@ pub struct Route {
     pub name: String,
     path: PathMatcher,
     headers: Vec<HeaderCondition>,
+    query: Vec<query::QueryCondition>,
     /// What to do.
     pub target: RouteTarget,
     /// Whole-request timeout (`None`: disabled).
@@ -206,7 +208,11 @@ impl RouteTable {
         vhost
             .routes
             .iter()
-            .find(|r| r.path.matches(path) && r.headers.iter().all(|h| h.matches(headers)))
+            .find(|r| {
+                r.path.matches(path)
+                    && r.headers.iter().all(|h| h.matches(headers))
+                    && r.query.iter().all(|q| q.matches(path))
+            })
             .cloned()
     }
 
@@ -234,6 +240,12 @@ fn compile_route(
 ) -> Result<Route, String> {
     let path = PathMatcher::new(&route.matcher)?;
     let headers = route.matcher.headers.iter().map(HeaderCondition::new).collect::<Result<Vec<_>, _>>()?;
+    let query = route
+        .matcher
+        .query_parameters
+        .iter()
+        .map(query::QueryCondition::new)
+        .collect::<Result<Vec<_>, _>>()?;
     let action = route.route.as_ref();
     let retry = action.and_then(|a| a.retry_policy.as_ref()).map(Retry::new).transpose()?;
     let hash = action.and_then(|a| a.hash_policy.as_ref()).map(HashOn::new).transpose()?;
@@ -261,6 +273,7 @@ fn compile_route(
         name: route.name.clone(),
         path,
         headers,
+        query,
         target,
         timeout,
         prefix_rewrite,

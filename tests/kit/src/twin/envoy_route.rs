@@ -17,6 +17,12 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
     } else if let Some(r) = m.get("regex") {
         matcher["safe_regex"] = json!({"regex": r});
     }
+    // The same fields and shape in both schemas.
+    for key in ["query_parameters", "case_sensitive"] {
+        if let Some(v) = m.get(key) {
+            matcher[key] = v.clone();
+        }
+    }
     if let Some(headers) = m.get("headers").and_then(Value::as_array) {
         matcher["headers"] = Value::Array(headers.iter().map(header_matcher).collect());
     }
