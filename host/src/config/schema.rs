@@ -186,6 +186,10 @@ pub struct RouteAction {
     /// Replaces the matched `prefix` of the path before forwarding.
     #[serde(default)]
     pub prefix_rewrite: Option<String>,
+    /// Rewrites the path (not the query) with a regular expression before forwarding
+    /// (Envoy's `regex_rewrite`; exclusive with `prefix_rewrite`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex_rewrite: Option<RegexRewrite>,
     /// Replaces `:authority` before forwarding.
     #[serde(default)]
     pub host_rewrite: Option<String>,
@@ -195,6 +199,17 @@ pub struct RouteAction {
     /// What consistent-hashing load balancers (`ring_hash`, `maglev`) hash on.
     #[serde(default)]
     pub hash_policy: Option<HashPolicy>,
+}
+
+/// Envoy's `RegexMatchAndSubstitute`: every match of `pattern` in the path is replaced by
+/// `substitution`, where `\1`..`\9` are the pattern's groups.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegexRewrite {
+    /// The expression (`{regex: ...}`).
+    pub pattern: super::SafeRegex,
+    /// The replacement.
+    pub substitution: String,
 }
 
 /// Envoy's `WeightedCluster`: clusters and their weights.

@@ -168,6 +168,15 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
             if let Some(hash) = &action.hash_policy {
                 super::validate_cluster::check_hash(hash, &format!("{at}.route.hash_policy"))?;
             }
+            if let Some(rewrite) = &action.regex_rewrite {
+                if action.prefix_rewrite.is_some() {
+                    return Err(ConfigError::invalid(
+                        format!("{at}.route.regex_rewrite"),
+                        "set at most one of `prefix_rewrite` and `regex_rewrite`",
+                    ));
+                }
+                check_regex(&rewrite.pattern.regex, &format!("{at}.route.regex_rewrite.pattern.regex"))?;
+            }
             if action.prefix_rewrite.is_some() && m.prefix.is_none() {
                 return Err(ConfigError::invalid(
                     format!("{at}.route.prefix_rewrite"),

@@ -93,6 +93,8 @@ pub struct Route {
     pub timeout: Option<Duration>,
     /// Prefix to replace the matched prefix with.
     pub prefix_rewrite: Option<String>,
+    /// Path rewrite by regular expression: the expression and the replacement (Rust syntax).
+    pub regex_rewrite: Option<(regex::Regex, String)>,
     /// New `:authority`.
     pub host_rewrite: Option<String>,
     /// Retry policy.
@@ -128,7 +130,10 @@ impl Route {
     /// Whether the route changes the headers sent upstream (`prefix_rewrite`, `host_rewrite`,
     /// `request_headers_to_*`).
     pub fn rewrites(&self) -> bool {
-        self.prefix_rewrite.is_some() || self.host_rewrite.is_some() || !self.request_headers.is_empty()
+        self.prefix_rewrite.is_some()
+            || self.regex_rewrite.is_some()
+            || self.host_rewrite.is_some()
+            || !self.request_headers.is_empty()
     }
 
     /// Applies `prefix_rewrite`, `host_rewrite` and the request header changes to the headers
@@ -140,6 +145,17 @@ impl Route {
             && let Some(rest) = path.strip_prefix(prefix.as_str())
         {
             let rewritten = format!("{new_prefix}{rest}");
+            headers.set(":path", rewritten);
+        }
+        if let Some((pattern, replacement)) = &self.regex_rewrite
+            && let Some(full) = headers.get_str(":path")
+        {
+            let (path, query) = full.split_once('?').map_or((full, None), |(p, q)| (p, Some(q)));
+            let mut rewritten = pattern.replace_all(path, replacement.as_str()).into_owned();
+            if let Some(query) = query {
+                rewritten.push('?');
+                rewritten.push_str(query);
+            }
             headers.set(":path", rewritten);
         }
         if let Some(host) = &self.host_rewrite {
@@ -277,6 +293,15 @@ fn compile_route(
         target,
         timeout,
         prefix_rewrite,
+        regex_rewrite: route
+            .route
+            .as_ref()
+            .and_then(|a| a.regex_rewrite.as_ref())
+            .map(|r| {
+                let pattern = regex::Regex::new(&r.pattern.regex).map_err(|e| e.to_string())?;
+                Ok::<_, String>((pattern, substitution(&r.substitution)))
+            })
+            .transpose()?,
         host_rewrite,
         retry,
         hash,
@@ -293,10 +318,39 @@ fn compile_route(
     })
 }
 
+/// Envoy's substitution (`\N` is group N) in the `regex` crate's syntax (`${N}`, `$$`).
+fn substitution(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(d) if d.is_ascii_digit() => {
+                    chars.next();
+                    out.push_str(&format!("${{{d}}}"));
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::Weighted;
     use crate::config::{ClusterWeight, WeightedClusters};
+
+    #[test]
+    fn substitutions_use_groups() {
+        assert_eq!(super::substitution("/v2/\\1/$x"), "/v2/${1}/$$x");
+    }
 
     #[test]
     fn weights_split_the_range() {

@@ -43,7 +43,7 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
     }
     if let Some(action) = route.get("route") {
         let mut r = json!({});
-        for key in ["cluster", "cluster_header", "prefix_rewrite", "weighted_clusters"] {
+        for key in ["cluster", "cluster_header", "prefix_rewrite", "weighted_clusters", "regex_rewrite"] {
             if let Some(v) = action.get(key) {
                 r[key] = v.clone();
             }
