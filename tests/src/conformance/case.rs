@@ -119,6 +119,13 @@ pub struct ClusterSpec {
     /// Speak h2c.
     #[serde(default)]
     pub http2: bool,
+    /// Target `tagged`: this many echo servers, tagged `<name>-0`, `<name>-1`, ... (one, tagged
+    /// `<name>`, by default).
+    #[serde(default)]
+    pub endpoints: Option<u32>,
+    /// weir's `lb_policy` (`ring_hash`, `maglev`, ...), given to Envoy in capitals.
+    #[serde(default)]
+    pub lb_policy: Option<String>,
     /// Write HTTP/1.1 trailers to it whatever it announced, and (Envoy) read its trailers
     /// (`http_protocol_options.enable_trailers`).
     #[serde(default)]

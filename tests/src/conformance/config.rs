@@ -45,10 +45,23 @@ fn clusters(case: &Case, targets: &Targets) -> Vec<Cluster> {
                 (addr, c.http2)
             }
         };
+        let more_endpoints: Vec<SocketAddr> = match c.target {
+            ClusterTarget::Tagged => {
+                targets.tagged.iter().filter(|(n, _)| *n == c.name).skip(1).map(|(_, a)| *a).collect()
+            }
+            _ => Vec::new(),
+        };
         let tls_upstream = targets.tls_upstreams.iter().find(|(n, _, _)| *n == c.name);
         let endpoint = tls_upstream.map_or(endpoint, |(_, addr, _)| *addr);
         let tls = tls_upstream.map(|(_, _, tls)| tls.clone());
-        out.push(Cluster { http2, tls, http1_trailers: c.http1_trailers, ..Cluster::new(&c.name, endpoint) });
+        out.push(Cluster {
+            http2,
+            tls,
+            http1_trailers: c.http1_trailers,
+            more_endpoints,
+            lb_policy: c.lb_policy.clone(),
+            ..Cluster::new(&c.name, endpoint)
+        });
     }
     out
 }

@@ -23,12 +23,16 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
         true => Some(GrpcServer::start()?),
         false => None,
     };
-    let tagged: Vec<(String, EchoServer)> = case
-        .clusters
-        .iter()
-        .filter(|c| c.target == ClusterTarget::Tagged)
-        .map(|c| EchoServer::start_tagged(Some(c.name.clone())).map(|e| (c.name.clone(), e)))
-        .collect::<Result<_, _>>()?;
+    let mut tagged: Vec<(String, EchoServer)> = Vec::new();
+    for c in case.clusters.iter().filter(|c| c.target == ClusterTarget::Tagged) {
+        let tags: Vec<String> = match c.endpoints {
+            None => vec![c.name.clone()],
+            Some(n) => (0..n).map(|i| format!("{}-{i}", c.name)).collect(),
+        };
+        for tag in tags {
+            tagged.push((c.name.clone(), EchoServer::start_tagged(Some(tag))?));
+        }
+    }
     let pki = case.tls.as_ref().map(CaseTls::generate).transpose().context("the case's certificates")?;
     let tls_upstreams = TlsUpstreams::start(case, echo.addr()).await.context("the case's TLS upstreams")?;
     let targets = Targets {

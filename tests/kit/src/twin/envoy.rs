@@ -133,17 +133,24 @@ fn wasm_filter(p: &Plugin) -> Value {
     }})
 }
 
-/// A static Envoy cluster with one endpoint.
+/// A static Envoy cluster with its endpoints, in order.
 fn envoy_cluster(c: &Cluster) -> Value {
+    let endpoints: Vec<Value> = std::iter::once(&c.endpoint)
+        .chain(&c.more_endpoints)
+        .map(|e| json!({"endpoint": {"address": socket(*e)}}))
+        .collect();
     let mut cluster = json!({
         "name": c.name,
         "type": "STATIC",
         "connect_timeout": "5s",
         "load_assignment": {
             "cluster_name": c.name,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket(c.endpoint)}}]}]
+            "endpoints": [{"lb_endpoints": endpoints}]
         }
     });
+    if let Some(policy) = &c.lb_policy {
+        cluster["lb_policy"] = json!(policy.to_ascii_uppercase());
+    }
     if let Some(tls) = &c.tls {
         cluster["transport_socket"] = tls.envoy();
     }

@@ -51,6 +51,10 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
         if let Some(t) = action.get("timeout") {
             r["timeout"] = json!(duration(t.as_str().context("a route `timeout` is text")?)?);
         }
+        // weir's `{header: name}` is Envoy's `[{header: {header_name: name}}]`.
+        if let Some(name) = action.get("hash_policy").and_then(|h| h.get("header")) {
+            r["hash_policy"] = json!([{"header": {"header_name": name}}]);
+        }
         if let Some(v) = action.get("host_rewrite") {
             r["host_rewrite_literal"] = v.clone();
         }

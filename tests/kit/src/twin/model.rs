@@ -109,6 +109,10 @@ pub struct Cluster {
     pub internal: bool,
     /// HTTP/1.1 trailers written whatever the endpoint announced (`enable_trailers`).
     pub http1_trailers: bool,
+    /// Endpoints after `endpoint`, in order.
+    pub more_endpoints: Vec<SocketAddr>,
+    /// weir's `lb_policy` (`ring_hash`, `maglev`, ...); Envoy's is the same in capitals.
+    pub lb_policy: Option<String>,
     /// TLS to the endpoint (cleartext when unset).
     pub tls: Option<ClusterTls>,
 }
@@ -122,6 +126,8 @@ impl Cluster {
             http2: false,
             internal: false,
             http1_trailers: false,
+            more_endpoints: Vec::new(),
+            lb_policy: None,
             tls: None,
         }
     }

@@ -55,7 +55,12 @@ pub(super) fn weir_listener(l: &Listener) -> Value {
 }
 
 fn weir_cluster(c: &Cluster) -> Value {
-    let mut cluster = json!({"name": c.name, "endpoints": [c.endpoint.to_string()], "http2": c.http2});
+    let endpoints: Vec<String> =
+        std::iter::once(&c.endpoint).chain(&c.more_endpoints).map(|e| e.to_string()).collect();
+    let mut cluster = json!({"name": c.name, "endpoints": endpoints, "http2": c.http2});
+    if let Some(policy) = &c.lb_policy {
+        cluster["lb_policy"] = json!(policy);
+    }
     if c.internal {
         cluster["internal"] = json!(true);
     }
