@@ -294,6 +294,15 @@ pub struct HashPolicy {
     /// Hash the path (without query).
     #[serde(default)]
     pub path: bool,
+    /// Hash this cookie's value (Envoy's `cookie.name`; no cookie is generated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    /// Hash this query parameter's first value, as written (Envoy's `query_parameter.name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_parameter: Option<String>,
+    /// Hash the client's IP address (Envoy's `connection_properties.source_ip`).
+    #[serde(default)]
+    pub source_ip: bool,
 }
 
 /// What a [`HashPolicy`] hashes.
@@ -303,15 +312,40 @@ pub enum HashTarget {
     Header(String),
     /// The path without query.
     Path,
+    /// A cookie's value.
+    Cookie(String),
+    /// A query parameter's first value.
+    QueryParameter(String),
+    /// The client's IP address.
+    SourceIp,
 }
 
 impl HashPolicy {
-    /// What it hashes: exactly one of `header` and `path: true`.
+    /// What it hashes: exactly one of `header`, `path: true`, `cookie`, `query_parameter`,
+    /// `source_ip: true`.
     pub fn target(&self) -> Result<HashTarget, String> {
-        match (&self.header, self.path) {
-            (Some(h), false) => Ok(HashTarget::Header(h.to_ascii_lowercase())),
-            (None, true) => Ok(HashTarget::Path),
-            _ => Err("hash_policy needs exactly one of `header` and `path: true`".into()),
+        let mut targets = Vec::new();
+        if let Some(h) = &self.header {
+            targets.push(HashTarget::Header(h.to_ascii_lowercase()));
+        }
+        if self.path {
+            targets.push(HashTarget::Path);
+        }
+        if let Some(c) = &self.cookie {
+            targets.push(HashTarget::Cookie(c.clone()));
+        }
+        if let Some(q) = &self.query_parameter {
+            targets.push(HashTarget::QueryParameter(q.clone()));
+        }
+        if self.source_ip {
+            targets.push(HashTarget::SourceIp);
+        }
+        match (targets.pop(), targets.is_empty()) {
+            (Some(target), true) => Ok(target),
+            _ => Err(
+                "hash_policy needs exactly one of `header`, `path: true`, `cookie`, `query_parameter`, `source_ip: true`"
+                    .into(),
+            ),
         }
     }
 }

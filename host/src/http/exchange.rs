@@ -245,7 +245,7 @@ impl Run {
                 headers
             });
             let headers = rewritten.as_ref().unwrap_or(&data.request_headers);
-            let key = route.hash.as_ref().and_then(|h| h.key(headers));
+            let key = route.hash.as_ref().and_then(|h| h.key(headers, data.info.downstream_remote.ip()));
             upstream_request(headers, (), cluster.http2()).map(|head| (head, key))
         };
         let (head, key) = match prepared {

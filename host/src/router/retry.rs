@@ -56,31 +56,43 @@ impl Retry {
     }
 }
 
-/// What a route hashes for consistent-hash balancing.
+/// What a route hashes for consistent-hash balancing (each part hashed with xxHash64, as
+/// Envoy hashes it).
 #[derive(Debug, Clone)]
-pub enum HashOn {
-    /// A request header's value.
-    Header(String),
-    /// The path without query.
-    Path,
-}
+pub struct HashOn(HashTarget);
 
 impl HashOn {
-    /// Compiles a hash policy (exactly one of `header`, `path`).
+    /// Compiles a hash policy.
     pub fn new(policy: &HashPolicy) -> Result<HashOn, String> {
-        Ok(match policy.target()? {
-            HashTarget::Header(name) => HashOn::Header(name),
-            HashTarget::Path => HashOn::Path,
-        })
+        policy.target().map(HashOn)
     }
 
-    /// The request's key, if it has the hashed part.
-    pub fn key(&self, headers: &HeaderMap) -> Option<u64> {
-        match self {
-            HashOn::Header(name) => headers.get(name.as_bytes()).map(|v| crate::upstream::hash(v)),
-            HashOn::Path => headers
-                .get(b":path")
-                .map(|p| crate::upstream::hash(p.split(|b| *b == b'?').next().unwrap_or(p))),
+    /// The request's key, if it has the hashed part; `source`: the client's address.
+    pub fn key(&self, headers: &HeaderMap, source: std::net::IpAddr) -> Option<u64> {
+        let hash = crate::upstream::hash;
+        let path = || headers.get_str(":path").unwrap_or("/");
+        match &self.0 {
+            HashTarget::Header(name) => headers.get(name.as_bytes()).map(|v| hash(v)),
+            HashTarget::Path => Some(hash(path().split('?').next().unwrap_or("/").as_bytes())),
+            HashTarget::Cookie(name) => cookie(headers, name).map(|v| hash(v.as_bytes())),
+            HashTarget::QueryParameter(name) => {
+                let query = path().split_once('?')?.1;
+                query.split('&').find_map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    (key == name).then(|| hash(value.as_bytes()))
+                })
+            }
+            HashTarget::SourceIp => Some(hash(source.to_string().as_bytes())),
         }
     }
+}
+
+/// The value of cookie `name` in the request's `cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(b"cookie").filter_map(|v| std::str::from_utf8(v).ok()).find_map(|line| {
+        line.split(';').find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then(|| value.trim_matches('"'))
+        })
+    })
 }

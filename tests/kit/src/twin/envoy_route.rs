@@ -51,9 +51,18 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
         if let Some(t) = action.get("timeout") {
             r["timeout"] = json!(duration(t.as_str().context("a route `timeout` is text")?)?);
         }
-        // weir's `{header: name}` is Envoy's `[{header: {header_name: name}}]`.
-        if let Some(name) = action.get("hash_policy").and_then(|h| h.get("header")) {
-            r["hash_policy"] = json!([{"header": {"header_name": name}}]);
+        // weir's one-key hash policy as Envoy's list of one.
+        if let Some(policy) = action.get("hash_policy") {
+            let envoy = if let Some(name) = policy.get("header") {
+                json!({"header": {"header_name": name}})
+            } else if let Some(name) = policy.get("cookie") {
+                json!({"cookie": {"name": name}})
+            } else if let Some(name) = policy.get("query_parameter") {
+                json!({"query_parameter": {"name": name}})
+            } else {
+                json!({"connection_properties": {"source_ip": policy.get("source_ip") == Some(&json!(true))}})
+            };
+            r["hash_policy"] = json!([envoy]);
         }
         if let Some(v) = action.get("host_rewrite") {
             r["host_rewrite_literal"] = v.clone();
