@@ -63,14 +63,17 @@ fn consistent_hashing(policy: &str) {
     assert_eq!(before, placement(&server, &client, &keys));
     let used: std::collections::HashSet<&String> = before.values().collect();
     assert_eq!(used.len(), 5, "{policy}: keys spread over every backend");
-    // Remove backend 4: only its keys move (Maglev: plus a little churn).
+    // Remove backend 4: its keys move, and a few others: Maglev's churn; on the ring, the
+    // survivors get more points each (Envoy's ring keeps its size, ceil(1024/n) points per
+    // endpoint), so some of their keys move between them, as in Envoy.
     let yaml = simple_config(route, &cluster_yaml(&refs[..4], &format!("    lb_policy: {policy}\n")));
     server.reload(Config::parse(&yaml, "reload").unwrap()).unwrap();
     let after = placement(&server, &client, &keys);
     let moved = keys.iter().filter(|k| before[*k] != "4" && before[*k] != after[*k]).count();
     let survivors = keys.iter().filter(|k| before[*k] != "4").count();
+    let limit_percent = if policy == "ring_hash" { 15 } else { 3 };
     assert!(
-        moved * 100 <= survivors * 3,
+        moved * 100 <= survivors * limit_percent,
         "{policy}: {moved} of {survivors} keys on surviving backends moved"
     );
     assert!(keys.iter().all(|k| after[k] != "4"));
