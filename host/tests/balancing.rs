@@ -65,13 +65,15 @@ fn consistent_hashing(policy: &str) {
     assert_eq!(used.len(), 5, "{policy}: keys spread over every backend");
     // Remove backend 4: its keys move, and a few others: Maglev's churn; on the ring, the
     // survivors get more points each (Envoy's ring keeps its size, ceil(1024/n) points per
-    // endpoint), so some of their keys move between them, as in Envoy.
+    // endpoint), so some of their keys move between them, as in Envoy: about 15% of the
+    // survivors' keys for 5 → 4 (the new points cover ~20% of the ring, 3/5 of it other
+    // survivors'), depending on the addresses' hashes; a random choice would move 75%.
     let yaml = simple_config(route, &cluster_yaml(&refs[..4], &format!("    lb_policy: {policy}\n")));
     server.reload(Config::parse(&yaml, "reload").unwrap()).unwrap();
     let after = placement(&server, &client, &keys);
     let moved = keys.iter().filter(|k| before[*k] != "4" && before[*k] != after[*k]).count();
     let survivors = keys.iter().filter(|k| before[*k] != "4").count();
-    let limit_percent = if policy == "ring_hash" { 15 } else { 3 };
+    let limit_percent = if policy == "ring_hash" { 30 } else { 3 };
     assert!(
         moved * 100 <= survivors * limit_percent,
         "{policy}: {moved} of {survivors} keys on surviving backends moved"
