@@ -101,6 +101,15 @@ fn header_rewrite() -> Plugin {
     }
 }
 
+/// What header-rewrite's answer shows: its response header, and its request header upstream.
+fn header_rewrite_check() -> Check {
+    Check {
+        response_header: Some("x-powered-by"),
+        upstream_header: Some(("x-example", Some("header-rewrite"))),
+        ..Check::default()
+    }
+}
+
 fn shuffle_shard() -> Plugin {
     Plugin { name: "shuffle-shard", vm_id: "shard", config: r#"{"total_hosts":4,"shard_size":2}"#.into() }
 }
@@ -195,11 +204,7 @@ pub fn all() -> Vec<Scenario> {
             vec![header_rewrite()],
             Route::Cluster,
             vec![],
-            Check {
-                response_header: Some("x-powered-by"),
-                upstream_header: Some(("x-example", Some("header-rewrite"))),
-                ..Check::default()
-            },
+            header_rewrite_check(),
         ),
         get(
             "shuffle-shard",
@@ -269,11 +274,7 @@ pub fn all() -> Vec<Scenario> {
                 vec![header_rewrite()],
                 Route::Cluster,
                 vec![],
-                Check {
-                    response_header: Some("x-powered-by"),
-                    upstream_header: Some(("x-example", Some("header-rewrite"))),
-                    ..Check::default()
-                },
+                header_rewrite_check(),
             )
         },
         Scenario {
