@@ -183,6 +183,10 @@ pub struct RouteAction {
     /// `0s` disables it).
     #[serde(default = "default_route_timeout", with = "duration")]
     pub timeout: Duration,
+    /// The exchange's idle timeout on this route, in place of the listener's
+    /// `stream_idle_timeout` (Envoy's `idle_timeout`; `0s` disables it).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "duration::option")]
+    pub idle_timeout: Option<Duration>,
     /// Replaces the matched `prefix` of the path before forwarding.
     #[serde(default)]
     pub prefix_rewrite: Option<String>,

@@ -72,7 +72,7 @@ impl Exchange {
         }));
         let chain = Rc::new(Chain::new(stream.clone(), &plugins));
         chain.on_finish(finisher(&listener, route.as_ref()));
-        watch.track(&stream);
+        watch.track(&stream, route.as_ref().and_then(|r| r.idle_timeout));
         let deadline = listener.request_timeout;
         let run = Run { listener, chain, stream: stream.clone() };
         tokio::select! {
@@ -85,8 +85,11 @@ impl Exchange {
                 Ok(weir_http::local_reply_response(&reply))
             }
             () = stream.activity.stopped() => {
-                // No progress for `stream_idle_timeout` before the response began.
-                let reply = LocalReply::host(408, "stream timeout", "stream_idle_timeout");
+                // No progress for `stream_idle_timeout` (or the route's `idle_timeout`) before
+                // the response began: as Envoy, 504 if the whole request had arrived, 408 while
+                // it was still arriving.
+                let status = if stream.data.borrow().downstream_complete { 504 } else { 408 };
+                let reply = LocalReply::host(status, "stream timeout", "stream_idle_timeout");
                 Ok(weir_http::local_reply_response(&reply))
             }
         }

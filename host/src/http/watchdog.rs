@@ -53,6 +53,8 @@ struct Tracked {
     stream: Weak<StreamShared>,
     seen: u64,
     since: Instant,
+    /// The route's `idle_timeout` in place of the listener's (`Some(None)`: none).
+    limit: Option<Option<Duration>>,
 }
 
 /// The state of one downstream connection, shared by its socket, its exchanges and its
@@ -108,12 +110,13 @@ impl ConnWatch {
         self.head_since.set(None);
     }
 
-    /// An exchange is watched from now on (its progress, `stream_idle_timeout`); when it is
-    /// over the watchdog looks again (the connection may be idle from then on).
-    pub fn track(self: &Rc<Self>, stream: &Rc<StreamShared>) {
+    /// An exchange is watched from now on (its progress, `stream_idle_timeout`, or its route's
+    /// `idle_timeout` when `limit` is set: `Some(None)` for none); when it is over the
+    /// watchdog looks again (the connection may be idle from then on).
+    pub fn track(self: &Rc<Self>, stream: &Rc<StreamShared>, limit: Option<Option<Duration>>) {
         let mut streams = self.streams.borrow_mut();
         streams.retain(|t| t.stream.strong_count() > 0);
-        streams.push(Tracked { stream: Rc::downgrade(stream), seen: 0, since: Instant::now() });
+        streams.push(Tracked { stream: Rc::downgrade(stream), seen: 0, since: Instant::now(), limit });
         let watch = Rc::downgrade(self);
         stream.activity.on_end(Box::new(move || {
             if let Some(watch) = watch.upgrade() {
@@ -185,12 +188,12 @@ impl ConnWatch {
 
     /// Stops exchanges that made no progress for `limit`; returns when to look again, or
     /// [`Verdict::Stuck`] when one was stopped a `limit` ago and is still there.
-    fn check_streams(&self, limit: Option<Duration>, now: Instant) -> Result<Option<Instant>, Verdict> {
-        let Some(limit) = limit else { return Ok(None) };
+    fn check_streams(&self, listener: Option<Duration>, now: Instant) -> Result<Option<Instant>, Verdict> {
         let mut next = None;
         let mut streams = self.streams.borrow_mut();
         streams.retain(|t| t.stream.strong_count() > 0);
         for tracked in streams.iter_mut() {
+            let Some(limit) = tracked.limit.unwrap_or(listener) else { continue };
             let Some(stream) = tracked.stream.upgrade() else { continue };
             let progress = stream.activity.progress();
             if progress != tracked.seen {
@@ -265,7 +268,7 @@ mod tests {
             let watch = Rc::new(ConnWatch::new());
             watch.on_request();
             let stream = Rc::new(StreamShared::default());
-            watch.track(&stream);
+            watch.track(&stream, None);
             let timeouts = Timeouts {
                 headers: None,
                 idle: Some(Duration::from_millis(100)),

@@ -91,6 +91,9 @@ pub struct Route {
     pub target: RouteTarget,
     /// Whole-request timeout (`None`: disabled).
     pub timeout: Option<Duration>,
+    /// The route's `idle_timeout` in place of the listener's `stream_idle_timeout` (`Some(None)`:
+    /// none; `None`: the listener's).
+    pub idle_timeout: Option<Option<Duration>>,
     /// Prefix to replace the matched prefix with.
     pub prefix_rewrite: Option<String>,
     /// Path rewrite by regular expression: the expression and the replacement (Rust syntax).
@@ -292,6 +295,7 @@ fn compile_route(
         query,
         target,
         timeout,
+        idle_timeout: route.route.as_ref().and_then(|a| a.idle_timeout).map(|d| (!d.is_zero()).then_some(d)),
         prefix_rewrite,
         regex_rewrite: route
             .route

@@ -48,8 +48,10 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
                 r[key] = v.clone();
             }
         }
-        if let Some(t) = action.get("timeout") {
-            r["timeout"] = json!(duration(t.as_str().context("a route `timeout` is text")?)?);
+        for key in ["timeout", "idle_timeout"] {
+            if let Some(t) = action.get(key) {
+                r[key] = json!(duration(t.as_str().with_context(|| format!("a route `{key}` is text"))?)?);
+            }
         }
         // weir's one-key hash policy as Envoy's list of one.
         if let Some(policy) = action.get("hash_policy") {
