@@ -106,6 +106,16 @@ fn trusting(p: &Pkis) -> String {
     format!("      trusted_ca: {}\n      sni: upstream.test\n", p.servers.ca().display())
 }
 
+/// [`trusting`] plus a client certificate (mTLS).
+fn presenting(p: &Pkis, files: &weir_tls::CertificateFiles) -> String {
+    format!(
+        "{}      client_certificate:\n        certificate_chain: {}\n        private_key: {}\n",
+        trusting(p),
+        files.certificate_chain.display(),
+        files.private_key.display()
+    )
+}
+
 fn connect_failures(server: &weir_host::process::server::RunningServer, client: &Client) -> String {
     let admin = server.admin_addr().unwrap();
     let stats = client.get(admin, &admin.to_string(), "/stats/prometheus", &[]).text();
@@ -184,12 +194,7 @@ fn a_client_certificate_for_an_upstream_that_requires_one() {
     let backend = TlsBackend::start(&p, true);
     let client = Client::new();
     let files = p.clients.client("weir", "weir-proxy", &["spiffe://weir.test/proxy"]).unwrap();
-    let mtls = format!(
-        "{}      client_certificate:\n        certificate_chain: {}\n        private_key: {}\n",
-        trusting(&p),
-        files.certificate_chain.display(),
-        files.private_key.display()
-    );
+    let mtls = presenting(&p, &files);
     let server = weir(&config(&backend, "", &mtls));
     let reply = client.get(server.listener_addr("main").unwrap(), "x", "/", &[]);
     assert_eq!(reply.status, 200, "{}", reply.text());
@@ -208,12 +213,7 @@ fn a_rotated_client_certificate_is_used_by_new_connections() {
     let backend = TlsBackend::start(&p, true);
     let client = Client::new();
     let files = p.clients.client("weir", "weir-proxy", &[]).unwrap();
-    let mtls = format!(
-        "{}      client_certificate:\n        certificate_chain: {}\n        private_key: {}\n",
-        trusting(&p),
-        files.certificate_chain.display(),
-        files.private_key.display()
-    );
+    let mtls = presenting(&p, &files);
     let server = weir(&config(&backend, "", &mtls));
     let listener = server.listener_addr("main").unwrap();
     let subject = || {
@@ -273,13 +273,10 @@ fn filters_see_the_upstream_connections_tls() {
         "admin:\n  address: 127.0.0.1:0\nlisteners:\n  - name: main\n    address: 127.0.0.1:0\n    http_filters: [probe]\n    \
          virtual_hosts:\n      - name: all\n        domains: ['*']\n        routes:\n          - match: {{ prefix: / }}\n            \
          route: {{ cluster: backends }}\nplugins:\n  - name: probe\n    wasm: {}\n    configuration: '{program}'\nclusters:\n  \
-         - name: backends\n    endpoints: ['{}']\n    tls:\n{}      client_certificate:\n        certificate_chain: {}\n        \
-         private_key: {}\n",
+         - name: backends\n    endpoints: ['{}']\n    tls:\n{}",
         wasm.display(),
         backend.addr,
-        trusting(&p),
-        files.certificate_chain.display(),
-        files.private_key.display(),
+        presenting(&p, &files),
     );
     let server = weir(&yaml);
     let reply = Client::new().get(server.listener_addr("main").unwrap(), "x", "/", &[]);

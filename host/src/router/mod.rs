@@ -153,7 +153,7 @@ impl Route {
         if let Some((pattern, replacement)) = &self.regex_rewrite
             && let Some(full) = headers.get_str(":path")
         {
-            let (path, query) = full.split_once('?').map_or((full, None), |(p, q)| (p, Some(q)));
+            let (path, query) = query::split_query(full);
             let mut rewritten = pattern.replace_all(path, replacement.as_str()).into_owned();
             if let Some(query) = query {
                 rewritten.push('?');

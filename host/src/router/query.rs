@@ -50,26 +50,32 @@ impl QueryCondition {
     /// Whether the request path's query satisfies the condition.
     pub fn matches(&self, path: &str) -> bool {
         let Some(value) = first_value(path, &self.name) else { return false };
-        let folded = |ignore_case: bool| if ignore_case { value.to_ascii_lowercase() } else { value.clone() };
+        let folded =
+            |ignore_case: bool| if ignore_case { value.to_ascii_lowercase() } else { value.to_string() };
         match &self.kind {
             Kind::Present => true,
             Kind::Exact(v, i) => folded(*i) == *v,
             Kind::Prefix(v, i) => folded(*i).starts_with(v.as_str()),
             Kind::Suffix(v, i) => folded(*i).ends_with(v.as_str()),
             Kind::Contains(v, i) => folded(*i).contains(v.as_str()),
-            Kind::Regex(re) => re.is_match(&value),
+            Kind::Regex(re) => re.is_match(value),
         }
     }
 }
 
-/// The first value of parameter `name` in `path`'s query, as written; a parameter without
-/// `=` has the empty value.
-fn first_value(path: &str, name: &str) -> Option<String> {
+/// `path` and its query, if any.
+pub(super) fn split_query(full: &str) -> (&str, Option<&str>) {
+    full.split_once('?').map_or((full, None), |(path, query)| (path, Some(query)))
+}
+
+/// The first value of parameter `name` in `path`'s query, as written (as Envoy reads it for
+/// matching and for hashing); a parameter without `=` has the empty value.
+pub(super) fn first_value<'a>(path: &'a str, name: &str) -> Option<&'a str> {
     let query = path.split_once('?')?.1;
     let query = query.split('#').next().unwrap_or(query);
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then(|| value.to_string())
+        (key == name).then_some(value)
     })
 }
 
@@ -79,9 +85,9 @@ mod tests {
 
     #[test]
     fn first_values_as_written() {
-        assert_eq!(first_value("/p?a=1&b=x%20y&a=2", "a").as_deref(), Some("1"));
-        assert_eq!(first_value("/p?a=1&b=x%20y", "b").as_deref(), Some("x%20y"));
-        assert_eq!(first_value("/p?flag&a=1", "flag").as_deref(), Some(""));
+        assert_eq!(first_value("/p?a=1&b=x%20y&a=2", "a"), Some("1"));
+        assert_eq!(first_value("/p?a=1&b=x%20y", "b"), Some("x%20y"));
+        assert_eq!(first_value("/p?flag&a=1", "flag"), Some(""));
         assert_eq!(first_value("/p", "a"), None);
     }
 }

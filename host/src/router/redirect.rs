@@ -28,7 +28,7 @@ pub fn location(redirect: &Redirect, headers: &HeaderMap, prefix: Option<&str>) 
         None => port.map(str::to_string),
     };
     let full = headers.get_str(":path").unwrap_or("/");
-    let (path, query) = full.split_once('?').map_or((full, None), |(p, q)| (p, Some(q)));
+    let (path, query) = super::query::split_query(full);
     let (path, query) = match (&redirect.path_redirect, &redirect.prefix_rewrite) {
         (Some(new), _) => match new.split_once('?') {
             Some((p, q)) => (p.to_string(), Some(q.to_string())),

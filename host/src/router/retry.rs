@@ -76,11 +76,7 @@ impl HashOn {
             HashTarget::Path => Some(hash(path().split('?').next().unwrap_or("/").as_bytes())),
             HashTarget::Cookie(name) => cookie(headers, name).map(|v| hash(v.as_bytes())),
             HashTarget::QueryParameter(name) => {
-                let query = path().split_once('?')?.1;
-                query.split('&').find_map(|pair| {
-                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                    (key == name).then(|| hash(value.as_bytes()))
-                })
+                super::query::first_value(path(), name).map(|v| hash(v.as_bytes()))
             }
             HashTarget::SourceIp => Some(hash(source.to_string().as_bytes())),
         }
