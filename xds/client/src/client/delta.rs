@@ -81,9 +81,9 @@ async fn answer(
     let DeltaDiscoveryResponse { system_version_info, resources, type_url, removed_resources, nonce, .. } =
         response;
     let mut next = held.0.get(&type_url).cloned().unwrap_or_default();
-    let merged = match config.subscriptions.iter().any(|s| s.type_url == type_url) {
-        false => Err(format!("not subscribed to {type_url}")),
-        true => merge(&mut next, &type_url, resources, removed_resources),
+    let merged = match config.subscriptions.iter().find(|s| s.type_url == type_url) {
+        None => Err(format!("not subscribed to {type_url}")),
+        Some(sub) => merge(&mut next, &sub.resource_names, &type_url, resources, removed_resources),
     };
     let outcome = match merged {
         Ok(()) => {
@@ -105,14 +105,19 @@ async fn answer(
     }
 }
 
-/// Applies a response's resources and removals to `held` (one type's).
+/// Applies a response's resources and removals to `held` (one type's). Only the subscribed
+/// names are taken: what a control plane can make weir hold is what weir asked for.
 fn merge(
     held: &mut BTreeMap<String, Entry>,
+    subscribed: &[String],
     type_url: &str,
     resources: Vec<envoy_types::pb::envoy::service::discovery::v3::Resource>,
     removed: Vec<String>,
 ) -> Result<(), String> {
     for resource in resources {
+        if !subscribed.contains(&resource.name) {
+            return Err(format!("resource {} was not subscribed to", resource.name));
+        }
         let Some(any) = resource.resource else {
             return Err(format!("resource {} has no body", resource.name));
         };
@@ -125,4 +130,29 @@ fn merge(
         held.remove(&name);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use envoy_types::pb::envoy::service::discovery::v3::Resource;
+
+    use super::*;
+
+    fn resource(name: &str, version: &str) -> Resource {
+        let any = Any { type_url: "t".into(), value: version.as_bytes().to_vec() };
+        Resource { name: name.into(), version: version.into(), resource: Some(any), ..Resource::default() }
+    }
+
+    #[test]
+    fn merges_subscribed_resources_and_refuses_others() {
+        let (mut held, subscribed) = (BTreeMap::new(), vec!["a".to_string(), "b".to_string()]);
+        merge(&mut held, &subscribed, "t", vec![resource("a", "1"), resource("b", "1")], vec![]).unwrap();
+        merge(&mut held, &subscribed, "t", vec![resource("a", "2")], vec!["b".into()]).unwrap();
+        assert_eq!(held.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(held["a"].0, "2");
+        let e = merge(&mut held, &subscribed, "t", vec![resource("x", "1")], vec![]).unwrap_err();
+        assert!(e.contains("not subscribed"), "{e}");
+        let e = merge(&mut held, &subscribed, "other", vec![resource("a", "3")], vec![]).unwrap_err();
+        assert!(e.contains("holds a t resource"), "{e}");
+    }
 }
