@@ -6,6 +6,7 @@
 mod admin;
 mod cluster;
 mod dynamic;
+pub mod envoy;
 mod http1;
 mod listener;
 mod node;

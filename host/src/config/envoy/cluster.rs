@@ -1,0 +1,340 @@
+//! Envoy's `Cluster` and `ClusterLoadAssignment` as weir clusters (CDS, EDS, and the
+//! `static_resources.clusters` of a bootstrap).
+//!
+//! Supported: `type` STATIC, STRICT_DNS and EDS; `lb_policy` ROUND_ROBIN, LEAST_REQUEST,
+//! RANDOM, RING_HASH, MAGLEV (weir's rings are built as Envoy's: the same key picks the same
+//! endpoint); `connect_timeout`, `dns_refresh_rate`; endpoints of priority 0 in any locality,
+//! with equal weights; HTTP/2 through `typed_extension_protocol_options`
+//! (`HttpProtocolOptions.explicit_http_config`); `circuit_breakers` (default priority),
+//! `outlier_detection` (consecutive 5xx), HTTP `health_checks`. Everything else is refused.
+
+use std::time::Duration;
+
+use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::cluster::v3::cluster::{
+    ClusterDiscoveryType, DiscoveryType, LbPolicy as PbLb,
+};
+use envoy_types::pb::envoy::config::core::v3::socket_address::PortSpecifier;
+use envoy_types::pb::envoy::config::core::v3::{HealthStatus, SocketAddress, address, health_check};
+use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+use envoy_types::pb::envoy::config::endpoint::v3::lb_endpoint::HostIdentifier;
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::http_protocol_options::UpstreamProtocolOptions;
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::http_protocol_options::explicit_http_config::ProtocolConfig;
+use envoy_types::pb::google::protobuf::{Duration as PbDuration, UInt32Value};
+use weir_xds::convert::unpack;
+
+use super::Refusals;
+use super::support::{Spec, check, join};
+use crate::config::{CircuitBreakers, ClusterConfig, HealthCheck, LbPolicy, OutlierDetection};
+
+const HTTP_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+/// What weir reads of a cluster and what it holds.
+const SPEC: Spec = &[
+    (
+        "envoy.config.cluster.v3.Cluster",
+        &[
+            "name",
+            "type",
+            "eds_cluster_config",
+            "connect_timeout",
+            "lb_policy",
+            "load_assignment",
+            "typed_extension_protocol_options",
+            "dns_refresh_rate",
+            "circuit_breakers",
+            "outlier_detection",
+            "health_checks",
+        ],
+    ),
+    ("envoy.config.cluster.v3.Cluster.EdsClusterConfig", &["eds_config", "service_name"]),
+    ("envoy.config.core.v3.ConfigSource", &["ads", "resource_api_version", "initial_fetch_timeout"]),
+    ("envoy.config.core.v3.AggregatedConfigSource", &[]),
+    ("envoy.config.endpoint.v3.ClusterLoadAssignment", &["cluster_name", "endpoints"]),
+    (
+        "envoy.config.endpoint.v3.LocalityLbEndpoints",
+        &["locality", "lb_endpoints", "load_balancing_weight", "priority"],
+    ),
+    ("envoy.config.core.v3.Locality", &["region", "zone", "sub_zone"]),
+    ("envoy.config.endpoint.v3.LbEndpoint", &["endpoint", "health_status", "load_balancing_weight"]),
+    ("envoy.config.endpoint.v3.Endpoint", &["address"]),
+    ("envoy.config.core.v3.Address", &["socket_address"]),
+    ("envoy.config.core.v3.SocketAddress", &["address", "port_value"]),
+    (HTTP_OPTIONS, &["explicit_http_config"]),
+    (
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig",
+        &["http_protocol_options", "http2_protocol_options"],
+    ),
+    ("envoy.config.core.v3.Http1ProtocolOptions", &["enable_trailers"]),
+    ("envoy.config.core.v3.Http2ProtocolOptions", &[]),
+    ("envoy.config.cluster.v3.CircuitBreakers", &["thresholds"]),
+    (
+        "envoy.config.cluster.v3.CircuitBreakers.Thresholds",
+        &["priority", "max_connections", "max_pending_requests", "max_requests"],
+    ),
+    (
+        "envoy.config.cluster.v3.OutlierDetection",
+        &["consecutive_5xx", "base_ejection_time", "max_ejection_percent"],
+    ),
+    (
+        "envoy.config.core.v3.HealthCheck",
+        &["timeout", "interval", "unhealthy_threshold", "healthy_threshold", "http_health_check"],
+    ),
+    ("envoy.config.core.v3.HealthCheck.HttpHealthCheck", &["path", "expected_statuses"]),
+    ("envoy.type.v3.Int64Range", &["start", "end"]),
+];
+
+/// A cluster from Envoy's config: weir's cluster, and the EDS service its endpoints come from
+/// (`None`: they are in the cluster itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvoyCluster {
+    /// The cluster (for EDS, without endpoints).
+    pub config: ClusterConfig,
+    /// The EDS resource name (`eds_cluster_config.service_name`, else the cluster's name).
+    pub eds_service: Option<String>,
+}
+
+/// Translates a cluster; `at` is its path (`static_resources.clusters[2]`, or empty for xDS).
+pub fn cluster(pb: &Cluster, at: &str) -> Result<EnvoyCluster, super::ConfigError> {
+    let mut refusals = Refusals::default();
+    check(pb, SPEC, at, &mut refusals);
+    let mut config = ClusterConfig::new(&pb.name, Vec::new());
+    if pb.name.is_empty() {
+        refusals.add(&join(at, "name"), "a cluster needs a name");
+    }
+    let kind = match pb.cluster_discovery_type {
+        None => DiscoveryType::Static,
+        Some(ClusterDiscoveryType::Type(t)) => {
+            DiscoveryType::try_from(t).unwrap_or(DiscoveryType::OriginalDst)
+        }
+        Some(ClusterDiscoveryType::ClusterType(_)) => {
+            refusals.add(&join(at, "cluster_type"), "custom cluster types are not supported by weir");
+            DiscoveryType::Static
+        }
+    };
+    let eds_service = match kind {
+        DiscoveryType::Static | DiscoveryType::StrictDns => None,
+        DiscoveryType::Eds => {
+            let service = pb.eds_cluster_config.as_ref().map(|e| e.service_name.as_str()).unwrap_or_default();
+            Some(if service.is_empty() { pb.name.clone() } else { service.to_string() })
+        }
+        other => {
+            refusals.add(
+                &join(at, "type"),
+                format!("{} clusters are not supported by weir", other.as_str_name()),
+            );
+            None
+        }
+    };
+    config.lb_policy = match PbLb::try_from(pb.lb_policy) {
+        Ok(PbLb::RoundRobin) => LbPolicy::RoundRobin,
+        Ok(PbLb::LeastRequest) => LbPolicy::LeastRequest,
+        Ok(PbLb::Random) => LbPolicy::Random,
+        Ok(PbLb::RingHash) => LbPolicy::RingHash,
+        Ok(PbLb::Maglev) => LbPolicy::Maglev,
+        other => {
+            let name = other.map_or("unknown".into(), |p| p.as_str_name().to_string());
+            refusals.add(&join(at, "lb_policy"), format!("{name} is not supported by weir"));
+            LbPolicy::RoundRobin
+        }
+    };
+    duration(&pb.connect_timeout, &join(at, "connect_timeout"), &mut config.connect_timeout, &mut refusals);
+    #[allow(deprecated)] // Still honoured by Envoy 1.40.
+    duration(
+        &pb.dns_refresh_rate,
+        &join(at, "dns_refresh_rate"),
+        &mut config.dns_refresh_rate,
+        &mut refusals,
+    );
+    if let Some(assignment) = &pb.load_assignment {
+        let path = join(at, "load_assignment");
+        if eds_service.is_some() {
+            refusals.add(&path, "an EDS cluster takes its endpoints from EDS, not load_assignment");
+        }
+        config.endpoints = endpoints(assignment, &path, &mut refusals);
+    }
+    for (name, any) in &pb.typed_extension_protocol_options {
+        let path = format!("{}[{name:?}]", join(at, "typed_extension_protocol_options"));
+        if name != HTTP_OPTIONS {
+            refusals.add(&path, format!("{name} is not supported by weir"));
+            continue;
+        }
+        match unpack::<HttpProtocolOptions>(any) {
+            Ok(options) => http_options(&options, &mut config),
+            Err(e) => refusals.add(&path, e.to_string()),
+        }
+    }
+    if let Some(cb) = &pb.circuit_breakers {
+        config.circuit_breakers = circuit_breakers(cb, &join(at, "circuit_breakers"), &mut refusals);
+    }
+    if let Some(od) = &pb.outlier_detection {
+        let mut out = OutlierDetection {
+            consecutive_5xx: 5,
+            base_ejection_time: Duration::from_secs(30),
+            max_ejection_percent: 10,
+        };
+        out.consecutive_5xx = value(&od.consecutive_5xx).unwrap_or(out.consecutive_5xx);
+        out.max_ejection_percent = value(&od.max_ejection_percent).unwrap_or(out.max_ejection_percent);
+        let path = join(at, "outlier_detection.base_ejection_time");
+        duration(&od.base_ejection_time, &path, &mut out.base_ejection_time, &mut refusals);
+        config.outlier_detection = Some(out);
+    }
+    match pb.health_checks.as_slice() {
+        [] => {}
+        [hc] => {
+            config.health_check =
+                health_check(hc, &format!("{}[0]", join(at, "health_checks")), &mut refusals)
+        }
+        [_, ..] => refusals.add(&join(at, "health_checks"), "weir runs one health check per cluster"),
+    }
+    refusals.into_result(EnvoyCluster { config, eds_service })
+}
+
+/// The endpoints of an EDS resource (or a cluster's `load_assignment`), as `address:port`.
+/// Endpoints Envoy would not send traffic to (unhealthy, draining, timed out) are left out.
+pub fn load_assignment(pb: &ClusterLoadAssignment, at: &str) -> Result<Vec<String>, super::ConfigError> {
+    let mut refusals = Refusals::default();
+    check(pb, SPEC, at, &mut refusals);
+    let endpoints = endpoints(pb, at, &mut refusals);
+    refusals.into_result(endpoints)
+}
+
+fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut weight = None;
+    for (i, locality) in pb.endpoints.iter().enumerate() {
+        let at = format!("{}[{i}]", join(at, "endpoints"));
+        if locality.priority != 0 {
+            refusals
+                .add(&join(&at, "priority"), "priorities other than 0 (failover) are not supported by weir");
+        }
+        for (j, lb) in locality.lb_endpoints.iter().enumerate() {
+            let at = format!("{}[{j}]", join(&at, "lb_endpoints"));
+            let w = value(&lb.load_balancing_weight).unwrap_or(1);
+            if *weight.get_or_insert(w) != w {
+                refusals.add(
+                    &join(&at, "load_balancing_weight"),
+                    "weir balances endpoints equally: weights must all be the same",
+                );
+            }
+            match HealthStatus::try_from(lb.health_status) {
+                Ok(HealthStatus::Unknown | HealthStatus::Healthy) => {}
+                Ok(HealthStatus::Unhealthy | HealthStatus::Draining | HealthStatus::Timeout) => continue,
+                _ => {
+                    refusals.add(
+                        &join(&at, "health_status"),
+                        "only HEALTHY, UNKNOWN, UNHEALTHY, DRAINING and TIMEOUT are supported by weir",
+                    );
+                    continue;
+                }
+            }
+            let socket = match &lb.host_identifier {
+                Some(HostIdentifier::Endpoint(e)) => e.address.as_ref().and_then(|a| a.address.as_ref()),
+                _ => None,
+            };
+            match socket {
+                Some(address::Address::SocketAddress(SocketAddress {
+                    address,
+                    port_specifier: Some(PortSpecifier::PortValue(port)),
+                    ..
+                })) if !address.is_empty() => match address.parse::<std::net::Ipv6Addr>() {
+                    Ok(v6) => out.push(format!("[{v6}]:{port}")),
+                    Err(_) => out.push(format!("{address}:{port}")),
+                },
+                _ => refusals.add(
+                    &join(&at, "endpoint.address"),
+                    "needs a socket_address with address and port_value",
+                ),
+            }
+        }
+    }
+    out
+}
+
+fn http_options(options: &HttpProtocolOptions, config: &mut ClusterConfig) {
+    if let Some(UpstreamProtocolOptions::ExplicitHttpConfig(explicit)) = &options.upstream_protocol_options {
+        match &explicit.protocol_config {
+            Some(ProtocolConfig::Http2ProtocolOptions(_)) => config.http2 = true,
+            Some(ProtocolConfig::HttpProtocolOptions(h1)) => {
+                config.http_protocol_options.enable_trailers = h1.enable_trailers;
+            }
+            _ => {}
+        }
+    }
+}
+
+fn circuit_breakers(
+    pb: &envoy_types::pb::envoy::config::cluster::v3::CircuitBreakers,
+    at: &str,
+    refusals: &mut Refusals,
+) -> CircuitBreakers {
+    let mut out = CircuitBreakers::default();
+    for (i, t) in pb.thresholds.iter().enumerate() {
+        if t.priority != 0 {
+            refusals.add(
+                &format!("{at}.thresholds[{i}].priority"),
+                "only the DEFAULT priority is supported by weir",
+            );
+            continue;
+        }
+        out.max_connections = value(&t.max_connections).unwrap_or(out.max_connections);
+        out.max_pending_requests = value(&t.max_pending_requests).unwrap_or(out.max_pending_requests);
+        out.max_requests = value(&t.max_requests).unwrap_or(out.max_requests);
+    }
+    out
+}
+
+fn health_check(
+    pb: &envoy_types::pb::envoy::config::core::v3::HealthCheck,
+    at: &str,
+    refusals: &mut Refusals,
+) -> Option<HealthCheck> {
+    let Some(health_check::HealthChecker::HttpHealthCheck(http)) = &pb.health_checker else {
+        refusals.add(at, "only http_health_check is supported by weir");
+        return None;
+    };
+    let mut out = HealthCheck {
+        path: http.path.clone(),
+        interval: Duration::from_secs(5),
+        timeout: Duration::from_secs(1),
+        unhealthy_threshold: value(&pb.unhealthy_threshold).unwrap_or(1),
+        healthy_threshold: value(&pb.healthy_threshold).unwrap_or(1),
+        expected_statuses: vec![200],
+    };
+    // Envoy requires both; weir's defaults stand in when a control plane leaves them out.
+    duration(&pb.interval, &join(at, "interval"), &mut out.interval, refusals);
+    duration(&pb.timeout, &join(at, "timeout"), &mut out.timeout, refusals);
+    if !http.expected_statuses.is_empty() {
+        out.expected_statuses.clear();
+        for (i, range) in http.expected_statuses.iter().enumerate() {
+            if !(100..=600).contains(&range.start) || !(range.start..=600).contains(&range.end) {
+                refusals.add(
+                    &format!("{at}.http_health_check.expected_statuses[{i}]"),
+                    "must lie within [100, 600)",
+                );
+                continue;
+            }
+            // Envoy's ranges are half-open: [start, end).
+            out.expected_statuses.extend((range.start..range.end).filter_map(|s| u16::try_from(s).ok()));
+        }
+    }
+    Some(out)
+}
+
+fn value(v: &Option<UInt32Value>) -> Option<u32> {
+    v.as_ref().map(|v| v.value)
+}
+
+/// Sets `out` from a proto duration if present; a negative one is refused.
+fn duration(pb: &Option<PbDuration>, at: &str, out: &mut Duration, refusals: &mut Refusals) {
+    let Some(d) = pb else { return };
+    match (u64::try_from(d.seconds), u32::try_from(d.nanos)) {
+        (Ok(s), Ok(n)) => *out = Duration::new(s, n),
+        _ => refusals.add(at, "must not be negative"),
+    }
+}
+
+#[cfg(test)]
+#[path = "cluster_tests.rs"]
+mod tests;

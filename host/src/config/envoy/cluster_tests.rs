@@ -1,0 +1,169 @@
+use std::time::Duration;
+
+use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+use weir_xds::convert::envoy_json::from_json;
+
+use super::*;
+
+fn parse<M: prost::Message + prost::Name + Default>(yaml: &str) -> M {
+    from_json(&serde_norway::from_str(yaml).unwrap()).unwrap()
+}
+
+fn translate(yaml: &str) -> Result<EnvoyCluster, crate::config::ConfigError> {
+    cluster(&parse::<Cluster>(yaml), "clusters[0]")
+}
+
+#[test]
+fn a_static_cluster_with_everything_weir_reads() {
+    let c = translate(
+        r#"
+name: backend
+type: STATIC
+connect_timeout: 0.25s
+lb_policy: MAGLEV
+load_assignment:
+  cluster_name: backend
+  endpoints:
+  - locality: { zone: a }
+    lb_endpoints:
+    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8080 } } }
+    - endpoint: { address: { socket_address: { address: "::1", port_value: 8081 } } }
+      health_status: HEALTHY
+    - endpoint: { address: { socket_address: { address: 127.0.0.3, port_value: 8082 } } }
+      health_status: DRAINING
+typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    explicit_http_config: { http2_protocol_options: {} }
+circuit_breakers: { thresholds: [ { max_connections: 7, max_requests: 9 } ] }
+outlier_detection: { consecutive_5xx: 3, base_ejection_time: 10s }
+health_checks:
+- timeout: 2s
+  interval: 3s
+  unhealthy_threshold: 2
+  healthy_threshold: 1
+  http_health_check: { path: /healthz, expected_statuses: [ { start: 200, end: 205 } ] }
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.eds_service, None);
+    let config = c.config;
+    assert_eq!(config.endpoints, ["127.0.0.1:8080", "[::1]:8081"]);
+    assert_eq!(config.connect_timeout, Duration::from_millis(250));
+    assert_eq!(config.lb_policy, LbPolicy::Maglev);
+    assert!(config.http2);
+    assert_eq!((config.circuit_breakers.max_connections, config.circuit_breakers.max_requests), (7, 9));
+    assert_eq!(config.circuit_breakers.max_pending_requests, 1024);
+    let od = config.outlier_detection.unwrap();
+    assert_eq!(
+        (od.consecutive_5xx, od.base_ejection_time, od.max_ejection_percent),
+        (3, Duration::from_secs(10), 10)
+    );
+    let hc = config.health_check.unwrap();
+    assert_eq!(hc.path, "/healthz");
+    assert_eq!(hc.expected_statuses, [200, 201, 202, 203, 204]);
+    assert_eq!((hc.interval, hc.timeout), (Duration::from_secs(3), Duration::from_secs(2)));
+}
+
+#[test]
+fn an_eds_cluster_names_its_service() {
+    let c = translate("name: api\ntype: EDS\neds_cluster_config: { eds_config: { ads: {} } }").unwrap();
+    assert_eq!(c.eds_service.as_deref(), Some("api"));
+    assert!(c.config.endpoints.is_empty());
+    let c = translate(
+        "name: api\ntype: EDS\neds_cluster_config: { service_name: api-v2, eds_config: { ads: {} } }",
+    )
+    .unwrap();
+    assert_eq!(c.eds_service.as_deref(), Some("api-v2"));
+}
+
+#[test]
+fn strict_dns_keeps_hostnames() {
+    let c = translate(
+        "name: dns\ntype: STRICT_DNS\ndns_refresh_rate: 2s\nload_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: localhost, port_value: 80 } } } } ] } ] }",
+    )
+    .unwrap();
+    assert_eq!(c.config.endpoints, ["localhost:80"]);
+    assert_eq!(c.config.dns_refresh_rate, Duration::from_secs(2));
+}
+
+#[test]
+fn every_unsupported_field_is_refused_with_its_path() {
+    let e = translate(
+        r#"
+name: x
+type: ORIGINAL_DST
+lb_policy: CLUSTER_PROVIDED
+per_connection_buffer_limit_bytes: 1024
+outlier_detection: { interval: 1s }
+load_assignment:
+  endpoints:
+  - priority: 1
+    lb_endpoints:
+    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1 } }, hostname: h }
+typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    common_http_protocol_options: { idle_timeout: 1s }
+    explicit_http_config: { http2_protocol_options: { max_concurrent_streams: 5 } }
+"#,
+    )
+    .unwrap_err()
+    .to_string();
+    for expected in [
+        "clusters[0].per_connection_buffer_limit_bytes: envoy.config.cluster.v3.Cluster.per_connection_buffer_limit_bytes is not supported",
+        "clusters[0].outlier_detection.interval: ",
+        "clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.hostname: ",
+        "clusters[0].typed_extension_protocol_options[\"envoy.extensions.upstreams.http.v3.HttpProtocolOptions\"].common_http_protocol_options: ",
+        ".explicit_http_config.http2_protocol_options.max_concurrent_streams: ",
+        "clusters[0].type: ORIGINAL_DST clusters are not supported",
+        "clusters[0].lb_policy: CLUSTER_PROVIDED is not supported",
+        "clusters[0].load_assignment.endpoints[0].priority: priorities other than 0",
+    ] {
+        assert!(e.contains(expected), "missing `{expected}` in:\n{e}");
+    }
+}
+
+#[test]
+fn unequal_weights_and_unknown_extensions_are_refused() {
+    let e = translate(
+        r#"
+name: x
+load_assignment:
+  endpoints:
+  - lb_endpoints:
+    - { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1 } } }, load_balancing_weight: 1 }
+    - { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 2 } } }, load_balancing_weight: 3 }
+typed_extension_protocol_options:
+  envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions
+"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("lb_endpoints[1].load_balancing_weight: weir balances endpoints equally"), "{e}");
+    assert!(e.contains("TcpProtocolOptions is not supported by weir"), "{e}");
+}
+
+#[test]
+fn an_eds_assignment() {
+    let cla: ClusterLoadAssignment = parse(
+        r#"
+cluster_name: api
+endpoints:
+- locality: { zone: a }
+  lb_endpoints:
+  - endpoint: { address: { socket_address: { address: 10.0.0.1, port_value: 80 } } }
+- locality: { zone: b }
+  lb_endpoints:
+  - endpoint: { address: { socket_address: { address: 10.0.0.2, port_value: 80 } } }
+    health_status: UNHEALTHY
+  - endpoint: { address: { socket_address: { address: 10.0.0.3, port_value: 80 } } }
+"#,
+    );
+    assert_eq!(load_assignment(&cla, "").unwrap(), ["10.0.0.1:80", "10.0.0.3:80"]);
+    let bad: ClusterLoadAssignment = parse("cluster_name: api\npolicy: { overprovisioning_factor: 100 }");
+    let e = load_assignment(&bad, "").unwrap_err().to_string();
+    assert!(e.starts_with("policy: "), "{e}");
+}

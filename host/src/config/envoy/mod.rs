@@ -1,0 +1,44 @@
+//! Envoy's config protos (from xDS, or an Envoy bootstrap parsed by
+//! [`weir_xds::convert::envoy_json`]) translated into weir's model: one translation for every
+//! source. What weir does not support is refused with the field path and the reason, and
+//! every refusal of a resource is reported at once (`weir --validate` lists them all).
+
+pub mod cluster;
+mod support;
+
+use super::ConfigError;
+
+/// Everything refused in one resource (or one bootstrap), in the order found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Refusals(Vec<(String, String)>);
+
+impl Refusals {
+    /// Adds the refusal of the field at `path`.
+    pub fn add(&mut self, path: &str, reason: impl Into<String>) {
+        self.0.push((path.to_string(), reason.into()));
+    }
+
+    /// Whether nothing was refused.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Each refusal as `(path, reason)`.
+    pub fn iter(&self) -> impl Iterator<Item = &(String, String)> {
+        self.0.iter()
+    }
+
+    /// `Ok(value)` when nothing was refused; else every refusal as one error (one per line).
+    pub fn into_result<T>(self, value: T) -> Result<T, ConfigError> {
+        let Some((field, _)) = self.0.first() else { return Ok(value) };
+        let field = field.clone();
+        let reason = self
+            .0
+            .iter()
+            .enumerate()
+            .map(|(i, (path, reason))| if i == 0 { reason.clone() } else { format!("{path}: {reason}") })
+            .collect::<Vec<_>>()
+            .join("\n");
+        Err(ConfigError::Invalid { field, reason })
+    }
+}
