@@ -6,6 +6,9 @@
 // `WEIR_ENVOY_PROTO_DIR`, for vendored builds). Files protox cannot compile alone are left
 // out and listed in `envoy_json::LEFT_OUT` (their types then do not parse: refused, never guessed).
 
+// A build script stops the build with its reason: it may panic.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 

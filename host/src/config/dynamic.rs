@@ -70,6 +70,13 @@ pub struct XdsConfig {
     /// `api_type`.
     #[serde(default)]
     pub api_type: ApiType,
+    /// Take clusters from the control plane too (CDS, every cluster of this node, with the
+    /// endpoints of EDS clusters from EDS), next to those in `clusters`; as Envoy's
+    /// `dynamic_resources.cds_config: { ads: {} }`. Routes may then name clusters that are
+    /// not in `clusters`: they answer 503 until the cluster arrives (and, for EDS, its
+    /// endpoints), as Envoy's `validate_clusters: false`.
+    #[serde(default)]
+    pub cds: bool,
 }
 
 /// Envoy's `api_type` of an ADS config source.

@@ -27,6 +27,7 @@ pub use redirect::{Redirect, RedirectCode};
 pub use route_headers::{AppendAction, HeaderValue, HeaderValueOption, literal as route_headers_literal};
 pub use schema::*;
 pub use validate::validate;
+pub use validate_cluster::check_settings as check_cluster_settings;
 pub use weir_plugin_spec::{
     ConfigDiscovery, EnvironmentVariables, FailurePolicy, PluginConfig, PluginLimits, duration,
 };

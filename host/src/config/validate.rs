@@ -95,12 +95,18 @@ fn check_domain(domain: &str, field: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// Whether a route may name `cluster`: one of `clusters`, or any when clusters also come from
+/// CDS (`xds.cds`; 503 until it arrives).
+fn known_cluster(config: &Config, cluster: &str) -> bool {
+    config.cluster(cluster).is_some() || config.xds.as_ref().is_some_and(|x| x.cds)
+}
+
 fn check_weighted(config: &Config, weighted: &super::WeightedClusters, at: &str) -> Result<(), ConfigError> {
     if weighted.clusters.is_empty() {
         return Err(ConfigError::invalid(format!("{at}.clusters"), "at least one cluster is required"));
     }
     for (i, c) in weighted.clusters.iter().enumerate() {
-        if config.cluster(&c.name).is_none() {
+        if !known_cluster(config, &c.name) {
             return Err(ConfigError::invalid(
                 format!("{at}.clusters[{i}].name"),
                 format!("unknown cluster `{}` (not in `clusters`)", c.name),
@@ -144,7 +150,7 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
         (Some(action), None, None) => {
             match (&action.cluster, &action.cluster_header, &action.weighted_clusters) {
                 (Some(cluster), None, None) => {
-                    if config.cluster(cluster).is_none() {
+                    if !known_cluster(config, cluster) {
                         return Err(ConfigError::invalid(
                             format!("{at}.route.cluster"),
                             format!("unknown cluster `{cluster}` (not in `clusters`)"),

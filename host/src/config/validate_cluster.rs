@@ -10,6 +10,12 @@ pub fn check(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigError> {
             format!("cluster `{}` has no endpoints", cluster.name),
         ));
     }
+    check_settings(cluster, at)
+}
+
+/// Checks a cluster that may have no endpoints (one from CDS/EDS: it answers 503 until some
+/// arrive, as in Envoy).
+pub fn check_settings(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigError> {
     for (j, endpoint) in cluster.endpoints.iter().enumerate() {
         let port = endpoint.rsplit_once(':').map(|(host, port)| (host, port.parse::<u16>()));
         if !matches!(port, Some((host, Ok(_))) if !host.is_empty()) {

@@ -8,7 +8,7 @@ use weir_runtime::Layer;
 use weir_xds::client::ClientStatus;
 
 use super::{Generation, StartError};
-use crate::config::{Config, ConfigError, PluginOverride};
+use crate::config::{ClusterConfig, Config, ConfigError, PluginOverride};
 
 /// The running process, as the admin API and xDS see it. Every change is validated and tried
 /// on a canary first; on failure nothing changes and the error says why.
@@ -45,4 +45,8 @@ pub trait ProcessControl: Send + Sync + 'static {
     /// TLS listener must accept them; then new handshakes use them (open connections keep
     /// theirs).
     fn set_secrets(&self, secrets: Vec<(String, weir_tls::Secret)>) -> Result<(), StartError>;
+
+    /// Replaces the clusters from CDS/EDS (those ready to serve, next to `weir.yaml`'s), as a
+    /// whole or not at all.
+    fn set_xds_clusters(&self, clusters: Vec<ClusterConfig>) -> Result<(), StartError>;
 }

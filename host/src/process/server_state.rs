@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch};
 use weir_runtime::Layer;
 
-use crate::config::{Config, PluginOverride, apply_overrides};
+use crate::config::{ClusterConfig, Config, PluginOverride, apply_overrides};
 use crate::process::Generation;
 use crate::process::ProcessControl;
 use crate::process::StartError;
@@ -37,6 +37,8 @@ pub struct ServerState {
     base: Mutex<Config>,
     /// ECDS plugin configs by resource name.
     overrides: Mutex<BTreeMap<String, PluginOverride>>,
+    /// Clusters from CDS/EDS, added to the config's.
+    xds_clusters: Mutex<Vec<ClusterConfig>>,
     reload_lock: Mutex<()>,
 }
 
@@ -63,6 +65,7 @@ impl ServerState {
             serving,
             xds: Mutex::new(None),
             overrides: Mutex::new(BTreeMap::new()),
+            xds_clusters: Mutex::new(Vec::new()),
             reload_lock: Mutex::new(()),
         }
     }
@@ -71,12 +74,18 @@ impl ServerState {
         &self,
         base: &Config,
         overrides: &BTreeMap<String, PluginOverride>,
+        xds_clusters: &[ClusterConfig],
         always: bool,
     ) -> Result<(), StartError> {
         let mut config = base.clone();
         apply_overrides(&mut config, overrides);
         crate::config::validate(&config)?;
         crate::process::xds::check_subscribed(&config, self.xds_status().as_ref())?;
+        if let Some(c) = xds_clusters.iter().find(|c| config.cluster(&c.name).is_some()) {
+            let reason = format!("cluster `{}` is in `clusters` and comes from CDS too", c.name);
+            return Err(crate::config::ConfigError::invalid("clusters", reason).into());
+        }
+        config.clusters.extend(xds_clusters.iter().cloned());
         let current = self.generation.load_full();
         if !always && same(&config, &current.config) {
             // Nothing else changed: the certificate files may have.
@@ -143,7 +152,8 @@ impl ProcessControl for ServerState {
     fn reload(&self, config: Config) -> Result<(), StartError> {
         let _guard = self.reload_lock.lock();
         let overrides = self.overrides.lock().clone();
-        self.apply(&config, &overrides, true)?;
+        let clusters = self.xds_clusters.lock().clone();
+        self.apply(&config, &overrides, &clusters, true)?;
         *self.base.lock() = config;
         Ok(())
     }
@@ -156,7 +166,8 @@ impl ProcessControl for ServerState {
         let mut config = self.base.lock().clone();
         edit(&mut config)?;
         let overrides = self.overrides.lock().clone();
-        self.apply(&config, &overrides, true)?;
+        let clusters = self.xds_clusters.lock().clone();
+        self.apply(&config, &overrides, &clusters, true)?;
         *self.base.lock() = config;
         Ok(())
     }
@@ -175,8 +186,18 @@ impl ProcessControl for ServerState {
         }
         let mut overrides = self.overrides.lock().clone();
         overrides.extend(updates);
-        self.apply(&base, &overrides, false)?;
+        let clusters = self.xds_clusters.lock().clone();
+        self.apply(&base, &overrides, &clusters, false)?;
         *self.overrides.lock() = overrides;
+        Ok(())
+    }
+
+    fn set_xds_clusters(&self, clusters: Vec<ClusterConfig>) -> Result<(), StartError> {
+        let _guard = self.reload_lock.lock();
+        let base = self.base.lock().clone();
+        let overrides = self.overrides.lock().clone();
+        self.apply(&base, &overrides, &clusters, false)?;
+        *self.xds_clusters.lock() = clusters;
         Ok(())
     }
 

@@ -4,9 +4,12 @@
 //! which NACKs the update and keeps the running plugins), SDS secrets to the TLS listeners
 //! that name them (refused, so NACKed, unless every listener accepts them).
 //!
-//! Subscriptions are made once, from the configuration weir starts with; a reload that names
-//! a secret not subscribed to is refused (restart weir to add one).
+//! With `xds.cds`, clusters come from CDS and their endpoints from EDS ([`cds`]).
+//!
+//! Subscriptions are made once, from the configuration weir starts with (EDS follows CDS); a
+//! reload that names a secret not subscribed to is refused (restart weir to add one).
 
+pub mod cds;
 pub mod ecds;
 pub mod rtds;
 pub mod sds;
@@ -16,7 +19,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use envoy_types::pb::google::protobuf::Any;
-use weir_xds::client::{ClientConfig, ClientStatus, Handler, Subscription, XdsClient};
+use weir_xds::client::{Applied, ClientConfig, ClientStatus, Handler, Subscription, XdsClient};
 use weir_xds::types;
 
 use crate::config::{Config, ConfigError};
@@ -40,6 +43,10 @@ pub fn subscriptions(config: &Config) -> Vec<Subscription> {
         .collect();
     if !plugins.is_empty() {
         subs.push(Subscription { type_url: types::EXTENSION_CONFIG.into(), resource_names: plugins });
+    }
+    if config.xds.as_ref().is_some_and(|x| x.cds) {
+        // Every cluster of this node; EDS is subscribed as the clusters ask.
+        subs.push(Subscription { type_url: types::CLUSTER.into(), resource_names: Vec::new() });
     }
     let secrets = secret_names(config);
     if !secrets.is_empty() {
@@ -125,13 +132,18 @@ pub fn start(
         }),
         delta: xds.api_type == crate::config::ApiType::DeltaGrpc,
     };
-    let handler = Arc::new(XdsHandler { state: Arc::downgrade(state), subscriptions });
+    let handler = Arc::new(XdsHandler {
+        state: Arc::downgrade(state),
+        subscriptions,
+        clusters: cds::DynamicClusters::default(),
+    });
     Some(XdsClient::start(control, client_config, handler))
 }
 
 struct XdsHandler {
     state: Weak<dyn ProcessControl>,
     subscriptions: Vec<Subscription>,
+    clusters: cds::DynamicClusters,
 }
 
 impl XdsHandler {
@@ -141,7 +153,7 @@ impl XdsHandler {
 }
 
 impl Handler for XdsHandler {
-    fn apply(&self, type_url: &str, _version: &str, resources: Vec<Any>) -> Result<(), String> {
+    fn apply(&self, type_url: &str, _version: &str, resources: Vec<Any>) -> Result<Applied, String> {
         let state = self.state.upgrade().ok_or("weir is stopping")?;
         let names = self.names(type_url);
         let result = match type_url {
@@ -150,16 +162,33 @@ impl Handler for XdsHandler {
             types::SECRET => {
                 sds::decode(&resources, names).and_then(|s| state.set_secrets(s).map_err(|e| e.to_string()))
             }
+            types::CLUSTER => {
+                return self.counted(&*state, type_url, self.clusters.apply_cds(&*state, &resources));
+            }
+            types::ENDPOINT => {
+                return self.counted(&*state, type_url, self.clusters.apply_eds(&*state, &resources));
+            }
             other => Err(format!("weir does not consume {other}")),
         };
-        state.generation().process.stats.xds_update(type_url, result.is_ok());
-        result
+        self.counted(&*state, type_url, result.map(|()| Applied::default()))
     }
 
     fn connection(&self, connected: bool) {
         if let Some(state) = self.state.upgrade() {
             state.generation().process.stats.xds_connected.set(i64::from(connected));
         }
+    }
+}
+
+impl XdsHandler {
+    fn counted(
+        &self,
+        state: &dyn ProcessControl,
+        type_url: &str,
+        result: Result<Applied, String>,
+    ) -> Result<Applied, String> {
+        state.generation().process.stats.xds_update(type_url, result.is_ok());
+        result
     }
 }
 

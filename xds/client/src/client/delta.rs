@@ -14,7 +14,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
 use super::session::{SessionError, apply_blocking, connected, node, record};
-use super::{ClientConfig, Handler, Shared};
+use super::subscriptions::{Change, Subscriptions};
+use super::{ClientConfig, Handler, MAX_WILDCARD_RESOURCES, Shared};
 
 /// One held resource: its version and the resource.
 type Entry = (String, Any);
@@ -24,18 +25,20 @@ type Entry = (String, Any);
 pub struct Held(HashMap<String, BTreeMap<String, Entry>>);
 
 /// Runs one delta stream on `channel` until it ends.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn session(
     channel: Channel,
     config: &ClientConfig,
     endpoint: &str,
     handler: &Arc<dyn Handler>,
     shared: &Shared,
+    subs: &mut Subscriptions,
     held: &mut Held,
     answered: &mut bool,
 ) -> Result<(), SessionError> {
     let (tx, rx) = mpsc::channel::<DeltaDiscoveryRequest>(16);
     let node = node(config);
-    for sub in &config.subscriptions {
+    for sub in subs.iter() {
         let versions = held.0.get(&sub.type_url).into_iter().flatten();
         let request = DeltaDiscoveryRequest {
             node: Some(node.clone()),
@@ -63,27 +66,29 @@ pub(super) async fn session(
             Err(e) => return Err(SessionError::Stream(endpoint.into(), e.to_string())),
         };
         *answered = true;
-        let reply = answer(config, handler, shared, held, response).await;
-        if tx.send(reply).await.is_err() {
-            return Err(SessionError::Stream(endpoint.into(), "request stream closed".into()));
+        for request in answer(handler, shared, subs, held, response).await {
+            if tx.send(request).await.is_err() {
+                return Err(SessionError::Stream(endpoint.into(), "request stream closed".into()));
+            }
         }
     }
 }
 
-/// Merges one response into what is held, applies the result, and builds the ACK or NACK.
+/// Merges one response into what is held, applies the result, and builds the ACK or NACK,
+/// then the requests of changed subscriptions.
 async fn answer(
-    config: &ClientConfig,
     handler: &Arc<dyn Handler>,
     shared: &Shared,
+    subs: &mut Subscriptions,
     held: &mut Held,
     response: DeltaDiscoveryResponse,
-) -> DeltaDiscoveryRequest {
+) -> Vec<DeltaDiscoveryRequest> {
     let DeltaDiscoveryResponse { system_version_info, resources, type_url, removed_resources, nonce, .. } =
         response;
     let mut next = held.0.get(&type_url).cloned().unwrap_or_default();
-    let merged = match config.subscriptions.iter().find(|s| s.type_url == type_url) {
+    let merged = match subs.names(&type_url) {
         None => Err(format!("not subscribed to {type_url}")),
-        Some(sub) => merge(&mut next, &sub.resource_names, &type_url, resources, removed_resources),
+        Some(_) => merge(&mut next, subs, &type_url, resources, removed_resources),
     };
     let outcome = match merged {
         Ok(()) => {
@@ -92,30 +97,55 @@ async fn answer(
         }
         Err(e) => Err(e),
     };
+    let changes = match &outcome {
+        Ok(applied) => subs.set(applied.resubscribe.clone(), shared),
+        Err(_) => Vec::new(),
+    };
     let accepted = outcome.is_ok();
-    let error_detail = record(shared, &type_url, &system_version_info, outcome);
+    let error_detail = record(shared, &type_url, &system_version_info, outcome.map(|_| ()));
     if accepted {
         held.0.insert(type_url.clone(), next);
     }
-    DeltaDiscoveryRequest {
+    let ack = DeltaDiscoveryRequest {
         type_url,
         response_nonce: nonce,
         error_detail,
+        ..DeltaDiscoveryRequest::default()
+    };
+    let follow = changes.into_iter().map(|change| resubscribe(held, change));
+    std::iter::once(ack).chain(follow).collect()
+}
+
+/// The request announcing a changed subscription; what is no longer subscribed is dropped.
+fn resubscribe(held: &mut Held, change: Change) -> DeltaDiscoveryRequest {
+    let Change { type_url, before, names } = change;
+    let before = before.unwrap_or_default();
+    let subscribe: Vec<String> = names.iter().filter(|n| !before.contains(n)).cloned().collect();
+    let unsubscribe: Vec<String> = before.iter().filter(|n| !names.contains(n)).cloned().collect();
+    if let Some(type_held) = held.0.get_mut(&type_url) {
+        type_held.retain(|name, _| !unsubscribe.contains(name));
+    }
+    DeltaDiscoveryRequest {
+        type_url,
+        resource_names_subscribe: subscribe,
+        resource_names_unsubscribe: unsubscribe,
         ..DeltaDiscoveryRequest::default()
     }
 }
 
 /// Applies a response's resources and removals to `held` (one type's). Only the subscribed
-/// names are taken: what a control plane can make weir hold is what weir asked for.
+/// names are taken (any name for a wildcard subscription, up to
+/// [`MAX_WILDCARD_RESOURCES`]): what a control plane can make weir hold is what weir asked
+/// for.
 fn merge(
     held: &mut BTreeMap<String, Entry>,
-    subscribed: &[String],
+    subs: &Subscriptions,
     type_url: &str,
     resources: Vec<envoy_types::pb::envoy::service::discovery::v3::Resource>,
     removed: Vec<String>,
 ) -> Result<(), String> {
     for resource in resources {
-        if !subscribed.contains(&resource.name) {
+        if !subs.takes(type_url, &resource.name) {
             return Err(format!("resource {} was not subscribed to", resource.name));
         }
         let Some(any) = resource.resource else {
@@ -129,6 +159,9 @@ fn merge(
     for name in removed {
         held.remove(&name);
     }
+    if held.len() > MAX_WILDCARD_RESOURCES {
+        return Err(format!("more than {MAX_WILDCARD_RESOURCES} resources"));
+    }
     Ok(())
 }
 
@@ -136,6 +169,7 @@ fn merge(
 mod tests {
     use envoy_types::pb::envoy::service::discovery::v3::Resource;
 
+    use super::super::Subscription;
     use super::*;
 
     fn resource(name: &str, version: &str) -> Resource {
@@ -145,14 +179,50 @@ mod tests {
 
     #[test]
     fn merges_subscribed_resources_and_refuses_others() {
-        let (mut held, subscribed) = (BTreeMap::new(), vec!["a".to_string(), "b".to_string()]);
-        merge(&mut held, &subscribed, "t", vec![resource("a", "1"), resource("b", "1")], vec![]).unwrap();
-        merge(&mut held, &subscribed, "t", vec![resource("a", "2")], vec!["b".into()]).unwrap();
+        let sub = |t: &str| Subscription { type_url: t.into(), resource_names: vec!["a".into(), "b".into()] };
+        let subs = Subscriptions::new(&[sub("t"), sub("other")]);
+        let mut held = BTreeMap::new();
+        merge(&mut held, &subs, "t", vec![resource("a", "1"), resource("b", "1")], vec![]).unwrap();
+        merge(&mut held, &subs, "t", vec![resource("a", "2")], vec!["b".into()]).unwrap();
         assert_eq!(held.keys().collect::<Vec<_>>(), ["a"]);
         assert_eq!(held["a"].0, "2");
-        let e = merge(&mut held, &subscribed, "t", vec![resource("x", "1")], vec![]).unwrap_err();
+        let e = merge(&mut held, &subs, "t", vec![resource("x", "1")], vec![]).unwrap_err();
         assert!(e.contains("not subscribed"), "{e}");
-        let e = merge(&mut held, &subscribed, "other", vec![resource("a", "3")], vec![]).unwrap_err();
+        let e = merge(&mut held, &subs, "other", vec![resource("a", "3")], vec![]).unwrap_err();
         assert!(e.contains("holds a t resource"), "{e}");
+    }
+
+    #[test]
+    fn a_wildcard_subscription_takes_any_name_up_to_the_cap() {
+        let cds = crate::types::CLUSTER;
+        let subs = Subscriptions::new(&[Subscription { type_url: cds.into(), resource_names: vec![] }]);
+        let any = |name: &str| Resource {
+            name: name.into(),
+            version: "1".into(),
+            resource: Some(Any { type_url: cds.into(), value: vec![] }),
+            ..Resource::default()
+        };
+        let mut held = BTreeMap::new();
+        merge(&mut held, &subs, cds, vec![any("x"), any("y")], vec![]).unwrap();
+        assert_eq!(held.len(), 2);
+        let many: Vec<Resource> = (0..=MAX_WILDCARD_RESOURCES).map(|i| any(&format!("c{i}"))).collect();
+        let e = merge(&mut held, &subs, cds, many, vec![]).unwrap_err();
+        assert!(e.contains("more than 10000"), "{e}");
+    }
+
+    #[test]
+    fn a_changed_subscription_is_announced_and_drops_what_it_no_longer_names() {
+        let mut held = Held::default();
+        let entry = |v: &str| (v.to_string(), Any::default());
+        held.0.insert("e".into(), BTreeMap::from([("a".into(), entry("1")), ("b".into(), entry("1"))]));
+        let change = Change {
+            type_url: "e".into(),
+            before: Some(vec!["a".into(), "b".into()]),
+            names: vec!["b".into(), "c".into()],
+        };
+        let request = resubscribe(&mut held, change);
+        assert_eq!(request.resource_names_subscribe, ["c"]);
+        assert_eq!(request.resource_names_unsubscribe, ["a"]);
+        assert_eq!(held.0["e"].keys().collect::<Vec<_>>(), ["b"]);
     }
 }

@@ -11,6 +11,7 @@ mod backoff;
 mod delta;
 mod session;
 mod status;
+mod subscriptions;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -20,6 +21,7 @@ use parking_lot::{Condvar, Mutex};
 
 pub use backoff::Backoff;
 pub use status::{ClientStatus, Nack, TypeStatus};
+pub use subscriptions::MAX_WILDCARD_RESOURCES;
 
 /// What to connect to and what to ask for.
 #[derive(Debug, Clone)]
@@ -63,7 +65,8 @@ pub trait Transport: Send + Sync + std::fmt::Debug + 'static {
     fn connect(&self, endpoint: String) -> Connecting;
 }
 
-/// A subscription to named resources of one type.
+/// A subscription to named resources of one type (no names: every resource for LDS and CDS,
+/// none for other types; [`crate::types::wildcard`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
     /// The type URL, e.g. [`crate::types::RUNTIME`].
@@ -72,11 +75,19 @@ pub struct Subscription {
     pub resource_names: Vec<String>,
 }
 
+/// What an applied update asks of the client next.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Subscriptions to set, each replacing its type's names (a type not subscribed yet is
+    /// added): the EDS resources the clusters of a CDS update need, say. Sent after the ACK.
+    pub resubscribe: Vec<Subscription>,
+}
+
 /// Applies what the control plane sends.
 pub trait Handler: Send + Sync + 'static {
     /// Applies every resource of one response, or none of them and says why (the reason is
     /// sent back as the NACK's `error_detail`). Runs on a blocking thread: it may take time.
-    fn apply(&self, type_url: &str, version: &str, resources: Vec<Any>) -> Result<(), String>;
+    fn apply(&self, type_url: &str, version: &str, resources: Vec<Any>) -> Result<Applied, String>;
 
     /// The stream to the control plane went up (`true`) or down.
     fn connection(&self, _connected: bool) {}

@@ -12,8 +12,11 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
+use std::collections::HashMap;
+
 use super::status::Nack;
-use super::{ClientConfig, Handler, Shared, now};
+use super::subscriptions::{Change, Subscriptions};
+use super::{Applied, ClientConfig, Handler, Shared, now};
 
 /// gRPC code carried in a NACK's `error_detail` (Envoy uses INTERNAL).
 pub(super) const NACK_CODE: i32 = 13;
@@ -37,6 +40,7 @@ pub(super) async fn run(config: ClientConfig, handler: Arc<dyn Handler>, shared:
     let mut next = 0usize;
     // Delta: the resources applied, kept across reconnects (announced as held).
     let mut held = super::delta::Held::default();
+    let mut subs = Subscriptions::new(&config.subscriptions);
     loop {
         let Some(endpoint) = config.endpoints.get(next % config.endpoints.len().max(1)).cloned() else {
             tracing::error!("xDS: no control plane endpoint configured");
@@ -52,12 +56,15 @@ pub(super) async fn run(config: ClientConfig, handler: Arc<dyn Handler>, shared:
                     &endpoint,
                     &handler,
                     &shared,
+                    &mut subs,
                     &mut held,
                     &mut answered,
                 )
                 .await
             }
-            Ok(channel) => session(channel, &config, &endpoint, &handler, &shared, &mut answered).await,
+            Ok(channel) => {
+                session(channel, &config, &endpoint, &handler, &shared, &mut subs, &mut answered).await
+            }
             Err(e) => Err(e),
         };
         if answered {
@@ -136,32 +143,22 @@ pub(super) fn connected(endpoint: &str, handler: &Arc<dyn Handler>, shared: &Sha
     tracing::info!(endpoint, "xDS stream up");
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn session(
     channel: Channel,
     config: &ClientConfig,
     endpoint: &str,
     handler: &Arc<dyn Handler>,
     shared: &Shared,
+    subs: &mut Subscriptions,
     answered: &mut bool,
 ) -> Result<(), SessionError> {
     let (tx, rx) = mpsc::channel::<DiscoveryRequest>(16);
     let node = node(config);
     // Subscribe to every type, telling the control plane what we already hold.
-    for sub in &config.subscriptions {
-        let version_info = shared
-            .status
-            .lock()
-            .types
-            .get(&sub.type_url)
-            .map(|t| t.acked_version.clone())
-            .unwrap_or_default();
-        let request = DiscoveryRequest {
-            version_info,
-            node: Some(node.clone()),
-            resource_names: sub.resource_names.clone(),
-            type_url: sub.type_url.clone(),
-            ..DiscoveryRequest::default()
-        };
+    let mut stream = Stream { node, nonces: HashMap::new() };
+    for sub in subs.iter() {
+        let request = stream.request(shared, &sub.type_url, sub.resource_names.clone());
         // The channel has room for every initial request.
         let _ = tx.try_send(request);
     }
@@ -179,46 +176,69 @@ async fn session(
             Err(e) => return Err(SessionError::Stream(endpoint.into(), e.to_string())),
         };
         *answered = true;
-        let reply = answer(config, &node, handler, shared, response).await;
-        if tx.send(reply).await.is_err() {
-            return Err(SessionError::Stream(endpoint.into(), "request stream closed".into()));
+        for request in stream.answer(handler, shared, subs, response).await {
+            if tx.send(request).await.is_err() {
+                return Err(SessionError::Stream(endpoint.into(), "request stream closed".into()));
+            }
         }
     }
 }
 
-/// Applies one response and builds its ACK or NACK.
-async fn answer(
-    config: &ClientConfig,
-    node: &Node,
-    handler: &Arc<dyn Handler>,
-    shared: &Shared,
-    response: DiscoveryResponse,
-) -> DiscoveryRequest {
-    let DiscoveryResponse { version_info, resources, type_url, nonce, .. } = response;
-    let names =
-        config.subscriptions.iter().find(|s| s.type_url == type_url).map(|s| s.resource_names.clone());
-    let outcome = match names {
-        None => Err(format!("not subscribed to {type_url}")),
-        Some(_) => match resources.iter().find(|r| r.type_url != type_url) {
-            Some(other) => Err(format!("a {type_url} response holds a {} resource", other.type_url)),
-            None => apply_blocking(handler, &type_url, &version_info, resources).await,
-        },
-    };
-    let acked =
-        shared.status.lock().types.get(&type_url).map(|t| t.acked_version.clone()).unwrap_or_default();
-    let mut request = DiscoveryRequest {
-        version_info: acked,
-        node: Some(node.clone()),
-        resource_names: names.unwrap_or_default(),
-        type_url: type_url.clone(),
-        response_nonce: nonce,
-        ..DiscoveryRequest::default()
-    };
-    match record(shared, &type_url, &version_info, outcome) {
-        None => request.version_info = version_info,
-        Some(nack) => request.error_detail = Some(nack),
+/// One state-of-the-world stream: this node, and the last nonce received per type.
+struct Stream {
+    node: Node,
+    nonces: HashMap<String, String>,
+}
+
+impl Stream {
+    /// A request for `type_url` naming `names`, with the version held and the last nonce.
+    fn request(&self, shared: &Shared, type_url: &str, names: Vec<String>) -> DiscoveryRequest {
+        let version_info =
+            shared.status.lock().types.get(type_url).map(|t| t.acked_version.clone()).unwrap_or_default();
+        DiscoveryRequest {
+            version_info,
+            node: Some(self.node.clone()),
+            resource_names: names,
+            type_url: type_url.to_string(),
+            response_nonce: self.nonces.get(type_url).cloned().unwrap_or_default(),
+            ..DiscoveryRequest::default()
+        }
     }
-    request
+
+    /// Applies one response: its ACK or NACK, then the requests of changed subscriptions.
+    async fn answer(
+        &mut self,
+        handler: &Arc<dyn Handler>,
+        shared: &Shared,
+        subs: &mut Subscriptions,
+        response: DiscoveryResponse,
+    ) -> Vec<DiscoveryRequest> {
+        let DiscoveryResponse { version_info, resources, type_url, nonce, .. } = response;
+        self.nonces.insert(type_url.clone(), nonce);
+        let names = subs.names(&type_url).map(<[String]>::to_vec);
+        let outcome = match &names {
+            None => Err(format!("not subscribed to {type_url}")),
+            Some(_) if resources.len() > super::MAX_WILDCARD_RESOURCES => {
+                Err(format!("more than {} resources", super::MAX_WILDCARD_RESOURCES))
+            }
+            Some(_) => match resources.iter().find(|r| r.type_url != type_url) {
+                Some(other) => Err(format!("a {type_url} response holds a {} resource", other.type_url)),
+                None => apply_blocking(handler, &type_url, &version_info, resources).await,
+            },
+        };
+        let mut request = self.request(shared, &type_url, names.unwrap_or_default());
+        let changes = match &outcome {
+            Ok(applied) => subs.set(applied.resubscribe.clone(), shared),
+            Err(_) => Vec::new(),
+        };
+        match record(shared, &type_url, &version_info, outcome.map(|_| ())) {
+            None => request.version_info = version_info,
+            Some(nack) => request.error_detail = Some(nack),
+        }
+        let follow =
+            changes.into_iter().map(|Change { type_url, names, .. }| self.request(shared, &type_url, names));
+        std::iter::once(request).chain(follow).collect()
+    }
 }
 
 /// Records an update's outcome in the status; the NACK's `error_detail` if it was refused.
@@ -259,7 +279,7 @@ pub(super) async fn apply_blocking(
     type_url: &str,
     version: &str,
     resources: Vec<envoy_types::pb::google::protobuf::Any>,
-) -> Result<(), String> {
+) -> Result<Applied, String> {
     // The handler may block (plugin reloads): keep it off the async thread.
     let (handler, type_url, version) = (handler.clone(), type_url.to_string(), version.to_string());
     tokio::task::spawn_blocking(move || handler.apply(&type_url, &version, resources))
