@@ -50,6 +50,14 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// An Envoy resource (cluster, endpoints) is not acceptable; the reason names the field.
+    #[error("invalid {what}: {reason}")]
+    InvalidResource {
+        /// What, e.g. ``clusters[2]``.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The thing to change or read does not exist.
     #[error("{0} not found")]
     NotFound(String),

@@ -14,11 +14,15 @@ pub enum Kind {
     Ecds,
     /// SDS: `envoy.extensions.transport_sockets.tls.v3.Secret`, one per secret.
     Sds,
+    /// CDS: `envoy.config.cluster.v3.Cluster`, one per cluster.
+    Cds,
+    /// EDS: `envoy.config.endpoint.v3.ClusterLoadAssignment`, one per EDS service.
+    Eds,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 3] = [Kind::Rtds, Kind::Ecds, Kind::Sds];
+    pub const ALL: [Kind; 5] = [Kind::Rtds, Kind::Ecds, Kind::Sds, Kind::Cds, Kind::Eds];
 
     /// The type URL of its resources.
     pub fn type_url(self) -> &'static str {
@@ -26,6 +30,8 @@ impl Kind {
             Kind::Rtds => types::RUNTIME,
             Kind::Ecds => types::EXTENSION_CONFIG,
             Kind::Sds => types::SECRET,
+            Kind::Cds => types::CLUSTER,
+            Kind::Eds => types::ENDPOINT,
         }
     }
 
@@ -51,7 +57,15 @@ impl Kind {
             Kind::Rtds => "rtds",
             Kind::Ecds => "ecds",
             Kind::Sds => "sds",
+            Kind::Cds => "cds",
+            Kind::Eds => "eds",
         }
+    }
+
+    /// Whether a subscription with no names selects nothing (EDS, as in the xDS protocol)
+    /// rather than every resource.
+    pub fn names_required(self) -> bool {
+        self == Kind::Eds
     }
 }
 
@@ -65,7 +79,11 @@ mod tests {
             assert_eq!(Kind::from_type_url(kind.type_url()), Some(kind));
         }
         assert_eq!(Kind::from_type_url("envoy.service.runtime.v3.Runtime"), Some(Kind::Rtds));
-        assert_eq!(Kind::from_type_url("type.googleapis.com/envoy.config.cluster.v3.Cluster"), None);
+        assert_eq!(
+            Kind::from_type_url("type.googleapis.com/envoy.config.cluster.v3.Cluster"),
+            Some(Kind::Cds)
+        );
+        assert_eq!(Kind::from_type_url("type.googleapis.com/envoy.config.listener.v3.Listener"), None);
         assert_eq!(Kind::from_type_url(""), None);
     }
 }

@@ -1,9 +1,9 @@
 //! # weir-cp
 //!
-//! The Weir control plane: a tonic xDS server (state of the world) serving RTDS runtime
-//! layers, ECDS Wasm filter configurations and SDS TLS secrets over ADS and the single-type
-//! services, an admin
-//! HTTP API to change them, and a state file that survives restarts.
+//! The Weir control plane: a tonic xDS server (state of the world and delta) serving RTDS
+//! runtime layers, ECDS Wasm filter configurations, SDS TLS secrets, and CDS/EDS clusters and
+//! endpoints over ADS and the single-type services, an admin HTTP API to change them, and a
+//! state file that survives restarts.
 //!
 //! In-process use (tests of xDS clients):
 //!
@@ -26,6 +26,7 @@ pub mod admin;
 pub mod cli;
 mod delta;
 pub mod ecds;
+pub mod envoy_resource;
 pub mod error;
 mod grpc;
 pub mod identity;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ecds::EcdsConfig;
+use super::envoy_resource::{ClusterResource, EndpointsResource};
 use super::kind::Kind;
 use super::secret::SecretConfig;
 
@@ -82,6 +83,12 @@ pub struct State {
     /// files written before SDS (read as none).
     #[serde(default)]
     pub secrets: TypeState<SecretConfig>,
+    /// Clusters (CDS), as Envoy's `Cluster` JSON. Absent in older files (read as none).
+    #[serde(default)]
+    pub clusters: TypeState<ClusterResource>,
+    /// Endpoints (EDS), as Envoy's `ClusterLoadAssignment` JSON, by service name.
+    #[serde(default)]
+    pub endpoints: TypeState<EndpointsResource>,
 }
 
 impl Default for State {
@@ -91,6 +98,8 @@ impl Default for State {
             runtime: TypeState::default(),
             ecds: TypeState::default(),
             secrets: TypeState::default(),
+            clusters: TypeState::default(),
+            endpoints: TypeState::default(),
         }
     }
 }
@@ -102,6 +111,8 @@ impl State {
             Kind::Rtds => self.runtime.version,
             Kind::Ecds => self.ecds.version,
             Kind::Sds => self.secrets.version,
+            Kind::Cds => self.clusters.version,
+            Kind::Eds => self.endpoints.version,
         }
     }
 
@@ -111,6 +122,8 @@ impl State {
             Kind::Rtds => self.runtime.stamps(names),
             Kind::Ecds => self.ecds.stamps(names),
             Kind::Sds => self.secrets.stamps(names),
+            Kind::Cds => self.clusters.stamps(names),
+            Kind::Eds => self.endpoints.stamps(names),
         }
     }
 }

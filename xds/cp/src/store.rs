@@ -11,10 +11,11 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::ecds::EcdsConfig;
+use super::envoy_resource::{ClusterResource, EndpointsResource, EnvoyResource, Named};
 use super::error::{StartError, StoreError};
 use super::kind::Kind;
 use super::secret::SecretConfig;
-use super::state::State;
+use super::state::{State, TypeState};
 use super::{keys, layer, persist};
 use weir_xds::convert::{json_to_struct, pack};
 
@@ -245,9 +246,31 @@ impl Store {
         Ok(self.change(Kind::Sds, outcome))
     }
 
-    /// The resources of `kind` selected by `names` (empty = all), packed for a response.
+    /// Replaces every cluster (CDS) and every EDS resource given (`None`: that type stays):
+    /// what `weir-cp apply -f` sends. Names must be unique; one version per type changed.
+    pub fn apply_resources(
+        &self,
+        clusters: Option<Vec<ClusterResource>>,
+        endpoints: Option<Vec<EndpointsResource>>,
+    ) -> Result<(Change, Change), StoreError> {
+        let mut changed = (None, None);
+        self.modify(|state| {
+            changed.0 =
+                clusters.map(|c| replace_all(&mut state.clusters, c, "cluster")).transpose()?.flatten();
+            changed.1 =
+                endpoints.map(|e| replace_all(&mut state.endpoints, e, "endpoints")).transpose()?.flatten();
+            Ok(changed.0.or(changed.1))
+        })?;
+        Ok((self.change(Kind::Cds, changed.0), self.change(Kind::Eds, changed.1)))
+    }
+
+    /// The resources of `kind` selected by `names` (empty = all, except for EDS where names are
+    /// required), packed for a response.
     pub fn select(&self, kind: Kind, names: &BTreeSet<String>) -> Selection {
         let state = self.state.lock();
+        if kind.names_required() && names.is_empty() {
+            return Selection { version: state.version(kind), stamps: Vec::new(), resources: Vec::new() };
+        }
         let (stamps, resources) = match kind {
             Kind::Rtds => state
                 .runtime
@@ -267,9 +290,48 @@ impl Store {
                 .selected(names)
                 .map(|(name, entry)| ((name.clone(), entry.version), pack(&entry.value.to_resource(name))))
                 .unzip(),
+            Kind::Cds => state
+                .clusters
+                .selected(names)
+                .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
+                .unzip(),
+            Kind::Eds => state
+                .endpoints
+                .selected(names)
+                .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
+                .unzip(),
         };
         Selection { version: state.version(kind), stamps, resources }
     }
+}
+
+/// Makes `resources` the whole of `table`: changed ones get a new version, missing ones are
+/// removed; `None` when nothing changed.
+fn replace_all<M: Named>(
+    table: &mut TypeState<EnvoyResource<M>>,
+    resources: Vec<EnvoyResource<M>>,
+    what: &'static str,
+) -> Result<Option<u64>, StoreError> {
+    let mut seen = BTreeSet::new();
+    for r in &resources {
+        keys::check_name(what, r.name())?;
+        if !seen.insert(r.name().to_string()) {
+            let reason = format!("`{}` is given twice", r.name());
+            return Err(StoreError::InvalidResource { what: what.to_string(), reason });
+        }
+    }
+    let before = table.version;
+    let gone: Vec<String> = table.resources.keys().filter(|n| !seen.contains(*n)).cloned().collect();
+    for name in gone {
+        table.remove(&name);
+    }
+    for r in resources {
+        if table.resources.get(r.name()).is_none_or(|e| e.value != r) {
+            let name = r.name().to_string();
+            table.put(&name, r);
+        }
+    }
+    Ok((table.version != before).then_some(table.version))
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! | `/runtime[/{layer}[/{key}]]` | runtime layers (`GET`, `PUT`, `POST`, `DELETE`; see `docs/control-plane.md`) |
 //! | `/ecds[/{name}]` | ECDS configs (`GET`, `PUT`, `DELETE`); configurations redacted unless `?show_secrets=true` (authenticated) |
 //! | `/secrets[/{name}]` | SDS secrets (`GET`, `PUT`, `DELETE`); private keys never shown (size and SHA-256 only) |
+//! | `/clusters`, `/endpoints` | `GET`: CDS clusters and EDS endpoints, as Envoy JSON |
+//! | `/apply` | `POST`: replace the clusters and/or endpoints (`{"clusters": [...], "endpoints": [...]}`, Envoy's shape, JSON or YAML) |
 //! | `/status` | `GET`: nodes, versions, counters ([`views::StatusView`]) |
 //! | `/metrics` | `GET`: Prometheus text |
 //!
@@ -16,6 +18,7 @@
 mod ecds;
 mod metrics;
 pub mod reply;
+mod resources;
 mod runtime;
 mod secrets;
 mod security;
@@ -41,17 +44,17 @@ pub use self::security::AdminSecurity;
 use self::views::StatusView;
 use super::error::{StartError, StoreError};
 use super::shared::{Shared, stopped};
-use super::store::{Change, Store};
+use super::store::Store;
 
 /// What to say when a change is refused because nothing authenticates it.
 const ENABLE_HINT: &str = "start weir-cp with --token-file FILE (or WEIR_CP_ADMIN_TOKEN) and send \
                            `Authorization: Bearer <token>`, or with --admin-socket PATH and use the socket";
 
 /// Runs a store change off the async workers (it writes the state file).
-async fn with_store(
+async fn with_store<T: Send + 'static>(
     shared: &Arc<Shared>,
-    change: impl FnOnce(&Store) -> Result<Change, StoreError> + Send + 'static,
-) -> Result<Change, Failure> {
+    change: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Failure> {
     let store = shared.store.clone();
     match tokio::task::spawn_blocking(move || change(&store)).await {
         Ok(result) => Ok(result?),
@@ -225,12 +228,15 @@ async fn route(call: &Call<'_>, body: Incoming) -> Result<Reply, Failure> {
         .map(reply::decode)
         .collect::<Result<Vec<String>, Failure>>()?;
     let Some((first, rest)) = segments.split_first() else {
-        return Err(Failure::not_found("try /runtime, /ecds, /secrets, /status, /metrics or /ready"));
+        return Err(Failure::not_found(
+            "try /runtime, /ecds, /secrets, /clusters, /endpoints, /apply, /status, /metrics or /ready",
+        ));
     };
     match (first.as_str(), method, rest) {
         ("runtime", _, _) => runtime::handle(call, rest, body).await,
         ("ecds", _, _) => ecds::handle(call, rest, body).await,
         ("secrets", _, _) => secrets::handle(call, rest, body).await,
+        ("clusters" | "endpoints" | "apply", _, _) => resources::handle(call, first, rest, body).await,
         ("ready", &Method::GET, []) => Ok(reply::text(StatusCode::OK, "text/plain", "LIVE\n".into())),
         ("status", &Method::GET, []) => Ok(reply::json(StatusCode::OK, &status(shared))),
         ("metrics", &Method::GET, []) => {

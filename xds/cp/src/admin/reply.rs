@@ -60,7 +60,8 @@ impl From<StoreError> for Failure {
             | StoreError::InvalidValue { .. }
             | StoreError::InvalidLayer(_)
             | StoreError::InvalidEcds { .. }
-            | StoreError::InvalidSecret { .. } => StatusCode::BAD_REQUEST,
+            | StoreError::InvalidSecret { .. }
+            | StoreError::InvalidResource { .. } => StatusCode::BAD_REQUEST,
             StoreError::NotFound(_) => StatusCode::NOT_FOUND,
             StoreError::Conflict(_) => StatusCode::CONFLICT,
             StoreError::Persist { .. } => StatusCode::INTERNAL_SERVER_ERROR,

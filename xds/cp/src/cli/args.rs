@@ -86,9 +86,11 @@ pub enum Command {
         #[arg(long, default_value = "rtds")]
         layer: String,
     },
-    /// Replace a whole runtime layer from a YAML or JSON file.
+    /// Replace a whole runtime layer from a YAML or JSON file; or, for a resource file (lists
+    /// of Envoy `clusters` and/or `endpoints`), replace those resources (CDS/EDS).
     Apply {
-        /// The file (a YAML/JSON object, nested or with dotted keys).
+        /// The file (a YAML/JSON object, nested or with dotted keys; or `{clusters: [...],
+        /// endpoints: [...]}` in Envoy's shape).
         #[arg(short = 'f', long = "file")]
         file: PathBuf,
         /// The runtime layer.

@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod ecds;
 mod error;
+mod resources;
 mod runtime;
 mod secret;
 mod serve;

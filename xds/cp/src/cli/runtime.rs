@@ -94,6 +94,9 @@ pub async fn apply(
 ) -> Result<(), CliError> {
     keys::check_name("layer", layer)?;
     let document = read_document(file)?;
+    if super::resources::is_resource_file(&document) {
+        return super::resources::apply(admin, document).await;
+    }
     if !document.is_object() {
         return Err(CliError::File {
             path: file.to_path_buf(),

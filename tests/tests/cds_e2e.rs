@@ -1,0 +1,197 @@
+//! End to end, clusters and endpoints from the control plane: a real `weir-cp` serves CDS and
+//! EDS (from `weir-cp apply -f fleet.yaml`, Envoy's shape) to a real Envoy and to weir, each
+//! with one static listener whose route names cluster `api`, which only xDS defines. Once
+//! over state-of-the-world ADS, once over delta.
+//!
+//! 1. Before any cluster: both answer 503 (cluster unknown).
+//! 2. `api` (type EDS) and its endpoints (upstream `one`): both route to `one`.
+//! 3. The endpoints change to upstream `two`: both follow.
+//! 4. A cluster weir cannot run (an unsupported field): weir NACKs it naming the field, and
+//!    keeps serving `two`; weir-cp's status shows the NACK.
+//! 5. The cluster is removed: both answer 503 again.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use weir_tests::client;
+use weir_tests::e2e::cp::WeirCp;
+use weir_tests::e2e::{node, poll};
+use weir_tests::echo::EchoServer;
+use weir_tests::envoy::Envoy;
+use weir_tests::weir::Weir;
+
+const LIMIT: Duration = Duration::from_secs(20);
+const EVERY: Duration = Duration::from_millis(5);
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn envoy_yaml(xds: SocketAddr, delta: bool) -> String {
+    let api_type = if delta { "DELTA_GRPC" } else { "GRPC" };
+    format!(
+        r#"
+node: {{ id: envoy-cds, cluster: edge }}
+admin: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }} }}
+dynamic_resources:
+  ads_config:
+    api_type: {api_type}
+    transport_api_version: V3
+    grpc_services: [ {{ envoy_grpc: {{ cluster_name: weir-cp }} }} ]
+  cds_config: {{ ads: {{}}, resource_api_version: V3 }}
+static_resources:
+  listeners:
+  - name: main
+    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: main
+          route_config:
+            validate_clusters: false
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes: [ {{ match: {{ prefix: / }}, route: {{ cluster: api }} }} ]
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
+  clusters:
+  - name: weir-cp
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {{ http2_protocol_options: {{}} }}
+    load_assignment:
+      cluster_name: weir-cp
+      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }} }} }} ] }} ]
+"#,
+        port = xds.port()
+    )
+}
+
+fn weir_yaml(xds: SocketAddr, delta: bool) -> String {
+    let api_type = if delta { "DELTA_GRPC" } else { "GRPC" };
+    format!(
+        r#"
+admin: {{ address: "127.0.0.1:0" }}
+listeners:
+  - name: main
+    address: 127.0.0.1:0
+    virtual_hosts:
+      - name: all
+        domains: ["*"]
+        routes: [ {{ match: {{ prefix: / }}, route: {{ cluster: api }} }} ]
+clusters:
+  - {{ name: weir-cp, endpoints: ["{xds}"], http2: true, connect_timeout: 1s }}
+xds: {{ cluster: weir-cp, cds: true, api_type: {api_type}, initial_fetch_timeout: 1s }}
+node: {{ id: weir-cds, cluster: edge }}
+"#
+    )
+}
+
+/// A fleet file: cluster `api` (EDS, with `extra` spliced into it) and, if given, its
+/// endpoints.
+fn fleet(extra: &str, endpoints: Option<SocketAddr>) -> String {
+    let mut text = format!(
+        "clusters:\n- name: api\n  type: EDS\n  connect_timeout: 1s\n  eds_cluster_config: {{ eds_config: {{ ads: {{}}, resource_api_version: V3 }} }}\n{extra}"
+    );
+    if let Some(addr) = endpoints {
+        text.push_str(&format!(
+            "endpoints:\n- cluster_name: api\n  endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: {}, port_value: {} }} }} }} }} ] }} ]\n",
+            addr.ip(),
+            addr.port()
+        ));
+    }
+    text
+}
+
+/// Which upstream answered (`x-echo-server`), or the status when none did.
+async fn who(addr: SocketAddr) -> String {
+    match client::send(addr, client::get("/", &[])).await {
+        Ok(r) => r.header("x-echo-server").map_or_else(|| r.status.to_string(), str::to_string),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// Waits until both proxies answer `want`; returns how long each took.
+async fn both(envoy: SocketAddr, weir: SocketAddr, want: &str) -> anyhow::Result<()> {
+    let start = Instant::now();
+    for (name, addr) in [("Envoy", envoy), ("weir", weir)] {
+        poll(&format!("{name} answering {want}"), LIMIT, EVERY, || async move {
+            Ok((who(addr).await == want).then_some(()))
+        })
+        .await?;
+        println!("{name}: {want} after {:?}", start.elapsed());
+    }
+    Ok(())
+}
+
+fn apply(cp: &WeirCp, dir: &Path, text: &str) -> anyhow::Result<String> {
+    let file = dir.join("fleet.yaml");
+    std::fs::write(&file, text)?;
+    cp.ok(&["apply", "-f", file.to_str().context("path")?])
+}
+
+async fn run(delta: bool) -> anyhow::Result<()> {
+    let _serial = SERIAL.lock().await;
+    weir_tests::envoy_required()?;
+    let dir = tempfile::tempdir()?;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let cp = WeirCp::start(&dir.path().join("state.json"), any, any)?;
+    let one = EchoServer::start_tagged(Some("one".into()))?;
+    let two = EchoServer::start_tagged(Some("two".into()))?;
+    let envoy = Envoy::start(&envoy_yaml(cp.xds, delta)).await?;
+    let weir = Weir::start_async(weir_yaml(cp.xds, delta), 1).await?;
+    let (e, w) = (envoy.listener("main").await?, weir.listener("main")?);
+
+    // 1. No cluster yet.
+    both(e, w, "503").await?;
+    // 2. The cluster and its endpoints.
+    let out = apply(&cp, dir.path(), &fleet("", Some(one.addr())))?;
+    println!("{out}");
+    both(e, w, "one").await?;
+    // 3. New endpoints.
+    apply(&cp, dir.path(), &fleet("", Some(two.addr())))?;
+    both(e, w, "two").await?;
+    // 4. A cluster weir cannot run: NACKed with the field, the last good one kept.
+    let out =
+        apply(&cp, dir.path(), &fleet("  per_connection_buffer_limit_bytes: 4096\n", Some(two.addr())))?;
+    let version =
+        out.lines().find_map(|l| l.strip_prefix("clusters: version ")).context("cds version")?.to_string();
+    let status = poll("weir's CDS NACK", LIMIT, EVERY, || {
+        let (cp, version) = (&cp, &version);
+        async move {
+            let status = cp.status().await?;
+            let nack = node(&status, "weir-cds").map(|n| n["types"]["cds"]["nack"].clone());
+            Ok(nack.filter(|n| n["version"] == version.as_str()))
+        }
+    })
+    .await?;
+    let reason = status["reason"].as_str().unwrap_or_default();
+    println!("weir NACKed cds version {version}: {reason}");
+    assert!(reason.contains("per_connection_buffer_limit_bytes"), "{reason}");
+    for _ in 0..20 {
+        assert_eq!(who(w).await, "two", "weir keeps the last good cluster");
+    }
+    // 5. No clusters: both answer 503 again.
+    apply(&cp, dir.path(), "clusters: []\nendpoints: []\n")?;
+    both(e, w, "503").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clusters_and_endpoints_from_weir_cp() -> anyhow::Result<()> {
+    run(false).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clusters_and_endpoints_from_weir_cp_over_delta() -> anyhow::Result<()> {
+    run(true).await
+}

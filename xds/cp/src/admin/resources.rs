@@ -1,0 +1,102 @@
+//! `/clusters`, `/endpoints` and `/apply`: the CDS and EDS resources, in Envoy's shape.
+//!
+//! | request | does |
+//! |---|---|
+//! | `GET /clusters`, `GET /endpoints` | every resource (`{version, resources: {name: {version, value}}}`) |
+//! | `POST /apply` | `{"clusters": [...], "endpoints": [...]}` (JSON or YAML): each list given becomes the whole of its type; a type left out stays |
+
+use std::collections::BTreeMap;
+
+use http::{Method, StatusCode};
+use hyper::body::Incoming;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::reply::{self, Failure, Reply};
+use super::views::ChangeView;
+use super::{Call, with_store};
+use crate::envoy_resource::{EnvoyResource, Named};
+use crate::state::TypeState;
+
+/// What `POST /apply` takes: Envoy resources by type.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplyBody {
+    #[serde(default)]
+    clusters: Option<Vec<Value>>,
+    #[serde(default)]
+    endpoints: Option<Vec<Value>>,
+}
+
+/// What `POST /apply` answers: the change per type.
+#[derive(Debug, Serialize)]
+struct ApplyView {
+    clusters: ChangeView,
+    endpoints: ChangeView,
+}
+
+/// One type's resources as shown.
+#[derive(Debug, Serialize)]
+struct TableView<'a> {
+    version: String,
+    resources: BTreeMap<&'a str, EntryView<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct EntryView<'a> {
+    version: String,
+    value: &'a Value,
+}
+
+fn table<M>(t: &TypeState<EnvoyResource<M>>) -> TableView<'_> {
+    TableView {
+        version: t.version.to_string(),
+        resources: t
+            .resources
+            .iter()
+            .map(|(n, e)| (n.as_str(), EntryView { version: e.version.to_string(), value: e.value.json() }))
+            .collect(),
+    }
+}
+
+/// Handles `/{first}/...`.
+pub async fn handle(call: &Call<'_>, first: &str, rest: &[String], body: Incoming) -> Result<Reply, Failure> {
+    let (shared, method, uri) = (call.shared, &call.parts.method, &call.parts.uri);
+    match (first, method, rest) {
+        ("clusters", &Method::GET, []) => {
+            reply::query(uri, &[])?;
+            Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().clusters)))
+        }
+        ("endpoints", &Method::GET, []) => {
+            reply::query(uri, &[])?;
+            Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().endpoints)))
+        }
+        ("apply", &Method::POST, []) => {
+            reply::query(uri, &[])?;
+            let bytes = reply::body(&call.parts.headers, body, weir_admin_guard::YAML).await?;
+            let body: ApplyBody = serde_json::from_value(reply::json_or_yaml(&bytes)?)
+                .map_err(|e| Failure::bad_request(format!("invalid apply body: {e}")))?;
+            let clusters = body.clusters.map(|c| parse_all(c, "clusters")).transpose()?;
+            let endpoints = body.endpoints.map(|e| parse_all(e, "endpoints")).transpose()?;
+            let (cds, eds) =
+                with_store(shared, move |store| store.apply_resources(clusters, endpoints)).await?;
+            Ok(reply::json(StatusCode::OK, &ApplyView { clusters: cds.into(), endpoints: eds.into() }))
+        }
+        ("clusters" | "endpoints" | "apply", _, []) => Err(Failure::method(method, uri.path())),
+        _ => Err(Failure::not_found(format!("no such resource: {}", uri.path()))),
+    }
+}
+
+/// Parses every resource of a list; the error names the element and the field.
+fn parse_all<M: Named>(values: Vec<Value>, what: &str) -> Result<Vec<EnvoyResource<M>>, Failure> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            EnvoyResource::parse(v).map_err(|e| {
+                let sep = if e.path.is_empty() { "" } else { "." };
+                Failure::bad_request(format!("{what}[{i}]{sep}{}: {}", e.path, e.reason))
+            })
+        })
+        .collect()
+}
