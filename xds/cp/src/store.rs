@@ -15,7 +15,7 @@ use super::envoy_resource::{ClusterResource, EndpointsResource, EnvoyResource, N
 use super::error::{StartError, StoreError};
 use super::kind::Kind;
 use super::secret::SecretConfig;
-use super::state::{State, TypeState};
+use super::state::{Entry, State, TypeState};
 use super::{keys, layer, persist};
 use weir_xds::convert::{json_to_struct, pack};
 
@@ -320,18 +320,21 @@ fn replace_all<M: Named>(
             return Err(StoreError::InvalidResource { what: what.to_string(), reason });
         }
     }
-    let before = table.version;
-    let gone: Vec<String> = table.resources.keys().filter(|n| !seen.contains(*n)).cloned().collect();
-    for name in gone {
-        table.remove(&name);
-    }
+    // One new version for the whole change.
+    let version = table.version + 1;
+    let before = table.resources.len();
+    table.resources.retain(|name, _| seen.contains(name));
+    let mut changed = table.resources.len() != before;
     for r in resources {
         if table.resources.get(r.name()).is_none_or(|e| e.value != r) {
-            let name = r.name().to_string();
-            table.put(&name, r);
+            table.resources.insert(r.name().to_string(), Entry { version, value: r });
+            changed = true;
         }
     }
-    Ok((table.version != before).then_some(table.version))
+    if changed {
+        table.version = version;
+    }
+    Ok(changed.then_some(version))
 }
 
 #[cfg(test)]

@@ -110,10 +110,52 @@ async fn ecds_status_metrics_and_errors() {
     let ready = admin.raw(Method::GET, "/ready", None).await.unwrap();
     assert_eq!(ready.as_ref(), b"LIVE\n");
     let status: Value = admin.call(Method::GET, "/status", None).await.unwrap();
-    assert_eq!(status["versions"], json!({"ecds": "2", "rtds": "1", "sds": "0"}));
+    assert_eq!(status["versions"], json!({"cds": "0", "ecds": "2", "eds": "0", "rtds": "1", "sds": "0"}));
     let metrics = admin.raw(Method::GET, "/metrics", None).await.unwrap();
     let metrics = String::from_utf8_lossy(&metrics);
     assert!(metrics.contains("weir_cp_version{type=\"ecds\"} 2"), "{metrics}");
     assert_eq!(refused(&admin, Method::POST, "/status", "").await.0, 405);
     assert_eq!(refused(&admin, Method::GET, "/nothing", "").await.0, 404);
+}
+
+#[tokio::test]
+async fn clusters_and_endpoints_apply_whole() {
+    let (_cp, admin) = setup().await;
+    let cluster = |name: &str| json!({"name": name, "type": "EDS", "eds_config_unused": null});
+    // An unknown field is refused with the element and the field.
+    let body = json!({"clusters": [{"name": "a"}, cluster("b")]}).to_string();
+    let (status, message) = refused(&admin, Method::POST, "/apply", &body).await;
+    assert_eq!(status, 400);
+    assert!(message.contains("clusters[1]") && message.contains("eds_config_unused"), "{message}");
+    let (status, message) =
+        refused(&admin, Method::POST, "/apply", r#"{"clusters": [{"name": "a"}, {"name": "a"}]}"#).await;
+    assert_eq!(status, 400);
+    assert!(message.contains("`a` is given twice"), "{message}");
+    let (status, message) = refused(&admin, Method::POST, "/apply", r#"{"listeners": []}"#).await;
+    assert_eq!(status, 400);
+    assert!(message.contains("listeners"), "{message}");
+
+    let body = json!({
+        "clusters": [{"name": "a", "lb_policy": "MAGLEV"}, {"name": "b"}],
+        "endpoints": [{"cluster_name": "a"}],
+    });
+    let applied: Value =
+        admin.call(Method::POST, "/apply", Some(body.to_string().into_bytes())).await.unwrap();
+    assert_eq!(
+        applied,
+        json!({"clusters": {"changed": true, "version": "1"}, "endpoints": {"changed": true, "version": "1"}})
+    );
+    let again: Value = admin.call(Method::POST, "/apply", Some(body.to_string().into_bytes())).await.unwrap();
+    assert_eq!(again["clusters"], json!({"changed": false, "version": "1"}));
+    // A list given is the whole type: `b` goes; endpoints are left alone.
+    let body = json!({"clusters": [{"name": "a", "lb_policy": "MAGLEV"}]}).to_string().into_bytes();
+    let applied: Value = admin.call(Method::POST, "/apply", Some(body)).await.unwrap();
+    assert_eq!(applied["clusters"], json!({"changed": true, "version": "2"}));
+    assert_eq!(applied["endpoints"], json!({"changed": false, "version": "1"}));
+    let clusters: Value = admin.call(Method::GET, "/clusters", None).await.unwrap();
+    assert_eq!(clusters["version"], "2");
+    assert_eq!(clusters["resources"]["a"]["value"]["lb_policy"], "MAGLEV");
+    assert!(clusters["resources"].get("b").is_none(), "{clusters}");
+    let endpoints: Value = admin.call(Method::GET, "/endpoints", None).await.unwrap();
+    assert_eq!(endpoints["resources"]["a"]["version"], "1");
 }

@@ -58,7 +58,7 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the control plane: xDS (ADS, RTDS, ECDS, SDS) and the admin API.
+    /// Run the control plane: xDS (ADS: RTDS, ECDS, SDS, CDS, EDS) and the admin API.
     Serve(ServeArgs),
     /// Set runtime values: `weir-cp set a.b=5 c.d=true` (one change, one new version).
     Set {
