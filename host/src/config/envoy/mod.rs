@@ -4,6 +4,7 @@
 //! every refusal of a resource is reported at once (`weir --validate` lists them all).
 
 pub mod cluster;
+pub mod route;
 mod support;
 
 use super::ConfigError;
