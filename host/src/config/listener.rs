@@ -21,8 +21,15 @@ pub struct ListenerConfig {
     /// first to last, response callbacks last to first (Envoy's `http_filters`).
     #[serde(default)]
     pub http_filters: Vec<String>,
-    /// Virtual hosts, chosen by the request's `:authority`.
+    /// Virtual hosts, chosen by the request's `:authority`. Required unless `rds` is set.
+    #[serde(default)]
     pub virtual_hosts: Vec<VirtualHostConfig>,
+    /// Take the virtual hosts from the control plane instead: the name of the
+    /// `RouteConfiguration` to subscribe to over RDS (Envoy's `rds.route_config_name`; needs
+    /// the `xds` section; exclusive with `virtual_hosts`). Until it arrives every request is
+    /// answered 404 (no route).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rds: Option<String>,
     /// Largest request or response body a plugin may buffer, in bytes. A request over it gets
     /// 413, a response 500 (Envoy's `per_connection_buffer_limit_bytes` default is 1 MiB).
     #[serde(default = "default_buffer_limit")]

@@ -73,6 +73,15 @@ impl ConfigError {
     }
 }
 
+/// The virtual hosts of an `rds` listener come from RDS only: a file may not give any (the
+/// running config, where RDS filled them in, is not checked by this).
+fn check_rds_exclusive(config: &Config) -> Result<(), ConfigError> {
+    match config.listeners.iter().position(|l| l.rds.is_some() && !l.virtual_hosts.is_empty()) {
+        Some(i) => Err(ConfigError::invalid(format!("listeners[{i}].rds"), "exclusive with `virtual_hosts`")),
+        None => Ok(()),
+    }
+}
+
 impl Config {
     /// Reads, parses and validates a config file. Relative paths (plugin modules, module
     /// directories, the admin token file and socket, TLS files of listeners, the admin API and
@@ -82,6 +91,7 @@ impl Config {
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         let mut config: Config = serde_norway::from_str(&text)
             .map_err(|e| ConfigError::Parse { origin: path.display().to_string(), message: e.to_string() })?;
+        check_rds_exclusive(&config)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() {
@@ -116,6 +126,7 @@ impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let config: Config = serde_norway::from_str(text)
             .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
+        check_rds_exclusive(&config)?;
         validate(&config)?;
         Ok(config)
     }

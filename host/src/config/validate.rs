@@ -35,7 +35,14 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     for (l, listener) in config.listeners.iter().enumerate() {
         let at = format!("listeners[{l}]");
         check_filters(config, &listener.http_filters, &format!("{at}.http_filters"))?;
-        if listener.virtual_hosts.is_empty() {
+        if let Some(name) = &listener.rds {
+            if config.xds.is_none() {
+                return Err(ConfigError::invalid(format!("{at}.rds"), "needs the `xds` section"));
+            }
+            if name.is_empty() {
+                return Err(ConfigError::invalid(format!("{at}.rds"), "must name a route configuration"));
+            }
+        } else if listener.virtual_hosts.is_empty() {
             return Err(ConfigError::invalid(format!("{at}.virtual_hosts"), "at least one is required"));
         }
         unique(listener.virtual_hosts.iter().map(|v| v.name.as_str()), &format!("{at}.virtual_hosts"))?;

@@ -8,7 +8,9 @@ use weir_runtime::Layer;
 use weir_xds::client::ClientStatus;
 
 use super::{Generation, StartError};
-use crate::config::{ClusterConfig, Config, ConfigError, PluginOverride};
+use std::collections::BTreeMap;
+
+use crate::config::{ClusterConfig, Config, ConfigError, PluginOverride, VirtualHostConfig};
 
 /// The running process, as the admin API and xDS see it. Every change is validated and tried
 /// on a canary first; on failure nothing changes and the error says why.
@@ -49,4 +51,8 @@ pub trait ProcessControl: Send + Sync + 'static {
     /// Replaces the clusters from CDS/EDS (those ready to serve, next to `weir.yaml`'s), as a
     /// whole or not at all.
     fn set_xds_clusters(&self, clusters: Vec<ClusterConfig>) -> Result<(), StartError>;
+
+    /// Replaces the virtual hosts of `rds` listeners (by listener name) with those from RDS,
+    /// as a whole or not at all.
+    fn set_xds_routes(&self, routes: BTreeMap<String, Vec<VirtualHostConfig>>) -> Result<(), StartError>;
 }

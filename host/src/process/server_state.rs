@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch};
 use weir_runtime::Layer;
 
-use crate::config::{ClusterConfig, Config, PluginOverride, apply_overrides};
+use crate::config::{ClusterConfig, Config, PluginOverride, VirtualHostConfig, apply_overrides};
 use crate::process::Generation;
 use crate::process::ProcessControl;
 use crate::process::StartError;
@@ -37,8 +37,8 @@ pub struct ServerState {
     base: Mutex<Config>,
     /// ECDS plugin configs by resource name.
     overrides: Mutex<BTreeMap<String, PluginOverride>>,
-    /// Clusters from CDS/EDS, added to the config's.
-    xds_clusters: Mutex<Vec<ClusterConfig>>,
+    /// Clusters and routes from xDS, added to the config's.
+    dynamic: Mutex<Dynamic>,
     reload_lock: Mutex<()>,
 }
 
@@ -65,7 +65,7 @@ impl ServerState {
             serving,
             xds: Mutex::new(None),
             overrides: Mutex::new(BTreeMap::new()),
-            xds_clusters: Mutex::new(Vec::new()),
+            dynamic: Mutex::new(Dynamic::default()),
             reload_lock: Mutex::new(()),
         }
     }
@@ -74,18 +74,14 @@ impl ServerState {
         &self,
         base: &Config,
         overrides: &BTreeMap<String, PluginOverride>,
-        xds_clusters: &[ClusterConfig],
+        dynamic: &Dynamic,
         always: bool,
     ) -> Result<(), StartError> {
         let mut config = base.clone();
         apply_overrides(&mut config, overrides);
+        dynamic.merge_into(&mut config)?;
         crate::config::validate(&config)?;
         crate::process::xds::check_subscribed(&config, self.xds_status().as_ref())?;
-        if let Some(c) = xds_clusters.iter().find(|c| config.cluster(&c.name).is_some()) {
-            let reason = format!("cluster `{}` is in `clusters` and comes from CDS too", c.name);
-            return Err(crate::config::ConfigError::invalid("clusters", reason).into());
-        }
-        config.clusters.extend(xds_clusters.iter().cloned());
         let current = self.generation.load_full();
         if !always && same(&config, &current.config) {
             // Nothing else changed: the certificate files may have.
@@ -132,6 +128,42 @@ impl ServerState {
     }
 }
 
+impl ServerState {
+    /// Applies a change of what xDS brought; kept only if the new generation starts.
+    fn set_dynamic(&self, change: impl FnOnce(&mut Dynamic)) -> Result<(), StartError> {
+        let _guard = self.reload_lock.lock();
+        let base = self.base.lock().clone();
+        let overrides = self.overrides.lock().clone();
+        let mut dynamic = self.dynamic.lock().clone();
+        change(&mut dynamic);
+        self.apply(&base, &overrides, &dynamic, false)?;
+        *self.dynamic.lock() = dynamic;
+        Ok(())
+    }
+}
+
+/// What xDS adds to the config: clusters (CDS/EDS) and the virtual hosts of `rds` listeners
+/// (RDS), by listener name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Dynamic {
+    clusters: Vec<ClusterConfig>,
+    routes: BTreeMap<String, Vec<VirtualHostConfig>>,
+}
+
+impl Dynamic {
+    fn merge_into(&self, config: &mut Config) -> Result<(), crate::config::ConfigError> {
+        if let Some(c) = self.clusters.iter().find(|c| config.cluster(&c.name).is_some()) {
+            let reason = format!("cluster `{}` is in `clusters` and comes from CDS too", c.name);
+            return Err(crate::config::ConfigError::invalid("clusters", reason));
+        }
+        config.clusters.extend(self.clusters.iter().cloned());
+        for listener in config.listeners.iter_mut().filter(|l| l.rds.is_some()) {
+            listener.virtual_hosts = self.routes.get(&listener.name).cloned().unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
 impl ProcessControl for ServerState {
     fn generation(&self) -> Arc<Generation> {
         self.generation.load_full()
@@ -152,8 +184,8 @@ impl ProcessControl for ServerState {
     fn reload(&self, config: Config) -> Result<(), StartError> {
         let _guard = self.reload_lock.lock();
         let overrides = self.overrides.lock().clone();
-        let clusters = self.xds_clusters.lock().clone();
-        self.apply(&config, &overrides, &clusters, true)?;
+        let dynamic = self.dynamic.lock().clone();
+        self.apply(&config, &overrides, &dynamic, true)?;
         *self.base.lock() = config;
         Ok(())
     }
@@ -166,8 +198,8 @@ impl ProcessControl for ServerState {
         let mut config = self.base.lock().clone();
         edit(&mut config)?;
         let overrides = self.overrides.lock().clone();
-        let clusters = self.xds_clusters.lock().clone();
-        self.apply(&config, &overrides, &clusters, true)?;
+        let dynamic = self.dynamic.lock().clone();
+        self.apply(&config, &overrides, &dynamic, true)?;
         *self.base.lock() = config;
         Ok(())
     }
@@ -186,19 +218,18 @@ impl ProcessControl for ServerState {
         }
         let mut overrides = self.overrides.lock().clone();
         overrides.extend(updates);
-        let clusters = self.xds_clusters.lock().clone();
-        self.apply(&base, &overrides, &clusters, false)?;
+        let dynamic = self.dynamic.lock().clone();
+        self.apply(&base, &overrides, &dynamic, false)?;
         *self.overrides.lock() = overrides;
         Ok(())
     }
 
     fn set_xds_clusters(&self, clusters: Vec<ClusterConfig>) -> Result<(), StartError> {
-        let _guard = self.reload_lock.lock();
-        let base = self.base.lock().clone();
-        let overrides = self.overrides.lock().clone();
-        self.apply(&base, &overrides, &clusters, false)?;
-        *self.xds_clusters.lock() = clusters;
-        Ok(())
+        self.set_dynamic(|d| d.clusters = clusters)
+    }
+
+    fn set_xds_routes(&self, routes: BTreeMap<String, Vec<VirtualHostConfig>>) -> Result<(), StartError> {
+        self.set_dynamic(|d| d.routes = routes)
     }
 
     fn set_secrets(&self, secrets: Vec<(String, weir_tls::Secret)>) -> Result<(), StartError> {

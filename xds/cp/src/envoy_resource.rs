@@ -1,11 +1,12 @@
 //! Envoy resources weir-cp holds as operators write them (Envoy's YAML/JSON shape: a
-//! `Cluster`, a `ClusterLoadAssignment`), checked against Envoy's protos when given and kept
+//! `Cluster`, a `ClusterLoadAssignment`, a `RouteConfiguration`), checked against Envoy's protos when given and kept
 //! packed for serving. Persisted as their JSON.
 
 use std::marker::PhantomData;
 
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::google::protobuf::Any;
 use prost::{Message, Name};
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,12 @@ pub trait Named: Message + Name + Default + Clone {
 }
 
 impl Named for Cluster {
+    fn resource_name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for RouteConfiguration {
     fn resource_name(&self) -> &str {
         &self.name
     }
@@ -104,3 +111,24 @@ impl<M> From<EnvoyResource<M>> for Value {
 pub type ClusterResource = EnvoyResource<Cluster>;
 /// A cluster's endpoints (EDS).
 pub type EndpointsResource = EnvoyResource<ClusterLoadAssignment>;
+/// A route configuration (RDS).
+pub type RouteResource = EnvoyResource<RouteConfiguration>;
+
+/// What a resource file holds: each list given replaces its whole type.
+#[derive(Debug, Default)]
+pub struct ResourceSet {
+    /// Clusters (CDS).
+    pub clusters: Option<Vec<ClusterResource>>,
+    /// Endpoints (EDS).
+    pub endpoints: Option<Vec<EndpointsResource>>,
+    /// Route configurations (RDS).
+    pub routes: Option<Vec<RouteResource>>,
+}
+
+impl ResourceSet {
+    /// The kinds of its lists, in order: clusters, endpoints, routes.
+    pub const KINDS: [crate::kind::Kind; 3] =
+        [crate::kind::Kind::Cds, crate::kind::Kind::Eds, crate::kind::Kind::Rds];
+    /// The keys of its lists in a resource file, in the same order.
+    pub const KEYS: [&'static str; 3] = ["clusters", "endpoints", "routes"];
+}

@@ -18,11 +18,13 @@ pub enum Kind {
     Cds,
     /// EDS: `envoy.config.endpoint.v3.ClusterLoadAssignment`, one per EDS service.
     Eds,
+    /// RDS: `envoy.config.route.v3.RouteConfiguration`, one per route configuration.
+    Rds,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 5] = [Kind::Rtds, Kind::Ecds, Kind::Sds, Kind::Cds, Kind::Eds];
+    pub const ALL: [Kind; 6] = [Kind::Rtds, Kind::Ecds, Kind::Sds, Kind::Cds, Kind::Eds, Kind::Rds];
 
     /// The type URL of its resources.
     pub fn type_url(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Kind {
             Kind::Sds => types::SECRET,
             Kind::Cds => types::CLUSTER,
             Kind::Eds => types::ENDPOINT,
+            Kind::Rds => types::ROUTE,
         }
     }
 
@@ -59,13 +62,14 @@ impl Kind {
             Kind::Sds => "sds",
             Kind::Cds => "cds",
             Kind::Eds => "eds",
+            Kind::Rds => "rds",
         }
     }
 
-    /// Whether a subscription with no names selects nothing (EDS, as in the xDS protocol)
-    /// rather than every resource.
+    /// Whether a subscription with no names selects nothing (EDS and RDS, as in the xDS
+    /// protocol) rather than every resource.
     pub fn names_required(self) -> bool {
-        self == Kind::Eds
+        matches!(self, Kind::Eds | Kind::Rds)
     }
 }
 

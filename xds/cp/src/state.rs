@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ecds::EcdsConfig;
-use super::envoy_resource::{ClusterResource, EndpointsResource};
+use super::envoy_resource::{ClusterResource, EndpointsResource, RouteResource};
 use super::kind::Kind;
 use super::secret::SecretConfig;
 
@@ -89,6 +89,9 @@ pub struct State {
     /// Endpoints (EDS), as Envoy's `ClusterLoadAssignment` JSON, by service name.
     #[serde(default)]
     pub endpoints: TypeState<EndpointsResource>,
+    /// Route configurations (RDS), as Envoy's `RouteConfiguration` JSON.
+    #[serde(default)]
+    pub routes: TypeState<RouteResource>,
 }
 
 impl Default for State {
@@ -100,6 +103,7 @@ impl Default for State {
             secrets: TypeState::default(),
             clusters: TypeState::default(),
             endpoints: TypeState::default(),
+            routes: TypeState::default(),
         }
     }
 }
@@ -113,6 +117,7 @@ impl State {
             Kind::Sds => self.secrets.version,
             Kind::Cds => self.clusters.version,
             Kind::Eds => self.endpoints.version,
+            Kind::Rds => self.routes.version,
         }
     }
 
@@ -124,6 +129,7 @@ impl State {
             Kind::Sds => self.secrets.stamps(names),
             Kind::Cds => self.clusters.stamps(names),
             Kind::Eds => self.endpoints.stamps(names),
+            Kind::Rds => self.routes.stamps(names),
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::ecds::EcdsConfig;
-use super::envoy_resource::{ClusterResource, EndpointsResource, EnvoyResource, Named};
+use super::envoy_resource::{EnvoyResource, Named, ResourceSet};
 use super::error::{StartError, StoreError};
 use super::kind::Kind;
 use super::secret::SecretConfig;
@@ -246,22 +246,24 @@ impl Store {
         Ok(self.change(Kind::Sds, outcome))
     }
 
-    /// Replaces every cluster (CDS) and every EDS resource given (`None`: that type stays):
-    /// what `weir-cp apply -f` sends. Names must be unique; one version per type changed.
-    pub fn apply_resources(
-        &self,
-        clusters: Option<Vec<ClusterResource>>,
-        endpoints: Option<Vec<EndpointsResource>>,
-    ) -> Result<(Change, Change), StoreError> {
-        let mut changed = (None, None);
+    /// Replaces every type of `set` given (`None`: that type stays): what `weir-cp apply -f`
+    /// sends. Names must be unique; one new version per type changed. Returns the change of
+    /// each type, in [`ResourceSet::KINDS`] order.
+    pub fn apply_resources(&self, set: ResourceSet) -> Result<[Change; 3], StoreError> {
+        let mut changed = [None; 3];
         self.modify(|state| {
-            changed.0 =
+            let ResourceSet { clusters, endpoints, routes } = set;
+            changed[0] =
                 clusters.map(|c| replace_all(&mut state.clusters, c, "cluster")).transpose()?.flatten();
-            changed.1 =
+            changed[1] =
                 endpoints.map(|e| replace_all(&mut state.endpoints, e, "endpoints")).transpose()?.flatten();
-            Ok(changed.0.or(changed.1))
+            changed[2] = routes
+                .map(|r| replace_all(&mut state.routes, r, "route configuration"))
+                .transpose()?
+                .flatten();
+            Ok(changed.iter().flatten().max().copied())
         })?;
-        Ok((self.change(Kind::Cds, changed.0), self.change(Kind::Eds, changed.1)))
+        Ok([0, 1, 2].map(|i| self.change(ResourceSet::KINDS[i], changed[i])))
     }
 
     /// The resources of `kind` selected by `names` (empty = all, except for EDS where names are
@@ -297,6 +299,11 @@ impl Store {
                 .unzip(),
             Kind::Eds => state
                 .endpoints
+                .selected(names)
+                .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
+                .unzip(),
+            Kind::Rds => state
+                .routes
                 .selected(names)
                 .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
                 .unzip(),

@@ -110,7 +110,10 @@ async fn ecds_status_metrics_and_errors() {
     let ready = admin.raw(Method::GET, "/ready", None).await.unwrap();
     assert_eq!(ready.as_ref(), b"LIVE\n");
     let status: Value = admin.call(Method::GET, "/status", None).await.unwrap();
-    assert_eq!(status["versions"], json!({"cds": "0", "ecds": "2", "eds": "0", "rtds": "1", "sds": "0"}));
+    assert_eq!(
+        status["versions"],
+        json!({"cds": "0", "ecds": "2", "eds": "0", "rds": "0", "rtds": "1", "sds": "0"})
+    );
     let metrics = admin.raw(Method::GET, "/metrics", None).await.unwrap();
     let metrics = String::from_utf8_lossy(&metrics);
     assert!(metrics.contains("weir_cp_version{type=\"ecds\"} 2"), "{metrics}");
@@ -143,7 +146,11 @@ async fn clusters_and_endpoints_apply_whole() {
         admin.call(Method::POST, "/apply", Some(body.to_string().into_bytes())).await.unwrap();
     assert_eq!(
         applied,
-        json!({"clusters": {"changed": true, "version": "1"}, "endpoints": {"changed": true, "version": "1"}})
+        json!({
+            "clusters": {"changed": true, "version": "1"},
+            "endpoints": {"changed": true, "version": "1"},
+            "routes": {"changed": false, "version": "0"},
+        })
     );
     let again: Value = admin.call(Method::POST, "/apply", Some(body.to_string().into_bytes())).await.unwrap();
     assert_eq!(again["clusters"], json!({"changed": false, "version": "1"}));

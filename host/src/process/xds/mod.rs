@@ -4,13 +4,15 @@
 //! which NACKs the update and keeps the running plugins), SDS secrets to the TLS listeners
 //! that name them (refused, so NACKed, unless every listener accepts them).
 //!
-//! With `xds.cds`, clusters come from CDS and their endpoints from EDS ([`cds`]).
+//! With `xds.cds`, clusters come from CDS and their endpoints from EDS ([`cds`]); listeners
+//! with `rds` take their virtual hosts from RDS ([`rds`]).
 //!
 //! Subscriptions are made once, from the configuration weir starts with (EDS follows CDS); a
 //! reload that names a secret not subscribed to is refused (restart weir to add one).
 
 pub mod cds;
 pub mod ecds;
+pub mod rds;
 pub mod rtds;
 pub mod sds;
 mod transport;
@@ -44,6 +46,10 @@ pub fn subscriptions(config: &Config) -> Vec<Subscription> {
     if !plugins.is_empty() {
         subs.push(Subscription { type_url: types::EXTENSION_CONFIG.into(), resource_names: plugins });
     }
+    let routes = rds::names(config);
+    if !routes.is_empty() {
+        subs.push(Subscription { type_url: types::ROUTE.into(), resource_names: routes });
+    }
     if config.xds.as_ref().is_some_and(|x| x.cds) {
         // Every cluster of this node; EDS is subscribed as the clusters ask.
         subs.push(Subscription { type_url: types::CLUSTER.into(), resource_names: Vec::new() });
@@ -66,20 +72,26 @@ fn secret_names(config: &Config) -> Vec<String> {
     names
 }
 
-/// Refuses a configuration naming an SDS secret the running client did not subscribe to
-/// (subscriptions are made at start). Without a running client there is nothing to compare.
+/// Refuses a configuration naming an SDS secret or an RDS route configuration the running
+/// client did not subscribe to (subscriptions are made at start). Without a running client
+/// there is nothing to compare.
 pub fn check_subscribed(config: &Config, status: Option<&ClientStatus>) -> Result<(), ConfigError> {
     let Some(status) = status else { return Ok(()) };
-    let subscribed = status.types.get(types::SECRET).map_or(&[][..], |t| &t.resource_names);
-    match secret_names(config).into_iter().find(|n| !subscribed.contains(n)) {
-        Some(name) => Err(ConfigError::invalid(
-            "listeners",
-            format!(
-                "SDS secret `{name}` was not subscribed to at start (xDS subscriptions are made once): restart weir to add it"
-            ),
-        )),
-        None => Ok(()),
+    for (type_url, what, names) in [
+        (types::SECRET, "SDS secret", secret_names(config)),
+        (types::ROUTE, "RDS route configuration", rds::names(config)),
+    ] {
+        let subscribed = status.types.get(type_url).map_or(&[][..], |t| &t.resource_names);
+        if let Some(name) = names.into_iter().find(|n| !subscribed.contains(n)) {
+            return Err(ConfigError::invalid(
+                "listeners",
+                format!(
+                    "{what} `{name}` was not subscribed to at start (xDS subscriptions are made once): restart weir to add it"
+                ),
+            ));
+        }
     }
+    Ok(())
 }
 
 /// After the initial fetch, waits until `deadline` (`None`: for ever, as a zero
@@ -136,6 +148,7 @@ pub fn start(
         state: Arc::downgrade(state),
         subscriptions,
         clusters: cds::DynamicClusters::default(),
+        routes: rds::DynamicRoutes::default(),
     });
     Some(XdsClient::start(control, client_config, handler))
 }
@@ -144,6 +157,7 @@ struct XdsHandler {
     state: Weak<dyn ProcessControl>,
     subscriptions: Vec<Subscription>,
     clusters: cds::DynamicClusters,
+    routes: rds::DynamicRoutes,
 }
 
 impl XdsHandler {
@@ -162,6 +176,7 @@ impl Handler for XdsHandler {
             types::SECRET => {
                 sds::decode(&resources, names).and_then(|s| state.set_secrets(s).map_err(|e| e.to_string()))
             }
+            types::ROUTE => self.routes.apply(&*state, &resources, names),
             types::CLUSTER => {
                 return self.counted(&*state, type_url, self.clusters.apply_cds(&*state, &resources));
             }

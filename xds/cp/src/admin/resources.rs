@@ -1,9 +1,10 @@
-//! `/clusters`, `/endpoints` and `/apply`: the CDS and EDS resources, in Envoy's shape.
+//! `/clusters`, `/endpoints`, `/routes` and `/apply`: the CDS, EDS and RDS resources, in
+//! Envoy's shape.
 //!
 //! | request | does |
 //! |---|---|
-//! | `GET /clusters`, `GET /endpoints` | every resource (`{version, resources: {name: {version, value}}}`) |
-//! | `POST /apply` | `{"clusters": [...], "endpoints": [...]}` (JSON or YAML): each list given becomes the whole of its type; a type left out stays |
+//! | `GET /clusters`, `GET /endpoints`, `GET /routes` | every resource (`{version, resources: {name: {version, value}}}`) |
+//! | `POST /apply` | `{"clusters": [...], "endpoints": [...], "routes": [...]}` (JSON or YAML): each list given becomes the whole of its type; a type left out stays |
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ use serde_json::Value;
 use super::reply::{self, Failure, Reply};
 use super::views::ChangeView;
 use super::{Call, with_store};
-use crate::envoy_resource::{EnvoyResource, Named};
+use crate::envoy_resource::{EnvoyResource, Named, ResourceSet};
 use crate::state::TypeState;
 
 /// What `POST /apply` takes: Envoy resources by type.
@@ -26,13 +27,8 @@ struct ApplyBody {
     clusters: Option<Vec<Value>>,
     #[serde(default)]
     endpoints: Option<Vec<Value>>,
-}
-
-/// What `POST /apply` answers: the change per type.
-#[derive(Debug, Serialize)]
-struct ApplyView {
-    clusters: ChangeView,
-    endpoints: ChangeView,
+    #[serde(default)]
+    routes: Option<Vec<Value>>,
 }
 
 /// One type's resources as shown.
@@ -71,18 +67,27 @@ pub async fn handle(call: &Call<'_>, first: &str, rest: &[String], body: Incomin
             reply::query(uri, &[])?;
             Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().endpoints)))
         }
+        ("routes", &Method::GET, []) => {
+            reply::query(uri, &[])?;
+            Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().routes)))
+        }
         ("apply", &Method::POST, []) => {
             reply::query(uri, &[])?;
             let bytes = reply::body(&call.parts.headers, body, weir_admin_guard::YAML).await?;
             let body: ApplyBody = serde_json::from_value(reply::json_or_yaml(&bytes)?)
                 .map_err(|e| Failure::bad_request(format!("invalid apply body: {e}")))?;
-            let clusters = body.clusters.map(|c| parse_all(c, "clusters")).transpose()?;
-            let endpoints = body.endpoints.map(|e| parse_all(e, "endpoints")).transpose()?;
-            let (cds, eds) =
-                with_store(shared, move |store| store.apply_resources(clusters, endpoints)).await?;
-            Ok(reply::json(StatusCode::OK, &ApplyView { clusters: cds.into(), endpoints: eds.into() }))
+            let set = ResourceSet {
+                clusters: body.clusters.map(|c| parse_all(c, "clusters")).transpose()?,
+                endpoints: body.endpoints.map(|e| parse_all(e, "endpoints")).transpose()?,
+                routes: body.routes.map(|r| parse_all(r, "routes")).transpose()?,
+            };
+            let changes = with_store(shared, move |store| store.apply_resources(set)).await?;
+            // `{"clusters": {changed, version}, "endpoints": …, "routes": …}`
+            let view: BTreeMap<&str, ChangeView> =
+                ResourceSet::KEYS.into_iter().zip(changes.map(ChangeView::from)).collect();
+            Ok(reply::json(StatusCode::OK, &view))
         }
-        ("clusters" | "endpoints" | "apply", _, []) => Err(Failure::method(method, uri.path())),
+        ("clusters" | "endpoints" | "routes" | "apply", _, []) => Err(Failure::method(method, uri.path())),
         _ => Err(Failure::not_found(format!("no such resource: {}", uri.path()))),
     }
 }
