@@ -1,0 +1,289 @@
+//! Live change under continuous load: a real `weir-cp` serves clusters (CDS), endpoints (EDS)
+//! and a route configuration (RDS) to a real Envoy and to weir. While one client per proxy
+//! sends requests back to back:
+//!
+//! 1. the route splits 90/10 between clusters `blue` and `green`: over 2,000 requests each
+//!    proxy's split is within ±3% of it;
+//! 2. the weights change to 10/90: both proxies ACK the new routes (time from the push
+//!    printed) and their next 2,000 requests split within ±3% of 10/90;
+//! 3. one of `blue`'s two endpoints is removed (EDS): both ACK and stop using it;
+//!
+//! and not one request fails, on either proxy. Once over state-of-the-world ADS, once over
+//! delta.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::Mutex as StdMutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use weir_tests::client;
+use weir_tests::e2e::cp::WeirCp;
+use weir_tests::e2e::{acked, poll};
+use weir_tests::echo::EchoServer;
+use weir_tests::envoy::Envoy;
+use weir_tests::weir::Weir;
+
+const LIMIT: Duration = Duration::from_secs(20);
+const SAMPLE: usize = 2_000;
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn ads(delta: bool) -> &'static str {
+    if delta { "DELTA_GRPC" } else { "GRPC" }
+}
+
+fn envoy_yaml(xds: SocketAddr, delta: bool) -> String {
+    format!(
+        r#"
+node: {{ id: envoy-live, cluster: edge }}
+admin: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }} }}
+dynamic_resources:
+  ads_config:
+    api_type: {api}
+    transport_api_version: V3
+    grpc_services: [ {{ envoy_grpc: {{ cluster_name: weir-cp }} }} ]
+  cds_config: {{ ads: {{}}, resource_api_version: V3 }}
+static_resources:
+  listeners:
+  - name: main
+    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: main
+          rds: {{ route_config_name: main, config_source: {{ ads: {{}}, resource_api_version: V3 }} }}
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
+  clusters:
+  - name: weir-cp
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {{ http2_protocol_options: {{}} }}
+    load_assignment:
+      cluster_name: weir-cp
+      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }} }} }} ] }} ]
+"#,
+        api = ads(delta),
+        port = xds.port()
+    )
+}
+
+fn weir_yaml(xds: SocketAddr, delta: bool) -> String {
+    format!(
+        r#"
+admin: {{ address: "127.0.0.1:0" }}
+listeners:
+  - {{ name: main, address: "127.0.0.1:0", rds: main }}
+clusters:
+  - {{ name: weir-cp, endpoints: ["{xds}"], http2: true, connect_timeout: 1s }}
+xds: {{ cluster: weir-cp, cds: true, api_type: {api}, initial_fetch_timeout: 1s }}
+node: {{ id: weir-live, cluster: edge }}
+"#,
+        api = ads(delta)
+    )
+}
+
+fn endpoint(addr: SocketAddr) -> String {
+    format!(
+        "{{ endpoint: {{ address: {{ socket_address: {{ address: {}, port_value: {} }} }} }} }}",
+        addr.ip(),
+        addr.port()
+    )
+}
+
+/// The fleet: `blue` (EDS, endpoints `blue`), `green` (STATIC), and route `main` splitting
+/// `blue_weight`/`100 - blue_weight`.
+fn fleet(blue: &[SocketAddr], green: SocketAddr, blue_weight: u32) -> String {
+    let blue: Vec<String> = blue.iter().map(|a| endpoint(*a)).collect();
+    format!(
+        r#"
+clusters:
+- name: blue
+  type: EDS
+  connect_timeout: 1s
+  eds_cluster_config: {{ eds_config: {{ ads: {{}}, resource_api_version: V3 }} }}
+- name: green
+  type: STATIC
+  connect_timeout: 1s
+  load_assignment: {{ cluster_name: green, endpoints: [ {{ lb_endpoints: [ {green} ] }} ] }}
+endpoints:
+- cluster_name: blue
+  endpoints: [ {{ lb_endpoints: [ {blue} ] }} ]
+routes:
+- name: main
+  virtual_hosts:
+  - name: all
+    domains: ["*"]
+    routes:
+    - match: {{ prefix: / }}
+      route: {{ weighted_clusters: {{ clusters: [ {{ name: blue, weight: {bw} }}, {{ name: green, weight: {gw} }} ] }} }}
+"#,
+        blue = blue.join(", "),
+        green = endpoint(green),
+        bw = blue_weight,
+        gw = 100 - blue_weight
+    )
+}
+
+/// What one client saw: answers by upstream tag, in order, and failures.
+#[derive(Default)]
+struct Seen {
+    answers: Vec<String>,
+    failures: Vec<String>,
+}
+
+/// Sends requests to `addr` back to back until `stop`; records each answer.
+async fn load(addr: SocketAddr, seen: Arc<StdMutex<Seen>>, stop: Arc<AtomicBool>) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+        let outcome = client::send(addr, client::get("/", &[])).await;
+        let mut seen = seen.lock().unwrap();
+        match outcome {
+            Ok(r) if r.status == 200 => {
+                seen.answers.push(r.header("x-echo-server").unwrap_or("?").to_string())
+            }
+            Ok(r) => seen.failures.push(format!("status {}", r.status)),
+            Err(e) => seen.failures.push(e.to_string()),
+        }
+    }
+}
+
+/// Waits for `SAMPLE` answers after the `from`-th one; returns the share of each tag.
+async fn split(seen: &StdMutex<Seen>, from: usize) -> anyhow::Result<BTreeMap<String, f64>> {
+    poll("2,000 answers", Duration::from_secs(120), Duration::from_millis(20), || async {
+        Ok((seen.lock().unwrap().answers.len() >= from + SAMPLE).then_some(()))
+    })
+    .await?;
+    let seen = seen.lock().unwrap();
+    let mut counts: BTreeMap<String, f64> = BTreeMap::new();
+    for tag in &seen.answers[from..from + SAMPLE] {
+        *counts.entry(tag.split('-').next().unwrap_or("?").to_string()).or_default() += 1.0;
+    }
+    Ok(counts.into_iter().map(|(k, v)| (k, v / SAMPLE as f64)).collect())
+}
+
+fn apply(cp: &WeirCp, dir: &Path, text: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let file = dir.join("fleet.yaml");
+    std::fs::write(&file, text)?;
+    let out = cp.ok(&["apply", "-f", file.to_str().context("path")?])?;
+    // `routes: version 3` / `clusters: unchanged (version 1)`
+    Ok(out
+        .lines()
+        .filter_map(|l| {
+            let (what, rest) = l.split_once(": ")?;
+            Some((what.to_string(), rest.rsplit(' ').next()?.trim_end_matches(')').to_string()))
+        })
+        .collect())
+}
+
+/// Waits until both nodes ACKed `version` of `kind`; prints how long after `pushed`.
+async fn both_acked(cp: &WeirCp, kind: &str, version: &str, pushed: Instant) -> anyhow::Result<()> {
+    for id in ["envoy-live", "weir-live"] {
+        poll(&format!("{id} ACKing {kind} {version}"), LIMIT, Duration::from_millis(2), || async {
+            Ok(acked(&cp.status().await?, id, kind, version).then_some(()))
+        })
+        .await?;
+        println!("{id}: {kind} version {version} ACKed {:?} after the push", pushed.elapsed());
+    }
+    Ok(())
+}
+
+fn within(share: &BTreeMap<String, f64>, tag: &str, want: f64) -> anyhow::Result<()> {
+    let got = share.get(tag).copied().unwrap_or(0.0);
+    ensure!((got - want).abs() <= 0.03, "{tag}: {got:.3} of the requests, want {want:.2} ± 0.03 ({share:?})");
+    Ok(())
+}
+
+async fn run(delta: bool) -> anyhow::Result<()> {
+    let _serial = SERIAL.lock().await;
+    weir_tests::envoy_required()?;
+    let dir = tempfile::tempdir()?;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let cp = WeirCp::start(&dir.path().join("state.json"), any, any)?;
+    let blue_a = EchoServer::start_tagged(Some("blue-a".into()))?;
+    let blue_b = EchoServer::start_tagged(Some("blue-b".into()))?;
+    let green = EchoServer::start_tagged(Some("green".into()))?;
+    let blues = [blue_a.addr(), blue_b.addr()];
+    apply(&cp, dir.path(), &fleet(&blues, green.addr(), 90))?;
+    let envoy = Envoy::start(&envoy_yaml(cp.xds, delta)).await?;
+    let weir = Weir::start_async(weir_yaml(cp.xds, delta), 1).await?;
+    let proxies = [("Envoy", envoy.listener("main").await?), ("weir", weir.listener("main")?)];
+    for (name, addr) in proxies {
+        poll(&format!("{name} serving"), LIMIT, Duration::from_millis(5), || async move {
+            Ok((client::send(addr, client::get("/", &[])).await?.status == 200).then_some(()))
+        })
+        .await?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen: Vec<Arc<StdMutex<Seen>>> = proxies.iter().map(|_| Arc::default()).collect();
+    let tasks: Vec<_> = proxies
+        .iter()
+        .zip(&seen)
+        .map(|((_, addr), s)| tokio::spawn(load(*addr, s.clone(), stop.clone())))
+        .collect();
+
+    // 1. 90/10.
+    for ((name, _), s) in proxies.iter().zip(&seen) {
+        let share = split(s, 0).await?;
+        println!("{name} at 90/10: {share:?}");
+        within(&share, "blue", 0.90)?;
+    }
+    // 2. 10/90.
+    let pushed = Instant::now();
+    let versions = apply(&cp, dir.path(), &fleet(&blues, green.addr(), 10))?;
+    both_acked(&cp, "rds", &versions["routes"], pushed).await?;
+    for ((name, _), s) in proxies.iter().zip(&seen) {
+        let from = s.lock().unwrap().answers.len();
+        let share = split(s, from).await?;
+        println!("{name} at 10/90: {share:?}");
+        within(&share, "green", 0.90)?;
+    }
+    // 3. blue-b removed.
+    let pushed = Instant::now();
+    let versions = apply(&cp, dir.path(), &fleet(&blues[..1], green.addr(), 10))?;
+    both_acked(&cp, "eds", &versions["endpoints"], pushed).await?;
+    for ((name, _), s) in proxies.iter().zip(&seen) {
+        let from = s.lock().unwrap().answers.len();
+        split(s, from).await?;
+        let seen = s.lock().unwrap();
+        let after = &seen.answers[from..from + SAMPLE];
+        ensure!(!after.iter().any(|t| t == "blue-b"), "{name} still uses the removed endpoint");
+        println!("{name}: no request to the removed endpoint in the {SAMPLE} after the ACK");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await?;
+    }
+    for ((name, _), s) in proxies.iter().zip(&seen) {
+        let s = s.lock().unwrap();
+        println!("{name}: {} requests, {} failed", s.answers.len() + s.failures.len(), s.failures.len());
+        ensure!(
+            s.failures.is_empty(),
+            "{name}: failed requests: {:?}",
+            &s.failures[..s.failures.len().min(5)]
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weights_and_endpoints_change_under_load() -> anyhow::Result<()> {
+    run(false).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weights_and_endpoints_change_under_load_over_delta() -> anyhow::Result<()> {
+    run(true).await
+}
