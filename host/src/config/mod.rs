@@ -89,6 +89,9 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        if let Some(config) = Config::from_bootstrap(&text, &path.display().to_string())? {
+            return Ok(config);
+        }
         let mut config: Config = serde_norway::from_str(&text)
             .map_err(|e| ConfigError::Parse { origin: path.display().to_string(), message: e.to_string() })?;
         check_rds_exclusive(&config)?;
@@ -124,11 +127,27 @@ impl Config {
 
     /// Parses and validates YAML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        if let Some(config) = Config::from_bootstrap(text, origin)? {
+            return Ok(config);
+        }
         let config: Config = serde_norway::from_str(text)
             .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
         check_rds_exclusive(&config)?;
         validate(&config)?;
         Ok(config)
+    }
+
+    /// An Envoy bootstrap (a document with `static_resources` or `dynamic_resources`),
+    /// translated ([`envoy::bootstrap`]) and validated; `None` for a `weir.yaml`. Paths in it
+    /// are relative to the working directory, as in Envoy.
+    fn from_bootstrap(text: &str, origin: &str) -> Result<Option<Config>, ConfigError> {
+        let Ok(document) = serde_norway::from_str::<serde_json::Value>(text) else { return Ok(None) };
+        if !envoy::bootstrap::is_bootstrap(&document) {
+            return Ok(None);
+        }
+        let config = envoy::bootstrap::bootstrap(&document, origin)?;
+        validate(&config)?;
+        Ok(Some(config))
     }
 
     /// Looks up a plugin by name.

@@ -31,7 +31,7 @@ use crate::config::{CircuitBreakers, ClusterConfig, HealthCheck, LbPolicy, Outli
 const HTTP_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
 /// What weir reads of a cluster and what it holds.
-const SPEC: Spec = &[
+pub(super) const SPEC: Spec = &[
     (
         "envoy.config.cluster.v3.Cluster",
         &[
@@ -98,7 +98,13 @@ pub struct EnvoyCluster {
 /// Translates a cluster; `at` is its path (`static_resources.clusters[2]`, or empty for xDS).
 pub fn cluster(pb: &Cluster, at: &str) -> Result<EnvoyCluster, super::ConfigError> {
     let mut refusals = Refusals::default();
-    check(pb, SPEC, at, &mut refusals);
+    check(pb, &[SPEC], at, &mut refusals);
+    let cluster = translate(pb, at, &mut refusals);
+    refusals.into_result(cluster)
+}
+
+/// Translates a cluster whose fields were checked; adds what it refuses to `refusals`.
+pub(super) fn translate(pb: &Cluster, at: &str, refusals: &mut Refusals) -> EnvoyCluster {
     let mut config = ClusterConfig::new(&pb.name, Vec::new());
     if pb.name.is_empty() {
         refusals.add(&join(at, "name"), "a cluster needs a name");
@@ -139,20 +145,15 @@ pub fn cluster(pb: &Cluster, at: &str) -> Result<EnvoyCluster, super::ConfigErro
             LbPolicy::RoundRobin
         }
     };
-    duration(&pb.connect_timeout, &join(at, "connect_timeout"), &mut config.connect_timeout, &mut refusals);
+    duration(&pb.connect_timeout, &join(at, "connect_timeout"), &mut config.connect_timeout, refusals);
     #[allow(deprecated)] // Still honoured by Envoy 1.40.
-    duration(
-        &pb.dns_refresh_rate,
-        &join(at, "dns_refresh_rate"),
-        &mut config.dns_refresh_rate,
-        &mut refusals,
-    );
+    duration(&pb.dns_refresh_rate, &join(at, "dns_refresh_rate"), &mut config.dns_refresh_rate, refusals);
     if let Some(assignment) = &pb.load_assignment {
         let path = join(at, "load_assignment");
         if eds_service.is_some() {
             refusals.add(&path, "an EDS cluster takes its endpoints from EDS, not load_assignment");
         }
-        config.endpoints = endpoints(assignment, &path, &mut refusals);
+        config.endpoints = endpoints(assignment, &path, refusals);
     }
     for (name, any) in &pb.typed_extension_protocol_options {
         let path = format!("{}[{name:?}]", join(at, "typed_extension_protocol_options"));
@@ -166,7 +167,7 @@ pub fn cluster(pb: &Cluster, at: &str) -> Result<EnvoyCluster, super::ConfigErro
         }
     }
     if let Some(cb) = &pb.circuit_breakers {
-        config.circuit_breakers = circuit_breakers(cb, &join(at, "circuit_breakers"), &mut refusals);
+        config.circuit_breakers = circuit_breakers(cb, &join(at, "circuit_breakers"), refusals);
     }
     if let Some(od) = &pb.outlier_detection {
         let mut out = OutlierDetection {
@@ -177,25 +178,24 @@ pub fn cluster(pb: &Cluster, at: &str) -> Result<EnvoyCluster, super::ConfigErro
         out.consecutive_5xx = value(&od.consecutive_5xx).unwrap_or(out.consecutive_5xx);
         out.max_ejection_percent = value(&od.max_ejection_percent).unwrap_or(out.max_ejection_percent);
         let path = join(at, "outlier_detection.base_ejection_time");
-        duration(&od.base_ejection_time, &path, &mut out.base_ejection_time, &mut refusals);
+        duration(&od.base_ejection_time, &path, &mut out.base_ejection_time, refusals);
         config.outlier_detection = Some(out);
     }
     match pb.health_checks.as_slice() {
         [] => {}
         [hc] => {
-            config.health_check =
-                health_check(hc, &format!("{}[0]", join(at, "health_checks")), &mut refusals)
+            config.health_check = health_check(hc, &format!("{}[0]", join(at, "health_checks")), refusals)
         }
         [_, ..] => refusals.add(&join(at, "health_checks"), "weir runs one health check per cluster"),
     }
-    refusals.into_result(EnvoyCluster { config, eds_service })
+    EnvoyCluster { config, eds_service }
 }
 
 /// The endpoints of an EDS resource (or a cluster's `load_assignment`), as `address:port`.
 /// Endpoints Envoy would not send traffic to (unhealthy, draining, timed out) are left out.
 pub fn load_assignment(pb: &ClusterLoadAssignment, at: &str) -> Result<Vec<String>, super::ConfigError> {
     let mut refusals = Refusals::default();
-    check(pb, SPEC, at, &mut refusals);
+    check(pb, &[SPEC], at, &mut refusals);
     let endpoints = endpoints(pb, at, &mut refusals);
     refusals.into_result(endpoints)
 }
@@ -329,9 +329,9 @@ fn value(v: &Option<UInt32Value>) -> Option<u32> {
 /// Sets `out` from a proto duration if present; a negative one is refused.
 fn duration(pb: &Option<PbDuration>, at: &str, out: &mut Duration, refusals: &mut Refusals) {
     let Some(d) = pb else { return };
-    match (u64::try_from(d.seconds), u32::try_from(d.nanos)) {
-        (Ok(s), Ok(n)) => *out = Duration::new(s, n),
-        _ => refusals.add(at, "must not be negative"),
+    match super::support::std_duration(d) {
+        Some(d) => *out = d,
+        None => refusals.add(at, "must not be negative"),
     }
 }
 

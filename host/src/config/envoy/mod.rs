@@ -3,9 +3,12 @@
 //! source. What weir does not support is refused with the field path and the reason, and
 //! every refusal of a resource is reported at once (`weir --validate` lists them all).
 
+pub mod bootstrap;
 pub mod cluster;
+pub mod listener;
 pub mod route;
 mod support;
+pub mod wasm;
 
 use super::ConfigError;
 
@@ -16,7 +19,10 @@ pub struct Refusals(Vec<(String, String)>);
 impl Refusals {
     /// Adds the refusal of the field at `path`.
     pub fn add(&mut self, path: &str, reason: impl Into<String>) {
-        self.0.push((path.to_string(), reason.into()));
+        let refusal = (path.to_string(), reason.into());
+        if !self.0.contains(&refusal) {
+            self.0.push(refusal);
+        }
     }
 
     /// Whether nothing was refused.

@@ -18,7 +18,7 @@ use crate::config::{ConfigError, VirtualHostConfig};
 const FILTER_CONFIG: &str = "envoy.config.route.v3.FilterConfig";
 
 /// What weir reads of a route configuration.
-const SPEC: Spec = &[
+pub(super) const SPEC: Spec = &[
     ("envoy.config.route.v3.RouteConfiguration", &["name", "virtual_hosts", "validate_clusters"]),
     ("envoy.config.route.v3.VirtualHost", &["name", "domains", "routes"]),
     (
@@ -105,11 +105,29 @@ pub fn route_configuration(
     at: &str,
 ) -> Result<Vec<VirtualHostConfig>, ConfigError> {
     let mut refusals = Refusals::default();
-    check(pb, SPEC, at, &mut refusals);
+    check(pb, &[SPEC], at, &mut refusals);
     if !refusals.is_empty() {
         return refusals.into_result(Vec::new());
     }
-    let json = to_json(pb).map_err(|e| ConfigError::invalid(at, e.to_string()))?;
+    let hosts = translate(pb, filters, at, &mut refusals);
+    refusals.into_result(hosts)
+}
+
+/// Translates a route configuration whose fields were checked; adds what it refuses to
+/// `refusals`.
+pub(super) fn translate(
+    pb: &RouteConfiguration,
+    filters: &[String],
+    at: &str,
+    refusals: &mut Refusals,
+) -> Vec<VirtualHostConfig> {
+    let json = match to_json(pb) {
+        Ok(json) => json,
+        Err(e) => {
+            refusals.add(at, e.to_string());
+            return Vec::new();
+        }
+    };
     let mut hosts = Vec::new();
     for (i, vhost) in json["virtual_hosts"].as_array().into_iter().flatten().enumerate() {
         let at = format!("{}[{i}]", join(at, "virtual_hosts"));
@@ -127,7 +145,7 @@ pub fn route_configuration(
             Err(e) => refusals.add(&at, e.to_string()),
         }
     }
-    refusals.into_result(hosts)
+    hosts
 }
 
 /// One route in weir's schema.

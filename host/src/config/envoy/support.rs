@@ -14,8 +14,8 @@ use super::Refusals;
 /// (a message type without an entry accepts nothing, except `google.protobuf.*` values).
 pub type Spec = &'static [(&'static str, &'static [&'static str])];
 
-/// Checks `message` against `spec`, adding one refusal per unsupported field set under `at`.
-pub fn check<M: Message + Name>(message: &M, spec: Spec, at: &str, refusals: &mut Refusals) {
+/// Checks `message` against the `spec` tables, adding one refusal per unsupported field set under `at`.
+pub fn check<M: Message + Name>(message: &M, spec: &[Spec], at: &str, refusals: &mut Refusals) {
     let dynamic = match to_dynamic(message) {
         Ok(d) => d,
         Err(reason) => return refusals.add(at, reason),
@@ -31,7 +31,7 @@ fn to_dynamic<M: Message + Name>(message: &M) -> Result<DynamicMessage, String> 
     DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice()).map_err(|e| e.to_string())
 }
 
-fn walk(message: &DynamicMessage, spec: Spec, at: &str, refusals: &mut Refusals) {
+fn walk(message: &DynamicMessage, spec: &[Spec], at: &str, refusals: &mut Refusals) {
     let name = message.descriptor().full_name().to_string();
     if name == "google.protobuf.Any" {
         return walk_any(message, spec, at, refusals);
@@ -39,7 +39,7 @@ fn walk(message: &DynamicMessage, spec: Spec, at: &str, refusals: &mut Refusals)
     if name.starts_with("google.protobuf.") {
         return;
     }
-    let allowed: &[&str] = spec.iter().find(|(n, _)| *n == name).map_or(&[], |(_, f)| f);
+    let allowed: &[&str] = fields(spec, &name).unwrap_or(&[]);
     for (field, value) in message.fields() {
         let path = join(at, field.name());
         if !allowed.contains(&field.name()) {
@@ -50,7 +50,7 @@ fn walk(message: &DynamicMessage, spec: Spec, at: &str, refusals: &mut Refusals)
     }
 }
 
-fn walk_value(value: &Value, spec: Spec, at: &str, refusals: &mut Refusals) {
+fn walk_value(value: &Value, spec: &[Spec], at: &str, refusals: &mut Refusals) {
     match value {
         Value::Message(m) => walk(m, spec, at, refusals),
         Value::List(items) => {
@@ -72,7 +72,7 @@ fn walk_value(value: &Value, spec: Spec, at: &str, refusals: &mut Refusals) {
 }
 
 /// An `Any`: its type must have an entry in `spec` (listing the fields weir reads of it).
-fn walk_any(any: &DynamicMessage, spec: Spec, at: &str, refusals: &mut Refusals) {
+fn walk_any(any: &DynamicMessage, spec: &[Spec], at: &str, refusals: &mut Refusals) {
     let field = |name: &str| any.get_field_by_name(name).map(|v| v.into_owned());
     let type_url = match field("type_url") {
         Some(Value::String(s)) => s,
@@ -83,7 +83,7 @@ fn walk_any(any: &DynamicMessage, spec: Spec, at: &str, refusals: &mut Refusals)
         _ => Default::default(),
     };
     let type_name = type_url.rsplit('/').next().unwrap_or_default();
-    if !spec.iter().any(|(n, _)| *n == type_name) {
+    if fields(spec, type_name).is_none() {
         return refusals.add(at, format!("{type_name} is not supported by weir here"));
     }
     let inner = envoy_json::pool()
@@ -98,6 +98,21 @@ fn walk_any(any: &DynamicMessage, spec: Spec, at: &str, refusals: &mut Refusals)
         Ok(inner) => walk(&inner, spec, at, refusals),
         Err(reason) => refusals.add(at, reason),
     }
+}
+
+/// The fields weir reads of message type `name`, if it has an entry.
+fn fields(specs: &[Spec], name: &str) -> Option<&'static [&'static str]> {
+    specs.iter().flat_map(|s| s.iter()).find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
+/// A proto duration; `None` when negative.
+pub fn std_duration(d: &envoy_types::pb::google::protobuf::Duration) -> Option<std::time::Duration> {
+    Some(std::time::Duration::new(u64::try_from(d.seconds).ok()?, u32::try_from(d.nanos).ok()?))
+}
+
+/// A proto duration as weir's config writes it (`250ms`, `5s`); a negative one as `0s`.
+pub fn duration_text(d: &envoy_types::pb::google::protobuf::Duration) -> String {
+    weir_plugin_spec::duration::format(std_duration(d).unwrap_or_default())
 }
 
 /// `at.field`, or `field` at the top.

@@ -1,0 +1,129 @@
+use std::time::Duration;
+
+use super::*;
+
+fn translate(yaml: &str) -> Result<Config, ConfigError> {
+    bootstrap(&serde_norway::from_str(yaml).unwrap(), "envoy.yaml")
+}
+
+const BOOTSTRAP: &str = r#"
+node: { id: edge-1, cluster: edge, metadata: { zone: a } }
+admin: { address: { socket_address: { address: 127.0.0.1, port_value: 9901 } } }
+dynamic_resources:
+  ads_config:
+    api_type: DELTA_GRPC
+    transport_api_version: V3
+    grpc_services: [ { envoy_grpc: { cluster_name: cp } } ]
+  cds_config: { ads: {}, resource_api_version: V3, initial_fetch_timeout: 2s }
+layered_runtime:
+  layers:
+  - { name: static, static_layer: { a: { b: 1 } } }
+  - { name: rtds, rtds_layer: { name: rtds, rtds_config: { ads: {}, resource_api_version: V3 } } }
+static_resources:
+  listeners:
+  - name: main
+    address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: main
+          stream_idle_timeout: 30s
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes: [ { match: { prefix: / }, route: { cluster: up } } ]
+          http_filters:
+          - name: rewrite
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                root_id: r
+                vm_config: { vm_id: v, runtime: envoy.wasm.runtime.v8, code: { local: { filename: /f.wasm } } }
+                configuration: { "@type": type.googleapis.com/google.protobuf.StringValue, value: '{"x": 1}' }
+                failure_policy: FAIL_OPEN
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+  clusters:
+  - name: up
+    load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8080 } } } } ] } ] }
+  - name: cp
+    type: STATIC
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: { http2_protocol_options: {} }
+    load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 18000 } } } } ] } ] }
+"#;
+
+#[test]
+fn a_bootstrap_becomes_a_weir_config() {
+    let config = translate(BOOTSTRAP).unwrap();
+    crate::config::validate(&config).unwrap();
+    let node = config.node();
+    assert_eq!((node.id.as_str(), node.cluster.as_str()), ("edge-1", "edge"));
+    assert_eq!(node.metadata["zone"], "a");
+    assert_eq!(config.admin.as_ref().unwrap().address.port(), 9901);
+    let listener = &config.listeners[0];
+    assert_eq!(listener.address.port(), 10000);
+    assert_eq!(listener.http_filters, ["rewrite"]);
+    assert_eq!(listener.stream_idle_timeout, Duration::from_secs(30));
+    // Envoy's defaults, not weir.yaml's.
+    assert!(!listener.normalize_path && !listener.merge_slashes && !listener.use_remote_address);
+    assert_eq!(listener.virtual_hosts[0].routes[0].route.as_ref().unwrap().cluster.as_deref(), Some("up"));
+    let plugin = config.plugin("rewrite").unwrap();
+    assert_eq!((plugin.root_id.as_str(), plugin.vm_id.as_str()), ("r", "v"));
+    assert_eq!(plugin.configuration, Some(serde_json::json!("{\"x\": 1}")));
+    assert_eq!(plugin.failure_policy, crate::config::FailurePolicy::FailOpen);
+    assert!(config.cluster("cp").unwrap().http2);
+    assert_eq!(config.cluster("up").unwrap().endpoints, ["127.0.0.1:8080"]);
+    let xds = config.xds.as_ref().unwrap();
+    assert!(xds.cds);
+    assert_eq!(xds.cluster, "cp");
+    assert_eq!(xds.api_type, crate::config::ApiType::DeltaGrpc);
+    assert_eq!(xds.initial_fetch_timeout, Duration::from_secs(2));
+    assert_eq!(config.runtime.layers.len(), 2);
+    assert_eq!(config.runtime.layers[1].rtds_resource(), Some("rtds"));
+}
+
+#[test]
+fn every_unsupported_field_is_listed_at_once() {
+    let yaml = BOOTSTRAP
+        .replace("stat_prefix: main", "stat_prefix: main\n          access_log: [ { name: x } ]")
+        .replace("  - name: up\n", "  - name: up\n    lb_policy: CLUSTER_PROVIDED\n")
+        .replace("    api_type: DELTA_GRPC", "    api_type: DELTA_GRPC\n    rate_limit_settings: {}")
+        + "overload_manager: { refresh_interval: 1s }\n";
+    let e = translate(&yaml).unwrap_err().to_string();
+    for expected in [
+        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log: ",
+        "static_resources.clusters[0].lb_policy: CLUSTER_PROVIDED is not supported",
+        "dynamic_resources.ads_config.rate_limit_settings: ",
+        "overload_manager: ",
+    ] {
+        assert!(e.contains(expected), "missing `{expected}` in:\n{e}");
+    }
+}
+
+#[test]
+fn a_lua_filter_and_a_tcp_proxy_are_refused_by_name() {
+    let lua = BOOTSTRAP.replace(
+        "          - name: envoy.filters.http.router\n",
+        "          - name: envoy.filters.http.lua\n            typed_config: { \"@type\": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua }\n          - name: envoy.filters.http.router\n",
+    );
+    let e = translate(&lua).unwrap_err().to_string();
+    assert!(e.contains("http_filters[1]") && e.contains("envoy.extensions.filters.http.lua.v3.Lua"), "{e}");
+    let tcp = r#"
+static_resources:
+  listeners:
+  - name: l
+    address: { socket_address: { address: 127.0.0.1, port_value: 1 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: t, cluster: c }
+"#;
+    let e = translate(tcp).unwrap_err().to_string();
+    assert!(e.contains("TcpProxy is not supported by weir"), "{e}");
+}

@@ -1,0 +1,261 @@
+//! Envoy's `Listener` with an HTTP connection manager as a weir listener, and its Wasm HTTP
+//! filters as weir plugins.
+//!
+//! Supported: one filter chain holding one `envoy.filters.network.http_connection_manager`
+//! with an inline `route_config` (see [`super::route`]) or `rds` over ADS, `http_filters` of
+//! Wasm filters ending with the router, and the connection manager settings weir has. Left
+//! unset, the path-handling settings take **Envoy's** defaults (`normalize_path`,
+//! `merge_slashes` and `use_remote_address` off, escaped slashes kept), so that an Envoy
+//! config behaves as in Envoy; weir.yaml's defaults are the safe ones.
+
+use std::net::SocketAddr;
+
+use envoy_types::pb::envoy::config::core::v3::{address, socket_address};
+use envoy_types::pb::envoy::config::listener::v3::Listener;
+use envoy_types::pb::envoy::config::listener::v3::filter::ConfigType as FilterConfigType;
+use envoy_types::pb::envoy::extensions::filters::http::wasm::v3::Wasm;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::{
+    PathWithEscapedSlashesAction as Escaped, RouteSpecifier,
+};
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_filter::ConfigType;
+use serde_json::json;
+use weir_xds::convert::unpack;
+
+use super::Refusals;
+use super::support::{duration_text, join};
+use crate::config::{ListenerConfig, PluginConfig};
+
+const HCM: &str = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const ROUTER: &str = "envoy.extensions.filters.http.router.v3.Router";
+
+/// What weir reads of a listener and its connection manager.
+pub(super) const SPEC: super::support::Spec = &[
+    ("envoy.config.listener.v3.Listener", &["name", "address", "filter_chains"]),
+    ("envoy.config.listener.v3.FilterChain", &["filters"]),
+    ("envoy.config.listener.v3.Filter", &["name", "typed_config"]),
+    (
+        HCM,
+        &[
+            "stat_prefix",
+            "codec_type",
+            "route_config",
+            "rds",
+            "http_filters",
+            "normalize_path",
+            "merge_slashes",
+            "path_with_escaped_slashes_action",
+            "use_remote_address",
+            "preserve_external_request_id",
+            "stream_idle_timeout",
+            "request_timeout",
+            "request_headers_timeout",
+            "common_http_protocol_options",
+            "max_request_headers_kb",
+            "http_protocol_options",
+        ],
+    ),
+    (
+        "envoy.extensions.filters.network.http_connection_manager.v3.Rds",
+        &["config_source", "route_config_name"],
+    ),
+    ("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", &["name", "typed_config"]),
+    ("envoy.config.core.v3.HttpProtocolOptions", &["idle_timeout"]),
+    (ROUTER, &[]),
+    ("envoy.extensions.filters.http.wasm.v3.Wasm", &["config"]),
+    (
+        "envoy.extensions.wasm.v3.PluginConfig",
+        &[
+            "name",
+            "root_id",
+            "vm_config",
+            "configuration",
+            "failure_policy",
+            "allow_on_headers_stop_iteration",
+        ],
+    ),
+    ("envoy.extensions.wasm.v3.VmConfig", &["vm_id", "runtime", "code", "environment_variables"]),
+    ("envoy.extensions.wasm.v3.EnvironmentVariables", &["host_env_keys", "key_values"]),
+    ("envoy.config.core.v3.AsyncDataSource", &["local"]),
+    ("envoy.config.core.v3.DataSource", &["filename", "inline_string"]),
+    ("google.protobuf.StringValue", &["value"]),
+];
+
+/// Translates a listener; its Wasm filters are added to `plugins` (a filter name used again
+/// must carry the same config).
+pub fn listener(
+    pb: &Listener,
+    at: &str,
+    plugins: &mut Vec<PluginConfig>,
+    refusals: &mut Refusals,
+) -> Option<ListenerConfig> {
+    let address = socket(pb, &join(at, "address"), refusals);
+    let [chain] = pb.filter_chains.as_slice() else {
+        refusals.add(&join(at, "filter_chains"), "weir takes exactly one filter chain");
+        return None;
+    };
+    let at = format!("{}[0].filters", join(at, "filter_chains"));
+    let [filter] = chain.filters.as_slice() else {
+        refusals.add(&at, "weir takes exactly one network filter: the HTTP connection manager");
+        return None;
+    };
+    let at = format!("{at}[0].typed_config");
+    let hcm = match &filter.config_type {
+        Some(FilterConfigType::TypedConfig(any)) if any.type_url.ends_with(HCM) => {
+            unpack::<HttpConnectionManager>(any)
+        }
+        Some(FilterConfigType::TypedConfig(any)) => {
+            refusals.add(
+                &at,
+                format!("{} is not supported by weir (only the HTTP connection manager)", any.type_url),
+            );
+            return None;
+        }
+        _ => {
+            refusals.add(&at, "a typed_config is required");
+            return None;
+        }
+    };
+    let hcm = match hcm {
+        Ok(h) => h,
+        Err(e) => {
+            refusals.add(&at, e.to_string());
+            return None;
+        }
+    };
+    let filters = http_filters(&hcm, &at, plugins, refusals);
+    let mut out = json!({
+        "name": pb.name,
+        "address": address?.to_string(),
+        "http_filters": filters,
+        "normalize_path": hcm.normalize_path.as_ref().is_some_and(|b| b.value),
+        "merge_slashes": hcm.merge_slashes,
+        "use_remote_address": hcm.use_remote_address.as_ref().is_some_and(|b| b.value),
+        "preserve_external_request_id": hcm.preserve_external_request_id,
+        "path_with_escaped_slashes_action": match Escaped::try_from(hcm.path_with_escaped_slashes_action) {
+            Ok(Escaped::RejectRequest) => "REJECT_REQUEST",
+            Ok(Escaped::UnescapeAndRedirect) => "UNESCAPE_AND_REDIRECT",
+            Ok(Escaped::UnescapeAndForward) => "UNESCAPE_AND_FORWARD",
+            _ => "KEEP_UNCHANGED",
+        },
+    });
+    for (key, value) in [
+        ("stream_idle_timeout", &hcm.stream_idle_timeout),
+        ("request_timeout", &hcm.request_timeout),
+        ("request_headers_timeout", &hcm.request_headers_timeout),
+        ("idle_timeout", &hcm.common_http_protocol_options.as_ref().and_then(|o| o.idle_timeout)),
+    ] {
+        if let Some(d) = value {
+            out[key] = json!(duration_text(d));
+        }
+    }
+    if let Some(kb) = &hcm.max_request_headers_kb {
+        out["max_request_headers_kb"] = json!(kb.value);
+    }
+    if let Some(h1) = &hcm.http_protocol_options {
+        out["http_protocol_options"] = json!({"enable_trailers": h1.enable_trailers});
+    }
+    match &hcm.route_specifier {
+        Some(RouteSpecifier::RouteConfig(rc)) => {
+            out["virtual_hosts"] =
+                json!(super::route::translate(rc, &filters, &join(&at, "route_config"), refusals));
+        }
+        Some(RouteSpecifier::Rds(rds)) => out["rds"] = json!(rds.route_config_name),
+        _ => refusals.add(&at, "a route_config or rds is required by weir"),
+    }
+    match serde_json::from_value(out) {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            refusals.add(&at, e.to_string());
+            None
+        }
+    }
+}
+
+/// The Wasm filters (as plugins, by name), the router last.
+fn http_filters(
+    hcm: &HttpConnectionManager,
+    at: &str,
+    plugins: &mut Vec<PluginConfig>,
+    refusals: &mut Refusals,
+) -> Vec<String> {
+    let mut names = Vec::new();
+    let last = hcm.http_filters.len().saturating_sub(1);
+    for (i, f) in hcm.http_filters.iter().enumerate() {
+        let at = format!("{}[{i}]", join(at, "http_filters"));
+        let any = match &f.config_type {
+            Some(ConfigType::TypedConfig(any)) => any,
+            // Refused by the field check (`config_discovery`): weir.yaml has it.
+            Some(ConfigType::ConfigDiscovery(_)) => continue,
+            None => {
+                refusals.add(&at, "a typed_config is required by weir");
+                continue;
+            }
+        };
+        if any.type_url.ends_with(ROUTER) {
+            if i != last {
+                refusals.add(&at, "the router must be the last HTTP filter");
+            }
+            continue;
+        }
+        if i == last {
+            refusals.add(&at, "the last HTTP filter must be envoy.filters.http.router");
+        }
+        let plugin = unpack::<Wasm>(any).map_err(|e| e.to_string()).and_then(|w| plugin(&f.name, &w));
+        match plugin {
+            Ok(p) => match plugins.iter().find(|q| q.name == p.name) {
+                Some(q) if serde_json::to_value(q).ok() != serde_json::to_value(&p).ok() => {
+                    refusals.add(&at, format!("filter `{}` is configured differently elsewhere", p.name));
+                }
+                Some(_) => names.push(p.name),
+                None => {
+                    names.push(p.name.clone());
+                    plugins.push(p);
+                }
+            },
+            Err(e) => refusals.add(&format!("{at}.typed_config"), e),
+        }
+    }
+    names
+}
+
+/// A weir plugin from a Wasm filter named `name`.
+fn plugin(name: &str, wasm: &Wasm) -> Result<PluginConfig, String> {
+    let o = super::wasm::filter(wasm)?;
+    let path = o.wasm.ok_or("config.vm_config.code.local.filename is required")?;
+    let mut p: PluginConfig =
+        serde_json::from_value(json!({"name": name, "wasm": path})).map_err(|e| e.to_string())?;
+    p.root_id = o.root_id;
+    p.vm_id = o.vm_id.unwrap_or_default();
+    p.configuration = o.configuration;
+    if let Some(policy) = o.failure_policy {
+        p.failure_policy = policy;
+    }
+    if let Some(env) = o.environment_variables {
+        p.environment_variables = env;
+    }
+    p.allow_on_headers_stop_iteration = o.allow_on_headers_stop_iteration.unwrap_or(false);
+    Ok(p)
+}
+
+/// A listener's `socket_address` as an IP address and port.
+fn socket(pb: &Listener, at: &str, refusals: &mut Refusals) -> Option<SocketAddr> {
+    let socket = match pb.address.as_ref().and_then(|a| a.address.as_ref()) {
+        Some(address::Address::SocketAddress(s)) => s,
+        _ => {
+            refusals.add(at, "a socket_address is required by weir");
+            return None;
+        }
+    };
+    let port = match socket.port_specifier {
+        Some(socket_address::PortSpecifier::PortValue(p)) => u16::try_from(p).ok(),
+        _ => None,
+    };
+    match (socket.address.parse::<std::net::IpAddr>(), port) {
+        (Ok(ip), Some(port)) => Some(SocketAddr::new(ip, port)),
+        _ => {
+            refusals.add(at, "weir listens on an IP address and port_value");
+            None
+        }
+    }
+}

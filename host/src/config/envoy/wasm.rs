@@ -1,0 +1,80 @@
+//! Envoy's Wasm HTTP filter config (`envoy.extensions.filters.http.wasm.v3.Wasm`) as what it
+//! sets in a weir plugin: from ECDS, and from the `http_filters` of an Envoy bootstrap.
+//! Anything weir cannot honour is refused, never half-applied.
+
+use std::path::PathBuf;
+
+use envoy_types::pb::envoy::config::core::v3::{async_data_source, data_source};
+use envoy_types::pb::envoy::extensions::filters::http::wasm::v3::Wasm;
+use envoy_types::pb::envoy::extensions::wasm::v3::{FailurePolicy as EnvoyPolicy, plugin_config};
+use envoy_types::pb::google::protobuf::{Any, BytesValue, StringValue};
+use weir_xds::convert as any;
+
+use crate::config::{EnvironmentVariables, FailurePolicy, PluginOverride};
+
+/// What a Wasm filter config sets.
+pub fn filter(wasm: &Wasm) -> Result<PluginOverride, String> {
+    let plugin = wasm.config.clone().ok_or_else(|| "config is missing".to_string())?;
+    let configuration = match &plugin.configuration {
+        None => None,
+        Some(c) => Some(configuration(c)?),
+    };
+    let (wasm_path, vm_id, environment_variables) = match plugin.vm {
+        None => (None, None, None),
+        Some(plugin_config::Vm::VmConfig(vm)) => {
+            let code = vm.code.and_then(|c| c.specifier);
+            let path = match code {
+                None => None,
+                Some(async_data_source::Specifier::Local(source)) => match source.specifier {
+                    Some(data_source::Specifier::Filename(f)) => Some(PathBuf::from(f)),
+                    _ => return Err("vm_config.code.local: only `filename` is supported".into()),
+                },
+                Some(async_data_source::Specifier::Remote(_)) => {
+                    return Err("vm_config.code.remote is not supported; use a local filename".into());
+                }
+            };
+            let env = vm.environment_variables.map(|e| EnvironmentVariables {
+                key_values: e.key_values.into_iter().collect(),
+                host_env_keys: e.host_env_keys,
+            });
+            (path, Some(vm.vm_id), env)
+        }
+    };
+    // `fail_open` is deprecated in Envoy but still honoured when `failure_policy` is unset.
+    #[allow(deprecated)]
+    let fail_open = plugin.fail_open;
+    let failure_policy = match EnvoyPolicy::try_from(plugin.failure_policy) {
+        Ok(EnvoyPolicy::FailClosed) => Some(FailurePolicy::FailClosed),
+        Ok(EnvoyPolicy::FailOpen) => Some(FailurePolicy::FailOpen),
+        Ok(EnvoyPolicy::FailReload) => Some(FailurePolicy::FailReload),
+        Ok(EnvoyPolicy::Unspecified) => fail_open.then_some(FailurePolicy::FailOpen),
+        Err(_) => return Err(format!("unknown failure_policy {}", plugin.failure_policy)),
+    };
+    let allow_on_headers_stop_iteration = plugin.allow_on_headers_stop_iteration.map(|b| b.value);
+    let root_id = plugin.root_id;
+    Ok(PluginOverride {
+        wasm: wasm_path,
+        root_id,
+        vm_id,
+        configuration,
+        failure_policy,
+        environment_variables,
+        allow_on_headers_stop_iteration,
+    })
+}
+
+/// The configuration bytes as Envoy hands them to the filter: a `StringValue` or `BytesValue`
+/// as its value; other types would reach the filter as protobuf bytes, so they are refused.
+fn configuration(value: &Any) -> Result<serde_json::Value, String> {
+    if value.type_url.ends_with("/google.protobuf.StringValue") {
+        let s: StringValue = any::unpack(value).map_err(|e| e.to_string())?;
+        return Ok(serde_json::Value::String(s.value));
+    }
+    if value.type_url.ends_with("/google.protobuf.BytesValue") {
+        let b: BytesValue = any::unpack(value).map_err(|e| e.to_string())?;
+        return String::from_utf8(b.value)
+            .map(serde_json::Value::String)
+            .map_err(|_| "configuration: a BytesValue must hold UTF-8 text".to_string());
+    }
+    Err(format!("configuration: {} is not supported (use google.protobuf.StringValue)", value.type_url))
+}
