@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::{node, poll};
+use weir_tests::e2e::{self, node, poll};
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
 use weir_tests::weir::Weir;
@@ -30,50 +30,13 @@ const EVERY: Duration = Duration::from_millis(5);
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn envoy_yaml(xds: SocketAddr, delta: bool) -> String {
-    let api_type = if delta { "DELTA_GRPC" } else { "GRPC" };
-    format!(
-        r#"
-node: {{ id: envoy-cds, cluster: edge }}
-admin: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }} }}
-dynamic_resources:
-  ads_config:
-    api_type: {api_type}
-    transport_api_version: V3
-    grpc_services: [ {{ envoy_grpc: {{ cluster_name: weir-cp }} }} ]
-  cds_config: {{ ads: {{}}, resource_api_version: V3 }}
-static_resources:
-  listeners:
-  - name: main
-    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: main
-          route_config:
+    let routes = r#"          route_config:
             validate_clusters: false
             virtual_hosts:
             - name: all
               domains: ["*"]
-              routes: [ {{ match: {{ prefix: / }}, route: {{ cluster: api }} }} ]
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
-  clusters:
-  - name: weir-cp
-    type: STATIC
-    connect_timeout: 1s
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config: {{ http2_protocol_options: {{}} }}
-    load_assignment:
-      cluster_name: weir-cp
-      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }} }} }} ] }} ]
-"#,
-        port = xds.port()
-    )
+              routes: [ { match: { prefix: / }, route: { cluster: api } } ]"#;
+    e2e::envoy_xds_bootstrap("envoy-cds", xds, delta, routes)
 }
 
 fn weir_yaml(xds: SocketAddr, delta: bool) -> String {

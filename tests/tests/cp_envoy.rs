@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use weir_tests::e2e;
 use weir_tests::e2e::cp::{WeirCp, envoy_runtime, wait_envoy_runtime};
 use weir_tests::envoy::Envoy;
 
@@ -65,20 +66,8 @@ admin:
     admin_layer: {{}}
 static_resources:
   clusters:
-  - name: weir-cp
-    type: STATIC
-    connect_timeout: 1s
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config: {{http2_protocol_options: {{}}}}
-    load_assignment:
-      cluster_name: weir-cp
-      endpoints:
-      - lb_endpoints:
-        - endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}}}
-"#,
-        port = cp.port()
+{cluster}"#,
+        cluster = e2e::envoy_cp_cluster(cp)
     )
 }
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::{acked, poll};
+use weir_tests::e2e::{self, acked, poll};
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
 use weir_tests::weir::Weir;
@@ -39,45 +39,9 @@ fn ads(delta: bool) -> &'static str {
 }
 
 fn envoy_yaml(xds: SocketAddr, delta: bool) -> String {
-    format!(
-        r#"
-node: {{ id: envoy-live, cluster: edge }}
-admin: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }} }}
-dynamic_resources:
-  ads_config:
-    api_type: {api}
-    transport_api_version: V3
-    grpc_services: [ {{ envoy_grpc: {{ cluster_name: weir-cp }} }} ]
-  cds_config: {{ ads: {{}}, resource_api_version: V3 }}
-static_resources:
-  listeners:
-  - name: main
-    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: main
-          rds: {{ route_config_name: main, config_source: {{ ads: {{}}, resource_api_version: V3 }} }}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
-  clusters:
-  - name: weir-cp
-    type: STATIC
-    connect_timeout: 1s
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config: {{ http2_protocol_options: {{}} }}
-    load_assignment:
-      cluster_name: weir-cp
-      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }} }} }} ] }} ]
-"#,
-        api = ads(delta),
-        port = xds.port()
-    )
+    let routes =
+        "          rds: { route_config_name: main, config_source: { ads: {}, resource_api_version: V3 } }";
+    e2e::envoy_xds_bootstrap("envoy-live", xds, delta, routes)
 }
 
 fn weir_yaml(xds: SocketAddr, delta: bool) -> String {

@@ -28,6 +28,60 @@ pub fn weir_config(xds: SocketAddr, upstream: SocketAddr) -> anyhow::Result<Stri
     ShardPair::ephemeral(xds, upstream).weir_yaml()
 }
 
+/// The static Envoy cluster `weir-cp` (HTTP/2 to weir-cp's xDS port at `xds`), as an item of
+/// `static_resources.clusters`.
+pub fn envoy_cp_cluster(xds: SocketAddr) -> String {
+    format!(
+        r#"  - name: weir-cp
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {{ http2_protocol_options: {{}} }}
+    load_assignment:
+      cluster_name: weir-cp
+      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }} }} }} ] }} ]
+"#,
+        port = xds.port()
+    )
+}
+
+/// An Envoy bootstrap for node `node` with clusters from weir-cp (CDS over ADS, `delta` or
+/// state of the world) and one listener `main` whose connection manager holds `routes`
+/// (`route_config: …` or `rds: …`, indented for the connection manager) and the router.
+pub fn envoy_xds_bootstrap(node: &str, xds: SocketAddr, delta: bool, routes: &str) -> String {
+    let api_type = if delta { "DELTA_GRPC" } else { "GRPC" };
+    format!(
+        r#"
+node: {{ id: {node}, cluster: edge }}
+admin: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }} }}
+dynamic_resources:
+  ads_config:
+    api_type: {api_type}
+    transport_api_version: V3
+    grpc_services: [ {{ envoy_grpc: {{ cluster_name: weir-cp }} }} ]
+  cds_config: {{ ads: {{}}, resource_api_version: V3 }}
+static_resources:
+  listeners:
+  - name: main
+    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: main
+{routes}
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
+  clusters:
+{cluster}"#,
+        cluster = envoy_cp_cluster(xds)
+    )
+}
+
 /// What a proxy answered for one customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {

@@ -152,11 +152,7 @@ pub(super) fn translate(
 fn weir_route(route: &Value, filters: &[String]) -> Result<Value, String> {
     let m = &route["match"];
     let mut matcher = Map::new();
-    for key in ["prefix", "path", "query_parameters", "case_sensitive"] {
-        if let Some(v) = m.get(key) {
-            matcher.insert(key.into(), v.clone());
-        }
-    }
+    copy(m, &mut matcher, &["prefix", "path", "query_parameters", "case_sensitive"]);
     if let Some(regex) = m.get("safe_regex") {
         matcher.insert("regex".into(), regex["regex"].clone());
     }
@@ -170,18 +166,15 @@ fn weir_route(route: &Value, filters: &[String]) -> Result<Value, String> {
     let mut out = Map::new();
     out.insert("match".into(), Value::Object(matcher));
     // The same fields and shape in both schemas.
-    for key in [
+    let same = [
         "name",
         "redirect",
         "request_headers_to_add",
         "request_headers_to_remove",
         "response_headers_to_add",
         "response_headers_to_remove",
-    ] {
-        if let Some(v) = route.get(key) {
-            out.insert(key.into(), v.clone());
-        }
-    }
+    ];
+    copy(route, &mut out, &same);
     if let Some(action) = route.get("route") {
         out.insert("route".into(), route_action(action)?);
     }
@@ -207,7 +200,7 @@ fn weir_route(route: &Value, filters: &[String]) -> Result<Value, String> {
 
 fn route_action(action: &Value) -> Result<Value, String> {
     let mut out = Map::new();
-    for key in [
+    let same = [
         "cluster",
         "cluster_header",
         "weighted_clusters",
@@ -216,11 +209,8 @@ fn route_action(action: &Value) -> Result<Value, String> {
         "prefix_rewrite",
         "regex_rewrite",
         "retry_policy",
-    ] {
-        if let Some(v) = action.get(key) {
-            out.insert(key.into(), v.clone());
-        }
-    }
+    ];
+    copy(action, &mut out, &same);
     if let Some(host) = action.get("host_rewrite_literal") {
         out.insert("host_rewrite".into(), host.clone());
     }
@@ -241,6 +231,16 @@ fn route_action(action: &Value) -> Result<Value, String> {
         Some(_) => return Err("route.hash_policy: weir hashes on one policy per route".into()),
     }
     Ok(Value::Object(out))
+}
+
+/// Copies the `keys` `from` has into `to` (fields with the same name and shape in both
+/// schemas).
+fn copy(from: &Value, to: &mut Map<String, Value>, keys: &[&str]) {
+    for key in keys {
+        if let Some(v) = from.get(*key) {
+            to.insert((*key).into(), v.clone());
+        }
+    }
 }
 
 fn header_matcher(h: &Value) -> Result<Value, String> {
