@@ -213,3 +213,35 @@ fn sigterm_drains_requests_in_flight_and_exits_0() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn reloads_add_and_remove_listeners_and_removed_ones_drain() {
+    let a = Backend::start("a");
+    let one = simple_config("", &cluster_yaml(&[&a], ""));
+    // A second listener `extra`, the same routes.
+    let listener = one[one.find("  - name: main").unwrap()..one.find("clusters:").unwrap()].to_string();
+    let two =
+        one.replace("clusters:", &format!("{}clusters:", listener.replace("name: main", "name: extra")));
+    let server = support::weir_with(&one, 2);
+    assert!(server.listener_addr("extra").is_none());
+    server.reload(Config::parse(&two, "two").unwrap()).unwrap();
+    let extra = server.listener_addr("extra").expect("the added listener is bound");
+    let client = Client::new();
+    assert_eq!(client.get(extra, "x", "/", &[]).status, 200);
+    // A slow request in flight on `extra` while `extra` is removed: it completes.
+    let slow =
+        std::thread::spawn(move || Client::new().get(extra, "x", "/", &[("x-delay-ms", "500")]).status);
+    std::thread::sleep(Duration::from_millis(150));
+    server.reload(Config::parse(&one, "one").unwrap()).unwrap();
+    assert!(server.listener_addr("extra").is_none());
+    assert_eq!(slow.join().unwrap(), 200, "the request in flight on the removed listener finished");
+    // Its sockets close (each worker's, once its accept loop sees the removal): no new
+    // connection is accepted there; `main` keeps serving.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(0..20).all(|_| TcpStream::connect(extra).is_err()) {
+        assert!(Instant::now() < deadline, "the removed listener's port still accepts");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let main = server.listener_addr("main").unwrap();
+    assert_eq!(client.get(main, "x", "/", &[]).status, 200);
+}

@@ -50,8 +50,24 @@ impl ConnectionTracker {
     }
 }
 
-/// Accepts connections until `shutdown` turns true; open connections then finish their
-/// in-flight requests (HTTP/1.1 keep-alive connections close after the current response).
+/// One open connection, counted until its task ends (or is aborted after the drain).
+struct Open {
+    gauge: prometheus_client::metrics::gauge::Gauge,
+    tracker: Rc<ConnectionTracker>,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.gauge.dec();
+        self.tracker.open.set(self.tracker.open.get().saturating_sub(1));
+        self.tracker.closed.notify_waiters();
+    }
+}
+
+/// Accepts connections until `shutdown` turns true (weir stops, or the listener was removed);
+/// open connections then finish their in-flight requests (HTTP/1.1 keep-alive connections
+/// close after the current response, HTTP/2 ones after a GOAWAY), for at most `drain`, after
+/// which those left are closed.
 pub async fn serve_listener(
     listener: TcpListener,
     context: ListenerHandle,
@@ -59,15 +75,18 @@ pub async fn serve_listener(
     mut shutdown: watch::Receiver<bool>,
     mut serving: watch::Receiver<bool>,
     tracker: Rc<ConnectionTracker>,
+    drain: Duration,
 ) {
     // Until start-up is done (xDS initial fetch), connections wait in the listen backlog.
     tokio::select! {
         ready = serving.wait_for(|s| *s) => if ready.is_err() { return },
         _ = shutdown.changed() => return,
     }
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next() => continue,
             _ = shutdown.changed() => break,
         };
         let (stream, remote) = match accepted {
@@ -96,13 +115,21 @@ pub async fn serve_listener(
             tls: None,
         };
         tracker.open.set(tracker.open.get() + 1);
-        let (context, shutdown, tracker) = (context.clone(), shutdown.clone(), tracker.clone());
-        tokio::task::spawn_local(async move {
+        let open = Open { gauge, tracker: tracker.clone() };
+        let (context, shutdown) = (context.clone(), shutdown.clone());
+        connections.spawn_local(async move {
             serve_connection(stream, conn, context, current.limits, shutdown).await;
-            gauge.dec();
-            tracker.open.set(tracker.open.get().saturating_sub(1));
-            tracker.closed.notify_waiters();
+            drop(open);
         });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(drain, async { while connections.join_next().await.is_some() {} }).await;
+    if !connections.is_empty() {
+        tracing::warn!(
+            connections = connections.len(),
+            "drain timeout: closing connections with requests in flight"
+        );
+        connections.abort_all();
     }
 }
 

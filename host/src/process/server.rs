@@ -90,20 +90,7 @@ impl RunningServer {
         crate::process::server_state::configure_runtime_values(&generation);
         generation.watch_tls();
         let concurrency = options.concurrency.max(1);
-        let mut per_worker: Vec<Vec<std::net::TcpListener>> = (0..concurrency).map(|_| Vec::new()).collect();
-        let mut addresses = Vec::new();
-        for listener in &generation.config.listeners {
-            let sockets = bind(listener.address, concurrency).map_err(|source| StartError::Bind {
-                listener: listener.name.clone(),
-                address: listener.address,
-                source,
-            })?;
-            let actual = sockets.first().and_then(|s| s.local_addr().ok()).unwrap_or(listener.address);
-            addresses.push((listener.name.clone(), actual));
-            for (slot, socket) in per_worker.iter_mut().zip(sockets) {
-                slot.push(socket);
-            }
-        }
+        let (per_worker, addresses) = bind_listeners(generation.config.listeners.iter(), concurrency)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (serving_tx, serving_rx) = watch::channel(false);
         let connection_ids = Arc::new(AtomicU64::new(0));
@@ -183,7 +170,7 @@ impl RunningServer {
             *server.state.xds.lock() = Some(client);
         }
         let _ = server.state.serving.send(true);
-        tracing::info!(listeners = ?server.state.listeners, workers = concurrency, "weir is serving");
+        tracing::info!(listeners = ?server.state.listeners(), workers = concurrency, "weir is serving");
         Ok(server)
     }
 
@@ -199,7 +186,7 @@ impl RunningServer {
 
     /// The bound address of a listener.
     pub fn listener_addr(&self, name: &str) -> Option<SocketAddr> {
-        self.state.listeners.iter().find(|(n, _)| n == name).map(|(_, a)| *a)
+        self.state.listeners().into_iter().find(|(n, _)| *n == name).map(|(_, a)| a)
     }
 
     /// The admin server's address, if it runs.
@@ -245,6 +232,33 @@ pub fn raise_open_files_limit() -> Option<u64> {
         }
     }
     getrlimit(Resource::Nofile).current
+}
+
+/// Sockets for `listeners`: per worker, one per listener by name; and each listener's bound
+/// address.
+pub(crate) type Bound = (Vec<Vec<(String, std::net::TcpListener)>>, Vec<(String, SocketAddr)>);
+
+/// Binds `workers` sockets for each listener (see [`bind`]).
+pub(crate) fn bind_listeners<'a>(
+    listeners: impl Iterator<Item = &'a crate::config::ListenerConfig>,
+    workers: usize,
+) -> Result<Bound, StartError> {
+    let mut per_worker: Vec<Vec<(String, std::net::TcpListener)>> =
+        (0..workers).map(|_| Vec::new()).collect();
+    let mut addresses = Vec::new();
+    for listener in listeners {
+        let sockets = bind(listener.address, workers).map_err(|source| StartError::Bind {
+            listener: listener.name.clone(),
+            address: listener.address,
+            source,
+        })?;
+        let actual = sockets.first().and_then(|s| s.local_addr().ok()).unwrap_or(listener.address);
+        addresses.push((listener.name.clone(), actual));
+        for (slot, socket) in per_worker.iter_mut().zip(sockets) {
+            slot.push((listener.name.clone(), socket));
+        }
+    }
+    Ok((per_worker, addresses))
 }
 
 /// Binds `count` sockets to `addr` with SO_REUSEPORT (port 0 is resolved by the first).

@@ -27,7 +27,7 @@ pub struct ServerState {
     /// The running generation.
     pub generation: ArcSwap<Generation>,
     /// Bound listener addresses by name.
-    pub listeners: Vec<(String, SocketAddr)>,
+    listeners: Mutex<Vec<(String, SocketAddr)>>,
     /// The control thread's runtime (background tasks).
     pub control: tokio::runtime::Handle,
     pub(crate) workers: Mutex<Vec<mpsc::UnboundedSender<WorkerCommand>>>,
@@ -59,7 +59,7 @@ impl ServerState {
         ServerState {
             base: Mutex::new(generation.config.clone()),
             generation: ArcSwap::new(generation),
-            listeners,
+            listeners: Mutex::new(listeners),
             control,
             workers: Mutex::new(workers),
             serving,
@@ -102,10 +102,16 @@ impl ServerState {
         generation.apply_vm_limits();
         configure_runtime_values(&generation);
         let workers = self.workers.lock().clone();
+        // Sockets for the listeners this generation adds (or moves to another address).
+        let bound = self.listeners.lock().clone();
+        let added = generation.config.listeners.iter().filter(|l| {
+            !bound.iter().any(|(name, addr)| *name == l.name && (l.address.port() == 0 || *addr == l.address))
+        });
+        let (per_worker, addresses) = crate::process::server::bind_listeners(added, workers.len())?;
         let mut failures = Vec::new();
-        for worker in &workers {
+        for (worker, sockets) in workers.iter().zip(per_worker) {
             let (tx, rx) = oneshot::channel();
-            if worker.send(WorkerCommand::Reload(generation.clone(), tx)).is_err() {
+            if worker.send(WorkerCommand::Reload(generation.clone(), sockets, tx)).is_err() {
                 failures.push("a worker has stopped".to_string());
                 continue;
             }
@@ -116,6 +122,13 @@ impl ServerState {
             }
         }
         if failures.is_empty() {
+            let mut listeners = self.listeners.lock();
+            listeners.retain(|(name, _)| {
+                generation.config.listeners.iter().any(|l| &l.name == name)
+                    && !addresses.iter().any(|(added, _)| added == name)
+            });
+            listeners.extend(addresses);
+            drop(listeners);
             crate::upstream::spawn_background(&generation.clusters, &self.control);
             generation.watch_tls();
             self.generation.store(generation);
@@ -170,7 +183,7 @@ impl ProcessControl for ServerState {
     }
 
     fn listeners(&self) -> Vec<(String, SocketAddr)> {
-        self.listeners.clone()
+        self.listeners.lock().clone()
     }
 
     fn is_serving(&self) -> bool {

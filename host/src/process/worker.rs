@@ -17,8 +17,9 @@ use weir_proxy_wasm::plugin::{Recovery, WorkerPlugins};
 
 /// Messages from the control thread to a worker.
 pub enum WorkerCommand {
-    /// Apply a new generation; answer whether this worker could.
-    Reload(Arc<Generation>, oneshot::Sender<Result<(), String>>),
+    /// Apply a new generation, with this worker's sockets for the listeners it adds (by
+    /// name); answer whether this worker could.
+    Reload(Arc<Generation>, Vec<(String, std::net::TcpListener)>, oneshot::Sender<Result<(), String>>),
 }
 
 /// What a worker needs to start.
@@ -27,8 +28,8 @@ pub struct WorkerStart {
     pub index: usize,
     /// The generation to run.
     pub generation: Arc<Generation>,
-    /// One bound socket per listener, in config order.
-    pub sockets: Vec<std::net::TcpListener>,
+    /// One bound socket per listener, by name.
+    pub sockets: Vec<(String, std::net::TcpListener)>,
     /// Shared connection id counter.
     pub connection_ids: Arc<AtomicU64>,
     /// Turns true on shutdown.
@@ -45,8 +46,62 @@ pub struct WorkerStart {
 
 struct Worker {
     services: Rc<WorkerServices>,
-    listeners: Vec<ListenerHandle>,
+    listeners: RefCell<Vec<Slot>>,
     _plugins: RefCell<Rc<WorkerPlugins>>,
+    /// What a listener's accept loop needs besides its socket and context.
+    accept: Accept,
+}
+
+/// A listener served by this worker: its name, its current context, and the switch that
+/// stops it (removed from the config, or weir stopping).
+struct Slot {
+    name: String,
+    handle: ListenerHandle,
+    stop: watch::Sender<bool>,
+}
+
+#[derive(Clone)]
+struct Accept {
+    connection_ids: Arc<AtomicU64>,
+    shutdown: watch::Receiver<bool>,
+    serving: watch::Receiver<bool>,
+    tracker: Rc<ConnectionTracker>,
+    drain_timeout: std::time::Duration,
+}
+
+impl Accept {
+    /// Starts serving `socket` as listener `name`.
+    fn start(
+        &self,
+        name: &str,
+        socket: std::net::TcpListener,
+        context: Rc<ListenerContext>,
+    ) -> Result<Slot, String> {
+        let listener = socket
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(socket))
+            .map_err(|e| format!("listener `{name}` socket: {e}"))?;
+        let handle: ListenerHandle = Rc::new(RefCell::new(context));
+        let (stop, stopped) = watch::channel(false);
+        // Weir stopping stops every listener.
+        let (mut shutdown, forward) = (self.shutdown.clone(), stop.clone());
+        tokio::task::spawn_local(async move {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => { let _ = forward.send(true); }
+                () = forward.closed() => {}
+            }
+        });
+        tokio::task::spawn_local(serve_listener(
+            listener,
+            handle.clone(),
+            self.connection_ids.clone(),
+            stopped,
+            self.serving.clone(),
+            self.tracker.clone(),
+            self.drain_timeout,
+        ));
+        Ok(Slot { name: name.to_string(), handle, stop })
+    }
 }
 
 /// Runs a worker until shutdown. Call on the worker's own thread.
@@ -84,27 +139,23 @@ async fn worker_main(start: WorkerStart) {
             return;
         }
     };
-    let mut listeners = Vec::new();
     let tracker = Rc::new(ConnectionTracker::default());
-    for (socket, context) in sockets.into_iter().zip(contexts) {
-        let listener =
-            match socket.set_nonblocking(true).and_then(|()| tokio::net::TcpListener::from_std(socket)) {
-                Ok(l) => l,
-                Err(e) => {
-                    let _ = ready.send(Err(format!("worker {index}: listener socket: {e}")));
-                    return;
-                }
-            };
-        let handle: ListenerHandle = Rc::new(RefCell::new(context));
-        listeners.push(handle.clone());
-        tokio::task::spawn_local(serve_listener(
-            listener,
-            handle,
-            connection_ids.clone(),
-            shutdown.clone(),
-            serving.clone(),
-            tracker.clone(),
-        ));
+    let accept = Accept {
+        connection_ids,
+        shutdown: shutdown.clone(),
+        serving,
+        tracker: tracker.clone(),
+        drain_timeout,
+    };
+    let mut listeners = Vec::new();
+    for ((name, socket), context) in sockets.into_iter().zip(contexts) {
+        match accept.start(&name, socket, context) {
+            Ok(slot) => listeners.push(slot),
+            Err(e) => {
+                let _ = ready.send(Err(format!("worker {index}: {e}")));
+                return;
+            }
+        }
     }
     tokio::task::spawn_local(deliver_queue_ready(
         Rc::downgrade(&services),
@@ -124,15 +175,16 @@ async fn worker_main(start: WorkerStart) {
     };
     let mut recovery = Recovery::default();
     let process = generation.process.clone();
-    let worker = Worker { services, listeners, _plugins: RefCell::new(plugins) };
+    let worker =
+        Worker { services, listeners: RefCell::new(listeners), _plugins: RefCell::new(plugins), accept };
     let _ = ready.send(Ok(()));
     let mut shutdown = shutdown;
     loop {
         tokio::select! {
             command = commands.recv() => match command {
-                Some(WorkerCommand::Reload(generation, reply)) => {
+                Some(WorkerCommand::Reload(generation, sockets, reply)) => {
                     let old = worker._plugins.borrow().clone();
-                    let result = worker.reload(&generation);
+                    let result = worker.reload(&generation, sockets);
                     if result.is_ok() {
                         recovery.reset(&old);
                     }
@@ -229,26 +281,58 @@ fn build(
 }
 
 impl Worker {
-    fn reload(&self, generation: &Generation) -> Result<(), String> {
-        if generation.config.listeners.len() != self.listeners.len() {
-            return Err("a reload cannot add or remove listeners".into());
-        }
+    /// Applies `generation`: listeners kept (by name) take their new context, new ones start
+    /// on `sockets`, removed ones stop accepting and drain.
+    fn reload(
+        &self,
+        generation: &Generation,
+        sockets: Vec<(String, std::net::TcpListener)>,
+    ) -> Result<(), String> {
         let upstreams = Rc::new(Upstreams::new(&generation.clusters));
         let previous = self.services.clusters();
         self.services.set_clusters(upstreams.clone());
-        match build(generation, &self.services, &upstreams) {
-            Ok((plugins, contexts)) => {
-                for (handle, context) in self.listeners.iter().zip(contexts) {
-                    *handle.borrow_mut() = context;
-                }
-                *self._plugins.borrow_mut() = plugins;
-                Ok(())
-            }
+        let (plugins, contexts) = match build(generation, &self.services, &upstreams) {
+            Ok(built) => built,
             Err(e) => {
                 self.services.set_clusters(previous);
-                Err(e)
+                return Err(e);
+            }
+        };
+        // Start the new listeners first: if one cannot start, nothing changes.
+        let mut started = Vec::new();
+        for (name, socket) in sockets {
+            let Some(i) = generation.config.listeners.iter().position(|l| l.name == name) else { continue };
+            match self.accept.start(&name, socket, contexts[i].clone()) {
+                Ok(slot) => started.push(slot),
+                Err(e) => {
+                    for slot in &started {
+                        let _ = slot.stop.send(true);
+                    }
+                    self.services.set_clusters(previous);
+                    return Err(e);
+                }
             }
         }
+        let mut old = std::mem::take(&mut *self.listeners.borrow_mut());
+        let mut next = Vec::new();
+        for (config, context) in generation.config.listeners.iter().zip(contexts) {
+            if let Some(i) = started.iter().position(|s| s.name == config.name) {
+                next.push(started.swap_remove(i));
+            } else if let Some(i) = old.iter().position(|s| s.name == config.name) {
+                let slot = old.swap_remove(i);
+                *slot.handle.borrow_mut() = context;
+                next.push(slot);
+            } else {
+                tracing::error!(listener = config.name, "a new listener came without its socket");
+            }
+        }
+        for removed in old {
+            tracing::info!(listener = removed.name, "listener removed: draining its connections");
+            let _ = removed.stop.send(true);
+        }
+        *self.listeners.borrow_mut() = next;
+        *self._plugins.borrow_mut() = plugins;
+        Ok(())
     }
 }
 
