@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::{self, node, poll};
+use weir_tests::e2e::{self, poll};
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
 use weir_tests::weir::Weir;
@@ -128,16 +128,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
         apply(&cp, dir.path(), &fleet("  per_connection_buffer_limit_bytes: 4096\n", Some(two.addr())))?;
     let version =
         out.lines().find_map(|l| l.strip_prefix("clusters: version ")).context("cds version")?.to_string();
-    let status = poll("weir's CDS NACK", LIMIT, EVERY, || {
-        let (cp, version) = (&cp, &version);
-        async move {
-            let status = cp.status().await?;
-            let nack = node(&status, "weir-cds").map(|n| n["types"]["cds"]["nack"].clone());
-            Ok(nack.filter(|n| n["version"] == version.as_str()))
-        }
-    })
-    .await?;
-    let reason = status["reason"].as_str().unwrap_or_default();
+    let reason = cp.wait_nack("weir-cds", "cds", &version).await?;
     println!("weir NACKed cds version {version}: {reason}");
     assert!(reason.contains("per_connection_buffer_limit_bytes"), "{reason}");
     for _ in 0..20 {

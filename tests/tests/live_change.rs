@@ -7,6 +7,12 @@
 //! 2. the weights change to 10/90: both proxies ACK the new routes (time from the push
 //!    printed) and their next 2,000 requests split within ±3% of 10/90;
 //! 3. one of `blue`'s two endpoints is removed (EDS): both ACK and stop using it;
+//! 4. a listener `extra` is added (LDS, routes from RDS): both serve on it; a slow request is
+//!    sent there and the listener removed while it is in flight: it completes, and the port
+//!    stops accepting;
+//!
+//! 5. a route weir cannot run (`request_mirror_policies`) and a listener it cannot run (`tcp_proxy`): weir NACKs
+//!    each naming the field, and keeps serving the routes it had;
 //!
 //! and not one request fails, on either proxy. Once over state-of-the-world ADS, once over
 //! delta.
@@ -42,6 +48,7 @@ fn envoy_yaml(xds: SocketAddr, delta: bool) -> String {
     let routes =
         "          rds: { route_config_name: main, config_source: { ads: {}, resource_api_version: V3 } }";
     e2e::envoy_xds_bootstrap("envoy-live", xds, delta, routes)
+        .replace("  cds_config:", "  lds_config: { ads: {}, resource_api_version: V3 }\n  cds_config:")
 }
 
 fn weir_yaml(xds: SocketAddr, delta: bool) -> String {
@@ -52,7 +59,7 @@ listeners:
   - {{ name: main, address: "127.0.0.1:0", rds: main }}
 clusters:
   - {{ name: weir-cp, endpoints: ["{xds}"], http2: true, connect_timeout: 1s }}
-xds: {{ cluster: weir-cp, cds: true, api_type: {api}, initial_fetch_timeout: 1s }}
+xds: {{ cluster: weir-cp, cds: true, lds: true, api_type: {api}, initial_fetch_timeout: 1s }}
 node: {{ id: weir-live, cluster: edge }}
 "#,
         api = ads(delta)
@@ -66,6 +73,23 @@ fn endpoint(addr: SocketAddr) -> String {
         addr.port()
     )
 }
+
+/// Listener `extra` (port 0), routed by RDS `main`, as an LDS resource.
+const EXTRA: &str = r#"
+listeners:
+- name: extra
+  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+  filter_chains:
+  - filters:
+    - name: envoy.filters.network.http_connection_manager
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+        stat_prefix: extra
+        rds: { route_config_name: main, config_source: { ads: {}, resource_api_version: V3 } }
+        http_filters:
+        - name: envoy.filters.http.router
+          typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+"#;
 
 /// The fleet: `blue` (EDS, endpoints `blue`), `green` (STATIC), and route `main` splitting
 /// `blue_weight`/`100 - blue_weight`.
@@ -226,6 +250,65 @@ async fn run(delta: bool) -> anyhow::Result<()> {
         ensure!(!after.iter().any(|t| t == "blue-b"), "{name} still uses the removed endpoint");
         println!("{name}: no request to the removed endpoint in the {SAMPLE} after the ACK");
     }
+    // 4. Listener `extra` added, then removed with a request in flight.
+    let base = fleet(&blues[..1], green.addr(), 10);
+    let pushed = Instant::now();
+    apply(&cp, dir.path(), &format!("{base}{EXTRA}"))?;
+    let extra = [
+        poll("Envoy's listener extra", LIMIT, Duration::from_millis(5), || async {
+            Ok(envoy.listener("extra").await.ok())
+        })
+        .await
+        .with_context(|| format!("weir-cp status: {}", cp.ok(&["status"]).unwrap_or_default()))?,
+        poll("weir's listener extra", LIMIT, Duration::from_millis(5), || async {
+            Ok(weir.listener("extra").ok())
+        })
+        .await?,
+    ];
+    for ((name, _), addr) in proxies.iter().zip(extra) {
+        poll(&format!("{name} serving on extra"), LIMIT, Duration::from_millis(5), || async move {
+            Ok(client::send(addr, client::get("/", &[])).await.is_ok_and(|r| r.status == 200).then_some(()))
+        })
+        .await?;
+        println!("{name}: listener extra serving {:?} after the push", pushed.elapsed());
+    }
+    let slow: Vec<_> = extra
+        .iter()
+        .map(|addr| tokio::spawn(client::send(*addr, client::get("/", &[("x-echo-delay-ms", "400")]))))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    apply(&cp, dir.path(), &format!("{base}listeners: []\n"))?;
+    for (((name, _), addr), slow) in proxies.iter().zip(extra).zip(slow) {
+        let reply = slow.await??;
+        ensure!(
+            reply.status == 200,
+            "{name}: the request in flight on the removed listener got {}",
+            reply.status
+        );
+        poll(&format!("{name} closing extra"), LIMIT, Duration::from_millis(5), || async move {
+            Ok(tokio::net::TcpStream::connect(addr).await.is_err().then_some(()))
+        })
+        .await?;
+        println!("{name}: listener extra removed; its request in flight completed");
+    }
+    // 5. What weir refuses: NACKed by name, the last good routes keep serving.
+    let mirror = base.replace(
+        "route: { weighted_clusters:",
+        "route: { request_mirror_policies: [ { cluster: green } ], weighted_clusters:",
+    );
+    let versions = apply(&cp, dir.path(), &mirror)?;
+    let reason = cp.wait_nack("weir-live", "rds", &versions["routes"]).await?;
+    println!("weir NACKed rds version {}: {reason}", versions["routes"]);
+    ensure!(reason.contains("request_mirror_policies"), "{reason}");
+    let tcp = format!(
+        "{base}listeners:\n- name: tcp\n  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}\n  filter_chains: [ {{ filters: [ {{ name: envoy.filters.network.tcp_proxy, typed_config: {{ \"@type\": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: t, cluster: green }} }} ] }} ]\n"
+    );
+    let versions = apply(&cp, dir.path(), &tcp)?;
+    let reason = cp.wait_nack("weir-live", "lds", &versions["listeners"]).await?;
+    println!("weir NACKed lds version {}: {reason}", versions["listeners"]);
+    ensure!(reason.contains("TcpProxy"), "{reason}");
+    let from = seen[1].lock().unwrap().answers.len();
+    within(&split(&seen[1], from).await?, "green", 0.90)?;
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
         task.await?;

@@ -77,6 +77,11 @@ pub struct XdsConfig {
     /// endpoints), as Envoy's `validate_clusters: false`.
     #[serde(default)]
     pub cds: bool,
+    /// Take listeners from the control plane too (LDS, every listener of this node), next to
+    /// those in `listeners`; as Envoy's `dynamic_resources.lds_config: { ads: {} }`. Their
+    /// routes are inline or from RDS; their Wasm filters become plugins.
+    #[serde(default)]
+    pub lds: bool,
 }
 
 /// Envoy's `api_type` of an ADS config source.

@@ -10,7 +10,9 @@ use weir_xds::client::ClientStatus;
 use super::{Generation, StartError};
 use std::collections::BTreeMap;
 
-use crate::config::{ClusterConfig, Config, ConfigError, PluginOverride, VirtualHostConfig};
+use crate::config::{
+    ClusterConfig, Config, ConfigError, ListenerConfig, PluginConfig, PluginOverride, VirtualHostConfig,
+};
 
 /// The running process, as the admin API and xDS see it. Every change is validated and tried
 /// on a canary first; on failure nothing changes and the error says why.
@@ -55,4 +57,14 @@ pub trait ProcessControl: Send + Sync + 'static {
     /// Replaces the virtual hosts of `rds` listeners (by listener name) with those from RDS,
     /// as a whole or not at all.
     fn set_xds_routes(&self, routes: BTreeMap<String, Vec<VirtualHostConfig>>) -> Result<(), StartError>;
+
+    /// Replaces the listeners from LDS (with the plugins their filters need, and the virtual
+    /// hosts of their `rds`, by listener name), as a whole or not at all: added listeners
+    /// start, removed ones drain.
+    fn set_xds_listeners(
+        &self,
+        listeners: Vec<ListenerConfig>,
+        plugins: Vec<PluginConfig>,
+        routes: BTreeMap<String, Vec<VirtualHostConfig>>,
+    ) -> Result<(), StartError>;
 }

@@ -13,7 +13,9 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch};
 use weir_runtime::Layer;
 
-use crate::config::{ClusterConfig, Config, PluginOverride, VirtualHostConfig, apply_overrides};
+use crate::config::{
+    ClusterConfig, Config, ListenerConfig, PluginConfig, PluginOverride, VirtualHostConfig, apply_overrides,
+};
 use crate::process::Generation;
 use crate::process::ProcessControl;
 use crate::process::StartError;
@@ -79,9 +81,10 @@ impl ServerState {
     ) -> Result<(), StartError> {
         let mut config = base.clone();
         apply_overrides(&mut config, overrides);
+        // What weir.yaml names must have been subscribed at start; xDS resources ask for theirs.
+        crate::process::xds::check_subscribed(&config, self.xds_status().as_ref())?;
         dynamic.merge_into(&mut config)?;
         crate::config::validate(&config)?;
-        crate::process::xds::check_subscribed(&config, self.xds_status().as_ref())?;
         let current = self.generation.load_full();
         if !always && same(&config, &current.config) {
             // Nothing else changed: the certificate files may have.
@@ -155,11 +158,13 @@ impl ServerState {
     }
 }
 
-/// What xDS adds to the config: clusters (CDS/EDS) and the virtual hosts of `rds` listeners
-/// (RDS), by listener name.
+/// What xDS adds to the config: clusters (CDS/EDS), listeners and their plugins (LDS), and
+/// the virtual hosts of `rds` listeners (RDS), by listener name.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Dynamic {
     clusters: Vec<ClusterConfig>,
+    listeners: Vec<ListenerConfig>,
+    plugins: Vec<PluginConfig>,
     routes: BTreeMap<String, Vec<VirtualHostConfig>>,
 }
 
@@ -170,6 +175,17 @@ impl Dynamic {
             return Err(crate::config::ConfigError::invalid("clusters", reason));
         }
         config.clusters.extend(self.clusters.iter().cloned());
+        if let Some(l) = self.listeners.iter().find(|l| config.listeners.iter().any(|c| c.name == l.name)) {
+            let reason = format!("listener `{}` is in `listeners` and comes from LDS too", l.name);
+            return Err(crate::config::ConfigError::invalid("listeners", reason));
+        }
+        if let Some(p) = self.plugins.iter().find(|p| config.plugin(&p.name).is_some()) {
+            let reason =
+                format!("plugin `{}` is in `plugins` and comes from an LDS listener's filters too", p.name);
+            return Err(crate::config::ConfigError::invalid("plugins", reason));
+        }
+        config.listeners.extend(self.listeners.iter().cloned());
+        config.plugins.extend(self.plugins.iter().cloned());
         for listener in config.listeners.iter_mut().filter(|l| l.rds.is_some()) {
             listener.virtual_hosts = self.routes.get(&listener.name).cloned().unwrap_or_default();
         }
@@ -243,6 +259,19 @@ impl ProcessControl for ServerState {
 
     fn set_xds_routes(&self, routes: BTreeMap<String, Vec<VirtualHostConfig>>) -> Result<(), StartError> {
         self.set_dynamic(|d| d.routes = routes)
+    }
+
+    fn set_xds_listeners(
+        &self,
+        listeners: Vec<ListenerConfig>,
+        plugins: Vec<PluginConfig>,
+        routes: BTreeMap<String, Vec<VirtualHostConfig>>,
+    ) -> Result<(), StartError> {
+        self.set_dynamic(|d| {
+            d.listeners = listeners;
+            d.plugins = plugins;
+            d.routes = routes;
+        })
     }
 
     fn set_secrets(&self, secrets: Vec<(String, weir_tls::Secret)>) -> Result<(), StartError> {

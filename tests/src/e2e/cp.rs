@@ -44,6 +44,19 @@ impl WeirCp {
         Ok(serde_json::from_slice(&reply.body)?)
     }
 
+    /// Waits until node `node` NACKed `version` of `kind` (`cds`, `lds`, ...); returns the
+    /// NACK's reason.
+    pub async fn wait_nack(&self, node: &str, kind: &str, version: &str) -> anyhow::Result<String> {
+        let what = format!("{node} NACKing {kind} version {version}");
+        let nack = crate::e2e::poll(&what, Duration::from_secs(20), Duration::from_millis(5), || async {
+            let status = self.status().await?;
+            let nack = crate::e2e::node(&status, node).map(|n| n["types"][kind]["nack"].clone());
+            Ok(nack.filter(|n| n["version"] == version))
+        })
+        .await?;
+        Ok(nack["reason"].as_str().unwrap_or_default().to_string())
+    }
+
     /// Polls `/status` until `check` holds on node `node`'s `rtds` entry; returns it.
     pub async fn wait_rtds(
         &self,

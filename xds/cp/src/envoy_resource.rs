@@ -1,11 +1,12 @@
 //! Envoy resources weir-cp holds as operators write them (Envoy's YAML/JSON shape: a
-//! `Cluster`, a `ClusterLoadAssignment`, a `RouteConfiguration`), checked against Envoy's protos when given and kept
+//! `Cluster`, a `ClusterLoadAssignment`, a `RouteConfiguration`, a `Listener`), checked against Envoy's protos when given and kept
 //! packed for serving. Persisted as their JSON.
 
 use std::marker::PhantomData;
 
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+use envoy_types::pb::envoy::config::listener::v3::Listener;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::google::protobuf::Any;
 use prost::{Message, Name};
@@ -13,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use weir_xds::convert::envoy_json::{JsonError, from_json};
 use weir_xds::convert::pack;
+
+use crate::kind::Kind;
 
 /// Largest resource (its JSON text), in bytes.
 pub const MAX_RESOURCE_BYTES: usize = 1024 * 1024;
@@ -24,6 +27,12 @@ pub trait Named: Message + Name + Default + Clone {
 }
 
 impl Named for Cluster {
+    fn resource_name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for Listener {
     fn resource_name(&self) -> &str {
         &self.name
     }
@@ -113,6 +122,8 @@ pub type ClusterResource = EnvoyResource<Cluster>;
 pub type EndpointsResource = EnvoyResource<ClusterLoadAssignment>;
 /// A route configuration (RDS).
 pub type RouteResource = EnvoyResource<RouteConfiguration>;
+/// A listener (LDS).
+pub type ListenerResource = EnvoyResource<Listener>;
 
 /// What a resource file holds: each list given replaces its whole type.
 #[derive(Debug, Default)]
@@ -123,12 +134,13 @@ pub struct ResourceSet {
     pub endpoints: Option<Vec<EndpointsResource>>,
     /// Route configurations (RDS).
     pub routes: Option<Vec<RouteResource>>,
+    /// Listeners (LDS).
+    pub listeners: Option<Vec<ListenerResource>>,
 }
 
 impl ResourceSet {
-    /// The kinds of its lists, in order: clusters, endpoints, routes.
-    pub const KINDS: [crate::kind::Kind; 3] =
-        [crate::kind::Kind::Cds, crate::kind::Kind::Eds, crate::kind::Kind::Rds];
+    /// The kinds of its lists, in order: clusters, endpoints, routes, listeners.
+    pub const KINDS: [Kind; 4] = [Kind::Cds, Kind::Eds, Kind::Rds, Kind::Lds];
     /// The keys of its lists in a resource file, in the same order.
-    pub const KEYS: [&'static str; 3] = ["clusters", "endpoints", "routes"];
+    pub const KEYS: [&'static str; 4] = ["clusters", "endpoints", "routes", "listeners"];
 }

@@ -20,11 +20,14 @@ pub enum Kind {
     Eds,
     /// RDS: `envoy.config.route.v3.RouteConfiguration`, one per route configuration.
     Rds,
+    /// LDS: `envoy.config.listener.v3.Listener`, one per listener.
+    Lds,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [Kind::Rtds, Kind::Ecds, Kind::Sds, Kind::Cds, Kind::Eds, Kind::Rds];
+    pub const ALL: [Kind; 7] =
+        [Kind::Rtds, Kind::Ecds, Kind::Sds, Kind::Cds, Kind::Eds, Kind::Rds, Kind::Lds];
 
     /// The type URL of its resources.
     pub fn type_url(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Kind {
             Kind::Cds => types::CLUSTER,
             Kind::Eds => types::ENDPOINT,
             Kind::Rds => types::ROUTE,
+            Kind::Lds => types::LISTENER,
         }
     }
 
@@ -63,6 +67,7 @@ impl Kind {
             Kind::Cds => "cds",
             Kind::Eds => "eds",
             Kind::Rds => "rds",
+            Kind::Lds => "lds",
         }
     }
 
@@ -87,7 +92,14 @@ mod tests {
             Kind::from_type_url("type.googleapis.com/envoy.config.cluster.v3.Cluster"),
             Some(Kind::Cds)
         );
-        assert_eq!(Kind::from_type_url("type.googleapis.com/envoy.config.listener.v3.Listener"), None);
+        assert_eq!(
+            Kind::from_type_url("type.googleapis.com/envoy.config.listener.v3.Listener"),
+            Some(Kind::Lds)
+        );
+        assert_eq!(
+            Kind::from_type_url("type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration"),
+            None
+        );
         assert_eq!(Kind::from_type_url(""), None);
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ecds::EcdsConfig;
-use super::envoy_resource::{ClusterResource, EndpointsResource, RouteResource};
+use super::envoy_resource::{ClusterResource, EndpointsResource, ListenerResource, RouteResource};
 use super::kind::Kind;
 use super::secret::SecretConfig;
 
@@ -92,6 +92,9 @@ pub struct State {
     /// Route configurations (RDS), as Envoy's `RouteConfiguration` JSON.
     #[serde(default)]
     pub routes: TypeState<RouteResource>,
+    /// Listeners (LDS), as Envoy's `Listener` JSON.
+    #[serde(default)]
+    pub listeners: TypeState<ListenerResource>,
 }
 
 impl Default for State {
@@ -104,6 +107,7 @@ impl Default for State {
             clusters: TypeState::default(),
             endpoints: TypeState::default(),
             routes: TypeState::default(),
+            listeners: TypeState::default(),
         }
     }
 }
@@ -118,6 +122,7 @@ impl State {
             Kind::Cds => self.clusters.version,
             Kind::Eds => self.endpoints.version,
             Kind::Rds => self.routes.version,
+            Kind::Lds => self.listeners.version,
         }
     }
 
@@ -130,6 +135,7 @@ impl State {
             Kind::Cds => self.clusters.stamps(names),
             Kind::Eds => self.endpoints.stamps(names),
             Kind::Rds => self.routes.stamps(names),
+            Kind::Lds => self.listeners.stamps(names),
         }
     }
 }

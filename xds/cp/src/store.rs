@@ -249,10 +249,10 @@ impl Store {
     /// Replaces every type of `set` given (`None`: that type stays): what `weir-cp apply -f`
     /// sends. Names must be unique; one new version per type changed. Returns the change of
     /// each type, in [`ResourceSet::KINDS`] order.
-    pub fn apply_resources(&self, set: ResourceSet) -> Result<[Change; 3], StoreError> {
-        let mut changed = [None; 3];
+    pub fn apply_resources(&self, set: ResourceSet) -> Result<Vec<Change>, StoreError> {
+        let mut changed = [None; ResourceSet::KINDS.len()];
         self.modify(|state| {
-            let ResourceSet { clusters, endpoints, routes } = set;
+            let ResourceSet { clusters, endpoints, routes, listeners } = set;
             changed[0] =
                 clusters.map(|c| replace_all(&mut state.clusters, c, "cluster")).transpose()?.flatten();
             changed[1] =
@@ -261,9 +261,11 @@ impl Store {
                 .map(|r| replace_all(&mut state.routes, r, "route configuration"))
                 .transpose()?
                 .flatten();
+            changed[3] =
+                listeners.map(|l| replace_all(&mut state.listeners, l, "listener")).transpose()?.flatten();
             Ok(changed.iter().flatten().max().copied())
         })?;
-        Ok([0, 1, 2].map(|i| self.change(ResourceSet::KINDS[i], changed[i])))
+        Ok(ResourceSet::KINDS.into_iter().zip(changed).map(|(kind, c)| self.change(kind, c)).collect())
     }
 
     /// The resources of `kind` selected by `names` (empty = all, except for EDS where names are
@@ -304,6 +306,11 @@ impl Store {
                 .unzip(),
             Kind::Rds => state
                 .routes
+                .selected(names)
+                .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
+                .unzip(),
+            Kind::Lds => state
+                .listeners
                 .selected(names)
                 .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
                 .unzip(),

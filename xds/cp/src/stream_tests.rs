@@ -68,7 +68,7 @@ fn single_type_services_and_unknown_types() {
     let mut ads = StreamState::new(None, "10.0.0.1:5".into());
     let mut anonymous = request(&["rtds"], "", "", None);
     anonymous.node = None;
-    anonymous.type_url = "type.googleapis.com/envoy.config.listener.v3.Listener".into();
+    anonymous.type_url = "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration".into();
     assert!(ads.on_request(&shared, anonymous).is_none());
     assert_eq!(ads.peer().node(), Some("peer:10.0.0.1:5"));
     assert_eq!(shared.status.snapshot().1.ignored, 2);

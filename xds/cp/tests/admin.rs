@@ -112,7 +112,7 @@ async fn ecds_status_metrics_and_errors() {
     let status: Value = admin.call(Method::GET, "/status", None).await.unwrap();
     assert_eq!(
         status["versions"],
-        json!({"cds": "0", "ecds": "2", "eds": "0", "rds": "0", "rtds": "1", "sds": "0"})
+        json!({"cds": "0", "ecds": "2", "eds": "0", "lds": "0", "rds": "0", "rtds": "1", "sds": "0"})
     );
     let metrics = admin.raw(Method::GET, "/metrics", None).await.unwrap();
     let metrics = String::from_utf8_lossy(&metrics);
@@ -134,9 +134,9 @@ async fn clusters_and_endpoints_apply_whole() {
         refused(&admin, Method::POST, "/apply", r#"{"clusters": [{"name": "a"}, {"name": "a"}]}"#).await;
     assert_eq!(status, 400);
     assert!(message.contains("`a` is given twice"), "{message}");
-    let (status, message) = refused(&admin, Method::POST, "/apply", r#"{"listeners": []}"#).await;
+    let (status, message) = refused(&admin, Method::POST, "/apply", r#"{"secrets": []}"#).await;
     assert_eq!(status, 400);
-    assert!(message.contains("listeners"), "{message}");
+    assert!(message.contains("secrets"), "{message}");
 
     let body = json!({
         "clusters": [{"name": "a", "lb_policy": "MAGLEV"}, {"name": "b"}],
@@ -150,6 +150,7 @@ async fn clusters_and_endpoints_apply_whole() {
             "clusters": {"changed": true, "version": "1"},
             "endpoints": {"changed": true, "version": "1"},
             "routes": {"changed": false, "version": "0"},
+            "listeners": {"changed": false, "version": "0"},
         })
     );
     let again: Value = admin.call(Method::POST, "/apply", Some(body.to_string().into_bytes())).await.unwrap();

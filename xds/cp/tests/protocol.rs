@@ -174,7 +174,7 @@ async fn two_nodes_have_independent_status() -> anyhow::Result<()> {
 async fn unknown_types_are_ignored_and_the_stream_lives() -> anyhow::Result<()> {
     let cp = cp().await;
     let mut c = Client::open(cp.xds_addr(), Service::Ads, "n").await?;
-    c.send("type.googleapis.com/envoy.config.listener.v3.Listener", &[], "", "", None).await;
+    c.send("type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration", &[], "", "", None).await;
     c.send("", &[], "", "", None).await; // ADS needs a type URL
     wait_until(&cp, "two ignored requests", |s| s.counters.ignored == 2).await?;
     c.send(RUNTIME, &["rtds"], "", "", None).await;

@@ -1,5 +1,5 @@
 //! An Envoy bootstrap (`weir -c envoy.yaml`) as a weir config: `node`, `admin`,
-//! `static_resources` (listeners, clusters), `dynamic_resources` (ADS, CDS over ADS) and
+//! `static_resources` (listeners, clusters), `dynamic_resources` (ADS, CDS and LDS over ADS) and
 //! `layered_runtime` (static and RTDS layers), through the same translations xDS uses.
 //! Every field weir does not support is refused with its path, all of them at once.
 
@@ -25,7 +25,7 @@ const SPEC: Spec = &[
     ("envoy.config.core.v3.Node", &["id", "cluster", "metadata"]),
     ("envoy.config.bootstrap.v3.Admin", &["address"]),
     ("envoy.config.bootstrap.v3.Bootstrap.StaticResources", &["listeners", "clusters"]),
-    ("envoy.config.bootstrap.v3.Bootstrap.DynamicResources", &["ads_config", "cds_config"]),
+    ("envoy.config.bootstrap.v3.Bootstrap.DynamicResources", &["ads_config", "cds_config", "lds_config"]),
     ("envoy.config.core.v3.ApiConfigSource", &["api_type", "transport_api_version", "grpc_services"]),
     ("envoy.config.core.v3.GrpcService", &["envoy_grpc"]),
     ("envoy.config.core.v3.GrpcService.EnvoyGrpc", &["cluster_name"]),
@@ -141,7 +141,12 @@ fn xds(
         refusals
             .add("dynamic_resources.ads_config.grpc_services", "one envoy_grpc service is required by weir");
     }
-    let mut xds = json!({"cluster": cluster, "api_type": api_type, "cds": dynamic.cds_config.is_some()});
+    let mut xds = json!({
+        "cluster": cluster,
+        "api_type": api_type,
+        "cds": dynamic.cds_config.is_some(),
+        "lds": dynamic.lds_config.is_some(),
+    });
     if let Some(timeout) = dynamic.cds_config.as_ref().and_then(|c| c.initial_fetch_timeout) {
         xds["initial_fetch_timeout"] = json!(duration_text(&timeout));
     }

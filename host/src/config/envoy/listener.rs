@@ -81,8 +81,18 @@ pub(super) const SPEC: super::support::Spec = &[
     ("google.protobuf.StringValue", &["value"]),
 ];
 
-/// Translates a listener; its Wasm filters are added to `plugins` (a filter name used again
-/// must carry the same config).
+/// Checks and translates a listener from xDS (every unsupported field refused).
+pub fn checked(
+    pb: &Listener,
+    plugins: &mut Vec<PluginConfig>,
+    refusals: &mut Refusals,
+) -> Option<ListenerConfig> {
+    super::support::check(pb, &[SPEC, super::route::SPEC, super::cluster::SPEC], "", refusals);
+    listener(pb, "", plugins, refusals)
+}
+
+/// Translates a listener whose fields were checked; its Wasm filters are added to `plugins`
+/// (a filter name used again must carry the same config).
 pub fn listener(
     pb: &Listener,
     at: &str,

@@ -4,14 +4,16 @@
 //! which NACKs the update and keeps the running plugins), SDS secrets to the TLS listeners
 //! that name them (refused, so NACKed, unless every listener accepts them).
 //!
-//! With `xds.cds`, clusters come from CDS and their endpoints from EDS ([`cds`]); listeners
-//! with `rds` take their virtual hosts from RDS ([`rds`]).
+//! With `xds.cds`, clusters come from CDS and their endpoints from EDS ([`cds`]); with
+//! `xds.lds`, listeners from LDS ([`lds`]); listeners with `rds` take their virtual hosts from
+//! RDS ([`rds`]).
 //!
 //! Subscriptions are made once, from the configuration weir starts with (EDS follows CDS); a
 //! reload that names a secret not subscribed to is refused (restart weir to add one).
 
 pub mod cds;
 pub mod ecds;
+pub mod lds;
 pub mod rds;
 pub mod rtds;
 pub mod sds;
@@ -46,9 +48,13 @@ pub fn subscriptions(config: &Config) -> Vec<Subscription> {
     if !plugins.is_empty() {
         subs.push(Subscription { type_url: types::EXTENSION_CONFIG.into(), resource_names: plugins });
     }
-    let routes = rds::names(config);
+    let routes = rds::config_names(config);
     if !routes.is_empty() {
         subs.push(Subscription { type_url: types::ROUTE.into(), resource_names: routes });
+    }
+    if config.xds.as_ref().is_some_and(|x| x.lds) {
+        // Every listener of this node; RDS follows what they name.
+        subs.push(Subscription { type_url: types::LISTENER.into(), resource_names: Vec::new() });
     }
     if config.xds.as_ref().is_some_and(|x| x.cds) {
         // Every cluster of this node; EDS is subscribed as the clusters ask.
@@ -79,7 +85,7 @@ pub fn check_subscribed(config: &Config, status: Option<&ClientStatus>) -> Resul
     let Some(status) = status else { return Ok(()) };
     for (type_url, what, names) in [
         (types::SECRET, "SDS secret", secret_names(config)),
-        (types::ROUTE, "RDS route configuration", rds::names(config)),
+        (types::ROUTE, "RDS route configuration", rds::config_names(config)),
     ] {
         let subscribed = status.types.get(type_url).map_or(&[][..], |t| &t.resource_names);
         if let Some(name) = names.into_iter().find(|n| !subscribed.contains(n)) {
@@ -148,7 +154,8 @@ pub fn start(
         state: Arc::downgrade(state),
         subscriptions,
         clusters: cds::DynamicClusters::default(),
-        routes: rds::DynamicRoutes::default(),
+        routes: rds::DynamicRoutes::new(rds::config_names(config)),
+        listeners: lds::DynamicListeners::default(),
     });
     Some(XdsClient::start(control, client_config, handler))
 }
@@ -158,6 +165,7 @@ struct XdsHandler {
     subscriptions: Vec<Subscription>,
     clusters: cds::DynamicClusters,
     routes: rds::DynamicRoutes,
+    listeners: lds::DynamicListeners,
 }
 
 impl XdsHandler {
@@ -176,7 +184,14 @@ impl Handler for XdsHandler {
             types::SECRET => {
                 sds::decode(&resources, names).and_then(|s| state.set_secrets(s).map_err(|e| e.to_string()))
             }
-            types::ROUTE => self.routes.apply(&*state, &resources, names),
+            types::ROUTE => self.routes.apply(&*state, &resources),
+            types::LISTENER => {
+                return self.counted(
+                    &*state,
+                    type_url,
+                    self.listeners.apply(&*state, &self.routes, &resources),
+                );
+            }
             types::CLUSTER => {
                 return self.counted(&*state, type_url, self.clusters.apply_cds(&*state, &resources));
             }

@@ -1,10 +1,10 @@
-//! `/clusters`, `/endpoints`, `/routes` and `/apply`: the CDS, EDS and RDS resources, in
-//! Envoy's shape.
+//! `/clusters`, `/endpoints`, `/routes`, `/listeners` and `/apply`: the CDS, EDS, RDS and
+//! LDS resources, in Envoy's shape.
 //!
 //! | request | does |
 //! |---|---|
-//! | `GET /clusters`, `GET /endpoints`, `GET /routes` | every resource (`{version, resources: {name: {version, value}}}`) |
-//! | `POST /apply` | `{"clusters": [...], "endpoints": [...], "routes": [...]}` (JSON or YAML): each list given becomes the whole of its type; a type left out stays |
+//! | `GET /clusters`, `GET /endpoints`, `GET /routes`, `GET /listeners` | every resource (`{version, resources: {name: {version, value}}}`) |
+//! | `POST /apply` | `{"clusters": [...], "endpoints": [...], "routes": [...], "listeners": [...]}` (JSON or YAML): each list given becomes the whole of its type; a type left out stays |
 
 use std::collections::BTreeMap;
 
@@ -29,6 +29,8 @@ struct ApplyBody {
     endpoints: Option<Vec<Value>>,
     #[serde(default)]
     routes: Option<Vec<Value>>,
+    #[serde(default)]
+    listeners: Option<Vec<Value>>,
 }
 
 /// One type's resources as shown.
@@ -71,6 +73,10 @@ pub async fn handle(call: &Call<'_>, first: &str, rest: &[String], body: Incomin
             reply::query(uri, &[])?;
             Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().routes)))
         }
+        ("listeners", &Method::GET, []) => {
+            reply::query(uri, &[])?;
+            Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().listeners)))
+        }
         ("apply", &Method::POST, []) => {
             reply::query(uri, &[])?;
             let bytes = reply::body(&call.parts.headers, body, weir_admin_guard::YAML).await?;
@@ -80,14 +86,17 @@ pub async fn handle(call: &Call<'_>, first: &str, rest: &[String], body: Incomin
                 clusters: body.clusters.map(|c| parse_all(c, "clusters")).transpose()?,
                 endpoints: body.endpoints.map(|e| parse_all(e, "endpoints")).transpose()?,
                 routes: body.routes.map(|r| parse_all(r, "routes")).transpose()?,
+                listeners: body.listeners.map(|l| parse_all(l, "listeners")).transpose()?,
             };
             let changes = with_store(shared, move |store| store.apply_resources(set)).await?;
             // `{"clusters": {changed, version}, "endpoints": …, "routes": …}`
             let view: BTreeMap<&str, ChangeView> =
-                ResourceSet::KEYS.into_iter().zip(changes.map(ChangeView::from)).collect();
+                ResourceSet::KEYS.into_iter().zip(changes.into_iter().map(ChangeView::from)).collect();
             Ok(reply::json(StatusCode::OK, &view))
         }
-        ("clusters" | "endpoints" | "routes" | "apply", _, []) => Err(Failure::method(method, uri.path())),
+        ("clusters" | "endpoints" | "routes" | "listeners" | "apply", _, []) => {
+            Err(Failure::method(method, uri.path()))
+        }
         _ => Err(Failure::not_found(format!("no such resource: {}", uri.path()))),
     }
 }
