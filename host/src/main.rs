@@ -24,7 +24,8 @@ struct Args {
     /// Worker threads (default: number of cores).
     #[arg(long)]
     concurrency: Option<usize>,
-    /// On SIGTERM, how long requests in flight may take to finish, e.g. `10s`.
+    /// On SIGTERM (and for a listener removed by a reload or LDS), how long requests in flight
+    /// may take to finish, e.g. `10s`.
     #[arg(long, default_value = "10s", value_parser = weir_host::config::duration::parse)]
     drain_timeout: std::time::Duration,
     /// Keep compiled modules in this directory so restarts skip compilation.
