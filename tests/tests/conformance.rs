@@ -17,9 +17,26 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // Each case statically, then configured by weir-cp over ADS (state of the world, delta).
+    let modes = [
+        ("", conformance::Mode::Static),
+        ("xds-sotw/", conformance::Mode::Xds { delta: false }),
+        ("xds-delta/", conformance::Mode::Xds { delta: true }),
+    ];
+    let cases: Vec<(String, conformance::Mode, conformance::Case)> = cases
+        .into_iter()
+        .flat_map(|(name, case)| modes.map(|(prefix, mode)| (format!("{prefix}{name}"), mode, case.clone())))
+        .collect();
     let trials = cases
         .into_iter()
-        .map(|(name, case)| {
+        .map(|(name, mode, case)| {
+            let unsupported = (mode != conformance::Mode::Static)
+                .then(|| conformance::unsupported_over_xds(&case))
+                .flatten();
+            if let Some(reason) = unsupported {
+                // Listed as ignored, with the reason: never a silent skip.
+                return Trial::test(name, || Ok(())).with_ignored_flag(true).with_kind(reason);
+            }
             Trial::test(name, move || {
                 conformance::check_filters(&case).map_err(|e| Failed::from(format!("{e:#}")))?;
                 weir_tests::envoy_required().map_err(|e| Failed::from(format!("{e:#}")))?;
@@ -27,8 +44,9 @@ fn main() -> std::process::ExitCode {
                     .enable_all()
                     .build()
                     .map_err(|e| Failed::from(e.to_string()))?;
-                let failures =
-                    runtime.block_on(conformance::run(&case)).map_err(|e| Failed::from(format!("{e:#}")))?;
+                let failures = runtime
+                    .block_on(conformance::run(&case, mode))
+                    .map_err(|e| Failed::from(format!("{e:#}")))?;
                 if failures.is_empty() {
                     Ok(())
                 } else {

@@ -6,8 +6,8 @@ use super::{Config, ConfigError, HeaderMatcher, RouteConfig};
 
 /// Checks cross-references, uniqueness and one-of fields. Errors name the field.
 pub fn validate(config: &Config) -> Result<(), ConfigError> {
-    if config.listeners.is_empty() {
-        return Err(ConfigError::invalid("listeners", "at least one listener is required"));
+    if config.listeners.is_empty() && !config.xds.as_ref().is_some_and(|x| x.lds) {
+        return Err(ConfigError::invalid("listeners", "at least one listener is required (or `xds.lds`)"));
     }
     unique(config.listeners.iter().map(|l| l.name.as_str()), "listeners")?;
     unique(config.clusters.iter().map(|c| c.name.as_str()), "clusters")?;

@@ -18,6 +18,7 @@ mod tls_pki;
 mod tls_recorder;
 mod tls_upstream;
 mod tls_verify;
+mod xds_mode;
 
 pub use case::{
     Case, ClusterSpec, ClusterTarget, PluginSpec, RequestSpec, StatValue, cases_dir, check_filters, load_all,
@@ -25,9 +26,10 @@ pub use case::{
 pub use config::{Targets, envoy_config, twin, weir_config};
 pub use exchange::{Answer, Answers};
 pub use expect::{Expect, UpstreamExpect, check, compare};
-pub use run::run;
+pub use run::{Mode, run};
 pub use tls_case::{ClientAuthSpec, ClientCertSpec, RequestTls, ServerCertSpec, TlsSpec};
 pub use tls_client::TlsSeen;
 pub use tls_expect::{Handshake, TlsExpect};
 pub use tls_pki::CaseTls;
 pub use tls_upstream::{TlsUpstreams, UpstreamTlsSpec};
+pub use xds_mode::unsupported as unsupported_over_xds;

@@ -11,13 +11,31 @@ use super::exchange::{self, Answers};
 use super::grpc::GrpcServer;
 use super::tls_pki::CaseTls;
 use super::tls_upstream::TlsUpstreams;
+use super::xds_mode;
 use crate::client;
+use crate::e2e::cp::WeirCp;
 use crate::echo::EchoServer;
 use crate::envoy::Envoy;
 use crate::weir::Weir;
 
+/// How the hosts get a case's config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Envoy from its bootstrap, weir from `weir.yaml`.
+    Static,
+    /// Both from one bootstrap taking listeners and clusters from weir-cp over ADS (delta or
+    /// state of the world).
+    Xds {
+        /// Delta xDS.
+        delta: bool,
+    },
+}
+
+/// How long a listener from LDS may take to appear.
+const XDS_WAIT: Duration = Duration::from_secs(20);
+
 /// Runs a case against both hosts; returns every failure found (empty: pass).
-pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
+pub async fn run(case: &Case, mode: Mode) -> anyhow::Result<Vec<String>> {
     let echo = EchoServer::start()?;
     let grpc = match case.clusters.iter().any(|c| c.target == ClusterTarget::Grpc) {
         true => Some(GrpcServer::start()?),
@@ -43,9 +61,30 @@ pub async fn run(case: &Case) -> anyhow::Result<Vec<String>> {
         listener_tls: pki.as_ref().map(|p| p.listener().clone()),
         tls_upstreams: tls_upstreams.endpoints(),
     };
-    let envoy = Envoy::start(&envoy_config(case, &targets)?).await?;
-    let envoy_addr = envoy.listener("main").await?;
-    let weir = Weir::start_async(weir_config(case, &targets)?, 1).await?;
+    let state = tempfile::tempdir()?;
+    let mut _cp = None;
+    let (envoy, weir) = match mode {
+        Mode::Static => {
+            let envoy = Envoy::start(&envoy_config(case, &targets)?).await?;
+            (envoy, Weir::start_async(weir_config(case, &targets)?, 1).await?)
+        }
+        Mode::Xds { delta } => {
+            let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let cp = WeirCp::start(&state.path().join("weir-cp.json"), any, any)?;
+            let (resources, bootstrap) = xds_mode::split(&envoy_config(case, &targets)?, cp.xds, delta)?;
+            let file = state.path().join("fleet.json");
+            std::fs::write(&file, resources)?;
+            cp.ok(&["apply", "-f", file.to_str().context("path")?])?;
+            _cp = Some(cp);
+            let envoy = Envoy::start(&bootstrap).await?;
+            (envoy, Weir::start_async(bootstrap, 1).await.context("weir from the xDS bootstrap")?)
+        }
+    };
+    let envoy_addr =
+        crate::e2e::poll("Envoy's listener main", XDS_WAIT, Duration::from_millis(5), || async {
+            Ok(envoy.listener("main").await.ok())
+        })
+        .await?;
     let weir_addr = weir.listener("main")?;
 
     let mut failures = Vec::new();

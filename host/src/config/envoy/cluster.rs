@@ -162,7 +162,7 @@ pub(super) fn translate(pb: &Cluster, at: &str, refusals: &mut Refusals) -> Envo
             continue;
         }
         match unpack::<HttpProtocolOptions>(any) {
-            Ok(options) => http_options(&options, &mut config),
+            Ok(options) => http_options(&options, &mut config, &path, refusals),
             Err(e) => refusals.add(&path, e.to_string()),
         }
     }
@@ -252,10 +252,24 @@ fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> V
     out
 }
 
-fn http_options(options: &HttpProtocolOptions, config: &mut ClusterConfig) {
+fn http_options(
+    options: &HttpProtocolOptions,
+    config: &mut ClusterConfig,
+    at: &str,
+    refusals: &mut Refusals,
+) {
     if let Some(UpstreamProtocolOptions::ExplicitHttpConfig(explicit)) = &options.upstream_protocol_options {
         match &explicit.protocol_config {
-            Some(ProtocolConfig::Http2ProtocolOptions(_)) => config.http2 = true,
+            Some(ProtocolConfig::Http2ProtocolOptions(h2)) => {
+                config.http2 = true;
+                // (A listener's HTTP/2 options may set fields; a cluster's none.)
+                if *h2 != Default::default() {
+                    refusals.add(
+                        &format!("{at}.explicit_http_config.http2_protocol_options"),
+                        "HTTP/2 settings towards a cluster are not supported by weir",
+                    );
+                }
+            }
             Some(ProtocolConfig::HttpProtocolOptions(h1)) => {
                 config.http_protocol_options.enable_trailers = h1.enable_trailers;
             }

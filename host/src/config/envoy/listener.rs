@@ -53,6 +53,7 @@ pub(super) const SPEC: super::support::Spec = &[
             "common_http_protocol_options",
             "max_request_headers_kb",
             "http_protocol_options",
+            "http2_protocol_options",
         ],
     ),
     (
@@ -60,7 +61,8 @@ pub(super) const SPEC: super::support::Spec = &[
         &["config_source", "route_config_name"],
     ),
     ("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", &["name", "typed_config"]),
-    ("envoy.config.core.v3.HttpProtocolOptions", &["idle_timeout"]),
+    ("envoy.config.core.v3.HttpProtocolOptions", &["idle_timeout", "max_headers_count"]),
+    ("envoy.config.core.v3.Http2ProtocolOptions", &["max_concurrent_streams"]),
     (ROUTER, &[]),
     ("envoy.extensions.filters.http.wasm.v3.Wasm", &["config"]),
     (
@@ -161,6 +163,14 @@ pub fn listener(
     }
     if let Some(kb) = &hcm.max_request_headers_kb {
         out["max_request_headers_kb"] = json!(kb.value);
+    }
+    if let Some(count) = hcm.common_http_protocol_options.as_ref().and_then(|o| o.max_headers_count.as_ref())
+    {
+        out["max_request_headers"] = json!(count.value);
+    }
+    if let Some(streams) = hcm.http2_protocol_options.as_ref().and_then(|o| o.max_concurrent_streams.as_ref())
+    {
+        out["http2_max_concurrent_streams"] = json!(streams.value);
     }
     if let Some(h1) = &hcm.http_protocol_options {
         out["http_protocol_options"] = json!({"enable_trailers": h1.enable_trailers});
