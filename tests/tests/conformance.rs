@@ -30,13 +30,6 @@ fn main() -> std::process::ExitCode {
     let trials = cases
         .into_iter()
         .map(|(name, mode, case)| {
-            let unsupported = (mode != conformance::Mode::Static)
-                .then(|| conformance::unsupported_over_xds(&case))
-                .flatten();
-            if let Some(reason) = unsupported {
-                // Listed as ignored, with the reason: never a silent skip.
-                return Trial::test(name, || Ok(())).with_ignored_flag(true).with_kind(reason);
-            }
             Trial::test(name, move || {
                 conformance::check_filters(&case).map_err(|e| Failed::from(format!("{e:#}")))?;
                 weir_tests::envoy_required().map_err(|e| Failed::from(format!("{e:#}")))?;

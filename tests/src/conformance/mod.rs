@@ -32,4 +32,3 @@ pub use tls_client::TlsSeen;
 pub use tls_expect::{Handshake, TlsExpect};
 pub use tls_pki::CaseTls;
 pub use tls_upstream::{TlsUpstreams, UpstreamTlsSpec};
-pub use xds_mode::unsupported as unsupported_over_xds;

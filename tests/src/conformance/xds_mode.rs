@@ -9,19 +9,6 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::case::Case;
-
-/// Why a case cannot run over xDS, if it cannot: weir takes no TLS over LDS/CDS yet.
-pub fn unsupported(case: &Case) -> Option<&'static str> {
-    if case.tls.is_some() {
-        return Some("listener TLS over LDS is not supported by weir");
-    }
-    if case.clusters.iter().any(|c| c.tls.is_some()) {
-        return Some("upstream TLS over CDS is not supported by weir");
-    }
-    None
-}
-
 /// `bootstrap` (YAML) split: the resource file (JSON) and the bootstrap over ADS (YAML).
 pub fn split(bootstrap: &str, xds: SocketAddr, delta: bool) -> anyhow::Result<(String, String)> {
     let mut doc: Value = serde_norway::from_str(bootstrap).context("the case's Envoy bootstrap")?;

@@ -13,7 +13,7 @@ use weir_xds::convert::envoy_json::from_json;
 use weir_xds::convert::struct_to_json;
 
 use super::support::{Spec, check, duration_text, join};
-use super::{Refusals, cluster, listener, route};
+use super::{Refusals, cluster, listener, route, tls};
 use crate::config::{Config, ConfigError};
 
 /// What weir reads of a bootstrap (the listener, cluster and route parts have their own).
@@ -46,7 +46,7 @@ pub fn bootstrap(document: &Value, origin: &str) -> Result<Config, ConfigError> 
     let pb: Bootstrap = from_json(document)
         .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
     let mut refusals = Refusals::default();
-    check(&pb, &[SPEC, listener::SPEC, cluster::SPEC, route::SPEC], "", &mut refusals);
+    check(&pb, &[SPEC, listener::SPEC, cluster::SPEC, route::SPEC, tls::SPEC], "", &mut refusals);
     let mut out = Map::new();
     if let Some(node) = &pb.node {
         let metadata = node.metadata.as_ref().map_or(json!({}), struct_to_json);

@@ -6,7 +6,8 @@
 //! endpoint); `connect_timeout`, `dns_refresh_rate`; endpoints of priority 0 in any locality,
 //! with equal weights; HTTP/2 through `typed_extension_protocol_options`
 //! (`HttpProtocolOptions.explicit_http_config`); `circuit_breakers` (default priority),
-//! `outlier_detection` (consecutive 5xx), HTTP `health_checks`. Everything else is refused.
+//! `outlier_detection` (consecutive 5xx), HTTP `health_checks`, TLS (`transport_socket`, see
+//! [`super::tls`]). Everything else is refused.
 
 use std::time::Duration;
 
@@ -46,6 +47,7 @@ pub(super) const SPEC: Spec = &[
             "circuit_breakers",
             "outlier_detection",
             "health_checks",
+            "transport_socket",
         ],
     ),
     ("envoy.config.cluster.v3.Cluster.EdsClusterConfig", &["eds_config", "service_name"]),
@@ -98,7 +100,7 @@ pub struct EnvoyCluster {
 /// Translates a cluster; `at` is its path (`static_resources.clusters[2]`, or empty for xDS).
 pub fn cluster(pb: &Cluster, at: &str) -> Result<EnvoyCluster, super::ConfigError> {
     let mut refusals = Refusals::default();
-    check(pb, &[SPEC], at, &mut refusals);
+    check(pb, &[SPEC, super::tls::SPEC], at, &mut refusals);
     let cluster = translate(pb, at, &mut refusals);
     refusals.into_result(cluster)
 }
@@ -180,6 +182,9 @@ pub(super) fn translate(pb: &Cluster, at: &str, refusals: &mut Refusals) -> Envo
         let path = join(at, "outlier_detection.base_ejection_time");
         duration(&od.base_ejection_time, &path, &mut out.base_ejection_time, refusals);
         config.outlier_detection = Some(out);
+    }
+    if let Some(socket) = &pb.transport_socket {
+        config.tls = super::tls::upstream(socket, &join(at, "transport_socket"), refusals);
     }
     match pb.health_checks.as_slice() {
         [] => {}

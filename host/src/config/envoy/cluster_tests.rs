@@ -167,3 +167,48 @@ endpoints:
     let e = load_assignment(&bad, "").unwrap_err().to_string();
     assert!(e.starts_with("policy: "), "{e}");
 }
+
+#[test]
+fn upstream_tls_from_files_and_what_is_refused() {
+    let c = translate(
+        r#"
+name: secure
+load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 443 } } } } ] } ] }
+transport_socket:
+  name: envoy.transport_sockets.tls
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+    sni: up.example
+    common_tls_context:
+      alpn_protocols: [h2]
+      tls_params: { tls_minimum_protocol_version: TLSv1_3 }
+      validation_context:
+        trusted_ca: { filename: /pki/ca.pem }
+        match_typed_subject_alt_names: [ { san_type: DNS, matcher: { exact: up.example } } ]
+"#,
+    )
+    .unwrap();
+    let tls = c.config.tls.unwrap();
+    assert_eq!(tls.sni.as_deref(), Some("up.example"));
+    assert_eq!(tls.trusted_ca.as_deref(), Some(std::path::Path::new("/pki/ca.pem")));
+    assert_eq!(tls.verify_subject_alt_name, ["up.example"]);
+    assert_eq!(tls.alpn_protocols.as_deref(), Some(&["h2".to_string()][..]));
+    assert_eq!(tls.min_version, weir_tls::TlsVersion::Tls13);
+    let e = translate(
+        r#"
+name: secure
+transport_socket:
+  name: envoy.transport_sockets.tls
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+    common_tls_context:
+      validation_context:
+        trusted_ca: { inline_string: "PEM" }
+        match_typed_subject_alt_names: [ { san_type: DNS, matcher: { prefix: up } } ]
+"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("validation_context.trusted_ca.inline_string: "), "{e}");
+    assert!(e.contains("match_typed_subject_alt_names[0].matcher.prefix: "), "{e}");
+}

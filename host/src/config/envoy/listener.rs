@@ -31,8 +31,8 @@ const ROUTER: &str = "envoy.extensions.filters.http.router.v3.Router";
 
 /// What weir reads of a listener and its connection manager.
 pub(super) const SPEC: super::support::Spec = &[
-    ("envoy.config.listener.v3.Listener", &["name", "address", "filter_chains"]),
-    ("envoy.config.listener.v3.FilterChain", &["filters"]),
+    ("envoy.config.listener.v3.Listener", &["name", "address", "filter_chains", "listener_filters"]),
+    ("envoy.config.listener.v3.FilterChain", &["filters", "transport_socket"]),
     ("envoy.config.listener.v3.Filter", &["name", "typed_config"]),
     (
         HCM,
@@ -89,7 +89,12 @@ pub fn checked(
     plugins: &mut Vec<PluginConfig>,
     refusals: &mut Refusals,
 ) -> Option<ListenerConfig> {
-    super::support::check(pb, &[SPEC, super::route::SPEC, super::cluster::SPEC], "", refusals);
+    super::support::check(
+        pb,
+        &[SPEC, super::route::SPEC, super::cluster::SPEC, super::tls::SPEC],
+        "",
+        refusals,
+    );
     listener(pb, "", plugins, refusals)
 }
 
@@ -106,7 +111,12 @@ pub fn listener(
         refusals.add(&join(at, "filter_chains"), "weir takes exactly one filter chain");
         return None;
     };
-    let at = format!("{}[0].filters", join(at, "filter_chains"));
+    let chain_at = format!("{}[0]", join(at, "filter_chains"));
+    let tls = chain
+        .transport_socket
+        .as_ref()
+        .and_then(|s| super::tls::downstream(s, &join(&chain_at, "transport_socket"), refusals));
+    let at = join(&chain_at, "filters");
     let [filter] = chain.filters.as_slice() else {
         refusals.add(&at, "weir takes exactly one network filter: the HTTP connection manager");
         return None;
@@ -171,6 +181,9 @@ pub fn listener(
     if let Some(streams) = hcm.http2_protocol_options.as_ref().and_then(|o| o.max_concurrent_streams.as_ref())
     {
         out["http2_max_concurrent_streams"] = json!(streams.value);
+    }
+    if let Some(tls) = tls {
+        out["tls"] = serde_json::to_value(tls).unwrap_or_default();
     }
     if let Some(h1) = &hcm.http_protocol_options {
         out["http_protocol_options"] = json!({"enable_trailers": h1.enable_trailers});

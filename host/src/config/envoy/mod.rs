@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod listener;
 pub mod route;
 mod support;
+pub mod tls;
 pub mod wasm;
 
 use super::ConfigError;
