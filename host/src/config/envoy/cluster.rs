@@ -207,6 +207,14 @@ pub fn load_assignment(pb: &ClusterLoadAssignment, at: &str) -> Result<Vec<Strin
 
 fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> Vec<String> {
     let mut out = Vec::new();
+    let count: usize = pb.endpoints.iter().map(|l| l.lb_endpoints.len()).sum();
+    if count > super::MAX_ENDPOINTS_PER_CLUSTER {
+        refusals.add(
+            &join(at, "endpoints"),
+            format!("{count} endpoints: weir takes at most {} per cluster", super::MAX_ENDPOINTS_PER_CLUSTER),
+        );
+        return out;
+    }
     let mut weight = None;
     for (i, locality) in pb.endpoints.iter().enumerate() {
         let at = format!("{}[{i}]", join(at, "endpoints"));

@@ -212,3 +212,15 @@ transport_socket:
     assert!(e.contains("validation_context.trusted_ca.inline_string: "), "{e}");
     assert!(e.contains("match_typed_subject_alt_names[0].matcher.prefix: "), "{e}");
 }
+
+#[test]
+fn an_assignment_over_the_cap_is_refused() {
+    use envoy_types::pb::envoy::config::endpoint::v3::{LbEndpoint, LocalityLbEndpoints};
+    let many = LocalityLbEndpoints {
+        lb_endpoints: vec![LbEndpoint::default(); crate::config::envoy::MAX_ENDPOINTS_PER_CLUSTER + 1],
+        ..LocalityLbEndpoints::default()
+    };
+    let cla = ClusterLoadAssignment { cluster_name: "a".into(), endpoints: vec![many], ..Default::default() };
+    let e = load_assignment(&cla, "").unwrap_err().to_string();
+    assert!(e.contains("10001 endpoints: weir takes at most 10000"), "{e}");
+}

@@ -13,6 +13,13 @@ pub mod wasm;
 
 use super::ConfigError;
 
+/// Most endpoints one cluster takes (a `load_assignment` or an EDS resource).
+pub const MAX_ENDPOINTS_PER_CLUSTER: usize = 10_000;
+/// Most routes one route configuration takes (all virtual hosts together).
+pub const MAX_ROUTES_PER_CONFIGURATION: usize = 10_000;
+/// Most listeners LDS may give (each binds a socket per worker).
+pub const MAX_LDS_LISTENERS: usize = 1_000;
+
 /// Everything refused in one resource (or one bootstrap), in the order found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Refusals(Vec<(String, String)>);

@@ -105,12 +105,31 @@ pub fn route_configuration(
     at: &str,
 ) -> Result<Vec<VirtualHostConfig>, ConfigError> {
     let mut refusals = Refusals::default();
-    check(pb, &[SPEC], at, &mut refusals);
+    if !too_many(pb, at, &mut refusals) {
+        check(pb, &[SPEC], at, &mut refusals);
+    }
     if !refusals.is_empty() {
         return refusals.into_result(Vec::new());
     }
     let hosts = translate(pb, filters, at, &mut refusals);
     refusals.into_result(hosts)
+}
+
+/// Refuses a route configuration with more than [`super::MAX_ROUTES_PER_CONFIGURATION`]
+/// routes (before any is translated).
+fn too_many(pb: &RouteConfiguration, at: &str, refusals: &mut Refusals) -> bool {
+    let count: usize = pb.virtual_hosts.iter().map(|v| v.routes.len()).sum();
+    let over = count > super::MAX_ROUTES_PER_CONFIGURATION;
+    if over {
+        refusals.add(
+            &join(at, "virtual_hosts"),
+            format!(
+                "{count} routes: weir takes at most {} per route configuration",
+                super::MAX_ROUTES_PER_CONFIGURATION
+            ),
+        );
+    }
+    over
 }
 
 /// Translates a route configuration whose fields were checked; adds what it refuses to
@@ -121,6 +140,9 @@ pub(super) fn translate(
     at: &str,
     refusals: &mut Refusals,
 ) -> Vec<VirtualHostConfig> {
+    if too_many(pb, at, refusals) {
+        return Vec::new();
+    }
     let json = match to_json(pb) {
         Ok(json) => json,
         Err(e) => {

@@ -120,3 +120,17 @@ fn two_hash_policies_and_an_enabled_filter_config_are_refused() {
     .to_string();
     assert!(e.contains("disabled: true"), "{e}");
 }
+
+#[test]
+fn a_route_configuration_over_the_cap_is_refused() {
+    use envoy_types::pb::envoy::config::route::v3::{Route, VirtualHost};
+    let host = VirtualHost {
+        name: "a".into(),
+        domains: vec!["*".into()],
+        routes: vec![Route::default(); crate::config::envoy::MAX_ROUTES_PER_CONFIGURATION + 1],
+        ..VirtualHost::default()
+    };
+    let pb = RouteConfiguration { virtual_hosts: vec![host], ..RouteConfiguration::default() };
+    let e = route_configuration(&pb, &[], "").unwrap_err().to_string();
+    assert!(e.contains("10001 routes: weir takes at most 10000"), "{e}");
+}

@@ -15,7 +15,7 @@ use weir_xds::types;
 
 use super::rds::{self, DynamicRoutes};
 use crate::config::ListenerConfig;
-use crate::config::envoy::{Refusals, listener};
+use crate::config::envoy::{MAX_LDS_LISTENERS, Refusals, listener};
 use crate::process::ProcessControl;
 
 /// The names of the listeners LDS gave (the others are `weir.yaml`'s).
@@ -51,6 +51,12 @@ impl DynamicListeners {
 
 /// Every listener of an update, and the plugins their filters need.
 fn translate(resources: &[Any]) -> Result<(Vec<ListenerConfig>, Vec<crate::config::PluginConfig>), String> {
+    if resources.len() > MAX_LDS_LISTENERS {
+        return Err(format!(
+            "{} listeners: weir takes at most {MAX_LDS_LISTENERS} from LDS",
+            resources.len()
+        ));
+    }
     let mut listeners: Vec<ListenerConfig> = Vec::new();
     let mut plugins = Vec::new();
     let mut errors = Vec::new();
@@ -74,4 +80,16 @@ fn translate(resources: &[Any]) -> Result<(Vec<ListenerConfig>, Vec<crate::confi
         }
     }
     if errors.is_empty() { Ok((listeners, plugins)) } else { Err(errors.join("\n")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_listeners_than_the_cap_are_refused_before_any_is_read() {
+        let resources = vec![Any::default(); MAX_LDS_LISTENERS + 1];
+        let e = translate(&resources).unwrap_err();
+        assert!(e.contains("1001 listeners: weir takes at most 1000"), "{e}");
+    }
 }
