@@ -22,6 +22,7 @@ pub mod runtime_values;
 pub mod server;
 pub mod server_state;
 pub mod services;
+mod sockets;
 mod worker;
 pub mod xds;
 

@@ -8,7 +8,6 @@ use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
@@ -90,7 +89,8 @@ impl RunningServer {
         crate::process::server_state::configure_runtime_values(&generation);
         generation.watch_tls();
         let concurrency = options.concurrency.max(1);
-        let (per_worker, addresses) = bind_listeners(generation.config.listeners.iter(), concurrency)?;
+        let (per_worker, addresses) =
+            super::sockets::bind_listeners(generation.config.listeners.iter(), concurrency)?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (serving_tx, serving_rx) = watch::channel(false);
         let connection_ids = Arc::new(AtomicU64::new(0));
@@ -232,51 +232,4 @@ pub fn raise_open_files_limit() -> Option<u64> {
         }
     }
     getrlimit(Resource::Nofile).current
-}
-
-/// Sockets for `listeners`: per worker, one per listener by name; and each listener's bound
-/// address.
-pub(crate) type Bound = (Vec<Vec<(String, std::net::TcpListener)>>, Vec<(String, SocketAddr)>);
-
-/// Binds `workers` sockets for each listener (see [`bind`]).
-pub(crate) fn bind_listeners<'a>(
-    listeners: impl Iterator<Item = &'a crate::config::ListenerConfig>,
-    workers: usize,
-) -> Result<Bound, StartError> {
-    let mut per_worker: Vec<Vec<(String, std::net::TcpListener)>> =
-        (0..workers).map(|_| Vec::new()).collect();
-    let mut addresses = Vec::new();
-    for listener in listeners {
-        let sockets = bind(listener.address, workers).map_err(|source| StartError::Bind {
-            listener: listener.name.clone(),
-            address: listener.address,
-            source,
-        })?;
-        let actual = sockets.first().and_then(|s| s.local_addr().ok()).unwrap_or(listener.address);
-        addresses.push((listener.name.clone(), actual));
-        for (slot, socket) in per_worker.iter_mut().zip(sockets) {
-            slot.push((listener.name.clone(), socket));
-        }
-    }
-    Ok((per_worker, addresses))
-}
-
-/// Binds `count` sockets to `addr` with SO_REUSEPORT (port 0 is resolved by the first).
-fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
-    let first = bind_one(addr)?;
-    let actual = first.local_addr()?;
-    let mut sockets = vec![first];
-    for _ in 1..count {
-        sockets.push(bind_one(actual)?);
-    }
-    Ok(sockets)
-}
-
-fn bind_one(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    Ok(socket.into())
 }

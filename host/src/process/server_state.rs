@@ -110,7 +110,7 @@ impl ServerState {
         let added = generation.config.listeners.iter().filter(|l| {
             !bound.iter().any(|(name, addr)| *name == l.name && (l.address.port() == 0 || *addr == l.address))
         });
-        let (per_worker, addresses) = crate::process::server::bind_listeners(added, workers.len())?;
+        let (per_worker, addresses) = crate::process::sockets::bind_listeners(added, workers.len())?;
         let mut failures = Vec::new();
         for (worker, sockets) in workers.iter().zip(per_worker) {
             let (tx, rx) = oneshot::channel();

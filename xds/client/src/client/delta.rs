@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-use super::session::{SessionError, apply_blocking, connected, node, record};
+use super::common::{SessionError, apply_blocking, connected, node, record};
 use super::subscriptions::{Change, Subscriptions};
 use super::{ClientConfig, Handler, MAX_WILDCARD_RESOURCES, Shared};
 

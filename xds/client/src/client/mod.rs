@@ -8,6 +8,7 @@
 //! reconnects with jittered backoff (500 ms → 30 s), sending the versions it holds.
 
 mod backoff;
+mod common;
 mod delta;
 mod session;
 mod status;

@@ -61,21 +61,21 @@ fn table<M>(t: &TypeState<EnvoyResource<M>>) -> TableView<'_> {
 pub async fn handle(call: &Call<'_>, first: &str, rest: &[String], body: Incoming) -> Result<Reply, Failure> {
     let (shared, method, uri) = (call.shared, &call.parts.method, &call.parts.uri);
     match (first, method, rest) {
-        ("clusters", &Method::GET, []) => {
+        ("clusters" | "endpoints" | "routes" | "listeners", &Method::GET, []) => {
             reply::query(uri, &[])?;
-            Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().clusters)))
-        }
-        ("endpoints", &Method::GET, []) => {
-            reply::query(uri, &[])?;
-            Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().endpoints)))
-        }
-        ("routes", &Method::GET, []) => {
-            reply::query(uri, &[])?;
-            Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().routes)))
-        }
-        ("listeners", &Method::GET, []) => {
-            reply::query(uri, &[])?;
-            Ok(reply::json(StatusCode::OK, &table(&shared.store.snapshot().listeners)))
+            let state = shared.store.snapshot();
+            let view = match first {
+                "clusters" => serde_json::to_value(table(&state.clusters)),
+                "endpoints" => serde_json::to_value(table(&state.endpoints)),
+                "routes" => serde_json::to_value(table(&state.routes)),
+                _ => serde_json::to_value(table(&state.listeners)),
+            };
+            let view = view.map_err(|e| Failure {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: e.to_string(),
+                challenge: None,
+            })?;
+            Ok(reply::json(StatusCode::OK, &view))
         }
         ("apply", &Method::POST, []) => {
             reply::query(uri, &[])?;
