@@ -36,6 +36,6 @@ pub use convert::{
 };
 pub use headers::{HeaderMap, Name, NameCache};
 pub use local_reply::{LocalReply, local_reply_response};
-pub use stream::{HttpStream, Phase, StreamInfo, StreamShared};
+pub use stream::{HttpStream, Phase, StreamInfo, StreamShared, XdsMetadata};
 pub use tls_info::{CertSummary, TlsInfo};
 pub use upstream_error::{UpstreamError, error_chain};

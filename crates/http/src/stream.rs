@@ -43,6 +43,17 @@ pub enum Phase {
     Done,
 }
 
+/// Serialized `envoy.config.core.v3.Metadata` of what serves an exchange (empty: none set).
+#[derive(Debug, Clone, Default)]
+pub struct XdsMetadata {
+    /// The listener's.
+    pub listener: Bytes,
+    /// The matched route's (`None`: no route).
+    pub route: Option<Bytes>,
+    /// The cluster's, once chosen.
+    pub cluster: Option<Bytes>,
+}
+
 /// Facts about the exchange exposed as properties.
 #[derive(Debug, Clone)]
 pub struct StreamInfo {
@@ -62,6 +73,9 @@ pub struct StreamInfo {
     pub route_name: String,
     /// Name of the cluster the route points at, when known.
     pub cluster_name: Option<String>,
+    /// The listener's, route's and cluster's metadata (serialized
+    /// `envoy.config.core.v3.Metadata`), for `xds.*_metadata`.
+    pub metadata: XdsMetadata,
     /// Address of the upstream endpoint, once connected.
     pub upstream_address: Option<SocketAddr>,
     /// Response status, once known.
@@ -92,6 +106,7 @@ impl Default for StreamInfo {
             listener_name: String::new(),
             route_name: String::new(),
             cluster_name: None,
+            metadata: XdsMetadata::default(),
             upstream_address: None,
             response_code: None,
             response_code_details: String::new(),

@@ -50,6 +50,9 @@ pub struct ClusterConfig {
     /// HTTP/1.1 options towards the endpoints (Envoy's `http_protocol_options`).
     #[serde(default)]
     pub http_protocol_options: super::Http1Options,
+    /// Metadata filters read as `xds.cluster_metadata` (Envoy's cluster `metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<super::Metadata>,
 }
 
 fn default_connect_timeout() -> Duration {
@@ -76,6 +79,7 @@ impl ClusterConfig {
             internal: false,
             tls: None,
             http_protocol_options: super::Http1Options::default(),
+            metadata: None,
         }
     }
 }

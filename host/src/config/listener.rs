@@ -114,6 +114,9 @@ pub struct ListenerConfig {
     /// HTTP/1.1 options towards clients (Envoy's `http_protocol_options`).
     #[serde(default)]
     pub http_protocol_options: super::Http1Options,
+    /// Metadata filters read as `xds.listener_metadata` (Envoy's listener `metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<super::Metadata>,
 }
 
 fn yes() -> bool {

@@ -9,6 +9,7 @@ mod dynamic;
 pub mod envoy;
 mod http1;
 mod listener;
+mod metadata;
 mod node;
 mod overrides;
 mod query_match;
@@ -21,6 +22,7 @@ mod validate_cluster;
 use std::path::{Path, PathBuf};
 
 pub use http1::Http1Options;
+pub use metadata::{Metadata, encoded as encoded_metadata};
 pub use overrides::{PluginOverride, apply_overrides};
 pub use query_match::{QueryParameterMatcher, SafeRegex, StringMatch};
 pub use redirect::{Redirect, RedirectCode};

@@ -92,6 +92,9 @@ pub struct RouteConfig {
     /// Headers removed from the upstream's response (before the additions).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub response_headers_to_remove: Vec<String>,
+    /// Metadata filters read as `xds.route_metadata` (Envoy's route `metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<super::Metadata>,
 }
 
 /// Path and header conditions of a route. Exactly one of `prefix`, `path`, `regex`.

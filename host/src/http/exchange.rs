@@ -15,7 +15,9 @@ use super::listener::{ConnectionInfo, ListenerContext};
 use crate::router::{Route, RouteTarget};
 use crate::upstream::UpstreamError;
 use weir_http::convert::{downstream_response, protocol_name, request_map, response_map, upstream_request};
-use weir_http::{BoxBody, BoxError, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, full_body};
+use weir_http::{
+    BoxBody, BoxError, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, XdsMetadata, full_body,
+};
 
 /// Entry point for one request.
 #[derive(Debug)]
@@ -45,6 +47,11 @@ impl Exchange {
         let route = listener.routes.find(&headers);
         let plugins =
             route.as_ref().map_or_else(|| listener.routes.default_plugins.clone(), |r| r.plugins.clone());
+        let cluster = route.as_ref().and_then(|r| match &r.target {
+            RouteTarget::Cluster(c) => Some(c.clone()),
+            RouteTarget::Weighted(w) => Some(w.pick().to_string()),
+            _ => None,
+        });
         let info = StreamInfo {
             downstream_remote: conn.remote,
             downstream_local: conn.local,
@@ -55,11 +62,12 @@ impl Exchange {
             listener_name: listener.name.clone(),
             route_name: route.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
             // A weighted route's cluster is chosen now, as Envoy does when it picks the route.
-            cluster_name: route.as_ref().and_then(|r| match &r.target {
-                RouteTarget::Cluster(c) => Some(c.clone()),
-                RouteTarget::Weighted(w) => Some(w.pick().to_string()),
-                _ => None,
-            }),
+            cluster_name: cluster.clone(),
+            metadata: XdsMetadata {
+                listener: listener.metadata.clone(),
+                route: route.as_ref().map(|r| r.metadata.clone()),
+                cluster: cluster.as_deref().and_then(|c| cluster_metadata(&listener, c)),
+            },
             body_limit: listener.buffer_limit,
             ..StreamInfo::default()
         };
@@ -107,6 +115,12 @@ async fn request_timer(stream: &StreamShared, limit: Option<std::time::Duration>
 }
 
 /// What runs when an exchange ends: listener and route stats, the access log line.
+/// The serialized metadata of cluster `name` (`xds.cluster_metadata`), if it exists.
+fn cluster_metadata(listener: &ListenerContext, name: &str) -> Option<Bytes> {
+    let cluster = listener.upstreams.get(name)?;
+    Some(crate::config::encoded_metadata(cluster.state().config.metadata.as_ref()))
+}
+
 fn finisher(listener: &ListenerContext, route: Option<&Rc<Route>>) -> super::chain::Finisher {
     let stats = listener.stats.clone();
     let route_stats = route.map(|r| r.stats.clone());
@@ -223,7 +237,11 @@ impl Run {
         let Some(cluster) = cluster.filter(|c| !(from_header && c.state().config.internal)) else {
             return self.local(LocalReply::host(503, Bytes::new(), "cluster_not_found"), None).await;
         };
-        self.stream.data.borrow_mut().info.cluster_name = Some(cluster_name);
+        {
+            let mut data = self.stream.data.borrow_mut();
+            data.info.metadata.cluster = cluster_metadata(&self.listener, &cluster_name);
+            data.info.cluster_name = Some(cluster_name);
+        }
 
         // The body through the plugins that have not seen it yet (all of them, unless one
         // held the headers to look at the body first).

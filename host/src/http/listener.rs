@@ -11,6 +11,8 @@ use crate::upstream::Upstreams;
 pub struct ListenerContext {
     /// Listener name.
     pub name: String,
+    /// The listener's metadata, serialized (`xds.listener_metadata`).
+    pub metadata: bytes::Bytes,
     /// Its routes.
     pub routes: RouteTable,
     /// The worker's clusters.

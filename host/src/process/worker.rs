@@ -250,6 +250,7 @@ fn build(
         let nonzero = |d: std::time::Duration| (!d.is_zero()).then_some(d);
         contexts.push(Rc::new(ListenerContext {
             name: listener.name.clone(),
+            metadata: crate::config::encoded_metadata(listener.metadata.as_ref()),
             routes,
             upstreams: upstreams.clone(),
             buffer_limit: listener.buffer_limit_bytes,

@@ -84,6 +84,8 @@ impl Weighted {
 pub struct Route {
     /// Route name (`route_name` property).
     pub name: String,
+    /// The route's metadata, serialized (`xds.route_metadata`).
+    pub metadata: bytes::Bytes,
     path: PathMatcher,
     headers: Vec<HeaderCondition>,
     query: Vec<query::QueryCondition>,
@@ -290,6 +292,7 @@ fn compile_route(
     };
     Ok(Route {
         name: route.name.clone(),
+        metadata: crate::config::encoded_metadata(route.metadata.as_ref()),
         path,
         headers,
         query,

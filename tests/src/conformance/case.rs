@@ -126,6 +126,9 @@ pub struct ClusterSpec {
     /// weir's `lb_policy` (`ring_hash`, `maglev`, ...), given to Envoy in capitals.
     #[serde(default)]
     pub lb_policy: Option<String>,
+    /// Its `metadata` (`{filter_metadata: …}`, the same in both schemas).
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
     /// Write HTTP/1.1 trailers to it whatever it announced, and (Envoy) read its trailers
     /// (`http_protocol_options.enable_trailers`).
     #[serde(default)]

@@ -60,6 +60,7 @@ fn clusters(case: &Case, targets: &Targets) -> Vec<Cluster> {
             http1_trailers: c.http1_trailers,
             more_endpoints,
             lb_policy: c.lb_policy.clone(),
+            metadata: c.metadata.clone(),
             ..Cluster::new(&c.name, endpoint)
         });
     }

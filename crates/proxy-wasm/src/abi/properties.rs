@@ -188,6 +188,9 @@ fn stream_attribute(s: &HttpStream, segments: &[&str]) -> Option<Bytes> {
         ["xds", "cluster_name"] => info.cluster_name.clone().map(text),
         ["xds", "route_name"] => Some(text(info.route_name.clone())),
         ["xds", "listener_name"] => Some(text(info.listener_name.clone())),
+        ["xds", "listener_metadata"] => Some(info.metadata.listener.clone()),
+        ["xds", "route_metadata"] => info.metadata.route.clone(),
+        ["xds", "cluster_metadata"] => info.metadata.cluster.clone(),
         _ => None,
     }
 }

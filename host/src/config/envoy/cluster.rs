@@ -48,8 +48,10 @@ pub(super) const SPEC: Spec = &[
             "outlier_detection",
             "health_checks",
             "transport_socket",
+            "metadata",
         ],
     ),
+    ("envoy.config.core.v3.Metadata", &["filter_metadata"]),
     ("envoy.config.cluster.v3.Cluster.EdsClusterConfig", &["eds_config", "service_name"]),
     ("envoy.config.core.v3.ConfigSource", &["ads", "resource_api_version", "initial_fetch_timeout"]),
     ("envoy.config.core.v3.AggregatedConfigSource", &[]),
@@ -183,6 +185,7 @@ pub(super) fn translate(pb: &Cluster, at: &str, refusals: &mut Refusals) -> Envo
         duration(&od.base_ejection_time, &path, &mut out.base_ejection_time, refusals);
         config.outlier_detection = Some(out);
     }
+    config.metadata = pb.metadata.as_ref().map(super::support::metadata);
     if let Some(socket) = &pb.transport_socket {
         config.tls = super::tls::upstream(socket, &join(at, "transport_socket"), refusals);
     }

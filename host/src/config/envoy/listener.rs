@@ -31,7 +31,10 @@ const ROUTER: &str = "envoy.extensions.filters.http.router.v3.Router";
 
 /// What weir reads of a listener and its connection manager.
 pub(super) const SPEC: super::support::Spec = &[
-    ("envoy.config.listener.v3.Listener", &["name", "address", "filter_chains", "listener_filters"]),
+    (
+        "envoy.config.listener.v3.Listener",
+        &["name", "address", "filter_chains", "listener_filters", "metadata"],
+    ),
     ("envoy.config.listener.v3.FilterChain", &["filters", "transport_socket"]),
     ("envoy.config.listener.v3.Filter", &["name", "typed_config"]),
     (
@@ -184,6 +187,9 @@ pub fn listener(
     }
     if let Some(tls) = tls {
         out["tls"] = serde_json::to_value(tls).unwrap_or_default();
+    }
+    if let Some(m) = &pb.metadata {
+        out["metadata"] = serde_json::to_value(super::support::metadata(m)).unwrap_or_default();
     }
     if let Some(h1) = &hcm.http_protocol_options {
         out["http_protocol_options"] = json!({"enable_trailers": h1.enable_trailers});

@@ -34,8 +34,10 @@ pub(super) const SPEC: Spec = &[
             "response_headers_to_add",
             "response_headers_to_remove",
             "typed_per_filter_config",
+            "metadata",
         ],
     ),
+    ("envoy.config.core.v3.Metadata", &["filter_metadata"]),
     (
         "envoy.config.route.v3.RouteMatch",
         &["prefix", "path", "safe_regex", "headers", "query_parameters", "case_sensitive"],
@@ -195,6 +197,7 @@ fn weir_route(route: &Value, filters: &[String]) -> Result<Value, String> {
         "request_headers_to_remove",
         "response_headers_to_add",
         "response_headers_to_remove",
+        "metadata",
     ];
     copy(route, &mut out, &same);
     if let Some(action) = route.get("route") {

@@ -119,3 +119,16 @@ pub fn duration_text(d: &envoy_types::pb::google::protobuf::Duration) -> String 
 pub fn join(at: &str, field: &str) -> String {
     if at.is_empty() { field.to_string() } else { format!("{at}.{field}") }
 }
+
+/// Envoy's `Metadata` (its `filter_metadata`) as weir's.
+pub fn metadata(pb: &envoy_types::pb::envoy::config::core::v3::Metadata) -> crate::config::Metadata {
+    let filter_metadata = pb
+        .filter_metadata
+        .iter()
+        .map(|(ns, values)| match weir_xds::convert::struct_to_json(values) {
+            serde_json::Value::Object(map) => (ns.clone(), map),
+            _ => (ns.clone(), serde_json::Map::new()),
+        })
+        .collect();
+    crate::config::Metadata { filter_metadata }
+}

@@ -148,6 +148,9 @@ fn envoy_cluster(c: &Cluster) -> Value {
             "endpoints": [{"lb_endpoints": endpoints}]
         }
     });
+    if let Some(metadata) = &c.metadata {
+        cluster["metadata"] = metadata.clone();
+    }
     if let Some(policy) = &c.lb_policy {
         cluster["lb_policy"] = json!(policy.to_ascii_uppercase());
     }

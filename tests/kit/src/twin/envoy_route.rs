@@ -30,8 +30,9 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
     if let Some(name) = route.get("name") {
         out["name"] = name.clone();
     }
-    // Header changes: the same fields and shape in both schemas.
+    // Header changes and metadata: the same fields and shape in both schemas.
     for key in [
+        "metadata",
         "request_headers_to_add",
         "request_headers_to_remove",
         "response_headers_to_add",

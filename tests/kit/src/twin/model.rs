@@ -113,6 +113,8 @@ pub struct Cluster {
     pub more_endpoints: Vec<SocketAddr>,
     /// weir's `lb_policy` (`ring_hash`, `maglev`, ...); Envoy's is the same in capitals.
     pub lb_policy: Option<String>,
+    /// `metadata` (`{filter_metadata: …}`), the same in both schemas.
+    pub metadata: Option<serde_json::Value>,
     /// TLS to the endpoint (cleartext when unset).
     pub tls: Option<ClusterTls>,
 }
@@ -128,6 +130,7 @@ impl Cluster {
             http1_trailers: false,
             more_endpoints: Vec::new(),
             lb_policy: None,
+            metadata: None,
             tls: None,
         }
     }

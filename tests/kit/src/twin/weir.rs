@@ -58,6 +58,9 @@ fn weir_cluster(c: &Cluster) -> Value {
     let endpoints: Vec<String> =
         std::iter::once(&c.endpoint).chain(&c.more_endpoints).map(|e| e.to_string()).collect();
     let mut cluster = json!({"name": c.name, "endpoints": endpoints, "http2": c.http2});
+    if let Some(metadata) = &c.metadata {
+        cluster["metadata"] = metadata.clone();
+    }
     if let Some(policy) = &c.lb_policy {
         cluster["lb_policy"] = json!(policy);
     }
