@@ -1,6 +1,6 @@
 //! `weir -c envoy.yaml`: every example's Envoy bootstrap (`examples/*/envoy.yaml`), served by
 //! weir directly, answers exactly as the example's `weir.yaml` served by weir — same status,
-//! headers and body for the same requests (request ids and dates aside). Ports are made
+//! headers and body for the same requests (request ids, dates and upstream times aside). Ports are made
 //! ephemeral, the upstream is an echo server and module paths absolute; nothing else changes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
@@ -35,7 +35,9 @@ fn requests() -> Vec<Request<Full<Bytes>>> {
 
 /// Status, headers and body, without what differs per request.
 fn normalized(reply: &client::Reply) -> Value {
-    let volatile = |name: &str| matches!(name, "date" | "x-request-id" | "content-length");
+    let volatile = |name: &str| {
+        matches!(name, "date" | "x-request-id" | "content-length" | "x-envoy-upstream-service-time")
+    };
     let headers: Vec<(String, String)> =
         reply.headers.iter().filter(|(k, _)| !volatile(k)).cloned().collect();
     let mut body =
