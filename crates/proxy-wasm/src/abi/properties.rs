@@ -191,6 +191,9 @@ fn stream_attribute(s: &HttpStream, segments: &[&str]) -> Option<Bytes> {
         ["xds", "listener_metadata"] => Some(info.metadata.listener.clone()),
         ["xds", "route_metadata"] => info.metadata.route.clone(),
         ["xds", "cluster_metadata"] => info.metadata.cluster.clone(),
+        // The request's dynamic metadata: only Envoy's native filters write it, so with Wasm
+        // filters it is the empty message, in Envoy as in weir.
+        ["metadata"] => Some(Bytes::new()),
         _ => None,
     }
 }
