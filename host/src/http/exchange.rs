@@ -117,8 +117,7 @@ async fn request_timer(stream: &StreamShared, limit: Option<std::time::Duration>
 /// What runs when an exchange ends: listener and route stats, the access log line.
 /// The serialized metadata of cluster `name` (`xds.cluster_metadata`), if it exists.
 fn cluster_metadata(listener: &ListenerContext, name: &str) -> Option<Bytes> {
-    let cluster = listener.upstreams.get(name)?;
-    Some(crate::config::encoded_metadata(cluster.state().config.metadata.as_ref()))
+    Some(listener.upstreams.get(name)?.state().metadata.clone())
 }
 
 fn finisher(listener: &ListenerContext, route: Option<&Rc<Route>>) -> super::chain::Finisher {

@@ -36,6 +36,8 @@ pub struct EndpointSet {
 pub struct ClusterState {
     /// Its config.
     pub config: ClusterConfig,
+    /// Its `metadata`, serialized once for the `xds.cluster_metadata` property.
+    pub metadata: bytes::Bytes,
     /// Stats handles.
     pub stats: ClusterStats,
     /// Circuit breakers.
@@ -56,6 +58,7 @@ impl ClusterState {
         let state = Arc::new(ClusterState {
             breakers: Breakers::new(config.circuit_breakers.clone(), cluster_stats.clone()),
             stats: cluster_stats,
+            metadata: crate::config::encoded_metadata(config.metadata.as_ref()),
             config,
             set: ArcSwap::from_pointee(EndpointSet::default()),
             known: Mutex::new(HashMap::new()),
