@@ -178,47 +178,30 @@ impl Handler for XdsHandler {
     fn apply(&self, type_url: &str, _version: &str, resources: Vec<Any>) -> Result<Applied, String> {
         let state = self.state.upgrade().ok_or("weir is stopping")?;
         let names = self.names(type_url);
+        // Updates that ask nothing more of the client.
+        let done = |r: Result<(), String>| r.map(|()| Applied::default());
         let result = match type_url {
-            types::RUNTIME => rtds::decode(&resources, names).map(|layers| state.set_rtds_layers(layers)),
-            types::EXTENSION_CONFIG => apply_ecds(&*state, &resources, names),
-            types::SECRET => {
-                sds::decode(&resources, names).and_then(|s| state.set_secrets(s).map_err(|e| e.to_string()))
+            types::RUNTIME => {
+                done(rtds::decode(&resources, names).map(|layers| state.set_rtds_layers(layers)))
             }
-            types::ROUTE => self.routes.apply(&*state, &resources),
-            types::LISTENER => {
-                return self.counted(
-                    &*state,
-                    type_url,
-                    self.listeners.apply(&*state, &self.routes, &resources),
-                );
-            }
-            types::CLUSTER => {
-                return self.counted(&*state, type_url, self.clusters.apply_cds(&*state, &resources));
-            }
-            types::ENDPOINT => {
-                return self.counted(&*state, type_url, self.clusters.apply_eds(&*state, &resources));
-            }
+            types::EXTENSION_CONFIG => done(apply_ecds(&*state, &resources, names)),
+            types::SECRET => done(
+                sds::decode(&resources, names).and_then(|s| state.set_secrets(s).map_err(|e| e.to_string())),
+            ),
+            types::ROUTE => done(self.routes.apply(&*state, &resources)),
+            types::LISTENER => self.listeners.apply(&*state, &self.routes, &resources),
+            types::CLUSTER => self.clusters.apply_cds(&*state, &resources),
+            types::ENDPOINT => self.clusters.apply_eds(&*state, &resources),
             other => Err(format!("weir does not consume {other}")),
         };
-        self.counted(&*state, type_url, result.map(|()| Applied::default()))
+        state.generation().process.stats.xds_update(type_url, result.is_ok());
+        result
     }
 
     fn connection(&self, connected: bool) {
         if let Some(state) = self.state.upgrade() {
             state.generation().process.stats.xds_connected.set(i64::from(connected));
         }
-    }
-}
-
-impl XdsHandler {
-    fn counted(
-        &self,
-        state: &dyn ProcessControl,
-        type_url: &str,
-        result: Result<Applied, String>,
-    ) -> Result<Applied, String> {
-        state.generation().process.stats.xds_update(type_url, result.is_ok());
-        result
     }
 }
 
