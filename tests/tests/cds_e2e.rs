@@ -13,7 +13,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -96,12 +95,6 @@ async fn both(envoy: SocketAddr, weir: SocketAddr, want: &str) -> anyhow::Result
     Ok(())
 }
 
-fn apply(cp: &WeirCp, dir: &Path, text: &str) -> anyhow::Result<String> {
-    let file = dir.join("fleet.yaml");
-    std::fs::write(&file, text)?;
-    cp.ok(&["apply", "-f", file.to_str().context("path")?])
-}
-
 async fn run(delta: bool) -> anyhow::Result<()> {
     let _serial = SERIAL.lock().await;
     weir_tests::envoy_required()?;
@@ -117,15 +110,15 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     // 1. No cluster yet.
     both(e, w, "503").await?;
     // 2. The cluster and its endpoints.
-    let out = apply(&cp, dir.path(), &fleet("", Some(one.addr())))?;
+    let out = cp.apply(dir.path(), &fleet("", Some(one.addr())))?;
     println!("{out}");
     both(e, w, "one").await?;
     // 3. New endpoints.
-    apply(&cp, dir.path(), &fleet("", Some(two.addr())))?;
+    cp.apply(dir.path(), &fleet("", Some(two.addr())))?;
     both(e, w, "two").await?;
     // 4. A cluster weir cannot run: NACKed with the field, the last good one kept.
     let out =
-        apply(&cp, dir.path(), &fleet("  per_connection_buffer_limit_bytes: 4096\n", Some(two.addr())))?;
+        cp.apply(dir.path(), &fleet("  per_connection_buffer_limit_bytes: 4096\n", Some(two.addr())))?;
     let version =
         out.lines().find_map(|l| l.strip_prefix("clusters: version ")).context("cds version")?.to_string();
     let reason = cp.wait_nack("weir-cds", "cds", &version).await?;
@@ -135,7 +128,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
         assert_eq!(who(w).await, "two", "weir keeps the last good cluster");
     }
     // 5. No clusters: both answer 503 again.
-    apply(&cp, dir.path(), "clusters: []\nendpoints: []\n")?;
+    cp.apply(dir.path(), "clusters: []\nendpoints: []\n")?;
     both(e, w, "503").await?;
     Ok(())
 }

@@ -162,10 +162,9 @@ async fn split(seen: &StdMutex<Seen>, from: usize) -> anyhow::Result<BTreeMap<St
     Ok(counts.into_iter().map(|(k, v)| (k, v / SAMPLE as f64)).collect())
 }
 
+/// The version of each type after `weir-cp apply -f` of `text`.
 fn apply(cp: &WeirCp, dir: &Path, text: &str) -> anyhow::Result<BTreeMap<String, String>> {
-    let file = dir.join("fleet.yaml");
-    std::fs::write(&file, text)?;
-    let out = cp.ok(&["apply", "-f", file.to_str().context("path")?])?;
+    let out = cp.apply(dir, text)?;
     // `routes: version 3` / `clusters: unchanged (version 1)`
     Ok(out
         .lines()

@@ -72,9 +72,7 @@ pub async fn run(case: &Case, mode: Mode) -> anyhow::Result<Vec<String>> {
             let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
             let cp = WeirCp::start(&state.path().join("weir-cp.json"), any, any)?;
             let (resources, bootstrap) = xds_mode::split(&envoy_config(case, &targets)?, cp.xds, delta)?;
-            let file = state.path().join("fleet.json");
-            std::fs::write(&file, resources)?;
-            cp.ok(&["apply", "-f", file.to_str().context("path")?])?;
+            cp.apply(state.path(), &resources)?;
             _cp = Some(cp);
             let envoy = Envoy::start(&bootstrap).await?;
             (envoy, Weir::start_async(bootstrap, 1).await.context("weir from the xDS bootstrap")?)

@@ -7,7 +7,7 @@ use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use serde_json::Value;
 use weir_testkit::bins::{self, Bin, Profile};
 
@@ -42,6 +42,14 @@ impl WeirCp {
     pub async fn status(&self) -> anyhow::Result<Value> {
         let reply = client::send(self.admin, client::admin_get(self.admin, "/status")).await?;
         Ok(serde_json::from_slice(&reply.body)?)
+    }
+
+    /// `weir-cp apply -f` of `text` (a runtime layer, or a resource file of listeners, routes,
+    /// clusters and endpoints), written to `dir/fleet.yaml`; returns what the command printed.
+    pub fn apply(&self, dir: &Path, text: &str) -> anyhow::Result<String> {
+        let file = dir.join("fleet.yaml");
+        std::fs::write(&file, text)?;
+        self.ok(&["apply", "-f", file.to_str().context("a UTF-8 path")?])
     }
 
     /// Waits until node `node` NACKed `version` of `kind` (`cds`, `lds`, ...); returns the
