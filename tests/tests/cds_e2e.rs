@@ -5,7 +5,8 @@
 //!
 //! 1. Before any cluster: both answer 503 (cluster unknown).
 //! 2. `api` (type EDS) and its endpoints (upstream `one`): both route to `one`.
-//! 3. The endpoints change to upstream `two`: both follow.
+//! 3. The endpoints change to upstream `two`: both follow; then to none: both answer 503
+//!    (the cluster stays, without endpoints), and back to `two`.
 //! 4. A cluster weir cannot run (an unsupported field): weir NACKs it naming the field, and
 //!    keeps serving `two`; weir-cp's status shows the NACK.
 //! 5. The cluster is removed: both answer 503 again.
@@ -113,7 +114,11 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     let out = cp.apply(dir.path(), &fleet("", Some(one.addr())))?;
     println!("{out}");
     both(e, w, "one").await?;
-    // 3. New endpoints.
+    // 3. New endpoints; then none (the cluster stays, as in Envoy: 503), then back.
+    cp.apply(dir.path(), &fleet("", Some(two.addr())))?;
+    both(e, w, "two").await?;
+    cp.apply(dir.path(), &format!("{}endpoints:\n- cluster_name: api\n", fleet("", None)))?;
+    both(e, w, "503").await?;
     cp.apply(dir.path(), &fleet("", Some(two.addr())))?;
     both(e, w, "two").await?;
     // 4. A cluster weir cannot run: NACKed with the field, the last good one kept.

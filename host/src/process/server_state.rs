@@ -85,6 +85,9 @@ impl ServerState {
         crate::process::xds::check_subscribed(&config, self.xds_status().as_ref())?;
         dynamic.merge_into(&mut config)?;
         crate::config::validate(&config)?;
+        // After validation: clusters from CDS/EDS were checked when they arrived, and may
+        // have no endpoints (an emptied EDS assignment answers 503, as in Envoy).
+        dynamic.add_clusters(&mut config)?;
         let current = self.generation.load_full();
         if !always && same(&config, &current.config) {
             // Nothing else changed: the certificate files may have.
@@ -169,12 +172,8 @@ pub(crate) struct Dynamic {
 }
 
 impl Dynamic {
+    /// Adds the listeners (with their plugins) and routes.
     fn merge_into(&self, config: &mut Config) -> Result<(), crate::config::ConfigError> {
-        if let Some(c) = self.clusters.iter().find(|c| config.cluster(&c.name).is_some()) {
-            let reason = format!("cluster `{}` is in `clusters` and comes from CDS too", c.name);
-            return Err(crate::config::ConfigError::invalid("clusters", reason));
-        }
-        config.clusters.extend(self.clusters.iter().cloned());
         if let Some(l) = self.listeners.iter().find(|l| config.listeners.iter().any(|c| c.name == l.name)) {
             let reason = format!("listener `{}` is in `listeners` and comes from LDS too", l.name);
             return Err(crate::config::ConfigError::invalid("listeners", reason));
@@ -189,6 +188,16 @@ impl Dynamic {
         for listener in config.listeners.iter_mut().filter(|l| l.rds.is_some()) {
             listener.virtual_hosts = self.routes.get(&listener.name).cloned().unwrap_or_default();
         }
+        Ok(())
+    }
+
+    /// Adds the clusters.
+    fn add_clusters(&self, config: &mut Config) -> Result<(), crate::config::ConfigError> {
+        if let Some(c) = self.clusters.iter().find(|c| config.cluster(&c.name).is_some()) {
+            let reason = format!("cluster `{}` is in `clusters` and comes from CDS too", c.name);
+            return Err(crate::config::ConfigError::invalid("clusters", reason));
+        }
+        config.clusters.extend(self.clusters.iter().cloned());
         Ok(())
     }
 }
