@@ -245,3 +245,17 @@ fn reloads_add_and_remove_listeners_and_removed_ones_drain() {
     let main = server.listener_addr("main").unwrap();
     assert_eq!(client.get(main, "x", "/", &[]).status, 200);
 }
+
+#[test]
+fn a_reload_moving_a_listener_to_another_address_rebinds_it() {
+    let a = Backend::start("a");
+    let one = simple_config("", &cluster_yaml(&[&a], ""));
+    let server = support::weir_with(&one, 2);
+    let before = server.listener_addr("main").unwrap();
+    // Port 0 both times: only the IP changes.
+    let moved = one.replace("    address: 127.0.0.1:0", "    address: 127.0.0.2:0");
+    server.reload(Config::parse(&moved, "moved").unwrap()).unwrap();
+    let after = server.listener_addr("main").unwrap();
+    assert_eq!(after.ip().to_string(), "127.0.0.2", "moved from {before}");
+    assert_eq!(Client::new().get(after, "x", "/", &[]).status, 200);
+}

@@ -110,9 +110,14 @@ impl ServerState {
         let workers = self.workers.lock().clone();
         // Sockets for the listeners this generation adds (or moves to another address).
         let bound = self.listeners.lock().clone();
-        let added = generation.config.listeners.iter().filter(|l| {
-            !bound.iter().any(|(name, addr)| *name == l.name && (l.address.port() == 0 || *addr == l.address))
-        });
+        // (A listener on port 0 keeps the port it got, as long as its IP stays.)
+        let same_address = |bound: &SocketAddr, wanted: SocketAddr| {
+            bound.ip() == wanted.ip() && (wanted.port() == 0 || bound.port() == wanted.port())
+        };
+        let added =
+            generation.config.listeners.iter().filter(|l| {
+                !bound.iter().any(|(name, addr)| *name == l.name && same_address(addr, l.address))
+            });
         let (per_worker, addresses) = crate::process::sockets::bind_listeners(added, workers.len())?;
         let mut failures = Vec::new();
         for (worker, sockets) in workers.iter().zip(per_worker) {
