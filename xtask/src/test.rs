@@ -26,6 +26,7 @@ pub fn run() -> anyhow::Result<()> {
         Step { name: "doc", run: doc },
         Step { name: "build filters", run: build_filters },
         Step { name: "install Envoy", run: install_envoy },
+        Step { name: "build binaries", run: build_bins },
         Step { name: "unit + integration tests", run: tests },
         Step { name: "validate configs", run: validate_configs },
         Step { name: "conformance (Envoy + weir)", run: conformance },
@@ -93,6 +94,25 @@ fn install_envoy() -> anyhow::Result<String> {
     Ok(format!("Envoy {} at {}", envoy::VERSION, path.display()))
 }
 
+/// Builds weir, weir-cp and weir-echo once, in one cargo call. The suites then take them from
+/// `$WEIR_*_BIN` ([`with_bins`]) instead of each building the one it needs: a cargo build of
+/// one package resolves features for that package alone, so builds of different packages
+/// rebuild shared crates (envoy-types, the host) over and over, and every test waiting on
+/// cargo's lock while another builds.
+fn build_bins() -> anyhow::Result<String> {
+    bins::build(Profile::Debug, &Bin::ALL)?;
+    let names: Vec<&str> = Bin::ALL.iter().map(|b| b.name()).collect();
+    Ok(format!("{} in target/debug", names.join(", ")))
+}
+
+/// `cmd` with `$WEIR_*_BIN` naming the binaries [`build_bins`] built.
+fn with_bins(cmd: &mut Command) -> &mut Command {
+    for bin in Bin::ALL {
+        cmd.env(bin.env_var(), bins::existing(bin, Profile::Debug));
+    }
+    cmd
+}
+
 fn nextest_available() -> bool {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["nextest", "--version"])
@@ -104,7 +124,7 @@ fn tests() -> anyhow::Result<String> {
     if !nextest_available() {
         bail!("cargo-nextest is required: `cargo install cargo-nextest --locked`");
     }
-    util::run(bins::cargo().args([
+    util::run(with_bins(&mut bins::cargo()).args([
         "nextest",
         "run",
         "--workspace",
@@ -196,7 +216,7 @@ fn validate_configs() -> anyhow::Result<String> {
 }
 
 fn conformance() -> anyhow::Result<String> {
-    let output = bins::cargo()
+    let output = with_bins(&mut bins::cargo())
         .args(["test", "-p", "weir-tests", "--test", "conformance", "--", "--test-threads", "2"])
         .output()
         .context("running the conformance suite")?;

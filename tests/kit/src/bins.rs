@@ -22,6 +22,9 @@ pub enum Bin {
 }
 
 impl Bin {
+    /// Every binary of the workspace.
+    pub const ALL: [Bin; 3] = [Bin::Weir, Bin::Cp, Bin::Echo];
+
     /// The binary's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -75,10 +78,15 @@ impl Profile {
 /// The binaries built by this process so far.
 static BUILT: Mutex<Option<HashSet<(Bin, Profile)>>> = Mutex::new(None);
 
-/// The cargo that runs us (`$CARGO`), in the workspace root.
+/// The cargo that runs us (`$CARGO`), in the workspace root. Under CI (`$CI` set) without
+/// incremental compilation: a clean build gains nothing from it and its caches cost gigabytes
+/// of disk.
 pub fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(paths::workspace());
+    if std::env::var_os("CI").is_some() {
+        cmd.env("CARGO_INCREMENTAL", "0");
+    }
     cmd
 }
 
