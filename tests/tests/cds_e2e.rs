@@ -1,7 +1,7 @@
 //! End to end, clusters and endpoints from the control plane: a real `weir-cp` serves CDS and
 //! EDS (from `weir-cp apply -f fleet.yaml`, Envoy's shape) to a real Envoy and to weir, each
-//! with one static listener whose route names cluster `api`, which only xDS defines. Once
-//! over state-of-the-world ADS, once over delta.
+//! with one static listener whose route names cluster `api`, which only xDS defines. Over
+//! ADS and over a stream per type (CDS and EDS services), each in state of the world and delta.
 //!
 //! 1. Before any cluster: both answer 503 (cluster unknown).
 //! 2. `api` (type EDS) and its endpoints (upstream `one`): both route to `one`.
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::{self, poll};
+use weir_tests::e2e::{self, XdsMode, poll};
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
 use weir_tests::weir::Weir;
@@ -29,18 +29,18 @@ const EVERY: Duration = Duration::from_millis(5);
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn envoy_yaml(xds: SocketAddr, delta: bool) -> String {
+fn envoy_yaml(xds: SocketAddr, mode: XdsMode) -> String {
     let routes = r#"          route_config:
             validate_clusters: false
             virtual_hosts:
             - name: all
               domains: ["*"]
               routes: [ { match: { prefix: / }, route: { cluster: api } } ]"#;
-    e2e::envoy_xds_bootstrap("envoy-cds", xds, delta, routes)
+    e2e::envoy_xds_bootstrap("envoy-cds", xds, mode, routes)
 }
 
-fn weir_yaml(xds: SocketAddr, delta: bool) -> String {
-    let api_type = if delta { "DELTA_GRPC" } else { "GRPC" };
+fn weir_yaml(xds: SocketAddr, mode: XdsMode) -> String {
+    let settings = mode.weir_xds(&["cds", "eds"]);
     format!(
         r#"
 admin: {{ address: "127.0.0.1:0" }}
@@ -53,17 +53,18 @@ listeners:
         routes: [ {{ match: {{ prefix: / }}, route: {{ cluster: api }} }} ]
 clusters:
   - {{ name: weir-cp, endpoints: ["{xds}"], http2: true, connect_timeout: 1s }}
-xds: {{ cluster: weir-cp, cds: true, api_type: {api_type}, initial_fetch_timeout: 1s }}
+xds: {{ cluster: weir-cp, cds: true, {settings}, initial_fetch_timeout: 1s }}
 node: {{ id: weir-cds, cluster: edge }}
 "#
     )
 }
 
-/// A fleet file: cluster `api` (EDS, with `extra` spliced into it) and, if given, its
-/// endpoints.
-fn fleet(extra: &str, endpoints: Option<SocketAddr>) -> String {
+/// A fleet file: cluster `api` (EDS in `mode`, with `extra` spliced into it) and, if given,
+/// its endpoints.
+fn fleet(mode: XdsMode, extra: &str, endpoints: Option<SocketAddr>) -> String {
     let mut text = format!(
-        "clusters:\n- name: api\n  type: EDS\n  connect_timeout: 1s\n  eds_cluster_config: {{ eds_config: {{ ads: {{}}, resource_api_version: V3 }} }}\n{extra}"
+        "clusters:\n- name: api\n  type: EDS\n  connect_timeout: 1s\n  eds_cluster_config: {{ eds_config: {} }}\n{extra}",
+        mode.source()
     );
     if let Some(addr) = endpoints {
         text.push_str(&format!(
@@ -96,7 +97,7 @@ async fn both(envoy: SocketAddr, weir: SocketAddr, want: &str) -> anyhow::Result
     Ok(())
 }
 
-async fn run(delta: bool) -> anyhow::Result<()> {
+async fn run(mode: XdsMode) -> anyhow::Result<()> {
     let _serial = SERIAL.lock().await;
     weir_tests::envoy_required()?;
     let dir = tempfile::tempdir()?;
@@ -104,26 +105,30 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     let cp = WeirCp::start(&dir.path().join("state.json"), any, any)?;
     let one = EchoServer::start_tagged(Some("one".into()))?;
     let two = EchoServer::start_tagged(Some("two".into()))?;
-    let envoy = Envoy::start(&envoy_yaml(cp.xds, delta)).await?;
-    let weir = Weir::start_async(weir_yaml(cp.xds, delta), 1).await?;
+    let envoy = Envoy::start(&envoy_yaml(cp.xds, mode)).await?;
+    let weir = Weir::start_async(weir_yaml(cp.xds, mode), 1).await?;
     let (e, w) = (envoy.listener("main").await?, weir.listener("main")?);
 
     // 1. No cluster yet.
     both(e, w, "503").await?;
     // 2. The cluster and its endpoints.
-    let out = cp.apply(dir.path(), &fleet("", Some(one.addr())))?;
+    let out = cp.apply(dir.path(), &fleet(mode, "", Some(one.addr())))?;
     println!("{out}");
     both(e, w, "one").await?;
+    // weir holds the streams the mode asks for: one ADS stream, or a CDS and an EDS stream.
+    let status = cp.status().await?;
+    let streams = e2e::node(&status, "weir-cds").map(|n| n["streams"].clone());
+    assert_eq!(streams, Some(serde_json::json!(if mode.per_type { 2 } else { 1 })), "{status:#}");
     // 3. New endpoints; then none (the cluster stays, as in Envoy: 503), then back.
-    cp.apply(dir.path(), &fleet("", Some(two.addr())))?;
+    cp.apply(dir.path(), &fleet(mode, "", Some(two.addr())))?;
     both(e, w, "two").await?;
-    cp.apply(dir.path(), &format!("{}endpoints:\n- cluster_name: api\n", fleet("", None)))?;
+    cp.apply(dir.path(), &format!("{}endpoints:\n- cluster_name: api\n", fleet(mode, "", None)))?;
     both(e, w, "503").await?;
-    cp.apply(dir.path(), &fleet("", Some(two.addr())))?;
+    cp.apply(dir.path(), &fleet(mode, "", Some(two.addr())))?;
     both(e, w, "two").await?;
     // 4. A cluster weir cannot run: NACKed with the field, the last good one kept.
     let out =
-        cp.apply(dir.path(), &fleet("  per_connection_buffer_limit_bytes: 4096\n", Some(two.addr())))?;
+        cp.apply(dir.path(), &fleet(mode, "  per_connection_buffer_limit_bytes: 4096\n", Some(two.addr())))?;
     let version =
         out.lines().find_map(|l| l.strip_prefix("clusters: version ")).context("cds version")?.to_string();
     let reason = cp.wait_nack("weir-cds", "cds", &version).await?;
@@ -140,10 +145,20 @@ async fn run(delta: bool) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn clusters_and_endpoints_from_weir_cp() -> anyhow::Result<()> {
-    run(false).await
+    run(XdsMode::SOTW).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn clusters_and_endpoints_from_weir_cp_over_delta() -> anyhow::Result<()> {
-    run(true).await
+    run(XdsMode::DELTA).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clusters_and_endpoints_from_weir_cp_on_per_type_streams() -> anyhow::Result<()> {
+    run(XdsMode { delta: false, per_type: true }).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clusters_and_endpoints_from_weir_cp_on_per_type_delta_streams() -> anyhow::Result<()> {
+    run(XdsMode { delta: true, per_type: true }).await
 }

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::{self, acked, poll};
+use weir_tests::e2e::{self, XdsMode, acked, poll};
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
 use weir_tests::weir::Weir;
@@ -40,14 +40,11 @@ const SAMPLE: usize = 2_000;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn ads(delta: bool) -> &'static str {
-    if delta { "DELTA_GRPC" } else { "GRPC" }
-}
-
 fn envoy_yaml(xds: SocketAddr, delta: bool) -> String {
     let routes =
         "          rds: { route_config_name: main, config_source: { ads: {}, resource_api_version: V3 } }";
-    e2e::envoy_xds_bootstrap("envoy-live", xds, delta, routes)
+    let mode = if delta { XdsMode::DELTA } else { XdsMode::SOTW };
+    e2e::envoy_xds_bootstrap("envoy-live", xds, mode, routes)
         .replace("  cds_config:", "  lds_config: { ads: {}, resource_api_version: V3 }\n  cds_config:")
 }
 
@@ -62,7 +59,7 @@ clusters:
 xds: {{ cluster: weir-cp, cds: true, lds: true, api_type: {api}, initial_fetch_timeout: 1s }}
 node: {{ id: weir-live, cluster: edge }}
 "#,
-        api = ads(delta)
+        api = if delta { "DELTA_GRPC" } else { "GRPC" }
     )
 }
 

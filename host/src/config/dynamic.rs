@@ -48,8 +48,8 @@ impl RuntimeLayerConfig {
     }
 }
 
-/// The xDS client: one ADS stream to the control plane (`weir-cp` or any xDS server) for RTDS
-/// layers and ECDS plugin configs.
+/// The xDS client: the ADS stream to the control plane (`weir-cp` or any xDS server), and
+/// per-type streams for the types in `separate_streams`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct XdsConfig {
@@ -82,6 +82,49 @@ pub struct XdsConfig {
     /// routes are inline or from RDS; their Wasm filters become plugins.
     #[serde(default)]
     pub lds: bool,
+    /// The resource types fetched each on a stream of its own, on the type's discovery
+    /// service (`/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters`, ...), as
+    /// Envoy does for a config source with `api_config_source` rather than `ads`; the other
+    /// types share the ADS stream. All streams go to `cluster` over one HTTP/2 connection.
+    /// Any of `rtds`, `ecds`, `sds`, `lds`, `rds`, `cds`, `eds`; default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub separate_streams: Vec<XdsType>,
+}
+
+/// A resource type weir takes over xDS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum XdsType {
+    /// Runtime layers.
+    Rtds,
+    /// Filter configurations.
+    Ecds,
+    /// TLS secrets.
+    Sds,
+    /// Listeners.
+    Lds,
+    /// Route configurations.
+    Rds,
+    /// Clusters.
+    Cds,
+    /// Endpoints.
+    Eds,
+}
+
+impl XdsType {
+    /// The type's resource type URL.
+    pub fn type_url(self) -> &'static str {
+        use weir_xds::types;
+        match self {
+            XdsType::Rtds => types::RUNTIME,
+            XdsType::Ecds => types::EXTENSION_CONFIG,
+            XdsType::Sds => types::SECRET,
+            XdsType::Lds => types::LISTENER,
+            XdsType::Rds => types::ROUTE,
+            XdsType::Cds => types::CLUSTER,
+            XdsType::Eds => types::ENDPOINT,
+        }
+    }
 }
 
 /// Envoy's `api_type` of an ADS config source.

@@ -50,18 +50,21 @@ pub fn envoy_cp_cluster(xds: SocketAddr) -> String {
 /// An Envoy bootstrap for node `node` with clusters from weir-cp (CDS over ADS, `delta` or
 /// state of the world) and one listener `main` whose connection manager holds `routes`
 /// (`route_config: …` or `rds: …`, indented for the connection manager) and the router.
-pub fn envoy_xds_bootstrap(node: &str, xds: SocketAddr, delta: bool, routes: &str) -> String {
-    let api_type = if delta { "DELTA_GRPC" } else { "GRPC" };
+pub fn envoy_xds_bootstrap(node: &str, xds: SocketAddr, mode: XdsMode, routes: &str) -> String {
+    let ads = if mode.per_type {
+        String::new()
+    } else {
+        format!(
+            "  ads_config:\n    api_type: {}\n    transport_api_version: V3\n    grpc_services: [ {{ envoy_grpc: {{ cluster_name: weir-cp }} }} ]\n",
+            mode.api_type()
+        )
+    };
     format!(
         r#"
 node: {{ id: {node}, cluster: edge }}
 admin: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }} }}
 dynamic_resources:
-  ads_config:
-    api_type: {api_type}
-    transport_api_version: V3
-    grpc_services: [ {{ envoy_grpc: {{ cluster_name: weir-cp }} }} ]
-  cds_config: {{ ads: {{}}, resource_api_version: V3 }}
+{ads}  cds_config: {source}
 static_resources:
   listeners:
   - name: main
@@ -78,8 +81,50 @@ static_resources:
             typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
   clusters:
 {cluster}"#,
+        source = mode.source(),
         cluster = envoy_cp_cluster(xds)
     )
+}
+
+/// How a proxy takes its resources from weir-cp: state of the world or delta, on the ADS
+/// stream or on a stream per type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XdsMode {
+    /// Delta (`DELTA_GRPC`) rather than state of the world.
+    pub delta: bool,
+    /// A stream per type (`api_config_source`) rather than ADS.
+    pub per_type: bool,
+}
+
+impl XdsMode {
+    /// State of the world over ADS.
+    pub const SOTW: XdsMode = XdsMode { delta: false, per_type: false };
+    /// Delta over ADS.
+    pub const DELTA: XdsMode = XdsMode { delta: true, per_type: false };
+
+    /// Envoy's `api_type`.
+    pub fn api_type(self) -> &'static str {
+        if self.delta { "DELTA_GRPC" } else { "GRPC" }
+    }
+
+    /// Envoy's `ConfigSource` for a type: `ads`, or an `api_config_source` naming weir-cp.
+    pub fn source(self) -> String {
+        if self.per_type {
+            format!(
+                "{{ resource_api_version: V3, api_config_source: {{ api_type: {}, transport_api_version: V3, grpc_services: [ {{ envoy_grpc: {{ cluster_name: weir-cp }} }} ] }} }}",
+                self.api_type()
+            )
+        } else {
+            "{ ads: {}, resource_api_version: V3 }".to_string()
+        }
+    }
+
+    /// weir.yaml's `xds` settings (after `cluster: weir-cp`) for `types` in this mode.
+    pub fn weir_xds(self, types: &[&str]) -> String {
+        let separate =
+            if self.per_type { format!(", separate_streams: [{}]", types.join(", ")) } else { String::new() };
+        format!("api_type: {}{separate}", self.api_type())
+    }
 }
 
 /// What a proxy answered for one customer.

@@ -1,5 +1,6 @@
 //! The xDS port: HTTP/2 connections (prior knowledge, or over TLS after the handshake), each
-//! request routed by its gRPC service path to ADS, RTDS, ECDS or SDS. On shutdown, listening stops, open streams end with `UNAVAILABLE`
+//! request routed by its gRPC service path to ADS or a per-type service (RTDS, ECDS, SDS, CDS,
+//! EDS, LDS, RDS). On shutdown, listening stops, open streams end with `UNAVAILABLE`
 //! and connections are closed with GOAWAY.
 
 use std::convert::Infallible;
@@ -7,8 +8,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_server::ClusterDiscoveryServiceServer;
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::AggregatedDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::endpoint::v3::endpoint_discovery_service_server::EndpointDiscoveryServiceServer;
 use envoy_types::pb::envoy::service::extension::v3::extension_config_discovery_service_server::ExtensionConfigDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::listener::v3::listener_discovery_service_server::ListenerDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::route::v3::route_discovery_service_server::RouteDiscoveryServiceServer;
 use envoy_types::pb::envoy::service::runtime::v3::runtime_discovery_service_server::RuntimeDiscoveryServiceServer;
 use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server::SecretDiscoveryServiceServer;
 use hyper::body::Incoming;
@@ -29,6 +34,10 @@ const ADS: &str = "/envoy.service.discovery.v3.AggregatedDiscoveryService/";
 const RTDS: &str = "/envoy.service.runtime.v3.RuntimeDiscoveryService/";
 const ECDS: &str = "/envoy.service.extension.v3.ExtensionConfigDiscoveryService/";
 const SDS: &str = "/envoy.service.secret.v3.SecretDiscoveryService/";
+const CDS: &str = "/envoy.service.cluster.v3.ClusterDiscoveryService/";
+const EDS: &str = "/envoy.service.endpoint.v3.EndpointDiscoveryService/";
+const LDS: &str = "/envoy.service.listener.v3.ListenerDiscoveryService/";
+const RDS: &str = "/envoy.service.route.v3.RouteDiscoveryService/";
 
 /// How long closing connections may take at shutdown.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -36,13 +45,17 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// How long a client may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The four generated servers.
+/// The generated servers.
 #[derive(Clone)]
 struct Router {
     ads: AggregatedDiscoveryServiceServer<Services>,
     rtds: RuntimeDiscoveryServiceServer<Services>,
     ecds: ExtensionConfigDiscoveryServiceServer<Services>,
     sds: SecretDiscoveryServiceServer<Services>,
+    cds: ClusterDiscoveryServiceServer<Services>,
+    eds: EndpointDiscoveryServiceServer<Services>,
+    lds: ListenerDiscoveryServiceServer<Services>,
+    rds: RouteDiscoveryServiceServer<Services>,
 }
 
 impl Router {
@@ -59,8 +72,17 @@ impl Router {
             self.ecds.call(request).await
         } else if path.starts_with(SDS) {
             self.sds.call(request).await
+        } else if path.starts_with(CDS) {
+            self.cds.call(request).await
+        } else if path.starts_with(EDS) {
+            self.eds.call(request).await
+        } else if path.starts_with(LDS) {
+            self.lds.call(request).await
+        } else if path.starts_with(RDS) {
+            self.rds.call(request).await
         } else {
-            let message = format!("weir-cp serves ADS, RTDS, ECDS and SDS; no service at {path}");
+            let message =
+                format!("weir-cp serves ADS, RTDS, ECDS, SDS, CDS, EDS, LDS and RDS; no service at {path}");
             Ok(Status::unimplemented(message).into_http())
         }
     }
@@ -77,7 +99,11 @@ pub async fn serve(
         ads: AggregatedDiscoveryServiceServer::new(services.clone()),
         rtds: RuntimeDiscoveryServiceServer::new(services.clone()),
         ecds: ExtensionConfigDiscoveryServiceServer::new(services.clone()),
-        sds: SecretDiscoveryServiceServer::new(services),
+        sds: SecretDiscoveryServiceServer::new(services.clone()),
+        cds: ClusterDiscoveryServiceServer::new(services.clone()),
+        eds: EndpointDiscoveryServiceServer::new(services.clone()),
+        lds: ListenerDiscoveryServiceServer::new(services.clone()),
+        rds: RouteDiscoveryServiceServer::new(services),
     };
     loop {
         tokio::select! {

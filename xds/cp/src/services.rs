@@ -1,15 +1,19 @@
-//! The gRPC services: ADS (every type on one stream), RTDS, ECDS and SDS (one type each), all on the
-//! same state, each in state-of-the-world and delta form.
+//! The gRPC services: ADS (every type on one stream) and the per-type services (RTDS, ECDS, SDS,
+//! CDS, EDS, LDS, RDS), all on the same state, each in state-of-the-world and delta form.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
+use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_server::ClusterDiscoveryService;
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::AggregatedDiscoveryService;
 use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
 };
+use envoy_types::pb::envoy::service::endpoint::v3::endpoint_discovery_service_server::EndpointDiscoveryService;
 use envoy_types::pb::envoy::service::extension::v3::extension_config_discovery_service_server::ExtensionConfigDiscoveryService;
+use envoy_types::pb::envoy::service::listener::v3::listener_discovery_service_server::ListenerDiscoveryService;
+use envoy_types::pb::envoy::service::route::v3::route_discovery_service_server::RouteDiscoveryService;
 use envoy_types::pb::envoy::service::runtime::v3::runtime_discovery_service_server::RuntimeDiscoveryService;
 use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server::SecretDiscoveryService;
 use tokio::sync::watch;
@@ -28,7 +32,7 @@ type SotwStream = ReceiverStream<Result<DiscoveryResponse, Status>>;
 /// A delta stream's responses.
 type DeltaStream = ReceiverStream<Result<DeltaDiscoveryResponse, Status>>;
 
-/// Implements the four discovery services.
+/// Implements the discovery services.
 #[derive(Debug, Clone)]
 pub struct Services {
     shared: Arc<Shared>,
@@ -124,83 +128,99 @@ impl AggregatedDiscoveryService for Services {
     }
 }
 
-#[tonic::async_trait]
-impl RuntimeDiscoveryService for Services {
-    type StreamRuntimeStream = SotwStream;
-    type DeltaRuntimeStream = DeltaStream;
+/// Implements a per-type discovery service (its SotW stream, delta stream and fetch) serving
+/// `kind` alone.
+macro_rules! per_type_service {
+    ($service:ident, $kind:expr, $stream_type:ident, $delta_type:ident, $stream:ident, $delta:ident, $fetch:ident) => {
+        #[tonic::async_trait]
+        impl $service for Services {
+            type $stream_type = SotwStream;
+            type $delta_type = DeltaStream;
 
-    async fn stream_runtime(
-        &self,
-        request: Request<Streaming<DiscoveryRequest>>,
-    ) -> Result<Response<SotwStream>, Status> {
-        Ok(self.stream(Some(Kind::Rtds), request))
-    }
+            async fn $stream(
+                &self,
+                request: Request<Streaming<DiscoveryRequest>>,
+            ) -> Result<Response<SotwStream>, Status> {
+                Ok(self.stream(Some($kind), request))
+            }
 
-    async fn delta_runtime(
-        &self,
-        request: Request<Streaming<DeltaDiscoveryRequest>>,
-    ) -> Result<Response<DeltaStream>, Status> {
-        Ok(self.delta(Some(Kind::Rtds), request))
-    }
+            async fn $delta(
+                &self,
+                request: Request<Streaming<DeltaDiscoveryRequest>>,
+            ) -> Result<Response<DeltaStream>, Status> {
+                Ok(self.delta(Some($kind), request))
+            }
 
-    async fn fetch_runtime(
-        &self,
-        request: Request<DiscoveryRequest>,
-    ) -> Result<Response<DiscoveryResponse>, Status> {
-        self.fetch(Kind::Rtds, request)
-    }
+            async fn $fetch(
+                &self,
+                request: Request<DiscoveryRequest>,
+            ) -> Result<Response<DiscoveryResponse>, Status> {
+                self.fetch($kind, request)
+            }
+        }
+    };
 }
 
-#[tonic::async_trait]
-impl ExtensionConfigDiscoveryService for Services {
-    type StreamExtensionConfigsStream = SotwStream;
-    type DeltaExtensionConfigsStream = DeltaStream;
-
-    async fn stream_extension_configs(
-        &self,
-        request: Request<Streaming<DiscoveryRequest>>,
-    ) -> Result<Response<SotwStream>, Status> {
-        Ok(self.stream(Some(Kind::Ecds), request))
-    }
-
-    async fn delta_extension_configs(
-        &self,
-        request: Request<Streaming<DeltaDiscoveryRequest>>,
-    ) -> Result<Response<DeltaStream>, Status> {
-        Ok(self.delta(Some(Kind::Ecds), request))
-    }
-
-    async fn fetch_extension_configs(
-        &self,
-        request: Request<DiscoveryRequest>,
-    ) -> Result<Response<DiscoveryResponse>, Status> {
-        self.fetch(Kind::Ecds, request)
-    }
-}
-
-#[tonic::async_trait]
-impl SecretDiscoveryService for Services {
-    type StreamSecretsStream = SotwStream;
-    type DeltaSecretsStream = DeltaStream;
-
-    async fn stream_secrets(
-        &self,
-        request: Request<Streaming<DiscoveryRequest>>,
-    ) -> Result<Response<SotwStream>, Status> {
-        Ok(self.stream(Some(Kind::Sds), request))
-    }
-
-    async fn delta_secrets(
-        &self,
-        request: Request<Streaming<DeltaDiscoveryRequest>>,
-    ) -> Result<Response<DeltaStream>, Status> {
-        Ok(self.delta(Some(Kind::Sds), request))
-    }
-
-    async fn fetch_secrets(
-        &self,
-        request: Request<DiscoveryRequest>,
-    ) -> Result<Response<DiscoveryResponse>, Status> {
-        self.fetch(Kind::Sds, request)
-    }
-}
+per_type_service!(
+    RuntimeDiscoveryService,
+    Kind::Rtds,
+    StreamRuntimeStream,
+    DeltaRuntimeStream,
+    stream_runtime,
+    delta_runtime,
+    fetch_runtime
+);
+per_type_service!(
+    ExtensionConfigDiscoveryService,
+    Kind::Ecds,
+    StreamExtensionConfigsStream,
+    DeltaExtensionConfigsStream,
+    stream_extension_configs,
+    delta_extension_configs,
+    fetch_extension_configs
+);
+per_type_service!(
+    SecretDiscoveryService,
+    Kind::Sds,
+    StreamSecretsStream,
+    DeltaSecretsStream,
+    stream_secrets,
+    delta_secrets,
+    fetch_secrets
+);
+per_type_service!(
+    ClusterDiscoveryService,
+    Kind::Cds,
+    StreamClustersStream,
+    DeltaClustersStream,
+    stream_clusters,
+    delta_clusters,
+    fetch_clusters
+);
+per_type_service!(
+    EndpointDiscoveryService,
+    Kind::Eds,
+    StreamEndpointsStream,
+    DeltaEndpointsStream,
+    stream_endpoints,
+    delta_endpoints,
+    fetch_endpoints
+);
+per_type_service!(
+    ListenerDiscoveryService,
+    Kind::Lds,
+    StreamListenersStream,
+    DeltaListenersStream,
+    stream_listeners,
+    delta_listeners,
+    fetch_listeners
+);
+per_type_service!(
+    RouteDiscoveryService,
+    Kind::Rds,
+    StreamRoutesStream,
+    DeltaRoutesStream,
+    stream_routes,
+    delta_routes,
+    fetch_routes
+);

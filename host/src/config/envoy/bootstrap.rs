@@ -3,18 +3,18 @@
 //! `layered_runtime` (static and RTDS layers), through the same translations xDS uses.
 //! Every field weir does not support is refused with its path, all of them at once.
 
-use envoy_types::pb::envoy::config::bootstrap::v3::Bootstrap;
+use envoy_types::pb::envoy::config::bootstrap::v3::bootstrap::DynamicResources;
 use envoy_types::pb::envoy::config::bootstrap::v3::runtime_layer::LayerSpecifier;
-use envoy_types::pb::envoy::config::core::v3::{
-    address, api_config_source::ApiType, grpc_service, socket_address,
-};
+use envoy_types::pb::envoy::config::bootstrap::v3::{Bootstrap, LayeredRuntime};
+use envoy_types::pb::envoy::config::core::v3::{address, socket_address};
 use serde_json::{Map, Value, json};
 use weir_xds::convert::envoy_json::from_json;
 use weir_xds::convert::struct_to_json;
 
+use super::source::Sources;
 use super::support::{Spec, check, duration_text, join};
 use super::{Refusals, cluster, listener, route, tls};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, XdsType};
 
 /// What weir reads of a bootstrap (the listener, cluster and route parts have their own).
 const SPEC: Spec = &[
@@ -26,9 +26,6 @@ const SPEC: Spec = &[
     ("envoy.config.bootstrap.v3.Admin", &["address"]),
     ("envoy.config.bootstrap.v3.Bootstrap.StaticResources", &["listeners", "clusters"]),
     ("envoy.config.bootstrap.v3.Bootstrap.DynamicResources", &["ads_config", "cds_config", "lds_config"]),
-    ("envoy.config.core.v3.ApiConfigSource", &["api_type", "transport_api_version", "grpc_services"]),
-    ("envoy.config.core.v3.GrpcService", &["envoy_grpc"]),
-    ("envoy.config.core.v3.GrpcService.EnvoyGrpc", &["cluster_name"]),
     ("envoy.config.bootstrap.v3.LayeredRuntime", &["layers"]),
     ("envoy.config.bootstrap.v3.RuntimeLayer", &["name", "static_layer", "rtds_layer"]),
     ("envoy.config.bootstrap.v3.RuntimeLayer.RtdsLayer", &["name", "rtds_config"]),
@@ -66,10 +63,11 @@ pub fn bootstrap(document: &Value, origin: &str) -> Result<Config, ConfigError> 
     let mut plugins = Vec::new();
     let mut listeners = Vec::new();
     let mut clusters = Vec::new();
+    let mut sources = Sources::default();
     if let Some(resources) = &pb.static_resources {
         for (i, l) in resources.listeners.iter().enumerate() {
             let at = format!("static_resources.listeners[{i}]");
-            listeners.extend(listener::listener(l, &at, &mut plugins, &mut refusals));
+            listeners.extend(listener::listener(l, &at, &mut plugins, Some(&mut sources), &mut refusals));
         }
         for (i, c) in resources.clusters.iter().enumerate() {
             let at = format!("static_resources.clusters[{i}]");
@@ -86,71 +84,64 @@ pub fn bootstrap(document: &Value, origin: &str) -> Result<Config, ConfigError> 
     out.insert("listeners".into(), serde_json::to_value(&listeners).unwrap_or_default());
     out.insert("clusters".into(), serde_json::to_value(&clusters).unwrap_or_default());
     out.insert("plugins".into(), serde_json::to_value(&plugins).unwrap_or_default());
-    if let Some(dynamic) = &pb.dynamic_resources {
-        xds(dynamic, &mut out, &mut refusals);
-    }
     if let Some(runtime) = &pb.layered_runtime {
-        let mut layers = Vec::new();
-        for layer in &runtime.layers {
-            match &layer.layer_specifier {
-                Some(LayerSpecifier::StaticLayer(s)) => {
-                    layers.push(json!({"name": layer.name, "static_layer": struct_to_json(s)}));
-                }
-                Some(LayerSpecifier::RtdsLayer(rtds)) => {
-                    layers.push(json!({"name": layer.name, "rtds_layer": {"name": rtds.name}}));
-                }
-                // Other layers are refused by the field check.
-                _ => {}
-            }
-        }
-        out.insert("runtime".into(), json!({"layers": layers}));
+        out.insert("runtime".into(), json!({"layers": layers(runtime, &mut sources, &mut refusals)}));
+    }
+    if let Some(xds) = xds(pb.dynamic_resources.as_ref(), sources, &mut refusals) {
+        out.insert("xds".into(), xds);
     }
     let config = refusals.into_result(Value::Object(out))?;
     serde_json::from_value(config).map_err(|e| ConfigError::invalid("", e.to_string()))
 }
 
-/// `dynamic_resources`: the ADS stream, and CDS over it.
-fn xds(
-    dynamic: &envoy_types::pb::envoy::config::bootstrap::v3::bootstrap::DynamicResources,
-    out: &mut Map<String, Value>,
-    refusals: &mut Refusals,
-) {
-    let Some(ads) = &dynamic.ads_config else {
-        refusals.add(
-            "dynamic_resources.ads_config",
-            "weir takes its dynamic resources over ADS: ads_config is required",
-        );
-        return;
-    };
-    let api_type = match ApiType::try_from(ads.api_type) {
-        Ok(ApiType::Grpc | ApiType::AggregatedGrpc) => "GRPC",
-        Ok(ApiType::DeltaGrpc | ApiType::AggregatedDeltaGrpc) => "DELTA_GRPC",
-        _ => {
-            refusals.add("dynamic_resources.ads_config.api_type", "GRPC or DELTA_GRPC is required by weir");
-            "GRPC"
+/// `layered_runtime`: static and RTDS layers.
+fn layers(runtime: &LayeredRuntime, sources: &mut Sources, refusals: &mut Refusals) -> Vec<Value> {
+    let mut layers = Vec::new();
+    for (i, layer) in runtime.layers.iter().enumerate() {
+        match &layer.layer_specifier {
+            Some(LayerSpecifier::StaticLayer(s)) => {
+                layers.push(json!({"name": layer.name, "static_layer": struct_to_json(s)}));
+            }
+            Some(LayerSpecifier::RtdsLayer(rtds)) => {
+                if let Some(source) = &rtds.rtds_config {
+                    let at = format!("layered_runtime.layers[{i}].rtds_layer.rtds_config");
+                    sources.take(XdsType::Rtds, source, &at, refusals);
+                }
+                layers.push(json!({"name": layer.name, "rtds_layer": {"name": rtds.name}}));
+            }
+            // Other layers are refused by the field check.
+            _ => {}
         }
-    };
-    let cluster = match ads.grpc_services.as_slice() {
-        [service] => match &service.target_specifier {
-            Some(grpc_service::TargetSpecifier::EnvoyGrpc(g)) => g.cluster_name.clone(),
-            _ => String::new(),
-        },
-        _ => String::new(),
-    };
-    if cluster.is_empty() {
-        refusals
-            .add("dynamic_resources.ads_config.grpc_services", "one envoy_grpc service is required by weir");
     }
-    let mut xds = json!({
-        "cluster": cluster,
-        "api_type": api_type,
-        "cds": dynamic.cds_config.is_some(),
-        "lds": dynamic.lds_config.is_some(),
-    });
-    if let Some(timeout) = dynamic.cds_config.as_ref().and_then(|c| c.initial_fetch_timeout) {
+    layers
+}
+
+/// weir's `xds` section: the control plane of every config source, CDS and LDS.
+fn xds(dynamic: Option<&DynamicResources>, mut sources: Sources, refusals: &mut Refusals) -> Option<Value> {
+    let at = "dynamic_resources";
+    if let Some(ads) = dynamic.and_then(|d| d.ads_config.as_ref()) {
+        sources.ads_config(ads, &format!("{at}.ads_config"), refusals);
+    }
+    let cds = dynamic.and_then(|d| d.cds_config.as_ref());
+    let lds = dynamic.and_then(|d| d.lds_config.as_ref());
+    if let Some(source) = cds {
+        sources.take(XdsType::Cds, source, &format!("{at}.cds_config"), refusals);
+    }
+    if let Some(source) = lds {
+        sources.take(XdsType::Lds, source, &format!("{at}.lds_config"), refusals);
+    }
+    let Some(mut xds) = sources.xds(refusals) else {
+        if dynamic.is_some() {
+            refusals.add(at, "weir needs ads_config or an api_config_source to reach the control plane");
+        }
+        return None;
+    };
+    xds["cds"] = json!(cds.is_some());
+    xds["lds"] = json!(lds.is_some());
+    if let Some(timeout) = cds.and_then(|c| c.initial_fetch_timeout) {
         xds["initial_fetch_timeout"] = json!(duration_text(&timeout));
     }
-    out.insert("xds".into(), xds);
+    Some(xds)
 }
 
 #[cfg(test)]

@@ -127,3 +127,56 @@ static_resources:
     let e = translate(tcp).unwrap_err().to_string();
     assert!(e.contains("TcpProxy is not supported by weir"), "{e}");
 }
+
+/// `BOOTSTRAP` with the Wasm filter's config from ECDS and the RTDS layer, both on streams of
+/// their own (`api_config_source`), and no `dynamic_resources`.
+fn per_type(api_type: &str, cluster: &str) -> String {
+    let source = format!(
+        "{{ resource_api_version: V3, api_config_source: {{ api_type: {api_type}, transport_api_version: V3, grpc_services: [ {{ envoy_grpc: {{ cluster_name: {cluster} }} }} ] }} }}"
+    );
+    let start = BOOTSTRAP.find("dynamic_resources:").unwrap();
+    let end = BOOTSTRAP.find("layered_runtime:").unwrap();
+    format!("{}{}", &BOOTSTRAP[..start], &BOOTSTRAP[end..])
+        .replace("rtds_config: { ads: {}, resource_api_version: V3 }", &format!("rtds_config: {source}"))
+        .replace(
+            "            typed_config:\n              \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm\n",
+            &format!(
+                "            config_discovery:\n              config_source: {source}\n              type_urls: [type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm]\n              default_config:\n                \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm\n"
+            ),
+        )
+        .replace("\n                root_id: r", "\n                  root_id: r")
+        .replace("\n                vm_config:", "\n                  vm_config:")
+        .replace("\n                configuration:", "\n                  configuration:")
+        .replace("\n                failure_policy:", "\n                  failure_policy:")
+        .replace("              config:\n                  root_id", "                config:\n                  root_id")
+}
+
+#[test]
+fn ecds_and_rtds_on_streams_of_their_own() {
+    let config = translate(&per_type("GRPC", "cp")).unwrap();
+    crate::config::validate(&config).unwrap();
+    let plugin = config.plugin("rewrite").unwrap();
+    assert_eq!(plugin.config_discovery.as_ref().unwrap().resource_name.as_deref(), Some("rewrite"));
+    assert_eq!(plugin.configuration, Some(serde_json::json!("{\"x\": 1}")));
+    let xds = config.xds.as_ref().unwrap();
+    assert_eq!((xds.cluster.as_str(), xds.api_type, xds.cds), ("cp", crate::config::ApiType::Grpc, false));
+    use crate::config::XdsType::{Ecds, Rtds};
+    assert_eq!(xds.separate_streams, [Rtds, Ecds]);
+}
+
+#[test]
+fn config_sources_must_name_one_control_plane_and_ecds_a_default() {
+    let yaml = per_type("GRPC", "cp").replacen("cluster_name: cp", "cluster_name: up", 1);
+    let e = translate(&yaml).unwrap_err().to_string();
+    assert!(e.contains("one control plane"), "{e}");
+    let yaml = per_type("GRPC", "cp");
+    let (start, end) = (
+        yaml.find("              default_config:").unwrap(),
+        yaml.find("          - name: envoy.filters.http.router").unwrap(),
+    );
+    let e = translate(&format!("{}{}", &yaml[..start], &yaml[end..])).unwrap_err().to_string();
+    assert!(e.contains("config_discovery.default_config: a Wasm filter default_config is required"), "{e}");
+    let yaml = per_type("REST", "cp");
+    let e = translate(&yaml).unwrap_err().to_string();
+    assert!(e.contains("api_config_source.api_type: GRPC or DELTA_GRPC is required by weir"), "{e}");
+}

@@ -53,7 +53,13 @@ pub(super) const SPEC: Spec = &[
     ),
     ("envoy.config.core.v3.Metadata", &["filter_metadata"]),
     ("envoy.config.cluster.v3.Cluster.EdsClusterConfig", &["eds_config", "service_name"]),
-    ("envoy.config.core.v3.ConfigSource", &["ads", "resource_api_version", "initial_fetch_timeout"]),
+    (
+        "envoy.config.core.v3.ConfigSource",
+        &["ads", "api_config_source", "resource_api_version", "initial_fetch_timeout"],
+    ),
+    ("envoy.config.core.v3.ApiConfigSource", &["api_type", "transport_api_version", "grpc_services"]),
+    ("envoy.config.core.v3.GrpcService", &["envoy_grpc"]),
+    ("envoy.config.core.v3.GrpcService.EnvoyGrpc", &["cluster_name"]),
     ("envoy.config.core.v3.AggregatedConfigSource", &[]),
     ("envoy.config.endpoint.v3.ClusterLoadAssignment", &["cluster_name", "endpoints"]),
     (
@@ -126,6 +132,9 @@ pub(super) fn translate(pb: &Cluster, at: &str, refusals: &mut Refusals) -> Envo
     let eds_service = match kind {
         DiscoveryType::Static | DiscoveryType::StrictDns => None,
         DiscoveryType::Eds => {
+            if let Some(source) = pb.eds_cluster_config.as_ref().and_then(|e| e.eds_config.as_ref()) {
+                super::source::check(source, &join(at, "eds_cluster_config.eds_config"), refusals);
+            }
             let service = pb.eds_cluster_config.as_ref().map(|e| e.service_name.as_str()).unwrap_or_default();
             Some(if service.is_empty() { pb.name.clone() } else { service.to_string() })
         }

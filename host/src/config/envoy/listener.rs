@@ -22,9 +22,13 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 use serde_json::json;
 use weir_xds::convert::unpack;
 
+use envoy_types::pb::envoy::config::core::v3::ExtensionConfigSource;
+use envoy_types::pb::google::protobuf::Any;
+
 use super::Refusals;
+use super::source::Sources;
 use super::support::{duration_text, join};
-use crate::config::{ListenerConfig, PluginConfig};
+use crate::config::{ConfigDiscovery, ListenerConfig, PluginConfig, XdsType};
 
 const HCM: &str = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const ROUTER: &str = "envoy.extensions.filters.http.router.v3.Router";
@@ -63,7 +67,11 @@ pub(super) const SPEC: super::support::Spec = &[
         "envoy.extensions.filters.network.http_connection_manager.v3.Rds",
         &["config_source", "route_config_name"],
     ),
-    ("envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", &["name", "typed_config"]),
+    (
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
+        &["name", "typed_config", "config_discovery"],
+    ),
+    ("envoy.config.core.v3.ExtensionConfigSource", &["config_source", "default_config", "type_urls"]),
     ("envoy.config.core.v3.HttpProtocolOptions", &["idle_timeout", "max_headers_count"]),
     ("envoy.config.core.v3.Http2ProtocolOptions", &["max_concurrent_streams"]),
     (ROUTER, &[]),
@@ -98,15 +106,17 @@ pub fn checked(
         "",
         refusals,
     );
-    listener(pb, "", plugins, refusals)
+    listener(pb, "", plugins, None, refusals)
 }
 
 /// Translates a listener whose fields were checked; its Wasm filters are added to `plugins`
-/// (a filter name used again must carry the same config).
+/// (a filter name used again must carry the same config). Filters with ECDS
+/// (`config_discovery`) are taken from a bootstrap only, whose `sources` they join.
 pub fn listener(
     pb: &Listener,
     at: &str,
     plugins: &mut Vec<PluginConfig>,
+    sources: Option<&mut Sources>,
     refusals: &mut Refusals,
 ) -> Option<ListenerConfig> {
     let address = socket(pb, &join(at, "address"), refusals);
@@ -148,7 +158,7 @@ pub fn listener(
             return None;
         }
     };
-    let filters = http_filters(&hcm, &at, plugins, refusals);
+    let filters = http_filters(&hcm, &at, plugins, sources, refusals);
     let mut out = json!({
         "name": pb.name,
         "address": address?.to_string(),
@@ -199,7 +209,12 @@ pub fn listener(
             out["virtual_hosts"] =
                 json!(super::route::translate(rc, &filters, &join(&at, "route_config"), refusals));
         }
-        Some(RouteSpecifier::Rds(rds)) => out["rds"] = json!(rds.route_config_name),
+        Some(RouteSpecifier::Rds(rds)) => {
+            if let Some(source) = &rds.config_source {
+                super::source::check(source, &join(&at, "rds.config_source"), refusals);
+            }
+            out["rds"] = json!(rds.route_config_name);
+        }
         _ => refusals.add(&at, "a route_config or rds is required by weir"),
     }
     match serde_json::from_value(out) {
@@ -216,22 +231,28 @@ fn http_filters(
     hcm: &HttpConnectionManager,
     at: &str,
     plugins: &mut Vec<PluginConfig>,
+    mut sources: Option<&mut Sources>,
     refusals: &mut Refusals,
 ) -> Vec<String> {
     let mut names = Vec::new();
     let last = hcm.http_filters.len().saturating_sub(1);
     for (i, f) in hcm.http_filters.iter().enumerate() {
         let at = format!("{}[{i}]", join(at, "http_filters"));
-        let any = match &f.config_type {
-            Some(ConfigType::TypedConfig(any)) => any,
-            // Refused by the field check (`config_discovery`): weir.yaml has it.
-            Some(ConfigType::ConfigDiscovery(_)) => continue,
+        let (any, discovery) = match &f.config_type {
+            Some(ConfigType::TypedConfig(any)) => (any, None),
+            Some(ConfigType::ConfigDiscovery(discovery)) => {
+                let at = join(&at, "config_discovery");
+                match ecds(discovery, &at, sources.as_deref_mut(), refusals) {
+                    Some(default) => (default, Some(f.name.clone())),
+                    None => continue,
+                }
+            }
             None => {
                 refusals.add(&at, "a typed_config is required by weir");
                 continue;
             }
         };
-        if any.type_url.ends_with(ROUTER) {
+        if any.type_url.ends_with(ROUTER) && discovery.is_none() {
             if i != last {
                 refusals.add(&at, "the router must be the last HTTP filter");
             }
@@ -242,20 +263,55 @@ fn http_filters(
         }
         let plugin = unpack::<Wasm>(any).map_err(|e| e.to_string()).and_then(|w| plugin(&f.name, &w));
         match plugin {
-            Ok(p) => match plugins.iter().find(|q| q.name == p.name) {
-                Some(q) if serde_json::to_value(q).ok() != serde_json::to_value(&p).ok() => {
-                    refusals.add(&at, format!("filter `{}` is configured differently elsewhere", p.name));
+            Ok(mut p) => {
+                p.config_discovery =
+                    discovery.map(|resource_name| ConfigDiscovery { resource_name: Some(resource_name) });
+                match plugins.iter().find(|q| q.name == p.name) {
+                    Some(q) if serde_json::to_value(q).ok() != serde_json::to_value(&p).ok() => {
+                        refusals.add(&at, format!("filter `{}` is configured differently elsewhere", p.name));
+                    }
+                    Some(_) => names.push(p.name),
+                    None => {
+                        names.push(p.name.clone());
+                        plugins.push(p);
+                    }
                 }
-                Some(_) => names.push(p.name),
-                None => {
-                    names.push(p.name.clone());
-                    plugins.push(p);
-                }
-            },
+            }
             Err(e) => refusals.add(&format!("{at}.typed_config"), e),
         }
     }
     names
+}
+
+/// A Wasm filter's ECDS source (`config_discovery` at `at`): its `default_config`, the module
+/// weir starts with, once the source joined the bootstrap's `sources`.
+fn ecds<'a>(
+    discovery: &'a ExtensionConfigSource,
+    at: &str,
+    sources: Option<&mut Sources>,
+    refusals: &mut Refusals,
+) -> Option<&'a Any> {
+    let Some(sources) = sources else {
+        refusals.add(at, "ECDS is taken in a bootstrap's listeners, not in listeners from LDS, by weir");
+        return None;
+    };
+    if discovery.type_urls.iter().any(|t| t != weir_xds::types::WASM_FILTER) || discovery.type_urls.is_empty()
+    {
+        refusals.add(&join(at, "type_urls"), format!("weir takes [{}] only", weir_xds::types::WASM_FILTER));
+    }
+    if let Some(source) = &discovery.config_source {
+        sources.take(XdsType::Ecds, source, &join(at, "config_source"), refusals);
+    }
+    match &discovery.default_config {
+        Some(default) if default.type_url == weir_xds::types::WASM_FILTER => Some(default),
+        _ => {
+            refusals.add(
+                &join(at, "default_config"),
+                "a Wasm filter default_config is required by weir: the module it starts with",
+            );
+            None
+        }
+    }
 }
 
 /// A weir plugin from a Wasm filter named `name`.

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod cluster;
 pub mod listener;
 pub mod route;
+pub mod source;
 mod support;
 pub mod tls;
 pub mod wasm;

@@ -149,6 +149,7 @@ pub fn start(
             Some(Arc::new(transport::TlsTransport::new(c, tls)) as Arc<dyn weir_xds::client::Transport>)
         }),
         delta: xds.api_type == crate::config::ApiType::DeltaGrpc,
+        separate_streams: xds.separate_streams.iter().map(|t| t.type_url().to_string()).collect(),
     };
     let handler = Arc::new(XdsHandler {
         state: Arc::downgrade(state),

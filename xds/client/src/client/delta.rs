@@ -1,4 +1,4 @@
-//! One delta (incremental) ADS stream: subscribe by name, announcing what is held; each
+//! One delta (incremental) session, on the ADS stream and any per-type streams: subscribe by name, announcing what is held; each
 //! response's resources and removals are merged into what is held and the whole set of the
 //! type handed to the [`Handler`] (which applies all of it or none, as in state of the
 //! world); then ACK, or NACK keeping what was held.
@@ -6,14 +6,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DeltaDiscoveryResponse};
 use envoy_types::pb::google::protobuf::Any;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
 use super::common::{SessionError, apply_blocking, connected, node, record};
+use super::streams::Streams;
 use super::subscriptions::{Change, Subscriptions};
 use super::{ClientConfig, Handler, MAX_WILDCARD_RESOURCES, Shared};
 
@@ -36,8 +34,8 @@ pub(super) async fn session(
     held: &mut Held,
     answered: &mut bool,
 ) -> Result<(), SessionError> {
-    let (tx, rx) = mpsc::channel::<DeltaDiscoveryRequest>(16);
     let node = node(config);
+    let mut streams = Streams::new(channel, endpoint, true, &config.separate_streams);
     for sub in subs.iter() {
         let versions = held.0.get(&sub.type_url).into_iter().flatten();
         let request = DeltaDiscoveryRequest {
@@ -49,27 +47,16 @@ pub(super) async fn session(
                 .collect(),
             ..DeltaDiscoveryRequest::default()
         };
-        // The channel has room for every initial request.
-        let _ = tx.try_send(request);
+        streams.send(request).await?;
     }
-    let mut client = AggregatedDiscoveryServiceClient::new(channel).max_decoding_message_size(64 << 20);
-    let mut responses = client
-        .delta_aggregated_resources(ReceiverStream::new(rx))
-        .await
-        .map_err(|e| SessionError::Stream(endpoint.into(), e.to_string()))?
-        .into_inner();
     connected(endpoint, handler, shared);
     loop {
-        let response = match responses.message().await {
-            Ok(Some(r)) => r,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(SessionError::Stream(endpoint.into(), e.to_string())),
-        };
+        let response = streams.next().await?;
         *answered = true;
-        for request in answer(handler, shared, subs, held, response).await {
-            if tx.send(request).await.is_err() {
-                return Err(SessionError::Stream(endpoint.into(), "request stream closed".into()));
-            }
+        for mut request in answer(handler, shared, subs, held, response).await {
+            // The first request of a stream opened now names this node.
+            request.node = Some(node.clone());
+            streams.send(request).await?;
         }
     }
 }

@@ -1,6 +1,7 @@
-//! weir's xDS client: one ADS stream (state of the world, or delta) to the control plane,
-//! subscribing to the resource types weir consumes (RTDS runtime layers, ECDS filter configs,
-//! SDS secrets).
+//! weir's xDS client: one connection to the control plane carrying the ADS stream (state of
+//! the world, or delta) and, for the types configured so, per-type streams; subscribing to the
+//! resource types weir consumes (RTDS runtime layers, ECDS filter configs, SDS secrets,
+//! listeners, routes, clusters and endpoints).
 //!
 //! Each response is handed to a [`Handler`] whole: the handler applies all of it or none, and
 //! the client ACKs (the new version) or NACKs (`error_detail` with the handler's reason, and
@@ -12,6 +13,7 @@ mod common;
 mod delta;
 mod session;
 mod status;
+mod streams;
 mod subscriptions;
 
 use std::sync::Arc;
@@ -49,6 +51,9 @@ pub struct ClientConfig {
     pub transport: Option<Arc<dyn Transport>>,
     /// Delta (incremental) xDS instead of state of the world (Envoy's `DELTA_GRPC`).
     pub delta: bool,
+    /// The type URLs fetched each on a stream of its own, on the type's discovery service
+    /// (Envoy's `api_config_source`); every other type shares the ADS stream.
+    pub separate_streams: std::collections::BTreeSet<String>,
 }
 
 /// A byte stream to the control plane.

@@ -1,19 +1,18 @@
-//! The reconnect loop and one ADS stream (state of the world; [`super::delta`] for the
-//! incremental form): subscribe, apply, ACK or NACK.
+//! The reconnect loop and one state-of-the-world session ([`super::delta`] for the
+//! incremental form) on the ADS stream and any per-type streams ([`super::streams`]):
+//! subscribe, apply, ACK or NACK.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use envoy_types::pb::envoy::config::core::v3::Node;
-use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
 use std::collections::HashMap;
 
 use super::common::{SessionError, apply_blocking, connected, node, record};
+use super::streams::Streams;
 use super::subscriptions::{Change, Subscriptions};
 use super::{ClientConfig, Handler, Shared};
 
@@ -115,33 +114,19 @@ async fn session(
     subs: &mut Subscriptions,
     answered: &mut bool,
 ) -> Result<(), SessionError> {
-    let (tx, rx) = mpsc::channel::<DiscoveryRequest>(16);
     let node = node(config);
+    let mut streams = Streams::new(channel, endpoint, false, &config.separate_streams);
     // Subscribe to every type, telling the control plane what we already hold.
     let mut stream = Stream { node, nonces: HashMap::new() };
     for sub in subs.iter() {
-        let request = stream.request(shared, &sub.type_url, sub.resource_names.clone());
-        // The channel has room for every initial request.
-        let _ = tx.try_send(request);
+        streams.send(stream.request(shared, &sub.type_url, sub.resource_names.clone())).await?;
     }
-    let mut client = AggregatedDiscoveryServiceClient::new(channel).max_decoding_message_size(64 << 20);
-    let mut responses = client
-        .stream_aggregated_resources(ReceiverStream::new(rx))
-        .await
-        .map_err(|e| SessionError::Stream(endpoint.into(), e.to_string()))?
-        .into_inner();
     connected(endpoint, handler, shared);
     loop {
-        let response = match responses.message().await {
-            Ok(Some(r)) => r,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(SessionError::Stream(endpoint.into(), e.to_string())),
-        };
+        let response = streams.next().await?;
         *answered = true;
         for request in stream.answer(handler, shared, subs, response).await {
-            if tx.send(request).await.is_err() {
-                return Err(SessionError::Stream(endpoint.into(), "request stream closed".into()));
-            }
+            streams.send(request).await?;
         }
     }
 }
