@@ -21,11 +21,14 @@ use envoy_types::pb::envoy::service::runtime::v3::Runtime;
 use envoy_types::pb::google::protobuf::{Any, StringValue};
 use serde_json::json;
 use support::{Client, Reply};
+use weir_admin_guard::Token;
 use weir_host::config::Config;
 use weir_host::process::server::{RunningServer, ServerOptions};
 use weir_testing::EchoServer;
 use weir_xds::convert::{json_to_struct, pack};
 use weir_xds::types::{EXTENSION_CONFIG, RUNTIME};
+
+const TOKEN: &str = "weir-xds-client-token-0123456789";
 
 fn shuffle_shard() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters/shuffle-shard.wasm");
@@ -66,6 +69,8 @@ runtime:
       static_layer: {{ shuffle_sharding: {{ total_hosts: 6 }} }}
     - name: rtds
       rtds_layer: {{}}
+    - name: admin
+      admin_layer: {{}}
 xds:
   cluster: control-plane
   node_id: test-node
@@ -123,8 +128,9 @@ fn start(
     ads: &mut ScriptedAds,
     config: Config,
 ) -> (std::thread::JoinHandle<RunningServer>, AdsStream, Vec<String>) {
-    let weir =
-        std::thread::spawn(move || RunningServer::start(config, ServerOptions::with_concurrency(2)).unwrap());
+    let mut options = ServerOptions::with_concurrency(2);
+    options.admin_token = Some(Token::new(TOKEN, "test").unwrap());
+    let weir = std::thread::spawn(move || RunningServer::start(config, options).unwrap());
     let mut stream = ads.stream();
     let mut types = Vec::new();
     for _ in 0..2 {
@@ -193,11 +199,33 @@ fn rtds_layers_reach_filters_and_bad_layers_are_nacked_keeping_the_last_values()
     let admin = server.admin_addr().unwrap();
     let body = client.get(admin, &admin.to_string(), "/runtime", &[]).text();
     let runtime: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(runtime["layers"], json!(["static", "rtds"]));
+    assert_eq!(runtime["layers"], json!(["static", "rtds", "admin"]));
     assert_eq!(
         runtime["entries"]["shuffle_sharding.total_hosts"],
-        json!({"final_value": "6", "layer_values": ["6", ""]})
+        json!({"final_value": "6", "layer_values": ["6", "", ""]})
     );
+
+    // The admin layer (Envoy's `POST /runtime_modify`) overrides the others and reaches the
+    // filter; an empty value removes the key. Changing it needs the token.
+    let modify = |query: &str, token: bool| {
+        let mut request =
+            http::Request::post(format!("/runtime_modify?{query}")).header("host", admin.to_string());
+        if token {
+            request = request.header("authorization", format!("Bearer {TOKEN}"));
+        }
+        client.send(admin, request.body(bytes::Bytes::new()).unwrap()).unwrap()
+    };
+    assert_eq!(modify("shuffle_sharding.total_hosts=9", false).status, 401);
+    let reply = modify("shuffle_sharding.total_hosts=9&note=a+b%21", true);
+    assert_eq!((reply.status, reply.text().as_str()), (200, "OK\n"));
+    let reply = shard(&client, &server, "customer-A");
+    assert_eq!(reply.header("x-shard-config"), Some("total=9;size=2;source=runtime;total_source=runtime"));
+    let body = client.get(admin, &admin.to_string(), "/runtime", &[]).text();
+    let runtime: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(runtime["entries"]["note"]["final_value"], "a b!");
+    modify("shuffle_sharding.total_hosts=", true);
+    let reply = shard(&client, &server, "customer-A");
+    assert_eq!(reply.header("x-shard-config"), Some("total=6;size=2;source=runtime;total_source=runtime"));
     let metrics = client.get(admin, &admin.to_string(), "/stats/prometheus", &[]).text();
     assert!(metrics.contains(r#"weir_xds_update_total{type="Runtime",result="rejected"} 1"#), "{metrics}");
     assert!(metrics.contains("weir_xds_connected 1"), "{metrics}");

@@ -93,3 +93,64 @@ async fn example_bootstraps_serve_as_their_weir_yaml() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `envoy-configs/shuffle-shard.yaml` served by weir (ECDS and RTDS on streams of their own,
+/// the rtds-bridge taken as weir's own runtime publisher, the admin runtime layer) answers as
+/// `examples/shuffle-shard/weir.yaml` served by weir, both fed by one weir-cp: at start, after
+/// a runtime push and after an ECDS change.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shuffle_shard_bootstrap_serves_as_its_weir_yaml() -> anyhow::Result<()> {
+    use weir_tests::e2e::{self, cp::WeirCp};
+    const NODE: &str = "weir-from-envoy-yaml";
+    let dir = tempfile::tempdir()?;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let cp = WeirCp::start(&dir.path().join("state.json"), any, any)?;
+    let wasm = weir_testkit::paths::filter("shuffle-shard")?.display().to_string();
+    let ecds = |size: u32| format!(r#"{{"total_hosts": 8, "shard_size": {size}}}"#);
+    let set_ecds = |size: u32| {
+        cp.ok(&["ecds", "set", "shuffle-shard", "--wasm", &wasm, "--vm-id", "shard", "--config", &ecds(size)])
+    };
+    set_ecds(2)?;
+    let echo = EchoServer::start()?;
+    let envoy_yaml = e2e::envoy_config(cp.xds, echo.addr())?;
+    assert!(envoy_yaml.contains("id: envoy-1 "), "the config's node id moved");
+    let (_a, from_envoy) = serve(envoy_yaml.replace("id: envoy-1 ", &format!("id: {NODE} "))).await?;
+    let (_b, from_weir) = serve(e2e::weir_config(cp.xds, echo.addr())?).await?;
+    let customers = ["customer-A", "customer-B", "customer-C", "customer-D"];
+    let alike = |size: usize| async move {
+        let what = format!("both answering shards of {size}");
+        e2e::poll(&what, std::time::Duration::from_secs(20), std::time::Duration::from_millis(10), || async {
+            let mut all = Vec::new();
+            for customer in customers {
+                let (a, b) = (e2e::ask(from_envoy, customer).await?, e2e::ask(from_weir, customer).await?);
+                if a != b || a.status != 200 || a.shard_size() != size {
+                    return Ok(None);
+                }
+                all.push(a);
+            }
+            Ok(Some(all))
+        })
+        .await
+    };
+    println!("at start: {:?}", alike(2).await?);
+    cp.ok(&["set", "shuffle_sharding.customer.customer-A.shard_size=5"])?;
+    e2e::poll(
+        "customer-A at 5 hosts in both",
+        std::time::Duration::from_secs(20),
+        std::time::Duration::from_millis(10),
+        || async {
+            let (a, b) =
+                (e2e::ask(from_envoy, "customer-A").await?, e2e::ask(from_weir, "customer-A").await?);
+            Ok((a == b && a.shard_size() == 5).then_some(()))
+        },
+    )
+    .await?;
+    cp.ok(&["set", "shuffle_sharding.customer.customer-A.shard_size="])?;
+    set_ecds(3)?;
+    println!("after an ECDS change: {:?}", alike(3).await?);
+    // weir took RTDS and ECDS on streams of their own, as the bootstrap says.
+    let status = cp.status().await?;
+    let streams = e2e::node(&status, NODE).map(|n| n["streams"].clone());
+    assert_eq!(streams, Some(serde_json::json!(2)), "{status:#}");
+    Ok(())
+}

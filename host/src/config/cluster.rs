@@ -23,6 +23,11 @@ pub struct ClusterConfig {
     /// Speak HTTP/2 with prior knowledge (h2c) to the endpoints; needed for gRPC.
     #[serde(default)]
     pub http2: bool,
+    /// HTTP/2 PINGs on the cluster's HTTP/2 connections (Envoy's `http2_protocol_options.
+    /// connection_keepalive`): a connection whose peer does not answer within `timeout` is
+    /// closed, so a vanished endpoint (or control plane) is noticed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http2_keepalive: Option<Http2Keepalive>,
     /// How to pick an endpoint.
     #[serde(default)]
     pub lb_policy: LbPolicy,
@@ -71,6 +76,7 @@ impl ClusterConfig {
             endpoints,
             connect_timeout: default_connect_timeout(),
             http2: false,
+            http2_keepalive: None,
             lb_policy: LbPolicy::default(),
             dns_refresh_rate: default_dns_refresh(),
             health_check: None,
@@ -82,6 +88,18 @@ impl ClusterConfig {
             metadata: None,
         }
     }
+}
+
+/// HTTP/2 keepalive PINGs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http2Keepalive {
+    /// Time between PINGs.
+    #[serde(with = "duration")]
+    pub interval: Duration,
+    /// How long a PING may go unanswered before the connection is closed.
+    #[serde(with = "duration")]
+    pub timeout: Duration,
 }
 
 /// Load-balancing policy.

@@ -17,7 +17,7 @@ pub struct RuntimeConfig {
     pub layers: Vec<RuntimeLayerConfig>,
 }
 
-/// One runtime layer: exactly one of `static_layer` or `rtds_layer`.
+/// One runtime layer: exactly one of `static_layer`, `rtds_layer` or `admin_layer`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeLayerConfig {
@@ -30,7 +30,16 @@ pub struct RuntimeLayerConfig {
     /// Values pushed by the control plane over RTDS (needs `xds`).
     #[serde(default)]
     pub rtds_layer: Option<RtdsLayerConfig>,
+    /// Values set through the admin API (`POST /runtime_modify?key=value`, Envoy's
+    /// `admin_layer`); empty at start, kept across reloads. At most one such layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_layer: Option<AdminLayerConfig>,
 }
+
+/// An admin layer (no settings).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminLayerConfig {}
 
 /// An RTDS layer.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -145,22 +154,33 @@ fn default_initial_fetch_timeout() -> Duration {
 /// Checks the runtime layers, the xDS client and plugins' `config_discovery`.
 pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
     let mut names = std::collections::HashSet::new();
+    let mut admin = None;
     for (i, layer) in config.runtime.layers.iter().enumerate() {
         let at = format!("runtime.layers[{i}]");
         if layer.name.is_empty() || !names.insert(layer.name.as_str()) {
             return Err(ConfigError::invalid(format!("{at}.name"), "must be non-empty and unique"));
         }
-        match (&layer.static_layer, &layer.rtds_layer) {
-            (Some(values), None) => {
+        match (&layer.static_layer, &layer.rtds_layer, &layer.admin_layer) {
+            (Some(values), None, None) => {
                 weir_runtime::flatten(values)
                     .map_err(|e| ConfigError::invalid(format!("{at}.static_layer"), e.to_string()))?;
             }
-            (None, Some(_)) if config.xds.is_none() => {
+            (None, Some(_), None) if config.xds.is_none() => {
                 return Err(ConfigError::invalid(format!("{at}.rtds_layer"), "needs an `xds` section"));
             }
-            (None, Some(_)) => {}
+            (None, Some(_), None) => {}
+            (None, None, Some(_)) if admin.replace(i).is_some() => {
+                return Err(ConfigError::invalid(
+                    format!("{at}.admin_layer"),
+                    "only one admin layer may be set",
+                ));
+            }
+            (None, None, Some(_)) => {}
             _ => {
-                return Err(ConfigError::invalid(at, "set exactly one of `static_layer` or `rtds_layer`"));
+                return Err(ConfigError::invalid(
+                    at,
+                    "set exactly one of `static_layer`, `rtds_layer` or `admin_layer`",
+                ));
             }
         }
     }

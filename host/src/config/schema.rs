@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 pub use super::admin::{AdminConfig, ModuleSources};
 pub use super::cluster::*;
 use super::duration;
-pub use super::dynamic::{ApiType, RtdsLayerConfig, RuntimeConfig, RuntimeLayerConfig, XdsConfig, XdsType};
+pub use super::dynamic::{
+    AdminLayerConfig, ApiType, RtdsLayerConfig, RuntimeConfig, RuntimeLayerConfig, XdsConfig, XdsType,
+};
 pub use super::listener::*;
 pub use super::node::NodeConfig;
 use weir_plugin_spec::PluginConfig;

@@ -28,6 +28,15 @@ pub fn check_settings(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigErr
     if cluster.dns_refresh_rate < std::time::Duration::from_millis(100) {
         return Err(ConfigError::invalid(format!("{at}.dns_refresh_rate"), "must be at least 100ms"));
     }
+    if let Some(k) = &cluster.http2_keepalive
+        && (k.interval < std::time::Duration::from_millis(1)
+            || k.timeout < std::time::Duration::from_millis(1))
+    {
+        return Err(ConfigError::invalid(
+            format!("{at}.http2_keepalive"),
+            "interval and timeout must be at least 1ms",
+        ));
+    }
     if let Some(hc) = &cluster.health_check {
         if !hc.path.starts_with('/') {
             return Err(ConfigError::invalid(format!("{at}.health_check.path"), "must start with `/`"));

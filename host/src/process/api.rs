@@ -45,6 +45,10 @@ pub trait ProcessControl: Send + Sync + 'static {
     /// Replaces RTDS layers (by resource name) and publishes the runtime values if they moved.
     fn set_rtds_layers(&self, layers: Vec<(String, Layer)>);
 
+    /// Sets (or, with an empty value, removes) keys of the admin runtime layer and publishes
+    /// the runtime values if they moved; refused without an admin layer or past its cap.
+    fn modify_runtime(&self, changes: Vec<(String, String)>) -> Result<(), String>;
+
     /// Applies SDS secrets (added to those received before), as a whole or not at all: every
     /// TLS listener must accept them; then new handshakes use them (open connections keep
     /// theirs).

@@ -3,6 +3,7 @@
 //! ([`weir_abi::runtime`]), in every `vm_id` the plugins use. See `docs/runtime-values.md`.
 
 use parking_lot::Mutex;
+use serde_json::Value;
 use weir_runtime::protocol;
 
 use weir_proxy_wasm::services::SharedData;
@@ -72,6 +73,28 @@ impl RuntimeValues {
         changed
     }
 
+    /// Changes one layer's values with `edit` (which may refuse, changing nothing); returns
+    /// whether the merged snapshot changed.
+    pub fn edit_layer(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut Layer) -> Result<(), String>,
+    ) -> Result<bool, String> {
+        let mut state = self.state.lock();
+        let before = merge(&state.layers);
+        let Some((_, layer)) = state.layers.iter_mut().find(|(n, _)| n == name) else {
+            return Err(format!("no runtime layer `{name}`"));
+        };
+        let mut next = layer.clone();
+        edit(&mut next)?;
+        *layer = next;
+        let changed = merge(&state.layers) != before;
+        if changed {
+            state.version += 1;
+        }
+        Ok(changed)
+    }
+
     /// The merged snapshot.
     pub fn snapshot(&self) -> Snapshot {
         let state = self.state.lock();
@@ -102,6 +125,40 @@ impl RuntimeValues {
     pub fn layers(&self) -> Vec<(String, Layer)> {
         self.state.lock().layers.clone()
     }
+}
+
+/// Most keys the admin layer holds (`POST /runtime_modify` past it is refused).
+pub const MAX_ADMIN_KEYS: usize = 10_000;
+
+/// Applies `POST /runtime_modify` changes to the admin layer: a value is taken as an integer,
+/// a number or `true`/`false` when it reads as one (as Envoy's runtime parses its strings),
+/// else as a string; an empty value removes the key. All or nothing.
+pub fn admin_modify(layer: &mut Layer, changes: Vec<(String, String)>) -> Result<(), String> {
+    for (key, value) in changes {
+        if key.is_empty() {
+            return Err("a runtime key must not be empty".into());
+        }
+        if value.is_empty() {
+            layer.remove(&key);
+            continue;
+        }
+        let parsed = match value.as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => match value.parse::<i64>() {
+                Ok(i) => Value::from(i),
+                Err(_) => match value.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                    Some(n) => Value::Number(n),
+                    None => Value::String(value),
+                },
+            },
+        };
+        layer.insert(key, parsed);
+    }
+    if layer.len() > MAX_ADMIN_KEYS {
+        return Err(format!("the admin layer holds at most {MAX_ADMIN_KEYS} keys"));
+    }
+    Ok(())
 }
 
 fn merge(layers: &[(String, Layer)]) -> Layer {
@@ -136,6 +193,30 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_slice(&snapshot).unwrap();
         assert_eq!(parsed["format"], 1);
         assert_eq!(parsed["values"]["a"], 2);
+    }
+
+    #[test]
+    fn the_admin_layer_takes_typed_values_removes_empty_ones_and_is_capped() {
+        let rt = RuntimeValues::with_layers(&["static".into(), "admin".into()]);
+        rt.set_layer("static", Layer::from([("a".into(), json!(1))]));
+        let changes =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let set = [("a", "7"), ("b", "0.5"), ("c", "true"), ("d", "x y")];
+        assert!(rt.edit_layer("admin", |l| admin_modify(l, changes(&set))).unwrap());
+        let values = rt.snapshot().values;
+        assert_eq!((values["a"].clone(), values["b"].clone()), (json!(7), json!(0.5)));
+        assert_eq!((values["c"].clone(), values["d"].clone()), (json!(true), json!("x y")));
+        // Removing the admin value uncovers the static one.
+        rt.edit_layer("admin", |l| admin_modify(l, changes(&[("a", "")]))).unwrap();
+        assert_eq!(rt.snapshot().values["a"], json!(1));
+        // Past the cap: refused, nothing changed.
+        let many: Vec<(String, String)> =
+            (0..MAX_ADMIN_KEYS).map(|i| (format!("k{i}"), "1".to_string())).collect();
+        let v = rt.snapshot().version;
+        let e = rt.edit_layer("admin", |l| admin_modify(l, many)).unwrap_err();
+        assert!(e.contains("at most 10000 keys"), "{e}");
+        assert_eq!(rt.snapshot().version, v);
+        assert!(rt.edit_layer("nope", |_| Ok(())).is_err());
     }
 
     #[test]

@@ -299,6 +299,21 @@ impl ProcessControl for ServerState {
         generation.reload_tls()
     }
 
+    fn modify_runtime(&self, changes: Vec<(String, String)>) -> Result<(), String> {
+        let generation = self.generation.load_full();
+        let Some(layer) = generation.config.runtime.layers.iter().find(|l| l.admin_layer.is_some()) else {
+            return Err("No admin layer specified".into());
+        };
+        let changed = generation
+            .process
+            .runtime_values
+            .edit_layer(&layer.name, |values| super::runtime_values::admin_modify(values, changes))?;
+        if changed {
+            publish_runtime_values(&generation);
+        }
+        Ok(())
+    }
+
     fn set_rtds_layers(&self, layers: Vec<(String, Layer)>) {
         let generation = self.generation.load_full();
         let mut changed = false;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::client::conn::{http1, http2};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
 use super::body::{Release, UpstreamBody};
@@ -227,7 +227,15 @@ impl Pool {
         let negotiated = connected.alpn_h2();
         let tls = connected.tls.clone();
         if h2 || self.http2.get() || negotiated {
-            let (sender, conn) = http2::Builder::new(LocalExec)
+            let mut builder = http2::Builder::new(LocalExec);
+            if let Some(keepalive) = self.cluster.config.http2_keepalive {
+                builder
+                    .timer(TokioTimer::new())
+                    .keep_alive_interval(keepalive.interval)
+                    .keep_alive_timeout(keepalive.timeout)
+                    .keep_alive_while_idle(true);
+            }
+            let (sender, conn) = builder
                 .handshake(TokioIo::new(connected.stream))
                 .await
                 .map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;

@@ -1,6 +1,8 @@
 //! An Envoy bootstrap (`weir -c envoy.yaml`) as a weir config: `node`, `admin`,
-//! `static_resources` (listeners, clusters), `dynamic_resources` (ADS, CDS and LDS over ADS) and
-//! `layered_runtime` (static and RTDS layers), through the same translations xDS uses.
+//! `static_resources` (listeners, clusters), `dynamic_resources` (ADS, CDS and LDS, over ADS
+//! or streams of their own), `layered_runtime` (static, RTDS and admin layers) and the
+//! rtds-bridge among `bootstrap_extensions` ([`extensions`]), through the same translations
+//! xDS uses.
 //! Every field weir does not support is refused with its path, all of them at once.
 
 use envoy_types::pb::envoy::config::bootstrap::v3::bootstrap::DynamicResources;
@@ -13,21 +15,29 @@ use weir_xds::convert::struct_to_json;
 
 use super::source::Sources;
 use super::support::{Spec, check, duration_text, join};
-use super::{Refusals, cluster, listener, route, tls};
+use super::{Refusals, cluster, extensions, listener, route, tls};
 use crate::config::{Config, ConfigError, XdsType};
 
 /// What weir reads of a bootstrap (the listener, cluster and route parts have their own).
 const SPEC: Spec = &[
     (
         "envoy.config.bootstrap.v3.Bootstrap",
-        &["node", "admin", "static_resources", "dynamic_resources", "layered_runtime"],
+        &[
+            "node",
+            "admin",
+            "static_resources",
+            "dynamic_resources",
+            "layered_runtime",
+            "bootstrap_extensions",
+        ],
     ),
     ("envoy.config.core.v3.Node", &["id", "cluster", "metadata"]),
     ("envoy.config.bootstrap.v3.Admin", &["address"]),
     ("envoy.config.bootstrap.v3.Bootstrap.StaticResources", &["listeners", "clusters"]),
     ("envoy.config.bootstrap.v3.Bootstrap.DynamicResources", &["ads_config", "cds_config", "lds_config"]),
     ("envoy.config.bootstrap.v3.LayeredRuntime", &["layers"]),
-    ("envoy.config.bootstrap.v3.RuntimeLayer", &["name", "static_layer", "rtds_layer"]),
+    ("envoy.config.bootstrap.v3.RuntimeLayer", &["name", "static_layer", "rtds_layer", "admin_layer"]),
+    ("envoy.config.bootstrap.v3.RuntimeLayer.AdminLayer", &[]),
     ("envoy.config.bootstrap.v3.RuntimeLayer.RtdsLayer", &["name", "rtds_config"]),
 ];
 
@@ -43,7 +53,8 @@ pub fn bootstrap(document: &Value, origin: &str) -> Result<Config, ConfigError> 
     let pb: Bootstrap = from_json(document)
         .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
     let mut refusals = Refusals::default();
-    check(&pb, &[SPEC, listener::SPEC, cluster::SPEC, route::SPEC, tls::SPEC], "", &mut refusals);
+    let specs = [SPEC, listener::SPEC, cluster::SPEC, route::SPEC, tls::SPEC, extensions::SPEC];
+    check(&pb, &specs, "", &mut refusals);
     let mut out = Map::new();
     if let Some(node) = &pb.node {
         let metadata = node.metadata.as_ref().map_or(json!({}), struct_to_json);
@@ -90,11 +101,12 @@ pub fn bootstrap(document: &Value, origin: &str) -> Result<Config, ConfigError> 
     if let Some(xds) = xds(pb.dynamic_resources.as_ref(), sources, &mut refusals) {
         out.insert("xds".into(), xds);
     }
+    extensions::check(&pb, &out, &mut refusals);
     let config = refusals.into_result(Value::Object(out))?;
     serde_json::from_value(config).map_err(|e| ConfigError::invalid("", e.to_string()))
 }
 
-/// `layered_runtime`: static and RTDS layers.
+/// `layered_runtime`: static, RTDS and admin layers.
 fn layers(runtime: &LayeredRuntime, sources: &mut Sources, refusals: &mut Refusals) -> Vec<Value> {
     let mut layers = Vec::new();
     for (i, layer) in runtime.layers.iter().enumerate() {
@@ -108,6 +120,9 @@ fn layers(runtime: &LayeredRuntime, sources: &mut Sources, refusals: &mut Refusa
                     sources.take(XdsType::Rtds, source, &at, refusals);
                 }
                 layers.push(json!({"name": layer.name, "rtds_layer": {"name": rtds.name}}));
+            }
+            Some(LayerSpecifier::AdminLayer(_)) => {
+                layers.push(json!({"name": layer.name, "admin_layer": {}}));
             }
             // Other layers are refused by the field check.
             _ => {}

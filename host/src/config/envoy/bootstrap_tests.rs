@@ -180,3 +180,43 @@ fn config_sources_must_name_one_control_plane_and_ecds_a_default() {
     let e = translate(&yaml).unwrap_err().to_string();
     assert!(e.contains("api_config_source.api_type: GRPC or DELTA_GRPC is required by weir"), "{e}");
 }
+
+fn shuffle_shard() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../envoy-configs/shuffle-shard.yaml");
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn the_shuffle_shard_bootstrap_translates_whole() {
+    let config = translate(&shuffle_shard()).unwrap();
+    crate::config::validate(&config).unwrap();
+    let xds = config.xds.as_ref().unwrap();
+    use crate::config::XdsType::{Ecds, Rtds};
+    assert_eq!((xds.cluster.as_str(), xds.separate_streams.as_slice()), ("weir-cp", &[Rtds, Ecds][..]));
+    let plugin = config.plugin("shuffle-shard").unwrap();
+    assert_eq!(plugin.vm_id, "shard");
+    assert!(plugin.config_discovery.is_some());
+    let keepalive = config.cluster("weir-cp").unwrap().http2_keepalive.unwrap();
+    assert_eq!((keepalive.interval, keepalive.timeout), (Duration::from_secs(30), Duration::from_secs(5)));
+    let kinds: Vec<_> = config
+        .runtime
+        .layers
+        .iter()
+        .map(|l| (l.static_layer.is_some(), l.rtds_resource(), l.admin_layer.is_some()))
+        .collect();
+    assert_eq!(kinds, [(true, None, false), (false, Some("rtds"), false), (false, None, true)]);
+}
+
+#[test]
+fn an_rtds_bridge_saying_otherwise_and_other_extensions_are_refused() {
+    let yaml = shuffle_shard().replace(r#""layers": ["rtds"]"#, r#""layers": ["other"]"#);
+    let e = translate(&yaml).unwrap_err().to_string();
+    assert!(e.contains("bootstrap_extensions[0].typed_config: the rtds-bridge's layers"), "{e}");
+    let yaml = shuffle_shard()
+        .replace(r#""static_layer": {"shuffle_sharding": {"total_hosts": 8}}"#, r#""static_layer": {}"#);
+    let e = translate(&yaml).unwrap_err().to_string();
+    assert!(e.contains("static_layer is not layered_runtime's"), "{e}");
+    let yaml = shuffle_shard().replace(r#""cluster": "weir-cp""#, r#""cluster": "other", "x": 1"#);
+    let e = translate(&yaml).unwrap_err().to_string();
+    assert!(e.contains("takes the rtds-bridge Wasm service alone"), "{e}");
+}

@@ -16,7 +16,9 @@ use envoy_types::pb::envoy::config::cluster::v3::cluster::{
     ClusterDiscoveryType, DiscoveryType, LbPolicy as PbLb,
 };
 use envoy_types::pb::envoy::config::core::v3::socket_address::PortSpecifier;
-use envoy_types::pb::envoy::config::core::v3::{HealthStatus, SocketAddress, address, health_check};
+use envoy_types::pb::envoy::config::core::v3::{
+    HealthStatus, KeepaliveSettings, SocketAddress, address, health_check,
+};
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::endpoint::v3::lb_endpoint::HostIdentifier;
 use envoy_types::pb::envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
@@ -26,8 +28,10 @@ use envoy_types::pb::google::protobuf::{Duration as PbDuration, UInt32Value};
 use weir_xds::convert::unpack;
 
 use super::Refusals;
-use super::support::{Spec, check, join};
-use crate::config::{CircuitBreakers, ClusterConfig, HealthCheck, LbPolicy, OutlierDetection};
+use super::support::{Spec, check, join, std_duration};
+use crate::config::{
+    CircuitBreakers, ClusterConfig, HealthCheck, Http2Keepalive, LbPolicy, OutlierDetection,
+};
 
 const HTTP_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
@@ -77,7 +81,8 @@ pub(super) const SPEC: Spec = &[
         &["http_protocol_options", "http2_protocol_options"],
     ),
     ("envoy.config.core.v3.Http1ProtocolOptions", &["enable_trailers"]),
-    ("envoy.config.core.v3.Http2ProtocolOptions", &[]),
+    ("envoy.config.core.v3.Http2ProtocolOptions", &["connection_keepalive"]),
+    ("envoy.config.core.v3.KeepaliveSettings", &["interval", "timeout"]),
     ("envoy.config.cluster.v3.CircuitBreakers", &["thresholds"]),
     (
         "envoy.config.cluster.v3.CircuitBreakers.Thresholds",
@@ -287,8 +292,13 @@ fn http_options(
         match &explicit.protocol_config {
             Some(ProtocolConfig::Http2ProtocolOptions(h2)) => {
                 config.http2 = true;
-                // (A listener's HTTP/2 options may set fields; a cluster's none.)
-                if *h2 != Default::default() {
+                let mut h2 = h2.clone();
+                if let Some(keepalive) = h2.connection_keepalive.take() {
+                    let at = format!("{at}.explicit_http_config.http2_protocol_options.connection_keepalive");
+                    config.http2_keepalive = keepalive_settings(&keepalive, &at, refusals);
+                }
+                // (A listener's HTTP/2 options may set fields; a cluster's only the keepalive.)
+                if h2 != Default::default() {
                     refusals.add(
                         &format!("{at}.explicit_http_config.http2_protocol_options"),
                         "HTTP/2 settings towards a cluster are not supported by weir",
@@ -299,6 +309,21 @@ fn http_options(
                 config.http_protocol_options.enable_trailers = h1.enable_trailers;
             }
             _ => {}
+        }
+    }
+}
+
+/// `connection_keepalive` (its `interval` and `timeout`, both required by weir).
+fn keepalive_settings(pb: &KeepaliveSettings, at: &str, refusals: &mut Refusals) -> Option<Http2Keepalive> {
+    let (Some(interval), Some(timeout)) = (pb.interval.as_ref(), pb.timeout.as_ref()) else {
+        refusals.add(at, "interval and timeout are required by weir");
+        return None;
+    };
+    match (std_duration(interval), std_duration(timeout)) {
+        (Some(interval), Some(timeout)) => Some(Http2Keepalive { interval, timeout }),
+        _ => {
+            refusals.add(at, "interval and timeout must be positive durations");
+            None
         }
     }
 }

@@ -224,3 +224,29 @@ fn an_assignment_over_the_cap_is_refused() {
     let e = load_assignment(&cla, "").unwrap_err().to_string();
     assert!(e.contains("10001 endpoints: weir takes at most 10000"), "{e}");
 }
+
+#[test]
+fn http2_keepalive_towards_a_cluster() {
+    let yaml = |keepalive: &str| {
+        format!(
+            r#"
+name: cp
+load_assignment: {{ endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 1 }} }} }} }} ] }} ] }}
+typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    explicit_http_config: {{ http2_protocol_options: {{ connection_keepalive: {keepalive} }} }}
+"#
+        )
+    };
+    let c = translate(&yaml("{ interval: 30s, timeout: 5s }")).unwrap().config;
+    assert!(c.http2);
+    let keepalive = c.http2_keepalive.unwrap();
+    assert_eq!((keepalive.interval, keepalive.timeout), (Duration::from_secs(30), Duration::from_secs(5)));
+    let e = translate(&yaml("{ interval: 30s }")).unwrap_err().to_string();
+    assert!(e.contains("connection_keepalive: interval and timeout are required by weir"), "{e}");
+    let e = translate(&yaml("{ interval: 30s, timeout: 5s, interval_jitter: { value: 10 } }"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("connection_keepalive.interval_jitter: "), "{e}");
+}

@@ -191,6 +191,12 @@ pub fn listener(
     {
         out["max_request_headers"] = json!(count.value);
     }
+    if hcm.http2_protocol_options.as_ref().is_some_and(|o| o.connection_keepalive.is_some()) {
+        refusals.add(
+            &join(&at, "http2_protocol_options.connection_keepalive"),
+            "HTTP/2 keepalive towards clients is not supported by weir (towards clusters it is)",
+        );
+    }
     if let Some(streams) = hcm.http2_protocol_options.as_ref().and_then(|o| o.max_concurrent_streams.as_ref())
     {
         out["http2_max_concurrent_streams"] = json!(streams.value);

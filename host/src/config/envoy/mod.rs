@@ -5,6 +5,7 @@
 
 pub mod bootstrap;
 pub mod cluster;
+mod extensions;
 pub mod listener;
 pub mod route;
 pub mod source;

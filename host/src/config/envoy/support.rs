@@ -39,10 +39,9 @@ fn walk(message: &DynamicMessage, spec: &[Spec], at: &str, refusals: &mut Refusa
     if name.starts_with("google.protobuf.") {
         return;
     }
-    let allowed: &[&str] = fields(spec, &name).unwrap_or(&[]);
     for (field, value) in message.fields() {
         let path = join(at, field.name());
-        if !allowed.contains(&field.name()) {
+        if !allowed(spec, &name, field.name()) {
             refusals.add(&path, format!("{name}.{} is not supported by weir", field.name()));
             continue;
         }
@@ -83,7 +82,7 @@ fn walk_any(any: &DynamicMessage, spec: &[Spec], at: &str, refusals: &mut Refusa
         _ => Default::default(),
     };
     let type_name = type_url.rsplit('/').next().unwrap_or_default();
-    if fields(spec, type_name).is_none() {
+    if !listed(spec, type_name) {
         return refusals.add(at, format!("{type_name} is not supported by weir here"));
     }
     let inner = envoy_json::pool()
@@ -100,9 +99,16 @@ fn walk_any(any: &DynamicMessage, spec: &[Spec], at: &str, refusals: &mut Refusa
     }
 }
 
-/// The fields weir reads of message type `name`, if it has an entry.
-fn fields(specs: &[Spec], name: &str) -> Option<&'static [&'static str]> {
-    specs.iter().flat_map(|s| s.iter()).find(|(n, _)| *n == name).map(|(_, f)| *f)
+/// Whether message type `name` has an entry in `specs`.
+fn listed(specs: &[Spec], name: &str) -> bool {
+    specs.iter().flat_map(|s| s.iter()).any(|(n, _)| *n == name)
+}
+
+/// Whether weir reads `field` of message type `name`: whether any of `specs` lists it (a type
+/// read in several places, as `Http2ProtocolOptions` of listeners and clusters, takes the
+/// fields of each; the translation refuses a field where it has no meaning).
+fn allowed(specs: &[Spec], name: &str, field: &str) -> bool {
+    specs.iter().flat_map(|s| s.iter()).any(|(n, fields)| *n == name && fields.contains(&field))
 }
 
 /// A proto duration; `None` when negative.

@@ -65,6 +65,14 @@ pub fn filter(wasm: &Wasm) -> Result<PluginOverride, String> {
 
 /// The configuration bytes as Envoy hands them to the filter: a `StringValue` or `BytesValue`
 /// as its value; other types would reach the filter as protobuf bytes, so they are refused.
+/// A plugin `configuration` (`StringValue`, or UTF-8 `BytesValue`) as the string it holds.
+pub fn configuration_text(value: &Any) -> Result<String, String> {
+    match configuration(value)? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Ok(other.to_string()),
+    }
+}
+
 fn configuration(value: &Any) -> Result<serde_json::Value, String> {
     if value.type_url.ends_with("/google.protobuf.StringValue") {
         let s: StringValue = any::unpack(value).map_err(|e| e.to_string())?;

@@ -9,6 +9,7 @@
 //! | `POST /reload` | YAML or JSON, ≤ `admin.max_body_bytes` | token or socket |
 //! | `POST /plugins`, `PUT /plugins/{name}` | JSON ≤ `admin.max_body_bytes`, or `application/wasm` ≤ `module_sources.max_module_bytes` | token or socket |
 //! | `DELETE /plugins/{name}` | – | token or socket |
+//! | `POST /runtime_modify?key=value&…` | – | token or socket |
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -110,6 +111,11 @@ async fn route(
             let name = p.trim_start_matches("/plugins/").to_string();
             let state = state.clone();
             blocking(move || super::plugins::delete(&state, &name).map(|()| "deleted\n".to_string())).await
+        }
+        (&Method::POST, "/runtime_modify") => {
+            let changes = super::runtime::query_pairs(parts.uri.query().unwrap_or_default());
+            let state = state.clone();
+            blocking(move || state.modify_runtime(changes).map(|()| "OK\n".to_string())).await
         }
         (&Method::GET, "/clusters") => json(&stats::clusters(&**state)),
         (&Method::POST, "/reload") => {

@@ -1,5 +1,6 @@
 //! `GET /runtime` (Envoy's format: layers, and per key its final value and its value in each
-//! layer, as strings) and `GET /xds` (the xDS client's status).
+//! layer, as strings), `POST /runtime_modify`'s parameters and `GET /xds` (the xDS client's
+//! status).
 
 use serde_json::{Map, Value, json};
 
@@ -24,6 +25,21 @@ pub fn runtime(state: &dyn ProcessControl) -> Value {
         "version": merged.version,
         "entries": entries,
     })
+}
+
+/// `POST /runtime_modify`'s query (`key=value&…`, percent-decoded; `+` is a space as in a
+/// form), in order.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let decode =
+        |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key), decode(value))
+        })
+        .collect()
 }
 
 /// A runtime value as Envoy prints it: strings bare, numbers and booleans as text, a

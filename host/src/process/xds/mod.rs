@@ -143,6 +143,10 @@ pub fn start(
         subscriptions: subscriptions.clone(),
         initial_fetch_timeout: xds.initial_fetch_timeout,
         connect_timeout: cluster.map_or(Duration::from_secs(5), |c| c.connect_timeout),
+        // The cluster's keepalive, else PINGs every 30s answered within 10s.
+        keepalive: cluster
+            .and_then(|c| c.http2_keepalive)
+            .map_or((Duration::from_secs(30), Duration::from_secs(10)), |k| (k.interval, k.timeout)),
         backoff: Default::default(),
         transport: cluster.and_then(|c| {
             let tls = c.tls.as_ref()?;

@@ -44,6 +44,9 @@ pub struct ClientConfig {
     pub initial_fetch_timeout: Duration,
     /// Connect timeout per attempt.
     pub connect_timeout: Duration,
+    /// HTTP/2 keepalive PINGs on the connection: their interval and how long one may go
+    /// unanswered before the connection is given up (and another opened).
+    pub keepalive: (Duration, Duration),
     /// Reconnect backoff.
     pub backoff: Backoff,
     /// How to reach an endpoint: `None` for plaintext HTTP/2 (h2c); a [`Transport`] (e.g. TLS)

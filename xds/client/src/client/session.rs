@@ -3,7 +3,6 @@
 //! subscribe, apply, ACK or NACK.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
@@ -77,8 +76,8 @@ async fn connect(config: &ClientConfig, endpoint: &str) -> Result<Channel, Sessi
     let channel = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
         .map_err(|e| SessionError::Endpoint(endpoint.into(), e.to_string()))?
         .connect_timeout(config.connect_timeout)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_timeout(Duration::from_secs(10));
+        .http2_keep_alive_interval(config.keepalive.0)
+        .keep_alive_timeout(config.keepalive.1);
     let connect_error = |e: tonic::transport::Error| SessionError::Connect(endpoint.into(), error_chain(&e));
     let channel = match &config.transport {
         None => channel.connect().await.map_err(connect_error)?,
