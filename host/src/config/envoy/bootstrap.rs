@@ -1,7 +1,7 @@
 //! An Envoy bootstrap (`weir -c envoy.yaml`) as a weir config: `node`, `admin`,
 //! `static_resources` (listeners, clusters), `dynamic_resources` (ADS, CDS and LDS, over ADS
 //! or streams of their own), `layered_runtime` (static, RTDS and admin layers) and the
-//! rtds-bridge among `bootstrap_extensions` ([`extensions`]), through the same translations
+//! rtds-bridge among `bootstrap_extensions` (`extensions.rs`), through the same translations
 //! xDS uses.
 //! Every field weir does not support is refused with its path, all of them at once.
 
