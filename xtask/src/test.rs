@@ -194,7 +194,8 @@ fn validate_configs() -> anyhow::Result<String> {
         }
     }
     let weir_bin = bins::path(Bin::Weir, Profile::Debug)?;
-    for config in &weir_configs {
+    // weir takes every configuration in the repository: its own and Envoy's.
+    for config in weir_configs.iter().chain(&envoy_configs) {
         let output = Command::new(&weir_bin)
             .current_dir(paths::workspace())
             .args(["--validate", "-c"])
@@ -209,7 +210,7 @@ fn validate_configs() -> anyhow::Result<String> {
         }
     }
     Ok(format!(
-        "{} Envoy configs (envoy --mode validate), {} weir configs (weir --validate)",
+        "{} Envoy configs (envoy --mode validate and weir --validate), {} weir configs (weir --validate)",
         envoy_configs.len(),
         weir_configs.len()
     ))
