@@ -7,10 +7,13 @@
 //! 2. the weights change to 10/90: both proxies ACK the new routes (time from the push
 //!    printed) and their next 2,000 requests split within ±3% of 10/90;
 //! 3. one of `blue`'s two endpoints is removed (EDS): both ACK and stop using it;
-//! 4. a listener `extra` is added (LDS, routes from RDS): both serve on it; a slow request is
+//! 4. a listener `extra` is added (LDS, routes from RDS): it warms until its routes arrive, so
+//!    its first answer is already the upstream's; both serve on it; a slow request is
 //!    sent there and the listener removed while it is in flight: it completes, and the port
 //!    stops accepting;
 //!
+//!    a listener whose routes never come starts after weir's `initial_fetch_timeout`,
+//!    answering 404;
 //! 5. a route weir cannot run (`request_mirror_policies`) and a listener it cannot run (`tcp_proxy`): weir NACKs
 //!    each naming the field, and keeps serving the routes it had;
 //!
@@ -71,7 +74,7 @@ fn endpoint(addr: SocketAddr) -> String {
     )
 }
 
-/// Listener `extra` (port 0), routed by RDS `main`, as an LDS resource.
+/// Listener `extra` (port 0), routed by RDS `extra` ([`EXTRA_ROUTES`]), as an LDS resource.
 const EXTRA: &str = r#"
 listeners:
 - name: extra
@@ -82,10 +85,18 @@ listeners:
       typed_config:
         "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
         stat_prefix: extra
-        rds: { route_config_name: main, config_source: { ads: {}, resource_api_version: V3 } }
+        rds: { route_config_name: extra, config_source: { ads: {}, resource_api_version: V3 } }
         http_filters:
         - name: envoy.filters.http.router
           typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+"#;
+
+/// Route configuration `extra` (everything to `green`), appended to a fleet's `routes`.
+const EXTRA_ROUTES: &str = r#"- name: extra
+  virtual_hosts:
+  - name: all
+    domains: ["*"]
+    routes: [ { match: { prefix: / }, route: { cluster: green } } ]
 "#;
 
 /// The fleet: `blue` (EDS, endpoints `blue`), `green` (STATIC), and route `main` splitting
@@ -246,10 +257,15 @@ async fn run(delta: bool) -> anyhow::Result<()> {
         ensure!(!after.iter().any(|t| t == "blue-b"), "{name} still uses the removed endpoint");
         println!("{name}: no request to the removed endpoint in the {SAMPLE} after the ACK");
     }
-    // 4. Listener `extra` added, then removed with a request in flight.
+    // 4. Listener `extra` added before its routes: weir ACKs it and keeps it warming (not
+    // listening) as long as its routes are missing; they come, it starts. Then it is removed
+    // with a request in flight.
     let base = fleet(&blues[..1], green.addr(), 10);
+    let versions = apply(&cp, dir.path(), &format!("{base}{EXTRA}"))?;
+    both_acked(&cp, "lds", &versions["listeners"], Instant::now()).await?;
+    ensure!(weir.listener("extra").is_err(), "weir started listener extra before its routes arrived");
     let pushed = Instant::now();
-    apply(&cp, dir.path(), &format!("{base}{EXTRA}"))?;
+    apply(&cp, dir.path(), &format!("{base}{EXTRA_ROUTES}{EXTRA}"))?;
     let extra = [
         poll("Envoy's listener extra", LIMIT, Duration::from_millis(5), || async {
             Ok(envoy.listener("extra").await.ok())
@@ -261,11 +277,11 @@ async fn run(delta: bool) -> anyhow::Result<()> {
         })
         .await?,
     ];
+    // The listener warmed until its routes arrived (as in Envoy): its first answer is the
+    // upstream's, never a 404.
     for ((name, _), addr) in proxies.iter().zip(extra) {
-        poll(&format!("{name} serving on extra"), LIMIT, Duration::from_millis(5), || async move {
-            Ok(client::send(addr, client::get("/", &[])).await.is_ok_and(|r| r.status == 200).then_some(()))
-        })
-        .await?;
+        let first = client::send(addr, client::get("/", &[])).await?;
+        ensure!(first.status == 200, "{name}: the first answer on listener extra was {}", first.status);
         println!("{name}: listener extra serving {:?} after the push", pushed.elapsed());
     }
     let slow: Vec<_> = extra
@@ -287,6 +303,24 @@ async fn run(delta: bool) -> anyhow::Result<()> {
         .await?;
         println!("{name}: listener extra removed; its request in flight completed");
     }
+    // A listener whose routes never come starts after weir's initial_fetch_timeout (1s)
+    // without them, answering 404 (Envoy waits its own 15s default, not awaited here).
+    let pushed = Instant::now();
+    apply(
+        &cp,
+        dir.path(),
+        &format!("{base}{}", EXTRA.replace("route_config_name: extra", "route_config_name: never")),
+    )?;
+    let late =
+        poll("weir starting a listener without its routes", LIMIT, Duration::from_millis(20), || async {
+            Ok(weir.listener("extra").ok())
+        })
+        .await?;
+    let answer = client::send(late, client::get("/", &[])).await?;
+    ensure!(answer.status == 404, "a listener without routes answered {}", answer.status);
+    println!("weir: listener without routes started {:?} after the push, answering 404", pushed.elapsed());
+    ensure!(pushed.elapsed() >= Duration::from_secs(1), "it did not wait for its routes");
+    apply(&cp, dir.path(), &format!("{base}listeners: []\n"))?;
     // 5. What weir refuses: NACKed by name, the last good routes keep serving.
     let mirror = base.replace(
         "route: { weighted_clusters:",

@@ -159,8 +159,9 @@ pub fn start(
         state: Arc::downgrade(state),
         subscriptions,
         clusters: cds::DynamicClusters::default(),
-        routes: rds::DynamicRoutes::new(rds::config_names(config)),
-        listeners: lds::DynamicListeners::default(),
+        routes: Arc::new(rds::DynamicRoutes::new(rds::config_names(config))),
+        listeners: Arc::default(),
+        warm_for: xds.initial_fetch_timeout,
     });
     Some(XdsClient::start(control, client_config, handler))
 }
@@ -169,8 +170,10 @@ struct XdsHandler {
     state: Weak<dyn ProcessControl>,
     subscriptions: Vec<Subscription>,
     clusters: cds::DynamicClusters,
-    routes: rds::DynamicRoutes,
-    listeners: lds::DynamicListeners,
+    routes: Arc<rds::DynamicRoutes>,
+    listeners: Arc<lds::DynamicListeners>,
+    /// How long an LDS listener waits for its routes (`xds.initial_fetch_timeout`).
+    warm_for: Duration,
 }
 
 impl XdsHandler {
@@ -193,8 +196,12 @@ impl Handler for XdsHandler {
             types::SECRET => done(
                 sds::decode(&resources, names).and_then(|s| state.set_secrets(s).map_err(|e| e.to_string())),
             ),
-            types::ROUTE => done(self.routes.apply(&*state, &resources)),
-            types::LISTENER => self.listeners.apply(&*state, &self.routes, &resources),
+            types::ROUTE => done(
+                self.routes
+                    .apply(&*state, &resources)
+                    .and_then(|()| self.listeners.routes_arrived(&*state, &self.routes)),
+            ),
+            types::LISTENER => self.listeners.apply(&state, &self.routes, &resources, self.warm_for),
             types::CLUSTER => self.clusters.apply_cds(&*state, &resources),
             types::ENDPOINT => self.clusters.apply_eds(&*state, &resources),
             other => Err(format!("weir does not consume {other}")),

@@ -93,6 +93,11 @@ impl DynamicRoutes {
         Ok(())
     }
 
+    /// The names of the route configurations held.
+    pub fn held_names(&self) -> std::collections::BTreeSet<String> {
+        self.held.lock().keys().cloned().collect()
+    }
+
     /// The virtual hosts of `listeners` from what is held.
     pub fn for_listeners<'a>(
         &self,
