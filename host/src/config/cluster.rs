@@ -31,6 +31,11 @@ pub struct ClusterConfig {
     /// How to pick an endpoint.
     #[serde(default)]
     pub lb_policy: LbPolicy,
+    /// A hostname endpoint is its first resolved address alone (Envoy's LOGICAL_DNS: one
+    /// target that follows DNS, as for a name behind a DNS load balancer), not every address
+    /// (STRICT_DNS, the default).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub logical_dns: bool,
     /// How often hostnames are resolved again.
     #[serde(default = "default_dns_refresh", with = "duration")]
     pub dns_refresh_rate: Duration,
@@ -78,6 +83,7 @@ impl ClusterConfig {
             http2: false,
             http2_keepalive: None,
             lb_policy: LbPolicy::default(),
+            logical_dns: false,
             dns_refresh_rate: default_dns_refresh(),
             health_check: None,
             outlier_detection: None,

@@ -116,9 +116,11 @@ async fn dns_refresh(cluster: Weak<ClusterState>, every: Duration) {
     loop {
         interval.tick().await;
         let Some(state) = cluster.upgrade() else { return };
-        let names = state.config.endpoints.clone();
+        let (names, first_only) = (state.config.endpoints.clone(), state.config.logical_dns);
         drop(state);
-        let Ok(addrs) = tokio::task::spawn_blocking(move || resolve(&names)).await else { continue };
+        let Ok(addrs) = tokio::task::spawn_blocking(move || resolve(&names, first_only)).await else {
+            continue;
+        };
         let Some(state) = cluster.upgrade() else { return };
         let current: Vec<SocketAddr> = state.endpoints().all.iter().map(|e| e.addr).collect();
         let resolved: Vec<SocketAddr> = addrs.iter().map(|(addr, _)| *addr).collect();

@@ -31,7 +31,11 @@ impl ClusterManager {
             let reused =
                 previous.and_then(|p| p.clusters.get(&config.name)).filter(|c| c.config == *config).cloned();
             let state = reused.unwrap_or_else(|| {
-                let state = ClusterState::new(config.clone(), resolve(&config.endpoints), stats.clone());
+                let state = ClusterState::new(
+                    config.clone(),
+                    resolve(&config.endpoints, config.logical_dns),
+                    stats.clone(),
+                );
                 super::cluster_tls::spawn_watcher(&state);
                 state
             });
@@ -60,8 +64,9 @@ pub fn needs_dns(endpoint: &str) -> bool {
 
 /// Resolves endpoint strings (`ip:port` or `host:port`), keeping order and dropping
 /// duplicates; names that fail are logged and skipped. Each address keeps the hostname it
-/// came from.
-pub fn resolve(endpoints: &[String]) -> Vec<Resolved> {
+/// came from. With `first_only` (Envoy's LOGICAL_DNS) a hostname gives its first address
+/// alone, else every address (STRICT_DNS).
+pub fn resolve(endpoints: &[String], first_only: bool) -> Vec<Resolved> {
     let mut out: Vec<Resolved> = Vec::new();
     for endpoint in endpoints {
         let host = endpoint
@@ -70,15 +75,41 @@ pub fn resolve(endpoints: &[String]) -> Vec<Resolved> {
             .filter(|host| host.parse::<IpAddr>().is_err())
             .map(Arc::<str>::from);
         match endpoint.to_socket_addrs() {
-            Ok(addrs) => {
-                for addr in addrs {
-                    if !out.iter().any(|(known, _)| *known == addr) {
-                        out.push((addr, host.clone()));
-                    }
-                }
-            }
+            Ok(addrs) => add(&mut out, addrs, host, first_only),
             Err(e) => tracing::warn!(endpoint = %endpoint, "cannot resolve endpoint: {e}"),
         }
     }
     out
+}
+
+/// Adds the addresses a name resolved to (its first alone with `first_only`), skipping those
+/// already known.
+fn add(
+    out: &mut Vec<Resolved>,
+    addrs: impl Iterator<Item = SocketAddr>,
+    host: Option<Arc<str>>,
+    first_only: bool,
+) {
+    for addr in addrs.take(if first_only { 1 } else { usize::MAX }) {
+        if !out.iter().any(|(known, _)| *known == addr) {
+            out.push((addr, host.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logical_dns_takes_a_name_s_first_address_strict_dns_every_one() {
+        let addrs: Vec<SocketAddr> = vec!["10.0.0.1:80".parse().unwrap(), "10.0.0.2:80".parse().unwrap()];
+        let host = Some(Arc::<str>::from("backend"));
+        let (mut strict, mut logical) = (Vec::new(), Vec::new());
+        add(&mut strict, addrs.iter().copied(), host.clone(), false);
+        add(&mut logical, addrs.iter().copied(), host, true);
+        assert_eq!(strict.len(), 2);
+        assert_eq!(logical, [(addrs[0], Some(Arc::from("backend")))]);
+        assert_eq!(resolve(&["localhost:80".into()], true).len(), 1);
+    }
 }

@@ -1,7 +1,7 @@
 //! Envoy's `Cluster` and `ClusterLoadAssignment` as weir clusters (CDS, EDS, and the
 //! `static_resources.clusters` of a bootstrap).
 //!
-//! Supported: `type` STATIC, STRICT_DNS and EDS; `lb_policy` ROUND_ROBIN, LEAST_REQUEST,
+//! Supported: `type` STATIC, STRICT_DNS, LOGICAL_DNS and EDS; `lb_policy` ROUND_ROBIN, LEAST_REQUEST,
 //! RANDOM, RING_HASH, MAGLEV (weir's rings are built as Envoy's: the same key picks the same
 //! endpoint); `connect_timeout`, `dns_refresh_rate`; endpoints of priority 0 in any locality,
 //! with equal weights; HTTP/2 through `typed_extension_protocol_options`
@@ -136,6 +136,16 @@ pub(super) fn translate(pb: &Cluster, at: &str, refusals: &mut Refusals) -> Envo
     };
     let eds_service = match kind {
         DiscoveryType::Static | DiscoveryType::StrictDns => None,
+        DiscoveryType::LogicalDns => {
+            config.logical_dns = true;
+            let count: usize =
+                pb.load_assignment.iter().flat_map(|a| &a.endpoints).map(|l| l.lb_endpoints.len()).sum();
+            if count != 1 {
+                refusals
+                    .add(&join(at, "load_assignment"), "a LOGICAL_DNS cluster takes exactly one endpoint");
+            }
+            None
+        }
         DiscoveryType::Eds => {
             if let Some(source) = pb.eds_cluster_config.as_ref().and_then(|e| e.eds_config.as_ref()) {
                 super::source::check(source, &join(at, "eds_cluster_config.eds_config"), refusals);

@@ -250,3 +250,18 @@ typed_extension_protocol_options:
         .to_string();
     assert!(e.contains("connection_keepalive.interval_jitter: "), "{e}");
 }
+
+#[test]
+fn logical_dns_takes_one_endpoint() {
+    let yaml = |endpoints: &str| {
+        format!(
+            "name: api\ntype: LOGICAL_DNS\nload_assignment: {{ endpoints: [ {{ lb_endpoints: [ {endpoints} ] }} ] }}\n"
+        )
+    };
+    let one = "{ endpoint: { address: { socket_address: { address: api.internal, port_value: 443 } } } }";
+    let c = translate(&yaml(one)).unwrap().config;
+    assert!(c.logical_dns);
+    assert_eq!(c.endpoints, ["api.internal:443"]);
+    let e = translate(&yaml(&format!("{one}, {one}"))).unwrap_err().to_string();
+    assert!(e.contains("a LOGICAL_DNS cluster takes exactly one endpoint"), "{e}");
+}
