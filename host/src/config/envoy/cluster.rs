@@ -55,7 +55,7 @@ pub(super) const SPEC: Spec = &[
             "metadata",
         ],
     ),
-    ("envoy.config.core.v3.Metadata", &["filter_metadata"]),
+    ("envoy.config.core.v3.Metadata", &["filter_metadata", "typed_filter_metadata"]),
     ("envoy.config.cluster.v3.Cluster.EdsClusterConfig", &["eds_config", "service_name"]),
     (
         "envoy.config.core.v3.ConfigSource",
@@ -209,7 +209,8 @@ pub(super) fn translate(pb: &Cluster, at: &str, refusals: &mut Refusals) -> Envo
         duration(&od.base_ejection_time, &path, &mut out.base_ejection_time, refusals);
         config.outlier_detection = Some(out);
     }
-    config.metadata = pb.metadata.as_ref().map(super::support::metadata);
+    config.metadata =
+        pb.metadata.as_ref().map(|m| super::support::metadata(m, &join(at, "metadata"), refusals));
     if let Some(socket) = &pb.transport_socket {
         config.tls = super::tls::upstream(socket, &join(at, "transport_socket"), refusals);
     }

@@ -265,3 +265,20 @@ fn logical_dns_takes_one_endpoint() {
     let e = translate(&yaml(&format!("{one}, {one}"))).unwrap_err().to_string();
     assert!(e.contains("a LOGICAL_DNS cluster takes exactly one endpoint"), "{e}");
 }
+
+#[test]
+fn typed_filter_metadata_is_taken() {
+    let c = translate(
+        r#"
+name: meta
+load_assignment: { endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1 } } } } ] } ] }
+metadata:
+  typed_filter_metadata:
+    probe.typed: { "@type": type.googleapis.com/google.protobuf.StringValue, value: canary }
+"#,
+    )
+    .unwrap()
+    .config;
+    let typed = &c.metadata.unwrap().typed_filter_metadata["probe.typed"];
+    assert_eq!(typed["value"], "canary");
+}

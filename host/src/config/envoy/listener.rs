@@ -120,6 +120,7 @@ pub fn listener(
     refusals: &mut Refusals,
 ) -> Option<ListenerConfig> {
     let address = socket(pb, &join(at, "address"), refusals);
+    let metadata = pb.metadata.as_ref().map(|m| super::support::metadata(m, &join(at, "metadata"), refusals));
     let [chain] = pb.filter_chains.as_slice() else {
         refusals.add(&join(at, "filter_chains"), "weir takes exactly one filter chain");
         return None;
@@ -204,8 +205,8 @@ pub fn listener(
     if let Some(tls) = tls {
         out["tls"] = serde_json::to_value(tls).unwrap_or_default();
     }
-    if let Some(m) = &pb.metadata {
-        out["metadata"] = serde_json::to_value(super::support::metadata(m)).unwrap_or_default();
+    if let Some(m) = metadata {
+        out["metadata"] = serde_json::to_value(m).unwrap_or_default();
     }
     if let Some(h1) = &hcm.http_protocol_options {
         out["http_protocol_options"] = json!({"enable_trailers": h1.enable_trailers});

@@ -37,7 +37,7 @@ pub(super) const SPEC: Spec = &[
             "metadata",
         ],
     ),
-    ("envoy.config.core.v3.Metadata", &["filter_metadata"]),
+    ("envoy.config.core.v3.Metadata", &["filter_metadata", "typed_filter_metadata"]),
     (
         "envoy.config.route.v3.RouteMatch",
         &["prefix", "path", "safe_regex", "headers", "query_parameters", "case_sensitive"],

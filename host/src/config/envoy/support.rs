@@ -45,7 +45,9 @@ fn walk(message: &DynamicMessage, spec: &[Spec], at: &str, refusals: &mut Refusa
             refusals.add(&path, format!("{name}.{} is not supported by weir", field.name()));
             continue;
         }
-        walk_value(value, spec, &path, refusals);
+        if !OPAQUE.contains(&format!("{name}.{}", field.name()).as_str()) {
+            walk_value(value, spec, &path, refusals);
+        }
     }
 }
 
@@ -99,6 +101,10 @@ fn walk_any(any: &DynamicMessage, spec: &[Spec], at: &str, refusals: &mut Refusa
     }
 }
 
+/// Fields whose content weir carries without reading its fields: typed metadata is for filters
+/// to read (its type must still be one of Envoy's API to be carried: [`metadata`]).
+const OPAQUE: &[&str] = &["envoy.config.core.v3.Metadata.typed_filter_metadata"];
+
 /// Whether message type `name` has an entry in `specs`.
 fn listed(specs: &[Spec], name: &str) -> bool {
     specs.iter().flat_map(|s| s.iter()).any(|(n, _)| *n == name)
@@ -127,7 +133,11 @@ pub fn join(at: &str, field: &str) -> String {
 }
 
 /// Envoy's `Metadata` (its `filter_metadata`) as weir's.
-pub fn metadata(pb: &envoy_types::pb::envoy::config::core::v3::Metadata) -> crate::config::Metadata {
+pub fn metadata(
+    pb: &envoy_types::pb::envoy::config::core::v3::Metadata,
+    at: &str,
+    refusals: &mut Refusals,
+) -> crate::config::Metadata {
     let filter_metadata = pb
         .filter_metadata
         .iter()
@@ -136,5 +146,16 @@ pub fn metadata(pb: &envoy_types::pb::envoy::config::core::v3::Metadata) -> crat
             _ => (ns.clone(), serde_json::Map::new()),
         })
         .collect();
-    crate::config::Metadata { filter_metadata }
+    let mut typed_filter_metadata = std::collections::BTreeMap::new();
+    for (ns, any) in &pb.typed_filter_metadata {
+        match envoy_json::to_json(any) {
+            Ok(value) => {
+                typed_filter_metadata.insert(ns.clone(), value);
+            }
+            Err(e) => {
+                refusals.add(&format!("{}[\"{ns}\"]", join(at, "typed_filter_metadata")), e.to_string())
+            }
+        }
+    }
+    crate::config::Metadata { filter_metadata, typed_filter_metadata }
 }
