@@ -6,7 +6,8 @@
 //! 1. Before any cluster: both answer 503 (cluster unknown).
 //! 2. `api` (type EDS) and its endpoints (upstream `one`): both route to `one`.
 //! 3. The endpoints change to upstream `two`: both follow; then to none: both answer 503
-//!    (the cluster stays, without endpoints), and back to `two`.
+//!    (the cluster stays, without endpoints), and back to `two`. Then `one` with weight 1 and
+//!    `two` with weight 3: both send 75% ± 5% of 400 requests to `two`.
 //! 4. A cluster weir cannot run (an unsupported field): weir NACKs it naming the field, and
 //!    keeps serving `two`; weir-cp's status shows the NACK.
 //! 5. The cluster is removed: both answer 503 again.
@@ -76,6 +77,15 @@ fn fleet(mode: XdsMode, extra: &str, endpoints: Option<SocketAddr>) -> String {
     text
 }
 
+/// An `lb_endpoints` item for `addr` with `weight`.
+fn weighted_endpoint(addr: SocketAddr, weight: u32) -> String {
+    format!(
+        "{{ endpoint: {{ address: {{ socket_address: {{ address: {}, port_value: {} }} }} }}, load_balancing_weight: {weight} }}",
+        addr.ip(),
+        addr.port()
+    )
+}
+
 /// Which upstream answered (`x-echo-server`), or the status when none did.
 async fn who(addr: SocketAddr) -> String {
     match client::send(addr, client::get("/", &[])).await {
@@ -124,6 +134,35 @@ async fn run(mode: XdsMode) -> anyhow::Result<()> {
     both(e, w, "two").await?;
     cp.apply(dir.path(), &format!("{}endpoints:\n- cluster_name: api\n", fleet(mode, "", None)))?;
     both(e, w, "503").await?;
+    cp.apply(dir.path(), &fleet(mode, "", Some(two.addr())))?;
+    both(e, w, "two").await?;
+    // 3b. Weighted endpoints (one 1, two 3): both proxies send three quarters to `two`.
+    let weighted = format!(
+        "{}endpoints:\n- cluster_name: api\n  endpoints: [ {{ lb_endpoints: [ {}, {} ] }} ]\n",
+        fleet(mode, "", None),
+        weighted_endpoint(one.addr(), 1),
+        weighted_endpoint(two.addr(), 3)
+    );
+    let version = cp.apply(dir.path(), &weighted)?;
+    let version = version
+        .lines()
+        .find_map(|l| l.strip_prefix("endpoints: version "))
+        .context("eds version")?
+        .to_string();
+    for id in ["envoy-cds", "weir-cds"] {
+        poll(&format!("{id} ACKing eds {version}"), LIMIT, EVERY, || async {
+            Ok(e2e::acked(&cp.status().await?, id, "eds", &version).then_some(()))
+        })
+        .await?;
+    }
+    for (name, addr) in [("Envoy", e), ("weir", w)] {
+        let mut to_two = 0;
+        for _ in 0..400 {
+            to_two += usize::from(who(addr).await == "two");
+        }
+        println!("{name}: {to_two} of 400 requests to the endpoint of weight 3");
+        assert!((280..=320).contains(&to_two), "{name}: {to_two} of 400 to the weight-3 endpoint");
+    }
     cp.apply(dir.path(), &fleet(mode, "", Some(two.addr())))?;
     both(e, w, "two").await?;
     // 4. A cluster weir cannot run: NACKed with the field, the last good one kept.

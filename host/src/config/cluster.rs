@@ -14,9 +14,10 @@ use super::duration;
 pub struct ClusterConfig {
     /// Unique name, referred to by routes and by plugins' HTTP/gRPC callouts.
     pub name: String,
-    /// Endpoints as `ip:port` or `hostname:port`. Hostnames are resolved at start and every
-    /// `dns_refresh_rate` (Envoy's STRICT_DNS: every address becomes an endpoint).
-    pub endpoints: Vec<String>,
+    /// Endpoints as `ip:port` or `hostname:port`, or `{address, weight}`. Hostnames are
+    /// resolved at start and every `dns_refresh_rate` (Envoy's STRICT_DNS: every address
+    /// becomes an endpoint, with the weight of its name).
+    pub endpoints: Vec<EndpointConfig>,
     /// TCP connect timeout (Envoy default 5s).
     #[serde(default = "default_connect_timeout", with = "duration")]
     pub connect_timeout: Duration,
@@ -73,12 +74,69 @@ fn default_dns_refresh() -> Duration {
     Duration::from_secs(5)
 }
 
+/// One endpoint: `ip:port` or `hostname:port`, with its load-balancing weight (Envoy's
+/// `load_balancing_weight`, default 1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum EndpointConfig {
+    /// `"ip:port"`: weight 1.
+    Address(String),
+    /// `{address: "ip:port", weight: 3}`.
+    Weighted {
+        /// `ip:port` or `hostname:port`.
+        address: String,
+        /// Its share of the requests relative to the other endpoints' (1 to 128).
+        weight: u32,
+    },
+}
+
+/// Highest endpoint weight (round robin cycles through the sum of the weights).
+pub const MAX_ENDPOINT_WEIGHT: u32 = 128;
+
+impl EndpointConfig {
+    /// `address` with `weight` (written as a plain address when the weight is 1).
+    pub fn new(address: String, weight: u32) -> EndpointConfig {
+        if weight == 1 {
+            EndpointConfig::Address(address)
+        } else {
+            EndpointConfig::Weighted { address, weight }
+        }
+    }
+
+    /// `ip:port` or `hostname:port`.
+    pub fn address(&self) -> &str {
+        match self {
+            EndpointConfig::Address(a) | EndpointConfig::Weighted { address: a, .. } => a,
+        }
+    }
+
+    /// The load-balancing weight.
+    pub fn weight(&self) -> u32 {
+        match self {
+            EndpointConfig::Address(_) => 1,
+            EndpointConfig::Weighted { weight, .. } => *weight,
+        }
+    }
+}
+
+impl From<&str> for EndpointConfig {
+    fn from(address: &str) -> EndpointConfig {
+        EndpointConfig::Address(address.to_string())
+    }
+}
+
+impl PartialEq<&str> for EndpointConfig {
+    fn eq(&self, other: &&str) -> bool {
+        self.weight() == 1 && self.address() == *other
+    }
+}
+
 impl ClusterConfig {
     /// A cluster with defaults for everything but its name and endpoints.
     pub fn new(name: &str, endpoints: Vec<String>) -> ClusterConfig {
         ClusterConfig {
             name: name.to_string(),
-            endpoints,
+            endpoints: endpoints.into_iter().map(EndpointConfig::Address).collect(),
             connect_timeout: default_connect_timeout(),
             http2: false,
             http2_keepalive: None,

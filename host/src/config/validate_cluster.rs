@@ -1,6 +1,8 @@
 //! Validation of clusters and of the retry and hash policies of routes.
 
-use super::{ClusterConfig, ConfigError, HashPolicy, RetryPolicy};
+use super::{
+    ClusterConfig, ConfigError, EndpointConfig, HashPolicy, LbPolicy, MAX_ENDPOINT_WEIGHT, RetryPolicy,
+};
 
 /// Checks one cluster.
 pub fn check(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigError> {
@@ -16,7 +18,15 @@ pub fn check(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigError> {
 /// Checks a cluster that may have no endpoints (one from CDS/EDS: it answers 503 until some
 /// arrive, as in Envoy).
 pub fn check_settings(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigError> {
+    let weights: Vec<u32> = cluster.endpoints.iter().map(EndpointConfig::weight).collect();
     for (j, endpoint) in cluster.endpoints.iter().enumerate() {
+        if !(1..=MAX_ENDPOINT_WEIGHT).contains(&endpoint.weight()) {
+            return Err(ConfigError::invalid(
+                format!("{at}.endpoints[{j}].weight"),
+                format!("must be 1 to {MAX_ENDPOINT_WEIGHT}"),
+            ));
+        }
+        let endpoint = endpoint.address();
         let port = endpoint.rsplit_once(':').map(|(host, port)| (host, port.parse::<u16>()));
         if !matches!(port, Some((host, Ok(_))) if !host.is_empty()) {
             return Err(ConfigError::invalid(
@@ -24,6 +34,14 @@ pub fn check_settings(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigErr
                 format!("`{endpoint}` is not `host:port` or `ip:port`"),
             ));
         }
+    }
+    if weights.iter().min() != weights.iter().max()
+        && matches!(cluster.lb_policy, LbPolicy::RingHash | LbPolicy::Maglev)
+    {
+        return Err(ConfigError::invalid(
+            format!("{at}.endpoints"),
+            "unequal weights are honoured by round_robin, least_request and random; ring_hash and maglev need equal weights in weir",
+        ));
     }
     if cluster.dns_refresh_rate < std::time::Duration::from_millis(100) {
         return Err(ConfigError::invalid(format!("{at}.dns_refresh_rate"), "must be at least 100ms"));

@@ -30,7 +30,7 @@ pub fn spawn_background(manager: &ClusterManager, runtime: &tokio::runtime::Hand
         if state.config.outlier_detection.is_some() {
             runtime.spawn(ejection_expiry(weak.clone()));
         }
-        if state.config.endpoints.iter().any(|e| needs_dns(e)) {
+        if state.config.endpoints.iter().any(|e| needs_dns(e.address())) {
             runtime.spawn(dns_refresh(weak, state.config.dns_refresh_rate));
         }
     }
@@ -122,8 +122,9 @@ async fn dns_refresh(cluster: Weak<ClusterState>, every: Duration) {
             continue;
         };
         let Some(state) = cluster.upgrade() else { return };
-        let current: Vec<SocketAddr> = state.endpoints().all.iter().map(|e| e.addr).collect();
-        let resolved: Vec<SocketAddr> = addrs.iter().map(|(addr, _)| *addr).collect();
+        let current: Vec<(SocketAddr, u32)> =
+            state.endpoints().all.iter().map(|e| (e.addr, e.weight())).collect();
+        let resolved: Vec<(SocketAddr, u32)> = addrs.iter().map(|r| (r.addr, r.weight)).collect();
         if !addrs.is_empty() && resolved != current {
             tracing::info!(cluster = %state.name(), addrs = ?resolved, "DNS: endpoints changed");
             state.set_addresses(addrs);

@@ -8,9 +8,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::stats::EndpointStats;
 
-/// A resolved endpoint: its address and the hostname it was written with (`None` for an IP
-/// address), the default TLS server name.
-pub type Resolved = (SocketAddr, Option<Arc<str>>);
+/// A resolved endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// The hostname it was written with (`None` for an IP address), the default TLS server
+    /// name.
+    pub host: Option<Arc<str>>,
+    /// Its load-balancing weight.
+    pub weight: u32,
+}
 
 /// An endpoint, shared by every worker.
 #[derive(Debug)]
@@ -31,6 +39,8 @@ pub struct Endpoint {
     consecutive_failures: AtomicU32,
     /// Requests in flight (for least-request balancing).
     active: AtomicU32,
+    /// Its load-balancing weight (EDS or DNS updates may change it).
+    weight: AtomicU32,
 }
 
 fn now_ms() -> u64 {
@@ -50,7 +60,18 @@ impl Endpoint {
             ejections: AtomicU32::new(0),
             consecutive_failures: AtomicU32::new(0),
             active: AtomicU32::new(0),
+            weight: AtomicU32::new(1),
         }
+    }
+
+    /// Its load-balancing weight.
+    pub fn weight(&self) -> u32 {
+        self.weight.load(Ordering::Relaxed)
+    }
+
+    /// Sets its load-balancing weight.
+    pub fn set_weight(&self, weight: u32) {
+        self.weight.store(weight.max(1), Ordering::Relaxed);
     }
 
     /// Whether it takes traffic now (passes health checks and is not ejected).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::endpoint::Resolved;
 use super::state::ClusterState;
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, EndpointConfig};
 use crate::stats::Stats;
 
 /// Every cluster of a configuration.
@@ -62,37 +62,39 @@ pub fn needs_dns(endpoint: &str) -> bool {
     endpoint.parse::<SocketAddr>().is_err()
 }
 
-/// Resolves endpoint strings (`ip:port` or `host:port`), keeping order and dropping
-/// duplicates; names that fail are logged and skipped. Each address keeps the hostname it
-/// came from. With `first_only` (Envoy's LOGICAL_DNS) a hostname gives its first address
+/// Resolves endpoints (`ip:port` or `host:port`), keeping order and dropping duplicates;
+/// names that fail are logged and skipped. Each address keeps the hostname it came from and
+/// its weight. With `first_only` (Envoy's LOGICAL_DNS) a hostname gives its first address
 /// alone, else every address (STRICT_DNS).
-pub fn resolve(endpoints: &[String], first_only: bool) -> Vec<Resolved> {
+pub fn resolve(endpoints: &[EndpointConfig], first_only: bool) -> Vec<Resolved> {
     let mut out: Vec<Resolved> = Vec::new();
-    for endpoint in endpoints {
+    for config in endpoints {
+        let (endpoint, weight) = (config.address(), config.weight());
         let host = endpoint
             .rsplit_once(':')
             .map(|(host, _)| host.trim_start_matches('[').trim_end_matches(']'))
             .filter(|host| host.parse::<IpAddr>().is_err())
             .map(Arc::<str>::from);
         match endpoint.to_socket_addrs() {
-            Ok(addrs) => add(&mut out, addrs, host, first_only),
+            Ok(addrs) => add(&mut out, addrs, host, weight, first_only),
             Err(e) => tracing::warn!(endpoint = %endpoint, "cannot resolve endpoint: {e}"),
         }
     }
     out
 }
 
-/// Adds the addresses a name resolved to (its first alone with `first_only`), skipping those
-/// already known.
+/// Adds the addresses a name resolved to (its first alone with `first_only`), each with the
+/// name's weight, skipping those already known.
 fn add(
     out: &mut Vec<Resolved>,
     addrs: impl Iterator<Item = SocketAddr>,
     host: Option<Arc<str>>,
+    weight: u32,
     first_only: bool,
 ) {
     for addr in addrs.take(if first_only { 1 } else { usize::MAX }) {
-        if !out.iter().any(|(known, _)| *known == addr) {
-            out.push((addr, host.clone()));
+        if !out.iter().any(|known| known.addr == addr) {
+            out.push(Resolved { addr, host: host.clone(), weight });
         }
     }
 }
@@ -106,10 +108,10 @@ mod tests {
         let addrs: Vec<SocketAddr> = vec!["10.0.0.1:80".parse().unwrap(), "10.0.0.2:80".parse().unwrap()];
         let host = Some(Arc::<str>::from("backend"));
         let (mut strict, mut logical) = (Vec::new(), Vec::new());
-        add(&mut strict, addrs.iter().copied(), host.clone(), false);
-        add(&mut logical, addrs.iter().copied(), host, true);
+        add(&mut strict, addrs.iter().copied(), host.clone(), 2, false);
+        add(&mut logical, addrs.iter().copied(), host, 2, true);
         assert_eq!(strict.len(), 2);
-        assert_eq!(logical, [(addrs[0], Some(Arc::from("backend")))]);
+        assert_eq!(logical, [Resolved { addr: addrs[0], host: Some(Arc::from("backend")), weight: 2 }]);
         assert_eq!(resolve(&["localhost:80".into()], true).len(), 1);
     }
 }

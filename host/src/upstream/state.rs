@@ -29,6 +29,8 @@ pub struct EndpointSet {
     pub maglev: Vec<u32>,
     /// Ring over `healthy` (for `ring_hash`).
     pub ring: Vec<(u64, u32)>,
+    /// The weights of `healthy`, when they differ.
+    pub weights: super::lb::Weights,
 }
 
 /// Process-wide state of one cluster.
@@ -116,7 +118,7 @@ impl ClusterState {
     pub fn set_addresses(&self, addrs: Vec<Resolved>) {
         let mut known = self.known.lock();
         let mut all = Vec::with_capacity(addrs.len());
-        for (addr, host) in addrs {
+        for Resolved { addr, host, weight } in addrs {
             let endpoint = known
                 .entry(addr)
                 .or_insert_with(|| {
@@ -127,6 +129,7 @@ impl ClusterState {
                     ))
                 })
                 .clone();
+            endpoint.set_weight(weight);
             if !all.iter().any(|e: &Arc<Endpoint>| e.addr == addr) {
                 all.push(endpoint);
             }
@@ -153,7 +156,8 @@ impl ClusterState {
             LbPolicy::RingHash => (Vec::new(), hashing::ring(&names)),
             _ => (Vec::new(), Vec::new()),
         };
-        self.set.store(Arc::new(EndpointSet { all, healthy, maglev, ring }));
+        let weights = super::lb::Weights::new(&healthy);
+        self.set.store(Arc::new(EndpointSet { all, healthy, maglev, ring, weights }));
     }
 
     /// Records an upstream outcome (`None`: connection failure) for outlier detection; ejects

@@ -30,7 +30,8 @@ use weir_xds::convert::unpack;
 use super::Refusals;
 use super::support::{Spec, check, join, std_duration};
 use crate::config::{
-    CircuitBreakers, ClusterConfig, HealthCheck, Http2Keepalive, LbPolicy, OutlierDetection,
+    CircuitBreakers, ClusterConfig, EndpointConfig, HealthCheck, Http2Keepalive, LbPolicy,
+    MAX_ENDPOINT_WEIGHT, OutlierDetection,
 };
 
 const HTTP_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
@@ -226,14 +227,17 @@ pub(super) fn translate(pb: &Cluster, at: &str, refusals: &mut Refusals) -> Envo
 
 /// The endpoints of an EDS resource (or a cluster's `load_assignment`), as `address:port`.
 /// Endpoints Envoy would not send traffic to (unhealthy, draining, timed out) are left out.
-pub fn load_assignment(pb: &ClusterLoadAssignment, at: &str) -> Result<Vec<String>, super::ConfigError> {
+pub fn load_assignment(
+    pb: &ClusterLoadAssignment,
+    at: &str,
+) -> Result<Vec<EndpointConfig>, super::ConfigError> {
     let mut refusals = Refusals::default();
     check(pb, &[SPEC], at, &mut refusals);
     let endpoints = endpoints(pb, at, &mut refusals);
     refusals.into_result(endpoints)
 }
 
-fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> Vec<String> {
+fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> Vec<EndpointConfig> {
     let mut out = Vec::new();
     let count: usize = pb.endpoints.iter().map(|l| l.lb_endpoints.len()).sum();
     if count > super::MAX_ENDPOINTS_PER_CLUSTER {
@@ -243,7 +247,6 @@ fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> V
         );
         return out;
     }
-    let mut weight = None;
     for (i, locality) in pb.endpoints.iter().enumerate() {
         let at = format!("{}[{i}]", join(at, "endpoints"));
         if locality.priority != 0 {
@@ -252,11 +255,11 @@ fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> V
         }
         for (j, lb) in locality.lb_endpoints.iter().enumerate() {
             let at = format!("{}[{j}]", join(&at, "lb_endpoints"));
-            let w = value(&lb.load_balancing_weight).unwrap_or(1);
-            if *weight.get_or_insert(w) != w {
+            let weight = value(&lb.load_balancing_weight).unwrap_or(1);
+            if !(1..=MAX_ENDPOINT_WEIGHT).contains(&weight) {
                 refusals.add(
                     &join(&at, "load_balancing_weight"),
-                    "weir balances endpoints equally: weights must all be the same",
+                    format!("weir takes weights of 1 to {MAX_ENDPOINT_WEIGHT}"),
                 );
             }
             match HealthStatus::try_from(lb.health_status) {
@@ -279,10 +282,13 @@ fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> V
                     address,
                     port_specifier: Some(PortSpecifier::PortValue(port)),
                     ..
-                })) if !address.is_empty() => match address.parse::<std::net::Ipv6Addr>() {
-                    Ok(v6) => out.push(format!("[{v6}]:{port}")),
-                    Err(_) => out.push(format!("{address}:{port}")),
-                },
+                })) if !address.is_empty() => {
+                    let address = match address.parse::<std::net::Ipv6Addr>() {
+                        Ok(v6) => format!("[{v6}]:{port}"),
+                        Err(_) => format!("{address}:{port}"),
+                    };
+                    out.push(EndpointConfig::new(address, weight));
+                }
                 _ => refusals.add(
                     &join(&at, "endpoint.address"),
                     "needs a socket_address with address and port_value",

@@ -126,23 +126,36 @@ typed_extension_protocol_options:
 }
 
 #[test]
-fn unequal_weights_and_unknown_extensions_are_refused() {
-    let e = translate(
-        r#"
+fn endpoint_weights_are_taken_and_unknown_extensions_refused() {
+    let yaml = |second: u32, maglev: bool| {
+        format!(
+            r#"
 name: x
+lb_policy: {policy}
 load_assignment:
   endpoints:
   - lb_endpoints:
-    - { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1 } } }, load_balancing_weight: 1 }
-    - { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 2 } } }, load_balancing_weight: 3 }
-typed_extension_protocol_options:
-  envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions:
-    "@type": type.googleapis.com/envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions
+    - {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 1 }} }} }}, load_balancing_weight: 1 }}
+    - {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 2 }} }} }}, load_balancing_weight: {second} }}
 "#,
-    )
+            policy = if maglev { "MAGLEV" } else { "ROUND_ROBIN" }
+        )
+    };
+    let c = translate(&yaml(3, false)).unwrap().config;
+    assert_eq!(c.endpoints[0], "127.0.0.1:1");
+    assert_eq!(c.endpoints[1], EndpointConfig::Weighted { address: "127.0.0.1:2".into(), weight: 3 });
+    // Weighted Maglev and ring hash are refused when the cluster is checked.
+    let maglev = translate(&yaml(3, true)).unwrap().config;
+    let e = crate::config::check_cluster_settings(&maglev, "clusters[0]").unwrap_err().to_string();
+    assert!(e.contains("ring_hash and maglev need equal weights"), "{e}");
+    let e = translate(&yaml(1000, false)).unwrap_err().to_string();
+    assert!(e.contains("lb_endpoints[1].load_balancing_weight: weir takes weights of 1 to 128"), "{e}");
+    let e = translate(&format!(
+        "{}typed_extension_protocol_options:\n  envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions:\n    \"@type\": type.googleapis.com/envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions\n",
+        yaml(1, false)
+    ))
     .unwrap_err()
     .to_string();
-    assert!(e.contains("lb_endpoints[1].load_balancing_weight: weir balances endpoints equally"), "{e}");
     assert!(e.contains("TcpProtocolOptions is not supported by weir"), "{e}");
 }
 

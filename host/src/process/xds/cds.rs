@@ -17,7 +17,7 @@ use weir_xds::convert::unpack;
 use weir_xds::types;
 
 use crate::config::envoy::cluster::{EnvoyCluster, cluster, load_assignment};
-use crate::config::{ClusterConfig, check_cluster_settings};
+use crate::config::{ClusterConfig, EndpointConfig, check_cluster_settings};
 use crate::process::ProcessControl;
 
 /// What CDS and EDS brought: clusters by name, endpoints by EDS service name.
@@ -29,7 +29,7 @@ pub struct DynamicClusters {
 #[derive(Debug, Default, Clone)]
 struct Held {
     clusters: BTreeMap<String, EnvoyCluster>,
-    endpoints: BTreeMap<String, Vec<String>>,
+    endpoints: BTreeMap<String, Vec<EndpointConfig>>,
 }
 
 impl Held {

@@ -132,7 +132,8 @@ pub fn start(
 ) -> Option<XdsClient> {
     let xds = config.xds.as_ref()?;
     let cluster = config.cluster(&xds.cluster);
-    let endpoints = cluster.map(|c| c.endpoints.clone()).unwrap_or_default();
+    let endpoints =
+        cluster.map(|c| c.endpoints.iter().map(|e| e.address().to_string()).collect()).unwrap_or_default();
     let subscriptions = subscriptions(config);
     let node = config.node();
     let client_config = ClientConfig {
