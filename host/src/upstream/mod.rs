@@ -15,6 +15,7 @@ mod manager;
 mod pool;
 mod state;
 mod transport;
+mod weights;
 
 use std::collections::HashMap;
 use std::rc::Rc;

@@ -30,7 +30,7 @@ pub struct EndpointSet {
     /// Ring over `healthy` (for `ring_hash`).
     pub ring: Vec<(u64, u32)>,
     /// The weights of `healthy`, when they differ.
-    pub weights: super::lb::Weights,
+    pub weights: super::weights::Weights,
 }
 
 /// Process-wide state of one cluster.
@@ -156,7 +156,7 @@ impl ClusterState {
             LbPolicy::RingHash => (Vec::new(), hashing::ring(&names)),
             _ => (Vec::new(), Vec::new()),
         };
-        let weights = super::lb::Weights::new(&healthy);
+        let weights = super::weights::Weights::new(&healthy);
         self.set.store(Arc::new(EndpointSet { all, healthy, maglev, ring, weights }));
     }
 
