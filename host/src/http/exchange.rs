@@ -38,6 +38,12 @@ impl Exchange {
             let reply = LocalReply::host(431, "Request Header Fields Too Large", "too_many_headers");
             return Ok(weir_http::local_reply_response(&reply));
         }
+        // weir has no `upgrade_configs`: an upgrade request (WebSocket, …) is refused before
+        // any plugin runs, as Envoy refuses one it is not configured for.
+        if super::upgrade::is_upgrade(request.headers()) {
+            let reply = LocalReply::host(403, Bytes::new(), "upgrade_failed");
+            return Ok(weir_http::local_reply_response(&reply));
+        }
         let (mut parts, body) = request.into_parts();
         let mut headers = request_map(&mut parts, conn.tls.is_some());
         if let Some(reply) = super::path::normalize(&listener, &mut headers) {

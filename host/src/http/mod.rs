@@ -13,6 +13,7 @@ mod path;
 mod prefetch;
 mod request_phase;
 mod server;
+mod upgrade;
 mod watchdog;
 
 pub use body::{BodyHalted, FilteredBody};
