@@ -71,8 +71,7 @@ impl DynamicListeners {
         };
         // Routes for the base listeners, the wanted ones and those still serving while theirs warm.
         let generation = state.generation();
-        let dynamic: Vec<&str> = lds.serving.iter().map(|l| l.name.as_str()).collect();
-        let base = generation.config.listeners.iter().filter(|l| !dynamic.contains(&l.name.as_str()));
+        let base = own_listeners(&generation.config, &lds.serving);
         let route_names = rds::names(base.chain(&lds.wanted).chain(&lds.serving));
         routes.subscribe(route_names.clone());
         lds.warming = warming;
@@ -136,6 +135,14 @@ impl DynamicListeners {
     }
 }
 
+/// `weir.yaml`'s listeners: those of the running `config` that are not the `serving` LDS ones.
+fn own_listeners<'a>(
+    config: &'a crate::config::Config,
+    serving: &'a [ListenerConfig],
+) -> impl Iterator<Item = &'a ListenerConfig> {
+    config.listeners.iter().filter(|l| !serving.iter().any(|s| s.name == l.name))
+}
+
 /// Installs the wanted listeners that are ready (no `rds`, or their routes held; all with
 /// `force`), the serving version of the others; returns whether any still warms.
 fn install(
@@ -159,9 +166,7 @@ fn install(
         }
     }
     let generation = state.generation();
-    let dynamic: Vec<&str> = lds.serving.iter().map(|l| l.name.as_str()).collect();
-    let base = generation.config.listeners.iter().filter(|l| !dynamic.contains(&l.name.as_str()));
-    let hosts = routes.for_listeners(base.chain(&next))?;
+    let hosts = routes.for_listeners(own_listeners(&generation.config, &lds.serving).chain(&next))?;
     state.set_xds_listeners(next.clone(), lds.plugins.clone(), hosts).map_err(|e| e.to_string())?;
     lds.serving = next;
     Ok(warming)

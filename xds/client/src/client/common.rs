@@ -7,6 +7,7 @@ use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::google::rpc::Status as RpcStatus;
 
 use super::status::Nack;
+use super::subscriptions::{Change, Subscriptions};
 use super::{Applied, ClientConfig, Handler, Shared, now};
 
 /// gRPC code carried in a NACK's `error_detail` (Envoy uses INTERNAL).
@@ -46,13 +47,23 @@ pub(super) fn connected(endpoint: &str, handler: &Arc<dyn Handler>, shared: &Sha
     tracing::info!(endpoint, "xDS stream up");
 }
 
-/// Records an update's outcome in the status; the NACK's `error_detail` if it was refused.
-pub(super) fn record(
+/// Settles an update: the subscriptions it asks for are set (returned as changes) and its
+/// outcome is recorded in the status; the NACK's `error_detail` if it was refused.
+pub(super) fn settle(
     shared: &Shared,
+    subs: &mut Subscriptions,
     type_url: &str,
     version: &str,
-    outcome: Result<(), String>,
-) -> Option<RpcStatus> {
+    outcome: Result<Applied, String>,
+) -> (Vec<Change>, Option<RpcStatus>) {
+    match outcome {
+        Ok(applied) => (subs.set(applied.resubscribe, shared), record(shared, type_url, version, Ok(()))),
+        Err(reason) => (Vec::new(), record(shared, type_url, version, Err(reason))),
+    }
+}
+
+/// Records an update's outcome in the status; the NACK's `error_detail` if it was refused.
+fn record(shared: &Shared, type_url: &str, version: &str, outcome: Result<(), String>) -> Option<RpcStatus> {
     match outcome {
         Ok(()) => {
             tracing::info!(type_url, version, "xDS update applied");

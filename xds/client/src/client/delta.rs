@@ -10,7 +10,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, Delt
 use envoy_types::pb::google::protobuf::Any;
 use tonic::transport::Channel;
 
-use super::common::{SessionError, apply_blocking, connected, node, record};
+use super::common::{SessionError, apply_blocking, connected, node, settle};
 use super::streams::Streams;
 use super::subscriptions::{Change, Subscriptions};
 use super::{ClientConfig, Handler, MAX_WILDCARD_RESOURCES, Shared};
@@ -84,13 +84,8 @@ async fn answer(
         }
         Err(e) => Err(e),
     };
-    let changes = match &outcome {
-        Ok(applied) => subs.set(applied.resubscribe.clone(), shared),
-        Err(_) => Vec::new(),
-    };
-    let accepted = outcome.is_ok();
-    let error_detail = record(shared, &type_url, &system_version_info, outcome.map(|_| ()));
-    if accepted {
+    let (changes, error_detail) = settle(shared, subs, &type_url, &system_version_info, outcome);
+    if error_detail.is_none() {
         held.0.insert(type_url.clone(), next);
     }
     let ack = DeltaDiscoveryRequest {

@@ -10,7 +10,7 @@ use tonic::transport::Channel;
 
 use std::collections::HashMap;
 
-use super::common::{SessionError, apply_blocking, connected, node, record};
+use super::common::{SessionError, apply_blocking, connected, node, settle};
 use super::streams::Streams;
 use super::subscriptions::{Change, Subscriptions};
 use super::{ClientConfig, Handler, Shared};
@@ -173,11 +173,8 @@ impl Stream {
             },
         };
         let mut request = self.request(shared, &type_url, names.unwrap_or_default());
-        let changes = match &outcome {
-            Ok(applied) => subs.set(applied.resubscribe.clone(), shared),
-            Err(_) => Vec::new(),
-        };
-        match record(shared, &type_url, &version_info, outcome.map(|_| ())) {
+        let (changes, nack) = settle(shared, subs, &type_url, &version_info, outcome);
+        match nack {
             None => request.version_info = version_info,
             Some(nack) => request.error_detail = Some(nack),
         }
