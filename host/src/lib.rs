@@ -25,4 +25,5 @@ pub mod logging;
 pub mod process;
 pub mod router;
 pub mod stats;
+pub mod tcp;
 pub mod upstream;

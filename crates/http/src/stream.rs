@@ -146,6 +146,10 @@ pub struct HttpStream {
     pub close_requested: bool,
     /// A plugin asked for the route to be chosen again (`clear_route_cache`).
     pub clear_route_cache: bool,
+    /// The cluster a network filter picked for its TCP connection: Envoy's
+    /// `envoy.tcp_proxy.cluster` filter state, set with the `set_envoy_filter_state` foreign
+    /// function (not with `proxy_set_property`, which Envoy keeps under `wasm.`).
+    pub tcp_proxy_cluster: Option<String>,
     /// Properties set with `proxy_set_property`, readable by later plugins (filter state).
     pub filter_state: HashMap<Vec<u8>, Bytes>,
     /// Facts exposed as properties.

@@ -21,7 +21,19 @@ pub struct ListenerConfig {
     /// first to last, response callbacks last to first (Envoy's `http_filters`).
     #[serde(default)]
     pub http_filters: Vec<String>,
-    /// Virtual hosts, chosen by the request's `:authority`. Required unless `rds` is set.
+    /// Make this a TCP listener: each connection is proxied byte for byte to a cluster
+    /// (Envoy's `tcp_proxy`), through `network_filters`. A TCP listener has no HTTP settings:
+    /// `http_filters`, `virtual_hosts`, `rds` and `tls` must be left out (the other HTTP
+    /// fields do not apply to it). Omit for an HTTP listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_proxy: Option<super::TcpProxyConfig>,
+    /// Plugins (by name) run on every connection of a TCP listener, in order, as proxy-wasm
+    /// network filters (Envoy's `envoy.filters.network.wasm`): downstream data runs through
+    /// them first to last, upstream data last to first. Only with `tcp_proxy`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_filters: Vec<String>,
+    /// Virtual hosts, chosen by the request's `:authority`. Required unless `rds` or
+    /// `tcp_proxy` is set.
     #[serde(default)]
     pub virtual_hosts: Vec<VirtualHostConfig>,
     /// Take the virtual hosts from the control plane instead: the name of the

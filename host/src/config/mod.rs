@@ -16,6 +16,7 @@ mod query_match;
 mod redirect;
 mod route_headers;
 mod schema;
+mod tcp_proxy;
 mod validate;
 mod validate_cluster;
 
@@ -28,6 +29,7 @@ pub use query_match::{QueryParameterMatcher, SafeRegex, StringMatch};
 pub use redirect::{Redirect, RedirectCode};
 pub use route_headers::{AppendAction, HeaderValue, HeaderValueOption, literal as route_headers_literal};
 pub use schema::*;
+pub use tcp_proxy::TcpProxyConfig;
 pub use validate::validate;
 pub use validate_cluster::check_settings as check_cluster_settings;
 pub use weir_plugin_spec::{

@@ -34,6 +34,16 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     for (l, listener) in config.listeners.iter().enumerate() {
         let at = format!("listeners[{l}]");
+        if let Some(tcp) = &listener.tcp_proxy {
+            super::tcp_proxy::check(config, listener, tcp, &at)?;
+            continue;
+        }
+        if !listener.network_filters.is_empty() {
+            return Err(ConfigError::invalid(
+                format!("{at}.network_filters"),
+                "only a `tcp_proxy` listener has them",
+            ));
+        }
         check_filters(config, &listener.http_filters, &format!("{at}.http_filters"))?;
         if let Some(name) = &listener.rds {
             if config.xds.is_none() {
@@ -75,7 +85,7 @@ fn unique<'a>(names: impl Iterator<Item = &'a str>, field: &str) -> Result<(), C
     Ok(())
 }
 
-fn check_filters(config: &Config, names: &[String], field: &str) -> Result<(), ConfigError> {
+pub(super) fn check_filters(config: &Config, names: &[String], field: &str) -> Result<(), ConfigError> {
     for (i, name) in names.iter().enumerate() {
         if config.plugin(name).is_none() {
             return Err(ConfigError::invalid(
@@ -104,11 +114,15 @@ fn check_domain(domain: &str, field: &str) -> Result<(), ConfigError> {
 
 /// Whether a route may name `cluster`: one of `clusters`, or any when clusters also come from
 /// CDS (`xds.cds`; 503 until it arrives).
-fn known_cluster(config: &Config, cluster: &str) -> bool {
+pub(super) fn known_cluster(config: &Config, cluster: &str) -> bool {
     config.cluster(cluster).is_some() || config.xds.as_ref().is_some_and(|x| x.cds)
 }
 
-fn check_weighted(config: &Config, weighted: &super::WeightedClusters, at: &str) -> Result<(), ConfigError> {
+pub(super) fn check_weighted(
+    config: &Config,
+    weighted: &super::WeightedClusters,
+    at: &str,
+) -> Result<(), ConfigError> {
     if weighted.clusters.is_empty() {
         return Err(ConfigError::invalid(format!("{at}.clusters"), "at least one cluster is required"));
     }

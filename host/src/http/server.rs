@@ -140,6 +140,10 @@ async fn serve_connection(
     limits: ConnectionLimits,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let current = context.borrow().clone();
+    if current.tcp.is_some() {
+        return crate::tcp::serve(stream, conn, current).await;
+    }
     let stream = Rc::new(stream);
     let watch = Rc::new(ConnWatch::new());
     let io = ConnIo::new(stream.clone(), watch.clone());

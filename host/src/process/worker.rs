@@ -276,6 +276,21 @@ fn build(
             use_remote_address: listener.use_remote_address,
             preserve_external_request_id: listener.preserve_external_request_id,
             tls: tls.clone(),
+            tcp: match &listener.tcp_proxy {
+                Some(config) => Some(crate::tcp::TcpProxy {
+                    config: config.clone(),
+                    filters: listener
+                        .network_filters
+                        .iter()
+                        .map(|name| {
+                            plugins
+                                .get(name)
+                                .ok_or_else(|| format!("listener `{}`: no plugin `{name}`", listener.name))
+                        })
+                        .collect::<Result<_, _>>()?,
+                }),
+                None => None,
+            },
         }));
     }
     Ok((plugins, contexts))

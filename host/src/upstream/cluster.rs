@@ -69,6 +69,28 @@ impl Cluster {
         Ok((endpoint.addr, connection?))
     }
 
+    /// Picks an endpoint and opens a byte stream to it (TCP, and the cluster's TLS if it has
+    /// one) for a proxied TCP connection, within the cluster's `connect_timeout`. A failure is
+    /// counted as the endpoint's and the cluster's connect failure.
+    pub async fn open_stream(&self) -> Result<(SocketAddr, super::transport::Connected), UpstreamError> {
+        let endpoint = self.pick(None)?;
+        let state = &self.state;
+        let connected = super::transport::connect(
+            endpoint.addr,
+            endpoint.host.as_deref(),
+            state.tls(),
+            state.tls_required(),
+            state.config.connect_timeout,
+        )
+        .await;
+        if let Err(e) = &connected {
+            state.stats.connect_failures.inc();
+            state.record_outcome(&endpoint, None);
+            tracing::debug!(cluster = %state.name(), endpoint = %endpoint.addr, "upstream connect failed: {e}");
+        }
+        Ok((endpoint.addr, connected?))
+    }
+
     /// Like [`Cluster::connect`], always over HTTP/2 (for gRPC).
     pub async fn connect_h2(&self) -> Result<(SocketAddr, Connection), UpstreamError> {
         let endpoint = self.pick(None)?;

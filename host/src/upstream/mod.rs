@@ -28,6 +28,7 @@ pub use hashing::hash;
 pub use manager::ClusterManager;
 pub use pool::Connection;
 pub use state::{ClusterState, EndpointSet};
+pub use transport::{Connected, Transport};
 pub use weir_http::{UpstreamError, error_chain};
 
 /// A worker's clusters by name.

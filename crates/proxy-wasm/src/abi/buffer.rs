@@ -1,7 +1,8 @@
 //! `proxy_get_buffer_bytes`, `proxy_set_buffer_bytes`, `proxy_get_buffer_status`, and 0.1.0's
 //! `proxy_get_configuration`.
 //!
-//! Bodies are the chunk (or everything buffered) the current body callback sees. Writes follow
+//! Bodies are the chunk (or everything buffered) the current body callback sees; a TCP
+//! connection's data (`DownstreamData`, `UpstreamData`) what its data callback sees. Writes follow
 //! Envoy: `start == 0` drains `length` bytes and prepends the data (so `(0, len)` replaces all),
 //! `start >= size` appends, anything else is `BadArgument`.
 
@@ -37,11 +38,30 @@ fn with_buffer<R>(state: &HostState, kind: u32, f: impl FnOnce(ByteView<'_>) -> 
     let kind = BufferType::from_raw(kind).ok_or(Status::BadArgument)?;
     let bytes = match kind {
         BufferType::HttpRequestBody | BufferType::HttpResponseBody => {
+            if state.effective_is_network() {
+                return Err(Status::NotFound);
+            }
             let stream = state.effective_stream().ok_or(Status::NotFound)?;
             let data = stream.data.borrow();
             let body =
                 if kind == BufferType::HttpRequestBody { &data.request_body } else { &data.response_body };
             return Ok(f(body.view()));
+        }
+        // A connection's data, during the callback that delivers it and while the context
+        // holds it paused (Envoy holds the buffer's pointer only then; it reads as empty
+        // otherwise, and in contexts that have no connection).
+        BufferType::DownstreamData | BufferType::UpstreamData => {
+            let downstream = kind == BufferType::DownstreamData;
+            let open = state
+                .effective_access()
+                .is_some_and(|a| if downstream { a.request_body } else { a.response_body });
+            if !state.effective_is_network() || !open {
+                return Ok(f(ByteView::Whole(&[])));
+            }
+            let stream = state.effective_stream().ok_or(Status::NotFound)?;
+            let data = stream.data.borrow();
+            let bytes = if downstream { &data.request_body } else { &data.response_body };
+            return Ok(f(bytes.view()));
         }
         BufferType::HttpCallResponseBody => {
             state.callout_response.as_ref().filter(|c| !c.grpc).map(|c| &c.body).ok_or(Status::NotFound)?
@@ -62,8 +82,6 @@ fn with_buffer<R>(state: &HostState, kind: u32, f: impl FnOnce(ByteView<'_>) -> 
             Some(data) => data,
             None => return Ok(f(ByteView::Whole(&[]))),
         },
-        // Network (TCP) filters are not supported: there is no connection data.
-        BufferType::DownstreamData | BufferType::UpstreamData => return Err(Status::NotFound),
     };
     Ok(f(ByteView::Whole(bytes)))
 }
@@ -134,13 +152,17 @@ fn set_buffer_bytes(
 ) -> HostResult {
     let result = memory::with_bytes(&mut caller, data_ptr, data_len, |data, state| {
         let kind = BufferType::from_raw(kind as u32).ok_or(Status::BadArgument)?;
+        let network = state.effective_is_network();
         let request = match kind {
-            BufferType::HttpRequestBody => true,
-            BufferType::HttpResponseBody => false,
+            BufferType::HttpRequestBody if !network => true,
+            BufferType::HttpResponseBody if !network => false,
+            BufferType::DownstreamData if network => true,
+            BufferType::UpstreamData if network => false,
             _ => return Err(Status::BadArgument),
         };
-        // Only a body the context holds now (its body callback, or while it buffers) can be
-        // written; Envoy has no buffer behind the call otherwise.
+        // Only a body the context holds now (its body callback, or while it buffers), or the
+        // connection data of the current callback, can be written; Envoy has no buffer behind
+        // the call otherwise.
         let access = state.effective_access().ok_or(Status::BadArgument)?;
         if !(if request { access.request_body } else { access.response_body }) {
             return Err(Status::BadArgument);

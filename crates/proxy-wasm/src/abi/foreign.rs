@@ -2,7 +2,8 @@
 //!
 //! - `clear_route_cache`: re-evaluate the route after this callback.
 //! - `set_envoy_filter_state` (`SetEnvoyFilterStateArguments`: path = 1, value = 2): stores the
-//!   value as filter state, readable with `proxy_get_property([path])`.
+//!   value as filter state, readable with `proxy_get_property([path])`; `envoy.tcp_proxy.cluster`
+//!   also picks the upstream cluster of a TCP connection, as Envoy's `tcp_proxy` reads it.
 //! - `declare_property` (`DeclarePropertyArguments`): accepted; weir stores properties as bytes.
 //!
 //! Unknown names are `NotFound`, as in Envoy.
@@ -43,6 +44,10 @@ fn call(
     }
 }
 
+/// The filter state key that picks a TCP connection's upstream cluster (Envoy's
+/// `PerConnectionCluster`, read by `tcp_proxy`).
+const TCP_PROXY_CLUSTER: &[u8] = b"envoy.tcp_proxy.cluster";
+
 fn run(state: &mut HostState, name: &[u8], args: &[u8]) -> Result<Vec<u8>, Status> {
     match name {
         b"clear_route_cache" => {
@@ -57,6 +62,12 @@ fn run(state: &mut HostState, name: &[u8], args: &[u8]) -> Result<Vec<u8>, Statu
                 fields.iter().find(|(n, _)| *n == 1).map(|(_, v)| v.clone()).ok_or(Status::BadArgument)?;
             let value = fields.iter().find(|(n, _)| *n == 2).map(|(_, v)| v.clone()).unwrap_or_default();
             super::properties::set_filter_state(state, &path, &value)?;
+            if path == TCP_PROXY_CLUSTER
+                && let Some(stream) = state.effective_stream()
+            {
+                stream.data.borrow_mut().tcp_proxy_cluster =
+                    Some(String::from_utf8_lossy(&value).into_owned());
+            }
             Ok(Vec::new())
         }
         b"declare_property" => {

@@ -23,7 +23,7 @@ fn register(mut caller: Caller<'_, HostState>, np: i32, ns: i32, token_ptr: i32)
         let ctx = state.effective_context;
         // on_queue_ready goes to the root context, also when an HTTP context registers.
         let root = match state.contexts.get(&ctx) {
-            Some(ContextEntry::Http { root, .. }) => *root,
+            Some(ContextEntry::Stream { root, .. }) => *root,
             _ => ctx,
         };
         let owner = state.env.worker.as_ref().map(|w| (state.env.instance, root, w.queue_ready.clone()));

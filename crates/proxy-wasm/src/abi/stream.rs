@@ -50,6 +50,16 @@ fn with_stream(state: &mut HostState, f: impl FnOnce(&mut HttpStream)) -> Result
 /// Continuing lets go of the request's maps and body: the context can no longer touch them
 /// (Envoy drops those pointers on either direction's continue).
 fn continue_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
+    if state.effective_is_network() {
+        return match StreamType::from_raw(kind) {
+            // Reading resumes once the callback returned (Envoy's `continueReading`).
+            Some(StreamType::Downstream) => with_stream(state, |s| s.continue_request = true),
+            Some(StreamType::Upstream) => Err(Status::Unimplemented),
+            // No HTTP stream in a network filter: Envoy answers Ok and does nothing.
+            Some(StreamType::Request | StreamType::Response) => Ok(()),
+            None => Err(Status::BadArgument),
+        };
+    }
     match StreamType::from_raw(kind) {
         Some(StreamType::Request) => {
             if let Some(a) = state.effective_access_mut() {
@@ -72,6 +82,18 @@ fn continue_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
 }
 
 fn close_stream(state: &mut HostState, kind: u32) -> Result<(), Status> {
+    if state.effective_is_network() {
+        return match StreamType::from_raw(kind) {
+            // Either closes the client's connection once the callback returned, after what is
+            // already written to it (Envoy closes the downstream connection with FlushWrite for
+            // both: its write filter sits on that connection too).
+            Some(StreamType::Downstream | StreamType::Upstream) => {
+                with_stream(state, |s| s.close_requested = true)
+            }
+            Some(StreamType::Request | StreamType::Response) => Ok(()),
+            None => Err(Status::BadArgument),
+        };
+    }
     match StreamType::from_raw(kind) {
         Some(StreamType::Request | StreamType::Response) => with_stream(state, |s| s.close_requested = true),
         // No TCP connection to close in an HTTP filter: Envoy answers Ok and does nothing.

@@ -36,7 +36,7 @@ impl Vm {
 
     /// Wakes the stream of an HTTP context (no-op for root contexts).
     pub(crate) fn wake_stream(&self, ctx: u32) {
-        if let Some(ContextEntry::Http { stream, .. }) = self.state().contexts.get(&ctx) {
+        if let Some(ContextEntry::Stream { stream, .. }) = self.state().contexts.get(&ctx) {
             stream.wake.notify_one();
         }
     }

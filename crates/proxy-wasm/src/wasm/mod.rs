@@ -11,6 +11,7 @@ mod limiter;
 mod limits;
 pub(crate) mod memory;
 mod module;
+mod network;
 mod state;
 mod vm;
 

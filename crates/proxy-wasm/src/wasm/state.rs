@@ -127,14 +127,18 @@ pub struct Access {
 pub enum ContextEntry {
     /// A plugin's root context.
     Root(RootContextInfo),
-    /// An HTTP stream context, child of root context `root`.
-    Http {
+    /// A stream context, child of root context `root`: an HTTP exchange's, or a TCP
+    /// connection's (`network`), whose downstream data is the stream's request body and whose
+    /// upstream data its response body.
+    Stream {
         /// Its root context.
         root: u32,
         /// The stream it sees.
         stream: Rc<StreamShared>,
         /// What it may touch now.
         access: Access,
+        /// A TCP connection's context (a network filter's), not an HTTP exchange's.
+        network: bool,
     },
 }
 
@@ -214,9 +218,9 @@ impl HostState {
     pub(crate) fn root_of(&self, context_id: u32) -> Option<&RootContextInfo> {
         match self.contexts.get(&context_id)? {
             ContextEntry::Root(info) => Some(info),
-            ContextEntry::Http { root, .. } => match self.contexts.get(root)? {
+            ContextEntry::Stream { root, .. } => match self.contexts.get(root)? {
                 ContextEntry::Root(info) => Some(info),
-                ContextEntry::Http { .. } => None,
+                ContextEntry::Stream { .. } => None,
             },
         }
     }
@@ -225,26 +229,31 @@ impl HostState {
     pub(crate) fn root_of_mut(&mut self, context_id: u32) -> Option<&mut RootContextInfo> {
         let root = match self.contexts.get(&context_id)? {
             ContextEntry::Root(_) => context_id,
-            ContextEntry::Http { root, .. } => *root,
+            ContextEntry::Stream { root, .. } => *root,
         };
         match self.contexts.get_mut(&root)? {
             ContextEntry::Root(info) => Some(info),
-            ContextEntry::Http { .. } => None,
+            ContextEntry::Stream { .. } => None,
         }
     }
 
     /// The access window and stream of the effective context, when it is an HTTP context.
     pub(crate) fn effective_http(&self) -> Option<(Access, &StreamShared)> {
         match self.contexts.get(&self.effective_context)? {
-            ContextEntry::Http { access, stream, .. } => Some((*access, stream)),
-            ContextEntry::Root(_) => None,
+            ContextEntry::Stream { access, stream, network: false, .. } => Some((*access, stream)),
+            ContextEntry::Stream { .. } | ContextEntry::Root(_) => None,
         }
     }
 
-    /// The stream of the effective context, when it is an HTTP context.
+    /// Whether the effective context is a TCP connection's (a network filter's).
+    pub(crate) fn effective_is_network(&self) -> bool {
+        matches!(self.contexts.get(&self.effective_context), Some(ContextEntry::Stream { network: true, .. }))
+    }
+
+    /// The stream of the effective context, when it is a stream context.
     pub(crate) fn effective_stream(&self) -> Option<&Rc<StreamShared>> {
         match self.contexts.get(&self.effective_context)? {
-            ContextEntry::Http { stream, .. } => Some(stream),
+            ContextEntry::Stream { stream, .. } => Some(stream),
             ContextEntry::Root(_) => None,
         }
     }
@@ -252,7 +261,7 @@ impl HostState {
     /// The access window of the effective context (`None` for root contexts).
     pub(crate) fn effective_access(&self) -> Option<Access> {
         match self.contexts.get(&self.effective_context)? {
-            ContextEntry::Http { access, .. } => Some(*access),
+            ContextEntry::Stream { access, .. } => Some(*access),
             ContextEntry::Root(_) => None,
         }
     }
@@ -260,7 +269,7 @@ impl HostState {
     /// Mutable access window of the effective context.
     pub(crate) fn effective_access_mut(&mut self) -> Option<&mut Access> {
         match self.contexts.get_mut(&self.effective_context)? {
-            ContextEntry::Http { access, .. } => Some(access),
+            ContextEntry::Stream { access, .. } => Some(access),
             ContextEntry::Root(_) => None,
         }
     }

@@ -103,6 +103,11 @@ impl Vm {
         self.failed.as_ref()
     }
 
+    /// The module's exported callbacks.
+    pub(super) fn exports(&self) -> &GuestExports {
+        &self.exports
+    }
+
     /// The host state (for inspection by the owner).
     pub fn state(&self) -> &HostState {
         self.store.data()
@@ -243,11 +248,22 @@ impl Vm {
 
     /// Creates an HTTP context under `root` for `stream` (`proxy_on_context_create(id, root)`).
     pub fn create_http_context(&mut self, root: u32, stream: Rc<StreamShared>) -> Result<u32, VmError> {
+        self.create_stream_context(root, stream, false)
+    }
+
+    /// Creates a stream context under `root`: an HTTP exchange's, or a TCP connection's
+    /// (`network`).
+    pub(super) fn create_stream_context(
+        &mut self,
+        root: u32,
+        stream: Rc<StreamShared>,
+        network: bool,
+    ) -> Result<u32, VmError> {
         let id = self.next_id();
         self.store
             .data_mut()
             .contexts
-            .insert(id, ContextEntry::Http { root, stream, access: Access::default() });
+            .insert(id, ContextEntry::Stream { root, stream, access: Access::default(), network });
         let created = self.call(id, |s, e| match &e.on_context_create {
             Some(f) => f.call(s, (id as i32, root as i32)),
             None => Ok(()),
@@ -261,14 +277,14 @@ impl Vm {
 
     /// Changes an HTTP context's access window.
     pub(crate) fn set_access(&mut self, ctx: u32, f: impl FnOnce(&mut Access)) {
-        if let Some(ContextEntry::Http { access, .. }) = self.store.data_mut().contexts.get_mut(&ctx) {
+        if let Some(ContextEntry::Stream { access, .. }) = self.store.data_mut().contexts.get_mut(&ctx) {
             f(access);
         }
     }
 
     /// Runs an HTTP callback with a part of the stream opened, closing it again when the
     /// callback answered "continue" (Envoy drops its pointer then).
-    fn windowed(
+    pub(super) fn windowed(
         &mut self,
         ctx: u32,
         open: fn(&mut Access, bool),

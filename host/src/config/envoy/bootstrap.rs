@@ -53,7 +53,15 @@ pub fn bootstrap(document: &Value, origin: &str) -> Result<Config, ConfigError> 
     let pb: Bootstrap = from_json(document)
         .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
     let mut refusals = Refusals::default();
-    let specs = [SPEC, listener::SPEC, cluster::SPEC, route::SPEC, tls::SPEC, extensions::SPEC];
+    let specs = [
+        SPEC,
+        listener::SPEC,
+        cluster::SPEC,
+        route::SPEC,
+        tls::SPEC,
+        extensions::SPEC,
+        super::tcp_proxy::SPEC,
+    ];
     check(&pb, &specs, "", &mut refusals);
     let mut out = Map::new();
     if let Some(node) = &pb.node {

@@ -107,7 +107,7 @@ fn every_unsupported_field_is_listed_at_once() {
 }
 
 #[test]
-fn a_lua_filter_and_a_tcp_proxy_are_refused_by_name() {
+fn a_lua_filter_and_tcp_proxy_settings_weir_lacks_are_refused_by_name() {
     let lua = BOOTSTRAP.replace(
         "          - name: envoy.filters.http.router\n",
         "          - name: envoy.filters.http.lua\n            typed_config: { \"@type\": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua }\n          - name: envoy.filters.http.router\n",
@@ -124,8 +124,18 @@ static_resources:
       - name: envoy.filters.network.tcp_proxy
         typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: t, cluster: c }
 "#;
-    let e = translate(tcp).unwrap_err().to_string();
-    assert!(e.contains("TcpProxy is not supported by weir"), "{e}");
+    let config = translate(tcp).unwrap();
+    let proxy = config.listeners[0].tcp_proxy.as_ref().unwrap();
+    assert_eq!((proxy.cluster.as_deref(), config.listeners[0].network_filters.len()), (Some("c"), 0));
+    let attempts = tcp.replace("cluster: c }", "cluster: c, max_connect_attempts: 3 }");
+    let e = translate(&attempts).unwrap_err().to_string();
+    assert!(e.contains("TcpProxy.max_connect_attempts is not supported by weir"), "{e}");
+    let rbac = tcp.replace(
+        "      - name: envoy.filters.network.tcp_proxy\n",
+        "      - name: rbac\n        typed_config: { \"@type\": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC, stat_prefix: r }\n      - name: envoy.filters.network.tcp_proxy\n",
+    );
+    let e = translate(&rbac).unwrap_err().to_string();
+    assert!(e.contains("filters[0]") && e.contains("RBAC"), "{e}");
 }
 
 /// `BOOTSTRAP` with the Wasm filter's config from ECDS and the RTDS layer, both on streams of

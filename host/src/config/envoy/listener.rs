@@ -1,6 +1,8 @@
 //! Envoy's `Listener` with an HTTP connection manager as a weir listener, and its Wasm HTTP
 //! filters as weir plugins.
 //!
+//! A filter chain ending with a `tcp_proxy` is a TCP listener (see [`super::tcp_proxy`]).
+//!
 //! Supported: one filter chain holding one `envoy.filters.network.http_connection_manager`
 //! with an inline `route_config` (see [`super::route`]) or `rds` over ADS, `http_filters` of
 //! Wasm filters ending with the router, and the connection manager settings weir has. Left
@@ -102,7 +104,7 @@ pub fn checked(
 ) -> Option<ListenerConfig> {
     super::support::check(
         pb,
-        &[SPEC, super::route::SPEC, super::cluster::SPEC, super::tls::SPEC],
+        &[SPEC, super::route::SPEC, super::cluster::SPEC, super::tls::SPEC, super::tcp_proxy::SPEC],
         "",
         refusals,
     );
@@ -131,8 +133,29 @@ pub fn listener(
         .as_ref()
         .and_then(|s| super::tls::downstream(s, &join(&chain_at, "transport_socket"), refusals));
     let at = join(&chain_at, "filters");
+    if chain.filters.last().is_some_and(super::tcp_proxy::is_tcp_proxy) {
+        let (network_filters, tcp_proxy) =
+            super::tcp_proxy::translate(&chain.filters, &at, plugins, refusals)?;
+        if tls.is_some() {
+            refusals.add(
+                &join(&chain_at, "transport_socket"),
+                "TLS on a tcp_proxy listener is not supported by weir yet",
+            );
+        }
+        let mut out = json!({
+            "name": pb.name,
+            "address": address?.to_string(),
+            "network_filters": network_filters,
+            "tcp_proxy": tcp_proxy,
+        });
+        if let Some(m) = metadata {
+            out["metadata"] = serde_json::to_value(m).unwrap_or_default();
+        }
+        return parsed(out, &at, refusals);
+    }
     let [filter] = chain.filters.as_slice() else {
-        refusals.add(&at, "weir takes exactly one network filter: the HTTP connection manager");
+        refusals
+            .add(&at, "weir takes one HTTP connection manager, or Wasm network filters before a tcp_proxy");
         return None;
     };
     let at = format!("{at}[0].typed_config");
@@ -224,10 +247,15 @@ pub fn listener(
         }
         _ => refusals.add(&at, "a route_config or rds is required by weir"),
     }
+    parsed(out, &at, refusals)
+}
+
+/// The weir listener from its JSON form (a failure refused at `at`).
+fn parsed(out: serde_json::Value, at: &str, refusals: &mut Refusals) -> Option<ListenerConfig> {
     match serde_json::from_value(out) {
         Ok(listener) => Some(listener),
         Err(e) => {
-            refusals.add(&at, e.to_string());
+            refusals.add(at, e.to_string());
             None
         }
     }
@@ -273,21 +301,34 @@ fn http_filters(
             Ok(mut p) => {
                 p.config_discovery =
                     discovery.map(|resource_name| ConfigDiscovery { resource_name: Some(resource_name) });
-                match plugins.iter().find(|q| q.name == p.name) {
-                    Some(q) if serde_json::to_value(q).ok() != serde_json::to_value(&p).ok() => {
-                        refusals.add(&at, format!("filter `{}` is configured differently elsewhere", p.name));
-                    }
-                    Some(_) => names.push(p.name),
-                    None => {
-                        names.push(p.name.clone());
-                        plugins.push(p);
-                    }
-                }
+                names.extend(add_plugin(plugins, p, &at, refusals));
             }
             Err(e) => refusals.add(&format!("{at}.typed_config"), e),
         }
     }
     names
+}
+
+/// Adds a Wasm filter's plugin to `plugins` and returns its name; a filter name used again
+/// must carry the same config (refused at `at` otherwise).
+pub(super) fn add_plugin(
+    plugins: &mut Vec<PluginConfig>,
+    p: PluginConfig,
+    at: &str,
+    refusals: &mut Refusals,
+) -> Option<String> {
+    match plugins.iter().find(|q| q.name == p.name) {
+        Some(q) if serde_json::to_value(q).ok() != serde_json::to_value(&p).ok() => {
+            refusals.add(at, format!("filter `{}` is configured differently elsewhere", p.name));
+            None
+        }
+        Some(_) => Some(p.name),
+        None => {
+            let name = p.name.clone();
+            plugins.push(p);
+            Some(name)
+        }
+    }
 }
 
 /// A Wasm filter's ECDS source (`config_discovery` at `at`): its `default_config`, the module
@@ -322,7 +363,7 @@ fn ecds<'a>(
 }
 
 /// A weir plugin from a Wasm filter named `name`.
-fn plugin(name: &str, wasm: &Wasm) -> Result<PluginConfig, String> {
+pub(super) fn plugin(name: &str, wasm: &Wasm) -> Result<PluginConfig, String> {
     let o = super::wasm::filter(wasm)?;
     let path = o.wasm.ok_or("config.vm_config.code.local.filename is required")?;
     let mut p: PluginConfig =

@@ -10,6 +10,7 @@ pub mod listener;
 pub mod route;
 pub mod source;
 mod support;
+mod tcp_proxy;
 pub mod tls;
 pub mod wasm;
 

@@ -1,0 +1,297 @@
+//! One proxied TCP connection: the filters hear of it, a cluster is chosen (a filter's
+//! `envoy.tcp_proxy.cluster`, else the listener's), an endpoint is connected, and bytes flow
+//! both ways through the filters until both sides are done, a filter closes the connection,
+//! or it stays idle past `idle_timeout`. Each direction holds at most the listener's
+//! `buffer_limit_bytes` (reading stops at it until the data moves on), and an end of stream
+//! (FIN) is passed on as Envoy's `tcp_proxy` passes it (half-close).
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use weir_abi::PeerType;
+use weir_http::{HttpStream, StreamInfo, StreamShared};
+
+use super::filters::{Filters, Step};
+use crate::http::{ConnectionInfo, ListenerContext};
+
+/// Bytes read at once from either side.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Why the pump stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// A filter closed the connection (or failed).
+    Filter,
+    /// No data either way for `idle_timeout`.
+    Idle,
+    /// A read or write failed (reset).
+    Broken,
+}
+
+/// Serves one accepted connection of a TCP listener.
+pub async fn serve(downstream: TcpStream, conn: ConnectionInfo, context: Rc<ListenerContext>) {
+    let Some(tcp) = context.tcp.as_ref() else { return };
+    let info = StreamInfo {
+        downstream_remote: conn.remote,
+        downstream_local: conn.local,
+        connection_id: conn.id,
+        start_time: SystemTime::now(),
+        protocol: "",
+        listener_name: context.name.clone(),
+        metadata: weir_http::XdsMetadata { listener: context.metadata.clone(), ..Default::default() },
+        body_limit: context.buffer_limit,
+        ..StreamInfo::default()
+    };
+    let stream = Rc::new(StreamShared::new(HttpStream { info, ..HttpStream::default() }));
+    let Some(filters) = Filters::new(stream.clone(), &tcp.filters) else { return };
+    let mut step = filters.new_connection(0);
+    while let Step::Paused(index) = step {
+        // Reading stays off until the filter continues (a callout answered, a timer fired).
+        step = match wait_continue(&stream, tcp.config.idle_timeout).await {
+            true => filters.new_connection(index + 1),
+            false => Step::Close,
+        };
+    }
+    if step == Step::Close {
+        return filters.end(PeerType::Local);
+    }
+    let picked = stream.data.borrow().tcp_proxy_cluster.clone();
+    let name = picked.as_deref().or_else(|| tcp.config.pick()).unwrap_or_default().to_string();
+    let Some(cluster) = context.upstreams.get(&name) else {
+        tracing::debug!(listener = %context.name, cluster = %name, "no such cluster: closing the connection");
+        return filters.end(PeerType::Local);
+    };
+    let (addr, upstream) = match cluster.open_stream().await {
+        Ok(opened) => opened,
+        Err(e) => {
+            tracing::debug!(listener = %context.name, cluster = %name, "upstream connect failed: {e}");
+            return filters.end(PeerType::Local);
+        }
+    };
+    {
+        let mut data = stream.data.borrow_mut();
+        data.info.cluster_name = Some(name);
+        data.info.upstream_address = Some(addr);
+        data.info.upstream_tls = upstream.tls.clone();
+    }
+    let pump = Pump { filters, limit: context.buffer_limit.max(READ_CHUNK), activity: Activity::new() };
+    let (down_read, down_write) = downstream.into_split();
+    let (up_read, up_write) = tokio::io::split(upstream.stream);
+    let outcome = tokio::select! {
+        (down, up) = async { tokio::join!(pump.downstream(down_read, up_write), pump.upstream(up_read, down_write)) } => {
+            down.and(up).map(|()| if pump.activity.client_last.get() { PeerType::Remote } else { PeerType::Local })
+        }
+        stop = pump.stopped() => Err(stop),
+        () = pump.activity.idle(tcp.config.idle_timeout) => Err(Stop::Idle),
+    };
+    let peer = match outcome {
+        Ok(peer) => peer,
+        Err(stop) => {
+            tracing::debug!(listener = %context.name, ?stop, "closing the TCP connection");
+            PeerType::Local
+        }
+    };
+    pump.filters.end(peer);
+}
+
+/// Waits until the filters' connection is continued (`true`) or closed, or `idle` passes.
+async fn wait_continue(stream: &StreamShared, idle: Duration) -> bool {
+    let wait = async {
+        loop {
+            {
+                let data = stream.data.borrow();
+                if data.close_requested {
+                    return false;
+                }
+                if data.continue_request {
+                    return true;
+                }
+            }
+            stream.wake.notified().await;
+        }
+    };
+    match idle.is_zero() {
+        true => wait.await,
+        false => tokio::time::timeout(idle, wait).await.unwrap_or(false),
+    }
+}
+
+/// When data last moved, and which side ended last.
+struct Activity {
+    last: Cell<Instant>,
+    /// The client's end of stream came last (so the client closed the connection).
+    client_last: Cell<bool>,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity { last: Cell::new(Instant::now()), client_last: Cell::new(false) }
+    }
+
+    fn touch(&self) {
+        self.last.set(Instant::now());
+    }
+
+    /// Returns once no data moved for `timeout` (never when it is zero).
+    async fn idle(&self, timeout: Duration) {
+        if timeout.is_zero() {
+            return std::future::pending().await;
+        }
+        loop {
+            let deadline = self.last.get() + timeout;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline.into()).await;
+        }
+    }
+}
+
+struct Pump {
+    filters: Filters,
+    limit: usize,
+    activity: Activity,
+}
+
+/// One direction's half of the connection data in [`StreamShared`].
+#[derive(Clone, Copy)]
+enum Side {
+    Downstream,
+    Upstream,
+}
+
+impl Pump {
+    /// Client to upstream.
+    async fn downstream(
+        &self,
+        from: impl AsyncRead + Unpin,
+        to: impl AsyncWrite + Unpin,
+    ) -> Result<(), Stop> {
+        self.direction(Side::Downstream, from, to).await
+    }
+
+    /// Upstream to client.
+    async fn upstream(&self, from: impl AsyncRead + Unpin, to: impl AsyncWrite + Unpin) -> Result<(), Stop> {
+        self.direction(Side::Upstream, from, to).await
+    }
+
+    /// Moves one direction's bytes through the filters until its end of stream.
+    async fn direction(
+        &self,
+        side: Side,
+        mut from: impl AsyncRead + Unpin,
+        mut to: impl AsyncWrite + Unpin,
+    ) -> Result<(), Stop> {
+        let stream = self.filters.stream();
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        let mut paused: Option<usize> = None;
+        let mut eos = false;
+        loop {
+            let held = self.held(side);
+            let step = if held < self.limit && !eos {
+                buf.clear();
+                // Only a downstream filter can continue by itself (Envoy refuses
+                // `proxy_continue_stream(Upstream)`).
+                let resumable = paused.is_some() && matches!(side, Side::Downstream);
+                let read = tokio::select! {
+                    read = from.read_buf(&mut buf) => Some(read),
+                    () = stream.wake.notified(), if resumable => None,
+                };
+                match read {
+                    Some(Ok(0)) => eos = true,
+                    Some(Ok(_)) => self.hold(side, &buf),
+                    Some(Err(_)) => return Err(Stop::Broken),
+                    None => {}
+                }
+                if read.is_some() {
+                    self.activity.touch();
+                }
+                if stream.data.borrow().close_requested {
+                    return Err(Stop::Filter);
+                }
+                match (read.is_none(), paused) {
+                    // Woken: the paused filter may have continued.
+                    (true, Some(index)) if stream.data.borrow().continue_request => {
+                        self.run(side, index + 1, eos)
+                    }
+                    (true, _) => continue,
+                    // New data: every filter sees all that is held, from the first.
+                    (false, _) => self.run(side, 0, eos),
+                }
+            } else {
+                // Full, or at the end: only the paused filter continuing moves the data on.
+                let Some(index) = paused else { return Err(Stop::Filter) };
+                if !wait_continue(stream, Duration::ZERO).await {
+                    return Err(Stop::Filter);
+                }
+                self.run(side, index + 1, eos)
+            };
+            match step {
+                Step::Close => return Err(Stop::Filter),
+                Step::Paused(index) => paused = Some(index),
+                Step::Continue => {
+                    paused = None;
+                    let out = self.take(side);
+                    if !out.is_empty() {
+                        to.write_all(&out).await.map_err(|_| Stop::Broken)?;
+                    }
+                    if eos {
+                        let _ = to.shutdown().await;
+                        self.activity.client_last.set(matches!(side, Side::Downstream));
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    fn run(&self, side: Side, from: usize, eos: bool) -> Step {
+        match side {
+            Side::Downstream => self.filters.downstream_data(from, eos),
+            // Write filters run as one pass, last to first.
+            Side::Upstream => self.filters.upstream_data(eos),
+        }
+    }
+
+    fn held(&self, side: Side) -> usize {
+        let data = self.filters.stream().data.borrow();
+        match side {
+            Side::Downstream => data.request_body.len(),
+            Side::Upstream => data.response_body.len(),
+        }
+    }
+
+    fn hold(&self, side: Side, bytes: &[u8]) {
+        let mut data = self.filters.stream().data.borrow_mut();
+        let held = match side {
+            Side::Downstream => &mut data.request_body,
+            Side::Upstream => &mut data.response_body,
+        };
+        let end = held.len();
+        held.splice(end, 0, bytes);
+    }
+
+    fn take(&self, side: Side) -> bytes::Bytes {
+        let mut data = self.filters.stream().data.borrow_mut();
+        let held = match side {
+            Side::Downstream => &mut data.request_body,
+            Side::Upstream => &mut data.response_body,
+        };
+        std::mem::take(held).into_mut().freeze()
+    }
+
+    /// Returns when a filter asks to close the connection.
+    async fn stopped(&self) -> Stop {
+        let stream = self.filters.stream();
+        loop {
+            if stream.data.borrow().close_requested {
+                return Stop::Filter;
+            }
+            stream.wake.notified().await;
+        }
+    }
+}

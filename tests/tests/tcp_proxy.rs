@@ -1,0 +1,244 @@
+//! TCP listeners (`envoy.filters.network.tcp_proxy`) with a proxy-wasm network filter in
+//! front, checked against real Envoy: one Envoy bootstrap, run by Envoy and by `weir -c`, must
+//! give the client and the upstreams the same bytes. The filter (`tests/filters/tcp-router`,
+//! written with the `proxy-wasm` crate) routes by Envoy's `envoy.tcp_proxy.cluster` filter
+//! state, holds data until a whole line (Pause, the data growing in the connection's read
+//! buffer), rewrites both directions, and closes a connection on request; half-closes pass
+//! through (the upstream answers after the client's FIN); an unknown cluster closes the client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use weir_tests::client;
+use weir_tests::envoy::Envoy;
+use weir_tests::weir::Weir;
+
+/// A line upstream: answers each line with `<name>:<line>`, and `bye` after the client's end
+/// of stream; records what it received.
+struct Upstream {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<u8>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Upstream {
+    async fn start(name: &'static str) -> anyhow::Result<Upstream> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = received.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read);
+                    let mut line = Vec::new();
+                    while lines.read_until(b'\n', &mut line).await.unwrap_or(0) > 0 {
+                        log.lock().unwrap().extend_from_slice(&line);
+                        let mut reply = format!("{name}:").into_bytes();
+                        reply.extend_from_slice(&line);
+                        if write.write_all(&reply).await.is_err() {
+                            return;
+                        }
+                        line.clear();
+                    }
+                    let _ = write.write_all(b"bye\n").await;
+                    let _ = write.shutdown().await;
+                });
+            }
+        });
+        Ok(Upstream { addr, received, task })
+    }
+
+    fn received(&self) -> String {
+        String::from_utf8_lossy(&self.received.lock().unwrap()).into_owned()
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn bootstrap(wasm: &str, a: SocketAddr, b: SocketAddr) -> String {
+    let listener = |name: &str, routes_to: &str| {
+        format!(
+            r#"
+  - name: {name}
+    address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
+    filter_chains:
+    - filters:
+      - name: router_{name}
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm
+          config:
+            name: router_{name}
+            vm_config: {{vm_id: tcp, runtime: envoy.wasm.runtime.v8, code: {{local: {{filename: {wasm}}}}}}}
+            configuration: {{"@type": type.googleapis.com/google.protobuf.StringValue, value: "{routes_to}"}}
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: {name}
+          cluster: a
+          idle_timeout: 30s"#
+        )
+    };
+    let cluster = |name: &str, addr: SocketAddr| {
+        format!(
+            r#"
+  - name: {name}
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: {name}
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {}}}}}}}"#,
+            addr.port()
+        )
+    };
+    format!(
+        "admin:\n  address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}\nstatic_resources:\n  listeners:{}{}{}\n  clusters:{}{}\n",
+        listener("routed", "b"),
+        listener("plain", ""),
+        listener("nowhere", "nope"),
+        cluster("a", a),
+        cluster("b", b),
+    )
+}
+
+/// A proxy under test: its listeners and its `/stats`.
+struct Proxy {
+    admin: SocketAddr,
+    routed: SocketAddr,
+    plain: SocketAddr,
+    nowhere: SocketAddr,
+}
+
+impl Proxy {
+    async fn stat(&self, name: &str) -> anyhow::Result<u64> {
+        let text = client::send(self.admin, client::admin_get(self.admin, "/stats")).await?.text();
+        let prefix = format!("wasmcustom.{name}: ");
+        Ok(text
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Waits (bounded) until the counter reaches `at_least`.
+    async fn wait_stat(&self, name: &str, at_least: u64) -> anyhow::Result<u64> {
+        for _ in 0..200 {
+            let n = self.stat(name).await?;
+            if n >= at_least {
+                return Ok(n);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let text = client::send(self.admin, client::admin_get(self.admin, "/stats")).await?.text();
+        anyhow::bail!("{name} never reached {at_least}; /stats:\n{text}")
+    }
+}
+
+/// What one proxy does with the scripted connections: `(what the client read, per check)`.
+async fn exercise(proxy: &Proxy, a: &Upstream, b: &Upstream) -> anyhow::Result<Vec<String>> {
+    let mut seen = Vec::new();
+    let timeout = Duration::from_secs(10);
+    // Routed to b by the filter; the line is held until its newline arrives.
+    let held = proxy.stat("tcp_router.held").await?;
+    let mut c = TcpStream::connect(proxy.routed).await?;
+    c.write_all(b"ab").await?;
+    proxy.wait_stat("tcp_router.held", held + 1).await?;
+    c.write_all(b"\nxyz\n").await?;
+    c.shutdown().await?;
+    let mut out = String::new();
+    tokio::time::timeout(timeout, c.read_to_string(&mut out)).await.context("routed: no end of stream")??;
+    seen.push(out);
+    // Not routed by the filter: the listener's cluster a.
+    let mut c = TcpStream::connect(proxy.plain).await?;
+    c.write_all(b"hello\n").await?;
+    c.shutdown().await?;
+    let mut out = String::new();
+    tokio::time::timeout(timeout, c.read_to_string(&mut out)).await.context("plain: no end of stream")??;
+    seen.push(out);
+    // The filter closes the connection: what came before arrives, then the end.
+    let mut c = TcpStream::connect(proxy.plain).await?;
+    c.write_all(b"one\n").await?;
+    let mut line = vec![0u8; 8];
+    tokio::time::timeout(timeout, c.read_exact(&mut line)).await.context("close: no reply")??;
+    c.write_all(b"close\n").await?;
+    let mut rest = String::new();
+    tokio::time::timeout(timeout, c.read_to_string(&mut rest)).await.context("close: not closed")??;
+    seen.push(format!("{}|{rest}", String::from_utf8_lossy(&line)));
+    // A cluster that does not exist: closed without a byte.
+    let mut c = TcpStream::connect(proxy.nowhere).await?;
+    let _ = c.write_all(b"lost\n").await;
+    let mut out = String::new();
+    let read =
+        tokio::time::timeout(timeout, c.read_to_string(&mut out)).await.context("nowhere: not closed")?;
+    // Closed without flushing: an end of stream, or a reset when `lost` was still unread.
+    let _ = read;
+    seen.push(format!("{out}|closed"));
+    seen.push(format!("a={} b={}", a.received(), b.received()));
+    Ok(seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tcp_proxy_with_a_network_filter_behaves_as_in_envoy() -> anyhow::Result<()> {
+    let wasm = weir_testkit::paths::filter("tcp-router")?;
+    let mut results = Vec::new();
+    for host in ["envoy", "weir"] {
+        let (a, b) = (Upstream::start("a").await?, Upstream::start("b").await?);
+        let yaml = bootstrap(&wasm.display().to_string(), a.addr, b.addr);
+        let (seen, closed, logged) = if host == "envoy" {
+            let envoy = Envoy::start(&yaml).await?;
+            let proxy = Proxy {
+                admin: envoy.admin(),
+                routed: envoy.listener("routed").await?,
+                plain: envoy.listener("plain").await?,
+                nowhere: envoy.listener("nowhere").await?,
+            };
+            let seen = exercise(&proxy, &a, &b).await?;
+            (
+                seen,
+                proxy.wait_stat("tcp_router.closed", 4).await?,
+                proxy.wait_stat("tcp_router.logged", 4).await?,
+            )
+        } else {
+            let weir = Weir::start_async(yaml, 1).await?;
+            let proxy = Proxy {
+                admin: weir.admin()?,
+                routed: weir.listener("routed")?,
+                plain: weir.listener("plain")?,
+                nowhere: weir.listener("nowhere")?,
+            };
+            let seen = exercise(&proxy, &a, &b).await?;
+            (
+                seen,
+                proxy.wait_stat("tcp_router.closed", 4).await?,
+                proxy.wait_stat("tcp_router.logged", 4).await?,
+            )
+        };
+        println!("{host}: {seen:?} closed={closed} logged={logged}");
+        results.push((seen, closed, logged));
+    }
+    let expected = vec![
+        // `ab` held (Pause) until `\nxyz\n` came: one callback then saw all of it.
+        "B:2:AB\nB:XYZ\nBYE\n".to_string(),
+        "A:1:HELLO\nBYE\n".to_string(),
+        "A:1:ONE\n|".to_string(),
+        "|closed".to_string(),
+        "a=1:HELLO\n1:ONE\n b=2:AB\nXYZ\n".to_string(),
+    ];
+    assert_eq!(results[0].0, expected, "Envoy");
+    assert_eq!(results[1], results[0], "weir differs from Envoy");
+    Ok(())
+}
