@@ -242,3 +242,72 @@ async fn tcp_proxy_with_a_network_filter_behaves_as_in_envoy() -> anyhow::Result
     assert_eq!(results[1], results[0], "weir differs from Envoy");
     Ok(())
 }
+
+/// A filter that never lets data go on cannot make weir hold more than the listener's
+/// `buffer_limit_bytes` (plus one read) of a client's data: reading stops there. Without the
+/// cap, weir would take all 32 MiB the client sends. (The connection then goes at its
+/// `idle_timeout`.)
+#[tokio::test(flavor = "multi_thread")]
+async fn held_data_is_capped_at_the_buffer_limit() -> anyhow::Result<()> {
+    const LIMIT: u64 = 64 * 1024;
+    const SENT: usize = 32 * 1024 * 1024;
+    let wasm = weir_testkit::paths::filter("tcp-router")?;
+    let a = Upstream::start("a").await?;
+    let yaml = format!(
+        r#"
+admin: {{ address: 127.0.0.1:0 }}
+listeners:
+  - name: tcp
+    address: 127.0.0.1:0
+    buffer_limit_bytes: {LIMIT}
+    network_filters: [router]
+    tcp_proxy: {{ cluster: a, idle_timeout: 2s }}
+clusters:
+  - {{ name: a, endpoints: [{}] }}
+plugins:
+  - {{ name: router, wasm: {} }}
+"#,
+        a.addr,
+        wasm.display()
+    );
+    let weir = Weir::start_async(yaml, 1).await?;
+    let proxy = Proxy {
+        admin: weir.admin()?,
+        routed: weir.listener("tcp")?,
+        plain: weir.listener("tcp")?,
+        nowhere: weir.listener("tcp")?,
+    };
+    let client = TcpStream::connect(proxy.routed).await?;
+    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let progress = written.clone();
+    let writer = tokio::spawn(async move {
+        let mut client = client;
+        let chunk = vec![b'x'; 16 * 1024];
+        while progress.load(std::sync::atomic::Ordering::Relaxed) < SENT {
+            if client.write_all(&chunk).await.is_err() {
+                break;
+            }
+            progress.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+        }
+        client
+    });
+    proxy.wait_stat("tcp_router.largest", LIMIT).await?;
+    // Steady state: the client has sent everything, or its writes stopped moving (the kernel's
+    // buffers full because weir stopped reading).
+    let mut last = 0;
+    for _ in 0..400 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = written.load(std::sync::atomic::Ordering::Relaxed);
+        if now >= SENT || now == last {
+            break;
+        }
+        last = now;
+    }
+    let largest = proxy.stat("tcp_router.largest").await?;
+    let sent = written.load(std::sync::atomic::Ordering::Relaxed);
+    println!("client wrote {sent} bytes; the filter was shown at most {largest}");
+    assert!(largest <= LIMIT + 16 * 1024, "weir held {largest} bytes (limit {LIMIT})");
+    assert!(sent < SENT, "the client could write all {SENT} bytes: weir kept reading");
+    writer.abort();
+    Ok(())
+}

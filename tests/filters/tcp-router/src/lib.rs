@@ -10,7 +10,8 @@
 //! - upstream data goes back to the client upper-cased;
 //! - counters: `tcp_router.held` (data callbacks that paused), `tcp_router.closed`
 //!   (`on_downstream_close` calls), `tcp_router.logged` (`on_log` calls),
-//!   `tcp_router.upstream_closed` (`on_upstream_close` calls).
+//!   `tcp_router.upstream_closed` (`on_upstream_close` calls); gauge `tcp_router.largest` (the
+//!   most downstream data one callback was shown).
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, RootContext, StreamContext};
@@ -27,6 +28,7 @@ struct Metrics {
     closed: u32,
     logged: u32,
     upstream_closed: u32,
+    largest: u32,
 }
 
 #[derive(Default)]
@@ -47,6 +49,7 @@ impl RootContext for Root {
             closed: counter("tcp_router.closed"),
             logged: counter("tcp_router.logged"),
             upstream_closed: counter("tcp_router.upstream_closed"),
+            largest: hostcalls::define_metric(MetricType::Gauge, "tcp_router.largest").unwrap_or(0),
         };
         true
     }
@@ -94,6 +97,10 @@ impl StreamContext for Connection {
 
     fn on_downstream_data(&mut self, size: usize, _end_of_stream: bool) -> Action {
         self.calls += 1;
+        let largest = hostcalls::get_metric(self.metrics.largest).unwrap_or(0);
+        if size as u64 > largest {
+            let _ = hostcalls::record_metric(self.metrics.largest, size as u64);
+        }
         let data = self.get_downstream_data(0, size).unwrap_or_default();
         if data.is_empty() {
             return Action::Continue;
