@@ -1,6 +1,6 @@
 //! TCP listeners (Envoy's `envoy.filters.network.tcp_proxy`): each accepted connection runs
-//! through the listener's proxy-wasm network filters ([`filters`]) and is proxied byte for
-//! byte to an endpoint of a cluster ([`pump`]).
+//! through the listener's proxy-wasm network filters (`filters`) and is proxied byte for
+//! byte to an endpoint of a cluster (`pump`).
 
 mod filters;
 mod pump;

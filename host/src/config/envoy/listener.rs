@@ -1,7 +1,7 @@
 //! Envoy's `Listener` with an HTTP connection manager as a weir listener, and its Wasm HTTP
 //! filters as weir plugins.
 //!
-//! A filter chain ending with a `tcp_proxy` is a TCP listener (see [`super::tcp_proxy`]).
+//! A filter chain ending with a `tcp_proxy` is a TCP listener (see `tcp_proxy.rs`).
 //!
 //! Supported: one filter chain holding one `envoy.filters.network.http_connection_manager`
 //! with an inline `route_config` (see [`super::route`]) or `rds` over ADS, `http_filters` of
