@@ -14,8 +14,9 @@
 //!
 //!    a listener whose routes never come starts after weir's `initial_fetch_timeout`,
 //!    answering 404;
-//! 5. a route weir cannot run (`request_mirror_policies`) and a listener it cannot run (`tcp_proxy`): weir NACKs
-//!    each naming the field, and keeps serving the routes it had;
+//! 5. a TCP listener (`tcp_proxy`) from LDS: both proxy through it;
+//! 6. a route weir cannot run (`request_mirror_policies`) and a TCP listener setting it lacks
+//!    (`max_connect_attempts`): weir NACKs each naming the field, and keeps serving what it had;
 //!
 //! and not one request fails, on either proxy. Once over state-of-the-world ADS, once over
 //! delta.
@@ -321,7 +322,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     println!("weir: listener without routes started {:?} after the push, answering 404", pushed.elapsed());
     ensure!(pushed.elapsed() >= Duration::from_secs(1), "it did not wait for its routes");
     apply(&cp, dir.path(), &format!("{base}listeners: []\n"))?;
-    // 5. What weir refuses: NACKed by name, the last good routes keep serving.
+    // 5, 6. A TCP listener, and what weir refuses: NACKed by name, the last good kept.
     let mirror = base.replace(
         "route: { weighted_clusters:",
         "route: { request_mirror_policies: [ { cluster: green } ], weighted_clusters:",
@@ -330,13 +331,37 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     let reason = cp.wait_nack("weir-live", "rds", &versions["routes"]).await?;
     println!("weir NACKed rds version {}: {reason}", versions["routes"]);
     ensure!(reason.contains("request_mirror_policies"), "{reason}");
+    // A TCP listener (tcp_proxy) from LDS: both serve it (HTTP to green through it).
     let tcp = format!(
         "{base}listeners:\n- name: tcp\n  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}\n  filter_chains: [ {{ filters: [ {{ name: envoy.filters.network.tcp_proxy, typed_config: {{ \"@type\": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: t, cluster: green }} }} ] }} ]\n"
     );
     let versions = apply(&cp, dir.path(), &tcp)?;
+    both_acked(&cp, "lds", &versions["listeners"], Instant::now()).await?;
+    let tcp_listeners = [
+        poll("Envoy's listener tcp", LIMIT, Duration::from_millis(5), || async {
+            Ok(envoy.listener("tcp").await.ok())
+        })
+        .await?,
+        poll("weir's listener tcp", LIMIT, Duration::from_millis(5), || async {
+            Ok(weir.listener("tcp").ok())
+        })
+        .await?,
+    ];
+    for ((name, _), addr) in proxies.iter().zip(tcp_listeners) {
+        let reply = client::send(addr, client::get("/", &[])).await?;
+        ensure!(reply.status == 200, "{name}: HTTP through the TCP listener got {}", reply.status);
+        println!("{name}: TCP listener from LDS proxies to green");
+    }
+    // One TcpProxy setting weir lacks: NACKed by name, the listener keeps serving.
+    let attempts = tcp.replace("cluster: green }", "cluster: green, max_connect_attempts: 3 }");
+    let versions = apply(&cp, dir.path(), &attempts)?;
     let reason = cp.wait_nack("weir-live", "lds", &versions["listeners"]).await?;
     println!("weir NACKed lds version {}: {reason}", versions["listeners"]);
-    ensure!(reason.contains("TcpProxy"), "{reason}");
+    ensure!(reason.contains("max_connect_attempts"), "{reason}");
+    ensure!(
+        client::send(tcp_listeners[1], client::get("/", &[])).await?.status == 200,
+        "weir stopped serving tcp"
+    );
     let from = seen[1].lock().unwrap().answers.len();
     within(&split(&seen[1], from).await?, "green", 0.90)?;
     stop.store(true, Ordering::Relaxed);
