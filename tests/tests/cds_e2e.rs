@@ -8,6 +8,8 @@
 //! 3. The endpoints change to upstream `two`: both follow; then to none: both answer 503
 //!    (the cluster stays, without endpoints), and back to `two`. Then `one` with weight 1 and
 //!    `two` with weight 3: both send 75% ± 5% of 400 requests to `two`.
+//!    A node group selecting weir alone gets other endpoints for `api` (weir answers `one`,
+//!    Envoy `two`) until the group is removed.
 //! 4. A cluster weir cannot run (an unsupported field): weir NACKs it naming the field, and
 //!    keeps serving `two`; weir-cp's status shows the NACK.
 //! 5. The cluster is removed: both answer 503 again.
@@ -164,6 +166,24 @@ async fn run(mode: XdsMode) -> anyhow::Result<()> {
         assert!((280..=320).contains(&to_two), "{name}: {to_two} of 400 to the weight-3 endpoint");
     }
     cp.apply(dir.path(), &fleet(mode, "", Some(two.addr())))?;
+    both(e, w, "two").await?;
+    // 3c. A node group for weir alone: its `api` goes to `one`, everyone else's stays `two`;
+    // the group removed, weir is back on `two`.
+    let group = format!(
+        "{}group: {{ name: weir-only, nodes: {{ ids: [weir-cds] }} }}\n",
+        fleet(mode, "", Some(one.addr()))
+    );
+    println!("{}", cp.apply(dir.path(), &group)?);
+    poll("weir on its group's endpoints", LIMIT, EVERY, || async {
+        Ok((who(w).await == "one").then_some(()))
+    })
+    .await?;
+    for _ in 0..20 {
+        assert_eq!(who(e).await, "two", "Envoy is not in the group");
+    }
+    let groups = cp.ok(&["group", "get"])?;
+    assert!(groups.contains("weir-only") && groups.contains("weir-cds"), "{groups}");
+    cp.ok(&["group", "delete", "weir-only"])?;
     both(e, w, "two").await?;
     // 4. A cluster weir cannot run: NACKed with the field, the last good one kept.
     let out =

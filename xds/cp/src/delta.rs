@@ -135,9 +135,11 @@ impl DeltaState {
 
     fn respond(&mut self, shared: &Shared, kind: Kind, first: bool) -> Option<DeltaDiscoveryResponse> {
         let node = self.peer.node().unwrap_or_default().to_string();
+        let group = self.peer.group(shared);
         let sub = self.subscriptions.get_mut(&kind)?;
         let all = BTreeSet::new();
-        let selection = shared.store.select(kind, if sub.wildcard { &all } else { &sub.names });
+        let selection =
+            shared.store.select(kind, if sub.wildcard { &all } else { &sub.names }, group.as_deref());
         let version = selection.version.to_string();
         let present: BTreeSet<String> = selection.stamps.iter().map(|(name, _)| name.clone()).collect();
         let mut resources = Vec::new();

@@ -4,6 +4,7 @@
 use envoy_types::pb::envoy::config::core::v3::Node;
 use tracing::{debug, info, warn};
 
+use super::groups::NodeFacts;
 use super::shared::Shared;
 use super::status::Tracked;
 
@@ -14,6 +15,8 @@ pub struct Peer {
     /// `sotw` or `delta`, as the status shows it.
     protocol: &'static str,
     node: Option<String>,
+    /// What node-group selectors look at.
+    facts: NodeFacts,
     /// Whether the registry tracks this stream's node (see [`Registry`](super::status::Registry)).
     tracked: bool,
 }
@@ -22,7 +25,7 @@ impl Peer {
     /// The stream from `address` speaking `protocol` (`sotw`, `delta`), before its first
     /// request.
     pub fn new(address: String, protocol: &'static str) -> Peer {
-        Peer { address, protocol, node: None, tracked: false }
+        Peer { address, protocol, node: None, facts: NodeFacts::default(), tracked: false }
     }
 
     /// The node id, once known.
@@ -53,8 +56,14 @@ impl Peer {
                 false
             }
         };
+        self.facts = NodeFacts::of(&id, node);
         self.node = Some(id.clone());
         id
+    }
+
+    /// The node group serving this node now, if any.
+    pub fn group(&self, shared: &Shared) -> Option<String> {
+        shared.store.group_of(&self.facts)
     }
 
     /// The stream closed.

@@ -26,6 +26,7 @@ use super::kind::Kind;
 use super::session::{self, PeerAddr, Protocol};
 use super::shared::Shared;
 use super::stream::StreamState;
+use crate::groups::NodeFacts;
 
 /// A state-of-the-world stream's responses.
 type SotwStream = ReceiverStream<Result<DiscoveryResponse, Status>>;
@@ -95,8 +96,9 @@ impl Services {
         if !request.type_url.is_empty() && Kind::from_type_url(&request.type_url) != Some(kind) {
             return Err(Status::invalid_argument(format!("this service serves {}", kind.type_url())));
         }
+        let group = self.shared.store.group_of(&NodeFacts::of(node_id, request.node.as_ref()));
         let names: BTreeSet<String> = request.resource_names.into_iter().collect();
-        let selection = self.shared.store.select(kind, &names);
+        let selection = self.shared.store.select(kind, &names, group.as_deref());
         Ok(Response::new(DiscoveryResponse {
             version_info: selection.version.to_string(),
             resources: selection.resources,

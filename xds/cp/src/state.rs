@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::ecds::EcdsConfig;
 use super::envoy_resource::{ClusterResource, EndpointsResource, ListenerResource, RouteResource};
+use super::groups::Group;
 use super::kind::Kind;
 use super::secret::SecretConfig;
 
@@ -95,6 +96,10 @@ pub struct State {
     /// Listeners (LDS), as Envoy's `Listener` JSON.
     #[serde(default)]
     pub listeners: TypeState<ListenerResource>,
+    /// Node groups, by name: the data-plane resources their nodes get instead of the above.
+    /// Absent in older files (read as none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, Group>,
 }
 
 impl Default for State {
@@ -108,6 +113,7 @@ impl Default for State {
             endpoints: TypeState::default(),
             routes: TypeState::default(),
             listeners: TypeState::default(),
+            groups: BTreeMap::new(),
         }
     }
 }
@@ -124,6 +130,26 @@ impl State {
             Kind::Rds => self.routes.version,
             Kind::Lds => self.listeners.version,
         }
+    }
+
+    /// The version counter of a type as `group`'s nodes see it (the data-plane types of a
+    /// group that exists are its own; everything else is everyone's).
+    pub fn version_in(&self, kind: Kind, group: Option<&str>) -> u64 {
+        match (kind, group.and_then(|g| self.groups.get(g))) {
+            (Kind::Cds, Some(g)) => g.clusters.version,
+            (Kind::Eds, Some(g)) => g.endpoints.version,
+            (Kind::Rds, Some(g)) => g.routes.version,
+            (Kind::Lds, Some(g)) => g.listeners.version,
+            _ => self.version(kind),
+        }
+    }
+
+    /// The version the next change of `kind` takes, anywhere: above every group's and the
+    /// default's, so that a node moving between groups never sees a version reused for other
+    /// content.
+    pub fn next_version(&self, kind: Kind) -> u64 {
+        let groups = self.groups.keys().map(|g| self.version_in(kind, Some(g))).max().unwrap_or(0);
+        self.version(kind).max(groups) + 1
     }
 
     /// The `(name, version)` of the resources of `kind` selected by `names` (empty = all).

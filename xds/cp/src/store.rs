@@ -11,8 +11,11 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use super::ecds::EcdsConfig;
-use super::envoy_resource::{EnvoyResource, Named, ResourceSet};
+use super::envoy_resource::{
+    ClusterResource, EndpointsResource, EnvoyResource, ListenerResource, Named, ResourceSet, RouteResource,
+};
 use super::error::{StartError, StoreError};
+use super::groups::{Group, GroupSpec, NodeFacts};
 use super::kind::Kind;
 use super::secret::SecretConfig;
 use super::state::{Entry, State, TypeState};
@@ -247,34 +250,72 @@ impl Store {
     }
 
     /// Replaces every type of `set` given (`None`: that type stays): what `weir-cp apply -f`
-    /// sends. Names must be unique; one new version per type changed. Returns the change of
-    /// each type, in [`ResourceSet::KINDS`] order.
-    pub fn apply_resources(&self, set: ResourceSet) -> Result<Vec<Change>, StoreError> {
+    /// sends. With `group`, the group's resources are replaced (the group is created, or its
+    /// selector updated) instead of everyone's. Names must be unique; one new version per type
+    /// changed. Returns the change of each type, in [`ResourceSet::KINDS`] order.
+    pub fn apply_resources(
+        &self,
+        set: ResourceSet,
+        group: Option<GroupSpec>,
+    ) -> Result<Vec<Change>, StoreError> {
         let mut changed = [None; ResourceSet::KINDS.len()];
+        let mut moved = false;
         self.modify(|state| {
+            let versions = ResourceSet::KINDS.map(|kind| state.next_version(kind));
+            let tables = match &group {
+                None => DataPlane::of(state),
+                Some(spec) => {
+                    let (group, selector_changed) = groups::upsert(state, spec)?;
+                    moved = selector_changed;
+                    DataPlane::of_group(group)
+                }
+            };
             let ResourceSet { clusters, endpoints, routes, listeners } = set;
-            changed[0] =
-                clusters.map(|c| replace_all(&mut state.clusters, c, "cluster")).transpose()?.flatten();
-            changed[1] =
-                endpoints.map(|e| replace_all(&mut state.endpoints, e, "endpoints")).transpose()?.flatten();
-            changed[2] = routes
-                .map(|r| replace_all(&mut state.routes, r, "route configuration"))
+            changed[0] = clusters
+                .map(|c| replace_all(tables.clusters, c, "cluster", versions[0]))
                 .transpose()?
                 .flatten();
-            changed[3] =
-                listeners.map(|l| replace_all(&mut state.listeners, l, "listener")).transpose()?.flatten();
-            Ok(changed.iter().flatten().max().copied())
+            changed[1] = endpoints
+                .map(|e| replace_all(tables.endpoints, e, "endpoints", versions[1]))
+                .transpose()?
+                .flatten();
+            changed[2] = routes
+                .map(|r| replace_all(tables.routes, r, "route configuration", versions[2]))
+                .transpose()?
+                .flatten();
+            changed[3] = listeners
+                .map(|l| replace_all(tables.listeners, l, "listener", versions[3]))
+                .transpose()?
+                .flatten();
+            let any = changed.iter().flatten().max().copied();
+            Ok(any.or(moved.then_some(versions[0])))
         })?;
-        Ok(ResourceSet::KINDS.into_iter().zip(changed).map(|(kind, c)| self.change(kind, c)).collect())
+        let name = group.as_ref().map(|g| g.name.as_str());
+        Ok(ResourceSet::KINDS
+            .into_iter()
+            .zip(changed)
+            .map(|(kind, c)| match c {
+                Some(version) => Change { changed: true, version },
+                None => Change { changed: false, version: self.state.lock().version_in(kind, name) },
+            })
+            .collect())
+    }
+
+    /// The node group serving `node`, if any (see [`crate::groups`]).
+    pub fn group_of(&self, node: &NodeFacts) -> Option<String> {
+        let state = self.state.lock();
+        crate::groups::group_of(&state.groups, node).map(str::to_string)
     }
 
     /// The resources of `kind` selected by `names` (empty = all, except for EDS where names are
-    /// required), packed for a response.
-    pub fn select(&self, kind: Kind, names: &BTreeSet<String>) -> Selection {
+    /// required) as the nodes of `group` get them, packed for a response.
+    pub fn select(&self, kind: Kind, names: &BTreeSet<String>, group: Option<&str>) -> Selection {
         let state = self.state.lock();
+        let version = state.version_in(kind, group);
         if kind.names_required() && names.is_empty() {
-            return Selection { version: state.version(kind), stamps: Vec::new(), resources: Vec::new() };
+            return Selection { version, stamps: Vec::new(), resources: Vec::new() };
         }
+        let grouped = group.and_then(|g| state.groups.get(g));
         let (stamps, resources) = match kind {
             Kind::Rtds => state
                 .runtime
@@ -294,28 +335,51 @@ impl Store {
                 .selected(names)
                 .map(|(name, entry)| ((name.clone(), entry.version), pack(&entry.value.to_resource(name))))
                 .unzip(),
-            Kind::Cds => state
-                .clusters
-                .selected(names)
-                .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
-                .unzip(),
-            Kind::Eds => state
-                .endpoints
-                .selected(names)
-                .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
-                .unzip(),
-            Kind::Rds => state
-                .routes
-                .selected(names)
-                .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
-                .unzip(),
-            Kind::Lds => state
-                .listeners
-                .selected(names)
-                .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
-                .unzip(),
+            Kind::Cds => packed(grouped.map_or(&state.clusters, |g| &g.clusters), names),
+            Kind::Eds => packed(grouped.map_or(&state.endpoints, |g| &g.endpoints), names),
+            Kind::Rds => packed(grouped.map_or(&state.routes, |g| &g.routes), names),
+            Kind::Lds => packed(grouped.map_or(&state.listeners, |g| &g.listeners), names),
         };
-        Selection { version: state.version(kind), stamps, resources }
+        Selection { version, stamps, resources }
+    }
+}
+
+/// The selected Envoy resources of a table, with their stamps, already packed.
+fn packed<M: Named>(
+    table: &TypeState<EnvoyResource<M>>,
+    names: &BTreeSet<String>,
+) -> (Vec<(String, u64)>, Vec<Any>) {
+    table
+        .selected(names)
+        .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
+        .unzip()
+}
+
+/// The data-plane tables a change goes to: everyone's, or a group's.
+struct DataPlane<'a> {
+    clusters: &'a mut TypeState<ClusterResource>,
+    endpoints: &'a mut TypeState<EndpointsResource>,
+    routes: &'a mut TypeState<RouteResource>,
+    listeners: &'a mut TypeState<ListenerResource>,
+}
+
+impl DataPlane<'_> {
+    fn of(state: &mut State) -> DataPlane<'_> {
+        DataPlane {
+            clusters: &mut state.clusters,
+            endpoints: &mut state.endpoints,
+            routes: &mut state.routes,
+            listeners: &mut state.listeners,
+        }
+    }
+
+    fn of_group(group: &mut Group) -> DataPlane<'_> {
+        DataPlane {
+            clusters: &mut group.clusters,
+            endpoints: &mut group.endpoints,
+            routes: &mut group.routes,
+            listeners: &mut group.listeners,
+        }
     }
 }
 
@@ -325,6 +389,7 @@ fn replace_all<M: Named>(
     table: &mut TypeState<EnvoyResource<M>>,
     resources: Vec<EnvoyResource<M>>,
     what: &'static str,
+    version: u64,
 ) -> Result<Option<u64>, StoreError> {
     let mut seen = BTreeSet::new();
     for r in &resources {
@@ -334,8 +399,8 @@ fn replace_all<M: Named>(
             return Err(StoreError::InvalidResource { what: what.to_string(), reason });
         }
     }
-    // One new version for the whole change.
-    let version = table.version + 1;
+    // One new version for the whole change (`version`: above every group's, see
+    // `State::next_version`).
     let before = table.resources.len();
     table.resources.retain(|name, _| seen.contains(name));
     let mut changed = table.resources.len() != before;
@@ -350,6 +415,9 @@ fn replace_all<M: Named>(
     }
     Ok(changed.then_some(version))
 }
+
+#[path = "store_groups.rs"]
+mod groups;
 
 #[cfg(test)]
 #[path = "store_tests.rs"]

@@ -47,11 +47,11 @@ fn select_packs_the_subscribed_resources() {
     let store = Store::in_memory();
     store.set_value("one", "k", json!(1)).unwrap();
     store.set_value("two", "k", json!(2)).unwrap();
-    let all = store.select(Kind::Rtds, &BTreeSet::new());
+    let all = store.select(Kind::Rtds, &BTreeSet::new(), None);
     assert_eq!(all.version, 2);
     assert_eq!(all.stamps, vec![("one".to_string(), 1), ("two".to_string(), 2)]);
     let names: BTreeSet<String> = ["two".to_string(), "missing".to_string()].into();
-    let some = store.select(Kind::Rtds, &names);
+    let some = store.select(Kind::Rtds, &names, None);
     assert_eq!(some.resources.len(), 1);
     let runtime = unpack::<Runtime>(&some.resources[0]).unwrap();
     assert_eq!(runtime.name, "two");
@@ -64,7 +64,7 @@ fn ecds_resources() {
     let config: EcdsConfig = serde_json::from_value(json!({"wasm": "/a.wasm", "vm_id": "v"})).unwrap();
     assert_eq!(store.put_ecds("auth", config.clone()).unwrap().version, 1);
     assert!(!store.put_ecds("auth", config).unwrap().changed);
-    let selection = store.select(Kind::Ecds, &BTreeSet::new());
+    let selection = store.select(Kind::Ecds, &BTreeSet::new(), None);
     assert_eq!(selection.resources[0].type_url, weir_xds::types::EXTENSION_CONFIG);
     assert_eq!(store.delete_ecds("auth").unwrap().version, 2);
     assert!(matches!(store.delete_ecds("auth"), Err(StoreError::NotFound(_))));
@@ -114,7 +114,7 @@ fn secrets_put_checked_unchecked_and_delete() {
         SecretConfig { trusted_ca: Some("x".into()), ..SecretConfig::certificate("c".into(), "k".into()) };
     assert!(store.put_secret("odd", shapeless, false).is_err());
     let names: BTreeSet<String> = ["web".to_string()].into();
-    let selection = store.select(Kind::Sds, &names);
+    let selection = store.select(Kind::Sds, &names, None);
     assert_eq!((selection.version, selection.stamps), (2, vec![("web".to_string(), 1)]));
     assert_eq!(store.delete_secret("web").unwrap().version, 3);
     assert!(matches!(store.delete_secret("web"), Err(StoreError::NotFound(_))));

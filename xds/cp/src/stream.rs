@@ -112,8 +112,9 @@ impl StreamState {
 
     fn respond(&mut self, shared: &Shared, kind: Kind, force: bool) -> Option<DiscoveryResponse> {
         let node = self.peer.node().unwrap_or_default().to_string();
+        let group = self.peer.group(shared);
         let watch = self.watches.get_mut(&kind)?;
-        let selection = shared.store.select(kind, &watch.names);
+        let selection = shared.store.select(kind, &watch.names, group.as_deref());
         let fingerprint = (watch.names.clone(), selection.stamps);
         if !force && watch.sent.as_ref() == Some(&fingerprint) {
             return None;

@@ -73,3 +73,54 @@ fn single_type_services_and_unknown_types() {
     assert_eq!(ads.peer().node(), Some("peer:10.0.0.1:5"));
     assert_eq!(shared.status.snapshot().1.ignored, 2);
 }
+
+/// Two nodes, one in a node group: each gets its own clusters; changing the group's selector
+/// moves the node back to everyone's, with a version never served for other content.
+#[test]
+fn node_groups_serve_their_own_clusters() {
+    use crate::envoy_resource::{EnvoyResource, ResourceSet};
+    use crate::groups::{GroupSpec, NodeSelector};
+    let shared = shared();
+    let cluster = |name: &str| EnvoyResource::parse(json!({"name": name, "connect_timeout": "1s"})).unwrap();
+    let set = |name: &str| ResourceSet { clusters: Some(vec![cluster(name)]), ..ResourceSet::default() };
+    shared.store.apply_resources(set("stable"), None).unwrap();
+    let canary = |cluster: &str| GroupSpec {
+        name: "canary".into(),
+        nodes: NodeSelector { cluster: Some(cluster.into()), ..NodeSelector::default() },
+    };
+    shared.store.apply_resources(set("canary-only"), Some(canary("web-canary"))).unwrap();
+    let cds = |id: &str, cluster: &str, version: &str, nonce: &str| DiscoveryRequest {
+        node: Some(Node { id: id.into(), cluster: cluster.into(), ..Node::default() }),
+        type_url: weir_xds::types::CLUSTER.into(),
+        version_info: version.into(),
+        response_nonce: nonce.into(),
+        ..DiscoveryRequest::default()
+    };
+    let names = |r: &DiscoveryResponse| -> Vec<String> {
+        r.resources
+            .iter()
+            .map(|a| {
+                weir_xds::convert::unpack::<envoy_types::pb::envoy::config::cluster::v3::Cluster>(a)
+                    .unwrap()
+                    .name
+            })
+            .collect()
+    };
+    let mut a = StreamState::new(None, "a".into());
+    let mut b = StreamState::new(None, "b".into());
+    let ra = a.on_request(&shared, cds("a", "web", "", "")).unwrap();
+    let rb = b.on_request(&shared, cds("b", "web-canary", "", "")).unwrap();
+    assert_eq!((names(&ra), names(&rb)), (vec!["stable".to_string()], vec!["canary-only".to_string()]));
+    assert_ne!(ra.version_info, rb.version_info, "versions are never shared between groups");
+    a.on_request(&shared, cds("a", "web", &ra.version_info, &ra.nonce));
+    b.on_request(&shared, cds("b", "web-canary", &rb.version_info, &rb.nonce));
+    // The selector no longer picks b: b gets everyone's clusters, a is not disturbed.
+    shared.store.apply_resources(ResourceSet::default(), Some(canary("nobody"))).unwrap();
+    assert!(a.on_change(&shared).is_empty());
+    let moved = b.on_change(&shared).pop().unwrap();
+    assert_eq!(names(&moved), vec!["stable".to_string()]);
+    // Removing the group changes nothing for them now; an unknown group is NotFound.
+    assert!(shared.store.remove_group("canary").is_ok());
+    assert!(b.on_change(&shared).is_empty());
+    assert!(shared.store.remove_group("canary").is_err());
+}

@@ -8,7 +8,8 @@
 //! | `/ecds[/{name}]` | ECDS configs (`GET`, `PUT`, `DELETE`); configurations redacted unless `?show_secrets=true` (authenticated) |
 //! | `/secrets[/{name}]` | SDS secrets (`GET`, `PUT`, `DELETE`); private keys never shown (size and SHA-256 only) |
 //! | `/clusters`, `/endpoints`, `/routes`, `/listeners` | `GET`: CDS clusters, EDS endpoints, RDS route configurations, LDS listeners, as Envoy JSON |
-//! | `/apply` | `POST`: replace the clusters, endpoints, routes and/or listeners (`{"clusters": [...], "endpoints": [...], "routes": [...], "listeners": [...]}`, Envoy's shape, JSON or YAML) |
+//! | `/apply` | `POST`: replace the clusters, endpoints, routes and/or listeners (`{"clusters": [...], "endpoints": [...], "routes": [...], "listeners": [...]}`, Envoy's shape, JSON or YAML), everyone's or a node group's (`"group": {"name", "nodes"}`) |
+//! | `/groups` | `GET` node groups; `DELETE /groups/{name}` |
 //! | `/status` | `GET`: nodes, versions, counters ([`views::StatusView`]) |
 //! | `/metrics` | `GET`: Prometheus text |
 //!
@@ -229,14 +230,14 @@ async fn route(call: &Call<'_>, body: Incoming) -> Result<Reply, Failure> {
         .collect::<Result<Vec<String>, Failure>>()?;
     let Some((first, rest)) = segments.split_first() else {
         return Err(Failure::not_found(
-            "try /runtime, /ecds, /secrets, /clusters, /endpoints, /routes, /listeners, /apply, /status, /metrics or /ready",
+            "try /runtime, /ecds, /secrets, /clusters, /endpoints, /routes, /listeners, /apply, /groups, /status, /metrics or /ready",
         ));
     };
     match (first.as_str(), method, rest) {
         ("runtime", _, _) => runtime::handle(call, rest, body).await,
         ("ecds", _, _) => ecds::handle(call, rest, body).await,
         ("secrets", _, _) => secrets::handle(call, rest, body).await,
-        ("clusters" | "endpoints" | "routes" | "listeners" | "apply", _, _) => {
+        ("clusters" | "endpoints" | "routes" | "listeners" | "apply" | "groups", _, _) => {
             resources::handle(call, first, rest, body).await
         }
         ("ready", &Method::GET, []) => Ok(reply::text(StatusCode::OK, "text/plain", "LIVE\n".into())),

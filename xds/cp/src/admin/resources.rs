@@ -4,7 +4,8 @@
 //! | request | does |
 //! |---|---|
 //! | `GET /clusters`, `GET /endpoints`, `GET /routes`, `GET /listeners` | every resource (`{version, resources: {name: {version, value}}}`) |
-//! | `POST /apply` | `{"clusters": [...], "endpoints": [...], "routes": [...], "listeners": [...]}` (JSON or YAML): each list given becomes the whole of its type; a type left out stays |
+//! | `POST /apply` | `{"clusters": [...], "endpoints": [...], "routes": [...], "listeners": [...], "group"?: {name, nodes}}` (JSON or YAML): each list given becomes the whole of its type (the group's, with `group`); a type left out stays |
+//! | `GET /groups`, `DELETE /groups/{name}` | node groups: their selectors and resources; removing one gives its nodes everyone's resources again |
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use super::reply::{self, Failure, Reply};
 use super::views::ChangeView;
 use super::{Call, with_store};
 use crate::envoy_resource::{EnvoyResource, Named, ResourceSet};
+use crate::groups::GroupSpec;
 use crate::state::TypeState;
 
 /// What `POST /apply` takes: Envoy resources by type.
@@ -31,6 +33,10 @@ struct ApplyBody {
     routes: Option<Vec<Value>>,
     #[serde(default)]
     listeners: Option<Vec<Value>>,
+    /// The node group these resources are for (`{name, nodes: {ids, cluster, metadata}}`);
+    /// omitted: everyone else's.
+    #[serde(default)]
+    group: Option<GroupSpec>,
 }
 
 /// One type's resources as shown.
@@ -38,6 +44,16 @@ struct ApplyBody {
 struct TableView<'a> {
     version: String,
     resources: BTreeMap<&'a str, EntryView<'a>>,
+}
+
+/// One node group as shown: its selector and its resources.
+#[derive(Debug, Serialize)]
+struct GroupView<'a> {
+    nodes: &'a crate::groups::NodeSelector,
+    clusters: TableView<'a>,
+    endpoints: TableView<'a>,
+    routes: TableView<'a>,
+    listeners: TableView<'a>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,13 +104,39 @@ pub async fn handle(call: &Call<'_>, first: &str, rest: &[String], body: Incomin
                 routes: body.routes.map(|r| parse_all(r, "routes")).transpose()?,
                 listeners: body.listeners.map(|l| parse_all(l, "listeners")).transpose()?,
             };
-            let changes = with_store(shared, move |store| store.apply_resources(set)).await?;
+            let group = body.group;
+            let changes = with_store(shared, move |store| store.apply_resources(set, group)).await?;
             // `{"clusters": {changed, version}, "endpoints": …, "routes": …}`
             let view: BTreeMap<&str, ChangeView> =
                 ResourceSet::KEYS.into_iter().zip(changes.into_iter().map(ChangeView::from)).collect();
             Ok(reply::json(StatusCode::OK, &view))
         }
-        ("clusters" | "endpoints" | "routes" | "listeners" | "apply", _, []) => {
+        ("groups", &Method::GET, []) => {
+            reply::query(uri, &[])?;
+            let state = shared.store.snapshot();
+            let view: BTreeMap<&str, GroupView<'_>> = state
+                .groups
+                .iter()
+                .map(|(name, g)| {
+                    let group = GroupView {
+                        nodes: &g.nodes,
+                        clusters: table(&g.clusters),
+                        endpoints: table(&g.endpoints),
+                        routes: table(&g.routes),
+                        listeners: table(&g.listeners),
+                    };
+                    (name.as_str(), group)
+                })
+                .collect();
+            Ok(reply::json(StatusCode::OK, &view))
+        }
+        ("groups", &Method::DELETE, [name]) => {
+            reply::query(uri, &[])?;
+            let name = name.clone();
+            let change = with_store(shared, move |store| store.remove_group(&name)).await?;
+            Ok(reply::json(StatusCode::OK, &ChangeView::from(change)))
+        }
+        ("clusters" | "endpoints" | "routes" | "listeners" | "apply" | "groups", _, []) => {
             Err(Failure::method(method, uri.path()))
         }
         _ => Err(Failure::not_found(format!("no such resource: {}", uri.path()))),

@@ -116,6 +116,9 @@ pub enum Command {
     /// SDS secrets: TLS certificates and CA bundles for proxies' listeners.
     #[command(subcommand)]
     Secret(super::secret::SecretCommand),
+    /// Node groups (created by `apply -f` with a file's `group`).
+    #[command(subcommand)]
+    Group(super::resources::GroupCommand),
 }
 
 /// `weir-cp serve` flags.

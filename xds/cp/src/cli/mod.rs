@@ -91,5 +91,6 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Status { json } => status::run(&admin, json).await,
         Command::Ecds(command) => ecds::run(&admin, command).await,
         Command::Secret(command) => secret::run(&admin, command).await,
+        Command::Group(command) => resources::group(&admin, command).await,
     }
 }
