@@ -43,6 +43,11 @@ pub struct ClusterConfig {
     /// Active HTTP health checking.
     #[serde(default)]
     pub health_check: Option<HealthCheck>,
+    /// A priority level with fewer healthy endpoints than this percentage balances over all
+    /// its endpoints, healthy or not (Envoy's `healthy_panic_threshold`, default 50; 0
+    /// disables panic: requests then fail with 503 when no endpoint is healthy).
+    #[serde(default = "default_panic_threshold")]
+    pub healthy_panic_threshold: f64,
     /// Passive ejection of failing endpoints.
     #[serde(default)]
     pub outlier_detection: Option<OutlierDetection>,
@@ -70,6 +75,10 @@ fn default_connect_timeout() -> Duration {
     Duration::from_secs(5)
 }
 
+fn default_panic_threshold() -> f64 {
+    50.0
+}
+
 fn default_dns_refresh() -> Duration {
     Duration::from_secs(5)
 }
@@ -81,25 +90,53 @@ fn default_dns_refresh() -> Duration {
 pub enum EndpointConfig {
     /// `"ip:port"`: weight 1.
     Address(String),
-    /// `{address: "ip:port", weight: 3}`.
+    /// `{address: "ip:port", weight: 3, priority: 1}`.
     Weighted {
         /// `ip:port` or `hostname:port`.
         address: String,
-        /// Its share of the requests relative to the other endpoints' (1 to 128).
+        /// Its share of the requests relative to the other endpoints' of its priority (1 to
+        /// 128; default 1).
+        #[serde(default = "one")]
         weight: u32,
+        /// Its priority level (Envoy's `LocalityLbEndpoints.priority`, 0 to 31; default 0):
+        /// a level gets requests as the levels before it lose healthy endpoints
+        /// (`docs/config.md`, "Priority levels").
+        #[serde(default, skip_serializing_if = "is_zero")]
+        priority: u32,
     },
 }
+
+fn one() -> u32 {
+    1
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Highest endpoint priority level (Envoy's have no limit; weir keeps a round-robin position
+/// per level).
+pub const MAX_PRIORITY: u32 = 31;
 
 /// Highest endpoint weight (round robin cycles through the sum of the weights).
 pub const MAX_ENDPOINT_WEIGHT: u32 = 128;
 
 impl EndpointConfig {
-    /// `address` with `weight` (written as a plain address when the weight is 1).
-    pub fn new(address: String, weight: u32) -> EndpointConfig {
-        if weight == 1 {
+    /// `address` with `weight` and `priority` (written as a plain address when they are 1
+    /// and 0).
+    pub fn new(address: String, weight: u32, priority: u32) -> EndpointConfig {
+        if weight == 1 && priority == 0 {
             EndpointConfig::Address(address)
         } else {
-            EndpointConfig::Weighted { address, weight }
+            EndpointConfig::Weighted { address, weight, priority }
+        }
+    }
+
+    /// The priority level.
+    pub fn priority(&self) -> u32 {
+        match self {
+            EndpointConfig::Address(_) => 0,
+            EndpointConfig::Weighted { priority, .. } => *priority,
         }
     }
 
@@ -144,6 +181,7 @@ impl ClusterConfig {
             logical_dns: false,
             dns_refresh_rate: default_dns_refresh(),
             health_check: None,
+            healthy_panic_threshold: default_panic_threshold(),
             outlier_detection: None,
             circuit_breakers: CircuitBreakers::default(),
             internal: false,

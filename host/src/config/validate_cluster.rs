@@ -1,7 +1,8 @@
 //! Validation of clusters and of the retry and hash policies of routes.
 
 use super::{
-    ClusterConfig, ConfigError, EndpointConfig, HashPolicy, LbPolicy, MAX_ENDPOINT_WEIGHT, RetryPolicy,
+    ClusterConfig, ConfigError, EndpointConfig, HashPolicy, LbPolicy, MAX_ENDPOINT_WEIGHT, MAX_PRIORITY,
+    RetryPolicy,
 };
 
 /// Checks one cluster.
@@ -26,6 +27,12 @@ pub fn check_settings(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigErr
                 format!("must be 1 to {MAX_ENDPOINT_WEIGHT}"),
             ));
         }
+        if endpoint.priority() > MAX_PRIORITY {
+            return Err(ConfigError::invalid(
+                format!("{at}.endpoints[{j}].priority"),
+                format!("must be 0 to {MAX_PRIORITY}"),
+            ));
+        }
         let endpoint = endpoint.address();
         let port = endpoint.rsplit_once(':').map(|(host, port)| (host, port.parse::<u16>()));
         if !matches!(port, Some((host, Ok(_))) if !host.is_empty()) {
@@ -42,6 +49,9 @@ pub fn check_settings(cluster: &ClusterConfig, at: &str) -> Result<(), ConfigErr
             format!("{at}.endpoints"),
             "unequal weights are honoured by round_robin, least_request and random; ring_hash and maglev need equal weights in weir",
         ));
+    }
+    if !(0.0..=100.0).contains(&cluster.healthy_panic_threshold) {
+        return Err(ConfigError::invalid(format!("{at}.healthy_panic_threshold"), "must be 0 to 100"));
     }
     if cluster.dns_refresh_rate < std::time::Duration::from_millis(100) {
         return Err(ConfigError::invalid(format!("{at}.dns_refresh_rate"), "must be at least 100ms"));

@@ -122,9 +122,10 @@ async fn dns_refresh(cluster: Weak<ClusterState>, every: Duration) {
             continue;
         };
         let Some(state) = cluster.upgrade() else { return };
-        let current: Vec<(SocketAddr, u32)> =
-            state.endpoints().all.iter().map(|e| (e.addr, e.weight())).collect();
-        let resolved: Vec<(SocketAddr, u32)> = addrs.iter().map(|r| (r.addr, r.weight)).collect();
+        let current: Vec<(SocketAddr, u32, u32)> =
+            state.endpoints().all.iter().map(|e| (e.addr, e.weight(), e.priority())).collect();
+        let resolved: Vec<(SocketAddr, u32, u32)> =
+            addrs.iter().map(|r| (r.addr, r.weight, r.priority)).collect();
         if !addrs.is_empty() && resolved != current {
             tracing::info!(cluster = %state.name(), addrs = ?resolved, "DNS: endpoints changed");
             state.set_addresses(addrs);

@@ -16,13 +16,14 @@ use super::{Endpoint, UpstreamError, lb};
 pub struct Cluster {
     state: Arc<ClusterState>,
     pools: RefCell<HashMap<SocketAddr, Rc<Pool>>>,
-    rr: Cell<usize>,
+    rr: lb::RoundRobin,
 }
 
 impl Cluster {
     /// The worker's view of a cluster.
     pub fn new(state: Arc<ClusterState>) -> Cluster {
-        Cluster { state, pools: RefCell::new(HashMap::new()), rr: Cell::new(fastrand::usize(..1024)) }
+        let rr = std::array::from_fn(|_| Cell::new(fastrand::usize(..1024)));
+        Cluster { state, pools: RefCell::new(HashMap::new()), rr }
     }
 
     /// Its name.

@@ -18,6 +18,8 @@ pub struct Resolved {
     pub host: Option<Arc<str>>,
     /// Its load-balancing weight.
     pub weight: u32,
+    /// Its priority (0 first).
+    pub priority: u32,
 }
 
 /// An endpoint, shared by every worker.
@@ -41,6 +43,8 @@ pub struct Endpoint {
     active: AtomicU32,
     /// Its load-balancing weight (EDS or DNS updates may change it).
     weight: AtomicU32,
+    /// Its priority level (EDS updates may change it).
+    priority: AtomicU32,
 }
 
 fn now_ms() -> u64 {
@@ -61,12 +65,23 @@ impl Endpoint {
             consecutive_failures: AtomicU32::new(0),
             active: AtomicU32::new(0),
             weight: AtomicU32::new(1),
+            priority: AtomicU32::new(0),
         }
     }
 
     /// Its load-balancing weight.
     pub fn weight(&self) -> u32 {
         self.weight.load(Ordering::Relaxed)
+    }
+
+    /// Its priority level (0 first).
+    pub fn priority(&self) -> u32 {
+        self.priority.load(Ordering::Relaxed)
+    }
+
+    /// Sets its priority level.
+    pub fn set_priority(&self, priority: u32) {
+        self.priority.store(priority, Ordering::Relaxed);
     }
 
     /// Sets its load-balancing weight.

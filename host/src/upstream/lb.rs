@@ -3,24 +3,36 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use super::state::EndpointSet;
+use super::state::{EndpointSet, Level};
 use super::{Endpoint, hashing};
 use crate::config::LbPolicy;
 
-/// Picks an endpoint. `rr` is the worker's round-robin position; `key` the request's hash for
-/// consistent hashing (without one, ring hash and Maglev pick at random).
-pub fn pick(
-    policy: LbPolicy,
-    set: &EndpointSet,
-    rr: &Cell<usize>,
-    key: Option<u64>,
-) -> Option<Arc<Endpoint>> {
-    let healthy = &set.healthy;
+/// Round-robin positions of one worker, one per priority level (as Envoy keeps one per host
+/// set).
+pub type RoundRobin = [Cell<usize>; super::priority::MAX_PRIORITY as usize + 1];
+
+/// Picks an endpoint: a priority level by the levels' loads, then an endpoint of that level.
+/// `rr` holds the worker's round-robin positions; `key` is the request's hash for consistent
+/// hashing (without one, ring hash and Maglev pick at random). The level is chosen with the
+/// same number that picks in it, as Envoy does.
+pub fn pick(policy: LbPolicy, set: &EndpointSet, rr: &RoundRobin, key: Option<u64>) -> Option<Arc<Endpoint>> {
+    let hash = key.unwrap_or_else(|| fastrand::u64(..));
+    let level = match set.levels.len() {
+        0 => return None,
+        1 => 0,
+        _ => super::priority::choose(&set.loads, hash),
+    };
+    let rr = rr.get(level)?;
+    pick_in(policy, set.levels.get(level)?, rr, key)
+}
+
+fn pick_in(policy: LbPolicy, level: &Level, rr: &Cell<usize>, key: Option<u64>) -> Option<Arc<Endpoint>> {
+    let healthy = &level.healthy;
     let n = healthy.len();
     if n == 0 {
         return None;
     }
-    let weights = &set.weights;
+    let weights = &level.weights;
     let index = match (policy, key) {
         (LbPolicy::RoundRobin, _) => {
             let i = rr.get();
@@ -45,10 +57,10 @@ pub fn pick(
             let (ra, rb) = (u64::from(healthy[a].active_requests()), u64::from(healthy[b].active_requests()));
             if rb * wa < ra * wb { b } else { a }
         }
-        (LbPolicy::Maglev, Some(key)) if !set.maglev.is_empty() => {
-            set.maglev[(key % hashing::MAGLEV_SIZE as u64) as usize] as usize
+        (LbPolicy::Maglev, Some(key)) if !level.maglev.is_empty() => {
+            level.maglev[(key % hashing::MAGLEV_SIZE as u64) as usize] as usize
         }
-        (LbPolicy::RingHash, Some(key)) => hashing::ring_lookup(&set.ring, key).map_or(0, |i| i as usize),
+        (LbPolicy::RingHash, Some(key)) => hashing::ring_lookup(&level.ring, key).map_or(0, |i| i as usize),
         _ => weights.random().unwrap_or_else(|| fastrand::usize(..n)),
     };
     healthy.get(index).cloned()
@@ -62,12 +74,13 @@ mod tests {
 
     fn shares(policy: LbPolicy, weights: &[u32], picks: usize) -> Vec<usize> {
         let healthy = endpoints(weights);
-        let set = EndpointSet { weights: Weights::new(&healthy), healthy, ..EndpointSet::default() };
-        let rr = Cell::new(0);
+        let level = Level { weights: Weights::new(&healthy), healthy, ..Level::default() };
+        let set = EndpointSet { levels: vec![level], loads: vec![100], ..EndpointSet::default() };
+        let rr = RoundRobin::default();
         let mut counts = vec![0; weights.len()];
         for _ in 0..picks {
             let e = pick(policy, &set, &rr, None).unwrap();
-            counts[set.healthy.iter().position(|h| h.addr == e.addr).unwrap()] += 1;
+            counts[set.levels[0].healthy.iter().position(|h| h.addr == e.addr).unwrap()] += 1;
         }
         counts
     }

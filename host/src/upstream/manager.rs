@@ -69,14 +69,14 @@ pub fn needs_dns(endpoint: &str) -> bool {
 pub fn resolve(endpoints: &[EndpointConfig], first_only: bool) -> Vec<Resolved> {
     let mut out: Vec<Resolved> = Vec::new();
     for config in endpoints {
-        let (endpoint, weight) = (config.address(), config.weight());
+        let (endpoint, weight, priority) = (config.address(), config.weight(), config.priority());
         let host = endpoint
             .rsplit_once(':')
             .map(|(host, _)| host.trim_start_matches('[').trim_end_matches(']'))
             .filter(|host| host.parse::<IpAddr>().is_err())
             .map(Arc::<str>::from);
         match endpoint.to_socket_addrs() {
-            Ok(addrs) => add(&mut out, addrs, host, weight, first_only),
+            Ok(addrs) => add(&mut out, addrs, host, (weight, priority), first_only),
             Err(e) => tracing::warn!(endpoint = %endpoint, "cannot resolve endpoint: {e}"),
         }
     }
@@ -84,17 +84,17 @@ pub fn resolve(endpoints: &[EndpointConfig], first_only: bool) -> Vec<Resolved> 
 }
 
 /// Adds the addresses a name resolved to (its first alone with `first_only`), each with the
-/// name's weight, skipping those already known.
+/// name's weight and priority, skipping those already known.
 fn add(
     out: &mut Vec<Resolved>,
     addrs: impl Iterator<Item = SocketAddr>,
     host: Option<Arc<str>>,
-    weight: u32,
+    (weight, priority): (u32, u32),
     first_only: bool,
 ) {
     for addr in addrs.take(if first_only { 1 } else { usize::MAX }) {
         if !out.iter().any(|known| known.addr == addr) {
-            out.push(Resolved { addr, host: host.clone(), weight });
+            out.push(Resolved { addr, host: host.clone(), weight, priority });
         }
     }
 }
@@ -108,10 +108,13 @@ mod tests {
         let addrs: Vec<SocketAddr> = vec!["10.0.0.1:80".parse().unwrap(), "10.0.0.2:80".parse().unwrap()];
         let host = Some(Arc::<str>::from("backend"));
         let (mut strict, mut logical) = (Vec::new(), Vec::new());
-        add(&mut strict, addrs.iter().copied(), host.clone(), 2, false);
-        add(&mut logical, addrs.iter().copied(), host, 2, true);
+        add(&mut strict, addrs.iter().copied(), host.clone(), (2, 0), false);
+        add(&mut logical, addrs.iter().copied(), host, (2, 0), true);
         assert_eq!(strict.len(), 2);
-        assert_eq!(logical, [Resolved { addr: addrs[0], host: Some(Arc::from("backend")), weight: 2 }]);
+        assert_eq!(
+            logical,
+            [Resolved { addr: addrs[0], host: Some(Arc::from("backend")), weight: 2, priority: 0 }]
+        );
         assert_eq!(resolve(&["localhost:80".into()], true).len(), 1);
     }
 }

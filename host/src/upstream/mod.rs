@@ -13,6 +13,7 @@ mod hashing;
 mod lb;
 mod manager;
 mod pool;
+mod priority;
 mod state;
 mod transport;
 mod weights;
@@ -27,7 +28,7 @@ pub use endpoint::{ActiveGuard, Endpoint};
 pub use hashing::hash;
 pub use manager::ClusterManager;
 pub use pool::Connection;
-pub use state::{ClusterState, EndpointSet};
+pub use state::{ClusterState, EndpointSet, Level};
 pub use transport::{Connected, Transport};
 pub use weir_http::{UpstreamError, error_chain};
 

@@ -23,7 +23,16 @@ use weir_tls::ClientTls;
 pub struct EndpointSet {
     /// Every endpoint.
     pub all: Vec<Arc<Endpoint>>,
-    /// Those taking traffic; every endpoint when none is healthy (Envoy's panic mode).
+    /// Per priority level (0 first), the endpoints it balances over.
+    pub levels: Vec<Level>,
+    /// Per priority level, its share of the requests in percent (see [`super::priority`]).
+    pub loads: Vec<u32>,
+}
+
+/// One priority level as the balancer uses it.
+#[derive(Debug, Default)]
+pub struct Level {
+    /// Those taking traffic: the healthy ones, or all of the level's in panic.
     pub healthy: Vec<Arc<Endpoint>>,
     /// Maglev table over `healthy` (for `maglev`).
     pub maglev: Vec<u32>,
@@ -118,7 +127,7 @@ impl ClusterState {
     pub fn set_addresses(&self, addrs: Vec<Resolved>) {
         let mut known = self.known.lock();
         let mut all = Vec::with_capacity(addrs.len());
-        for Resolved { addr, host, weight } in addrs {
+        for Resolved { addr, host, weight, priority } in addrs {
             let endpoint = known
                 .entry(addr)
                 .or_insert_with(|| {
@@ -130,6 +139,7 @@ impl ClusterState {
                 })
                 .clone();
             endpoint.set_weight(weight);
+            endpoint.set_priority(priority);
             if !all.iter().any(|e: &Arc<Endpoint>| e.addr == addr) {
                 all.push(endpoint);
             }
@@ -146,18 +156,22 @@ impl ClusterState {
     }
 
     fn rebuild(&self, all: Vec<Arc<Endpoint>>) {
-        let mut healthy: Vec<Arc<Endpoint>> = all.iter().filter(|e| e.is_healthy()).cloned().collect();
-        if healthy.is_empty() {
-            healthy = all.clone();
-        }
-        let names: Vec<String> = healthy.iter().map(|e| e.addr.to_string()).collect();
-        let (maglev, ring) = match self.config.lb_policy {
-            LbPolicy::Maglev => (hashing::maglev(&names), Vec::new()),
-            LbPolicy::RingHash => (Vec::new(), hashing::ring(&names)),
-            _ => (Vec::new(), Vec::new()),
-        };
-        let weights = super::weights::Weights::new(&healthy);
-        self.set.store(Arc::new(EndpointSet { all, healthy, maglev, ring, weights }));
+        let plan = super::priority::plan(&all, self.config.healthy_panic_threshold);
+        let levels = plan
+            .levels
+            .into_iter()
+            .map(|healthy| {
+                let names: Vec<String> = healthy.iter().map(|e| e.addr.to_string()).collect();
+                let (maglev, ring) = match self.config.lb_policy {
+                    LbPolicy::Maglev => (hashing::maglev(&names), Vec::new()),
+                    LbPolicy::RingHash => (Vec::new(), hashing::ring(&names)),
+                    _ => (Vec::new(), Vec::new()),
+                };
+                let weights = super::weights::Weights::new(&healthy);
+                Level { healthy, maglev, ring, weights }
+            })
+            .collect();
+        self.set.store(Arc::new(EndpointSet { all, levels, loads: plan.loads }));
     }
 
     /// Records an upstream outcome (`None`: connection failure) for outlier detection; ejects

@@ -3,8 +3,9 @@
 //!
 //! Supported: `type` STATIC, STRICT_DNS, LOGICAL_DNS and EDS; `lb_policy` ROUND_ROBIN, LEAST_REQUEST,
 //! RANDOM, RING_HASH, MAGLEV (weir's rings are built as Envoy's: the same key picks the same
-//! endpoint); `connect_timeout`, `dns_refresh_rate`; endpoints of priority 0 in any locality,
-//! with equal weights; HTTP/2 through `typed_extension_protocol_options`
+//! endpoint); `connect_timeout`, `dns_refresh_rate`; endpoints of priorities 0 to 31 in any
+//! locality (Envoy's priority failover, default overprovisioning factor), with their weights;
+//! `common_lb_config.healthy_panic_threshold`; HTTP/2 through `typed_extension_protocol_options`
 //! (`HttpProtocolOptions.explicit_http_config`); `circuit_breakers` (default priority),
 //! `outlier_detection` (consecutive 5xx), HTTP `health_checks`, TLS (`transport_socket`, see
 //! [`super::tls`]). Everything else is refused.
@@ -54,8 +55,11 @@ pub(super) const SPEC: Spec = &[
             "health_checks",
             "transport_socket",
             "metadata",
+            "common_lb_config",
         ],
     ),
+    ("envoy.config.cluster.v3.Cluster.CommonLbConfig", &["healthy_panic_threshold"]),
+    ("envoy.type.v3.Percent", &["value"]),
     ("envoy.config.core.v3.Metadata", &["filter_metadata", "typed_filter_metadata"]),
     ("envoy.config.cluster.v3.Cluster.EdsClusterConfig", &["eds_config", "service_name"]),
     (
@@ -162,6 +166,9 @@ pub(super) fn translate(pb: &Cluster, at: &str, refusals: &mut Refusals) -> Envo
             None
         }
     };
+    if let Some(threshold) = pb.common_lb_config.as_ref().and_then(|c| c.healthy_panic_threshold.as_ref()) {
+        config.healthy_panic_threshold = threshold.value;
+    }
     config.lb_policy = match PbLb::try_from(pb.lb_policy) {
         Ok(PbLb::RoundRobin) => LbPolicy::RoundRobin,
         Ok(PbLb::LeastRequest) => LbPolicy::LeastRequest,
@@ -249,9 +256,11 @@ fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> V
     }
     for (i, locality) in pb.endpoints.iter().enumerate() {
         let at = format!("{}[{i}]", join(at, "endpoints"));
-        if locality.priority != 0 {
-            refusals
-                .add(&join(&at, "priority"), "priorities other than 0 (failover) are not supported by weir");
+        if locality.priority > crate::config::MAX_PRIORITY {
+            refusals.add(
+                &join(&at, "priority"),
+                format!("weir takes priorities 0 to {}", crate::config::MAX_PRIORITY),
+            );
         }
         for (j, lb) in locality.lb_endpoints.iter().enumerate() {
             let at = format!("{}[{j}]", join(&at, "lb_endpoints"));
@@ -287,7 +296,7 @@ fn endpoints(pb: &ClusterLoadAssignment, at: &str, refusals: &mut Refusals) -> V
                         Ok(v6) => format!("[{v6}]:{port}"),
                         Err(_) => format!("{address}:{port}"),
                     };
-                    out.push(EndpointConfig::new(address, weight));
+                    out.push(EndpointConfig::new(address, weight, locality.priority));
                 }
                 _ => refusals.add(
                     &join(&at, "endpoint.address"),

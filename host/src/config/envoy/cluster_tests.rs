@@ -99,9 +99,10 @@ per_connection_buffer_limit_bytes: 1024
 outlier_detection: { interval: 1s }
 load_assignment:
   endpoints:
-  - priority: 1
+  - priority: 40
     lb_endpoints:
     - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1 } }, hostname: h }
+  policy: { overprovisioning_factor: 200 }
 typed_extension_protocol_options:
   envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
     "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
@@ -119,7 +120,8 @@ typed_extension_protocol_options:
         ".explicit_http_config.http2_protocol_options.max_concurrent_streams: ",
         "clusters[0].type: ORIGINAL_DST clusters are not supported",
         "clusters[0].lb_policy: CLUSTER_PROVIDED is not supported",
-        "clusters[0].load_assignment.endpoints[0].priority: priorities other than 0",
+        "clusters[0].load_assignment.endpoints[0].priority: weir takes priorities 0 to 31",
+        "clusters[0].load_assignment.policy: ",
     ] {
         assert!(e.contains(expected), "missing `{expected}` in:\n{e}");
     }
@@ -143,7 +145,10 @@ load_assignment:
     };
     let c = translate(&yaml(3, false)).unwrap().config;
     assert_eq!(c.endpoints[0], "127.0.0.1:1");
-    assert_eq!(c.endpoints[1], EndpointConfig::Weighted { address: "127.0.0.1:2".into(), weight: 3 });
+    assert_eq!(
+        c.endpoints[1],
+        EndpointConfig::Weighted { address: "127.0.0.1:2".into(), weight: 3, priority: 0 }
+    );
     // Weighted Maglev and ring hash are refused when the cluster is checked.
     let maglev = translate(&yaml(3, true)).unwrap().config;
     let e = crate::config::check_cluster_settings(&maglev, "clusters[0]").unwrap_err().to_string();

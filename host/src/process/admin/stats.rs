@@ -56,7 +56,7 @@ pub fn envoy_stats(state: &dyn ProcessControl) -> String {
     out
 }
 
-/// Clusters and their endpoints: health, ejection, load.
+/// Clusters and their endpoints: health, ejection, load, priority levels and their loads.
 pub fn clusters(state: &dyn ProcessControl) -> serde_json::Value {
     let generation = state.generation();
     let mut clusters: Vec<serde_json::Value> = generation
@@ -68,8 +68,10 @@ pub fn clusters(state: &dyn ProcessControl) -> serde_json::Value {
                 "name": c.name(),
                 "lb_policy": c.config.lb_policy,
                 "active_requests": c.breakers.active_requests(),
+                "priority_loads": set.loads,
                 "endpoints": set.all.iter().map(|e| serde_json::json!({
                     "address": e.addr.to_string(),
+                    "priority": e.priority(),
                     "healthy": e.is_healthy(),
                     "ejected": e.is_ejected(),
                     "active_requests": e.active_requests(),
