@@ -25,7 +25,7 @@ pub struct EndpointSet {
     pub all: Vec<Arc<Endpoint>>,
     /// Per priority level (0 first), the endpoints it balances over.
     pub levels: Vec<Level>,
-    /// Per priority level, its share of the requests in percent (see [`super::priority`]).
+    /// Per priority level, its share of the requests in percent (see `upstream/priority.rs`).
     pub loads: Vec<u32>,
 }
 
