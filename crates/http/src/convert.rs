@@ -58,6 +58,33 @@ fn method_bytes(method: &Method) -> Bytes {
 /// head's headers are moved into the map. `:scheme` is the request's own (HTTP/2) or the
 /// connection's (`tls`: `https`), as Envoy sets it.
 pub fn request_map(parts: &mut http::request::Parts, tls: bool) -> HeaderMap {
+    request_map_with(parts, tls, is_hop_by_hop)
+}
+
+/// [`request_map`] for an upgrade that is proxied: `connection` and `upgrade` stay, where the
+/// client put them (as Envoy keeps them for plugins and the upstream).
+pub fn upgrade_request_map(parts: &mut http::request::Parts, tls: bool) -> HeaderMap {
+    request_map_with(parts, tls, is_hop_by_hop_but_upgrade)
+}
+
+/// [`response_map`] for the answer to a proxied upgrade: `connection` and `upgrade` stay.
+pub fn upgrade_response_map(parts: &mut http::response::Parts) -> HeaderMap {
+    let headers = std::mem::take(&mut parts.headers);
+    let mut map = HeaderMap::with_capacity(headers.len() + 8);
+    map.add(Name::pseudo(":status"), status_bytes(parts.status));
+    map.extend_from_http(headers, is_hop_by_hop_but_upgrade);
+    map
+}
+
+fn is_hop_by_hop_but_upgrade(name: &HeaderName) -> bool {
+    is_hop_by_hop(name) && name != header::CONNECTION && name != header::UPGRADE
+}
+
+fn request_map_with(
+    parts: &mut http::request::Parts,
+    tls: bool,
+    hop_by_hop: fn(&HeaderName) -> bool,
+) -> HeaderMap {
     let headers = std::mem::take(&mut parts.headers);
     // Room for the pseudo-headers and for what plugins usually add.
     let mut map = HeaderMap::with_capacity(headers.len() + 12);
@@ -80,7 +107,7 @@ pub fn request_map(parts: &mut http::request::Parts, tls: bool) -> HeaderMap {
     };
     map.add(Name::pseudo(":scheme"), scheme);
     let te_trailers = headers.get(header::TE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    map.extend_from_http(headers, |name| name == header::HOST || is_hop_by_hop(name));
+    map.extend_from_http(headers, |name| name == header::HOST || hop_by_hop(name));
     if te_trailers {
         map.add(header::TE, Bytes::from_static(b"trailers"));
     }
@@ -205,6 +232,23 @@ pub fn downstream_response<B>(map: &HeaderMap, body: B) -> Response<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upgrade_keeps_connection_and_upgrade_in_place() {
+        let request = Request::get("/ws")
+            .header("host", "h")
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("keep-alive", "timeout=5")
+            .header("x", "1")
+            .body(())
+            .unwrap();
+        let (mut parts, ()) = request.into_parts();
+        let map = upgrade_request_map(&mut parts, false);
+        let names: Vec<&[u8]> =
+            map.iter().filter(|(k, _)| !k.is_pseudo()).map(|(k, _)| k.as_bytes()).collect();
+        assert_eq!(names, [&b"connection"[..], b"upgrade", b"x"]);
+    }
 
     #[test]
     fn host_becomes_authority_and_hop_by_hop_is_dropped() {

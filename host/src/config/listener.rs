@@ -123,6 +123,13 @@ pub struct ListenerConfig {
     /// (`docs/config.md`, "TLS"). Omit for plaintext.
     #[serde(default)]
     pub tls: Option<weir_tls::DownstreamTls>,
+    /// HTTP/1.1 upgrades proxied on this listener (Envoy's `upgrade_configs`), by protocol
+    /// (`Upgrade` header value, case-insensitive), e.g. `[websocket]`: the request goes to its
+    /// route's cluster on a connection of its own and, once the endpoint answers 101, bytes flow
+    /// both ways until either side closes (or `stream_idle_timeout` passes without any). Other
+    /// upgrades are answered 403, as Envoy answers them. Default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upgrade_types: Vec<String>,
     /// HTTP/1.1 options towards clients (Envoy's `http_protocol_options`).
     #[serde(default)]
     pub http_protocol_options: super::Http1Options,

@@ -14,7 +14,10 @@ use super::chain::{Chain, Direction, Halt};
 use super::listener::{ConnectionInfo, ListenerContext};
 use crate::router::{Route, RouteTarget};
 use crate::upstream::UpstreamError;
-use weir_http::convert::{downstream_response, protocol_name, request_map, response_map, upstream_request};
+use weir_http::convert::{
+    downstream_response, protocol_name, request_map, response_map, upgrade_request_map, upgrade_response_map,
+    upstream_request,
+};
 use weir_http::{
     BoxBody, BoxError, HttpStream, LocalReply, Phase, StreamInfo, StreamShared, XdsMetadata, full_body,
 };
@@ -38,14 +41,23 @@ impl Exchange {
             let reply = LocalReply::host(431, "Request Header Fields Too Large", "too_many_headers");
             return Ok(weir_http::local_reply_response(&reply));
         }
-        // weir has no `upgrade_configs`: an upgrade request (WebSocket, …) is refused before
-        // any plugin runs, as Envoy refuses one it is not configured for.
-        if super::upgrade::is_upgrade(request.headers()) {
-            let reply = LocalReply::host(403, Bytes::new(), "upgrade_failed");
-            return Ok(weir_http::local_reply_response(&reply));
-        }
+        // An upgrade (WebSocket, …) the listener does not proxy is refused before any plugin
+        // runs, as Envoy refuses one it is not configured for.
+        let upgrade = match super::upgrade::protocol(request.headers()) {
+            None => None,
+            Some(protocol) if proxied(&listener, protocol, request.version()) => Some(protocol.clone()),
+            Some(_) => {
+                let reply = LocalReply::host(403, Bytes::new(), "upgrade_failed");
+                return Ok(weir_http::local_reply_response(&reply));
+            }
+        };
         let (mut parts, body) = request.into_parts();
-        let mut headers = request_map(&mut parts, conn.tls.is_some());
+        // An upgrade keeps `connection` and `upgrade` for the plugins and the upstream, where
+        // the client put them, as Envoy keeps them.
+        let mut headers = match upgrade {
+            None => request_map(&mut parts, conn.tls.is_some()),
+            Some(_) => upgrade_request_map(&mut parts, conn.tls.is_some()),
+        };
         if let Some(reply) = super::path::normalize(&listener, &mut headers) {
             return Ok(reply);
         }
@@ -88,7 +100,8 @@ impl Exchange {
         chain.on_finish(finisher(&listener, route.as_ref()));
         watch.track(&stream, route.as_ref().and_then(|r| r.idle_timeout));
         let deadline = listener.request_timeout;
-        let run = Run { listener, chain, stream: stream.clone() };
+        let upgrade = upgrade.map(|_| watch.clone());
+        let run = Run { listener, chain, stream: stream.clone(), upgrade };
         tokio::select! {
             response = run.go(route, body, end_of_stream) => response,
             () = request_timer(&stream, deadline) => {
@@ -165,10 +178,18 @@ fn finisher(listener: &ListenerContext, route: Option<&Rc<Route>>) -> super::cha
     })
 }
 
+/// Whether the listener proxies upgrades to `protocol` (HTTP/1.1 only, as Envoy's codec).
+fn proxied(listener: &ListenerContext, protocol: &http::HeaderValue, version: http::Version) -> bool {
+    version == http::Version::HTTP_11
+        && listener.upgrade_types.iter().any(|t| protocol.as_bytes().eq_ignore_ascii_case(t.as_bytes()))
+}
+
 struct Run {
     listener: Rc<ListenerContext>,
     chain: Rc<Chain>,
     stream: Rc<StreamShared>,
+    /// An upgrade request: its connection, to hand the upgraded upstream to.
+    upgrade: Option<Rc<super::ConnWatch>>,
 }
 
 impl Run {
@@ -272,7 +293,10 @@ impl Run {
             });
             let headers = rewritten.as_ref().unwrap_or(&data.request_headers);
             let key = route.hash.as_ref().and_then(|h| h.key(headers, data.info.downstream_remote.ip()));
-            upstream_request(headers, (), cluster.http2()).map(|head| (head, key))
+            // An upgrade goes over HTTP/1.1 whatever the cluster speaks (its connection is
+            // its own).
+            let http2 = cluster.http2() && self.upgrade.is_none();
+            upstream_request(headers, (), http2).map(|head| (head, key))
         };
         let (head, key) = match prepared {
             Ok(prepared) => prepared,
@@ -281,6 +305,9 @@ impl Run {
         if end_of_stream {
             // Nothing more to send: the request is upstream once forwarding starts.
             self.stream.data.borrow_mut().request_timer_disarmed = true;
+        }
+        if let Some(conn) = self.upgrade.clone() {
+            return self.upgrade(&cluster, &route, head, key, &conn).await;
         }
         let forwarded = super::forward::forward(&cluster, &route, head, key, request_body, &self.stream);
         let timed = async {
@@ -313,17 +340,61 @@ impl Run {
         }
     }
 
+    /// Sends an upgrade request on a connection of its own; a 101 the response plugins let
+    /// through hands the upgraded upstream to the client's connection.
+    async fn upgrade(
+        self,
+        cluster: &Rc<crate::upstream::Cluster>,
+        route: &Route,
+        head: Request<()>,
+        key: Option<u64>,
+        conn: &super::ConnWatch,
+    ) -> Result<Response<BoxBody>, BoxError> {
+        self.stream.data.borrow_mut().request_timer_disarmed = true;
+        let started = std::time::Instant::now();
+        let request = head.map(|()| weir_http::empty_body());
+        let sent = cluster.upgrade(request, key);
+        let sent = match route.timeout {
+            Some(limit) => tokio::time::timeout(limit, sent).await.unwrap_or(Err(UpstreamError::Timeout)),
+            None => sent.await,
+        };
+        let upgrading = match sent {
+            Ok(upgrading) => upgrading,
+            Err(error) => return self.local(upstream_failure(&error), None).await,
+        };
+        let response = self.respond_with(route, upgrading.response, started, true).await?;
+        if response.status() == http::StatusCode::SWITCHING_PROTOCOLS
+            && let Some(upstream) = upgrading.upgrade
+        {
+            conn.set_upgrade(upstream);
+        }
+        Ok(response)
+    }
+
     async fn respond(
         self,
         route: &Route,
         response: Response<crate::upstream::UpstreamBody>,
         started: std::time::Instant,
     ) -> Result<Response<BoxBody>, BoxError> {
+        self.respond_with(route, response, started, false).await
+    }
+
+    /// [`Run::respond`]; the answer to an `upgrade` keeps its `connection` and `upgrade`
+    /// headers.
+    async fn respond_with(
+        self,
+        route: &Route,
+        response: Response<crate::upstream::UpstreamBody>,
+        started: std::time::Instant,
+        upgrade: bool,
+    ) -> Result<Response<BoxBody>, BoxError> {
         self.stream.data.borrow_mut().request_timer_disarmed = true;
         let (mut parts, body) = response.into_parts();
         let end_of_stream = body.is_end_stream();
         {
-            let mut headers = response_map(&mut parts);
+            let mut headers =
+                if upgrade { upgrade_response_map(&mut parts) } else { response_map(&mut parts) };
             weir_http::add_service_time(&mut headers, started);
             route.response_headers.apply(&mut headers);
             let mut data = self.stream.data.borrow_mut();

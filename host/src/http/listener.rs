@@ -35,6 +35,8 @@ pub struct ListenerContext {
     pub preserve_external_request_id: bool,
     /// TLS terminated on this listener (`None`: plaintext).
     pub tls: Option<std::sync::Arc<weir_tls::ServerTls>>,
+    /// Upgrade protocols proxied (lowercase; `upgrade_types`).
+    pub upgrade_types: Vec<String>,
     /// A TCP listener's proxy and network filters (`None`: an HTTP listener).
     pub tcp: Option<crate::tcp::TcpProxy>,
 }

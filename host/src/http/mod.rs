@@ -13,6 +13,7 @@ mod path;
 mod prefetch;
 mod request_phase;
 mod server;
+mod tunnel;
 mod upgrade;
 mod watchdog;
 

@@ -200,7 +200,11 @@ impl Connection {
         let remote = conn.remote;
         let exchanges = watch.clone();
         let trailers = Splicer::new(limits.http1_trailers);
-        let io = TokioIo::new(trailers.io(io, Role::Server));
+        // Shared, so that the stream outlives hyper's hold on it when an upgrade is proxied.
+        let shared = super::tunnel::SharedIo::new(io);
+        let io = TokioIo::new(trailers.io(shared.clone(), Role::Server));
+        let upgrades = watch.clone();
+        let stream_idle = limits.timeouts.stream_idle;
         let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
             let snapshot = context.borrow().clone();
             let watch = exchanges.clone();
@@ -243,6 +247,11 @@ impl Connection {
         };
         if let Err(e) = result {
             tracing::debug!(%remote, "connection ended: {e}");
+            return;
+        }
+        // hyper sent a 101 and let go: the connection is the upgraded protocol's now.
+        if let Some(upstream) = upgrades.take_upgrade() {
+            super::tunnel::splice(shared, upstream, stream_idle).await;
         }
     }
 }

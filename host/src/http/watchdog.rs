@@ -69,6 +69,9 @@ pub struct ConnWatch {
     idle_since: Cell<Option<Instant>>,
     streams: RefCell<Vec<Tracked>>,
     changed: Notify,
+    /// An exchange answered an upgrade with 101: the upstream's side of the connection, which
+    /// the driver splices to the client's once hyper let go of it.
+    upgrade: RefCell<Option<hyper::upgrade::OnUpgrade>>,
 }
 
 impl std::fmt::Debug for ConnWatch {
@@ -102,6 +105,16 @@ impl ConnWatch {
             self.head_since.set(Some(Instant::now()));
             self.changed.notify_one();
         }
+    }
+
+    /// The connection switches protocols after this response: `upstream` is the other side.
+    pub fn set_upgrade(&self, upstream: hyper::upgrade::OnUpgrade) {
+        *self.upgrade.borrow_mut() = Some(upstream);
+    }
+
+    /// The upstream side of an upgrade, if an exchange answered one.
+    pub fn take_upgrade(&self) -> Option<hyper::upgrade::OnUpgrade> {
+        self.upgrade.borrow_mut().take()
     }
 
     /// A request's head arrived.

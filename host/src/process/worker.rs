@@ -276,6 +276,7 @@ fn build(
             use_remote_address: listener.use_remote_address,
             preserve_external_request_id: listener.preserve_external_request_id,
             tls: tls.clone(),
+            upgrade_types: listener.upgrade_types.iter().map(|t| t.to_ascii_lowercase()).collect(),
             tcp: match &listener.tcp_proxy {
                 Some(config) => Some(crate::tcp::TcpProxy {
                     config: config.clone(),

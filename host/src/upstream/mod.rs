@@ -16,6 +16,7 @@ mod pool;
 mod priority;
 mod state;
 mod transport;
+mod tunnel;
 mod weights;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ pub use manager::ClusterManager;
 pub use pool::Connection;
 pub use state::{ClusterState, EndpointSet, Level};
 pub use transport::{Connected, Transport};
+pub use tunnel::Upgrading;
 pub use weir_http::{UpstreamError, error_chain};
 
 /// A worker's clusters by name.

@@ -63,7 +63,12 @@ pub(super) const SPEC: super::support::Spec = &[
             "max_request_headers_kb",
             "http_protocol_options",
             "http2_protocol_options",
+            "upgrade_configs",
         ],
+    ),
+    (
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig",
+        &["upgrade_type"],
     ),
     (
         "envoy.extensions.filters.network.http_connection_manager.v3.Rds",
@@ -230,6 +235,9 @@ pub fn listener(
     }
     if let Some(m) = metadata {
         out["metadata"] = serde_json::to_value(m).unwrap_or_default();
+    }
+    if !hcm.upgrade_configs.is_empty() {
+        out["upgrade_types"] = json!(hcm.upgrade_configs.iter().map(|u| &u.upgrade_type).collect::<Vec<_>>());
     }
     if let Some(h1) = &hcm.http_protocol_options {
         out["http_protocol_options"] = json!({"enable_trailers": h1.enable_trailers});
