@@ -245,20 +245,23 @@ async fn tcp_proxy_with_a_network_filter_behaves_as_in_envoy() -> anyhow::Result
 
 /// A filter that never lets data go on cannot make weir hold more than the listener's
 /// `buffer_limit_bytes` (plus one read) of a client's data: reading stops there. Without the
-/// cap, weir would take all 32 MiB the client sends. (The connection then goes at its
-/// `idle_timeout`.)
+/// cap, weir would take all 32 MiB the client sends. The connection then goes at its
+/// `idle_timeout`, and its access log line says so, with the bytes it took.
 #[tokio::test(flavor = "multi_thread")]
 async fn held_data_is_capped_at_the_buffer_limit() -> anyhow::Result<()> {
     const LIMIT: u64 = 64 * 1024;
     const SENT: usize = 32 * 1024 * 1024;
     let wasm = weir_testkit::paths::filter("tcp-router")?;
     let a = Upstream::start("a").await?;
+    let logs = tempfile::tempdir()?;
+    let log = logs.path().join("tcp.log");
     let yaml = format!(
         r#"
 admin: {{ address: 127.0.0.1:0 }}
 listeners:
   - name: tcp
     address: 127.0.0.1:0
+    access_log: {}
     buffer_limit_bytes: {LIMIT}
     network_filters: [router]
     tcp_proxy: {{ cluster: a, idle_timeout: 2s }}
@@ -267,6 +270,7 @@ clusters:
 plugins:
   - {{ name: router, wasm: {} }}
 "#,
+        log.display(),
         a.addr,
         wasm.display()
     );
@@ -308,6 +312,26 @@ plugins:
     println!("client wrote {sent} bytes; the filter was shown at most {largest}");
     assert!(largest <= LIMIT + 16 * 1024, "weir held {largest} bytes (limit {LIMIT})");
     assert!(sent < SENT, "the client could write all {SENT} bytes: weir kept reading");
+    // The connection ends at its idle timeout; its access log line says so.
+    let line = weir_tests::e2e::poll(
+        "the connection's access log line",
+        Duration::from_secs(15),
+        Duration::from_millis(50),
+        || {
+            let log = log.clone();
+            async move { Ok(std::fs::read_to_string(&log).ok().filter(|t| t.ends_with('\n'))) }
+        },
+    )
+    .await?;
+    println!("access log: {line}");
+    let entry: serde_json::Value = serde_json::from_str(line.trim())?;
+    assert_eq!(
+        (entry["protocol"].as_str(), entry["response_code_details"].as_str()),
+        (Some("TCP"), Some("idle_timeout"))
+    );
+    assert_eq!(entry["upstream_cluster"], "a");
+    let received = entry["bytes_received"].as_u64().unwrap_or(0);
+    assert!((LIMIT..=LIMIT + 16 * 1024).contains(&received), "{entry}");
     writer.abort();
     Ok(())
 }

@@ -63,11 +63,11 @@ pub(super) fn check(
         ("virtual_hosts", !listener.virtual_hosts.is_empty()),
         ("rds", listener.rds.is_some()),
         ("tls", listener.tls.is_some()),
-        ("access_log", listener.access_log.is_some()),
+        ("upgrade_types", !listener.upgrade_types.is_empty()),
     ];
     if let Some((field, _)) = http.iter().find(|(_, set)| *set) {
         let why = match *field {
-            "tls" | "access_log" => "not supported on a `tcp_proxy` listener yet",
+            "tls" => "not supported on a `tcp_proxy` listener yet",
             _ => "an HTTP setting: a `tcp_proxy` listener has none",
         };
         return Err(ConfigError::invalid(format!("{at}.{field}"), why));

@@ -3,6 +3,7 @@
 //! byte to an endpoint of a cluster (`pump`).
 
 mod filters;
+mod log;
 mod pump;
 
 use std::rc::Rc;

@@ -32,7 +32,7 @@ enum Stop {
     Broken,
 }
 
-/// Serves one accepted connection of a TCP listener.
+/// Serves one accepted connection of a TCP listener, and writes its access log line.
 pub async fn serve(downstream: TcpStream, conn: ConnectionInfo, context: Rc<ListenerContext>) {
     let Some(tcp) = context.tcp.as_ref() else { return };
     let info = StreamInfo {
@@ -40,36 +40,52 @@ pub async fn serve(downstream: TcpStream, conn: ConnectionInfo, context: Rc<List
         downstream_local: conn.local,
         connection_id: conn.id,
         start_time: SystemTime::now(),
-        protocol: "",
+        protocol: "TCP",
         listener_name: context.name.clone(),
         metadata: weir_http::XdsMetadata { listener: context.metadata.clone(), ..Default::default() },
         body_limit: context.buffer_limit,
         ..StreamInfo::default()
     };
     let stream = Rc::new(StreamShared::new(HttpStream { info, ..HttpStream::default() }));
-    let Some(filters) = Filters::new(stream.clone(), &tcp.filters) else { return };
+    let details = proxy(downstream, &stream, &context, tcp).await;
+    if let Some(sink) = &context.access_log {
+        super::log::write(sink, &stream.data.borrow(), details);
+    }
+}
+
+/// Proxies the connection; returns how it ended (the access log's `response_code_details`).
+async fn proxy(
+    downstream: TcpStream,
+    stream: &Rc<StreamShared>,
+    context: &ListenerContext,
+    tcp: &super::TcpProxy,
+) -> &'static str {
+    let Some(filters) = Filters::new(stream.clone(), &tcp.filters) else { return "wasm_fail_connection" };
     let mut step = filters.new_connection(0);
     while let Step::Paused(index) = step {
         // Reading stays off until the filter continues (a callout answered, a timer fired).
-        step = match wait_continue(&stream, tcp.config.idle_timeout).await {
+        step = match wait_continue(stream, tcp.config.idle_timeout).await {
             true => filters.new_connection(index + 1),
             false => Step::Close,
         };
     }
     if step == Step::Close {
-        return filters.end(PeerType::Local);
+        filters.end(PeerType::Local);
+        return "wasm_close_connection";
     }
     let picked = stream.data.borrow().tcp_proxy_cluster.clone();
     let name = picked.as_deref().or_else(|| tcp.config.pick()).unwrap_or_default().to_string();
     let Some(cluster) = context.upstreams.get(&name) else {
         tracing::debug!(listener = %context.name, cluster = %name, "no such cluster: closing the connection");
-        return filters.end(PeerType::Local);
+        filters.end(PeerType::Local);
+        return "cluster_not_found";
     };
     let (addr, upstream) = match cluster.open_stream().await {
         Ok(opened) => opened,
         Err(e) => {
             tracing::debug!(listener = %context.name, cluster = %name, "upstream connect failed: {e}");
-            return filters.end(PeerType::Local);
+            filters.end(PeerType::Local);
+            return "upstream_connect_failure";
         }
     };
     {
@@ -88,14 +104,20 @@ pub async fn serve(downstream: TcpStream, conn: ConnectionInfo, context: Rc<List
         stop = pump.stopped() => Err(stop),
         () = pump.activity.idle(tcp.config.idle_timeout) => Err(Stop::Idle),
     };
-    let peer = match outcome {
-        Ok(peer) => peer,
+    let (peer, details) = match outcome {
+        Ok(peer) => (peer, "via_upstream"),
         Err(stop) => {
             tracing::debug!(listener = %context.name, ?stop, "closing the TCP connection");
-            PeerType::Local
+            let details = match stop {
+                Stop::Filter => "wasm_close_connection",
+                Stop::Idle => "idle_timeout",
+                Stop::Broken => "connection_broken",
+            };
+            (PeerType::Local, details)
         }
     };
     pump.filters.end(peer);
+    details
 }
 
 /// Waits until the filters' connection is continued (`true`) or closed, or `idle` passes.
@@ -273,6 +295,11 @@ impl Pump {
         };
         let end = held.len();
         held.splice(end, 0, bytes);
+        let received = match side {
+            Side::Downstream => &mut data.info.request_body_bytes,
+            Side::Upstream => &mut data.info.response_body_bytes,
+        };
+        *received += bytes.len() as u64;
     }
 
     fn take(&self, side: Side) -> bytes::Bytes {
