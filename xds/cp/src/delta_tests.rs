@@ -26,7 +26,7 @@ fn request(
 }
 
 fn shared() -> Shared {
-    let shared = Shared::new(Arc::new(Store::in_memory()), 100);
+    let shared = Shared::new(Arc::new(Store::in_memory()), 100, crate::status::DEFAULT_NODE_RETENTION);
     shared.store.set_value("rtds", "a", json!(1)).unwrap();
     shared.store.set_value("other", "b", json!(1)).unwrap();
     shared

@@ -2,7 +2,7 @@
 //! the first request's `node` (or by its address), tracked while the stream lives.
 
 use envoy_types::pb::envoy::config::core::v3::Node;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::groups::NodeFacts;
 use super::shared::Shared;
@@ -43,7 +43,7 @@ impl Peer {
             Some(node) => (format!("peer:{}", self.address), node.cluster.clone()),
             None => (format!("peer:{}", self.address), String::new()),
         };
-        info!(node = %id, cluster = %cluster, peer = %self.address, "xDS stream opened");
+        debug!(node = %id, cluster = %cluster, peer = %self.address, "xDS stream opened");
         self.tracked = match shared.status.connect(&id, &cluster, self.protocol) {
             Tracked::Yes => true,
             Tracked::Evicted(oldest) => {
@@ -69,7 +69,7 @@ impl Peer {
     /// The stream closed.
     pub fn close(&mut self, shared: &Shared) {
         if let Some(node) = self.node.take() {
-            info!(node = %node, peer = %self.address, "xDS stream closed");
+            debug!(node = %node, peer = %self.address, "xDS stream closed");
             if self.tracked {
                 shared.status.disconnect(&node);
             } else {

@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub admin: AdminSecurity,
     /// Most nodes kept in the status registry (see [`Registry`](super::status::Registry)).
     pub max_nodes: usize,
+    /// How long the registry remembers a disconnected node.
+    pub node_retention: std::time::Duration,
     /// TLS on the xDS port (`None`: plaintext h2c).
     pub xds_tls: Option<XdsTls>,
 }
@@ -60,6 +62,7 @@ impl ServerConfig {
             layers: vec!["rtds".to_string()],
             admin: AdminSecurity::default(),
             max_nodes: DEFAULT_MAX_NODES,
+            node_retention: crate::status::DEFAULT_NODE_RETENTION,
             xds_tls: None,
         }
     }
@@ -81,10 +84,20 @@ pub struct ControlPlane {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// The listen backlog: room for a fleet reconnecting at once (the kernel caps it at
+/// `net.core.somaxconn`); the default of 128 overflows when thousands of proxies reconnect.
+const BACKLOG: i32 = 4096;
+
 async fn bind(what: &'static str, address: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
-    let listener =
-        TcpListener::bind(address).await.map_err(|source| StartError::Bind { what, address, source })?;
-    let local = listener.local_addr().map_err(|source| StartError::Bind { what, address, source })?;
+    let failed = |source| StartError::Bind { what, address, source };
+    let socket = socket2::Socket::new(socket2::Domain::for_address(address), socket2::Type::STREAM, None)
+        .map_err(failed)?;
+    socket.set_reuse_address(true).map_err(failed)?;
+    socket.set_nonblocking(true).map_err(failed)?;
+    socket.bind(&address.into()).map_err(failed)?;
+    socket.listen(BACKLOG).map_err(failed)?;
+    let listener = TcpListener::from_std(socket.into()).map_err(failed)?;
+    let local = listener.local_addr().map_err(failed)?;
     Ok((listener, local))
 }
 
@@ -92,7 +105,7 @@ impl ControlPlane {
     /// Loads the state file, binds both ports and starts serving (on the current tokio runtime).
     pub async fn start(config: ServerConfig) -> Result<ControlPlane, StartError> {
         let store = Arc::new(Store::open(config.state_file.as_deref(), &config.layers)?);
-        let shared = Arc::new(Shared::new(store, config.max_nodes));
+        let shared = Arc::new(Shared::new(store, config.max_nodes, config.node_retention));
         let (stop, stopped) = watch::channel(false);
         let (xds_listener, xds) = bind("xds", config.xds_address).await?;
         let mut tasks = Vec::new();

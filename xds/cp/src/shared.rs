@@ -22,11 +22,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Shares `store`; the registry keeps at most `max_nodes` nodes.
-    pub fn new(store: Arc<Store>, max_nodes: usize) -> Shared {
+    /// Shares `store`; the registry keeps at most `max_nodes` nodes, a disconnected one for
+    /// `retention`.
+    pub fn new(store: Arc<Store>, max_nodes: usize, retention: std::time::Duration) -> Shared {
         Shared {
             store,
-            status: Registry::new(max_nodes),
+            status: Registry::with_retention(max_nodes, retention),
             next_nonce: AtomicU64::new(1),
             identifier: format!("weir-cp/{}", env!("CARGO_PKG_VERSION")),
             boot: format!("{:08x}", fastrand::u32(..)),

@@ -6,10 +6,13 @@
 //! entries (`--max-nodes`, default [`DEFAULT_MAX_NODES`]). A new node past the cap takes the
 //! place of the node disconnected longest ago (counted as `evicted`); when every entry is
 //! connected, the new node is still served but not tracked (counted as `untracked`, logged).
+//! A node disconnected for longer than the retention (`--node-retention`, default
+//! [`DEFAULT_NODE_RETENTION`]) is forgotten (counted as `expired`), so ephemeral node ids
+//! (pods) do not pile up: the registry holds the live nodes and those of the last retention.
 //! Ids, clusters and NACK reasons are cut to a few hundred bytes, subscriptions to 100 names.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -113,10 +116,15 @@ pub struct Counters {
     /// Streams served without status tracking (the registry was full of connected nodes).
     #[serde(default)]
     pub untracked: u64,
+    /// Disconnected nodes forgotten after the retention.
+    #[serde(default)]
+    pub expired: u64,
 }
 
 /// Most nodes kept by default.
 pub const DEFAULT_MAX_NODES: usize = 20_000;
+/// How long a disconnected node is remembered by default.
+pub const DEFAULT_NODE_RETENTION: std::time::Duration = std::time::Duration::from_secs(600);
 /// Longest node id or cluster kept, in bytes.
 const MAX_NAME: usize = 256;
 /// Longest NACK reason kept, in bytes.
@@ -146,11 +154,31 @@ struct Inner {
     nodes: BTreeMap<String, NodeStatus>,
     /// Disconnected nodes, the longest disconnected first: (sequence, id).
     idle: BTreeSet<(u64, String)>,
-    /// A disconnected node's sequence in `idle`.
-    idle_seq: HashMap<String, u64>,
+    /// A disconnected node's sequence in `idle`, and since when it is disconnected.
+    idle_seq: HashMap<String, (u64, Instant)>,
     next_seq: u64,
     counters: Counters,
     max_nodes: usize,
+    retention: std::time::Duration,
+}
+
+impl Inner {
+    /// Forgets the nodes disconnected for longer than the retention (the longest first).
+    fn expire(&mut self) {
+        let now = Instant::now();
+        while let Some((_, id)) = self.idle.first() {
+            let expired =
+                self.idle_seq.get(id).is_none_or(|(_, since)| now.duration_since(*since) >= self.retention);
+            if !expired {
+                break;
+            }
+            if let Some((_, id)) = self.idle.pop_first() {
+                self.idle_seq.remove(&id);
+                self.nodes.remove(&id);
+                self.counters.expired += 1;
+            }
+        }
+    }
 }
 
 impl Default for Registry {
@@ -178,7 +206,12 @@ pub fn clip(text: &str, max: usize) -> String {
 impl Registry {
     /// A registry of at most `max_nodes` nodes (at least 1).
     pub fn new(max_nodes: usize) -> Registry {
-        Registry { inner: Mutex::new(Inner { max_nodes: max_nodes.max(1), ..Inner::default() }) }
+        Registry::with_retention(max_nodes, DEFAULT_NODE_RETENTION)
+    }
+
+    /// A registry of at most `max_nodes` nodes, forgetting a node disconnected for `retention`.
+    pub fn with_retention(max_nodes: usize, retention: std::time::Duration) -> Registry {
+        Registry { inner: Mutex::new(Inner { max_nodes: max_nodes.max(1), retention, ..Inner::default() }) }
     }
 
     /// A stream from node `id` opened. `id` is the key every later call uses: pass the same
@@ -187,6 +220,7 @@ impl Registry {
         let id = clip(id, MAX_NAME);
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
+        inner.expire();
         inner.counters.connects += 1;
         let mut tracked = Tracked::Yes;
         if !inner.nodes.contains_key(&id) && inner.nodes.len() >= inner.max_nodes {
@@ -203,7 +237,7 @@ impl Registry {
                 }
             }
         }
-        if let Some(seq) = inner.idle_seq.remove(&id) {
+        if let Some((seq, _)) = inner.idle_seq.remove(&id) {
             inner.idle.remove(&(seq, id.clone()));
         }
         let node = inner.nodes.entry(id.clone()).or_insert_with(|| NodeStatus {
@@ -239,9 +273,10 @@ impl Registry {
                 let seq = inner.next_seq;
                 inner.next_seq += 1;
                 inner.idle.insert((seq, id.clone()));
-                inner.idle_seq.insert(id, seq);
+                inner.idle_seq.insert(id, (seq, Instant::now()));
             }
         }
+        inner.expire();
     }
 
     /// A stream that was not tracked closed.
@@ -315,7 +350,8 @@ impl Registry {
 
     /// Every node (by id) and the counters.
     pub fn snapshot(&self) -> (Vec<NodeStatus>, Counters) {
-        let inner = self.inner.lock();
+        let mut inner = self.inner.lock();
+        inner.expire();
         (inner.nodes.values().cloned().collect(), inner.counters)
     }
 }

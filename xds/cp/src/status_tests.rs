@@ -72,3 +72,25 @@ fn long_texts_are_cut() {
     registry.disconnect(&id);
     assert!(!registry.snapshot().0[0].connected);
 }
+
+/// Churn of ephemeral ids (5 rounds of 2,000 new nodes, each disconnecting): with a zero
+/// retention the registry holds only the live nodes; with a long one, up to its cap.
+#[test]
+fn disconnected_nodes_are_forgotten_after_the_retention() {
+    let churn = |registry: &Registry| {
+        registry.connect("live", "edge", "sotw");
+        for round in 0..5 {
+            for i in 0..2000 {
+                let id = format!("pod-{round}-{i}");
+                registry.connect(&id, "edge", "sotw");
+                registry.disconnect(&id);
+            }
+        }
+        registry.snapshot()
+    };
+    let (nodes, counters) = churn(&Registry::with_retention(20_000, std::time::Duration::ZERO));
+    assert_eq!(nodes.len(), 1, "only the live node is kept");
+    assert_eq!(counters.expired, 10_000);
+    let (nodes, counters) = churn(&Registry::with_retention(20_000, std::time::Duration::from_secs(3600)));
+    assert_eq!((nodes.len(), counters.expired), (10_001, 0));
+}

@@ -21,7 +21,7 @@ fn request(names: &[&str], version: &str, nonce: &str, error: Option<&str>) -> D
 }
 
 fn shared() -> Shared {
-    let shared = Shared::new(Arc::new(Store::in_memory()), 100);
+    let shared = Shared::new(Arc::new(Store::in_memory()), 100, crate::status::DEFAULT_NODE_RETENTION);
     shared.store.set_value("rtds", "a", json!(1)).unwrap();
     shared
 }

@@ -18,6 +18,7 @@ pub fn render(status: &StatusView) -> String {
         ("ignored_requests", "requests ignored for their type URL", c.ignored),
         ("evicted_nodes", "disconnected nodes forgotten to stay within --max-nodes", c.evicted),
         ("untracked_streams", "streams served without status tracking (registry full)", c.untracked),
+        ("expired_nodes", "disconnected nodes forgotten after --node-retention", c.expired),
     ];
     for (name, help, value) in counters {
         let _ = writeln!(out, "# HELP weir_cp_{name}_total {help}\n# TYPE weir_cp_{name}_total counter");

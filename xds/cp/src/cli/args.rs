@@ -59,7 +59,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the control plane: xDS (ADS: RTDS, ECDS, SDS, CDS, EDS) and the admin API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Set runtime values: `weir-cp set a.b=5 c.d=true` (one change, one new version).
     Set {
         /// `KEY=VALUE` pairs. VALUE is parsed as JSON when it parses (numbers, booleans,
@@ -151,6 +151,10 @@ pub struct ServeArgs {
     /// when all are connected, new nodes are served but not tracked (counted, logged).
     #[arg(long, default_value_t = crate::status::DEFAULT_MAX_NODES)]
     pub max_nodes: usize,
+    /// How long `status` remembers a disconnected node (e.g. `10m`, `30s`): ephemeral node ids
+    /// do not pile up.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub node_retention: std::time::Duration,
     /// Serve xDS over TLS with this certificate chain (PEM); needs `--xds-tls-key`. The files
     /// are re-read when they change (checked every second).
     #[arg(long, value_name = "PEM", requires = "xds_tls_key")]

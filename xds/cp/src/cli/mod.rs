@@ -76,7 +76,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let token = admin_token(cli.token_file.as_deref())?;
     let admin_tls = cli.admin_tls();
     let command = match cli.command {
-        Command::Serve(args) => return serve::run(args, token).await,
+        Command::Serve(args) => return serve::run(*args, token).await,
         other => other,
     };
     let admin = AdminClient::new(&cli.admin)?.with_token(token).with_tls(&admin_tls)?;

@@ -29,6 +29,7 @@ pub async fn run(args: ServeArgs, token: Option<Token>) -> Result<(), CliError> 
             tls: admin_tls,
         },
         max_nodes: args.max_nodes,
+        node_retention: args.node_retention,
         xds_tls,
     };
     let cp = ControlPlane::start(config).await?;
