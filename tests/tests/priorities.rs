@@ -54,36 +54,20 @@ fn cluster(name: &str, p0: &[SocketAddr], p1: &[SocketAddr]) -> String {
 fn bootstrap(a: SocketAddr, b: SocketAddr) -> String {
     let d = |n: usize| (0..n).map(|_| dead()).collect::<Vec<_>>();
     let with = |first: SocketAddr, dead: usize| [vec![first], d(dead)].concat();
-    format!(
-        r#"admin:
-  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-static_resources:
-  listeners:
-  - name: main
-    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: main
-          route_config:
+    let routes = r#"          route_config:
             virtual_hosts:
             - name: all
               domains: ["*"]
               routes:
-              - {{ match: {{ prefix: /s1 }}, route: {{ cluster: s1 }} }}
-              - {{ match: {{ prefix: /s2 }}, route: {{ cluster: s2 }} }}
-              - {{ match: {{ prefix: /s3 }}, route: {{ cluster: s3 }} }}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
-  clusters:{}{}{}
-"#,
+              - { match: { prefix: /s1 }, route: { cluster: s1 } }
+              - { match: { prefix: /s2 }, route: { cluster: s2 } }
+              - { match: { prefix: /s3 }, route: { cluster: s3 } }"#;
+    let clusters = [
         cluster("s1", &with(a, 1), &[b]),
         cluster("s2", &with(a, 4), &with(b, 1)),
         cluster("s3", &with(a, 2), &with(b, 2)),
-    )
+    ];
+    weir_tests::e2e::static_bootstrap(routes, &clusters.concat())
 }
 
 /// Who answered: the echo server's tag, or the status.

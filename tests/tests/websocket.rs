@@ -61,38 +61,23 @@ async fn upstream() -> anyhow::Result<(SocketAddr, Arc<Mutex<Vec<Vec<String>>>>)
 }
 
 fn bootstrap(upstream: SocketAddr) -> String {
-    format!(
-        r#"admin:
-  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-static_resources:
-  listeners:
-  - name: main
-    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: main
-          upgrade_configs: [ {{ upgrade_type: websocket }} ]
+    let manager = r#"          upgrade_configs: [ { upgrade_type: websocket } ]
           route_config:
             virtual_hosts:
             - name: all
               domains: ["*"]
-              routes: [ {{ match: {{ prefix: / }}, route: {{ cluster: up }} }} ]
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
-  clusters:
+              routes: [ { match: { prefix: / }, route: { cluster: up } } ]"#;
+    let cluster = format!(
+        r#"
   - name: up
     type: STATIC
     connect_timeout: 1s
     load_assignment:
       cluster_name: up
-      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }} }} ] }} ]
-"#,
+      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }} }} ] }} ]"#,
         upstream.port()
-    )
+    );
+    weir_tests::e2e::static_bootstrap(manager, &cluster)
 }
 
 fn request(protocol: &str) -> String {

@@ -14,6 +14,7 @@ mod node;
 mod overrides;
 mod query_match;
 mod redirect;
+mod references;
 mod route_headers;
 mod schema;
 mod tcp_proxy;

@@ -57,7 +57,7 @@ pub(super) fn check(
     at: &str,
 ) -> Result<(), super::ConfigError> {
     use super::ConfigError;
-    use super::validate::{check_filters, check_weighted, known_cluster};
+    use super::references::{check_filters, check_weighted, known_cluster};
     let http = [
         ("http_filters", !listener.http_filters.is_empty()),
         ("virtual_hosts", !listener.virtual_hosts.is_empty()),

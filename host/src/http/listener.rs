@@ -38,7 +38,7 @@ pub struct ListenerContext {
     /// Upgrade protocols proxied (lowercase; `upgrade_types`).
     pub upgrade_types: Vec<String>,
     /// A TCP listener's proxy and network filters (`None`: an HTTP listener).
-    pub tcp: Option<crate::tcp::TcpProxy>,
+    pub tcp: Option<Rc<crate::tcp::TcpProxy>>,
 }
 
 /// Limits of a downstream connection.

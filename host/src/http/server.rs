@@ -140,9 +140,10 @@ async fn serve_connection(
     limits: ConnectionLimits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let current = context.borrow().clone();
-    if current.tcp.is_some() {
-        return crate::tcp::serve(stream, conn, current).await;
+    let tcp = context.borrow().tcp.clone();
+    if let Some(tcp) = tcp {
+        let accepted = crate::tcp::Accepted { remote: conn.remote, local: conn.local, id: conn.id };
+        return crate::tcp::serve(stream, accepted, tcp).await;
     }
     let stream = Rc::new(stream);
     let watch = Rc::new(ConnWatch::new());

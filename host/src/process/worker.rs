@@ -256,7 +256,7 @@ fn build(
             buffer_limit: listener.buffer_limit_bytes,
             request_timeout: nonzero(listener.request_timeout),
             stats: generation.process.stats.listener(&listener.name),
-            access_log,
+            access_log: access_log.clone(),
             limits: crate::http::ConnectionLimits {
                 max_headers: listener.max_request_headers,
                 max_header_bytes: listener.max_request_headers_kb as usize * 1024,
@@ -278,7 +278,12 @@ fn build(
             tls: tls.clone(),
             upgrade_types: listener.upgrade_types.iter().map(|t| t.to_ascii_lowercase()).collect(),
             tcp: match &listener.tcp_proxy {
-                Some(config) => Some(crate::tcp::TcpProxy {
+                Some(config) => Some(Rc::new(crate::tcp::TcpProxy {
+                    name: listener.name.clone(),
+                    metadata: crate::config::encoded_metadata(listener.metadata.as_ref()),
+                    upstreams: upstreams.clone(),
+                    buffer_limit: listener.buffer_limit_bytes,
+                    access_log: access_log.clone(),
                     config: config.clone(),
                     filters: listener
                         .network_filters
@@ -289,7 +294,7 @@ fn build(
                                 .ok_or_else(|| format!("listener `{}`: no plugin `{name}`", listener.name))
                         })
                         .collect::<Result<_, _>>()?,
-                }),
+                })),
                 None => None,
             },
         }));

@@ -16,7 +16,7 @@ use weir_abi::PeerType;
 use weir_http::{HttpStream, StreamInfo, StreamShared};
 
 use super::filters::{Filters, Step};
-use crate::http::{ConnectionInfo, ListenerContext};
+use super::{Accepted, TcpProxy};
 
 /// Bytes read at once from either side.
 const READ_CHUNK: usize = 16 * 1024;
@@ -33,33 +33,27 @@ enum Stop {
 }
 
 /// Serves one accepted connection of a TCP listener, and writes its access log line.
-pub async fn serve(downstream: TcpStream, conn: ConnectionInfo, context: Rc<ListenerContext>) {
-    let Some(tcp) = context.tcp.as_ref() else { return };
+pub async fn serve(downstream: TcpStream, conn: Accepted, tcp: Rc<TcpProxy>) {
     let info = StreamInfo {
         downstream_remote: conn.remote,
         downstream_local: conn.local,
         connection_id: conn.id,
         start_time: SystemTime::now(),
         protocol: "TCP",
-        listener_name: context.name.clone(),
-        metadata: weir_http::XdsMetadata { listener: context.metadata.clone(), ..Default::default() },
-        body_limit: context.buffer_limit,
+        listener_name: tcp.name.clone(),
+        metadata: weir_http::XdsMetadata { listener: tcp.metadata.clone(), ..Default::default() },
+        body_limit: tcp.buffer_limit,
         ..StreamInfo::default()
     };
     let stream = Rc::new(StreamShared::new(HttpStream { info, ..HttpStream::default() }));
-    let details = proxy(downstream, &stream, &context, tcp).await;
-    if let Some(sink) = &context.access_log {
+    let details = proxy(downstream, &stream, &tcp).await;
+    if let Some(sink) = &tcp.access_log {
         super::log::write(sink, &stream.data.borrow(), details);
     }
 }
 
 /// Proxies the connection; returns how it ended (the access log's `response_code_details`).
-async fn proxy(
-    downstream: TcpStream,
-    stream: &Rc<StreamShared>,
-    context: &ListenerContext,
-    tcp: &super::TcpProxy,
-) -> &'static str {
+async fn proxy(downstream: TcpStream, stream: &Rc<StreamShared>, tcp: &TcpProxy) -> &'static str {
     let Some(filters) = Filters::new(stream.clone(), &tcp.filters) else { return "wasm_fail_connection" };
     let mut step = filters.new_connection(0);
     while let Step::Paused(index) = step {
@@ -75,15 +69,15 @@ async fn proxy(
     }
     let picked = stream.data.borrow().tcp_proxy_cluster.clone();
     let name = picked.as_deref().or_else(|| tcp.config.pick()).unwrap_or_default().to_string();
-    let Some(cluster) = context.upstreams.get(&name) else {
-        tracing::debug!(listener = %context.name, cluster = %name, "no such cluster: closing the connection");
+    let Some(cluster) = tcp.upstreams.get(&name) else {
+        tracing::debug!(listener = %tcp.name, cluster = %name, "no such cluster: closing the connection");
         filters.end(PeerType::Local);
         return "cluster_not_found";
     };
     let (addr, upstream) = match cluster.open_stream().await {
         Ok(opened) => opened,
         Err(e) => {
-            tracing::debug!(listener = %context.name, cluster = %name, "upstream connect failed: {e}");
+            tracing::debug!(listener = %tcp.name, cluster = %name, "upstream connect failed: {e}");
             filters.end(PeerType::Local);
             return "upstream_connect_failure";
         }
@@ -94,7 +88,7 @@ async fn proxy(
         data.info.upstream_address = Some(addr);
         data.info.upstream_tls = upstream.tls.clone();
     }
-    let pump = Pump { filters, limit: context.buffer_limit.max(READ_CHUNK), activity: Activity::new() };
+    let pump = Pump { filters, limit: tcp.buffer_limit.max(READ_CHUNK), activity: Activity::new() };
     let (down_read, down_write) = downstream.into_split();
     let (up_read, up_write) = tokio::io::split(upstream.stream);
     let outcome = tokio::select! {
@@ -107,7 +101,7 @@ async fn proxy(
     let (peer, details) = match outcome {
         Ok(peer) => (peer, "via_upstream"),
         Err(stop) => {
-            tracing::debug!(listener = %context.name, ?stop, "closing the TCP connection");
+            tracing::debug!(listener = %tcp.name, ?stop, "closing the TCP connection");
             let details = match stop {
                 Stop::Filter => "wasm_close_connection",
                 Stop::Idle => "idle_timeout",

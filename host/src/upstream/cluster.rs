@@ -70,11 +70,19 @@ impl Cluster {
         Ok((endpoint.addr, connection?))
     }
 
-    /// Picks an endpoint and opens a byte stream to it (TCP, and the cluster's TLS if it has
-    /// one) for a proxied TCP connection, within the cluster's `connect_timeout`. A failure is
-    /// counted as the endpoint's and the cluster's connect failure.
+    /// Picks an endpoint and opens a byte stream to it for a proxied TCP connection.
     pub async fn open_stream(&self) -> Result<(SocketAddr, super::transport::Connected), UpstreamError> {
         let endpoint = self.pick(None)?;
+        Ok((endpoint.addr, self.open_to(&endpoint).await?))
+    }
+
+    /// A byte stream of its own to `endpoint` (TCP, and the cluster's TLS if it has one),
+    /// within the cluster's `connect_timeout`, outside the pools. A failure is counted as the
+    /// endpoint's and the cluster's connect failure.
+    pub(super) async fn open_to(
+        &self,
+        endpoint: &Endpoint,
+    ) -> Result<super::transport::Connected, UpstreamError> {
         let state = &self.state;
         let connected = super::transport::connect(
             endpoint.addr,
@@ -86,10 +94,10 @@ impl Cluster {
         .await;
         if let Err(e) = &connected {
             state.stats.connect_failures.inc();
-            state.record_outcome(&endpoint, None);
+            state.record_outcome(endpoint, None);
             tracing::debug!(cluster = %state.name(), endpoint = %endpoint.addr, "upstream connect failed: {e}");
         }
-        Ok((endpoint.addr, connected?))
+        connected
     }
 
     /// Like [`Cluster::connect`], always over HTTP/2 (for gRPC).

@@ -28,22 +28,7 @@ impl Cluster {
         let state = self.state();
         let _permit = state.breakers.request()?;
         let endpoint = self.pick(key)?;
-        let connected = super::transport::connect(
-            endpoint.addr,
-            endpoint.host.as_deref(),
-            state.tls(),
-            state.tls_required(),
-            state.config.connect_timeout,
-        )
-        .await;
-        let connected = match connected {
-            Ok(connected) => connected,
-            Err(e) => {
-                state.stats.connect_failures.inc();
-                state.record_outcome(&endpoint, None);
-                return Err(e);
-            }
-        };
+        let connected = self.open_to(&endpoint).await?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(connected.stream))
             .await
             .map_err(|e| UpstreamError::ConnectFailure(e.to_string()))?;

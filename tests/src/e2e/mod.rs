@@ -59,12 +59,23 @@ pub fn envoy_xds_bootstrap(node: &str, xds: SocketAddr, mode: XdsMode, routes: &
             mode.api_type()
         )
     };
+    let dynamic = format!(
+        "node: {{ id: {node}, cluster: edge }}\ndynamic_resources:\n{ads}  cds_config: {}\n",
+        mode.source()
+    );
+    // The weir-cp cluster as a `clusters` list item.
+    let cluster = format!("\n{}", envoy_cp_cluster(xds).trim_end());
+    format!("{dynamic}{}", static_bootstrap(routes, &cluster))
+}
+
+/// A static Envoy bootstrap: admin on an ephemeral port, listener `main` (ephemeral port) with
+/// an HTTP connection manager holding `manager` (its `route_config`, `upgrade_configs`, ...,
+/// indented as its fields) and the router, and `clusters` (list items, indented as
+/// `static_resources.clusters` items).
+pub fn static_bootstrap(manager: &str, clusters: &str) -> String {
     format!(
-        r#"
-node: {{ id: {node}, cluster: edge }}
-admin: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }} }}
-dynamic_resources:
-{ads}  cds_config: {source}
+        r#"admin:
+  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
 static_resources:
   listeners:
   - name: main
@@ -75,14 +86,12 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: main
-{routes}
+{manager}
           http_filters:
           - name: envoy.filters.http.router
             typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
-  clusters:
-{cluster}"#,
-        source = mode.source(),
-        cluster = envoy_cp_cluster(xds)
+  clusters:{clusters}
+"#
     )
 }
 

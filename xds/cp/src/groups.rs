@@ -9,10 +9,8 @@ use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::google::protobuf::value::Kind as ValueKind;
 use serde::{Deserialize, Serialize};
 
-use super::envoy_resource::{ClusterResource, EndpointsResource, ListenerResource, RouteResource};
 use super::error::StoreError;
 use super::keys;
-use super::state::TypeState;
 
 /// Which nodes a group serves: every field given must match (an empty selector is refused).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,39 +89,6 @@ impl NodeFacts {
     }
 }
 
-/// One group: its selector and its data-plane resources.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Group {
-    /// The nodes it serves.
-    pub nodes: NodeSelector,
-    /// Its clusters (CDS).
-    #[serde(default)]
-    pub clusters: TypeState<ClusterResource>,
-    /// Its endpoints (EDS).
-    #[serde(default)]
-    pub endpoints: TypeState<EndpointsResource>,
-    /// Its route configurations (RDS).
-    #[serde(default)]
-    pub routes: TypeState<RouteResource>,
-    /// Its listeners (LDS).
-    #[serde(default)]
-    pub listeners: TypeState<ListenerResource>,
-}
-
-impl Group {
-    /// A group with no resources yet.
-    pub fn new(nodes: NodeSelector) -> Group {
-        Group {
-            nodes,
-            clusters: TypeState::default(),
-            endpoints: TypeState::default(),
-            routes: TypeState::default(),
-            listeners: TypeState::default(),
-        }
-    }
-}
-
 /// What a resource file says about its group: `group: {name, nodes: {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,9 +110,13 @@ impl GroupSpec {
 /// Most groups one control plane holds.
 pub const MAX_GROUPS: usize = 1000;
 
-/// The group serving `node`: the first (by name) whose selector matches.
-pub fn group_of<'a>(groups: &'a BTreeMap<String, Group>, node: &NodeFacts) -> Option<&'a str> {
-    groups.iter().find(|(_, g)| g.nodes.matches(node)).map(|(name, _)| name.as_str())
+/// The group serving `node`: the first of `groups` (name and selector, in name order) whose
+/// selector matches.
+pub fn group_of<'a>(
+    mut groups: impl Iterator<Item = (&'a String, &'a NodeSelector)>,
+    node: &NodeFacts,
+) -> Option<&'a str> {
+    groups.find(|(_, nodes)| nodes.matches(node)).map(|(name, _)| name.as_str())
 }
 
 #[cfg(test)]
@@ -173,12 +142,11 @@ mod tests {
         assert!(!canary.matches(&node("a", "web", &[])));
         assert!(!canary.matches(&node("a", "api", &[("track", "canary")])));
         let pinned = NodeSelector { ids: vec!["a".into()], ..NodeSelector::default() };
-        let groups: BTreeMap<String, Group> =
-            [("b-canary".to_string(), Group::new(canary)), ("a-pinned".to_string(), Group::new(pinned))]
-                .into();
-        assert_eq!(group_of(&groups, &node("a", "web", &[("track", "canary")])), Some("a-pinned"));
-        assert_eq!(group_of(&groups, &node("z", "web", &[("track", "canary")])), Some("b-canary"));
-        assert_eq!(group_of(&groups, &node("z", "web", &[])), None);
+        let groups: BTreeMap<String, NodeSelector> =
+            [("b-canary".to_string(), canary), ("a-pinned".to_string(), pinned)].into();
+        assert_eq!(group_of(groups.iter(), &node("a", "web", &[("track", "canary")])), Some("a-pinned"));
+        assert_eq!(group_of(groups.iter(), &node("z", "web", &[("track", "canary")])), Some("b-canary"));
+        assert_eq!(group_of(groups.iter(), &node("z", "web", &[])), None);
         assert!(NodeSelector::default().check("g").is_err());
     }
 }

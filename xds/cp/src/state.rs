@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::ecds::EcdsConfig;
 use super::envoy_resource::{ClusterResource, EndpointsResource, ListenerResource, RouteResource};
-use super::groups::Group;
+use super::groups::NodeSelector;
 use super::kind::Kind;
 use super::secret::SecretConfig;
 
@@ -100,6 +100,39 @@ pub struct State {
     /// Absent in older files (read as none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, Group>,
+}
+
+/// One group: its selector and its data-plane resources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// The nodes it serves.
+    pub nodes: NodeSelector,
+    /// Its clusters (CDS).
+    #[serde(default)]
+    pub clusters: TypeState<ClusterResource>,
+    /// Its endpoints (EDS).
+    #[serde(default)]
+    pub endpoints: TypeState<EndpointsResource>,
+    /// Its route configurations (RDS).
+    #[serde(default)]
+    pub routes: TypeState<RouteResource>,
+    /// Its listeners (LDS).
+    #[serde(default)]
+    pub listeners: TypeState<ListenerResource>,
+}
+
+impl Group {
+    /// A group with no resources yet.
+    pub fn new(nodes: NodeSelector) -> Group {
+        Group {
+            nodes,
+            clusters: TypeState::default(),
+            endpoints: TypeState::default(),
+            routes: TypeState::default(),
+            listeners: TypeState::default(),
+        }
+    }
 }
 
 impl Default for State {

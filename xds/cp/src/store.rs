@@ -15,10 +15,10 @@ use super::envoy_resource::{
     ClusterResource, EndpointsResource, EnvoyResource, ListenerResource, Named, ResourceSet, RouteResource,
 };
 use super::error::{StartError, StoreError};
-use super::groups::{Group, GroupSpec, NodeFacts};
+use super::groups::{GroupSpec, NodeFacts};
 use super::kind::Kind;
 use super::secret::SecretConfig;
-use super::state::{Entry, State, TypeState};
+use super::state::{Entry, Group, State, TypeState};
 use super::{keys, layer, persist};
 use weir_xds::convert::{json_to_struct, pack};
 
@@ -304,7 +304,8 @@ impl Store {
     /// The node group serving `node`, if any (see [`crate::groups`]).
     pub fn group_of(&self, node: &NodeFacts) -> Option<String> {
         let state = self.state.lock();
-        crate::groups::group_of(&state.groups, node).map(str::to_string)
+        crate::groups::group_of(state.groups.iter().map(|(name, g)| (name, &g.nodes)), node)
+            .map(str::to_string)
     }
 
     /// The resources of `kind` selected by `names` (empty = all, except for EDS where names are

@@ -2,9 +2,9 @@
 
 use super::{Change, Store};
 use crate::error::StoreError;
-use crate::groups::{Group, GroupSpec, MAX_GROUPS, NodeSelector};
+use crate::groups::{GroupSpec, MAX_GROUPS, NodeSelector};
 use crate::kind::Kind;
-use crate::state::State;
+use crate::state::{Group, State};
 
 /// The group `spec` names, created if new (within [`MAX_GROUPS`]) and given `spec`'s
 /// selector; `true` when that selector is new or changed (its nodes may have moved).

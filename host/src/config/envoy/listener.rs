@@ -304,39 +304,18 @@ fn http_filters(
         if i == last {
             refusals.add(&at, "the last HTTP filter must be envoy.filters.http.router");
         }
-        let plugin = unpack::<Wasm>(any).map_err(|e| e.to_string()).and_then(|w| plugin(&f.name, &w));
+        let plugin =
+            unpack::<Wasm>(any).map_err(|e| e.to_string()).and_then(|w| super::wasm::plugin(&f.name, &w));
         match plugin {
             Ok(mut p) => {
                 p.config_discovery =
                     discovery.map(|resource_name| ConfigDiscovery { resource_name: Some(resource_name) });
-                names.extend(add_plugin(plugins, p, &at, refusals));
+                names.extend(super::wasm::add_plugin(plugins, p, &at, refusals));
             }
             Err(e) => refusals.add(&format!("{at}.typed_config"), e),
         }
     }
     names
-}
-
-/// Adds a Wasm filter's plugin to `plugins` and returns its name; a filter name used again
-/// must carry the same config (refused at `at` otherwise).
-pub(super) fn add_plugin(
-    plugins: &mut Vec<PluginConfig>,
-    p: PluginConfig,
-    at: &str,
-    refusals: &mut Refusals,
-) -> Option<String> {
-    match plugins.iter().find(|q| q.name == p.name) {
-        Some(q) if serde_json::to_value(q).ok() != serde_json::to_value(&p).ok() => {
-            refusals.add(at, format!("filter `{}` is configured differently elsewhere", p.name));
-            None
-        }
-        Some(_) => Some(p.name),
-        None => {
-            let name = p.name.clone();
-            plugins.push(p);
-            Some(name)
-        }
-    }
 }
 
 /// A Wasm filter's ECDS source (`config_discovery` at `at`): its `default_config`, the module
@@ -368,25 +347,6 @@ fn ecds<'a>(
             None
         }
     }
-}
-
-/// A weir plugin from a Wasm filter named `name`.
-pub(super) fn plugin(name: &str, wasm: &Wasm) -> Result<PluginConfig, String> {
-    let o = super::wasm::filter(wasm)?;
-    let path = o.wasm.ok_or("config.vm_config.code.local.filename is required")?;
-    let mut p: PluginConfig =
-        serde_json::from_value(json!({"name": name, "wasm": path})).map_err(|e| e.to_string())?;
-    p.root_id = o.root_id;
-    p.vm_id = o.vm_id.unwrap_or_default();
-    p.configuration = o.configuration;
-    if let Some(policy) = o.failure_policy {
-        p.failure_policy = policy;
-    }
-    if let Some(env) = o.environment_variables {
-        p.environment_variables = env;
-    }
-    p.allow_on_headers_stop_iteration = o.allow_on_headers_stop_iteration.unwrap_or(false);
-    Ok(p)
 }
 
 /// A listener's `socket_address` as an IP address and port.

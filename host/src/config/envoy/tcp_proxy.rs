@@ -67,9 +67,9 @@ pub(super) fn translate(
         // The same `PluginConfig` as the HTTP Wasm filter's.
         let plugin = unpack::<Wasm>(any)
             .map_err(|e| e.to_string())
-            .and_then(|w| super::listener::plugin(&filter.name, &HttpWasm { config: w.config }));
+            .and_then(|w| super::wasm::plugin(&filter.name, &HttpWasm { config: w.config }));
         match plugin {
-            Ok(p) => names.extend(super::listener::add_plugin(plugins, p, &at, refusals)),
+            Ok(p) => names.extend(super::wasm::add_plugin(plugins, p, &at, refusals)),
             Err(e) => refusals.add(&at, e),
         }
     }

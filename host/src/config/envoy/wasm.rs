@@ -1,5 +1,6 @@
 //! Envoy's Wasm HTTP filter config (`envoy.extensions.filters.http.wasm.v3.Wasm`) as what it
-//! sets in a weir plugin: from ECDS, and from the `http_filters` of an Envoy bootstrap.
+//! sets in a weir plugin: from ECDS, and from the `http_filters` (or, before a `tcp_proxy`,
+//! the network filters) of an Envoy bootstrap or LDS listener.
 //! Anything weir cannot honour is refused, never half-applied.
 
 use std::path::PathBuf;
@@ -10,7 +11,10 @@ use envoy_types::pb::envoy::extensions::wasm::v3::{FailurePolicy as EnvoyPolicy,
 use envoy_types::pb::google::protobuf::{Any, BytesValue, StringValue};
 use weir_xds::convert as any;
 
-use crate::config::{EnvironmentVariables, FailurePolicy, PluginOverride};
+use serde_json::json;
+
+use super::Refusals;
+use crate::config::{EnvironmentVariables, FailurePolicy, PluginConfig, PluginOverride};
 
 /// What a Wasm filter config sets.
 pub fn filter(wasm: &Wasm) -> Result<PluginOverride, String> {
@@ -85,4 +89,45 @@ fn configuration(value: &Any) -> Result<serde_json::Value, String> {
             .map_err(|_| "configuration: a BytesValue must hold UTF-8 text".to_string());
     }
     Err(format!("configuration: {} is not supported (use google.protobuf.StringValue)", value.type_url))
+}
+
+/// A weir plugin from a Wasm filter named `name`.
+pub(super) fn plugin(name: &str, wasm: &Wasm) -> Result<PluginConfig, String> {
+    let o = filter(wasm)?;
+    let path = o.wasm.ok_or("config.vm_config.code.local.filename is required")?;
+    let mut p: PluginConfig =
+        serde_json::from_value(json!({"name": name, "wasm": path})).map_err(|e| e.to_string())?;
+    p.root_id = o.root_id;
+    p.vm_id = o.vm_id.unwrap_or_default();
+    p.configuration = o.configuration;
+    if let Some(policy) = o.failure_policy {
+        p.failure_policy = policy;
+    }
+    if let Some(env) = o.environment_variables {
+        p.environment_variables = env;
+    }
+    p.allow_on_headers_stop_iteration = o.allow_on_headers_stop_iteration.unwrap_or(false);
+    Ok(p)
+}
+
+/// Adds a Wasm filter's plugin to `plugins` and returns its name; a filter name used again
+/// must carry the same config (refused at `at` otherwise).
+pub(super) fn add_plugin(
+    plugins: &mut Vec<PluginConfig>,
+    p: PluginConfig,
+    at: &str,
+    refusals: &mut Refusals,
+) -> Option<String> {
+    match plugins.iter().find(|q| q.name == p.name) {
+        Some(q) if serde_json::to_value(q).ok() != serde_json::to_value(&p).ok() => {
+            refusals.add(at, format!("filter `{}` is configured differently elsewhere", p.name));
+            None
+        }
+        Some(_) => Some(p.name),
+        None => {
+            let name = p.name.clone();
+            plugins.push(p);
+            Some(name)
+        }
+    }
 }
