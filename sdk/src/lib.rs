@@ -5,7 +5,9 @@
 //!
 //! A filter implements [`traits::RootContext`] and [`traits::HttpContext`] (the methods and
 //! signatures of the `proxy-wasm` crate's traits, without its panics) and registers its root
-//! context in [`main!`]. weir-sdk is the module's whole proxy-wasm runtime: its exports, a
+//! context in [`main!`]; a network (TCP) filter implements [`stream::StreamContext`] instead,
+//! its root answering `StreamContext` from `get_type` (Envoy's `envoy.filters.network.wasm`,
+//! weir's `network_filters`). weir-sdk is the module's whole proxy-wasm runtime: its exports, a
 //! dispatcher built for the few-microsecond budget of a request ([`dispatch`]), its logger and
 //! allocator. Around that, what filters keep needing:
 //!
@@ -57,6 +59,7 @@ pub mod root;
 pub mod rules;
 pub mod runtime;
 pub mod shared;
+pub mod stream;
 pub mod traits;
 pub mod types;
 
@@ -94,8 +97,9 @@ pub use weir_abi::{BufferType, HttpCallbacks, IntHasher, MapType, MetricType, St
 
 /// The usual imports for a filter.
 pub mod prelude {
+    pub use crate::stream::StreamContext;
     pub use crate::traits::{Context, HttpContext, RootContext};
-    pub use crate::types::{Action, ContextType, HttpCallbacks, LogLevel};
+    pub use crate::types::{Action, ContextType, HttpCallbacks, LogLevel, PeerType};
 
     pub use crate::config::{ConfigError, parse_config};
     pub use crate::metrics::{Counter, Gauge, Histogram};

@@ -338,7 +338,14 @@ pub trait RootContext: Context {
         None
     }
 
-    /// The kind of child contexts (only HTTP contexts are supported).
+    /// A context for a new TCP connection (a network filter's, when
+    /// [`RootContext::get_type`] says `StreamContext`). `None` leaves the connection without
+    /// this filter (logged).
+    fn create_stream_context(&self, _context_id: u32) -> Option<Box<dyn crate::stream::StreamContext>> {
+        None
+    }
+
+    /// The kind of child contexts: `HttpContext` (also when `None`) or `StreamContext`.
     fn get_type(&self) -> Option<ContextType> {
         None
     }

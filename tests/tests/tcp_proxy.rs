@@ -1,7 +1,8 @@
 //! TCP listeners (`envoy.filters.network.tcp_proxy`) with a proxy-wasm network filter in
 //! front, checked against real Envoy: one Envoy bootstrap, run by Envoy and by `weir -c`, must
 //! give the client and the upstreams the same bytes. The filter (`tests/filters/tcp-router`,
-//! written with the `proxy-wasm` crate) routes by Envoy's `envoy.tcp_proxy.cluster` filter
+//! written with the `proxy-wasm` crate, and the same written with weir-sdk,
+//! `tests/filters/tcp-router-sdk`) routes by Envoy's `envoy.tcp_proxy.cluster` filter
 //! state, holds data until a whole line (Pause, the data growing in the connection's read
 //! buffer), rewrites both directions, and closes a connection on request; half-closes pass
 //! through (the upstream answers after the client's FIN); an unknown cluster closes the client.
@@ -193,53 +194,50 @@ async fn exercise(proxy: &Proxy, a: &Upstream, b: &Upstream) -> anyhow::Result<V
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tcp_proxy_with_a_network_filter_behaves_as_in_envoy() -> anyhow::Result<()> {
-    let wasm = weir_testkit::paths::filter("tcp-router")?;
-    let mut results = Vec::new();
-    for host in ["envoy", "weir"] {
-        let (a, b) = (Upstream::start("a").await?, Upstream::start("b").await?);
-        let yaml = bootstrap(&wasm.display().to_string(), a.addr, b.addr);
-        let (seen, closed, logged) = if host == "envoy" {
-            let envoy = Envoy::start(&yaml).await?;
-            let proxy = Proxy {
-                admin: envoy.admin(),
-                routed: envoy.listener("routed").await?,
-                plain: envoy.listener("plain").await?,
-                nowhere: envoy.listener("nowhere").await?,
+    // The same filter written with the `proxy-wasm` crate and with weir-sdk.
+    for filter in ["tcp-router", "tcp-router-sdk"] {
+        let wasm = weir_testkit::paths::filter(filter)?;
+        let mut results = Vec::new();
+        for host in ["envoy", "weir"] {
+            let (a, b) = (Upstream::start("a").await?, Upstream::start("b").await?);
+            let yaml = bootstrap(&wasm.display().to_string(), a.addr, b.addr);
+            // Each proxy is kept until its counters are read.
+            let (proxy, _envoy, _weir) = if host == "envoy" {
+                let envoy = Envoy::start(&yaml).await?;
+                let proxy = Proxy {
+                    admin: envoy.admin(),
+                    routed: envoy.listener("routed").await?,
+                    plain: envoy.listener("plain").await?,
+                    nowhere: envoy.listener("nowhere").await?,
+                };
+                (proxy, Some(envoy), None)
+            } else {
+                let weir = Weir::start_async(yaml, 1).await?;
+                let proxy = Proxy {
+                    admin: weir.admin()?,
+                    routed: weir.listener("routed")?,
+                    plain: weir.listener("plain")?,
+                    nowhere: weir.listener("nowhere")?,
+                };
+                (proxy, None, Some(weir))
             };
             let seen = exercise(&proxy, &a, &b).await?;
-            (
-                seen,
-                proxy.wait_stat("tcp_router.closed", 4).await?,
-                proxy.wait_stat("tcp_router.logged", 4).await?,
-            )
-        } else {
-            let weir = Weir::start_async(yaml, 1).await?;
-            let proxy = Proxy {
-                admin: weir.admin()?,
-                routed: weir.listener("routed")?,
-                plain: weir.listener("plain")?,
-                nowhere: weir.listener("nowhere")?,
-            };
-            let seen = exercise(&proxy, &a, &b).await?;
-            (
-                seen,
-                proxy.wait_stat("tcp_router.closed", 4).await?,
-                proxy.wait_stat("tcp_router.logged", 4).await?,
-            )
-        };
-        println!("{host}: {seen:?} closed={closed} logged={logged}");
-        results.push((seen, closed, logged));
+            let closed = proxy.wait_stat("tcp_router.closed", 4).await?;
+            let logged = proxy.wait_stat("tcp_router.logged", 4).await?;
+            println!("{filter} in {host}: {seen:?} closed={closed} logged={logged}");
+            results.push((seen, closed, logged));
+        }
+        let expected = vec![
+            // `ab` held (Pause) until `\nxyz\n` came: one callback then saw all of it.
+            "B:2:AB\nB:XYZ\nBYE\n".to_string(),
+            "A:1:HELLO\nBYE\n".to_string(),
+            "A:1:ONE\n|".to_string(),
+            "|closed".to_string(),
+            "a=1:HELLO\n1:ONE\n b=2:AB\nXYZ\n".to_string(),
+        ];
+        assert_eq!(results[0].0, expected, "{filter} in Envoy");
+        assert_eq!(results[1], results[0], "{filter}: weir differs from Envoy");
     }
-    let expected = vec![
-        // `ab` held (Pause) until `\nxyz\n` came: one callback then saw all of it.
-        "B:2:AB\nB:XYZ\nBYE\n".to_string(),
-        "A:1:HELLO\nBYE\n".to_string(),
-        "A:1:ONE\n|".to_string(),
-        "|closed".to_string(),
-        "a=1:HELLO\n1:ONE\n b=2:AB\nXYZ\n".to_string(),
-    ];
-    assert_eq!(results[0].0, expected, "Envoy");
-    assert_eq!(results[1], results[0], "weir differs from Envoy");
     Ok(())
 }
 

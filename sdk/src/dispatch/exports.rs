@@ -1,7 +1,7 @@
 //! The module's exports: the ABI version marker, the allocator the host uses to hand over
-//! bytes, and every callback of proxy-wasm ABI 0.2.1 that HTTP filters receive, each passed to
-//! the context it names. Network (stream) filter callbacks are not exported, so hosts do not
-//! call them; a callback for a context the module does not know does nothing and continues.
+//! bytes, and every callback of proxy-wasm ABI 0.2.1 that HTTP and network (stream) filters
+//! receive, each passed to the context it names; a callback for a context the module does not
+//! know does nothing and continues.
 
 #![allow(unsafe_code)]
 
@@ -9,9 +9,9 @@ use std::alloc::{Layout, alloc};
 use std::ptr::NonNull;
 
 use super::callouts::{Calls, owner};
-use super::{Entry, create, declared, delete, with_entry, with_http, with_root};
+use super::{Entry, create, declared, delete, with_entry, with_http, with_root, with_stream};
 use crate::host;
-use crate::types::{Action, HttpCallbacks};
+use crate::types::{Action, HttpCallbacks, PeerType};
 
 /// The ABI version this module speaks.
 #[unsafe(no_mangle)]
@@ -78,7 +78,39 @@ pub extern "C" fn proxy_on_log(context_id: u32) {
         Entry::Root(root) => root.on_log(),
         Entry::Http(context) if http => context.on_log(),
         Entry::Http(_) => {}
+        Entry::Stream(stream) => stream.on_log(),
     });
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_new_connection(context_id: u32) -> u32 {
+    with_stream(context_id, Action::Continue, |stream| stream.on_new_connection()).raw()
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_downstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 {
+    with_stream(context_id, Action::Continue, |stream| {
+        stream.on_downstream_data(data_size, end_of_stream != 0)
+    })
+    .raw()
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_upstream_data(context_id: u32, data_size: usize, end_of_stream: u32) -> u32 {
+    with_stream(context_id, Action::Continue, |stream| stream.on_upstream_data(data_size, end_of_stream != 0))
+        .raw()
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_downstream_connection_close(context_id: u32, peer_type: u32) {
+    let peer = PeerType::from_raw(peer_type).unwrap_or(PeerType::Unknown);
+    with_stream(context_id, (), |stream| stream.on_downstream_close(peer));
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_upstream_connection_close(context_id: u32, peer_type: u32) {
+    let peer = PeerType::from_raw(peer_type).unwrap_or(PeerType::Unknown);
+    with_stream(context_id, (), |stream| stream.on_upstream_close(peer));
 }
 
 #[unsafe(no_mangle)]

@@ -16,13 +16,15 @@ use std::cell::{Cell, RefCell};
 
 use table::IdTable;
 
+use crate::stream::StreamContext;
 use crate::traits::{Context, HttpContext, NewHttpContext, NewRootContext, RootContext};
-use crate::types::HttpCallbacks;
+use crate::types::{ContextType, HttpCallbacks};
 
 /// One context of the module.
 enum Entry {
     Root(Box<dyn RootContext>),
     Http(Box<dyn HttpContext>),
+    Stream(Box<dyn StreamContext>),
 }
 
 impl Entry {
@@ -30,6 +32,7 @@ impl Entry {
         match self {
             Entry::Root(root) => &mut **root,
             Entry::Http(http) => &mut **http,
+            Entry::Stream(stream) => &mut **stream,
         }
     }
 }
@@ -104,6 +107,9 @@ fn create(id: u32, root_id: u32) {
                 return refused("proxy_on_context_create", id);
             };
             match contexts.get_mut(root_id) {
+                Some(Entry::Root(root)) if root.get_type() == Some(ContextType::StreamContext) => {
+                    root.create_stream_context(id).map(Entry::Stream)
+                }
                 Some(Entry::Root(root)) => root.create_http_context(id).map(Entry::Http),
                 _ => {
                     error(format_args!("context {id} created under {root_id}, which is not a root context"));
@@ -169,7 +175,16 @@ fn with_http<R>(
     }
     with_entry(id, None, |entry| match entry {
         Entry::Http(http) => Some(f(&mut **http)),
-        Entry::Root(_) => None,
+        Entry::Root(_) | Entry::Stream(_) => None,
+    })
+    .unwrap_or(default)
+}
+
+/// Runs `f` on stream (TCP connection) context `id`; `default` if there is none.
+fn with_stream<R>(id: u32, default: R, f: impl FnOnce(&mut dyn StreamContext) -> R) -> R {
+    with_entry(id, None, |entry| match entry {
+        Entry::Stream(stream) => Some(f(&mut **stream)),
+        Entry::Root(_) | Entry::Http(_) => None,
     })
     .unwrap_or(default)
 }
@@ -178,7 +193,7 @@ fn with_http<R>(
 fn with_root<R>(id: u32, default: R, f: impl FnOnce(&mut dyn RootContext) -> R) -> R {
     with_entry(id, None, |entry| match entry {
         Entry::Root(root) => Some(f(&mut **root)),
-        Entry::Http(_) => None,
+        Entry::Http(_) | Entry::Stream(_) => None,
     })
     .unwrap_or(default)
 }
