@@ -181,6 +181,8 @@ async fn run(mode: XdsMode) -> anyhow::Result<()> {
     for _ in 0..20 {
         assert_eq!(who(e).await, "two", "Envoy is not in the group");
     }
+    let status = cp.ok(&["status"])?;
+    assert!(status.contains("(group weir-only)"), "{status}");
     let groups = cp.ok(&["group", "get"])?;
     assert!(groups.contains("weir-only") && groups.contains("weir-cds"), "{groups}");
     cp.ok(&["group", "delete", "weir-only"])?;

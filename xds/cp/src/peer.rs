@@ -17,6 +17,8 @@ pub struct Peer {
     node: Option<String>,
     /// What node-group selectors look at.
     facts: NodeFacts,
+    /// The node group last reported to the status registry.
+    reported_group: Option<String>,
     /// Whether the registry tracks this stream's node (see [`Registry`](super::status::Registry)).
     tracked: bool,
 }
@@ -25,7 +27,14 @@ impl Peer {
     /// The stream from `address` speaking `protocol` (`sotw`, `delta`), before its first
     /// request.
     pub fn new(address: String, protocol: &'static str) -> Peer {
-        Peer { address, protocol, node: None, facts: NodeFacts::default(), tracked: false }
+        Peer {
+            address,
+            protocol,
+            node: None,
+            facts: NodeFacts::default(),
+            reported_group: None,
+            tracked: false,
+        }
     }
 
     /// The node id, once known.
@@ -61,9 +70,17 @@ impl Peer {
         id
     }
 
-    /// The node group serving this node now, if any.
-    pub fn group(&self, shared: &Shared) -> Option<String> {
-        shared.store.group_of(&self.facts)
+    /// The node group serving this node now, if any (the status registry is told when it
+    /// changes).
+    pub fn group(&mut self, shared: &Shared) -> Option<String> {
+        let group = shared.store.group_of(&self.facts);
+        if group != self.reported_group
+            && let Some(node) = &self.node
+        {
+            shared.status.grouped(node, group.as_deref());
+            self.reported_group.clone_from(&group);
+        }
+        group
     }
 
     /// The stream closed.

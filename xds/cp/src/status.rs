@@ -89,6 +89,10 @@ pub struct NodeStatus {
     pub protocol: String,
     /// When it last connected (or disconnected, when not connected), RFC 3339.
     pub since: String,
+    /// The node group whose listeners, routes, clusters and endpoints it gets (none:
+    /// everyone's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// Per resource type (`rtds`, `ecds`, `sds`).
     pub types: BTreeMap<String, TypeStatus>,
 }
@@ -247,6 +251,7 @@ impl Registry {
             streams: 0,
             protocol: String::new(),
             since: String::new(),
+            group: None,
             types: BTreeMap::new(),
         });
         node.cluster = clip(cluster, MAX_NAME);
@@ -313,6 +318,14 @@ impl Registry {
             t.pushes += 1;
             c.pushes += 1;
         });
+    }
+
+    /// Node `id` is served by node group `group` now (none: everyone's resources).
+    pub fn grouped(&self, id: &str, group: Option<&str>) {
+        let id = clip(id, MAX_NAME);
+        if let Some(node) = self.inner.lock().nodes.get_mut(&id) {
+            node.group = group.map(str::to_string);
+        }
     }
 
     /// An ACK arrived.

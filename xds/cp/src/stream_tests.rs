@@ -112,6 +112,9 @@ fn node_groups_serve_their_own_clusters() {
     let rb = b.on_request(&shared, cds("b", "web-canary", "", "")).unwrap();
     assert_eq!((names(&ra), names(&rb)), (vec!["stable".to_string()], vec!["canary-only".to_string()]));
     assert_ne!(ra.version_info, rb.version_info, "versions are never shared between groups");
+    let group_of =
+        |id: &str| shared.status.snapshot().0.into_iter().find(|n| n.id == id).and_then(|n| n.group);
+    assert_eq!((group_of("a"), group_of("b")), (None, Some("canary".to_string())), "status shows the group");
     a.on_request(&shared, cds("a", "web", &ra.version_info, &ra.nonce));
     b.on_request(&shared, cds("b", "web-canary", &rb.version_info, &rb.nonce));
     // The selector no longer picks b: b gets everyone's clusters, a is not disturbed.
@@ -119,6 +122,7 @@ fn node_groups_serve_their_own_clusters() {
     assert!(a.on_change(&shared).is_empty());
     let moved = b.on_change(&shared).pop().unwrap();
     assert_eq!(names(&moved), vec!["stable".to_string()]);
+    assert_eq!(group_of("b"), None);
     // Removing the group changes nothing for them now; an unknown group is NotFound.
     assert!(shared.store.remove_group("canary").is_ok());
     assert!(b.on_change(&shared).is_empty());

@@ -37,6 +37,10 @@ pub fn render(status: &StatusView) -> String {
     let mut rows =
         vec![["NODE", "CLUSTER", "CONNECTED", "TYPE", "SENT", "ACKED", "LAST NACK"].map(String::from)];
     for node in &status.nodes {
+        let cluster = match &node.group {
+            Some(group) => format!("{} (group {group})", node.cluster),
+            None => node.cluster.clone(),
+        };
         let connected = if node.connected {
             format!("yes since {}", node.since)
         } else {
@@ -45,7 +49,7 @@ pub fn render(status: &StatusView) -> String {
         if node.types.is_empty() {
             rows.push([
                 node.id.clone(),
-                node.cluster.clone(),
+                cluster.clone(),
                 connected.clone(),
                 "-".into(),
                 "-".into(),
@@ -65,15 +69,7 @@ pub fn render(status: &StatusView) -> String {
                     n.reason
                 )
             });
-            rows.push([
-                node.id.clone(),
-                node.cluster.clone(),
-                connected.clone(),
-                kind.clone(),
-                sent,
-                acked,
-                nack,
-            ]);
+            rows.push([node.id.clone(), cluster.clone(), connected.clone(), kind.clone(), sent, acked, nack]);
         }
     }
     let mut widths = [0usize; 7];
