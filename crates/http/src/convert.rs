@@ -69,11 +69,7 @@ pub fn upgrade_request_map(parts: &mut http::request::Parts, tls: bool) -> Heade
 
 /// [`response_map`] for the answer to a proxied upgrade: `connection` and `upgrade` stay.
 pub fn upgrade_response_map(parts: &mut http::response::Parts) -> HeaderMap {
-    let headers = std::mem::take(&mut parts.headers);
-    let mut map = HeaderMap::with_capacity(headers.len() + 8);
-    map.add(Name::pseudo(":status"), status_bytes(parts.status));
-    map.extend_from_http(headers, is_hop_by_hop_but_upgrade);
-    map
+    response_map_with(parts, is_hop_by_hop_but_upgrade)
 }
 
 fn is_hop_by_hop_but_upgrade(name: &HeaderName) -> bool {
@@ -117,10 +113,14 @@ fn request_map_with(
 /// Response head → plugin header map (`:status` first). The head's headers are moved into the
 /// map.
 pub fn response_map(parts: &mut http::response::Parts) -> HeaderMap {
+    response_map_with(parts, is_hop_by_hop)
+}
+
+fn response_map_with(parts: &mut http::response::Parts, hop_by_hop: fn(&HeaderName) -> bool) -> HeaderMap {
     let headers = std::mem::take(&mut parts.headers);
     let mut map = HeaderMap::with_capacity(headers.len() + 8);
     map.add(Name::pseudo(":status"), status_bytes(parts.status));
-    map.extend_from_http(headers, is_hop_by_hop);
+    map.extend_from_http(headers, hop_by_hop);
     map
 }
 
