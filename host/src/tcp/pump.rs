@@ -88,11 +88,21 @@ async fn proxy(downstream: TcpStream, stream: &Rc<StreamShared>, tcp: &TcpProxy)
         data.info.upstream_address = Some(addr);
         data.info.upstream_tls = upstream.tls.clone();
     }
-    let pump = Pump { filters, limit: tcp.buffer_limit.max(READ_CHUNK), activity: Activity::new() };
+    let pump = Pump {
+        filters,
+        limit: tcp.buffer_limit.max(READ_CHUNK),
+        activity: Activity::new(),
+        resumed: tokio::sync::Notify::new(),
+    };
     let (down_read, down_write) = downstream.into_split();
     let (up_read, up_write) = tokio::io::split(upstream.stream);
     let outcome = tokio::select! {
-        (down, up) = async { tokio::join!(pump.downstream(down_read, up_write), pump.upstream(up_read, down_write)) } => {
+        (down, up) = async {
+            tokio::join!(
+                pump.direction(Side::Downstream, down_read, up_write),
+                pump.direction(Side::Upstream, up_read, down_write),
+            )
+        } => {
             down.and(up).map(|()| if pump.activity.client_last.get() { PeerType::Remote } else { PeerType::Local })
         }
         stop = pump.stopped() => Err(stop),
@@ -171,6 +181,11 @@ struct Pump {
     filters: Filters,
     limit: usize,
     activity: Activity,
+    /// A downstream filter continued (`proxy_continue_stream(Downstream)`). The hostcalls wake
+    /// the stream's `Notify` with `notify_one`, so [`Pump::stopped`] is its only waiter and
+    /// passes a continue on here, to the downstream direction (the only one that waits for
+    /// it).
+    resumed: tokio::sync::Notify,
 }
 
 /// One direction's half of the connection data in [`StreamShared`].
@@ -180,21 +195,17 @@ enum Side {
     Upstream,
 }
 
+impl Side {
+    /// This direction's bytes held for the filters, and its count of bytes received.
+    fn held(self, data: &mut HttpStream) -> (&mut weir_http::Chunk, &mut u64) {
+        match self {
+            Side::Downstream => (&mut data.request_body, &mut data.info.request_body_bytes),
+            Side::Upstream => (&mut data.response_body, &mut data.info.response_body_bytes),
+        }
+    }
+}
+
 impl Pump {
-    /// Client to upstream.
-    async fn downstream(
-        &self,
-        from: impl AsyncRead + Unpin,
-        to: impl AsyncWrite + Unpin,
-    ) -> Result<(), Stop> {
-        self.direction(Side::Downstream, from, to).await
-    }
-
-    /// Upstream to client.
-    async fn upstream(&self, from: impl AsyncRead + Unpin, to: impl AsyncWrite + Unpin) -> Result<(), Stop> {
-        self.direction(Side::Upstream, from, to).await
-    }
-
     /// Moves one direction's bytes through the filters until its end of stream.
     async fn direction(
         &self,
@@ -215,7 +226,7 @@ impl Pump {
                 let resumable = paused.is_some() && matches!(side, Side::Downstream);
                 let read = tokio::select! {
                     read = from.read_buf(&mut buf) => Some(read),
-                    () = stream.wake.notified(), if resumable => None,
+                    () = self.resumed.notified(), if resumable => None,
                 };
                 match read {
                     Some(Ok(0)) => eos = true,
@@ -241,8 +252,14 @@ impl Pump {
             } else {
                 // Full, or at the end: only the paused filter continuing moves the data on.
                 let Some(index) = paused else { return Err(Stop::Filter) };
-                if !wait_continue(stream, Duration::ZERO).await {
-                    return Err(Stop::Filter);
+                loop {
+                    if stream.data.borrow().close_requested {
+                        return Err(Stop::Filter);
+                    }
+                    if stream.data.borrow().continue_request {
+                        break;
+                    }
+                    self.resumed.notified().await;
                 }
                 self.run(side, index + 1, eos)
             };
@@ -274,43 +291,35 @@ impl Pump {
     }
 
     fn held(&self, side: Side) -> usize {
-        let data = self.filters.stream().data.borrow();
-        match side {
-            Side::Downstream => data.request_body.len(),
-            Side::Upstream => data.response_body.len(),
-        }
+        side.held(&mut self.filters.stream().data.borrow_mut()).0.len()
     }
 
     fn hold(&self, side: Side, bytes: &[u8]) {
         let mut data = self.filters.stream().data.borrow_mut();
-        let held = match side {
-            Side::Downstream => &mut data.request_body,
-            Side::Upstream => &mut data.response_body,
-        };
+        let (held, received) = side.held(&mut data);
         let end = held.len();
         held.splice(end, 0, bytes);
-        let received = match side {
-            Side::Downstream => &mut data.info.request_body_bytes,
-            Side::Upstream => &mut data.info.response_body_bytes,
-        };
         *received += bytes.len() as u64;
     }
 
     fn take(&self, side: Side) -> bytes::Bytes {
-        let mut data = self.filters.stream().data.borrow_mut();
-        let held = match side {
-            Side::Downstream => &mut data.request_body,
-            Side::Upstream => &mut data.response_body,
-        };
-        std::mem::take(held).into_mut().freeze()
+        std::mem::take(side.held(&mut self.filters.stream().data.borrow_mut()).0).into_mut().freeze()
     }
 
-    /// Returns when a filter asks to close the connection.
+    /// Returns when a filter asks to close the connection; passes a continue on to the
+    /// downstream direction ([`Pump::resumed`]).
     async fn stopped(&self) -> Stop {
         let stream = self.filters.stream();
         loop {
-            if stream.data.borrow().close_requested {
+            let (close, resume) = {
+                let data = stream.data.borrow();
+                (data.close_requested, data.continue_request)
+            };
+            if close {
                 return Stop::Filter;
+            }
+            if resume {
+                self.resumed.notify_one();
             }
             stream.wake.notified().await;
         }
