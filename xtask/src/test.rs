@@ -26,6 +26,7 @@ pub fn run() -> anyhow::Result<()> {
         Step { name: "doc", run: doc },
         Step { name: "build filters", run: build_filters },
         Step { name: "install Envoy", run: install_envoy },
+        Step { name: "install Redis", run: install_redis },
         Step { name: "build binaries", run: build_bins },
         Step { name: "unit + integration tests", run: tests },
         Step { name: "validate configs", run: validate_configs },
@@ -94,7 +95,20 @@ fn install_envoy() -> anyhow::Result<String> {
     Ok(format!("Envoy {} at {}", envoy::VERSION, path.display()))
 }
 
-/// Builds weir, weir-cp and weir-echo once, in one cargo call. The suites then take them from
+/// Redis, for weir-rls's suites (Debian's `redis-server`).
+fn install_redis() -> anyhow::Result<String> {
+    util::ensure_apt("redis-server", "redis-server", redis_version)
+}
+
+/// `Redis server v=7.0.15`, from `redis-server --version`.
+fn redis_version() -> Option<String> {
+    let out = Command::new("redis-server").arg("--version").output().ok().filter(|o| o.status.success())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().find(|w| w.starts_with("v="))?;
+    Some(format!("Redis {}", version.trim_start_matches("v=")))
+}
+
+/// Builds weir, weir-cp, weir-echo and weir-rls once, in one cargo call. The suites then take them from
 /// `$WEIR_*_BIN` ([`with_bins`]) instead of each building the one it needs: a cargo build of
 /// one package resolves features for that package alone, so builds of different packages
 /// rebuild shared crates (envoy-types, the host) over and over, and every test waiting on

@@ -15,3 +15,23 @@ pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Makes sure `program` runs (`probe` returns its version line, or `None`); when it does not
+/// and we are root on Debian, installs `package` with apt-get, else fails with the command to
+/// run.
+pub fn ensure_apt(program: &str, package: &str, probe: fn() -> Option<String>) -> anyhow::Result<String> {
+    if let Some(v) = probe() {
+        return Ok(v);
+    }
+    let install = format!("apt-get update && apt-get install -y {package}");
+    let root =
+        Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root && Command::new("apt-get").arg("--version").output().is_ok() {
+        println!("==> installing {program}: {install}");
+        run(Command::new("sh").arg("-c").arg(format!("{install} >/dev/null")))?;
+        if let Some(v) = probe() {
+            return Ok(v);
+        }
+    }
+    bail!("{program} is missing; install it with: {install}")
+}

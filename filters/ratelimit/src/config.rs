@@ -146,11 +146,12 @@ pub struct DescriptorEntry {
 /// Envoy's `enable_x_ratelimit_headers`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub enum XRateLimitHeaders {
-    /// Only denied responses carry `x-ratelimit-*`.
+    /// Local mode: only denied responses carry `x-ratelimit-*`. Global mode: none do (as
+    /// Envoy's `ratelimit` filter).
     #[default]
     #[serde(rename = "OFF")]
     Off,
-    /// Allowed responses carry them too.
+    /// Allowed and denied responses carry them.
     #[serde(rename = "DRAFT_VERSION_03")]
     DraftVersion03,
 }

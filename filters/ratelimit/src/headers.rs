@@ -1,7 +1,8 @@
-//! The headers of a decision: `x-ratelimit-limit`, `x-ratelimit-remaining`,
+//! The headers of a local-mode decision: `x-ratelimit-limit`, `x-ratelimit-remaining`,
 //! `x-ratelimit-reset` (whole seconds until more tokens, rounded up), and on a denial also
 //! `retry-after` (the same seconds, at least 1) and `x-envoy-ratelimited: true` (as Envoy's
-//! rate limit filters send).
+//! rate limit filters send). Global mode renders the service's answer as Envoy's `ratelimit`
+//! filter does ([`crate::rls::limit_headers`]).
 
 use crate::bucket::ceil_secs;
 use crate::local::Report;
@@ -29,8 +30,13 @@ pub fn denial_headers(report: Option<&Report>) -> Vec<Header> {
         out.extend(limit_headers(report));
         out.push(("retry-after".into(), ceil_secs(report.reset_ns).max(1).to_string().into_bytes()));
     }
-    out.push(("x-envoy-ratelimited".into(), b"true".to_vec()));
+    out.push(ratelimited());
     out
+}
+
+/// `x-envoy-ratelimited: true`.
+pub fn ratelimited() -> Header {
+    ("x-envoy-ratelimited".into(), b"true".to_vec())
 }
 
 /// Borrowed pairs, the form the local-reply hostcall takes.

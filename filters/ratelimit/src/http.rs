@@ -72,7 +72,7 @@ impl RateLimitHttp {
         let config = plans.get(reported).or(plans.first()).map(|p| p.config)?;
         if !verdict.allowed {
             let body = headers::LOCAL_DENIED_BODY;
-            return Some(self.deny(config.status, body, verdict.report.as_ref(), Vec::new()));
+            return Some(self.deny(config.status, body, headers::denial_headers(verdict.report.as_ref())));
         }
         if let (XRateLimitHeaders::DraftVersion03, Some(report)) =
             (config.enable_x_ratelimit_headers, verdict.report)
@@ -126,18 +126,11 @@ impl RateLimitHttp {
         Some(reply(global.status_on_error, b"", &[]))
     }
 
-    fn deny(
-        &mut self,
-        status: u32,
-        body: &[u8],
-        report: Option<&local::Report>,
-        mut extra: Vec<Header>,
-    ) -> Action {
+    fn deny(&mut self, status: u32, body: &[u8], headers: Vec<Header>) -> Action {
         self.metrics.denied.inc();
         self.replied = true;
         self.pending.clear();
-        extra.extend(headers::denial_headers(report));
-        reply(status, body, &headers::borrowed(&extra))
+        reply(status, body, &headers::borrowed(&headers))
     }
 
     /// Applies one service's answer; `Some` when the request was answered (denied).
@@ -161,19 +154,20 @@ impl RateLimitHttp {
                     }
                 }
                 self.response_headers.extend(answer.response_headers);
-                if let (XRateLimitHeaders::DraftVersion03, Some(report)) =
-                    (settings.enable_x_ratelimit_headers, answer.report)
-                {
-                    self.response_headers.extend(headers::limit_headers(&report));
+                if settings.enable_x_ratelimit_headers == XRateLimitHeaders::DraftVersion03 {
+                    self.response_headers.extend(answer.limit_headers);
                 }
                 None
             }
-            Ok(Decision::Deny(answer)) => Some(self.deny(
-                settings.status,
-                &answer.body,
-                answer.report.as_ref(),
-                answer.response_headers,
-            )),
+            Ok(Decision::Deny(mut answer)) => {
+                // As Envoy's `ratelimit` filter: the service's headers, `x-envoy-ratelimited`,
+                // and the limit headers only when enabled.
+                answer.response_headers.push(headers::ratelimited());
+                if settings.enable_x_ratelimit_headers == XRateLimitHeaders::DraftVersion03 {
+                    answer.response_headers.extend(answer.limit_headers);
+                }
+                Some(self.deny(settings.status, &answer.body, answer.response_headers))
+            }
             Ok(Decision::Unknown(code)) => {
                 log::warn!("ratelimit: the rate limit service answered overall_code {code}");
                 self.service_failed(settings)

@@ -5,7 +5,7 @@
 use prost::Message;
 
 use crate::actions::Descriptor;
-use crate::local::Report;
+use crate::headers::Header;
 
 /// gRPC service name.
 pub const SERVICE: &str = "envoy.service.ratelimit.v3.RateLimitService";
@@ -91,6 +91,9 @@ pub struct RateLimit {
     /// `Unit`: 1 SECOND, 2 MINUTE, 3 HOUR, 4 DAY, 5 MONTH, 6 YEAR, 7 WEEK.
     #[prost(int32, tag = "2")]
     pub unit: i32,
+    /// The limit's name (`x-ratelimit-limit` shows it).
+    #[prost(string, tag = "3")]
+    pub name: String,
 }
 
 /// `google.protobuf.Duration`.
@@ -159,8 +162,9 @@ pub enum Decision {
 /// The parts of an answer the filter applies.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Answer {
-    /// Limit headers, from the most restrictive status that names its limit.
-    pub report: Option<Report>,
+    /// `x-ratelimit-limit`, `-remaining`, `-reset` as Envoy's `ratelimit` filter renders them
+    /// (empty when no status names its limit); sent when `enable_x_ratelimit_headers` is on.
+    pub limit_headers: Vec<Header>,
     /// For the response (or the 429).
     pub response_headers: Vec<(String, Vec<u8>)>,
     /// For the upstream request.
@@ -173,7 +177,7 @@ pub struct Answer {
 pub fn decode_response(bytes: &[u8]) -> Result<Decision, prost::DecodeError> {
     let response = RateLimitResponse::decode(bytes)?;
     let answer = || Answer {
-        report: report(&response.statuses),
+        limit_headers: limit_headers(&response.statuses),
         response_headers: response.response_headers_to_add.iter().map(HeaderValue::pair).collect(),
         request_headers: response.request_headers_to_add.iter().map(HeaderValue::pair).collect(),
         body: response.raw_body.clone(),
@@ -185,29 +189,41 @@ pub fn decode_response(bytes: &[u8]) -> Result<Decision, prost::DecodeError> {
     })
 }
 
-/// The status with the fewest requests left among those that name their limit (an
-/// `OVER_LIMIT` one first). The reset is `duration_until_reset`, else the limit's whole unit.
-fn report(statuses: &[DescriptorStatus]) -> Option<Report> {
-    statuses
-        .iter()
-        .filter_map(|s| {
-            let limit = s.current_limit.as_ref()?;
-            let reset_ns = match &s.duration_until_reset {
-                Some(d) => {
-                    u64::try_from(d.seconds).unwrap_or(0).saturating_mul(1_000_000_000)
-                        + u64::try_from(d.nanos).unwrap_or(0)
-                }
-                None => unit_secs(limit.unit).saturating_mul(1_000_000_000),
-            };
-            let remaining = if s.code == 2 { 0 } else { s.limit_remaining };
-            Some((s.code != 2, Report { limit: limit.requests_per_unit, remaining, reset_ns }))
-        })
-        .min_by_key(|(not_over, r)| (*not_over, r.remaining))
-        .map(|(_, r)| r)
+/// The limit headers of Envoy's `ratelimit` filter (`XRateLimitHeaderUtils::create`): of
+/// the statuses that name their limit, the first with the fewest `limit_remaining` gives
+/// `x-ratelimit-remaining` and `x-ratelimit-reset` (the whole seconds of
+/// `duration_until_reset`, 0 without one) and starts `x-ratelimit-limit`, which then lists
+/// every such status as `, <requests_per_unit>;w=<window seconds>[;name="<name>"]` (statuses
+/// whose unit Envoy has no window for are left out of the list).
+pub fn limit_headers(statuses: &[DescriptorStatus]) -> Vec<Header> {
+    use std::fmt::Write;
+    let mut quota_policy = String::new();
+    let mut fewest: Option<(&DescriptorStatus, &RateLimit)> = None;
+    for status in statuses {
+        let Some(limit) = &status.current_limit else { continue };
+        if fewest.is_none_or(|(f, _)| status.limit_remaining < f.limit_remaining) {
+            fewest = Some((status, limit));
+        }
+        let window = quota_window(limit.unit);
+        if window > 0 {
+            let _ = write!(quota_policy, ", {};w={window}", limit.requests_per_unit);
+            if !limit.name.is_empty() {
+                let _ = write!(quota_policy, ";name=\"{}\"", limit.name);
+            }
+        }
+    }
+    let Some((status, limit)) = fewest else { return Vec::new() };
+    let reset = status.duration_until_reset.as_ref().map_or(0, |d| d.seconds);
+    vec![
+        ("x-ratelimit-limit".into(), format!("{}{quota_policy}", limit.requests_per_unit).into_bytes()),
+        ("x-ratelimit-remaining".into(), status.limit_remaining.to_string().into_bytes()),
+        ("x-ratelimit-reset".into(), reset.to_string().into_bytes()),
+    ]
 }
 
-/// Length of an RLS `Unit` in seconds (a month is 30 days, a year 365).
-pub fn unit_secs(unit: i32) -> u64 {
+/// The window of an RLS `Unit` in seconds, as Envoy's filter maps it: a month is 30 days, a
+/// year 365, and `WEEK` (newer than that mapping) and unknown units have none (0).
+pub fn quota_window(unit: i32) -> u64 {
     match unit {
         1 => 1,
         2 => 60,
@@ -215,7 +231,6 @@ pub fn unit_secs(unit: i32) -> u64 {
         4 => 86_400,
         5 => 30 * 86_400,
         6 => 365 * 86_400,
-        7 => 7 * 86_400,
         _ => 0,
     }
 }

@@ -38,7 +38,7 @@ fn status(code: Code, limit: Option<(u32, Unit)>, remaining: u32, reset: Option<
     PbStatus {
         code: code as i32,
         current_limit: limit.map(|(n, unit)| PbLimit {
-            name: "n".into(),
+            name: String::new(),
             requests_per_unit: n,
             unit: unit as i32,
         }),
@@ -69,7 +69,14 @@ fn an_over_limit_answer_carries_its_limit_headers_and_body() {
     };
     let decision = decode_response(&response.encode_to_vec()).unwrap();
     let Decision::Deny(answer) = decision else { panic!("{decision:?}") };
-    assert_eq!(answer.report, Some(Report { limit: 10, remaining: 0, reset_ns: 1_000_000_000 }));
+    assert_eq!(
+        text(&answer.limit_headers),
+        [
+            ("x-ratelimit-limit", "10, 100;w=60, 10;w=1"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "0")
+        ]
+    );
     assert_eq!(answer.response_headers, [("x-from-rls".to_string(), b"1".to_vec())]);
     assert_eq!(answer.body, b"slow down");
 }
@@ -91,7 +98,14 @@ fn an_ok_answer_reports_the_fewest_remaining_and_request_headers() {
         ..PbResponse::default()
     };
     let Decision::Allow(answer) = decode_response(&response.encode_to_vec()).unwrap() else { panic!() };
-    assert_eq!(answer.report, Some(Report { limit: 5, remaining: 3, reset_ns: 1_200_000_000_000 }));
+    assert_eq!(
+        text(&answer.limit_headers),
+        [
+            ("x-ratelimit-limit", "5, 100;w=60, 5;w=3600"),
+            ("x-ratelimit-remaining", "3"),
+            ("x-ratelimit-reset", "1200")
+        ]
+    );
     assert_eq!(answer.request_headers, [("x-quota".to_string(), b"raw".to_vec())]);
 }
 
@@ -109,10 +123,36 @@ fn unknown_codes_and_garbage_are_not_decisions() {
     assert_eq!(answer, Answer::default());
 }
 
+fn text(headers: &[Header]) -> Vec<(&str, &str)> {
+    headers.iter().map(|(k, v)| (k.as_str(), std::str::from_utf8(v).unwrap())).collect()
+}
+
 #[test]
-fn units_have_their_lengths() {
-    assert_eq!(unit_secs(Unit::Second as i32), 1);
-    assert_eq!(unit_secs(Unit::Day as i32), 86_400);
-    assert_eq!(unit_secs(Unit::Week as i32), 604_800);
-    assert_eq!(unit_secs(Unit::Unknown as i32), 0);
+fn limit_headers_follow_envoys_ratelimit_filter() {
+    // Ties keep the first; names are quoted; a week has no window in Envoy's mapping.
+    let mut named = status(Code::Ok, Some((7, Unit::Week)), 2, Some(9));
+    named.current_limit.as_mut().unwrap().name = "weekly".into();
+    let mut hourly = status(Code::Ok, Some((50, Unit::Hour)), 2, Some(100));
+    hourly.current_limit.as_mut().unwrap().name = "per-ip".into();
+    let statuses = [named, hourly, status(Code::Ok, Some((9, Unit::Year)), 4, None)];
+    let ours: Vec<DescriptorStatus> =
+        statuses.iter().map(|s| DescriptorStatus::decode(s.encode_to_vec().as_slice()).unwrap()).collect();
+    assert_eq!(
+        text(&limit_headers(&ours)),
+        [
+            ("x-ratelimit-limit", "7, 50;w=3600;name=\"per-ip\", 9;w=31536000"),
+            ("x-ratelimit-remaining", "2"),
+            ("x-ratelimit-reset", "9")
+        ]
+    );
+    assert!(limit_headers(&[]).is_empty());
+}
+
+#[test]
+fn windows_are_envoys() {
+    assert_eq!(quota_window(Unit::Second as i32), 1);
+    assert_eq!(quota_window(Unit::Day as i32), 86_400);
+    assert_eq!(quota_window(Unit::Month as i32), 2_592_000);
+    assert_eq!(quota_window(Unit::Week as i32), 0);
+    assert_eq!(quota_window(Unit::Unknown as i32), 0);
 }

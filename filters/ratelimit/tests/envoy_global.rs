@@ -121,8 +121,8 @@ fn run(failure_mode_deny: bool, failed: u16) {
     );
     let denied = common::get(addr, "/x", &[("x-user", "deny")]).unwrap();
     assert_eq!(
-        (denied.status, denied.header("retry-after"), denied.header("x-ratelimit-limit")),
-        (429, Some("30"), Some("10"))
+        (denied.status, denied.header("x-ratelimit-reset"), denied.header("x-ratelimit-limit")),
+        (429, Some("30"), Some("10, 10;w=60"))
     );
     for user in ["slow-deny", "fail", "unknown"] {
         assert_eq!(common::get(addr, "/x", &[("x-user", user)]).unwrap().status, failed, "{user}");

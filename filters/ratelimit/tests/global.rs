@@ -43,7 +43,7 @@ fn ok_lets_the_request_through_with_the_services_headers() {
     let upstream = response.upstream.as_ref().expect("forwarded");
     assert_eq!(upstream.header("x-rls-checked"), Some("yes"));
     assert_eq!(response.header("x-rls"), Some("ok"));
-    assert_eq!(response.header("x-ratelimit-limit"), Some("100"));
+    assert_eq!(response.header("x-ratelimit-limit"), Some("100, 100;w=60"));
     assert_eq!(response.header("x-ratelimit-remaining"), Some("42"));
     assert_eq!(response.header("x-ratelimit-reset"), Some("12"));
     let seen = rls.seen();
@@ -64,10 +64,11 @@ fn over_limit_is_a_429_with_limit_headers_and_the_services_body() {
     assert!(response.upstream.is_none(), "denied requests never reach the upstream");
     assert_eq!(response.text(), "over the limit\n");
     assert_eq!(response.header("x-rls"), Some("over"));
-    assert_eq!(response.header("x-ratelimit-limit"), Some("10"));
+    assert_eq!(response.header("x-ratelimit-limit"), Some("10, 10;w=60"));
     assert_eq!(response.header("x-ratelimit-remaining"), Some("0"));
     assert_eq!(response.header("x-ratelimit-reset"), Some("30"));
-    assert_eq!(response.header("retry-after"), Some("30"));
+    assert_eq!(response.header("x-envoy-ratelimited"), Some("true"));
+    assert!(response.header("retry-after").is_none(), "Envoy's ratelimit filter sends none");
     assert_eq!(common::counter(&weir, "ratelimit.denied"), 1);
 }
 

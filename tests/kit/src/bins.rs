@@ -19,11 +19,13 @@ pub enum Bin {
     Cp,
     /// The echo upstream as a process, `weir-echo` (package `weir-tests`); `$WEIR_ECHO_BIN`.
     Echo,
+    /// The rate limit service, `weir-rls`; `$WEIR_RLS_BIN`.
+    Rls,
 }
 
 impl Bin {
     /// Every binary of the workspace.
-    pub const ALL: [Bin; 3] = [Bin::Weir, Bin::Cp, Bin::Echo];
+    pub const ALL: [Bin; 4] = [Bin::Weir, Bin::Cp, Bin::Echo, Bin::Rls];
 
     /// The binary's name.
     pub fn name(self) -> &'static str {
@@ -31,6 +33,7 @@ impl Bin {
             Bin::Weir => "weir",
             Bin::Cp => "weir-cp",
             Bin::Echo => "weir-echo",
+            Bin::Rls => "weir-rls",
         }
     }
 
@@ -40,6 +43,7 @@ impl Bin {
             Bin::Weir => "weir-host",
             Bin::Cp => "weir-cp",
             Bin::Echo => "weir-tests",
+            Bin::Rls => "weir-rls",
         }
     }
 
@@ -49,6 +53,7 @@ impl Bin {
             Bin::Weir => "WEIR_BIN",
             Bin::Cp => "WEIR_CP_BIN",
             Bin::Echo => "WEIR_ECHO_BIN",
+            Bin::Rls => "WEIR_RLS_BIN",
         }
     }
 

@@ -8,7 +8,8 @@
 //! - [`child`]: a child process stopped by PID on drop, its log in a file whose tail goes
 //!   into errors, ready when its admin `/ready` answers `LIVE` (polled with [`http`], a small
 //!   blocking HTTP/1.1 client); [`launch`] starts Envoy, `weir` and the echo upstream with it,
-//!   [`cp`] `weir-cp`; [`procfs`] reads a process's memory and CPU time;
+//!   [`cp`] `weir-cp`; [`procfs`] reads a process's memory and CPU time; [`redis`] runs a
+//!   real `redis-server` on a unix socket;
 //! - [`twin`]: one description of listeners, routes, clusters and a plugin chain, rendered as
 //!   a `weir.yaml` and as the equivalent Envoy bootstrap; [`shard_pair`] templates the
 //!   checked-in shuffle-shard pair.
@@ -24,6 +25,7 @@ pub mod http;
 pub mod launch;
 pub mod paths;
 pub mod procfs;
+pub mod redis;
 pub mod shard_pair;
 pub mod twin;
 

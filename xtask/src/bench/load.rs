@@ -8,30 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::scenario::Scenario;
 
-/// The command that installs wrk on Debian.
-pub const INSTALL: &str = "apt-get update && apt-get install -y wrk";
-
-/// Makes sure `wrk` runs; installs it with apt-get when we are root, else fails with the
-/// command to run.
+/// Makes sure the load generator `wrk` runs (installing it with apt-get when we are root).
 pub fn ensure_wrk() -> anyhow::Result<String> {
-    if let Some(v) = wrk_version() {
-        return Ok(v);
-    }
-    let root =
-        Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if root && Command::new("apt-get").arg("--version").output().is_ok() {
-        println!("==> installing wrk: {INSTALL}");
-        crate::util::run(Command::new("sh").arg("-c").arg(format!("{INSTALL} >/dev/null")))?;
-        if let Some(v) = wrk_version() {
-            return Ok(v);
-        }
-    }
-    bail!("the load generator wrk is missing; install it with: {INSTALL}")
+    crate::util::ensure_apt("wrk", "wrk", wrk_version)
 }
 
 fn wrk_version() -> Option<String> {
