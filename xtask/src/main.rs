@@ -5,6 +5,7 @@
 //! - `test`: everything CI checks, in order, failing on the first failure.
 //! - `demo`: run the example filters in Envoy and weir side by side.
 //! - `bench`: Envoy and weir under the same load, side by side (not part of CI).
+//! - `fleet`: weir-cp under a simulated fleet of ADS clients (not part of CI).
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,6 +13,7 @@ mod bench;
 mod demo;
 mod envoy;
 mod filters;
+mod fleet;
 mod test;
 mod util;
 
@@ -36,6 +38,8 @@ enum Command {
     Demo,
     /// Benchmark Envoy and weir side by side (not part of CI; see docs/performance.md).
     Bench(bench::Options),
+    /// Simulate a fleet of proxies against weir-cp and measure it (not part of CI; see docs/fleet.md).
+    Fleet(fleet::Options),
 }
 
 fn main() -> std::process::ExitCode {
@@ -50,6 +54,7 @@ fn main() -> std::process::ExitCode {
         Command::Test => test::run(),
         Command::Demo => demo::run(),
         Command::Bench(options) => bench::run(options),
+        Command::Fleet(options) => fleet::run(options),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

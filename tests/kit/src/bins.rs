@@ -21,10 +21,12 @@ pub enum Bin {
     Echo,
     /// The rate limit service, `weir-rls`; `$WEIR_RLS_BIN`.
     Rls,
+    /// The fleet simulator, `weir-fleet` (`cargo xtask fleet` only); `$WEIR_FLEET_BIN`.
+    Fleet,
 }
 
 impl Bin {
-    /// Every binary of the workspace.
+    /// Every binary the suites use (all but the fleet simulator).
     pub const ALL: [Bin; 4] = [Bin::Weir, Bin::Cp, Bin::Echo, Bin::Rls];
 
     /// The binary's name.
@@ -34,6 +36,7 @@ impl Bin {
             Bin::Cp => "weir-cp",
             Bin::Echo => "weir-echo",
             Bin::Rls => "weir-rls",
+            Bin::Fleet => "weir-fleet",
         }
     }
 
@@ -44,6 +47,7 @@ impl Bin {
             Bin::Cp => "weir-cp",
             Bin::Echo => "weir-tests",
             Bin::Rls => "weir-rls",
+            Bin::Fleet => "weir-fleet",
         }
     }
 
@@ -54,6 +58,7 @@ impl Bin {
             Bin::Cp => "WEIR_CP_BIN",
             Bin::Echo => "WEIR_ECHO_BIN",
             Bin::Rls => "WEIR_RLS_BIN",
+            Bin::Fleet => "WEIR_FLEET_BIN",
         }
     }
 

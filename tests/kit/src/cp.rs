@@ -50,16 +50,30 @@ impl WeirCp {
         admin: SocketAddr,
         extra: &[&str],
     ) -> anyhow::Result<WeirCp> {
+        WeirCp::start_with(binary, state_file, xds, admin, extra, "weir_cp=debug,weir_xds=debug", None)
+    }
+
+    /// [`WeirCp::start`] with the log filter `log` (`RUST_LOG`) and pinned to `cpus` (a
+    /// `taskset -c` list) when given.
+    pub fn start_with(
+        binary: &Path,
+        state_file: &Path,
+        xds: SocketAddr,
+        admin: SocketAddr,
+        extra: &[&str],
+        log: &str,
+        cpus: Option<&str>,
+    ) -> anyhow::Result<WeirCp> {
         let token_file = state_file.with_extension("token");
         write_token(&token_file)?;
-        let mut spawn = Spawn::new("weir-cp", binary)
+        let mut spawn = Spawn::pinned("weir-cp", binary, cpus)
             .args(["serve", "--xds-address", &xds.to_string(), "--admin-address", &admin.to_string()])
             .arg("--state-file")
             .arg(state_file)
             .arg("--token-file")
             .arg(&token_file)
             .args(extra)
-            .env("RUST_LOG", "weir_cp=debug,weir_xds=debug")
+            .env("RUST_LOG", log)
             .log(state_file.with_extension("log"))
             .append_log();
         for var in ADMIN_ENV {
@@ -93,6 +107,11 @@ impl WeirCp {
     /// The log.
     pub fn log(&self) -> String {
         self.child.log()
+    }
+
+    /// The admin token file.
+    pub fn token_file(&self) -> &Path {
+        &self.token_file
     }
 
     /// Runs a `weir-cp` client command against this instance (with its admin token).

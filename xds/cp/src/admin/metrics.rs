@@ -39,6 +39,11 @@ pub fn render(status: &StatusView) -> String {
     let _ = writeln!(out, "weir_cp_connected_nodes {connected}");
     let _ = writeln!(
         out,
+        "# HELP weir_cp_registry_nodes nodes status remembers (connected, or disconnected within --node-retention)\n# TYPE weir_cp_registry_nodes gauge"
+    );
+    let _ = writeln!(out, "weir_cp_registry_nodes {}", status.nodes.len());
+    let _ = writeln!(
+        out,
         "# HELP weir_cp_node_nacks_total NACKs per node and type\n# TYPE weir_cp_node_nacks_total counter"
     );
     for node in &status.nodes {
