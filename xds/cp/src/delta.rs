@@ -134,8 +134,8 @@ impl DeltaState {
     }
 
     fn respond(&mut self, shared: &Shared, kind: Kind, first: bool) -> Option<DeltaDiscoveryResponse> {
-        let node = self.peer.node().unwrap_or_default().to_string();
         let group = self.peer.group(shared);
+        let node = self.peer.node().unwrap_or_default();
         let sub = self.subscriptions.get_mut(&kind)?;
         let all = BTreeSet::new();
         let selection =
@@ -167,14 +167,14 @@ impl DeltaState {
             if first && !sub.held.is_empty() {
                 // A reconnecting client already holds the current state.
                 sub.acked_version = version.clone();
-                shared.status.acked(&node, kind, &version);
+                shared.status.acked(node, kind, &version);
             }
             return None;
         }
         let nonce = shared.nonce();
         debug!(node = %node, r#type = kind.short(), version = %version, nonce = %nonce,
                resources = resources.len(), removed = removed.len(), "delta push");
-        shared.status.sent(&node, kind, &version, &nonce);
+        shared.status.sent(node, kind, &version, &nonce);
         sub.nonce = Some(nonce.clone());
         sub.sent_version = version.clone();
         Some(DeltaDiscoveryResponse {

@@ -19,6 +19,8 @@ pub struct Peer {
     facts: NodeFacts,
     /// The node group last reported to the status registry.
     reported_group: Option<String>,
+    /// The node group as of a store generation (groups only change with the store).
+    group_at: Option<(u64, Option<String>)>,
     /// Whether the registry tracks this stream's node (see [`Registry`](super::status::Registry)).
     tracked: bool,
 }
@@ -33,6 +35,7 @@ impl Peer {
             node: None,
             facts: NodeFacts::default(),
             reported_group: None,
+            group_at: None,
             tracked: false,
         }
     }
@@ -73,7 +76,14 @@ impl Peer {
     /// The node group serving this node now, if any (the status registry is told when it
     /// changes).
     pub fn group(&mut self, shared: &Shared) -> Option<String> {
+        let generation = shared.store.generation();
+        if let Some((at, group)) = &self.group_at
+            && *at == generation
+        {
+            return group.clone();
+        }
         let group = shared.store.group_of(&self.facts);
+        self.group_at = Some((generation, group.clone()));
         if group != self.reported_group
             && let Some(node) = &self.node
         {

@@ -101,6 +101,23 @@ async fn bind(what: &'static str, address: SocketAddr) -> Result<(TcpListener, S
     Ok((listener, local))
 }
 
+/// Runs the admin API on its own thread and runtime, off the xDS workers: rendering a large
+/// `/status` or `/metrics` answer then takes time slices of its own instead of holding up
+/// every xDS stream of a worker.
+fn admin_thread(
+    listeners: admin::Listeners,
+    shared: Arc<Shared>,
+    stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::task::spawn_blocking(move || {
+        match tokio::runtime::Builder::new_current_thread().enable_all().thread_name("weir-cp-admin").build()
+        {
+            Ok(runtime) => runtime.block_on(admin::serve(listeners, shared, stopped)),
+            Err(e) => tracing::error!(error = %e, "cannot start the admin API's runtime"),
+        }
+    })
+}
+
 impl ControlPlane {
     /// Loads the state file, binds both ports and starts serving (on the current tokio runtime).
     pub async fn start(config: ServerConfig) -> Result<ControlPlane, StartError> {
@@ -113,7 +130,7 @@ impl ControlPlane {
             Some(address) => {
                 let (listener, local) = bind("admin", address).await?;
                 let listeners = admin::Listeners::new(listener, local, &config.admin)?;
-                tasks.push(tokio::spawn(admin::serve(listeners, shared.clone(), stopped.clone())));
+                tasks.push(admin_thread(listeners, shared.clone(), stopped.clone()));
                 Some(local)
             }
             None => None,
@@ -148,10 +165,11 @@ impl ControlPlane {
         &self.shared.store
     }
 
-    /// What `GET /status` shows.
+    /// What `GET /status?limit=10000` shows.
     pub fn status(&self) -> StatusView {
-        let (nodes, counters) = self.shared.status.snapshot();
-        StatusView::of(&self.shared.store.snapshot(), nodes, counters)
+        let query = crate::status::NodeQuery { limit: crate::status::MAX_PAGE, ..Default::default() };
+        let versions = crate::admin::views::versions(|kind| self.shared.store.version(kind));
+        StatusView::of(versions, self.shared.status.page(&query))
     }
 
     /// Stops listening, ends every stream with `UNAVAILABLE`, and waits for the servers.

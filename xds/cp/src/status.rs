@@ -11,13 +11,15 @@
 //! (pods) do not pile up: the registry holds the live nodes and those of the last retention.
 //! Ids, clusters and NACK reasons are cut to a few hundred bytes, subscriptions to 100 names.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::kind::Kind;
+use super::stamp::Stamp;
 
 /// A response sent to a node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +29,7 @@ pub struct Sent {
     /// Its nonce.
     pub nonce: String,
     /// When (RFC 3339).
-    pub at: String,
+    pub at: Stamp,
 }
 
 /// A version a node accepted.
@@ -36,7 +38,7 @@ pub struct Acked {
     /// The version.
     pub version: String,
     /// When (RFC 3339).
-    pub at: String,
+    pub at: Stamp,
 }
 
 /// A response a node rejected.
@@ -49,7 +51,7 @@ pub struct Nack {
     /// The version the client keeps (its last ACKed one; `version_info` of the NACK).
     pub kept_version: String,
     /// When (RFC 3339).
-    pub at: String,
+    pub at: Stamp,
 }
 
 /// One node's view of one resource type.
@@ -88,7 +90,7 @@ pub struct NodeStatus {
     #[serde(default)]
     pub protocol: String,
     /// When it last connected (or disconnected, when not connected), RFC 3339.
-    pub since: String,
+    pub since: Stamp,
     /// The node group whose listeners, routes, clusters and endpoints it gets (none:
     /// everyone's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,7 +157,7 @@ pub struct Registry {
 
 #[derive(Debug, Default)]
 struct Inner {
-    nodes: BTreeMap<String, NodeStatus>,
+    nodes: HashMap<String, NodeStatus>,
     /// Disconnected nodes, the longest disconnected first: (sequence, id).
     idle: BTreeSet<(u64, String)>,
     /// A disconnected node's sequence in `idle`, and since when it is disconnected.
@@ -191,20 +193,31 @@ impl Default for Registry {
     }
 }
 
-fn now() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+fn now() -> Stamp {
+    Stamp::now()
 }
 
 /// `text` cut to at most `max` bytes (at a character boundary), saying how much was cut.
 pub fn clip(text: &str, max: usize) -> String {
+    clipped(text, max).into_owned()
+}
+
+/// Sets `slot` to `text`, reusing its allocation.
+fn replace(slot: &mut String, text: &str) {
+    slot.clear();
+    slot.push_str(text);
+}
+
+/// [`clip`], borrowing `text` when it fits.
+fn clipped(text: &str, max: usize) -> Cow<'_, str> {
     if text.len() <= max {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…(+{} bytes)", &text[..end], text.len() - end)
+    Cow::Owned(format!("{}…(+{} bytes)", &text[..end], text.len() - end))
 }
 
 impl Registry {
@@ -250,7 +263,7 @@ impl Registry {
             connected: false,
             streams: 0,
             protocol: String::new(),
-            since: String::new(),
+            since: now(),
             group: None,
             types: BTreeMap::new(),
         });
@@ -290,12 +303,16 @@ impl Registry {
     }
 
     fn with_type(&self, id: &str, kind: Kind, f: impl FnOnce(&mut TypeStatus, &mut Counters)) {
-        let id = clip(id, MAX_NAME);
+        let id = clipped(id, MAX_NAME);
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
-        if let Some(node) = inner.nodes.get_mut(&id) {
-            let status = node.types.entry(kind.short().to_string()).or_default();
-            status.type_url = kind.type_url().to_string();
+        if let Some(node) = inner.nodes.get_mut(id.as_ref()) {
+            // Per push and ACK: no allocation once the type has its entry.
+            if !node.types.contains_key(kind.short()) {
+                let status = TypeStatus { type_url: kind.type_url().to_string(), ..TypeStatus::default() };
+                node.types.insert(kind.short().to_string(), status);
+            }
+            let Some(status) = node.types.get_mut(kind.short()) else { return };
             f(status, &mut inner.counters);
         }
     }
@@ -314,7 +331,14 @@ impl Registry {
     /// A response was sent.
     pub fn sent(&self, id: &str, kind: Kind, version: &str, nonce: &str) {
         self.with_type(id, kind, |t, c| {
-            t.sent = Some(Sent { version: version.into(), nonce: nonce.into(), at: now() });
+            let sent = t.sent.get_or_insert_with(|| Sent {
+                version: String::new(),
+                nonce: String::new(),
+                at: now(),
+            });
+            replace(&mut sent.version, version);
+            replace(&mut sent.nonce, nonce);
+            sent.at = now();
             t.pushes += 1;
             c.pushes += 1;
         });
@@ -331,7 +355,9 @@ impl Registry {
     /// An ACK arrived.
     pub fn acked(&self, id: &str, kind: Kind, version: &str) {
         self.with_type(id, kind, |t, c| {
-            t.acked = Some(Acked { version: clip(version, MAX_NAME), at: now() });
+            let acked = t.acked.get_or_insert_with(|| Acked { version: String::new(), at: now() });
+            replace(&mut acked.version, &clipped(version, MAX_NAME));
+            acked.at = now();
             t.acks += 1;
             c.acks += 1;
         });
@@ -361,13 +387,21 @@ impl Registry {
         self.inner.lock().counters.ignored += 1;
     }
 
-    /// Every node (by id) and the counters.
+    /// Every node (by id) and the counters: a copy of the whole registry, for tests. The admin
+    /// API reads pages and summaries instead.
+    #[cfg(test)]
     pub fn snapshot(&self) -> (Vec<NodeStatus>, Counters) {
         let mut inner = self.inner.lock();
         inner.expire();
-        (inner.nodes.values().cloned().collect(), inner.counters)
+        let mut nodes: Vec<NodeStatus> = inner.nodes.values().cloned().collect();
+        nodes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        (nodes, inner.counters)
     }
 }
+
+#[path = "status_query.rs"]
+mod query;
+pub use query::{DEFAULT_PAGE, MAX_PAGE, NodeQuery, Page, Summary};
 
 #[cfg(test)]
 #[path = "status_tests.rs"]

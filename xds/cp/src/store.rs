@@ -56,6 +56,7 @@ pub struct Selection {
 #[derive(Debug)]
 pub struct Store {
     state: Mutex<State>,
+    packed: super::pack_cache::PackCache,
     path: Option<PathBuf>,
     changes: watch::Sender<u64>,
 }
@@ -63,7 +64,12 @@ pub struct Store {
 impl Store {
     /// A store kept in memory only.
     pub fn in_memory() -> Store {
-        Store { state: Mutex::new(State::default()), path: None, changes: watch::Sender::new(0) }
+        Store {
+            state: Mutex::new(State::default()),
+            packed: Default::default(),
+            path: None,
+            changes: watch::Sender::new(0),
+        }
     }
 
     /// Opens the store: loads `path` if it exists (a corrupt file is an error), then makes sure
@@ -75,6 +81,7 @@ impl Store {
         };
         let store = Store {
             state: Mutex::new(state),
+            packed: Default::default(),
             path: path.map(Path::to_path_buf),
             changes: watch::Sender::new(0),
         };
@@ -308,6 +315,11 @@ impl Store {
             .map(str::to_string)
     }
 
+    /// The store's generation: bumped by every change.
+    pub fn generation(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
     /// The resources of `kind` selected by `names` (empty = all, except for EDS where names are
     /// required) as the nodes of `group` get them, packed for a response.
     pub fn select(&self, kind: Kind, names: &BTreeSet<String>, group: Option<&str>) -> Selection {
@@ -318,30 +330,42 @@ impl Store {
         }
         let grouped = group.and_then(|g| state.groups.get(g));
         let (stamps, resources) = match kind {
-            Kind::Rtds => state
-                .runtime
-                .selected(names)
-                .map(|(name, entry)| {
-                    let runtime = Runtime { name: name.clone(), layer: json_to_struct(&entry.value) };
-                    ((name.clone(), entry.version), pack(&runtime))
-                })
-                .unzip(),
-            Kind::Ecds => state
-                .ecds
-                .selected(names)
-                .map(|(name, entry)| ((name.clone(), entry.version), pack(&entry.value.to_resource(name))))
-                .unzip(),
-            Kind::Sds => state
-                .secrets
-                .selected(names)
-                .map(|(name, entry)| ((name.clone(), entry.version), pack(&entry.value.to_resource(name))))
-                .unzip(),
+            Kind::Rtds => self.pack_each(kind, &state.runtime, names, |name, value| {
+                pack(&Runtime { name: name.to_string(), layer: json_to_struct(value) })
+            }),
+            Kind::Ecds => {
+                self.pack_each(kind, &state.ecds, names, |name, value| pack(&value.to_resource(name)))
+            }
+            Kind::Sds => {
+                self.pack_each(kind, &state.secrets, names, |name, value| pack(&value.to_resource(name)))
+            }
             Kind::Cds => packed(grouped.map_or(&state.clusters, |g| &g.clusters), names),
             Kind::Eds => packed(grouped.map_or(&state.endpoints, |g| &g.endpoints), names),
             Kind::Rds => packed(grouped.map_or(&state.routes, |g| &g.routes), names),
             Kind::Lds => packed(grouped.map_or(&state.listeners, |g| &g.listeners), names),
         };
         Selection { version, stamps, resources }
+    }
+}
+
+impl Store {
+    /// The selected resources of a table built on demand, with their stamps, packed once per
+    /// version ([`super::pack_cache`]).
+    fn pack_each<T>(
+        &self,
+        kind: Kind,
+        table: &TypeState<T>,
+        names: &BTreeSet<String>,
+        make: impl Fn(&str, &T) -> Any,
+    ) -> (Vec<(String, u64)>, Vec<Any>) {
+        table
+            .selected(names)
+            .map(|(name, entry)| {
+                let any =
+                    self.packed.get(kind, table.version, name, entry.version, || make(name, &entry.value));
+                ((name.clone(), entry.version), any)
+            })
+            .unzip()
     }
 }
 

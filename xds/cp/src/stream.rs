@@ -111,8 +111,8 @@ impl StreamState {
     }
 
     fn respond(&mut self, shared: &Shared, kind: Kind, force: bool) -> Option<DiscoveryResponse> {
-        let node = self.peer.node().unwrap_or_default().to_string();
         let group = self.peer.group(shared);
+        let node = self.peer.node().unwrap_or_default();
         let watch = self.watches.get_mut(&kind)?;
         let selection = shared.store.select(kind, &watch.names, group.as_deref());
         let fingerprint = (watch.names.clone(), selection.stamps);
@@ -123,7 +123,7 @@ impl StreamState {
         let version = selection.version.to_string();
         debug!(node = %node, r#type = kind.short(), version = %version, nonce = %nonce,
                resources = selection.resources.len(), "push");
-        shared.status.sent(&node, kind, &version, &nonce);
+        shared.status.sent(node, kind, &version, &nonce);
         watch.nonce = Some(nonce.clone());
         watch.sent_version = version.clone();
         watch.sent = Some(fingerprint);

@@ -44,9 +44,18 @@ impl Cp {
         self.call("PUT", &format!("/runtime/{layer}/fleet.push"), &marker.to_string()).map(|_| ())
     }
 
-    /// `GET /status` (the whole answer, discarded by pollers).
+    /// Every page of `GET /status`, as `weir-cp status` reads them; returns the bytes read.
     pub fn status(&self) -> anyhow::Result<usize> {
-        self.call("GET", "/status", "").map(|b| b.len())
+        let (mut bytes, mut path) = (0, "/status".to_string());
+        loop {
+            let body = self.call("GET", &path, "")?;
+            bytes += body.len();
+            let page: serde_json::Value = serde_json::from_str(&body)?;
+            match page["next"].as_str() {
+                Some(next) => path = format!("/status?after={next}"),
+                None => return Ok(bytes),
+            }
+        }
     }
 
     /// A gauge or counter from `/metrics`.

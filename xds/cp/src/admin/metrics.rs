@@ -1,13 +1,16 @@
-//! `GET /metrics`: the status counters in the Prometheus text format.
+//! `GET /metrics`: the registry's counters and summary in the Prometheus text format. Series
+//! are per type and per node group, never per node, so their number stays bounded however many
+//! node ids clients declare.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::views::StatusView;
+use crate::status::Summary;
 
-/// Renders the counters, versions and per-node gauges.
-pub fn render(status: &StatusView) -> String {
+/// Renders the counters, versions and gauges.
+pub fn render(summary: &Summary, versions: &BTreeMap<String, String>) -> String {
     let mut out = String::new();
-    let c = &status.counters;
+    let c = &summary.counters;
     let counters = [
         ("connects", "xDS streams opened", c.connects),
         ("disconnects", "xDS streams closed", c.disconnects),
@@ -24,39 +27,48 @@ pub fn render(status: &StatusView) -> String {
         let _ = writeln!(out, "# HELP weir_cp_{name}_total {help}\n# TYPE weir_cp_{name}_total counter");
         let _ = writeln!(out, "weir_cp_{name}_total {value}");
     }
-    let _ = writeln!(
-        out,
-        "# HELP weir_cp_version current version per resource type\n# TYPE weir_cp_version gauge"
+    gauge(
+        &mut out,
+        "version",
+        "current version per resource type",
+        versions.iter().map(|(k, v)| (format!("type=\"{k}\""), v.clone())),
     );
-    for (kind, version) in &status.versions {
-        let _ = writeln!(out, "weir_cp_version{{type=\"{kind}\"}} {version}");
-    }
-    let connected = status.nodes.iter().filter(|n| n.connected).count();
-    let _ = writeln!(
-        out,
-        "# HELP weir_cp_connected_nodes nodes with an open stream\n# TYPE weir_cp_connected_nodes gauge"
+    let connected: u64 = summary.connected_by_group.values().sum();
+    gauge(&mut out, "connected_nodes", "nodes with an open stream", [(String::new(), connected.to_string())]);
+    let by_group =
+        summary.connected_by_group.iter().map(|(g, n)| (format!("group=\"{}\"", escape(g)), n.to_string()));
+    gauge(&mut out, "group_connected_nodes", "connected nodes per node group (\"\": no group)", by_group);
+    let registry = [(String::new(), summary.registered.to_string())];
+    gauge(
+        &mut out,
+        "registry_nodes",
+        "nodes status remembers (connected, or disconnected within --node-retention)",
+        registry,
     );
-    let _ = writeln!(out, "weir_cp_connected_nodes {connected}");
-    let _ = writeln!(
-        out,
-        "# HELP weir_cp_registry_nodes nodes status remembers (connected, or disconnected within --node-retention)\n# TYPE weir_cp_registry_nodes gauge"
+    gauge(
+        &mut out,
+        "stale_nodes",
+        "connected nodes that have not ACKed the latest response of some type",
+        [(String::new(), summary.stale.to_string())],
     );
-    let _ = writeln!(out, "weir_cp_registry_nodes {}", status.nodes.len());
-    let _ = writeln!(
-        out,
-        "# HELP weir_cp_node_nacks_total NACKs per node and type\n# TYPE weir_cp_node_nacks_total counter"
-    );
-    for node in &status.nodes {
-        for (kind, t) in &node.types {
-            let _ = writeln!(
-                out,
-                "weir_cp_node_nacks_total{{node=\"{}\",type=\"{kind}\"}} {}",
-                escape(&node.id),
-                t.nacks
-            );
+    let nacking = summary.nacking_by_type.iter().map(|(k, n)| (format!("type=\"{k}\""), n.to_string()));
+    gauge(&mut out, "nacking_nodes", "connected nodes whose latest response of a type was NACKed", nacking);
+    out
+}
+
+/// One gauge family: `(labels, value)` series (labels without braces, empty for none).
+fn gauge(out: &mut String, name: &str, help: &str, series: impl IntoIterator<Item = (String, String)>) {
+    let _ = writeln!(out, "# HELP weir_cp_{name} {help}\n# TYPE weir_cp_{name} gauge");
+    for (labels, value) in series {
+        match labels.is_empty() {
+            true => {
+                let _ = writeln!(out, "weir_cp_{name} {value}");
+            }
+            false => {
+                let _ = writeln!(out, "weir_cp_{name}{{{labels}}} {value}");
+            }
         }
     }
-    out
 }
 
 /// Escapes a label value.
@@ -67,19 +79,27 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::State;
+    use crate::admin::views::versions;
+    use crate::kind::Kind;
     use crate::status::Registry;
 
     #[test]
-    fn renders_counters_and_nodes() {
+    fn renders_counters_and_bounded_gauges() {
         let registry = Registry::default();
         registry.connect("node \"1\"", "c", "sotw");
-        registry.nacked("node \"1\"", crate::kind::Kind::Rtds, "2", "1", "bad");
-        let (nodes, counters) = registry.snapshot();
-        let text = render(&StatusView::of(&State::default(), nodes, counters));
-        assert!(text.contains("weir_cp_connects_total 1\n"), "{text}");
+        registry.sent("node \"1\"", Kind::Rtds, "2", "n");
+        registry.nacked("node \"1\"", Kind::Rtds, "2", "1", "bad");
+        registry.connect("n2", "c", "sotw");
+        registry.grouped("n2", Some("can\"ary"));
+        let text = render(&registry.summary(), &versions(|_| 0));
+        assert!(text.contains("weir_cp_connects_total 2\n"), "{text}");
         assert!(text.contains("weir_cp_nacks_total 1\n"), "{text}");
         assert!(text.contains("weir_cp_version{type=\"rtds\"} 0\n"), "{text}");
-        assert!(text.contains(r#"weir_cp_node_nacks_total{node="node \"1\"",type="rtds"} 1"#), "{text}");
+        assert!(text.contains("weir_cp_connected_nodes 2\n"), "{text}");
+        assert!(text.contains("weir_cp_group_connected_nodes{group=\"can\\\"ary\"} 1\n"), "{text}");
+        assert!(text.contains("weir_cp_registry_nodes 2\n"), "{text}");
+        assert!(text.contains("weir_cp_nacking_nodes{type=\"rtds\"} 1\n"), "{text}");
+        assert!(text.contains("weir_cp_stale_nodes 1\n"), "{text}");
+        assert!(!text.contains("node=\""), "no per-node series:\n{text}");
     }
 }

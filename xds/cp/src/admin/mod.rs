@@ -10,7 +10,7 @@
 //! | `/clusters`, `/endpoints`, `/routes`, `/listeners` | `GET`: CDS clusters, EDS endpoints, RDS route configurations, LDS listeners, as Envoy JSON |
 //! | `/apply` | `POST`: replace the clusters, endpoints, routes and/or listeners (`{"clusters": [...], "endpoints": [...], "routes": [...], "listeners": [...]}`, Envoy's shape, JSON or YAML), everyone's or a node group's (`"group": {"name", "nodes"}`) |
 //! | `/groups` | `GET` node groups; `DELETE /groups/{name}` |
-//! | `/status` | `GET`: nodes, versions, counters ([`views::StatusView`]) |
+//! | `/status` | `GET`: versions, counters and a page of nodes ([`views::StatusView`]); `?node=`, `?group=`, `?stale=true`, `?limit=` (default 1000, at most 10000), `?after=` (the previous page's `next`) |
 //! | `/metrics` | `GET`: Prometheus text |
 //!
 //! Every request first passes [`weir_admin_guard::Guard::admit`]: no `Origin`, a `Host` of
@@ -45,6 +45,7 @@ pub use self::security::AdminSecurity;
 use self::views::StatusView;
 use super::error::{StartError, StoreError};
 use super::shared::{Shared, stopped};
+use super::status::{MAX_PAGE, NodeQuery};
 use super::store::Store;
 
 /// What to say when a change is refused because nothing authenticates it.
@@ -241,16 +242,41 @@ async fn route(call: &Call<'_>, body: Incoming) -> Result<Reply, Failure> {
             resources::handle(call, first, rest, body).await
         }
         ("ready", &Method::GET, []) => Ok(reply::text(StatusCode::OK, "text/plain", "LIVE\n".into())),
-        ("status", &Method::GET, []) => Ok(reply::json(StatusCode::OK, &status(shared))),
-        ("metrics", &Method::GET, []) => {
-            Ok(reply::text(StatusCode::OK, "text/plain; version=0.0.4", metrics::render(&status(shared))))
+        ("status", &Method::GET, []) => {
+            let query = status_query(uri)?;
+            let page = shared.status.page(&query);
+            Ok(reply::json_compact(StatusCode::OK, &StatusView::of(versions(shared), page)))
         }
+        ("metrics", &Method::GET, []) => Ok(reply::text(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            metrics::render(&shared.status.summary(), &versions(shared)),
+        )),
         ("ready" | "status" | "metrics", _, []) => Err(Failure::method(method, uri.path())),
         _ => Err(Failure::not_found(format!("no such resource: {}", uri.path()))),
     }
 }
 
-fn status(shared: &Shared) -> StatusView {
-    let (nodes, counters) = shared.status.snapshot();
-    StatusView::of(&shared.store.snapshot(), nodes, counters)
+fn versions(shared: &Shared) -> std::collections::BTreeMap<String, String> {
+    views::versions(|kind| shared.store.version(kind))
+}
+
+/// `GET /status?node=ID&group=NAME&stale=true&after=ID&limit=N`.
+fn status_query(uri: &http::Uri) -> Result<NodeQuery, Failure> {
+    let params = reply::query(uri, &["node", "group", "stale", "after", "limit"])?;
+    let mut query = NodeQuery { stale: reply::flag(&params, "stale", false)?, ..NodeQuery::default() };
+    for (key, value) in params {
+        match key.as_str() {
+            "node" => query.node = Some(value),
+            "group" => query.group = Some(value),
+            "after" => query.after = Some(value),
+            "limit" => {
+                query.limit = value.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
+                    Failure::bad_request(format!("`limit` must be 1 to {MAX_PAGE}, not `{value}`"))
+                })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(query)
 }

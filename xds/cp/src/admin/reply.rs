@@ -78,6 +78,14 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Reply {
     weir_admin_guard::reply(status, "application/json", bytes)
 }
 
+/// A JSON reply without indentation (large answers: `/status`).
+pub fn json_compact<T: Serialize>(status: StatusCode, body: &T) -> Reply {
+    let mut bytes =
+        serde_json::to_vec(body).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}").into_bytes());
+    bytes.push(b'\n');
+    weir_admin_guard::reply(status, "application/json", bytes)
+}
+
 /// A plain-text reply.
 pub fn text(status: StatusCode, content_type: &'static str, body: String) -> Reply {
     weir_admin_guard::reply(status, content_type, body)

@@ -10,7 +10,7 @@ use crate::kind::Kind;
 use crate::layer;
 use crate::secret::SecretConfig;
 use crate::state::{Entry, State};
-use crate::status::{Counters, NodeStatus};
+use crate::status::{Counters, NodeStatus, Page};
 use crate::store::Change;
 
 /// One runtime layer (`GET /runtime/{layer}`).
@@ -173,27 +173,37 @@ impl From<Change> for ChangeView {
     }
 }
 
-/// `GET /status`.
+/// `GET /status`: one page of the nodes a query selects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusView {
-    /// Current version per type (`rtds`, `ecds`, `sds`).
+    /// Current version per type (`rtds`, `ecds`, `sds`, ...).
     pub versions: BTreeMap<String, String>,
     /// Process-wide counters.
     pub counters: Counters,
-    /// Every node seen since start, by id.
+    /// How many nodes the query selects, in all pages.
+    #[serde(default)]
+    pub matching: usize,
+    /// The next page's cursor (`?after=`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// This page's nodes, by id.
     pub nodes: Vec<NodeStatus>,
 }
 
 impl StatusView {
-    /// The view of the state and the registry.
-    pub fn of(state: &State, nodes: Vec<NodeStatus>, counters: Counters) -> StatusView {
+    /// The view of the versions and a page of the registry.
+    pub fn of(versions: BTreeMap<String, String>, page: Page) -> StatusView {
         StatusView {
-            versions: Kind::ALL
-                .iter()
-                .map(|k| (k.short().to_string(), state.version(*k).to_string()))
-                .collect(),
-            counters,
-            nodes,
+            versions,
+            counters: page.counters,
+            matching: page.matching,
+            next: page.next,
+            nodes: page.nodes,
         }
     }
+}
+
+/// Every type's current version, as `/status` and `/metrics` show them.
+pub fn versions(state_versions: impl Fn(Kind) -> u64) -> BTreeMap<String, String> {
+    Kind::ALL.iter().map(|k| (k.short().to_string(), state_versions(*k).to_string())).collect()
 }

@@ -106,9 +106,21 @@ pub enum Command {
     },
     /// Show which node ACKed or NACKed which version.
     Status {
-        /// Print the raw JSON of `GET /status`.
+        /// Print the JSON of `GET /status` (every page merged, unless `--limit`).
         #[arg(long)]
         json: bool,
+        /// Only this node id.
+        #[arg(long)]
+        node: Option<String>,
+        /// Only the nodes of this node group.
+        #[arg(long)]
+        group: Option<String>,
+        /// Only connected nodes that have not ACKed the latest response of some type.
+        #[arg(long)]
+        stale: bool,
+        /// At most this many nodes (one page; default: every page).
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// ECDS filter configurations.
     #[command(subcommand)]

@@ -88,7 +88,10 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Apply { file, layer, merge, unchecked } => {
             runtime::apply(&admin, &layer, &file, merge, unchecked).await
         }
-        Command::Status { json } => status::run(&admin, json).await,
+        Command::Status { json, node, group, stale, limit } => {
+            let filter = status::Filter { node, group, stale, limit };
+            status::run(&admin, json, &filter).await
+        }
         Command::Ecds(command) => ecds::run(&admin, command).await,
         Command::Secret(command) => secret::run(&admin, command).await,
         Command::Group(command) => resources::group(&admin, command).await,

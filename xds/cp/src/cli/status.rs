@@ -6,15 +6,56 @@ use super::client::AdminClient;
 use super::error::CliError;
 use crate::admin::views::StatusView;
 
-/// Runs `status`.
-pub async fn run(admin: &AdminClient, json: bool) -> Result<(), CliError> {
-    if json {
-        let bytes = admin.raw(Method::GET, "/status", None).await?;
-        print!("{}", String::from_utf8_lossy(&bytes));
-        return Ok(());
+/// Which nodes to show.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this node id.
+    pub node: Option<String>,
+    /// Only this node group's nodes.
+    pub group: Option<String>,
+    /// Only stale nodes.
+    pub stale: bool,
+    /// One page of at most this many nodes (else every page).
+    pub limit: Option<usize>,
+}
+
+impl Filter {
+    fn path(&self, after: Option<&str>) -> String {
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let mut params = vec![format!("limit={}", self.limit.unwrap_or(crate::status::DEFAULT_PAGE))];
+        if let Some(node) = &self.node {
+            params.push(format!("node={}", enc(node)));
+        }
+        if let Some(group) = &self.group {
+            params.push(format!("group={}", enc(group)));
+        }
+        if self.stale {
+            params.push("stale=true".into());
+        }
+        if let Some(after) = after {
+            params.push(format!("after={}", enc(after)));
+        }
+        format!("/status?{}", params.join("&"))
     }
-    let status: StatusView = admin.call(Method::GET, "/status", None).await?;
-    print!("{}", render(&status));
+}
+
+/// Runs `status`: one page with `--limit`, else every page, merged.
+pub async fn run(admin: &AdminClient, json: bool, filter: &Filter) -> Result<(), CliError> {
+    let mut status: StatusView = admin.call(Method::GET, &filter.path(None), None).await?;
+    while filter.limit.is_none()
+        && let Some(after) = status.next.take()
+    {
+        let page: StatusView = admin.call(Method::GET, &filter.path(Some(&after)), None).await?;
+        status.nodes.extend(page.nodes);
+        status.next = page.next;
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status).unwrap_or_default());
+    } else {
+        print!("{}", render(&status));
+    }
     Ok(())
 }
 
@@ -31,8 +72,11 @@ pub fn render(status: &StatusView) -> String {
         c.pushes
     );
     if status.nodes.is_empty() {
-        out.push_str("no node has connected\n");
+        out.push_str(if status.matching == 0 { "no node has connected\n" } else { "no node matches\n" });
         return out;
+    }
+    if status.nodes.len() < status.matching {
+        out.push_str(&format!("showing {} of {} nodes\n", status.nodes.len(), status.matching));
     }
     let mut rows =
         vec![["NODE", "CLUSTER", "CONNECTED", "TYPE", "SENT", "ACKED", "LAST NACK"].map(String::from)];
@@ -93,20 +137,22 @@ fn display_version(version: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::views::versions;
     use crate::kind::Kind;
-    use crate::state::State;
-    use crate::status::Registry;
+    use crate::status::{NodeQuery, Registry};
 
     #[test]
     fn table_shows_acks_and_nacks() {
         let registry = Registry::default();
-        assert!(render(&StatusView::of(&State::default(), vec![], Default::default())).contains("no node"));
+        let view = |registry: &Registry, limit| {
+            StatusView::of(versions(|_| 0), registry.page(&NodeQuery { limit, ..NodeQuery::default() }))
+        };
+        assert!(render(&view(&registry, 10)).contains("no node has connected"));
         registry.connect("envoy-1", "edge", "sotw");
         registry.sent("envoy-1", Kind::Rtds, "4", "n");
         registry.acked("envoy-1", Kind::Rtds, "3");
         registry.nacked("envoy-1", Kind::Rtds, "4", "3", "Invalid runtime entry value for a.b");
-        let (nodes, counters) = registry.snapshot();
-        let text = render(&StatusView::of(&State::default(), nodes, counters));
+        let text = render(&view(&registry, 10));
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[1].starts_with("NODE"), "{text}");
         assert!(lines[2].contains("envoy-1") && lines[2].contains("rtds"), "{text}");
@@ -114,5 +160,14 @@ mod tests {
             lines[2].contains("version 4") && lines[2].contains("keeps 3") && lines[2].contains("a.b"),
             "{text}"
         );
+        registry.connect("envoy-2", "edge", "sotw");
+        let text = render(&view(&registry, 1));
+        assert!(text.lines().nth(1) == Some("showing 1 of 2 nodes"), "{text}");
+    }
+
+    #[test]
+    fn query_paths_carry_the_filter_encoded() {
+        let filter = Filter { node: Some("a b".into()), group: None, stale: true, limit: None };
+        assert_eq!(filter.path(Some("x/y")), "/status?limit=1000&node=a%20b&stale=true&after=x%2Fy");
     }
 }
