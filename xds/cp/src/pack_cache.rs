@@ -62,10 +62,10 @@ mod tests {
     #[test]
     fn built_once_per_version_and_dropped_when_the_kind_moves() {
         let cache = PackCache::default();
-        let mut built = 0;
-        let mut get = |type_version, version, value: &[u8]| {
+        let built = std::cell::Cell::new(0);
+        let get = |type_version, version, value: &[u8]| {
             cache.get(Kind::Rtds, type_version, "a", version, || {
-                built += 1;
+                built.set(built.get() + 1);
                 any(value)
             })
         };
@@ -73,8 +73,7 @@ mod tests {
         assert_eq!(get(1, 1, b"ignored").value, b"one");
         assert_eq!(get(2, 2, b"two").value, b"two", "a new version is built");
         assert_eq!(get(3, 2, b"again").value, b"again", "the kind moved: rebuilt");
-        drop(get);
-        assert_eq!(built, 3);
+        assert_eq!(built.get(), 3);
         assert_eq!(cache.kinds.lock()[&Kind::Rtds].by_name.len(), 1);
     }
 }
