@@ -101,15 +101,23 @@ async fn bind(what: &'static str, address: SocketAddr) -> Result<(TcpListener, S
     Ok((listener, local))
 }
 
-/// Runs the admin API on its own thread and runtime, off the xDS workers: rendering a large
-/// `/status` or `/metrics` answer then takes time slices of its own instead of holding up
-/// every xDS stream of a worker.
+/// The admin thread's nice value: under contention, xDS gets the CPU first.
+const ADMIN_NICE: i32 = 10;
+
+/// Runs the admin API on its own thread and runtime, off the xDS workers, at a lower CPU
+/// priority (nice [`ADMIN_NICE`]): rendering a large `/status` or `/metrics` answer then
+/// takes time slices of its own, and a client polling it in a loop cannot take the CPU xDS
+/// pushes need.
 fn admin_thread(
     listeners: admin::Listeners,
     shared: Arc<Shared>,
     stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::task::spawn_blocking(move || {
+        // On Linux a priority is per thread; this thread runs nothing but the admin API.
+        if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), ADMIN_NICE) {
+            tracing::debug!(error = %e, "cannot lower the admin thread's priority");
+        }
         match tokio::runtime::Builder::new_current_thread().enable_all().thread_name("weir-cp-admin").build()
         {
             Ok(runtime) => runtime.block_on(admin::serve(listeners, shared, stopped)),
