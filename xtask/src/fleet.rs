@@ -119,7 +119,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-const HEADER: &str = "| nodes | protocol | streams/conn | connect all | push p50 / p99 / max | push p99, /status polled | reconnect all | cp CPU per node-push | cp RSS per node: connected / after disconnect | registry after churn rounds | missing |\n|--:|---|--:|--:|--:|--:|--:|--:|--:|---|--:|";
+const HEADER: &str = "| nodes | protocol | streams/conn | connect all | push p50 / p99 / max | push p99, /status polled | reconnect all | cp CPU per node-push | cp RSS per node: connected / disconnected / drained | registry after churn rounds | missing |\n|--:|---|--:|--:|--:|--:|--:|--:|--:|---|--:|";
 
 fn row(r: &Value) -> String {
     let num = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.0}"));
@@ -131,7 +131,7 @@ fn row(r: &Value) -> String {
         + (r["nodes"].as_u64().unwrap_or(0) * 2)
             .saturating_sub(r["connected"].as_u64().unwrap_or(0) + r["reconnected"].as_u64().unwrap_or(0));
     format!(
-        "| {} | {} | {} | {} ms | {} / {} / {} ms | {} ms | {} ms | {} µs | {} / {} | {} | {} |",
+        "| {} | {} | {} | {} ms | {} / {} / {} ms | {} ms | {} ms | {} µs | {} / {} / {} | {} | {} |",
         r["nodes"],
         r["protocol"].as_str().unwrap_or("?"),
         r["per_connection"],
@@ -144,6 +144,7 @@ fn row(r: &Value) -> String {
         r["cp_cpu_us_per_node_push"],
         kib(&r["cp_rss_kib_per_node"]["connected"]),
         kib(&r["cp_rss_kib_per_node"]["after_disconnect"]),
+        kib(&r["cp_rss_kib_per_node"]["after_drain"]),
         if churn.is_empty() { "-".to_string() } else { churn.join(", ") },
         missing,
     )

@@ -218,6 +218,7 @@ async fn run(args: Args) -> anyhow::Result<Value> {
         .await
         == 1;
     let drain_ms = (tracker.now() - since) as f64 / 1e6;
+    let rss_drained = cp.rss_kib();
 
     let per_node = |after: Option<u64>| match (rss_idle, after) {
         (Some(a), Some(b)) => json!((b as f64 - a as f64) / n as f64),
@@ -235,8 +236,12 @@ async fn run(args: Args) -> anyhow::Result<Value> {
         "reconnect_all_ms": ms(reconnect_ms),
         "reconnected": reready,
         "disconnect_seen": gone == 1,
-        "cp_rss_kib": {"idle": rss_idle, "connected": rss_connected, "disconnected": rss_disconnected},
-        "cp_rss_kib_per_node": {"connected": per_node(rss_connected), "after_disconnect": per_node(rss_disconnected)},
+        "cp_rss_kib": {"idle": rss_idle, "connected": rss_connected, "disconnected": rss_disconnected, "drained": rss_drained},
+        "cp_rss_kib_per_node": {
+            "connected": per_node(rss_connected),
+            "after_disconnect": per_node(rss_disconnected),
+            "after_drain": per_node(rss_drained),
+        },
         "stream_errors": tracker.errors.load(Ordering::Relaxed),
         "churn": churn,
         "registry_drained": drained,
