@@ -50,6 +50,7 @@
 
 pub mod alloc;
 pub mod config;
+mod context;
 pub mod dispatch;
 pub mod host;
 mod logger;

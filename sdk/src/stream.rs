@@ -3,8 +3,8 @@
 //! those of the `proxy-wasm` crate's trait, without its panics: a refused hostcall is ignored
 //! or reads as absent. Callbacks default to doing nothing and continuing.
 
+use crate::context::Context;
 use crate::host;
-use crate::traits::Context;
 use crate::types::{Action, BufferType, Bytes, PeerType, StreamType};
 
 /// A network filter's context for one TCP connection.

@@ -104,26 +104,58 @@ async fn bind(what: &'static str, address: SocketAddr) -> Result<(TcpListener, S
 /// The admin thread's nice value: under contention, xDS gets the CPU first.
 const ADMIN_NICE: i32 = 10;
 
-/// Runs the admin API on its own thread and runtime, off the xDS workers, at a lower CPU
+/// Runs the admin API on its own OS thread and runtime, off the xDS workers, at a lower CPU
 /// priority (nice [`ADMIN_NICE`]): rendering a large `/status` or `/metrics` answer then
 /// takes time slices of its own, and a client polling it in a loop cannot take the CPU xDS
-/// pushes need.
-fn admin_thread(
-    listeners: admin::Listeners,
+/// pushes need. The thread owns its sockets (registered with its own runtime) and ends when
+/// weir-cp stops or is dropped; the returned task completes when it has.
+async fn admin_thread(
+    listener: TcpListener,
+    local: SocketAddr,
+    security: AdminSecurity,
     shared: Arc<Shared>,
     stopped: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::task::spawn_blocking(move || {
+) -> Result<JoinHandle<()>, StartError> {
+    let failed = move |source| StartError::Bind { what: "admin", address: local, source };
+    let listener = listener.into_std().map_err(failed)?;
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new().name("weir-cp-admin".into()).spawn(move || {
         // On Linux a priority is per thread; this thread runs nothing but the admin API.
         if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), ADMIN_NICE) {
             tracing::debug!(error = %e, "cannot lower the admin thread's priority");
         }
-        match tokio::runtime::Builder::new_current_thread().enable_all().thread_name("weir-cp-admin").build()
-        {
-            Ok(runtime) => runtime.block_on(admin::serve(listeners, shared, stopped)),
-            Err(e) => tracing::error!(error = %e, "cannot start the admin API's runtime"),
-        }
-    })
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                let _ = ready_tx.send(Err(failed(e)));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let listeners = TcpListener::from_std(listener)
+                .map_err(failed)
+                .and_then(|tcp| admin::Listeners::new(tcp, local, &security));
+            match listeners {
+                Ok(listeners) => {
+                    let _ = ready_tx.send(Ok(()));
+                    admin::serve(listeners, shared, stopped).await;
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            }
+        });
+        drop(done_tx);
+    });
+    thread.map_err(failed)?;
+    match ready_rx.await {
+        Ok(Ok(())) => Ok(tokio::spawn(async move {
+            let _ = done_rx.await;
+        })),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(failed(std::io::Error::other("the admin thread ended during start"))),
+    }
 }
 
 impl ControlPlane {
@@ -137,8 +169,10 @@ impl ControlPlane {
         let admin = match config.admin_address {
             Some(address) => {
                 let (listener, local) = bind("admin", address).await?;
-                let listeners = admin::Listeners::new(listener, local, &config.admin)?;
-                tasks.push(admin_thread(listeners, shared.clone(), stopped.clone()));
+                tasks.push(
+                    admin_thread(listener, local, config.admin.clone(), shared.clone(), stopped.clone())
+                        .await?,
+                );
                 Some(local)
             }
             None => None,
