@@ -51,11 +51,15 @@ pub async fn run(case: &Case, mode: Mode) -> anyhow::Result<Vec<String>> {
             tagged.push((c.name.clone(), EchoServer::start_tagged(Some(tag))?));
         }
     }
+    // A port bound but never listening, held for the whole case: connections to it are
+    // refused, and no other process can take it meanwhile (a port bound and released could be).
+    let dead = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    dead.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
     let pki = case.tls.as_ref().map(CaseTls::generate).transpose().context("the case's certificates")?;
     let tls_upstreams = TlsUpstreams::start(case, echo.addr()).await.context("the case's TLS upstreams")?;
     let targets = Targets {
         echo: echo.addr(),
-        dead: std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
+        dead: dead.local_addr()?.as_socket().context("the reserved port's address")?,
         grpc: grpc.as_ref().map(|g| g.addr()),
         tagged: tagged.iter().map(|(n, e)| (n.clone(), e.addr())).collect(),
         listener_tls: pki.as_ref().map(|p| p.listener().clone()),
