@@ -131,6 +131,14 @@ async fn pushes(
     Ok((all, slowest_put, missing, cpu_us_per_node_push))
 }
 
+/// weir-cp's CPU time between two readings, in ms (null when not measured).
+fn cpu_ms(before: Option<f64>, after: Option<f64>) -> Value {
+    match (before, after) {
+        (Some(a), Some(b)) => ms((b - a) * 1e3),
+        _ => Value::Null,
+    }
+}
+
 fn summary(mut latencies: Vec<f64>, put_ms: f64, missing: usize) -> Value {
     json!({
         "p50_ms": ms(quantile(&mut latencies, 0.5)),
@@ -156,11 +164,13 @@ async fn run(args: Args) -> anyhow::Result<Value> {
     let n = args.nodes;
     let rss_idle = cp.rss_kib();
 
-    // Connect all.
+    // Connect all (and how much of it was weir-cp's CPU: the simulator shares the machine).
     let since = tracker.now();
+    let cpu_before = cp.cpu_seconds();
     let fleet = fleet::connect(&plan, 0..n, 1, &tracker).await?;
     let ready = tracker.wait(n, args.timeout, || tracker.count_ready(0..n, 1)).await;
     let connect_ms = tracker.last_ready_ms(0..n, since);
+    let connect_cpu_ms = cpu_ms(cpu_before, cp.cpu_seconds());
     let rss_connected = cp.rss_kib();
 
     // Pushes, then pushes while /status is polled.
@@ -187,9 +197,11 @@ async fn run(args: Args) -> anyhow::Result<Value> {
     // Mass reconnect: every connection dropped at once, then all opened again.
     fleet.disconnect().await;
     let since = tracker.now();
+    let cpu_before = cp.cpu_seconds();
     let fleet = fleet::connect(&plan, 0..n, 2, &tracker).await?;
     let reready = tracker.wait(n, args.timeout, || tracker.count_ready(0..n, 2)).await;
     let reconnect_ms = tracker.last_ready_ms(0..n, since);
+    let reconnect_cpu_ms = cpu_ms(cpu_before, cp.cpu_seconds());
 
     // Disconnect; memory after weir-cp saw every stream end.
     fleet.disconnect().await;
@@ -229,11 +241,13 @@ async fn run(args: Args) -> anyhow::Result<Value> {
         "protocol": format!("{:?}", args.protocol).to_lowercase(),
         "per_connection": args.per_connection,
         "connect_all_ms": ms(connect_ms),
+        "cp_cpu_ms_during_connect": connect_cpu_ms,
         "connected": ready,
         "push": quiet,
         "push_while_status_polled": polled,
         "cp_cpu_us_per_node_push": ms(cpu),
         "reconnect_all_ms": ms(reconnect_ms),
+        "cp_cpu_ms_during_reconnect": reconnect_cpu_ms,
         "reconnected": reready,
         "disconnect_seen": gone == 1,
         "cp_rss_kib": {"idle": rss_idle, "connected": rss_connected, "disconnected": rss_disconnected, "drained": rss_drained},
