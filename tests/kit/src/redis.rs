@@ -59,7 +59,7 @@ impl Redis {
         }
         let log = self.dir.path().join("redis.log");
         let socket = self.socket();
-        let child = Spawn::new("redis-server", "redis-server")
+        let mut child = Spawn::new("redis-server", "redis-server")
             .args(["--port", "0", "--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--unixsocket")
             .arg(&socket)
@@ -69,7 +69,6 @@ impl Redis {
             .arg(&log)
             .log(self.dir.path().join("redis.stderr"))
             .start()?;
-        let mut child = child;
         let deadline = Instant::now() + READY;
         while !ping(&socket) {
             let log = std::fs::read_to_string(&log).unwrap_or_default();

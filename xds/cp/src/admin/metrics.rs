@@ -60,14 +60,11 @@ pub fn render(summary: &Summary, versions: &BTreeMap<String, String>) -> String 
 fn gauge(out: &mut String, name: &str, help: &str, series: impl IntoIterator<Item = (String, String)>) {
     let _ = writeln!(out, "# HELP weir_cp_{name} {help}\n# TYPE weir_cp_{name} gauge");
     for (labels, value) in series {
-        match labels.is_empty() {
-            true => {
-                let _ = writeln!(out, "weir_cp_{name} {value}");
-            }
-            false => {
-                let _ = writeln!(out, "weir_cp_{name}{{{labels}}} {value}");
-            }
-        }
+        let _ = if labels.is_empty() {
+            writeln!(out, "weir_cp_{name} {value}")
+        } else {
+            writeln!(out, "weir_cp_{name}{{{labels}}} {value}")
+        };
     }
 }
 
