@@ -97,15 +97,7 @@ fn install_envoy() -> anyhow::Result<String> {
 
 /// Redis, for weir-rls's suites (Debian's `redis-server`).
 fn install_redis() -> anyhow::Result<String> {
-    util::ensure_apt("redis-server", "redis-server", redis_version)
-}
-
-/// `Redis server v=7.0.15`, from `redis-server --version`.
-fn redis_version() -> Option<String> {
-    let out = Command::new("redis-server").arg("--version").output().ok().filter(|o| o.status.success())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let version = text.split_whitespace().find(|w| w.starts_with("v="))?;
-    Some(format!("Redis {}", version.trim_start_matches("v=")))
+    util::ensure_redis()
 }
 
 /// Builds weir, weir-cp, weir-echo and weir-rls once, in one cargo call. The suites then take them from

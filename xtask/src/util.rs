@@ -35,3 +35,17 @@ pub fn ensure_apt(program: &str, package: &str, probe: fn() -> Option<String>) -
     }
     bail!("{program} is missing; install it with: {install}")
 }
+
+/// Makes sure Debian's `redis-server` is installed (for weir-rls's suites and the global
+/// rate limit benchmarks); returns `Redis 7.0.15`.
+pub fn ensure_redis() -> anyhow::Result<String> {
+    ensure_apt("redis-server", "redis-server", redis_version)
+}
+
+/// `Redis 7.0.15`, from `redis-server --version` (`Redis server v=7.0.15 ...`).
+fn redis_version() -> Option<String> {
+    let out = Command::new("redis-server").arg("--version").output().ok().filter(|o| o.status.success())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().find(|w| w.starts_with("v="))?;
+    Some(format!("Redis {}", version.trim_start_matches("v=")))
+}

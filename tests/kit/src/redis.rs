@@ -43,6 +43,11 @@ impl Redis {
         format!("unix://{}", self.socket().display())
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::pid)
+    }
+
     /// Kills it (SIGKILL by PID): clients see their connections drop and new ones refused.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

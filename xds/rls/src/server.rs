@@ -14,6 +14,7 @@ use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_service_server::R
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
+use tonic::transport::server::TcpIncoming;
 use tracing::{error, info};
 
 use crate::config;
@@ -82,12 +83,14 @@ pub async fn run(args: Args) -> Result<(), StartError> {
     let service =
         RateLimitServiceServer::new(Service::new(state.clone())).max_decoding_message_size(MAX_REQUEST_BYTES);
     let mut stopped = stop.clone();
+    // Without TCP_NODELAY a response's trailers can wait for the client's delayed ACK
+    // (Nagle): measured as a 6 ms p99 on one-at-a-time calls from weir.
     let grpc_task = tokio::spawn(
         tonic::transport::Server::builder()
             .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .add_service(service)
-            .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(grpc), async move {
+            .serve_with_incoming_shutdown(TcpIncoming::from(grpc).with_nodelay(Some(true)), async move {
                 let _ = stopped.wait_for(|s| *s).await;
             }),
     );

@@ -1,12 +1,13 @@
 //! A scenario's config for both proxies: one listener `main` with one route, the scenario's
 //! chain, the upstream cluster (and the shard clusters), rendered by `weir-testkit`'s twin
-//! builder as `weir.yaml` and as the Envoy bootstrap (with weir's path handling defaults).
+//! builder as `weir.yaml` and as the Envoy bootstrap (with weir's path handling defaults). A
+//! scenario calling a rate limit service also gets the HTTP/2 cluster `rls`.
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use weir_testkit::twin::{self, CertificatePair, Cluster, Listener, ListenerTls, Plugin, SafePaths, Twin};
 
+use super::proxy::Backends;
 use super::scenario::{Route, Scenario};
 
 /// Clusters `shard-0..SHARDS` exist for shuffle-shard (its `total_hosts`).
@@ -33,7 +34,7 @@ fn cluster_names(s: &Scenario) -> Vec<String> {
 fn twin(
     s: &Scenario,
     ports: Ports,
-    upstream: SocketAddr,
+    backends: Backends,
     filters: &Path,
     tls: Option<&CertificatePair>,
 ) -> Twin {
@@ -52,10 +53,15 @@ fn twin(
             ..ListenerTls::new(vec![pair.clone()])
         });
     }
+    let mut clusters: Vec<Cluster> =
+        cluster_names(s).iter().map(|name| Cluster::new(name, backends.echo)).collect();
+    if let Some(rls) = backends.rls {
+        clusters.push(Cluster { http2: true, ..Cluster::new("rls", rls) });
+    }
     Twin {
         admin_port: ports.admin,
         listeners: vec![listener],
-        clusters: cluster_names(s).iter().map(|name| Cluster::new(name, upstream)).collect(),
+        clusters,
         plugins: s
             .plugins
             .iter()
@@ -73,20 +79,20 @@ fn twin(
 pub fn weir(
     s: &Scenario,
     ports: Ports,
-    upstream: SocketAddr,
+    backends: Backends,
     filters: &Path,
     tls: Option<&CertificatePair>,
 ) -> anyhow::Result<String> {
-    twin(s, ports, upstream, filters, tls).weir_yaml()
+    twin(s, ports, backends, filters, tls).weir_yaml()
 }
 
 /// Envoy's bootstrap.
 pub fn envoy(
     s: &Scenario,
     ports: Ports,
-    upstream: SocketAddr,
+    backends: Backends,
     filters: &Path,
     tls: Option<&CertificatePair>,
 ) -> anyhow::Result<String> {
-    twin(s, ports, upstream, filters, tls).envoy_yaml(&SafePaths)
+    twin(s, ports, backends, filters, tls).envoy_yaml(&SafePaths)
 }

@@ -159,6 +159,8 @@ pub struct ScenarioResult {
     pub description: String,
     /// `--concurrency` of both proxies.
     pub workers: usize,
+    /// wrk connections.
+    pub connections: u32,
     /// Envoy.
     pub envoy: ProxyRuns,
     /// weir.
@@ -178,6 +180,7 @@ impl ScenarioResult {
             "scenario": self.scenario,
             "description": self.description,
             "workers": self.workers,
+            "connections": self.connections,
             "envoy": self.envoy.to_json(),
             "weir": self.weir.to_json(),
             "ratio_weir_over_envoy": {

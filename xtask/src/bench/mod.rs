@@ -17,6 +17,7 @@ mod measure;
 mod profile;
 mod proxy;
 mod report;
+mod rls;
 mod scenario;
 mod tls;
 
@@ -32,7 +33,7 @@ use weir_testkit::{http, paths, procfs};
 
 use crate::{envoy, filters};
 use measure::{ProxyRuns, Round, ScenarioResult};
-use proxy::{Kind, Proxy, start_proxy};
+use proxy::{Backends, Kind, Proxy, start_proxy};
 use scenario::{Route, Scenario};
 
 /// `cargo xtask bench` options.
@@ -86,6 +87,8 @@ pub struct Options {
 pub(crate) struct Ctx {
     weir: PathBuf,
     echo: PathBuf,
+    /// `weir-rls`, for the global rate limit scenarios.
+    rls: PathBuf,
     envoy: PathBuf,
     filters: PathBuf,
     work: PathBuf,
@@ -147,16 +150,21 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         bail!("--workers must be at least 1");
     }
     let wrk_version = load::ensure_wrk()?;
+    let with_rls = scenarios.iter().any(|s| s.rls);
+    if with_rls {
+        crate::util::ensure_redis()?;
+    }
     if !opts.no_build {
         println!("==> building filters (wasm-release) and release binaries");
         filters::build()?;
-        bins::build(Profile::Release, &[Bin::Weir, Bin::Echo])?;
+        bins::build(Profile::Release, &[Bin::Weir, Bin::Echo, Bin::Rls])?;
     }
     let work = paths::target_dir().join("bench");
     std::fs::create_dir_all(&work)?;
     let mut ctx = Ctx {
         weir: bins::existing(Bin::Weir, Profile::Release),
         echo: bins::existing(Bin::Echo, Profile::Release),
+        rls: bins::existing(Bin::Rls, Profile::Release),
         envoy: envoy::install()?,
         filters: paths::filters_dir(),
         work,
@@ -170,7 +178,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     if scenarios.iter().any(|s| s.transport.tls()) || opts.profile || opts.profile_only {
         ctx.tls = Some(tls::BenchTls::generate(&ctx.work.join("tls"))?);
     }
-    for (what, path) in [("weir", &ctx.weir), ("weir-echo", &ctx.echo)] {
+    let rls = with_rls.then_some(("weir-rls", &ctx.rls));
+    for (what, path) in [("weir", &ctx.weir), ("weir-echo", &ctx.echo)].into_iter().chain(rls) {
         if !path.exists() {
             bail!("{what} not built at {} (run without --no-build)", path.display());
         }
@@ -317,17 +326,20 @@ fn run_scenario(
     let dir = ctx.work.join(format!("{}-w{}", s.name, placement.workers));
     std::fs::create_dir_all(&dir)?;
     let script = load::script(&dir, s)?;
-    let envoy = start_proxy(Kind::Envoy, ctx, placement, s, upstream, &dir, &[])?;
-    let weir = start_proxy(Kind::Weir, ctx, placement, s, upstream, &dir, &[])?;
+    let rls = if s.rls { Some(rls::start(ctx, placement, &dir)?) } else { None };
+    let backends = Backends { echo: upstream, rls: rls.as_ref().map(|r| r.addr) };
+    let envoy = start_proxy(Kind::Envoy, ctx, placement, s, backends, &dir, &[])?;
+    let weir = start_proxy(Kind::Weir, ctx, placement, s, backends, &dir, &[])?;
     let proxies = [envoy, weir];
     for p in &proxies {
         check(ctx, s, p.addr).with_context(|| format!("{} does not answer as expected", p.name))?;
     }
+    let connections = s.connections.unwrap_or(ctx.connections);
     let load_of = |p: &Proxy, duration| load::Load {
         target: p.addr,
         script: &script,
-        connections: ctx.connections,
-        threads: placement.wrk_threads,
+        connections,
+        threads: placement.wrk_threads.min(connections),
         duration,
         cpus: placement.load.as_deref(),
         tls: s.transport.tls(),
@@ -350,11 +362,13 @@ fn run_scenario(
     }
     let rss: Vec<Option<u64>> = proxies.iter().map(|p| procfs::rss_kib(p.pid())).collect();
     drop(proxies);
+    drop(rls);
     let [envoy_rounds, weir_rounds] = rounds;
     Ok(ScenarioResult {
         scenario: s.name.to_string(),
         description: s.description.to_string(),
         workers: placement.workers,
+        connections,
         envoy: ProxyRuns { rounds: envoy_rounds, rss_kib: rss[0] },
         weir: ProxyRuns { rounds: weir_rounds, rss_kib: rss[1] },
     })

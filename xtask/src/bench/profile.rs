@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use super::proxy::{self, Kind, start_proxy};
-use super::{Ctx, Placement, check, load, scenario};
+use super::{Ctx, Placement, check, load, rls, scenario};
 
 /// What the profile step produced.
 pub struct Profile {
@@ -46,14 +46,16 @@ pub fn run(ctx: &Ctx, placement: &Placement, name: &str, seconds: u64) -> anyhow
     println!("\n==> profiling weir ({name}, 1 worker) with perf for {seconds} s");
     let (_upstream, upstream) = proxy::start_upstream(ctx, placement)?;
     let env = [("WEIR_WASM_PROFILER", "perfmap")];
-    let weir = start_proxy(Kind::Weir, ctx, placement, &s, upstream, &dir, &env)?;
+    let rls = if s.rls { Some(rls::start(ctx, placement, &dir)?) } else { None };
+    let backends = proxy::Backends { echo: upstream, rls: rls.as_ref().map(|r| r.addr) };
+    let weir = start_proxy(Kind::Weir, ctx, placement, &s, backends, &dir, &env)?;
     check(ctx, &s, weir.addr)?;
     let script = load::script(&dir, &s)?;
     let mut l = load::Load {
         target: weir.addr,
         script: &script,
-        connections: ctx.connections,
-        threads: placement.wrk_threads,
+        connections: s.connections.unwrap_or(ctx.connections),
+        threads: placement.wrk_threads.min(s.connections.unwrap_or(ctx.connections)),
         duration: Duration::from_secs(2),
         cpus: placement.load.as_deref(),
         tls: s.transport.tls(),

@@ -26,6 +26,15 @@ impl Proxy {
     }
 }
 
+/// What a scenario's proxies forward to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Backends {
+    /// The echo upstream (every cluster but `rls`).
+    pub(crate) echo: SocketAddr,
+    /// The rate limit service, when the scenario calls one.
+    pub(crate) rls: Option<SocketAddr>,
+}
+
 /// The two proxies under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -45,7 +54,7 @@ pub(crate) fn start_proxy(
     ctx: &Ctx,
     placement: &Placement,
     s: &Scenario,
-    upstream: SocketAddr,
+    backends: Backends,
     dir: &Path,
     env: &[(&str, &str)],
 ) -> anyhow::Result<Proxy> {
@@ -63,11 +72,11 @@ pub(crate) fn start_proxy(
         let ports = Ports { listener: http::free_port()?, admin: http::free_port()? };
         let (yaml, spawn) = match kind {
             Kind::Envoy => (
-                config::envoy(s, ports, upstream, &ctx.filters, ctx.tls.as_ref().map(|t| &t.server))?,
+                config::envoy(s, ports, backends, &ctx.filters, ctx.tls.as_ref().map(|t| &t.server))?,
                 launch::envoy(&ctx.envoy, &path, placement.workers, cpus).args(["-l", "warn"]),
             ),
             Kind::Weir => (
-                config::weir(s, ports, upstream, &ctx.filters, ctx.tls.as_ref().map(|t| &t.server))?,
+                config::weir(s, ports, backends, &ctx.filters, ctx.tls.as_ref().map(|t| &t.server))?,
                 launch::weir(&ctx.weir, &path, placement.workers, cpus).args(["--log-level", "warn"]),
             ),
         };

@@ -83,11 +83,36 @@ pub fn share_of_no_filter(results: &[ScenarioResult], workers: usize) -> String 
         "| scenario | envoy: share of its no-filter req/s (by CPU per request) | weir: share of its no-filter req/s (by CPU per request) |\n\
          |---|--:|--:|\n",
     );
-    for res in
-        results.iter().filter(at).filter(|r| r.scenario != "no-filter" && r.scenario != "direct-response")
-    {
+    let comparable = |r: &&ScenarioResult| {
+        r.scenario != "no-filter" && r.scenario != "direct-response" && r.connections == base.connections
+    };
+    for res in results.iter().filter(at).filter(comparable) {
         let (e, w) = (res.envoy.summary(), res.weir.summary());
         writeln!(out, "| {} | {} | {} |", res.scenario, share(&e, &be), share(&w, &bw)).unwrap();
+    }
+    out
+}
+
+/// The baseline of [`added_latency`].
+const SERIAL_BASE: &str = "no-filter-serial";
+
+/// What each serial scenario (one connection, one request at a time) adds to a request's
+/// p50 and p99 latency over the same proxy's `no-filter-serial`, in ms. Empty when the
+/// baseline did not run.
+pub fn added_latency(results: &[ScenarioResult], workers: usize) -> String {
+    let at = |r: &&ScenarioResult| r.workers == workers;
+    let Some(base) = results.iter().filter(at).find(|r| r.scenario == SERIAL_BASE) else {
+        return String::new();
+    };
+    let (be, bw) = (base.envoy.summary(), base.weir.summary());
+    let added =
+        |s: &Summary, b: &Summary| format!("{:+.3} / {:+.3}", s.p50_ms - b.p50_ms, s.p99_ms - b.p99_ms);
+    let mut out =
+        String::from("| scenario | envoy: added p50 / p99 ms | weir: added p50 / p99 ms |\n|---|--:|--:|\n");
+    let serial = |r: &&ScenarioResult| r.connections == 1 && r.scenario != SERIAL_BASE;
+    for res in results.iter().filter(at).filter(serial) {
+        let (e, w) = (res.envoy.summary(), res.weir.summary());
+        writeln!(out, "| {} | {} | {} |", res.scenario, added(&e, &be), added(&w, &bw)).unwrap();
     }
     out
 }
@@ -158,6 +183,14 @@ pub fn markdown(doc: &Value, results: &[ScenarioResult], profile: Option<&str>) 
             );
             out.push_str(&shares);
         }
+        let added = added_latency(results, w);
+        if !added.is_empty() {
+            out.push_str(
+                "\nAdded latency: with one connection (one request at a time, no queueing), each \
+                 serial scenario's median p50 and p99 minus the same proxy's no-filter-serial.\n\n",
+            );
+            out.push_str(&added);
+        }
     }
     out.push_str("\n## Scenarios\n\n");
     let mut seen = Vec::new();
@@ -199,6 +232,7 @@ mod tests {
             scenario: scenario.into(),
             description: String::new(),
             workers: 1,
+            connections: if scenario.ends_with("-serial") { 1 } else { 32 },
             envoy: runs(envoy.0, envoy.1),
             weir: runs(weir.0, weir.1),
         }
@@ -217,6 +251,27 @@ mod tests {
         assert!(!table.contains("| no-filter |"), "{table}");
         assert_eq!(super::share_of_no_filter(&results[1..], 1), "", "no no-filter run");
         assert_eq!(super::share_of_no_filter(&results, 2), "", "no run at that worker count");
+    }
+
+    #[test]
+    fn added_latency_is_over_each_proxys_own_serial_baseline() {
+        let mut global = result("ratelimit-global-serial", (1000.0, 10.0), (2000.0, 10.0));
+        global.envoy.rounds[0].load.p50_ms = 1.5;
+        global.weir.rounds[0].load.p99_ms = 1.25;
+        let results = [
+            result("no-filter-serial", (2000.0, 10.0), (4000.0, 10.0)),
+            global,
+            result("no-filter", (1000.0, 10.0), (4000.0, 10.0)),
+        ];
+        let table = super::added_latency(&results, 1);
+        assert!(table.contains("| ratelimit-global-serial | +0.500 / +0.000 | +0.000 / +0.250 |"), "{table}");
+        assert!(!table.contains("| no-filter |"), "only serial scenarios: {table}");
+        assert_eq!(super::added_latency(&results[1..], 1), "", "no baseline");
+        let shares = super::share_of_no_filter(&results, 1);
+        assert!(
+            !shares.contains("serial"),
+            "serial runs are not shares of the 32-connection baseline: {shares}"
+        );
     }
 
     #[test]

@@ -79,6 +79,12 @@ pub struct Scenario {
     pub check: Check,
     /// Plain HTTP or TLS.
     pub transport: Transport,
+    /// The chain calls a rate limit service: the bench starts `weir-rls` on a real Redis
+    /// (on the load's CPUs) and both proxies get a cluster `rls` (HTTP/2) pointing at it.
+    pub rls: bool,
+    /// Connections instead of `--connections` (1: one request at a time, so the latencies
+    /// are a request's own, not queueing behind others).
+    pub connections: Option<u32>,
 }
 
 /// A fixed RS256 token (kid `rsa-1`, issuer `https://issuer.test`, audience `weir`, `exp`
@@ -145,6 +151,31 @@ fn ratelimit() -> Plugin {
     }
 }
 
+/// The limits `weir-rls` serves in the global scenarios: 4 billion per second for each user,
+/// never reached, so every request is counted in Redis and allowed.
+pub const RLS_LIMITS: &str = "
+domain: bench
+descriptors:
+  - key: user
+    rate_limit: {unit: second, requests_per_unit: 4000000000}
+";
+
+/// The ratelimit filter in global mode: a descriptor from `x-user`, the service's headers on
+/// the response (so the check sees that the service answered).
+fn ratelimit_global() -> Plugin {
+    let config = serde_json::json!({
+        "mode": "global",
+        "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
+        "rate_limits": [{"actions": [{"request_headers": {"header_name": "x-user", "descriptor_key": "user"}}]}],
+        "global": {"domain": "bench", "cluster": "rls", "timeout": "1s", "failure_mode_deny": true},
+    });
+    Plugin { name: "ratelimit", vm_id: "ratelimit", config: config.to_string() }
+}
+
+fn user() -> (&'static str, String) {
+    ("x-user", "bench-user".into())
+}
+
 fn body_rewrite() -> Plugin {
     Plugin { name: "body-rewrite", vm_id: "", config: r#"{"direction":"request"}"#.into() }
 }
@@ -180,7 +211,11 @@ pub fn all() -> Vec<Scenario> {
         body_bytes: 0,
         check,
         transport: Transport::Plain,
+        rls: false,
+        connections: None,
     };
+    let serial = |s: Scenario| Scenario { connections: Some(1), ..s };
+    let global = |s: Scenario| Scenario { rls: true, ..s };
     vec![
         get(
             "direct-response",
@@ -265,6 +300,8 @@ pub fn all() -> Vec<Scenario> {
             body_bytes: BODY_BYTES,
             check: Check { upstream_body_upper: true, ..Check::default() },
             transport: Transport::Plain,
+            rls: false,
+            connections: None,
         },
         Scenario {
             transport: Transport::Tls,
@@ -288,5 +325,29 @@ pub fn all() -> Vec<Scenario> {
                 Check::default(),
             )
         },
+        global(get(
+            "ratelimit-global",
+            "filters/ratelimit global mode: one gRPC ShouldRateLimit call per request to weir-rls (one Lua script on a real Redis over a unix socket; both on the load's CPUs), never over the limit",
+            vec![ratelimit_global()],
+            Route::Cluster,
+            vec![user()],
+            Check { response_header: Some("x-ratelimit-limit"), ..Check::default() },
+        )),
+        serial(get(
+            "no-filter-serial",
+            "no-filter with 1 connection (one request at a time): the baseline of the added latency",
+            vec![],
+            Route::Cluster,
+            vec![],
+            Check::default(),
+        )),
+        serial(global(get(
+            "ratelimit-global-serial",
+            "ratelimit-global with 1 connection: the latency a rate limit service call adds to a request",
+            vec![ratelimit_global()],
+            Route::Cluster,
+            vec![user()],
+            Check { response_header: Some("x-ratelimit-limit"), ..Check::default() },
+        ))),
     ]
 }
