@@ -37,6 +37,16 @@ pub struct Options {
     /// weir-cp's `--node-retention` during the run.
     #[arg(long, default_value = "5s")]
     node_retention: String,
+    /// What the nodes hold: `rtds` (one runtime layer, pushed) or `full` (LDS, RDS, CDS, EDS
+    /// and the runtime layer on one stream; a push changes one cluster's endpoints).
+    #[arg(long, default_value = "rtds")]
+    snapshot: String,
+    /// `--snapshot full`: EDS clusters, and endpoints per cluster.
+    #[arg(long, default_value_t = 20)]
+    clusters: usize,
+    /// `--snapshot full`: endpoints per cluster.
+    #[arg(long, default_value_t = 10)]
+    endpoints: usize,
     /// Reuse the release binaries as they are.
     #[arg(long)]
     no_build: bool,
@@ -96,6 +106,8 @@ pub fn run(options: Options) -> anyhow::Result<()> {
                     "--pushes",
                     &options.pushes.to_string(),
                 ])
+                .args(["--snapshot", &options.snapshot, "--clusters", &options.clusters.to_string()])
+                .args(["--endpoints", &options.endpoints.to_string()])
                 .args([
                     "--churn-rounds",
                     &options.churn_rounds.to_string(),
@@ -106,7 +118,10 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             drop(child);
             let report: Value =
                 serde_json::from_str(&line).with_context(|| format!("weir-fleet printed {line:?}"))?;
-            std::fs::write(out_dir.join(format!("{nodes}-{protocol}.json")), format!("{report:#}\n"))?;
+            std::fs::write(
+                out_dir.join(format!("{nodes}-{protocol}-{}.json", options.snapshot)),
+                format!("{report:#}\n"),
+            )?;
             println!("{}", row(&report));
             rows.push(report);
         }
@@ -119,7 +134,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-const HEADER: &str = "| nodes | protocol | streams/conn | connect all | push p50 / p99 / max | push p99, /status polled | reconnect all | cp CPU per node-push | cp RSS per node: connected / disconnected / drained | registry after churn rounds | missing |\n|--:|---|--:|--:|--:|--:|--:|--:|--:|---|--:|";
+const HEADER: &str = "| nodes | protocol | snapshot | streams/conn | connect all | push p50 / p99 / max | push p99, /status polled | reconnect all | cp CPU per node-push | cp RSS per node: connected / disconnected / drained | registry after churn rounds | missing |\n|--:|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|";
 
 fn row(r: &Value) -> String {
     let num = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.0}"));
@@ -131,9 +146,13 @@ fn row(r: &Value) -> String {
         + (r["nodes"].as_u64().unwrap_or(0) * 2)
             .saturating_sub(r["connected"].as_u64().unwrap_or(0) + r["reconnected"].as_u64().unwrap_or(0));
     format!(
-        "| {} | {} | {} | {} ms | {} / {} / {} ms | {} ms | {} ms | {} µs | {} / {} / {} | {} | {} |",
+        "| {} | {} | {} | {} | {} ms | {} / {} / {} ms | {} ms | {} ms | {} µs | {} / {} / {} | {} | {} |",
         r["nodes"],
         r["protocol"].as_str().unwrap_or("?"),
+        match &r["snapshot"] {
+            Value::Object(full) => format!("full ({} × {})", full["clusters"], full["endpoints_per_cluster"]),
+            other => other.as_str().unwrap_or("rtds").to_string(),
+        },
         r["per_connection"],
         r["connect_all_ms"],
         r["push"]["p50_ms"],

@@ -1,4 +1,5 @@
-//! What the simulator asks weir-cp and its process: runtime pushes through the admin API
+//! What the simulator asks weir-cp and its process: runtime pushes and resource files through
+//! the admin API
 //! (with the admin token), its `/metrics` gauges, `/status`, and its memory and CPU time from
 //! `/proc`.
 
@@ -42,6 +43,11 @@ impl Cp {
     /// Sets `layer`'s `fleet.push` to `marker`.
     pub fn push(&self, layer: &str, marker: u64) -> anyhow::Result<()> {
         self.call("PUT", &format!("/runtime/{layer}/fleet.push"), &marker.to_string()).map(|_| ())
+    }
+
+    /// Applies a resource file (`POST /apply`, JSON).
+    pub fn apply(&self, resources: &serde_json::Value) -> anyhow::Result<()> {
+        self.call("POST", "/apply", &resources.to_string()).map(|_| ())
     }
 
     /// Every page of `GET /status`, as `weir-cp status` reads them; returns the bytes read.

@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::snapshot::Subscription;
 use crate::stream::{self, Identity, Protocol};
 use crate::tracker::Tracker;
 
@@ -23,8 +24,8 @@ pub struct Plan {
     pub per_connection: usize,
     /// Connections opened at once.
     pub connect_concurrency: usize,
-    /// The RTDS layer every node subscribes to.
-    pub layer: Arc<str>,
+    /// What every node subscribes to.
+    pub subscriptions: Arc<[Subscription]>,
     /// Node ids are `<prefix>-<index>`.
     pub prefix: String,
 }
@@ -61,7 +62,7 @@ pub async fn connect(
                         channel.clone(),
                         who,
                         plan.protocol,
-                        plan.layer.clone(),
+                        plan.subscriptions.clone(),
                         tracker.clone(),
                         stopped.clone(),
                     )

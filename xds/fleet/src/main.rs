@@ -2,15 +2,18 @@
 //! line of measurements. `cargo xtask fleet` starts weir-cp, runs this, and tabulates the
 //! results (`docs/fleet.md`).
 //!
-//! Phases: connect all N nodes (each an ADS stream subscribed to one RTDS layer, SotW or
-//! Delta, one HTTP/2 connection per node unless `--per-connection` multiplexes), push
-//! runtime values through the admin API and time each until every node has it, the same
+//! Phases: connect all N nodes (each an ADS stream, SotW or Delta, one HTTP/2 connection per
+//! node unless `--per-connection` multiplexes, subscribed to one RTDS layer or, with
+//! `--snapshot full`, to a whole data plane: see `snapshot`), push runtime values (or, with
+//! `full`, one cluster's endpoints) through the admin API and time each until every node has
+//! it, the same
 //! while another client polls `/status`, drop every connection and reconnect them all, then
 //! disconnect and churn rounds of new node ids, reading weir-cp's registry size after each,
 //! and finally wait for the registry to forget every node (weir-cp's `--node-retention`).
 
 mod cp;
 mod fleet;
+mod snapshot;
 mod stream;
 mod tracker;
 
@@ -25,6 +28,7 @@ use serde_json::{Value, json};
 
 use crate::cp::Cp;
 use crate::fleet::Plan;
+use crate::snapshot::{Mode, Shape};
 use crate::stream::Protocol;
 use crate::tracker::{Tracker, quantile};
 
@@ -59,6 +63,15 @@ struct Args {
     /// The RTDS layer.
     #[arg(long, default_value = "rtds")]
     layer: String,
+    /// What the nodes subscribe to and what a push changes.
+    #[arg(long, value_enum, default_value_t = Mode::Rtds)]
+    snapshot: Mode,
+    /// `full`: EDS clusters.
+    #[arg(long, default_value_t = 20)]
+    clusters: usize,
+    /// `full`: endpoints per cluster.
+    #[arg(long, default_value_t = 10)]
+    endpoints: usize,
     /// Runtime pushes measured (and as many again while `/status` is polled).
     #[arg(long, default_value_t = 5)]
     pushes: u64,
@@ -117,8 +130,12 @@ async fn pushes(
     let cpu_before = cp.cpu_seconds();
     for m in base + 1..=base + count {
         let since = tracker.now();
-        let (cp2, layer) = (cp.clone(), args.layer.clone());
-        blocking(move || cp2.push(&layer, m)).await?;
+        let (cp2, layer, mode, shape) = (cp.clone(), args.layer.clone(), args.snapshot, shape(args));
+        blocking(move || match mode {
+            Mode::Rtds => cp2.push(&layer, m),
+            Mode::Full => cp2.apply(&serde_json::json!({"endpoints": snapshot::endpoints(shape, m)})),
+        })
+        .await?;
         slowest_put = slowest_put.max((tracker.now() - since) as f64 / 1e6);
         let got = tracker.wait(args.nodes, args.timeout, || tracker.count_pushed(0..args.nodes, m)).await;
         missing += args.nodes - got;
@@ -137,6 +154,10 @@ fn cpu_ms(before: Option<f64>, after: Option<f64>) -> Value {
         (Some(a), Some(b)) => ms((b - a) * 1e3),
         _ => Value::Null,
     }
+}
+
+fn shape(args: &Args) -> Shape {
+    Shape { clusters: args.clusters, endpoints: args.endpoints }
 }
 
 fn summary(mut latencies: Vec<f64>, put_ms: f64, missing: usize) -> Value {
@@ -158,9 +179,15 @@ async fn run(args: Args) -> anyhow::Result<Value> {
         protocol: args.protocol,
         per_connection: args.per_connection,
         connect_concurrency: args.connect_concurrency,
-        layer: args.layer.as_str().into(),
+        subscriptions: snapshot::subscriptions(args.snapshot, &args.layer, shape(&args)).into(),
         prefix: "fleet".into(),
     };
+    if args.snapshot == Mode::Full {
+        if args.clusters == 0 || args.endpoints == 0 || args.clusters > 1000 || args.endpoints > 62_000 {
+            anyhow::bail!("--clusters must be 1..=1000 and --endpoints 1..=62000");
+        }
+        cp.apply(&snapshot::resources(shape(&args), 0))?;
+    }
     let n = args.nodes;
     let rss_idle = cp.rss_kib();
 
@@ -239,6 +266,10 @@ async fn run(args: Args) -> anyhow::Result<Value> {
     Ok(json!({
         "nodes": n,
         "protocol": format!("{:?}", args.protocol).to_lowercase(),
+        "snapshot": match args.snapshot {
+            Mode::Rtds => json!("rtds"),
+            Mode::Full => json!({"clusters": args.clusters, "endpoints_per_cluster": args.endpoints}),
+        },
         "per_connection": args.per_connection,
         "connect_all_ms": ms(connect_ms),
         "cp_cpu_ms_during_connect": connect_cpu_ms,

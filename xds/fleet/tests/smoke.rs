@@ -1,4 +1,5 @@
-//! The simulator at a small scale against a real weir-cp, SotW and Delta: every node connects,
+//! The simulator at a small scale against a real weir-cp, SotW and Delta, subscribed to a
+//! runtime layer or to a whole data plane (LDS, RDS, CDS, EDS + RTDS): every node connects,
 //! gets every push (also while `/status` is polled), reconnects, and churned node ids leave
 //! the registry after `--node-retention`. Keeps `cargo xtask fleet` working; the numbers
 //! themselves are measured by `cargo xtask fleet` (`docs/fleet.md`), never asserted here.
@@ -13,7 +14,7 @@ use weir_testkit::Spawn;
 use weir_testkit::bins::{self, Bin, Profile};
 use weir_testkit::cp::WeirCp;
 
-fn run(protocol: &str, per_connection: &str) -> Value {
+fn run(protocol: &str, per_connection: &str, snapshot: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let cp_bin = bins::path(Bin::Cp, Profile::Debug).unwrap();
@@ -34,7 +35,7 @@ fn run(protocol: &str, per_connection: &str) -> Value {
             "--churn-ids",
             "20",
         ])
-        .args(["--timeout", "30s"])
+        .args(["--timeout", "30s", "--snapshot", snapshot, "--clusters", "5", "--endpoints", "3"])
         .start_reading_line(Duration::from_secs(120))
         .unwrap();
     serde_json::from_str(&line).unwrap()
@@ -58,10 +59,20 @@ fn check(report: &Value) {
 
 #[test]
 fn sotw_nodes_each_on_their_own_connection() {
-    check(&run("sotw", "1"));
+    check(&run("sotw", "1", "rtds"));
+}
+
+#[test]
+fn sotw_full_snapshots_each_on_their_own_connection() {
+    check(&run("sotw", "1", "full"));
+}
+
+#[test]
+fn delta_full_snapshots_multiplexed_on_shared_connections() {
+    check(&run("delta", "7", "full"));
 }
 
 #[test]
 fn delta_nodes_multiplexed_on_shared_connections() {
-    check(&run("delta", "7"));
+    check(&run("delta", "7", "rtds"));
 }
