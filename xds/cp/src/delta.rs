@@ -43,6 +43,9 @@ struct Subscription {
     nonce: Option<String>,
     sent_version: String,
     acked_version: String,
+    /// The type's version and the node's group at the last response computed: until either
+    /// changes, a change elsewhere in the store cannot change what this type sends.
+    computed: Option<(u64, Option<String>)>,
 }
 
 /// The delta protocol state of one stream.
@@ -86,7 +89,10 @@ impl DeltaState {
             acknowledge(shared, &node, kind, sub, &request);
         }
         let first = !sub.started;
-        let before = (sub.wildcard, sub.names.clone());
+        // A plain ACK names nothing: the subscription is compared only when a request changes it.
+        let touched =
+            !request.resource_names_subscribe.is_empty() || !request.resource_names_unsubscribe.is_empty();
+        let before = (touched && !first).then(|| (sub.wildcard, sub.names.clone()));
         if first {
             sub.started = true;
             sub.wildcard = request.resource_names_subscribe.is_empty();
@@ -116,20 +122,34 @@ impl DeltaState {
                 kind.short()
             )));
         }
-        if first || before != (sub.wildcard, sub.names.clone()) {
+        let resubscribed =
+            first || before.is_some_and(|(wildcard, names)| wildcard != sub.wildcard || names != sub.names);
+        if resubscribed {
             let mut shown: Vec<String> = sub.names.iter().cloned().collect();
             if sub.wildcard {
                 shown.insert(0, "*".into());
             }
             shared.status.subscribed(&node, kind, shown);
         }
+        let group = self.peer.group(shared);
+        let current =
+            self.subscriptions.get(&kind).is_some_and(|s| shared.is_current(kind, &group, &s.computed));
+        if !resubscribed && current {
+            // Nothing this type sends changed since its last response.
+            return Ok(Vec::new());
+        }
         Ok(self.respond(shared, kind, first).into_iter().collect())
     }
 
     /// The state changed: a response per subscription whose selection changed.
     pub fn on_change(&mut self, shared: &Shared) -> Vec<DeltaDiscoveryResponse> {
-        let kinds: Vec<Kind> =
-            self.subscriptions.iter().filter(|(_, s)| s.started).map(|(k, _)| *k).collect();
+        let group = self.peer.group(shared);
+        let kinds: Vec<Kind> = self
+            .subscriptions
+            .iter()
+            .filter(|(kind, s)| s.started && !shared.is_current(**kind, &group, &s.computed))
+            .map(|(k, _)| *k)
+            .collect();
         kinds.into_iter().filter_map(|kind| self.respond(shared, kind, false)).collect()
     }
 
@@ -138,27 +158,35 @@ impl DeltaState {
         let node = self.peer.node().unwrap_or_default();
         let sub = self.subscriptions.get_mut(&kind)?;
         let all = BTreeSet::new();
-        let selection =
-            shared.store.select(kind, if sub.wildcard { &all } else { &sub.names }, group.as_deref());
-        let version = selection.version.to_string();
-        let present: BTreeSet<String> = selection.stamps.iter().map(|(name, _)| name.clone()).collect();
+        let (version, stamps) =
+            shared.store.stamps(kind, if sub.wildcard { &all } else { &sub.names }, group.as_deref());
+        sub.computed = Some((version, group.clone()));
+        let version = version.to_string();
+        // Only the resources the client does not hold are packed and copied.
+        let changed: BTreeSet<String> = stamps
+            .iter()
+            .filter(|(name, stamp)| !sub.held.get(name).is_some_and(|held| same_version(held, *stamp)))
+            .map(|(name, _)| name.clone())
+            .collect();
         let mut resources = Vec::new();
-        for ((name, stamp), any) in selection.stamps.into_iter().zip(selection.resources) {
-            let stamp = stamp.to_string();
-            if sub.held.get(&name) != Some(&stamp) {
+        if !changed.is_empty() {
+            let selection = shared.store.select(kind, &changed, group.as_deref());
+            for ((name, stamp), any) in selection.stamps.into_iter().zip(selection.resources) {
+                let stamp = stamp.to_string();
                 sub.told_absent.remove(&name);
                 sub.held.insert(name.clone(), stamp.clone());
                 resources.push(Resource { name, version: stamp, resource: Some(any), ..Resource::default() });
             }
         }
-        let gone: Vec<String> = sub.held.keys().filter(|n| !present.contains(*n)).cloned().collect();
+        let present = |name: &str| stamps.binary_search_by(|(n, _)| n.as_str().cmp(name)).is_ok();
+        let gone: Vec<String> = sub.held.keys().filter(|n| !present(n)).cloned().collect();
         for name in &gone {
             sub.held.remove(name);
         }
         let absent: Vec<String> = sub
             .names
             .iter()
-            .filter(|n| !present.contains(*n) && !sub.told_absent.contains(*n) && !gone.contains(n))
+            .filter(|n| !present(n) && !sub.told_absent.contains(*n) && !gone.contains(n))
             .cloned()
             .collect();
         sub.told_absent.extend(absent.iter().cloned());
@@ -187,6 +215,13 @@ impl DeltaState {
             ..DeltaDiscoveryResponse::default()
         })
     }
+}
+
+/// Whether a version the client holds is `stamp` written in decimal (without allocating:
+/// same length, and the same number).
+fn same_version(held: &str, stamp: u64) -> bool {
+    let digits = stamp.checked_ilog10().map_or(1, |d| d as usize + 1);
+    held.len() == digits && held.parse::<u64>() == Ok(stamp)
 }
 
 /// Records the ACK or NACK a request carries (stale when its nonce is not the latest).

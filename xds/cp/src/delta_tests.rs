@@ -109,3 +109,59 @@ fn wildcards_removals_and_the_name_cap() {
     let error = stream.on_request(&shared, request(&many, &[], "", None)).unwrap_err();
     assert_eq!(error.code(), tonic::Code::ResourceExhausted);
 }
+
+#[test]
+fn a_change_of_one_assignment_sends_it_alone_and_other_types_nothing() {
+    use crate::envoy_resource::{EnvoyResource, ResourceSet};
+    let shared = shared();
+    let assignment = |name: &str, port: u16| {
+        EnvoyResource::parse(json!({"cluster_name": name, "endpoints": [{"lb_endpoints": [
+            {"endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": port}}}}]}]}))
+        .unwrap()
+    };
+    let apply = |port_b: u16| {
+        let endpoints = ["a", "b", "c"].map(|n| assignment(n, if n == "b" { port_b } else { 80 }));
+        shared
+            .store
+            .apply_resources(
+                ResourceSet { endpoints: Some(endpoints.into()), ..ResourceSet::default() },
+                None,
+            )
+            .unwrap();
+    };
+    apply(80);
+    let mut stream = DeltaState::new(None, "peer".into());
+    let eds = DeltaDiscoveryRequest {
+        type_url: weir_xds::types::ENDPOINT.into(),
+        resource_names_subscribe: vec!["a".into(), "b".into(), "c".into()],
+        ..request(&[], &[], "", None)
+    };
+    let first = stream.on_request(&shared, eds).unwrap().remove(0);
+    assert_eq!(names(&first), ["a", "b", "c"]);
+    let runtime = stream.on_request(&shared, request(&["rtds"], &[], "", None)).unwrap().remove(0);
+    assert_eq!(names(&runtime), ["rtds"]);
+    apply(81);
+    let pushed = stream.on_change(&shared);
+    assert_eq!(pushed.len(), 1, "only EDS changed");
+    assert_eq!(names(&pushed[0]), ["b"], "only the changed assignment is sent");
+    shared.store.set_value("rtds", "a", json!(5)).unwrap();
+    let pushed = stream.on_change(&shared);
+    assert_eq!(
+        pushed.iter().map(|r| r.type_url.as_str()).collect::<Vec<_>>(),
+        [RUNTIME],
+        "EDS did not change"
+    );
+    apply(81);
+    assert!(stream.on_change(&shared).is_empty(), "re-applying the same endpoints changes nothing");
+}
+
+#[test]
+fn held_versions_compare_as_written() {
+    assert!(same_version("0", 0));
+    assert!(same_version("17", 17));
+    assert!(!same_version("017", 17), "leading zero");
+    assert!(!same_version("+17", 17), "sign");
+    assert!(!same_version("18", 17));
+    assert!(!same_version("", 0));
+    assert!(same_version(&u64::MAX.to_string(), u64::MAX));
+}

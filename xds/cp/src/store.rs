@@ -4,8 +4,6 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use envoy_types::pb::envoy::service::runtime::v3::Runtime;
-use envoy_types::pb::google::protobuf::Any;
 use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -20,7 +18,6 @@ use super::kind::Kind;
 use super::secret::SecretConfig;
 use super::state::{Entry, Group, State, TypeState};
 use super::{keys, layer, persist};
-use weir_xds::convert::{json_to_struct, pack};
 
 /// The outcome of a change request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,17 +36,6 @@ pub enum ApplyMode {
     Replace,
     /// The object's keys are set in the layer, other keys stay.
     Merge,
-}
-
-/// What a subscription selects, at one moment.
-#[derive(Debug, Clone)]
-pub struct Selection {
-    /// The type's version.
-    pub version: u64,
-    /// `(name, version of last change)` of each selected resource, by name.
-    pub stamps: Vec<(String, u64)>,
-    /// The selected resources, packed, in the same order.
-    pub resources: Vec<Any>,
 }
 
 /// The served state. Cheap to share behind an `Arc`.
@@ -319,65 +305,6 @@ impl Store {
     pub fn generation(&self) -> u64 {
         *self.changes.borrow()
     }
-
-    /// The resources of `kind` selected by `names` (empty = all, except for EDS where names are
-    /// required) as the nodes of `group` get them, packed for a response.
-    pub fn select(&self, kind: Kind, names: &BTreeSet<String>, group: Option<&str>) -> Selection {
-        let state = self.state.lock();
-        let version = state.version_in(kind, group);
-        if kind.names_required() && names.is_empty() {
-            return Selection { version, stamps: Vec::new(), resources: Vec::new() };
-        }
-        let grouped = group.and_then(|g| state.groups.get(g));
-        let (stamps, resources) = match kind {
-            Kind::Rtds => self.pack_each(kind, &state.runtime, names, |name, value| {
-                pack(&Runtime { name: name.to_string(), layer: json_to_struct(value) })
-            }),
-            Kind::Ecds => {
-                self.pack_each(kind, &state.ecds, names, |name, value| pack(&value.to_resource(name)))
-            }
-            Kind::Sds => {
-                self.pack_each(kind, &state.secrets, names, |name, value| pack(&value.to_resource(name)))
-            }
-            Kind::Cds => packed(grouped.map_or(&state.clusters, |g| &g.clusters), names),
-            Kind::Eds => packed(grouped.map_or(&state.endpoints, |g| &g.endpoints), names),
-            Kind::Rds => packed(grouped.map_or(&state.routes, |g| &g.routes), names),
-            Kind::Lds => packed(grouped.map_or(&state.listeners, |g| &g.listeners), names),
-        };
-        Selection { version, stamps, resources }
-    }
-}
-
-impl Store {
-    /// The selected resources of a table built on demand, with their stamps, packed once per
-    /// version ([`super::pack_cache`]).
-    fn pack_each<T>(
-        &self,
-        kind: Kind,
-        table: &TypeState<T>,
-        names: &BTreeSet<String>,
-        make: impl Fn(&str, &T) -> Any,
-    ) -> (Vec<(String, u64)>, Vec<Any>) {
-        table
-            .selected(names)
-            .map(|(name, entry)| {
-                let any =
-                    self.packed.get(kind, table.version, name, entry.version, || make(name, &entry.value));
-                ((name.clone(), entry.version), any)
-            })
-            .unzip()
-    }
-}
-
-/// The selected Envoy resources of a table, with their stamps, already packed.
-fn packed<M: Named>(
-    table: &TypeState<EnvoyResource<M>>,
-    names: &BTreeSet<String>,
-) -> (Vec<(String, u64)>, Vec<Any>) {
-    table
-        .selected(names)
-        .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
-        .unzip()
 }
 
 /// The data-plane tables a change goes to: everyone's, or a group's.
@@ -443,6 +370,10 @@ fn replace_all<M: Named>(
 
 #[path = "store_groups.rs"]
 mod groups;
+
+#[path = "store_select.rs"]
+mod select;
+pub use select::Selection;
 
 #[cfg(test)]
 #[path = "store_tests.rs"]

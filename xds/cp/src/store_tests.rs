@@ -1,5 +1,6 @@
 use std::collections::BTreeSet;
 
+use envoy_types::pb::envoy::service::runtime::v3::Runtime;
 use serde_json::json;
 
 use super::*;

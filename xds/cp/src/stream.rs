@@ -34,6 +34,9 @@ struct Watch {
     nonce: Option<String>,
     sent_version: String,
     sent: Option<Fingerprint>,
+    /// The type's version and the node's group at the last response computed: until either
+    /// changes, a change elsewhere in the store cannot change what this type sends.
+    computed: Option<(u64, Option<String>)>,
 }
 
 /// The protocol state of one stream.
@@ -95,18 +98,32 @@ impl StreamState {
                 }
             }
         }
-        let names: BTreeSet<String> = request.resource_names.into_iter().collect();
-        if names != watch.names || watch.sent.is_none() {
+        let same_names = request.resource_names.len() == watch.names.len()
+            && request.resource_names.iter().all(|n| watch.names.contains(n));
+        let resubscribed = !same_names || watch.sent.is_none();
+        if resubscribed {
+            let names: BTreeSet<String> = request.resource_names.into_iter().collect();
             shared.status.subscribed(&node, kind, names.iter().cloned().collect());
             watch.names = names;
+        }
+        let group = self.peer.group(shared);
+        let current = self.watches.get(&kind).is_some_and(|w| shared.is_current(kind, &group, &w.computed));
+        if !fresh && !resubscribed && current {
+            // An ACK, and nothing this type sends changed since its last response.
+            return None;
         }
         self.respond(shared, kind, fresh)
     }
 
     /// The state changed: the responses for subscriptions whose selection changed.
     pub fn on_change(&mut self, shared: &Shared) -> Vec<DiscoveryResponse> {
-        let kinds: Vec<Kind> =
-            self.watches.iter().filter(|(_, w)| w.sent.is_some()).map(|(k, _)| *k).collect();
+        let group = self.peer.group(shared);
+        let kinds: Vec<Kind> = self
+            .watches
+            .iter()
+            .filter(|(kind, w)| w.sent.is_some() && !shared.is_current(**kind, &group, &w.computed))
+            .map(|(k, _)| *k)
+            .collect();
         kinds.into_iter().filter_map(|kind| self.respond(shared, kind, false)).collect()
     }
 
@@ -114,11 +131,16 @@ impl StreamState {
         let group = self.peer.group(shared);
         let node = self.peer.node().unwrap_or_default();
         let watch = self.watches.get_mut(&kind)?;
-        let selection = shared.store.select(kind, &watch.names, group.as_deref());
-        let fingerprint = (watch.names.clone(), selection.stamps);
-        if !force && watch.sent.as_ref() == Some(&fingerprint) {
+        // Stamps first: nothing is packed or copied unless the selection changed.
+        let (version, stamps) = shared.store.stamps(kind, &watch.names, group.as_deref());
+        watch.computed = Some((version, group.clone()));
+        let unchanged =
+            watch.sent.as_ref().is_some_and(|(names, sent)| *names == watch.names && *sent == stamps);
+        if !force && unchanged {
             return None;
         }
+        let selection = shared.store.select(kind, &watch.names, group.as_deref());
+        let fingerprint = (watch.names.clone(), selection.stamps);
         let nonce = shared.nonce();
         let version = selection.version.to_string();
         debug!(node = %node, r#type = kind.short(), version = %version, nonce = %nonce,

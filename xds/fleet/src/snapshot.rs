@@ -12,17 +12,7 @@ use envoy_types::pb::google::protobuf::value::Kind;
 use envoy_types::pb::google::protobuf::{Any, Struct};
 use prost::Message;
 use serde_json::{Value, json};
-
-/// RTDS.
-pub const RUNTIME: &str = "type.googleapis.com/envoy.service.runtime.v3.Runtime";
-/// LDS.
-pub const LISTENER: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
-/// RDS.
-pub const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
-/// CDS.
-pub const CLUSTER: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
-/// EDS.
-pub const ENDPOINTS: &str = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+use weir_xds::types::{CLUSTER, ENDPOINT, LISTENER, ROUTE, RUNTIME};
 
 /// The route configuration's name.
 const ROUTES: &str = "fleet-routes";
@@ -67,7 +57,7 @@ pub fn subscriptions(mode: Mode, layer: &str, shape: Shape) -> Vec<Subscription>
             Subscription { type_url: LISTENER, names: vec![] },
             Subscription { type_url: CLUSTER, names: vec![] },
             Subscription { type_url: ROUTE, names: vec![ROUTES.into()] },
-            Subscription { type_url: ENDPOINTS, names: (0..shape.clusters).map(cluster).collect() },
+            Subscription { type_url: ENDPOINT, names: (0..shape.clusters).map(cluster).collect() },
             runtime,
         ],
     }
@@ -128,7 +118,7 @@ pub fn marker(type_url: &str, any: &Any) -> Option<u64> {
             let layer = Runtime::decode(any.value.as_slice()).ok()?.layer?;
             number(&layer, "fleet.push").or_else(|| nested(&layer, "fleet"))
         }
-        ENDPOINTS => {
+        ENDPOINT => {
             let assignment = ClusterLoadAssignment::decode(any.value.as_slice()).ok()?;
             let first = assignment.endpoints.first()?.lb_endpoints.first()?;
             number(first.metadata.as_ref()?.filter_metadata.get("fleet")?, "push")
