@@ -15,6 +15,7 @@
 //! with `RESOURCE_EXHAUSTED`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
 use envoy_types::pb::envoy::service::discovery::v3::{
@@ -46,6 +47,9 @@ struct Subscription {
     /// The type's version and the node's group at the last response computed: until either
     /// changes, a change elsewhere in the store cannot change what this type sends.
     computed: Option<(u64, Option<String>)>,
+    /// When the change answered by the response awaiting an ACK was made (for
+    /// `weir_cp_convergence_seconds`); none for responses to requests.
+    pushed_at: Option<Instant>,
 }
 
 /// The delta protocol state of one stream.
@@ -150,7 +154,17 @@ impl DeltaState {
             .filter(|(kind, s)| s.started && !shared.is_current(**kind, &group, &s.computed))
             .map(|(k, _)| *k)
             .collect();
-        kinds.into_iter().filter_map(|kind| self.respond(shared, kind, false)).collect()
+        let at = shared.store.changed_at();
+        kinds
+            .into_iter()
+            .filter_map(|kind| {
+                let response = self.respond(shared, kind, false)?;
+                if let Some(sub) = self.subscriptions.get_mut(&kind) {
+                    sub.pushed_at = Some(at);
+                }
+                Some(response)
+            })
+            .collect()
     }
 
     fn respond(&mut self, shared: &Shared, kind: Kind, first: bool) -> Option<DeltaDiscoveryResponse> {
@@ -204,6 +218,7 @@ impl DeltaState {
                resources = resources.len(), removed = removed.len(), "delta push");
         shared.status.sent(node, kind, &version, &nonce);
         sub.nonce = Some(nonce.clone());
+        sub.pushed_at = None;
         sub.sent_version = version.clone();
         Some(DeltaDiscoveryResponse {
             system_version_info: version,
@@ -242,11 +257,15 @@ fn acknowledge(
             warn!(node = %node, r#type = kind.short(), version = %sub.sent_version,
                   kept = %sub.acked_version, reason = %error.message, "NACK");
             shared.status.nacked(node, kind, &sub.sent_version, &sub.acked_version, &error.message);
+            sub.pushed_at = None;
         }
         None => {
             debug!(node = %node, r#type = kind.short(), version = %sub.sent_version, "ACK");
             sub.acked_version = sub.sent_version.clone();
             shared.status.acked(node, kind, &sub.sent_version);
+            if let Some(at) = sub.pushed_at.take() {
+                shared.push_times.convergence.observe(at.elapsed());
+            }
         }
     }
 }

@@ -144,6 +144,18 @@ fn a_change_of_one_assignment_sends_it_alone_and_other_types_nothing() {
     let pushed = stream.on_change(&shared);
     assert_eq!(pushed.len(), 1, "only EDS changed");
     assert_eq!(names(&pushed[0]), ["b"], "only the changed assignment is sent");
+    let count = |shared: &Shared| {
+        let mut text = String::new();
+        shared.push_times.render(&mut text);
+        text.lines().find_map(|l| l.strip_prefix("weir_cp_convergence_seconds_count ")).unwrap().to_string()
+    };
+    assert_eq!(count(&shared), "0", "the first responses answered requests, not changes");
+    let ack = DeltaDiscoveryRequest {
+        type_url: weir_xds::types::ENDPOINT.into(),
+        ..request(&[], &[], &pushed[0].nonce, None)
+    };
+    assert!(stream.on_request(&shared, ack).unwrap().is_empty());
+    assert_eq!(count(&shared), "1", "the ACK of the pushed change converged");
     shared.store.set_value("rtds", "a", json!(5)).unwrap();
     let pushed = stream.on_change(&shared);
     assert_eq!(

@@ -37,6 +37,7 @@ pub mod layer;
 mod pack_cache;
 mod peer;
 mod persist;
+pub mod push_times;
 pub mod secret;
 mod server;
 mod services;

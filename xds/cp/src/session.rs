@@ -127,6 +127,8 @@ async fn run<P: Protocol>(
     let mut changes = shared.store.subscribe();
     changes.borrow_and_update();
     loop {
+        // When the responses answer a change of the store: when that change was made.
+        let mut pushed = None;
         let responses = tokio::select! {
             message = inbound.message() => match message {
                 Ok(Some(request)) => {
@@ -159,6 +161,7 @@ async fn run<P: Protocol>(
                     break;
                 }
                 changes.borrow_and_update();
+                pushed = Some(shared.store.changed_at());
                 state.on_change(&shared)
             }
             () = tx.closed() => break,
@@ -172,6 +175,9 @@ async fn run<P: Protocol>(
             if tx.send(Ok(response)).await.is_err() {
                 gone = true;
                 break;
+            }
+            if let Some(at) = pushed {
+                shared.push_times.push.observe(at.elapsed());
             }
         }
         if gone {

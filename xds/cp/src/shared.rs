@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::kind::Kind;
+use super::push_times::PushTimes;
 use super::status::Registry;
 use super::store::Store;
 
@@ -14,6 +15,8 @@ pub struct Shared {
     pub store: Arc<Store>,
     /// Clients' status and counters.
     pub status: Registry,
+    /// How long changes take to be pushed and ACKed.
+    pub push_times: PushTimes,
     /// The next nonce.
     next_nonce: AtomicU64,
     /// `control_plane.identifier` in responses.
@@ -29,6 +32,7 @@ impl Shared {
         Shared {
             store,
             status: Registry::with_retention(max_nodes, retention),
+            push_times: PushTimes::default(),
             next_nonce: AtomicU64::new(1),
             identifier: format!("weir-cp/{}", env!("CARGO_PKG_VERSION")),
             boot: format!("{:08x}", fastrand::u32(..)),

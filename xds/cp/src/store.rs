@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -45,6 +46,8 @@ pub struct Store {
     packed: super::pack_cache::PackCache,
     path: Option<PathBuf>,
     changes: watch::Sender<u64>,
+    /// When the last change was made (the start of its push).
+    changed_at: Mutex<Instant>,
 }
 
 impl Store {
@@ -55,6 +58,7 @@ impl Store {
             packed: Default::default(),
             path: None,
             changes: watch::Sender::new(0),
+            changed_at: Mutex::new(Instant::now()),
         }
     }
 
@@ -70,6 +74,7 @@ impl Store {
             packed: Default::default(),
             path: path.map(Path::to_path_buf),
             changes: watch::Sender::new(0),
+            changed_at: Mutex::new(Instant::now()),
         };
         for name in layers {
             keys::check_name("layer", name)?;
@@ -90,6 +95,11 @@ impl Store {
     /// A receiver that sees a new value after every change.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
+    }
+
+    /// When the last change was made.
+    pub fn changed_at(&self) -> Instant {
+        *self.changed_at.lock()
     }
 
     /// A copy of the whole state.
@@ -117,6 +127,7 @@ impl Store {
         }
         *guard = next;
         drop(guard);
+        *self.changed_at.lock() = Instant::now();
         self.changes.send_modify(|generation| *generation += 1);
         Ok(Some(version))
     }

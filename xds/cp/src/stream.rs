@@ -15,6 +15,7 @@
 //! are logged and ignored; the stream stays open.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
@@ -37,6 +38,9 @@ struct Watch {
     /// The type's version and the node's group at the last response computed: until either
     /// changes, a change elsewhere in the store cannot change what this type sends.
     computed: Option<(u64, Option<String>)>,
+    /// When the change answered by the response awaiting an ACK was made (for
+    /// `weir_cp_convergence_seconds`); none for responses to requests.
+    pushed_at: Option<Instant>,
 }
 
 /// The protocol state of one stream.
@@ -91,10 +95,14 @@ impl StreamState {
                         &request.version_info,
                         &error.message,
                     );
+                    watch.pushed_at = None;
                 }
                 None => {
                     debug!(node = %node, r#type = kind.short(), version = %request.version_info, "ACK");
                     shared.status.acked(&node, kind, &request.version_info);
+                    if let Some(at) = watch.pushed_at.take() {
+                        shared.push_times.convergence.observe(at.elapsed());
+                    }
                 }
             }
         }
@@ -124,7 +132,17 @@ impl StreamState {
             .filter(|(kind, w)| w.sent.is_some() && !shared.is_current(**kind, &group, &w.computed))
             .map(|(k, _)| *k)
             .collect();
-        kinds.into_iter().filter_map(|kind| self.respond(shared, kind, false)).collect()
+        let at = shared.store.changed_at();
+        kinds
+            .into_iter()
+            .filter_map(|kind| {
+                let response = self.respond(shared, kind, false)?;
+                if let Some(watch) = self.watches.get_mut(&kind) {
+                    watch.pushed_at = Some(at);
+                }
+                Some(response)
+            })
+            .collect()
     }
 
     fn respond(&mut self, shared: &Shared, kind: Kind, force: bool) -> Option<DiscoveryResponse> {
@@ -147,6 +165,7 @@ impl StreamState {
                resources = selection.resources.len(), "push");
         shared.status.sent(node, kind, &version, &nonce);
         watch.nonce = Some(nonce.clone());
+        watch.pushed_at = None;
         watch.sent_version = version.clone();
         watch.sent = Some(fingerprint);
         Some(DiscoveryResponse {

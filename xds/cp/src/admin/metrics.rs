@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::push_times::PushTimes;
 use crate::status::Summary;
 
 /// Renders the counters, versions and gauges.
-pub fn render(summary: &Summary, versions: &BTreeMap<String, String>) -> String {
+pub fn render(summary: &Summary, versions: &BTreeMap<String, String>, push_times: &PushTimes) -> String {
     let mut out = String::new();
     let c = &summary.counters;
     let counters = [
@@ -53,6 +54,7 @@ pub fn render(summary: &Summary, versions: &BTreeMap<String, String>) -> String 
     );
     let nacking = summary.nacking_by_type.iter().map(|(k, n)| (format!("type=\"{k}\""), n.to_string()));
     gauge(&mut out, "nacking_nodes", "connected nodes whose latest response of a type was NACKed", nacking);
+    push_times.render(&mut out);
     out
 }
 
@@ -88,7 +90,7 @@ mod tests {
         registry.nacked("node \"1\"", Kind::Rtds, "2", "1", "bad");
         registry.connect("n2", "c", "sotw");
         registry.grouped("n2", Some("can\"ary"));
-        let text = render(&registry.summary(), &versions(|_| 0));
+        let text = render(&registry.summary(), &versions(|_| 0), &PushTimes::default());
         assert!(text.contains("weir_cp_connects_total 2\n"), "{text}");
         assert!(text.contains("weir_cp_nacks_total 1\n"), "{text}");
         assert!(text.contains("weir_cp_version{type=\"rtds\"} 0\n"), "{text}");
@@ -98,5 +100,6 @@ mod tests {
         assert!(text.contains("weir_cp_nacking_nodes{type=\"rtds\"} 1\n"), "{text}");
         assert!(text.contains("weir_cp_stale_nodes 1\n"), "{text}");
         assert!(!text.contains("node=\""), "no per-node series:\n{text}");
+        assert!(text.contains("weir_cp_convergence_seconds_count 0\n"), "{text}");
     }
 }

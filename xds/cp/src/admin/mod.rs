@@ -250,7 +250,7 @@ async fn route(call: &Call<'_>, body: Incoming) -> Result<Reply, Failure> {
         ("metrics", &Method::GET, []) => Ok(reply::text(
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            metrics::render(&shared.status.summary(), &versions(shared)),
+            metrics::render(&shared.status.summary(), &versions(shared), &shared.push_times),
         )),
         ("ready" | "status" | "metrics", _, []) => Err(Failure::method(method, uri.path())),
         _ => Err(Failure::not_found(format!("no such resource: {}", uri.path()))),
