@@ -1,5 +1,5 @@
 //! The rate limit service of the global scenarios: a real Redis (`redis-server`, installed
-//! like wrk) and `weir-rls` (release) serving [`scenario::RLS_LIMITS`], both on the load's
+//! like wrk) and `weir-rls` (release) serving [`super::scenario::RLS_LIMITS`], both on the load's
 //! CPUs so that the proxy's CPUs measure the proxy alone. Stopped by PID when dropped.
 
 use std::net::SocketAddr;
