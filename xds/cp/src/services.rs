@@ -17,21 +17,20 @@ use envoy_types::pb::envoy::service::route::v3::route_discovery_service_server::
 use envoy_types::pb::envoy::service::runtime::v3::runtime_discovery_service_server::RuntimeDiscoveryService;
 use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server::SecretDiscoveryService;
 use tokio::sync::watch;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::delta::DeltaState;
 use super::identity::{NodeIdentity, PeerTls};
 use super::kind::Kind;
-use super::session::{self, PeerAddr, Protocol};
+use super::session::{self, PeerAddr, Protocol, ResponseStream};
 use super::shared::Shared;
 use super::stream::StreamState;
 use crate::groups::NodeFacts;
 
 /// A state-of-the-world stream's responses.
-type SotwStream = ReceiverStream<Result<DiscoveryResponse, Status>>;
+type SotwStream = ResponseStream<DiscoveryResponse>;
 /// A delta stream's responses.
-type DeltaStream = ReceiverStream<Result<DeltaDiscoveryResponse, Status>>;
+type DeltaStream = ResponseStream<DeltaDiscoveryResponse>;
 
 /// Implements the discovery services.
 #[derive(Debug, Clone)]
@@ -52,7 +51,7 @@ impl Services {
         &self,
         request: Request<Streaming<P::Request>>,
         state: impl FnOnce(String) -> P,
-    ) -> Response<ReceiverStream<Result<P::Response, Status>>> {
+    ) -> Response<ResponseStream<P::Response>> {
         let peer =
             request.extensions().get::<PeerAddr>().map_or_else(|| "unknown".to_string(), |p| p.0.to_string());
         let tls = request.extensions().get::<PeerTls>().cloned();
