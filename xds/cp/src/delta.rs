@@ -15,7 +15,6 @@
 //! with `RESOURCE_EXHAUSTED`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
 use envoy_types::pb::envoy::service::discovery::v3::{
@@ -24,6 +23,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 use tonic::Status;
 use tracing::{debug, warn};
 
+use super::freshness::Freshness;
 use super::kind::Kind;
 use super::peer::Peer;
 use super::shared::Shared;
@@ -44,12 +44,8 @@ struct Subscription {
     nonce: Option<String>,
     sent_version: String,
     acked_version: String,
-    /// The type's version and the node's group at the last response computed: until either
-    /// changes, a change elsewhere in the store cannot change what this type sends.
-    computed: Option<(u64, Option<String>)>,
-    /// When the change answered by the response awaiting an ACK was made (for
-    /// `weir_cp_convergence_seconds`); none for responses to requests.
-    pushed_at: Option<Instant>,
+    /// The version its last response was computed at; when it answered a change.
+    freshness: Freshness,
 }
 
 /// The delta protocol state of one stream.
@@ -137,7 +133,7 @@ impl DeltaState {
         }
         let group = self.peer.group(shared);
         let current =
-            self.subscriptions.get(&kind).is_some_and(|s| shared.is_current(kind, &group, &s.computed));
+            self.subscriptions.get(&kind).is_some_and(|s| s.freshness.is_current(shared, kind, &group));
         if !resubscribed && current {
             // Nothing this type sends changed since its last response.
             return Ok(Vec::new());
@@ -151,7 +147,7 @@ impl DeltaState {
         let kinds: Vec<Kind> = self
             .subscriptions
             .iter()
-            .filter(|(kind, s)| s.started && !shared.is_current(**kind, &group, &s.computed))
+            .filter(|(kind, s)| s.started && !s.freshness.is_current(shared, **kind, &group))
             .map(|(k, _)| *k)
             .collect();
         let at = shared.store.changed_at();
@@ -160,7 +156,7 @@ impl DeltaState {
             .filter_map(|kind| {
                 let response = self.respond(shared, kind, false)?;
                 if let Some(sub) = self.subscriptions.get_mut(&kind) {
-                    sub.pushed_at = Some(at);
+                    sub.freshness.pushed(at);
                 }
                 Some(response)
             })
@@ -174,7 +170,7 @@ impl DeltaState {
         let all = BTreeSet::new();
         let (version, stamps) =
             shared.store.stamps(kind, if sub.wildcard { &all } else { &sub.names }, group.as_deref());
-        sub.computed = Some((version, group.clone()));
+        sub.freshness.computed(version, &group);
         let version = version.to_string();
         // Only the resources the client does not hold are packed and copied.
         let changed: BTreeSet<String> = stamps
@@ -218,7 +214,7 @@ impl DeltaState {
                resources = resources.len(), removed = removed.len(), "delta push");
         shared.status.sent(node, kind, &version, &nonce);
         sub.nonce = Some(nonce.clone());
-        sub.pushed_at = None;
+        sub.freshness.responded();
         sub.sent_version = version.clone();
         Some(DeltaDiscoveryResponse {
             system_version_info: version,
@@ -257,15 +253,13 @@ fn acknowledge(
             warn!(node = %node, r#type = kind.short(), version = %sub.sent_version,
                   kept = %sub.acked_version, reason = %error.message, "NACK");
             shared.status.nacked(node, kind, &sub.sent_version, &sub.acked_version, &error.message);
-            sub.pushed_at = None;
+            sub.freshness.nacked();
         }
         None => {
             debug!(node = %node, r#type = kind.short(), version = %sub.sent_version, "ACK");
             sub.acked_version = sub.sent_version.clone();
             shared.status.acked(node, kind, &sub.sent_version);
-            if let Some(at) = sub.pushed_at.take() {
-                shared.push_times.convergence.observe(at.elapsed());
-            }
+            sub.freshness.acked(shared);
         }
     }
 }

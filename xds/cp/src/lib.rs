@@ -28,6 +28,7 @@ mod delta;
 pub mod ecds;
 pub mod envoy_resource;
 pub mod error;
+mod freshness;
 pub mod groups;
 mod grpc;
 pub mod identity;

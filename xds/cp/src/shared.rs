@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::kind::Kind;
 use super::push_times::PushTimes;
 use super::status::Registry;
 use super::store::Store;
@@ -42,20 +41,6 @@ impl Shared {
     /// A fresh nonce, unique in this process and, with high probability, across restarts.
     pub fn nonce(&self) -> String {
         format!("{}-{}", self.boot, self.next_nonce.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// Whether `computed` (a type's version and the node's group when a stream last computed
-    /// its response) is still the type's version for the node's `group`: then nothing that
-    /// type sends the node can have changed.
-    pub fn is_current(
-        &self,
-        kind: Kind,
-        group: &Option<String>,
-        computed: &Option<(u64, Option<String>)>,
-    ) -> bool {
-        computed.as_ref().is_some_and(|(version, g)| {
-            g == group && *version == self.store.version_in(kind, group.as_deref())
-        })
     }
 }
 

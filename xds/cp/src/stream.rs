@@ -15,12 +15,12 @@
 //! are logged and ignored; the stream stays open.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 use tracing::{debug, warn};
 
+use super::freshness::Freshness;
 use super::kind::Kind;
 use super::peer::Peer;
 use super::shared::Shared;
@@ -35,12 +35,8 @@ struct Watch {
     nonce: Option<String>,
     sent_version: String,
     sent: Option<Fingerprint>,
-    /// The type's version and the node's group at the last response computed: until either
-    /// changes, a change elsewhere in the store cannot change what this type sends.
-    computed: Option<(u64, Option<String>)>,
-    /// When the change answered by the response awaiting an ACK was made (for
-    /// `weir_cp_convergence_seconds`); none for responses to requests.
-    pushed_at: Option<Instant>,
+    /// The version its last response was computed at; when it answered a change.
+    freshness: Freshness,
 }
 
 /// The protocol state of one stream.
@@ -95,14 +91,12 @@ impl StreamState {
                         &request.version_info,
                         &error.message,
                     );
-                    watch.pushed_at = None;
+                    watch.freshness.nacked();
                 }
                 None => {
                     debug!(node = %node, r#type = kind.short(), version = %request.version_info, "ACK");
                     shared.status.acked(&node, kind, &request.version_info);
-                    if let Some(at) = watch.pushed_at.take() {
-                        shared.push_times.convergence.observe(at.elapsed());
-                    }
+                    watch.freshness.acked(shared);
                 }
             }
         }
@@ -115,7 +109,7 @@ impl StreamState {
             watch.names = names;
         }
         let group = self.peer.group(shared);
-        let current = self.watches.get(&kind).is_some_and(|w| shared.is_current(kind, &group, &w.computed));
+        let current = self.watches.get(&kind).is_some_and(|w| w.freshness.is_current(shared, kind, &group));
         if !fresh && !resubscribed && current {
             // An ACK, and nothing this type sends changed since its last response.
             return None;
@@ -129,7 +123,7 @@ impl StreamState {
         let kinds: Vec<Kind> = self
             .watches
             .iter()
-            .filter(|(kind, w)| w.sent.is_some() && !shared.is_current(**kind, &group, &w.computed))
+            .filter(|(kind, w)| w.sent.is_some() && !w.freshness.is_current(shared, **kind, &group))
             .map(|(k, _)| *k)
             .collect();
         let at = shared.store.changed_at();
@@ -138,7 +132,7 @@ impl StreamState {
             .filter_map(|kind| {
                 let response = self.respond(shared, kind, false)?;
                 if let Some(watch) = self.watches.get_mut(&kind) {
-                    watch.pushed_at = Some(at);
+                    watch.freshness.pushed(at);
                 }
                 Some(response)
             })
@@ -151,7 +145,7 @@ impl StreamState {
         let watch = self.watches.get_mut(&kind)?;
         // Stamps first: nothing is packed or copied unless the selection changed.
         let (version, stamps) = shared.store.stamps(kind, &watch.names, group.as_deref());
-        watch.computed = Some((version, group.clone()));
+        watch.freshness.computed(version, &group);
         let unchanged =
             watch.sent.as_ref().is_some_and(|(names, sent)| *names == watch.names && *sent == stamps);
         if !force && unchanged {
@@ -165,7 +159,7 @@ impl StreamState {
                resources = selection.resources.len(), "push");
         shared.status.sent(node, kind, &version, &nonce);
         watch.nonce = Some(nonce.clone());
-        watch.pushed_at = None;
+        watch.freshness.responded();
         watch.sent_version = version.clone();
         watch.sent = Some(fingerprint);
         Some(DiscoveryResponse {
