@@ -3,15 +3,24 @@
 //! builder as `weir.yaml` and as the Envoy bootstrap (with weir's path handling defaults). A
 //! scenario calling a rate limit service also gets the HTTP/2 cluster `rls`.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use weir_testkit::twin::{self, CertificatePair, Cluster, Listener, ListenerTls, Plugin, SafePaths, Twin};
 
-use super::proxy::Backends;
 use super::scenario::{Route, Scenario};
 
 /// Clusters `shard-0..SHARDS` exist for shuffle-shard (its `total_hosts`).
 const SHARDS: usize = 4;
+
+/// What a scenario's proxies forward to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Backends {
+    /// The echo upstream (every cluster but `rls`).
+    pub(crate) echo: SocketAddr,
+    /// The rate limit service, when the scenario calls one.
+    pub(crate) rls: Option<SocketAddr>,
+}
 
 /// Ports of one proxy.
 #[derive(Clone, Copy)]

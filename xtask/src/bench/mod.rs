@@ -32,8 +32,9 @@ use weir_testkit::bins::{self, Bin, Profile};
 use weir_testkit::{http, paths, procfs};
 
 use crate::{envoy, filters};
+use config::Backends;
 use measure::{ProxyRuns, Round, ScenarioResult};
-use proxy::{Backends, Kind, Proxy, start_proxy};
+use proxy::{Kind, Proxy, start_proxy};
 use scenario::{Route, Scenario};
 
 /// `cargo xtask bench` options.

@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, placement: &Placement, name: &str, seconds: u64) -> anyhow
     let (_upstream, upstream) = proxy::start_upstream(ctx, placement)?;
     let env = [("WEIR_WASM_PROFILER", "perfmap")];
     let rls = if s.rls { Some(rls::start(ctx, placement, &dir)?) } else { None };
-    let backends = proxy::Backends { echo: upstream, rls: rls.as_ref().map(|r| r.addr) };
+    let backends = super::config::Backends { echo: upstream, rls: rls.as_ref().map(|r| r.addr) };
     let weir = start_proxy(Kind::Weir, ctx, placement, &s, backends, &dir, &env)?;
     check(ctx, &s, weir.addr)?;
     let script = load::script(&dir, &s)?;

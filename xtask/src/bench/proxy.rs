@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use weir_testkit::{Child, http, launch};
 
-use super::config::{self, Ports};
+use super::config::{self, Backends, Ports};
 use super::scenario::Scenario;
 use super::{Ctx, Placement};
 
@@ -24,15 +24,6 @@ impl Proxy {
     pub(crate) fn pid(&self) -> u32 {
         self.child.pid()
     }
-}
-
-/// What a scenario's proxies forward to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Backends {
-    /// The echo upstream (every cluster but `rls`).
-    pub(crate) echo: SocketAddr,
-    /// The rate limit service, when the scenario calls one.
-    pub(crate) rls: Option<SocketAddr>,
 }
 
 /// The two proxies under test.
