@@ -100,15 +100,19 @@ fn install_redis() -> anyhow::Result<String> {
     util::ensure_redis()
 }
 
-/// Builds weir, weir-cp, weir-echo and weir-rls once, in one cargo call. The suites then take them from
-/// `$WEIR_*_BIN` ([`with_bins`]) instead of each building the one it needs: a cargo build of
-/// one package resolves features for that package alone, so builds of different packages
-/// rebuild shared crates (envoy-types, the host) over and over, and every test waiting on
-/// cargo's lock while another builds.
+/// Builds weir, weir-cp, weir-echo and weir-rls, and every test binary, once, in one cargo
+/// call with one feature set. The suites then take the binaries from `$WEIR_*_BIN`
+/// ([`with_bins`]) instead of each building the one it needs.
+///
+/// Every later step (nextest, the conformance suite) builds with `--workspace` in test mode too,
+/// so nothing is compiled twice. Cargo resolves features per invocation: a build of a few
+/// packages (`-p weir-host -p weir-cp ...`) or in build mode (dev-dependencies' features off)
+/// picks other features for shared crates than `cargo test --workspace`, and on a clean
+/// checkout that rebuilt wasmtime, cranelift, envoy-types, tokio and hyper once per step.
 fn build_bins() -> anyhow::Result<String> {
-    bins::build(Profile::Debug, &Bin::ALL)?;
+    util::run(bins::cargo().args(["test", "--quiet", "--workspace", "--no-run"]))?;
     let names: Vec<&str> = Bin::ALL.iter().map(|b| b.name()).collect();
-    Ok(format!("{} in target/debug", names.join(", ")))
+    Ok(format!("{} and the test binaries in target/debug", names.join(", ")))
 }
 
 /// `cmd` with `$WEIR_*_BIN` naming the binaries [`build_bins`] built.
@@ -224,7 +228,8 @@ fn validate_configs() -> anyhow::Result<String> {
 
 fn conformance() -> anyhow::Result<String> {
     let output = with_bins(&mut bins::cargo())
-        .args(["test", "-p", "weir-tests", "--test", "conformance", "--", "--test-threads", "2"])
+        // `--workspace`: the feature set `build_bins` built with, so nothing recompiles.
+        .args(["test", "--workspace", "--test", "conformance", "--", "--test-threads", "2"])
         .output()
         .context("running the conformance suite")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
