@@ -15,6 +15,7 @@
 //! with `RESOURCE_EXHAUSTED`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
 use envoy_types::pb::envoy::service::discovery::v3::{
@@ -138,32 +139,25 @@ impl DeltaState {
             // Nothing this type sends changed since its last response.
             return Ok(Vec::new());
         }
-        Ok(self.respond(shared, kind, first).into_iter().collect())
+        Ok(self.respond(shared, kind, first, None).into_iter().collect())
     }
 
-    /// The state changed: a response per subscription whose selection changed.
-    pub fn on_change(&mut self, shared: &Shared) -> Vec<DeltaDiscoveryResponse> {
+    /// The state changed, at `at`: a response per subscription whose selection changed.
+    pub fn on_change(&mut self, shared: &Shared, at: Instant) -> Vec<DeltaDiscoveryResponse> {
         let group = self.peer.group(shared);
-        let kinds: Vec<Kind> = self
-            .subscriptions
-            .iter()
-            .filter(|(kind, s)| s.started && !s.freshness.is_current(shared, **kind, &group))
-            .map(|(k, _)| *k)
-            .collect();
-        let at = shared.store.changed_at();
-        kinds
-            .into_iter()
-            .filter_map(|kind| {
-                let response = self.respond(shared, kind, false)?;
-                if let Some(sub) = self.subscriptions.get_mut(&kind) {
-                    sub.freshness.pushed(at);
-                }
-                Some(response)
-            })
-            .collect()
+        let subscriptions = self.subscriptions.iter().map(|(k, s)| (*k, s.started, &s.freshness));
+        let stale = Freshness::stale(shared, &group, subscriptions);
+        stale.into_iter().filter_map(|kind| self.respond(shared, kind, false, Some(at))).collect()
     }
 
-    fn respond(&mut self, shared: &Shared, kind: Kind, first: bool) -> Option<DeltaDiscoveryResponse> {
+    /// The response `kind`'s subscription calls for, if any; `pushed`: the change it answers.
+    fn respond(
+        &mut self,
+        shared: &Shared,
+        kind: Kind,
+        first: bool,
+        pushed: Option<Instant>,
+    ) -> Option<DeltaDiscoveryResponse> {
         let group = self.peer.group(shared);
         let node = self.peer.node().unwrap_or_default();
         let sub = self.subscriptions.get_mut(&kind)?;
@@ -214,7 +208,7 @@ impl DeltaState {
                resources = resources.len(), removed = removed.len(), "delta push");
         shared.status.sent(node, kind, &version, &nonce);
         sub.nonce = Some(nonce.clone());
-        sub.freshness.responded();
+        sub.freshness.responded(pushed);
         sub.sent_version = version.clone();
         Some(DeltaDiscoveryResponse {
             system_version_info: version,

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::google::rpc::Status as RpcStatus;
@@ -49,21 +50,21 @@ fn only_what_changed_is_sent_and_acks_are_recorded() {
     );
     assert!(stream.on_request(&shared, request(&[], &[], &r1.nonce, None)).unwrap().is_empty(), "ACK");
     shared.store.set_value("other", "b", json!(2)).unwrap();
-    assert!(stream.on_change(&shared).is_empty(), "an unsubscribed layer changed");
+    assert!(stream.on_change(&shared, Instant::now()).is_empty(), "an unsubscribed layer changed");
     shared.store.set_value("rtds", "a", json!(2)).unwrap();
-    let r2 = stream.on_change(&shared).pop().unwrap();
+    let r2 = stream.on_change(&shared, Instant::now()).pop().unwrap();
     assert_eq!(names(&r2), ["rtds"]);
     assert!(r2.removed_resources.is_empty(), "`missing` is not repeated");
     assert_eq!(r2.resources[0].version, r2.system_version_info);
     // A NACK is recorded and nothing is resent.
     assert!(stream.on_request(&shared, request(&[], &[], &r2.nonce, Some("no"))).unwrap().is_empty());
-    assert!(stream.on_change(&shared).is_empty());
+    assert!(stream.on_change(&shared, Instant::now()).is_empty());
     // Subscribing to one more name sends only it; unsubscribing sends nothing.
     let r3 = stream.on_request(&shared, request(&["other"], &[], "", None)).unwrap().remove(0);
     assert_eq!(names(&r3), ["other"]);
     assert!(stream.on_request(&shared, request(&[], &["other"], "", None)).unwrap().is_empty());
     shared.store.set_value("other", "b", json!(3)).unwrap();
-    assert!(stream.on_change(&shared).is_empty(), "unsubscribed");
+    assert!(stream.on_change(&shared, Instant::now()).is_empty(), "unsubscribed");
     let (nodes, counters) = shared.status.snapshot();
     assert_eq!((counters.acks, counters.nacks, counters.pushes), (1, 1, 3));
     assert_eq!(nodes[0].types["rtds"].nack.as_ref().unwrap().kept_version, r1.system_version_info);
@@ -101,7 +102,7 @@ fn wildcards_removals_and_the_name_cap() {
     let r1 = stream.on_request(&shared, request(&[], &[], "", None)).unwrap().remove(0);
     assert_eq!(names(&r1), ["other", "rtds"], "an empty first subscription is a wildcard");
     shared.store.delete_layer("other").unwrap();
-    let r2 = stream.on_change(&shared).pop().unwrap();
+    let r2 = stream.on_change(&shared, Instant::now()).pop().unwrap();
     assert!(r2.resources.is_empty());
     assert_eq!(r2.removed_resources, ["other"]);
     let many: Vec<String> = (0..=MAX_NAMES).map(|i| format!("n{i}")).collect();
@@ -141,7 +142,7 @@ fn a_change_of_one_assignment_sends_it_alone_and_other_types_nothing() {
     let runtime = stream.on_request(&shared, request(&["rtds"], &[], "", None)).unwrap().remove(0);
     assert_eq!(names(&runtime), ["rtds"]);
     apply(81);
-    let pushed = stream.on_change(&shared);
+    let pushed = stream.on_change(&shared, Instant::now());
     assert_eq!(pushed.len(), 1, "only EDS changed");
     assert_eq!(names(&pushed[0]), ["b"], "only the changed assignment is sent");
     let count = |shared: &Shared| {
@@ -157,14 +158,17 @@ fn a_change_of_one_assignment_sends_it_alone_and_other_types_nothing() {
     assert!(stream.on_request(&shared, ack).unwrap().is_empty());
     assert_eq!(count(&shared), "1", "the ACK of the pushed change converged");
     shared.store.set_value("rtds", "a", json!(5)).unwrap();
-    let pushed = stream.on_change(&shared);
+    let pushed = stream.on_change(&shared, Instant::now());
     assert_eq!(
         pushed.iter().map(|r| r.type_url.as_str()).collect::<Vec<_>>(),
         [RUNTIME],
         "EDS did not change"
     );
     apply(81);
-    assert!(stream.on_change(&shared).is_empty(), "re-applying the same endpoints changes nothing");
+    assert!(
+        stream.on_change(&shared, Instant::now()).is_empty(),
+        "re-applying the same endpoints changes nothing"
+    );
 }
 
 #[test]

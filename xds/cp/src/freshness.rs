@@ -22,9 +22,22 @@ impl Freshness {
         self.computed = Some((version, group.clone()));
     }
 
-    /// A response was sent: until [`Freshness::pushed`] says otherwise, it answers a request.
-    pub fn responded(&mut self) {
-        self.pushed_at = None;
+    /// A response was sent: it answers the change made at `pushed`, or (`None`) a request.
+    pub fn responded(&mut self, pushed: Option<Instant>) {
+        self.pushed_at = pushed;
+    }
+
+    /// The types among a stream's `(kind, answered once, freshness)` whose last response is
+    /// no longer current for a node in `group`: those a change may have changed.
+    pub fn stale<'a>(
+        shared: &Shared,
+        group: &Option<String>,
+        types: impl Iterator<Item = (Kind, bool, &'a Freshness)>,
+    ) -> Vec<Kind> {
+        types
+            .filter(|(kind, answered, freshness)| *answered && !freshness.is_current(shared, *kind, group))
+            .map(|(kind, _, _)| kind)
+            .collect()
     }
 
     /// Whether the type's version for `group` is still the one the last response was computed
@@ -33,11 +46,6 @@ impl Freshness {
         self.computed.as_ref().is_some_and(|(version, g)| {
             g == group && *version == shared.store.version_in(kind, group.as_deref())
         })
-    }
-
-    /// The last response answered the change made at `at`.
-    pub fn pushed(&mut self, at: Instant) {
-        self.pushed_at = Some(at);
     }
 
     /// The node ACKed the last response: a pushed change converged.

@@ -4,6 +4,7 @@
 //! ([`StreamState`]) and delta ([`DeltaState`]).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::envoy::service::discovery::v3::{
@@ -53,8 +54,8 @@ pub trait Protocol: Send + 'static {
     fn node_of(request: &Self::Request) -> Option<&Node>;
     /// Handles a request: the responses, or the status that ends the stream.
     fn on_request(&mut self, shared: &Shared, request: Self::Request) -> Result<Vec<Self::Response>, Status>;
-    /// The state changed: the responses it calls for.
-    fn on_change(&mut self, shared: &Shared) -> Vec<Self::Response>;
+    /// The state changed, at `at`: the responses it calls for.
+    fn on_change(&mut self, shared: &Shared, at: Instant) -> Vec<Self::Response>;
     /// The stream closed.
     fn close(&mut self, shared: &Shared);
 }
@@ -79,8 +80,8 @@ impl Protocol for StreamState {
         Ok(StreamState::on_request(self, shared, request).into_iter().collect())
     }
 
-    fn on_change(&mut self, shared: &Shared) -> Vec<DiscoveryResponse> {
-        StreamState::on_change(self, shared)
+    fn on_change(&mut self, shared: &Shared, at: Instant) -> Vec<DiscoveryResponse> {
+        StreamState::on_change(self, shared, at)
     }
 
     fn close(&mut self, shared: &Shared) {
@@ -108,8 +109,8 @@ impl Protocol for DeltaState {
         DeltaState::on_request(self, shared, request)
     }
 
-    fn on_change(&mut self, shared: &Shared) -> Vec<DeltaDiscoveryResponse> {
-        DeltaState::on_change(self, shared)
+    fn on_change(&mut self, shared: &Shared, at: Instant) -> Vec<DeltaDiscoveryResponse> {
+        DeltaState::on_change(self, shared, at)
     }
 
     fn close(&mut self, shared: &Shared) {
@@ -174,9 +175,9 @@ async fn run<P: Protocol>(
                 if changed.is_err() {
                     break;
                 }
-                changes.borrow_and_update();
-                pushed = Some(shared.store.changed_at());
-                state.on_change(&shared)
+                let at = changes.borrow_and_update().made_at;
+                pushed = Some(at);
+                state.on_change(&shared, at)
             }
             () = tx.closed() => break,
             () = stopped(&mut shutdown) => {

@@ -184,19 +184,6 @@ impl State {
         let groups = self.groups.keys().map(|g| self.version_in(kind, Some(g))).max().unwrap_or(0);
         self.version(kind).max(groups) + 1
     }
-
-    /// The `(name, version)` of the resources of `kind` selected by `names` (empty = all).
-    pub fn stamps(&self, kind: Kind, names: &BTreeSet<String>) -> Vec<(String, u64)> {
-        match kind {
-            Kind::Rtds => self.runtime.stamps(names),
-            Kind::Ecds => self.ecds.stamps(names),
-            Kind::Sds => self.secrets.stamps(names),
-            Kind::Cds => self.clusters.stamps(names),
-            Kind::Eds => self.endpoints.stamps(names),
-            Kind::Rds => self.routes.stamps(names),
-            Kind::Lds => self.listeners.stamps(names),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -215,9 +202,9 @@ mod tests {
         assert_eq!(state.version(Kind::Rtds), 3);
         assert_eq!(state.version(Kind::Ecds), 0);
         let all = BTreeSet::new();
-        assert_eq!(state.stamps(Kind::Rtds, &all), vec![("b".to_string(), 2)]);
+        assert_eq!(state.runtime.stamps(&all), vec![("b".to_string(), 2)]);
         let only: BTreeSet<String> = ["a".to_string()].into();
-        assert!(state.stamps(Kind::Rtds, &only).is_empty());
+        assert!(state.runtime.stamps(&only).is_empty());
     }
 
     #[test]

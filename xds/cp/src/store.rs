@@ -45,9 +45,23 @@ pub struct Store {
     state: Mutex<State>,
     packed: super::pack_cache::PackCache,
     path: Option<PathBuf>,
-    changes: watch::Sender<u64>,
-    /// When the last change was made (the start of its push).
-    changed_at: Mutex<Instant>,
+    /// Every change sends the next generation.
+    changes: watch::Sender<Generation>,
+}
+
+/// What streams are woken with after a change.
+#[derive(Debug, Clone, Copy)]
+pub struct Generation {
+    /// Bumped by every change.
+    pub count: u64,
+    /// When the change was made: the start of its push.
+    pub made_at: Instant,
+}
+
+impl Generation {
+    fn first() -> Generation {
+        Generation { count: 0, made_at: Instant::now() }
+    }
 }
 
 impl Store {
@@ -57,8 +71,7 @@ impl Store {
             state: Mutex::new(State::default()),
             packed: Default::default(),
             path: None,
-            changes: watch::Sender::new(0),
-            changed_at: Mutex::new(Instant::now()),
+            changes: watch::Sender::new(Generation::first()),
         }
     }
 
@@ -73,8 +86,7 @@ impl Store {
             state: Mutex::new(state),
             packed: Default::default(),
             path: path.map(Path::to_path_buf),
-            changes: watch::Sender::new(0),
-            changed_at: Mutex::new(Instant::now()),
+            changes: watch::Sender::new(Generation::first()),
         };
         for name in layers {
             keys::check_name("layer", name)?;
@@ -92,14 +104,9 @@ impl Store {
         Ok(store)
     }
 
-    /// A receiver that sees a new value after every change.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    /// A receiver that sees a new generation after every change.
+    pub fn subscribe(&self) -> watch::Receiver<Generation> {
         self.changes.subscribe()
-    }
-
-    /// When the last change was made.
-    pub fn changed_at(&self) -> Instant {
-        *self.changed_at.lock()
     }
 
     /// A copy of the whole state.
@@ -127,8 +134,7 @@ impl Store {
         }
         *guard = next;
         drop(guard);
-        *self.changed_at.lock() = Instant::now();
-        self.changes.send_modify(|generation| *generation += 1);
+        self.changes.send_modify(|g| *g = Generation { count: g.count + 1, made_at: Instant::now() });
         Ok(Some(version))
     }
 
@@ -314,7 +320,7 @@ impl Store {
 
     /// The store's generation: bumped by every change.
     pub fn generation(&self) -> u64 {
-        *self.changes.borrow()
+        self.changes.borrow().count
     }
 }
 

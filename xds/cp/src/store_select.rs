@@ -10,9 +10,14 @@ use envoy_types::pb::envoy::service::runtime::v3::Runtime;
 use envoy_types::pb::google::protobuf::Any;
 use weir_xds::convert::{json_to_struct, pack};
 
+use serde_json::Value;
+
 use super::Store;
+use crate::ecds::EcdsConfig;
 use crate::envoy_resource::{EnvoyResource, Named};
 use crate::kind::Kind;
+use crate::pack_cache::PackCache;
+use crate::secret::SecretConfig;
 use crate::state::{State, TypeState};
 
 /// What a subscription selects, at one moment.
@@ -46,17 +51,7 @@ impl Store {
         if kind.names_required() && names.is_empty() {
             return (version, Vec::new());
         }
-        let grouped = group.and_then(|g| state.groups.get(g));
-        let stamps = match kind {
-            Kind::Rtds => state.runtime.stamps(names),
-            Kind::Ecds => state.ecds.stamps(names),
-            Kind::Sds => state.secrets.stamps(names),
-            Kind::Cds => grouped.map_or(&state.clusters, |g| &g.clusters).stamps(names),
-            Kind::Eds => grouped.map_or(&state.endpoints, |g| &g.endpoints).stamps(names),
-            Kind::Rds => grouped.map_or(&state.routes, |g| &g.routes).stamps(names),
-            Kind::Lds => grouped.map_or(&state.listeners, |g| &g.listeners).stamps(names),
-        };
-        (version, stamps)
+        (version, table(&state, kind, group).stamps(names))
     }
 
     /// The resources of `kind` selected by `names` (empty = all, except for EDS where names are
@@ -67,62 +62,96 @@ impl Store {
         if kind.names_required() && names.is_empty() {
             return Selection { version, stamps: Vec::new(), resources: Vec::new() };
         }
-        let (stamps, resources) = self.packed_selection(&state, kind, names, group);
+        let (stamps, resources) = table(&state, kind, group).packed(kind, names, &self.packed);
         Selection { version, stamps, resources }
     }
+}
 
-    fn packed_selection(
+/// The table of `kind` as the nodes of `group` get it: the group's own for the data-plane
+/// types of a group that exists, else everyone's.
+pub(crate) fn table<'a>(state: &'a State, kind: Kind, group: Option<&str>) -> &'a dyn Table {
+    let grouped = group.and_then(|g| state.groups.get(g));
+    match kind {
+        Kind::Rtds => &state.runtime,
+        Kind::Ecds => &state.ecds,
+        Kind::Sds => &state.secrets,
+        Kind::Cds => grouped.map_or(&state.clusters, |g| &g.clusters),
+        Kind::Eds => grouped.map_or(&state.endpoints, |g| &g.endpoints),
+        Kind::Rds => grouped.map_or(&state.routes, |g| &g.routes),
+        Kind::Lds => grouped.map_or(&state.listeners, |g| &g.listeners),
+    }
+}
+
+/// What selection needs of one type's table, whatever its resources are.
+pub(crate) trait Table {
+    /// The `(name, stamp)` of each resource `names` selects (empty = all), sorted by name.
+    fn stamps(&self, names: &BTreeSet<String>) -> Vec<(String, u64)>;
+    /// The same, with the resources packed.
+    fn packed(
         &self,
-        state: &State,
         kind: Kind,
         names: &BTreeSet<String>,
-        group: Option<&str>,
-    ) -> (Vec<(String, u64)>, Vec<Any>) {
-        let grouped = group.and_then(|g| state.groups.get(g));
-        match kind {
-            Kind::Rtds => self.pack_each(kind, &state.runtime, names, |name, value| {
-                pack(&Runtime { name: name.to_string(), layer: json_to_struct(value) })
-            }),
-            Kind::Ecds => {
-                self.pack_each(kind, &state.ecds, names, |name, value| pack(&value.to_resource(name)))
-            }
-            Kind::Sds => {
-                self.pack_each(kind, &state.secrets, names, |name, value| pack(&value.to_resource(name)))
-            }
-            Kind::Cds => packed(grouped.map_or(&state.clusters, |g| &g.clusters), names),
-            Kind::Eds => packed(grouped.map_or(&state.endpoints, |g| &g.endpoints), names),
-            Kind::Rds => packed(grouped.map_or(&state.routes, |g| &g.routes), names),
-            Kind::Lds => packed(grouped.map_or(&state.listeners, |g| &g.listeners), names),
-        }
+        cache: &PackCache,
+    ) -> (Vec<(String, u64)>, Vec<Any>);
+}
+
+impl<T: Packs> Table for TypeState<T> {
+    fn stamps(&self, names: &BTreeSet<String>) -> Vec<(String, u64)> {
+        TypeState::stamps(self, names)
     }
 
-    /// The selected resources of a table built on demand, with their stamps, packed once per
-    /// version ([`crate::pack_cache`]).
-    fn pack_each<T>(
+    fn packed(
         &self,
         kind: Kind,
-        table: &TypeState<T>,
         names: &BTreeSet<String>,
-        make: impl Fn(&str, &T) -> Any,
+        cache: &PackCache,
     ) -> (Vec<(String, u64)>, Vec<Any>) {
-        table
-            .selected(names)
+        self.selected(names)
             .map(|(name, entry)| {
-                let any =
-                    self.packed.get(kind, table.version, name, entry.version, || make(name, &entry.value));
+                let any = entry.value.pack(name, (kind, self.version, entry.version), cache);
                 ((name.clone(), entry.version), any)
             })
             .unzip()
     }
 }
 
-/// The selected Envoy resources of a table, with their stamps, already packed.
-fn packed<M: Named>(
-    table: &TypeState<EnvoyResource<M>>,
-    names: &BTreeSet<String>,
-) -> (Vec<(String, u64)>, Vec<Any>) {
-    table
-        .selected(names)
-        .map(|(name, entry)| ((name.clone(), entry.version), entry.value.packed().clone()))
-        .unzip()
+/// A resource as a stream sends it.
+pub(crate) trait Packs {
+    /// The resource `name`, packed. Resources built on demand (RTDS layers, ECDS configs, SDS
+    /// secrets) are packed once per version through `cache`, under `key`.
+    fn pack(&self, name: &str, key: PackKey, cache: &PackCache) -> Any;
+}
+
+/// What a packed resource is cached under: its kind, the type's version and its own.
+pub(crate) type PackKey = (Kind, u64, u64);
+
+/// Packs a resource built on demand by `make`, once per version.
+fn cached(name: &str, key: PackKey, cache: &PackCache, make: impl FnOnce() -> Any) -> Any {
+    let (kind, type_version, version) = key;
+    cache.get(kind, type_version, name, version, make)
+}
+
+impl Packs for Value {
+    fn pack(&self, name: &str, key: PackKey, cache: &PackCache) -> Any {
+        cached(name, key, cache, || pack(&Runtime { name: name.to_string(), layer: json_to_struct(self) }))
+    }
+}
+
+impl Packs for EcdsConfig {
+    fn pack(&self, name: &str, key: PackKey, cache: &PackCache) -> Any {
+        cached(name, key, cache, || pack(&self.to_resource(name)))
+    }
+}
+
+impl Packs for SecretConfig {
+    fn pack(&self, name: &str, key: PackKey, cache: &PackCache) -> Any {
+        cached(name, key, cache, || pack(&self.to_resource(name)))
+    }
+}
+
+/// Envoy resources are stored packed: nothing to build.
+impl<M: Named> Packs for EnvoyResource<M> {
+    fn pack(&self, _: &str, _: PackKey, _: &PackCache) -> Any {
+        self.packed().clone()
+    }
 }

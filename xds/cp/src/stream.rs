@@ -15,6 +15,7 @@
 //! are logged and ignored; the stream stays open.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
@@ -114,32 +115,26 @@ impl StreamState {
             // An ACK, and nothing this type sends changed since its last response.
             return None;
         }
-        self.respond(shared, kind, fresh)
+        self.respond(shared, kind, fresh, None)
     }
 
-    /// The state changed: the responses for subscriptions whose selection changed.
-    pub fn on_change(&mut self, shared: &Shared) -> Vec<DiscoveryResponse> {
+    /// The state changed, at `at`: the responses for subscriptions whose selection changed.
+    pub fn on_change(&mut self, shared: &Shared, at: Instant) -> Vec<DiscoveryResponse> {
         let group = self.peer.group(shared);
-        let kinds: Vec<Kind> = self
-            .watches
-            .iter()
-            .filter(|(kind, w)| w.sent.is_some() && !w.freshness.is_current(shared, **kind, &group))
-            .map(|(k, _)| *k)
-            .collect();
-        let at = shared.store.changed_at();
-        kinds
-            .into_iter()
-            .filter_map(|kind| {
-                let response = self.respond(shared, kind, false)?;
-                if let Some(watch) = self.watches.get_mut(&kind) {
-                    watch.freshness.pushed(at);
-                }
-                Some(response)
-            })
-            .collect()
+        let watches = self.watches.iter().map(|(k, w)| (*k, w.sent.is_some(), &w.freshness));
+        let stale = Freshness::stale(shared, &group, watches);
+        stale.into_iter().filter_map(|kind| self.respond(shared, kind, false, Some(at))).collect()
     }
 
-    fn respond(&mut self, shared: &Shared, kind: Kind, force: bool) -> Option<DiscoveryResponse> {
+    /// The response `kind`'s watch calls for (`force`: even when unchanged), if any; `pushed`:
+    /// the change it answers.
+    fn respond(
+        &mut self,
+        shared: &Shared,
+        kind: Kind,
+        force: bool,
+        pushed: Option<Instant>,
+    ) -> Option<DiscoveryResponse> {
         let group = self.peer.group(shared);
         let node = self.peer.node().unwrap_or_default();
         let watch = self.watches.get_mut(&kind)?;
@@ -159,7 +154,7 @@ impl StreamState {
                resources = selection.resources.len(), "push");
         shared.status.sent(node, kind, &version, &nonce);
         watch.nonce = Some(nonce.clone());
-        watch.freshness.responded();
+        watch.freshness.responded(pushed);
         watch.sent_version = version.clone();
         watch.sent = Some(fingerprint);
         Some(DiscoveryResponse {

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::google::rpc::Status as RpcStatus;
@@ -33,18 +34,18 @@ fn ack_nack_stale_and_changes() {
     let r1 = stream.on_request(&shared, request(&["rtds"], "", "", None)).unwrap();
     assert_eq!(r1.version_info, "1");
     assert!(stream.on_request(&shared, request(&["rtds"], "1", &r1.nonce, None)).is_none(), "ACK: no resend");
-    assert!(stream.on_change(&shared).is_empty(), "nothing changed");
+    assert!(stream.on_change(&shared, Instant::now()).is_empty(), "nothing changed");
     shared.store.set_value("other", "b", json!(1)).unwrap();
-    assert!(stream.on_change(&shared).is_empty(), "an unsubscribed layer changed");
+    assert!(stream.on_change(&shared, Instant::now()).is_empty(), "an unsubscribed layer changed");
     shared.store.set_value("rtds", "a", json!(2)).unwrap();
-    let r2 = stream.on_change(&shared).pop().unwrap();
+    let r2 = stream.on_change(&shared, Instant::now()).pop().unwrap();
     assert_eq!(r2.version_info, "3");
     assert!(stream.on_request(&shared, request(&["rtds"], "1", &r1.nonce, None)).is_none(), "stale");
     assert!(
         stream.on_request(&shared, request(&["rtds"], "1", &r2.nonce, Some("no"))).is_none(),
         "NACK: no resend"
     );
-    assert!(stream.on_change(&shared).is_empty(), "no resend after a NACK either");
+    assert!(stream.on_change(&shared, Instant::now()).is_empty(), "no resend after a NACK either");
     let (nodes, counters) = shared.status.snapshot();
     assert_eq!((counters.acks, counters.nacks, counters.stale, counters.pushes), (1, 1, 1, 2));
     assert_eq!(nodes[0].types["rtds"].nack.as_ref().unwrap().version, "3");
@@ -119,12 +120,12 @@ fn node_groups_serve_their_own_clusters() {
     b.on_request(&shared, cds("b", "web-canary", &rb.version_info, &rb.nonce));
     // The selector no longer picks b: b gets everyone's clusters, a is not disturbed.
     shared.store.apply_resources(ResourceSet::default(), Some(canary("nobody"))).unwrap();
-    assert!(a.on_change(&shared).is_empty());
-    let moved = b.on_change(&shared).pop().unwrap();
+    assert!(a.on_change(&shared, Instant::now()).is_empty());
+    let moved = b.on_change(&shared, Instant::now()).pop().unwrap();
     assert_eq!(names(&moved), vec!["stable".to_string()]);
     assert_eq!(group_of("b"), None);
     // Removing the group changes nothing for them now; an unknown group is NotFound.
     assert!(shared.store.remove_group("canary").is_ok());
-    assert!(b.on_change(&shared).is_empty());
+    assert!(b.on_change(&shared, Instant::now()).is_empty());
     assert!(shared.store.remove_group("canary").is_err());
 }
