@@ -49,6 +49,17 @@ struct Subscription {
     freshness: Freshness,
 }
 
+/// What a response compares with what the client holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compare {
+    /// Every selected resource, on the stream's first request for the type.
+    First,
+    /// Every selected resource: the subscription changed.
+    All,
+    /// What changed since the last response (every selected resource if that is not known).
+    Changed,
+}
+
 /// The delta protocol state of one stream.
 #[derive(Debug)]
 pub struct DeltaState {
@@ -139,7 +150,14 @@ impl DeltaState {
             // Nothing this type sends changed since its last response.
             return Ok(Vec::new());
         }
-        Ok(self.respond(shared, kind, first, None).into_iter().collect())
+        let compare = if first {
+            Compare::First
+        } else if resubscribed {
+            Compare::All
+        } else {
+            Compare::Changed
+        };
+        Ok(self.respond(shared, kind, compare, None).into_iter().collect())
     }
 
     /// The state changed, at `at`: a response per subscription whose selection changed.
@@ -147,34 +165,35 @@ impl DeltaState {
         let group = self.peer.group(shared);
         let subscriptions = self.subscriptions.iter().map(|(k, s)| (*k, s.started, &s.freshness));
         let stale = Freshness::stale(shared, &group, subscriptions);
-        stale.into_iter().filter_map(|kind| self.respond(shared, kind, false, Some(at))).collect()
+        stale.into_iter().filter_map(|kind| self.respond(shared, kind, Compare::Changed, Some(at))).collect()
     }
 
-    /// The response `kind`'s subscription calls for, if any; `pushed`: the change it answers.
+    /// The response `kind`'s subscription calls for, if any, comparing as `compare` says;
+    /// `pushed`: the change it answers.
     fn respond(
         &mut self,
         shared: &Shared,
         kind: Kind,
-        first: bool,
+        compare: Compare,
         pushed: Option<Instant>,
     ) -> Option<DeltaDiscoveryResponse> {
         let group = self.peer.group(shared);
         let node = self.peer.node().unwrap_or_default();
         let sub = self.subscriptions.get_mut(&kind)?;
-        let all = BTreeSet::new();
-        let (version, stamps) =
-            shared.store.stamps(kind, if sub.wildcard { &all } else { &sub.names }, group.as_deref());
-        sub.freshness.computed(version, &group);
-        let version = version.to_string();
+        let since = match compare {
+            Compare::Changed => sub.freshness.computed_for(&group),
+            Compare::First | Compare::All => None,
+        };
+        let diff = since
+            .and_then(|version| sub.diff_since(&shared.store, kind, group.as_deref(), version))
+            .unwrap_or_else(|| sub.diff_all(&shared.store, kind, group.as_deref()));
+        sub.freshness.computed(diff.version, &group);
+        let version = diff.version.to_string();
+        let removed = diff.removed;
         // Only the resources the client does not hold are packed and copied.
-        let changed: BTreeSet<String> = stamps
-            .iter()
-            .filter(|(name, stamp)| !sub.held.get(name).is_some_and(|held| same_version(held, *stamp)))
-            .map(|(name, _)| name.clone())
-            .collect();
         let mut resources = Vec::new();
-        if !changed.is_empty() {
-            let selection = shared.store.select(kind, &changed, group.as_deref());
+        if !diff.send.is_empty() {
+            let selection = shared.store.select(kind, &diff.send, group.as_deref());
             for ((name, stamp), any) in selection.stamps.into_iter().zip(selection.resources) {
                 let stamp = stamp.to_string();
                 sub.told_absent.remove(&name);
@@ -182,21 +201,8 @@ impl DeltaState {
                 resources.push(Resource { name, version: stamp, resource: Some(any), ..Resource::default() });
             }
         }
-        let present = |name: &str| stamps.binary_search_by(|(n, _)| n.as_str().cmp(name)).is_ok();
-        let gone: Vec<String> = sub.held.keys().filter(|n| !present(n)).cloned().collect();
-        for name in &gone {
-            sub.held.remove(name);
-        }
-        let absent: Vec<String> = sub
-            .names
-            .iter()
-            .filter(|n| !present(n) && !sub.told_absent.contains(*n) && !gone.contains(n))
-            .cloned()
-            .collect();
-        sub.told_absent.extend(absent.iter().cloned());
-        let removed: Vec<String> = gone.into_iter().chain(absent).collect();
         if resources.is_empty() && removed.is_empty() {
-            if first && !sub.held.is_empty() {
+            if compare == Compare::First && !sub.held.is_empty() {
                 // A reconnecting client already holds the current state.
                 sub.acked_version = version.clone();
                 shared.status.acked(node, kind, &version);
@@ -257,6 +263,9 @@ fn acknowledge(
         }
     }
 }
+
+#[path = "delta_diff.rs"]
+mod diff;
 
 #[cfg(test)]
 #[path = "delta_tests.rs"]

@@ -181,3 +181,40 @@ fn held_versions_compare_as_written() {
     assert!(!same_version("", 0));
     assert!(same_version(&u64::MAX.to_string(), u64::MAX));
 }
+
+/// The names changed since the last response (the store's log) and every selected resource
+/// (past the log) give the same answers: what the client lacks, and each removal once.
+#[test]
+fn changes_since_the_last_response_and_past_the_log_agree() {
+    for past_the_log in [false, true] {
+        let shared = shared();
+        let mut stream = DeltaState::new(None, "peer".into());
+        let first = stream.on_request(&shared, request(&["rtds", "other", "later"], &[], "", None)).unwrap();
+        assert_eq!(names(&first[0]), ["other", "rtds"]);
+        assert_eq!(first[0].removed_resources, ["later"]);
+        // Changes to layers it does not subscribe to; past the log's length if asked.
+        let unrelated = if past_the_log { crate::change_log::MAX_CHANGES + 1 } else { 3 };
+        for i in 0..unrelated {
+            shared.store.set_value("unsubscribed", "k", json!(i)).unwrap();
+        }
+        shared.store.set_value("other", "b", json!(2)).unwrap();
+        shared.store.delete_layer("rtds").unwrap();
+        shared.store.set_value("later", "c", json!(1)).unwrap();
+        let pushed = stream.on_change(&shared, Instant::now());
+        assert_eq!(pushed.len(), 1, "past the log: {past_the_log}");
+        assert_eq!(names(&pushed[0]), ["later", "other"], "past the log: {past_the_log}");
+        assert_eq!(pushed[0].removed_resources, ["rtds"], "past the log: {past_the_log}");
+        // The removal is not repeated by the next change, whichever way it is compared.
+        for i in 0..unrelated {
+            shared.store.set_value("unsubscribed", "k", json!(50 + i)).unwrap();
+        }
+        shared.store.set_value("other", "b", json!(3)).unwrap();
+        let pushed = stream.on_change(&shared, Instant::now());
+        assert_eq!(names(&pushed[0]), ["other"]);
+        assert!(pushed[0].removed_resources.is_empty(), "past the log: {past_the_log}");
+        for i in 0..crate::change_log::MAX_CHANGES + 1 {
+            shared.store.set_value("unsubscribed", "k", json!(100 + i)).unwrap();
+        }
+        assert!(stream.on_change(&shared, Instant::now()).is_empty(), "nothing it selects changed");
+    }
+}

@@ -22,6 +22,11 @@ impl Freshness {
         self.computed = Some((version, group.clone()));
     }
 
+    /// The type's version the last response was computed at, if for a node in `group`.
+    pub fn computed_for(&self, group: &Option<String>) -> Option<u64> {
+        self.computed.as_ref().filter(|(_, g)| g == group).map(|(version, _)| *version)
+    }
+
     /// A response was sent: it answers the change made at `pushed`, or (`None`) a request.
     pub fn responded(&mut self, pushed: Option<Instant>) {
         self.pushed_at = pushed;

@@ -23,6 +23,7 @@
 //! `Struct`/`Any` helpers come from `weir-xds`, which weir links without this crate.
 
 pub mod admin;
+pub mod change_log;
 pub mod cli;
 mod delta;
 pub mod ecds;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::change_log::ChangeLog;
 use super::ecds::EcdsConfig;
 use super::envoy_resource::{ClusterResource, EndpointsResource, ListenerResource, RouteResource};
 use super::groups::NodeSelector;
@@ -25,35 +26,59 @@ pub struct Entry<T> {
     pub value: T,
 }
 
+/// Names changed since some version, each with its stamp now (`None`: removed).
+pub type Changed = Vec<(String, Option<u64>)>;
+
 /// The resources of one type and the type's version counter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TypeState<T> {
     /// Monotonic counter, bumped by every change of this type; served as a decimal string.
     pub version: u64,
     /// Resources by name.
     pub resources: BTreeMap<String, Entry<T>>,
+    /// The names recent changes touched (not persisted, not part of the value).
+    #[serde(skip)]
+    pub recent: ChangeLog,
+}
+
+impl<T: PartialEq> PartialEq for TypeState<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version && self.resources == other.resources
+    }
 }
 
 impl<T> Default for TypeState<T> {
     fn default() -> Self {
-        TypeState { version: 0, resources: BTreeMap::new() }
+        TypeState { version: 0, resources: BTreeMap::new(), recent: ChangeLog::default() }
     }
 }
 
 impl<T> TypeState<T> {
     /// Stores `value` under `name` as a new version; returns that version.
     pub fn put(&mut self, name: &str, value: T) -> u64 {
-        self.version += 1;
-        self.resources.insert(name.to_string(), Entry { version: self.version, value });
-        self.version
+        self.resources.insert(name.to_string(), Entry { version: self.version + 1, value });
+        self.moved(self.version + 1, vec![name.to_string()])
     }
 
     /// Removes `name` as a new version; `None` (no change) if it did not exist.
     pub fn remove(&mut self, name: &str) -> Option<u64> {
         self.resources.remove(name)?;
-        self.version += 1;
-        Some(self.version)
+        Some(self.moved(self.version + 1, vec![name.to_string()]))
+    }
+
+    /// The type moved to `version` by a change of `names` (changed, added or removed).
+    pub fn moved(&mut self, version: u64, names: Vec<String>) -> u64 {
+        self.recent.record(self.version, version, names);
+        self.version = version;
+        version
+    }
+
+    /// The names changed since `version` and the stamp of each (`None`: removed), if the log
+    /// of recent changes reaches back that far.
+    pub fn changed_since(&self, version: u64) -> Option<Changed> {
+        let names = self.recent.since(version, self.version)?;
+        Some(names.into_iter().map(|n| (n.to_string(), self.resources.get(n).map(|e| e.version))).collect())
     }
 
     /// The `(name, version)` of the resources a subscription to `names` selects (empty = all).
@@ -66,7 +91,12 @@ impl<T> TypeState<T> {
         &'a self,
         names: &'a BTreeSet<String>,
     ) -> impl Iterator<Item = (&'a String, &'a Entry<T>)> {
-        self.resources.iter().filter(move |(name, _)| names.is_empty() || names.contains(*name))
+        // Walk the smaller side: a few names are looked up, many are filtered in one pass.
+        let lookup = !names.is_empty() && names.len() < self.resources.len();
+        let scanned = (!lookup)
+            .then(|| self.resources.iter().filter(move |(n, _)| names.is_empty() || names.contains(*n)));
+        let looked_up = lookup.then(|| names.iter().filter_map(|n| self.resources.get_key_value(n)));
+        scanned.into_iter().flatten().chain(looked_up.into_iter().flatten())
     }
 }
 

@@ -370,19 +370,17 @@ fn replace_all<M: Named>(
     }
     // One new version for the whole change (`version`: above every group's, see
     // `State::next_version`).
-    let before = table.resources.len();
-    table.resources.retain(|name, _| seen.contains(name));
-    let mut changed = table.resources.len() != before;
+    let mut changed: Vec<String> = table.resources.keys().filter(|n| !seen.contains(*n)).cloned().collect();
+    for name in &changed {
+        table.resources.remove(name);
+    }
     for r in resources {
         if table.resources.get(r.name()).is_none_or(|e| e.value != r) {
+            changed.push(r.name().to_string());
             table.resources.insert(r.name().to_string(), Entry { version, value: r });
-            changed = true;
         }
     }
-    if changed {
-        table.version = version;
-    }
-    Ok(changed.then_some(version))
+    Ok((!changed.is_empty()).then(|| table.moved(version, changed)))
 }
 
 #[path = "store_groups.rs"]

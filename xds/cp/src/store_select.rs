@@ -18,7 +18,7 @@ use crate::envoy_resource::{EnvoyResource, Named};
 use crate::kind::Kind;
 use crate::pack_cache::PackCache;
 use crate::secret::SecretConfig;
-use crate::state::{State, TypeState};
+use crate::state::{Changed, State, TypeState};
 
 /// What a subscription selects, at one moment.
 #[derive(Debug, Clone)]
@@ -54,6 +54,15 @@ impl Store {
         (version, table(&state, kind, group).stamps(names))
     }
 
+    /// The type's version and the names of `kind` changed since `version` (as the nodes of
+    /// `group` get them), each with its stamp (`None`: removed), when the log of recent changes
+    /// reaches back that far (see [`crate::change_log`]).
+    pub fn changed_since(&self, kind: Kind, group: Option<&str>, version: u64) -> Option<(u64, Changed)> {
+        let state = self.state.lock();
+        let changed = table(&state, kind, group).changed_since(version)?;
+        Some((state.version_in(kind, group), changed))
+    }
+
     /// The resources of `kind` selected by `names` (empty = all, except for EDS where names are
     /// required) as the nodes of `group` get them, packed for a response.
     pub fn select(&self, kind: Kind, names: &BTreeSet<String>, group: Option<&str>) -> Selection {
@@ -86,6 +95,8 @@ pub(crate) fn table<'a>(state: &'a State, kind: Kind, group: Option<&str>) -> &'
 pub(crate) trait Table {
     /// The `(name, stamp)` of each resource `names` selects (empty = all), sorted by name.
     fn stamps(&self, names: &BTreeSet<String>) -> Vec<(String, u64)>;
+    /// The names changed since `version`, with their stamps (`None`: removed), if known.
+    fn changed_since(&self, version: u64) -> Option<Changed>;
     /// The same, with the resources packed.
     fn packed(
         &self,
@@ -98,6 +109,10 @@ pub(crate) trait Table {
 impl<T: Packs> Table for TypeState<T> {
     fn stamps(&self, names: &BTreeSet<String>) -> Vec<(String, u64)> {
         TypeState::stamps(self, names)
+    }
+
+    fn changed_since(&self, version: u64) -> Option<Changed> {
+        TypeState::changed_since(self, version)
     }
 
     fn packed(

@@ -40,6 +40,38 @@ struct Watch {
     freshness: Freshness,
 }
 
+/// When a watch gets a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Send {
+    /// Always: a request without a nonce.
+    Always,
+    /// When what it selects differs from what it was last sent: the subscription changed.
+    IfSelectionChanged,
+    /// When a change since the last response touched what it selects, and that differs from
+    /// what it was last sent.
+    IfTouched,
+}
+
+impl Watch {
+    /// Whether no change since the last response touched a resource the watch selects (as far
+    /// as the store's log of recent changes tells; `false` when it does not). The watch is then
+    /// current at the type's version.
+    fn untouched(&mut self, shared: &Shared, kind: Kind, group: &Option<String>) -> bool {
+        let Some(version) = self.freshness.computed_for(group) else { return false };
+        let Some((now, changed)) = shared.store.changed_since(kind, group.as_deref(), version) else {
+            return false;
+        };
+        let selects = |name: &str| {
+            if self.names.is_empty() { !kind.names_required() } else { self.names.contains(name) }
+        };
+        if changed.iter().any(|(name, _)| selects(name)) {
+            return false;
+        }
+        self.freshness.computed(now, group);
+        true
+    }
+}
+
 /// The protocol state of one stream.
 #[derive(Debug)]
 pub struct StreamState {
@@ -115,7 +147,14 @@ impl StreamState {
             // An ACK, and nothing this type sends changed since its last response.
             return None;
         }
-        self.respond(shared, kind, fresh, None)
+        let when = if fresh {
+            Send::Always
+        } else if resubscribed {
+            Send::IfSelectionChanged
+        } else {
+            Send::IfTouched
+        };
+        self.respond(shared, kind, when, None)
     }
 
     /// The state changed, at `at`: the responses for subscriptions whose selection changed.
@@ -123,27 +162,29 @@ impl StreamState {
         let group = self.peer.group(shared);
         let watches = self.watches.iter().map(|(k, w)| (*k, w.sent.is_some(), &w.freshness));
         let stale = Freshness::stale(shared, &group, watches);
-        stale.into_iter().filter_map(|kind| self.respond(shared, kind, false, Some(at))).collect()
+        stale.into_iter().filter_map(|kind| self.respond(shared, kind, Send::IfTouched, Some(at))).collect()
     }
 
-    /// The response `kind`'s watch calls for (`force`: even when unchanged), if any; `pushed`:
-    /// the change it answers.
+    /// The response `kind`'s watch calls for, if any; `pushed`: the change it answers.
     fn respond(
         &mut self,
         shared: &Shared,
         kind: Kind,
-        force: bool,
+        when: Send,
         pushed: Option<Instant>,
     ) -> Option<DiscoveryResponse> {
         let group = self.peer.group(shared);
         let node = self.peer.node().unwrap_or_default();
         let watch = self.watches.get_mut(&kind)?;
+        if when == Send::IfTouched && watch.sent.is_some() && watch.untouched(shared, kind, &group) {
+            return None;
+        }
         // Stamps first: nothing is packed or copied unless the selection changed.
         let (version, stamps) = shared.store.stamps(kind, &watch.names, group.as_deref());
         watch.freshness.computed(version, &group);
         let unchanged =
             watch.sent.as_ref().is_some_and(|(names, sent)| *names == watch.names && *sent == stamps);
-        if !force && unchanged {
+        if when != Send::Always && unchanged {
             return None;
         }
         let selection = shared.store.select(kind, &watch.names, group.as_deref());
