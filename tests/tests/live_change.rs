@@ -6,7 +6,8 @@
 //!    proxy's split is within ±3% of it;
 //! 2. the weights change to 10/90: both proxies ACK the new routes (time from the push
 //!    printed) and their next 2,000 requests split within ±3% of 10/90;
-//! 3. one of `blue`'s two endpoints is removed (EDS): both ACK and stop using it;
+//! 3. one of `blue`'s two endpoints is removed (EDS): both ACK and stop using it, and keep
+//!    `green`'s endpoints, which the (state-of-the-world: partial) response did not carry;
 //! 4. a listener `extra` is added (LDS, routes from RDS): it warms until its routes arrive, so
 //!    its first answer is already the upstream's; both serve on it; a slow request is
 //!    sent there and the listener removed while it is in flight: it completes, and the port
@@ -100,8 +101,10 @@ const EXTRA_ROUTES: &str = r#"- name: extra
     routes: [ { match: { prefix: / }, route: { cluster: green } } ]
 "#;
 
-/// The fleet: `blue` (EDS, endpoints `blue`), `green` (STATIC), and route `main` splitting
-/// `blue_weight`/`100 - blue_weight`.
+/// The fleet: `blue` and `green` (EDS, endpoints `blue` and `green`), and route `main`
+/// splitting `blue_weight`/`100 - blue_weight`. A change of `blue`'s endpoints alone reaches
+/// state-of-the-world nodes as a response carrying `blue`'s assignment alone: both proxies
+/// must keep `green`'s.
 fn fleet(blue: &[SocketAddr], green: SocketAddr, blue_weight: u32) -> String {
     let blue: Vec<String> = blue.iter().map(|a| endpoint(*a)).collect();
     format!(
@@ -112,12 +115,14 @@ clusters:
   connect_timeout: 1s
   eds_cluster_config: {{ eds_config: {{ ads: {{}}, resource_api_version: V3 }} }}
 - name: green
-  type: STATIC
+  type: EDS
   connect_timeout: 1s
-  load_assignment: {{ cluster_name: green, endpoints: [ {{ lb_endpoints: [ {green} ] }} ] }}
+  eds_cluster_config: {{ eds_config: {{ ads: {{}}, resource_api_version: V3 }} }}
 endpoints:
 - cluster_name: blue
   endpoints: [ {{ lb_endpoints: [ {blue} ] }} ]
+- cluster_name: green
+  endpoints: [ {{ lb_endpoints: [ {green} ] }} ]
 routes:
 - name: main
   virtual_hosts:
@@ -252,7 +257,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     both_acked(&cp, "eds", &versions["endpoints"], pushed).await?;
     for ((name, _), s) in proxies.iter().zip(&seen) {
         let from = s.lock().unwrap().answers.len();
-        split(s, from).await?;
+        within(&split(s, from).await?, "green", 0.90)?;
         let seen = s.lock().unwrap();
         let after = &seen.answers[from..from + SAMPLE];
         ensure!(!after.iter().any(|t| t == "blue-b"), "{name} still uses the removed endpoint");

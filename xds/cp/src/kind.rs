@@ -76,6 +76,13 @@ impl Kind {
     pub fn names_required(self) -> bool {
         matches!(self, Kind::Eds | Kind::Rds)
     }
+
+    /// Whether a state-of-the-world response after a change may carry only the changed
+    /// resources (EDS and RDS): the xDS protocol makes only listeners and clusters (and here
+    /// the types weir-cp builds on demand) whole-state in every response.
+    pub fn partial_in_sotw(self) -> bool {
+        matches!(self, Kind::Eds | Kind::Rds)
+    }
 }
 
 #[cfg(test)]

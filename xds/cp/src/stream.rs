@@ -8,7 +8,10 @@
 //! - a request with an empty nonce (a new subscription, or a reconnecting client that sends its
 //!   last `version_info`) is always answered with the current state;
 //! - after that, a response goes out only when what the subscription selects changed: a
-//!   selected resource changed, appeared or disappeared, or the subscribed names changed.
+//!   selected resource changed, appeared or disappeared, or the subscribed names changed;
+//! - after a change, an EDS or RDS response carries only the resources that are new or changed
+//!   (the protocol makes only listeners and clusters whole-state in every response; the node
+//!   keeps the others), unless the subscription changed too or a resource went away.
 //!
 //! Empty `resource_names` select every resource of the type (Envoy never subscribes to RTDS or
 //! ECDS as a wildcard; this is a convenience for tools). Requests for types weir-cp does not serve
@@ -53,6 +56,25 @@ enum Send {
 }
 
 impl Watch {
+    /// The names to send when the response may carry only the changed resources of the
+    /// selection `stamps` (EDS and RDS after a change, the subscription the same): those new
+    /// or changed since the last response. `None`: send the whole selection (also when only
+    /// removals changed it, which a partial response cannot say).
+    fn changed_only(&self, kind: Kind, when: Send, stamps: &[(String, u64)]) -> Option<BTreeSet<String>> {
+        let (names, sent) = self.sent.as_ref()?;
+        if when != Send::IfTouched || !kind.partial_in_sotw() || *names != self.names {
+            return None;
+        }
+        let changed: BTreeSet<String> = stamps
+            .iter()
+            .filter(|(name, stamp)| {
+                sent.binary_search_by(|(n, _)| n.as_str().cmp(name)).map_or(true, |i| sent[i].1 != *stamp)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        (!changed.is_empty()).then_some(changed)
+    }
+
     /// Whether no change since the last response touched a resource the watch selects (as far
     /// as the store's log of recent changes tells; `false` when it does not). The watch is then
     /// current at the type's version.
@@ -187,8 +209,17 @@ impl StreamState {
         if when != Send::Always && unchanged {
             return None;
         }
-        let selection = shared.store.select(kind, &watch.names, group.as_deref());
-        let fingerprint = (watch.names.clone(), selection.stamps);
+        let (selection, fingerprint) = match watch.changed_only(kind, when, &stamps) {
+            // Only what changed; the node keeps the rest (the fingerprint is the whole selection).
+            Some(changed) => {
+                (shared.store.select(kind, &changed, group.as_deref()), (watch.names.clone(), stamps))
+            }
+            None => {
+                let selection = shared.store.select(kind, &watch.names, group.as_deref());
+                let fingerprint = (watch.names.clone(), selection.stamps.clone());
+                (selection, fingerprint)
+            }
+        };
         let nonce = shared.nonce();
         let version = selection.version.to_string();
         debug!(node = %node, r#type = kind.short(), version = %version, nonce = %nonce,

@@ -2,6 +2,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use envoy_types::pb::envoy::config::core::v3::Node;
+use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::google::rpc::Status as RpcStatus;
 use serde_json::json;
 
@@ -128,4 +129,47 @@ fn node_groups_serve_their_own_clusters() {
     assert!(shared.store.remove_group("canary").is_ok());
     assert!(b.on_change(&shared, Instant::now()).is_empty());
     assert!(shared.store.remove_group("canary").is_err());
+}
+
+/// After a change, an EDS response carries the changed assignments alone; a removal (which a
+/// partial response cannot say) or a new subscription sends the whole selection.
+#[test]
+fn eds_pushes_only_the_changed_assignments() {
+    use crate::envoy_resource::{EnvoyResource, ResourceSet};
+    let shared = shared();
+    let assignment = |name: &str, port: u16| {
+        EnvoyResource::parse(json!({"cluster_name": name, "endpoints": [{"lb_endpoints": [
+            {"endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": port}}}}]}]}))
+        .unwrap()
+    };
+    let apply = |names: &[&str], port_b: u16| {
+        let endpoints: Vec<_> =
+            names.iter().map(|n| assignment(n, if *n == "b" { port_b } else { 80 })).collect();
+        let set = ResourceSet { endpoints: Some(endpoints), ..ResourceSet::default() };
+        shared.store.apply_resources(set, None).unwrap();
+    };
+    let eds = |names: &[&str], nonce: &str| DiscoveryRequest {
+        type_url: weir_xds::types::ENDPOINT.into(),
+        ..request(names, "", nonce, None)
+    };
+    let sent = |r: &DiscoveryResponse| -> Vec<String> {
+        r.resources
+            .iter()
+            .map(|a| weir_xds::convert::unpack::<ClusterLoadAssignment>(a).unwrap().cluster_name)
+            .collect()
+    };
+    apply(&["a", "b", "c"], 80);
+    let mut stream = StreamState::new(None, "peer".into());
+    let first = stream.on_request(&shared, eds(&["a", "b", "c"], "")).unwrap();
+    assert_eq!(sent(&first), ["a", "b", "c"]);
+    apply(&["a", "b", "c"], 81);
+    let pushed = stream.on_change(&shared, Instant::now()).pop().unwrap();
+    assert_eq!(sent(&pushed), ["b"], "only the changed assignment");
+    assert_eq!(pushed.version_info, shared.store.version(Kind::Eds).to_string());
+    assert!(stream.on_request(&shared, eds(&["a", "b", "c"], &pushed.nonce)).is_none(), "ACK");
+    apply(&["a", "b"], 81);
+    let pushed = stream.on_change(&shared, Instant::now()).pop().unwrap();
+    assert_eq!(sent(&pushed), ["a", "b"], "a removal sends the whole selection");
+    let resubscribed = stream.on_request(&shared, eds(&["a", "b", "x"], &pushed.nonce)).unwrap();
+    assert_eq!(sent(&resubscribed), ["a", "b"], "a new subscription: the whole selection");
 }
