@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use weir_testkit::bins::{self, Bin, Profile};
 use weir_testkit::http::{Response, free_port, request};
 use weir_testkit::launch;
-use weir_testkit::twin::{AsWritten, Cluster, Listener, Plugin, Route};
+use weir_testkit::twin::{Cluster, Listener, Plugin, Route};
 use weir_testkit::{Twin, paths};
 
 /// The virtual host's policy (every route), in Envoy's `CorsPolicy` JSON.
@@ -73,25 +73,19 @@ fn envoy_bootstrap(twin: &Twin, native_port: u16) -> String {
         typed.as_object_mut().unwrap().extend(policy.as_object().unwrap().clone());
         json!({"envoy.filters.http.cors": typed})
     };
-    let mut bootstrap = twin.envoy_json(&AsWritten).unwrap();
-    let listeners = bootstrap["static_resources"]["listeners"].as_array_mut().unwrap();
-    let mut native = listeners[0].clone();
-    native["name"] = json!("native");
-    native["address"]["socket_address"]["port_value"] = json!(native_port);
-    let hcm = &mut native["filter_chains"][0]["filters"][0]["typed_config"];
-    hcm["stat_prefix"] = json!("native");
-    hcm["http_filters"].as_array_mut().unwrap()[0] = json!({"name": "envoy.filters.http.cors", "typed_config": {
+    let native = json!({"name": "envoy.filters.http.cors", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}});
-    for vhost in hcm["route_config"]["virtual_hosts"].as_array_mut().unwrap() {
-        vhost["typed_per_filter_config"] = per_filter(vhost_policy());
-        for route in vhost["routes"].as_array_mut().unwrap() {
-            if route["name"] == "strict" {
-                route["typed_per_filter_config"] = per_filter(strict_policy());
+    twin.envoy_yaml_with_reference("native", native_port, native, |hcm| {
+        for vhost in hcm["route_config"]["virtual_hosts"].as_array_mut().unwrap() {
+            vhost["typed_per_filter_config"] = per_filter(vhost_policy());
+            for route in vhost["routes"].as_array_mut().unwrap() {
+                if route["name"] == "strict" {
+                    route["typed_per_filter_config"] = per_filter(strict_policy());
+                }
             }
         }
-    }
-    listeners.push(native);
-    serde_norway::to_string(&bootstrap).unwrap()
+    })
+    .unwrap()
 }
 
 /// Status, `access-control-*` headers, forwarded.

@@ -22,7 +22,7 @@ use weir_testkit::bins::{self, Bin, Profile};
 use weir_testkit::http::{Response, free_port, request};
 use weir_testkit::launch::{self, Started};
 use weir_testkit::redis::Redis;
-use weir_testkit::twin::{AsWritten, Cluster, Listener, Plugin, Route};
+use weir_testkit::twin::{Cluster, Listener, Plugin, Route};
 use weir_testkit::{Child, Spawn, Twin, paths};
 
 const LIMITS: &str = "
@@ -70,25 +70,18 @@ fn twin(upstream: SocketAddr, rls: SocketAddr, admin_port: u16) -> Twin {
 /// Envoy's bootstrap for `twin`, plus a listener `native` whose chain is Envoy's own
 /// `envoy.filters.http.ratelimit` with the same domain, descriptor, timeout and failure mode.
 fn envoy_bootstrap(twin: &Twin, native_port: u16) -> String {
-    let mut bootstrap = twin.envoy_json(&AsWritten).unwrap();
-    let listeners = bootstrap["static_resources"]["listeners"].as_array_mut().unwrap();
-    let mut native = listeners[0].clone();
-    native["name"] = json!("native");
-    native["address"]["socket_address"]["port_value"] = json!(native_port);
-    let hcm = &mut native["filter_chains"][0]["filters"][0]["typed_config"];
-    hcm["stat_prefix"] = json!("native");
-    let filters = hcm["http_filters"].as_array_mut().unwrap();
-    filters[0] = json!({"name": "envoy.filters.http.ratelimit", "typed_config": {
+    let native = json!({"name": "envoy.filters.http.ratelimit", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit",
         "domain": "edge", "timeout": TIMEOUT, "failure_mode_deny": true,
         "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
         "rate_limit_service": {"grpc_service": {"envoy_grpc": {"cluster_name": "rls"}}, "transport_api_version": "V3"}}});
-    for vhost in hcm["route_config"]["virtual_hosts"].as_array_mut().unwrap() {
-        vhost["rate_limits"] =
-            json!([{"actions": [{"request_headers": {"header_name": "x-user", "descriptor_key": "user"}}]}]);
-    }
-    listeners.push(native);
-    serde_norway::to_string(&bootstrap).unwrap()
+    twin.envoy_yaml_with_reference("native", native_port, native, |hcm| {
+        for vhost in hcm["route_config"]["virtual_hosts"].as_array_mut().unwrap() {
+            vhost["rate_limits"] =
+                json!([{"actions": [{"request_headers": {"header_name": "x-user", "descriptor_key": "user"}}]}]);
+        }
+    })
+    .unwrap()
 }
 
 fn start_rls(redis: &Redis, dir: &Path) -> (Child, SocketAddr) {

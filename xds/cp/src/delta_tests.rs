@@ -113,13 +113,9 @@ fn wildcards_removals_and_the_name_cap() {
 
 #[test]
 fn a_change_of_one_assignment_sends_it_alone_and_other_types_nothing() {
-    use crate::envoy_resource::{EnvoyResource, ResourceSet};
+    use crate::envoy_resource::ResourceSet;
     let shared = shared();
-    let assignment = |name: &str, port: u16| {
-        EnvoyResource::parse(json!({"cluster_name": name, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": port}}}}]}]}))
-        .unwrap()
-    };
+    let assignment = crate::envoy_resource::test_assignment;
     let apply = |port_b: u16| {
         let endpoints = ["a", "b", "c"].map(|n| assignment(n, if n == "b" { port_b } else { 80 }));
         shared

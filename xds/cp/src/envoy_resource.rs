@@ -144,3 +144,11 @@ impl ResourceSet {
     /// The keys of its lists in a resource file, in the same order.
     pub const KEYS: [&'static str; 4] = ["clusters", "endpoints", "routes", "listeners"];
 }
+
+/// An assignment of one endpoint, `10.0.0.1:port`, for cluster `name` (tests).
+#[cfg(test)]
+pub(crate) fn test_assignment(name: &str, port: u16) -> EndpointsResource {
+    let json = serde_json::json!({"cluster_name": name, "endpoints": [{"lb_endpoints": [
+        {"endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": port}}}}]}]});
+    EnvoyResource::parse(json).unwrap_or_else(|e| panic!("a test assignment: {e}"))
+}

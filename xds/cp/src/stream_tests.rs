@@ -135,13 +135,9 @@ fn node_groups_serve_their_own_clusters() {
 /// partial response cannot say) or a new subscription sends the whole selection.
 #[test]
 fn eds_pushes_only_the_changed_assignments() {
-    use crate::envoy_resource::{EnvoyResource, ResourceSet};
+    use crate::envoy_resource::ResourceSet;
     let shared = shared();
-    let assignment = |name: &str, port: u16| {
-        EnvoyResource::parse(json!({"cluster_name": name, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": {"socket_address": {"address": "10.0.0.1", "port_value": port}}}}]}]}))
-        .unwrap()
-    };
+    let assignment = crate::envoy_resource::test_assignment;
     let apply = |names: &[&str], port_b: u16| {
         let endpoints: Vec<_> =
             names.iter().map(|n| assignment(n, if *n == "b" { port_b } else { 80 })).collect();

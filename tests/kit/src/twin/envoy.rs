@@ -18,6 +18,31 @@ impl Twin {
         serde_norway::to_string(&self.envoy_json(defaults)?).context("envoy config")
     }
 
+    /// Envoy's bootstrap for the twin, plus a copy of its first listener named `name` on
+    /// `port` whose first HTTP filter is `native` (one of Envoy's own filters, the behaviour
+    /// reference for a Wasm filter on the first listener). `reference` then edits the copy's
+    /// connection manager (per-filter configs on its routes); returns the bootstrap as YAML.
+    pub fn envoy_yaml_with_reference(
+        &self,
+        name: &str,
+        port: u16,
+        native: Value,
+        reference: impl FnOnce(&mut Value),
+    ) -> anyhow::Result<String> {
+        let mut bootstrap = self.envoy_json(&super::AsWritten)?;
+        let listeners = bootstrap["static_resources"]["listeners"].as_array_mut().context("no listeners")?;
+        let mut copy = listeners.first().context("no listener to copy")?.clone();
+        copy["name"] = json!(name);
+        copy["address"]["socket_address"]["port_value"] = json!(port);
+        let hcm = &mut copy["filter_chains"][0]["filters"][0]["typed_config"];
+        hcm["stat_prefix"] = json!(name);
+        let filters = hcm["http_filters"].as_array_mut().context("no http_filters")?;
+        *filters.first_mut().context("no HTTP filter to replace")? = native;
+        reference(hcm);
+        listeners.push(copy);
+        serde_norway::to_string(&bootstrap).context("envoy config")
+    }
+
     /// Envoy's bootstrap as JSON.
     pub fn envoy_json(&self, defaults: &dyn ListenerDefaults) -> anyhow::Result<Value> {
         let mut listeners = Vec::new();
