@@ -1,5 +1,6 @@
 //! The CORS filter against Envoy's own: the same requests (preflights and actual requests,
-//! allowed and refused origins, a route policy over the virtual host's) go to Envoy's native
+//! allowed and refused origins, a route policy over the virtual host's, a direct-response
+//! route) go to Envoy's native
 //! `envoy.filters.http.cors`, to the CORS `.wasm` in Envoy and to the same `.wasm` in weir.
 //! Status, every `access-control-*` header and whether the upstream saw the request must be
 //! the same from all three.
@@ -50,6 +51,7 @@ fn twin(upstream: SocketAddr, port: u16) -> Twin {
         "main",
         vec![
             Route::prefix("strict", "/strict").to_cluster("upstream"),
+            Route::prefix("direct", "/direct").direct(200, "direct"),
             Route::prefix("open", "/").to_cluster("upstream"),
         ],
     )
@@ -178,6 +180,14 @@ const CASES: &[Case] = &[
         "/strict",
         &[("origin", "https://a.example")],
     ),
+    // Envoy's filter does nothing on a route without a cluster (a direct response).
+    case(
+        "direct response route: preflight",
+        "OPTIONS",
+        "/direct",
+        &[("origin", "https://a.example"), ("access-control-request-method", "GET")],
+    ),
+    case("direct response route: actual request", "GET", "/direct", &[("origin", "https://a.example")]),
 ];
 
 #[test]

@@ -109,8 +109,35 @@ fn install_redis() -> anyhow::Result<String> {
 /// packages (`-p weir-host -p weir-cp ...`) or in build mode (dev-dependencies' features off)
 /// picks other features for shared crates than `cargo test --workspace`, and on a clean
 /// checkout that rebuilt wasmtime, cranelift, envoy-types, tokio and hyper once per step.
+///
+/// `cargo test` builds a package's binaries only when the package has integration tests (they
+/// may run them): the build's own report (`--message-format json`) must name each binary, so
+/// a package that loses its tests fails here instead of leaving a stale binary in use.
 fn build_bins() -> anyhow::Result<String> {
-    util::run(bins::cargo().args(["test", "--quiet", "--workspace", "--no-run"]))?;
+    let output = bins::cargo()
+        .args(["test", "--workspace", "--no-run", "--message-format", "json-render-diagnostics"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo test --no-run")?;
+    if !output.status.success() {
+        bail!("`cargo test --workspace --no-run` failed ({})", output.status);
+    }
+    let built: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["profile"]["test"] == false)
+        .filter_map(|m| m["executable"].as_str().map(str::to_string))
+        .collect();
+    for bin in Bin::ALL {
+        let path = paths::target_dir().join("debug").join(bin.name());
+        if !built.iter().any(|b| std::path::Path::new(b) == path) {
+            bail!(
+                "`cargo test --workspace --no-run` did not build {} (does package {} still have integration tests?)",
+                path.display(),
+                bin.package()
+            );
+        }
+    }
     let names: Vec<&str> = Bin::ALL.iter().map(|b| b.name()).collect();
     Ok(format!("{} and the test binaries in target/debug", names.join(", ")))
 }

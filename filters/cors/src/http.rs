@@ -23,8 +23,17 @@ impl Cors {
 
 impl Context for Cors {}
 
-fn route() -> String {
-    host::property(&["xds", "route_name"]).ok().flatten().map(|v| v.to_string_lossy()).unwrap_or_default()
+/// The name of the request's route, when it has a route to a cluster. Envoy's filter does
+/// nothing without one (no route matched, or a direct response).
+fn route() -> Option<String> {
+    host::property(&["xds", "cluster_name"]).ok().flatten()?;
+    Some(
+        host::property(&["xds", "route_name"])
+            .ok()
+            .flatten()
+            .map(|v| v.to_string_lossy())
+            .unwrap_or_default(),
+    )
 }
 
 impl HttpContext for Cors {
@@ -32,7 +41,7 @@ impl HttpContext for Cors {
         let Some(origin) = self.get_http_request_header("origin").filter(|o| !o.is_empty()) else {
             return Action::Continue;
         };
-        let route = route();
+        let Some(route) = route() else { return Action::Continue };
         let policies = self.policies.clone();
         let Some(policy) = policies.of_route(&route) else { return Action::Continue };
         let allowed = policy.allows(&origin);

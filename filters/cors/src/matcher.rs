@@ -7,6 +7,8 @@ use serde::Deserialize;
 /// Largest compiled regex accepted (bytes): a hostile configuration cannot make the filter
 /// hold more per pattern.
 pub const MAX_REGEX_SIZE: usize = 64 * 1024;
+/// Most memory one regex's lazy DFA cache may take (bytes), whatever origins come.
+pub const MAX_REGEX_CACHE: usize = 256 * 1024;
 
 /// A matcher as configured (Envoy's `type.matcher.v3.StringMatcher`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -75,6 +77,7 @@ impl MatcherConfig {
             let anchored = format!("^(?:{})$", regex.regex);
             let compiled = RegexBuilder::new(&anchored)
                 .size_limit(MAX_REGEX_SIZE)
+                .dfa_size_limit(MAX_REGEX_CACHE)
                 .build()
                 .map_err(|e| format!("`safe_regex.regex`: {e}"))?;
             return Ok(Matcher::Regex(compiled));
@@ -93,8 +96,14 @@ impl MatcherConfig {
 }
 
 impl Matcher {
-    /// Whether `value` matches.
-    pub fn matches(&self, value: &str) -> bool {
+    /// Whether this is a `safe_regex` matcher.
+    pub fn is_regex(&self) -> bool {
+        matches!(self, Matcher::Regex(_))
+    }
+
+    /// Whether `value` matches; `lower` is `value` with ASCII letters lowercased (made once per
+    /// request, for `contains` ignoring case).
+    pub fn matches(&self, value: &str, lower: &str) -> bool {
         let eq = |a: &str, b: &str, case: bool| if case { a.eq_ignore_ascii_case(b) } else { a == b };
         match self {
             Matcher::Exact(p, case) => eq(value, p, *case),
@@ -105,7 +114,7 @@ impl Matcher {
             }
             Matcher::Contains(p, case) => {
                 if *case {
-                    value.to_ascii_lowercase().contains(p.as_str())
+                    lower.contains(p.as_str())
                 } else {
                     value.contains(p.as_str())
                 }
@@ -130,23 +139,43 @@ mod tests {
     #[test]
     fn each_kind_matches_as_envoy_does() {
         let exact = matcher(r#"{"exact": "https://a.example"}"#).unwrap();
-        assert!(exact.matches("https://a.example") && !exact.matches("https://A.example"));
+        assert!(
+            exact.matches("https://a.example", &"https://a.example".to_ascii_lowercase())
+                && !exact.matches("https://A.example", &"https://A.example".to_ascii_lowercase())
+        );
         let exact = matcher(r#"{"exact": "https://a.example", "ignore_case": true}"#).unwrap();
-        assert!(exact.matches("https://A.EXAMPLE"));
+        assert!(exact.matches("https://A.EXAMPLE", &"https://A.EXAMPLE".to_ascii_lowercase()));
         let prefix = matcher(r#"{"prefix": "https://"}"#).unwrap();
-        assert!(prefix.matches("https://x") && !prefix.matches("http://x"));
+        assert!(
+            prefix.matches("https://x", &"https://x".to_ascii_lowercase())
+                && !prefix.matches("http://x", &"http://x".to_ascii_lowercase())
+        );
         let suffix = matcher(r#"{"suffix": ".example", "ignore_case": true}"#).unwrap();
-        assert!(suffix.matches("https://b.EXAMPLE") && !suffix.matches("https://b.example.evil"));
+        assert!(
+            suffix.matches("https://b.EXAMPLE", &"https://b.EXAMPLE".to_ascii_lowercase())
+                && !suffix.matches("https://b.example.evil", &"https://b.example.evil".to_ascii_lowercase())
+        );
         let contains = matcher(r#"{"contains": "Shop", "ignore_case": true}"#).unwrap();
-        assert!(contains.matches("https://shop.example") && !contains.matches("https://s.example"));
+        assert!(
+            contains.matches("https://shop.example", &"https://shop.example".to_ascii_lowercase())
+                && !contains.matches("https://s.example", &"https://s.example".to_ascii_lowercase())
+        );
         let regex =
             matcher(r#"{"safe_regex": {"google_re2": {}, "regex": "https://[a-z]+\\.example"}}"#).unwrap();
-        assert!(regex.matches("https://c.example"));
-        assert!(!regex.matches("https://c.example.evil"), "anchored at the end");
-        assert!(!regex.matches("evil https://c.example"), "anchored at the start");
+        assert!(regex.matches("https://c.example", &"https://c.example".to_ascii_lowercase()));
+        assert!(
+            !regex.matches("https://c.example.evil", &"https://c.example.evil".to_ascii_lowercase()),
+            "anchored at the end"
+        );
+        assert!(
+            !regex.matches("evil https://c.example", &"evil https://c.example".to_ascii_lowercase()),
+            "anchored at the start"
+        );
         // A matcher that matches "*" allows every origin (Envoy checks "*" first).
-        assert!(matcher(r#"{"exact": "*"}"#).unwrap().matches("*"));
-        assert!(matcher(r#"{"safe_regex": {"regex": ".*"}}"#).unwrap().matches("*"));
+        assert!(matcher(r#"{"exact": "*"}"#).unwrap().matches("*", &"*".to_ascii_lowercase()));
+        assert!(
+            matcher(r#"{"safe_regex": {"regex": ".*"}}"#).unwrap().matches("*", &"*".to_ascii_lowercase())
+        );
     }
 
     #[test]

@@ -14,6 +14,9 @@ use crate::matcher::{Matcher, MatcherConfig};
 pub const MAX_ORIGINS: usize = 256;
 /// Most route policies.
 pub const MAX_ROUTES: usize = 4096;
+/// Most `safe_regex` matchers in a whole configuration (each holds up to
+/// [`crate::matcher::MAX_REGEX_SIZE`] compiled and [`crate::matcher::MAX_REGEX_CACHE`] of cache).
+pub const MAX_REGEXES: usize = 64;
 
 /// The filter's configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -132,7 +135,18 @@ impl Config {
                 p.compile().map(|c| (name.clone(), c)).map_err(|e| format!("`routes.{name}`: {e}"))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Policies { default, routes })
+        let policies = Policies { default, routes };
+        let regexes: usize = policies
+            .default
+            .iter()
+            .chain(policies.routes.values())
+            .flat_map(|p| &p.origins)
+            .filter(|m| m.is_regex())
+            .count();
+        if regexes > MAX_REGEXES {
+            return Err(format!("more than {MAX_REGEXES} `safe_regex` matchers in all"));
+        }
+        Ok(policies)
     }
 }
 
@@ -176,8 +190,9 @@ impl<'a> Resolved<'a> {
 
     /// Whether `origin` is allowed.
     pub fn allows(&self, origin: &str) -> bool {
-        let origins = self.each().map(|p| &p.origins).find(|o| !o.is_empty());
-        origins.is_some_and(|o| o.iter().any(|m| m.matches("*") || m.matches(origin)))
+        let Some(origins) = self.each().map(|p| &p.origins).find(|o| !o.is_empty()) else { return false };
+        let lower = origin.to_ascii_lowercase();
+        origins.iter().any(|m| m.matches("*", "*") || m.matches(origin, &lower))
     }
 
     /// `allow_methods`.

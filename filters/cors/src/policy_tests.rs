@@ -42,4 +42,11 @@ fn bad_policies_are_refused_naming_the_field() {
     let err = policies(&format!(r#"{{"policy": {{"allow_origin_string_match": [{}]}}}}"#, many.join(",")))
         .unwrap_err();
     assert!(err.contains("more than"), "{err}");
+    let regexes: Vec<String> = (0..=MAX_REGEXES)
+        .map(|i| {
+            format!(r#""r{i}": {{"allow_origin_string_match": [{{"safe_regex": {{"regex": "a{i}"}}}}]}}"#)
+        })
+        .collect();
+    let err = policies(&format!(r#"{{"routes": {{{}}}}}"#, regexes.join(","))).unwrap_err();
+    assert!(err.contains("safe_regex"), "{err}");
 }

@@ -64,7 +64,9 @@ impl ChangeLog {
             names.extend(change.names.iter().map(String::as_str));
             reached = change.from;
         }
-        (reached <= version).then_some(names)
+        // Exactly `version`: a version this table never had (another table's, say a removed
+        // group's of the same name) says nothing about what changed since.
+        (reached == version).then_some(names)
     }
 }
 
@@ -91,6 +93,11 @@ mod tests {
         log.record(7, 8, names(&["d"]));
         assert_eq!(log.since(5, 8), None, "a gap: 5 -> 7 is not logged");
         assert_eq!(log.since(7, 8), Some(["d"].into()));
+        assert_eq!(log.since(6, 8), None, "6 is not a version the log passed through");
+        let mut recreated = ChangeLog::default();
+        recreated.record(0, 21, names(&["x"]));
+        assert_eq!(recreated.since(10, 21), None, "a stream computed on another table at 10");
+        assert_eq!(recreated.since(0, 21), Some(["x"].into()));
     }
 
     #[test]

@@ -150,9 +150,10 @@ impl DeltaState {
             // Nothing this type sends changed since its last response.
             return Ok(Vec::new());
         }
+        // A request naming names may also have dropped held ones: compare everything.
         let compare = if first {
             Compare::First
-        } else if resubscribed {
+        } else if resubscribed || touched {
             Compare::All
         } else {
             Compare::Changed

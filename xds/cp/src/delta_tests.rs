@@ -214,3 +214,38 @@ fn changes_since_the_last_response_and_past_the_log_agree() {
         assert!(stream.on_change(&shared, Instant::now()).is_empty(), "nothing it selects changed");
     }
 }
+
+/// A group removed and made again under the same name, between two wakes of a stream: its
+/// new tables say nothing about what changed since the old ones, so the stream compares
+/// everything (the cluster only the old group had is removed), and no version is reused.
+#[test]
+fn a_group_made_again_is_compared_in_full() {
+    use crate::envoy_resource::{EnvoyResource, ResourceSet};
+    use crate::groups::{GroupSpec, NodeSelector};
+    let shared = shared();
+    let cluster = |name: &str| EnvoyResource::parse(json!({"name": name, "connect_timeout": "1s"})).unwrap();
+    let set = |names: &[&str]| ResourceSet {
+        clusters: Some(names.iter().map(|n| cluster(n)).collect()),
+        ..ResourceSet::default()
+    };
+    let canary = GroupSpec {
+        name: "canary".into(),
+        nodes: NodeSelector { ids: vec!["n".into()], ..NodeSelector::default() },
+    };
+    shared.store.apply_resources(set(&["x", "y"]), Some(canary.clone())).unwrap();
+    let mut stream = DeltaState::new(None, "peer".into());
+    let cds =
+        DeltaDiscoveryRequest { type_url: weir_xds::types::CLUSTER.into(), ..request(&[], &[], "", None) };
+    let first = stream.on_request(&shared, cds).unwrap().remove(0);
+    assert_eq!(names(&first), ["x", "y"]);
+    let old = first.system_version_info.parse::<u64>().unwrap();
+    for i in 0..3 {
+        shared.store.apply_resources(set(&[&format!("default-{i}")]), None).unwrap();
+    }
+    shared.store.remove_group("canary").unwrap();
+    shared.store.apply_resources(set(&["x"]), Some(canary)).unwrap();
+    let pushed = stream.on_change(&shared, Instant::now());
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(pushed[0].removed_resources, ["y"], "the cluster only the old group had");
+    assert!(pushed[0].system_version_info.parse::<u64>().unwrap() > old, "no version reused");
+}

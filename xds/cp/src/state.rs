@@ -130,6 +130,12 @@ pub struct State {
     /// Absent in older files (read as none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, Group>,
+    /// Per data-plane type (`cds`, `eds`, `rds`, `lds`), the highest version a removed
+    /// group's table reached: no later version reuses it (a node still holding a removed
+    /// group's resources must not see that number again for other content). Absent in older
+    /// files (read as none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retired_versions: BTreeMap<String, u64>,
 }
 
 /// One group: its selector and its data-plane resources.
@@ -177,6 +183,7 @@ impl Default for State {
             routes: TypeState::default(),
             listeners: TypeState::default(),
             groups: BTreeMap::new(),
+            retired_versions: BTreeMap::new(),
         }
     }
 }
@@ -212,7 +219,24 @@ impl State {
     /// content.
     pub fn next_version(&self, kind: Kind) -> u64 {
         let groups = self.groups.keys().map(|g| self.version_in(kind, Some(g))).max().unwrap_or(0);
-        self.version(kind).max(groups) + 1
+        let retired = self.retired_versions.get(kind.short()).copied().unwrap_or(0);
+        self.version(kind).max(groups).max(retired) + 1
+    }
+
+    /// Removes group `name`, remembering its versions ([`State::retired_versions`]); `false`
+    /// if there is none.
+    pub fn remove_group(&mut self, name: &str) -> bool {
+        let Some(group) = self.groups.remove(name) else { return false };
+        for (kind, version) in [
+            (Kind::Cds, group.clusters.version),
+            (Kind::Eds, group.endpoints.version),
+            (Kind::Rds, group.routes.version),
+            (Kind::Lds, group.listeners.version),
+        ] {
+            let retired = self.retired_versions.entry(kind.short().to_string()).or_default();
+            *retired = (*retired).max(version);
+        }
+        true
     }
 }
 

@@ -41,11 +41,10 @@ impl Store {
     pub fn remove_group(&self, name: &str) -> Result<Change, StoreError> {
         let outcome = self.modify(|state| {
             let version = state.next_version(Kind::Cds);
-            state
-                .groups
-                .remove(name)
-                .map(|_| Some(version))
-                .ok_or_else(|| StoreError::NotFound(format!("group `{name}`")))
+            if !state.remove_group(name) {
+                return Err(StoreError::NotFound(format!("group `{name}`")));
+            }
+            Ok(Some(version))
         })?;
         Ok(self.change(Kind::Cds, outcome))
     }

@@ -65,6 +65,10 @@ impl Watch {
         if when != Send::IfTouched || !kind.partial_in_sotw() || *names != self.names {
             return None;
         }
+        let removed = sent.iter().any(|(name, _)| stamps.binary_search_by(|(n, _)| n.cmp(name)).is_err());
+        if removed {
+            return None;
+        }
         let changed: BTreeSet<String> = stamps
             .iter()
             .filter(|(name, stamp)| {
