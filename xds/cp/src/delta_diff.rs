@@ -21,10 +21,13 @@ pub(super) struct Diff {
     pub removed: Vec<String>,
 }
 
+/// A wildcard subscription's names: none, which selects every resource.
+static EVERY: BTreeSet<String> = BTreeSet::new();
+
 impl Subscription {
-    /// Whether `name` is among the resources this subscription selects.
-    fn selects(&self, kind: Kind, name: &str) -> bool {
-        if self.wildcard { !kind.names_required() } else { self.names.contains(name) }
+    /// The names the store selects by ([`Kind::selects`]).
+    fn selection(&self) -> &BTreeSet<String> {
+        if self.wildcard { &EVERY } else { &self.names }
     }
 
     /// The diff from the names changed since `version` alone; `None` when the store cannot
@@ -39,7 +42,7 @@ impl Subscription {
         let (now, changed) = store.changed_since(kind, group, version)?;
         let mut diff = Diff { version: now, ..Diff::default() };
         for (name, stamp) in changed {
-            if !self.selects(kind, &name) {
+            if !kind.selects(self.selection(), &name) {
                 continue;
             }
             match stamp {
@@ -64,8 +67,7 @@ impl Subscription {
     /// The diff from every selected resource. Updates what the client holds for the names it
     /// removes.
     pub(super) fn diff_all(&mut self, store: &Store, kind: Kind, group: Option<&str>) -> Diff {
-        let all = BTreeSet::new();
-        let (version, stamps) = store.stamps(kind, if self.wildcard { &all } else { &self.names }, group);
+        let (version, stamps) = store.stamps(kind, self.selection(), group);
         let send = stamps
             .iter()
             .filter(|(name, stamp)| !self.held.get(name).is_some_and(|held| same_version(held, *stamp)))

@@ -1,5 +1,7 @@
 //! The resource types weir-cp serves.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use weir_xds::types;
@@ -75,6 +77,12 @@ impl Kind {
     /// protocol) rather than every resource.
     pub fn names_required(self) -> bool {
         matches!(self, Kind::Eds | Kind::Rds)
+    }
+
+    /// Whether a subscription to `names` (empty: every resource, unless the type requires
+    /// names) selects resource `name`: the rule the store's selection applies.
+    pub fn selects(self, names: &BTreeSet<String>, name: &str) -> bool {
+        if names.is_empty() { !self.names_required() } else { names.contains(name) }
     }
 
     /// Whether a state-of-the-world response after a change may carry only the changed

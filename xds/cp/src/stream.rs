@@ -87,10 +87,7 @@ impl Watch {
         let Some((now, changed)) = shared.store.changed_since(kind, group.as_deref(), version) else {
             return false;
         };
-        let selects = |name: &str| {
-            if self.names.is_empty() { !kind.names_required() } else { self.names.contains(name) }
-        };
-        if changed.iter().any(|(name, _)| selects(name)) {
+        if changed.iter().any(|(name, _)| kind.selects(&self.names, name)) {
             return false;
         }
         self.freshness.computed(now, group);
