@@ -67,6 +67,9 @@ pub struct PolicyConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     origins: Vec<Matcher>,
+    /// Whether a matcher matches the text `*`, which allows every origin (as in Envoy): known
+    /// once here rather than tested per request.
+    any_origin: bool,
     allow_methods: String,
     allow_headers: String,
     expose_headers: String,
@@ -82,12 +85,13 @@ impl PolicyConfig {
         if self.allow_origin_string_match.len() > MAX_ORIGINS {
             return Err(format!("`allow_origin_string_match`: more than {MAX_ORIGINS} matchers"));
         }
-        let origins = self
+        let origins: Vec<Matcher> = self
             .allow_origin_string_match
             .iter()
             .enumerate()
             .map(|(i, m)| m.compile().map_err(|e| format!("`allow_origin_string_match[{i}]`: {e}")))
             .collect::<Result<_, _>>()?;
+        let any_origin = origins.iter().any(|m| m.matches("*", "*"));
         for (field, value) in [
             ("allow_methods", &self.allow_methods),
             ("allow_headers", &self.allow_headers),
@@ -100,6 +104,7 @@ impl PolicyConfig {
         }
         Ok(Policy {
             origins,
+            any_origin,
             allow_methods: self.allow_methods.clone(),
             allow_headers: self.allow_headers.clone(),
             expose_headers: self.expose_headers.clone(),
@@ -190,9 +195,12 @@ impl<'a> Resolved<'a> {
 
     /// Whether `origin` is allowed.
     pub fn allows(&self, origin: &str) -> bool {
-        let Some(origins) = self.each().map(|p| &p.origins).find(|o| !o.is_empty()) else { return false };
+        let Some(policy) = self.each().find(|p| !p.origins.is_empty()) else { return false };
+        if policy.any_origin {
+            return true;
+        }
         let lower = origin.to_ascii_lowercase();
-        origins.iter().any(|m| m.matches("*", "*") || m.matches(origin, &lower))
+        policy.origins.iter().any(|m| m.matches(origin, &lower))
     }
 
     /// `allow_methods`.

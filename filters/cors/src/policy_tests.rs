@@ -27,6 +27,11 @@ fn a_route_policy_overrides_setting_by_setting() {
     );
     assert!(other.forward_not_matching_preflights(), "default true");
     assert!(policies(r#"{"routes": {"only": {}}}"#).unwrap().of_route("else").is_none(), "no policy: off");
+    let any = policies(r#"{"policy": {"allow_origin_string_match": [{"prefix": "https://x."}, {"safe_regex": {"regex": ".*"}}]}}"#).unwrap();
+    assert!(
+        any.of_route("r").unwrap().allows("https://anything.example"),
+        "a matcher of `*` allows every origin"
+    );
 }
 
 #[test]
