@@ -91,7 +91,10 @@ pub fn check(redirect: &Redirect, prefix_match: bool, at: &str) -> Result<(), Co
             return Err(ConfigError::invalid(format!("{at}.path_redirect"), "must start with `/`"));
         }
         (None, Some(_)) if !prefix_match => {
-            return Err(ConfigError::invalid(format!("{at}.prefix_rewrite"), "needs a `prefix` match"));
+            return Err(ConfigError::invalid(
+                format!("{at}.prefix_rewrite"),
+                "needs a `prefix` or `path_separated_prefix` match",
+            ));
         }
         _ => {}
     }

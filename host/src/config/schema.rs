@@ -109,6 +109,10 @@ pub struct RouteMatch {
     /// The path (without query) is exactly this.
     #[serde(default)]
     pub path: Option<String>,
+    /// The path (without query) is exactly this, or starts with it followed by `/`
+    /// (Envoy's `path_separated_prefix`: `/api` matches `/api` and `/api/x`, not `/apix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_separated_prefix: Option<String>,
     /// The path (without query) fully matches this regular expression (RE2-like syntax).
     #[serde(default)]
     pub regex: Option<String>,
@@ -134,6 +138,7 @@ impl Default for RouteMatch {
         RouteMatch {
             prefix: None,
             path: None,
+            path_separated_prefix: None,
             regex: None,
             headers: Vec::new(),
             query_parameters: Vec::new(),
@@ -167,6 +172,29 @@ pub struct HeaderMatcher {
     /// Inverts the result.
     #[serde(default)]
     pub invert: bool,
+}
+
+/// The status for a request whose route names a cluster that does not exist.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ClusterNotFound {
+    /// 503 (Envoy's default).
+    ServiceUnavailable,
+    /// 404.
+    NotFound,
+    /// 500 (what Gateway API requires for requests to an invalid backend).
+    InternalServerError,
+}
+
+impl ClusterNotFound {
+    /// The HTTP status.
+    pub fn status(self) -> u32 {
+        match self {
+            ClusterNotFound::ServiceUnavailable => 503,
+            ClusterNotFound::NotFound => 404,
+            ClusterNotFound::InternalServerError => 500,
+        }
+    }
 }
 
 /// Forwarding to an upstream cluster.
@@ -208,6 +236,10 @@ pub struct RouteAction {
     /// What consistent-hashing load balancers (`ring_hash`, `maglev`) hash on.
     #[serde(default)]
     pub hash_policy: Option<HashPolicy>,
+    /// The answer when the cluster chosen does not exist (Envoy's
+    /// `cluster_not_found_response_code`; default 503).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_not_found_response_code: Option<ClusterNotFound>,
 }
 
 /// Envoy's `RegexMatchAndSubstitute`: every match of `pattern` in the path is replaced by

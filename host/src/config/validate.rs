@@ -113,13 +113,23 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
         &route.response_headers_to_remove,
     )?;
     let m = &route.matcher;
-    let kinds = [m.prefix.is_some(), m.path.is_some(), m.regex.is_some()];
+    let kinds = [m.prefix.is_some(), m.path.is_some(), m.path_separated_prefix.is_some(), m.regex.is_some()];
     if kinds.iter().filter(|k| **k).count() != 1 {
         return Err(ConfigError::invalid(
             format!("{at}.match"),
-            "exactly one of `prefix`, `path`, `regex` is required",
+            "exactly one of `prefix`, `path`, `path_separated_prefix`, `regex` is required",
         ));
     }
+    // Envoy's rule: a path, without `?` or `#`, not ending in `/`.
+    if let Some(prefix) = &m.path_separated_prefix
+        && (!prefix.starts_with('/') || prefix.ends_with('/') || prefix.contains(['?', '#']))
+    {
+        return Err(ConfigError::invalid(
+            format!("{at}.match.path_separated_prefix"),
+            "must start with `/`, not end with `/`, and hold no `?` or `#`",
+        ));
+    }
+    let prefix_match = m.prefix.is_some() || m.path_separated_prefix.is_some();
     if let Some(re) = &m.regex {
         check_regex(re, &format!("{at}.match.regex"))?;
     }
@@ -164,15 +174,15 @@ fn check_route(config: &Config, route: &RouteConfig, at: &str) -> Result<(), Con
                 }
                 check_regex(&rewrite.pattern.regex, &format!("{at}.route.regex_rewrite.pattern.regex"))?;
             }
-            if action.prefix_rewrite.is_some() && m.prefix.is_none() {
+            if action.prefix_rewrite.is_some() && !prefix_match {
                 return Err(ConfigError::invalid(
                     format!("{at}.route.prefix_rewrite"),
-                    "needs a `prefix` match",
+                    "needs a `prefix` or `path_separated_prefix` match",
                 ));
             }
         }
         (None, None, Some(redirect)) => {
-            super::redirect::check(redirect, m.prefix.is_some(), &format!("{at}.redirect"))?
+            super::redirect::check(redirect, prefix_match, &format!("{at}.redirect"))?
         }
         (None, Some(direct), None) => {
             if !(100..=599).contains(&direct.status) {

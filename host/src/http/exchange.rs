@@ -250,7 +250,10 @@ impl Run {
                     Some(name) => name,
                     None => {
                         return self
-                            .local(LocalReply::host(503, Bytes::new(), "cluster_not_found"), None)
+                            .local(
+                                LocalReply::host(route.cluster_not_found, Bytes::new(), "cluster_not_found"),
+                                None,
+                            )
                             .await;
                     }
                 }
@@ -261,7 +264,9 @@ impl Run {
         // A cluster named by a request header must not be an internal one (the control plane,
         // a plugin's JWKS or rate-limit service): to the client it does not exist.
         let Some(cluster) = cluster.filter(|c| !(from_header && c.state().config.internal)) else {
-            return self.local(LocalReply::host(503, Bytes::new(), "cluster_not_found"), None).await;
+            return self
+                .local(LocalReply::host(route.cluster_not_found, Bytes::new(), "cluster_not_found"), None)
+                .await;
         };
         {
             let mut data = self.stream.data.borrow_mut();

@@ -67,6 +67,9 @@ pub enum PathMatcher {
     PrefixIgnoreCase(String),
     /// Path (without query) equals this, ignoring ASCII case.
     ExactIgnoreCase(String),
+    /// Path (without query) equals this or starts with it and a `/`; the flag: compared
+    /// case-sensitively.
+    Separated(String, bool),
     /// Path (without query) fully matches this.
     Regex(Regex),
 }
@@ -84,6 +87,8 @@ impl PathMatcher {
                 true => PathMatcher::Exact(path.clone()),
                 false => PathMatcher::ExactIgnoreCase(path.clone()),
             })
+        } else if let Some(prefix) = &m.path_separated_prefix {
+            Ok(PathMatcher::Separated(prefix.clone(), m.case_sensitive))
         } else if let Some(re) = &m.regex {
             anchored(re).map(PathMatcher::Regex)
         } else {
@@ -101,7 +106,26 @@ impl PathMatcher {
                 path.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p))
             }
             PathMatcher::ExactIgnoreCase(p) => without_query.eq_ignore_ascii_case(p),
+            PathMatcher::Separated(p, case_sensitive) => {
+                let head = without_query.get(..p.len());
+                let same = match case_sensitive {
+                    true => head == Some(p.as_str()),
+                    false => head.is_some_and(|h| h.eq_ignore_ascii_case(p)),
+                };
+                same && matches!(without_query.as_bytes().get(p.len()), None | Some(b'/'))
+            }
             PathMatcher::Regex(re) => re.is_match(without_query),
+        }
+    }
+
+    /// How many bytes at the start of a matching path the matched prefix is (`prefix` and
+    /// `path_separated_prefix` matches): what `prefix_rewrite` replaces.
+    pub fn prefix_len(&self) -> Option<usize> {
+        match self {
+            PathMatcher::Prefix(p) | PathMatcher::PrefixIgnoreCase(p) | PathMatcher::Separated(p, _) => {
+                Some(p.len())
+            }
+            _ => None,
         }
     }
 }
@@ -202,5 +226,27 @@ mod tests {
         assert!(folded(Some("/api"), None).matches("/API/x"));
         assert!(folded(None, Some("/Exact")).matches("/exact?q"));
         assert!(!folded(Some("/api/long"), None).matches("/ap"));
+    }
+
+    #[test]
+    fn separated_prefix() {
+        let m = |prefix: &str, case_sensitive: bool| {
+            let matcher = RouteMatch {
+                path_separated_prefix: Some(prefix.into()),
+                case_sensitive,
+                ..RouteMatch::default()
+            };
+            PathMatcher::new(&matcher).unwrap()
+        };
+        let api = m("/api", true);
+        for yes in ["/api", "/api/", "/api/x", "/api?q=1", "/api#f"] {
+            assert!(api.matches(yes), "{yes}");
+        }
+        for no in ["/apix", "/ap", "/API/x", "/", "/x/api"] {
+            assert!(!api.matches(no), "{no}");
+        }
+        assert!(m("/Api", false).matches("/aPI/x"));
+        assert_eq!(api.prefix_len(), Some(4));
+        assert_eq!(m("/x", false).prefix_len(), Some(2));
     }
 }

@@ -106,6 +106,9 @@ pub struct Route {
     pub retry: Option<Retry>,
     /// Consistent-hash key.
     pub hash: Option<HashOn>,
+    /// The status when the cluster chosen does not exist (Envoy's
+    /// `cluster_not_found_response_code`).
+    pub cluster_not_found: u32,
     /// Changes to the request sent upstream.
     pub request_headers: HeaderMutation,
     /// Changes to the upstream's response, before the plugins see it.
@@ -125,11 +128,7 @@ impl std::fmt::Debug for Route {
 impl Route {
     /// The `location` of a redirect route's answer to a request with these headers.
     pub fn redirect_location(&self, redirect: &crate::config::Redirect, headers: &HeaderMap) -> String {
-        let prefix = match &self.path {
-            PathMatcher::Prefix(prefix) => Some(prefix.as_str()),
-            _ => None,
-        };
-        redirect::location(redirect, headers, prefix)
+        redirect::location(redirect, headers, self.path.prefix_len())
     }
 
     /// Whether the route changes the headers sent upstream (`prefix_rewrite`, `host_rewrite`,
@@ -145,9 +144,9 @@ impl Route {
     /// sent upstream.
     pub fn rewrite(&self, headers: &mut HeaderMap) {
         self.request_headers.apply(headers);
-        if let (Some(new_prefix), PathMatcher::Prefix(prefix)) = (&self.prefix_rewrite, &self.path)
+        if let (Some(new_prefix), Some(len)) = (&self.prefix_rewrite, self.path.prefix_len())
             && let Some(path) = headers.get_str(":path")
-            && let Some(rest) = path.strip_prefix(prefix.as_str())
+            && let Some(rest) = path.get(len..)
         {
             let rewritten = format!("{new_prefix}{rest}");
             headers.set(":path", rewritten);
@@ -312,6 +311,7 @@ fn compile_route(
         host_rewrite,
         retry,
         hash,
+        cluster_not_found: action.and_then(|a| a.cluster_not_found_response_code).map_or(503, |c| c.status()),
         request_headers: HeaderMutation::new(
             &route.request_headers_to_add,
             &route.request_headers_to_remove,

@@ -4,8 +4,9 @@
 use crate::config::Redirect;
 use weir_http::HeaderMap;
 
-/// The `location` for a request with these headers; `prefix`: the route's matched prefix.
-pub fn location(redirect: &Redirect, headers: &HeaderMap, prefix: Option<&str>) -> String {
+/// The `location` for a request with these headers; `prefix_len`: the length of the route's
+/// matched prefix.
+pub fn location(redirect: &Redirect, headers: &HeaderMap, prefix_len: Option<usize>) -> String {
     let original_scheme =
         headers.get_str("x-forwarded-proto").or_else(|| headers.get_str(":scheme")).unwrap_or("http");
     let scheme = match (&redirect.scheme_redirect, redirect.https_redirect) {
@@ -35,7 +36,7 @@ pub fn location(redirect: &Redirect, headers: &HeaderMap, prefix: Option<&str>) 
             None => (new.clone(), query.map(str::to_string)),
         },
         (None, Some(new_prefix)) => {
-            let rest = prefix.and_then(|p| path.strip_prefix(p)).unwrap_or(path);
+            let rest = prefix_len.and_then(|len| path.get(len..)).unwrap_or(path);
             (format!("{new_prefix}{rest}"), query.map(str::to_string))
         }
         (None, None) => (path.to_string(), query.map(str::to_string)),

@@ -40,7 +40,15 @@ pub(super) const SPEC: Spec = &[
     ("envoy.config.core.v3.Metadata", &["filter_metadata", "typed_filter_metadata"]),
     (
         "envoy.config.route.v3.RouteMatch",
-        &["prefix", "path", "safe_regex", "headers", "query_parameters", "case_sensitive"],
+        &[
+            "prefix",
+            "path",
+            "path_separated_prefix",
+            "safe_regex",
+            "headers",
+            "query_parameters",
+            "case_sensitive",
+        ],
     ),
     ("envoy.type.matcher.v3.RegexMatcher", &["regex"]),
     ("envoy.config.route.v3.HeaderMatcher", &["name", "string_match", "present_match", "invert_match"]),
@@ -62,6 +70,7 @@ pub(super) const SPEC: Spec = &[
             "host_rewrite_literal",
             "retry_policy",
             "hash_policy",
+            "cluster_not_found_response_code",
         ],
     ),
     ("envoy.config.route.v3.WeightedCluster", &["clusters"]),
@@ -176,7 +185,7 @@ pub(super) fn translate(
 fn weir_route(route: &Value, filters: &[String]) -> Result<Value, String> {
     let m = &route["match"];
     let mut matcher = Map::new();
-    copy(m, &mut matcher, &["prefix", "path", "query_parameters", "case_sensitive"]);
+    copy(m, &mut matcher, &["prefix", "path", "path_separated_prefix", "query_parameters", "case_sensitive"]);
     if let Some(regex) = m.get("safe_regex") {
         matcher.insert("regex".into(), regex["regex"].clone());
     }
@@ -184,8 +193,10 @@ fn weir_route(route: &Value, filters: &[String]) -> Result<Value, String> {
         let headers = headers.iter().map(header_matcher).collect::<Result<Vec<_>, _>>()?;
         matcher.insert("headers".into(), Value::Array(headers));
     }
-    if !(matcher.contains_key("prefix") || matcher.contains_key("path") || matcher.contains_key("regex")) {
-        return Err("match: one of prefix, path and safe_regex is required by weir".into());
+    if !["prefix", "path", "path_separated_prefix", "regex"].iter().any(|k| matcher.contains_key(*k)) {
+        return Err(
+            "match: one of prefix, path, path_separated_prefix and safe_regex is required by weir".into()
+        );
     }
     let mut out = Map::new();
     out.insert("match".into(), Value::Object(matcher));
@@ -234,6 +245,7 @@ fn route_action(action: &Value) -> Result<Value, String> {
         "prefix_rewrite",
         "regex_rewrite",
         "retry_policy",
+        "cluster_not_found_response_code",
     ];
     copy(action, &mut out, &same);
     if let Some(host) = action.get("host_rewrite_literal") {

@@ -18,7 +18,7 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
         matcher["safe_regex"] = json!({"regex": r});
     }
     // The same fields and shape in both schemas.
-    for key in ["query_parameters", "case_sensitive"] {
+    for key in ["path_separated_prefix", "query_parameters", "case_sensitive"] {
         if let Some(v) = m.get(key) {
             matcher[key] = v.clone();
         }
@@ -44,7 +44,15 @@ pub(super) fn route(route: &Route, off: &[&str]) -> anyhow::Result<Value> {
     }
     if let Some(action) = route.get("route") {
         let mut r = json!({});
-        for key in ["cluster", "cluster_header", "prefix_rewrite", "weighted_clusters", "regex_rewrite"] {
+        let same = [
+            "cluster",
+            "cluster_header",
+            "prefix_rewrite",
+            "weighted_clusters",
+            "regex_rewrite",
+            "cluster_not_found_response_code",
+        ];
+        for key in same {
             if let Some(v) = action.get(key) {
                 r[key] = v.clone();
             }
