@@ -30,6 +30,7 @@ pub mod ecds;
 pub mod envoy_resource;
 pub mod error;
 mod freshness;
+pub mod gateway;
 pub mod groups;
 mod grpc;
 pub mod identity;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::gateway::GatewayState;
 use super::push_times::PushTimes;
 use super::status::Registry;
 use super::store::Store;
@@ -16,6 +17,8 @@ pub struct Shared {
     pub status: Registry,
     /// How long changes take to be pushed and ACKed.
     pub push_times: PushTimes,
+    /// The Gateway API status of the last `/gateway/apply`.
+    pub gateway: GatewayState,
     /// The next nonce.
     next_nonce: AtomicU64,
     /// `control_plane.identifier` in responses.
@@ -32,6 +35,7 @@ impl Shared {
             store,
             status: Registry::with_retention(max_nodes, retention),
             push_times: PushTimes::default(),
+            gateway: GatewayState::default(),
             next_nonce: AtomicU64::new(1),
             identifier: format!("weir-cp/{}", env!("CARGO_PKG_VERSION")),
             boot: format!("{:08x}", fastrand::u32(..)),

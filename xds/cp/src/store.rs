@@ -269,34 +269,10 @@ impl Store {
         group: Option<GroupSpec>,
     ) -> Result<Vec<Change>, StoreError> {
         let mut changed = [None; ResourceSet::KINDS.len()];
-        let mut moved = false;
         self.modify(|state| {
             let versions = ResourceSet::KINDS.map(|kind| state.next_version(kind));
-            let tables = match &group {
-                None => DataPlane::of(state),
-                Some(spec) => {
-                    let (group, selector_changed) = groups::upsert(state, spec)?;
-                    moved = selector_changed;
-                    DataPlane::of_group(group)
-                }
-            };
-            let ResourceSet { clusters, endpoints, routes, listeners } = set;
-            changed[0] = clusters
-                .map(|c| replace_all(tables.clusters, c, "cluster", versions[0]))
-                .transpose()?
-                .flatten();
-            changed[1] = endpoints
-                .map(|e| replace_all(tables.endpoints, e, "endpoints", versions[1]))
-                .transpose()?
-                .flatten();
-            changed[2] = routes
-                .map(|r| replace_all(tables.routes, r, "route configuration", versions[2]))
-                .transpose()?
-                .flatten();
-            changed[3] = listeners
-                .map(|l| replace_all(tables.listeners, l, "listener", versions[3]))
-                .transpose()?
-                .flatten();
+            let (types, moved) = apply_set(state, set, group.as_ref(), versions)?;
+            changed = types;
             let any = changed.iter().flatten().max().copied();
             Ok(any.or(moved.then_some(versions[0])))
         })?;
@@ -322,6 +298,38 @@ impl Store {
     pub fn generation(&self) -> u64 {
         self.changes.borrow().count
     }
+}
+
+/// Versions of a change to the data-plane types, in [`ResourceSet::KINDS`] order.
+type Versions = [u64; ResourceSet::KINDS.len()];
+
+/// Replaces the types `set` gives, everyone's or `group`'s (created, or its selector updated),
+/// with `versions`: each type's new version if it changed, and whether the group's selector
+/// changed (its nodes may have moved).
+fn apply_set(
+    state: &mut State,
+    set: ResourceSet,
+    group: Option<&GroupSpec>,
+    versions: Versions,
+) -> Result<([Option<u64>; ResourceSet::KINDS.len()], bool), StoreError> {
+    let (tables, moved) = match group {
+        None => (DataPlane::of(state), false),
+        Some(spec) => {
+            let (group, selector_changed) = groups::upsert(state, spec)?;
+            (DataPlane::of_group(group), selector_changed)
+        }
+    };
+    let ResourceSet { clusters, endpoints, routes, listeners } = set;
+    let changed = [
+        clusters.map(|c| replace_all(tables.clusters, c, "cluster", versions[0])).transpose()?.flatten(),
+        endpoints.map(|e| replace_all(tables.endpoints, e, "endpoints", versions[1])).transpose()?.flatten(),
+        routes
+            .map(|r| replace_all(tables.routes, r, "route configuration", versions[2]))
+            .transpose()?
+            .flatten(),
+        listeners.map(|l| replace_all(tables.listeners, l, "listener", versions[3])).transpose()?.flatten(),
+    ];
+    Ok((changed, moved))
 }
 
 /// The data-plane tables a change goes to: everyone's, or a group's.

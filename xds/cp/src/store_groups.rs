@@ -1,6 +1,7 @@
 //! The store's node groups: created or updated by a resource file's `group`, listed, removed.
 
-use super::{Change, Store};
+use super::{Change, Store, apply_set};
+use crate::envoy_resource::ResourceSet;
 use crate::error::StoreError;
 use crate::groups::{GroupSpec, MAX_GROUPS, NodeSelector};
 use crate::kind::Kind;
@@ -31,10 +32,55 @@ pub(super) fn upsert<'a>(
     Ok((group, changed))
 }
 
+/// What [`Store::replace_groups`] did: each given group's name and whether it changed, and
+/// the names of the groups removed.
+pub type GroupsReplaced = (Vec<(String, bool)>, Vec<String>);
+
 impl Store {
     /// The groups, by name, with their selectors.
     pub fn groups(&self) -> Vec<(String, NodeSelector)> {
         self.state.lock().groups.iter().map(|(name, g)| (name.clone(), g.nodes.clone())).collect()
+    }
+
+    /// Makes `sets` the whole of the groups whose names start with `prefix`, in one change:
+    /// each given group is created or replaced (every type), and the others of the family
+    /// are removed. Returns each given group's name and whether it changed, and the names
+    /// removed.
+    pub fn replace_groups(
+        &self,
+        prefix: &str,
+        sets: Vec<(GroupSpec, ResourceSet)>,
+    ) -> Result<GroupsReplaced, StoreError> {
+        let mut applied = Vec::new();
+        let mut removed = Vec::new();
+        self.modify(|state| {
+            let versions = ResourceSet::KINDS.map(|kind| state.next_version(kind));
+            let mut any = None;
+            for (spec, set) in sets {
+                if !spec.name.starts_with(prefix) {
+                    return Err(StoreError::InvalidResource {
+                        what: format!("group `{}`", spec.name),
+                        reason: format!("is not named `{prefix}...`"),
+                    });
+                }
+                let (types, moved) = apply_set(state, set, Some(&spec), versions)?;
+                let changed = types.iter().flatten().max().copied().or(moved.then_some(versions[0]));
+                applied.push((spec.name, changed.is_some()));
+                any = any.max(changed);
+            }
+            removed = state
+                .groups
+                .keys()
+                .filter(|n| n.starts_with(prefix) && !applied.iter().any(|(a, _)| a == *n))
+                .cloned()
+                .collect();
+            for name in &removed {
+                state.remove_group(name);
+                any = any.or(Some(versions[0]));
+            }
+            Ok(any)
+        })?;
+        Ok((applied, removed))
     }
 
     /// Removes group `name`: its nodes get everyone's resources again.

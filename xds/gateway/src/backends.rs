@@ -85,7 +85,7 @@ pub(crate) fn resolve(
     if endpoints.is_empty() {
         return (Backend::Fails { weight }, None);
     }
-    let name = format!("{service}:{port}");
+    let name = format!("{}:{port}", service.id());
     clusters.0.entry(name.clone()).or_insert_with(|| {
         let cluster = json!({
             "name": name,

@@ -18,6 +18,12 @@ impl Key {
     pub fn new(namespace: &str, name: &str) -> Key {
         Key { namespace: namespace.to_string(), name: name.to_string() }
     }
+
+    /// `namespace:name`: a part of Envoy resource names, which weir-cp refuses with a `/`
+    /// (neither part can hold a `:`).
+    pub fn id(&self) -> String {
+        format!("{}:{}", self.namespace, self.name)
+    }
 }
 
 impl fmt::Display for Key {

@@ -221,7 +221,7 @@ fn finish(
     }
     if let Ok(ip) = address {
         for (port, hosts) in table {
-            let name = format!("{}/{port}", gateway.key);
+            let name = format!("{}:{port}", gateway.key.id());
             listeners.push(envoy::listener(&name, ip, port));
             let virtual_hosts: Vec<Value> = hosts
                 .into_iter()

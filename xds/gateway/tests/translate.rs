@@ -138,15 +138,15 @@ fn a_gateway_is_a_listener_a_route_configuration_and_eds_clusters() {
     let g = gateway(&t, "same-namespace");
     assert_eq!(g.listeners.len(), 1);
     let l = &g.listeners[0];
-    assert_eq!(l["name"], "gateway-conformance-infra/same-namespace/8081");
+    assert_eq!(l["name"], "gateway-conformance-infra:same-namespace:8081");
     assert_eq!(l["address"]["socket_address"], json!({"address": "127.0.0.1", "port_value": 8081}));
     let names: Vec<&str> = g.clusters.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
         [
-            "gateway-conformance-infra/infra-backend-v1:8080",
-            "gateway-conformance-infra/infra-backend-v2:8080",
-            "gateway-conformance-infra/infra-backend-v3:8080"
+            "gateway-conformance-infra:infra-backend-v1:8080",
+            "gateway-conformance-infra:infra-backend-v2:8080",
+            "gateway-conformance-infra:infra-backend-v3:8080"
         ]
     );
     // The ready endpoint on the EndpointSlice's port, not the one that is not ready.
@@ -175,7 +175,7 @@ fn routes_are_ordered_by_the_spec_precedence() {
     assert_eq!(matches[3], json!({"prefix": "/"}));
     assert_eq!(
         routes[2]["route"]["weighted_clusters"]["clusters"],
-        json!([{"name": "gateway-conformance-infra/infra-backend-v3:8080", "weight": 3}, {"name": "gateway-conformance-infra/infra-backend-v1:8080", "weight": 1}])
+        json!([{"name": "gateway-conformance-infra:infra-backend-v3:8080", "weight": 3}, {"name": "gateway-conformance-infra:infra-backend-v1:8080", "weight": 1}])
     );
     let c = route_conditions(&t, "matching");
     assert!(
@@ -242,7 +242,7 @@ spec:
     assert!(has(&route_conditions(&t, "cross"), "ResolvedRefs", "True", "ResolvedRefs"));
     assert_eq!(
         vhost(gateway(&t, "same-namespace"), "*")["routes"][0]["route"]["cluster"],
-        "gateway-conformance-web-backend/web-backend:8080"
+        "gateway-conformance-web-backend:web-backend:8080"
     );
 }
 

@@ -10,6 +10,7 @@
 //! | `/clusters`, `/endpoints`, `/routes`, `/listeners` | `GET`: CDS clusters, EDS endpoints, RDS route configurations, LDS listeners, as Envoy JSON |
 //! | `/apply` | `POST`: replace the clusters, endpoints, routes and/or listeners (`{"clusters": [...], "endpoints": [...], "routes": [...], "listeners": [...]}`, Envoy's shape, JSON or YAML), everyone's or a node group's (`"group": {"name", "nodes"}`) |
 //! | `/groups` | `GET` node groups; `DELETE /groups/{name}` |
+//! | `/gateway/apply`, `/gateway/status` | `POST` Gateway API manifests (one node group per Gateway); `GET` their status conditions |
 //! | `/status` | `GET`: versions, counters and a page of nodes ([`views::StatusView`]); `?node=`, `?group=`, `?stale=true`, `?limit=` (default 1000, at most 10000), `?after=` (the previous page's `next`) |
 //! | `/metrics` | `GET`: Prometheus text |
 //!
@@ -17,6 +18,7 @@
 //! this server, and for anything but `GET`/`HEAD` a bearer token or the unix socket.
 
 mod ecds;
+mod gateway;
 mod metrics;
 pub mod reply;
 mod resources;
@@ -231,13 +233,14 @@ async fn route(call: &Call<'_>, body: Incoming) -> Result<Reply, Failure> {
         .collect::<Result<Vec<String>, Failure>>()?;
     let Some((first, rest)) = segments.split_first() else {
         return Err(Failure::not_found(
-            "try /runtime, /ecds, /secrets, /clusters, /endpoints, /routes, /listeners, /apply, /groups, /status, /metrics or /ready",
+            "try /runtime, /ecds, /secrets, /clusters, /endpoints, /routes, /listeners, /apply, /groups, /gateway, /status, /metrics or /ready",
         ));
     };
     match (first.as_str(), method, rest) {
         ("runtime", _, _) => runtime::handle(call, rest, body).await,
         ("ecds", _, _) => ecds::handle(call, rest, body).await,
         ("secrets", _, _) => secrets::handle(call, rest, body).await,
+        ("gateway", _, _) => gateway::handle(call, rest, body).await,
         ("clusters" | "endpoints" | "routes" | "listeners" | "apply" | "groups", _, _) => {
             resources::handle(call, first, rest, body).await
         }

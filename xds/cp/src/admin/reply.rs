@@ -101,8 +101,18 @@ pub fn failure(f: Failure) -> Reply {
 
 /// Reads the whole body (at most [`MAX_BODY`]) if its `Content-Type` is one of `accepted`.
 pub async fn body(headers: &HeaderMap, body: Incoming, accepted: &[&str]) -> Result<Bytes, Failure> {
+    body_up_to(headers, body, accepted, MAX_BODY).await
+}
+
+/// Reads the whole body (at most `max` bytes) if its `Content-Type` is one of `accepted`.
+pub async fn body_up_to(
+    headers: &HeaderMap,
+    body: Incoming,
+    accepted: &[&str],
+    max: usize,
+) -> Result<Bytes, Failure> {
     weir_admin_guard::require_content_type(headers, accepted)?;
-    Ok(weir_admin_guard::read_body(headers, body, MAX_BODY).await?)
+    Ok(weir_admin_guard::read_body(headers, body, max).await?)
 }
 
 /// A body holding one JSON value.

@@ -131,6 +131,9 @@ pub enum Command {
     /// Node groups (created by `apply -f` with a file's `group`).
     #[command(subcommand)]
     Group(super::resources::GroupCommand),
+    /// Gateway API: apply manifests, show their status.
+    #[command(subcommand)]
+    Gateway(super::gateway::GatewayCommand),
 }
 
 /// `weir-cp serve` flags.

@@ -111,13 +111,35 @@ impl AdminClient {
     /// Sends a request (a body as `application/json`); returns the body of a 2xx answer, or
     /// the API's error.
     pub async fn raw(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Bytes, CliError> {
+        self.typed(method, path, body, "application/json").await
+    }
+
+    /// Sends a request with a body of `content_type`; returns the JSON of a 2xx answer.
+    pub async fn call_with<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<T, CliError> {
+        let bytes = self.typed(method, path, Some(body), content_type).await?;
+        serde_json::from_slice(&bytes).map_err(|e| CliError::BadReply(format!("{path}: {e}")))
+    }
+
+    async fn typed(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> Result<Bytes, CliError> {
         let host = match &self.endpoint {
             Endpoint::Tcp(authority) | Endpoint::Tls { authority, .. } => authority.as_str(),
             Endpoint::Unix(_) => "localhost",
         };
         let mut request = Request::builder().method(method).uri(path).header(http::header::HOST, host);
         if body.is_some() {
-            request = request.header(http::header::CONTENT_TYPE, "application/json");
+            request = request.header(http::header::CONTENT_TYPE, content_type);
         }
         if let Some(token) = &self.token {
             request = request.header(http::header::AUTHORIZATION, token.authorization());

@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod ecds;
 mod error;
+mod gateway;
 mod resources;
 mod runtime;
 mod secret;
@@ -95,5 +96,6 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Ecds(command) => ecds::run(&admin, command).await,
         Command::Secret(command) => secret::run(&admin, command).await,
         Command::Group(command) => resources::group(&admin, command).await,
+        Command::Gateway(command) => gateway::run(&admin, command).await,
     }
 }
