@@ -19,6 +19,7 @@ pub mod e2e;
 pub use weir_testing::echo;
 pub mod envoy;
 pub mod faults;
+pub mod gateway_api;
 pub mod hostile;
 pub mod weir;
 pub mod weir_defaults;

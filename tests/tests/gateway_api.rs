@@ -1,0 +1,116 @@
+//! The upstream Gateway API GATEWAY-HTTP conformance tests, ported without a cluster: each
+//! case of `tests/gateway-api/cases/` (named after the upstream test it follows) is applied to
+//! a real weir-cp with `weir-cp gateway apply`, which serves Gateway
+//! `gateway-conformance-infra/same-namespace` to a real Envoy and to weir (node cluster
+//! `gateway-conformance-infra/same-namespace`) over xDS; once each has ACKed, the case's
+//! requests must get the expected backend, status and headers from both, and weir-cp must
+//! report the case's status conditions. Prints the table of results.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use weir_tests::e2e::cp::WeirCp;
+use weir_tests::e2e::{self, XdsMode, poll};
+use weir_tests::envoy::Envoy;
+use weir_tests::gateway_api::backends::Backends;
+use weir_tests::gateway_api::case;
+use weir_tests::gateway_api::run::{self, SERVED};
+use weir_tests::weir::Weir;
+
+fn envoy_yaml(xds: SocketAddr) -> String {
+    e2e::envoy_xds_bootstrap("envoy-gw", xds, XdsMode::SOTW, "          route_config: { virtual_hosts: [] }")
+        .replace("cluster: edge", &format!("cluster: {SERVED}"))
+        .replace("  cds_config:", "  lds_config: { ads: {}, resource_api_version: V3 }\n  cds_config:")
+}
+
+fn weir_yaml(xds: SocketAddr) -> String {
+    format!(
+        r#"
+admin: {{ address: "127.0.0.1:0" }}
+listeners: []
+clusters:
+  - {{ name: weir-cp, endpoints: ["{xds}"], http2: true, connect_timeout: 1s }}
+xds: {{ cluster: weir-cp, cds: true, lds: true, initial_fetch_timeout: 1s }}
+node: {{ id: weir-gw, cluster: "{SERVED}" }}
+"#
+    )
+}
+
+/// A port free now, for the served Gateway's listener.
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ported_gateway_http_cases_pass_in_envoy_and_weir() -> anyhow::Result<()> {
+    weir_tests::envoy_required()?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("gateway-api");
+    let cases = case::load(&root.join("cases"))?;
+    anyhow::ensure!(!cases.is_empty(), "no cases in {}", root.display());
+    let dir = tempfile::tempdir()?;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let cp = WeirCp::start(&dir.path().join("state.json"), any, any)?;
+    let backends = Backends::start()?;
+    let mut results: BTreeMap<&str, Vec<Vec<String>>> = BTreeMap::new();
+    for name in ["Envoy", "weir"] {
+        let port = free_port()?;
+        let node = if name == "Envoy" { "envoy-gw" } else { "weir-gw" };
+        // The first case's manifests before the proxy starts: it finds its listener at once.
+        let manifests = |c: &case::Case| -> anyhow::Result<String> {
+            let base = backends.manifests(&root, port, c.own_gateway)?;
+            Ok(format!("{base}\n---\n{}", c.manifests.replace("${PORT}", &port.to_string())))
+        };
+        run::apply(&cp, dir.path(), &manifests(&cases[0].1)?)?;
+        // Running until the end of this proxy's pass.
+        let _running: (Option<Envoy>, Option<Weir>) = match name {
+            "Envoy" => (Some(Envoy::start(&envoy_yaml(cp.xds)).await?), None),
+            _ => (None, Some(Weir::start_async(weir_yaml(cp.xds), 1).await?)),
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        for (i, (file, c)) in cases.iter().enumerate() {
+            let mut failures = Vec::new();
+            let applied = match i {
+                0 => Ok(String::new()),
+                _ => manifests(c).and_then(|m| run::apply(&cp, dir.path(), &m)),
+            };
+            let served = match applied {
+                Ok(_) => run::wait_served(&cp, node).await,
+                Err(e) => Err(e),
+            };
+            let listening =
+                poll("the Gateway's listener", Duration::from_secs(20), Duration::from_millis(5), || async {
+                    Ok(tokio::net::TcpStream::connect(addr).await.ok().map(|_| ()))
+                });
+            match served {
+                Ok(()) => match listening.await {
+                    Ok(()) => {
+                        failures.extend(run::check_requests(addr, c).await);
+                        failures.extend(run::check_status(&cp, c).await?);
+                    }
+                    Err(e) => failures.push(format!("{e:#}")),
+                },
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+            results.entry(file.as_str()).or_default().push(failures);
+        }
+    }
+    println!("\n| case | upstream test | Envoy | weir |\n|---|---|---|---|");
+    let mut failed = Vec::new();
+    for (file, c) in &cases {
+        let outcome = &results[file.as_str()];
+        let mark =
+            |f: &Vec<String>| if f.is_empty() { "pass".to_string() } else { format!("FAIL ({})", f.len()) };
+        println!("| {file} | {} | {} | {} |", c.upstream, mark(&outcome[0]), mark(&outcome[1]));
+        for (proxy, failures) in ["Envoy", "weir"].iter().zip(outcome) {
+            for f in failures {
+                failed.push(format!("{file} on {proxy}: {f}"));
+            }
+        }
+    }
+    anyhow::ensure!(failed.is_empty(), "{} failures:\n{}", failed.len(), failed.join("\n"));
+    Ok(())
+}
