@@ -78,7 +78,8 @@ pub struct Expect {
     /// Response headers that must not be there.
     #[serde(default)]
     pub response_absent: Vec<String>,
-    /// With `count`: each backend's share of the answers (± 0.1).
+    /// With `count`: each backend's share of the answers (± 0.1); answers no backend gave
+    /// count by status (`"500"`). `status` is then not checked.
     #[serde(default)]
     pub shares: BTreeMap<String, f64>,
 }
