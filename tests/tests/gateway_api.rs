@@ -78,7 +78,7 @@ async fn ported_gateway_http_cases_pass_in_envoy_and_weir() -> anyhow::Result<()
                 _ => manifests(c).and_then(|m| run::apply(&cp, dir.path(), &m)),
             };
             let served = match applied {
-                Ok(_) => run::wait_served(&cp, node).await,
+                Ok(_) => run::wait_served(&cp, node, run::GROUP).await,
                 Err(e) => Err(e),
             };
             let listening =

@@ -22,7 +22,7 @@ use crate::echo::Echo;
 pub const SERVED: &str = "gateway-conformance-infra/same-namespace";
 
 /// Its node group in weir-cp.
-const GROUP: &str = "gateway:gateway-conformance-infra:same-namespace";
+pub const GROUP: &str = "gateway:gateway-conformance-infra:same-namespace";
 
 /// The Envoy listener of the served Gateway on `port`.
 pub fn listener_name(port: u16) -> String {
@@ -42,10 +42,10 @@ async fn admin_json(cp: &WeirCp, path: &str) -> anyhow::Result<Value> {
     Ok(serde_json::from_slice(&reply.body)?)
 }
 
-/// Waits until `node` ACKed the served group's versions of every type it is subscribed to.
-pub async fn wait_served(cp: &WeirCp, node: &str) -> anyhow::Result<()> {
+/// Waits until `node` ACKed node group `group`'s versions of every type it is subscribed to.
+pub async fn wait_served(cp: &WeirCp, node: &str, group: &str) -> anyhow::Result<()> {
     let groups = admin_json(cp, "/groups").await?;
-    let group = &groups[GROUP];
+    let group = &groups[group];
     let mut want = Vec::new();
     for (kind, table) in [("lds", "listeners"), ("rds", "routes"), ("cds", "clusters"), ("eds", "endpoints")]
     {

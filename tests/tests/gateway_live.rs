@@ -1,0 +1,236 @@
+//! A live HTTPRoute change under continuous load, through `weir-cp gateway apply`: Envoy and
+//! weir each serve their own Gateway (`live/envoy`, `live/weir`; one route attached to both),
+//! one client per proxy sends requests back to back while
+//!
+//! 1. the route sends everything to `blue` (weights 100/0);
+//! 2. the weights become 50/50: both proxies ACK (time from the apply printed) and split their
+//!    next 400 requests within ±10% of it;
+//! 3. a rule matching header `x-canary: yes` to `green` is added: requests with it all reach
+//!    `green`, the others still split;
+//!
+//! and not one request fails, on either proxy.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::Mutex as StdMutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::ensure;
+use weir_tests::client;
+use weir_tests::e2e::cp::WeirCp;
+use weir_tests::e2e::{self, XdsMode, poll};
+use weir_tests::echo::EchoServer;
+use weir_tests::envoy::Envoy;
+use weir_tests::gateway_api::run;
+use weir_tests::weir::Weir;
+
+const SAMPLE: usize = 400;
+
+fn envoy_yaml(xds: SocketAddr) -> String {
+    e2e::envoy_xds_bootstrap(
+        "envoy-live-gw",
+        xds,
+        XdsMode::SOTW,
+        "          route_config: { virtual_hosts: [] }",
+    )
+    .replace("cluster: edge", "cluster: live/envoy")
+    .replace("  cds_config:", "  lds_config: { ads: {}, resource_api_version: V3 }\n  cds_config:")
+}
+
+fn weir_yaml(xds: SocketAddr) -> String {
+    format!(
+        r#"
+admin: {{ address: "127.0.0.1:0" }}
+listeners: []
+clusters:
+  - {{ name: weir-cp, endpoints: ["{xds}"], http2: true, connect_timeout: 1s }}
+xds: {{ cluster: weir-cp, cds: true, lds: true, initial_fetch_timeout: 1s }}
+node: {{ id: weir-live-gw, cluster: live/weir }}
+"#
+    )
+}
+
+fn service(name: &str, addr: SocketAddr) -> String {
+    format!(
+        "---\napiVersion: v1\nkind: Service\nmetadata: {{ name: {name}, namespace: live }}\nspec: {{ ports: [ {{ port: 80 }} ] }}\n\
+         ---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
+         metadata: {{ name: {name}-1, namespace: live, labels: {{ kubernetes.io/service-name: {name} }} }}\n\
+         addressType: IPv4\nports: [ {{ port: {} }} ]\nendpoints: [ {{ addresses: [ \"{}\" ] }} ]\n",
+        addr.port(),
+        addr.ip()
+    )
+}
+
+fn gateway(name: &str, port: u16) -> String {
+    format!(
+        "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{ name: {name}, namespace: live }}\n\
+         spec:\n  gatewayClassName: weir\n  addresses: [ {{ value: 127.0.0.1 }} ]\n  listeners: [ {{ name: http, port: {port}, protocol: HTTP }} ]\n"
+    )
+}
+
+/// Everything, with the route's rules `rules` (indented as `spec.rules` items).
+fn manifests(ports: [u16; 2], blue: SocketAddr, green: SocketAddr, rules: &str) -> String {
+    format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {{ name: weir }}\n\
+         spec: {{ controllerName: weir.dev/gateway-controller }}\n{}{}{}{}\
+         ---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{ name: web, namespace: live }}\n\
+         spec:\n  parentRefs: [ {{ name: envoy }}, {{ name: weir }} ]\n  rules:\n{rules}",
+        gateway("envoy", ports[0]),
+        gateway("weir", ports[1]),
+        service("blue", blue),
+        service("green", green),
+    )
+}
+
+fn weights(blue: u32, green: u32) -> String {
+    format!(
+        "  - backendRefs: [ {{ name: blue, port: 80, weight: {blue} }}, {{ name: green, port: 80, weight: {green} }} ]\n"
+    )
+}
+
+const CANARY: &str = "  - matches: [ { headers: [ { name: x-canary, value: \"yes\" } ] } ]\n    backendRefs: [ { name: green, port: 80 } ]\n";
+
+/// A port free now, for a Gateway's listener.
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[derive(Default)]
+struct Seen {
+    answers: Vec<String>,
+    failures: Vec<String>,
+}
+
+async fn load(addr: SocketAddr, seen: Arc<StdMutex<Seen>>, stop: Arc<AtomicBool>) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+        let outcome = client::send(addr, client::get("/", &[])).await;
+        let mut seen = seen.lock().unwrap();
+        match outcome {
+            Ok(r) if r.status == 200 => {
+                seen.answers.push(r.header("x-echo-server").unwrap_or("?").to_string())
+            }
+            Ok(r) => seen.failures.push(format!("status {}", r.status)),
+            Err(e) => seen.failures.push(e.to_string()),
+        }
+    }
+}
+
+/// The shares of the next `SAMPLE` answers after the `from`-th.
+async fn split(seen: &StdMutex<Seen>, from: usize) -> anyhow::Result<BTreeMap<String, f64>> {
+    poll("answers", Duration::from_secs(120), Duration::from_millis(20), || async {
+        Ok((seen.lock().unwrap().answers.len() >= from + SAMPLE).then_some(()))
+    })
+    .await?;
+    let seen = seen.lock().unwrap();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for tag in &seen.answers[from..from + SAMPLE] {
+        *counts.entry(tag.clone()).or_default() += 1;
+    }
+    Ok(counts.into_iter().map(|(tag, n)| (tag, n as f64 / SAMPLE as f64)).collect())
+}
+
+/// Applies `text`; waits until both proxies ACKed their Gateway's new resources; prints the
+/// time each took from the apply.
+async fn apply_and_converge(cp: &WeirCp, dir: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let applied = Instant::now();
+    run::apply(cp, dir, text)?;
+    for (node, group) in [("envoy-live-gw", "gateway:live:envoy"), ("weir-live-gw", "gateway:live:weir")] {
+        run::wait_served(cp, node, group).await?;
+        println!("{node}: converged {:?} after the apply", applied.elapsed());
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_httproute_changes_under_load_without_a_failed_request() -> anyhow::Result<()> {
+    weir_tests::envoy_required()?;
+    let dir = tempfile::tempdir()?;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let cp = WeirCp::start(&dir.path().join("state.json"), any, any)?;
+    let blue = EchoServer::start_tagged(Some("blue".into()))?;
+    let green = EchoServer::start_tagged(Some("green".into()))?;
+    let ports = [free_port()?, free_port()?];
+    let text = |rules: &str| manifests(ports, blue.addr(), green.addr(), rules);
+    run::apply(&cp, dir.path(), &text(&weights(100, 0)))?;
+    let _envoy = Envoy::start(&envoy_yaml(cp.xds)).await?;
+    let _weir = Weir::start_async(weir_yaml(cp.xds), 1).await?;
+    let proxies = [
+        ("Envoy", SocketAddr::from(([127, 0, 0, 1], ports[0]))),
+        ("weir", SocketAddr::from(([127, 0, 0, 1], ports[1]))),
+    ];
+    for (name, addr) in proxies {
+        poll(
+            &format!("{name} serving the Gateway"),
+            Duration::from_secs(20),
+            Duration::from_millis(5),
+            || async move {
+                Ok(client::send(addr, client::get("/", &[]))
+                    .await
+                    .ok()
+                    .filter(|r| r.status == 200)
+                    .map(|_| ()))
+            },
+        )
+        .await?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen: Vec<Arc<StdMutex<Seen>>> = proxies.iter().map(|_| Arc::default()).collect();
+    let tasks: Vec<_> = proxies
+        .iter()
+        .zip(&seen)
+        .map(|((_, addr), s)| tokio::spawn(load(*addr, s.clone(), stop.clone())))
+        .collect();
+
+    // 1. 100/0.
+    for ((name, _), s) in proxies.iter().zip(&seen) {
+        let shares = split(s, 0).await?;
+        println!("{name} at 100/0: {shares:?}");
+        ensure!(shares.get("blue") == Some(&1.0), "{name}: {shares:?}");
+    }
+    // 2. 50/50.
+    apply_and_converge(&cp, dir.path(), &text(&weights(50, 50))).await?;
+    for ((name, _), s) in proxies.iter().zip(&seen) {
+        let from = s.lock().unwrap().answers.len();
+        let shares = split(s, from).await?;
+        println!("{name} at 50/50: {shares:?}");
+        let blue = shares.get("blue").copied().unwrap_or(0.0);
+        ensure!((blue - 0.5).abs() <= 0.1, "{name}: {shares:?}");
+    }
+    // 3. A header match added.
+    apply_and_converge(&cp, dir.path(), &text(&format!("{}{CANARY}", weights(50, 50)))).await?;
+    for (name, addr) in proxies {
+        for _ in 0..50 {
+            let reply = client::send(addr, client::get("/", &[("x-canary", "yes")])).await?;
+            ensure!(
+                reply.header("x-echo-server") == Some("green"),
+                "{name}: a canary request reached {:?}",
+                reply.header("x-echo-server")
+            );
+        }
+        println!("{name}: 50 requests with x-canary: yes all reached green");
+    }
+    for ((name, _), s) in proxies.iter().zip(&seen) {
+        let from = s.lock().unwrap().answers.len();
+        let blue = split(s, from).await?.get("blue").copied().unwrap_or(0.0);
+        ensure!((blue - 0.5).abs() <= 0.1, "{name}: the others no longer split: blue {blue}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await?;
+    }
+    for ((name, _), s) in proxies.iter().zip(&seen) {
+        let s = s.lock().unwrap();
+        println!("{name}: {} requests, {} failed", s.answers.len() + s.failures.len(), s.failures.len());
+        ensure!(
+            s.failures.is_empty(),
+            "{name}: failed requests: {:?}",
+            &s.failures[..s.failures.len().min(5)]
+        );
+    }
+    Ok(())
+}
