@@ -20,16 +20,28 @@ use crate::store::Store;
 /// The prefix of the node groups weir-cp makes for Gateways.
 pub const GROUP_PREFIX: &str = "gateway:";
 
-/// The status of the last apply (`None` before the first).
+/// The status of the last apply (`None` before the first), and why the latest attempt was
+/// refused, if it was.
 #[derive(Debug, Default)]
 pub struct GatewayState {
     last: Mutex<Option<Arc<Status>>>,
+    refused: Mutex<Option<String>>,
 }
 
 impl GatewayState {
     /// The status of the last apply.
     pub fn status(&self) -> Option<Arc<Status>> {
         self.last.lock().clone()
+    }
+
+    /// Why the latest apply was refused (`None` once one succeeds).
+    pub fn last_refused(&self) -> Option<String> {
+        self.refused.lock().clone()
+    }
+
+    /// Records that an apply was refused, and why.
+    pub fn refused(&self, reason: String) {
+        *self.refused.lock() = Some(reason);
     }
 }
 
@@ -140,6 +152,7 @@ pub fn apply(store: &Store, state: &GatewayState, text: &str) -> Result<Applied,
     }
     let status = Arc::new(translation.status);
     *state.last.lock() = Some(status.clone());
+    *state.refused.lock() = None;
     Ok(Applied { gateways, removed, status })
 }
 

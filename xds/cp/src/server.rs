@@ -12,6 +12,7 @@ use weir_admin_guard::Token;
 
 use super::admin::{self, AdminSecurity, views::StatusView};
 use super::error::StartError;
+use super::gateway_watch::{self, GatewayWatch};
 use super::grpc;
 use super::identity::NodeIdentity;
 use super::services::Services;
@@ -39,6 +40,8 @@ pub struct ServerConfig {
     pub node_retention: std::time::Duration,
     /// TLS on the xDS port (`None`: plaintext h2c).
     pub xds_tls: Option<XdsTls>,
+    /// A directory of Gateway API manifests applied at start and on every change.
+    pub gateway_dir: Option<GatewayWatch>,
 }
 
 /// TLS on the xDS port: the server's certificate, optionally client certificates, and whether
@@ -64,6 +67,7 @@ impl ServerConfig {
             max_nodes: DEFAULT_MAX_NODES,
             node_retention: crate::status::DEFAULT_NODE_RETENTION,
             xds_tls: None,
+            gateway_dir: None,
         }
     }
 
@@ -185,6 +189,9 @@ impl ControlPlane {
             }
             None => (None, NodeIdentity::Claimed),
         };
+        if let Some(watch) = config.gateway_dir.clone() {
+            tasks.push(tokio::spawn(gateway_watch::run(shared.clone(), watch, stopped.clone())));
+        }
         let services = Services::new(shared.clone(), stopped.clone(), identity);
         tasks.push(tokio::spawn(grpc::serve(xds_listener, tls, services, stopped)));
         info!(%xds, admin = ?admin, state_file = ?config.state_file, "weir-cp serving");
@@ -205,6 +212,11 @@ impl ControlPlane {
     /// (`cp.store().set_value("rtds", "a.b", json!(5))`); streams are notified at once.
     pub fn store(&self) -> &Arc<Store> {
         &self.shared.store
+    }
+
+    /// The Gateway API state: the status of the last apply, why the latest was refused.
+    pub fn gateway(&self) -> &crate::gateway::GatewayState {
+        &self.shared.gateway
     }
 
     /// What `GET /status?limit=10000` shows.

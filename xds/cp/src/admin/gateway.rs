@@ -3,7 +3,7 @@
 //! | request | does |
 //! |---|---|
 //! | `POST /gateway/apply` | the body is every manifest (YAML documents or JSON, at most 8 MiB): translated and served, one node group per Gateway of weir-cp's, replacing all of them ([`crate::gateway`]) |
-//! | `GET /gateway/status` | the status conditions of the last apply (404 before the first) |
+//! | `GET /gateway/status` | the status conditions of the last apply (404 before the first); `lastRefused`: why the latest apply was refused, until one succeeds |
 
 use http::{Method, StatusCode};
 use hyper::body::Incoming;
@@ -22,9 +22,9 @@ pub async fn handle(call: &Call<'_>, rest: &[String], body: Incoming) -> Result<
                 reply::body_up_to(&call.parts.headers, body, weir_admin_guard::YAML, MAX_MANIFESTS).await?;
             let text = String::from_utf8(bytes.to_vec())
                 .map_err(|_| Failure::bad_request("the body is not UTF-8"))?;
-            let shared = shared.clone();
+            let worker = shared.clone();
             let applied =
-                tokio::task::spawn_blocking(move || gateway::apply(&shared.store, &shared.gateway, &text))
+                tokio::task::spawn_blocking(move || gateway::apply(&worker.store, &worker.gateway, &text))
                     .await
                     .map_err(|e| Failure {
                         status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -33,16 +33,28 @@ pub async fn handle(call: &Call<'_>, rest: &[String], body: Incoming) -> Result<
                     })?;
             match applied {
                 Ok(applied) => Ok(reply::json(StatusCode::OK, &applied)),
-                Err(GatewayError::Store(e)) => Err(Failure::from(e)),
-                Err(e) => Err(Failure::bad_request(e.to_string())),
+                Err(e) => {
+                    shared.gateway.refused(e.to_string());
+                    match e {
+                        GatewayError::Store(e) => Err(Failure::from(e)),
+                        e => Err(Failure::bad_request(e.to_string())),
+                    }
+                }
             }
         }
         (&Method::GET, [status]) if status == "status" => {
             reply::query(uri, &[])?;
-            match shared.gateway.status() {
-                Some(status) => Ok(reply::json(StatusCode::OK, &*status)),
-                None => Err(Failure::not_found("no Gateway API manifests applied since weir-cp started")),
+            let mut view = match shared.gateway.status() {
+                Some(status) => serde_json::to_value(&*status).unwrap_or_default(),
+                None if shared.gateway.last_refused().is_some() => serde_json::json!({}),
+                None => {
+                    return Err(Failure::not_found("no Gateway API manifests applied since weir-cp started"));
+                }
+            };
+            if let (Some(refused), Some(map)) = (shared.gateway.last_refused(), view.as_object_mut()) {
+                map.insert("lastRefused".into(), refused.into());
             }
+            Ok(reply::json(StatusCode::OK, &view))
         }
         (_, [what]) if what == "apply" || what == "status" => Err(Failure::method(method, uri.path())),
         _ => Err(Failure::not_found("try POST /gateway/apply or GET /gateway/status")),

@@ -170,6 +170,13 @@ pub struct ServeArgs {
     /// do not pile up.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub node_retention: std::time::Duration,
+    /// A directory of Gateway API manifests (`.yaml`, `.yml`, `.json`): applied at start and
+    /// whenever one of its files changes, as `weir-cp gateway apply -f DIR` (docs/gateway-api.md).
+    #[arg(long, value_name = "DIR")]
+    pub gateway_dir: Option<PathBuf>,
+    /// How often `--gateway-dir` is looked at for changes.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, requires = "gateway_dir")]
+    pub gateway_poll: std::time::Duration,
     /// Serve xDS over TLS with this certificate chain (PEM); needs `--xds-tls-key`. The files
     /// are re-read when they change (checked every second).
     #[arg(long, value_name = "PEM", requires = "xds_tls_key")]

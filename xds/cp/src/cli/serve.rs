@@ -31,6 +31,7 @@ pub async fn run(args: ServeArgs, token: Option<Token>) -> Result<(), CliError> 
         max_nodes: args.max_nodes,
         node_retention: args.node_retention,
         xds_tls,
+        gateway_dir: args.gateway_dir.map(|dir| crate::GatewayWatch { dir, interval: args.gateway_poll }),
     };
     let cp = ControlPlane::start(config).await?;
     let admin = cp.admin_addr().map(|a| a.to_string()).unwrap_or_default();
