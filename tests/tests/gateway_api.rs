@@ -16,7 +16,7 @@ use std::time::Duration;
 use weir_tests::e2e::cp::WeirCp;
 use weir_tests::e2e::{self, XdsMode, poll};
 use weir_tests::envoy::Envoy;
-use weir_tests::gateway_api::backends::Backends;
+use weir_tests::gateway_api::backends::{self, Backends};
 use weir_tests::gateway_api::case;
 use weir_tests::gateway_api::run::{self, SERVED};
 use weir_tests::weir::Weir;
@@ -62,7 +62,8 @@ async fn ported_gateway_http_cases_pass_in_envoy_and_weir() -> anyhow::Result<()
         // The first case's manifests before the proxy starts: it finds its listener at once.
         let manifests = |c: &case::Case| -> anyhow::Result<String> {
             let base = backends.manifests(&root, port, c.own_gateway)?;
-            Ok(format!("{base}\n---\n{}", c.manifests.replace("${PORT}", &port.to_string())))
+            let own = backends::with_filters(&c.manifests.replace("${PORT}", &port.to_string()))?;
+            Ok(format!("{base}\n---\n{own}"))
         };
         run::apply(&cp, dir.path(), &manifests(&cases[0].1)?)?;
         // Running until the end of this proxy's pass.

@@ -54,3 +54,19 @@ impl Backends {
         Ok(text.replace("${PORT}", &port.to_string()))
     }
 }
+
+/// `text` with `${FILTER:name}` replaced by the absolute path of built filter `name`.
+pub fn with_filters(text: &str) -> anyhow::Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("${FILTER:") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "${FILTER:".len()..];
+        let end = after.find('}').ok_or_else(|| anyhow::anyhow!("an unclosed ${{FILTER:"))?;
+        let path = weir_testkit::paths::filter(&after[..end])?;
+        out.push_str(&path.display().to_string());
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}

@@ -19,7 +19,8 @@ pub struct Case {
     /// (else the base one: listener `http` on the test's port, routes from the same namespace).
     #[serde(default)]
     pub own_gateway: bool,
-    /// The case's manifests (YAML documents); `${PORT}` is the port of the Gateway served.
+    /// The case's manifests (YAML documents); `${PORT}` is the port of the Gateway served,
+    /// `${FILTER:name}` the path of built filter `name` (`target/filters/name.wasm`).
     pub manifests: String,
     /// Requests to the served Gateway.
     #[serde(default)]
@@ -88,7 +89,7 @@ pub struct Expect {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusExpect {
-    /// `HTTPRoute`, `Gateway`, `Listener` (of a Gateway) or `GatewayClass`.
+    /// `HTTPRoute`, `Gateway`, `Listener` (of a Gateway), `GatewayClass` or `WasmPlugin`.
     pub kind: String,
     /// `namespace/name` (`name` for a GatewayClass; `namespace/gateway/listener` for a
     /// listener).

@@ -81,6 +81,10 @@ fn missing_condition(status: &Value, want: &StatusExpect) -> Option<String> {
             .into_iter()
             .find(|g| named(g) == want.name)
             .map(|g| (g["conditions"].clone(), None)),
+        "WasmPlugin" => list("wasmPlugins")
+            .into_iter()
+            .find(|p| named(p) == want.name)
+            .map(|p| (p["conditions"].clone(), None)),
         "Listener" => {
             let (gateway, listener) = want.name.rsplit_once('/').unwrap_or_default();
             list("gateways")

@@ -57,6 +57,8 @@ pub struct Status {
     /// HTTPRoutes with at least one parent among those Gateways.
     #[serde(rename = "httpRoutes")]
     pub routes: Vec<RouteStatus>,
+    /// weir's `WasmPlugin` policies.
+    pub wasm_plugins: Vec<crate::plugins::PluginStatus>,
     /// Objects not read (another kind or API version).
     pub ignored: Vec<String>,
 }

@@ -14,8 +14,14 @@ use crate::matches::Match;
 /// requires.
 pub(crate) const INVALID_BACKEND: &str = "weir-gateway/invalid-backend";
 
-/// A listener on `address:port` whose routes are route configuration `name` (over ADS).
-pub(crate) fn listener(name: &str, address: IpAddr, port: u16) -> Value {
+/// A listener on `address:port` whose routes are route configuration `name` (over ADS),
+/// running `filters` (HTTP filters) before the router.
+pub(crate) fn listener(name: &str, address: IpAddr, port: u16, filters: &[Value]) -> Value {
+    let router = json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
+    });
+    let http_filters: Vec<Value> = filters.iter().cloned().chain(std::iter::once(router)).collect();
     json!({
         "name": name,
         "address": {"socket_address": {"address": address.to_string(), "port_value": port}},
@@ -25,10 +31,7 @@ pub(crate) fn listener(name: &str, address: IpAddr, port: u16) -> Value {
                 "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                 "stat_prefix": "gateway",
                 "rds": {"route_config_name": name, "config_source": {"ads": {}, "resource_api_version": "V3"}},
-                "http_filters": [{
-                    "name": "envoy.filters.http.router",
-                    "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
-                }]
+                "http_filters": http_filters
             }
         }]}]
     })
@@ -142,6 +145,17 @@ pub(crate) fn routes(
     }
     route["route"] = forward;
     Ok(vec![route])
+}
+
+/// Disables the HTTP filters `names` on `route` (Envoy's per-route `FilterConfig`).
+pub(crate) fn disable(route: &mut Value, names: &[&str]) {
+    if names.is_empty() {
+        return;
+    }
+    let off = json!({"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": true});
+    let per_filter: serde_json::Map<String, Value> =
+        names.iter().map(|n| ((*n).to_string(), off.clone())).collect();
+    route["typed_per_filter_config"] = Value::Object(per_filter);
 }
 
 /// `m` with its path condition replaced by `kind: value`.

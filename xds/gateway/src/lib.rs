@@ -22,6 +22,8 @@ mod hostname;
 mod key;
 mod manifests;
 mod matches;
+mod output;
+mod plugins;
 mod translate;
 
 pub use conditions::{
@@ -30,6 +32,7 @@ pub use conditions::{
 pub use error::ManifestError;
 pub use key::Key;
 pub use manifests::{MAX_DOCUMENTS, Manifests};
+pub use plugins::{FailurePolicy, PluginStatus, TargetRef, WasmPlugin, WasmPluginSpec};
 pub use translate::{GatewayResources, Translation, translate};
 
 /// The `controllerName` a `GatewayClass` names for weir-cp to take its Gateways.

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::error::ManifestError;
 use crate::key::Key;
+use crate::plugins::{self, WasmPlugin};
 
 /// Most objects one set of manifests holds.
 pub const MAX_DOCUMENTS: usize = 10_000;
@@ -41,6 +42,8 @@ pub struct Manifests {
     pub slices: BTreeMap<Key, EndpointSlice>,
     /// `Namespace`s, by name (their labels select routes for `allowedRoutes`).
     pub namespaces: BTreeMap<String, Namespace>,
+    /// weir's `WasmPlugin` policies.
+    pub plugins: BTreeMap<Key, WasmPlugin>,
     /// What was not read: `apps/v1 Deployment default/web`.
     pub ignored: Vec<String>,
 }
@@ -78,6 +81,7 @@ impl Manifests {
             + self.services.len()
             + self.slices.len()
             + self.namespaces.len()
+            + self.plugins.len()
             + self.ignored.len()
     }
 
@@ -118,6 +122,7 @@ impl Manifests {
             }
             ("v1", "Service") => at.keyed(&mut self.services, value, namespace, name),
             ("discovery.k8s.io/v1", "EndpointSlice") => at.keyed(&mut self.slices, value, namespace, name),
+            (plugins::API_VERSION, "WasmPlugin") => at.keyed(&mut self.plugins, value, namespace, name),
             ("v1", "Namespace") => {
                 let ns: Namespace = at.typed(value)?;
                 at.unique(&mut self.namespaces, name.to_string(), ns)

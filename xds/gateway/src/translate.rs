@@ -5,18 +5,17 @@
 use std::collections::BTreeMap;
 
 use gateway_api::httproutes::{HttpRoute, HttpRouteRules};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::attach::{self, Attachment};
 use crate::backends::{self, Clusters};
-use crate::conditions::{
-    self, Condition, GatewayStatus, ListenerStatus, RouteParentStatus, RouteStatus, Status,
-};
+use crate::conditions::{self, Condition, RouteParentStatus, RouteStatus, Status};
 use crate::filters::{self, Filters};
 use crate::key::Key;
 use crate::manifests::Manifests;
 use crate::matches::{self, Match, Precedence};
-use crate::{CONTROLLER_NAME, envoy, gateways, hostname};
+use crate::plugins::Plugin;
+use crate::{CONTROLLER_NAME, envoy, gateways, hostname, output};
 
 /// What one Gateway is served as (to the nodes of its group).
 #[derive(Debug, Clone, PartialEq)]
@@ -51,16 +50,17 @@ struct Rule {
 
 /// Where a route entry ranks: the spec's precedence, then the older route, then the route's
 /// name, then the rule's and match's order.
-type Rank = (Precedence, (bool, Option<String>), Key, usize, usize);
+pub(crate) type Rank = (Precedence, (bool, Option<String>), Key, usize, usize);
 
 /// Route entries of one Gateway: by port, by hostname.
-type Table = BTreeMap<u16, BTreeMap<Option<String>, Vec<(Rank, Vec<Value>)>>>;
+pub(crate) type Table = BTreeMap<u16, BTreeMap<Option<String>, Vec<(Rank, Vec<Value>)>>>;
 
 /// Translates `manifests`.
 pub fn translate(manifests: &Manifests) -> Translation {
     let (classes, mut gateways) = gateways::ours(manifests);
     let mut tables: Vec<Table> = gateways.iter().map(|_| Table::new()).collect();
     let mut clusters: Vec<Clusters> = gateways.iter().map(|_| Clusters::default()).collect();
+    let mut attached: Vec<Vec<Key>> = gateways.iter().map(|_| Vec::new()).collect();
     let mut routes = Vec::new();
     for (key, route) in &manifests.routes {
         let (parents, attachments) = attach::attach(key, route, &gateways, manifests);
@@ -88,6 +88,9 @@ pub fn translate(manifests: &Manifests) -> Translation {
         if let Ok((rules, _)) = &compiled {
             for a in &attachments {
                 gateways[a.gateway].listeners[a.listener].attached += 1;
+                if !attached[a.gateway].contains(key) {
+                    attached[a.gateway].push(key.clone());
+                }
                 let port = gateways[a.gateway].listeners[a.listener].port;
                 place(&mut tables[a.gateway], port, a, key, route, rules);
                 clusters[a.gateway].extend(&used);
@@ -95,18 +98,30 @@ pub fn translate(manifests: &Manifests) -> Translation {
         }
         routes.push(RouteStatus { key: key.clone(), parents: statuses });
     }
+    let plugins: Vec<(Key, Result<Plugin, Condition>)> =
+        manifests.plugins.iter().map(|(key, p)| (key.clone(), Plugin::new(key, p))).collect();
     let mut out = Vec::new();
     let mut statuses = Vec::new();
-    for ((gateway, table), used) in gateways.iter_mut().zip(tables).zip(clusters) {
-        let (resources, status) = finish(gateway, table, used);
+    for (((gateway, table), used), attached) in gateways.iter_mut().zip(tables).zip(clusters).zip(&attached) {
+        let running: Vec<&Plugin> = plugins
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().ok())
+            .filter(|p| p.reaches(&gateway.key, attached))
+            .collect();
+        let (resources, status) = output::finish(gateway, table, used, &running);
         out.push(resources);
         statuses.push(status);
     }
+    let wasm_plugins = plugins
+        .into_iter()
+        .map(|(key, p)| output::plugin_status(key, p, &gateways, &attached, manifests))
+        .collect();
     let status = Status {
         controller_name: CONTROLLER_NAME,
         gateway_classes: classes,
         gateways: statuses,
         routes,
+        wasm_plugins,
         ignored: manifests.ignored.clone(),
     };
     Translation { gateways: out, status }
@@ -187,74 +202,4 @@ fn place(table: &mut Table, port: u16, a: &Attachment, key: &Key, route: &HttpRo
             }
         }
     }
-}
-
-/// A Gateway's resources and status.
-fn finish(
-    gateway: &mut gateways::GatewayModel<'_>,
-    mut table: Table,
-    used: Clusters,
-) -> (GatewayResources, GatewayStatus) {
-    let generation = gateway.gateway.metadata.generation;
-    let address = gateway.address.clone();
-    let mut listeners = Vec::new();
-    let mut route_configs = Vec::new();
-    let mut statuses = Vec::new();
-    for l in &gateway.listeners {
-        let programmed = l.usable && address.is_ok();
-        if programmed {
-            // A listener's own hostname has a virtual host even without routes: its requests
-            // are answered 404, not by another listener's routes.
-            table.entry(l.port).or_default().entry(l.hostname.clone()).or_default();
-        }
-        let mut conditions = l.conditions.clone();
-        conditions.push(match programmed {
-            true => Condition::yes("Programmed", "Programmed", "served"),
-            false => Condition::no("Programmed", "Invalid", "not served"),
-        });
-        statuses.push(ListenerStatus {
-            name: l.name.clone(),
-            attached_routes: l.attached,
-            supported_kinds: l.supported_kinds.clone(),
-            conditions: conditions::observed(conditions, generation),
-        });
-    }
-    if let Ok(ip) = address {
-        for (port, hosts) in table {
-            let name = format!("{}:{port}", gateway.key.id());
-            listeners.push(envoy::listener(&name, ip, port));
-            let virtual_hosts: Vec<Value> = hosts
-                .into_iter()
-                .map(|(host, mut entries)| {
-                    entries.sort_by(|a, b| a.0.cmp(&b.0));
-                    let routes: Vec<Value> = entries.into_iter().flat_map(|(_, r)| r).collect();
-                    json!({"name": host.as_deref().unwrap_or("*"), "domains": hostname::domains(host.as_deref()), "routes": routes})
-                })
-                .collect();
-            route_configs.push(json!({"name": name, "virtual_hosts": virtual_hosts}));
-        }
-    }
-    let any_programmed = !listeners.is_empty();
-    let conditions = match &gateway.address {
-        Ok(_) => vec![
-            Condition::yes("Accepted", "Accepted", "weir-cp serves this Gateway"),
-            match any_programmed {
-                true => Condition::yes("Programmed", "Programmed", "served to the nodes of its group"),
-                false => Condition::no("Programmed", "Invalid", "no listener can be served"),
-            },
-        ],
-        Err(reason) => vec![
-            Condition::no("Accepted", "UnsupportedAddress", reason.clone()),
-            Condition::no("Programmed", "AddressNotUsable", reason.clone()),
-        ],
-    };
-    let (clusters, endpoints) = used.into_resources();
-    let resources =
-        GatewayResources { key: gateway.key.clone(), listeners, routes: route_configs, clusters, endpoints };
-    let status = GatewayStatus {
-        key: gateway.key.clone(),
-        conditions: conditions::observed(conditions, generation),
-        listeners: statuses,
-    };
-    (resources, status)
 }

@@ -387,3 +387,59 @@ spec:
     assert!(has(&route_conditions(&t, "bad"), "Accepted", "False", "UnsupportedValue"));
     assert_eq!(vhost(gateway(&t, "same-namespace"), "*")["routes"], json!([]));
 }
+
+#[test]
+fn a_wasm_plugin_runs_on_the_routes_it_targets() {
+    let t = run(r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: a, namespace: gateway-conformance-infra }
+spec:
+  parentRefs: [ { name: same-namespace } ]
+  rules: [ { matches: [ { path: { value: /a } } ], backendRefs: [ { name: infra-backend-v1, port: 8080 } ] } ]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: b, namespace: gateway-conformance-infra }
+spec:
+  parentRefs: [ { name: same-namespace } ]
+  rules: [ { matches: [ { path: { value: /b } } ], backendRefs: [ { name: infra-backend-v1, port: 8080 } ] } ]
+---
+apiVersion: weir.dev/v1alpha1
+kind: WasmPlugin
+metadata: { name: auth, namespace: gateway-conformance-infra }
+spec:
+  targetRefs: [ { group: gateway.networking.k8s.io, kind: HTTPRoute, name: a } ]
+  module: /filters/auth.wasm
+  rootId: auth
+  configuration: { keys: [ k ] }
+  failurePolicy: FailOpen
+---
+apiVersion: weir.dev/v1alpha1
+kind: WasmPlugin
+metadata: { name: relative, namespace: gateway-conformance-infra }
+spec:
+  targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: same-namespace } ]
+  module: auth.wasm
+"#);
+    let g = gateway(&t, "same-namespace");
+    let filters = &g.listeners[0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"];
+    assert_eq!(filters[0]["name"], "wasm:gateway-conformance-infra:auth");
+    let config = &filters[0]["typed_config"]["config"];
+    assert_eq!(config["vm_config"]["code"]["local"]["filename"], "/filters/auth.wasm");
+    assert_eq!(config["configuration"]["value"], r#"{"keys":["k"]}"#);
+    assert_eq!(config["failure_policy"], "FAIL_OPEN");
+    assert_eq!(filters[1]["name"], "envoy.filters.http.router");
+    let routes = vhost(g, "*")["routes"].as_array().unwrap().clone();
+    let on = |path: &str| routes.iter().find(|r| r["match"]["path_separated_prefix"] == path).unwrap();
+    assert!(on("/a").get("typed_per_filter_config").is_none());
+    assert_eq!(on("/b")["typed_per_filter_config"]["wasm:gateway-conformance-infra:auth"]["disabled"], true);
+    // Requests no route takes end on a last 404 route, the plugin off there too.
+    let last = routes.last().unwrap();
+    assert_eq!(last["direct_response"]["status"], 404);
+    assert_eq!(last["typed_per_filter_config"]["wasm:gateway-conformance-infra:auth"]["disabled"], true);
+    let status = serde_json::to_value(&t.status).unwrap();
+    let plugins = status["wasmPlugins"].as_array().unwrap();
+    assert_eq!(plugins[0]["gateways"], json!(["gateway-conformance-infra/same-namespace"]));
+    assert_eq!(plugins[1]["conditions"][0]["reason"], "Invalid");
+}
