@@ -35,9 +35,19 @@ const CRATE_RULES: &[(&str, &[&str])] = &[
             "weir-tls",
         ],
     ),
+    // Pure translation: manifests in, Envoy resources as JSON out.
+    ("xds/gateway", &[]),
     (
         "xds/cp",
-        &["weir-xds", "weir-runtime", "weir-admin-guard", "weir-plugin-spec", "weir-tls", "weir-http"],
+        &[
+            "weir-xds",
+            "weir-runtime",
+            "weir-admin-guard",
+            "weir-plugin-spec",
+            "weir-tls",
+            "weir-http",
+            "weir-gateway",
+        ],
     ),
     ("crates/testing", &["weir-host", "weir-http", "weir-admin-guard"]),
     // Light, so `cargo xtask` builds it in seconds: no weir-host.
