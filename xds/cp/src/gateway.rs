@@ -26,6 +26,9 @@ pub const GROUP_PREFIX: &str = "gateway:";
 pub struct GatewayState {
     last: Mutex<Option<Arc<Status>>>,
     refused: Mutex<Option<String>>,
+    /// Held through an apply, so two (the admin API's, the directory watch's) cannot
+    /// interleave and the status always matches what is served.
+    applying: Mutex<()>,
 }
 
 impl GatewayState {
@@ -110,13 +113,18 @@ pub fn read_manifests(path: &std::path::Path) -> Result<String, (std::path::Path
         }
     };
     let mut text = String::new();
+    let too_large = || (path.to_path_buf(), format!("more than {MAX_MANIFESTS} bytes of manifests"));
     for file in files {
+        let size = std::fs::metadata(&file).map_err(|e| (file.clone(), e.to_string()))?.len();
+        if text.len() as u64 + size > MAX_MANIFESTS as u64 {
+            return Err(too_large());
+        }
         let content = std::fs::read_to_string(&file).map_err(|e| (file.clone(), e.to_string()))?;
         // `---` on its own line: the next file starts a new document.
         text.push_str(&format!("\n---\n# {}\n", file.display()));
         text.push_str(&content);
         if text.len() > MAX_MANIFESTS {
-            return Err((path.to_path_buf(), format!("more than {MAX_MANIFESTS} bytes of manifests")));
+            return Err(too_large());
         }
     }
     Ok(text)
@@ -132,6 +140,7 @@ pub fn group_for(key: &Key) -> GroupSpec {
 
 /// Translates `text` (YAML or JSON manifests) and serves the result; keeps the status.
 pub fn apply(store: &Store, state: &GatewayState, text: &str) -> Result<Applied, GatewayError> {
+    let _one_at_a_time = state.applying.lock();
     let manifests = Manifests::parse(text)?;
     let translation = translate(&manifests);
     let mut sets = Vec::new();

@@ -56,6 +56,17 @@ impl Store {
         self.modify(|state| {
             let versions = ResourceSet::KINDS.map(|kind| state.next_version(kind));
             let mut any = None;
+            // The family's groups not given go first, so a whole swap fits within MAX_GROUPS.
+            removed = state
+                .groups
+                .keys()
+                .filter(|n| n.starts_with(prefix) && !sets.iter().any(|(spec, _)| spec.name == **n))
+                .cloned()
+                .collect();
+            for name in &removed {
+                state.remove_group(name);
+                any = Some(versions[0]);
+            }
             for (spec, set) in sets {
                 if !spec.name.starts_with(prefix) {
                     return Err(StoreError::InvalidResource {
@@ -67,16 +78,6 @@ impl Store {
                 let changed = types.iter().flatten().max().copied().or(moved.then_some(versions[0]));
                 applied.push((spec.name, changed.is_some()));
                 any = any.max(changed);
-            }
-            removed = state
-                .groups
-                .keys()
-                .filter(|n| n.starts_with(prefix) && !applied.iter().any(|(a, _)| a == *n))
-                .cloned()
-                .collect();
-            for name in &removed {
-                state.remove_group(name);
-                any = any.or(Some(versions[0]));
             }
             Ok(any)
         })?;

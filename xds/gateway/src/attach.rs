@@ -30,7 +30,7 @@ pub(crate) fn attach(
     manifests: &Manifests,
 ) -> (Vec<Parent>, Vec<Attachment>) {
     let mut parents = Vec::new();
-    let mut attachments = Vec::new();
+    let mut attachments: Vec<Attachment> = Vec::new();
     let hostnames = route.spec.hostnames.as_deref().unwrap_or_default();
     for p in route.spec.parent_refs.iter().flatten() {
         if p.group.as_deref().unwrap_or(GROUP) != GROUP || p.kind.as_deref().unwrap_or("Gateway") != "Gateway"
@@ -76,24 +76,73 @@ pub(crate) fn attach(
                     found.push(Attachment { gateway: g, listener: *i, hosts });
                 }
             }
+            for a in found.iter_mut() {
+                a.hosts.retain(|h| most_specific(gateway, a.listener, h.as_deref()));
+            }
+            // Attached, though each of its hostnames may be served by a more specific listener.
+            let attached = !found.is_empty();
+            found.retain(|a| !a.hosts.is_empty());
             if allowing.is_empty() {
                 Condition::no(
                     "Accepted",
                     "NotAllowedByListeners",
                     "no listener allows this route (namespace, kind or state)",
                 )
-            } else if found.is_empty() {
+            } else if !attached {
                 Condition::no(
                     "Accepted",
                     "NoMatchingListenerHostname",
                     "the route's hostnames and the listeners' do not meet",
                 )
             } else {
-                attachments.extend(found);
+                for a in found {
+                    // One attachment per listener, however many parentRefs lead to it.
+                    match attachments.iter_mut().find(|b| b.gateway == a.gateway && b.listener == a.listener)
+                    {
+                        Some(b) => {
+                            for h in a.hosts {
+                                if !b.hosts.contains(&h) {
+                                    b.hosts.push(h);
+                                }
+                            }
+                        }
+                        None => attachments.push(a),
+                    }
+                }
                 Condition::yes("Accepted", "Accepted", "route accepted")
             }
         };
         parents.push(Parent { parent_ref, accepted });
     }
     (parents, attachments)
+}
+
+/// Whether listener `listener` is, of the Gateway's served listeners on its port, the one
+/// whose hostname matches `host` most specifically (an exact name, then the longest wildcard,
+/// then none): requests for `host` go to that listener's routes only.
+fn most_specific(gateway: &GatewayModel<'_>, listener: usize, host: Option<&str>) -> bool {
+    let Some(host) = host else { return true };
+    let port = gateway.listeners[listener].port;
+    let rank = |hostname: Option<&str>| -> Option<(u8, usize)> {
+        match hostname {
+            None => Some((0, 0)),
+            Some(l) if l == host => Some((2, l.len())),
+            Some(l)
+                if l.starts_with('*')
+                    && hostname::intersect(Some(l), &[host.to_string()])
+                        .is_some_and(|h| h == [Some(host.to_string())]) =>
+            {
+                Some((1, l.len()))
+            }
+            Some(_) => None,
+        }
+    };
+    let own = rank(gateway.listeners[listener].hostname.as_deref());
+    let best = gateway
+        .listeners
+        .iter()
+        .filter(|l| l.usable && l.port == port)
+        .filter_map(|l| rank(l.hostname.as_deref()))
+        .max();
+    own.is_some() && own == best
 }

@@ -1,9 +1,10 @@
 //! `backendRefs`: a Service port resolved to an EDS cluster and its endpoints (from the
 //! Service's EndpointSlices), or the reason it cannot be (its share of requests gets 500).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use gateway_api::httproutes::HttpRouteRulesBackendRefs;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::{Value, json};
 
 use crate::GROUP;
@@ -22,21 +23,39 @@ pub(crate) enum Backend {
     Fails { weight: u32 },
 }
 
-/// The clusters and endpoints a Gateway's routes use, by cluster name.
+/// Every Service port's cluster and endpoints, made once per translation when a route first
+/// uses it (`None`: no ready endpoint); and each Service's EndpointSlices.
+pub(crate) struct Catalog<'a> {
+    made: BTreeMap<String, Option<(Value, Value)>>,
+    slices: BTreeMap<Key, Vec<&'a EndpointSlice>>,
+}
+
+impl<'a> Catalog<'a> {
+    /// Indexes `manifests`' EndpointSlices by Service.
+    pub fn new(manifests: &'a Manifests) -> Catalog<'a> {
+        let mut slices: BTreeMap<Key, Vec<&EndpointSlice>> = BTreeMap::new();
+        for (key, slice) in &manifests.slices {
+            if let Some(service) = slice.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_LABEL)) {
+                slices.entry(Key::new(&key.namespace, service)).or_default().push(slice);
+            }
+        }
+        Catalog { made: BTreeMap::new(), slices }
+    }
+}
+
+/// The clusters a Gateway's routes use, by name.
 #[derive(Default)]
-pub(crate) struct Clusters(BTreeMap<String, (Value, Value)>);
+pub(crate) struct Clusters(BTreeSet<String>);
 
 impl Clusters {
     /// The Envoy clusters and cluster load assignments.
-    pub fn into_resources(self) -> (Vec<Value>, Vec<Value>) {
-        self.0.into_values().unzip()
+    pub fn into_resources(self, catalog: &Catalog<'_>) -> (Vec<Value>, Vec<Value>) {
+        self.0.iter().filter_map(|name| catalog.made.get(name).cloned().flatten()).unzip()
     }
 
     /// Adds `other`'s clusters.
     pub fn extend(&mut self, other: &Clusters) {
-        for (name, resources) in &other.0 {
-            self.0.entry(name.clone()).or_insert_with(|| resources.clone());
-        }
+        self.0.extend(other.0.iter().cloned());
     }
 }
 
@@ -46,8 +65,10 @@ pub(crate) fn resolve(
     route: &Key,
     backend: &HttpRouteRulesBackendRefs,
     manifests: &Manifests,
+    catalog: &mut Catalog<'_>,
     clusters: &mut Clusters,
 ) -> (Backend, Option<Condition>) {
+    // Checked by the route (0 to 1,000,000).
     let weight = u32::try_from(backend.weight.unwrap_or(1)).unwrap_or(0);
     let fails = |reason: &'static str, message: String| {
         (Backend::Fails { weight }, Some(Condition::no("ResolvedRefs", reason, message)))
@@ -81,25 +102,29 @@ pub(crate) fn resolve(
     let Some(service_port) = ports.iter().find(|p| p.port == port) else {
         return fails("BackendNotFound", format!("Service {service} has no port {port}"));
     };
-    let endpoints = ready_endpoints(manifests, &service, service_port.name.as_deref());
-    if endpoints.is_empty() {
+    let name = format!("{}:{port}", service.id());
+    if !catalog.made.contains_key(&name) {
+        let endpoints = ready_endpoints(catalog, &service, service_port.name.as_deref());
+        let made = (!endpoints.is_empty()).then(|| {
+            let cluster = json!({
+                "name": name,
+                "type": "EDS",
+                "eds_cluster_config": {"eds_config": {"ads": {}, "resource_api_version": "V3"}},
+            });
+            let lb: Vec<Value> = endpoints
+                .iter()
+                .map(|(address, port)| {
+                    json!({"endpoint": {"address": {"socket_address": {"address": address, "port_value": port}}}})
+                })
+                .collect();
+            (cluster, json!({"cluster_name": name, "endpoints": [{"lb_endpoints": lb}]}))
+        });
+        catalog.made.insert(name.clone(), made);
+    }
+    if catalog.made.get(&name).is_none_or(Option::is_none) {
         return (Backend::Fails { weight }, None);
     }
-    let name = format!("{}:{port}", service.id());
-    clusters.0.entry(name.clone()).or_insert_with(|| {
-        let cluster = json!({
-            "name": name,
-            "type": "EDS",
-            "eds_cluster_config": {"eds_config": {"ads": {}, "resource_api_version": "V3"}},
-        });
-        let lb: Vec<Value> = endpoints
-            .iter()
-            .map(|(address, port)| {
-                json!({"endpoint": {"address": {"socket_address": {"address": address, "port_value": port}}}})
-            })
-            .collect();
-        (cluster, json!({"cluster_name": name, "endpoints": [{"lb_endpoints": lb}]}))
-    });
+    clusters.0.insert(name.clone());
     (Backend::Cluster { name, weight }, None)
 }
 
@@ -119,16 +144,11 @@ fn granted(manifests: &Manifests, from: &Key, to: &Key) -> bool {
 }
 
 /// The ready `(address, port)`s of Service `service`'s port named `port_name`, from its
-/// EndpointSlices.
-fn ready_endpoints(manifests: &Manifests, service: &Key, port_name: Option<&str>) -> Vec<(String, u16)> {
+/// EndpointSlices, each once.
+fn ready_endpoints(catalog: &Catalog<'_>, service: &Key, port_name: Option<&str>) -> Vec<(String, u16)> {
+    let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for (key, slice) in &manifests.slices {
-        let labels = slice.metadata.labels.as_ref();
-        if key.namespace != service.namespace
-            || labels.and_then(|l| l.get(SERVICE_LABEL)) != Some(&service.name)
-        {
-            continue;
-        }
+    for slice in catalog.slices.get(service).into_iter().flatten() {
         let ports = slice.ports.as_deref().unwrap_or_default();
         let port = ports
             .iter()
@@ -141,7 +161,7 @@ fn ready_endpoints(manifests: &Manifests, service: &Key, port_name: Option<&str>
                 continue;
             }
             for address in &endpoint.addresses {
-                if address.parse::<std::net::IpAddr>().is_ok() && !out.contains(&(address.clone(), port)) {
+                if address.parse::<std::net::IpAddr>().is_ok() && seen.insert((address.as_str(), port)) {
                     out.push((address.clone(), port));
                 }
             }

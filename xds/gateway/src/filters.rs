@@ -65,9 +65,13 @@ pub(crate) fn parse(filters: &[HttpRouteRulesFilters]) -> Result<Filters, String
                     None => {}
                 }
                 if let Some(host) = &r.hostname {
+                    check_host(host).map_err(|e| format!("{at}: requestRedirect.{e}"))?;
                     envoy["host_redirect"] = json!(host);
                 }
                 if let Some(port) = r.port {
+                    if !(1..=65535).contains(&port) {
+                        return Err(format!("{at}: requestRedirect.port {port} is not 1-65535"));
+                    }
                     envoy["port_redirect"] = json!(port);
                 }
                 envoy["response_code"] = json!(match r.status_code.unwrap_or(302) {
@@ -93,6 +97,9 @@ pub(crate) fn parse(filters: &[HttpRouteRulesFilters]) -> Result<Filters, String
             }
             Type::UrlRewrite => {
                 let r = f.url_rewrite.as_ref().ok_or(format!("{at}: urlRewrite missing"))?;
+                if let Some(host) = &r.hostname {
+                    check_host(host).map_err(|e| format!("{at}: urlRewrite.{e}"))?;
+                }
                 let path = r.path.as_ref().map(|p| match p.r#type {
                     RewritePath::ReplaceFullPath => {
                         PathChange::Full(p.replace_full_path.clone().unwrap_or_default())
@@ -112,16 +119,30 @@ pub(crate) fn parse(filters: &[HttpRouteRulesFilters]) -> Result<Filters, String
         return Err("filters: RequestRedirect and URLRewrite cannot be combined".into());
     }
     for change in
-        [out.redirect.as_ref().and_then(|r| r.1.as_ref()), out.rewrite.as_ref().and_then(|r| r.1.as_ref())]
+        [out.redirect.as_mut().and_then(|r| r.1.as_mut()), out.rewrite.as_mut().and_then(|r| r.1.as_mut())]
             .into_iter()
             .flatten()
     {
+        // The spec: an empty prefix replacement is `/` (`/foo/bar` → `/bar`, `/foo` → `/`).
+        if let PathChange::Prefix(p) = change
+            && p.is_empty()
+        {
+            *p = "/".into();
+        }
         let (PathChange::Full(p) | PathChange::Prefix(p)) = change;
         if !p.starts_with('/') || p.contains(['?', '#']) || p.chars().any(char::is_control) {
             return Err(format!("filters: path {p:?} is not an absolute path without `?` or `#`"));
         }
     }
     Ok(out)
+}
+
+/// A hostname to redirect or rewrite to: a precise one (no wildcard).
+fn check_host(host: &str) -> Result<(), String> {
+    match !host.starts_with('*') && crate::hostname::valid(host) {
+        true => Ok(()),
+        false => Err(format!("hostname {host:?} is not a precise DNS name")),
+    }
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: T, at: &str) -> Result<(), String> {

@@ -13,9 +13,6 @@ use crate::key::Key;
 use crate::manifests::Manifests;
 use crate::{CONTROLLER_NAME, GROUP, hostname};
 
-/// Most listeners a Gateway has (the CRD's limit).
-const MAX_LISTENERS: usize = 64;
-
 /// A Gateway of weir-cp's.
 pub(crate) struct GatewayModel<'a> {
     pub key: Key,
@@ -51,7 +48,9 @@ impl ListenerModel {
             From::Same => gateway_ns == route_ns,
             From::Selector => {
                 let labels = manifests.namespaces.get(route_ns).and_then(|n| n.metadata.labels.clone());
-                let labels = labels.unwrap_or_default();
+                let mut labels = labels.unwrap_or_default();
+                // The label Kubernetes gives every namespace.
+                labels.insert("kubernetes.io/metadata.name".into(), route_ns.to_string());
                 self.selector.as_ref().is_some_and(|s| {
                     s.match_labels.iter().flatten().all(|(k, v)| labels.get(k) == Some(v))
                         && s.match_expressions.iter().flatten().all(|e| {
@@ -104,8 +103,7 @@ fn model<'a>(key: &Key, gateway: &'a Gateway) -> GatewayModel<'a> {
         [_] => Err("addresses[0].type: weir-cp binds IPAddress addresses only".into()),
         _ => Err("addresses: weir-cp binds one address per Gateway".into()),
     };
-    let mut listeners: Vec<ListenerModel> =
-        gateway.spec.listeners.iter().take(MAX_LISTENERS).map(listener).collect();
+    let mut listeners: Vec<ListenerModel> = gateway.spec.listeners.iter().map(listener).collect();
     // Two listeners on one port with one hostname: both in conflict, neither served.
     for i in 0..listeners.len() {
         let clash = listeners.iter().enumerate().any(|(j, other)| {
@@ -158,23 +156,25 @@ fn listener(l: &GatewayListeners) -> ListenerModel {
     let from = namespaces.and_then(|n| n.from.clone()).unwrap_or(From::Same);
     let selector = namespaces.and_then(|n| n.selector.clone());
     let http = RouteKind { group: GROUP.into(), kind: "HTTPRoute".into() };
-    let (takes_http_routes, supported_kinds) = match allowed.and_then(|a| a.kinds.as_ref()) {
-        None => (true, vec![http]),
-        Some(kinds) => {
-            let valid = |k: &&gateway_api::gateways::GatewayListenersAllowedRoutesKinds| {
-                k.kind == "HTTPRoute" && k.group.as_deref().is_none_or(|g| g == GROUP)
-            };
-            let takes = kinds.iter().any(|k| valid(&k));
-            if kinds.iter().any(|k| !valid(&k)) {
-                conditions.push(Condition::no(
-                    "ResolvedRefs",
-                    "InvalidRouteKinds",
-                    "allowedRoutes.kinds lists a kind other than HTTPRoute",
-                ));
+    // No list, or an empty one: the protocol's default kinds (HTTPRoute for HTTP).
+    let (takes_http_routes, supported_kinds) =
+        match allowed.and_then(|a| a.kinds.as_ref()).filter(|k| !k.is_empty()) {
+            None => (true, vec![http]),
+            Some(kinds) => {
+                let valid = |k: &&gateway_api::gateways::GatewayListenersAllowedRoutesKinds| {
+                    k.kind == "HTTPRoute" && k.group.as_deref().is_none_or(|g| g == GROUP)
+                };
+                let takes = kinds.iter().any(|k| valid(&k));
+                if kinds.iter().any(|k| !valid(&k)) {
+                    conditions.push(Condition::no(
+                        "ResolvedRefs",
+                        "InvalidRouteKinds",
+                        "allowedRoutes.kinds lists a kind other than HTTPRoute",
+                    ));
+                }
+                (takes, if takes { vec![http] } else { Vec::new() })
             }
-            (takes, if takes { vec![http] } else { Vec::new() })
-        }
-    };
+        };
     if !conditions.iter().any(|c| c.kind == "ResolvedRefs") {
         conditions.push(Condition::yes("ResolvedRefs", "ResolvedRefs", "references resolved"));
     }

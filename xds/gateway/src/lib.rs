@@ -20,6 +20,7 @@ mod filters;
 mod gateways;
 mod hostname;
 mod key;
+mod limits;
 mod manifests;
 mod matches;
 mod output;

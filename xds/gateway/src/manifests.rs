@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::error::ManifestError;
 use crate::key::Key;
+use crate::limits;
 use crate::plugins::{self, WasmPlugin};
 
 /// Most objects one set of manifests holds.
@@ -106,7 +107,14 @@ impl Manifests {
         if name.is_empty() {
             return Err(ManifestError::new(document, &what, "metadata.name", "required"));
         }
+        if !limits::subdomain(name) {
+            return Err(ManifestError::new(document, &what, "metadata.name", "not a DNS-1123 subdomain"));
+        }
+        if !limits::label(namespace) {
+            return Err(ManifestError::new(document, &what, "metadata.namespace", "not a DNS-1123 label"));
+        }
         long_lists(&value, &mut String::new())
+            .and_then(|()| limits::lists(&head.kind, &value))
             .map_err(|(path, reason)| ManifestError::new(document, &what, path, reason))?;
         let at = Place { document, what: &what };
         let gateway = |v: &str| v == "gateway.networking.k8s.io/v1";

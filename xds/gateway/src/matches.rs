@@ -153,12 +153,42 @@ pub(crate) fn check_header_name(name: &str) -> Result<(), String> {
 }
 
 /// A regular expression both proxies compile (RE2 syntax; Rust's `regex` here), bounded.
+/// What Rust's `regex` reads but RE2 (Envoy) does not is refused: class set operations
+/// (`&&`, `--`, `~~`) and the word-boundary forms `\<`, `\>`, `\b{...}`.
 fn check_regex(re: &str) -> Result<(), String> {
+    if let Some(rust_only) = rust_only(re) {
+        return Err(format!(
+            "regular expression {re:?}: `{rust_only}` is not RE2 syntax (Envoy would refuse it)"
+        ));
+    }
     regex::RegexBuilder::new(re)
         .size_limit(REGEX_SIZE)
         .build()
         .map(|_| ())
         .map_err(|e| format!("regular expression {re:?}: {e}"))
+}
+
+/// Syntax of Rust's `regex` that RE2 lacks, if `re` uses any.
+fn rust_only(re: &str) -> Option<&'static str> {
+    let bytes = re.as_bytes();
+    let mut in_class = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'\\', Some(b'<'), _) => return Some("\\<"),
+            (b'\\', Some(b'>'), _) => return Some("\\>"),
+            (b'\\', Some(b'b'), Some(b'{')) => return Some("\\b{"),
+            (b'\\', _, _) => i += 1,
+            (b'[', _, _) => in_class = true,
+            (b']', _, _) => in_class = false,
+            (b'&', Some(b'&'), _) if in_class => return Some("&&"),
+            (b'-', Some(b'-'), _) if in_class => return Some("--"),
+            (b'~', Some(b'~'), _) if in_class => return Some("~~"),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]

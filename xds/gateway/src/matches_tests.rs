@@ -19,6 +19,13 @@ fn paths() {
         assert!(translate(Some(&path(PathType::PathPrefix, bad))).is_err(), "{bad}");
     }
     assert!(translate(Some(&path(PathType::RegularExpression, "/(unclosed"))).is_err());
+    assert!(translate(Some(&path(PathType::RegularExpression, "/v[0-9]+/.*"))).is_ok());
+    for rust_only in ["/[a-z&&[^x]]", r"/\<word", r"/\b{start}x", "/[a--b]"] {
+        assert!(translate(Some(&path(PathType::RegularExpression, rust_only))).is_err(), "{rust_only}");
+    }
+    for re2 in ["/a--b&&c", r"/\\<", "/[a-z]+~~"] {
+        assert!(translate(Some(&path(PathType::RegularExpression, re2))).is_ok(), "{re2}");
+    }
 }
 
 #[test]

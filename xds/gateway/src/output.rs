@@ -3,7 +3,6 @@
 
 use serde_json::{Value, json};
 
-use crate::backends::Clusters;
 use crate::conditions::{self, Condition, GatewayStatus, ListenerStatus};
 use crate::gateways::GatewayModel;
 use crate::key::Key;
@@ -16,7 +15,7 @@ use crate::{envoy, hostname};
 pub(crate) fn finish(
     gateway: &mut GatewayModel<'_>,
     mut table: Table,
-    used: Clusters,
+    (clusters, endpoints): (Vec<Value>, Vec<Value>),
     plugins: &[&Plugin],
 ) -> (GatewayResources, GatewayStatus) {
     let generation = gateway.gateway.metadata.generation;
@@ -81,7 +80,6 @@ pub(crate) fn finish(
             Condition::no("Programmed", "AddressNotUsable", reason.clone()),
         ],
     };
-    let (clusters, endpoints) = used.into_resources();
     let resources =
         GatewayResources { key: gateway.key.clone(), listeners, routes: route_configs, clusters, endpoints };
     let status = GatewayStatus {

@@ -42,10 +42,10 @@ pub struct WasmPluginSpec {
     /// The module: an absolute path as the proxies see it.
     pub module: String,
     /// The root context id (`root_id`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub root_id: String,
     /// The VM id (`vm_id`): plugins with the same id and module share a VM.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub vm_id: String,
     /// The plugin configuration: a string as is, anything else as its JSON text.
     #[serde(default, skip_serializing_if = "Option::is_none")]

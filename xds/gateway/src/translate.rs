@@ -8,12 +8,12 @@ use gateway_api::httproutes::{HttpRoute, HttpRouteRules};
 use serde_json::Value;
 
 use crate::attach::{self, Attachment};
-use crate::backends::{self, Clusters};
+use crate::backends::{self, Catalog, Clusters};
 use crate::conditions::{self, Condition, RouteParentStatus, RouteStatus, Status};
-use crate::filters::{self, Filters};
+use crate::filters;
 use crate::key::Key;
 use crate::manifests::Manifests;
-use crate::matches::{self, Match, Precedence};
+use crate::matches::{self, Precedence};
 use crate::plugins::Plugin;
 use crate::{CONTROLLER_NAME, envoy, gateways, hostname, output};
 
@@ -41,12 +41,13 @@ pub struct Translation {
     pub status: Status,
 }
 
-/// A rule, translated: its matches, filters and action.
+/// A rule, translated: per match, its precedence and its Envoy routes.
 struct Rule {
-    matches: Vec<Match>,
-    filters: Filters,
-    action: Result<Value, Value>,
+    matches: Vec<(Precedence, Vec<Value>)>,
 }
+
+/// Most route entries one Gateway serves: a route that would pass it is not accepted.
+pub const MAX_ROUTE_ENTRIES: usize = 20_000;
 
 /// Where a route entry ranks: the spec's precedence, then the older route, then the route's
 /// name, then the rule's and match's order.
@@ -55,9 +56,13 @@ pub(crate) type Rank = (Precedence, (bool, Option<String>), Key, usize, usize);
 /// Route entries of one Gateway: by port, by hostname.
 pub(crate) type Table = BTreeMap<u16, BTreeMap<Option<String>, Vec<(Rank, Vec<Value>)>>>;
 
+/// The largest weight of a backendRef (the CRD's).
+const MAX_WEIGHT: i32 = 1_000_000;
+
 /// Translates `manifests`.
 pub fn translate(manifests: &Manifests) -> Translation {
     let (classes, mut gateways) = gateways::ours(manifests);
+    let mut catalog = Catalog::new(manifests);
     let mut tables: Vec<Table> = gateways.iter().map(|_| Table::new()).collect();
     let mut clusters: Vec<Clusters> = gateways.iter().map(|_| Clusters::default()).collect();
     let mut attached: Vec<Vec<Key>> = gateways.iter().map(|_| Vec::new()).collect();
@@ -68,7 +73,19 @@ pub fn translate(manifests: &Manifests) -> Translation {
             continue;
         }
         let mut used = Clusters::default();
-        let compiled = compile(key, route, manifests, &mut used);
+        let mut compiled = compile(key, route, manifests, &mut catalog, &mut used);
+        // Every Gateway it attaches to must have room for its entries.
+        if let Ok((rules, _)) = &compiled {
+            let entries: usize = rules.iter().map(|r| r.matches.len()).sum();
+            let full = attachments.iter().any(|a| {
+                let held: usize = tables[a.gateway].values().flat_map(|h| h.values()).map(Vec::len).sum();
+                held + entries * a.hosts.len() > MAX_ROUTE_ENTRIES
+            });
+            if full {
+                compiled =
+                    Err(format!("its Gateway would serve more than {MAX_ROUTE_ENTRIES} route entries"));
+            }
+        }
         let resolved = match &compiled {
             Ok((_, Some(problem))) => problem.clone(),
             _ => Condition::yes("ResolvedRefs", "ResolvedRefs", "all backendRefs resolved"),
@@ -108,7 +125,7 @@ pub fn translate(manifests: &Manifests) -> Translation {
             .filter_map(|(_, p)| p.as_ref().ok())
             .filter(|p| p.reaches(&gateway.key, attached))
             .collect();
-        let (resources, status) = output::finish(gateway, table, used, &running);
+        let (resources, status) = output::finish(gateway, table, used.into_resources(&catalog), &running);
         out.push(resources);
         statuses.push(status);
     }
@@ -132,6 +149,7 @@ fn compile(
     key: &Key,
     route: &HttpRoute,
     manifests: &Manifests,
+    catalog: &mut Catalog<'_>,
     used: &mut Clusters,
 ) -> Result<(Vec<Rule>, Option<Condition>), String> {
     if let Some(bad) = route.spec.hostnames.iter().flatten().find(|h| !hostname::valid(h)) {
@@ -140,17 +158,25 @@ fn compile(
     let mut problem = None;
     let mut rules = Vec::new();
     for (i, rule) in route.spec.rules.iter().flatten().enumerate() {
-        let compiled =
-            compile_rule(key, rule, manifests, used, &mut problem).map_err(|e| format!("rules[{i}]: {e}"))?;
+        let at = Place { key, rule: i };
+        let compiled = compile_rule(&at, rule, manifests, catalog, used, &mut problem)
+            .map_err(|e| format!("rules[{i}]: {e}"))?;
         rules.push(compiled);
     }
     Ok((rules, problem))
 }
 
+/// A rule of a route.
+struct Place<'a> {
+    key: &'a Key,
+    rule: usize,
+}
+
 fn compile_rule(
-    key: &Key,
+    at: &Place<'_>,
     rule: &HttpRouteRules,
     manifests: &Manifests,
+    catalog: &mut Catalog<'_>,
     used: &mut Clusters,
     problem: &mut Option<Condition>,
 ) -> Result<Rule, String> {
@@ -165,9 +191,12 @@ fn compile_rule(
     if filters.redirect.is_some() && !refs.is_empty() {
         return Err("RequestRedirect cannot be combined with backendRefs".into());
     }
+    if let Some(w) = refs.iter().filter_map(|b| b.weight).find(|w| !(0..=MAX_WEIGHT).contains(w)) {
+        return Err(format!("backendRefs: weight {w} is not 0 to {MAX_WEIGHT}"));
+    }
     let mut backends = Vec::new();
     for b in refs {
-        let (backend, invalid) = backends::resolve(key, b, manifests, used);
+        let (backend, invalid) = backends::resolve(at.key, b, manifests, catalog, used);
         backends.push(backend);
         if problem.is_none() {
             *problem = invalid;
@@ -178,11 +207,17 @@ fn compile_rule(
         Some(list) => list.iter().map(|m| matches::translate(Some(m))).collect::<Result<_, _>>()?,
     };
     let action = envoy::action(&backends);
-    // Checked once here (a prefix change needs a PathPrefix match), used per attachment.
-    for (j, m) in matches.iter().enumerate() {
-        envoy::routes("", m, &filters, &action).map_err(|e| format!("matches[{j}]: {e}"))?;
-    }
-    Ok(Rule { matches, filters, action })
+    let matches = matches
+        .into_iter()
+        .enumerate()
+        .map(|(j, m)| {
+            let name = format!("{}/rule/{}/match/{j}", at.key, at.rule);
+            let routes =
+                envoy::routes(&name, &m, &filters, &action).map_err(|e| format!("matches[{j}]: {e}"))?;
+            Ok((m.precedence, routes))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Rule { matches })
 }
 
 /// Adds a route's entries to the table of the Gateway `a` attaches it to.
@@ -193,12 +228,9 @@ fn place(table: &mut Table, port: u16, a: &Attachment, key: &Key, route: &HttpRo
     for host in &a.hosts {
         let entries = hosts.entry(host.clone()).or_default();
         for (i, rule) in rules.iter().enumerate() {
-            for (j, m) in rule.matches.iter().enumerate() {
-                let name = format!("{key}/rule/{i}/match/{j}");
-                let rank = (m.precedence.clone(), (created.is_none(), created.clone()), key.clone(), i, j);
-                if let Ok(envoy) = envoy::routes(&name, m, &rule.filters, &rule.action) {
-                    entries.push((rank, envoy));
-                }
+            for (j, (precedence, routes)) in rule.matches.iter().enumerate() {
+                let rank = (precedence.clone(), (created.is_none(), created.clone()), key.clone(), i, j);
+                entries.push((rank, routes.clone()));
             }
         }
     }

@@ -1,119 +1,12 @@
 //! Manifests → Envoy resources and status, on the objects of the upstream conformance base
-//! (`gateway-conformance-infra`): what each route becomes and why some are refused.
+//! (`gateway-conformance-infra`): listeners, clusters, precedence, backends, attachment.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{gateway, has, route_conditions, run, vhost};
 use serde_json::{Value, json};
-use weir_gateway::{Manifests, Translation, translate};
-
-fn service(ns: &str, name: &str, ip: &str) -> String {
-    format!(
-        r#"---
-apiVersion: v1
-kind: Service
-metadata: {{ name: {name}, namespace: {ns} }}
-spec: {{ ports: [ {{ name: http, port: 8080 }} ] }}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {{ name: {name}-1, namespace: {ns}, labels: {{ kubernetes.io/service-name: {name} }} }}
-addressType: IPv4
-ports: [ {{ name: http, port: 3000 }} ]
-endpoints: [ {{ addresses: [ "{ip}" ] }}, {{ addresses: [ "10.9.9.9" ], conditions: {{ ready: false }} }} ]
-"#
-    )
-}
-
-fn base() -> String {
-    let mut text = String::from(
-        r#"
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: weir }
-spec: { controllerName: weir.dev/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: other }
-spec: { controllerName: example.com/other }
----
-apiVersion: v1
-kind: Namespace
-metadata: { name: gateway-conformance-web-backend, labels: { team: web } }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: same-namespace, namespace: gateway-conformance-infra, generation: 3 }
-spec:
-  gatewayClassName: weir
-  addresses: [ { type: IPAddress, value: 127.0.0.1 } ]
-  listeners:
-  - { name: http, port: 8081, protocol: HTTP, allowedRoutes: { namespaces: { from: Same } } }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: selected, namespace: gateway-conformance-infra }
-spec:
-  gatewayClassName: weir
-  listeners:
-  - { name: web, port: 8082, protocol: HTTP, allowedRoutes: { namespaces: { from: Selector, selector: { matchLabels: { team: web } } } } }
-  - { name: tls, port: 8443, protocol: HTTPS }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: theirs, namespace: gateway-conformance-infra }
-spec:
-  gatewayClassName: other
-  listeners: [ { name: http, port: 80, protocol: HTTP } ]
-"#,
-    );
-    for (name, ip) in
-        [("infra-backend-v1", "10.0.0.1"), ("infra-backend-v2", "10.0.0.2"), ("infra-backend-v3", "10.0.0.3")]
-    {
-        text.push_str(&service("gateway-conformance-infra", name, ip));
-    }
-    text.push_str(&service("gateway-conformance-web-backend", "web-backend", "10.0.1.1"));
-    text
-}
-
-fn run(routes: &str) -> Translation {
-    translate(&Manifests::parse(&format!("{}---\n{routes}", base())).unwrap())
-}
-
-fn gateway<'a>(t: &'a Translation, name: &str) -> &'a weir_gateway::GatewayResources {
-    t.gateways.iter().find(|g| g.key.name == name).unwrap()
-}
-
-/// The route status conditions of `route` for its first parent: `{type: reason}`.
-fn route_conditions(t: &Translation, route: &str) -> Vec<(String, String, String)> {
-    let status = serde_json::to_value(&t.status).unwrap();
-    let r = status["httpRoutes"].as_array().unwrap().iter().find(|r| r["name"] == route).unwrap();
-    r["parents"][0]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["type"].as_str().unwrap().into(),
-                c["status"].as_str().unwrap().into(),
-                c["reason"].as_str().unwrap().into(),
-            )
-        })
-        .collect()
-}
-
-fn has(conditions: &[(String, String, String)], kind: &str, status: &str, reason: &str) -> bool {
-    conditions.iter().any(|(k, s, r)| k == kind && s == status && r == reason)
-}
-
-fn vhost<'a>(g: &'a weir_gateway::GatewayResources, name: &str) -> &'a Value {
-    g.routes[0]["virtual_hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == name)
-        .unwrap_or_else(|| panic!("no vhost {name}: {:#}", g.routes[0]))
-}
 
 const MATCHING: &str = r#"
 apiVersion: gateway.networking.k8s.io/v1
@@ -326,120 +219,51 @@ spec:
 }
 
 #[test]
-fn filters_become_route_fields() {
+fn a_hostname_goes_to_the_most_specific_listener_only() {
     let t = run(r#"
 apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: filters, namespace: gateway-conformance-infra }
+kind: Gateway
+metadata: { name: layered, namespace: gateway-conformance-infra }
 spec:
-  parentRefs: [ { name: same-namespace } ]
-  rules:
-  - matches: [ { path: { value: /headers } } ]
-    filters:
-    - type: RequestHeaderModifier
-      requestHeaderModifier: { set: [ { name: X-Set, value: "50%" } ], add: [ { name: X-Add, value: a } ], remove: [ X-Gone ] }
-    - type: ResponseHeaderModifier
-      responseHeaderModifier: { set: [ { name: X-Out, value: o } ] }
-    backendRefs: [ { name: infra-backend-v1, port: 8080 } ]
-  - matches: [ { path: { value: /redirect } } ]
-    filters: [ { type: RequestRedirect, requestRedirect: { hostname: example.org, statusCode: 301, path: { type: ReplacePrefixMatch, replacePrefixMatch: /new/ } } } ]
-  - matches: [ { path: { value: /rewrite } } ]
-    filters: [ { type: URLRewrite, urlRewrite: { hostname: internal, path: { type: ReplacePrefixMatch, replacePrefixMatch: /v2 } } } ]
-    backendRefs: [ { name: infra-backend-v1, port: 8080 } ]
-"#);
-    let routes = vhost(gateway(&t, "same-namespace"), "*")["routes"].as_array().unwrap().clone();
-    let headers = routes.iter().find(|r| r["match"]["path_separated_prefix"] == "/headers").unwrap();
-    assert_eq!(
-        headers["request_headers_to_add"],
-        json!([
-            {"header": {"key": "x-set", "value": "50%%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
-            {"header": {"key": "x-add", "value": "a"}, "append_action": "APPEND_IF_EXISTS_OR_ADD"}
-        ])
-    );
-    assert_eq!(headers["request_headers_to_remove"], json!(["x-gone"]));
-    assert_eq!(headers["response_headers_to_add"][0]["header"]["key"], "x-out");
-    // A prefix replaced by one ending in `/`: the prefix itself, then what is below it.
-    let exact = routes.iter().find(|r| r["match"]["path"] == "/redirect").unwrap();
-    assert_eq!(
-        exact["redirect"],
-        json!({"host_redirect": "example.org", "response_code": "MOVED_PERMANENTLY", "path_redirect": "/new/"})
-    );
-    let below = routes.iter().find(|r| r["match"]["prefix"] == "/redirect/").unwrap();
-    assert_eq!(below["redirect"]["prefix_rewrite"], "/new/");
-    let rewrite = routes.iter().find(|r| r["match"]["path_separated_prefix"] == "/rewrite").unwrap();
-    assert_eq!(rewrite["route"]["host_rewrite_literal"], "internal");
-    assert_eq!(rewrite["route"]["prefix_rewrite"], "/v2");
-}
-
-#[test]
-fn a_prefix_change_needs_a_prefix_match() {
-    let t = run(r#"
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: bad, namespace: gateway-conformance-infra }
-spec:
-  parentRefs: [ { name: same-namespace } ]
-  rules:
-  - matches: [ { path: { type: Exact, value: /x } } ]
-    filters: [ { type: URLRewrite, urlRewrite: { path: { type: ReplacePrefixMatch, replacePrefixMatch: /y } } } ]
-    backendRefs: [ { name: infra-backend-v1, port: 8080 } ]
-"#);
-    assert!(has(&route_conditions(&t, "bad"), "Accepted", "False", "UnsupportedValue"));
-    assert_eq!(vhost(gateway(&t, "same-namespace"), "*")["routes"], json!([]));
-}
-
-#[test]
-fn a_wasm_plugin_runs_on_the_routes_it_targets() {
-    let t = run(r#"
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: a, namespace: gateway-conformance-infra }
-spec:
-  parentRefs: [ { name: same-namespace } ]
-  rules: [ { matches: [ { path: { value: /a } } ], backendRefs: [ { name: infra-backend-v1, port: 8080 } ] } ]
+  gatewayClassName: weir
+  listeners:
+  - { name: any, port: 8095, protocol: HTTP, allowedRoutes: { kinds: [] } }
+  - { name: wildcard, port: 8095, protocol: HTTP, hostname: "*.bar.com" }
+  - { name: exact, port: 8095, protocol: HTTP, hostname: foo.bar.com }
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
-metadata: { name: b, namespace: gateway-conformance-infra }
+metadata: { name: broad, namespace: gateway-conformance-infra }
 spec:
-  parentRefs: [ { name: same-namespace } ]
-  rules: [ { matches: [ { path: { value: /b } } ], backendRefs: [ { name: infra-backend-v1, port: 8080 } ] } ]
+  parentRefs: [ { name: layered, sectionName: any }, { name: layered, sectionName: any } ]
+  hostnames: [ foo.bar.com, baz.bar.com, other.org ]
+  rules: [ { backendRefs: [ { name: infra-backend-v1, port: 8080 } ] } ]
 ---
-apiVersion: weir.dev/v1alpha1
-kind: WasmPlugin
-metadata: { name: auth, namespace: gateway-conformance-infra }
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: exact, namespace: gateway-conformance-infra }
 spec:
-  targetRefs: [ { group: gateway.networking.k8s.io, kind: HTTPRoute, name: a } ]
-  module: /filters/auth.wasm
-  rootId: auth
-  configuration: { keys: [ k ] }
-  failurePolicy: FailOpen
----
-apiVersion: weir.dev/v1alpha1
-kind: WasmPlugin
-metadata: { name: relative, namespace: gateway-conformance-infra }
-spec:
-  targetRefs: [ { group: gateway.networking.k8s.io, kind: Gateway, name: same-namespace } ]
-  module: auth.wasm
+  parentRefs: [ { name: layered, sectionName: exact } ]
+  rules: [ { backendRefs: [ { name: infra-backend-v2, port: 8080 } ] } ]
 "#);
-    let g = gateway(&t, "same-namespace");
-    let filters = &g.listeners[0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"];
-    assert_eq!(filters[0]["name"], "wasm:gateway-conformance-infra:auth");
-    let config = &filters[0]["typed_config"]["config"];
-    assert_eq!(config["vm_config"]["code"]["local"]["filename"], "/filters/auth.wasm");
-    assert_eq!(config["configuration"]["value"], r#"{"keys":["k"]}"#);
-    assert_eq!(config["failure_policy"], "FAIL_OPEN");
-    assert_eq!(filters[1]["name"], "envoy.filters.http.router");
-    let routes = vhost(g, "*")["routes"].as_array().unwrap().clone();
-    let on = |path: &str| routes.iter().find(|r| r["match"]["path_separated_prefix"] == path).unwrap();
-    assert!(on("/a").get("typed_per_filter_config").is_none());
-    assert_eq!(on("/b")["typed_per_filter_config"]["wasm:gateway-conformance-infra:auth"]["disabled"], true);
-    // Requests no route takes end on a last 404 route, the plugin off there too.
-    let last = routes.last().unwrap();
-    assert_eq!(last["direct_response"]["status"], 404);
-    assert_eq!(last["typed_per_filter_config"]["wasm:gateway-conformance-infra:auth"]["disabled"], true);
+    let g = gateway(&t, "layered");
+    let cluster = |host: &str| {
+        vhost(g, host)["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["route"]["cluster"].clone())
+            .collect::<Vec<Value>>()
+    };
+    // foo.bar.com is listener `exact`'s; baz.bar.com is `wildcard`'s (with no route there);
+    // other.org only `any` matches.
+    assert_eq!(cluster("foo.bar.com"), [json!("gateway-conformance-infra:infra-backend-v2:8080")]);
+    assert!(cluster("*.bar.com").is_empty());
+    assert!(g.routes[0]["virtual_hosts"].as_array().unwrap().iter().all(|v| v["name"] != "baz.bar.com"));
+    assert_eq!(cluster("other.org"), [json!("gateway-conformance-infra:infra-backend-v1:8080")]);
+    // Two parentRefs to one listener: attached once.
     let status = serde_json::to_value(&t.status).unwrap();
-    let plugins = status["wasmPlugins"].as_array().unwrap();
-    assert_eq!(plugins[0]["gateways"], json!(["gateway-conformance-infra/same-namespace"]));
-    assert_eq!(plugins[1]["conditions"][0]["reason"], "Invalid");
+    let layered = status["gateways"].as_array().unwrap().iter().find(|g| g["name"] == "layered").unwrap();
+    assert_eq!(layered["listeners"][0]["attachedRoutes"], 1);
+    assert_eq!(layered["listeners"][0]["supportedKinds"][0]["kind"], "HTTPRoute");
 }

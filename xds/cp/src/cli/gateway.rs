@@ -122,6 +122,21 @@ fn print_status(status: &Value, problems_only: bool) {
             }
         }
     }
+    for p in status["wasmPlugins"].as_array().into_iter().flatten() {
+        if shows(&p["conditions"]) {
+            let gateways: Vec<&str> = p["gateways"].as_array().into_iter().flatten().map(text_of).collect();
+            println!(
+                "WasmPlugin {}/{} (on {}): {}",
+                text_of(&p["namespace"]),
+                text_of(&p["name"]),
+                if gateways.is_empty() { "no Gateway".to_string() } else { gateways.join(", ") },
+                conditions(&p["conditions"])
+            );
+        }
+    }
+    if let Some(refused) = status["lastRefused"].as_str() {
+        println!("the latest apply was refused (the status above is the last good one's): {refused}");
+    }
     for ignored in status["ignored"].as_array().into_iter().flatten() {
         println!("ignored (not read by weir-cp): {}", text_of(ignored));
     }
