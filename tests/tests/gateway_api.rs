@@ -18,7 +18,7 @@ use weir_tests::e2e::{self, XdsMode, poll};
 use weir_tests::envoy::Envoy;
 use weir_tests::gateway_api::backends::{self, Backends};
 use weir_tests::gateway_api::case;
-use weir_tests::gateway_api::run::{self, SERVED};
+use weir_tests::gateway_api::run::{self, Admin, SERVED};
 use weir_tests::weir::Weir;
 
 fn envoy_yaml(xds: SocketAddr) -> String {
@@ -67,9 +67,17 @@ async fn ported_gateway_http_cases_pass_in_envoy_and_weir() -> anyhow::Result<()
         };
         run::apply(&cp, dir.path(), &manifests(&cases[0].1)?)?;
         // Running until the end of this proxy's pass.
-        let _running: (Option<Envoy>, Option<Weir>) = match name {
-            "Envoy" => (Some(Envoy::start(&envoy_yaml(cp.xds)).await?), None),
-            _ => (None, Some(Weir::start_async(weir_yaml(cp.xds), 1).await?)),
+        let (_running, admin): ((Option<Envoy>, Option<Weir>), Admin) = match name {
+            "Envoy" => {
+                let envoy = Envoy::start(&envoy_yaml(cp.xds)).await?;
+                let admin = Admin::Envoy(envoy.admin());
+                ((Some(envoy), None), admin)
+            }
+            _ => {
+                let weir = Weir::start_async(weir_yaml(cp.xds), 1).await?;
+                let admin = Admin::Weir(weir.admin()?);
+                ((None, Some(weir)), admin)
+            }
         };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         for (i, (file, c)) in cases.iter().enumerate() {
@@ -79,7 +87,10 @@ async fn ported_gateway_http_cases_pass_in_envoy_and_weir() -> anyhow::Result<()
                 _ => manifests(c).and_then(|m| run::apply(&cp, dir.path(), &m)),
             };
             let served = match applied {
-                Ok(_) => run::wait_served(&cp, node, run::GROUP).await,
+                Ok(_) => match run::wait_served(&cp, node, run::GROUP).await {
+                    Ok(clusters) => run::wait_endpoints(admin, &clusters).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             let listening =

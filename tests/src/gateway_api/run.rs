@@ -42,8 +42,9 @@ async fn admin_json(cp: &WeirCp, path: &str) -> anyhow::Result<Value> {
     Ok(serde_json::from_slice(&reply.body)?)
 }
 
-/// Waits until `node` ACKed node group `group`'s versions of every type it is subscribed to.
-pub async fn wait_served(cp: &WeirCp, node: &str, group: &str) -> anyhow::Result<()> {
+/// Waits until `node` ACKed node group `group`'s versions of every type it is subscribed to;
+/// returns the group's cluster names.
+pub async fn wait_served(cp: &WeirCp, node: &str, group: &str) -> anyhow::Result<Vec<String>> {
     let groups = admin_json(cp, "/groups").await?;
     let group = &groups[group];
     let mut want = Vec::new();
@@ -59,6 +60,46 @@ pub async fn wait_served(cp: &WeirCp, node: &str, group: &str) -> anyhow::Result
         let status = cp.status().await?;
         Ok(want.iter().all(|(kind, version)| acked(&status, node, kind, version)).then_some(()))
     })
+    .await?;
+    Ok(group["clusters"]["resources"].as_object().map(|r| r.keys().cloned().collect()).unwrap_or_default())
+}
+
+/// Which proxy an admin API belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admin {
+    /// Envoy's (`/clusters?format=json`).
+    Envoy(SocketAddr),
+    /// weir's (`/clusters`).
+    Weir(SocketAddr),
+}
+
+/// Waits until the proxy has endpoints for each of `clusters`: an ACK of a cluster's
+/// endpoints can come before the response its new subscription asked for.
+pub async fn wait_endpoints(admin: Admin, clusters: &[String]) -> anyhow::Result<()> {
+    poll(
+        &format!("endpoints of {clusters:?} in {admin:?}"),
+        Duration::from_secs(20),
+        Duration::from_millis(5),
+        || async {
+            let (addr, path) = match admin {
+                Admin::Envoy(a) => (a, "/clusters?format=json"),
+                Admin::Weir(a) => (a, "/clusters"),
+            };
+            let reply = client::send(addr, client::admin_get(addr, path)).await?;
+            let body: Value = serde_json::from_slice(&reply.body)?;
+            let (list, hosts) = match admin {
+                Admin::Envoy(_) => (body["cluster_statuses"].clone(), "host_statuses"),
+                Admin::Weir(_) => (body, "endpoints"),
+            };
+            let ready = |name: &String| {
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["name"] == name.as_str() && c[hosts].as_array().is_some_and(|h| !h.is_empty()))
+            };
+            Ok(clusters.iter().all(ready).then_some(()))
+        },
+    )
     .await
 }
 
