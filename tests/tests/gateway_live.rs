@@ -3,8 +3,8 @@
 //! one client per proxy sends requests back to back while
 //!
 //! 1. the route sends everything to `blue` (weights 100/0);
-//! 2. the weights become 50/50: both proxies ACK (time from the apply printed) and split their
-//!    next 400 requests within ±10% of it;
+//! 2. Service `green` appears and the weights become 50/50 in one apply: both proxies ACK
+//!    (time from the apply printed) and split their next 400 requests within ±10% of it;
 //! 3. a rule matching header `x-canary: yes` to `green` is added: requests with it all reach
 //!    `green`, the others still split;
 //!
@@ -73,7 +73,8 @@ fn gateway(name: &str, port: u16) -> String {
 }
 
 /// Everything, with the route's rules `rules` (indented as `spec.rules` items).
-fn manifests(ports: [u16; 2], blue: SocketAddr, green: SocketAddr, rules: &str) -> String {
+/// With `green: None`, Service `green` does not exist yet.
+fn manifests(ports: [u16; 2], blue: SocketAddr, green: Option<SocketAddr>, rules: &str) -> String {
     format!(
         "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {{ name: weir }}\n\
          spec: {{ controllerName: weir.dev/gateway-controller }}\n{}{}{}{}\
@@ -82,7 +83,7 @@ fn manifests(ports: [u16; 2], blue: SocketAddr, green: SocketAddr, rules: &str) 
         gateway("envoy", ports[0]),
         gateway("weir", ports[1]),
         service("blue", blue),
-        service("green", green),
+        green.map(|g| service("green", g)).unwrap_or_default(),
     )
 }
 
@@ -155,8 +156,11 @@ async fn an_httproute_changes_under_load_without_a_failed_request() -> anyhow::R
     let blue = EchoServer::start_tagged(Some("blue".into()))?;
     let green = EchoServer::start_tagged(Some("green".into()))?;
     let ports = [free_port()?, free_port()?];
-    let text = |rules: &str| manifests(ports, blue.addr(), green.addr(), rules);
-    run::apply(&cp, dir.path(), &text(&weights(100, 0)))?;
+    let text = |rules: &str| manifests(ports, blue.addr(), Some(green.addr()), rules);
+    // Service green is not deployed yet: its backendRef (weight 0) is not resolved. It comes
+    // with the 50/50 weights, in one apply: its cluster and endpoints must reach each proxy
+    // before the routes that use them (weir-cp holds listener and route updates until then).
+    run::apply(&cp, dir.path(), &manifests(ports, blue.addr(), None, &weights(100, 0)))?;
     let _envoy = Envoy::start(&envoy_yaml(cp.xds)).await?;
     let _weir = Weir::start_async(weir_yaml(cp.xds), 1).await?;
     let proxies = [

@@ -28,6 +28,7 @@ use super::freshness::Freshness;
 use super::kind::Kind;
 use super::peer::Peer;
 use super::shared::Shared;
+use super::warming::{self, TypeView};
 
 /// Most names one stream may subscribe to, or say it holds, per type.
 pub const MAX_NAMES: usize = 10_000;
@@ -45,12 +46,14 @@ struct Subscription {
     nonce: Option<String>,
     sent_version: String,
     acked_version: String,
+    /// Whether a response awaits its ACK or NACK.
+    outstanding: bool,
     /// The version its last response was computed at; when it answered a change.
     freshness: Freshness,
 }
 
-/// What a response compares with what the client holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a response compares with what the client holds (the first variants compare more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Compare {
     /// Every selected resource, on the stream's first request for the type.
     First,
@@ -66,12 +69,20 @@ pub struct DeltaState {
     only: Option<Kind>,
     peer: Peer,
     subscriptions: BTreeMap<Kind, Subscription>,
+    /// Listener and route responses waiting for the node's clusters and endpoints
+    /// ([`warming`]), and what each compares.
+    held: BTreeMap<Kind, Compare>,
 }
 
 impl DeltaState {
     /// A stream from `peer`; `only` is the type of a single-type service, `None` for ADS.
     pub fn new(only: Option<Kind>, peer: String) -> DeltaState {
-        DeltaState { only, peer: Peer::new(peer, "delta"), subscriptions: BTreeMap::new() }
+        DeltaState {
+            only,
+            peer: Peer::new(peer, "delta"),
+            subscriptions: BTreeMap::new(),
+            held: BTreeMap::new(),
+        }
     }
 
     /// The stream's node.
@@ -84,8 +95,19 @@ impl DeltaState {
         self.peer.close(shared);
     }
 
-    /// Handles a request: the response it calls for, or the status ending the stream.
+    /// Handles a request: the response it calls for and those it released ([`warming`]), or
+    /// the status ending the stream.
     pub fn on_request(
+        &mut self,
+        shared: &Shared,
+        request: DeltaDiscoveryRequest,
+    ) -> Result<Vec<DeltaDiscoveryResponse>, Status> {
+        let mut out = self.answer(shared, request)?;
+        out.extend(self.release(shared));
+        Ok(out)
+    }
+
+    fn answer(
         &mut self,
         shared: &Shared,
         request: DeltaDiscoveryRequest,
@@ -166,7 +188,38 @@ impl DeltaState {
         let group = self.peer.group(shared);
         let subscriptions = self.subscriptions.iter().map(|(k, s)| (*k, s.started, &s.freshness));
         let stale = Freshness::stale(shared, &group, subscriptions);
-        stale.into_iter().filter_map(|kind| self.respond(shared, kind, Compare::Changed, Some(at))).collect()
+        let mut out: Vec<DeltaDiscoveryResponse> = stale
+            .into_iter()
+            .filter_map(|kind| self.respond(shared, kind, Compare::Changed, Some(at)))
+            .collect();
+        out.extend(self.release(shared));
+        out
+    }
+
+    /// Whether the node holds the clusters and endpoints its listeners and routes may use.
+    fn warm(&self, shared: &Shared, group: &Option<String>) -> bool {
+        let view = |kind: Kind| {
+            self.subscriptions.get(&kind).map(|s| TypeView {
+                names: &s.names,
+                wildcard: s.wildcard,
+                settled: !s.outstanding,
+                current: s.freshness.is_current(shared, kind, group),
+            })
+        };
+        warming::warm(shared, group.as_deref(), view(Kind::Cds), view(Kind::Eds))
+    }
+
+    /// The held responses, once the node is warm.
+    fn release(&mut self, shared: &Shared) -> Vec<DeltaDiscoveryResponse> {
+        if self.held.is_empty() {
+            return Vec::new();
+        }
+        let group = self.peer.group(shared);
+        if !self.warm(shared, &group) {
+            return Vec::new();
+        }
+        let held = std::mem::take(&mut self.held);
+        held.into_iter().filter_map(|(kind, compare)| self.respond(shared, kind, compare, None)).collect()
     }
 
     /// The response `kind`'s subscription calls for, if any, comparing as `compare` says;
@@ -179,6 +232,11 @@ impl DeltaState {
         pushed: Option<Instant>,
     ) -> Option<DeltaDiscoveryResponse> {
         let group = self.peer.group(shared);
+        if self.only.is_none() && warming::gated(kind) && !self.warm(shared, &group) {
+            let compares = self.held.get(&kind).map_or(compare, |held| (*held).min(compare));
+            self.held.insert(kind, compares);
+            return None;
+        }
         let node = self.peer.node().unwrap_or_default();
         let sub = self.subscriptions.get_mut(&kind)?;
         let since = match compare {
@@ -217,6 +275,7 @@ impl DeltaState {
         sub.nonce = Some(nonce.clone());
         sub.freshness.responded(pushed);
         sub.sent_version = version.clone();
+        sub.outstanding = true;
         Some(DeltaDiscoveryResponse {
             system_version_info: version,
             resources,
@@ -255,12 +314,14 @@ fn acknowledge(
                   kept = %sub.acked_version, reason = %error.message, "NACK");
             shared.status.nacked(node, kind, &sub.sent_version, &sub.acked_version, &error.message);
             sub.freshness.nacked();
+            sub.outstanding = false;
         }
         None => {
             debug!(node = %node, r#type = kind.short(), version = %sub.sent_version, "ACK");
             sub.acked_version = sub.sent_version.clone();
             shared.status.acked(node, kind, &sub.sent_version);
             sub.freshness.acked(shared);
+            sub.outstanding = false;
         }
     }
 }

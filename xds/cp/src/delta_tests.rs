@@ -249,3 +249,61 @@ fn a_group_made_again_is_compared_in_full() {
     assert_eq!(pushed[0].removed_resources, ["y"], "the cluster only the old group had");
     assert!(pushed[0].system_version_info.parse::<u64>().unwrap() > old, "no version reused");
 }
+
+/// Make-before-break over delta: a change adding a cluster and a route to it sends the
+/// clusters first; the routes follow the node's ACK of the new cluster's endpoints.
+#[test]
+fn a_route_to_a_new_cluster_follows_its_endpoints() {
+    use crate::envoy_resource::{EnvoyResource, ResourceSet};
+    let shared = shared();
+    let cluster = |name: &str| {
+        EnvoyResource::parse(
+            json!({"name": name, "type": "EDS", "eds_cluster_config": {"eds_config": {"ads": {}}}}),
+        )
+        .unwrap()
+    };
+    let routes = |to: &str| {
+        EnvoyResource::parse(json!({"name": "r", "virtual_hosts": [{"name": "all", "domains": ["*"],
+            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": to}}]}]}))
+        .unwrap()
+    };
+    let apply = |clusters: &[&str], to: &str| {
+        let set = ResourceSet {
+            clusters: Some(clusters.iter().map(|c| cluster(c)).collect()),
+            endpoints: Some(clusters.iter().map(|c| crate::envoy_resource::test_assignment(c, 80)).collect()),
+            routes: Some(vec![routes(to)]),
+            ..ResourceSet::default()
+        };
+        shared.store.apply_resources(set, None).unwrap();
+    };
+    let typed = |type_url: &str, subscribe: &[&str], nonce: &str| DeltaDiscoveryRequest {
+        type_url: type_url.into(),
+        ..request(subscribe, &[], nonce, None)
+    };
+    let (cds, eds, rds) = (weir_xds::types::CLUSTER, weir_xds::types::ENDPOINT, weir_xds::types::ROUTE);
+    apply(&["a"], "a");
+    let mut stream = DeltaState::new(None, "peer".into());
+    let c = stream.on_request(&shared, typed(cds, &[], "")).unwrap().pop().unwrap();
+    stream.on_request(&shared, typed(cds, &[], &c.nonce)).unwrap();
+    let e = stream.on_request(&shared, typed(eds, &["a"], "")).unwrap().pop().unwrap();
+    assert!(stream.on_request(&shared, typed(rds, &["r"], "")).unwrap().is_empty(), "EDS not ACKed");
+    let released = stream.on_request(&shared, typed(eds, &[], &e.nonce)).unwrap();
+    assert_eq!(released.iter().map(|r| r.type_url.as_str()).collect::<Vec<_>>(), [rds]);
+    stream.on_request(&shared, typed(rds, &[], &released[0].nonce)).unwrap();
+    // Cluster b and a route to it in one change: the clusters go, the routes wait.
+    apply(&["a", "b"], "b");
+    let pushed = stream.on_change(&shared, Instant::now());
+    assert_eq!(
+        pushed.iter().map(|r| r.type_url.as_str()).collect::<Vec<_>>(),
+        [cds],
+        "a's endpoints unchanged"
+    );
+    assert!(
+        stream.on_request(&shared, typed(cds, &[], &pushed[0].nonce)).unwrap().is_empty(),
+        "b's not asked"
+    );
+    let b = stream.on_request(&shared, typed(eds, &["b"], "")).unwrap().pop().unwrap();
+    assert_eq!(names(&b), ["b"]);
+    let released = stream.on_request(&shared, typed(eds, &[], &b.nonce)).unwrap();
+    assert_eq!(released.iter().map(|r| r.type_url.as_str()).collect::<Vec<_>>(), [rds], "now the routes");
+}

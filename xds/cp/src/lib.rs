@@ -52,6 +52,7 @@ pub mod state;
 pub mod status;
 pub mod store;
 pub mod stream;
+mod warming;
 
 pub use admin::AdminSecurity;
 pub use ecds::EcdsConfig;

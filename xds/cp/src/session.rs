@@ -77,7 +77,7 @@ impl Protocol for StreamState {
         shared: &Shared,
         request: DiscoveryRequest,
     ) -> Result<Vec<DiscoveryResponse>, Status> {
-        Ok(StreamState::on_request(self, shared, request).into_iter().collect())
+        Ok(StreamState::on_request(self, shared, request))
     }
 
     fn on_change(&mut self, shared: &Shared, at: Instant) -> Vec<DiscoveryResponse> {

@@ -32,6 +32,25 @@ pub struct Selection {
 }
 
 impl Store {
+    /// The EDS service names of the clusters `group`'s nodes get (everyone's with `None`):
+    /// `eds_cluster_config.service_name`, else the cluster's name.
+    pub fn eds_names(&self, group: Option<&str>) -> Vec<String> {
+        let state = self.state.lock();
+        let clusters = match group {
+            Some(g) => state.groups.get(g).map(|g| &g.clusters),
+            None => Some(&state.clusters),
+        };
+        clusters
+            .into_iter()
+            .flat_map(|t| t.resources.iter())
+            .filter_map(|(name, entry)| {
+                let eds = entry.value.json().get("eds_cluster_config")?;
+                let service = eds.get("service_name").and_then(|s| s.as_str()).filter(|s| !s.is_empty());
+                Some(service.unwrap_or(name).to_string())
+            })
+            .collect()
+    }
+
     /// The version of `kind` as the nodes of `group` get it: what they are served changes
     /// only when it does (or when their group does).
     pub fn version_in(&self, kind: Kind, group: Option<&str>) -> u64 {

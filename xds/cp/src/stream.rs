@@ -13,6 +13,9 @@
 //!   (the protocol makes only listeners and clusters whole-state in every response; the node
 //!   keeps the others), unless the subscription changed too or a resource went away.
 //!
+//! On an ADS stream with clusters, listener and route responses wait until the node holds the
+//! clusters and endpoints they may use ([`warming`]).
+//!
 //! Empty `resource_names` select every resource of the type (Envoy never subscribes to RTDS or
 //! ECDS as a wildcard; this is a convenience for tools). Requests for types weir-cp does not serve
 //! are logged and ignored; the stream stays open.
@@ -28,6 +31,7 @@ use super::freshness::Freshness;
 use super::kind::Kind;
 use super::peer::Peer;
 use super::shared::Shared;
+use super::warming::{self, TypeView};
 
 /// What was last sent for one type: the subscription and the stamps of what it selected.
 type Fingerprint = (BTreeSet<String>, Vec<(String, u64)>);
@@ -39,12 +43,14 @@ struct Watch {
     nonce: Option<String>,
     sent_version: String,
     sent: Option<Fingerprint>,
+    /// Whether a response awaits its ACK or NACK.
+    outstanding: bool,
     /// The version its last response was computed at; when it answered a change.
     freshness: Freshness,
 }
 
-/// When a watch gets a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When a watch gets a response (the first variants are the more pressing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Send {
     /// Always: a request without a nonce.
     Always,
@@ -101,13 +107,16 @@ pub struct StreamState {
     only: Option<Kind>,
     peer: Peer,
     watches: BTreeMap<Kind, Watch>,
+    /// Listener and route responses waiting for the node's clusters and endpoints
+    /// ([`warming`]), and how pressing each is.
+    held: BTreeMap<Kind, Send>,
 }
 
 impl StreamState {
     /// A stream from `peer`. `only` is the type of a single-type service (RTDS, ECDS); `None`
     /// for ADS.
     pub fn new(only: Option<Kind>, peer: String) -> StreamState {
-        StreamState { only, peer: Peer::new(peer, "sotw"), watches: BTreeMap::new() }
+        StreamState { only, peer: Peer::new(peer, "sotw"), watches: BTreeMap::new(), held: BTreeMap::new() }
     }
 
     /// The stream's node.
@@ -120,8 +129,16 @@ impl StreamState {
         self.peer.close(shared);
     }
 
-    /// Handles a request; returns the response to send, if any.
-    pub fn on_request(&mut self, shared: &Shared, request: DiscoveryRequest) -> Option<DiscoveryResponse> {
+    /// Handles a request; returns the responses to send: the one it calls for, and those it
+    /// released ([`warming`]).
+    pub fn on_request(&mut self, shared: &Shared, request: DiscoveryRequest) -> Vec<DiscoveryResponse> {
+        let response = self.answer(shared, request);
+        let mut out: Vec<DiscoveryResponse> = response.into_iter().collect();
+        out.extend(self.release(shared));
+        out
+    }
+
+    fn answer(&mut self, shared: &Shared, request: DiscoveryRequest) -> Option<DiscoveryResponse> {
         let node = self.peer.register(shared, request.node.as_ref());
         let Some(kind) = Kind::on_stream(&request.type_url, self.only) else {
             warn!(node = %node, type_url = %request.type_url, "ignoring a request for a type weir-cp does not serve here");
@@ -148,11 +165,13 @@ impl StreamState {
                         &error.message,
                     );
                     watch.freshness.nacked();
+                    watch.outstanding = false;
                 }
                 None => {
                     debug!(node = %node, r#type = kind.short(), version = %request.version_info, "ACK");
                     shared.status.acked(&node, kind, &request.version_info);
                     watch.freshness.acked(shared);
+                    watch.outstanding = false;
                 }
             }
         }
@@ -185,7 +204,38 @@ impl StreamState {
         let group = self.peer.group(shared);
         let watches = self.watches.iter().map(|(k, w)| (*k, w.sent.is_some(), &w.freshness));
         let stale = Freshness::stale(shared, &group, watches);
-        stale.into_iter().filter_map(|kind| self.respond(shared, kind, Send::IfTouched, Some(at))).collect()
+        let mut out: Vec<DiscoveryResponse> = stale
+            .into_iter()
+            .filter_map(|kind| self.respond(shared, kind, Send::IfTouched, Some(at)))
+            .collect();
+        out.extend(self.release(shared));
+        out
+    }
+
+    /// Whether the node holds the clusters and endpoints its listeners and routes may use.
+    fn warm(&self, shared: &Shared, group: &Option<String>) -> bool {
+        let view = |kind: Kind| {
+            self.watches.get(&kind).map(|w| TypeView {
+                names: &w.names,
+                wildcard: w.names.is_empty(),
+                settled: !w.outstanding,
+                current: w.freshness.is_current(shared, kind, group),
+            })
+        };
+        warming::warm(shared, group.as_deref(), view(Kind::Cds), view(Kind::Eds))
+    }
+
+    /// The held responses, once the node is warm.
+    fn release(&mut self, shared: &Shared) -> Vec<DiscoveryResponse> {
+        if self.held.is_empty() {
+            return Vec::new();
+        }
+        let group = self.peer.group(shared);
+        if !self.warm(shared, &group) {
+            return Vec::new();
+        }
+        let held = std::mem::take(&mut self.held);
+        held.into_iter().filter_map(|(kind, when)| self.respond(shared, kind, when, None)).collect()
     }
 
     /// The response `kind`'s watch calls for, if any; `pushed`: the change it answers.
@@ -197,6 +247,11 @@ impl StreamState {
         pushed: Option<Instant>,
     ) -> Option<DiscoveryResponse> {
         let group = self.peer.group(shared);
+        if self.only.is_none() && warming::gated(kind) && !self.warm(shared, &group) {
+            let pressing = self.held.get(&kind).map_or(when, |held| (*held).min(when));
+            self.held.insert(kind, pressing);
+            return None;
+        }
         let node = self.peer.node().unwrap_or_default();
         let watch = self.watches.get_mut(&kind)?;
         if when == Send::IfTouched && watch.sent.is_some() && watch.untouched(shared, kind, &group) {
@@ -230,6 +285,7 @@ impl StreamState {
         watch.freshness.responded(pushed);
         watch.sent_version = version.clone();
         watch.sent = Some(fingerprint);
+        watch.outstanding = true;
         Some(DiscoveryResponse {
             version_info: version,
             resources: selection.resources,
