@@ -70,7 +70,7 @@ pub struct DeltaState {
     peer: Peer,
     subscriptions: BTreeMap<Kind, Subscription>,
     /// Listener and route responses waiting for the node's clusters and endpoints
-    /// ([`warming`]), and what each compares.
+    /// (`warming.rs`), and what each compares.
     held: BTreeMap<Kind, Compare>,
 }
 
@@ -95,7 +95,7 @@ impl DeltaState {
         self.peer.close(shared);
     }
 
-    /// Handles a request: the response it calls for and those it released ([`warming`]), or
+    /// Handles a request: the response it calls for and those it released (`warming.rs`), or
     /// the status ending the stream.
     pub fn on_request(
         &mut self,

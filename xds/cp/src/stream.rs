@@ -14,7 +14,7 @@
 //!   keeps the others), unless the subscription changed too or a resource went away.
 //!
 //! On an ADS stream with clusters, listener and route responses wait until the node holds the
-//! clusters and endpoints they may use ([`warming`]).
+//! clusters and endpoints they may use (`warming.rs`).
 //!
 //! Empty `resource_names` select every resource of the type (Envoy never subscribes to RTDS or
 //! ECDS as a wildcard; this is a convenience for tools). Requests for types weir-cp does not serve
@@ -108,7 +108,7 @@ pub struct StreamState {
     peer: Peer,
     watches: BTreeMap<Kind, Watch>,
     /// Listener and route responses waiting for the node's clusters and endpoints
-    /// ([`warming`]), and how pressing each is.
+    /// (`warming.rs`), and how pressing each is.
     held: BTreeMap<Kind, Send>,
 }
 
@@ -130,7 +130,7 @@ impl StreamState {
     }
 
     /// Handles a request; returns the responses to send: the one it calls for, and those it
-    /// released ([`warming`]).
+    /// released (`warming.rs`).
     pub fn on_request(&mut self, shared: &Shared, request: DiscoveryRequest) -> Vec<DiscoveryResponse> {
         let response = self.answer(shared, request);
         let mut out: Vec<DiscoveryResponse> = response.into_iter().collect();
