@@ -48,6 +48,8 @@ struct Subscription {
     acked_version: String,
     /// Whether a response awaits its ACK or NACK.
     outstanding: bool,
+    /// Whether the latest response was NACKed.
+    rejected: bool,
     /// The version its last response was computed at; when it answered a change.
     freshness: Freshness,
 }
@@ -203,6 +205,7 @@ impl DeltaState {
                 names: &s.names,
                 wildcard: s.wildcard,
                 settled: !s.outstanding,
+                rejected: s.rejected,
                 current: s.freshness.is_current(shared, kind, group),
             })
         };
@@ -315,6 +318,7 @@ fn acknowledge(
             shared.status.nacked(node, kind, &sub.sent_version, &sub.acked_version, &error.message);
             sub.freshness.nacked();
             sub.outstanding = false;
+            sub.rejected = true;
         }
         None => {
             debug!(node = %node, r#type = kind.short(), version = %sub.sent_version, "ACK");
@@ -322,6 +326,7 @@ fn acknowledge(
             shared.status.acked(node, kind, &sub.sent_version);
             sub.freshness.acked(shared);
             sub.outstanding = false;
+            sub.rejected = false;
         }
     }
 }

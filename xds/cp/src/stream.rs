@@ -45,6 +45,8 @@ struct Watch {
     sent: Option<Fingerprint>,
     /// Whether a response awaits its ACK or NACK.
     outstanding: bool,
+    /// Whether the latest response was NACKed.
+    rejected: bool,
     /// The version its last response was computed at; when it answered a change.
     freshness: Freshness,
 }
@@ -166,12 +168,14 @@ impl StreamState {
                     );
                     watch.freshness.nacked();
                     watch.outstanding = false;
+                    watch.rejected = true;
                 }
                 None => {
                     debug!(node = %node, r#type = kind.short(), version = %request.version_info, "ACK");
                     shared.status.acked(&node, kind, &request.version_info);
                     watch.freshness.acked(shared);
                     watch.outstanding = false;
+                    watch.rejected = false;
                 }
             }
         }
@@ -219,6 +223,7 @@ impl StreamState {
                 names: &w.names,
                 wildcard: w.names.is_empty(),
                 settled: !w.outstanding,
+                rejected: w.rejected,
                 current: w.freshness.is_current(shared, kind, group),
             })
         };

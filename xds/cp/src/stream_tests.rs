@@ -205,6 +205,13 @@ fn routes_wait_for_the_clusters_and_endpoints_they_use() {
     let released = stream.on_request(&shared, typed(eds, &["c"], &endpoints.nonce));
     assert_eq!(released.len(), 1, "the EDS ACK releases the routes");
     assert_eq!(released[0].type_url, rds);
+    // Clusters NACKed: the node keeps its last ones; its routes are not held for endpoints it
+    // will not ask for.
+    let mut refusing = StreamState::new(None, "refusing".into());
+    let clusters = refusing.on_request(&shared, typed(cds, &[], "")).pop().unwrap();
+    assert!(refusing.on_request(&shared, typed(rds, &["r"], "")).is_empty());
+    let nack = DiscoveryRequest { type_url: cds.into(), ..request(&[], "", &clusters.nonce, Some("no")) };
+    assert_eq!(refusing.on_request(&shared, nack).len(), 1, "the NACK releases the routes");
     // A stream without CDS (weir with static clusters) is never held.
     let mut plain = StreamState::new(None, "plain".into());
     assert_eq!(plain.on_request(&shared, typed(rds, &["r"], "")).len(), 1);

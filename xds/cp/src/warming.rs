@@ -21,6 +21,8 @@ pub struct TypeView<'a> {
     pub settled: bool,
     /// Whether the latest response was computed at the type's current version.
     pub current: bool,
+    /// Whether the latest response was NACKed.
+    pub rejected: bool,
 }
 
 /// Whether responses of `kind` wait for clusters and endpoints.
@@ -39,6 +41,11 @@ pub fn warm(
     let Some(cds) = cds else { return true };
     if !(cds.settled && cds.current) {
         return false;
+    }
+    // Clusters refused: the node keeps its last ones and asks no endpoints for the new ones;
+    // holding its routes would hold them for good.
+    if cds.rejected {
+        return true;
     }
     let needed = shared.store.eds_names(group);
     if needed.is_empty() {
