@@ -14,36 +14,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::{self, XdsMode, poll};
+use weir_tests::e2e::poll;
 use weir_tests::envoy::Envoy;
 use weir_tests::gateway_api::backends::{self, Backends};
 use weir_tests::gateway_api::case;
 use weir_tests::gateway_api::run::{self, Admin, SERVED};
 use weir_tests::weir::Weir;
-
-fn envoy_yaml(xds: SocketAddr) -> String {
-    e2e::envoy_xds_bootstrap("envoy-gw", xds, XdsMode::SOTW, "          route_config: { virtual_hosts: [] }")
-        .replace("cluster: edge", &format!("cluster: {SERVED}"))
-        .replace("  cds_config:", "  lds_config: { ads: {}, resource_api_version: V3 }\n  cds_config:")
-}
-
-fn weir_yaml(xds: SocketAddr) -> String {
-    format!(
-        r#"
-admin: {{ address: "127.0.0.1:0" }}
-listeners: []
-clusters:
-  - {{ name: weir-cp, endpoints: ["{xds}"], http2: true, connect_timeout: 1s }}
-xds: {{ cluster: weir-cp, cds: true, lds: true, initial_fetch_timeout: 1s }}
-node: {{ id: weir-gw, cluster: "{SERVED}" }}
-"#
-    )
-}
-
-/// A port free now, for the served Gateway's listener.
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ported_gateway_http_cases_pass_in_envoy_and_weir() -> anyhow::Result<()> {
@@ -57,7 +33,7 @@ async fn ported_gateway_http_cases_pass_in_envoy_and_weir() -> anyhow::Result<()
     let backends = Backends::start()?;
     let mut results: BTreeMap<&str, Vec<Vec<String>>> = BTreeMap::new();
     for name in ["Envoy", "weir"] {
-        let port = free_port()?;
+        let port = run::free_port()?;
         let node = if name == "Envoy" { "envoy-gw" } else { "weir-gw" };
         // The first case's manifests before the proxy starts: it finds its listener at once.
         let manifests = |c: &case::Case| -> anyhow::Result<String> {
@@ -69,12 +45,12 @@ async fn ported_gateway_http_cases_pass_in_envoy_and_weir() -> anyhow::Result<()
         // Running until the end of this proxy's pass.
         let (_running, admin): ((Option<Envoy>, Option<Weir>), Admin) = match name {
             "Envoy" => {
-                let envoy = Envoy::start(&envoy_yaml(cp.xds)).await?;
+                let envoy = Envoy::start(&run::envoy_bootstrap("envoy-gw", SERVED, cp.xds)).await?;
                 let admin = Admin::Envoy(envoy.admin());
                 ((Some(envoy), None), admin)
             }
             _ => {
-                let weir = Weir::start_async(weir_yaml(cp.xds), 1).await?;
+                let weir = Weir::start_async(run::weir_config("weir-gw", SERVED, cp.xds), 1).await?;
                 let admin = Admin::Weir(weir.admin()?);
                 ((None, Some(weir)), admin)
             }

@@ -12,7 +12,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex as StdMutex;
@@ -22,37 +21,14 @@ use std::time::{Duration, Instant};
 use anyhow::ensure;
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::{self, XdsMode, poll};
+use weir_tests::e2e::load::{Seen, load, split};
+use weir_tests::e2e::poll;
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
 use weir_tests::gateway_api::run;
 use weir_tests::weir::Weir;
 
 const SAMPLE: usize = 400;
-
-fn envoy_yaml(xds: SocketAddr) -> String {
-    e2e::envoy_xds_bootstrap(
-        "envoy-live-gw",
-        xds,
-        XdsMode::SOTW,
-        "          route_config: { virtual_hosts: [] }",
-    )
-    .replace("cluster: edge", "cluster: live/envoy")
-    .replace("  cds_config:", "  lds_config: { ads: {}, resource_api_version: V3 }\n  cds_config:")
-}
-
-fn weir_yaml(xds: SocketAddr) -> String {
-    format!(
-        r#"
-admin: {{ address: "127.0.0.1:0" }}
-listeners: []
-clusters:
-  - {{ name: weir-cp, endpoints: ["{xds}"], http2: true, connect_timeout: 1s }}
-xds: {{ cluster: weir-cp, cds: true, lds: true, initial_fetch_timeout: 1s }}
-node: {{ id: weir-live-gw, cluster: live/weir }}
-"#
-    )
-}
 
 fn service(name: &str, addr: SocketAddr) -> String {
     format!(
@@ -95,46 +71,6 @@ fn weights(blue: u32, green: u32) -> String {
 
 const CANARY: &str = "  - matches: [ { headers: [ { name: x-canary, value: \"yes\" } ] } ]\n    backendRefs: [ { name: green, port: 80 } ]\n";
 
-/// A port free now, for a Gateway's listener.
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-#[derive(Default)]
-struct Seen {
-    answers: Vec<String>,
-    failures: Vec<String>,
-}
-
-async fn load(addr: SocketAddr, seen: Arc<StdMutex<Seen>>, stop: Arc<AtomicBool>) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-        let outcome = client::send(addr, client::get("/", &[])).await;
-        let mut seen = seen.lock().unwrap();
-        match outcome {
-            Ok(r) if r.status == 200 => {
-                seen.answers.push(r.header("x-echo-server").unwrap_or("?").to_string())
-            }
-            Ok(r) => seen.failures.push(format!("status {}", r.status)),
-            Err(e) => seen.failures.push(e.to_string()),
-        }
-    }
-}
-
-/// The shares of the next `SAMPLE` answers after the `from`-th.
-async fn split(seen: &StdMutex<Seen>, from: usize) -> anyhow::Result<BTreeMap<String, f64>> {
-    poll("answers", Duration::from_secs(120), Duration::from_millis(20), || async {
-        Ok((seen.lock().unwrap().answers.len() >= from + SAMPLE).then_some(()))
-    })
-    .await?;
-    let seen = seen.lock().unwrap();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for tag in &seen.answers[from..from + SAMPLE] {
-        *counts.entry(tag.clone()).or_default() += 1;
-    }
-    Ok(counts.into_iter().map(|(tag, n)| (tag, n as f64 / SAMPLE as f64)).collect())
-}
-
 /// Applies `text`; waits until both proxies ACKed their Gateway's new resources; prints the
 /// time each took from the apply.
 async fn apply_and_converge(cp: &WeirCp, dir: &std::path::Path, text: &str) -> anyhow::Result<()> {
@@ -155,14 +91,14 @@ async fn an_httproute_changes_under_load_without_a_failed_request() -> anyhow::R
     let cp = WeirCp::start(&dir.path().join("state.json"), any, any)?;
     let blue = EchoServer::start_tagged(Some("blue".into()))?;
     let green = EchoServer::start_tagged(Some("green".into()))?;
-    let ports = [free_port()?, free_port()?];
+    let ports = [run::free_port()?, run::free_port()?];
     let text = |rules: &str| manifests(ports, blue.addr(), Some(green.addr()), rules);
     // Service green is not deployed yet: its backendRef (weight 0) is not resolved. It comes
     // with the 50/50 weights, in one apply: its cluster and endpoints must reach each proxy
     // before the routes that use them (weir-cp holds listener and route updates until then).
     run::apply(&cp, dir.path(), &manifests(ports, blue.addr(), None, &weights(100, 0)))?;
-    let _envoy = Envoy::start(&envoy_yaml(cp.xds)).await?;
-    let _weir = Weir::start_async(weir_yaml(cp.xds), 1).await?;
+    let _envoy = Envoy::start(&run::envoy_bootstrap("envoy-live-gw", "live/envoy", cp.xds)).await?;
+    let _weir = Weir::start_async(run::weir_config("weir-live-gw", "live/weir", cp.xds), 1).await?;
     let proxies = [
         ("Envoy", SocketAddr::from(([127, 0, 0, 1], ports[0]))),
         ("weir", SocketAddr::from(([127, 0, 0, 1], ports[1]))),
@@ -192,7 +128,7 @@ async fn an_httproute_changes_under_load_without_a_failed_request() -> anyhow::R
 
     // 1. 100/0.
     for ((name, _), s) in proxies.iter().zip(&seen) {
-        let shares = split(s, 0).await?;
+        let shares = split(s, 0, SAMPLE, |tag| tag).await?;
         println!("{name} at 100/0: {shares:?}");
         ensure!(shares.get("blue") == Some(&1.0), "{name}: {shares:?}");
     }
@@ -200,7 +136,7 @@ async fn an_httproute_changes_under_load_without_a_failed_request() -> anyhow::R
     apply_and_converge(&cp, dir.path(), &text(&weights(50, 50))).await?;
     for ((name, _), s) in proxies.iter().zip(&seen) {
         let from = s.lock().unwrap().answers.len();
-        let shares = split(s, from).await?;
+        let shares = split(s, from, SAMPLE, |tag| tag).await?;
         println!("{name} at 50/50: {shares:?}");
         let blue = shares.get("blue").copied().unwrap_or(0.0);
         ensure!((blue - 0.5).abs() <= 0.1, "{name}: {shares:?}");
@@ -220,7 +156,7 @@ async fn an_httproute_changes_under_load_without_a_failed_request() -> anyhow::R
     }
     for ((name, _), s) in proxies.iter().zip(&seen) {
         let from = s.lock().unwrap().answers.len();
-        let blue = split(s, from).await?.get("blue").copied().unwrap_or(0.0);
+        let blue = split(s, from, SAMPLE, |tag| tag).await?.get("blue").copied().unwrap_or(0.0);
         ensure!((blue - 0.5).abs() <= 0.1, "{name}: the others no longer split: blue {blue}");
     }
     stop.store(true, Ordering::Relaxed);

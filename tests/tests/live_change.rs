@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
+use weir_tests::e2e::load::{Seen, load, split};
 use weir_tests::e2e::{self, XdsMode, acked, poll};
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
@@ -139,43 +140,6 @@ routes:
     )
 }
 
-/// What one client saw: answers by upstream tag, in order, and failures.
-#[derive(Default)]
-struct Seen {
-    answers: Vec<String>,
-    failures: Vec<String>,
-}
-
-/// Sends requests to `addr` back to back until `stop`; records each answer.
-async fn load(addr: SocketAddr, seen: Arc<StdMutex<Seen>>, stop: Arc<AtomicBool>) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-        let outcome = client::send(addr, client::get("/", &[])).await;
-        let mut seen = seen.lock().unwrap();
-        match outcome {
-            Ok(r) if r.status == 200 => {
-                seen.answers.push(r.header("x-echo-server").unwrap_or("?").to_string())
-            }
-            Ok(r) => seen.failures.push(format!("status {}", r.status)),
-            Err(e) => seen.failures.push(e.to_string()),
-        }
-    }
-}
-
-/// Waits for `SAMPLE` answers after the `from`-th one; returns the share of each tag.
-async fn split(seen: &StdMutex<Seen>, from: usize) -> anyhow::Result<BTreeMap<String, f64>> {
-    poll("2,000 answers", Duration::from_secs(120), Duration::from_millis(20), || async {
-        Ok((seen.lock().unwrap().answers.len() >= from + SAMPLE).then_some(()))
-    })
-    .await?;
-    let seen = seen.lock().unwrap();
-    let mut counts: BTreeMap<String, f64> = BTreeMap::new();
-    for tag in &seen.answers[from..from + SAMPLE] {
-        *counts.entry(tag.split('-').next().unwrap_or("?").to_string()).or_default() += 1.0;
-    }
-    Ok(counts.into_iter().map(|(k, v)| (k, v / SAMPLE as f64)).collect())
-}
-
 /// The version of each type after `weir-cp apply -f` of `text`.
 fn apply(cp: &WeirCp, dir: &Path, text: &str) -> anyhow::Result<BTreeMap<String, String>> {
     let out = cp.apply(dir, text)?;
@@ -237,7 +201,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
 
     // 1. 90/10.
     for ((name, _), s) in proxies.iter().zip(&seen) {
-        let share = split(s, 0).await?;
+        let share = split(s, 0, SAMPLE, |tag| tag.split('-').next().unwrap_or("?")).await?;
         println!("{name} at 90/10: {share:?}");
         within(&share, "blue", 0.90)?;
     }
@@ -247,7 +211,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     both_acked(&cp, "rds", &versions["routes"], pushed).await?;
     for ((name, _), s) in proxies.iter().zip(&seen) {
         let from = s.lock().unwrap().answers.len();
-        let share = split(s, from).await?;
+        let share = split(s, from, SAMPLE, |tag| tag.split('-').next().unwrap_or("?")).await?;
         println!("{name} at 10/90: {share:?}");
         within(&share, "green", 0.90)?;
     }
@@ -257,7 +221,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     both_acked(&cp, "eds", &versions["endpoints"], pushed).await?;
     for ((name, _), s) in proxies.iter().zip(&seen) {
         let from = s.lock().unwrap().answers.len();
-        within(&split(s, from).await?, "green", 0.90)?;
+        within(&split(s, from, SAMPLE, |tag| tag.split('-').next().unwrap_or("?")).await?, "green", 0.90)?;
         let seen = s.lock().unwrap();
         let after = &seen.answers[from..from + SAMPLE];
         ensure!(!after.iter().any(|t| t == "blue-b"), "{name} still uses the removed endpoint");
@@ -368,7 +332,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
         "weir stopped serving tcp"
     );
     let from = seen[1].lock().unwrap().answers.len();
-    within(&split(&seen[1], from).await?, "green", 0.90)?;
+    within(&split(&seen[1], from, SAMPLE, |tag| tag.split('-').next().unwrap_or("?")).await?, "green", 0.90)?;
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
         task.await?;

@@ -5,6 +5,7 @@
 //! absolute module paths), plus the polls the tests wait with.
 
 pub mod cp;
+pub mod load;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -279,3 +279,36 @@ fn compare(reply: &client::Reply, r: &Request) -> Option<String> {
     }
     None
 }
+
+/// An Envoy bootstrap for node `node` serving Gateway `cluster` (`NAMESPACE/NAME`): listeners,
+/// routes and clusters from weir-cp at `xds` over state-of-the-world ADS.
+pub fn envoy_bootstrap(node: &str, cluster: &str, xds: SocketAddr) -> String {
+    crate::e2e::envoy_xds_bootstrap(
+        node,
+        xds,
+        crate::e2e::XdsMode::SOTW,
+        "          route_config: { virtual_hosts: [] }",
+    )
+    .replace("cluster: edge", &format!("cluster: {cluster}"))
+    .replace("  cds_config:", "  lds_config: { ads: {}, resource_api_version: V3 }\n  cds_config:")
+}
+
+/// weir's config for node `node` serving Gateway `cluster`: no listener of its own, listeners
+/// and clusters from weir-cp at `xds`.
+pub fn weir_config(node: &str, cluster: &str, xds: SocketAddr) -> String {
+    format!(
+        r#"
+admin: {{ address: "127.0.0.1:0" }}
+listeners: []
+clusters:
+  - {{ name: weir-cp, endpoints: ["{xds}"], http2: true, connect_timeout: 1s }}
+xds: {{ cluster: weir-cp, cds: true, lds: true, initial_fetch_timeout: 1s }}
+node: {{ id: {node}, cluster: "{cluster}" }}
+"#
+    )
+}
+
+/// A port free now, for a Gateway's listener.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

@@ -28,7 +28,7 @@ use super::freshness::Freshness;
 use super::kind::Kind;
 use super::peer::Peer;
 use super::shared::Shared;
-use super::warming::{self, TypeView};
+use super::warming::{self, Held, TypeView};
 
 /// Most names one stream may subscribe to, or say it holds, per type.
 pub const MAX_NAMES: usize = 10_000;
@@ -73,7 +73,7 @@ pub struct DeltaState {
     subscriptions: BTreeMap<Kind, Subscription>,
     /// Listener and route responses waiting for the node's clusters and endpoints
     /// (`warming.rs`), and what each compares.
-    held: BTreeMap<Kind, Compare>,
+    held: Held<Compare>,
 }
 
 impl DeltaState {
@@ -83,7 +83,7 @@ impl DeltaState {
             only,
             peer: Peer::new(peer, "delta"),
             subscriptions: BTreeMap::new(),
-            held: BTreeMap::new(),
+            held: Held::default(),
         }
     }
 
@@ -221,7 +221,7 @@ impl DeltaState {
         if !self.warm(shared, &group) {
             return Vec::new();
         }
-        let held = std::mem::take(&mut self.held);
+        let held = self.held.take();
         held.into_iter().filter_map(|(kind, compare)| self.respond(shared, kind, compare, None)).collect()
     }
 
@@ -236,8 +236,7 @@ impl DeltaState {
     ) -> Option<DeltaDiscoveryResponse> {
         let group = self.peer.group(shared);
         if self.only.is_none() && warming::gated(kind) && !self.warm(shared, &group) {
-            let compares = self.held.get(&kind).map_or(compare, |held| (*held).min(compare));
-            self.held.insert(kind, compares);
+            self.held.hold(kind, compare);
             return None;
         }
         let node = self.peer.node().unwrap_or_default();

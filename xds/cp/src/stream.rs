@@ -31,7 +31,7 @@ use super::freshness::Freshness;
 use super::kind::Kind;
 use super::peer::Peer;
 use super::shared::Shared;
-use super::warming::{self, TypeView};
+use super::warming::{self, Held, TypeView};
 
 /// What was last sent for one type: the subscription and the stamps of what it selected.
 type Fingerprint = (BTreeSet<String>, Vec<(String, u64)>);
@@ -111,14 +111,14 @@ pub struct StreamState {
     watches: BTreeMap<Kind, Watch>,
     /// Listener and route responses waiting for the node's clusters and endpoints
     /// (`warming.rs`), and how pressing each is.
-    held: BTreeMap<Kind, Send>,
+    held: Held<Send>,
 }
 
 impl StreamState {
     /// A stream from `peer`. `only` is the type of a single-type service (RTDS, ECDS); `None`
     /// for ADS.
     pub fn new(only: Option<Kind>, peer: String) -> StreamState {
-        StreamState { only, peer: Peer::new(peer, "sotw"), watches: BTreeMap::new(), held: BTreeMap::new() }
+        StreamState { only, peer: Peer::new(peer, "sotw"), watches: BTreeMap::new(), held: Held::default() }
     }
 
     /// The stream's node.
@@ -239,7 +239,7 @@ impl StreamState {
         if !self.warm(shared, &group) {
             return Vec::new();
         }
-        let held = std::mem::take(&mut self.held);
+        let held = self.held.take();
         held.into_iter().filter_map(|(kind, when)| self.respond(shared, kind, when, None)).collect()
     }
 
@@ -253,8 +253,7 @@ impl StreamState {
     ) -> Option<DiscoveryResponse> {
         let group = self.peer.group(shared);
         if self.only.is_none() && warming::gated(kind) && !self.warm(shared, &group) {
-            let pressing = self.held.get(&kind).map_or(when, |held| (*held).min(when));
-            self.held.insert(kind, pressing);
+            self.held.hold(kind, when);
             return None;
         }
         let node = self.peer.node().unwrap_or_default();

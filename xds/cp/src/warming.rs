@@ -6,7 +6,7 @@
 //! its endpoints (Envoy's xDS ordering: CDS, EDS, then LDS, RDS). Streams of one type, and
 //! streams without CDS, are not held.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::kind::Kind;
 use crate::shared::Shared;
@@ -23,6 +23,35 @@ pub struct TypeView<'a> {
     pub current: bool,
     /// Whether the latest response was NACKed.
     pub rejected: bool,
+}
+
+/// Responses waiting for a node to be warm: per type, the most demanding way one was asked
+/// for (`M`: the stream's own; smaller is more demanding).
+#[derive(Debug)]
+pub struct Held<M>(BTreeMap<Kind, M>);
+
+impl<M> Default for Held<M> {
+    fn default() -> Self {
+        Held(BTreeMap::new())
+    }
+}
+
+impl<M: Ord + Copy> Held<M> {
+    /// Holds a response of `kind`, asked for as `mode`.
+    pub fn hold(&mut self, kind: Kind, mode: M) {
+        let mode = self.0.get(&kind).map_or(mode, |held| (*held).min(mode));
+        self.0.insert(kind, mode);
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Everything held, now to be answered.
+    pub fn take(&mut self) -> BTreeMap<Kind, M> {
+        std::mem::take(&mut self.0)
+    }
 }
 
 /// Whether responses of `kind` wait for clusters and endpoints.
