@@ -13,15 +13,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::Mutex as StdMutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::load::{Seen, load, split};
+use weir_tests::e2e::load::{Load, split};
 use weir_tests::e2e::poll;
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
@@ -118,23 +115,18 @@ async fn an_httproute_changes_under_load_without_a_failed_request() -> anyhow::R
         )
         .await?;
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let seen: Vec<Arc<StdMutex<Seen>>> = proxies.iter().map(|_| Arc::default()).collect();
-    let tasks: Vec<_> = proxies
-        .iter()
-        .zip(&seen)
-        .map(|((_, addr), s)| tokio::spawn(load(*addr, s.clone(), stop.clone())))
-        .collect();
+    let load = Load::start(&proxies);
+    let seen = &load.seen;
 
     // 1. 100/0.
-    for ((name, _), s) in proxies.iter().zip(&seen) {
+    for ((name, _), s) in proxies.iter().zip(seen) {
         let shares = split(s, 0, SAMPLE, |tag| tag).await?;
         println!("{name} at 100/0: {shares:?}");
         ensure!(shares.get("blue") == Some(&1.0), "{name}: {shares:?}");
     }
     // 2. 50/50.
     apply_and_converge(&cp, dir.path(), &text(&weights(50, 50))).await?;
-    for ((name, _), s) in proxies.iter().zip(&seen) {
+    for ((name, _), s) in proxies.iter().zip(seen) {
         let from = s.lock().unwrap().answers.len();
         let shares = split(s, from, SAMPLE, |tag| tag).await?;
         println!("{name} at 50/50: {shares:?}");
@@ -154,23 +146,10 @@ async fn an_httproute_changes_under_load_without_a_failed_request() -> anyhow::R
         }
         println!("{name}: 50 requests with x-canary: yes all reached green");
     }
-    for ((name, _), s) in proxies.iter().zip(&seen) {
+    for ((name, _), s) in proxies.iter().zip(seen) {
         let from = s.lock().unwrap().answers.len();
         let blue = split(s, from, SAMPLE, |tag| tag).await?.get("blue").copied().unwrap_or(0.0);
         ensure!((blue - 0.5).abs() <= 0.1, "{name}: the others no longer split: blue {blue}");
     }
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        task.await?;
-    }
-    for ((name, _), s) in proxies.iter().zip(&seen) {
-        let s = s.lock().unwrap();
-        println!("{name}: {} requests, {} failed", s.answers.len() + s.failures.len(), s.failures.len());
-        ensure!(
-            s.failures.is_empty(),
-            "{name}: failed requests: {:?}",
-            &s.failures[..s.failures.len().min(5)]
-        );
-    }
-    Ok(())
+    load.finish().await
 }

@@ -27,15 +27,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::Mutex as StdMutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::load::{Seen, load, split};
+use weir_tests::e2e::load::{Load, split};
 use weir_tests::e2e::{self, XdsMode, acked, poll};
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
@@ -191,16 +188,11 @@ async fn run(delta: bool) -> anyhow::Result<()> {
         })
         .await?;
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let seen: Vec<Arc<StdMutex<Seen>>> = proxies.iter().map(|_| Arc::default()).collect();
-    let tasks: Vec<_> = proxies
-        .iter()
-        .zip(&seen)
-        .map(|((_, addr), s)| tokio::spawn(load(*addr, s.clone(), stop.clone())))
-        .collect();
+    let load = Load::start(&proxies);
+    let seen = &load.seen;
 
     // 1. 90/10.
-    for ((name, _), s) in proxies.iter().zip(&seen) {
+    for ((name, _), s) in proxies.iter().zip(seen) {
         let share = split(s, 0, SAMPLE, |tag| tag.split('-').next().unwrap_or("?")).await?;
         println!("{name} at 90/10: {share:?}");
         within(&share, "blue", 0.90)?;
@@ -209,7 +201,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     let pushed = Instant::now();
     let versions = apply(&cp, dir.path(), &fleet(&blues, green.addr(), 10))?;
     both_acked(&cp, "rds", &versions["routes"], pushed).await?;
-    for ((name, _), s) in proxies.iter().zip(&seen) {
+    for ((name, _), s) in proxies.iter().zip(seen) {
         let from = s.lock().unwrap().answers.len();
         let share = split(s, from, SAMPLE, |tag| tag.split('-').next().unwrap_or("?")).await?;
         println!("{name} at 10/90: {share:?}");
@@ -219,7 +211,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     let pushed = Instant::now();
     let versions = apply(&cp, dir.path(), &fleet(&blues[..1], green.addr(), 10))?;
     both_acked(&cp, "eds", &versions["endpoints"], pushed).await?;
-    for ((name, _), s) in proxies.iter().zip(&seen) {
+    for ((name, _), s) in proxies.iter().zip(seen) {
         let from = s.lock().unwrap().answers.len();
         within(&split(s, from, SAMPLE, |tag| tag.split('-').next().unwrap_or("?")).await?, "green", 0.90)?;
         let seen = s.lock().unwrap();
@@ -333,20 +325,7 @@ async fn run(delta: bool) -> anyhow::Result<()> {
     );
     let from = seen[1].lock().unwrap().answers.len();
     within(&split(&seen[1], from, SAMPLE, |tag| tag.split('-').next().unwrap_or("?")).await?, "green", 0.90)?;
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        task.await?;
-    }
-    for ((name, _), s) in proxies.iter().zip(&seen) {
-        let s = s.lock().unwrap();
-        println!("{name}: {} requests, {} failed", s.answers.len() + s.failures.len(), s.failures.len());
-        ensure!(
-            s.failures.is_empty(),
-            "{name}: failed requests: {:?}",
-            &s.failures[..s.failures.len().min(5)]
-        );
-    }
-    Ok(())
+    load.finish().await
 }
 
 #[tokio::test(flavor = "multi_thread")]

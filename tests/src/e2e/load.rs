@@ -57,3 +57,45 @@ pub async fn split(
     }
     Ok(counts.into_iter().map(|(k, n)| (k, n as f64 / sample as f64)).collect())
 }
+
+/// One [`load`] client per proxy, running until [`Load::finish`].
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    names: Vec<String>,
+    /// What each client saw, in the order of the proxies.
+    pub seen: Vec<Arc<StdMutex<Seen>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// Starts a client per `(name, address)`.
+    pub fn start(proxies: &[(&str, SocketAddr)]) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen: Vec<Arc<StdMutex<Seen>>> = proxies.iter().map(|_| Arc::default()).collect();
+        let tasks = proxies
+            .iter()
+            .zip(&seen)
+            .map(|((_, addr), s)| tokio::spawn(load(*addr, s.clone(), stop.clone())))
+            .collect();
+        let names = proxies.iter().map(|(name, _)| name.to_string()).collect();
+        Load { stop, names, seen, tasks }
+    }
+
+    /// Stops the clients; prints how many requests each sent and fails if any failed.
+    pub async fn finish(self) -> anyhow::Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        for task in self.tasks {
+            task.await?;
+        }
+        for (name, s) in self.names.iter().zip(&self.seen) {
+            let s = s.lock().map_err(|_| anyhow::anyhow!("a load task panicked"))?;
+            println!("{name}: {} requests, {} failed", s.answers.len() + s.failures.len(), s.failures.len());
+            anyhow::ensure!(
+                s.failures.is_empty(),
+                "{name}: failed requests: {:?}",
+                &s.failures[..s.failures.len().min(5)]
+            );
+        }
+        Ok(())
+    }
+}

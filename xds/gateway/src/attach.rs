@@ -127,13 +127,7 @@ fn most_specific(gateway: &GatewayModel<'_>, listener: usize, host: Option<&str>
         match hostname {
             None => Some((0, 0)),
             Some(l) if l == host => Some((2, l.len())),
-            Some(l)
-                if l.starts_with('*')
-                    && hostname::intersect(Some(l), &[host.to_string()])
-                        .is_some_and(|h| h == [Some(host.to_string())]) =>
-            {
-                Some((1, l.len()))
-            }
+            Some(l) if hostname::within(host, l) => Some((1, l.len())),
             Some(_) => None,
         }
     };

@@ -19,7 +19,7 @@ pub fn valid(host: &str) -> bool {
 
 /// `host` (exact or wildcard) is within `wildcard` (`*.example.com`): `a.example.com`,
 /// `a.b.example.com` and `*.b.example.com` are; `example.com` is not.
-fn within(host: &str, wildcard: &str) -> bool {
+pub(crate) fn within(host: &str, wildcard: &str) -> bool {
     wildcard.strip_prefix('*').is_some_and(|suffix| host.len() > suffix.len() && host.ends_with(suffix))
 }
 
