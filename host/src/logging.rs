@@ -16,9 +16,20 @@ pub const QUEUE_LINES: usize = 16 * 1024;
 
 static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
 
-/// Installs the process log at `filter` (tracing `EnvFilter` syntax; `info` if invalid).
-/// Keep the returned guard alive: dropping it flushes the log.
-pub fn init(filter: &str) -> WorkerGuard {
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event (time, level, target, message, fields).
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields` (with `message`),
+    /// and `span`/`spans` when the event happened inside one, for log collectors.
+    Json,
+}
+
+/// Installs the process log at `filter` (tracing `EnvFilter` syntax; `info` if invalid) in
+/// `format`. Keep the returned guard alive: dropping it flushes the log.
+pub fn init(filter: &str, format: LogFormat) -> WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let (writer, guard) = NonBlockingBuilder::default()
@@ -26,7 +37,11 @@ pub fn init(filter: &str) -> WorkerGuard {
         .buffered_lines_limit(QUEUE_LINES)
         .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let _ = DROPPED.set(writer.error_counter());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
     guard
 }
 

@@ -34,11 +34,14 @@ struct Args {
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `weir=debug`.
     #[arg(long, default_value = "info", env = "WEIR_LOG")]
     log_level: String,
+    /// Log line format: `text`, or `json` (one object per line, for log collectors).
+    #[arg(long, value_enum, default_value = "text", env = "WEIR_LOG_FORMAT")]
+    log_format: weir_host::logging::LogFormat,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let _log_guard = weir_host::logging::init(&args.log_level);
+    let _log_guard = weir_host::logging::init(&args.log_level, args.log_format);
 
     let config = match Config::load(&args.config) {
         Ok(c) => c,

@@ -67,3 +67,49 @@ fn version_names_the_commit_and_the_profile() {
     assert!(hash == "unknown" || (hash.len() == 12 && hash.chars().all(|c| c.is_ascii_hexdigit())), "{text}");
     assert!(profile.ends_with(" build)"), "{text}");
 }
+
+/// `--log-format json` writes one JSON object per line, with the level, the target and the
+/// message and fields of the event.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("weir.yaml");
+    std::fs::write(
+        &path,
+        "listeners:\n  - name: main\n    address: 127.0.0.1:0\n    virtual_hosts:\n      - name: all\n        domains: ['*']\n        routes:\n          - match: { prefix: / }\n            direct_response: { status: 200 }\n",
+    )
+    .unwrap();
+    let mut child = weir()
+        .args(["--log-format", "json", "--concurrency", "1", "-c"])
+        .arg(&path)
+        .env_remove("WEIR_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let serving = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx.recv_timeout(left).expect("weir never logged that it is serving");
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line: {line:?}: {e}"));
+        if event["fields"]["message"] == "weir is serving" {
+            break event;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(serving["level"], "INFO", "{serving}");
+    assert!(serving["target"].as_str().unwrap().starts_with("weir_host"), "{serving}");
+    assert!(serving["timestamp"].is_string(), "{serving}");
+    assert_eq!(serving["fields"]["workers"], 1, "{serving}");
+}

@@ -327,3 +327,53 @@ fn admin_api_over_mutual_tls() {
     let out = weir_cp().args(["--admin", &plain, "get"]).output().unwrap();
     assert!(!out.status.success());
 }
+
+/// `--log-format json` writes one JSON object per line, with the level, the target and the
+/// message and fields of the event.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = token_file(&dir.path().join("state.json"));
+    let mut child = weir_cp()
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--xds-address",
+            "127.0.0.1:0",
+            "--admin-address",
+            "127.0.0.1:0",
+        ])
+        .arg("--token-file")
+        .arg(&token_file)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let serving = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("weir-cp never logged that it serves");
+        let event: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line: {line:?}: {e}"));
+        if event["fields"]["message"] == "weir-cp serving" {
+            break event;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(serving["level"], "INFO", "{serving}");
+    assert!(serving["fields"]["xds"].as_str().unwrap().starts_with("127.0.0.1:"), "{serving}");
+    assert!(serving["timestamp"].is_string(), "{serving}");
+}

@@ -55,6 +55,18 @@ pub struct Args {
     /// with `UNAVAILABLE`, and the proxy's failure mode decides.
     #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
     pub redis_timeout: Duration,
+    /// Log line format on stderr: `text`, or `json` (one object per line), for log collectors.
+    #[arg(long, value_enum, default_value = "text", env = "WEIR_RLS_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Loads and compiles the limits at `path`.

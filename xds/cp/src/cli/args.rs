@@ -50,9 +50,22 @@ pub struct Cli {
         requires = "admin_client_cert"
     )]
     pub admin_client_key: Option<PathBuf>,
+    /// Log line format on stderr: `text`, or `json` (one object per line: `timestamp`,
+    /// `level`, `target`, `fields`), for log collectors.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "WEIR_CP_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The commands.

@@ -18,7 +18,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub use args::{Cli, Command, EcdsCommand, ServeArgs};
+pub use args::{Cli, Command, EcdsCommand, LogFormat, ServeArgs};
 pub use client::AdminClient;
 pub use error::CliError;
 pub use status::render as render_status;
@@ -39,7 +39,7 @@ pub fn main(cli: Cli) -> ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let serving = matches!(cli.command, Command::Serve(_));
-    init_logs(if serving { "info" } else { "warn" });
+    init_logs(if serving { "info" } else { "warn" }, cli.log_format);
     let runtime = if serving {
         tokio::runtime::Builder::new_multi_thread().enable_all().build()?
     } else {
@@ -49,13 +49,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 /// Logs go to stderr (stdout carries command output); `RUST_LOG` overrides the level.
-fn init_logs(default: &str) {
+fn init_logs(default: &str, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 /// The environment variable that may hold the admin token itself.
