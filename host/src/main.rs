@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sd_notify::NotifyState;
 use weir_host::config::Config;
 use weir_host::process::server::{RunningServer, ServerOptions, validate};
 
@@ -85,9 +86,27 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
     wait_for_signals(&server, &args.config);
+    notify(&[NotifyState::Stopping, NotifyState::Status("draining")]);
     drop(server);
     ExitCode::SUCCESS
+}
+
+/// Tells systemd (`Type=notify`, `$NOTIFY_SOCKET`) where weir is: ready once every listener
+/// accepts, reloading during SIGHUP, stopping on SIGTERM. Nothing when not run by systemd.
+fn notify(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!("cannot notify systemd: {e}");
+    }
+}
+
+/// `RELOADING=1` with the monotonic time systemd requires of `Type=notify-reload` services.
+fn notify_reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => notify(&[NotifyState::Reloading, now]),
+        Err(_) => notify(&[NotifyState::Reloading]),
+    }
 }
 
 /// Blocks until SIGTERM or SIGINT; SIGHUP reloads the config file.
@@ -114,17 +133,28 @@ fn wait_for_signals(server: &RunningServer, path: &std::path::Path) {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
                 _ = hup.recv() => {
+                    notify_reloading();
                     let state = server.control();
                     let path = path.to_path_buf();
                     let outcome = tokio::task::spawn_blocking(move || {
                         Config::load(&path).map_err(|e| e.to_string())
                             .and_then(|c| state.reload(c).map_err(|e| e.to_string()))
                     }).await;
-                    match outcome {
-                        Ok(Ok(())) => tracing::info!("SIGHUP: configuration reloaded"),
-                        Ok(Err(e)) => tracing::error!("SIGHUP: reload refused, previous configuration keeps serving: {e}"),
-                        Err(e) => tracing::error!("SIGHUP: reload failed: {e}"),
-                    }
+                    let status = match outcome {
+                        Ok(Ok(())) => {
+                            tracing::info!("SIGHUP: configuration reloaded");
+                            "serving (reloaded)".to_string()
+                        }
+                        Ok(Err(e)) => {
+                            tracing::error!("SIGHUP: reload refused, previous configuration keeps serving: {e}");
+                            format!("serving (reload refused: {e})")
+                        }
+                        Err(e) => {
+                            tracing::error!("SIGHUP: reload failed: {e}");
+                            format!("serving (reload failed: {e})")
+                        }
+                    };
+                    notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
                 }
             }
         }

@@ -113,3 +113,60 @@ fn json_logs_are_one_object_per_line() {
     assert!(serving["timestamp"].is_string(), "{serving}");
     assert_eq!(serving["fields"]["workers"], 1, "{serving}");
 }
+
+/// Under systemd (`Type=notify`): `READY=1` once the listeners accept, `RELOADING=1` then
+/// `READY=1` around a SIGHUP reload, `STOPPING=1` on SIGTERM, on `$NOTIFY_SOCKET`.
+#[test]
+fn systemd_is_told_ready_reloading_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let path = dir.path().join("weir.yaml");
+    std::fs::write(
+        &path,
+        format!("listeners:\n  - name: main\n    address: 127.0.0.1:{port}\n    virtual_hosts:\n      - name: all\n        domains: ['*']\n        routes:\n          - match: {{ prefix: / }}\n            direct_response: {{ status: 200 }}\n"),
+    )
+    .unwrap();
+    let mut child = weir()
+        .args(["--concurrency", "1", "-c"])
+        .arg(&path)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let next = || {
+        let mut buf = [0u8; 4096];
+        let n = socket.recv(&mut buf).expect("no notification from weir");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let ready = next();
+    assert!(ready.lines().any(|l| l == "READY=1"), "{ready:?}");
+    // Ready means serving: the listener accepts at once.
+    std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+
+    let signal = |name: &str| {
+        assert!(
+            Command::new("kill")
+                .arg(format!("-{name}"))
+                .arg(child.id().to_string())
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    signal("HUP");
+    let reloading = next();
+    assert!(reloading.lines().any(|l| l == "RELOADING=1"), "{reloading:?}");
+    assert!(reloading.lines().any(|l| l.starts_with("MONOTONIC_USEC=")), "{reloading:?}");
+    let reloaded = next();
+    assert!(reloaded.lines().any(|l| l == "READY=1"), "{reloaded:?}");
+    assert!(reloaded.contains("STATUS=serving (reloaded)"), "{reloaded:?}");
+
+    signal("TERM");
+    let stopping = next();
+    assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping:?}");
+    assert!(child.wait().unwrap().success());
+}

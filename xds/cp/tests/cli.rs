@@ -377,3 +377,42 @@ fn json_logs_are_one_object_per_line() {
     assert!(serving["fields"]["xds"].as_str().unwrap().starts_with("127.0.0.1:"), "{serving}");
     assert!(serving["timestamp"].is_string(), "{serving}");
 }
+
+/// Under systemd (`Type=notify`): `READY=1` once both ports listen, `STOPPING=1` on SIGTERM,
+/// on `$NOTIFY_SOCKET`.
+#[test]
+fn systemd_is_told_ready_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let token_file = token_file(&dir.path().join("state.json"));
+    let mut child = weir_cp()
+        .args(["serve", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--token-file"])
+        .arg(&token_file)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = socket.recv(&mut buf).expect("no notification from weir-cp");
+    let ready = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(ready.lines().any(|l| l == "READY=1"), "{ready:?}");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addrs: Value = serde_json::from_str(&line).unwrap();
+    std::net::TcpStream::connect(addrs["xds"].as_str().unwrap()).unwrap();
+    std::net::TcpStream::connect(addrs["admin"].as_str().unwrap()).unwrap();
+    assert!(
+        ready.contains(&format!("STATUS=serving xDS on {}", addrs["xds"].as_str().unwrap())),
+        "{ready:?}"
+    );
+
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let n = socket.recv(&mut buf).expect("no STOPPING=1 from weir-cp");
+    let stopping = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping:?}");
+    assert!(child.wait().unwrap().success());
+}

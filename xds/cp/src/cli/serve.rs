@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use sd_notify::NotifyState;
 use tracing::info;
 
 use super::args::ServeArgs;
@@ -40,10 +41,20 @@ pub async fn run(args: ServeArgs, token: Option<Token>) -> Result<(), CliError> 
     writeln!(stdout, "{line}")?;
     stdout.flush()?;
     drop(stdout);
+    notify(&[NotifyState::Ready, NotifyState::Status(&format!("serving xDS on {}", cp.xds_addr()))]);
     let signal = stop_signal().await?;
     info!(signal, "stopping");
+    notify(&[NotifyState::Stopping]);
     cp.shutdown().await;
     Ok(())
+}
+
+/// Tells systemd (`Type=notify`, `$NOTIFY_SOCKET`) where the service is; nothing when not run
+/// by systemd.
+fn notify(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!("cannot notify systemd: {e}");
+    }
 }
 
 /// Waits for ctrl-c or SIGTERM; returns which.
