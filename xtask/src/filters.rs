@@ -19,6 +19,9 @@ pub struct FilterCrate {
     pub name: String,
     /// Cargo package name.
     pub package: String,
+    /// A product filter or example (`filters/`, `examples/`), shipped in the release tarball;
+    /// not a test filter.
+    pub shipped: bool,
 }
 
 /// Every Rust filter crate in `filters/` and `examples/`.
@@ -43,7 +46,7 @@ pub fn crates() -> anyhow::Result<Vec<FilterCrate>> {
                 .find_map(|l| l.trim().strip_prefix("name = \"").and_then(|r| r.strip_suffix('"')))
                 .with_context(|| format!("no package name in {}", manifest.display()))?;
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            out.push(FilterCrate { name, package: package.to_string() });
+            out.push(FilterCrate { name, package: package.to_string(), shipped: parent != "tests/filters" });
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -107,14 +110,25 @@ fn build_assemblyscript(dir: &std::path::Path, out: &std::path::Path) -> anyhow:
 
 /// Builds all filters; returns the `.wasm` paths.
 pub fn build() -> anyhow::Result<Vec<PathBuf>> {
+    let mut built = build_rust(&crates()?)?;
+    for dir in assemblyscript() {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let to = paths::built_filters_dir().join(format!("{name}.wasm"));
+        build_assemblyscript(&dir, &to).with_context(|| format!("building {}", dir.display()))?;
+        built.push(to);
+    }
+    Ok(built)
+}
+
+/// Builds the Rust filter `crates` into `target/filters`; returns the `.wasm` paths.
+pub fn build_rust(crates: &[FilterCrate]) -> anyhow::Result<Vec<PathBuf>> {
     ensure_target()?;
-    let crates = crates()?;
     if crates.is_empty() {
         bail!("no filter crates found");
     }
     let mut cmd = bins::cargo();
     cmd.args(["build", "--quiet", "--target", TARGET, "--profile", "wasm-release"]);
-    for c in &crates {
+    for c in crates {
         cmd.args(["-p", &c.package]);
     }
     util::run(&mut cmd)?;
@@ -122,16 +136,10 @@ pub fn build() -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(&out_dir)?;
     let built_dir = paths::target_dir().join(TARGET).join("wasm-release");
     let mut built = Vec::new();
-    for c in &crates {
+    for c in crates {
         let from = built_dir.join(format!("{}.wasm", c.package.replace('-', "_")));
         let to = out_dir.join(format!("{}.wasm", c.name));
         std::fs::copy(&from, &to).with_context(|| format!("copy {} to {}", from.display(), to.display()))?;
-        built.push(to);
-    }
-    for dir in assemblyscript() {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let to = out_dir.join(format!("{name}.wasm"));
-        build_assemblyscript(&dir, &to).with_context(|| format!("building {}", dir.display()))?;
         built.push(to);
     }
     Ok(built)

@@ -5,12 +5,14 @@
 //! - `test`: everything CI checks, in order, failing on the first failure.
 //! - `demo`: run the example filters in Envoy and weir side by side.
 //! - `bench`: Envoy and weir under the same load, side by side (not part of CI).
+//! - `dist`: the release tarball (binaries, filters, config, systemd units, docs).
 //! - `fleet`: weir-cp under a simulated fleet of ADS clients (not part of CI).
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bench;
 mod demo;
+mod dist;
 mod envoy;
 mod filters;
 mod fleet;
@@ -38,6 +40,8 @@ enum Command {
     Demo,
     /// Benchmark Envoy and weir side by side (not part of CI; see docs/performance.md).
     Bench(bench::Options),
+    /// Build the release tarball (target/dist/weir-VERSION-ARCH-linux.tar.gz); see docs/install.md.
+    Dist(dist::Options),
     /// Simulate a fleet of proxies against weir-cp and measure it (not part of CI; see docs/fleet.md).
     Fleet(fleet::Options),
 }
@@ -55,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo => demo::run(),
         Command::Bench(options) => bench::run(options),
         Command::Fleet(options) => fleet::run(options),
+        Command::Dist(options) => dist::run(&options).map(|made| println!("{made}")),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use weir_testkit::bins::{self, Bin, Profile};
 use weir_testkit::paths;
 
-use crate::{envoy, filters, util};
+use crate::{dist, envoy, filters, util};
 
 struct Step {
     name: &'static str,
@@ -28,6 +28,7 @@ pub fn run() -> anyhow::Result<()> {
         Step { name: "install Envoy", run: install_envoy },
         Step { name: "install Redis", run: install_redis },
         Step { name: "build binaries", run: build_bins },
+        Step { name: "release tarball (smoke)", run: dist_smoke },
         Step { name: "unit + integration tests", run: tests },
         Step { name: "validate configs", run: validate_configs },
         Step { name: "conformance (Envoy + weir)", run: conformance },
@@ -140,6 +141,12 @@ fn build_bins() -> anyhow::Result<String> {
     }
     let names: Vec<&str> = Bin::ALL.iter().map(|b| b.name()).collect();
     Ok(format!("{} and the test binaries in target/debug", names.join(", ")))
+}
+
+/// The release tarball, packaged from the debug binaries [`build_bins`] built, unpacked and
+/// run (`cargo xtask dist --debug --smoke`).
+fn dist_smoke() -> anyhow::Result<String> {
+    dist::run(&dist::Options { debug: true, smoke: true, out: None })
 }
 
 /// `cmd` with `$WEIR_*_BIN` naming the binaries [`build_bins`] built.
