@@ -144,6 +144,7 @@ pub struct Stats {
     /// The version of the runtime snapshot published to filters.
     pub runtime_version: Gauge,
     limits_exceeded: Family<Labels, Counter>,
+    module_fetches: Family<Labels, Counter>,
 }
 
 impl Default for Stats {
@@ -174,6 +175,7 @@ impl Default for Stats {
             xds_updates: Family::default(),
             runtime_version: Gauge::default(),
             limits_exceeded: Family::default(),
+            module_fetches: Family::default(),
         };
         let s = &stats;
         // (name after the `weir_` prefix, help) => family
@@ -201,6 +203,7 @@ impl Default for Stats {
             ("xds_update", "xDS responses by type and result (accepted, rejected)") => s.xds_updates,
             ("runtime_version", "Version of the runtime snapshot published to filters") => s.runtime_version,
             ("plugin_limit_exceeded", "Plugin limits hit, by plugin and limit") => s.limits_exceeded,
+            ("module_fetch", "Remote modules obtained, by result (fetched, cached, digest_mismatch, failed)") => s.module_fetches,
         );
         *stats.registry.lock() = registry;
         stats
@@ -287,6 +290,11 @@ impl Stats {
     /// Counts a plugin hitting one of its limits.
     pub fn limit_exceeded(&self, plugin: &str, limit: &str) {
         self.limits_exceeded.get_or_create(&labels(&[("plugin", plugin), ("limit", limit)])).inc();
+    }
+
+    /// Counts one remote module obtained (or not), by result.
+    pub fn module_fetch(&self, result: &str) {
+        self.module_fetches.get_or_create(&labels(&[("result", result)])).inc();
     }
 
     /// Counts one xDS response of `type_url` (its short name is the label).

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::PluginLimits;
+use crate::{PluginLimits, RemoteModule};
 
 /// A proxy-wasm plugin (Envoy's `envoy.filters.http.wasm` `config`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -15,8 +15,14 @@ use crate::PluginLimits;
 pub struct PluginConfig {
     /// Unique name; the `plugin_name` property, and the label on its logs and metrics.
     pub name: String,
-    /// Path of the `.wasm` module (relative paths are relative to the config file).
+    /// Path of the `.wasm` module (relative paths are relative to the config file). Empty when
+    /// the module comes from `remote`; once fetched, the host sets it to the cached file.
+    #[serde(default, skip_serializing_if = "is_empty_path")]
     pub wasm: PathBuf,
+    /// Fetch the module over HTTP(S) instead, verified by its SHA-256 (Envoy's
+    /// `vm_config.code.remote`). Exactly one of `wasm` and `remote`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteModule>,
     /// Root context id passed to the module (Envoy's `root_id`); selects a root context in
     /// modules that hold several.
     #[serde(default)]
@@ -143,6 +149,7 @@ impl PluginConfig {
         PluginConfig {
             name: name.to_string(),
             wasm,
+            remote: None,
             root_id: String::new(),
             vm_id: String::new(),
             configuration: None,
@@ -164,6 +171,10 @@ impl PluginConfig {
     pub fn vm_configuration_bytes(&self) -> Vec<u8> {
         value_bytes(self.vm_configuration.as_ref())
     }
+}
+
+fn is_empty_path(path: &PathBuf) -> bool {
+    path.as_os_str().is_empty()
 }
 
 fn value_bytes(value: Option<&serde_json::Value>) -> Vec<u8> {

@@ -64,6 +64,32 @@ pub struct ModuleSources {
     /// upload, ECDS). Default 64 MiB.
     #[serde(default = "default_max_module")]
     pub max_module_bytes: u64,
+    /// Where modules fetched over HTTP(S) (a plugin's `remote`, ECDS `vm_config.code.remote`)
+    /// are kept, named by their SHA-256, so a restart or a reload finds them without the
+    /// network (a file whose content does not match its name is fetched again). Created mode
+    /// 0700 if missing. Default: a private directory under the temporary directory, created
+    /// on the first fetch and removed when weir stops. Relative paths are relative to the
+    /// config file.
+    #[serde(default)]
+    pub cache_directory: Option<PathBuf>,
+    /// Most bytes of fetched modules kept in the cache directory; past it the least recently
+    /// used ones are removed (never the one just fetched). Default 1 GiB.
+    #[serde(default = "default_max_cache")]
+    pub max_cache_bytes: u64,
+    /// URL prefixes that a remote module named by the admin API or by ECDS must start with,
+    /// each at least `scheme://host[:port]/`. Default (empty): the origins
+    /// (`scheme://host[:port]/`) of the remote modules this file's `plugins` name; with none,
+    /// such URLs are refused. Remote modules named in this file are trusted wherever they are.
+    #[serde(default)]
+    pub url_prefixes: Vec<String>,
+    /// PEM bundle of the CAs an `https://` module server's certificate must chain to. Default:
+    /// the system's roots. Relative paths are relative to the config file.
+    #[serde(default)]
+    pub trusted_ca: Option<PathBuf>,
+}
+
+fn default_max_cache() -> u64 {
+    1024 * 1024 * 1024
 }
 
 fn default_max_module() -> u64 {
@@ -72,7 +98,14 @@ fn default_max_module() -> u64 {
 
 impl Default for ModuleSources {
     fn default() -> ModuleSources {
-        ModuleSources { directories: Vec::new(), max_module_bytes: default_max_module() }
+        ModuleSources {
+            directories: Vec::new(),
+            max_module_bytes: default_max_module(),
+            cache_directory: None,
+            url_prefixes: Vec::new(),
+            max_cache_bytes: default_max_cache(),
+            trusted_ca: None,
+        }
     }
 }
 
@@ -86,5 +119,87 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
     if config.module_sources.max_module_bytes == 0 {
         return Err(ConfigError::invalid("module_sources.max_module_bytes", "must be at least 1"));
     }
+    for (i, prefix) in config.module_sources.url_prefixes.iter().enumerate() {
+        if origin(prefix).is_none() {
+            return Err(ConfigError::invalid(
+                format!("module_sources.url_prefixes[{i}]"),
+                format!("{prefix:?}: must start with http:// or https://, a host and `/`"),
+            ));
+        }
+    }
+    if config.module_sources.max_cache_bytes == 0 {
+        return Err(ConfigError::invalid("module_sources.max_cache_bytes", "must be at least 1"));
+    }
     Ok(())
+}
+
+/// `scheme://authority/` of an `http`/`https` URL with a host and a `/` after it.
+fn origin(url: &str) -> Option<&str> {
+    let scheme = if url.starts_with("https://") {
+        "https://".len()
+    } else if url.starts_with("http://") {
+        "http://".len()
+    } else {
+        return None;
+    };
+    let slash = scheme + url[scheme..].find('/')?;
+    (slash > scheme).then(|| &url[..=slash])
+}
+
+impl ModuleSources {
+    /// Whether a remote module at `url`, named by the admin API or ECDS, may be fetched: it
+    /// starts with one of `url_prefixes`, or by default with the origin of a remote module
+    /// `plugins` name.
+    pub fn admit_url(&self, url: &str, plugins: &[weir_plugin_spec::PluginConfig]) -> Result<(), String> {
+        let defaults: Vec<&str>;
+        let prefixes: Vec<&str> = if self.url_prefixes.is_empty() {
+            defaults =
+                plugins.iter().filter_map(|p| p.remote.as_ref()).filter_map(|r| origin(&r.url)).collect();
+            defaults
+        } else {
+            self.url_prefixes.iter().map(String::as_str).collect()
+        };
+        if prefixes.iter().any(|p| url.starts_with(p)) {
+            return Ok(());
+        }
+        if prefixes.is_empty() {
+            return Err(format!(
+                "{url:?}: no module URL prefix is configured (set module_sources.url_prefixes, or name a remote module in the config file)"
+            ));
+        }
+        Err(format!("{url:?} is not under module_sources.url_prefixes {prefixes:?}"))
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+    use weir_plugin_spec::{PluginConfig, RemoteModule};
+
+    #[test]
+    fn urls_from_the_admin_api_or_ecds_must_be_under_a_prefix() {
+        assert_eq!(origin("https://h:8443/a/b.wasm"), Some("https://h:8443/"));
+        assert_eq!(origin("https://h"), None);
+        assert_eq!(origin("ftp://h/"), None);
+        let mut named = PluginConfig::new("p", Default::default());
+        named.remote = Some(RemoteModule::new("https://plugins.example/a.wasm", &"a".repeat(64)));
+        let sources = ModuleSources::default();
+        sources.admit_url("https://plugins.example/b.wasm", std::slice::from_ref(&named)).unwrap();
+        // Not a prefix of the origin: another host that starts the same.
+        assert!(
+            sources.admit_url("https://plugins.example.evil/b.wasm", std::slice::from_ref(&named)).is_err()
+        );
+        assert!(
+            sources
+                .admit_url("https://plugins.example/b.wasm", &[])
+                .unwrap_err()
+                .contains("no module URL prefix")
+        );
+        let listed = ModuleSources {
+            url_prefixes: vec!["http://127.0.0.1:9/mods/".into()],
+            ..ModuleSources::default()
+        };
+        listed.admit_url("http://127.0.0.1:9/mods/x.wasm", &[]).unwrap();
+        assert!(listed.admit_url("http://127.0.0.1:9/other/x.wasm", std::slice::from_ref(&named)).is_err());
+    }
 }

@@ -102,7 +102,7 @@ impl Config {
         check_rds_exclusive(&config)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &mut PathBuf| {
-            if p.is_relative() {
+            if p.is_relative() && !p.as_os_str().is_empty() {
                 *p = base.join(&*p);
             }
         };
@@ -110,6 +110,8 @@ impl Config {
             resolve(&mut plugin.wasm);
         }
         config.module_sources.directories.iter_mut().for_each(resolve);
+        let sources = &mut config.module_sources;
+        sources.cache_directory.iter_mut().chain(sources.trusted_ca.iter_mut()).for_each(resolve);
         if let Some(admin) = &mut config.admin {
             for path in [&mut admin.token_file, &mut admin.unix_socket].into_iter().flatten() {
                 resolve(path);

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use weir_plugin_spec::RemoteModule;
+
 use super::{Config, EnvironmentVariables, FailurePolicy};
 
 /// What an ECDS resource sets on a plugin; unset parts keep the `weir.yaml` values.
@@ -11,6 +13,8 @@ use super::{Config, EnvironmentVariables, FailurePolicy};
 pub struct PluginOverride {
     /// The module (`vm_config.code.local.filename`).
     pub wasm: Option<PathBuf>,
+    /// Or the module to fetch (`vm_config.code.remote`).
+    pub remote: Option<RemoteModule>,
     /// `root_id`.
     pub root_id: String,
     /// `vm_config.vm_id`, when a `vm_config` is given.
@@ -31,8 +35,12 @@ pub fn apply_overrides(config: &mut Config, overrides: &BTreeMap<String, PluginO
         let Some(discovery) = &plugin.config_discovery else { continue };
         let name = discovery.resource_name.as_deref().unwrap_or(&plugin.name);
         let Some(o) = overrides.get(name) else { continue };
-        if let Some(wasm) = &o.wasm {
+        if let Some(remote) = &o.remote {
+            plugin.remote = Some(remote.clone());
+            plugin.wasm = PathBuf::new();
+        } else if let Some(wasm) = &o.wasm {
             plugin.wasm = wasm.clone();
+            plugin.remote = None;
         }
         plugin.root_id = o.root_id.clone();
         if let Some(vm_id) = &o.vm_id {

@@ -32,6 +32,22 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
             return Err(ConfigError::invalid(format!("plugins[{i}].name"), "must not be empty"));
         }
         plugin.limits.check(&format!("plugins[{i}].limits"))?;
+        match (&plugin.remote, plugin.wasm.as_os_str().is_empty()) {
+            (Some(remote), true) => remote.check(&format!("plugins[{i}].remote"))?,
+            (None, false) => {}
+            (Some(_), false) => {
+                return Err(ConfigError::invalid(
+                    format!("plugins[{i}]"),
+                    "`wasm` and `remote` are exclusive",
+                ));
+            }
+            (None, true) => {
+                return Err(ConfigError::invalid(
+                    format!("plugins[{i}]"),
+                    "a module is required: `wasm` or `remote`",
+                ));
+            }
+        }
     }
     for (l, listener) in config.listeners.iter().enumerate() {
         let at = format!("listeners[{l}]");

@@ -11,6 +11,14 @@ pub enum StartError {
     /// A plugin could not be loaded.
     #[error(transparent)]
     Load(#[from] weir_proxy_wasm::wasm::LoadError),
+    /// A plugin's remote module could not be had (fetch failed, digest mismatch).
+    #[error("plugin `{plugin}`: {source}")]
+    Module {
+        /// The plugin.
+        plugin: String,
+        /// Why.
+        source: crate::process::modules::ModuleError,
+    },
     /// A listener's TLS could not be set up (a certificate, a key, a setting).
     #[error(transparent)]
     Tls(#[from] weir_tls::TlsError),

@@ -42,14 +42,24 @@ impl Generation {
         previous: Option<&Generation>,
     ) -> Result<Generation, StartError> {
         let mut cache = HashMap::new();
+        let sources = &config.module_sources;
         let plugins = config
             .plugins
             .iter()
             .map(|p| {
-                let max = config.module_sources.max_module_bytes;
-                LoadedPlugin::load(&engines, p, process.guest.plugin_stats.get(&p.name), &mut cache, max)
+                let stats = process.guest.plugin_stats.get(&p.name);
+                let Some(remote) = &p.remote else {
+                    return Ok(LoadedPlugin::load(&engines, p, stats, &mut cache, sources.max_module_bytes)?);
+                };
+                // Loaded from the cached file; the digest is checked again on what is read.
+                let mut local = p.clone();
+                local.wasm = process
+                    .remote_modules
+                    .obtain(&p.name, remote, sources, &process.stats)
+                    .map_err(|source| StartError::Module { plugin: p.name.clone(), source })?;
+                Ok(LoadedPlugin::load(&engines, &local, stats, &mut cache, sources.max_module_bytes)?)
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, StartError>>()?;
         // The control plane's cluster is never a `cluster_header` target.
         let mut cluster_configs = config.clusters.clone();
         if let Some(xds) = &config.xds {

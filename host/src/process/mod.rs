@@ -18,6 +18,7 @@ mod api;
 pub mod control;
 mod error;
 pub mod generation;
+pub mod modules;
 pub mod runtime_values;
 pub mod server;
 pub mod server_state;

@@ -252,6 +252,14 @@ impl ProcessControl for ServerState {
         let base = self.base.lock().clone();
         let dirs = base.module_directories();
         for (name, update) in &mut updates {
+            if let Some(remote) = &update.remote {
+                base.module_sources.admit_url(&remote.url, &base.plugins).map_err(|e| {
+                    crate::config::ConfigError::invalid(
+                        format!("extension config `{name}`: vm_config.code.remote.http_uri.uri"),
+                        e,
+                    )
+                })?;
+            }
             if let Some(wasm) = &mut update.wasm {
                 *wasm = dirs.admit(wasm).map_err(|e| {
                     let field = format!("extension config `{name}`: vm_config.code.local.filename");

@@ -7,6 +7,7 @@ use weir_proxy_wasm::embedder::Events;
 use weir_proxy_wasm::services::GuestServices;
 
 use crate::access_log::AccessLogs;
+use crate::process::modules::RemoteModules;
 use crate::process::runtime_values::RuntimeValues;
 use crate::stats::Stats;
 
@@ -25,6 +26,8 @@ pub struct ProcessServices {
     pub runtime_values: RuntimeValues,
     /// TLS secrets received over SDS, by name; listeners of every generation build from them.
     pub secrets: Arc<weir_tls::Secrets>,
+    /// Modules fetched over HTTP(S): the cache and the last fetch per plugin.
+    pub remote_modules: RemoteModules,
 }
 
 impl Default for ProcessServices {
@@ -37,6 +40,7 @@ impl Default for ProcessServices {
             access_logs: AccessLogs::default(),
             runtime_values: RuntimeValues::default(),
             secrets: Arc::new(weir_tls::Secrets::new()),
+            remote_modules: RemoteModules::default(),
         }
     }
 }

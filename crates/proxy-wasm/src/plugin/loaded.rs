@@ -56,6 +56,13 @@ impl LoadedPlugin {
                         },
                     }
                 })?;
+                if let Some(remote) = &config.remote {
+                    let got = hex::encode(Sha256::digest(&bytes));
+                    if !got.eq_ignore_ascii_case(&remote.sha256) {
+                        let path = config.wasm.display().to_string();
+                        return Err(LoadError::Digest { path, want: remote.digest(), got });
+                    }
+                }
                 let module = runtime.compile_with_stack(&config.name, &bytes, stack)?;
                 cache.insert((config.wasm.clone(), stack), module.clone());
                 module

@@ -14,6 +14,16 @@ pub enum LoadError {
         /// Why.
         source: std::io::Error,
     },
+    /// The module read does not have the SHA-256 its plugin asks for (`remote.sha256`).
+    #[error("module {path}: sha256 is {got}, not the {want} asked for; not used")]
+    Digest {
+        /// The file.
+        path: String,
+        /// The digest asked for.
+        want: String,
+        /// The digest read.
+        got: String,
+    },
     /// The bytes are not a valid Wasm module.
     #[error("module `{module}` does not compile: {reason}")]
     Compile {

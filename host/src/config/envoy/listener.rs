@@ -96,7 +96,11 @@ pub(super) const SPEC: super::support::Spec = &[
     ),
     ("envoy.extensions.wasm.v3.VmConfig", &["vm_id", "runtime", "code", "environment_variables"]),
     ("envoy.extensions.wasm.v3.EnvironmentVariables", &["host_env_keys", "key_values"]),
-    ("envoy.config.core.v3.AsyncDataSource", &["local"]),
+    ("envoy.config.core.v3.AsyncDataSource", &["local", "remote"]),
+    ("envoy.config.core.v3.RemoteDataSource", &["http_uri", "sha256", "retry_policy"]),
+    ("envoy.config.core.v3.HttpUri", &["uri", "cluster", "timeout"]),
+    ("envoy.config.core.v3.RetryPolicy", &["num_retries"]),
+    ("google.protobuf.UInt32Value", &["value"]),
     ("envoy.config.core.v3.DataSource", &["filename", "inline_string"]),
     ("google.protobuf.StringValue", &["value"]),
 ];

@@ -5,10 +5,11 @@
 
 use std::path::PathBuf;
 
-use envoy_types::pb::envoy::config::core::v3::{async_data_source, data_source};
+use envoy_types::pb::envoy::config::core::v3::{RemoteDataSource, async_data_source, data_source};
 use envoy_types::pb::envoy::extensions::filters::http::wasm::v3::Wasm;
 use envoy_types::pb::envoy::extensions::wasm::v3::{FailurePolicy as EnvoyPolicy, plugin_config};
 use envoy_types::pb::google::protobuf::{Any, BytesValue, StringValue};
+use weir_plugin_spec::RemoteModule;
 use weir_xds::convert as any;
 
 use serde_json::json;
@@ -23,25 +24,23 @@ pub fn filter(wasm: &Wasm) -> Result<PluginOverride, String> {
         None => None,
         Some(c) => Some(configuration(c)?),
     };
-    let (wasm_path, vm_id, environment_variables) = match plugin.vm {
-        None => (None, None, None),
+    let (wasm_path, remote, vm_id, environment_variables) = match plugin.vm {
+        None => (None, None, None, None),
         Some(plugin_config::Vm::VmConfig(vm)) => {
             let code = vm.code.and_then(|c| c.specifier);
-            let path = match code {
-                None => None,
+            let (path, remote) = match code {
+                None => (None, None),
                 Some(async_data_source::Specifier::Local(source)) => match source.specifier {
-                    Some(data_source::Specifier::Filename(f)) => Some(PathBuf::from(f)),
+                    Some(data_source::Specifier::Filename(f)) => (Some(PathBuf::from(f)), None),
                     _ => return Err("vm_config.code.local: only `filename` is supported".into()),
                 },
-                Some(async_data_source::Specifier::Remote(_)) => {
-                    return Err("vm_config.code.remote is not supported; use a local filename".into());
-                }
+                Some(async_data_source::Specifier::Remote(source)) => (None, Some(remote_module(&source)?)),
             };
             let env = vm.environment_variables.map(|e| EnvironmentVariables {
                 key_values: e.key_values.into_iter().collect(),
                 host_env_keys: e.host_env_keys,
             });
-            (path, Some(vm.vm_id), env)
+            (path, remote, Some(vm.vm_id), env)
         }
     };
     // `fail_open` is deprecated in Envoy but still honoured when `failure_policy` is unset.
@@ -58,6 +57,7 @@ pub fn filter(wasm: &Wasm) -> Result<PluginOverride, String> {
     let root_id = plugin.root_id;
     Ok(PluginOverride {
         wasm: wasm_path,
+        remote,
         root_id,
         vm_id,
         configuration,
@@ -65,6 +65,22 @@ pub fn filter(wasm: &Wasm) -> Result<PluginOverride, String> {
         environment_variables,
         allow_on_headers_stop_iteration,
     })
+}
+
+/// Envoy's `vm_config.code.remote`: `http_uri.uri`, `http_uri.timeout` (default 30 s),
+/// `sha256`, `retry_policy.num_retries` (default 1, as Envoy). weir connects to the URI's host
+/// itself: `http_uri.cluster`, which Envoy fetches through, is not used (docs/config.md).
+fn remote_module(source: &RemoteDataSource) -> Result<RemoteModule, String> {
+    let uri = source.http_uri.as_ref().ok_or("vm_config.code.remote.http_uri is required")?;
+    let mut module = RemoteModule::new(&uri.uri, &source.sha256);
+    if let Some(timeout) = &uri.timeout {
+        let secs = u64::try_from(timeout.seconds)
+            .map_err(|_| "vm_config.code.remote.http_uri.timeout is negative")?;
+        module.timeout = std::time::Duration::new(secs, u32::try_from(timeout.nanos).unwrap_or(0));
+    }
+    module.retries = source.retry_policy.as_ref().and_then(|r| r.num_retries.map(|n| n.value)).unwrap_or(1);
+    module.check("vm_config.code.remote").map_err(|e| e.to_string())?;
+    Ok(module)
 }
 
 /// The configuration bytes as Envoy hands them to the filter: a `StringValue` or `BytesValue`
@@ -94,9 +110,17 @@ fn configuration(value: &Any) -> Result<serde_json::Value, String> {
 /// A weir plugin from a Wasm filter named `name`.
 pub(super) fn plugin(name: &str, wasm: &Wasm) -> Result<PluginConfig, String> {
     let o = filter(wasm)?;
-    let path = o.wasm.ok_or("config.vm_config.code.local.filename is required")?;
-    let mut p: PluginConfig =
-        serde_json::from_value(json!({"name": name, "wasm": path})).map_err(|e| e.to_string())?;
+    let mut p: PluginConfig = match (o.wasm, o.remote) {
+        (Some(path), _) => {
+            serde_json::from_value(json!({"name": name, "wasm": path})).map_err(|e| e.to_string())?
+        }
+        (None, Some(remote)) => {
+            serde_json::from_value(json!({"name": name, "remote": remote})).map_err(|e| e.to_string())?
+        }
+        (None, None) => {
+            return Err("config.vm_config.code: a local filename or a remote source is required".into());
+        }
+    };
     p.root_id = o.root_id;
     p.vm_id = o.vm_id.unwrap_or_default();
     p.configuration = o.configuration;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::redact;
 use crate::config::{Config, ConfigError, FailurePolicy, PluginConfig, PluginLimits};
 use crate::process::ProcessControl;
+use weir_plugin_spec::RemoteModule;
 
 /// What a client sends to create or change a plugin (JSON; for a module in the body, the same
 /// fields as query parameters).
@@ -25,6 +26,9 @@ pub struct PluginSpec {
     /// module as the body).
     #[serde(default)]
     pub wasm: Option<PathBuf>,
+    /// Or fetch the module over HTTP(S), verified by its SHA-256 (see `docs/config.md`).
+    #[serde(default)]
+    pub remote: Option<RemoteModule>,
     /// Plugin configuration (string as is, anything else as JSON).
     #[serde(default)]
     pub configuration: Option<Value>,
@@ -72,9 +76,14 @@ pub fn list(state: &dyn ProcessControl, secrets: bool) -> Value {
             .iter()
             .map(|p| {
                 let c = &p.config;
+                let remote = c.remote.as_ref().map(|r| {
+                    let last = generation.process.remote_modules.last(p.name());
+                    json!({ "url": r.url, "sha256": r.digest(), "last_fetch": last })
+                });
                 json!({
                     "name": p.name(),
                     "wasm": c.wasm,
+                    "remote": remote,
                     "sha256": p.module.sha256(),
                     "abi_version": p.module.abi().as_str(),
                     "vm_id": c.vm_id,
@@ -130,6 +139,18 @@ pub fn upsert(
     };
     state
         .update_config(&mut |config| {
+            if spec.remote.is_some() && (uploaded.is_some() || spec.wasm.is_some()) {
+                return Err(ConfigError::invalid(
+                    "remote",
+                    "a module is either `remote`, a `wasm` path or the body",
+                ));
+            }
+            if let Some(remote) = &spec.remote {
+                config
+                    .module_sources
+                    .admit_url(&remote.url, &config.plugins)
+                    .map_err(|e| ConfigError::invalid("remote.url", e))?;
+            }
             let wasm = match (&uploaded, &spec.wasm) {
                 (Some(path), _) => Some(path.clone()),
                 (None, Some(path)) => Some(
@@ -150,8 +171,11 @@ pub fn upsert(
                     return Err(ConfigError::invalid("name", format!("`{name}` exists; use PUT")));
                 }
                 (None, None) => {
-                    let wasm =
-                        wasm.clone().ok_or_else(|| ConfigError::invalid("wasm", "a module is required"))?;
+                    let wasm = match (&wasm, &spec.remote) {
+                        (Some(wasm), _) => wasm.clone(),
+                        (None, Some(_)) => PathBuf::new(),
+                        (None, None) => return Err(ConfigError::invalid("wasm", "a module is required")),
+                    };
                     config.plugins.push(PluginConfig::new(&name, wasm));
                     config.plugins.last_mut().ok_or_else(|| ConfigError::invalid("plugins", "internal"))?
                 }
@@ -183,8 +207,12 @@ pub fn delete(state: &Arc<dyn ProcessControl>, name: &str) -> Result<(), String>
 }
 
 fn apply_spec(plugin: &mut PluginConfig, spec: &PluginSpec, wasm: Option<PathBuf>) {
-    if let Some(wasm) = wasm {
+    if let Some(remote) = &spec.remote {
+        plugin.remote = Some(remote.clone());
+        plugin.wasm = PathBuf::new();
+    } else if let Some(wasm) = wasm {
         plugin.wasm = wasm;
+        plugin.remote = None;
     }
     if let Some(c) = &spec.configuration {
         plugin.configuration = Some(c.clone());

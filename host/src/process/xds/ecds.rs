@@ -89,11 +89,48 @@ mod tests {
         assert_eq!(o.allow_on_headers_stop_iteration, Some(true));
     }
 
+    fn remote_source(uri: &str, sha256: &str) -> Option<async_data_source::Specifier> {
+        use envoy_types::pb::envoy::config::core::v3::{HttpUri, RemoteDataSource, RetryPolicy};
+        Some(async_data_source::Specifier::Remote(RemoteDataSource {
+            http_uri: Some(HttpUri {
+                uri: uri.into(),
+                timeout: Some(envoy_types::pb::google::protobuf::Duration { seconds: 5, nanos: 0 }),
+                ..HttpUri::default()
+            }),
+            sha256: sha256.into(),
+            retry_policy: Some(RetryPolicy {
+                num_retries: Some(envoy_types::pb::google::protobuf::UInt32Value { value: 3 }),
+                ..RetryPolicy::default()
+            }),
+        }))
+    }
+
+    #[test]
+    fn a_remote_module_is_its_uri_digest_timeout_and_retries() {
+        let config = any::pack(&StringValue { value: "{}".into() });
+        let digest = "ab".repeat(32);
+        let (_, o) =
+            decode(&resource(config, remote_source("https://plugins.example/a.wasm", &digest))).unwrap();
+        assert_eq!(o.wasm, None);
+        let remote = o.remote.unwrap();
+        assert_eq!(
+            (remote.url.as_str(), remote.sha256.as_str()),
+            ("https://plugins.example/a.wasm", digest.as_str())
+        );
+        assert_eq!((remote.timeout, remote.retries), (std::time::Duration::from_secs(5), 3));
+    }
+
     #[test]
     fn refuses_what_weir_cannot_honour() {
         let config = any::pack(&StringValue { value: "{}".into() });
         let remote = Some(async_data_source::Specifier::Remote(Default::default()));
-        assert!(decode(&resource(config.clone(), remote)).unwrap_err().contains("remote is not supported"));
+        assert!(decode(&resource(config.clone(), remote)).unwrap_err().contains("http_uri is required"));
+        let bad_digest = remote_source("https://plugins.example/a.wasm", "abc");
+        assert!(
+            decode(&resource(config.clone(), bad_digest))
+                .unwrap_err()
+                .contains("vm_config.code.remote.sha256")
+        );
         let wrong = any::pack(&envoy_types::pb::google::protobuf::UInt32Value { value: 1 });
         assert!(decode(&resource(wrong, None)).unwrap_err().contains("not supported"));
         let not_wasm = any::pack(&TypedExtensionConfig { name: "x".into(), typed_config: Some(config) });

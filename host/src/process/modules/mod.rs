@@ -1,0 +1,270 @@
+//! Plugin modules fetched over HTTP(S) (a plugin's `remote`; ECDS `vm_config.code.remote`):
+//! taken from the cache directory when a file there has the digest asked for (no network),
+//! else fetched with a timeout and retries, verified against the digest, and kept in the
+//! cache. A module whose digest does not match is never kept nor used. Every outcome is
+//! counted (`weir_module_fetch_total{result}`) and the last one per plugin is shown in
+//! `GET /plugins`.
+//!
+//! Fetching happens while a configuration is prepared, on the thread preparing it (never a
+//! worker), on a thread of its own with its own event loop: a failed fetch fails the
+//! preparation, so the running configuration, and its module, stay.
+
+mod cache;
+mod fetch;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use weir_plugin_spec::RemoteModule;
+use weir_tls::{ClientTls, UpstreamTls};
+
+use crate::config::ModuleSources;
+use crate::stats::Stats;
+
+pub use cache::CacheDir;
+pub use fetch::FetchError;
+
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How a module was obtained (the `result` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Fetched and verified.
+    Fetched,
+    /// Found in the cache; nothing fetched.
+    Cached,
+    /// The server's module had another digest.
+    DigestMismatch,
+    /// No module: every attempt failed.
+    Failed,
+}
+
+impl Outcome {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Fetched => "fetched",
+            Outcome::Cached => "cached",
+            Outcome::DigestMismatch => "digest_mismatch",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// The last time a plugin's module was obtained.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastFetch {
+    /// The URL.
+    pub url: String,
+    /// The digest asked for.
+    pub sha256: String,
+    /// What happened.
+    pub result: Outcome,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Attempts made (0 for a cache hit).
+    pub attempts: u32,
+}
+
+/// Why a remote module could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// The server's module has another digest.
+    #[error("module {url}: sha256 is {got}, not the {want} asked for; not used")]
+    DigestMismatch {
+        /// The URL.
+        url: String,
+        /// The digest asked for.
+        want: String,
+        /// The digest served.
+        got: String,
+    },
+    /// Every attempt failed.
+    #[error("module {url}: {attempts} attempt(s) failed, the last: {last}")]
+    Fetch {
+        /// The URL.
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: FetchError,
+    },
+    /// The cache directory or the TLS settings cannot be used.
+    #[error("module {url}: {reason}")]
+    Setup {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The process's remote modules: the default cache directory (private, created on first
+/// use, removed at exit) and the last fetch per plugin.
+#[derive(Debug, Default)]
+pub struct RemoteModules {
+    private: Mutex<Option<PrivateDir>>,
+    last: Mutex<BTreeMap<String, LastFetch>>,
+}
+
+impl RemoteModules {
+    /// The local file holding `plugin`'s module `remote`: cached, or fetched now.
+    pub fn obtain(
+        &self,
+        plugin: &str,
+        remote: &RemoteModule,
+        sources: &ModuleSources,
+        stats: &Stats,
+    ) -> Result<PathBuf, ModuleError> {
+        let digest = remote.digest();
+        let setup = |reason: String| ModuleError::Setup { url: remote.url.clone(), reason };
+        let cache = match &sources.cache_directory {
+            Some(dir) => CacheDir::open(dir),
+            None => self.private_dir(),
+        }
+        .map_err(|e| setup(format!("module cache directory: {e}")))?;
+        let (outcome, attempts, result) = match cache.lookup(&digest, sources.max_module_bytes) {
+            Some(path) => (Outcome::Cached, 0, Ok(path)),
+            None => {
+                let (attempts, fetched) = self.fetch(remote, sources);
+                match fetched.and_then(|bytes| verified(remote, &digest, bytes)) {
+                    Ok(bytes) => match cache.store(&digest, &bytes, sources.max_cache_bytes) {
+                        Ok(path) => (Outcome::Fetched, attempts, Ok(path)),
+                        Err(e) => (Outcome::Failed, attempts, Err(setup(format!("module cache: {e}")))),
+                    },
+                    Err(e @ ModuleError::DigestMismatch { .. }) => {
+                        (Outcome::DigestMismatch, attempts, Err(e))
+                    }
+                    Err(e) => (Outcome::Failed, attempts, Err(e)),
+                }
+            }
+        };
+        stats.module_fetch(outcome.label());
+        let record = LastFetch {
+            url: remote.url.clone(),
+            sha256: digest,
+            result: outcome,
+            error: result.as_ref().err().map(ToString::to_string),
+            at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            attempts,
+        };
+        match &result {
+            Ok(path) => {
+                tracing::info!(plugin, url = %remote.url, result = outcome.label(), path = %path.display(), "module obtained")
+            }
+            Err(e) => tracing::warn!(plugin, result = outcome.label(), "{e}"),
+        }
+        self.last.lock().insert(plugin.to_string(), record);
+        result
+    }
+
+    /// The last fetch of `plugin`'s module, if it has a remote one.
+    pub fn last(&self, plugin: &str) -> Option<LastFetch> {
+        self.last.lock().get(plugin).cloned()
+    }
+
+    /// Fetches with retries; the attempts made and the bytes or the last failure.
+    fn fetch(
+        &self,
+        remote: &RemoteModule,
+        sources: &ModuleSources,
+    ) -> (u32, Result<bytes::Bytes, ModuleError>) {
+        let settings = UpstreamTls {
+            trusted_ca: sources.trusted_ca.clone(),
+            alpn_protocols: Some(vec!["http/1.1".into()]),
+            ..UpstreamTls::default()
+        };
+        let tls = match ClientTls::new(&settings, false, "module_sources.trusted_ca") {
+            Ok(tls) => tls,
+            Err(e) => return (0, Err(ModuleError::Setup { url: remote.url.clone(), reason: e.to_string() })),
+        };
+        let mut backoff = Duration::from_millis(200);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let got = on_own_thread(fetch::get(&remote.url, remote.timeout, sources.max_module_bytes, &tls));
+            match got {
+                Ok(bytes) => return (attempt, Ok(bytes)),
+                Err(last) if attempt > remote.retries || matches!(last, FetchError::TooLarge(_)) => {
+                    return (
+                        attempt,
+                        Err(ModuleError::Fetch { url: remote.url.clone(), attempts: attempt, last }),
+                    );
+                }
+                Err(e) => {
+                    tracing::debug!(url = %remote.url, attempt, "module fetch failed, retrying: {e}");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    fn private_dir(&self) -> std::io::Result<CacheDir> {
+        let mut private = self.private.lock();
+        if let Some(dir) = &*private {
+            return CacheDir::open(&dir.0);
+        }
+        let dir = PrivateDir::create(&std::env::temp_dir())?;
+        let cache = CacheDir::open(&dir.0);
+        *private = Some(dir);
+        cache
+    }
+}
+
+fn verified(remote: &RemoteModule, digest: &str, bytes: bytes::Bytes) -> Result<bytes::Bytes, ModuleError> {
+    let got = hex::encode(Sha256::digest(&bytes));
+    if got != digest {
+        return Err(ModuleError::DigestMismatch { url: remote.url.clone(), want: digest.to_string(), got });
+    }
+    Ok(bytes)
+}
+
+/// Runs `future` to completion on a new thread with an event loop of its own: the caller may
+/// be a thread of another event loop (a blocking task), where one cannot be started.
+fn on_own_thread<F>(future: F) -> Result<bytes::Bytes, FetchError>
+where
+    F: std::future::Future<Output = Result<bytes::Bytes, FetchError>> + Send,
+{
+    std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| FetchError::Transport(format!("cannot start the fetch's event loop: {e}")))?;
+            runtime.block_on(future)
+        });
+        run.join().unwrap_or_else(|_| Err(FetchError::Transport("the fetch thread failed".into())))
+    })
+}
+
+/// The default cache: `weir-modules-<128 random bits>` under the temporary directory, created
+/// mode 0700 (never an existing one), removed when weir stops.
+#[derive(Debug)]
+struct PrivateDir(PathBuf);
+
+impl PrivateDir {
+    fn create(parent: &Path) -> std::io::Result<PrivateDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let mut bits = [0u8; 16];
+        getrandom::fill(&mut bits).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+        let path = parent.join(format!("weir-modules-{}", hex::encode(bits)));
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(PrivateDir(path))
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
