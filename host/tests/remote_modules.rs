@@ -6,26 +6,26 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
-#[path = "support/modules.rs"]
-mod modules;
 
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use http::Request;
-use modules::{ModuleServer, Serve};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::Client;
 use weir_admin_guard::Token;
 use weir_host::config::Config;
 use weir_host::process::server::{RunningServer, ServerOptions, StartError};
+use weir_testing::modules::{ModuleServer, Serve};
 
 const TOKEN: &str = "weir-remote-modules-token-0123";
 
 fn filter(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters").join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}: run `cargo xtask build-filters`", path.display()))
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filters").join(format!("{name}.wasm"));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}: run `cargo xtask build-filters`", path.display()))
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -109,7 +109,7 @@ fn cached_files(dir: &Path) -> Vec<String> {
 fn a_module_is_fetched_verified_cached_and_then_found_without_the_network() {
     let module = filter("header-rewrite");
     let digest = sha256(&module);
-    let mut server = ModuleServer::start();
+    let mut server = ModuleServer::start().unwrap();
     server.serve("/m/header-rewrite.wasm", Serve::Bytes(module));
     let cache = tempfile::tempdir().unwrap();
     let client = Client::new();
@@ -138,7 +138,7 @@ fn a_module_is_fetched_verified_cached_and_then_found_without_the_network() {
 #[test]
 fn a_module_with_another_digest_is_refused_and_never_cached() {
     let module = filter("header-rewrite");
-    let server = ModuleServer::start();
+    let server = ModuleServer::start().unwrap();
     server.serve("/m.wasm", Serve::Bytes(module.clone()));
     let cache = tempfile::tempdir().unwrap();
     let wanted = sha256(b"another module");
@@ -162,7 +162,7 @@ fn a_module_with_another_digest_is_refused_and_never_cached() {
 fn a_failed_fetch_keeps_the_running_module_and_says_why() {
     let rewrite = filter("header-rewrite");
     let gate = filter("require-header");
-    let server = ModuleServer::start();
+    let server = ModuleServer::start().unwrap();
     server.serve("/rewrite.wasm", Serve::Bytes(rewrite.clone()));
     let cache = tempfile::tempdir().unwrap();
     let client = Client::new();
@@ -194,7 +194,8 @@ fn a_failed_fetch_keeps_the_running_module_and_says_why() {
 
     // A URL outside the origins the config file names is refused before any fetch.
     let hits = server.hits();
-    let elsewhere = json!({"remote": {"url": "http://127.0.0.2:9/x.wasm", "sha256": sha256(&gate)}}).to_string();
+    let elsewhere =
+        json!({"remote": {"url": "http://127.0.0.2:9/x.wasm", "sha256": sha256(&gate)}}).to_string();
     let (status, body) = admin(&client, &weir, "PUT", "/plugins/rewrite", &elsewhere);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("is not under module_sources.url_prefixes"), "{body}");
@@ -203,7 +204,7 @@ fn a_failed_fetch_keeps_the_running_module_and_says_why() {
 
 #[test]
 fn hostile_module_servers_are_bounded() {
-    let server = ModuleServer::start();
+    let server = ModuleServer::start().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let digest = sha256(b"whatever");
     server.serve("/huge.wasm", Serve::Bytes(vec![0u8; 5 << 20]));

@@ -173,7 +173,7 @@ impl PluginConfig {
     }
 }
 
-fn is_empty_path(path: &PathBuf) -> bool {
+fn is_empty_path(path: &std::path::Path) -> bool {
     path.as_os_str().is_empty()
 }
 

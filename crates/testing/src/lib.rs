@@ -21,6 +21,7 @@
 
 pub mod echo;
 mod harness;
+pub mod modules;
 
 pub use echo::{Echo, EchoServer};
 pub use harness::{Harness, HarnessBuilder, TestResponse};

@@ -2,19 +2,20 @@
 //! like the resource and holding an `envoy.extensions.filters.http.wasm.v3.Wasm`.
 
 use envoy_types::pb::envoy::config::core::v3::{
-    AsyncDataSource, DataSource, TypedExtensionConfig, async_data_source, data_source,
+    AsyncDataSource, DataSource, HttpUri, RemoteDataSource, RetryPolicy, TypedExtensionConfig,
+    async_data_source, data_source, http_uri,
 };
 use envoy_types::pb::envoy::extensions::filters::http::wasm::v3::Wasm;
 use envoy_types::pb::envoy::extensions::wasm::v3::{
     FailurePolicy as PbPolicy, PluginConfig, VmConfig, plugin_config,
 };
-use envoy_types::pb::google::protobuf::StringValue;
+use envoy_types::pb::google::protobuf::{Duration as PbDuration, StringValue, UInt32Value};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::StoreError;
 use super::keys;
-use weir_plugin_spec::FailurePolicy;
+use weir_plugin_spec::{FailurePolicy, RemoteModule};
 use weir_xds::convert::pack;
 
 /// The Wasm runtime named in served configs (the only one Envoy's official builds carry).
@@ -24,8 +25,13 @@ pub const WASM_RUNTIME: &str = "envoy.wasm.runtime.v8";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EcdsConfig {
-    /// Path of the `.wasm` module **as the proxy sees it** (served as `vm_config.code.local.filename`).
+    /// Path of the `.wasm` module **as the proxy sees it** (served as
+    /// `vm_config.code.local.filename`). Exactly one of `wasm` and `remote`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub wasm: String,
+    /// Or a module the proxy fetches over HTTP(S) (served as `vm_config.code.remote`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<EcdsRemote>,
     /// `vm_config.vm_id`: plugins with the same id share a VM and its shared data.
     pub vm_id: String,
     /// `root_id` of the plugin (empty: the module's default root context).
@@ -40,14 +46,74 @@ pub struct EcdsConfig {
     pub failure_policy: Option<FailurePolicy>,
 }
 
+/// A module fetched by the proxy: Envoy's `RemoteDataSource`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcdsRemote {
+    /// `http_uri.uri`: where the module is.
+    pub url: String,
+    /// `sha256`: the module's SHA-256, 64 hex digits; another module is never used.
+    pub sha256: String,
+    /// `http_uri.cluster`: the cluster Envoy fetches through (Envoy requires one; weir connects
+    /// to the URL's host itself).
+    pub cluster: String,
+    /// `http_uri.timeout`: one attempt's limit.
+    #[serde(default = "default_fetch_timeout", with = "weir_plugin_spec::duration")]
+    pub timeout: std::time::Duration,
+    /// `retry_policy.num_retries`.
+    #[serde(default = "default_fetch_retries")]
+    pub retries: u32,
+}
+
+fn default_fetch_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
+}
+
+fn default_fetch_retries() -> u32 {
+    1
+}
+
+impl EcdsRemote {
+    fn check(&self) -> Result<(), String> {
+        let mut module = RemoteModule::new(&self.url, &self.sha256);
+        (module.timeout, module.retries) = (self.timeout, self.retries);
+        module.check("remote").map_err(|e| e.to_string())?;
+        if self.cluster.trim().is_empty() {
+            return Err("`remote.cluster` (the cluster Envoy fetches through) must not be empty".into());
+        }
+        Ok(())
+    }
+
+    fn source(&self) -> RemoteDataSource {
+        RemoteDataSource {
+            http_uri: Some(HttpUri {
+                uri: self.url.clone(),
+                timeout: Some(PbDuration {
+                    seconds: i64::try_from(self.timeout.as_secs()).unwrap_or(i64::MAX),
+                    nanos: i32::try_from(self.timeout.subsec_nanos()).unwrap_or(0),
+                }),
+                http_upstream_type: Some(http_uri::HttpUpstreamType::Cluster(self.cluster.clone())),
+            }),
+            sha256: self.sha256.to_ascii_lowercase(),
+            retry_policy: Some(RetryPolicy {
+                num_retries: Some(UInt32Value { value: self.retries }),
+                ..RetryPolicy::default()
+            }),
+        }
+    }
+}
+
 impl EcdsConfig {
     /// Checks the config before it is stored under `name`.
     pub fn check(&self, name: &str) -> Result<(), StoreError> {
         keys::check_name("ECDS resource", name)?;
         let bad =
             |reason: &str| StoreError::InvalidEcds { name: name.to_string(), reason: reason.to_string() };
-        if self.wasm.trim().is_empty() {
-            return Err(bad("`wasm` (the module path) must not be empty"));
+        match (&self.remote, self.wasm.trim().is_empty()) {
+            (None, true) => return Err(bad("a module is required: `wasm` (a path) or `remote`")),
+            (Some(_), false) => return Err(bad("`wasm` and `remote` are exclusive")),
+            (Some(remote), true) => remote.check().map_err(|e| bad(&e))?,
+            (None, false) => {}
         }
         if self.vm_id.chars().any(char::is_whitespace) {
             return Err(bad("`vm_id` must not contain whitespace"));
@@ -66,12 +132,14 @@ impl EcdsConfig {
 
     /// The resource served over ECDS.
     pub fn to_resource(&self, name: &str) -> TypedExtensionConfig {
-        let code = AsyncDataSource {
-            specifier: Some(async_data_source::Specifier::Local(DataSource {
+        let specifier = match &self.remote {
+            Some(remote) => async_data_source::Specifier::Remote(remote.source()),
+            None => async_data_source::Specifier::Local(DataSource {
                 watched_directory: None,
                 specifier: Some(data_source::Specifier::Filename(self.wasm.clone())),
-            })),
+            }),
         };
+        let code = AsyncDataSource { specifier: Some(specifier) };
         let vm = VmConfig {
             vm_id: self.vm_id.clone(),
             runtime: WASM_RUNTIME.to_string(),
@@ -129,6 +197,39 @@ mod tests {
         assert_eq!((vm.vm_id.as_str(), vm.runtime.as_str()), ("weir", WASM_RUNTIME));
         let Some(async_data_source::Specifier::Local(local)) = vm.code.unwrap().specifier else { panic!() };
         assert_eq!(local.specifier, Some(data_source::Specifier::Filename("/filters/auth.wasm".into())));
+    }
+
+    #[test]
+    fn a_remote_module_is_served_as_envoys_remote_data_source() {
+        let mut c = config();
+        c.wasm = String::new();
+        c.remote = Some(
+            serde_json::from_value(json!({
+                "url": "https://plugins.example/auth.wasm", "sha256": "AB".repeat(32), "cluster": "modules",
+                "timeout": "5s", "retries": 2
+            }))
+            .unwrap(),
+        );
+        c.check("auth").unwrap();
+        let plugin = unpack::<Wasm>(&c.to_resource("auth").typed_config.unwrap()).unwrap().config.unwrap();
+        let Some(plugin_config::Vm::VmConfig(vm)) = plugin.vm else { panic!("no vm config") };
+        let Some(async_data_source::Specifier::Remote(remote)) = vm.code.unwrap().specifier else { panic!() };
+        assert_eq!(remote.sha256, "ab".repeat(32));
+        let uri = remote.http_uri.unwrap();
+        assert_eq!(uri.uri, "https://plugins.example/auth.wasm");
+        assert_eq!(uri.http_upstream_type, Some(http_uri::HttpUpstreamType::Cluster("modules".into())));
+        assert_eq!(uri.timeout.map(|t| t.seconds), Some(5));
+        assert_eq!(remote.retry_policy.unwrap().num_retries.map(|n| n.value), Some(2));
+        // Both, neither, a bad digest, no cluster: refused.
+        let mut both = c.clone();
+        both.wasm = "/x.wasm".into();
+        assert!(both.check("auth").unwrap_err().to_string().contains("exclusive"));
+        let mut bad = c.clone();
+        bad.remote.as_mut().unwrap().sha256 = "12".into();
+        assert!(bad.check("auth").unwrap_err().to_string().contains("remote.sha256"));
+        let mut nowhere = c.clone();
+        nowhere.remote.as_mut().unwrap().cluster = String::new();
+        assert!(nowhere.check("auth").unwrap_err().to_string().contains("remote.cluster"));
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub mod stream;
 mod warming;
 
 pub use admin::AdminSecurity;
-pub use ecds::EcdsConfig;
+pub use ecds::{EcdsConfig, EcdsRemote};
 pub use error::{StartError, StoreError};
 pub use gateway_watch::GatewayWatch;
 pub use identity::NodeIdentity;

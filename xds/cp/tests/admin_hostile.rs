@@ -141,6 +141,7 @@ async fn ecds_views_hide_plugin_secrets() {
     let secret = json!({"api_keys": [{"key": "sk-live-SECRET-1234"}], "hmac": "HMAC-SECRET-5678"});
     let config = weir_cp::EcdsConfig {
         wasm: "/filters/auth.wasm".into(),
+        remote: None,
         vm_id: "auth".into(),
         root_id: String::new(),
         configuration: secret.clone(),

@@ -273,9 +273,26 @@ pub enum EcdsCommand {
     Set {
         /// The resource name (the `config_discovery` name in the proxy's filter chain).
         name: String,
-        /// Path of the `.wasm` module as the proxy sees it.
-        #[arg(long)]
-        wasm: String,
+        /// Path of the `.wasm` module as the proxy sees it (or `--remote`).
+        #[arg(long, required_unless_present = "remote", conflicts_with = "remote")]
+        wasm: Option<String>,
+        /// Or the URL the proxy fetches the module from (`vm_config.code.remote`); needs
+        /// `--sha256` and `--module-cluster`.
+        #[arg(long, requires_all = ["sha256", "module_cluster"])]
+        remote: Option<String>,
+        /// The module's SHA-256 (64 hex digits), with `--remote`.
+        #[arg(long, requires = "remote")]
+        sha256: Option<String>,
+        /// The cluster Envoy fetches `--remote` through (`http_uri.cluster`; weir connects to
+        /// the URL's host itself).
+        #[arg(long, requires = "remote")]
+        module_cluster: Option<String>,
+        /// One fetch attempt's limit, with `--remote`.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        fetch_timeout: std::time::Duration,
+        /// Attempts after a failed one, with `--remote`.
+        #[arg(long, default_value_t = 1)]
+        fetch_retries: u32,
         /// `vm_config.vm_id`.
         #[arg(long)]
         vm_id: String,

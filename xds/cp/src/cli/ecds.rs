@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::args::EcdsCommand;
 use super::client::{AdminClient, segment};
 use super::error::CliError;
-use crate::EcdsConfig;
 use crate::admin::views::ChangeView;
+use crate::{EcdsConfig, EcdsRemote};
 
 /// The `--config` argument: JSON text, or `@FILE`. Text that is not JSON is sent as a string.
 fn configuration(arg: Option<&str>) -> Result<Value, CliError> {
@@ -25,9 +25,29 @@ fn configuration(arg: Option<&str>) -> Result<Value, CliError> {
 /// Runs an `ecds` command.
 pub async fn run(admin: &AdminClient, command: EcdsCommand) -> Result<(), CliError> {
     match command {
-        EcdsCommand::Set { name, wasm, vm_id, root_id, config, failure_policy } => {
+        EcdsCommand::Set {
+            name,
+            wasm,
+            remote,
+            sha256,
+            module_cluster,
+            fetch_timeout,
+            fetch_retries,
+            vm_id,
+            root_id,
+            config,
+            failure_policy,
+        } => {
+            let remote = remote.map(|url| EcdsRemote {
+                url,
+                sha256: sha256.unwrap_or_default(),
+                cluster: module_cluster.unwrap_or_default(),
+                timeout: fetch_timeout,
+                retries: fetch_retries,
+            });
             let config = EcdsConfig {
-                wasm,
+                wasm: wasm.unwrap_or_default(),
+                remote,
                 vm_id,
                 root_id,
                 configuration: configuration(config.as_deref())?,

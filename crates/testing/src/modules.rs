@@ -1,4 +1,5 @@
-//! A module server for remote-module tests: serves bytes by path over HTTP/1.1, counts the
+//! A module server for tests of plugins fetched by URL (`remote`, Envoy's
+//! `vm_config.code.remote`): serves bytes by path over HTTP/1.1 on loopback, counts the
 //! requests, and can misbehave (404, redirect, never answer, a body that never ends); stopped,
 //! it refuses connections.
 
@@ -6,11 +7,11 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// What a path answers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Serve {
     /// 200 with these bytes.
     Bytes(Vec<u8>),
@@ -23,6 +24,7 @@ pub enum Serve {
 }
 
 /// The server; stops when dropped.
+#[derive(Debug)]
 pub struct ModuleServer {
     addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Serve>>>,
@@ -32,10 +34,11 @@ pub struct ModuleServer {
 }
 
 impl ModuleServer {
-    pub fn start() -> ModuleServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
+    /// Listens on an ephemeral loopback port; every path answers 404 until [`serve`](Self::serve).
+    pub fn start() -> std::io::Result<ModuleServer> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
         let routes: Arc<Mutex<HashMap<String, Serve>>> = Arc::default();
         let hits = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -51,7 +54,7 @@ impl ModuleServer {
                 }
             }
         });
-        ModuleServer { addr, routes, hits, stop, thread: Some(thread) }
+        Ok(ModuleServer { addr, routes, hits, stop, thread: Some(thread) })
     }
 
     /// `http://127.0.0.1:PORT{path}`.
@@ -59,8 +62,9 @@ impl ModuleServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// What `path` answers from now on.
     pub fn serve(&self, path: &str, what: Serve) {
-        self.routes.lock().unwrap().insert(path.to_string(), what);
+        self.routes.lock().unwrap_or_else(PoisonError::into_inner).insert(path.to_string(), what);
     }
 
     /// Requests received so far.
@@ -72,7 +76,7 @@ impl ModuleServer {
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
+            let _ = thread.join();
         }
     }
 }
@@ -83,8 +87,15 @@ impl Drop for ModuleServer {
     }
 }
 
-fn answer(mut stream: TcpStream, routes: &Mutex<HashMap<String, Serve>>, hits: &AtomicUsize, stop: &AtomicBool) {
-    stream.set_nonblocking(false).unwrap();
+fn answer(
+    mut stream: TcpStream,
+    routes: &Mutex<HashMap<String, Serve>>,
+    hits: &AtomicUsize,
+    stop: &AtomicBool,
+) {
+    if stream.set_nonblocking(false).is_err() {
+        return;
+    }
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -96,18 +107,22 @@ fn answer(mut stream: TcpStream, routes: &Mutex<HashMap<String, Serve>>, hits: &
     hits.fetch_add(1, Ordering::SeqCst);
     let head = String::from_utf8_lossy(&head).into_owned();
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let what = routes.lock().unwrap().get(&path).cloned();
+    let what = routes.lock().unwrap_or_else(PoisonError::into_inner).get(&path).cloned();
     let _ = match what {
         None => stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"),
         Some(Serve::Bytes(bytes)) => stream
-            .write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", bytes.len()).as_bytes())
+            .write_all(
+                format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", bytes.len())
+                    .as_bytes(),
+            )
             .and_then(|()| stream.write_all(&bytes)),
         Some(Serve::Redirect(to)) => stream.write_all(
-            format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes(),
+            format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .as_bytes(),
         ),
         Some(Serve::Hang) => {
             // Until the client closes (a read returns) or the server stops.
-            stream.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
             while !stop.load(Ordering::SeqCst) && !matches!(stream.read(&mut byte), Ok(0) | Ok(1)) {}
             Ok(())
         }
