@@ -26,7 +26,7 @@ pub fn run() -> anyhow::Result<()> {
         Step { name: "doc", run: doc },
         Step { name: "build filters", run: build_filters },
         Step { name: "install Envoy", run: install_envoy },
-        Step { name: "install Redis", run: install_redis },
+        Step { name: "install Redis, registry", run: install_services },
         Step { name: "build binaries", run: build_bins },
         Step { name: "release tarball (smoke)", run: dist_smoke },
         Step { name: "unit + integration tests", run: tests },
@@ -96,9 +96,10 @@ fn install_envoy() -> anyhow::Result<String> {
     Ok(format!("Envoy {} at {}", envoy::VERSION, path.display()))
 }
 
-/// Redis, for weir-rls's suites (Debian's `redis-server`).
-fn install_redis() -> anyhow::Result<String> {
-    util::ensure_redis()
+/// Redis, for weir-rls's suites (Debian's `redis-server`), and an OCI registry for the OCI
+/// module suite (Debian's `docker-registry`).
+fn install_services() -> anyhow::Result<String> {
+    Ok(format!("{}, {}", util::ensure_redis()?, util::ensure_registry()?))
 }
 
 /// Builds weir, weir-cp, weir-echo and weir-rls, and every test binary, once, in one cargo

@@ -49,3 +49,16 @@ fn redis_version() -> Option<String> {
     let version = text.split_whitespace().find(|w| w.starts_with("v="))?;
     Some(format!("Redis {}", version.trim_start_matches("v=")))
 }
+
+/// Makes sure Debian's `docker-registry` (the distribution registry) is installed, for the
+/// OCI module suite; returns `docker-registry 2.8.2`.
+pub fn ensure_registry() -> anyhow::Result<String> {
+    ensure_apt("docker-registry", "docker-registry", registry_version)
+}
+
+/// `docker-registry 2.8.2+ds1`, from `docker-registry --version`.
+fn registry_version() -> Option<String> {
+    let out = Command::new("docker-registry").arg("--version").output().ok().filter(|o| o.status.success())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().last().map(|v| format!("docker-registry {v}"))
+}

@@ -16,7 +16,8 @@ pub const MAX_FETCH_RETRIES: u32 = 10;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteModule {
-    /// `https://host[:port]/path` or `http://…` (the digest protects the bytes either way).
+    /// `https://host[:port]/path`, `http://…` (the digest protects the bytes either way), or an
+    /// OCI artifact `oci://registry[:port]/repository[:tag][@sha256:…]`.
     pub url: String,
     /// SHA-256 of the module, 64 hex digits (either case): required; a module with another
     /// digest is never used.
@@ -56,10 +57,12 @@ impl RemoteModule {
     /// Checks the fields (`field`: where this sits, e.g. `plugins[0].remote`).
     pub fn check(&self, field: &str) -> Result<(), SpecError> {
         let refuse = |name: &str, reason: String| SpecError { field: format!("{field}.{name}"), reason };
-        let rest =
-            self.url.strip_prefix("https://").or_else(|| self.url.strip_prefix("http://")).ok_or_else(
-                || refuse("url", format!("{:?}: must start with https:// or http://", self.url)),
-            )?;
+        let rest = ["https://", "http://", "oci://"]
+            .iter()
+            .find_map(|scheme| self.url.strip_prefix(scheme))
+            .ok_or_else(|| {
+                refuse("url", format!("{:?}: must start with https://, http:// or oci://", self.url))
+            })?;
         if rest.split(['/', '?', '#']).next().is_none_or(str::is_empty) {
             return Err(refuse("url", format!("{:?}: no host", self.url)));
         }

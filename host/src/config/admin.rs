@@ -82,6 +82,10 @@ pub struct ModuleSources {
     /// such URLs are refused. Remote modules named in this file are trusted wherever they are.
     #[serde(default)]
     pub url_prefixes: Vec<String>,
+    /// OCI registries (`host:port`, as written in `oci://` URLs) reached over plain HTTP
+    /// instead of HTTPS, e.g. a registry on loopback. The module's digest is still checked.
+    #[serde(default)]
+    pub insecure_registries: Vec<String>,
     /// PEM bundle of the CAs an `https://` module server's certificate must chain to. Default:
     /// the system's roots. Relative paths are relative to the config file.
     #[serde(default)]
@@ -103,6 +107,7 @@ impl Default for ModuleSources {
             max_module_bytes: default_max_module(),
             cache_directory: None,
             url_prefixes: Vec::new(),
+            insecure_registries: Vec::new(),
             max_cache_bytes: default_max_cache(),
             trusted_ca: None,
         }
@@ -123,7 +128,7 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
         if origin(prefix).is_none() {
             return Err(ConfigError::invalid(
                 format!("module_sources.url_prefixes[{i}]"),
-                format!("{prefix:?}: must start with http:// or https://, a host and `/`"),
+                format!("{prefix:?}: must start with https://, http:// or oci://, a host and `/`"),
             ));
         }
     }
@@ -135,13 +140,7 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
 
 /// `scheme://authority/` of an `http`/`https` URL with a host and a `/` after it.
 fn origin(url: &str) -> Option<&str> {
-    let scheme = if url.starts_with("https://") {
-        "https://".len()
-    } else if url.starts_with("http://") {
-        "http://".len()
-    } else {
-        return None;
-    };
+    let scheme = ["https://", "http://", "oci://"].iter().find(|s| url.starts_with(**s))?.len();
     let slash = scheme + url[scheme..].find('/')?;
     (slash > scheme).then(|| &url[..=slash])
 }

@@ -1,4 +1,4 @@
-//! One HTTP(S) GET of a module: HTTP/1.1, redirects followed (at most [`MAX_REDIRECTS`], never
+//! One HTTP(S) GET (a module, an OCI manifest or blob): HTTP/1.1, redirects followed (at most [`MAX_REDIRECTS`], never
 //! from `https` to `http`), the whole attempt under one timeout, the body read with a cap.
 
 use std::time::Duration;
@@ -29,22 +29,27 @@ pub enum FetchError {
     /// The module is bigger than allowed.
     #[error("the module is over module_sources.max_module_bytes ({0} bytes)")]
     TooLarge(u64),
+    /// The registry's answer is not a module (OCI).
+    #[error("{0}")]
+    Registry(String),
     /// The attempt took longer than its timeout.
     #[error("no complete answer within {0:?}")]
     Timeout(Duration),
 }
 
-/// GETs `url` within `timeout`, at most `max_bytes` of body.
-pub async fn get(url: &str, timeout: Duration, max_bytes: u64, tls: &ClientTls) -> Result<Bytes, FetchError> {
-    tokio::time::timeout(timeout, follow(url, max_bytes, tls))
-        .await
-        .map_err(|_| FetchError::Timeout(timeout))?
+/// `work` within `timeout`.
+pub async fn within<T>(
+    timeout: Duration,
+    work: impl std::future::Future<Output = Result<T, FetchError>>,
+) -> Result<T, FetchError> {
+    tokio::time::timeout(timeout, work).await.map_err(|_| FetchError::Timeout(timeout))?
 }
 
-async fn follow(url: &str, max_bytes: u64, tls: &ClientTls) -> Result<Bytes, FetchError> {
+/// GETs `url` (`accept`: the `Accept` header), at most `max_bytes` of body.
+pub async fn get(url: &str, accept: &str, max_bytes: u64, tls: &ClientTls) -> Result<Bytes, FetchError> {
     let mut uri: Uri = url.parse().map_err(|e| FetchError::Url(format!("{url:?}: {e}")))?;
     for _ in 0..=MAX_REDIRECTS {
-        match once(&uri, max_bytes, tls).await? {
+        match once(&uri, accept, max_bytes, tls).await? {
             Answer::Body(body) => return Ok(body),
             Answer::Redirect(location) => uri = next(&uri, &location)?,
         }
@@ -72,7 +77,7 @@ enum Answer {
     Redirect(String),
 }
 
-async fn once(uri: &Uri, max_bytes: u64, tls: &ClientTls) -> Result<Answer, FetchError> {
+async fn once(uri: &Uri, accept: &str, max_bytes: u64, tls: &ClientTls) -> Result<Answer, FetchError> {
     let https = match uri.scheme_str() {
         Some("https") => true,
         Some("http") => false,
@@ -84,19 +89,19 @@ async fn once(uri: &Uri, max_bytes: u64, tls: &ClientTls) -> Result<Answer, Fetc
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let stream = TcpStream::connect((bare, port)).await.map_err(|e| transport(uri, "connect", e))?;
     if !https {
-        return exchange(stream, uri, max_bytes).await;
+        return exchange(stream, uri, accept, max_bytes).await;
     }
     let ip = stream.peer_addr().map_err(|e| transport(uri, "connect", e))?.ip();
     let (stream, _) =
         tls.connect(tls.server_name(Some(bare), ip), stream).await.map_err(|e| transport(uri, "TLS", e))?;
-    exchange(stream, uri, max_bytes).await
+    exchange(stream, uri, accept, max_bytes).await
 }
 
 fn transport(uri: &Uri, what: &str, e: impl std::fmt::Display) -> FetchError {
     FetchError::Transport(format!("{uri}: {what}: {e}"))
 }
 
-async fn exchange<IO>(io: IO, uri: &Uri, max_bytes: u64) -> Result<Answer, FetchError>
+async fn exchange<IO>(io: IO, uri: &Uri, accept: &str, max_bytes: u64) -> Result<Answer, FetchError>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -108,7 +113,7 @@ where
     let request = Request::get(path)
         .header(http::header::HOST, uri.authority().map(|a| a.as_str()).unwrap_or_default())
         .header(http::header::USER_AGENT, concat!("weir/", env!("CARGO_PKG_VERSION")))
-        .header(http::header::ACCEPT, "application/wasm, */*")
+        .header(http::header::ACCEPT, accept)
         .body(Empty::<Bytes>::new())
         .map_err(|e| FetchError::Url(format!("{uri}: {e}")))?;
     let response = sender.send_request(request).await.map_err(|e| transport(uri, "HTTP", e))?;

@@ -1,4 +1,5 @@
-//! Plugin modules fetched over HTTP(S) (a plugin's `remote`; ECDS `vm_config.code.remote`):
+//! Plugin modules fetched over HTTP(S) or pulled from an OCI registry (a plugin's `remote`;
+//! ECDS `vm_config.code.remote`):
 //! taken from the cache directory when a file there has the digest asked for (no network),
 //! else fetched with a timeout and retries, verified against the digest, and kept in the
 //! cache. A module whose digest does not match is never kept nor used. Every outcome is
@@ -11,6 +12,7 @@
 
 mod cache;
 mod fetch;
+mod oci;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -191,7 +193,7 @@ impl RemoteModules {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let got = on_own_thread(fetch::get(&remote.url, remote.timeout, sources.max_module_bytes, &tls));
+            let got = on_own_thread(fetch::within(remote.timeout, pull(remote, sources, &tls)));
             match got {
                 Ok(bytes) => return (attempt, Ok(bytes)),
                 Err(last) if attempt > remote.retries || matches!(last, FetchError::TooLarge(_)) => {
@@ -219,6 +221,20 @@ impl RemoteModules {
         *private = Some(dir);
         cache
     }
+}
+
+/// One attempt: a plain GET, or an OCI pull (`http` for `module_sources.insecure_registries`).
+async fn pull(
+    remote: &RemoteModule,
+    sources: &ModuleSources,
+    tls: &ClientTls,
+) -> Result<bytes::Bytes, FetchError> {
+    if remote.url.starts_with("oci://") {
+        let image = oci::OciRef::parse(&remote.url).map_err(FetchError::Url)?;
+        let scheme = if sources.insecure_registries.contains(&image.registry) { "http" } else { "https" };
+        return oci::pull(&image, scheme, sources.max_module_bytes, tls).await;
+    }
+    fetch::get(&remote.url, "application/wasm, */*", sources.max_module_bytes, tls).await
 }
 
 fn verified(remote: &RemoteModule, digest: &str, bytes: bytes::Bytes) -> Result<bytes::Bytes, ModuleError> {
