@@ -58,7 +58,8 @@ pub fn ensure_registry() -> anyhow::Result<String> {
 
 /// `docker-registry 2.8.2+ds1`, from `docker-registry --version`.
 fn registry_version() -> Option<String> {
-    let out = Command::new("docker-registry").arg("--version").output().ok().filter(|o| o.status.success())?;
+    let out =
+        Command::new("docker-registry").arg("--version").output().ok().filter(|o| o.status.success())?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.split_whitespace().last().map(|v| format!("docker-registry {v}"))
 }
