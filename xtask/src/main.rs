@@ -6,6 +6,7 @@
 //! - `demo`: run the example filters in Envoy and weir side by side.
 //! - `bench`: Envoy and weir under the same load, side by side (not part of CI).
 //! - `dist`: the release tarball (binaries, filters, config, systemd units, docs).
+//! - `new-filter`: a filter crate from the template (in `filters/`, or standalone).
 //! - `fleet`: weir-cp under a simulated fleet of ADS clients (not part of CI).
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -16,6 +17,7 @@ mod dist;
 mod envoy;
 mod filters;
 mod fleet;
+mod new_filter;
 mod test;
 mod util;
 
@@ -42,6 +44,9 @@ enum Command {
     Bench(bench::Options),
     /// Build the release tarball (target/dist/weir-VERSION-ARCH-linux.tar.gz); see docs/install.md.
     Dist(dist::Options),
+    /// Make a filter crate: filters/NAME in this repository, or standalone with --out DIR (see
+    /// docs/writing-filters.md).
+    NewFilter(new_filter::Options),
     /// Simulate a fleet of proxies against weir-cp and measure it (not part of CI; see docs/fleet.md).
     Fleet(fleet::Options),
 }
@@ -59,6 +64,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo => demo::run(),
         Command::Bench(options) => bench::run(options),
         Command::Fleet(options) => fleet::run(options),
+        Command::NewFilter(options) => new_filter::run(&options).map(|dir| println!("{}", dir.display())),
         Command::Dist(options) => dist::run(&options).map(|made| println!("{made}")),
     };
     match result {

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use weir_testkit::bins::{self, Bin, Profile};
 use weir_testkit::paths;
 
-use crate::{dist, envoy, filters, util};
+use crate::{dist, envoy, filters, new_filter, util};
 
 struct Step {
     name: &'static str,
@@ -30,6 +30,7 @@ pub fn run() -> anyhow::Result<()> {
         Step { name: "build binaries", run: build_bins },
         Step { name: "release tarball (smoke)", run: dist_smoke },
         Step { name: "unit + integration tests", run: tests },
+        Step { name: "new-filter template", run: new_filter_check },
         Step { name: "validate configs", run: validate_configs },
         Step { name: "conformance (Envoy + weir)", run: conformance },
     ];
@@ -148,6 +149,11 @@ fn build_bins() -> anyhow::Result<String> {
 /// run (`cargo xtask dist --debug --smoke`).
 fn dist_smoke() -> anyhow::Result<String> {
     dist::run(&dist::Options { debug: true, smoke: true, out: None })
+}
+
+/// A standalone crate from `cargo xtask new-filter`, its own test run against the debug weir.
+fn new_filter_check() -> anyhow::Result<String> {
+    new_filter::check(&bins::existing(Bin::Weir, Profile::Debug))
 }
 
 /// `cmd` with `$WEIR_*_BIN` naming the binaries [`build_bins`] built.
