@@ -22,6 +22,9 @@
 //! - [`shared`]: compare-and-swap updates of shared data with bounded retries;
 //! - [`metrics`]: counter, gauge and histogram handles defined once;
 //! - [`reply`]: local replies in one call;
+//! - [`hostcalls`]: the `proxy-wasm` crate's hostcall functions, same names and signatures
+//!   (with [`traits`], [`types`], [`main!`] and the `set_*` functions, a proxy-wasm-rust-sdk
+//!   filter builds by renaming its dependency, see `docs/writing-filters.md`);
 //! - [`alloc`]: a size-class allocator, the filters' global allocator on wasm32 (feature
 //!   `fast-alloc`, on by default).
 //!
@@ -53,6 +56,7 @@ pub mod config;
 mod context;
 pub mod dispatch;
 pub mod host;
+pub mod hostcalls;
 mod logger;
 pub mod metrics;
 pub mod reply;

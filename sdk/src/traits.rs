@@ -369,12 +369,12 @@ pub trait HttpContext: Context {
     /// Answers a gRPC request locally with `grpc_status` (trailers-only).
     fn send_grpc_response(
         &self,
-        grpc_status: u32,
+        grpc_status: crate::types::GrpcStatusCode,
         grpc_message: Option<&str>,
         custom_metadata: Vec<(&str, &[u8])>,
     ) {
         let message = grpc_message.unwrap_or_default();
-        let _ = host::send_grpc_local_response(grpc_status, message, &custom_metadata);
+        let _ = host::send_grpc_local_response(grpc_status as u32, message, &custom_metadata);
     }
 
     /// Access-log time: the request is over, its headers readable.

@@ -293,12 +293,17 @@ pub fn set_effective_context(context_id: u32) -> Result<(), Status> {
 }
 
 /// The host's log level for Wasm logs (`proxy_get_log_level`; Envoy: its `wasm` logger's
-/// level, weir: the level `weir::wasm` events are enabled at), as a `log` filter.
-pub fn host_log_filter() -> Result<log::LevelFilter, Status> {
+/// level, weir: the level `weir::wasm` events are enabled at).
+pub fn log_level() -> Result<LogLevel, Status> {
     let mut raw_level = 0u32;
     // SAFETY: valid pointer.
     status(unsafe { raw::proxy_get_log_level(&mut raw_level) })?;
-    LogLevel::from_raw(raw_level).map(crate::types::level_filter).ok_or(Status::InternalFailure)
+    LogLevel::from_raw(raw_level).ok_or(Status::InternalFailure)
+}
+
+/// [`log_level`] as a `log` filter.
+pub fn host_log_filter() -> Result<log::LevelFilter, Status> {
+    log_level().map(crate::types::level_filter)
 }
 
 /// Sets the guest's log filter to the host's level, so `log::debug!` lines the host would drop
