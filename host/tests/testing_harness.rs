@@ -28,6 +28,21 @@ fn a_filter_runs_in_process_and_the_upstream_view_is_returned() {
     assert_eq!(upstream.header("x-example"), Some("on"));
 }
 
+/// `Harness::from_crate` builds the filter crate itself: no prebuilt `.wasm`.
+#[test]
+fn a_filter_crate_is_built_and_run_without_a_prebuilt_module() {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/require-header");
+    let harness = Harness::from_crate(&example)
+        .unwrap()
+        .configuration(r#"{"header": "x-key", "status": 401}"#)
+        .start()
+        .unwrap();
+    assert_eq!(harness.get("/", &[]).unwrap().status, 401);
+    assert_eq!(harness.get("/", &[("x-key", "1")]).unwrap().status, 200);
+    let err = weir_testing::build_filter(std::env::temp_dir().join("no-such-crate")).unwrap_err().to_string();
+    assert!(err.contains("no-such-crate"), "{err}");
+}
+
 #[test]
 fn runtime_values_are_published_to_the_plugins_vm() {
     let harness = Harness::builder(filter("abi-probe"))

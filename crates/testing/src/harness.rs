@@ -158,6 +158,12 @@ impl std::fmt::Debug for Harness {
 }
 
 impl Harness {
+    /// A harness for the filter crate in `crate_dir`, built for `wasm32-wasip1` first
+    /// ([`crate::build_filter`]): no prebuilt `.wasm` needed.
+    pub fn from_crate(crate_dir: impl AsRef<Path>) -> Result<HarnessBuilder, crate::BuildError> {
+        Ok(Harness::builder(crate::build_filter(crate_dir)?))
+    }
+
     /// A harness for one plugin (named `plugin-0`).
     pub fn builder(wasm: impl AsRef<Path>) -> HarnessBuilder {
         HarnessBuilder { plugins: Vec::new(), clusters: Vec::new(), concurrency: 1 }.plugin(wasm)

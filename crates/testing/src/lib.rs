@@ -5,6 +5,9 @@
 //! upstream, lets you set runtime values as the control plane would, and returns both the
 //! response and what the upstream received.
 //!
+//! The filter may come as a built module, or as its crate, built for `wasm32-wasip1` by the
+//! test itself ([`build_filter`], [`Harness::from_crate`]).
+//!
 //! ```no_run
 //! use weir_testing::Harness;
 //!
@@ -19,9 +22,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod build;
 pub mod echo;
 mod harness;
 pub mod modules;
 
+pub use build::{BuildError, build_filter};
 pub use echo::{Echo, EchoServer};
 pub use harness::{Harness, HarnessBuilder, TestResponse};
