@@ -58,7 +58,6 @@ fn cargo_build(crate_dir: &Path, profile: &[&str]) -> Result<PathBuf, BuildError
         .filter(|m| m["reason"] == "compiler-artifact")
         .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
         .filter_map(|f| f.as_str().map(PathBuf::from))
-        .filter(|f| f.extension().is_some_and(|e| e == "wasm"))
-        .next_back()
+        .rfind(|f| f.extension().is_some_and(|e| e == "wasm"))
         .ok_or_else(|| BuildError::NoModule(crate_dir.to_path_buf()))
 }
