@@ -109,7 +109,8 @@ fn notify_reloading() {
     }
 }
 
-/// Blocks until SIGTERM or SIGINT; SIGHUP reloads the config file.
+/// Blocks until SIGTERM or SIGINT; SIGHUP reloads the config file; SIGUSR1 reopens the access
+/// logs (logrotate).
 fn wait_for_signals(server: &RunningServer, path: &std::path::Path) {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -120,10 +121,11 @@ fn wait_for_signals(server: &RunningServer, path: &std::path::Path) {
     };
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
             signal(SignalKind::hangup()),
+            signal(SignalKind::user_defined1()),
         ) else {
             tracing::error!("cannot install signal handlers");
             return;
@@ -132,6 +134,10 @@ fn wait_for_signals(server: &RunningServer, path: &std::path::Path) {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
+                _ = usr1.recv() => {
+                    server.state().generation.load().process.access_logs.reopen();
+                    tracing::info!("SIGUSR1: access logs reopened");
+                }
                 _ = hup.recv() => {
                     notify_reloading();
                     let state = server.control();

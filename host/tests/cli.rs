@@ -170,3 +170,81 @@ fn systemd_is_told_ready_reloading_and_stopping() {
     assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping:?}");
     assert!(child.wait().unwrap().success());
 }
+
+/// logrotate: the access log moved away, SIGUSR1 makes weir write a new file at the configured
+/// path (the old one keeps what was written before); `/stats/prometheus` has the dropped-lines
+/// counter per path.
+#[test]
+fn sigusr1_reopens_the_access_logs() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (port, admin) = (free(), free());
+    let path = dir.path().join("weir.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "admin: {{ address: 127.0.0.1:{admin} }}\nlisteners:\n  - name: main\n    address: 127.0.0.1:{port}\n    access_log: {}\n    virtual_hosts:\n      - name: all\n        domains: ['*']\n        routes:\n          - match: {{ prefix: / }}\n            direct_response: {{ status: 200 }}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let mut child = weir()
+        .args(["--concurrency", "1", "-c"])
+        .arg(&path)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = socket.recv(&mut buf).expect("no READY=1");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    let get = |port: u16, path: &str| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    // Lines are written by a thread of their own: wait until one is there.
+    let until_lines = |file: &std::path::Path, n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            if text.lines().count() >= n {
+                return text;
+            }
+            assert!(std::time::Instant::now() < deadline, "{} has {:?}", file.display(), text);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    get(port, "/before");
+    until_lines(&log, 1);
+    let rotated = dir.path().join("access.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    assert!(Command::new("kill").args(["-USR1", &child.id().to_string()]).status().unwrap().success());
+    // The reopen happens before the writer's next write: the request after the signal goes to
+    // the new file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !log.exists() {
+        get(port, "/after");
+        assert!(std::time::Instant::now() < deadline, "no new access log after SIGUSR1");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let new = until_lines(&log, 1);
+    assert!(new.contains("\"/after\"") && !new.contains("\"/before\""), "{new}");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("\"/before\""), "{old}");
+    let stats = get(admin, "/stats/prometheus");
+    assert!(
+        stats.contains(&format!("weir_access_log_lines_dropped_total{{path=\"{}\"}} 0", log.display())),
+        "{stats}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -33,6 +33,15 @@ pub fn prometheus(state: &dyn ProcessControl) -> String {
             let _ = writeln!(out, "{name}{{plugin=\"{plugin_label}\"}} {}", value(&plugin.stats));
         }
     }
+    let _ = writeln!(
+        out,
+        "# HELP weir_access_log_lines_dropped_total Access log lines dropped because the writer fell behind.\n\
+         # TYPE weir_access_log_lines_dropped_total counter"
+    );
+    for (path, dropped) in generation.process.access_logs.dropped() {
+        let path = crate::stats::label_value(&path);
+        let _ = writeln!(out, "weir_access_log_lines_dropped_total{{path=\"{path}\"}} {dropped}");
+    }
     let dropped = crate::logging::dropped_lines();
     let _ = writeln!(
         out,
