@@ -1,16 +1,20 @@
 //! Plugin modules fetched over HTTP (a plugin's `remote`: URL + SHA-256), against a real
 //! local HTTP server: fetched, verified, cached by digest, served; a wrong digest refused and
 //! never cached; the cache used with the server gone; a failed fetch keeps the running module;
-//! hostile servers (huge, endless, silent, redirect loops) bounded.
+//! hostile servers (huge, endless, silent, redirect loops) bounded; and pulled from a real OCI
+//! registry (Debian's `docker-registry`) by tag or by manifest digest.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/registry.rs"]
+mod registry;
 mod support;
 
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use http::Request;
+use registry::Registry;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::Client;
@@ -32,8 +36,9 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// weir with one plugin whose module is `remote` (YAML), the cache in `cache`.
-fn start(remote: &str, cache: &Path) -> Result<RunningServer, StartError> {
+/// weir with one plugin whose module is `remote` (YAML), the cache in `cache`, and `sources`
+/// (more `module_sources` fields, one line).
+fn start(remote: &str, cache: &Path, sources: &str) -> Result<RunningServer, StartError> {
     let yaml = format!(
         r#"
 admin:
@@ -55,6 +60,7 @@ plugins:
 module_sources:
   cache_directory: {cache}
   max_module_bytes: 4194304
+  {sources}
 "#,
         cache = cache.display()
     );
@@ -65,6 +71,10 @@ module_sources:
 
 fn remote(url: &str, digest: &str) -> String {
     format!("{{ url: '{url}', sha256: {digest}, timeout: 2s, retries: 1 }}")
+}
+
+fn oci(url: &str, digest: &str) -> String {
+    format!("{{ url: '{url}', sha256: {digest}, timeout: 5s, retries: 1 }}")
 }
 
 fn admin(client: &Client, weir: &RunningServer, method: &str, path: &str, body: &str) -> (u16, String) {
@@ -114,7 +124,7 @@ fn a_module_is_fetched_verified_cached_and_then_found_without_the_network() {
     let cache = tempfile::tempdir().unwrap();
     let client = Client::new();
 
-    let weir = start(&remote(&server.url("/m/header-rewrite.wasm"), &digest), cache.path()).unwrap();
+    let weir = start(&remote(&server.url("/m/header-rewrite.wasm"), &digest), cache.path(), "").unwrap();
     assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir"));
     assert_eq!(server.hits(), 1);
     assert_eq!(cached_files(cache.path()), vec![format!("{digest}.wasm")]);
@@ -126,7 +136,7 @@ fn a_module_is_fetched_verified_cached_and_then_found_without_the_network() {
 
     // The server gone: a new weir starts from the cache, asking nothing of the network.
     server.stop();
-    let weir = start(&remote(&server.url("/m/header-rewrite.wasm"), &digest), cache.path()).unwrap();
+    let weir = start(&remote(&server.url("/m/header-rewrite.wasm"), &digest), cache.path(), "").unwrap();
     assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir"));
     assert_eq!(server.hits(), 1);
     let view = plugin_view(&client, &weir);
@@ -142,7 +152,7 @@ fn a_module_with_another_digest_is_refused_and_never_cached() {
     server.serve("/m.wasm", Serve::Bytes(module.clone()));
     let cache = tempfile::tempdir().unwrap();
     let wanted = sha256(b"another module");
-    let err = start(&remote(&server.url("/m.wasm"), &wanted), cache.path()).unwrap_err().to_string();
+    let err = start(&remote(&server.url("/m.wasm"), &wanted), cache.path(), "").unwrap_err().to_string();
     assert!(err.contains(&format!("sha256 is {}, not the {wanted} asked for", sha256(&module))), "{err}");
     assert!(err.starts_with("plugin `rewrite`: module http://"), "{err}");
     assert_eq!(cached_files(cache.path()), Vec::<String>::new());
@@ -152,7 +162,7 @@ fn a_module_with_another_digest_is_refused_and_never_cached() {
     // A tampered cache entry is not used either: fetched again.
     let digest = sha256(&module);
     std::fs::write(cache.path().join(format!("{digest}.wasm")), b"\0asm tampered").unwrap();
-    let weir = start(&remote(&server.url("/m.wasm"), &digest), cache.path()).unwrap();
+    let weir = start(&remote(&server.url("/m.wasm"), &digest), cache.path(), "").unwrap();
     assert_eq!(server.hits(), 2);
     assert_eq!(std::fs::read(cache.path().join(format!("{digest}.wasm"))).unwrap(), module);
     drop(weir);
@@ -166,7 +176,7 @@ fn a_failed_fetch_keeps_the_running_module_and_says_why() {
     server.serve("/rewrite.wasm", Serve::Bytes(rewrite.clone()));
     let cache = tempfile::tempdir().unwrap();
     let client = Client::new();
-    let weir = start(&remote(&server.url("/rewrite.wasm"), &sha256(&rewrite)), cache.path()).unwrap();
+    let weir = start(&remote(&server.url("/rewrite.wasm"), &sha256(&rewrite)), cache.path(), "").unwrap();
     assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir"));
 
     // A new module that is not there yet (404): refused, the running one serves on.
@@ -219,9 +229,52 @@ fn hostile_module_servers_are_bounded() {
     ];
     for (path, reason, attempts) in cases {
         let spec = format!("{{ url: '{}', sha256: {digest}, timeout: 300ms, retries: 1 }}", server.url(path));
-        let err = start(&spec, cache.path()).unwrap_err().to_string();
+        let err = start(&spec, cache.path(), "").unwrap_err().to_string();
         assert!(err.contains(reason), "{path}: {err}");
         assert!(err.contains(&format!("{attempts} attempt(s) failed")), "{path}: {err}");
     }
     assert_eq!(cached_files(cache.path()), Vec::<String>::new());
+}
+
+#[test]
+fn modules_are_pulled_from_an_oci_registry_by_tag_or_digest_and_cached() {
+    let mut registry = Registry::start();
+    let client = Client::new();
+    let module = filter("header-rewrite");
+    let digest = sha256(&module);
+    let manifest = registry.push(&client, "filters/header-rewrite", "1.0", &module);
+    let base = format!("oci://{}/filters/header-rewrite", registry.addr);
+    let insecure = format!("insecure_registries: [\"{}\"]", registry.addr);
+
+    let by_tag = tempfile::tempdir().unwrap();
+    let weir = start(&oci(&format!("{base}:1.0"), &digest), by_tag.path(), &insecure).unwrap();
+    assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir"));
+    assert_eq!(plugin_view(&client, &weir)["remote"]["last_fetch"]["result"], "fetched");
+    drop(weir);
+
+    // Pinned by manifest digest (a tag that moves cannot change it).
+    let by_digest = tempfile::tempdir().unwrap();
+    let weir = start(&oci(&format!("{base}@{manifest}"), &digest), by_digest.path(), &insecure).unwrap();
+    assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir"));
+    drop(weir);
+
+    // A module digest that is not the layer's: refused, nothing cached.
+    let empty = tempfile::tempdir().unwrap();
+    let other = sha256(b"another module");
+    let err = start(&oci(&format!("{base}:1.0"), &other), empty.path(), &insecure).unwrap_err().to_string();
+    assert!(err.contains(&format!("sha256 is {digest}, not the {other} asked for")), "{err}");
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+
+    // A tag that is not there: the registry's 404, named.
+    let err = start(&oci(&format!("{base}:9.9"), &digest), empty.path(), &insecure).unwrap_err().to_string();
+    assert!(err.contains("HTTP status 404"), "{err}");
+
+    // The registry gone: the cache serves, nothing is asked of the network.
+    registry.stop();
+    let weir = start(&oci(&format!("{base}:1.0"), &digest), by_tag.path(), &insecure).unwrap();
+    assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir"));
+    assert_eq!(plugin_view(&client, &weir)["remote"]["last_fetch"]["result"], "cached");
+    // And without a cache, the failure says why.
+    let err = start(&oci(&format!("{base}:1.0"), &digest), empty.path(), &insecure).unwrap_err().to_string();
+    assert!(err.contains("2 attempt(s) failed") && err.contains("connect"), "{err}");
 }
