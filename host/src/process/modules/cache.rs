@@ -101,6 +101,27 @@ impl CacheDir {
     }
 }
 
+/// The default cache: `weir-modules-<128 random bits>` under the temporary directory, created
+/// mode 0700 (never an existing one), removed when weir stops.
+#[derive(Debug)]
+pub(super) struct PrivateDir(pub(super) PathBuf);
+
+impl PrivateDir {
+    pub(super) fn create(parent: &Path) -> std::io::Result<PrivateDir> {
+        let mut bits = [0u8; 16];
+        getrandom::fill(&mut bits).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+        let path = parent.join(format!("weir-modules-{}", hex::encode(bits)));
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(PrivateDir(path))
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

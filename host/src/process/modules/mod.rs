@@ -13,13 +13,13 @@
 mod cache;
 mod fetch;
 mod oci;
+mod outcome;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use weir_plugin_spec::RemoteModule;
 use weir_tls::{ClientTls, UpstreamTls};
@@ -28,87 +28,12 @@ use crate::config::ModuleSources;
 use crate::stats::Stats;
 
 pub use cache::CacheDir;
+use cache::PrivateDir;
 pub use fetch::FetchError;
+pub use outcome::{LastFetch, ModuleError, Outcome};
 
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-
-/// How a module was obtained (the `result` label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Fetched and verified.
-    Fetched,
-    /// Found in the cache; nothing fetched.
-    Cached,
-    /// The server's module had another digest.
-    DigestMismatch,
-    /// No module: every attempt failed.
-    Failed,
-}
-
-impl Outcome {
-    /// The label value.
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Fetched => "fetched",
-            Outcome::Cached => "cached",
-            Outcome::DigestMismatch => "digest_mismatch",
-            Outcome::Failed => "failed",
-        }
-    }
-}
-
-/// The last time a plugin's module was obtained.
-#[derive(Debug, Clone, Serialize)]
-pub struct LastFetch {
-    /// The URL.
-    pub url: String,
-    /// The digest asked for.
-    pub sha256: String,
-    /// What happened.
-    pub result: Outcome,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// When (RFC 3339).
-    pub at: String,
-    /// Attempts made (0 for a cache hit).
-    pub attempts: u32,
-}
-
-/// Why a remote module could not be had.
-#[derive(Debug, thiserror::Error)]
-pub enum ModuleError {
-    /// The server's module has another digest.
-    #[error("module {url}: sha256 is {got}, not the {want} asked for; not used")]
-    DigestMismatch {
-        /// The URL.
-        url: String,
-        /// The digest asked for.
-        want: String,
-        /// The digest served.
-        got: String,
-    },
-    /// Every attempt failed.
-    #[error("module {url}: {attempts} attempt(s) failed, the last: {last}")]
-    Fetch {
-        /// The URL.
-        url: String,
-        /// Attempts made.
-        attempts: u32,
-        /// The last failure.
-        last: FetchError,
-    },
-    /// The cache directory or the TLS settings cannot be used.
-    #[error("module {url}: {reason}")]
-    Setup {
-        /// The URL.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-}
 
 /// The process's remote modules: the default cache directory (private, created on first
 /// use, removed at exit) and the last fetch per plugin.
@@ -261,26 +186,4 @@ where
         });
         run.join().unwrap_or_else(|_| Err(FetchError::Transport("the fetch thread failed".into())))
     })
-}
-
-/// The default cache: `weir-modules-<128 random bits>` under the temporary directory, created
-/// mode 0700 (never an existing one), removed when weir stops.
-#[derive(Debug)]
-struct PrivateDir(PathBuf);
-
-impl PrivateDir {
-    fn create(parent: &Path) -> std::io::Result<PrivateDir> {
-        use std::os::unix::fs::DirBuilderExt;
-        let mut bits = [0u8; 16];
-        getrandom::fill(&mut bits).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
-        let path = parent.join(format!("weir-modules-{}", hex::encode(bits)));
-        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
-        Ok(PrivateDir(path))
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
