@@ -194,13 +194,23 @@ fn sigusr1_reopens_the_access_logs() {
         ),
     )
     .unwrap();
-    let mut child = weir()
-        .args(["--concurrency", "1", "-c"])
-        .arg(&path)
-        .env("NOTIFY_SOCKET", &socket_path)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    /// Stopped however the test ends.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Stop(
+        weir()
+            .args(["--concurrency", "1", "-c"])
+            .arg(&path)
+            .env("NOTIFY_SOCKET", &socket_path)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut buf = [0u8; 4096];
     let n = socket.recv(&mut buf).expect("no READY=1");
     assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
@@ -227,15 +237,15 @@ fn sigusr1_reopens_the_access_logs() {
     until_lines(&log, 1);
     let rotated = dir.path().join("access.log.1");
     std::fs::rename(&log, &rotated).unwrap();
-    assert!(Command::new("kill").args(["-USR1", &child.id().to_string()]).status().unwrap().success());
-    // The reopen happens before the writer's next write: the request after the signal goes to
-    // the new file.
+    assert!(Command::new("kill").args(["-USR1", &child.0.id().to_string()]).status().unwrap().success());
+    // The writer reopens as soon as it sees the signal (it is woken for it): the new file
+    // appears with no traffic; what is requested after that goes to it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !log.exists() {
-        get(port, "/after");
         assert!(std::time::Instant::now() < deadline, "no new access log after SIGUSR1");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    get(port, "/after");
     let new = until_lines(&log, 1);
     assert!(new.contains("\"/after\"") && !new.contains("\"/before\""), "{new}");
     let old = std::fs::read_to_string(&rotated).unwrap();
@@ -245,6 +255,4 @@ fn sigusr1_reopens_the_access_logs() {
         stats.contains(&format!("weir_access_log_lines_dropped_total{{path=\"{}\"}} 0", log.display())),
         "{stats}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }
