@@ -38,6 +38,18 @@ struct Args {
     /// Log line format: `text`, or `json` (one object per line, for log collectors).
     #[arg(long, value_enum, default_value = "text", env = "WEIR_LOG_FORMAT")]
     log_format: weir_host::logging::LogFormat,
+    /// Also export metrics under another proxy's names: `envoy` adds Envoy's Prometheus names
+    /// and labels (`envoy_http_downstream_rq_xx`, `envoy_cluster_upstream_rq_total`, …) to
+    /// `/stats/prometheus`, so Envoy dashboards and alerts carry over.
+    #[arg(long, value_enum, value_name = "PROXY")]
+    stats_compat: Option<StatsCompat>,
+}
+
+/// Names `--stats-compat` can add.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum StatsCompat {
+    /// Envoy's.
+    Envoy,
 }
 
 fn main() -> ExitCode {
@@ -74,6 +86,7 @@ fn main() -> ExitCode {
         drain_timeout: args.drain_timeout,
         module_cache: args.module_cache.clone(),
         admin_token,
+        stats_compat_envoy: matches!(args.stats_compat, Some(StatsCompat::Envoy)),
         ..ServerOptions::default()
     };
     if let Some(n) = args.concurrency {

@@ -32,6 +32,8 @@ pub struct ServerOptions {
     /// The admin token when it does not come from `admin.token_file` (the `weir` binary reads
     /// it from `WEIR_ADMIN_TOKEN`). `Debug` never shows it.
     pub admin_token: Option<weir_admin_guard::Token>,
+    /// `--stats-compat envoy`: `/stats/prometheus` also has Envoy's metric names.
+    pub stats_compat_envoy: bool,
 }
 
 impl Default for ServerOptions {
@@ -41,6 +43,7 @@ impl Default for ServerOptions {
             drain_timeout: std::time::Duration::from_secs(10),
             module_cache: None,
             admin_token: None,
+            stats_compat_envoy: false,
         }
     }
 }
@@ -82,6 +85,7 @@ impl RunningServer {
         }
         let runtime = Engines::with_cache(options.module_cache.clone())?;
         let process = Arc::new(ProcessServices::default());
+        process.stats.set_envoy_names(options.stats_compat_envoy);
         let generation = Arc::new(Generation::prepare(config, runtime, process, None)?);
         generation.apply_node();
         canary(&generation)?;

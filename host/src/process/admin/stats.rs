@@ -10,6 +10,11 @@ pub fn prometheus(state: &dyn ProcessControl) -> String {
     let generation = state.generation();
     let mut out = String::new();
     generation.process.stats.encode(&mut out);
+    if generation.process.stats.envoy_names() {
+        let listeners: Vec<&str> = generation.config.listeners.iter().map(|l| l.name.as_str()).collect();
+        let clusters: Vec<&str> = generation.config.clusters.iter().map(|c| c.name.as_str()).collect();
+        generation.process.stats.encode_envoy(&mut out, &listeners, &clusters);
+    }
     generation.process.guest.metrics.encode(&mut out);
     let series: [Series; 7] = [
         ("weir_plugin_calls_total", "counter", "Plugin HTTP callbacks run.", |s| load(&s.calls)),

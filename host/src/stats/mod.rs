@@ -2,6 +2,8 @@
 //! route, per cluster and per endpoint. Handles are resolved when a configuration is built, so
 //! a request only touches atomics.
 
+mod envoy;
+
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -145,6 +147,8 @@ pub struct Stats {
     pub runtime_version: Gauge,
     limits_exceeded: Family<Labels, Counter>,
     module_fetches: Family<Labels, Counter>,
+    /// `--stats-compat envoy`: also export Envoy's names ([`Stats::encode_envoy`]).
+    envoy_names: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Stats {
@@ -176,6 +180,7 @@ impl Default for Stats {
             runtime_version: Gauge::default(),
             limits_exceeded: Family::default(),
             module_fetches: Family::default(),
+            envoy_names: std::sync::atomic::AtomicBool::new(false),
         };
         let s = &stats;
         // (name after the `weir_` prefix, help) => family
@@ -290,6 +295,16 @@ impl Stats {
     /// Counts a plugin hitting one of its limits.
     pub fn limit_exceeded(&self, plugin: &str, limit: &str) {
         self.limits_exceeded.get_or_create(&labels(&[("plugin", plugin), ("limit", limit)])).inc();
+    }
+
+    /// Whether `/stats/prometheus` also has Envoy's names (`--stats-compat envoy`).
+    pub fn envoy_names(&self) -> bool {
+        self.envoy_names.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Turns Envoy's names on or off.
+    pub fn set_envoy_names(&self, on: bool) {
+        self.envoy_names.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Counts one remote module obtained (or not), by result.

@@ -1,0 +1,118 @@
+//! `--stats-compat envoy` against real Envoy: one Envoy bootstrap served by Envoy 1.40 and by
+//! weir (which reads Envoy bootstraps), the same requests to both (answered by the upstream
+//! with 200 and 503, and by a direct 404), then every Envoy-named series weir exports must be
+//! in Envoy's own `/stats/prometheus`, with the same labels and the same value.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use weir_host::config::Config;
+use weir_host::process::server::{RunningServer, ServerOptions};
+use weir_tests::client;
+use weir_tests::echo::EchoServer;
+use weir_tests::envoy::Envoy;
+
+fn bootstrap(upstream: SocketAddr) -> String {
+    format!(
+        r#"admin:
+  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
+static_resources:
+  listeners:
+  - name: main
+    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: main
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {{ prefix: /missing }}
+                direct_response: {{ status: 404 }}
+              - match: {{ prefix: / }}
+                route: {{ cluster: upstream }}
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
+  clusters:
+  - name: upstream
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: upstream
+      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }} }} }} ] }} ]
+"#,
+        port = upstream.port()
+    )
+}
+
+/// `name{labels}` (labels sorted) → value, for the `envoy_` series of a Prometheus text.
+fn series(text: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("envoy_")) {
+        let Some((key, value)) = line.rsplit_once(' ') else { continue };
+        let (name, labels) = key.split_once('{').unwrap_or((key, "}"));
+        let mut labels: Vec<&str> =
+            labels.trim_end_matches('}').split(',').filter(|l| !l.is_empty()).collect();
+        labels.sort();
+        out.insert(format!("{name}{{{}}}", labels.join(",")), value.parse().unwrap_or(f64::NAN));
+    }
+    out
+}
+
+async fn send_requests(addr: SocketAddr) {
+    for (path, headers) in
+        [("/", vec![]), ("/a", vec![]), ("/down", vec![("x-echo-status", "503")]), ("/missing", vec![])]
+    {
+        client::send(addr, client::get(path, &headers)).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envoy_named_series_match_envoys_own() {
+    weir_tests::envoy_required().unwrap();
+    let echo = EchoServer::start().unwrap();
+    let yaml = bootstrap(echo.addr());
+    let envoy = Envoy::start_with_workers(&yaml, 1).await.unwrap();
+    let config = Config::parse(&yaml, "bootstrap").unwrap();
+    let weir = tokio::task::spawn_blocking(move || {
+        let options = ServerOptions { stats_compat_envoy: true, ..ServerOptions::with_concurrency(1) };
+        RunningServer::start(config, options).unwrap()
+    })
+    .await
+    .unwrap();
+    send_requests(envoy.listener("main").await.unwrap()).await;
+    send_requests(weir.listener_addr("main").unwrap()).await;
+
+    let stats = |admin: SocketAddr| async move {
+        let reply = client::send(admin, client::admin_get(admin, "/stats/prometheus")).await.unwrap();
+        series(&reply.text())
+    };
+    // Both count a request, and a closed connection, a little after answering: poll until
+    // every series weir exports agrees with Envoy's, or the deadline.
+    let total = "envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix=\"main\"}";
+    let agree = |ours: &BTreeMap<String, f64>, theirs: &BTreeMap<String, f64>| {
+        ours.iter().all(|(key, value)| theirs.get(key) == Some(value))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (ours, theirs) = loop {
+        let (ours, theirs) = (stats(weir.admin_addr().unwrap()).await, stats(envoy.admin()).await);
+        if (agree(&ours, &theirs) && ours.get(total) == Some(&4.0)) || std::time::Instant::now() > deadline {
+            break (ours, theirs);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(ours.len() >= 16, "weir exports the Envoy-named series: {ours:?}");
+    for (key, value) in &ours {
+        println!("{key} weir {value} envoy {:?}", theirs.get(key));
+        assert_eq!(theirs.get(key), Some(value), "{key}: weir {value}, Envoy {:?}", theirs.get(key));
+    }
+    assert_eq!(ours.get(total), Some(&4.0));
+    drop(weir);
+}
