@@ -242,7 +242,7 @@ fn modules_are_pulled_from_an_oci_registry_by_tag_or_digest_and_cached() {
     let client = Client::new();
     let module = filter("header-rewrite");
     let digest = sha256(&module);
-    let manifest = registry.push(&client, "filters/header-rewrite", "1.0", &module);
+    let manifest = registry.push(&client, "filters/header-rewrite", "1.0", registry::WASM_LAYER, &module);
     let base = format!("oci://{}/filters/header-rewrite", registry.addr);
     let insecure = format!("insecure_registries: [\"{}\"]", registry.addr);
 
@@ -255,6 +255,27 @@ fn modules_are_pulled_from_an_oci_registry_by_tag_or_digest_and_cached() {
     // Pinned by manifest digest (a tag that moves cannot change it).
     let by_digest = tempfile::tempdir().unwrap();
     let weir = start(&oci(&format!("{base}@{manifest}"), &digest), by_digest.path(), &insecure).unwrap();
+    assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir"));
+    drop(weir);
+
+    // Istio's image format: the only layer a tar+gzip archive holding plugin.wasm (made by tar).
+    let files = tempfile::tempdir().unwrap();
+    std::fs::create_dir(files.path().join("root")).unwrap();
+    std::fs::write(files.path().join("root/plugin.wasm"), &module).unwrap();
+    let archive = files.path().join("layer.tar.gz");
+    let tar = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(files.path().join("root"))
+        .arg("plugin.wasm")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let layer = std::fs::read(&archive).unwrap();
+    registry.push(&client, "filters/header-rewrite", "image", registry::IMAGE_LAYER, &layer);
+    let from_image = tempfile::tempdir().unwrap();
+    let weir = start(&oci(&format!("{base}:image"), &digest), from_image.path(), &insecure).unwrap();
     assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir"));
     drop(weir);
 

@@ -16,7 +16,10 @@ use sha2::{Digest, Sha256};
 
 use crate::support::{Client, Reply};
 
-const WASM_LAYER: &str = "application/vnd.module.wasm.content.layer.v1+wasm";
+/// The Wasm OCI artifact's layer: the module itself.
+pub const WASM_LAYER: &str = "application/vnd.module.wasm.content.layer.v1+wasm";
+/// An image layer (Istio's Wasm images: `plugin.wasm` in a tar+gzip archive).
+pub const IMAGE_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const WASM_CONFIG: &str = "application/vnd.module.wasm.config.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -65,15 +68,23 @@ impl Registry {
         registry
     }
 
-    /// Pushes `module` as a Wasm OCI artifact `repository:tag`; returns the manifest's digest.
-    pub fn push(&self, client: &Client, repository: &str, tag: &str, module: &[u8]) -> String {
+    /// Pushes `module` as the one layer (of `media_type`) of `repository:tag`; returns the
+    /// manifest's digest.
+    pub fn push(
+        &self,
+        client: &Client,
+        repository: &str,
+        tag: &str,
+        media_type: &str,
+        module: &[u8],
+    ) -> String {
         let config = self.blob(client, repository, b"{}");
         let layer = self.blob(client, repository, module);
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "config": {"mediaType": WASM_CONFIG, "digest": config, "size": 2},
-            "layers": [{"mediaType": WASM_LAYER, "digest": layer, "size": module.len()}],
+            "layers": [{"mediaType": media_type, "digest": layer, "size": module.len()}],
         })
         .to_string();
         let reply = self.send(

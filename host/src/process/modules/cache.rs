@@ -55,14 +55,13 @@ impl CacheDir {
     /// never removing this one; returns its path.
     pub fn store(&self, digest: &str, bytes: &[u8], max_total: u64) -> std::io::Result<PathBuf> {
         let path = self.path(digest);
-        let temp = self.dir.join(format!(".{digest}.{}.tmp", std::process::id()));
+        // Unique per writer: two weirs sharing the directory may store the same module at once.
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+        let temp = self.dir.join(format!(".{digest}.{}.tmp", hex::encode(nonce)));
         let written = (|| {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&temp)?;
+            let mut file =
+                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
             file.write_all(bytes)?;
             file.sync_all()?;
             std::fs::rename(&temp, &path)

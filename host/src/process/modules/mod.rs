@@ -12,6 +12,7 @@
 
 mod cache;
 mod fetch;
+mod layer;
 mod oci;
 mod outcome;
 

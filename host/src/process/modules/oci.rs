@@ -3,7 +3,9 @@
 //! type `application/vnd.module.wasm.content.layer.v1+wasm` (or `application/wasm`) is the
 //! module. The registry API (distribution v2): `GET /v2/<repository>/manifests/<reference>`,
 //! then `GET /v2/<repository>/blobs/<digest>`; a manifest named by digest and the blob are
-//! checked against their digests. Registries that require a login are not supported yet.
+//! checked against their digests. An image whose only layer is a `tar+gzip` archive (Istio's
+//! Wasm images) gives its `plugin.wasm` ([`super::layer`]). Registries that require a login
+//! are not supported yet.
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -21,6 +23,11 @@ const MANIFESTS: &str =
 
 /// Layer media types that hold the module itself.
 pub const WASM_LAYERS: [&str; 2] = ["application/vnd.module.wasm.content.layer.v1+wasm", "application/wasm"];
+
+/// Layer media types of an image whose only layer is a `tar+gzip` archive holding
+/// `plugin.wasm` (Istio's Wasm images).
+pub const ARCHIVE_LAYERS: [&str; 2] =
+    ["application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip"];
 
 /// An `oci://` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +100,7 @@ pub async fn pull(
             )));
         }
     }
-    let (digest, size) = wasm_layer(&manifest)?;
+    let (digest, size, archived) = wasm_layer(&manifest)?;
     if size > max_bytes {
         return Err(FetchError::TooLarge(max_bytes));
     }
@@ -104,11 +111,15 @@ pub async fn pull(
             "the layer blob has {got}, not the {digest} its manifest names"
         )));
     }
+    if archived {
+        return super::layer::module(&blob, max_bytes).map(Bytes::from);
+    }
     Ok(blob)
 }
 
-/// The module layer's digest and size.
-fn wasm_layer(manifest: &[u8]) -> Result<(String, u64), FetchError> {
+/// The module layer's digest and size, and whether it is a `tar+gzip` archive holding
+/// `plugin.wasm` (an image's only layer) rather than the module itself.
+fn wasm_layer(manifest: &[u8]) -> Result<(String, u64, bool), FetchError> {
     let doc: Value = serde_json::from_slice(manifest)
         .map_err(|e| FetchError::Registry(format!("the manifest is not JSON: {e}")))?;
     let Some(layers) = doc["layers"].as_array() else {
@@ -117,12 +128,18 @@ fn wasm_layer(manifest: &[u8]) -> Result<(String, u64), FetchError> {
             "not an image manifest ({kind}); name a manifest, not an index"
         )));
     };
-    let wasm = layers.iter().find(|l| l["mediaType"].as_str().is_some_and(|t| WASM_LAYERS.contains(&t)));
-    let Some(layer) = wasm else {
+    let kind = |l: &Value| l["mediaType"].as_str().unwrap_or_default().to_string();
+    let wasm = layers.iter().find(|l| WASM_LAYERS.contains(&kind(l).as_str())).map(|l| (l, false));
+    let image = match layers.as_slice() {
+        [only] if ARCHIVE_LAYERS.contains(&kind(only).as_str()) => Some((only, true)),
+        _ => None,
+    };
+    let Some((layer, archived)) = wasm.or(image) else {
         let kinds: Vec<&str> = layers.iter().filter_map(|l| l["mediaType"].as_str()).collect();
         return Err(FetchError::Registry(format!(
-            "no Wasm layer ({}) in the manifest; its layers are {kinds:?}",
-            WASM_LAYERS.join(" or ")
+            "no Wasm layer ({}, or one {} layer) in the manifest; its layers are {kinds:?}",
+            WASM_LAYERS.join(" or "),
+            ARCHIVE_LAYERS.join(" or ")
         )));
     };
     let digest = layer["digest"].as_str().unwrap_or_default();
@@ -132,7 +149,7 @@ fn wasm_layer(manifest: &[u8]) -> Result<(String, u64), FetchError> {
             "the Wasm layer's digest {digest:?} is not sha256:<64 hex>"
         )));
     }
-    Ok((digest.to_ascii_lowercase(), layer["size"].as_u64().unwrap_or(0)))
+    Ok((digest.to_ascii_lowercase(), layer["size"].as_u64().unwrap_or(0), archived))
 }
 
 #[cfg(test)]
@@ -169,9 +186,17 @@ mod tests {
             {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "x", "size": 2},
             {"mediaType": WASM_LAYERS[0], "digest": digest, "size": 10}
         ]});
-        assert_eq!(wasm_layer(ok.to_string().as_bytes()).unwrap(), (digest, 10));
-        let tar = serde_json::json!({"layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "x"}]});
-        assert!(wasm_layer(tar.to_string().as_bytes()).unwrap_err().to_string().contains("tar+gzip"));
+        assert_eq!(wasm_layer(ok.to_string().as_bytes()).unwrap(), (digest.clone(), 10, false));
+        let image =
+            serde_json::json!({"layers": [{"mediaType": ARCHIVE_LAYERS[0], "digest": digest, "size": 7}]});
+        assert_eq!(wasm_layer(image.to_string().as_bytes()).unwrap(), (digest.clone(), 7, true));
+        // An image of several layers: which holds the module is not said.
+        let layered = serde_json::json!({"layers": [
+            {"mediaType": ARCHIVE_LAYERS[0], "digest": digest}, {"mediaType": ARCHIVE_LAYERS[0], "digest": digest}
+        ]});
+        assert!(
+            wasm_layer(layered.to_string().as_bytes()).unwrap_err().to_string().contains("its layers are")
+        );
         let index =
             serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []});
         assert!(
