@@ -119,7 +119,11 @@ impl AccessLogs {
                 if flag.swap(false, Ordering::AcqRel) {
                     match open(file.as_deref()) {
                         Ok(new) => out = new,
-                        Err(e) => tracing::warn!(path = ?file, "access log not reopened, still writing the old file: {e}"),
+                        Err(e) => {
+                            // Tried again before the next write.
+                            flag.store(true, Ordering::Release);
+                            tracing::warn!(path = ?file, "access log not reopened, still writing the old file: {e}");
+                        }
                     }
                 }
                 let mut batch = String::new();

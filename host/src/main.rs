@@ -55,6 +55,20 @@ enum StatsCompat {
 fn main() -> ExitCode {
     let args = Args::parse();
     let _log_guard = weir_host::logging::init(&args.log_level, args.log_format);
+    // SIGHUP and SIGUSR1 end a process by default: catch them from the start (starting may take
+    // a while, fetching remote modules), so a reload or logrotate signal then does not kill weir.
+    let signals = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: signal runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _entered = signals.enter();
+        let _ = (signal(SignalKind::hangup()), signal(SignalKind::user_defined1()));
+    }
 
     let config = match Config::load(&args.config) {
         Ok(c) => c,
@@ -100,7 +114,7 @@ fn main() -> ExitCode {
         }
     };
     notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
-    wait_for_signals(&server, &args.config);
+    wait_for_signals(&signals, &server, &args.config);
     notify(&[NotifyState::Stopping, NotifyState::Status("draining")]);
     drop(server);
     ExitCode::SUCCESS
@@ -124,14 +138,7 @@ fn notify_reloading() {
 
 /// Blocks until SIGTERM or SIGINT; SIGHUP reloads the config file; SIGUSR1 reopens the access
 /// logs (logrotate).
-fn wait_for_signals(server: &RunningServer, path: &std::path::Path) {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("signal runtime: {e}");
-            return;
-        }
-    };
+fn wait_for_signals(runtime: &tokio::runtime::Runtime, server: &RunningServer, path: &std::path::Path) {
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
         let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (

@@ -187,7 +187,8 @@ fn a_failed_fetch_keeps_the_running_module_and_says_why() {
     .to_string();
     let (status, body) = admin(&client, &weir, "PUT", "/plugins/rewrite", &swap);
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("2 attempt(s) failed, the last: HTTP status 404"), "{body}");
+    // A 404 is not tried again.
+    assert!(body.contains("1 attempt(s) failed, the last: HTTP status 404"), "{body}");
     assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir"));
     let view = plugin_view(&client, &weir);
     assert_eq!(view["remote"]["last_fetch"]["result"], "failed", "{view}");
@@ -221,11 +222,14 @@ fn hostile_module_servers_are_bounded() {
     server.serve("/endless.wasm", Serve::Endless);
     server.serve("/silent.wasm", Serve::Hang);
     server.serve("/loop.wasm", Serve::Redirect("/loop.wasm".into()));
+    // Another origin, not under the prefixes (the default: this server's origin only).
+    server.serve("/away.wasm", Serve::Redirect("http://127.0.0.2:9/x.wasm".into()));
     let cases = [
         ("/huge.wasm", "over module_sources.max_module_bytes (4194304 bytes)", 1),
         ("/endless.wasm", "over module_sources.max_module_bytes (4194304 bytes)", 1),
         ("/silent.wasm", "no complete answer within 300ms", 2),
-        ("/loop.wasm", "more than 5 redirects", 2),
+        ("/loop.wasm", "more than 5 redirects", 1),
+        ("/away.wasm", "leaves http://127.0.0.1:", 1),
     ];
     for (path, reason, attempts) in cases {
         let spec = format!("{{ url: '{}', sha256: {digest}, timeout: 300ms, retries: 1 }}", server.url(path));

@@ -146,19 +146,37 @@ fn origin(url: &str) -> Option<&str> {
 }
 
 impl ModuleSources {
+    /// `url_prefixes`, or by default the origins (`scheme://host[:port]/`) of the remote
+    /// modules `plugins` name: where URLs from the admin API or ECDS, and redirects to another
+    /// origin, may lead.
+    pub fn prefixes(&self, plugins: &[weir_plugin_spec::PluginConfig]) -> Vec<String> {
+        if !self.url_prefixes.is_empty() {
+            return self.url_prefixes.clone();
+        }
+        let mut defaults: Vec<String> = plugins
+            .iter()
+            .filter_map(|p| p.remote.as_ref())
+            .filter_map(|r| origin(&r.url))
+            .map(str::to_string)
+            .collect();
+        defaults.sort();
+        defaults.dedup();
+        defaults
+    }
+
     /// Whether a remote module at `url`, named by the admin API or ECDS, may be fetched: it
     /// starts with one of `url_prefixes`, or by default with the origin of a remote module
     /// `plugins` name.
     pub fn admit_url(&self, url: &str, plugins: &[weir_plugin_spec::PluginConfig]) -> Result<(), String> {
-        let defaults: Vec<&str>;
-        let prefixes: Vec<&str> = if self.url_prefixes.is_empty() {
-            defaults =
-                plugins.iter().filter_map(|p| p.remote.as_ref()).filter_map(|r| origin(&r.url)).collect();
-            defaults
-        } else {
-            self.url_prefixes.iter().map(String::as_str).collect()
-        };
-        if prefixes.iter().any(|p| url.starts_with(p)) {
+        // `..` or `.` segments (also percent-encoded) could climb out of a prefix once the
+        // server or registry cleans the path.
+        let path = url.split(['?', '#']).next().unwrap_or_default();
+        let lowered = path.to_ascii_lowercase().replace("%2e", ".");
+        if lowered.split('/').skip(3).any(|segment| segment == "." || segment == "..") {
+            return Err(format!("{url:?}: `.` and `..` path segments are refused"));
+        }
+        let prefixes = self.prefixes(plugins);
+        if prefixes.iter().any(|p| url.starts_with(p.as_str())) {
             return Ok(());
         }
         if prefixes.is_empty() {
@@ -200,5 +218,15 @@ mod url_tests {
         };
         listed.admit_url("http://127.0.0.1:9/mods/x.wasm", &[]).unwrap();
         assert!(listed.admit_url("http://127.0.0.1:9/other/x.wasm", std::slice::from_ref(&named)).is_err());
+        for climbing in [
+            "http://127.0.0.1:9/mods/../x.wasm",
+            "http://127.0.0.1:9/mods/%2E%2e/x.wasm",
+            "http://127.0.0.1:9/mods/./x",
+        ] {
+            assert!(
+                listed.admit_url(climbing, &[]).unwrap_err().contains("path segments are refused"),
+                "{climbing}"
+            );
+        }
     }
 }

@@ -43,6 +43,7 @@ impl Generation {
     ) -> Result<Generation, StartError> {
         let mut cache = HashMap::new();
         let sources = &config.module_sources;
+        let prefixes = sources.prefixes(&config.plugins);
         let plugins = config
             .plugins
             .iter()
@@ -55,7 +56,7 @@ impl Generation {
                 let mut local = p.clone();
                 local.wasm = process
                     .remote_modules
-                    .obtain(&p.name, remote, sources, &process.stats)
+                    .obtain(&p.name, remote, sources, &prefixes, &process.stats)
                     .map_err(|source| StartError::Module { plugin: p.name.clone(), source })?;
                 Ok(LoadedPlugin::load(&engines, &local, stats, &mut cache, sources.max_module_bytes)?)
             })

@@ -289,6 +289,19 @@ impl ProcessControl for ServerState {
         plugins: Vec<PluginConfig>,
         routes: BTreeMap<String, Vec<VirtualHostConfig>>,
     ) -> Result<(), StartError> {
+        // Modules a control plane names by URL must be under the configured prefixes, as for ECDS.
+        {
+            let base = self.base.lock();
+            for plugin in &plugins {
+                if let Some(remote) = &plugin.remote {
+                    base.module_sources.admit_url(&remote.url, &base.plugins).map_err(|e| {
+                        let field =
+                            format!("LDS filter `{}`: vm_config.code.remote.http_uri.uri", plugin.name);
+                        crate::config::ConfigError::invalid(field, e)
+                    })?;
+                }
+            }
+        }
         self.set_dynamic(|d| {
             d.listeners = listeners;
             d.plugins = plugins;

@@ -81,20 +81,19 @@ fn serve(root: &Path, tmp: &Path) -> anyhow::Result<String> {
     let notify_path = tmp.join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path)?;
     notify.set_read_timeout(Some(PATIENCE))?;
+    let log = tmp.join("weir.log");
     let mut weir = Command::new(root.join("bin/weir"))
         .current_dir("/")
         .args(["--concurrency", "1", "-c"])
         .arg(&config_path)
         .env("NOTIFY_SOCKET", &notify_path)
-        .stderr(Stdio::piped())
+        // A file, not a pipe: nobody reads a pipe while weir runs, and a full one would block it.
+        .stderr(Stdio::from(std::fs::File::create(&log)?))
         .spawn()
         .context("starting the tarball's weir")?;
     let outcome = exchange(&notify, listener, &mut weir);
     let stopped = stop(&notify, &mut weir);
-    let mut stderr = String::new();
-    if let Some(mut pipe) = weir.stderr.take() {
-        let _ = pipe.read_to_string(&mut stderr);
-    }
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
     let detail = outcome.and_then(|detail| stopped.map(|()| detail));
     detail.with_context(|| format!("weir's log:\n{stderr}"))
 }
@@ -195,8 +194,17 @@ const GLIBC: (u32, u32) = (2, 34);
 /// Fails when `bin` needs a glibc symbol version newer than [`GLIBC`].
 fn glibc(bin: &Path) -> anyhow::Result<()> {
     let out = Command::new("objdump").arg("-T").arg(bin).output().context("objdump (binutils) is needed")?;
+    if !out.status.success() {
+        bail!("objdump -T {} failed: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
+    }
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in text.split_whitespace().filter_map(|w| w.strip_prefix("GLIBC_")) {
+    // `(GLIBC_2.34)` or `GLIBC_2.34`, depending on the binutils version.
+    let versions: Vec<&str> =
+        text.split_whitespace().filter_map(|w| w.trim_matches(['(', ')']).strip_prefix("GLIBC_")).collect();
+    if versions.is_empty() {
+        bail!("objdump -T {} names no GLIBC_ symbol version: is it dynamically linked?", bin.display());
+    }
+    for word in versions {
         let mut parts = word.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
         let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
         if version > GLIBC {

@@ -45,16 +45,63 @@ pub async fn within<T>(
     tokio::time::timeout(timeout, work).await.map_err(|_| FetchError::Timeout(timeout))?
 }
 
+/// How fetches are made: the TLS settings, and the URL prefixes a redirect may lead to when it
+/// leaves the first URL's origin (`module_sources.url_prefixes`, or their default).
+#[derive(Debug, Clone, Copy)]
+pub struct Fetcher<'a> {
+    /// TLS for `https`.
+    pub tls: &'a ClientTls,
+    /// Where a redirect to another origin may go.
+    pub prefixes: &'a [String],
+}
+
+impl FetchError {
+    /// Whether another attempt may go otherwise: not for a refused URL or redirect, a module
+    /// too large, a registry's answer that is not a module, or a 4xx other than 408 and 429.
+    pub fn worth_retrying(&self) -> bool {
+        match self {
+            FetchError::Transport(_) | FetchError::Timeout(_) => true,
+            FetchError::Status(status) => {
+                !status.is_client_error()
+                    || *status == StatusCode::REQUEST_TIMEOUT
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+            }
+            FetchError::Url(_) | FetchError::TooLarge(_) | FetchError::Registry(_) => false,
+        }
+    }
+}
+
 /// GETs `url` (`accept`: the `Accept` header), at most `max_bytes` of body.
-pub async fn get(url: &str, accept: &str, max_bytes: u64, tls: &ClientTls) -> Result<Bytes, FetchError> {
-    let mut uri: Uri = url.parse().map_err(|e| FetchError::Url(format!("{url:?}: {e}")))?;
+pub async fn get(url: &str, accept: &str, max_bytes: u64, fetcher: Fetcher<'_>) -> Result<Bytes, FetchError> {
+    let first: Uri = url.parse().map_err(|e| FetchError::Url(format!("{url:?}: {e}")))?;
+    let mut uri = first.clone();
     for _ in 0..=MAX_REDIRECTS {
-        match once(&uri, accept, max_bytes, tls).await? {
+        match once(&uri, accept, max_bytes, fetcher.tls).await? {
             Answer::Body(body) => return Ok(body),
-            Answer::Redirect(location) => uri = next(&uri, &location)?,
+            Answer::Redirect(location) => {
+                uri = next(&uri, &location)?;
+                let target = uri.to_string();
+                if origin(&uri) != origin(&first)
+                    && !fetcher.prefixes.iter().any(|p| target.starts_with(p.as_str()))
+                {
+                    return Err(FetchError::Url(format!(
+                        "redirect to {target} leaves {} and is not under module_sources.url_prefixes",
+                        origin(&first)
+                    )));
+                }
+            }
         }
     }
     Err(FetchError::Url(format!("{url:?}: more than {MAX_REDIRECTS} redirects")))
+}
+
+/// `scheme://authority` of a URL.
+fn origin(uri: &Uri) -> String {
+    format!(
+        "{}://{}",
+        uri.scheme_str().unwrap_or_default(),
+        uri.authority().map(|a| a.as_str()).unwrap_or_default()
+    )
 }
 
 /// Where a redirect from `from` to `location` goes; `https` to `http` is refused.

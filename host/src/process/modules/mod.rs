@@ -30,7 +30,7 @@ use crate::stats::Stats;
 
 pub use cache::CacheDir;
 use cache::PrivateDir;
-pub use fetch::FetchError;
+pub use fetch::{FetchError, Fetcher};
 pub use outcome::{LastFetch, ModuleError, Outcome};
 
 /// Longest wait between two attempts.
@@ -45,12 +45,14 @@ pub struct RemoteModules {
 }
 
 impl RemoteModules {
-    /// The local file holding `plugin`'s module `remote`: cached, or fetched now.
+    /// The local file holding `plugin`'s module `remote`: cached, or fetched now (a redirect
+    /// to another origin only under `prefixes`).
     pub fn obtain(
         &self,
         plugin: &str,
         remote: &RemoteModule,
         sources: &ModuleSources,
+        prefixes: &[String],
         stats: &Stats,
     ) -> Result<PathBuf, ModuleError> {
         let digest = remote.digest();
@@ -63,7 +65,7 @@ impl RemoteModules {
         let (outcome, attempts, result) = match cache.lookup(&digest, sources.max_module_bytes) {
             Some(path) => (Outcome::Cached, 0, Ok(path)),
             None => {
-                let (attempts, fetched) = self.fetch(remote, sources);
+                let (attempts, fetched) = self.fetch(remote, sources, prefixes);
                 match fetched.and_then(|bytes| verified(remote, &digest, bytes)) {
                     Ok(bytes) => match cache.store(&digest, &bytes, sources.max_cache_bytes) {
                         Ok(path) => (Outcome::Fetched, attempts, Ok(path)),
@@ -105,6 +107,7 @@ impl RemoteModules {
         &self,
         remote: &RemoteModule,
         sources: &ModuleSources,
+        prefixes: &[String],
     ) -> (u32, Result<bytes::Bytes, ModuleError>) {
         let settings = UpstreamTls {
             trusted_ca: sources.trusted_ca.clone(),
@@ -119,10 +122,11 @@ impl RemoteModules {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let got = on_own_thread(fetch::within(remote.timeout, pull(remote, sources, &tls)));
+            let fetcher = Fetcher { tls: &tls, prefixes };
+            let got = on_own_thread(fetch::within(remote.timeout, pull(remote, sources, fetcher)));
             match got {
                 Ok(bytes) => return (attempt, Ok(bytes)),
-                Err(last) if attempt > remote.retries || matches!(last, FetchError::TooLarge(_)) => {
+                Err(last) if attempt > remote.retries || !last.worth_retrying() => {
                     return (
                         attempt,
                         Err(ModuleError::Fetch { url: remote.url.clone(), attempts: attempt, last }),
@@ -153,14 +157,14 @@ impl RemoteModules {
 async fn pull(
     remote: &RemoteModule,
     sources: &ModuleSources,
-    tls: &ClientTls,
+    fetcher: Fetcher<'_>,
 ) -> Result<bytes::Bytes, FetchError> {
     if remote.url.starts_with("oci://") {
         let image = oci::OciRef::parse(&remote.url).map_err(FetchError::Url)?;
         let scheme = if sources.insecure_registries.contains(&image.registry) { "http" } else { "https" };
-        return oci::pull(&image, scheme, sources.max_module_bytes, tls).await;
+        return oci::pull(&image, scheme, sources.max_module_bytes, fetcher).await;
     }
-    fetch::get(&remote.url, "application/wasm, */*", sources.max_module_bytes, tls).await
+    fetch::get(&remote.url, "application/wasm, */*", sources.max_module_bytes, fetcher).await
 }
 
 fn verified(remote: &RemoteModule, digest: &str, bytes: bytes::Bytes) -> Result<bytes::Bytes, ModuleError> {

@@ -10,9 +10,8 @@
 use bytes::Bytes;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use weir_tls::ClientTls;
 
-use super::fetch::{self, FetchError};
+use super::fetch::{self, FetchError, Fetcher};
 
 /// Largest manifest read.
 const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -55,13 +54,16 @@ impl OciRef {
             Some((repo, tag)) if !tag.contains('/') => (repo, Some(tag)),
             _ => (path, None),
         };
-        let valid_repo = !repository.is_empty()
-            && repository.split('/').all(|part| {
-                !part.is_empty()
-                    && part
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-            });
+        // The distribution spec's path components: `[a-z0-9]+([._-][a-z0-9]+)*` (so no `.` or `..`).
+        let component = |part: &str| {
+            let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+            let bytes = part.as_bytes();
+            bytes.first().is_some_and(|b| alnum(*b))
+                && bytes.last().is_some_and(|b| alnum(*b))
+                && bytes.iter().all(|b| alnum(*b) || b"._-".contains(b))
+                && !bytes.windows(2).any(|w| !alnum(w[0]) && !alnum(w[1]))
+        };
+        let valid_repo = !repository.is_empty() && repository.split('/').all(component);
         if registry.is_empty() || !valid_repo {
             return Err(format!("{url:?}: expected oci://registry/repository[:tag][@sha256:digest]"));
         }
@@ -86,11 +88,11 @@ pub async fn pull(
     image: &OciRef,
     scheme: &str,
     max_bytes: u64,
-    tls: &ClientTls,
+    fetcher: Fetcher<'_>,
 ) -> Result<Bytes, FetchError> {
     let base = format!("{scheme}://{}/v2/{}", image.registry, image.repository);
     let manifest =
-        fetch::get(&format!("{base}/manifests/{}", image.reference), MANIFESTS, MAX_MANIFEST_BYTES, tls)
+        fetch::get(&format!("{base}/manifests/{}", image.reference), MANIFESTS, MAX_MANIFEST_BYTES, fetcher)
             .await?;
     if let Some(want) = image.reference.strip_prefix("sha256:") {
         let got = hex::encode(Sha256::digest(&manifest));
@@ -104,7 +106,7 @@ pub async fn pull(
     if size > max_bytes {
         return Err(FetchError::TooLarge(max_bytes));
     }
-    let blob = fetch::get(&format!("{base}/blobs/{digest}"), "*/*", max_bytes, tls).await?;
+    let blob = fetch::get(&format!("{base}/blobs/{digest}"), "*/*", max_bytes, fetcher).await?;
     let got = format!("sha256:{}", hex::encode(Sha256::digest(&blob)));
     if got != digest {
         return Err(FetchError::Registry(format!(
@@ -173,6 +175,9 @@ mod tests {
             "oci://r/UPPER",
             "oci://r/a@sha256:12",
             "oci://r/a:",
+            "oci://r/team/../other",
+            "oci://r/a/./b",
+            "oci://r/-a",
             "https://r/a",
         ] {
             assert!(OciRef::parse(bad).is_err(), "{bad}");
