@@ -55,8 +55,9 @@ enum StatsCompat {
 fn main() -> ExitCode {
     let args = Args::parse();
     let _log_guard = weir_host::logging::init(&args.log_level, args.log_format);
-    // SIGHUP and SIGUSR1 end a process by default: catch them from the start (starting may take
-    // a while, fetching remote modules), so a reload or logrotate signal then does not kill weir.
+    // Signals are caught from the start: SIGHUP and SIGUSR1 would end a process still starting
+    // (which may take a while, fetching remote modules), and a SIGTERM right after READY=1 must
+    // drain, not kill.
     let signals = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -64,11 +65,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    {
-        use tokio::signal::unix::{SignalKind, signal};
+    let handlers = {
         let _entered = signals.enter();
-        let _ = (signal(SignalKind::hangup()), signal(SignalKind::user_defined1()));
-    }
+        match Signals::install() {
+            Ok(handlers) => handlers,
+            Err(e) => {
+                eprintln!("error: cannot install signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
 
     let config = match Config::load(&args.config) {
         Ok(c) => c,
@@ -114,7 +120,7 @@ fn main() -> ExitCode {
         }
     };
     notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
-    wait_for_signals(&signals, &server, &args.config);
+    wait_for_signals(&signals, handlers, &server, &args.config);
     notify(&[NotifyState::Stopping, NotifyState::Status("draining")]);
     drop(server);
     ExitCode::SUCCESS
@@ -138,18 +144,35 @@ fn notify_reloading() {
 
 /// Blocks until SIGTERM or SIGINT; SIGHUP reloads the config file; SIGUSR1 reopens the access
 /// logs (logrotate).
-fn wait_for_signals(runtime: &tokio::runtime::Runtime, server: &RunningServer, path: &std::path::Path) {
-    runtime.block_on(async {
+/// The signals weir acts on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (inside a runtime context).
+    fn install() -> std::io::Result<Signals> {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::hangup()),
-            signal(SignalKind::user_defined1()),
-        ) else {
-            tracing::error!("cannot install signal handlers");
-            return;
-        };
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+            usr1: signal(SignalKind::user_defined1())?,
+        })
+    }
+}
+
+fn wait_for_signals(
+    runtime: &tokio::runtime::Runtime,
+    signals: Signals,
+    server: &RunningServer,
+    path: &std::path::Path,
+) {
+    let Signals { mut term, mut int, mut hup, mut usr1 } = signals;
+    runtime.block_on(async {
         loop {
             tokio::select! {
                 _ = term.recv() => break,

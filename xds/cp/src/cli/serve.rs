@@ -41,8 +41,10 @@ pub async fn run(args: ServeArgs, token: Option<Token>) -> Result<(), CliError> 
     writeln!(stdout, "{line}")?;
     stdout.flush()?;
     drop(stdout);
+    // Handlers first: a SIGTERM right after READY=1 must stop weir-cp cleanly, not kill it.
+    let stop = StopSignals::install()?;
     notify(&[NotifyState::Ready, NotifyState::Status(&format!("serving xDS on {}", cp.xds_addr()))]);
-    let signal = stop_signal().await?;
+    let signal = stop.wait().await;
     info!(signal, "stopping");
     notify(&[NotifyState::Stopping]);
     cp.shutdown().await;
@@ -57,19 +59,40 @@ fn notify(states: &[NotifyState]) {
     }
 }
 
-/// Waits for ctrl-c or SIGTERM; returns which.
-async fn stop_signal() -> Result<&'static str, CliError> {
+/// SIGINT (ctrl-c) and SIGTERM, caught from when they are installed.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.map(|()| "SIGINT").map_err(CliError::from),
-            _ = term.recv() => Ok("SIGTERM"),
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals, CliError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await?;
-        Ok("ctrl-c")
+
+    /// Waits for one; returns which.
+    async fn wait(mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "ctrl-c"
+        }
     }
 }
