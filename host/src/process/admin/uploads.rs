@@ -4,12 +4,12 @@
 //! directory another user prepared is never used), removed when the admin server stops.
 //! Files are named by their SHA-256 and written mode 0600.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
+
+use crate::process::private_files::{create_private_dir, write_whole};
 
 /// The upload directory (created on first use).
 #[derive(Debug)]
@@ -37,18 +37,8 @@ impl UploadDir {
         if path.is_file() {
             return Ok(path);
         }
-        let temp = dir.join(format!("{}.tmp", random_name()?));
-        let written = (|| {
-            let mut file =
-                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, &path)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        written.map(|()| path)
+        write_whole(&dir, &path, bytes)?;
+        Ok(path)
     }
 
     fn create(&self) -> std::io::Result<PathBuf> {
@@ -56,9 +46,7 @@ impl UploadDir {
         if let Some(dir) = &*dir {
             return Ok(dir.clone());
         }
-        let path = self.parent.join(format!("weir-uploads-{}", random_name()?));
-        // `create`, not `create_all`: an existing directory (or symlink) at this name is an error.
-        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        let path = create_private_dir(&self.parent, "weir-uploads-")?;
         tracing::info!(dir = %path.display(), "created the private directory for uploaded modules");
         *dir = Some(path.clone());
         Ok(path)
@@ -71,13 +59,6 @@ impl Drop for UploadDir {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
-}
-
-/// 128 random bits from the OS, as hex.
-fn random_name() -> std::io::Result<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
-    Ok(hex::encode(bytes))
 }
 
 #[cfg(test)]

@@ -4,12 +4,13 @@
 //! files are written mode 0600 under a temporary name then renamed, so a reader never sees
 //! half a module.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
+
+use crate::process::private_files::{create_private_dir, write_whole};
 
 /// The cache in `dir`.
 #[derive(Debug)]
@@ -55,21 +56,8 @@ impl CacheDir {
     /// never removing this one; returns its path.
     pub fn store(&self, digest: &str, bytes: &[u8], max_total: u64) -> std::io::Result<PathBuf> {
         let path = self.path(digest);
-        // Unique per writer: two weirs sharing the directory may store the same module at once.
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
-        let temp = self.dir.join(format!(".{digest}.{}.tmp", hex::encode(nonce)));
-        let written = (|| {
-            let mut file =
-                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, &path)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        written?;
+        // Two weirs sharing the directory may store the same module at once: unique temp names.
+        write_whole(&self.dir, &path, bytes)?;
         self.trim(&path, max_total);
         Ok(path)
     }
@@ -107,11 +95,7 @@ pub(super) struct PrivateDir(pub(super) PathBuf);
 
 impl PrivateDir {
     pub(super) fn create(parent: &Path) -> std::io::Result<PrivateDir> {
-        let mut bits = [0u8; 16];
-        getrandom::fill(&mut bits).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
-        let path = parent.join(format!("weir-modules-{}", hex::encode(bits)));
-        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
-        Ok(PrivateDir(path))
+        Ok(PrivateDir(create_private_dir(parent, "weir-modules-")?))
     }
 }
 
