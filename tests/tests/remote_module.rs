@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use weir_testing::modules::{ModuleServer, Serve};
 use weir_tests::client;
 use weir_tests::e2e::cp::WeirCp;
-use weir_tests::e2e::{acked, envoy_cp_cluster, poll};
+use weir_tests::e2e::{acked, envoy_cp_cluster, poll, static_cluster};
 use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
 use weir_tests::weir::Weir;
@@ -21,13 +21,6 @@ use weir_tests::weir::Weir;
 const ENVOY: &str = "envoy-remote";
 const WEIR: &str = "weir-remote";
 const PATIENT: Duration = Duration::from_secs(30);
-
-fn static_cluster(name: &str, addr: SocketAddr) -> String {
-    format!(
-        "  - name: {name}\n    type: STATIC\n    connect_timeout: 1s\n    load_assignment:\n      cluster_name: {name}\n      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }} }} ] }} ]\n",
-        addr.port()
-    )
-}
 
 fn envoy_yaml(xds: SocketAddr, upstream: SocketAddr, modules: SocketAddr) -> String {
     format!(

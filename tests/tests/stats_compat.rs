@@ -15,41 +15,17 @@ use weir_tests::echo::EchoServer;
 use weir_tests::envoy::Envoy;
 
 fn bootstrap(upstream: SocketAddr) -> String {
-    format!(
-        r#"admin:
-  address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-static_resources:
-  listeners:
-  - name: main
-    address: {{ socket_address: {{ address: 127.0.0.1, port_value: 0 }} }}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: main
-          route_config:
+    let manager = r#"          route_config:
             virtual_hosts:
             - name: all
               domains: ["*"]
               routes:
-              - match: {{ prefix: /missing }}
-                direct_response: {{ status: 404 }}
-              - match: {{ prefix: / }}
-                route: {{ cluster: upstream }}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: {{ "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }}
-  clusters:
-  - name: upstream
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: upstream
-      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }} }} }} ] }} ]
-"#,
-        port = upstream.port()
-    )
+              - match: { prefix: /missing }
+                direct_response: { status: 404 }
+              - match: { prefix: / }
+                route: { cluster: upstream }"#;
+    let cluster = format!("\n{}", weir_tests::e2e::static_cluster("upstream", upstream).trim_end());
+    weir_tests::e2e::static_bootstrap(manager, &cluster)
 }
 
 /// `name{labels}` (labels sorted) → value, for the `envoy_` series of a Prometheus text.

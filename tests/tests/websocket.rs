@@ -67,16 +67,7 @@ fn bootstrap(upstream: SocketAddr) -> String {
             - name: all
               domains: ["*"]
               routes: [ { match: { prefix: / }, route: { cluster: up } } ]"#;
-    let cluster = format!(
-        r#"
-  - name: up
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: up
-      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }} }} ] }} ]"#,
-        upstream.port()
-    );
+    let cluster = format!("\n{}", weir_tests::e2e::static_cluster("up", upstream).trim_end());
     weir_tests::e2e::static_bootstrap(manager, &cluster)
 }
 

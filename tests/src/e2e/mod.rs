@@ -48,6 +48,15 @@ pub fn envoy_cp_cluster(xds: SocketAddr) -> String {
     )
 }
 
+/// A static Envoy cluster `name` with one endpoint at `addr`, as an item of
+/// `static_resources.clusters`.
+pub fn static_cluster(name: &str, addr: SocketAddr) -> String {
+    format!(
+        "  - name: {name}\n    type: STATIC\n    connect_timeout: 1s\n    load_assignment:\n      cluster_name: {name}\n      endpoints: [ {{ lb_endpoints: [ {{ endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, port_value: {} }} }} }} }} ] }} ]\n",
+        addr.port()
+    )
+}
+
 /// An Envoy bootstrap for node `node` with clusters from weir-cp (CDS over ADS, `delta` or
 /// state of the world) and one listener `main` whose connection manager holds `routes`
 /// (`route_config: …` or `rds: …`, indented for the connection manager) and the router.
