@@ -26,10 +26,16 @@ impl Envoy {
 
     /// Like [`Envoy::start`] with `--concurrency workers`.
     pub async fn start_with_workers(config: &str, workers: usize) -> anyhow::Result<Envoy> {
+        Envoy::start_with_args(config, workers, &[]).await
+    }
+
+    /// Like [`Envoy::start_with_workers`] with more command-line arguments.
+    pub async fn start_with_args(config: &str, workers: usize, args: &[&str]) -> anyhow::Result<Envoy> {
         let binary = paths::envoy_binary()?;
         let config = config.to_string();
+        let flags: Vec<String> = LOG_LEVELS.iter().chain(args).map(ToString::to_string).collect();
         let started =
-            tokio::task::spawn_blocking(move || launch::start_envoy(&binary, &config, workers, LOG_LEVELS))
+            tokio::task::spawn_blocking(move || launch::start_envoy(&binary, &config, workers, flags))
                 .await??;
         Ok(Envoy { started })
     }

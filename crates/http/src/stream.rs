@@ -82,6 +82,8 @@ pub struct StreamInfo {
     pub response_code: Option<u16>,
     /// Response code details (`via_upstream`, `wasm_fail_stream`, ...).
     pub response_code_details: String,
+    /// Envoy's response flags for an upstream failure (`UF`, `UH`, `UT`, ...; empty: none).
+    pub response_flags: &'static str,
     /// Total request body bytes received.
     pub request_body_bytes: u64,
     /// Total response body bytes sent.
@@ -110,6 +112,7 @@ impl Default for StreamInfo {
             upstream_address: None,
             response_code: None,
             response_code_details: String::new(),
+            response_flags: "",
             request_body_bytes: 0,
             response_body_bytes: 0,
             body_limit: 1024 * 1024,

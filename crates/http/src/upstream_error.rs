@@ -41,6 +41,18 @@ impl UpstreamError {
         }
     }
 
+    /// Envoy's response flag for this failure (`%RESPONSE_FLAGS%` in access logs).
+    pub fn response_flag(&self) -> &'static str {
+        match self {
+            UpstreamError::UnknownCluster(_) => "NC",
+            UpstreamError::NoHealthyUpstream => "UH",
+            UpstreamError::Overflow => "UO",
+            UpstreamError::ConnectFailure(_) | UpstreamError::ConnectTimeout => "UF",
+            UpstreamError::Reset(_) => "UC",
+            UpstreamError::Timeout => "UT",
+        }
+    }
+
     /// Whether the request never reached an endpoint (safe to retry anywhere).
     pub fn before_request(&self) -> bool {
         matches!(

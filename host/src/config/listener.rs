@@ -46,10 +46,15 @@ pub struct ListenerConfig {
     /// 413, a response 500 (Envoy's `per_connection_buffer_limit_bytes` default is 1 MiB).
     #[serde(default = "default_buffer_limit")]
     pub buffer_limit_bytes: usize,
-    /// Access log: `-` for standard output, or a file path (appended). One JSON line per
-    /// request. Omit for none.
-    #[serde(default)]
-    pub access_log: Option<String>,
+    /// Access log: `-` for standard output or a file path (one JSON line per request), or a
+    /// table with `path` and a line format in Envoy's command operators (`format` or
+    /// `json_format`, see [`super::AccessLogConfig`]). Omit for none.
+    #[serde(
+        default,
+        deserialize_with = "super::access_log::path_or_table",
+        serialize_with = "super::access_log::serialize_path_or_table"
+    )]
+    pub access_log: Option<super::AccessLogConfig>,
     /// Largest request header block in KiB; larger requests get 431 (Envoy default 60).
     #[serde(default = "default_headers_kb")]
     pub max_request_headers_kb: u32,

@@ -3,6 +3,7 @@
 //! A config is parsed into [`Config`], then [`validate`]d as a whole; every error names the
 //! offending field (`listeners[0].virtual_hosts[1].routes[2].route.cluster`) and the reason.
 
+mod access_log;
 mod admin;
 mod cluster;
 mod dynamic;
@@ -23,6 +24,7 @@ mod validate_cluster;
 
 use std::path::{Path, PathBuf};
 
+pub use access_log::AccessLogConfig;
 pub use http1::Http1Options;
 pub use metadata::{Metadata, encoded as encoded_metadata};
 pub use overrides::{PluginOverride, apply_overrides};

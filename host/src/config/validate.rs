@@ -51,6 +51,9 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     for (l, listener) in config.listeners.iter().enumerate() {
         let at = format!("listeners[{l}]");
+        if let Some(log) = &listener.access_log {
+            log.check(&format!("{at}.access_log"))?;
+        }
         if let Some(tcp) = &listener.tcp_proxy {
             super::tcp_proxy::check(config, listener, tcp, &at)?;
             continue;

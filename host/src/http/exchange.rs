@@ -153,26 +153,11 @@ fn finisher(listener: &ListenerContext, route: Option<&Rc<Route>>) -> super::cha
             route.requests.record(status);
             route.latency.observe(crate::stats::seconds(elapsed));
         }
-        if let Some(sink) = &access_log {
-            let headers = &stream.request_headers;
-            let text = |name: &str| headers.get_str(name).unwrap_or("");
-            sink.write(&crate::access_log::Entry {
-                start_time: humantime::format_rfc3339_millis(info.start_time).to_string(),
-                method: text(":method"),
-                path: text(":path"),
-                authority: text(":authority"),
-                protocol: info.protocol,
-                response_code: status,
-                response_code_details: &info.response_code_details,
-                bytes_received: info.request_body_bytes,
-                bytes_sent: info.response_body_bytes,
-                duration_ms: elapsed.as_millis() as u64,
-                upstream_host: info.upstream_address.map(|a| a.to_string()),
-                upstream_cluster: info.cluster_name.as_deref(),
-                route_name: &info.route_name,
-                downstream_remote_address: info.downstream_remote.to_string(),
-                request_id: text("x-request-id"),
-                user_agent: text("user-agent"),
+        if let Some(log) = &access_log {
+            log.write(&crate::access_log::Record {
+                stream,
+                details: &info.response_code_details,
+                duration: elapsed,
             });
         }
     })
@@ -305,7 +290,10 @@ impl Run {
         };
         let (head, key) = match prepared {
             Ok(prepared) => prepared,
-            Err(reason) => return self.local(upstream_failure(&UpstreamError::Reset(reason)), None).await,
+            Err(reason) => {
+                let reply = self.upstream_failure(&UpstreamError::Reset(reason));
+                return self.local(reply, None).await;
+            }
         };
         if end_of_stream {
             // Nothing more to send: the request is upstream once forwarding starts.
@@ -340,7 +328,8 @@ impl Run {
                 if let Some(halt) = self.chain.take_halt() {
                     return self.halted(halt).await;
                 }
-                self.local(upstream_failure(&error), None).await
+                let reply = self.upstream_failure(&error);
+                self.local(reply, None).await
             }
         }
     }
@@ -365,7 +354,10 @@ impl Run {
         };
         let upgrading = match sent {
             Ok(upgrading) => upgrading,
-            Err(error) => return self.local(upstream_failure(&error), None).await,
+            Err(error) => {
+                let reply = self.upstream_failure(&error);
+                return self.local(reply, None).await;
+            }
         };
         let response = self.respond_with(route, upgrading.response, started, true).await?;
         if response.status() == http::StatusCode::SWITCHING_PROTOCOLS
@@ -478,6 +470,13 @@ impl Run {
 
     /// Sends a local reply through the response plugins (from `from` down, when a plugin sent
     /// it during the request phase).
+    /// Envoy's local reply for an upstream failure; the failure's response flag is recorded.
+    fn upstream_failure(&self, error: &UpstreamError) -> LocalReply {
+        self.stream.data.borrow_mut().info.response_flags = error.response_flag();
+        let (status, body, details) = error.local_reply();
+        LocalReply::host(u32::from(status), body, details)
+    }
+
     async fn local(self, reply: LocalReply, from: Option<usize>) -> Result<Response<BoxBody>, BoxError> {
         self.local_edited(reply, from, None).await
     }
@@ -532,9 +531,4 @@ fn plain_reply(reply: &LocalReply, stream: &StreamShared) -> Response<BoxBody> {
         return weir_http::local_reply_response(&reply.clone().into_grpc());
     }
     weir_http::local_reply_response(reply)
-}
-
-fn upstream_failure(error: &UpstreamError) -> LocalReply {
-    let (status, body, details) = error.local_reply();
-    LocalReply::host(u32::from(status), body, details)
 }

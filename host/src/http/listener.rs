@@ -24,7 +24,7 @@ pub struct ListenerContext {
     /// Stats handles.
     pub stats: crate::stats::ListenerStats,
     /// Access log, if any.
-    pub access_log: Option<std::sync::Arc<crate::access_log::Sink>>,
+    pub access_log: Option<std::sync::Arc<crate::access_log::AccessLog>>,
     /// Limits applied to each downstream connection.
     pub limits: ConnectionLimits,
     /// Path normalization applied before routing and plugins.

@@ -238,13 +238,10 @@ fn build(
         let routes = RouteTable::build(listener, &|name| plugins.get(name), &generation.process.stats)
             .map_err(|e| format!("listener `{}`: {e}", listener.name))?;
         let access_log = match &listener.access_log {
-            Some(path) => Some(
-                generation
-                    .process
-                    .access_logs
-                    .sink(path)
-                    .map_err(|e| format!("listener `{}`: access log {path}: {e}", listener.name))?,
-            ),
+            Some(config) => Some(std::sync::Arc::new(
+                crate::access_log::AccessLog::open(&generation.process.access_logs, config)
+                    .map_err(|e| format!("listener `{}`: {e}", listener.name))?,
+            )),
             None => None,
         };
         let nonzero = |d: std::time::Duration| (!d.is_zero()).then_some(d);

@@ -29,7 +29,7 @@ pub struct TcpProxy {
     /// Most bytes held per direction (`buffer_limit_bytes`).
     pub buffer_limit: usize,
     /// Access log, if any.
-    pub access_log: Option<std::sync::Arc<crate::access_log::Sink>>,
+    pub access_log: Option<std::sync::Arc<crate::access_log::AccessLog>>,
 }
 
 /// An accepted connection: its peer's address, the address it arrived on, its id.

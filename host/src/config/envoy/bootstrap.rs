@@ -61,6 +61,7 @@ pub fn bootstrap(document: &Value, origin: &str) -> Result<Config, ConfigError> 
         tls::SPEC,
         extensions::SPEC,
         super::tcp_proxy::SPEC,
+        super::access_log::SPEC,
     ];
     check(&pb, &specs, "", &mut refusals);
     let mut out = Map::new();

@@ -91,13 +91,13 @@ fn a_bootstrap_becomes_a_weir_config() {
 #[test]
 fn every_unsupported_field_is_listed_at_once() {
     let yaml = BOOTSTRAP
-        .replace("stat_prefix: main", "stat_prefix: main\n          access_log: [ { name: x } ]")
+        .replace("stat_prefix: main", "stat_prefix: main\n          access_log: [ { name: x, filter: { not_health_check_filter: {} } } ]")
         .replace("  - name: up\n", "  - name: up\n    lb_policy: CLUSTER_PROVIDED\n")
         .replace("    api_type: DELTA_GRPC", "    api_type: DELTA_GRPC\n    rate_limit_settings: {}")
         + "overload_manager: { refresh_interval: 1s }\n";
     let e = translate(&yaml).unwrap_err().to_string();
     for expected in [
-        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log: ",
+        "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.access_log[0].filter: ",
         "static_resources.clusters[0].lb_policy: CLUSTER_PROVIDED is not supported",
         "dynamic_resources.ads_config.rate_limit_settings: ",
         "overload_manager: ",

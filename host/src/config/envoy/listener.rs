@@ -64,6 +64,7 @@ pub(super) const SPEC: super::support::Spec = &[
             "http_protocol_options",
             "http2_protocol_options",
             "upgrade_configs",
+            "access_log",
         ],
     ),
     (
@@ -113,7 +114,14 @@ pub fn checked(
 ) -> Option<ListenerConfig> {
     super::support::check(
         pb,
-        &[SPEC, super::route::SPEC, super::cluster::SPEC, super::tls::SPEC, super::tcp_proxy::SPEC],
+        &[
+            SPEC,
+            super::route::SPEC,
+            super::cluster::SPEC,
+            super::tls::SPEC,
+            super::tcp_proxy::SPEC,
+            super::access_log::SPEC,
+        ],
         "",
         refusals,
     );
@@ -242,6 +250,9 @@ pub fn listener(
     }
     if !hcm.upgrade_configs.is_empty() {
         out["upgrade_types"] = json!(hcm.upgrade_configs.iter().map(|u| &u.upgrade_type).collect::<Vec<_>>());
+    }
+    if let Some(log) = super::access_log::translate(&hcm.access_log, &join(&at, "access_log"), refusals) {
+        out["access_log"] = serde_json::to_value(log).unwrap_or_default();
     }
     if let Some(h1) = &hcm.http_protocol_options {
         out["http_protocol_options"] = json!({"enable_trailers": h1.enable_trailers});

@@ -3,6 +3,7 @@
 //! source. What weir does not support is refused with the field path and the reason, and
 //! every refusal of a resource is reported at once (`weir --validate` lists them all).
 
+mod access_log;
 pub mod bootstrap;
 pub mod cluster;
 mod extensions;

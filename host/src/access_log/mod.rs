@@ -1,57 +1,33 @@
-//! Access logs: one JSON line per request with Envoy-like fields, written by a dedicated thread
-//! so workers never block on the file. If the writer falls behind, lines are dropped and
-//! counted (`weir_access_log_lines_dropped_total{path}`) rather than slowing requests. SIGUSR1
-//! reopens the files (after logrotate moved them), as logrotate's `postrotate` expects.
+//! Access logs: one line per request (or TCP connection) in the listener's format (weir's
+//! JSON fields by default, or Envoy's command operators as text or JSON: [`format`]), written
+//! by a dedicated thread so workers never block on the file. If the writer falls behind, lines
+//! are dropped and counted (`weir_access_log_lines_dropped_total{path}`) rather than slowing
+//! requests or holding memory: at most [`QUEUE`] lines and [`QUEUE_BYTES`] bytes wait per
+//! destination. SIGUSR1 reopens the files (after logrotate moved them), as logrotate's
+//! `postrotate` expects.
+
+mod format;
+mod operator;
+
+pub use format::{ENVOY_DEFAULT, Format};
+pub use operator::{FormatError, Record};
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 
 use parking_lot::Mutex;
-use serde::Serialize;
+
+use crate::config::AccessLogConfig;
 
 /// Lines waiting for the writer before new ones are dropped.
-const QUEUE: usize = 16_384;
-
-/// One access log line.
-#[derive(Debug, Serialize)]
-pub struct Entry<'a> {
-    /// Request start, RFC 3339.
-    pub start_time: String,
-    /// `:method`.
-    pub method: &'a str,
-    /// `:path` as received.
-    pub path: &'a str,
-    /// `:authority`.
-    pub authority: &'a str,
-    /// `HTTP/1.1`, `HTTP/2`.
-    pub protocol: &'a str,
-    /// Final status (0 when the stream was reset).
-    pub response_code: u16,
-    /// Why the response was made (`via_upstream`, `route_not_found`, ...).
-    pub response_code_details: &'a str,
-    /// Request body bytes received.
-    pub bytes_received: u64,
-    /// Response body bytes sent.
-    pub bytes_sent: u64,
-    /// Total duration in milliseconds.
-    pub duration_ms: u64,
-    /// Upstream endpoint.
-    pub upstream_host: Option<String>,
-    /// Upstream cluster.
-    pub upstream_cluster: Option<&'a str>,
-    /// Route name.
-    pub route_name: &'a str,
-    /// Downstream peer.
-    pub downstream_remote_address: String,
-    /// `x-request-id`.
-    pub request_id: &'a str,
-    /// `user-agent`.
-    pub user_agent: &'a str,
-}
+pub const QUEUE: usize = 16_384;
+/// Bytes of lines waiting for the writer before new ones are dropped: a client's 60 KiB
+/// headers logged by a `%REQ(..)%` must not make the queue hold 16,384 × 60 KiB.
+pub const QUEUE_BYTES: usize = 8 << 20;
 
 /// What the writer thread is sent.
 enum Message {
@@ -66,6 +42,8 @@ enum Message {
 pub struct Sink {
     tx: SyncSender<Message>,
     dropped: AtomicU64,
+    /// Bytes of the lines queued and not yet taken by the writer.
+    queued: Arc<AtomicUsize>,
     /// Set by [`AccessLogs::reopen`]; the writer reopens the file before its next write.
     reopen: Arc<AtomicBool>,
 }
@@ -81,11 +59,17 @@ impl std::fmt::Debug for Message {
 
 impl Sink {
     /// Queues a line (dropping it if the writer is behind).
-    pub fn write(&self, entry: &Entry<'_>) {
-        let Ok(line) = serde_json::to_string(entry) else { return };
+    pub fn write(&self, line: String) {
+        let len = line.len();
+        if self.queued.fetch_add(len, Ordering::AcqRel) + len > QUEUE_BYTES {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
             self.tx.try_send(Message::Line(line))
         {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -114,6 +98,8 @@ impl AccessLogs {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(QUEUE);
         let reopen = Arc::new(AtomicBool::new(false));
         let flag = reopen.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
         std::thread::Builder::new().name("weir-access-log".into()).spawn(move || {
             while let Ok(first) = rx.recv() {
                 if flag.swap(false, Ordering::AcqRel) {
@@ -130,15 +116,16 @@ impl AccessLogs {
                 for message in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
                     if let Message::Line(line) = message {
                         batch.push_str(&line);
-                        batch.push('\n');
                     }
                 }
                 if !batch.is_empty() && out.write_all(batch.as_bytes()).and_then(|()| out.flush()).is_err() {
                     tracing::warn!("access log write failed");
                 }
+                // Counted until written: a writer blocked on a full disk or pipe holds them.
+                taken.fetch_sub(batch.len(), Ordering::AcqRel);
             }
         })?;
-        let sink = Arc::new(Sink { tx, dropped: AtomicU64::new(0), reopen });
+        let sink = Arc::new(Sink { tx, dropped: AtomicU64::new(0), queued, reopen });
         sinks.insert(path.to_string(), sink.clone());
         Ok(sink)
     }
@@ -167,4 +154,26 @@ fn open(path: Option<&std::path::Path>) -> std::io::Result<Box<dyn Write + Send>
         None => Box::new(std::io::stdout()),
         Some(path) => Box::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?),
     })
+}
+
+/// A listener's access log: its destination and its compiled format.
+#[derive(Debug)]
+pub struct AccessLog {
+    sink: Arc<Sink>,
+    format: Format,
+}
+
+impl AccessLog {
+    /// Opens the destination of `config` (shared with other listeners writing there) and
+    /// compiles its format.
+    pub fn open(logs: &AccessLogs, config: &AccessLogConfig) -> Result<AccessLog, String> {
+        let format = Format::compile(config).map_err(|e| e.to_string())?;
+        let sink = logs.sink(&config.path).map_err(|e| format!("access log {}: {e}", config.path))?;
+        Ok(AccessLog { sink, format })
+    }
+
+    /// Writes the line of `record`.
+    pub fn write(&self, record: &Record<'_>) {
+        self.sink.write(self.format.render(record));
+    }
 }
