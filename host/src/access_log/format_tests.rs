@@ -86,7 +86,8 @@ fn header_values_are_escaped_in_json() {
     let config = AccessLogConfig { json_format: object.as_object().cloned(), ..AccessLogConfig::path("-") };
     let line = render(config, &stream);
     let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(parsed["v"], "a\"b\\c\u{1}");
+    // Control characters are escaped before the format sees them (as in text lines).
+    assert_eq!(parsed["v"], "a\"b\\c\\u{1}");
 }
 
 #[test]
@@ -129,4 +130,11 @@ fn bad_formats_are_refused_with_the_reason() {
     assert!(Format::compile(&config).unwrap_err().to_string().contains("`a`: only strings"));
     let both = AccessLogConfig { json_format: Some(Default::default()), ..text("x") };
     assert!(Format::compile(&both).is_err());
+}
+
+#[test]
+fn control_characters_a_plugin_set_cannot_forge_a_text_line() {
+    let mut stream = stream();
+    stream.request_headers.add("x-evil", Bytes::from_static(b"a\nGET /forged 200\r\x1b[31m\tb"));
+    assert_eq!(render(text("%REQ(X-EVIL)%\n"), &stream), "a\\nGET /forged 200\\r\\u{1b}[31m\tb\n");
 }
