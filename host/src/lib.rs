@@ -26,4 +26,5 @@ pub mod process;
 pub mod router;
 pub mod stats;
 pub mod tcp;
+pub mod trace;
 pub mod upstream;

@@ -7,8 +7,13 @@
 use std::path::{Path, PathBuf};
 
 /// weir-host's top-level modules, bottom layer first.
-const HOST_LAYERS: &[&[&str]] =
-    &[&["config", "stats", "access_log", "logging"], &["upstream"], &["router"], &["http"], &["process"]];
+const HOST_LAYERS: &[&[&str]] = &[
+    &["config", "stats", "access_log", "logging", "trace"],
+    &["upstream"],
+    &["router"],
+    &["http"],
+    &["process"],
+];
 
 /// Each crate and the workspace crates it may depend on (normal dependencies).
 const CRATE_RULES: &[(&str, &[&str])] = &[

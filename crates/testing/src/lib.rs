@@ -26,6 +26,7 @@ mod build;
 pub mod echo;
 mod harness;
 pub mod modules;
+pub mod otlp;
 
 pub use build::{BuildError, build_filter};
 pub use echo::{Echo, EchoServer};

@@ -19,6 +19,7 @@ mod references;
 mod route_headers;
 mod schema;
 mod tcp_proxy;
+mod tracing;
 mod validate;
 mod validate_cluster;
 
@@ -33,6 +34,7 @@ pub use redirect::{Redirect, RedirectCode};
 pub use route_headers::{AppendAction, HeaderValue, HeaderValueOption, literal as route_headers_literal};
 pub use schema::*;
 pub use tcp_proxy::TcpProxyConfig;
+pub use tracing::{Propagation, TracingConfig};
 pub use validate::validate;
 pub use validate_cluster::check_settings as check_cluster_settings;
 pub use weir_plugin_spec::{

@@ -43,6 +43,9 @@ pub struct Config {
     /// Where plugin modules may come from and how big they may be.
     #[serde(default)]
     pub module_sources: ModuleSources,
+    /// OpenTelemetry request tracing (W3C and B3 propagation, OTLP export). Omit for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<super::TracingConfig>,
 }
 
 /// A virtual host: a set of domains and their routes.

@@ -27,6 +27,9 @@ pub fn validate(config: &Config) -> Result<(), ConfigError> {
         ));
     }
     super::admin::check(config)?;
+    if let Some(tracing) = &config.tracing {
+        tracing.check()?;
+    }
     for (i, plugin) in config.plugins.iter().enumerate() {
         if plugin.name.is_empty() {
             return Err(ConfigError::invalid(format!("plugins[{i}].name"), "must not be empty"));

@@ -68,10 +68,18 @@ struct CallTime {
     calls: Cell<u64>,
     ns: Cell<u64>,
     max_ns: Cell<u64>,
+    /// Start of the first callback and end of the last ([`clock::ticks`]), for trace spans.
+    first: Cell<u64>,
+    last: Cell<u64>,
 }
 
 impl CallTime {
-    fn add(&self, ns: u64) {
+    fn add(&self, started: u64, ended: u64) {
+        let ns = clock::nanos_between(started, ended);
+        if self.calls.get() == 0 {
+            self.first.set(started);
+        }
+        self.last.set(ended);
         self.calls.set(self.calls.get() + 1);
         self.ns.set(self.ns.get().saturating_add(ns));
         self.max_ns.set(self.max_ns.get().max(ns));
@@ -101,8 +109,8 @@ pub struct Chain {
     finisher: RefCell<Option<Finisher>>,
 }
 
-/// Runs once when the exchange ends (stats, access log).
-pub type Finisher = Box<dyn FnOnce(&weir_http::HttpStream)>;
+/// Runs once when the exchange ends (stats, access log, trace spans).
+pub type Finisher = Box<dyn FnOnce(&weir_http::HttpStream, &Chain)>;
 
 impl Chain {
     /// A chain over `plugins` for `stream`. No guest code runs yet.
@@ -189,7 +197,7 @@ impl Chain {
         let result = f();
         let ended = clock::ticks();
         self.clock.set(Some(ended));
-        slot.time.add(clock::nanos_between(started, ended));
+        slot.time.add(started, ended);
         result
     }
 
@@ -425,10 +433,21 @@ impl Chain {
                 Self::report(slot, &error);
             }
         }
-        self.flush_times();
         if let Some(finisher) = self.finisher.borrow_mut().take() {
-            finisher(&self.stream.data.borrow());
+            finisher(&self.stream.data.borrow(), self);
         }
+        self.flush_times();
+    }
+
+    /// Each plugin's callbacks in this exchange so far (before they are added to its stats).
+    pub fn plugin_times(&self) -> impl Iterator<Item = crate::trace::PluginTime<'_>> {
+        self.slots.iter().map(|slot| crate::trace::PluginTime {
+            name: slot.handle.name(),
+            calls: slot.time.calls.get(),
+            ns: slot.time.ns.get(),
+            first: slot.time.first.get(),
+            last: slot.time.last.get(),
+        })
     }
 
     /// Adds this exchange's callback times to the plugins' stats.

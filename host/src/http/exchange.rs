@@ -96,12 +96,13 @@ impl Exchange {
             downstream_complete: end_of_stream,
             ..HttpStream::default()
         }));
+        let span = listener.tracer.as_ref().map(|t| t.start(&stream.data.borrow().request_headers));
         let chain = Rc::new(Chain::new(stream.clone(), &plugins));
-        chain.on_finish(finisher(&listener, route.as_ref()));
+        chain.on_finish(finisher(&listener, route.as_ref(), span));
         watch.track(&stream, route.as_ref().and_then(|r| r.idle_timeout));
         let deadline = listener.request_timeout;
         let upgrade = upgrade.map(|_| watch.clone());
-        let run = Run { listener, chain, stream: stream.clone(), upgrade };
+        let run = Run { listener, chain, stream: stream.clone(), upgrade, span };
         tokio::select! {
             response = run.go(route, body, end_of_stream) => response,
             () = request_timer(&stream, deadline) => {
@@ -139,11 +140,19 @@ fn cluster_metadata(listener: &ListenerContext, name: &str) -> Option<Bytes> {
     Some(listener.upstreams.get(name)?.state().metadata.clone())
 }
 
-fn finisher(listener: &ListenerContext, route: Option<&Rc<Route>>) -> super::chain::Finisher {
+fn finisher(
+    listener: &ListenerContext,
+    route: Option<&Rc<Route>>,
+    span: Option<crate::trace::RequestSpan>,
+) -> super::chain::Finisher {
     let stats = listener.stats.clone();
     let route_stats = route.map(|r| r.stats.clone());
     let access_log = listener.access_log.clone();
-    Box::new(move |stream: &HttpStream| {
+    let tracer = listener.tracer.clone();
+    Box::new(move |stream: &HttpStream, chain: &Chain| {
+        if let (Some(tracer), Some(span)) = (&tracer, &span) {
+            tracer.finish(span, stream, chain.plugin_times());
+        }
         let info = &stream.info;
         let status = info.response_code.unwrap_or(0);
         let elapsed = info.start_time.elapsed().unwrap_or_default();
@@ -175,6 +184,8 @@ struct Run {
     stream: Rc<StreamShared>,
     /// An upgrade request: its connection, to hand the upgraded upstream to.
     upgrade: Option<Rc<super::ConnWatch>>,
+    /// The request's trace span (tracing on).
+    span: Option<crate::trace::RequestSpan>,
 }
 
 impl Run {
@@ -272,6 +283,11 @@ impl Run {
                 downstream_http1 && !phased.whole,
             ))
         });
+        // weir's span is the upstream's parent (written after the request plugins, which see
+        // the trace as it came, as Envoy's router writes it).
+        if let (Some(tracer), Some(span)) = (&self.listener.tracer, &self.span) {
+            tracer.inject(&mut self.stream.data.borrow_mut().request_headers, span);
+        }
         // The upstream request head, built from the request headers as the plugins left them
         // (the route's rewrites applied to a copy), and the load balancer's hash key.
         let prepared = {

@@ -15,6 +15,8 @@ pub struct ListenerContext {
     pub metadata: bytes::Bytes,
     /// Its routes.
     pub routes: RouteTable,
+    /// The request tracer (`tracing`; `None`: off).
+    pub tracer: Option<std::sync::Arc<crate::trace::Tracer>>,
     /// The worker's clusters.
     pub upstreams: Rc<Upstreams>,
     /// Largest body a plugin may buffer.

@@ -28,6 +28,8 @@ pub struct ProcessServices {
     pub secrets: Arc<weir_tls::Secrets>,
     /// Modules fetched over HTTP(S): the cache and the last fetch per plugin.
     pub remote_modules: RemoteModules,
+    /// The request tracer (`tracing`), kept while its config stays the same.
+    pub tracers: crate::trace::Tracers,
 }
 
 impl Default for ProcessServices {
@@ -41,6 +43,7 @@ impl Default for ProcessServices {
             runtime_values: RuntimeValues::default(),
             secrets: Arc::new(weir_tls::Secrets::new()),
             remote_modules: RemoteModules::default(),
+            tracers: crate::trace::Tracers::default(),
         }
     }
 }

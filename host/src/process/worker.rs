@@ -244,9 +244,14 @@ fn build(
             )),
             None => None,
         };
+        let tracer = match &generation.config.tracing {
+            Some(config) => Some(generation.process.tracers.get(config)?),
+            None => None,
+        };
         let nonzero = |d: std::time::Duration| (!d.is_zero()).then_some(d);
         contexts.push(Rc::new(ListenerContext {
             name: listener.name.clone(),
+            tracer,
             metadata: crate::config::encoded_metadata(listener.metadata.as_ref()),
             routes,
             upstreams: upstreams.clone(),

@@ -47,6 +47,18 @@ pub fn prometheus(state: &dyn ProcessControl) -> String {
         let path = crate::stats::label_value(&path);
         let _ = writeln!(out, "weir_access_log_lines_dropped_total{{path=\"{path}\"}} {dropped}");
     }
+    if let Some(tracer) = generation.process.tracers.current() {
+        let (exported, dropped, failures) = tracer.counts();
+        let _ = writeln!(
+            out,
+            "# HELP weir_tracing_spans_exported_total Trace spans the OTLP collector accepted.\n\
+             # TYPE weir_tracing_spans_exported_total counter\nweir_tracing_spans_exported_total {exported}\n\
+             # HELP weir_tracing_spans_dropped_total Trace spans dropped: the export queue was full or their export failed.\n\
+             # TYPE weir_tracing_spans_dropped_total counter\nweir_tracing_spans_dropped_total {dropped}\n\
+             # HELP weir_tracing_export_failures_total OTLP export requests that failed or timed out.\n\
+             # TYPE weir_tracing_export_failures_total counter\nweir_tracing_export_failures_total {failures}"
+        );
+    }
     let dropped = crate::logging::dropped_lines();
     let _ = writeln!(
         out,
