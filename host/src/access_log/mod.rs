@@ -10,7 +10,7 @@ mod format;
 mod operator;
 
 pub use format::{ENVOY_DEFAULT, Format};
-pub use operator::{FormatError, Record};
+pub use operator::{FormatError, Record, response_flags};
 
 use std::collections::HashMap;
 use std::io::Write;

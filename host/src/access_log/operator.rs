@@ -246,9 +246,9 @@ fn address<'a>(address: std::net::SocketAddr, port: bool) -> Value<'a> {
     Value::Text(Cow::Owned(if port { address.to_string() } else { address.ip().to_string() }))
 }
 
-/// Envoy's response flags: those recorded when the upstream failed, else those the reply's
-/// details imply.
-fn response_flags(recorded: &'static str, details: &str) -> &'static str {
+/// Envoy's response flags (`-` for none): those recorded when the upstream failed, else those
+/// the reply's details imply.
+pub fn response_flags(recorded: &'static str, details: &str) -> &'static str {
     if !recorded.is_empty() {
         return recorded;
     }

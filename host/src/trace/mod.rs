@@ -102,6 +102,12 @@ impl Tracer {
             text("client.address", &info.downstream_remote.ip().to_string()),
             text("weir.listener", &info.listener_name),
             text("weir.response_code_details", &info.response_code_details),
+            // Envoy's keys for these two, as its spans carry them.
+            text(
+                "response_flags",
+                crate::access_log::response_flags(info.response_flags, &info.response_code_details),
+            ),
+            text("guid:x-request-id", header("x-request-id")),
         ];
         if !info.route_name.is_empty() {
             attributes.push(text("weir.route", &info.route_name));
