@@ -157,7 +157,7 @@ fn finisher(
         let status = info.response_code.unwrap_or(0);
         let elapsed = info.start_time.elapsed().unwrap_or_default();
         stats.requests.record(status);
-        stats.latency.observe(crate::stats::seconds(elapsed));
+        stats.observe(elapsed);
         if let Some(route) = &route_stats {
             route.requests.record(status);
             route.latency.observe(crate::stats::seconds(elapsed));

@@ -7,7 +7,6 @@ use std::time::Instant;
 use http::{Request, Response};
 
 use crate::router::{Retry, Route};
-use crate::stats::seconds;
 use crate::upstream::{Cluster, UpstreamBody, UpstreamError};
 use weir_http::{BoxBody, StreamShared, empty_body};
 
@@ -61,7 +60,7 @@ pub(super) async fn forward(
                 let status = response.status().as_u16();
                 state.record_outcome(&endpoint, Some(status));
                 state.stats.requests.record(status);
-                state.stats.latency.observe(seconds(started.elapsed()));
+                state.stats.observe(started.elapsed());
                 endpoint.stats.requests.record(status);
                 if attempt < attempts && retry.on_status(status) {
                     continue;

@@ -2,7 +2,8 @@
 //! Envoy's Prometheus names and labels (`envoy_http_downstream_rq_xx{envoy_response_code_class,
 //! envoy_http_conn_manager_prefix}`, `envoy_cluster_upstream_rq_total{envoy_cluster_name}`, …),
 //! next to weir's own. A listener's name stands for the connection manager's `stat_prefix`.
-//! Histograms are not translated (Envoy's are in milliseconds, with other buckets).
+//! Request times are kept in Envoy's own histograms (milliseconds, Envoy's buckets) while the
+//! option is on.
 
 use std::fmt::Write;
 
@@ -35,6 +36,8 @@ impl Stats {
         counter(out, "envoy_cluster_upstream_rq_timeout", &self.cluster_timeouts, &cluster);
         counter(out, "envoy_cluster_upstream_rq_pending_overflow", &self.cluster_overflow, &cluster);
         gauge(out, "envoy_cluster_upstream_cx_active", &self.cluster_connections, &cluster);
+        self.envoy_listener_time.encode(out, "envoy_http_downstream_rq_time", http.envoy, listeners);
+        self.envoy_cluster_time.encode(out, "envoy_cluster_upstream_rq_time", cluster.envoy, clusters);
     }
 }
 

@@ -3,6 +3,9 @@
 //! a request only touches atomics.
 
 mod envoy;
+mod envoy_time;
+
+pub use envoy_time::EnvoyTime;
 
 use std::time::Duration;
 
@@ -65,6 +68,8 @@ pub struct ListenerStats {
     pub connections_refused: Counter,
     /// Request duration.
     pub latency: Histogram,
+    /// The same in Envoy's histogram (`--stats-compat envoy` only).
+    pub envoy_latency: Option<std::sync::Arc<EnvoyTime>>,
     /// Requests refused for their path (escaped slashes under `REJECT_REQUEST`, a NUL).
     pub path_rejected: Counter,
     /// Requests redirected to their normalized path (`UNESCAPE_AND_REDIRECT`).
@@ -106,6 +111,28 @@ pub struct ClusterStats {
     pub connections_opened: Counter,
     /// Upstream request duration (to response headers).
     pub latency: Histogram,
+    /// The same in Envoy's histogram (`--stats-compat envoy` only).
+    pub envoy_latency: Option<std::sync::Arc<EnvoyTime>>,
+}
+
+impl ListenerStats {
+    /// Records a request's duration.
+    pub fn observe(&self, elapsed: Duration) {
+        self.latency.observe(seconds(elapsed));
+        if let Some(envoy) = &self.envoy_latency {
+            envoy.observe(elapsed);
+        }
+    }
+}
+
+impl ClusterStats {
+    /// Records an upstream request's duration.
+    pub fn observe(&self, elapsed: Duration) {
+        self.latency.observe(seconds(elapsed));
+        if let Some(envoy) = &self.envoy_latency {
+            envoy.observe(elapsed);
+        }
+    }
 }
 
 /// Handles for one endpoint.
@@ -149,6 +176,9 @@ pub struct Stats {
     module_fetches: Family<Labels, Counter>,
     /// `--stats-compat envoy`: also export Envoy's names ([`Stats::encode_envoy`]).
     envoy_names: std::sync::atomic::AtomicBool,
+    /// Envoy's `http.<prefix>.downstream_rq_time` and `cluster.<name>.upstream_rq_time`.
+    envoy_listener_time: envoy_time::EnvoyTimes,
+    envoy_cluster_time: envoy_time::EnvoyTimes,
 }
 
 impl Default for Stats {
@@ -181,6 +211,8 @@ impl Default for Stats {
             limits_exceeded: Family::default(),
             module_fetches: Family::default(),
             envoy_names: std::sync::atomic::AtomicBool::new(false),
+            envoy_listener_time: Default::default(),
+            envoy_cluster_time: Default::default(),
         };
         let s = &stats;
         // (name after the `weir_` prefix, help) => family
@@ -251,6 +283,7 @@ impl Stats {
             connections: self.listener_connections.get_or_create_owned(&l),
             connections_refused: self.listener_refused.get_or_create_owned(&l),
             latency: self.listener_latency.get_or_create_owned(&l),
+            envoy_latency: self.envoy_names().then(|| self.envoy_listener_time.get(name)),
             path_rejected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "rejected")),
             path_redirected: self.listener_paths.get_or_create_owned(&with(&l, "outcome", "redirected")),
             response_headers_too_large: self.listener_large_responses.get_or_create_owned(&l),
@@ -280,6 +313,7 @@ impl Stats {
             connections: self.cluster_connections.get_or_create_owned(&l),
             connections_opened: self.cluster_connections_opened.get_or_create_owned(&l),
             latency: self.cluster_latency.get_or_create_owned(&l),
+            envoy_latency: self.envoy_names().then(|| self.envoy_cluster_time.get(name)),
         }
     }
 
