@@ -163,3 +163,23 @@ fn lines_waiting_for_a_stuck_writer_are_capped_in_bytes() {
     let kept = requests - dropped;
     assert!(kept * 40_001 <= (8 << 20) + (1 << 20), "{dropped} of {requests} lines dropped: {kept} kept");
 }
+
+/// A request the listener's `stream_idle_timeout` ends is logged with its 504, Envoy's `SI`
+/// flag and why (the exchange ends after its reply is recorded).
+#[test]
+fn a_timed_out_request_is_logged_with_its_reply() {
+    let a = Backend::start("a");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let yaml = simple_config("", &cluster_yaml(&[&a], "")).replace(
+        "    address: 127.0.0.1:0\n    virtual_hosts",
+        &format!(
+            "    address: 127.0.0.1:0\n    stream_idle_timeout: 200ms\n    access_log: {{ path: {}, format: \"%RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\\n\" }}\n    virtual_hosts",
+            log.display()
+        ),
+    );
+    let server = weir(&yaml);
+    let addr = server.listener_addr("main").unwrap();
+    assert_eq!(Client::new().get(addr, "x", "/", &[("x-delay-ms", "2000")]).status, 504);
+    assert_eq!(log_lines(&log, 1), ["504 SI stream_idle_timeout"]);
+}

@@ -87,7 +87,7 @@ impl Format {
     pub fn render(&self, record: &Record<'_>) -> String {
         let mut out = String::with_capacity(256);
         match &self.0 {
-            Kind::Text(template) => template.write_text(record, &mut out),
+            Kind::Text(template) => template.write_text(record, &mut out, true),
             Kind::Json(node) => {
                 node.write_json(record, &mut out);
                 out.push('\n');
@@ -106,6 +106,12 @@ impl Template {
             if start > 0 {
                 pieces.push(Piece::Text(rest[..start].to_string()));
             }
+            // `%%` is a `%`, as in Envoy.
+            if rest[start + 1..].starts_with('%') {
+                pieces.push(Piece::Text("%".into()));
+                rest = &rest[start + 2..];
+                continue;
+            }
             let at = format.len() - rest.len() + start;
             let (operator, len) = operator(&rest[start..]).ok_or(FormatError::Unterminated(at))??;
             pieces.push(Piece::Operator(operator));
@@ -117,12 +123,16 @@ impl Template {
         Ok(Template(pieces))
     }
 
-    fn write_text(&self, record: &Record<'_>, out: &mut String) {
+    /// The template's text; values' control characters escaped when `escape` (a text line:
+    /// a plugin may put any bytes in a header or a reply's details, and a line break must not
+    /// forge a line; JSON escapes them itself).
+    fn write_text(&self, record: &Record<'_>, out: &mut String, escape: bool) {
         for piece in &self.0 {
             match piece {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Operator(op) => match op.eval(record) {
                     Value::Absent => out.push('-'),
+                    Value::Text(text) if escape => escape_controls(&text, out),
                     Value::Text(text) => out.push_str(&text),
                     Value::Number(n) => {
                         let _ = write!(out, "{n}");
@@ -198,7 +208,7 @@ impl Node {
             }
             Node::Template(template) => {
                 let mut text = String::new();
-                template.write_text(record, &mut text);
+                template.write_text(record, &mut text, false);
                 out.push_str(&json_string(&text));
             }
             Node::Object(fields) => {
@@ -221,6 +231,17 @@ impl Node {
 fn sorted(mut fields: Vec<(String, Node)>) -> Vec<(String, Node)> {
     fields.sort_by(|a, b| a.0.cmp(&b.0));
     fields
+}
+
+/// `text` with control characters other than tab escaped (`\n`, `\u{1b}`).
+fn escape_controls(text: &str, out: &mut String) {
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// `text` as a JSON string.

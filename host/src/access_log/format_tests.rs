@@ -86,8 +86,7 @@ fn header_values_are_escaped_in_json() {
     let config = AccessLogConfig { json_format: object.as_object().cloned(), ..AccessLogConfig::path("-") };
     let line = render(config, &stream);
     let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
-    // Control characters are escaped before the format sees them (as in text lines).
-    assert_eq!(parsed["v"], "a\"b\\c\\u{1}");
+    assert_eq!(parsed["v"], "a\"b\\c\u{1}");
 }
 
 #[test]
@@ -137,4 +136,16 @@ fn control_characters_a_plugin_set_cannot_forge_a_text_line() {
     let mut stream = stream();
     stream.request_headers.add("x-evil", Bytes::from_static(b"a\nGET /forged 200\r\x1b[31m\tb"));
     assert_eq!(render(text("%REQ(X-EVIL)%\n"), &stream), "a\\nGET /forged 200\\r\\u{1b}[31m\tb\n");
+}
+
+#[test]
+fn reply_details_a_plugin_chose_cannot_forge_a_text_line_either() {
+    let mut stream = stream();
+    stream.info.response_code_details = "x\nGET /forged".into();
+    assert_eq!(render(text("%RESPONSE_CODE_DETAILS%\n"), &stream), "x\\nGET /forged\n");
+}
+
+#[test]
+fn a_double_percent_is_a_percent() {
+    assert_eq!(render(text("100%% %RESPONSE_CODE%%%"), &stream()), "100% 200%");
 }

@@ -222,23 +222,12 @@ impl Header {
             .or_else(|| self.fallback.as_deref().and_then(|f| map.get(f.as_bytes())));
         let Some(value) = value else { return Value::Absent };
         let value = String::from_utf8_lossy(value);
-        let value: Cow<'_, str> = match self.max {
-            Some(max) if value.chars().count() > max => Cow::Owned(value.chars().take(max).collect()),
-            _ => value,
-        };
-        // A plugin may set any bytes in a header: a line break must not forge a line.
-        if value.chars().any(|c| c.is_control() && c != '\t') {
-            let mut escaped = String::with_capacity(value.len() + 8);
-            for c in value.chars() {
-                if c.is_control() && c != '\t' {
-                    escaped.extend(c.escape_debug());
-                } else {
-                    escaped.push(c);
-                }
+        match self.max {
+            Some(max) if value.chars().count() > max => {
+                Value::Text(Cow::Owned(value.chars().take(max).collect()))
             }
-            return Value::Text(Cow::Owned(escaped));
+            _ => Value::Text(Cow::Owned(value.into_owned())),
         }
-        Value::Text(Cow::Owned(value.into_owned()))
     }
 }
 

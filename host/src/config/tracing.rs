@@ -78,8 +78,11 @@ impl TracingConfig {
         if self.max_export_batch == 0 || self.max_export_batch > self.max_queued_spans {
             return invalid("max_export_batch", "must be between 1 and max_queued_spans");
         }
-        if self.export_interval.is_zero() || self.export_timeout.is_zero() {
-            return invalid("export_interval", "intervals and timeouts must be above 0");
+        if self.export_interval.is_zero() {
+            return invalid("export_interval", "must be above 0");
+        }
+        if self.export_timeout.is_zero() {
+            return invalid("export_timeout", "must be above 0");
         }
         Ok(())
     }

@@ -102,26 +102,35 @@ impl Exchange {
         watch.track(&stream, route.as_ref().and_then(|r| r.idle_timeout));
         let deadline = listener.request_timeout;
         let upgrade = upgrade.map(|_| watch.clone());
+        // Held so that a timed-out exchange ends (stats, access log, span) with its reply
+        // recorded, once `run` is gone.
+        let _ending = chain.clone();
         let run = Run { listener, chain, stream: stream.clone(), upgrade, span };
         tokio::select! {
             response = run.go(route, body, end_of_stream) => response,
             () = request_timer(&stream, deadline) => {
                 // As Envoy: 504 if the whole request had arrived (a filter or the route held
                 // it), 408 while it was still arriving.
-                let status = if stream.data.borrow().downstream_complete { 504 } else { 408 };
-                let reply = LocalReply::host(status, "request timeout", "request_overall_timeout");
-                Ok(weir_http::local_reply_response(&reply))
+                Ok(timed_out(&stream, "request timeout", "request_overall_timeout"))
             }
             () = stream.activity.stopped() => {
                 // No progress for `stream_idle_timeout` (or the route's `idle_timeout`) before
                 // the response began: as Envoy, 504 if the whole request had arrived, 408 while
                 // it was still arriving.
-                let status = if stream.data.borrow().downstream_complete { 504 } else { 408 };
-                let reply = LocalReply::host(status, "stream timeout", "stream_idle_timeout");
-                Ok(weir_http::local_reply_response(&reply))
+                Ok(timed_out(&stream, "stream timeout", "stream_idle_timeout"))
             }
         }
     }
+}
+
+/// The reply to an exchange that timed out (504 if the whole request had arrived, else 408),
+/// recorded in its info.
+fn timed_out(stream: &StreamShared, body: &'static str, details: &'static str) -> Response<BoxBody> {
+    let mut data = stream.data.borrow_mut();
+    let status = if data.downstream_complete { 504 } else { 408 };
+    data.info.response_code = Some(status);
+    data.info.response_code_details = details.into();
+    weir_http::local_reply_response(&LocalReply::host(u32::from(status), body, details))
 }
 
 /// The listener's `request_timeout`: fires after `limit` unless the request went upstream whole

@@ -16,6 +16,8 @@ pub struct Incoming {
     pub span_id: [u8; 8],
     /// The caller's sampling decision, when it made one.
     pub sampled: Option<bool>,
+    /// Read from a W3C `traceparent` (its `tracestate` then goes with it).
+    pub w3c: bool,
 }
 
 /// Reads the first trace context found, in `order`.
@@ -26,30 +28,47 @@ pub fn extract(headers: &HeaderMap, order: &[Propagation]) -> Option<Incoming> {
     })
 }
 
-/// A `traceparent`: `00-<32 hex>-<16 hex>-<2 hex>` (a later version may add fields after).
+/// A sampling decision sent without a trace (B3's `b3: 0`, or `x-b3-sampled` alone): a new
+/// trace follows it.
+pub fn decision_only(headers: &HeaderMap, order: &[Propagation]) -> Option<bool> {
+    if !order.contains(&Propagation::B3) {
+        return None;
+    }
+    let text = |name: &[u8]| headers.get(name).and_then(|v| std::str::from_utf8(v).ok());
+    match text(b"b3") {
+        Some(single) if !single.contains('-') => b3_sampled(single),
+        _ if text(b"x-b3-flags") == Some("1") => Some(true),
+        _ => text(b"x-b3-sampled").and_then(b3_sampled),
+    }
+}
+
+/// A `traceparent`: `00-<32 hex>-<16 hex>-<2 hex>`, lower-case (a later version may add
+/// fields after).
 fn traceparent(value: &[u8]) -> Option<Incoming> {
     let text = std::str::from_utf8(value).ok()?.trim();
     let mut parts = text.split('-');
-    let version = parts.next()?;
-    let (trace, span, flags) = (parts.next()?, parts.next()?, parts.next()?);
-    if version.len() != 2 || version == "ff" || (version == "00" && parts.next().is_some()) {
+    let (version, trace, span, flags) =
+        (byte(parts.next()?)?, parts.next()?, parts.next()?, byte(parts.next()?)?);
+    if version == 0xff || (version == 0 && parts.next().is_some()) {
         return None;
     }
-    u8::from_str_radix(version, 16).ok()?;
-    let flags = u8::from_str_radix(flags.get(..2)?, 16).ok().filter(|_| flags.len() == 2)?;
-    Some(Incoming { trace_id: id(trace)?, span_id: id(span)?, sampled: Some(flags & 1 == 1) })
+    Some(Incoming { trace_id: id(trace)?, span_id: id(span)?, sampled: Some(flags & 1 == 1), w3c: true })
 }
 
-/// The single `b3` header: `<trace>-<span>[-<sampled>[-<parent>]]`, or `0`/`1`/`d` alone.
+/// Two lower-case hex digits.
+fn byte(text: &str) -> Option<u8> {
+    let lower = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    (text.len() == 2 && text.bytes().all(lower)).then(|| u8::from_str_radix(text, 16).ok())?
+}
+
+/// The single `b3` header: `<trace>-<span>[-<sampled>[-<parent>]]` (a decision alone is
+/// [`decision_only`]).
 fn b3_single(headers: &HeaderMap) -> Option<Incoming> {
     let text = std::str::from_utf8(headers.get(b"b3")?).ok()?;
     let mut parts = text.split('-');
     let (trace, span) = (parts.next()?, parts.next()?);
-    Some(Incoming {
-        trace_id: b3_trace(trace)?,
-        span_id: id(span)?,
-        sampled: parts.next().and_then(b3_sampled),
-    })
+    let sampled = parts.next().and_then(b3_sampled);
+    Some(Incoming { trace_id: b3_trace(trace)?, span_id: id(span)?, sampled, w3c: false })
 }
 
 /// `x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled` (or `x-b3-flags: 1`, debug).
@@ -57,12 +76,9 @@ fn b3_multi(headers: &HeaderMap) -> Option<Incoming> {
     let text = |name: &[u8]| headers.get(name).and_then(|v| std::str::from_utf8(v).ok());
     let trace_id = b3_trace(text(b"x-b3-traceid")?)?;
     let span_id = id(text(b"x-b3-spanid")?)?;
-    let sampled = if text(b"x-b3-flags") == Some("1") {
-        Some(true)
-    } else {
-        text(b"x-b3-sampled").and_then(b3_sampled)
-    };
-    Some(Incoming { trace_id, span_id, sampled })
+    let debug = text(b"x-b3-flags") == Some("1");
+    let sampled = if debug { Some(true) } else { text(b"x-b3-sampled").and_then(b3_sampled) };
+    Some(Incoming { trace_id, span_id, sampled, w3c: false })
 }
 
 /// A B3 trace id: 32 hex digits, or 16 (padded on the left with zeros).
@@ -97,15 +113,19 @@ fn id<const N: usize>(text: &str) -> Option<[u8; N]> {
     (out != [0; N]).then_some(out)
 }
 
-/// Writes weir's span as the upstream's parent in every format of `order` (`tracestate` is
-/// passed on as it came).
+/// Writes weir's span as the upstream's parent in every format of `order`. `tracestate` goes
+/// on as it came with the trace it belongs to (`keep_state`), else it is removed (W3C: it is
+/// meaningless without its `traceparent`).
 pub fn inject(
     headers: &mut HeaderMap,
     order: &[Propagation],
-    trace_id: [u8; 16],
-    span_id: [u8; 8],
+    (trace_id, span_id): ([u8; 16], [u8; 8]),
     sampled: bool,
+    keep_state: bool,
 ) {
+    if !keep_state {
+        headers.remove(b"tracestate");
+    }
     let (trace, span) = (hex::encode(trace_id), hex::encode(span_id));
     for propagation in order {
         match propagation {

@@ -34,6 +34,10 @@ fn malformed_traceparents_start_a_new_trace() {
         "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",
         "00-0af7651916cd43dd8448eb211c8031-b7ad6b7169203331-01",
         "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-+1",
+        "+0-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "0A-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0F",
         "garbage",
     ] {
         assert_eq!(extract(&map(&[("traceparent", bad)]), W3C), None, "{bad}");
@@ -76,7 +80,7 @@ fn traceparent_wins_over_b3_in_the_configured_order() {
 fn weirs_span_is_written_for_the_upstream() {
     let mut headers =
         map(&[("tracestate", "vendor=1"), ("b3", "x"), ("x-b3-parentspanid", "1111111111111111")]);
-    inject(&mut headers, BOTH, [0xab; 16], [0xcd; 8], true);
+    inject(&mut headers, BOTH, ([0xab; 16], [0xcd; 8]), true, true);
     assert_eq!(
         headers.get_str("traceparent"),
         Some("00-abababababababababababababababab-cdcdcdcdcdcdcdcd-01")
@@ -87,4 +91,20 @@ fn weirs_span_is_written_for_the_upstream() {
     assert_eq!(headers.get_str("x-b3-sampled"), Some("1"));
     assert_eq!(headers.get_str("b3"), None);
     assert_eq!(headers.get_str("x-b3-parentspanid"), None);
+}
+
+#[test]
+fn a_b3_decision_without_a_trace_is_followed() {
+    assert_eq!(decision_only(&map(&[("b3", "0")]), BOTH), Some(false));
+    assert_eq!(decision_only(&map(&[("b3", "d")]), BOTH), Some(true));
+    assert_eq!(decision_only(&map(&[("x-b3-sampled", "0")]), BOTH), Some(false));
+    assert_eq!(decision_only(&map(&[("b3", "0")]), W3C), None);
+    assert_eq!(extract(&map(&[("b3", "0")]), BOTH), None);
+}
+
+#[test]
+fn a_tracestate_without_its_trace_is_removed() {
+    let mut headers = map(&[("tracestate", "vendor=1")]);
+    inject(&mut headers, W3C, ([0xab; 16], [0xcd; 8]), true, false);
+    assert_eq!(headers.get_str("tracestate"), None);
 }

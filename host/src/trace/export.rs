@@ -34,10 +34,9 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Starts the export thread for `config` (already checked).
-    pub fn start(config: &TracingConfig) -> std::io::Result<Exporter> {
+    /// Starts the export thread for `config` (already checked), counting in `counters`.
+    pub fn start(config: &TracingConfig, counters: Arc<Counters>) -> std::io::Result<Exporter> {
         let (tx, rx) = mpsc::channel(config.max_queued_spans);
-        let counters = Arc::new(Counters::default());
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let worker = Worker { config: config.clone(), counters: counters.clone() };
         std::thread::Builder::new()

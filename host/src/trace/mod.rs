@@ -14,8 +14,13 @@ use parking_lot::Mutex;
 use weir_http::{HeaderMap, HttpStream};
 
 use crate::config::TracingConfig;
-pub use context::{Incoming, extract, inject};
-use export::{Exporter, int, text};
+pub use context::{Incoming, decision_only, extract, inject};
+use export::{Counters, Exporter, int, text};
+
+/// Longest `tracestate` passed on and put on spans (W3C allows dropping longer ones).
+const MAX_TRACESTATE: usize = 512;
+/// Longest text attribute on a span (paths, authorities, request ids), in bytes.
+const MAX_ATTRIBUTE: usize = 256;
 
 /// The tracer of a configuration: what it propagates and samples, and its exporter.
 #[derive(Debug)]
@@ -35,6 +40,9 @@ pub struct RequestSpan {
     pub parent: Option<[u8; 8]>,
     /// Whether it is exported (and said sampled to the upstream).
     pub sampled: bool,
+    /// The request's `tracestate` goes with the trace: it came with the `traceparent`
+    /// continued, and is at most [`MAX_TRACESTATE`] bytes.
+    pub keep_state: bool,
     /// When it started, on the plugins' clock (`weir_proxy_wasm::plugin::clock`).
     pub start_ticks: u64,
 }
@@ -58,22 +66,26 @@ impl Tracer {
     /// Starts the span of a request with these headers (as received).
     pub fn start(&self, headers: &HeaderMap) -> RequestSpan {
         let incoming = extract(headers, &self.config.propagation);
-        let sampled = match incoming.and_then(|i| i.sampled) {
-            Some(sampled) => sampled,
-            None => fastrand::f64() * 100.0 < self.config.sampling_percent,
+        let decided = match incoming {
+            Some(incoming) => incoming.sampled,
+            None => decision_only(headers, &self.config.propagation),
         };
+        let sampled = decided.unwrap_or_else(|| fastrand::f64() * 100.0 < self.config.sampling_percent);
+        let state_len = headers.get(b"tracestate").map_or(0, |s| s.len());
         RequestSpan {
             trace_id: incoming.map_or_else(|| nonzero(fastrand::u128(..)).to_be_bytes(), |i| i.trace_id),
             span_id: nonzero(u128::from(fastrand::u64(..))).to_be_bytes()[8..].try_into().unwrap_or([1; 8]),
             parent: incoming.map(|i| i.span_id),
             sampled,
+            keep_state: incoming.is_some_and(|i| i.w3c) && state_len <= MAX_TRACESTATE,
             start_ticks: weir_proxy_wasm::plugin::clock::ticks(),
         }
     }
 
     /// Writes `span` into the headers going upstream.
     pub fn inject(&self, headers: &mut HeaderMap, span: &RequestSpan) {
-        inject(headers, &self.config.propagation, span.trace_id, span.span_id, span.sampled);
+        let ids = (span.trace_id, span.span_id);
+        inject(headers, &self.config.propagation, ids, span.sampled, span.keep_state);
     }
 
     /// Ends the span of `stream` and its plugins' spans, and queues them for export if sampled.
@@ -90,7 +102,7 @@ impl Tracer {
         let start = unix_nanos(info.start_time);
         let at = |ticks: u64| start + weir_proxy_wasm::plugin::clock::nanos_between(span.start_ticks, ticks);
         let end = start.max(unix_nanos(SystemTime::now()));
-        let header = |name: &str| stream.request_headers.get_str(name).unwrap_or_default();
+        let header = |name: &str| cut(stream.request_headers.get_str(name).unwrap_or_default());
         let code = info.response_code.unwrap_or(0);
         let mut attributes = vec![
             text("http.request.method", header(":method")),
@@ -128,7 +140,10 @@ impl Tracer {
             code: status::StatusCode::Error as i32,
             message: info.response_code_details.clone(),
         });
-        let trace_state = stream.request_headers.get_str("tracestate").unwrap_or_default().to_string();
+        let trace_state = match span.keep_state {
+            true => stream.request_headers.get_str("tracestate").map(cut).unwrap_or_default().to_string(),
+            false => String::new(),
+        };
         for plugin in plugins.filter(|p| p.calls > 0) {
             self.exporter.send(Span {
                 trace_id: span.trace_id.to_vec(),
@@ -161,10 +176,36 @@ impl Tracer {
             ..Span::default()
         });
     }
+}
 
-    /// Spans exported, dropped, and failed export requests so far.
+/// The process's tracer, kept across configurations while `tracing` stays the same, and
+/// its counters (kept across tracers, so they never go back).
+#[derive(Debug, Default)]
+pub struct Tracers {
+    /// Held by the workers' listeners: once none uses it, its thread exports what it holds
+    /// and ends.
+    current: Mutex<std::sync::Weak<Tracer>>,
+    counters: Arc<Counters>,
+}
+
+impl Tracers {
+    /// The tracer for `config`: the running one if its config is the same, else a new one.
+    pub fn get(&self, config: &TracingConfig) -> Result<Arc<Tracer>, String> {
+        let mut current = self.current.lock();
+        if let Some(tracer) = current.upgrade().filter(|t| t.config == *config) {
+            return Ok(tracer);
+        }
+        let exporter = Exporter::start(config, self.counters.clone())
+            .map_err(|e| format!("tracing: exporter not started: {e}"))?;
+        let tracer = Arc::new(Tracer { config: config.clone(), exporter });
+        *current = Arc::downgrade(&tracer);
+        Ok(tracer)
+    }
+
+    /// Spans exported, dropped, and failed export requests so far (every tracer of the
+    /// process).
     pub fn counts(&self) -> (u64, u64, u64) {
-        let c = &self.exporter.counters;
+        let c = &self.counters;
         (
             c.exported.load(Ordering::Relaxed),
             c.dropped.load(Ordering::Relaxed),
@@ -173,30 +214,13 @@ impl Tracer {
     }
 }
 
-/// The process's tracer, kept across configurations while `tracing` stays the same.
-#[derive(Debug, Default)]
-pub struct Tracers {
-    current: Mutex<Option<Arc<Tracer>>>,
-}
-
-impl Tracers {
-    /// The tracer for `config`: the running one if its config is the same, else a new one
-    /// (the old one's thread exports what it holds and ends once no worker uses it).
-    pub fn get(&self, config: &TracingConfig) -> Result<Arc<Tracer>, String> {
-        let mut current = self.current.lock();
-        if let Some(tracer) = current.as_ref().filter(|t| t.config == *config) {
-            return Ok(tracer.clone());
-        }
-        let exporter = Exporter::start(config).map_err(|e| format!("tracing: exporter not started: {e}"))?;
-        let tracer = Arc::new(Tracer { config: config.clone(), exporter });
-        *current = Some(tracer.clone());
-        Ok(tracer)
+/// `text` cut to [`MAX_ATTRIBUTE`] bytes (on a character boundary).
+fn cut(text: &str) -> &str {
+    if text.len() <= MAX_ATTRIBUTE {
+        return text;
     }
-
-    /// The running tracer, if any.
-    pub fn current(&self) -> Option<Arc<Tracer>> {
-        self.current.lock().clone()
-    }
+    let end = (0..=MAX_ATTRIBUTE).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    &text[..end]
 }
 
 fn nonzero(n: u128) -> u128 {

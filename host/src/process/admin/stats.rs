@@ -47,8 +47,8 @@ pub fn prometheus(state: &dyn ProcessControl) -> String {
         let path = crate::stats::label_value(&path);
         let _ = writeln!(out, "weir_access_log_lines_dropped_total{{path=\"{path}\"}} {dropped}");
     }
-    if let Some(tracer) = generation.process.tracers.current() {
-        let (exported, dropped, failures) = tracer.counts();
+    if generation.config.tracing.is_some() {
+        let (exported, dropped, failures) = generation.process.tracers.counts();
         let _ = writeln!(
             out,
             "# HELP weir_tracing_spans_exported_total Trace spans the OTLP collector accepted.\n\
