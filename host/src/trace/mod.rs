@@ -41,7 +41,7 @@ pub struct RequestSpan {
     /// Whether it is exported (and said sampled to the upstream).
     pub sampled: bool,
     /// The request's `tracestate` goes with the trace: it came with the `traceparent`
-    /// continued, and is at most [`MAX_TRACESTATE`] bytes.
+    /// continued, and is at most 512 bytes.
     pub keep_state: bool,
     /// When it started, on the plugins' clock (`weir_proxy_wasm::plugin::clock`).
     pub start_ticks: u64,
