@@ -31,7 +31,7 @@ tracing:
 listeners:
   - name: main
     address: 127.0.0.1:0
-    http_filters: [rewrite]
+    http_filters: [rewrite-a, rewrite-b, rewrite-c]
     virtual_hosts:
       - name: all
         domains: ['*']
@@ -43,11 +43,17 @@ clusters:
   - name: echo
     endpoints: ['{upstream}']
 plugins:
-  - name: rewrite
-    wasm: {}
-    configuration: '{{"request_headers_to_set":{{"x-example":"on"}}}}'
+  - name: rewrite-a
+    wasm: {module}
+    configuration: '{{"request_headers_to_set":{{"x-a":"on"}}}}'
+  - name: rewrite-b
+    wasm: {module}
+    configuration: '{{"request_headers_to_set":{{"x-b":"on"}}}}'
+  - name: rewrite-c
+    wasm: {module}
+    configuration: '{{"response_headers_to_set":{{"x-c":"on"}}}}'
 "#,
-        module.display()
+        module = module.display()
     )
 }
 
@@ -82,10 +88,12 @@ fn a_request_continues_its_trace_and_its_spans_reach_the_collector() {
     assert_eq!((parts[0], parts[1], parts[3]), ("00", PARENT_TRACE, "01"), "{sent}");
     assert_ne!(parts[2], PARENT_SPAN);
     assert_eq!(upstream.header("tracestate"), Some("v=1"));
-    assert_eq!(upstream.header("x-example"), Some("on"));
+    assert_eq!((upstream.header("x-a"), upstream.header("x-b")), (Some("on"), Some("on")));
+    assert_eq!(reply.header("x-c"), Some("on"));
 
-    let spans = collector.wait_for(2, Duration::from_secs(10));
-    assert_eq!(spans.len(), 2, "{spans:?}");
+    // One trace: the proxy's span and one span per plugin of the chain.
+    let spans = collector.wait_for(4, Duration::from_secs(10));
+    assert_eq!(spans.len(), 4, "{spans:?}");
     assert_eq!(collector.received()[0].service, "edge");
     let server_span = spans.iter().find(|s| s.kind == SpanKind::Server as i32).unwrap();
     assert_eq!(hex::encode(&server_span.trace_id), PARENT_TRACE);
@@ -98,14 +106,19 @@ fn a_request_continues_its_trace_and_its_spans_reach_the_collector() {
     assert_eq!(attribute(server_span, "weir.upstream_cluster").as_deref(), Some("echo"));
     assert!(server_span.end_time_unix_nano >= server_span.start_time_unix_nano);
 
-    let plugin_span = spans.iter().find(|s| s.kind == SpanKind::Internal as i32).unwrap();
-    assert_eq!(plugin_span.name, "plugin rewrite");
-    assert_eq!(plugin_span.trace_id, server_span.trace_id);
-    assert_eq!(plugin_span.parent_span_id, server_span.span_id);
-    let calls: u64 = attribute(plugin_span, "weir.plugin.callbacks").unwrap().parse().unwrap();
-    assert!(calls >= 1, "{plugin_span:?}");
-    assert!(plugin_span.start_time_unix_nano >= server_span.start_time_unix_nano);
-    assert!(plugin_span.end_time_unix_nano <= server_span.end_time_unix_nano);
+    let mut names = Vec::new();
+    for plugin_span in spans.iter().filter(|s| s.kind == SpanKind::Internal as i32) {
+        names.push(plugin_span.name.clone());
+        assert_eq!(plugin_span.trace_id, server_span.trace_id);
+        assert_eq!(plugin_span.parent_span_id, server_span.span_id);
+        assert_ne!(plugin_span.span_id, server_span.span_id);
+        let calls: u64 = attribute(plugin_span, "weir.plugin.callbacks").unwrap().parse().unwrap();
+        assert!(calls >= 1, "{plugin_span:?}");
+        assert!(plugin_span.start_time_unix_nano >= server_span.start_time_unix_nano);
+        assert!(plugin_span.end_time_unix_nano <= server_span.end_time_unix_nano);
+    }
+    names.sort();
+    assert_eq!(names, ["plugin rewrite-a", "plugin rewrite-b", "plugin rewrite-c"]);
 }
 
 #[test]
@@ -122,12 +135,12 @@ fn a_request_without_a_trace_starts_one_and_an_unsampled_one_is_not_exported() {
     let followed = echoed(&client.get(addr, "x", "/", &[("traceparent", &unsampled)]));
     let followed = followed.header("traceparent").unwrap().to_string();
     assert!(followed.starts_with(&format!("00-{PARENT_TRACE}-")) && followed.ends_with("-00"), "{followed}");
-    // The first request's 2 spans arrive; the unsampled one's never do.
-    let spans = collector.wait_for(2, Duration::from_secs(10));
+    // The first request's 4 spans arrive; the unsampled one's never do.
+    let spans = collector.wait_for(4, Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(300));
     let spans_later = collector.spans();
-    assert_eq!(spans.len(), 2);
-    assert_eq!(spans_later.len(), 2, "{spans_later:?}");
+    assert_eq!(spans.len(), 4);
+    assert_eq!(spans_later.len(), 4, "{spans_later:?}");
     assert!(spans_later.iter().all(|s| hex::encode(&s.trace_id) == fresh[3..35]));
 }
 
@@ -148,7 +161,7 @@ fn b3_headers_are_continued_and_written_when_configured() {
         upstream.header("traceparent").map(String::from),
         Some(format!("00-0000000000000000463ac35c9f6413ad-{span}-01"))
     );
-    let spans = collector.wait_for(2, Duration::from_secs(10));
+    let spans = collector.wait_for(4, Duration::from_secs(10));
     let server_span = spans.iter().find(|s| s.kind == SpanKind::Server as i32).unwrap();
     assert_eq!(hex::encode(&server_span.parent_span_id), "a2fb4a1d1a96d312");
 }
@@ -181,8 +194,8 @@ fn a_broken_collector_costs_requests_nothing_and_holds_a_bounded_queue() {
     }
     let stats = client.get(admin, &admin.to_string(), "/stats/prometheus", &[]).text();
     let dropped = counter(&stats, "weir_tracing_spans_dropped_total");
-    // 2 spans per request; the queue (20) and one batch (10) may hold 30 of them.
-    assert!(dropped >= 2 * requests - 30, "{dropped} dropped\n{stats}");
+    // 4 spans per request; the queue (20) and one batch (10) may hold 30 of them.
+    assert!(dropped >= 4 * requests - 30, "{dropped} dropped\n{stats}");
     assert_eq!(counter(&stats, "weir_tracing_spans_exported_total"), 0);
     drop(server);
 
@@ -195,7 +208,7 @@ fn a_broken_collector_costs_requests_nothing_and_holds_a_bounded_queue() {
     loop {
         let stats = client.get(admin, &admin.to_string(), "/stats/prometheus", &[]).text();
         if counter(&stats, "weir_tracing_export_failures_total") >= 1 {
-            assert_eq!(counter(&stats, "weir_tracing_spans_dropped_total"), 2, "{stats}");
+            assert_eq!(counter(&stats, "weir_tracing_spans_dropped_total"), 4, "{stats}");
             break;
         }
         assert!(std::time::Instant::now() < deadline, "no failed export counted:\n{stats}");

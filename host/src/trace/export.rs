@@ -126,8 +126,9 @@ impl Worker {
     }
 
     fn failed(&self, count: u64, why: &str) {
-        self.counters.failures.fetch_add(1, Ordering::Relaxed);
-        self.counters.dropped.fetch_add(count, Ordering::Relaxed);
+        // Dropped first: a reader that sees the failure sees its spans counted.
+        self.counters.dropped.fetch_add(count, Ordering::Release);
+        self.counters.failures.fetch_add(1, Ordering::Release);
         tracing::warn!(endpoint = %self.config.otlp_endpoint, spans = count, "tracing: export failed: {why}");
     }
 }
