@@ -206,11 +206,9 @@ impl Tracers {
     /// process).
     pub fn counts(&self) -> (u64, u64, u64) {
         let c = &self.counters;
-        (
-            c.exported.load(Ordering::Relaxed),
-            c.dropped.load(Ordering::Relaxed),
-            c.failures.load(Ordering::Relaxed),
-        )
+        // Failures first: the spans of a failure read are in `dropped` (counted before it).
+        let failures = c.failures.load(Ordering::Acquire);
+        (c.exported.load(Ordering::Relaxed), c.dropped.load(Ordering::Acquire), failures)
     }
 }
 
