@@ -201,7 +201,9 @@ fn a_failed_fetch_keeps_the_running_module_and_says_why() {
     assert_eq!(status, 200, "{body}");
     let reply = client.get(weir.listener_addr("main").unwrap(), "example.com", "/", &[]);
     assert_eq!(reply.status, 401);
-    assert_eq!(plugin_view(&client, &weir)["sha256"], sha256(&gate).as_str());
+    let view = plugin_view(&client, &weir);
+    assert_eq!(view["sha256"], sha256(&gate).as_str());
+    assert_eq!(view["remote"]["last_fetch"]["result"], "fetched", "{view}");
 
     // A URL outside the origins the config file names is refused before any fetch.
     let hits = server.hits();
@@ -302,4 +304,39 @@ fn modules_are_pulled_from_an_oci_registry_by_tag_or_digest_and_cached() {
     // And without a cache, the failure says why.
     let err = start(&oci(&format!("{base}:1.0"), &digest), empty.path(), &insecure).unwrap_err().to_string();
     assert!(err.contains("2 attempt(s) failed") && err.contains("connect"), "{err}");
+}
+
+/// A module server that never answers holds up only the change that names it: the fetch runs
+/// before the reload lock, so another change made meanwhile applies at once, and the slow one
+/// fails alone when its timeout passes (the running module kept).
+#[test]
+fn a_silent_module_server_holds_up_only_the_change_that_names_it() {
+    let rewrite = filter("header-rewrite");
+    let server = ModuleServer::start().unwrap();
+    server.serve("/rewrite.wasm", Serve::Bytes(rewrite.clone()));
+    server.serve("/silent.wasm", Serve::Hang);
+    let cache = tempfile::tempdir().unwrap();
+    let client = Client::new();
+    let weir = start(&remote(&server.url("/rewrite.wasm"), &sha256(&rewrite)), cache.path(), "").unwrap();
+    let silent = json!({
+        "remote": {"url": server.url("/silent.wasm"), "sha256": sha256(b"never"), "timeout": "3s", "retries": 0},
+    })
+    .to_string();
+    let reconfigured =
+        json!({"configuration": r#"{"response_headers_to_set": {"x-powered-by": "weir-2"}}"#}).to_string();
+    std::thread::scope(|scope| {
+        let slow = scope.spawn(|| admin(&Client::new(), &weir, "PUT", "/plugins/rewrite", &silent));
+        // The slow change's fetch is under way (the start fetched the first module).
+        while server.hits() < 2 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let (status, body) = admin(&client, &weir, "PUT", "/plugins/rewrite", &reconfigured);
+        assert_eq!(status, 200, "{body}");
+        assert!(!slow.is_finished(), "the other change waited for the silent server");
+        assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir-2"));
+        let (status, body) = slow.join().unwrap();
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("no complete answer within 3s"), "{body}");
+    });
+    assert_eq!(powered_by(&client, &weir).as_deref(), Some("weir-2"));
 }

@@ -19,6 +19,7 @@ pub mod control;
 mod error;
 pub mod generation;
 pub mod modules;
+mod prefetch;
 mod private_files;
 pub mod runtime_values;
 pub mod server;

@@ -153,6 +153,31 @@ impl ServerState {
 }
 
 impl ServerState {
+    /// Copies of the ECDS overrides and of what xDS brought, each lock released at once (a
+    /// guard kept over a fetch would hold up every other change).
+    fn parts(&self) -> (BTreeMap<String, PluginOverride>, Dynamic) {
+        let overrides = self.overrides.lock().clone();
+        let dynamic = self.dynamic.lock().clone();
+        (overrides, dynamic)
+    }
+
+    /// Fetches the remote modules the configuration made of these parts would add, before
+    /// the reload lock ([`crate::process::prefetch`]). Parts that do not merge are left to the
+    /// change itself to refuse.
+    fn prefetch(
+        &self,
+        base: &Config,
+        overrides: &BTreeMap<String, PluginOverride>,
+        dynamic: &Dynamic,
+    ) -> Result<(), StartError> {
+        let mut config = base.clone();
+        apply_overrides(&mut config, overrides);
+        if dynamic.merge_into(&mut config).is_err() {
+            return Ok(());
+        }
+        crate::process::prefetch::prefetch(&config, &self.generation.load_full())
+    }
+
     /// Applies a change of what xDS brought; kept only if the new generation starts.
     fn set_dynamic(&self, change: impl FnOnce(&mut Dynamic)) -> Result<(), StartError> {
         let _guard = self.reload_lock.lock();
@@ -164,6 +189,27 @@ impl ServerState {
         *self.dynamic.lock() = dynamic;
         Ok(())
     }
+}
+
+/// Checks the modules ECDS `updates` name (URLs under the configured prefixes, files under
+/// the module directories, made absolute).
+fn admit_updates(base: &Config, updates: &mut [(String, PluginOverride)]) -> Result<(), StartError> {
+    let dirs = base.module_directories();
+    for (name, update) in updates {
+        if let Some(remote) = &update.remote {
+            base.module_sources.admit_url(&remote.url, &base.plugins).map_err(|e| {
+                let field = format!("extension config `{name}`: vm_config.code.remote.http_uri.uri");
+                crate::config::ConfigError::invalid(field, e)
+            })?;
+        }
+        if let Some(wasm) = &mut update.wasm {
+            *wasm = dirs.admit(wasm).map_err(|e| {
+                let field = format!("extension config `{name}`: vm_config.code.local.filename");
+                crate::config::ConfigError::invalid(field, e.to_string())
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// What xDS adds to the config: clusters (CDS/EDS), listeners and their plugins (LDS), and
@@ -225,6 +271,8 @@ impl ProcessControl for ServerState {
     }
 
     fn reload(&self, config: Config) -> Result<(), StartError> {
+        let (overrides, dynamic) = self.parts();
+        self.prefetch(&config, &overrides, &dynamic)?;
         let _guard = self.reload_lock.lock();
         let overrides = self.overrides.lock().clone();
         let dynamic = self.dynamic.lock().clone();
@@ -237,6 +285,11 @@ impl ProcessControl for ServerState {
         &self,
         edit: &mut dyn FnMut(&mut Config) -> Result<(), crate::config::ConfigError>,
     ) -> Result<(), StartError> {
+        // The edit on a copy, for its modules; made again under the lock on the config then.
+        let mut preview = self.base.lock().clone();
+        edit(&mut preview)?;
+        let (overrides, dynamic) = self.parts();
+        self.prefetch(&preview, &overrides, &dynamic)?;
         let _guard = self.reload_lock.lock();
         let mut config = self.base.lock().clone();
         edit(&mut config)?;
@@ -248,25 +301,16 @@ impl ProcessControl for ServerState {
     }
 
     fn set_extension_configs(&self, mut updates: Vec<(String, PluginOverride)>) -> Result<(), StartError> {
+        // Admitted and fetched on a copy first (see `prefetch`), then again under the lock.
+        let base = self.base.lock().clone();
+        let mut preview = updates.clone();
+        admit_updates(&base, &mut preview)?;
+        let (mut overrides, dynamic) = self.parts();
+        overrides.extend(preview);
+        self.prefetch(&base, &overrides, &dynamic)?;
         let _guard = self.reload_lock.lock();
         let base = self.base.lock().clone();
-        let dirs = base.module_directories();
-        for (name, update) in &mut updates {
-            if let Some(remote) = &update.remote {
-                base.module_sources.admit_url(&remote.url, &base.plugins).map_err(|e| {
-                    crate::config::ConfigError::invalid(
-                        format!("extension config `{name}`: vm_config.code.remote.http_uri.uri"),
-                        e,
-                    )
-                })?;
-            }
-            if let Some(wasm) = &mut update.wasm {
-                *wasm = dirs.admit(wasm).map_err(|e| {
-                    let field = format!("extension config `{name}`: vm_config.code.local.filename");
-                    crate::config::ConfigError::invalid(field, e.to_string())
-                })?;
-            }
-        }
+        admit_updates(&base, &mut updates)?;
         let mut overrides = self.overrides.lock().clone();
         overrides.extend(updates);
         let dynamic = self.dynamic.lock().clone();
@@ -302,6 +346,11 @@ impl ProcessControl for ServerState {
                 }
             }
         }
+        let base = self.base.lock().clone();
+        let (overrides, mut preview) = self.parts();
+        preview.listeners.clone_from(&listeners);
+        preview.plugins.clone_from(&plugins);
+        self.prefetch(&base, &overrides, &preview)?;
         self.set_dynamic(|d| {
             d.listeners = listeners;
             d.plugins = plugins;

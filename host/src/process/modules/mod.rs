@@ -93,7 +93,13 @@ impl RemoteModules {
             }
             Err(e) => tracing::warn!(plugin, result = outcome.label(), "{e}"),
         }
-        self.last.lock().insert(plugin.to_string(), record);
+        let mut last = self.last.lock();
+        // A cache hit for the module the last fetch brought (a change's modules are fetched
+        // before it applies, then found here) keeps saying how it came.
+        let same = last.get(plugin).is_some_and(|l| l.url == record.url && l.sha256 == record.sha256);
+        if !(same && matches!(outcome, Outcome::Cached)) {
+            last.insert(plugin.to_string(), record);
+        }
         result
     }
 
