@@ -131,6 +131,8 @@ fn a_module_is_fetched_verified_cached_and_then_found_without_the_network() {
     let view = plugin_view(&client, &weir);
     assert_eq!(view["sha256"], digest.as_str(), "{view}");
     assert_eq!(view["remote"]["last_fetch"]["result"], "fetched", "{view}");
+    // Fetched once, before the change applied (then found in the cache, not counted again).
+    assert_eq!((fetches(&client, &weir, "fetched"), fetches(&client, &weir, "cached")), (2, 0));
     assert_eq!(fetches(&client, &weir, "fetched"), 1);
     drop(weir);
 

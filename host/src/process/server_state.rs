@@ -172,7 +172,8 @@ impl ServerState {
     ) -> Result<(), StartError> {
         let mut config = base.clone();
         apply_overrides(&mut config, overrides);
-        if dynamic.merge_into(&mut config).is_err() {
+        // An invalid change fetches nothing: under the lock it is refused for what it is.
+        if dynamic.merge_into(&mut config).is_err() || crate::config::validate(&config).is_err() {
             return Ok(());
         }
         crate::process::prefetch::prefetch(&config, &self.generation.load_full())

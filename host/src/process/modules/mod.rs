@@ -42,6 +42,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 pub struct RemoteModules {
     private: Mutex<Option<PrivateDir>>,
     last: Mutex<BTreeMap<String, LastFetch>>,
+    /// Held by a change fetching its modules before the reload lock: such fetches run one at
+    /// a time, as they did under the reload lock, so concurrent changes cannot make weir hold
+    /// many downloads at once.
+    prefetching: Mutex<()>,
 }
 
 impl RemoteModules {
@@ -78,6 +82,15 @@ impl RemoteModules {
                 }
             }
         };
+        let mut last = self.last.lock();
+        // A cache hit for the module a change has just fetched (its modules are fetched before
+        // it applies, then found here) is that fetch, already counted and recorded.
+        let just_fetched = last
+            .get(plugin)
+            .is_some_and(|l| l.url == remote.url && l.sha256 == digest && l.result == Outcome::Fetched);
+        if just_fetched && outcome == Outcome::Cached {
+            return result;
+        }
         stats.module_fetch(outcome.label());
         let record = LastFetch {
             url: remote.url.clone(),
@@ -93,14 +106,13 @@ impl RemoteModules {
             }
             Err(e) => tracing::warn!(plugin, result = outcome.label(), "{e}"),
         }
-        let mut last = self.last.lock();
-        // A cache hit for the module the last fetch brought (a change's modules are fetched
-        // before it applies, then found here) keeps saying how it came.
-        let same = last.get(plugin).is_some_and(|l| l.url == record.url && l.sha256 == record.sha256);
-        if !(same && matches!(outcome, Outcome::Cached)) {
-            last.insert(plugin.to_string(), record);
-        }
+        last.insert(plugin.to_string(), record);
         result
+    }
+
+    /// Taken by a change before it fetches modules outside the reload lock (one at a time).
+    pub fn prefetching(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.prefetching.lock()
     }
 
     /// The last fetch of `plugin`'s module, if it has a remote one.
