@@ -8,6 +8,15 @@ use std::time::Duration;
 
 use support::{Backend, Client, cluster_yaml, simple_config, weir};
 
+/// The simple config over `backend` with `fields` (YAML lines, each indented 4 spaces and
+/// ending with a newline) added to its listener.
+fn with_listener_fields(backend: &Backend, fields: &str) -> String {
+    simple_config("", &cluster_yaml(&[backend], "")).replace(
+        "    address: 127.0.0.1:0\n    virtual_hosts",
+        &format!("    address: 127.0.0.1:0\n{fields}    virtual_hosts"),
+    )
+}
+
 #[test]
 fn stats_count_per_listener_route_cluster_and_endpoint() {
     let a = Backend::start("a");
@@ -41,14 +50,9 @@ fn the_access_log_gets_one_json_line_per_request() {
     let a = Backend::start("a");
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
-    let yaml = simple_config("", &cluster_yaml(&[&a], "")).replace(
-        "    address: 127.0.0.1:0\n    virtual_hosts",
-        // Behind a trusted proxy: the client's x-request-id is kept (and logged).
-        &format!(
-            "    address: 127.0.0.1:0\n    use_remote_address: false\n    access_log: {}\n    virtual_hosts",
-            log.display()
-        ),
-    );
+    // Behind a trusted proxy: the client's x-request-id is kept (and logged).
+    let fields = format!("    use_remote_address: false\n    access_log: {}\n", log.display());
+    let yaml = with_listener_fields(&a, &fields);
     let server = weir(&yaml);
     let addr = server.listener_addr("main").unwrap();
     let client = Client::new();
@@ -92,13 +96,9 @@ fn an_access_log_format_in_envoys_operators_is_written_per_request() {
     let a = Backend::start("a");
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
-    let yaml = simple_config("", &cluster_yaml(&[&a], "")).replace(
-        "    address: 127.0.0.1:0\n    virtual_hosts",
-        &format!(
-            "    address: 127.0.0.1:0\n    access_log:\n      path: {}\n      format: \"%REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER% %REQ(X-TAG?USER-AGENT):3%\\n\"\n    virtual_hosts",
-            log.display()
-        ),
-    );
+    let format = "%REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER% %REQ(X-TAG?USER-AGENT):3%\\n";
+    let fields = format!("    access_log:\n      path: {}\n      format: \"{format}\"\n", log.display());
+    let yaml = with_listener_fields(&a, &fields);
     let server = weir(&yaml);
     let addr = server.listener_addr("main").unwrap();
     let client = Client::new();
@@ -134,13 +134,8 @@ fn lines_waiting_for_a_stuck_writer_are_capped_in_bytes() {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new().read(true).custom_flags(0o4000 /* O_NONBLOCK */).open(&fifo).unwrap()
     };
-    let yaml = simple_config("", &cluster_yaml(&[&a], "")).replace(
-        "    address: 127.0.0.1:0\n    virtual_hosts",
-        &format!(
-            "    address: 127.0.0.1:0\n    access_log: {{ path: {}, format: \"%REQ(X-BIG)%\\n\" }}\n    virtual_hosts",
-            fifo.display()
-        ),
-    );
+    let fields = format!("    access_log: {{ path: {}, format: \"%REQ(X-BIG)%\\n\" }}\n", fifo.display());
+    let yaml = with_listener_fields(&a, &fields);
     let server = weir(&yaml);
     let addr = server.listener_addr("main").unwrap();
     let client = Client::new();
@@ -171,13 +166,12 @@ fn a_timed_out_request_is_logged_with_its_reply() {
     let a = Backend::start("a");
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
-    let yaml = simple_config("", &cluster_yaml(&[&a], "")).replace(
-        "    address: 127.0.0.1:0\n    virtual_hosts",
-        &format!(
-            "    address: 127.0.0.1:0\n    stream_idle_timeout: 200ms\n    access_log: {{ path: {}, format: \"%RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\\n\" }}\n    virtual_hosts",
-            log.display()
-        ),
+    let format = "%RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\\n";
+    let fields = format!(
+        "    stream_idle_timeout: 200ms\n    access_log: {{ path: {}, format: \"{format}\" }}\n",
+        log.display()
     );
+    let yaml = with_listener_fields(&a, &fields);
     let server = weir(&yaml);
     let addr = server.listener_addr("main").unwrap();
     assert_eq!(Client::new().get(addr, "x", "/", &[("x-delay-ms", "2000")]).status, 504);
