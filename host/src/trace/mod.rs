@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use weir_http::{HeaderMap, HttpStream};
 
 use crate::config::TracingConfig;
-pub use context::{Incoming, decision_only, extract, inject};
+use context::{decision_only, extract, inject};
 use export::{Counters, Exporter, int, text};
 
 /// Longest `tracestate` passed on and put on spans (W3C allows dropping longer ones).
@@ -73,8 +73,8 @@ impl Tracer {
         let sampled = decided.unwrap_or_else(|| fastrand::f64() * 100.0 < self.config.sampling_percent);
         let state_len = headers.get(b"tracestate").map_or(0, |s| s.len());
         RequestSpan {
-            trace_id: incoming.map_or_else(|| nonzero(fastrand::u128(..)).to_be_bytes(), |i| i.trace_id),
-            span_id: nonzero(u128::from(fastrand::u64(..))).to_be_bytes()[8..].try_into().unwrap_or([1; 8]),
+            trace_id: incoming.map_or_else(|| fastrand::u128(1..).to_be_bytes(), |i| i.trace_id),
+            span_id: new_span_id(),
             parent: incoming.map(|i| i.span_id),
             sampled,
             keep_state: incoming.is_some_and(|i| i.w3c) && state_len <= MAX_TRACESTATE,
@@ -147,7 +147,7 @@ impl Tracer {
         for plugin in plugins.filter(|p| p.calls > 0) {
             self.exporter.send(Span {
                 trace_id: span.trace_id.to_vec(),
-                span_id: nonzero(u128::from(fastrand::u64(..))).to_be_bytes()[8..].to_vec(),
+                span_id: new_span_id().to_vec(),
                 parent_span_id: span.span_id.to_vec(),
                 trace_state: trace_state.clone(),
                 name: format!("plugin {}", plugin.name),
@@ -221,8 +221,9 @@ fn cut(text: &str) -> &str {
     &text[..end]
 }
 
-fn nonzero(n: u128) -> u128 {
-    n.max(1)
+/// A random span id (never all zeros, which W3C reserves for "none").
+fn new_span_id() -> [u8; 8] {
+    fastrand::u64(1..).to_be_bytes()
 }
 
 fn unix_nanos(time: SystemTime) -> u64 {
