@@ -128,9 +128,15 @@ impl Exchange {
 fn timed_out(stream: &StreamShared, body: &'static str, details: &'static str) -> Response<BoxBody> {
     let mut data = stream.data.borrow_mut();
     let status = if data.downstream_complete { 504 } else { 408 };
-    data.info.response_code = Some(status);
-    data.info.response_code_details = details.into();
-    weir_http::local_reply_response(&LocalReply::host(u32::from(status), body, details))
+    let reply = LocalReply::host(status, body, details);
+    record_reply(&mut data.info, &reply);
+    weir_http::local_reply_response(&reply)
+}
+
+/// Records `reply` as the exchange's response: its status and details (spaces made `_`).
+fn record_reply(info: &mut StreamInfo, reply: &LocalReply) {
+    info.response_code = u16::try_from(reply.status).ok();
+    info.response_code_details = reply.details.replace(' ', "_");
 }
 
 /// The listener's `request_timeout`: fires after `limit` unless the request went upstream whole
@@ -527,8 +533,7 @@ impl Run {
                 edit.apply(&mut headers);
             }
             data.response_headers = Some(headers);
-            data.info.response_code = u16::try_from(reply.status).ok();
-            data.info.response_code_details = reply.details.replace(' ', "_");
+            record_reply(&mut data.info, &reply);
         }
         match self.chain.response_headers(end_of_stream).await {
             Ok(()) => Ok(self.downstream(full_body(reply.body), false)),
@@ -548,8 +553,7 @@ impl Run {
 fn plain_reply(reply: &LocalReply, stream: &StreamShared) -> Response<BoxBody> {
     let grpc = {
         let mut data = stream.data.borrow_mut();
-        data.info.response_code = u16::try_from(reply.status).ok();
-        data.info.response_code_details = reply.details.replace(' ', "_");
+        record_reply(&mut data.info, reply);
         data.is_grpc_request()
     };
     if grpc {
