@@ -79,15 +79,7 @@ impl ServerState {
         dynamic: &Dynamic,
         always: bool,
     ) -> Result<(), StartError> {
-        let mut config = base.clone();
-        apply_overrides(&mut config, overrides);
-        // What weir.yaml names must have been subscribed at start; xDS resources ask for theirs.
-        crate::process::xds::check_subscribed(&config, self.xds_status().as_ref())?;
-        dynamic.merge_into(&mut config)?;
-        crate::config::validate(&config)?;
-        // After validation: clusters from CDS/EDS were checked when they arrived, and may
-        // have no endpoints (an emptied EDS assignment answers 503, as in Envoy).
-        dynamic.add_clusters(&mut config)?;
+        let config = self.assemble(base, overrides, dynamic)?;
         let current = self.generation.load_full();
         if !always && same(&config, &current.config) {
             // Nothing else changed: the certificate files may have.
@@ -161,21 +153,36 @@ impl ServerState {
         (overrides, dynamic)
     }
 
+    /// The configuration made of these parts, checked: the file's (or the admin's) config,
+    /// its ECDS overrides, and what xDS brought.
+    fn assemble(
+        &self,
+        base: &Config,
+        overrides: &BTreeMap<String, PluginOverride>,
+        dynamic: &Dynamic,
+    ) -> Result<Config, StartError> {
+        let mut config = base.clone();
+        apply_overrides(&mut config, overrides);
+        // What weir.yaml names must have been subscribed at start; xDS resources ask for theirs.
+        crate::process::xds::check_subscribed(&config, self.xds_status().as_ref())?;
+        dynamic.merge_into(&mut config)?;
+        crate::config::validate(&config)?;
+        // After validation: clusters from CDS/EDS were checked when they arrived, and may
+        // have no endpoints (an emptied EDS assignment answers 503, as in Envoy).
+        dynamic.add_clusters(&mut config)?;
+        Ok(config)
+    }
+
     /// Fetches the remote modules the configuration made of these parts would add, before
-    /// the reload lock ([`crate::process::prefetch`]). Parts that do not merge are left to the
-    /// change itself to refuse.
+    /// the reload lock ([`crate::process::prefetch`]).
     fn prefetch(
         &self,
         base: &Config,
         overrides: &BTreeMap<String, PluginOverride>,
         dynamic: &Dynamic,
     ) -> Result<(), StartError> {
-        let mut config = base.clone();
-        apply_overrides(&mut config, overrides);
         // An invalid change fetches nothing: under the lock it is refused for what it is.
-        if dynamic.merge_into(&mut config).is_err() || crate::config::validate(&config).is_err() {
-            return Ok(());
-        }
+        let Ok(config) = self.assemble(base, overrides, dynamic) else { return Ok(()) };
         crate::process::prefetch::prefetch(&config, &self.generation.load_full())
     }
 
